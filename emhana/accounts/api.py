@@ -1,0 +1,56 @@
+"""Auth routes: OAuth2 password form for bearer tokens, the current account, logout."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from emhana.accounts.roles import ALL_ROLES
+from emhana.accounts.service import Actor, LocalAuthenticator, issue_token, revoke_token
+from emhana.web.deps import SessionDep, bearer_token, public, require
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    display_name: str
+    entity_id: int | None
+
+
+@router.post("/token", response_model=TokenOut, dependencies=[public()])
+def token(request: Request, session: SessionDep,
+          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    """Exchange a username and password for a bearer token."""
+    authenticator: LocalAuthenticator = getattr(request.app.state, "authenticator", LocalAuthenticator())
+    actor = authenticator.authenticate(session=session, username=form.username, password=form.password)
+    ttl = dt.timedelta(minutes=request.app.state.settings.token_ttl_minutes)
+    access = issue_token(session=session, actor=actor, ttl=ttl)
+    return TokenOut(access_token=access, expires_in=int(ttl.total_seconds()), role=actor.role.value)
+
+
+@router.get("/me", response_model=MeOut)
+def me(actor: Annotated[Actor, require(*ALL_ROLES)]) -> MeOut:
+    """Return the current account."""
+    return MeOut(username=actor.username, role=actor.role.value, display_name=actor.display_name,
+                 entity_id=actor.entity_id)
+
+
+@router.post("/logout", status_code=204, dependencies=[require(*ALL_ROLES)])
+def logout(request: Request, session: SessionDep) -> None:
+    """Revoke the token of this request."""
+    tok = bearer_token(request)
+    if tok:
+        revoke_token(session=session, token=tok)

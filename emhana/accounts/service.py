@@ -1,0 +1,120 @@
+"""Account use cases: password login, bearer tokens, and the authenticator interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emhana.accounts.models import Account, ApiToken
+from emhana.accounts.roles import Role
+from emhana.errors import BadCredentials, NotAuthenticated
+
+_hasher = PasswordHasher()
+# A valid hash of a random password: verified for unknown users so that response time does not
+# reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user of a request, as the services see it."""
+
+    account_id: int
+    username: str
+    role: Role
+    display_name: str
+    person_id: int | None = None
+    entity_id: int | None = None
+
+
+def actor_of(account: Account) -> Actor:
+    """Return the actor view of an account."""
+    return Actor(account_id=account.id, username=account.username, role=Role(account.role),
+                 display_name=account.display_name, person_id=account.person_id,
+                 entity_id=account.entity_id)
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+class Authenticator(Protocol):
+    """Turns credentials into an actor; an eGov / OpenID Connect provider implements the same call."""
+
+    def authenticate(self, *, session: Session, username: str, password: str) -> Actor:
+        """Return the actor for valid credentials or raise BadCredentials."""
+        ...
+
+
+class LocalAuthenticator:
+    """Authenticates against local accounts with argon2 password hashes."""
+
+    def authenticate(self, *, session: Session, username: str, password: str) -> Actor:
+        """Return the actor for valid credentials or raise BadCredentials."""
+        account = session.scalar(select(Account).where(Account.username == username))
+        stored = account.password_hash if account is not None and account.active else None
+        try:
+            _hasher.verify(stored or _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise BadCredentials() from None
+        if account is None or stored is None:
+            raise BadCredentials()
+        return actor_of(account)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta,
+                now: dt.datetime | None = None) -> str:
+    """Create an opaque bearer token for the actor and return it (only its hash is stored)."""
+    now = now or dt.datetime.now(dt.UTC)
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(account_id=actor.account_id, token_hash=_digest(token), created_at=now,
+                         expires_at=now + ttl))
+    session.flush()
+    return token
+
+
+def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = None) -> Actor:
+    """Return the actor of a live token or raise NotAuthenticated."""
+    now = now or dt.datetime.now(dt.UTC)
+    row = session.execute(
+        select(ApiToken, Account).join(Account, Account.id == ApiToken.account_id)
+        .where(ApiToken.token_hash == _digest(token))
+    ).first()
+    if row is None:
+        raise NotAuthenticated()
+    tok, account = row
+    expires = tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=dt.UTC)
+    if tok.revoked or expires <= now or not account.active:
+        raise NotAuthenticated()
+    return actor_of(account)
+
+
+def revoke_token(*, session: Session, token: str) -> None:
+    """Revoke a token if it exists."""
+    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if tok is not None:
+        tok.revoked = True
+
+
+def create_account(*, session: Session, username: str, password: str | None, role: Role,
+                   display_name: str, person_id: int | None = None,
+                   entity_id: int | None = None) -> Account:
+    """Create an account with an optional local password."""
+    account = Account(username=username, password_hash=hash_password(password) if password else None,
+                      role=role.value, display_name=display_name, person_id=person_id, entity_id=entity_id)
+    session.add(account)
+    session.flush()
+    return account

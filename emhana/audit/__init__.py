@@ -1,0 +1,1 @@
+"""Audit: who read or changed what, and idempotent replays of write requests."""

@@ -1,0 +1,1 @@
+"""The Fund's database of healthcare entities: entities, licences, sites, districts, practitioners."""

@@ -1,0 +1,134 @@
+"""Pydantic schemas of the healthcare-entity database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emhana.facilities.rules import InclusionStatus, Profile
+from emhana.identity.schemas import IIN
+
+
+class DistrictOut(BaseModel):
+    id: int
+    number: int
+    profile: str
+    capacity: int
+    doctor_id: int | None
+
+
+class SiteOut(BaseModel):
+    id: int
+    code: str
+    kind: str
+    name_kk: str
+    name_ru: str
+    address_kk: str
+    address_ru: str
+    kato_code: str
+    lat: float
+    lon: float
+    districts: list[DistrictOut]
+
+
+class LicenceOut(BaseModel):
+    number: str
+    issued_on: dt.date
+    valid_until: dt.date | None
+    subtypes: list[str]
+
+
+class InclusionOut(BaseModel):
+    status: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    reason: str
+
+
+class EntityOut(BaseModel):
+    id: int
+    bin: str
+    name_kk: str
+    name_ru: str
+    legal_form: str
+    ownership: str
+    program_gobmp: bool
+    program_osms: bool
+    contract_from: dt.date | None
+    contract_to: dt.date | None
+    region_kato: str | None
+    status: str | None
+    licences: list[LicenceOut]
+    inclusions: list[InclusionOut]
+    sites: list[SiteOut]
+
+
+class EntityPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[EntityOut]
+
+
+class NearOut(BaseModel):
+    site_id: int
+    site_code: str
+    site_name_kk: str
+    site_name_ru: str
+    kind: str
+    address_kk: str
+    address_ru: str
+    lat: float
+    lon: float
+    distance_km: float
+    entity_id: int
+    entity_bin: str
+    entity_name_kk: str
+    entity_name_ru: str
+    profiles: list[str]
+    districts: list[DistrictOut]
+
+
+class InclusionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: InclusionStatus
+    effective_from: dt.date
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class PractitionerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    iin: IIN
+    surname: str = Field(min_length=1, max_length=100)
+    given_name: str = Field(min_length=1, max_length=100)
+    patronymic: str | None = Field(default=None, max_length=100)
+    specialties: list[str] = Field(default_factory=list, max_length=10)
+    site_id: int | None = None
+    title: str = Field(min_length=1, max_length=100)
+    rate: float = Field(default=1.0, gt=0, le=2)
+    valid_from: dt.date
+
+
+class PractitionerOut(BaseModel):
+    id: int
+    surname: str
+    given_name: str
+    patronymic: str | None
+    specialties: list[str]
+    title: str
+    site_id: int | None
+    rate: float
+
+
+class ImportOut(BaseModel):
+    entities_created: int
+    entities_updated: int
+    sites_created: int
+    sites_updated: int
+    districts_written: int
+
+
+PROFILES = [p.value for p in Profile]

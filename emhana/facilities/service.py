@@ -1,0 +1,269 @@
+"""Use cases of the healthcare-entity database: import, publication, inclusion, practitioners, near search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from emhana.accounts.service import Actor
+from emhana.audit.service import record_event
+from emhana.errors import DuplicateBIN, InvalidDates, NotFound
+from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
+from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
+from emhana.facilities.rules import InclusionStatus, bounding_box, haversine_km
+from emhana.reference.loader import KATO_VERSION
+from emhana.reference.models import KatoUnit
+from emhana.reference.rules import oblast_of
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    entities_created: int
+    entities_updated: int
+    sites_created: int
+    sites_updated: int
+    districts_written: int
+
+
+def known_kato(session: Session) -> set[str]:
+    """Return every KATO code of the classifier."""
+    return set(session.scalars(select(KatoUnit.code)))
+
+
+def included_on(day: dt.date):  # type: ignore[no-untyped-def]
+    """Return a SQL condition: the entity is included in the database on the day (A-04, B-02)."""
+    return exists().where(
+        Inclusion.entity_id == Entity.id,
+        Inclusion.status == InclusionStatus.INCLUDED.value,
+        Inclusion.effective_from <= day,
+        or_(Inclusion.effective_to.is_(None), Inclusion.effective_to > day),
+    )
+
+
+def _current_inclusion(entity: Entity) -> Inclusion | None:
+    open_periods = [p for p in entity.inclusions if p.effective_to is None]
+    return max(open_periods, key=lambda p: p.effective_from) if open_periods else None
+
+
+def set_inclusion(*, session: Session, actor: Actor, entity: Entity, status: InclusionStatus,
+                  effective_from: dt.date, reason: str) -> Inclusion:
+    """Close the open inclusion period and open a new one; history is never overwritten (B-05)."""
+    current = _current_inclusion(entity)
+    if current is not None:
+        if effective_from < current.effective_from:
+            raise InvalidDates(reason="the new status cannot begin before the current one")
+        if current.status == status.value:
+            return current
+        current.effective_to = effective_from
+    period = Inclusion(entity_id=entity.id, status=status.value, effective_from=effective_from,
+                       effective_to=None, reason=reason)
+    session.add(period)
+    entity.inclusions.append(period)
+    session.flush()
+    record_event(session=session, actor=actor, action=f"entity.{status.value}", object_type="entity",
+                 object_id=str(entity.id), purpose=reason[:200])
+    return period
+
+
+def _apply_site(session: Session, entity: Entity, rec: SiteRecord) -> tuple[bool, int]:
+    site = next((s for s in entity.sites if s.code == rec.code), None)
+    created = site is None
+    if site is None:
+        site = Site(entity_id=entity.id, code=rec.code)
+        session.add(site)
+        entity.sites.append(site)
+    site.kind, site.name_kk, site.name_ru = rec.kind, rec.name_kk, rec.name_ru
+    site.address_kk, site.address_ru = rec.address_kk, rec.address_ru
+    site.kato_code, site.kato_version, site.lat, site.lon = rec.kato, KATO_VERSION, rec.lat, rec.lon
+    site.active = True
+    session.flush()
+    existing = {d.number: d for d in site.districts}
+    for d in rec.districts:
+        row = existing.get(d.number)
+        if row is None:
+            row = District(site_id=site.id, number=d.number)
+            session.add(row)
+            site.districts.append(row)
+        row.profile, row.capacity, row.active = d.profile, d.capacity, True
+    return created, len(rec.districts)
+
+
+def apply_records(*, session: Session, actor: Actor, records: list[EntityRecord],
+                  create_only: bool = False) -> ImportResult:
+    """Write validated records: create or update entities by BIN, sites by code, districts by number."""
+    bins = [r.bin for r in records]
+    existing = {e.bin: e for e in session.scalars(
+        select(Entity).where(Entity.bin.in_(bins)).options(
+            selectinload(Entity.sites).selectinload(Site.districts), selectinload(Entity.inclusions),
+            selectinload(Entity.licences)))} if bins else {}
+    if create_only and existing:
+        raise DuplicateBIN()
+    counts = {"ec": 0, "eu": 0, "sc": 0, "su": 0, "d": 0}
+    for rec in records:
+        entity = existing.get(rec.bin)
+        if entity is None:
+            entity = Entity(bin=rec.bin)
+            session.add(entity)
+            counts["ec"] += 1
+        else:
+            counts["eu"] += 1
+        entity.name_kk, entity.name_ru = rec.name_kk, rec.name_ru
+        entity.legal_form, entity.ownership = rec.legal_form, rec.ownership
+        entity.program_gobmp, entity.program_osms = rec.program_gobmp, rec.program_osms
+        entity.contract_from, entity.contract_to = rec.contract_from, rec.contract_to
+        if rec.sites:
+            entity.region_kato = oblast_of(rec.sites[0].kato)
+        session.flush()
+        licence = next((lic for lic in entity.licences if lic.number == rec.licence_number), None)
+        if licence is None:
+            licence = Licence(entity_id=entity.id, number=rec.licence_number)
+            session.add(licence)
+            entity.licences.append(licence)
+        licence.issued_on, licence.valid_until = rec.licence_issued_on, rec.licence_valid_until
+        licence.subtypes = rec.licence_subtypes
+        set_inclusion(session=session, actor=actor, entity=entity, status=InclusionStatus(rec.status),
+                      effective_from=rec.status_from, reason=rec.status_reason)
+        for site_rec in rec.sites:
+            created, n = _apply_site(session, entity, site_rec)
+            counts["sc" if created else "su"] += 1
+            counts["d"] += n
+    session.flush()
+    return ImportResult(counts["ec"], counts["eu"], counts["sc"], counts["su"], counts["d"])
+
+
+def get_entity(*, session: Session, entity_id: int) -> Entity:
+    """Return an entity with its licences, inclusion history and sites, or raise NotFound."""
+    entity = session.scalar(select(Entity).where(Entity.id == entity_id).options(
+        selectinload(Entity.sites).selectinload(Site.districts), selectinload(Entity.inclusions),
+        selectinload(Entity.licences)))
+    if entity is None:
+        raise NotFound()
+    return entity
+
+
+def get_entity_by_bin(*, session: Session, bin_: str) -> Entity:
+    """Return the entity with a BIN, or raise NotFound."""
+    entity = session.scalar(select(Entity).where(Entity.bin == bin_))
+    if entity is None:
+        raise NotFound()
+    return get_entity(session=session, entity_id=entity.id)
+
+
+def list_participating(*, session: Session, day: dt.date, q: str = "", region: str | None = None,
+                       limit: int = 50, offset: int = 0) -> tuple[int, list[Entity]]:
+    """Return the count and a page of entities included on the day, filtered by name, BIN or region."""
+    cond = [included_on(day)]
+    if q:
+        like = f"%{q.lower()}%"
+        cond.append(or_(func.lower(Entity.name_ru).like(like), func.lower(Entity.name_kk).like(like),
+                        Entity.bin.like(f"{q}%"),
+                        exists().where(Site.entity_id == Entity.id,
+                                       or_(func.lower(Site.name_ru).like(like),
+                                           func.lower(Site.name_kk).like(like),
+                                           func.lower(Site.address_ru).like(like)))))
+    if region:
+        cond.append(Entity.region_kato == oblast_of(region))
+    where = and_(*cond)
+    total = session.scalar(select(func.count()).select_from(Entity).where(where)) or 0
+    rows = session.scalars(select(Entity).where(where).order_by(Entity.name_ru, Entity.id)
+                           .limit(limit).offset(offset).options(
+                               selectinload(Entity.sites).selectinload(Site.districts),
+                               selectinload(Entity.inclusions), selectinload(Entity.licences))).all()
+    return total, list(rows)
+
+
+def to_record(entity: Entity, day: dt.date) -> EntityRecord:
+    """Return the published record of an entity (its status on the day)."""
+    periods = [p for p in entity.inclusions if p.effective_from <= day
+               and (p.effective_to is None or day < p.effective_to)]
+    period = max(periods, key=lambda p: p.effective_from) if periods else entity.inclusions[-1]
+    licence = entity.licences[-1] if entity.licences else None
+    return EntityRecord(
+        bin=entity.bin, name_kk=entity.name_kk, name_ru=entity.name_ru, legal_form=entity.legal_form,
+        ownership=entity.ownership, program_gobmp=entity.program_gobmp, program_osms=entity.program_osms,
+        licence_number=licence.number if licence else "", licence_issued_on=licence.issued_on if licence
+        else dt.date.min, licence_valid_until=licence.valid_until if licence else None,
+        licence_subtypes=licence.subtypes if licence else "", status=period.status,
+        status_from=period.effective_from, status_reason=period.reason, contract_from=entity.contract_from,
+        contract_to=entity.contract_to,
+        sites=[SiteRecord(code=s.code, kind=s.kind, name_kk=s.name_kk, name_ru=s.name_ru,
+                          address_kk=s.address_kk, address_ru=s.address_ru, kato=s.kato_code, lat=s.lat,
+                          lon=s.lon, districts=[DistrictRecord(d.profile, d.number, d.capacity)
+                                                for d in s.districts if d.active])
+               for s in entity.sites if s.active])
+
+
+def published_records(*, session: Session, day: dt.date) -> list[EntityRecord]:
+    """Return the published list: every entity included on the day, as records."""
+    _, entities = list_participating(session=session, day=day, limit=1_000_000)
+    return [to_record(e, day) for e in entities]
+
+
+@dataclass(frozen=True)
+class NearSite:
+    site: Site
+    entity: Entity
+    distance_km: float
+
+
+def near(*, session: Session, lat: float, lon: float, day: dt.date, limit: int = 10,
+         profile: str | None = None) -> list[NearSite]:
+    """Return the nearest participating sites, nearest first, by great-circle distance.
+
+    Candidates come from a bounding box on the (lat, lon) columns that doubles until the k-th
+    nearest lies inside the box's inscribed circle, so the answer is exact on any database.
+    """
+    cond = [Site.active.is_(True), included_on(day)]
+    if profile:
+        cond.append(exists().where(District.site_id == Site.id, District.profile == profile,
+                                   District.active.is_(True)))
+    base = select(Site.id, Site.lat, Site.lon).join(Entity, Entity.id == Site.entity_id).where(*cond)
+    radius = 25.0
+    while True:
+        lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, radius)
+        whole = radius >= 5000.0
+        query = base if whole else base.where(Site.lat.between(lat_min, lat_max),
+                                              Site.lon.between(lon_min, lon_max))
+        found = sorted((haversine_km(lat, lon, r.lat, r.lon), r.id) for r in session.execute(query))
+        if whole or (len(found) >= limit and found[limit - 1][0] <= radius):
+            break
+        radius *= 2
+    chosen = found[:limit]
+    sites = {s.id: s for s in session.scalars(
+        select(Site).where(Site.id.in_([i for _, i in chosen])).options(
+            selectinload(Site.entity), selectinload(Site.districts)))}
+    return [NearSite(site=sites[i], entity=sites[i].entity, distance_km=d) for d, i in chosen]
+
+
+def add_practitioner(*, session: Session, actor: Actor, iin: str, surname: str, given_name: str,
+                     patronymic: str | None, specialties: list[str], entity_id: int, site_id: int | None,
+                     title: str, rate: float, valid_from: dt.date) -> Practitioner:
+    """Register a practitioner (or reuse one by IIN) and give them a post at an entity."""
+    entity = get_entity(session=session, entity_id=entity_id)
+    if site_id is not None and site_id not in {s.id for s in entity.sites}:
+        raise NotFound()
+    person = session.scalar(select(Practitioner).where(Practitioner.iin == iin))
+    if person is None:
+        person = Practitioner(iin=iin, surname=surname, given_name=given_name, patronymic=patronymic,
+                              specialties=",".join(specialties))
+        session.add(person)
+        session.flush()
+    session.add(Post(practitioner_id=person.id, entity_id=entity_id, site_id=site_id, title=title,
+                     rate=rate, valid_from=valid_from))
+    session.flush()
+    record_event(session=session, actor=actor, action="practitioner.post", object_type="practitioner",
+                 object_id=str(person.id))
+    return person
+
+
+def practitioners_of(*, session: Session, entity_id: int, day: dt.date) -> list[tuple[Practitioner, Post]]:
+    """Return the practitioners holding a post at an entity on a day."""
+    rows = session.execute(
+        select(Practitioner, Post).join(Post, Post.practitioner_id == Practitioner.id)
+        .where(Post.entity_id == entity_id, Post.valid_from <= day,
+               or_(Post.valid_to.is_(None), Post.valid_to > day))
+        .order_by(Practitioner.surname, Practitioner.id)).all()
+    return [(p, post) for p, post in rows]

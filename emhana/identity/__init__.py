@@ -1,0 +1,1 @@
+"""Identity: IIN/BIN, persons, identity documents and legal representation."""

@@ -1,0 +1,141 @@
+"""Routes of the identity domain: persons, IIN checks, legal representation. No IIN ever sits in a URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.audit.idempotency import run_once
+from emhana.errors import N_, NotFound
+from emhana.i18n import LANGUAGES, translate
+from emhana.identity import service
+from emhana.identity.models import LegalRepresentation, Person
+from emhana.identity.rules import iin_hints, iin_problem
+from emhana.identity.schemas import (
+    IIN,
+    AddressOut,
+    DocumentOut,
+    PersonIn,
+    PersonOut,
+    RepresentationIn,
+    RepresentationOut,
+)
+from emhana.web.deps import SessionDep, public, require
+
+router = APIRouter(tags=["identity"])
+
+HINT_DATE_DIFFERS = N_("the date digits of the IIN differ from the birth date (not an error, D-03)")
+
+STAFF_READERS = (Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN)
+WRITERS = (Role.REGISTRAR, Role.FUND_ADMIN)
+
+
+def person_out(p: Person) -> PersonOut:
+    hints = iin_hints(p.iin)
+    return PersonOut(
+        id=p.id, iin=p.iin, surname=p.surname, given_name=p.given_name, patronymic=p.patronymic,
+        birth_date=p.birth_date, sex=p.sex, category=p.category, death_date=p.death_date,
+        addresses=[AddressOut(kind=a.kind, text_kk=a.text_kk, text_ru=a.text_ru, kato_code=a.kato_code,
+                              kato_version=a.kato_version, lat=a.lat, lon=a.lon) for a in p.addresses],
+        phones=[ph.number for ph in p.phones],
+        documents=[DocumentOut(kind=d.kind, number=d.number, issuer=d.issuer, issued_on=d.issued_on,
+                               expires_on=d.expires_on) for d in p.documents],
+        hints=list(hints.warnings) + ([] if hints.birth_date in (None, p.birth_date) else
+                                      [HINT_DATE_DIFFERS]),
+    )
+
+
+def representation_out(r: LegalRepresentation) -> RepresentationOut:
+    return RepresentationOut(id=r.id, representative_id=r.representative_id, represented_id=r.represented_id,
+                             basis=r.basis, basis_document=r.basis_document, valid_from=r.valid_from,
+                             valid_to=r.valid_to)
+
+
+@router.post("/persons", response_model=PersonOut, status_code=201)
+def create_person(body: PersonIn, session: SessionDep, actor: Annotated[Actor, require(*WRITERS)],
+                  idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Register a person. A retry with the same Idempotency-Key returns the first answer."""
+    def run() -> tuple[int, dict[str, object]]:
+        person = service.create_person(session=session, actor=actor, data=body)
+        return 201, person_out(person).model_dump(mode="json")
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload=body.model_dump(mode="json"), run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/persons/{person_id}", response_model=PersonOut)
+def read_person(person_id: int, session: SessionDep,
+                actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]) -> PersonOut:
+    """Return a person's identity data; a citizen only their own or a represented person's."""
+    return person_out(service.get_person(session=session, actor=actor, person_id=person_id, purpose="api read"))
+
+
+class LookupIn(BaseModel):
+    iin: IIN
+    purpose: str = Field(default="identification", min_length=1, max_length=200)
+
+
+@router.post("/persons/lookup", response_model=PersonOut)
+def lookup_person(body: LookupIn, session: SessionDep,
+                  actor: Annotated[Actor, require(*STAFF_READERS)]) -> PersonOut:
+    """Find a person by IIN (sent in the body) for a stated purpose."""
+    return person_out(service.find_by_iin(session=session, actor=actor, iin=body.iin, purpose=body.purpose))
+
+
+@router.get("/me/person", response_model=PersonOut)
+def my_person(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> PersonOut:
+    """Return the citizen's own identity data."""
+    if actor.person_id is None:
+        raise NotFound()
+    return person_out(service.get_person(session=session, actor=actor, person_id=actor.person_id,
+                                         purpose="own record"))
+
+
+@router.post("/representations", response_model=RepresentationOut, status_code=201)
+def add_representation(body: RepresentationIn, session: SessionDep,
+                       actor: Annotated[Actor, require(*WRITERS)]) -> RepresentationOut:
+    """Record a legal representation with its basis document and period."""
+    return representation_out(service.add_representation(session=session, actor=actor, data=body))
+
+
+@router.get("/persons/{person_id}/representations", response_model=list[RepresentationOut])
+def list_representations(person_id: int, session: SessionDep,
+                         actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]) -> list[RepresentationOut]:
+    """Return the representations where a readable person represents or is represented."""
+    service.get_person(session=session, actor=actor, person_id=person_id, purpose="representations")
+    return [representation_out(r) for r in service.representations_of(session=session, person_id=person_id)]
+
+
+class IinCheckIn(BaseModel):
+    iins: list[str] = Field(min_length=1, max_length=100)
+
+
+class IinCheckOut(BaseModel):
+    iin: str
+    valid: bool
+    reason: dict[str, str] | None
+    birth_date_hint: dt.date | None
+    sex_hint: str | None
+
+
+@router.post("/identity/iin-check", response_model=list[IinCheckOut], dependencies=[public()])
+def iin_check(body: IinCheckIn) -> list[IinCheckOut]:
+    """Check IINs: length, digits and check digit decide; decoded date and sex are hints (D-03)."""
+    out = []
+    for raw in body.iins:
+        value = raw.strip()
+        problem = iin_problem(value)
+        hints = iin_hints(value) if problem is None else None
+        out.append(IinCheckOut(
+            iin=value, valid=problem is None,
+            reason={lg: translate(lg, problem) for lg in LANGUAGES} if problem else None,
+            birth_date_hint=hints.birth_date if hints else None,
+            sex_hint=hints.sex.value if hints and hints.sex else None))
+    return out

@@ -1,0 +1,1 @@
+"""Reference data: the KATO classifier and regions, packaged with their licences."""

@@ -1,0 +1,36 @@
+"""Pure rules over KATO codes: structure and parent derivation (shared/data/kato/README.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+
+def is_kato_code(code: str) -> bool:
+    """Tell whether a string has the shape of a KATO code (9 ASCII digits)."""
+    return len(code) == 9 and code.isascii() and code.isdigit()
+
+
+def parent_candidates(code: str) -> list[str]:
+    """Return the possible parents of a code, nearest first (segments AB|CD|EF|HIJ)."""
+    candidates = []
+    if code[7:9] != "00":
+        candidates.append(code[:7] + "00")
+    candidates += [code[:6] + "000", code[:4] + "00000", code[:2] + "0000000"]
+    return [c for c in candidates if c != code]
+
+
+def parent_of(code: str, known: Container[str]) -> str | None:
+    """Return the parent of a code: the first existing candidate that differs from it.
+
+    A naive longest zero-padded prefix is wrong: it would make okrug 103233000 a child of
+    its sibling 103230000.
+    """
+    for candidate in parent_candidates(code):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def oblast_of(code: str) -> str:
+    """Return the oblast-level code (AB0000000) of a code."""
+    return code[:2] + "0000000"

@@ -1,0 +1,1 @@
+"""The web door: app factory, dependencies, problem+json, pages; domain routers plug in here."""

@@ -1,0 +1,56 @@
+"""The app factory: composes the domain routers, pages, problem+json and language negotiation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from emhana import __version__
+from emhana.config import Settings, get_settings
+from emhana.db import make_engine, make_sessionmaker
+from emhana.i18n import LANGUAGES, negotiate
+from emhana.web import problems
+
+STATIC = Path(__file__).parent / "static"
+LANG_COOKIE = "lang"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application for the configured database."""
+    settings = settings or get_settings()
+    app = FastAPI(title="emhana", version=__version__,
+                  description="Open national registry for Kazakhstan's primary health care.")
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+
+    @app.middleware("http")
+    async def _language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        query = request.query_params.get("lang")
+        request.state.lang = negotiate(query, request.cookies.get(LANG_COOKIE),
+                                       request.headers.get("accept-language"), settings.default_language)
+        response = await call_next(request)
+        if query and query.lower() in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, query.lower(), max_age=365 * 24 * 3600, samesite="lax")
+        response.headers.setdefault("Content-Language", request.state.lang)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    problems.install(app)
+
+    from emhana.accounts.api import router as auth_router
+    from emhana.facilities.api import router as facilities_router
+    from emhana.identity.api import router as identity_router
+    from emhana.reference.api import router as reference_router
+    from emhana.web.pages import router as pages_router
+
+    for router in (auth_router, facilities_router, identity_router, reference_router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,95 @@
+"""Dependencies that make route signatures read like prose: the session, the actor, the roles admitted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor, actor_for_token
+from emhana.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "emhana_session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Open the request's unit of work: commit when the route succeeds, roll back on any error."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """Return the bearer token of the Authorization header, or the session cookie's token."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+    """Return the authenticated actor, or None for an anonymous request (a bad token is an error)."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    try:
+        actor = actor_for_token(session=session, token=token)
+    except NotAuthenticated:
+        if request.headers.get("authorization"):
+            raise
+        return None
+    request.state.actor = actor
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+def require(*roles: Role) -> Any:
+    """Admit only the given roles; the roles are kept on the dependency for the access-control tests."""
+    admitted = frozenset(roles)
+
+    def dependency(actor: OptionalActor) -> Actor:
+        if actor is None:
+            raise NotAuthenticated()
+        if actor.role not in admitted:
+            raise Forbidden()
+        return actor
+
+    dependency.emhana_roles = admitted  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def public() -> Any:
+    """Declare a route open to everyone, anonymous included."""
+
+    def dependency() -> None:
+        return None
+
+    dependency.emhana_roles = "public"  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def declared_roles(endpoint_dependencies: list[Any]) -> frozenset[Role] | str | None:
+    """Return what a route declares: a set of roles, "public", or None when it declares nothing."""
+    for dep in endpoint_dependencies:
+        call: Callable[..., Any] | None = getattr(dep, "call", None)
+        roles = getattr(call, "emhana_roles", None)
+        if roles is not None:
+            return roles  # type: ignore[no-any-return]
+        found = declared_roles(getattr(dep, "dependencies", []))
+        if found is not None:
+            return found
+    return None
