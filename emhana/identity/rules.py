@@ -65,16 +65,17 @@ def is_valid_iin(value: str) -> bool:
 
 def bin_problem(value: str) -> str | None:
     """Return why a BIN is invalid, or None (DOMAIN.md §4.5: structure and check digit)."""
-    problem = checksum_problem(value)
-    if problem is not None:
-        return problem
+    if len(value) != 12:
+        return REASON_LENGTH
+    if not value.isascii() or not value.isdigit():
+        return REASON_DIGITS
     if not 1 <= int(value[2:4]) <= 12:
         return REASON_BIN_MONTH
     if value[4] not in "456":
         return REASON_BIN_TYPE
     if value[5] not in "0123":
         return REASON_BIN_ATTRIBUTE
-    return None
+    return checksum_problem(value)
 
 
 def is_valid_bin(value: str) -> bool:

@@ -93,3 +93,15 @@ def declared_roles(endpoint_dependencies: list[Any]) -> frozenset[Role] | str | 
         if found is not None:
             return found
     return None
+
+
+def iter_routes(app: Any) -> Iterator[tuple[str, set[str], Any]]:
+    """Yield (path, methods, dependant) of every API route, through included routers too."""
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        items = list(contexts()) if contexts is not None else [route]
+        for item in items:
+            dependant = getattr(item, "dependant", None)
+            methods = getattr(item, "methods", None)
+            if dependant is not None and methods:
+                yield str(item.path), set(methods), dependant

@@ -1,0 +1,302 @@
+"""Page rendering for the web door: per-language Jinja2 environments, labels, CSRF and HTML error pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import inspect
+import secrets
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from babel.numbers import format_decimal
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from emhana import __version__
+from emhana.accounts.service import Actor, actor_for_token
+from emhana.errors import N_, NotAuthenticated
+from emhana.facilities.models import Entity, Site
+from emhana.i18n import LANGUAGE_NAMES, LANGUAGES, translate, translations
+from emhana.reference.models import Region
+from emhana.web.deps import SESSION_COOKIE
+
+TEMPLATES = Path(__file__).parent / "templates"
+CSRF_COOKIE = "csrf"
+CSRF_FIELD = "csrf"
+PAGE_SIZE = 20
+
+# Labels of the stored codes (facilities.rules enums, accounts.roles); the catalogues translate them.
+LABELS: dict[str, dict[str, str]] = {
+    "site_kind": {
+        "polyclinic": N_("Polyclinic"),
+        "family_health_centre": N_("Family health centre"),
+        "doctors_outpatient_clinic": N_("Doctor's outpatient clinic"),
+        "feldsher_midwife_post": N_("Feldsher-midwife post"),
+        "medical_point": N_("Medical point"),
+    },
+    "profile": {
+        "gp": N_("General practitioner (GP)"),
+        "therapist": N_("District internist"),
+        "pediatric": N_("Pediatrician"),
+    },
+    "legal_form": {
+        "state_enterprise_phv": N_("State enterprise with the right of economic management"),
+        "state_institution": N_("State institution"),
+        "llp": N_("Limited liability partnership"),
+        "jsc": N_("Joint-stock company"),
+        "individual_entrepreneur": N_("Individual entrepreneur"),
+        "other": N_("Other legal form"),
+    },
+    "ownership": {
+        "state": N_("State ownership"),
+        "private": N_("Private ownership"),
+    },
+    "status": {
+        "included": N_("Included"),
+        "excluded": N_("Excluded"),
+    },
+    "program": {
+        "gobmp": N_("GVFMC"),
+        "osms": N_("CSHI"),
+    },
+    "program_long": {
+        "gobmp": N_("Guaranteed Volume of Free Medical Care"),
+        "osms": N_("Compulsory social health insurance"),
+    },
+    "role": {
+        "citizen": N_("Citizen"),
+        "registrar": N_("Registrar"),
+        "clinician": N_("Clinician"),
+        "responsible_therapist": N_("Responsible therapist"),
+        "entity_admin": N_("Entity administrator"),
+        "fund_admin": N_("Fund administrator"),
+        "verifier": N_("Inspector"),
+        "mis_client": N_("MIS client"),
+    },
+}
+
+MSG_CSRF = N_("The form has expired or did not come from this site. Reload the page and try again.")
+MSG_REFUSED = N_("Request refused")
+MSG_NOT_FOUND_TITLE = N_("Page not found")
+MSG_NOT_FOUND = N_("There is no such page. Check the address or start from the home page.")
+MSG_ENTITY_NOT_FOUND = N_("There is no healthcare entity with this number in the database.")
+MSG_BAD_POINT = N_("Enter the latitude and longitude as decimal numbers, for example 51.128 and 71.430.")
+
+
+class Localizer:
+    """Language-bound helpers the templates call: names, addresses, labels, dates and distances."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def name(self, obj: Entity | Site) -> str:
+        """Return the name in the page language: Kazakh for kk, Russian for ru and en."""
+        return (obj.name_kk or obj.name_ru) if self.lang == "kk" else obj.name_ru
+
+    def other_name(self, obj: Entity | Site) -> str:
+        """Return the name in the other official language, or "" when it is the same."""
+        other = obj.name_ru if self.lang == "kk" else obj.name_kk
+        return "" if not other or other == self.name(obj) else other
+
+    def address(self, site: Site) -> str:
+        """Return the address in the page language (Russian when no Kazakh address is given)."""
+        return (site.address_kk or site.address_ru) if self.lang == "kk" else site.address_ru
+
+    def region(self, region: Region) -> str:
+        """Return a region's name in the page language."""
+        return {"kk": region.name_kk, "en": region.name_en}.get(self.lang, region.name_ru)
+
+    def label(self, group: str, value: str) -> str:
+        """Return the translated label of a stored code, or the code itself when it is unknown."""
+        message = LABELS.get(group, {}).get(value)
+        return translate(self.lang, message) if message else value
+
+    def text(self, message: str, **params: Any) -> str:
+        """Translate a catalogue message held in a variable (a message is never built from user data)."""
+        return translate(self.lang, message, params)
+
+    def date(self, value: dt.date | None) -> str:
+        """Format a date as DD.MM.YYYY, the convention of Kazakhstan's documents."""
+        return value.strftime("%d.%m.%Y") if value else ""
+
+    def number(self, value: float, digits: int = 0) -> str:
+        """Format a number with the page language's separators."""
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.lang)
+
+    def profiles(self, site: Site) -> list[tuple[str, int]]:
+        """Return the translated profiles of a site's active districts with how many of each."""
+        counts = Counter(d.profile for d in site.districts if d.active)
+        return [(self.label("profile", p), n) for p, n in sorted(counts.items())]
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str) -> Environment:
+    """Return the Jinja2 environment of a language, with its catalogue installed (cached)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(loc=Localizer(lang), lang=lang, version=__version__, languages=LANGUAGE_NAMES,
+                       csrf_field=CSRF_FIELD)
+    return env
+
+
+def language(request: Request) -> str:
+    """Return the negotiated language of a request."""
+    lang = str(getattr(request.state, "lang", "ru"))
+    return lang if lang in LANGUAGES else "ru"
+
+
+def language_links(request: Request) -> list[tuple[str, str, str]]:
+    """Return (code, endonym, URL) for each language: the current path and query with ?lang= replaced."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [(code, LANGUAGE_NAMES[code], f"{request.url.path}?{urlencode([*query, ('lang', code)])}")
+            for code in LANGUAGES]
+
+
+def page_url(request: Request, **changes: Any) -> str:
+    """Return the current path and query with some parameters replaced (None removes one)."""
+    params = dict(request.query_params)
+    params.pop("lang", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def render(request: Request, name: str, *, actor: Actor | None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    """Render a template in the request's language; keep a valid CSRF cookie for the page's forms."""
+    lang = language(request)
+    token, fresh = csrf_token(request)
+    settings = request.app.state.settings
+    html = environment(lang).get_template(name).render(
+        request=request, actor=actor, csrf=token, language_links=language_links(request),
+        demo=settings.demo_mode, path=request.url.path, **context)
+    response = HTMLResponse(html, status_code=status)
+    if fresh:
+        set_csrf_cookie(request, response, token)
+    return response
+
+
+def render_error(request: Request, *, status: int, title: str, message: str,
+                 actor: Actor | None = None) -> HTMLResponse:
+    """Render an error page; title and message are catalogue msgids."""
+    lang = language(request)
+    return render(request, "error.html", actor=actor, status=status, title=translate(lang, title),
+                  message=translate(lang, message))
+
+
+def regions(session: Session, lang: str) -> list[tuple[str, str]]:
+    """Return (KATO, name) of the regions, named and sorted in the page language."""
+    loc = Localizer(lang)
+    return sorted(((r.kato, loc.region(r)) for r in session.scalars(select(Region))), key=lambda r: r[1])
+
+
+def parse_page(value: str) -> int:
+    """Return a page number from the query (1 when it is missing or not a positive number)."""
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def parse_point(lat: str, lon: str) -> tuple[float, float] | None:
+    """Return (lat, lon) typed into the near form, or None when either is not a finite number."""
+    try:
+        point = float(lat.replace(",", ".")), float(lon.replace(",", "."))
+    except ValueError:
+        return None
+    return point if all(-180.0 <= v <= 180.0 for v in point) else None
+
+
+def _csrf_key(request: Request) -> bytes:
+    secret: str = request.app.state.settings.secret_key
+    if secret:
+        return secret.encode()
+    key: bytes | None = getattr(request.app.state, "csrf_key", None)
+    if key is None:
+        key = request.app.state.csrf_key = secrets.token_bytes(32)
+    return key
+
+
+def _sign(key: bytes, nonce: str) -> str:
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _well_formed(key: bytes, token: str) -> bool:
+    nonce, _, signature = token.partition(".")
+    return bool(nonce) and hmac.compare_digest(_sign(key, nonce).encode(), signature.encode())
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """Return the request's CSRF token and whether it is new (a missing or forged cookie is replaced)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if cookie and cookie.isascii() and _well_formed(_csrf_key(request), cookie):
+        return cookie, False
+    return new_csrf_token(request), True
+
+
+def new_csrf_token(request: Request) -> str:
+    """Return a new CSRF token: a random nonce signed with the app's key."""
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_sign(_csrf_key(request), nonce)}"
+
+
+def set_csrf_cookie(request: Request, response: Response, token: str | None = None) -> None:
+    """Set the double-submit CSRF cookie (a new token unless one is given)."""
+    response.set_cookie(CSRF_COOKIE, token or new_csrf_token(request), httponly=True, samesite="lax", path="/",
+                        secure=request.app.state.settings.cookie_secure)
+
+
+def csrf_ok(request: Request, submitted: str) -> bool:
+    """Tell whether the form's CSRF field matches the cookie (double submit) and the cookie is ours."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not submitted or not (cookie.isascii() and submitted.isascii()):
+        return False
+    return hmac.compare_digest(cookie.encode(), submitted.encode()) and _well_formed(_csrf_key(request), cookie)
+
+
+def actor_from_cookie(request: Request) -> Actor | None:
+    """Return the actor of the session cookie, or None (for pages rendered outside a route)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    session: Session = request.app.state.sessions()
+    try:
+        return actor_for_token(session=session, token=token)
+    except NotAuthenticated:
+        return None
+    finally:
+        session.close()
+
+
+def wants_html(request: Request) -> bool:
+    """Tell whether an error should be a page: not under /api/, and the client accepts HTML."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Render 404 as an HTML page for browsers; everything else keeps the installed problem+json handler.
+
+    Call after ``problems.install(app)``: it wraps the HTTPException handler installed there.
+    """
+    previous = app.exception_handlers[StarletteHTTPException]
+
+    async def _http(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_html(request):
+            return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND,
+                                actor=actor_from_cookie(request))
+        result = previous(request, exc)
+        response: Response = await result if inspect.isawaitable(result) else result
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,157 @@
+"""Shared fixtures: one migrated database per test session (SQLite, or PostgreSQL when
+EMHANA_TEST_DATABASE_URL is set), cleaned between tests; the app and authenticated clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor, actor_of, create_account, issue_token
+from emhana.config import Settings
+from emhana.db import Base, make_engine, make_sessionmaker, normalize_url
+from emhana.migrate import upgrade
+from emhana.models import Base as _AllModels  # noqa: F401  (registers every table)
+from emhana.web.app import create_app
+from tests.factories import entity_record
+
+REFERENCE_TABLES = {"kato_unit", "region", "alembic_version"}
+PG_ENV = "EMHANA_TEST_DATABASE_URL"
+
+
+def pg_base_url() -> str | None:
+    """Return the PostgreSQL URL for tests, or None when tests run on SQLite."""
+    url = os.environ.get(PG_ENV)
+    return normalize_url(url) if url else None
+
+
+def with_schema(url: str, schema: str) -> str:
+    """Return a PostgreSQL URL whose connections use a schema first in the search path."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def fresh_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """Create an empty database (a new PostgreSQL schema or a new SQLite file) and its dropper."""
+    base = pg_base_url()
+    if base is None:
+        path = tmp_dir / f"emhana-{uuid.uuid4().hex[:8]}.db"
+        return f"sqlite:///{path}", lambda: None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+    return with_schema(base, schema), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head for the whole test session."""
+    url, drop = fresh_database(tmp_path_factory.mktemp("db"))
+    upgrade(url)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+def clean(engine: Engine) -> None:
+    """Empty every table except the reference data."""
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """A session factory over a clean database."""
+    clean(engine)
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    s = sessions()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def app(database_url: str, sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    application = create_app(Settings(database_url=database_url))
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def make_actor(sessions: sessionmaker[Session]) -> Callable[..., tuple[Actor, str]]:
+    """Create an account of a role and return its actor and a bearer token."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role, *, person_id: int | None = None, entity_id: int | None = None,
+             password: str = "secret-pass") -> tuple[Actor, str]:
+        import datetime as dt
+        with sessions.begin() as s:
+            account = create_account(session=s, username=f"{role.value}-{next(counter)}", password=password,
+                                     role=role, display_name=f"Test {role.value}", person_id=person_id,
+                                     entity_id=entity_id)
+            actor = actor_of(account)
+            token = issue_token(session=s, actor=actor, ttl=dt.timedelta(hours=1))
+        return actor, token
+
+    return make
+
+
+@pytest.fixture
+def auth(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[..., dict[str, str]]:
+    """Return Authorization headers for a new account of a role."""
+
+    def headers(role: Role, **kwargs: int | None) -> dict[str, str]:
+        _, token = make_actor(role, **kwargs)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def seeded_entity(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]) -> int:
+    """Write one participating entity with two sites and return its id."""
+    from emhana.facilities.service import apply_records, get_entity_by_bin
+    actor, _ = make_actor(Role.FUND_ADMIN)
+    with sessions.begin() as s:
+        rec = entity_record()
+        apply_records(session=s, actor=actor, records=[rec])
+        return get_entity_by_bin(session=s, bin_=rec.bin).id
+
+
+def is_postgres() -> bool:
+    return pg_base_url() is not None

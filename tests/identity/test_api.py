@@ -1,0 +1,132 @@
+"""Persons through the API: coded errors, nothing written on failure, idempotent retries, who reads what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from emhana.accounts.roles import Role
+from emhana.audit.models import AuditEvent
+from emhana.identity.models import Person, PersonAddress
+
+
+def person_body(iin: str = "880315301280", **kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "iin": iin, "surname": "Ахметов", "given_name": "Нұрлан", "patronymic": "Серікұлы",
+        "birth_date": "1988-03-15", "sex": "male", "category": "citizen",
+        "addresses": [{"kind": "permanent", "text_ru": "г.Астана, ул. Абая, 12", "text_kk": "Астана қ., Абай к., 12",
+                       "kato_code": "710000000", "lat": 51.13, "lon": 71.43}],
+        "phones": ["+77011234567"], "documents": [{"kind": "id_card", "number": "045678912"}],
+    }
+    body.update(kw)
+    return body
+
+
+def person_count(sessions) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Person)) or 0)
+
+
+def test_create_and_read(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    registrar = auth(Role.REGISTRAR)
+    resp = client.post("/api/v1/persons", json=person_body(), headers=registrar)
+    assert resp.status_code == 201, resp.text
+    created = resp.json()
+    assert created["addresses"][0]["kato_version"] == "NK RK 11-2025"
+    assert client.get(f"/api/v1/persons/{created['id']}", headers=registrar).json()["iin"] == "880315301280"
+    with sessions() as s:
+        actions = list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions == ["person.create", "person.read"]
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"iin": "880315301281"}, "identity.invalid_iin"),
+    ({"iin": "87051230043"}, "identity.invalid_iin"),
+    ({"death_date": "1980-01-01"}, "core.invalid_dates"),
+    ({"sex": "x"}, "core.invalid_request"),
+    ({"addresses": [{"kind": "permanent", "kato_code": "719999999"}]}, "reference.unknown_kato"),
+    ({"addresses": [{"kind": "permanent", "kato_code": "710000000", "lat": 55.75, "lon": 37.61}]},
+     "geo.outside_kazakhstan"),
+])
+def test_bad_person_is_refused_and_nothing_written(client: TestClient, auth, sessions,
+                                                   change: dict[str, Any], code: str) -> None:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/persons", json=person_body(**change), headers=auth(Role.REGISTRAR))
+    assert resp.status_code == 422
+    body = resp.json()
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert body["code"] == code and set(body["messages"]) == {"kk", "ru", "en"}
+    assert person_count(sessions) == 0
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(PersonAddress)) == 0
+
+
+def test_invalid_iin_message_in_three_languages(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+    headers = {**auth(Role.REGISTRAR), "Accept-Language": "kk"}
+    body = client.post("/api/v1/persons", json=person_body(iin="880315301281"), headers=headers).json()
+    assert body["detail"] == body["messages"]["kk"]
+    assert len({body["messages"][lang] for lang in ("kk", "ru", "en")}) == 3
+
+
+def test_duplicate_iin(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    registrar = auth(Role.REGISTRAR)
+    assert client.post("/api/v1/persons", json=person_body(), headers=registrar).status_code == 201
+    resp = client.post("/api/v1/persons", json=person_body(), headers=registrar)
+    assert resp.status_code == 409 and resp.json()["code"] == "identity.duplicate_iin"
+    assert person_count(sessions) == 1
+
+
+def test_idempotent_retry(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    headers = {**auth(Role.REGISTRAR), "Idempotency-Key": "req-42"}
+    first = client.post("/api/v1/persons", json=person_body(), headers=headers)
+    second = client.post("/api/v1/persons", json=person_body(), headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert person_count(sessions) == 1
+    other = client.post("/api/v1/persons", json=person_body(iin="920704411239"), headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "core.idempotency_mismatch"
+    assert person_count(sessions) == 1
+
+
+def test_citizen_reads_self_and_represented_only(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    registrar = auth(Role.REGISTRAR)
+    father = client.post("/api/v1/persons", json=person_body(), headers=registrar).json()
+    child = client.post("/api/v1/persons", json=person_body(
+        iin="050617622310", given_name="Айша", sex="female",
+        birth_date="2023-07-04"), headers=registrar).json()
+    stranger = client.post("/api/v1/persons", json=person_body(iin="920704411239", sex="female"),
+                           headers=registrar).json()
+    citizen = auth(Role.CITIZEN, person_id=father["id"])
+    assert client.get("/api/v1/me/person", headers=citizen).json()["id"] == father["id"]
+    assert client.get(f"/api/v1/persons/{child['id']}", headers=citizen).status_code == 403
+    rep = client.post("/api/v1/representations", headers=registrar, json={
+        "representative_id": father["id"], "represented_id": child["id"], "basis": "parent",
+        "basis_document": "birth certificate I-АЛ 1234567", "valid_from": "2023-07-04",
+        "valid_to": "2041-07-04"})
+    assert rep.status_code == 201, rep.text
+    assert client.get(f"/api/v1/persons/{child['id']}", headers=citizen).status_code == 200
+    assert client.get(f"/api/v1/persons/{stranger['id']}", headers=citizen).status_code == 403
+    reversed_period = client.post("/api/v1/representations", headers=registrar, json={
+        "representative_id": father["id"], "represented_id": stranger["id"], "basis": "guardian",
+        "basis_document": "court decision", "valid_from": "2024-01-01", "valid_to": "2023-01-01"})
+    assert reversed_period.json()["code"] == "core.invalid_dates"
+
+
+def test_lookup_by_iin_in_body(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+    registrar = auth(Role.REGISTRAR)
+    client.post("/api/v1/persons", json=person_body(), headers=registrar)
+    found = client.post("/api/v1/persons/lookup", json={"iin": "880315301280"}, headers=registrar)
+    assert found.status_code == 200
+    missing = client.post("/api/v1/persons/lookup", json={"iin": "920704411239"}, headers=registrar)
+    assert missing.status_code == 404
+    assert client.post("/api/v1/persons/lookup", json={"iin": "880315301280"},
+                       headers=auth(Role.CITIZEN)).status_code == 403
+
+
+def test_iin_check_endpoint(client: TestClient) -> None:
+    out = client.post("/api/v1/identity/iin-check", json={"iins": ["870512300404", "870512300431"]}).json()
+    assert [o["valid"] for o in out] == [True, False]
+    assert out[0]["birth_date_hint"] == "1987-05-12"
+    assert set(out[1]["reason"]) == {"kk", "ru", "en"}
