@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from emhana.accounts.roles import ALL_ROLES
-from emhana.accounts.service import Actor, LocalAuthenticator, issue_token, revoke_token
+from emhana.accounts.service import Actor, Authenticator, issue_token, revoke_token
 from emhana.web.deps import SessionDep, bearer_token, public, require
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,7 +34,7 @@ class MeOut(BaseModel):
 def token(request: Request, session: SessionDep,
           form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange a username and password for a bearer token."""
-    authenticator: LocalAuthenticator = getattr(request.app.state, "authenticator", LocalAuthenticator())
+    authenticator: Authenticator = request.app.state.authenticator
     actor = authenticator.authenticate(session=session, username=form.username, password=form.password)
     ttl = dt.timedelta(minutes=request.app.state.settings.token_ttl_minutes)
     access = issue_token(session=session, actor=actor, ttl=ttl)

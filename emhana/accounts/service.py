@@ -55,11 +55,22 @@ class Authenticator(Protocol):
         ...
 
 
+DEMO_PREFIX = "demo-"
+
+
 class LocalAuthenticator:
-    """Authenticates against local accounts with argon2 password hashes."""
+    """Authenticates against local accounts with argon2 password hashes.
+
+    Demo accounts (``demo-…``, password ``demo``) are refused unless the server runs in demo mode.
+    """
+
+    def __init__(self, *, allow_demo: bool = False) -> None:
+        self.allow_demo = allow_demo
 
     def authenticate(self, *, session: Session, username: str, password: str) -> Actor:
         """Return the actor for valid credentials or raise BadCredentials."""
+        if username.startswith(DEMO_PREFIX) and not self.allow_demo:
+            raise BadCredentials()
         account = session.scalar(select(Account).where(Account.username == username))
         stored = account.password_hash if account is not None and account.active else None
         try:

@@ -48,7 +48,7 @@ def _current_inclusion(entity: Entity) -> Inclusion | None:
     return max(open_periods, key=lambda p: p.effective_from) if open_periods else None
 
 
-def set_inclusion(*, session: Session, actor: Actor, entity: Entity, status: InclusionStatus,
+def set_inclusion(*, session: Session, actor: Actor | None, entity: Entity, status: InclusionStatus,
                   effective_from: dt.date, reason: str) -> Inclusion:
     """Close the open inclusion period and open a new one; history is never overwritten (B-05)."""
     current = _current_inclusion(entity)
@@ -91,7 +91,7 @@ def _apply_site(session: Session, entity: Entity, rec: SiteRecord) -> tuple[bool
     return created, len(rec.districts)
 
 
-def apply_records(*, session: Session, actor: Actor, records: list[EntityRecord],
+def apply_records(*, session: Session, actor: Actor | None, records: list[EntityRecord],
                   create_only: bool = False) -> ImportResult:
     """Write validated records: create or update entities by BIN, sites by code, districts by number."""
     bins = [r.bin for r in records]

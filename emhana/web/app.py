@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from emhana import __version__
+from emhana.accounts.service import LocalAuthenticator
 from emhana.config import Settings, get_settings
 from emhana.db import make_engine, make_sessionmaker
 from emhana.i18n import LANGUAGES, negotiate
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.authenticator = LocalAuthenticator(allow_demo=settings.demo_mode)
 
     @app.middleware("http")
     async def _language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

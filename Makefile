@@ -1,0 +1,42 @@
+# The two commands of the quick start: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?=
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+## demo: install, create ./emhana.db, migrate, seed 10,000 synthetic people, serve on 127.0.0.1:8000
+demo: $(VENV)/.installed
+	$(BIN)/emhana demo
+
+## test: install dev tools, then ruff, mypy and the whole pytest suite (browser tests need Debian chromium)
+test: $(VENV)/.dev
+	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium (Debian package chromium) is missing: the browser tests will be skipped. Install it with: apt-get install chromium"
+	$(BIN)/ruff check emhana tests benchmarks
+	$(BIN)/mypy emhana
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check emhana tests benchmarks
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy emhana
+
+## bench: load and near-search benchmarks on PostgreSQL (see benchmarks/RESULTS.md)
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.bench_load --population 1000000 --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+	$(BIN)/python -m benchmarks.bench_near --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+
+clean:
+	rm -rf $(VENV) emhana.db emhana.db-wal emhana.db-shm

@@ -1,0 +1,167 @@
+"""The command line, composed from the domains: demo, serve, db, generate, import, export, iin."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emhana.config import get_settings
+
+app = typer.Typer(help="emhana — the open national registry for Kazakhstan's primary health care.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import reference lists.", no_args_is_help=True)
+export_app = typer.Typer(help="Export published lists.", no_args_is_help=True)
+iin_app = typer.Typer(help="IIN tools.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(iin_app, name="iin")
+
+console = Console()
+err = Console(stderr=True)
+
+DbUrl = Annotated[str | None, typer.Option("--database-url", help="Defaults to EMHANA_DATABASE_URL.")]
+
+
+def _url(url: str | None) -> str:
+    return url or get_settings().database_url
+
+
+def _generate(url: str, population: int, seed: int) -> object:
+    from emhana.generator.progress import run_with_progress
+    return run_with_progress(url, population=population, seed=seed)
+
+
+@app.command()
+def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Path("emhana.db"),
+         population: Annotated[int, typer.Option(min=100)] = 10_000,
+         seed: Annotated[int, typer.Option()] = 1,
+         host: Annotated[str, typer.Option()] = "127.0.0.1",
+         port: Annotated[int, typer.Option()] = 8000,
+         serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True) -> None:
+    """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
+    from emhana.demo import DEMO_PASSWORD, seed as seed_demo
+    url = f"sqlite:///{db.resolve()}"
+    logins = seed_demo(url, population=population, seed_value=seed, generate=_generate)
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]emhana demo[/bold] — database {db.resolve()}")
+    for label, path in (("Home", "/"), ("Facility directory", "/facilities"), ("API docs", "/docs"),
+                        ("OpenAPI", "/openapi.json")):
+        console.print(f"  {label:<20} {base}{path}")
+    table = Table(title=f"Demo logins (password: {DEMO_PASSWORD}; demo mode only)")
+    table.add_column("username")
+    table.add_column("role")
+    table.add_column("name")
+    for login in logins:
+        table.add_row(login.username, login.role.value, login.display_name)
+    console.print(table)
+    if serve_:
+        os.environ["EMHANA_DATABASE_URL"] = url
+        os.environ["EMHANA_DEMO_MODE"] = "1"
+        get_settings.cache_clear()
+        serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
+          workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
+    """Start the web server (uvicorn) for EMHANA_DATABASE_URL."""
+    import uvicorn
+    uvicorn.run("emhana.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbUrl = None, revision: str = "head") -> None:
+    """Apply the migrations (and load the KATO classifier and regions)."""
+    from emhana.migrate import upgrade
+    upgrade(_url(database_url), revision)
+    console.print(f"database at revision {revision}")
+
+
+@app.command()
+def generate(population: Annotated[int, typer.Option(min=1)] = 10_000,
+             seed: Annotated[int, typer.Option()] = 1, database_url: DbUrl = None) -> None:
+    """Generate a synthetic country, deterministic by seed (COPY on PostgreSQL)."""
+    from emhana.migrate import upgrade
+    url = _url(database_url)
+    upgrade(url)
+    stats = _generate(url, population, seed)
+    console.print(stats)
+
+
+@import_app.command("facilities")
+def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                      database_url: DbUrl = None) -> None:
+    """Import healthcare entities from CSV or JSON: all or nothing, every bad row listed."""
+    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.facilities import io, service
+    from emhana.i18n import translate
+    engine = make_engine(_url(database_url))
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        data = file.read_bytes()
+        reader = io.read_json if file.suffix.lower() == ".json" else io.read_csv
+        records, errors = reader(data, service.known_kato(s))
+        if errors:
+            for e in errors:
+                err.print(f"line {e.line}: {e.field + ': ' if e.field else ''}"
+                          f"{translate('en', e.template, e.params)}")
+            err.print(f"{len(errors)} bad rows; nothing was written")
+            raise typer.Exit(1)
+        result = service.apply_records(session=s, actor=None, records=records)
+    engine.dispose()
+    console.print(result)
+
+
+@export_app.command("facilities")
+def export_facilities(format: Annotated[str, typer.Option(help="csv or json")] = "csv",
+                      out: Annotated[Path | None, typer.Option(help="File; standard output if absent")] = None,
+                      database_url: DbUrl = None) -> None:
+    """Export the published list of participating entities."""
+    import datetime as dt
+
+    from emhana.db import make_engine, make_sessionmaker
+    from emhana.facilities import io, service
+    if format not in ("csv", "json"):
+        raise typer.BadParameter("format must be csv or json")
+    engine = make_engine(_url(database_url))
+    with make_sessionmaker(engine)() as s:
+        records = service.published_records(session=s, day=dt.date.today())
+    engine.dispose()
+    text = io.write_csv(records) if format == "csv" else json.dumps(io.to_json_obj(records), ensure_ascii=False,
+                                                                     indent=2)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@iin_app.command("check")
+def iin_check(iins: Annotated[list[str], typer.Argument(help="IINs to check")]) -> None:
+    """Print each IIN with valid/invalid and the reason; exit 0 only if all are valid."""
+    from emhana.identity.rules import iin_problem
+    bad = 0
+    for value in iins:
+        problem = iin_problem(value.strip())
+        if problem is None:
+            sys.stdout.write(f"{value}\tvalid\n")
+        else:
+            bad += 1
+            sys.stdout.write(f"{value}\tinvalid\t{problem}\n")
+    raise typer.Exit(1 if bad else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
