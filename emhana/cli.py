@@ -48,7 +48,8 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
          port: Annotated[int, typer.Option()] = 8000,
          serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True) -> None:
     """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
-    from emhana.demo import DEMO_PASSWORD, seed as seed_demo
+    from emhana.demo import DEMO_PASSWORD
+    from emhana.demo import seed as seed_demo
     url = f"sqlite:///{db.resolve()}"
     logins = seed_demo(url, population=population, seed_value=seed, generate=_generate)
     base = f"http://{host}:{port}"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from emhana.accounts.roles import Role
@@ -114,7 +113,7 @@ def export(session: SessionDep, format: Literal["csv", "json"] = "json") -> Resp
 
 @router.post("/import", response_model=ImportOut,
              responses={422: {"content": {"application/problem+json": {}}}})
-async def import_file(request: Request, session: SessionDep,
+async def import_file(session: SessionDep,
                       actor: Annotated[Actor, require(Role.FUND_ADMIN)],
                       file: Annotated[UploadFile, File()]) -> ImportOut:
     """Import entities from CSV or JSON: all or nothing, every bad row reported with its line."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ def po_path(lang: str) -> Path:
     return CATALOGUE_DIR / lang / "LC_MESSAGES" / "messages.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     """Return the compiled translations of a language (compiled in memory from the .po file)."""
     if lang not in LANGUAGES or not po_path(lang).exists():

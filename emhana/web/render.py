@@ -8,7 +8,7 @@ import hmac
 import inspect
 import secrets
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -139,7 +139,7 @@ class Localizer:
         return [(self.label("profile", p), n) for p, n in sorted(counts.items())]
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(lang: str) -> Environment:
     """Return the Jinja2 environment of a language, with its catalogue installed (cached)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)),
