@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
+from emhana.audit.idempotency import run_once
 from emhana.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.facilities import io, service
 from emhana.facilities.models import Entity, Site
 from emhana.facilities.rules import InclusionStatus, Profile, in_kazakhstan
 from emhana.facilities.schemas import (
     DistrictOut,
+    EntityIn,
     EntityOut,
     EntityPage,
     ImportOut,
@@ -74,6 +76,19 @@ def list_entities(session: SessionDep, q: Annotated[str, Query(max_length=100)] 
     total, entities = service.list_participating(session=session, day=day, q=q.strip(), region=region,
                                                  limit=limit, offset=offset)
     return EntityPage(total=total, limit=limit, offset=offset, items=[entity_out(e, day) for e in entities])
+
+
+@router.post("/entities", response_model=EntityOut, status_code=201)
+def create_entity(body: EntityIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)],
+                  idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Register a new healthcare entity with its sites and districts (B-04)."""
+    def run() -> tuple[int, dict[str, object]]:
+        entity = service.create_entity(session=session, actor=actor, data=body)
+        return 201, entity_out(entity, today()).model_dump(mode="json")
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload=body.model_dump(mode="json"), run=run)
+    return JSONResponse(payload, status_code=status)
 
 
 @router.get("/entities/{entity_id}", response_model=EntityOut, dependencies=[public()])

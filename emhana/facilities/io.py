@@ -96,6 +96,11 @@ class EntityRecord:
         return tuple(v for k, v in asdict(self).items() if k != "sites")
 
 
+ROW_CODES = {ROW_BIN: "identity.invalid_bin", ROW_IIN: "identity.invalid_iin", ROW_KATO: "reference.unknown_kato",
+             ROW_OUTSIDE: "geo.outside_kazakhstan", FILE_MALFORMED: "facilities.malformed_file",
+             FILE_EMPTY: "facilities.malformed_file", ROW_SHAPE: "facilities.malformed_file"}
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int
@@ -103,9 +108,13 @@ class RowError:
     template: str
     params: dict[str, Any]
 
+    def code(self) -> str:
+        """Return the stable code of the error (the same codes as single requests use)."""
+        return ROW_CODES.get(self.template, "facilities.bad_row")
+
     def as_problem(self) -> dict[str, Any]:
         """Return the error as an item of a problem+json ``errors`` list (messages filled by the door)."""
-        return {"code": "facilities.bad_row", "line": self.line, "field": self.field,
+        return {"code": self.code(), "line": self.line, "field": self.field,
                 "message_template": self.template, "params": self.params}
 
 

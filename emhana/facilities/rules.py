@@ -101,6 +101,8 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
     return lat_min, lat_max, lon - dlon, lon + dlon
 
 
+REASON_STATUS_BEFORE_CURRENT = N_("the new status cannot begin before the current one")
+
 # Reasons of row-level import errors (message templates; see the catalogues).
 ROW_BIN = N_("the BIN is not valid: {reason}")
 ROW_IIN = N_("the IIN is not valid: {reason}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from emhana.facilities.rules import InclusionStatus, Profile
-from emhana.identity.schemas import IIN
+from emhana.facilities.rules import InclusionStatus, LegalForm, Ownership, Profile, SiteKind
+from emhana.identity.schemas import BIN, IIN, REASON_PERIOD_REVERSED
 
 
 class DistrictOut(BaseModel):
@@ -132,3 +133,62 @@ class ImportOut(BaseModel):
 
 
 PROFILES = [p.value for p in Profile]
+
+
+class DistrictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1, le=9999)
+    profile: Profile
+    capacity: int = Field(ge=0, le=100_000)
+
+
+class SiteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=40)
+    kind: SiteKind
+    name_kk: str = Field(min_length=1, max_length=300)
+    name_ru: str = Field(min_length=1, max_length=300)
+    address_kk: str = Field(default="", max_length=500)
+    address_ru: str = Field(min_length=1, max_length=500)
+    kato: str = Field(pattern=r"^\d{9}$")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    districts: list[DistrictIn] = Field(default_factory=list, max_length=200)
+
+
+class EntityIn(BaseModel):
+    """One healthcare entity as the Fund registers it (the element format of the JSON list)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    bin: BIN
+    name_kk: str = Field(min_length=1, max_length=300)
+    name_ru: str = Field(min_length=1, max_length=300)
+    legal_form: LegalForm
+    ownership: Ownership
+    program_gobmp: bool = True
+    program_osms: bool = True
+    licence_number: str = Field(min_length=1, max_length=40)
+    licence_issued_on: dt.date
+    licence_valid_until: dt.date | None = None
+    licence_subtypes: str = Field(default="", max_length=500)
+    status: InclusionStatus = InclusionStatus.INCLUDED
+    status_from: dt.date
+    status_reason: str = Field(default="", max_length=300)
+    contract_from: dt.date | None = None
+    contract_to: dt.date | None = None
+    sites: list[SiteIn] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _periods(self) -> EntityIn:
+        if self.contract_from and self.contract_to and self.contract_to < self.contract_from:
+            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
+                                      {"reason": REASON_PERIOD_REVERSED})
+        if self.licence_valid_until and self.licence_valid_until < self.licence_issued_on:
+            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
+                                      {"reason": REASON_PERIOD_REVERSED})
+        if len({s.code for s in self.sites}) != len(self.sites):
+            raise PydanticCustomError("facilities.duplicate_site", "A site code appears twice.")
+        return self

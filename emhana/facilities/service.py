@@ -10,10 +10,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import DuplicateBIN, InvalidDates, NotFound
+from emhana.errors import DuplicateBIN, InvalidDates, NotFound, OutsideKazakhstan, UnknownKato
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
-from emhana.facilities.rules import InclusionStatus, bounding_box, haversine_km
+from emhana.facilities.rules import (
+    REASON_STATUS_BEFORE_CURRENT,
+    InclusionStatus,
+    bounding_box,
+    haversine_km,
+    in_kazakhstan,
+)
+from emhana.facilities.schemas import EntityIn
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.models import KatoUnit
 from emhana.reference.rules import oblast_of
@@ -54,7 +61,7 @@ def set_inclusion(*, session: Session, actor: Actor | None, entity: Entity, stat
     current = _current_inclusion(entity)
     if current is not None:
         if effective_from < current.effective_from:
-            raise InvalidDates(reason="the new status cannot begin before the current one")
+            raise InvalidDates(reason=REASON_STATUS_BEFORE_CURRENT)
         if current.status == status.value:
             return current
         current.effective_to = effective_from
@@ -267,3 +274,33 @@ def practitioners_of(*, session: Session, entity_id: int, day: dt.date) -> list[
                or_(Post.valid_to.is_(None), Post.valid_to > day))
         .order_by(Practitioner.surname, Practitioner.id)).all()
     return [(p, post) for p, post in rows]
+
+
+def record_of(data: EntityIn) -> EntityRecord:
+    """Turn a validated entity request into a record."""
+    return EntityRecord(
+        bin=data.bin, name_kk=data.name_kk, name_ru=data.name_ru, legal_form=data.legal_form.value,
+        ownership=data.ownership.value, program_gobmp=data.program_gobmp, program_osms=data.program_osms,
+        licence_number=data.licence_number, licence_issued_on=data.licence_issued_on,
+        licence_valid_until=data.licence_valid_until, licence_subtypes=data.licence_subtypes,
+        status=data.status.value, status_from=data.status_from, status_reason=data.status_reason,
+        contract_from=data.contract_from, contract_to=data.contract_to,
+        sites=[SiteRecord(code=s.code, kind=s.kind.value, name_kk=s.name_kk, name_ru=s.name_ru,
+                          address_kk=s.address_kk, address_ru=s.address_ru, kato=s.kato, lat=s.lat, lon=s.lon,
+                          districts=[DistrictRecord(d.profile.value, d.number, d.capacity) for d in s.districts])
+               for s in data.sites])
+
+
+def create_entity(*, session: Session, actor: Actor, data: EntityIn) -> Entity:
+    """Register a new entity with its sites; refuse a known BIN, an unknown KATO code or a point abroad."""
+    if session.scalar(select(Entity.id).where(Entity.bin == data.bin)) is not None:
+        raise DuplicateBIN()
+    codes = {s.kato for s in data.sites}
+    known = set(session.scalars(select(KatoUnit.code).where(KatoUnit.code.in_(codes)))) if codes else set()
+    for s in data.sites:
+        if s.kato not in known:
+            raise UnknownKato(kato=s.kato)
+        if not in_kazakhstan(s.lat, s.lon):
+            raise OutsideKazakhstan(lat=s.lat, lon=s.lon)
+    apply_records(session=session, actor=actor, records=[record_of(data)], create_only=True)
+    return get_entity_by_bin(session=session, bin_=data.bin)

@@ -50,6 +50,7 @@ def test_import_csv_all_or_nothing(client: TestClient, auth, sessions) -> None: 
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert body["code"] == "facilities.import_rejected"
     assert body["errors"][0]["line"] == 4 and body["errors"][0]["field"] == "bin"
+    assert body["errors"][0]["code"] == "identity.invalid_bin"
     assert set(body["errors"][0]["messages"]) == {"kk", "ru", "en"}
     assert counts(sessions) == before
     resp = upload(client, admin, "list.csv", text.encode())
@@ -121,3 +122,36 @@ def test_practitioners(client: TestClient, auth, seeded_entity: int, sessions, m
     bad = client.post(f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=own,
                       json={**body, "iin": "880315301281"})
     assert bad.status_code == 422 and bad.json()["code"] == "identity.invalid_iin"
+
+
+def entity_body(**kw):  # type: ignore[no-untyped-def]
+    body = io.to_json_obj([entity_record()])[0]
+    body.update(kw)
+    return body
+
+
+def test_create_entity(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    headers = {**auth(Role.FUND_ADMIN), "Idempotency-Key": "ent-1"}
+    first = client.post("/api/v1/facilities/entities", json=entity_body(), headers=headers)
+    assert first.status_code == 201, first.text
+    assert client.post("/api/v1/facilities/entities", json=entity_body(), headers=headers).json() == first.json()
+    dup = client.post("/api/v1/facilities/entities", json=entity_body(), headers=auth(Role.FUND_ADMIN))
+    assert dup.status_code == 409 and dup.json()["code"] == "facilities.duplicate_bin"
+    assert counts(sessions)[:2] == (1, 2)
+
+
+def test_create_entity_bad_input(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+    admin = auth(Role.FUND_ADMIN)
+    site = io.to_json_obj([entity_record()])[0]["sites"][0]
+    cases = [
+        (entity_body(bin="949940000385"), "identity.invalid_bin"),
+        (entity_body(sites=[{**site, "kato": "719999999"}]), "reference.unknown_kato"),
+        (entity_body(sites=[{**site, "lat": 48.85, "lon": 2.35}]), "geo.outside_kazakhstan"),
+        (entity_body(contract_from="2026-12-31", contract_to="2026-01-01"), "core.invalid_dates"),
+        (entity_body(sites=[site, site]), "core.invalid_request"),
+        (entity_body(legal_form="kolkhoz"), "core.invalid_request"),
+    ]
+    for body, code in cases:
+        resp = client.post("/api/v1/facilities/entities", json=body, headers=admin)
+        assert resp.status_code == 422 and resp.json()["code"] == code, (code, resp.text)
+    assert counts(sessions) == (0, 0, 0, 0)
