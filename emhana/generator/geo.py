@@ -230,7 +230,8 @@ def _populations(seed: int, params: GeneratorParams, regions: list[Region],
         if region.code in REPUBLICAN_CITIES:
             continue
         mine = [(r["code"], role) for r, role in oblast_places if r["code"][:2] == region.code[:2]]
-        urban = {c: float(points[c][2]) if c in points else float(
+        known = {c: float(points[c][2]) for c, _ in mine if c in points and points[c][2] > 0}
+        urban = {c: known[c] if c in known else float(
             params.default_town_population if role == "town" else params.default_settlement_population)
             for c, role in mine if role in ("town", "urban")}
         urban_total = sum(urban.values())
@@ -239,9 +240,9 @@ def _populations(seed: int, params: GeneratorParams, regions: list[Region],
             urban_total = 0.9 * region.population
         rural_total = region.population - urban_total
         rng = rng_for(seed, "rural", region.code)
-        fixed = {c: float(points[c][2]) for c, role in mine if role not in ("town", "urban") and c in points}
+        fixed = {c: known[c] for c, role in mine if role not in ("town", "urban") and c in known}
         drawn = {c: rng.lognormvariate(math.log(RURAL_MEDIAN[role]), RURAL_SIGMA)
-                 for c, role in mine if role not in ("town", "urban") and c not in points}
+                 for c, role in mine if role not in ("town", "urban") and c not in known}
         fixed_total, drawn_total = sum(fixed.values()), sum(drawn.values()) or 1.0
         if rural_total > 1.1 * fixed_total:
             factor = (rural_total - fixed_total) / drawn_total

@@ -55,10 +55,10 @@ class GeneratorParams:
     national_population: int = 19_765_004
     # Cities: one state polyclinic entity per 30–60 k residents (SCALE.md §1); towns from this size on
     # get city-style entities; one private family health centre per this many residents (Almaty 2023:
-    # 35 private clinics for 2.2 M, SCALE.md §4).
+    # 35 private clinics for 2.2 M, SCALE.md §4; 29 % of PHC entities private in 2018).
     polyclinic_residents: tuple[int, int] = (30_000, 60_000)
     city_min_population: int = 30_000
-    private_residents: int = 70_000
+    private_residents: int = 60_000
     # Share of a city's residents attached to private centres (Almaty 2023: 400–450 k of 2.2 M).
     private_share: float = 0.2
     # Share of a state polyclinic's people served by GP districts; the rest by therapist + pediatric.

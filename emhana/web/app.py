@@ -14,6 +14,7 @@ from emhana.config import Settings, get_settings
 from emhana.db import make_engine, make_sessionmaker
 from emhana.i18n import LANGUAGES, negotiate
 from emhana.web import problems
+from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
 LANG_COOKIE = "lang"
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     problems.install(app)
+    install_error_pages(app)
 
     from emhana.accounts.api import router as auth_router
     from emhana.facilities.api import router as facilities_router

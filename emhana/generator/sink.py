@@ -1,0 +1,166 @@
+"""Bulk writers of person rows (PostgreSQL COPY, SQLite executemany) and id reservation."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, text
+
+from emhana.db import is_postgres
+from emhana.generator.people import AddressRow, PersonRow, PhoneRow
+
+PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
+ADDRESS_COLUMNS = ("id", "person_id", "kind", "text_kk", "text_ru", "kato_code", "kato_version", "lat", "lon",
+                   "valid_from", "valid_to")
+PHONE_COLUMNS = ("id", "person_id", "number", "kind")
+TABLES = (("person", PERSON_COLUMNS), ("person_address", ADDRESS_COLUMNS), ("person_phone", PHONE_COLUMNS))
+NULL = "\\N"
+
+
+class PersonSink(Protocol):
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def person_lines(rows: list[PersonRow]) -> str:
+    """Format person rows in COPY text format (values carry no tab, newline or backslash)."""
+    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{NULL if r[4] is None else r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\n"
+                   for r in rows)
+
+
+def address_lines(rows: list[AddressRow]) -> str:
+    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t{r[9]}\t{NULL}\n"
+                   for r in rows)
+
+
+def phone_lines(rows: list[PhoneRow]) -> str:
+    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\n" for r in rows)
+
+
+class PostgresCopySink:
+    """Writes each batch with three COPY ... FROM STDIN statements and commits it."""
+
+    def __init__(self, engine: Engine, tables: tuple[str, str, str] = ("person", "person_address", "person_phone")):
+        self.raw = engine.raw_connection()
+        self.conn: Any = self.raw.driver_connection     # psycopg.Connection
+        self.statements = [f"COPY {name} ({', '.join(cols)}) FROM STDIN"
+                           for name, (_, cols) in zip(tables, TABLES, strict=True)]
+
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+        with self.conn.cursor() as cur:
+            for statement, data in zip(self.statements, (person_lines(persons), address_lines(addresses),
+                                                         phone_lines(phones)), strict=True):
+                with cur.copy(statement) as copy:
+                    copy.write(data)
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class SqliteSink:
+    """Writes each batch with executemany in one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.raw = engine.raw_connection()
+        self.conn: Any = self.raw.driver_connection     # sqlite3.Connection
+        self.statements = [f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                           for name, cols in TABLES]
+
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+        cur = self.conn.cursor()
+        try:
+            for statement, rows in zip(self.statements, (persons, addresses, phones), strict=True):
+                cur.executemany(statement, rows)
+            self.conn.commit()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def open_sink(engine: Engine, background: bool = True) -> PersonSink:
+    """Return the fastest sink for the engine's database (PostgreSQL: COPY in a writer thread)."""
+    if not is_postgres(engine):
+        return SqliteSink(engine)
+    sink = PostgresCopySink(engine)
+    return BackgroundSink(sink) if background and not os.environ.get("NOBG") else sink
+
+
+def reserve_ids(conn: Connection, table: str, count: int) -> int:
+    """Return the first of `count` consecutive free ids of a table and keep them from other writers.
+
+    On PostgreSQL the table is locked for the (short) reservation transaction, the id sequence is
+    moved past the block, so concurrent inserts never take an id of the block; on SQLite, the next id
+    after the highest one (single writer).
+    """
+    top = int(conn.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0)
+    if conn.dialect.name != "postgresql":
+        return top + 1
+    conn.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+    top = int(conn.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0)
+    seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+    last = int(conn.scalar(text(f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {seq}")) or 0)
+    first = max(top, last) + 1
+    if count > 0:
+        conn.execute(text("SELECT setval(:s, :v)"), {"s": seq, "v": first + count - 1})
+    return first
+
+
+def used_serials(conn: Connection) -> dict[str, int]:
+    """Return the highest IIN serial in use per 7-digit prefix (date and century/sex digit).
+
+    Covers persons and practitioners, so that a run on a database that already holds people continues
+    the serials beyond them instead of refusing (an empty database gives an empty map).
+    """
+    if conn.scalar(text("SELECT 1 FROM person UNION ALL SELECT 1 FROM practitioner LIMIT 1")) is None:
+        return {}
+    rows = conn.execute(text(
+        "SELECT substr(iin, 1, 7), MAX(substr(iin, 8, 4)) FROM "
+        "(SELECT iin FROM person UNION ALL SELECT iin FROM practitioner) AS known GROUP BY substr(iin, 1, 7)"))
+    return {prefix: int(serial) for prefix, serial in rows
+            if prefix and serial and prefix.isdigit() and serial.isdigit()}
+
+
+class BackgroundSink:
+    """Runs another sink in a thread so that the database ingests one batch while the next is generated.
+
+    At most `depth` batches wait in the queue, so memory stays bounded; an error in the writer thread
+    is raised again by the next write() or by close().
+    """
+
+    def __init__(self, inner: PersonSink, depth: int = 2) -> None:
+        self.inner = inner
+        self.queue: queue.Queue[tuple[list[PersonRow], list[AddressRow], list[PhoneRow]] | None] = (
+            queue.Queue(maxsize=depth))
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="emhana-generator-sink", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.inner.write(*item)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self.error = exc
+
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((persons, addresses, phones))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.inner.close()
+        if self.error is not None:
+            raise self.error
