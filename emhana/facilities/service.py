@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import DuplicateBIN, InvalidDates, NotFound, OutsideKazakhstan, UnknownKato
+from emhana.errors import DuplicateBIN, InvalidDates, NotFound
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import (
@@ -18,12 +18,12 @@ from emhana.facilities.rules import (
     InclusionStatus,
     bounding_box,
     haversine_km,
-    in_kazakhstan,
 )
 from emhana.facilities.schemas import EntityIn
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.models import KatoUnit
 from emhana.reference.rules import oblast_of
+from emhana.reference.service import check_places
 
 
 @dataclass(frozen=True)
@@ -295,12 +295,6 @@ def create_entity(*, session: Session, actor: Actor, data: EntityIn) -> Entity:
     """Register a new entity with its sites; refuse a known BIN, an unknown KATO code or a point abroad."""
     if session.scalar(select(Entity.id).where(Entity.bin == data.bin)) is not None:
         raise DuplicateBIN()
-    codes = {s.kato for s in data.sites}
-    known = set(session.scalars(select(KatoUnit.code).where(KatoUnit.code.in_(codes)))) if codes else set()
-    for s in data.sites:
-        if s.kato not in known:
-            raise UnknownKato(kato=s.kato)
-        if not in_kazakhstan(s.lat, s.lon):
-            raise OutsideKazakhstan(lat=s.lat, lon=s.lon)
+    check_places(session, ((s.kato, s.lat, s.lon) for s in data.sites))
     apply_records(session=session, actor=actor, records=[record_of(data)], create_only=True)
     return get_entity_by_bin(session=session, bin_=data.bin)

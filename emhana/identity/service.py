@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session, selectinload
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import DuplicateIIN, Forbidden, InvalidInput, NotFound, OutsideKazakhstan, UnknownKato
-from emhana.facilities.rules import in_kazakhstan
+from emhana.errors import DuplicateIIN, Forbidden, InvalidInput, NotFound
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress, PersonPhone
 from emhana.identity.schemas import PersonIn, RepresentationIn
 from emhana.reference.loader import KATO_VERSION
-from emhana.reference.models import KatoUnit
+from emhana.reference.service import check_places
 
 # Roles that may read any person's identity data for their work; a citizen reads only their own
 # and that of the people they legally represent.
@@ -26,13 +25,7 @@ def create_person(*, session: Session, actor: Actor, data: PersonIn) -> Person:
     """Register a person; refuse a duplicate IIN, an unknown KATO code or a point outside Kazakhstan."""
     if session.scalar(select(Person.id).where(Person.iin == data.iin)) is not None:
         raise DuplicateIIN()
-    codes = {a.kato_code for a in data.addresses}
-    known = set(session.scalars(select(KatoUnit.code).where(KatoUnit.code.in_(codes)))) if codes else set()
-    for a in data.addresses:
-        if a.kato_code not in known:
-            raise UnknownKato(kato=a.kato_code)
-        if a.lat is not None and a.lon is not None and not in_kazakhstan(a.lat, a.lon):
-            raise OutsideKazakhstan(lat=a.lat, lon=a.lon)
+    check_places(session, ((a.kato_code, a.lat, a.lon) for a in data.addresses))
     person = Person(iin=data.iin, surname=data.surname, given_name=data.given_name,
                     patronymic=data.patronymic, birth_date=data.birth_date, sex=data.sex,
                     category=data.category.value, death_date=data.death_date)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_for_token
+from emhana.db import unit_of_work
 from emhana.errors import Forbidden, NotAuthenticated
 
 SESSION_COOKIE = "emhana_session"
@@ -17,15 +18,8 @@ SESSION_COOKIE = "emhana_session"
 
 def get_session(request: Request) -> Iterator[Session]:
     """Open the request's unit of work: commit when the route succeeds, roll back on any error."""
-    session: Session = request.app.state.sessions()
-    try:
+    with unit_of_work(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
