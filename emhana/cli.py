@@ -1,4 +1,5 @@
-"""The command line, composed from the domains: demo, serve, db, generate, import, export, iin."""
+"""The command line, composed from the domains: demo, serve, db, generate, import, export, iin, capitation,
+pki, verify."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emhana.attachment.cli import app as capitation_app
 from emhana.config import get_settings
+from emhana.trust import cli as trust_cli
 
 app = typer.Typer(help="emhana — the open national registry for Kazakhstan's primary health care.",
                   no_args_is_help=True)
@@ -24,6 +27,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(iin_app, name="iin")
+app.add_typer(capitation_app, name="capitation")
+app.add_typer(trust_cli.pki_app, name="pki")
+app.command("verify")(trust_cli.verify_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -107,18 +113,20 @@ def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay
     from emhana.facilities import io, service
     from emhana.i18n import translate
     engine = make_engine(_url(database_url))
-    with unit_of_work(make_sessionmaker(engine)) as s:
-        data = file.read_bytes()
-        reader = io.read_json if file.suffix.lower() == ".json" else io.read_csv
-        records, errors = reader(data, service.known_kato(s))
-        if errors:
-            for e in errors:
-                err.print(f"line {e.line}: {e.field + ': ' if e.field else ''}"
-                          f"{translate('en', e.template, e.params)}")
-            err.print(f"{len(errors)} bad rows; nothing was written")
-            raise typer.Exit(1)
-        result = service.apply_records(session=s, actor=None, records=records)
-    engine.dispose()
+    try:  # dispose of the engine on the error exit too, so no pooled connection is left open
+        with unit_of_work(make_sessionmaker(engine)) as s:
+            data = file.read_bytes()
+            reader = io.read_json if file.suffix.lower() == ".json" else io.read_csv
+            records, errors = reader(data, service.known_kato(s))
+            if errors:
+                for e in errors:
+                    err.print(f"line {e.line}: {e.field + ': ' if e.field else ''}"
+                              f"{translate('en', e.template, e.params)}")
+                err.print(f"{len(errors)} bad rows; nothing was written")
+                raise typer.Exit(1)
+            result = service.apply_records(session=s, actor=None, records=records)
+    finally:
+        engine.dispose()
     console.print(result)
 
 

@@ -12,12 +12,42 @@
     ├── Conflict                        409 core.conflict
     │   ├── DuplicateIIN                409 identity.duplicate_iin
     │   ├── DuplicateBIN                409 facilities.duplicate_bin
-    │   └── IdempotencyMismatch         422 core.idempotency_mismatch
+    │   ├── IdempotencyMismatch         422 core.idempotency_mismatch
+    │   ├── VersionConflict             412 core.version_conflict (If-Match differs from the ETag)
+    │   ├── PreconditionRequired        428 core.precondition_required (If-Match missing)
+    │   ├── ApplicationPending          409 attachment.application_pending
+    │   ├── AlreadyDecided              409 attachment.already_decided
+    │   ├── PolicyExists                409 attachment.policy_exists
+    │   ├── PolicyLocked                409 attachment.policy_locked
+    │   ├── NotAttached                 409 attachment.not_attached
+    │   ├── EntityStillParticipating    409 attachment.entity_still_participating
+    │   └── SnapshotExists              409 attachment.snapshot_exists
     ├── AuthError
     │   ├── NotAuthenticated            401 auth.not_authenticated
     │   ├── BadCredentials              401 auth.bad_credentials
     │   └── Forbidden                   403 auth.forbidden
-    └── RuleViolation                   422 (base for business-rule refusals of later domains)
+    ├── RuleViolation                   422 (base for business-rule refusals)
+    │   ├── PersonDead                  422 attachment.person_dead (A-92)
+    │   ├── RepresentativeRequired      422 attachment.representative_required (A-24, A-65)
+    │   ├── DocumentRequired            422 attachment.document_required (A-60, A-65)
+    │   ├── DocumentExpired             422 attachment.document_expired (A-60)
+    │   ├── InsuranceRequired           422 attachment.insurance_required (A-14, A-66)
+    │   ├── EntityNotParticipating      422 attachment.entity_not_participating (A-04, B-06)
+    │   ├── AlreadyAttached             422 attachment.already_attached (A-01)
+    │   ├── CampaignClosed              422 attachment.campaign_closed (A-31, A-32, A-42)
+    │   ├── ReasonNotValid              422 attachment.reason_not_valid (A-42)
+    │   ├── BasisNotAllowed             422 attachment.basis_not_allowed (A-21, A-23, A-24)
+    │   ├── AddressMissing              422 attachment.address_missing (A-20)
+    │   ├── AtuMismatch                 422 attachment.atu_mismatch (A-20, A-22)
+    │   ├── ProfileMismatch             422 attachment.profile_mismatch (A-81)
+    │   ├── ChangeLimit                 422 attachment.change_limit (A-41)
+    │   └── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
+    └── TrustError                      422 trust.error (base for seals, signatures and lists)
+        ├── SealMalformed               422 trust.malformed (a seal text that cannot be decoded, §6.6 step 1)
+        ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
+        ├── TrustListRollback           409 trust.list_rollback (a list not newer than the one in use)
+        ├── CertificateInvalid          422 trust.certificate_invalid (a certificate, key or PKCS#12 file)
+        └── SealRefused                 422 trust.seal_refused (claims that break CREDENTIALS.md §6.3)
 
 Each class has a stable machine ``code``, an HTTP ``status`` and an English message template that
 is the msgid of the kk/ru/en catalogues (``emhana/i18n``); ``params`` fill the template.
@@ -160,6 +190,132 @@ class RuleViolation(RegistryError):
     message = N_("A registry rule refuses this request.")
 
 
+class VersionConflict(Conflict):
+    code = "core.version_conflict"
+    status = 412
+    message = N_("The record was changed meanwhile; read it again and retry with its new ETag.")
+
+
+class PreconditionRequired(Conflict):
+    code = "core.precondition_required"
+    status = 428
+    message = N_("This update needs an If-Match header with the ETag of the record.")
+
+
+class ApplicationPending(Conflict):
+    code = "attachment.application_pending"
+    message = N_("An application of this person is already waiting for a decision.")
+
+
+class AlreadyDecided(Conflict):
+    code = "attachment.already_decided"
+    message = N_("The application has already been decided.")
+
+
+class PolicyExists(Conflict):
+    code = "attachment.policy_exists"
+    message = N_("A campaign policy for {year} already exists.")
+
+
+class PolicyLocked(Conflict):
+    code = "attachment.policy_locked"
+    message = N_("The campaign of {year} has opened; its policy can no longer be changed.")
+
+
+class NotAttached(Conflict):
+    code = "attachment.not_attached"
+    message = N_("The person has no attachment to end.")
+
+
+class EntityStillParticipating(Conflict):
+    code = "attachment.entity_still_participating"
+    message = N_("The organization still takes part in attachment; its people are not redistributed.")
+
+
+class SnapshotExists(Conflict):
+    code = "attachment.snapshot_exists"
+    message = N_("A capitation snapshot for {day} already exists with other age bands.")
+
+
+class PersonDead(RuleViolation):
+    code = "attachment.person_dead"
+    message = N_("The person is recorded as deceased.")
+
+
+class RepresentativeRequired(RuleViolation):
+    code = "attachment.representative_required"
+    message = N_("An application for a minor or for another person must come from a valid legal representative.")
+
+
+class DocumentRequired(RuleViolation):
+    code = "attachment.document_required"
+    message = N_("A valid identity document is required of the person and, for a representative, of the "
+                 "representative too.")
+
+
+class DocumentExpired(RuleViolation):
+    code = "attachment.document_expired"
+    message = N_("An identity document presented expired on {expires_on}.")
+
+
+class InsuranceRequired(RuleViolation):
+    code = "attachment.insurance_required"
+    message = N_("A labour migrant from the EAEU needs a valid voluntary or imputed medical insurance contract.")
+
+
+class EntityNotParticipating(RuleViolation):
+    code = "attachment.entity_not_participating"
+    message = N_("The organization is not in the database of healthcare entities or has no contract with the "
+                 "Fund on {day}.")
+
+
+class AlreadyAttached(RuleViolation):
+    code = "attachment.already_attached"
+    message = N_("The person is already attached to this district.")
+
+
+class CampaignClosed(RuleViolation):
+    code = "attachment.campaign_closed"
+    message = N_("The attachment campaign is closed on {day}; outside the campaign a change needs a valid "
+                 "reason (relocation, or closure or loss of contract of the current organization).")
+
+
+class ReasonNotValid(RuleViolation):
+    code = "attachment.reason_not_valid"
+    message = N_("The reason given for a change outside the campaign does not hold: the current organization "
+                 "still takes part.")
+
+
+class BasisNotAllowed(RuleViolation):
+    code = "attachment.basis_not_allowed"
+    message = N_("This place basis is not allowed for this person under the campaign policy.")
+
+
+class AddressMissing(RuleViolation):
+    code = "attachment.address_missing"
+    message = N_("The person has no current address for the chosen place basis.")
+
+
+class AtuMismatch(RuleViolation):
+    code = "attachment.atu_mismatch"
+    message = N_("The clinic is outside the administrative-territorial unit of the person's address.")
+
+
+class ProfileMismatch(RuleViolation):
+    code = "attachment.profile_mismatch"
+    message = N_("The district's profile does not serve the person's age group.")
+
+
+class ChangeLimit(RuleViolation):
+    code = "attachment.change_limit"
+    message = N_("The limit of voluntary changes of organization per year ({limit}) is reached.")
+
+
+class CapacityExceeded(RuleViolation):
+    code = "attachment.capacity_exceeded"
+    message = N_("The district has no free places.")
+
+
 # Messages used by the web and API doors that have no exception class of their own.
 REQUEST_MESSAGES = (
     N_("The request body or parameters are not valid."),
@@ -168,3 +324,35 @@ REQUEST_MESSAGES = (
     N_("This method is not allowed here."),
     N_("Too many requests; try again later."),
 )
+
+
+class TrustError(RegistryError):
+    code = "trust.error"
+    status = 422
+    message = N_("The seal, signature or list cannot be used.")
+
+
+class SealMalformed(TrustError):
+    code = "trust.malformed"
+    message = N_("The seal cannot be read: {reason}.")
+
+
+class TrustListInvalid(TrustError):
+    code = "trust.list_invalid"
+    message = N_("The {kind} cannot be used: {reason}.")
+
+
+class TrustListRollback(TrustError):
+    code = "trust.list_rollback"
+    status = 409
+    message = N_("The {kind} number {sequence} is not newer than the one in use ({current}).")
+
+
+class CertificateInvalid(TrustError):
+    code = "trust.certificate_invalid"
+    message = N_("The certificate or key cannot be used: {reason}.")
+
+
+class SealRefused(TrustError):
+    code = "trust.seal_refused"
+    message = N_("The seal cannot be issued: {reason}.")

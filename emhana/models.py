@@ -1,11 +1,12 @@
 """Import every domain's tables so that the metadata is complete (Alembic, tests)."""
 
 from emhana.accounts import models as accounts_models
+from emhana.attachment import models as attachment_models
 from emhana.audit import models as audit_models
 from emhana.db import Base
 from emhana.facilities import models as facilities_models
 from emhana.identity import models as identity_models
 from emhana.reference import models as reference_models
 
-__all__ = ["Base", "accounts_models", "audit_models", "facilities_models", "identity_models",
-           "reference_models"]
+__all__ = ["Base", "accounts_models", "attachment_models", "audit_models", "facilities_models",
+           "identity_models", "reference_models"]

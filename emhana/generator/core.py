@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
+from emhana.db import is_postgres
 from emhana.generator.layer import LayerCounts, write_layer
 from emhana.generator.names import name_book
 from emhana.generator.params import GeneratorParams
@@ -40,6 +41,7 @@ class GenerateStats:
     plan_seconds: float
     facility_seconds: float
     person_seconds: float
+    analyze_seconds: float = 0.0
 
     @property
     def person_rows(self) -> int:
@@ -53,22 +55,26 @@ class GenerateStats:
 
 def generate(engine: Engine, *, population: int, seed: int, progress: Progress | None = None,
              batch: int = 10_000, params: GeneratorParams | None = None,
-             facilities: bool | None = None) -> GenerateStats:
+             facilities: bool | None = None, facility_population: int | None = None,
+             writers: int = 2) -> GenerateStats:
     """Write a synthetic facility layer and `population` persons (one address, one phone each).
 
     Same seed, population and parameters give the same rows on an empty database. The database must
     be migrated (emhana.migrate.upgrade). On a database that already holds data, ids continue after
     the existing ones and IIN serials after those already used for each date and sex, so nothing
     collides; `facilities=None` writes the facility layer only when no entity exists yet.
-    Memory stays bounded: persons are generated and written `batch` at a time.
+    `facility_population` sizes the facility layer for another population (e.g. the national one
+    under a small demo population). Memory stays bounded: persons are written `batch` at a time.
+    On PostgreSQL `writers` connections COPY batches while the next ones are generated (0: no thread).
+    Each batch commits on its own: a failure leaves the batches already written (their ids reserved).
     """
-    if population < 0 or batch < 1:
-        raise ValueError("population must be >= 0 and batch >= 1")
+    if population < 0 or batch < 1 or writers < 0:
+        raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
     params = params or GeneratorParams()
     report = progress or (lambda _phase, _done, _total: None)
     t0 = time.perf_counter()
     report("plan", 0, 1)
-    plan = make_plan(seed, population, params)
+    plan = make_plan(seed, population, params, facility_population)
     report("plan", 1, 1)
     t1 = time.perf_counter()
     with engine.begin() as conn:
@@ -82,26 +88,28 @@ def generate(engine: Engine, *, population: int, seed: int, progress: Progress |
             counts = write_layer(conn, plan, seed, params, iins)
         report("facilities", 1, 1)
     t2 = time.perf_counter()
-    first = write_persons(engine, plan, seed, params, iins, population, batch, report)
+    first = write_persons(engine, plan, seed, params, iins, population, batch, report, writers)
     t3 = time.perf_counter()
+    analyze(engine, write_facilities)
+    t4 = time.perf_counter()
     stats = GenerateStats(
         population=population, seed=seed, facilities_written=write_facilities, entities=counts.entities,
-        sites=counts.sites, districts=counts.districts, practitioners=counts.practitioners, persons=population,
-        addresses=population, phones=population, first_person_id=first, plan_seconds=t1 - t0,
-        facility_seconds=t2 - t1, person_seconds=t3 - t2)
+        sites=counts.sites, districts=counts.districts, practitioners=counts.practitioners,
+        persons=population, addresses=population, phones=population, first_person_id=first,
+        plan_seconds=t1 - t0, facility_seconds=t2 - t1, person_seconds=t3 - t2, analyze_seconds=t4 - t3)
     log.info("generated %s persons (%.0f rows/s) and %s sites in %.1f s", population, stats.rows_per_second,
-             counts.sites, t3 - t0)
+             counts.sites, t4 - t0)
     return stats
 
 
 def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams, iins: IinCounter,
-                  population: int, batch: int, report: Progress) -> int:
+                  population: int, batch: int, report: Progress, writers: int = 2) -> int:
     """Stream the planned persons into the database; return the first person id."""
     with engine.begin() as conn:
         ids = tuple(reserve_ids(conn, t, population) for t in ("person", "person_address", "person_phone"))
     pid, aid, tid = ids
     factory = PersonFactory(seed, params, name_book(), iins)
-    sink = open_sink(engine)
+    sink = open_sink(engine, writers)
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
@@ -127,3 +135,19 @@ def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams
     finally:
         sink.close()
     return pid
+
+
+def analyze(engine: Engine, facilities: bool) -> None:
+    """Refresh the planner's statistics of the bulk-loaded tables (PostgreSQL).
+
+    Right after a load the tables have none, and the planner takes them for empty: the nearest-site
+    query, for one, then probes every entity instead of using the site coordinates.
+    """
+    if not is_postgres(engine):
+        return
+    tables = ["person", "person_address", "person_phone"]
+    if facilities:
+        tables += ["entity", "licence", "inclusion", "site", "district", "practitioner", "post"]
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE " + ", ".join(tables)))
+        conn.commit()

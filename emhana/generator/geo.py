@@ -70,7 +70,8 @@ def rng_for(seed: int, *parts: object) -> random.Random:
     return random.Random("/".join(str(p) for p in (seed, *parts)))
 
 
-def offset_point(rng: random.Random, lat: float, lon: float, km_min: float, km_max: float) -> tuple[float, float]:
+def offset_point(rng: random.Random, lat: float, lon: float, km_min: float,
+                 km_max: float) -> tuple[float, float]:
     """Move a point by a random distance in [km_min, km_max] and bearing, staying inside Kazakhstan."""
     for _ in range(30):
         dist = rng.uniform(km_min, km_max)
@@ -121,7 +122,7 @@ def _district_of(code: str, by_code: dict[str, dict[str, Any]]) -> str:
 def _locality(code: str, by_code: dict[str, dict[str, Any]], lang: str) -> str:
     """Return "region, district, place" (the region left out for republican cities)."""
     parts = []
-    row = by_code[code]
+    row: dict[str, Any] | None = by_code[code]
     while row is not None:
         if row["level"] in ("oblast", "district") or row["code"] == code:
             parts.append(row[f"name_{lang}"])
@@ -131,8 +132,7 @@ def _locality(code: str, by_code: dict[str, dict[str, Any]], lang: str) -> str:
     return ", ".join(p for p in parts if not p.endswith(("Г.А.", "Қ.Ә.")))
 
 
-def _city_districts(seed: int, region: Region, rows: list[dict[str, Any]],
-                    by_code: dict[str, dict[str, Any]]) -> list[Place]:
+def _city_districts(seed: int, region: Region, rows: list[dict[str, Any]]) -> list[Place]:
     subs = [r for r in rows if r["parent_code"] == region.code]
     rng = rng_for(seed, "city", region.code)
     weights = [rng.uniform(0.7, 1.3) for _ in subs]
@@ -157,13 +157,14 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
     for reg in region_rows():
         inside = [(p[2], code) for code, p in points.items() if code[:2] == reg["kato"][:2]]
         best = points[reg["kato"]] if reg["kato"] in points else points[max(inside)[1]]
-        regions.append(Region(reg["kato"], reg["name_ru"], reg["name_kk"], reg["population"], best[0], best[1]))
+        regions.append(Region(reg["kato"], reg["name_ru"], reg["name_kk"], reg["population"],
+                              best[0], best[1]))
     region_by = {r.code: r for r in regions}
 
     places: list[Place] = []
     for region in regions:
         if region.code in REPUBLICAN_CITIES:
-            places.extend(_city_districts(seed, region, rows, by_code))
+            places.extend(_city_districts(seed, region, rows))
     oblast_places: list[tuple[dict[str, Any], str]] = []
     for r in rows:
         if r["code"][:2] + "0000000" in REPUBLICAN_CITIES:
@@ -185,8 +186,8 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
         if code in anchor:
             district_anchor[code] = anchor[code][:2]
         else:   # no GeoNames place in the district: 40-150 km from the region's main city
-            reg = region_by[code[:2] + "0000000"]
-            district_anchor[code] = offset_point(rng_for(seed, "anchor", code), reg.lat, reg.lon, 40, 150)
+            home = region_by[code[:2] + "0000000"]
+            district_anchor[code] = offset_point(rng_for(seed, "anchor", code), home.lat, home.lon, 40, 150)
 
     sizes = _populations(seed, params, regions, oblast_places, points)
     final: dict[str, tuple[float, float]] = {}

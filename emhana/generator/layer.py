@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, insert, select
 
+from emhana.db import Base
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import InclusionStatus, Ownership, Profile
 from emhana.generator.geo import rng_for
@@ -46,12 +47,13 @@ def _bin(rng: Any, state: bool, taken: set[str]) -> str:
             return value
 
 
-def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 5_000):
-        conn.execute(insert(table), rows[start:start + 5_000])
+        conn.execute(insert(model), rows[start:start + 5_000])
 
 
-def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams, iins: IinCounter) -> LayerCounts:
+def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams,
+                iins: IinCounter) -> LayerCounts:
     """Write every planned entity with its licence, inclusion period, sites, districts and doctors."""
     entities: list[EntityPlan] = plan.entities
     sites = [s for e in entities for s in e.sites]
@@ -71,8 +73,9 @@ def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams
         state = e.ownership is Ownership.STATE
         rows["entity"].append({
             "id": entity_id, "bin": _bin(rng, state, taken), "name_kk": e.name_kk, "name_ru": e.name_ru,
-            "legal_form": e.legal_form.value, "ownership": e.ownership.value, "program_gobmp": state or rng.random() < 0.9,
-            "program_osms": True, "contract_from": dt.date(year, 1, 1), "contract_to": dt.date(year, 12, 31),
+            "legal_form": e.legal_form.value, "ownership": e.ownership.value,
+            "program_gobmp": state or rng.random() < 0.9, "program_osms": True,
+            "contract_from": dt.date(year, 1, 1), "contract_to": dt.date(year, 12, 31),
             "region_kato": e.region})
         rows["licence"].append({
             "id": first["licence"] + i, "entity_id": entity_id,
@@ -94,22 +97,23 @@ def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams
                 if params.with_practitioners:
                     iin, surname, given, patronymic, *_ = doctors.identity(age=rng.randint(26, 64))
                     doctor = doctor_id
-                    rows["practitioner"].append({"id": doctor, "iin": iin, "surname": surname, "given_name": given,
-                                                 "patronymic": patronymic, "specialties": SPECIALTY[profile]})
+                    rows["practitioner"].append({
+                        "id": doctor, "iin": iin, "surname": surname, "given_name": given,
+                        "patronymic": patronymic, "specialties": SPECIALTY[profile]})
                     rows["post"].append({
                         "id": first["post"] + doctor_id - first["practitioner"], "practitioner_id": doctor,
                         "entity_id": entity_id, "site_id": site_id, "title": TITLE[profile], "rate": 1.0,
-                        "valid_from": dt.date(rng.randint(2010, year - 1), rng.randint(1, 12), 1), "valid_to": None})
+                        "valid_from": dt.date(rng.randint(2010, year - 1), rng.randint(1, 12), 1),
+                        "valid_to": None})
                     doctor_id += 1
                 rows["district"].append({"id": district_id, "site_id": site_id, "number": number,
                                          "profile": profile, "capacity": capacity, "doctor_id": doctor,
                                          "active": True})
                 district_id += 1
             site_id += 1
-    tables: dict[str, Table] = {
-        "entity": Entity.__table__, "licence": Licence.__table__, "inclusion": Inclusion.__table__,
-        "site": Site.__table__, "practitioner": Practitioner.__table__, "district": District.__table__,
-        "post": Post.__table__}  # type: ignore[dict-item]
-    for name in ("entity", "licence", "inclusion", "site", "practitioner", "district", "post"):
-        _insert(conn, tables[name], rows[name])
+    models: dict[str, type[Base]] = {
+        "entity": Entity, "licence": Licence, "inclusion": Inclusion, "site": Site,
+        "practitioner": Practitioner, "district": District, "post": Post}
+    for name, model in models.items():
+        _insert(conn, model, rows[name])
     return LayerCounts(len(entities), len(sites), n_districts, n_doctors)

@@ -74,7 +74,8 @@ def name_book() -> NameBook:
                 lists.setdefault((r["lang"], r["kind"], r["sex"]), []).append(value)
 
     def pair(lang: str, kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return tuple(sorted(set(lists[(lang, kind, "male")]))), tuple(sorted(set(lists[(lang, kind, "female")])))
+        male, female = lists[(lang, kind, "male")], lists[(lang, kind, "female")]
+        return tuple(sorted(set(male))), tuple(sorted(set(female)))
 
     kk_given, kk_surname = pair("kk", "given"), pair("kk", "surname")
     fathers = kk_given[0]
@@ -91,4 +92,5 @@ def name_book() -> NameBook:
         kk_patronymic_kz=kz_form, kk_patronymic_kz_ru=tr(kz_form),
         kk_patronymic_ru=(tuple(russian_patronymic(transliterate(f), False) for f in fathers),
                           tuple(russian_patronymic(transliterate(f), True) for f in fathers)),
-        ru_given=pair("ru", "given"), ru_surname=pair("ru", "surname"), ru_patronymic=pair("ru", "patronymic"))
+        ru_given=pair("ru", "given"), ru_surname=pair("ru", "surname"),
+        ru_patronymic=pair("ru", "patronymic"))

@@ -143,8 +143,8 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
         return p.population + sum(h.population for h in hamlets.get(p.code, []))
 
     city_admin = "Г.А." in row["name_ru"]
-    cities = sorted((p for p in main if p.role in ("town", "urban") and p.population >= params.city_min_population),
-                    key=lambda p: -p.population)
+    cities = sorted((p for p in main if p.role in ("town", "urban")
+                     and p.population >= params.city_min_population), key=lambda p: -p.population)
     if city_admin and not cities and main:
         towns = [p for p in main if p.role == "town"] or main
         cities = [max(towns, key=lambda p: p.population)]
@@ -155,16 +155,16 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
     owner: EntityPlan
     reserve = 0.0 if city_admin else 0.15
     for town in cities:
-        made = _city(seed, params, region, town, (naming.base_name(town.name_ru), naming.base_name(town.name_kk)),
-                     False, 1, reserve if town is seat else 0.0)
+        names = (naming.base_name(town.name_ru), naming.base_name(town.name_kk))
+        made = _city(seed, params, region, town, names, False, 1, reserve if town is seat else 0.0)
         out.extend(made)
         first = made[0].sites[0]
         first.catchment.extend((h, h.population) for h in hamlets.get(town.code, []))
     if city_admin:
         owner, head = out[0], out[0].sites[0]
     else:
-        e_ru, e_kk, h_ru, h_kk = naming.district_hospital_names(row["name_ru"], row["name_kk"], region.name_ru,
-                                                                region.name_kk, multi=rng.random() < 0.3)
+        e_ru, e_kk, h_ru, h_kk = naming.district_hospital_names(
+            row["name_ru"], row["name_kk"], region.name_ru, region.name_kk, multi=rng.random() < 0.3)
         owner = EntityPlan(f"crb/{row['code']}", region.code, "district_hospital", e_ru, e_kk,
                            LegalForm.STATE_ENTERPRISE_PHV, Ownership.STATE)
         head = _site(owner, SiteKind.POLYCLINIC, seat, (h_ru, h_kk), rng, (0.2, 1.5),
@@ -172,7 +172,8 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
         if seat.code in city_codes:
             head.catchment.append((seat, seat.population * reserve))
         else:
-            head.catchment.extend([(seat, seat.population)] + [(h, h.population) for h in hamlets.get(seat.code, [])])
+            head.catchment.append((seat, seat.population))
+            head.catchment.extend((h, h.population) for h in hamlets.get(seat.code, []))
         out.insert(0, owner)
     by_okrug: dict[str, SitePlan] = {}
     small: list[Place] = []
@@ -184,7 +185,8 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
             small.append(p)
             continue
         gp = params.rural_polyclinic_gp_share if kind is SiteKind.POLYCLINIC else 1.0
-        site = _site(owner, kind, p, naming.rural_site_names(kind, p.name_ru, p.name_kk), rng, (0.05, 1.0), gp)
+        names = naming.rural_site_names(kind, p.name_ru, p.name_kk)
+        site = _site(owner, kind, p, names, rng, (0.05, 1.0), gp)
         site.catchment.extend([(p, p.population)] + [(h, h.population) for h in hamlets.get(p.code, [])])
         if p.role == "centre" and p.parent:
             by_okrug[p.parent] = site

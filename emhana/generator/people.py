@@ -132,6 +132,8 @@ class PersonFactory:
     def fill(self, site: SitePlan, count: int, ids: tuple[int, int, int], persons: list[PersonRow],
              addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
         """Append `count` persons living in the site's catchment, with ids from (person, address, phone)."""
+        if count and not site.catchment:
+            raise ValueError(f"site {site.name_ru} has people to place but no catchment")
         r = self.rng.random
         places = [pl for pl, _ in site.catchment]
         cum = list(itertools.accumulate(w for _, w in site.catchment))
@@ -166,8 +168,8 @@ class PersonFactory:
                 text_ru = f"{place.locality_ru}, {street_ru}, д. {house}"
                 text_kk = f"{place.locality_kk}, {street_kk}, {house}-үй"
             since = as_of - int(r() * min(age * 365 + 1, 20 * 365)) - 1
-            addresses.append((aid, pid, AddressKind.PERMANENT.value, text_kk, text_ru, place.code, KATO_VERSION,
-                              round(lat, 6), round(lon, 6), self.iins.date(since)[0], None))
+            addresses.append((aid, pid, AddressKind.PERMANENT.value, text_kk, text_ru, place.code,
+                              KATO_VERSION, round(lat, 6), round(lon, 6), self.iins.date(since)[0], None))
             # A child's contact number is a parent's mobile (the registry keeps one for everybody).
             phones.append((tid, pid, f"+7{OPERATORS[int(r() * 12)]}{int(r() * 10_000_000):07d}", "mobile"))
             pid, aid, tid = pid + 1, aid + 1, tid + 1

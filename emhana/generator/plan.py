@@ -44,7 +44,8 @@ def apportion(total: int, weights: list[float]) -> list[int]:
 def child_share(params: GeneratorParams) -> float:
     """Return the share of people younger than the pediatric age under the age pyramid."""
     total = sum(w for w, _ in params.age_groups)
-    young = sum(w * max(0, min(5, params.child_age - 5 * i)) / 5 for i, (w, _) in enumerate(params.age_groups))
+    young = sum(w * max(0, min(5, params.child_age - 5 * i)) / 5
+                for i, (w, _) in enumerate(params.age_groups))
     return young / total
 
 
@@ -96,10 +97,15 @@ def select(entities: list[EntityPlan], share: float, params: GeneratorParams, se
     return kept
 
 
-def make_plan(seed: int, population: int, params: GeneratorParams) -> Plan:
-    """Build the geography and network for a seed, scale them to the population and size districts."""
+def make_plan(seed: int, population: int, params: GeneratorParams,
+              facility_population: int | None = None) -> Plan:
+    """Build the geography and network for a seed, scale them to the population and size districts.
+
+    The facility layer is sized for `facility_population` (default: the population itself), so that
+    e.g. a small demo population can still be served by the whole national directory.
+    """
     geo = build_geography(seed, params)
-    share = facility_share(population, params)
+    share = facility_share(population if facility_population is None else facility_population, params)
     entities = select(build_network(seed, params, geo), share, params, seed)
     regions = geo.regions
     per_region = dict(zip((r.code for r in regions),

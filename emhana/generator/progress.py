@@ -24,6 +24,7 @@ LABELS = {"plan": "Planning the facility layer", "facilities": "Writing entities
 
 def run_with_progress(url: str, population: int, seed: int, *, batch: int = 10_000,
                       params: GeneratorParams | None = None, facilities: bool | None = None,
+                      facility_population: int | None = None, writers: int = 2,
                       console: Console | None = None) -> GenerateStats:
     """Generate into the (migrated) database at `url`, drawing one progress bar per phase."""
     engine = make_engine(url)
@@ -39,7 +40,8 @@ def run_with_progress(url: str, population: int, seed: int, *, batch: int = 10_0
                 bar.update(tasks[phase], completed=done, total=total)
 
             stats = generate(engine, population=population, seed=seed, progress=update, batch=batch,
-                             params=params, facilities=facilities)
+                             params=params, facilities=facilities, facility_population=facility_population,
+                             writers=writers)
         (console or bar.console).print(summary(stats))
         return stats
     finally:

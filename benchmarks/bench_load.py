@@ -1,0 +1,181 @@
+"""Load N generated persons on PostgreSQL and compare with a raw psycopg COPY of the very same rows.
+
+    .venv/bin/python -m benchmarks.bench_load --population 1000000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Steps, each in a schema of its own (dropped afterwards):
+  1. pure generation of the rows in Python (no database), then their formatting as COPY text;
+  2. raw COPY (`write_row`) of the pre-generated rows into plain tables of the same columns (no keys);
+  3. raw COPY of the same rows pre-formatted as text (`write`) into the plain tables;
+  4. raw COPY (`write_row`) into the real migrated tables (primary keys, unique IIN, foreign keys, indexes);
+  5. the generator itself, `generate(..., facilities=False)`, which generates and loads in batches;
+and checks that steps 4 and 5 stored identical rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from benchmarks import migrated_schema, table
+from emhana.db import make_engine
+from emhana.generator import generate
+from emhana.generator.names import name_book
+from emhana.generator.params import GeneratorParams
+from emhana.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
+from emhana.generator.plan import make_plan
+from emhana.generator.sink import TABLES, address_lines, person_lines, phone_lines
+
+Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow]]
+
+
+def pregenerate(seed: int, population: int) -> tuple[Rows, float]:
+    """Generate the rows the generator will write (same seed, fresh database) and time it.
+
+    The plan (geography and facility layer, ~0.3 s) is built first and not timed: the generator's
+    person phase does not include it either.
+    """
+    params = GeneratorParams()
+    plan = make_plan(seed, population, params)
+    start = time.perf_counter()
+    factory = PersonFactory(seed, params, name_book(), IinCounter())
+    persons: list[PersonRow] = []
+    addresses: list[AddressRow] = []
+    phones: list[PhoneRow] = []
+    for site in plan.sites():
+        n = len(persons) + 1
+        factory.fill(site, site.persons, (n, n, n), persons, addresses, phones)
+    return (persons, addresses, phones), time.perf_counter() - start
+
+
+def checkpoint(engine: Engine) -> None:
+    """Flush dirty buffers so one step's writes do not slow the next (needs a superuser; best effort)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+            conn.commit()
+    except Exception:   # noqa: BLE001 - not allowed for this role: measure anyway
+        pass
+
+
+def raw_copy(engine: Engine, prefix: str, rows: Rows | None, texts: list[bytes] | None) -> float:
+    """COPY every row into `<prefix>person`, ... in one transaction; return the seconds taken."""
+    raw = engine.raw_connection()
+    try:
+        conn: Any = raw.driver_connection
+        start = time.perf_counter()
+        with conn.cursor() as cur:
+            for i, (name, cols) in enumerate(TABLES):
+                with cur.copy(f"COPY {prefix}{name} ({', '.join(cols)}) FROM STDIN") as copy:
+                    if texts is not None:
+                        copy.write(texts[i])
+                    else:
+                        assert rows is not None
+                        for row in rows[i]:
+                            copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
+def content_hash(engine: Engine) -> tuple[int, ...]:
+    """An order-independent hash of the three person tables (their ids are in the rows)."""
+    sums = []
+    with engine.connect() as conn:
+        for name, cols in TABLES:
+            sums.append(int(conn.scalar(text(
+                f"SELECT COALESCE(SUM(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) "
+                f"FROM (SELECT {', '.join(cols)} FROM {name}) AS t")) or 0))
+    return tuple(sums)
+
+
+def one_round(database_url: str, seed: int, population: int, batch: int) -> dict[str, float]:
+    """Steps 1-5 once, each database step in fresh schemas."""
+    rows, gen_seconds = pregenerate(seed, population)
+    start = time.perf_counter()
+    texts = [person_lines(rows[0]).encode(), address_lines(rows[1]).encode(), phone_lines(rows[2]).encode()]
+    results: dict[str, float] = {"generate_only": gen_seconds, "format_only": time.perf_counter() - start}
+    with migrated_schema(database_url, "bench_raw") as raw_url, \
+            migrated_schema(database_url, "bench_gen") as gen_url:
+        raw_engine, gen_engine = make_engine(raw_url), make_engine(gen_url)
+        try:
+            with raw_engine.begin() as conn:
+                for name, cols in TABLES:
+                    conn.execute(text(f"CREATE TABLE plain_{name} AS SELECT {', '.join(cols)} FROM {name} "
+                                      "WITH NO DATA"))
+            checkpoint(raw_engine)
+            results["raw_plain_write_row"] = raw_copy(raw_engine, "plain_", rows, None)
+            with raw_engine.begin() as conn:
+                conn.execute(text("TRUNCATE plain_person, plain_person_address, plain_person_phone"))
+            checkpoint(raw_engine)
+            results["raw_plain_write_text"] = raw_copy(raw_engine, "plain_", None, texts)
+            checkpoint(raw_engine)
+            results["raw_real_write_row"] = raw_copy(raw_engine, "", rows, None)
+            del texts, rows
+            checkpoint(gen_engine)
+            stats = generate(gen_engine, population=population, seed=seed, batch=batch, facilities=False)
+            results["generator"] = stats.person_seconds
+            same = content_hash(raw_engine) == content_hash(gen_engine)
+            results["same_rows"] = 1.0 if same else 0.0
+        finally:
+            raw_engine.dispose()
+            gen_engine.dispose()
+    return results
+
+
+STEPS = (("generate_only", "1. generate the rows in Python (no database)"),
+         ("format_only", "   format them as COPY text"),
+         ("raw_plain_write_row", "2. raw COPY write_row -> plain tables (no keys)"),
+         ("raw_plain_write_text", "3. raw COPY write(text) -> plain tables (no keys)"),
+         ("raw_real_write_row", "4. raw COPY write_row -> real tables (keys, FKs)"),
+         ("generator", "5. generator: generate + COPY, pipelined"))
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--population", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; the table shows medians")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (2,000 persons) to check it works")
+    args = parser.parse_args(argv)
+    population = 2_000 if args.smoke else args.population
+    if not args.database_url.startswith(("postgresql", "postgres")):
+        parser.error("bench_load needs PostgreSQL (COPY)")
+    n_rows = 3 * population
+    print(f"bench_load: {population:,} persons = {n_rows:,} rows (person, person_address, person_phone); "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.repeat} round(s)")
+    rounds = [one_round(args.database_url, args.seed, population, args.batch) for _ in range(args.repeat)]
+    results = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    results["same_rows"] = min(r["same_rows"] for r in rounds)
+    base = n_rows / results["raw_plain_write_row"]
+    lines = []
+    for key, label in STEPS:
+        seconds = results[key]
+        rate = n_rows / seconds
+        results[f"{key}_rows_per_s"] = rate
+        spread = f"{min(r[key] for r in rounds):.2f}-{max(r[key] for r in rounds):.2f}"
+        lines.append((label, f"{seconds:.2f}", spread, f"{rate:,.0f}", f"{rate / base:.2f}"))
+    print(table(lines, ("step", "median s", "min-max s", "rows/s", "vs 2")))
+    serial = results["generate_only"] + results["raw_real_write_row"]
+    results["generator_vs_raw_plain"] = results["raw_plain_write_row"] / results["generator"]
+    results["generator_vs_raw_real"] = results["raw_real_write_row"] / results["generator"]
+    print(f"speed of the generator relative to: raw COPY into plain tables (2/5) "
+          f"{results['generator_vs_raw_plain']:.2f}; raw COPY into the same real tables (4/5) "
+          f"{results['generator_vs_raw_real']:.2f}; generating then COPYing one after the other "
+          f"(1 + 4 = {serial:.2f} s) {serial / results['generator']:.2f}")
+    print(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

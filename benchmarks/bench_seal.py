@@ -1,0 +1,104 @@
+"""QR seals: built and verified per second beside raw `cryptography` ES256 in the same run; photo → verdict.
+
+    .venv/bin/python -m benchmarks.bench_seal [--runs 7] [--scale 1.0]
+
+Each figure is the median of `--runs` runs of N back-to-back calls (as CREDENTIALS.md §5). Goal (issue 5):
+seal verification at least 0.4 of raw ES256 verification per second. The end-to-end row renders the seal to a
+PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from benchmarks import table
+from emhana.trust import cose, cwt, pki, seal
+from emhana.trust.trustlist import TrustContext
+from emhana.trust.verifier import Outcome, verify
+
+CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def per_call(fn: Callable[[], object], n: int, runs: int) -> float:
+    """Return the median over runs of the mean seconds per call of n back-to-back calls."""
+    fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - start) / n)
+    return statistics.median(samples)
+
+
+def setup() -> tuple[seal.SealSigner, cwt.SealClaims, str, TrustContext]:
+    """Return a signer, the claims of a typical seal (full Cyrillic name, §6.3), its text and a trust context."""
+    ca = pki.make_scheme_ca(not_before=CLOCK - 400 * DAY)
+    issued = pki.make_dsc(ca, facility_name="Поликлиника № 1", bin_="080540012015", not_before=CLOCK - 30 * DAY)
+    assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
+    signer = seal.SealSigner.of(issued.key, issued.certificate)
+    clearance = cwt.Clearance("СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT,
+                              ("food", "child"), ((cwt.Section.EXAM, dt.date(2026, 2, 10)),
+                                                  (cwt.Section.LAB, dt.date(2026, 2, 12)),
+                                                  (cwt.Section.XRAY, dt.date(2026, 2, 11)),
+                                                  (cwt.Section.VACCINATION, dt.date(2025, 11, 3))), 2, bytes(16))
+    claims = seal.claims_for(clearance, signer=signer, issued_at=CLOCK - DAY, expires_at=CLOCK + 180 * DAY)
+    text = seal.build(claims, signer).text
+    return signer, claims, text, TrustContext.single(signer.certificate)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=1.0, help="Multiply every N (0.1 for a quick look).")
+    args = parser.parse_args()
+    signer, claims, text, context = setup()
+    assert verify(text, context, CLOCK).outcome is Outcome.VALID
+    key, public = signer.key, signer.key.public_key()
+    message = cose.decode_sign1(seal.decode_transport(text))
+    data = cose.sig_structure(message.protected, message.payload)
+    der = key.sign(data, ec.ECDSA(hashes.SHA256()))
+    png, qr = seal.qr_png(text), seal.qr_code(text)
+    assert seal.read_qr(png) == text
+
+    def n(base: int) -> int:
+        return max(1, int(base * args.scale))
+
+    cases: list[tuple[str, Callable[[], object], int]] = [
+        ("raw ES256 sign (cryptography)", lambda: key.sign(data, ec.ECDSA(hashes.SHA256())), n(2000)),
+        ("raw ES256 verify (cryptography)", lambda: public.verify(der, data, ec.ECDSA(hashes.SHA256())), n(2000)),
+        ("seal build: claims → CBOR → COSE ES256 → zlib → base45", lambda: seal.build(claims, signer), n(2000)),
+        ("seal verify: base45 → zlib → COSE → ES256 → claims → §6.6", lambda: verify(text, context, CLOCK), n(2000)),
+        ("QR render PNG, segno, level Q, auto mask", lambda: seal.qr_png(text), n(20)),
+        ("QR render PNG, segno, level Q, fixed mask", lambda: seal.qr_png(text, mask=0), n(50)),
+        ("QR render SVG, segno, level Q, auto mask", lambda: seal.qr_svg(text), n(20)),
+        ("zxing-cpp decode of the PNG (incl. load)", lambda: seal.read_qr(png), n(100)),
+        ("photo → verdict: PNG → zxing-cpp → verify", lambda: verify(seal.read_qr(png) or "", context, CLOCK),
+         n(100)),
+        ("text → PNG → zxing-cpp → verify (render included)",
+         lambda: verify(seal.read_qr(seal.qr_png(text)) or "", context, CLOCK), n(20)),
+    ]
+    timings = {label: per_call(fn, count, args.runs) for label, fn, count in cases}
+    rows = [(label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}")
+            for label, _fn, count in cases]
+    print(table(rows, ("operation", "N", "µs per call", "per second")))
+    ratio_verify = timings[cases[1][0]] / timings[cases[3][0]]
+    ratio_build = timings[cases[0][0]] / timings[cases[2][0]]
+    print()
+    print(f"seal: {len(text)} chars, QR version {qr.version} at level {qr.error} ({qr.symbol_size(border=0)[0]} "
+          f"modules), PNG {len(png):,} bytes")
+    verdict = "met" if ratio_verify >= 0.4 else "NOT met"
+    print(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.40: {verdict})")
+    print(f"seal build / raw ES256 sign = {ratio_build:.2f}")
+
+
+if __name__ == "__main__":
+    main()

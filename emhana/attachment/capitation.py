@@ -1,0 +1,176 @@
+"""Capitation snapshots (A-120, A-121): dated, immutable counts of the attached population per entity,
+sex and age band, with the persons counted, computed from attachment begin and end dates only.
+
+Nothing decided on a day changes any day up to it (new attachments begin tomorrow at the earliest,
+see rules.begin_date), so the count of a past day is the same whenever it is computed; a stored
+snapshot is never rewritten. The work runs as two INSERT ... SELECT statements inside the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select
+from sqlalchemy.orm import Session
+
+from emhana.accounts.service import Actor
+from emhana.attachment.enums import DEFAULT_BANDS
+from emhana.attachment.models import Attachment, CapitationCount, CapitationPerson, CapitationSnapshot
+from emhana.attachment.rules import years_before
+from emhana.audit.service import record_event
+from emhana.errors import N_, InvalidDates, InvalidInput, NotFound, SnapshotExists
+from emhana.facilities.models import Entity
+from emhana.identity.models import Person
+
+REASON_FUTURE = N_("a capitation snapshot can only be taken for today or a past day")
+BAD_BANDS = N_("The age bands must look like 0-4,5-14,65+ and cover every age from 0 without gaps.")
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    low: int
+    high: int | None
+
+
+def parse_bands(text: str) -> tuple[Band, ...]:
+    """Parse "0-4,5-14,...,65+" into contiguous bands from age 0, the last one open; ValueError otherwise."""
+    bands: list[Band] = []
+    expected = 0
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if last and part.endswith("+"):
+            low, high = int(part[:-1]), None
+        elif "-" in part and not last:
+            a, b = part.split("-", 1)
+            low, high = int(a), int(b)
+        else:
+            raise ValueError(part)
+        if low != expected or (high is not None and high < low):
+            raise ValueError(part)
+        bands.append(Band(part, low, high))
+        expected = (high or 0) + 1
+    if not bands:
+        raise ValueError(text)
+    return tuple(bands)
+
+
+def bands_or_refuse(text: str) -> tuple[Band, ...]:
+    """Parse age bands or raise InvalidInput with a message in every language."""
+    try:
+        return parse_bands(text)
+    except ValueError:
+        raise InvalidInput(BAD_BANDS) from None
+
+
+def band_of(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[str]:
+    """Return a SQL expression naming a person's age band on a day, by birth-date thresholds."""
+    whens: list[tuple[ColumnElement[bool], str]] = [
+        (Person.birth_date <= years_before(as_of, b.low), b.label) for b in reversed(bands[1:])]
+    return case(*whens, else_=literal(bands[0].label))
+
+
+def active_on(as_of: dt.date) -> ColumnElement[bool]:
+    """Return the SQL condition: an attachment is in effect on a day (insured term included, A-91)."""
+    return and_(Attachment.begin_date <= as_of,
+                or_(Attachment.end_date.is_(None), Attachment.end_date >= as_of),
+                or_(Attachment.insured_until.is_(None), Attachment.insured_until >= as_of))
+
+
+def counted(as_of: dt.date, bands: tuple[Band, ...]):  # type: ignore[no-untyped-def]
+    """Return the SELECT of the persons counted on a day: person, attachment, entity, sex, band."""
+    band = band_of(bands, as_of).label("band")
+    return (select(Attachment.person_id, Attachment.id.label("attachment_id"), Attachment.entity_id, Person.sex,
+                   band)
+            .join(Person, Person.id == Attachment.person_id).where(active_on(as_of)))
+
+
+def compute_counts(*, session: Session, as_of: dt.date, bands: str = DEFAULT_BANDS) -> dict[tuple[int, str, str], int]:
+    """Compute the counts of a day from attachment history without storing anything."""
+    sub = counted(as_of, bands_or_refuse(bands)).subquery()
+    rows = session.execute(select(sub.c.entity_id, sub.c.sex, sub.c.band, func.count())
+                           .group_by(sub.c.entity_id, sub.c.sex, sub.c.band))
+    return {(int(e), str(s), str(b)): int(n) for e, s, b, n in rows}
+
+
+def take_snapshot(*, session: Session, actor: Actor | None, as_of: dt.date, today: dt.date,
+                  bands: str = DEFAULT_BANDS, now: dt.datetime | None = None) -> CapitationSnapshot:
+    """Store the snapshot of a day with the persons counted; a day already taken is returned as it was."""
+    parsed = bands_or_refuse(bands)
+    normalized = ",".join(b.label for b in parsed)
+    if as_of > today:
+        raise InvalidDates(reason=REASON_FUTURE)
+    existing = session.scalar(select(CapitationSnapshot).where(CapitationSnapshot.as_of == as_of))
+    if existing is not None:
+        if existing.bands != normalized:
+            raise SnapshotExists(day=as_of.isoformat())
+        return existing
+    snap = CapitationSnapshot(as_of=as_of, bands=normalized, total=0, taken_at=now or dt.datetime.now(dt.UTC),
+                              taken_by=actor.account_id if actor else None)
+    session.add(snap)
+    session.flush()
+    sub = counted(as_of, parsed).subquery()
+    session.execute(insert(CapitationPerson).from_select(
+        ["snapshot_id", "person_id", "attachment_id", "entity_id", "sex", "band"],
+        select(literal(snap.id), sub.c.person_id, sub.c.attachment_id, sub.c.entity_id, sub.c.sex, sub.c.band)))
+    session.execute(insert(CapitationCount).from_select(
+        ["snapshot_id", "entity_id", "sex", "band", "count"],
+        select(CapitationPerson.snapshot_id, CapitationPerson.entity_id, CapitationPerson.sex, CapitationPerson.band,
+               func.count()).where(CapitationPerson.snapshot_id == snap.id)
+        .group_by(CapitationPerson.snapshot_id, CapitationPerson.entity_id, CapitationPerson.sex,
+                  CapitationPerson.band)))
+    snap.total = session.scalar(select(func.count()).select_from(CapitationPerson)
+                                .where(CapitationPerson.snapshot_id == snap.id)) or 0
+    session.flush()
+    record_event(session=session, actor=actor, action="capitation.snapshot", object_type="capitation_snapshot",
+                 object_id=as_of.isoformat(), purpose=f"{snap.total} persons")
+    return snap
+
+
+def get_snapshot(*, session: Session, snapshot_id: int) -> CapitationSnapshot:
+    """Return a snapshot or raise NotFound."""
+    snap = session.get(CapitationSnapshot, snapshot_id)
+    if snap is None:
+        raise NotFound()
+    return snap
+
+
+def list_snapshots(*, session: Session) -> list[CapitationSnapshot]:
+    """Return every snapshot, latest day first."""
+    return list(session.scalars(select(CapitationSnapshot).order_by(CapitationSnapshot.as_of.desc())))
+
+
+def counts_of(*, session: Session, snapshot: CapitationSnapshot) -> list[CapitationCount]:
+    """Return the stored counts of a snapshot in entity, sex and band order."""
+    order = {label: i for i, label in enumerate(snapshot.bands.split(","))}
+    rows = session.scalars(select(CapitationCount).where(CapitationCount.snapshot_id == snapshot.id))
+    return sorted(rows, key=lambda c: (c.entity_id, c.sex, order.get(c.band, len(order))))
+
+
+def persons_of(*, session: Session, snapshot: CapitationSnapshot,
+               entity_id: int | None = None) -> list[CapitationPerson]:
+    """Return the persons counted in a snapshot (traceability to the person, A-121)."""
+    query = select(CapitationPerson).where(CapitationPerson.snapshot_id == snapshot.id)
+    if entity_id is not None:
+        query = query.where(CapitationPerson.entity_id == entity_id)
+    return list(session.scalars(query.order_by(CapitationPerson.entity_id, CapitationPerson.person_id)))
+
+
+CSV_HEADER = ("as_of", "entity_id", "entity_bin", "sex", "age_band", "count")
+
+
+def export_csv(*, session: Session, snapshot: CapitationSnapshot) -> str:
+    """Return the snapshot's counts as CSV (one row per entity, sex and age band)."""
+    rows = counts_of(session=session, snapshot=snapshot)
+    bins = {int(i): str(b) for i, b in session.execute(select(Entity.id, Entity.bin).where(
+        Entity.id.in_({r.entity_id for r in rows})))} if rows else {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow((snapshot.as_of.isoformat(), r.entity_id, bins.get(r.entity_id, ""), r.sex, r.band, r.count))
+    return out.getvalue()

@@ -1,0 +1,185 @@
+"""Tables of the attachment campaign: policies, applications with documents, attachments, capitation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from emhana.db import Base, BigId
+
+
+class CampaignPolicy(Base):
+    """The policy of one campaign year, versioned data rather than code (A-30..A-34, A-41)."""
+
+    __tablename__ = "campaign_policy"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    window_start: Mapped[dt.date] = mapped_column(Date)
+    window_end: Mapped[dt.date] = mapped_column(Date)
+    effective_date: Mapped[dt.date | None] = mapped_column(Date)
+    year_round: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_voluntary_changes_per_year: Mapped[int] = mapped_column(Integer, default=1)
+    allow_work_basis: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_study_basis_18plus: Mapped[bool] = mapped_column(Boolean, default=True)
+    border_exception: Mapped[bool] = mapped_column(Boolean, default=True)
+    children_under_5_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)
+    capacity_check: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_attachment_any_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    atu_level: Mapped[str] = mapped_column(String(16), default="district")
+    source: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    __table_args__ = (
+        CheckConstraint("max_voluntary_changes_per_year IN (1, 2)", name="changes"),
+        CheckConstraint("window_end >= window_start", name="window"),
+        CheckConstraint("atu_level IN ('district', 'oblast')", name="atu_level"),
+    )
+
+
+class Application(Base):
+    """An application to attach: who for, who by, by which channel, where to, and its decision (A-50..A-54)."""
+
+    __tablename__ = "attachment_application"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    applicant_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    place_basis: Mapped[str] = mapped_column(String(24))
+    border_claim: Mapped[bool] = mapped_column(Boolean, default=False)
+    change_reason: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    review: Mapped[str] = mapped_column(String(100), default="")
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    reason_note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    documents: Mapped[list[ApplicationDocument]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationDocument.id")
+
+    __table_args__ = (
+        Index("ix_attachment_application_entity_state", "entity_id", "state"),
+        CheckConstraint("state IN ('submitted', 'approved', 'refused', 'in_effect')", name="state"),
+        CheckConstraint("channel IN ('egov', 'in_person', 'written')", name="channel"),
+    )
+
+
+class ApplicationDocument(Base):
+    """A document presented with an application, with the scanned file of a written one (A-60..A-66)."""
+
+    __tablename__ = "attachment_document"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("attachment_application.id", ondelete="CASCADE"),
+                                                index=True)
+    holder: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(60))
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+    application: Mapped[Application] = relationship(back_populates="documents")
+
+
+class Attachment(Base):
+    """One period of a person's attachment; rows are added, and end_date is set once (A-01, A-96, A-110)."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
+    place_basis: Mapped[str] = mapped_column(String(24))
+    cause: Mapped[str] = mapped_column(String(24))
+    begin_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(24))
+    insured_until: Mapped[dt.date | None] = mapped_column(Date)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("attachment_application.id"))
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    __table_args__ = (
+        # A-01: at most one open attachment per person, enforced by the database itself.
+        Index("uq_attachment_person_open", "person_id", unique=True,
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
+        Index("ix_attachment_district_open", "district_id",
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
+        CheckConstraint("(end_date IS NULL) = (end_reason IS NULL)", name="end_reason"),
+    )
+
+
+class CapitationSnapshot(Base):
+    """A dated, immutable count of the attached population (A-120, A-121)."""
+
+    __tablename__ = "capitation_snapshot"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, unique=True)
+    bands: Mapped[str] = mapped_column(String(200))
+    total: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class CapitationCount(Base):
+    """The count of one entity x sex x age band in a snapshot."""
+
+    __tablename__ = "capitation_count"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("capitation_snapshot.id"), index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    sex: Mapped[str] = mapped_column(String(6))
+    band: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("snapshot_id", "entity_id", "sex", "band", name="uq_capitation_count_cell"),)
+
+
+class CapitationPerson(Base):
+    """A person counted in a snapshot, for traceability to the person (A-121)."""
+
+    __tablename__ = "capitation_person"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("capitation_snapshot.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(BigId)
+    entity_id: Mapped[int] = mapped_column(BigId)
+    sex: Mapped[str] = mapped_column(String(6))
+    band: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,246 @@
+"""Opening and ending attachments: transfer in one transaction (A-06), detachment (A-91..A-93),
+redistribution of an excluded entity's people (A-94), the district load and the row locks.
+
+Locks are taken in one order everywhere, person rows before district rows, so concurrent
+transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR UPDATE; SQLite
+serialises writers by itself. History is added, never rewritten: a row gets its end date once it
+is in the past; only a planned end in the future may be brought forward by a later decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from emhana.accounts.service import Actor
+from emhana.attachment.enums import BASIS_ADDRESS, Cause, EndReason, PlaceBasis, State
+from emhana.attachment.models import Application, Attachment
+from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
+from emhana.audit.service import record_event
+from emhana.errors import AlreadyAttached, EntityStillParticipating, NotAttached, NotFound
+from emhana.facilities.models import District, Entity, Site
+from emhana.facilities.service import included_on, near
+from emhana.identity.models import Person, PersonAddress
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def lock_persons(session: Session, person_ids: Iterable[int]) -> None:
+    """Lock person rows in id order (the first lock of every attachment transaction)."""
+    ids = sorted(set(person_ids))
+    if ids:
+        session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update())
+
+
+def lock_district(session: Session, district_id: int) -> District:
+    """Lock a district row so that its load is counted and changed by one transaction at a time."""
+    district = session.scalar(select(District).where(District.id == district_id).with_for_update())
+    if district is None or not district.active:
+        raise NotFound()
+    return district
+
+
+def attached_count(session: Session, district_id: int) -> int:
+    """Return the people holding a place in a district: its open attachments (A-80)."""
+    return session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.district_id == district_id, Attachment.end_date.is_(None))) or 0
+
+
+def attached_counts(session: Session, district_ids: Iterable[int]) -> dict[int, int]:
+    """Return the open attachments of several districts."""
+    ids = list(district_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Attachment.district_id, func.count()).where(
+        Attachment.district_id.in_(ids), Attachment.end_date.is_(None)).group_by(Attachment.district_id))
+    counts = dict.fromkeys(ids, 0)
+    counts.update({int(d): int(n) for d, n in rows})
+    return counts
+
+
+def open_attachment(session: Session, person_id: int) -> Attachment | None:
+    """Return the person's open attachment (at most one, A-01)."""
+    return session.scalar(select(Attachment).where(Attachment.person_id == person_id,
+                                                   Attachment.end_date.is_(None)))
+
+
+def entity_participates(session: Session, entity_id: int, day: dt.date) -> bool:
+    """Tell whether an entity is in the database on a day with a Fund contract not yet ended (A-04, B-06)."""
+    entity = session.scalar(select(Entity).where(Entity.id == entity_id, included_on(day)))
+    return entity is not None and (entity.contract_to is None or entity.contract_to >= day)
+
+
+def address_of(person: Person, basis: PlaceBasis, day: dt.date) -> PersonAddress | None:
+    """Return the person's current address of the kind that proves a place basis (A-20, A-21, A-23)."""
+    kind = BASIS_ADDRESS[basis]
+    current = [a for a in person.addresses if a.kind == kind
+               and (a.valid_from is None or a.valid_from <= day) and (a.valid_to is None or a.valid_to >= day)]
+    return max(current, key=lambda a: (a.valid_from or dt.date.min, a.id)) if current else None
+
+
+def _end(att: Attachment, last_day: dt.date, reason: EndReason) -> None:
+    """End an attachment on a day; one that has not begun by then never takes effect."""
+    if att.begin_date > last_day:
+        last_day = att.begin_date - ONE_DAY
+        reason = EndReason.SUPERSEDED if reason is EndReason.TRANSFER else reason
+    att.end_date = last_day
+    att.end_reason = reason.value
+
+
+def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason) -> list[Attachment]:
+    """End every attachment of a person that would still run on ``begin`` (the day before it)."""
+    rows = list(session.scalars(select(Attachment).where(
+        Attachment.person_id == person_id, or_(Attachment.end_date.is_(None), Attachment.end_date >= begin))
+        .order_by(Attachment.begin_date)))
+    for att in rows:
+        _end(att, begin - ONE_DAY, reason)
+    session.flush()
+    return rows
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and why a person is placed."""
+
+    person_id: int
+    district: District
+    site: Site
+    basis: PlaceBasis
+    cause: Cause
+    begin: dt.date
+    decided_on: dt.date
+    insured_until: dt.date | None = None
+    application_id: int | None = None
+
+
+def place(session: Session, actor: Actor | None, p: Placement) -> Attachment:
+    """Close the person's running attachment and open the new one in the same transaction (A-06, A-90)."""
+    ended = end_from(session, p.person_id, p.begin, EndReason.TRANSFER)
+    row = Attachment(person_id=p.person_id, entity_id=p.site.entity_id, site_id=p.site.id, district_id=p.district.id,
+                     doctor_id=p.district.doctor_id, place_basis=p.basis.value, cause=p.cause.value,
+                     begin_date=p.begin, insured_until=p.insured_until, application_id=p.application_id,
+                     decided_on=p.decided_on, created_by=actor.account_id if actor else None)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # A-01: the partial unique index refused a second open attachment
+        raise AlreadyAttached() from exc
+    for old in ended:
+        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
+                     object_id=str(old.id), subject_person_id=p.person_id, purpose=old.end_reason or "")
+    record_event(session=session, actor=actor, action="attachment.open", object_type="attachment",
+                 object_id=str(row.id), subject_person_id=p.person_id, purpose=p.cause.value)
+    return row
+
+
+def detach(*, session: Session, actor: Actor | None, person_id: int, reason: EndReason, on: dt.date,
+           today: dt.date) -> list[Attachment]:
+    """End a person's attachment for death, emigration or the end of insurance (A-91..A-93).
+
+    The last attached day is ``on``, but never before today: days already passed stay as they were.
+    """
+    lock_persons(session, [person_id])
+    if session.get(Person, person_id) is None:
+        raise NotFound()
+    begin = max(on, today) + ONE_DAY
+    rows = end_from(session, person_id, begin, reason)
+    if not rows:
+        raise NotAttached()
+    for att in rows:
+        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
+                     object_id=str(att.id), subject_person_id=person_id, purpose=reason.value)
+    return rows
+
+
+def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: dt.date, today: dt.date,
+                 policy: Policy, candidates: int = 20) -> tuple[int, list[int]]:
+    """Move the people of an entity that left the database or lost its contract to the nearest
+    participating sites of their ATU with a free place of a fitting profile (A-94, B-06).
+
+    Returns (moved, unplaced person ids); unplaced people are detached and may apply at any time
+    (A-42, closure). Call it after facilities.service.set_inclusion has excluded the entity.
+    """
+    if session.get(Entity, entity_id) is None:
+        raise NotFound()
+    if entity_participates(session, entity_id, on):
+        raise EntityStillParticipating()
+    begin = max(on, today + ONE_DAY)
+    rows = list(session.scalars(select(Attachment).where(Attachment.entity_id == entity_id,
+                                                         Attachment.end_date.is_(None))))
+    lock_persons(session, [a.person_id for a in rows])
+    moved, unplaced = 0, []
+    for att in sorted(rows, key=lambda a: a.person_id):
+        person = session.get(Person, att.person_id)
+        if person is None:
+            continue
+        basis = PlaceBasis(att.place_basis)
+        address = address_of(person, basis, begin)
+        here = session.get(Site, att.site_id)
+        if address is not None and address.lat is not None and address.lon is not None:
+            point, kato = (address.lat, address.lon), address.kato_code
+        elif here is not None:
+            point, kato = (here.lat, here.lon), address.kato_code if address else here.kato_code
+        else:
+            point, kato = None, None
+        target = None if point is None else _nearest_free(
+            session, lat=point[0], lon=point[1], day=begin, exclude=entity_id,
+            age=age_on(person.birth_date, begin), policy=policy, limit=candidates, kato=kato)
+        if target is None:
+            end_from(session, att.person_id, begin, EndReason.ENTITY_EXCLUDED)
+            unplaced.append(att.person_id)
+            continue
+        district, site = target
+        place(session, actor, Placement(person_id=att.person_id, district=district, site=site, basis=basis,
+                                        cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
+                                        insured_until=att.insured_until))
+        moved += 1
+    record_event(session=session, actor=actor, action="entity.redistribute", object_type="entity",
+                 object_id=str(entity_id), purpose=f"moved {moved}, unplaced {len(unplaced)}")
+    return moved, unplaced
+
+
+def _nearest_free(session: Session, *, lat: float, lon: float, day: dt.date, exclude: int, age: int,
+                  policy: Policy, limit: int, kato: str | None) -> tuple[District, Site] | None:
+    """Return the nearest free district of a fitting profile in the person's ATU, locked, or None."""
+    for found in near(session=session, lat=lat, lon=lon, day=day, limit=limit):
+        if found.entity.id == exclude or (kato is not None and not same_atu(kato, found.site.kato_code,
+                                                                            policy.atu_level)):
+            continue
+        if found.entity.contract_to is not None and found.entity.contract_to < day:
+            continue
+        for d in sorted(found.site.districts, key=lambda x: x.number):
+            if not d.active or check_profile(d.profile, age) is not None:
+                continue
+            district = lock_district(session, d.id)
+            if attached_count(session, district.id) < district.capacity:
+                return district, found.site
+    return None
+
+
+def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[int, int, int]:
+    """Put due attachments in effect, detach the dead (A-92) and the uninsured (A-91): (in effect, dead, uninsured)."""
+    due = list(session.scalars(select(Application).join(Attachment, Attachment.application_id == Application.id)
+                               .where(Application.state == State.APPROVED.value, Attachment.begin_date <= day)))
+    for app in due:
+        app.state = State.IN_EFFECT.value
+        app.version += 1
+    dead = list(session.scalars(select(Attachment.person_id).join(Person, Person.id == Attachment.person_id)
+                                .where(Attachment.end_date.is_(None), Person.death_date <= day)))
+    for person_id in dead:
+        detach(session=session, actor=actor, person_id=person_id, reason=EndReason.DEATH, on=day, today=day)
+    uninsured = list(session.scalars(select(Attachment).where(Attachment.end_date.is_(None),
+                                                              Attachment.insured_until < day)))
+    lock_persons(session, [a.person_id for a in uninsured])
+    for att in uninsured:
+        # A-91: the insured term is part of the attachment from the start, so ending it on that
+        # day changes no count already taken (snapshots honour insured_until).
+        _end(att, att.insured_until or day, EndReason.INSURANCE_ENDED)
+        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
+                     object_id=str(att.id), subject_person_id=att.person_id, purpose="insurance_ended")
+    session.flush()
+    return len(due), len(dead), len(uninsured)

@@ -1,0 +1,129 @@
+"""Campaign policies as versioned data (A-34): the seeded years, the policy in force on a day, and the
+Fund's creation of the next campaign. A policy is frozen once its window has opened."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emhana.accounts.service import Actor
+from emhana.attachment.enums import AtuLevel
+from emhana.attachment.models import CampaignPolicy
+from emhana.attachment.rules import Policy
+from emhana.attachment.schemas import PolicyIn
+from emhana.audit.service import record_event
+from emhana.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, VersionConflict
+
+DATA = Path(__file__).parent / "data"
+FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
+         "children_under_5_actual_residence", "capacity_check", "first_attachment_any_time")
+
+
+def default_policy_rows() -> list[dict[str, Any]]:
+    """Return the packaged campaign policies (``data/policies.csv``) as table rows."""
+    with (DATA / "policies.csv").open(encoding="utf-8", newline="") as fh:
+        rows = []
+        for r in csv.DictReader(fh):
+            row: dict[str, Any] = {
+                "year": int(r["year"]), "window_start": dt.date.fromisoformat(r["window_start"]),
+                "window_end": dt.date.fromisoformat(r["window_end"]),
+                "effective_date": dt.date.fromisoformat(r["effective_date"]) if r["effective_date"] else None,
+                "max_voluntary_changes_per_year": int(r["max_voluntary_changes_per_year"]),
+                "atu_level": r["atu_level"], "source": r["source"], "version": 1,
+            }
+            row.update({flag: r[flag].strip().lower() == "true" for flag in FLAGS})
+            rows.append(row)
+        return rows
+
+
+def seed_default_policies(session: Session) -> None:
+    """Insert the packaged policies whose year is not in the table yet."""
+    present = set(session.scalars(select(CampaignPolicy.year)))
+    for row in default_policy_rows():
+        if row["year"] not in present:
+            session.add(CampaignPolicy(**row))
+    session.flush()
+
+
+def to_rules(row: CampaignPolicy) -> Policy:
+    """Return the pure-rules view of a stored policy."""
+    return Policy(year=row.year, window_start=row.window_start, window_end=row.window_end,
+                  effective_date=row.effective_date, year_round=row.year_round,
+                  max_voluntary_changes_per_year=row.max_voluntary_changes_per_year,
+                  allow_work_basis=row.allow_work_basis, allow_study_basis_18plus=row.allow_study_basis_18plus,
+                  border_exception=row.border_exception,
+                  children_under_5_actual_residence=row.children_under_5_actual_residence,
+                  capacity_check=row.capacity_check, first_attachment_any_time=row.first_attachment_any_time,
+                  atu_level=AtuLevel(row.atu_level))
+
+
+CLOSED = Policy(year=1, window_start=dt.date.min, window_end=dt.date.min, effective_date=None)
+
+
+def policy_for(session: Session, day: dt.date) -> Policy:
+    """Return the policy in force on a day: its year's, else the latest earlier one (whose window is over)."""
+    row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year <= day.year)
+                         .order_by(CampaignPolicy.year.desc()).limit(1))
+    return to_rules(row) if row is not None else CLOSED
+
+
+def list_policies(session: Session) -> list[CampaignPolicy]:
+    """Return every campaign policy, oldest first."""
+    return list(session.scalars(select(CampaignPolicy).order_by(CampaignPolicy.year)))
+
+
+def get_policy(session: Session, year: int) -> CampaignPolicy:
+    """Return the policy of a year or raise NotFound."""
+    row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year == year))
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _fields(data: PolicyIn) -> dict[str, Any]:
+    """Return the column values of a policy request (effective date 1 January of the next year, A-05)."""
+    values = data.model_dump()
+    values["atu_level"] = data.atu_level.value
+    if values["effective_date"] is None and not data.year_round:
+        values["effective_date"] = dt.date(data.year + 1, 1, 1)  # A-05
+    return values
+
+
+def create_policy(*, session: Session, actor: Actor, data: PolicyIn, today: dt.date) -> CampaignPolicy:
+    """Create the campaign of a coming year (the Fund); a year whose window has opened cannot be created."""
+    if session.scalar(select(CampaignPolicy.id).where(CampaignPolicy.year == data.year)) is not None:
+        raise PolicyExists(year=data.year)
+    if data.window_start <= today:
+        raise PolicyLocked(year=data.year)
+    row = CampaignPolicy(**_fields(data), version=1, created_by=actor.account_id)
+    session.add(row)
+    session.flush()
+    record_event(session=session, actor=actor, action="policy.create", object_type="campaign_policy",
+                 object_id=str(row.year))
+    return row
+
+
+def update_policy(*, session: Session, actor: Actor, year: int, data: PolicyIn, expected_version: int,
+                  today: dt.date) -> CampaignPolicy:
+    """Change a campaign that has not opened yet; past and running campaigns stay as they were."""
+    row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year == year).with_for_update())
+    if row is None:
+        raise NotFound()
+    if row.version != expected_version:
+        raise VersionConflict()
+    if data.year != year:
+        raise InvalidInput()
+    if row.window_start <= today or data.window_start <= today:
+        raise PolicyLocked(year=year)
+    for key, value in _fields(data).items():
+        setattr(row, key, value)
+    row.version += 1
+    session.flush()
+    record_event(session=session, actor=actor, action="policy.update", object_type="campaign_policy",
+                 object_id=str(row.year))
+    return row

@@ -1,0 +1,202 @@
+"""CWT claims of the medical-book seal (CREDENTIALS.md §6.3): minimal personal data, never the IIN."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import cbor2
+
+from emhana.errors import SealMalformed, SealRefused
+
+# RFC 8392 registered claim keys.
+CLAIM_ISS = 1
+CLAIM_EXP = 4
+CLAIM_NBF = 5
+CLAIM_IAT = 6
+CLAIM_CTI = 7
+# CREDENTIALS.md §6.3: the medical-book payload sits under a private-use (negative, < -65536) claim key.
+CLAIM_KZMB = -70001
+
+MB_VERSION = 1
+MB_NAME = 2
+MB_BIRTH_DATE = 3
+MB_STATUS = 4
+MB_CATEGORIES = 5
+MB_DATES = 6
+MB_RECORD_VERSION = 7
+MB_RECORD_HASH = 8
+
+SCHEMA_VERSION = 1
+RECORD_TYPE_CLEARANCE = "medbook.clearance"
+CTI_LENGTH = 16
+RECORD_HASH_LENGTH = 16
+MAX_NAME = 120
+MAX_CATEGORIES = 12
+MAX_CATEGORY = 16
+# SHC vectors reject millisecond dates (CREDENTIALS.md §2): above this a NumericDate is taken as milliseconds.
+MAX_SECONDS = 10**11
+EPOCH = dt.date(1970, 1, 1)
+_IIN_LIKE = re.compile(r"\d{12}")
+
+
+class ClearanceStatus(IntEnum):
+    """Clearance to work (§6.3 key 4)."""
+
+    FIT = 1
+    NOT_FIT = 2
+    TEMPORARILY_NOT_FIT = 3
+
+
+class Section(IntEnum):
+    """Which dated part of the medical book a date in key 6 belongs to."""
+
+    EXAM = 1
+    LAB = 2
+    XRAY = 3
+    VACCINATION = 4
+
+
+_STATUSES = frozenset(int(s) for s in ClearanceStatus)
+_SECTIONS = frozenset(int(s) for s in Section)
+
+
+@dataclass(frozen=True, slots=True)
+class Clearance:
+    """The medical-book summary a seal carries: name and birth date as in the ID document, clearance, dates."""
+
+    name: str
+    birth_date: dt.date
+    status: ClearanceStatus
+    categories: tuple[str, ...] = ()
+    dates: tuple[tuple[Section, dt.date], ...] = ()
+    record_version: int = 1
+    record_hash: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SealClaims:
+    """All claims of one seal version; times are integer seconds since the epoch."""
+
+    issuer_bin: str
+    issued_at: int
+    not_before: int
+    expires_at: int
+    cti: bytes
+    clearance: Clearance
+    record_type: str = RECORD_TYPE_CLEARANCE
+
+
+def day_number(day: dt.date) -> int:
+    """Return the days since 1970-01-01 (the compact date of §6.3 key 6)."""
+    return (day - EPOCH).days
+
+
+def iin_like_fields(claims: SealClaims) -> list[str]:
+    """Return the names of free-text claims that hold a 12-digit run (an IIN must never enter a seal, §6.3)."""
+    texts = {"name": claims.clearance.name, **{f"category {c}": c for c in claims.clearance.categories}}
+    return [field for field, text in texts.items() if _IIN_LIKE.search(text)]
+
+
+def to_cbor(claims: SealClaims) -> bytes:
+    """Return the canonical CBOR of the claims; raise SealRefused for claims that break §6.3."""
+    c = claims.clearance
+    problems = iin_like_fields(claims)
+    if problems:
+        raise SealRefused(reason=f"an IIN-like 12-digit number in {', '.join(problems)}")
+    if not claims.issued_at <= claims.not_before < claims.expires_at:
+        raise SealRefused(reason="the times must satisfy iat <= nbf < exp")
+    if len(claims.cti) != CTI_LENGTH:
+        raise SealRefused(reason="cti must be 16 random bytes")
+    if c.record_hash is not None and len(c.record_hash) != RECORD_HASH_LENGTH:
+        raise SealRefused(reason="the record hash must be 16 bytes")
+    name = unicodedata.normalize("NFC", c.name.strip())
+    if not 0 < len(name) <= MAX_NAME or len(c.categories) > MAX_CATEGORIES \
+            or any(not 0 < len(cat) <= MAX_CATEGORY for cat in c.categories):
+        raise SealRefused(reason="name or categories are empty or too long")
+    payload: dict[int, Any] = {MB_VERSION: SCHEMA_VERSION, MB_NAME: name,
+                               MB_BIRTH_DATE: c.birth_date.isoformat(), MB_STATUS: int(c.status)}
+    if c.categories:
+        payload[MB_CATEGORIES] = list(c.categories)
+    if c.dates:
+        payload[MB_DATES] = [[int(section), day_number(day)] for section, day in c.dates]
+    payload[MB_RECORD_VERSION] = c.record_version
+    if c.record_hash is not None:
+        payload[MB_RECORD_HASH] = c.record_hash
+    body = {CLAIM_ISS: claims.issuer_bin, CLAIM_EXP: claims.expires_at, CLAIM_NBF: claims.not_before,
+            CLAIM_IAT: claims.issued_at, CLAIM_CTI: claims.cti, CLAIM_KZMB: payload}
+    return cbor2.dumps(body, canonical=True)
+
+
+def _bad(reason: str) -> SealMalformed:
+    return SealMalformed(reason=reason)
+
+
+def _seconds(value: Any, name: str) -> int:
+    if type(value) is not int:
+        raise _bad(f"{name}_not_integer_seconds")
+    if not 0 <= value < MAX_SECONDS:
+        raise _bad(f"{name}_not_seconds")
+    return value
+
+
+def _clearance(payload: Any) -> Clearance:
+    if not isinstance(payload, Mapping):
+        raise _bad("payload_not_map")
+    if payload.get(MB_VERSION) != SCHEMA_VERSION or type(payload.get(MB_VERSION)) is not int:
+        raise _bad("unsupported_payload_version")
+    name, birth, status = payload.get(MB_NAME), payload.get(MB_BIRTH_DATE), payload.get(MB_STATUS)
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+        raise _bad("bad_name")
+    if not isinstance(birth, str) or len(birth) != 10:
+        raise _bad("bad_birth_date")
+    try:
+        birth_date = dt.date.fromisoformat(birth)
+    except ValueError:
+        raise _bad("bad_birth_date") from None
+    if type(status) is not int or status not in _STATUSES:
+        raise _bad("bad_status")
+    categories = payload.get(MB_CATEGORIES, [])
+    if not isinstance(categories, list | tuple) or len(categories) > MAX_CATEGORIES \
+            or not all(isinstance(x, str) and 0 < len(x) <= MAX_CATEGORY for x in categories):
+        raise _bad("bad_categories")
+    dates = payload.get(MB_DATES, [])
+    if not isinstance(dates, list | tuple) or len(dates) > len(Section) * 4:
+        raise _bad("bad_dates")
+    parsed: list[tuple[Section, dt.date]] = []
+    for item in dates:
+        if not (isinstance(item, list | tuple) and len(item) == 2 and all(type(v) is int for v in item)
+                and item[0] in _SECTIONS and -200_000 < item[1] < 200_000):
+            raise _bad("bad_dates")
+        parsed.append((Section(item[0]), EPOCH + dt.timedelta(days=item[1])))
+    rv, record_hash = payload.get(MB_RECORD_VERSION), payload.get(MB_RECORD_HASH)
+    if type(rv) is not int or not 0 < rv < 2**31:
+        raise _bad("bad_record_version")
+    if record_hash is not None and (not isinstance(record_hash, bytes) or len(record_hash) != RECORD_HASH_LENGTH):
+        raise _bad("bad_record_hash")
+    return Clearance(name, birth_date, ClearanceStatus(status), tuple(categories), tuple(parsed), rv, record_hash)
+
+
+def from_map(claims: Any) -> SealClaims:
+    """Read decoded CWT claims strictly (§6.6: integer seconds, known structure); raise SealMalformed."""
+    if not isinstance(claims, Mapping):
+        raise _bad("claims_not_map")
+    iss = claims.get(CLAIM_ISS)
+    if not (isinstance(iss, str) and len(iss) == 12 and iss.isascii() and iss.isdigit()):
+        raise _bad("bad_iss")
+    iat = _seconds(claims.get(CLAIM_IAT), "iat")
+    nbf = _seconds(claims.get(CLAIM_NBF, iat), "nbf")
+    exp = _seconds(claims.get(CLAIM_EXP), "exp")
+    if exp <= max(iat, nbf):
+        raise _bad("exp_not_after_iat")
+    cti = claims.get(CLAIM_CTI)
+    if not isinstance(cti, bytes) or len(cti) != CTI_LENGTH:
+        raise _bad("bad_cti")
+    if CLAIM_KZMB not in claims:
+        raise _bad("no_known_payload")
+    return SealClaims(iss, iat, nbf, exp, cti, _clearance(claims[CLAIM_KZMB]))

@@ -1,0 +1,178 @@
+"""The facility QR seal: `KZMB1:` + base45(zlib(COSE_Sign1(CWT))) (CREDENTIALS.md §6.2), issued and rendered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+import warnings
+import zlib
+from dataclasses import dataclass
+
+import segno
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emhana.errors import CertificateInvalid, SealMalformed, SealRefused
+from emhana.trust import base45, cose, cwt
+from emhana.trust.certs import load_pkcs12, subject_bin, subject_organization
+
+PREFIX = "KZMB1:"
+# The largest text a QR code holds (version 40, level L, alphanumeric) plus room for a prefix: longer is hostile.
+MAX_TEXT = 4296 + 8
+# Inflated COSE is capped against zlib bombs (§6.2); a real seal inflates to well under 1 KiB.
+MAX_INFLATED = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SealSigner:
+    """A facility document-signer: its ES256 key, its DSC, the DSC's kid and the facility BIN in the DSC subject."""
+
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    kid: bytes
+    bin: str
+    facility_name: str
+
+    @classmethod
+    def of(cls, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> SealSigner:
+        """Return the signer of a key and its DSC; raise CertificateInvalid if they do not fit a seal signer."""
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise CertificateInvalid(reason="a seal key must be ECDSA P-256 (ES256)")
+        fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+        enc = serialization.Encoding.DER
+        if key.public_key().public_bytes(enc, fmt) != certificate.public_key().public_bytes(enc, fmt):
+            raise CertificateInvalid(reason="the key does not belong to the certificate")
+        bin_ = subject_bin(certificate)
+        if bin_ is None:
+            raise CertificateInvalid(reason="the signer certificate has no OU=BIN<12 digits>")
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        return cls(key, certificate, cose.kid_of(der), bin_, subject_organization(certificate) or "")
+
+    @classmethod
+    def from_pkcs12(cls, data: bytes, password: str) -> SealSigner:
+        """Return the signer stored in a password-protected PKCS#12 file."""
+        key, cert, _chain = load_pkcs12(data, password)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise CertificateInvalid(reason="a seal key must be ECDSA P-256 (ES256)")
+        return cls.of(key, cert)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Every layer of one seal, as the dgc-testdata layout records them (§6.7)."""
+
+    cbor: bytes
+    cose: bytes
+    compressed: bytes
+    base45: str
+    text: str
+
+
+def new_cti() -> bytes:
+    """Return a fresh random seal-version id (§6.3 cti: 16 random bytes, no PII)."""
+    return secrets.token_bytes(cwt.CTI_LENGTH)
+
+
+def to_seconds(moment: dt.datetime) -> int:
+    """Return the NumericDate of an aware datetime."""
+    if moment.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return int(moment.timestamp())
+
+
+def encode_transport(cose_bytes: bytes, prefix: str = PREFIX) -> tuple[bytes, str, str]:
+    """Return the zlib bytes, the base45 text and the prefixed text of a COSE message (§6.2)."""
+    compressed = zlib.compress(cose_bytes, 9)
+    text = base45.encode(compressed)
+    return compressed, text, prefix + text
+
+
+def build(claims: cwt.SealClaims, signer: SealSigner) -> Stages:
+    """Return every layer of the seal of these claims signed by this signer."""
+    body = cwt.to_cbor(claims)
+    message = cose.encode_sign1(body, signer.key, signer.kid)
+    compressed, b45, text = encode_transport(message)
+    return Stages(body, message, compressed, b45, text)
+
+
+def claims_for(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
+               cti: bytes | None = None) -> cwt.SealClaims:
+    """Return the claims of a new seal; raise SealRefused where they break the DSC's validity (§6.5)."""
+    iat, exp = to_seconds(issued_at), to_seconds(expires_at)
+    if iat < to_seconds(signer.certificate.not_valid_before_utc):
+        raise SealRefused(reason="issued before the signer certificate is valid")
+    if exp > to_seconds(signer.certificate.not_valid_after_utc):
+        raise SealRefused(reason="expires after the signer certificate")
+    return cwt.SealClaims(signer.bin, iat, iat, exp, cti or new_cti(), clearance)
+
+
+def issue(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
+          cti: bytes | None = None) -> str:
+    """Return the `KZMB1:` text of a new seal of this clearance."""
+    claims = claims_for(clearance, signer=signer, issued_at=issued_at, expires_at=expires_at, cti=cti)
+    return build(claims, signer).text
+
+
+def decode_transport(text: str, prefix: str = PREFIX) -> bytes:
+    """Return the COSE bytes inside a seal text; raise SealMalformed (prefix, base45, zlib, size cap)."""
+    if len(text) > MAX_TEXT:
+        raise SealMalformed(reason="too_long")
+    if not text.startswith(prefix):
+        raise SealMalformed(reason="bad_prefix")
+    try:
+        compressed = base45.decode(text[len(prefix):])
+    except base45.Base45Error:
+        raise SealMalformed(reason="bad_base45") from None
+    # hcert §4.2 and test Z2: zlib (RFC 1950) is mandatory; raw or uncompressed COSE is refused.
+    inflater = zlib.decompressobj(zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(compressed, MAX_INFLATED + 1)
+    except zlib.error:
+        raise SealMalformed(reason="zlib_error") from None
+    if len(inflated) > MAX_INFLATED or inflater.unconsumed_tail:
+        raise SealMalformed(reason="inflated_too_large")
+    if not inflater.eof:
+        raise SealMalformed(reason="zlib_truncated")
+    if inflater.unused_data:
+        raise SealMalformed(reason="zlib_trailing_bytes")
+    return inflated
+
+
+def qr_code(text: str, *, mask: int | None = None) -> segno.QRCode:
+    """Return the QR code of a seal: alphanumeric mode, error correction Q, not boosted (§6.2)."""
+    return segno.make_qr(text, error="q", boost_error=False, mask=mask)
+
+
+def qr_png(text: str, *, scale: int = 4, mask: int | None = None) -> bytes:
+    """Return a PNG of the seal's QR code with the standard 4-module quiet zone."""
+    out = io.BytesIO()
+    qr_code(text, mask=mask).save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()
+
+
+def qr_svg(text: str, *, scale: int = 4, mask: int | None = None) -> bytes:
+    """Return an SVG of the seal's QR code."""
+    out = io.BytesIO()
+    qr_code(text, mask=mask).save(out, kind="svg", scale=scale, border=4, xmldecl=False)
+    return out.getvalue()
+
+
+def read_qr(image: bytes) -> str | None:
+    """Return the text of the QR code in a PNG/JPG photo (zxing-cpp), or None when there is none."""
+    import zxingcpp
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(image)) as picture:
+                picture.load()
+                codes = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    # Pillow and zxing-cpp raise many types on hostile images; any of them means "no readable QR code".
+    except Exception:
+        return None
+    texts = [code.text for code in codes]
+    # A photo may hold other codes too: prefer one that carries a seal or an HC1 certificate.
+    return next((t for t in texts if t.startswith((PREFIX, "HC1:"))), texts[0] if texts else None)

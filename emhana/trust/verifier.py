@@ -1,0 +1,164 @@
+"""The offline seal verifier: pure, injected clock, exactly the outcomes and check order of CREDENTIALS.md §6.6."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from emhana.errors import SealMalformed
+from emhana.trust import cose, cwt, seal
+from emhana.trust.revocation import Reason, cti_hash, signature_hash
+from emhana.trust.trustlist import ListInfo, SignerEntry, TrustContext
+
+DEFAULT_SKEW = dt.timedelta(minutes=5)
+
+
+class Outcome(StrEnum):
+    """Verifier outcomes, in the order they are checked (§6.6)."""
+
+    MALFORMED = "MALFORMED"
+    UNKNOWN_ISSUER = "UNKNOWN_ISSUER"
+    TAMPERED = "TAMPERED"
+    ISSUER_NOT_AUTHORISED = "ISSUER_NOT_AUTHORISED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+    VALID = "VALID"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A verdict: the outcome, a machine reason, what may be shown (never the IIN, nothing clinical), list ages."""
+
+    outcome: Outcome
+    reason: str | None
+    verified_at: dt.datetime
+    kid: bytes | None = None
+    shown: Mapping[str, Any] | None = None
+    trust_list: ListInfo | None = None
+    revocation_list: ListInfo | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data."""
+        def info(i: ListInfo | None) -> dict[str, Any] | None:
+            if i is None:
+                return None
+            return {"sequence": i.sequence, "issued_at": _iso(i.issued_at),
+                    "stale": i.stale(self.verified_at)}
+        return {"outcome": self.outcome.value, "reason": self.reason, "verified_at": _iso(self.verified_at),
+                "kid": self.kid.hex() if self.kid else None, "claims": dict(self.shown) if self.shown else None,
+                "trust_list": info(self.trust_list), "revocation_list": info(self.revocation_list),
+                "notes": list(self.notes)}
+
+    def summary(self) -> str:
+        """Return one line starting with the outcome word."""
+        words = [self.outcome.value]
+        if self.reason:
+            words.append(f"({self.reason})")
+        if self.shown:
+            s = self.shown
+            words.append(f"— {s.get('name')}, born {s.get('birth_date')}")
+            words.append(f"— {s.get('clearance') or s.get('certificate_type')} until {s.get('valid_until')}")
+            issuer = s.get("facility_name") or s.get("facility_bin") or s.get("issuer_country")
+            if issuer:
+                words.append(f"— issued by {issuer}")
+        words.append(f"— verified offline at {_iso(self.verified_at)}")
+        if self.trust_list:
+            words.append(f"with trust list #{self.trust_list.sequence} of {_iso(self.trust_list.issued_at)}")
+        return " ".join(words)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _date_of(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def shown_claims(claims: cwt.SealClaims, signer: SignerEntry) -> dict[str, Any]:
+    """Return the claims an inspector may see: identity match, clearance and its dates, the facility (§6.6 step 7)."""
+    c = claims.clearance
+    return {"name": c.name, "birth_date": c.birth_date.isoformat(), "clearance": c.status.name.lower(),
+            "categories": list(c.categories), "issued_at": _date_of(claims.issued_at),
+            "valid_until": _date_of(claims.expires_at),
+            "dates": {section.name.lower(): day.isoformat() for section, day in c.dates},
+            "record_version": c.record_version, "facility_name": signer.facility_name,
+            "facility_bin": claims.issuer_bin}
+
+
+def time_outcome(*, iat: int, nbf: int, exp: int, dsc_not_before: int, dsc_not_after: int, now: int,
+                 skew: int) -> tuple[Outcome, str] | None:
+    """Return NOT_YET_VALID or EXPIRED with a reason when a §6.5 time inequality fails, else None."""
+    if max(iat, nbf) > now + skew:
+        return Outcome.NOT_YET_VALID, "not_yet_valid"
+    if iat < dsc_not_before:
+        return Outcome.NOT_YET_VALID, "issued_before_signer_certificate"
+    if now > exp:
+        return Outcome.EXPIRED, "expired"
+    if exp > dsc_not_after:
+        return Outcome.EXPIRED, "expiry_beyond_signer_certificate"
+    return None
+
+
+def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelta = DEFAULT_SKEW) -> Result:
+    """Verify a `KZMB1:` seal text offline at the moment `at`; never raises on any text."""
+    if at.tzinfo is None:
+        raise ValueError("the verification clock must be timezone-aware")
+    lists = {"trust_list": trust.trust_list, "revocation_list": trust.revocation_list}
+
+    def verdict(outcome: Outcome, reason: str | None, kid: bytes | None = None,
+                shown: Mapping[str, Any] | None = None) -> Result:
+        notes = ("revocation_list_stale",) if trust.revocation_list and trust.revocation_list.stale(at) else ()
+        return Result(outcome, reason, at, kid, shown, notes=notes, **lists)
+
+    # 1. MALFORMED: transport, COSE structure and claim structure, before any key is looked at.
+    try:
+        message = cose.decode_sign1(seal.decode_transport(text))
+        claims = cwt.from_map(cose.loads_strict(message.payload))
+    except SealMalformed as exc:
+        return verdict(Outcome.MALFORMED, str(exc.params.get("reason")))
+    kid = message.kid
+    assert kid is not None  # decode_sign1 enforces an 8-byte kid
+    # 2. UNKNOWN_ISSUER: every DSC with this kid is a candidate (kids may collide, §1.3).
+    if trust.trust_list is not None and trust.trust_list.stale(at):
+        return verdict(Outcome.UNKNOWN_ISSUER, "trust_list_stale", kid)
+    candidates = trust.signers.get(kid, ())
+    if not candidates:
+        return verdict(Outcome.UNKNOWN_ISSUER, "unknown_kid", kid)
+    usable = [c for c in candidates if c.problem is None and c.public_key is not None]
+    if not usable:
+        return verdict(Outcome.UNKNOWN_ISSUER, candidates[0].problem, kid)
+    # 3. TAMPERED: the signature is verified before any claim is interpreted (hcert §6.3).
+    if message.alg != cose.ALG_ES256:
+        return verdict(Outcome.TAMPERED, "alg_not_es256", kid)
+    signer = next((c for c in usable if c.public_key and cose.verify_signature(message, c.public_key)), None)
+    if signer is None:
+        return verdict(Outcome.TAMPERED, "bad_signature", kid)
+    # 4. ISSUER_NOT_AUTHORISED: iss must be the DSC's BIN, and the DSC must be allowed this record type.
+    if claims.issuer_bin != signer.bin:
+        return verdict(Outcome.ISSUER_NOT_AUTHORISED, "iss_not_signer_bin", kid)
+    if claims.record_type not in signer.record_types:
+        return verdict(Outcome.ISSUER_NOT_AUTHORISED, "record_type_not_allowed", kid)
+    shown = shown_claims(claims, signer)
+    # 5. NOT_YET_VALID / EXPIRED: the four inequalities of §6.5.
+    timing = time_outcome(iat=claims.issued_at, nbf=claims.not_before, exp=claims.expires_at,
+                          dsc_not_before=signer.not_before, dsc_not_after=signer.not_after,
+                          now=int(at.timestamp()), skew=int(skew.total_seconds()))
+    if timing is not None:
+        return verdict(timing[0], timing[1], kid, shown)
+    # 6. REVOKED / SUPERSEDED: the id hash or the signature-r hash is listed for this kid.
+    listed = trust.revocations.get(signer.kid, {})
+    found = (listed.get(cti_hash(signer.kid, claims.cti)), listed.get(signature_hash(message)))
+    reasons = {r for r in found if r is not None}
+    if reasons - {Reason.SUPERSEDED.value}:
+        return verdict(Outcome.REVOKED, min(reasons - {Reason.SUPERSEDED.value}), kid, shown)
+    if reasons:
+        return verdict(Outcome.SUPERSEDED, Reason.SUPERSEDED.value, kid, shown)
+    return verdict(Outcome.VALID, None, kid, shown)

@@ -1,0 +1,89 @@
+"""No overbooking and no second active attachment under concurrency (A-01, A-80): many clients, each on
+its own connection, race for one free place. Needs PostgreSQL, where the row locks are real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana import errors
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import placement, service
+from emhana.attachment.enums import Channel
+from emhana.attachment.models import Attachment
+from emhana.attachment.schemas import ApplicationIn
+from emhana.db import make_engine, make_sessionmaker, unit_of_work
+from tests.attachment.conftest import IN_WINDOW, Country
+from tests.conftest import is_postgres
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not is_postgres(), reason="SQLite serialises every writer of its one file, so it cannot "
+                       "show a race; set EMHANA_TEST_DATABASE_URL to run this against PostgreSQL"),
+]
+
+CLIENTS = 16
+
+
+def race(database_url: str, jobs: list[tuple[Actor, int, int]]) -> list[str]:
+    """Submit every (actor, person, district) at the same moment, each on its own connection."""
+    engine = make_engine(database_url, pool_size=len(jobs), max_overflow=0)
+    factory = make_sessionmaker(engine)
+    barrier = threading.Barrier(len(jobs))
+
+    def one(job: tuple[Actor, int, int]) -> str:
+        actor, person_id, district_id = job
+        barrier.wait()
+        try:
+            with unit_of_work(factory) as s:
+                service.submit(session=s, actor=actor, data=ApplicationIn(person_id=person_id,
+                                                                          district_id=district_id),
+                               channel=Channel.EGOV, now=IN_WINDOW)
+            return "ok"
+        except errors.RegistryError as exc:
+            return exc.code
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            return list(pool.map(one, jobs))
+    finally:
+        engine.dispose()
+
+
+def test_sixteen_clients_one_free_place_exactly_one_winner(
+        database_url: str, sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    district = country.districts[("A1", 3)]   # one place
+    people = [person() for _ in range(CLIENTS)]
+    jobs = [(make_actor(Role.CITIZEN, person_id=p)[0], p, district) for p in people]
+    results = race(database_url, jobs)
+    assert results.count("ok") == 1, results
+    assert results.count("attachment.capacity_exceeded") == CLIENTS - 1, results
+    with sessions() as s:
+        assert placement.attached_count(s, district) == 1
+
+
+def test_same_person_twice_at_once_never_has_two_active_attachments(
+        database_url: str, sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    pid = person()
+    me = make_actor(Role.CITIZEN, person_id=pid)[0]
+    same = race(database_url, [(me, pid, country.districts[("A1", 1)])] * 8)
+    assert same.count("ok") == 1 and set(same) == {"ok", "attachment.already_attached"}, same
+    targets = [country.districts[k] for k in (("A2", 1), ("B1", 1), ("A1", 1), ("A2", 1))] * 2
+    mixed = race(database_url, [(me, pid, d) for d in targets])
+    assert set(mixed) <= {"ok", "attachment.change_limit", "attachment.already_attached"}, mixed
+    with sessions() as s:
+        rows = list(s.scalars(select(Attachment).where(Attachment.person_id == pid)))
+    assert sum(1 for r in rows if r.end_date is None) == 1
+    day = dt.date(2025, 9, 1)
+    while day <= dt.date(2026, 3, 1):   # A-01: at most one attachment in effect on every day
+        assert sum(1 for r in rows if service.active_on(r, day)) <= 1, day
+        day += dt.timedelta(days=1)

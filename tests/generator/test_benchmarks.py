@@ -1,0 +1,31 @@
+"""Keep the benchmark scripts alive: tiny runs that only check that figures come out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("numpy")
+
+from benchmarks import bench_load, bench_near  # noqa: E402
+from tests.generator.conftest import pg_base  # noqa: E402
+
+
+def test_bench_near_smoke_on_sqlite(tmp_path: Path) -> None:
+    figures = bench_near.main(["--smoke", "--database-url", f"sqlite:///{tmp_path / 'near.db'}"])
+    assert figures["sites"] > 100 and figures["near_qps"] > 0 and figures["brute_qps"] > 0
+    assert figures["recall"] == 1.0
+
+
+@pytest.mark.postgres
+def test_bench_near_and_load_smoke_on_postgres() -> None:
+    base = pg_base()
+    if base is None:
+        pytest.skip("EMHANA_TEST_DATABASE_URL is not set")
+    near = bench_near.main(["--smoke", "--database-url", base])
+    assert near["recall"] == 1.0
+    load = bench_load.main(["--smoke", "--database-url", base])
+    assert load["same_rows"] == 1.0
+    assert all(load[k] > 0 for k in ("generator_rows_per_s", "raw_plain_write_row_rows_per_s",
+                                     "raw_real_write_row_rows_per_s", "generate_only_rows_per_s"))
