@@ -15,6 +15,7 @@ from rich.table import Table
 
 from emhana.attachment.cli import app as capitation_app
 from emhana.config import get_settings
+from emhana.notify.cli import app as notify_app
 from emhana.trust import cli as trust_cli
 
 app = typer.Typer(help="emhana — the open national registry for Kazakhstan's primary health care.",
@@ -29,6 +30,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(iin_app, name="iin")
 app.add_typer(capitation_app, name="capitation")
 app.add_typer(trust_cli.pki_app, name="pki")
+app.add_typer(notify_app, name="notify")
 app.command("verify")(trust_cli.verify_command)
 
 console = Console()

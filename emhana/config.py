@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = False
+    smtp_host: str = Field(default="", description="SMTP relay of the notification outbox; empty: log only")
+    smtp_port: int = 25
+    smtp_from: str = "noreply@emhana.invalid"
 
 
 @lru_cache

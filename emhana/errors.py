@@ -9,6 +9,9 @@
     │   ├── InvalidDates                422 core.invalid_dates
     │   └── ImportRejected              422 facilities.import_rejected (carries row errors)
     ├── NotFound                        404 core.not_found
+    │   ├── BookNotFound                404 medbook.book_not_found
+    │   ├── EntryNotFound               404 medbook.entry_not_found
+    │   └── GroupNotFound               404 medbook.group_not_found
     ├── Conflict                        409 core.conflict
     │   ├── DuplicateIIN                409 identity.duplicate_iin
     │   ├── DuplicateBIN                409 facilities.duplicate_bin
@@ -21,11 +24,16 @@
     │   ├── PolicyLocked                409 attachment.policy_locked
     │   ├── NotAttached                 409 attachment.not_attached
     │   ├── EntityStillParticipating    409 attachment.entity_still_participating
-    │   └── SnapshotExists              409 attachment.snapshot_exists
+    │   ├── SnapshotExists              409 attachment.snapshot_exists
+    │   ├── BookExists                  409 medbook.book_exists (one book per person, C-03)
+    │   └── EntrySuperseded             409 medbook.entry_superseded (C-41: correct the current version)
     ├── AuthError
     │   ├── NotAuthenticated            401 auth.not_authenticated
     │   ├── BadCredentials              401 auth.bad_credentials
     │   └── Forbidden                   403 auth.forbidden
+    │       ├── NotIssuingStaff         403 medbook.not_staff (C-40: staff of the issuing organization only)
+    │       ├── NotResponsibleTherapist 403 medbook.not_responsible_therapist (C-05, C-20)
+    │       └── NoEmployerLink          403 medbook.no_employer_link
     ├── RuleViolation                   422 (base for business-rule refusals)
     │   ├── PersonDead                  422 attachment.person_dead (A-92)
     │   ├── RepresentativeRequired      422 attachment.representative_required (A-24, A-65)
@@ -41,7 +49,15 @@
     │   ├── AtuMismatch                 422 attachment.atu_mismatch (A-20, A-22)
     │   ├── ProfileMismatch             422 attachment.profile_mismatch (A-81)
     │   ├── ChangeLimit                 422 attachment.change_limit (A-41)
-    │   └── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
+    │   ├── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
+    │   └── MedbookRule                 422 medbook.rule (base for medical-book refusals, DOMAIN.md §3)
+    │       ├── IssuerNotEligible       422 medbook.issuer_not_eligible (C-04)
+    │       ├── AppointeeNotEligible    422 medbook.appointee_not_eligible (C-05)
+    │       ├── ClearanceIncomplete     422 medbook.clearance_incomplete (C-20, C-21)
+    │       ├── Contraindication        422 medbook.contraindication (C-20, C-30)
+    │       ├── CorrectionReasonRequired 422 medbook.correction_reason_required (C-41)
+    │       ├── NotCorrectable          422 medbook.not_correctable (C-41)
+    │       └── DateInFuture            422 medbook.date_in_future (C-13)
     └── TrustError                      422 trust.error (base for seals, signatures and lists)
         ├── SealMalformed               422 trust.malformed (a seal text that cannot be decoded, §6.6 step 1)
         ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
@@ -356,3 +372,86 @@ class CertificateInvalid(TrustError):
 class SealRefused(TrustError):
     code = "trust.seal_refused"
     message = N_("The seal cannot be issued: {reason}.")
+
+
+class BookNotFound(NotFound):
+    code = "medbook.book_not_found"
+    message = N_("The personal medical book does not exist.")
+
+
+class EntryNotFound(NotFound):
+    code = "medbook.entry_not_found"
+    message = N_("The journal entry does not exist.")
+
+
+class GroupNotFound(NotFound):
+    code = "medbook.group_not_found"
+    message = N_("The decreed group {group} is not in the catalogue on {day}.")
+
+
+class BookExists(Conflict):
+    code = "medbook.book_exists"
+    message = N_("This person already has a personal medical book.")
+
+
+class EntrySuperseded(Conflict):
+    code = "medbook.entry_superseded"
+    message = N_("This entry was already corrected; correct its current version.")
+
+
+class NotIssuingStaff(Forbidden):
+    code = "medbook.not_staff"
+    message = N_("Only clinicians and the responsible therapist of the issuing organization may write in this "
+                 "book.")
+
+
+class NotResponsibleTherapist(Forbidden):
+    code = "medbook.not_responsible_therapist"
+    message = N_("Only the appointed responsible therapist of the organization may do this.")
+
+
+class NoEmployerLink(Forbidden):
+    code = "medbook.no_employer_link"
+    message = N_("This employer account is not linked to a BIN.")
+
+
+class MedbookRule(RuleViolation):
+    code = "medbook.rule"
+    message = N_("A rule of personal medical books refuses this request.")
+
+
+class IssuerNotEligible(MedbookRule):
+    code = "medbook.issuer_not_eligible"
+    message = N_("Books are issued only by a licensed organization included in the database of healthcare "
+                 "entities on {day}.")
+
+
+class AppointeeNotEligible(MedbookRule):
+    code = "medbook.appointee_not_eligible"
+    message = N_("The appointee must be an active responsible-therapist account of the same organization.")
+
+
+class ClearanceIncomplete(MedbookRule):
+    code = "medbook.clearance_incomplete"
+    message = N_("Work clearance needs every required examination and test, current: missing {missing}; "
+                 "overdue {overdue}.")
+
+
+class Contraindication(MedbookRule):
+    code = "medbook.contraindication"
+    message = N_("Work clearance is refused: a contraindication or infection was found ({items}).")
+
+
+class CorrectionReasonRequired(MedbookRule):
+    code = "medbook.correction_reason_required"
+    message = N_("A correction must give its reason.")
+
+
+class NotCorrectable(MedbookRule):
+    code = "medbook.not_correctable"
+    message = N_("Clearance and referral entries are not corrected; record a new one instead.")
+
+
+class DateInFuture(MedbookRule):
+    code = "medbook.date_in_future"
+    message = N_("The date {day} is in the future.")

@@ -6,7 +6,9 @@ from emhana.audit import models as audit_models
 from emhana.db import Base
 from emhana.facilities import models as facilities_models
 from emhana.identity import models as identity_models
+from emhana.medbook import models as medbook_models
+from emhana.notify import models as notify_models
 from emhana.reference import models as reference_models
 
 __all__ = ["Base", "accounts_models", "attachment_models", "audit_models", "facilities_models",
-           "identity_models", "reference_models"]
+           "identity_models", "medbook_models", "notify_models", "reference_models"]

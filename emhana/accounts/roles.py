@@ -14,6 +14,7 @@ class Role(StrEnum):
     FUND_ADMIN = "fund_admin"
     VERIFIER = "verifier"
     MIS_CLIENT = "mis_client"
+    EMPLOYER = "employer"  # sees its workers' clearance status and dates only (medbook)
 
 
 ALL_ROLES = frozenset(Role)

@@ -26,6 +26,7 @@ from emhana.errors import AlreadyAttached, EntityStillParticipating, NotAttached
 from emhana.facilities.models import District, Entity, Site
 from emhana.facilities.service import included_on, near
 from emhana.identity.models import Person, PersonAddress
+from emhana.notify import events as notify
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -154,6 +155,7 @@ def detach(*, session: Session, actor: Actor | None, person_id: int, reason: End
     for att in rows:
         record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
                      object_id=str(att.id), subject_person_id=person_id, purpose=reason.value)
+        notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
     return rows
 
 
@@ -192,12 +194,14 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
             age=age_on(person.birth_date, begin), policy=policy, limit=candidates, kato=kato)
         if target is None:
             end_from(session, att.person_id, begin, EndReason.ENTITY_EXCLUDED)
+            notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
             unplaced.append(att.person_id)
             continue
         district, site = target
-        place(session, actor, Placement(person_id=att.person_id, district=district, site=site, basis=basis,
-                                        cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
-                                        insured_until=att.insured_until))
+        new = place(session, actor, Placement(person_id=att.person_id, district=district, site=site, basis=basis,
+                                              cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
+                                              insured_until=att.insured_until))
+        notify.redistributed(session, old=att, new=new, now=dt.datetime.now(dt.UTC))
         moved += 1
     record_event(session=session, actor=actor, action="entity.redistribute", object_type="entity",
                  object_id=str(entity_id), purpose=f"moved {moved}, unplaced {len(unplaced)}")
@@ -229,6 +233,8 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
     for app in due:
         app.state = State.IN_EFFECT.value
         app.version += 1
+        notify.in_effect(session, app=app, now=dt.datetime.now(dt.UTC), attachment=session.scalar(
+            select(Attachment).where(Attachment.application_id == app.id)))
     dead = list(session.scalars(select(Attachment.person_id).join(Person, Person.id == Attachment.person_id)
                                 .where(Attachment.end_date.is_(None), Person.death_date <= day)))
     for person_id in dead:
@@ -242,5 +248,6 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
         _end(att, att.insured_until or day, EndReason.INSURANCE_ENDED)
         record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
                      object_id=str(att.id), subject_person_id=att.person_id, purpose="insurance_ended")
+        notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
     session.flush()
     return len(due), len(dead), len(uninsured)

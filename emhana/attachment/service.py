@@ -56,6 +56,7 @@ from emhana.facilities.models import District, Entity, Site
 from emhana.facilities.service import NearSite, included_on, near
 from emhana.identity.models import IdentityDocument, Person
 from emhana.identity.service import may_read, represented_ids
+from emhana.notify import events as notify
 
 
 def utcnow() -> dt.datetime:
@@ -176,12 +177,14 @@ def _approve(session: Session, actor: Actor | None, app: Application, decision: 
     """Open the attachment of an approved application and mark it approved."""
     if decision.cause is None or decision.begin_date is None:
         raise InvalidInput()
+    lost = open_attachment(session, app.person_id)
     row = place(session, actor, Placement(
         person_id=app.person_id, district=district, site=site, basis=PlaceBasis(app.place_basis),
         cause=decision.cause, begin=decision.begin_date, decided_on=local_day(moment),
         insured_until=decision.insured_until, application_id=app.id))
     app.state = State.APPROVED.value
     app.decided_at = moment
+    notify.application_decided(session, app=app, attachment=row, lost=lost, now=moment)
     return row
 
 
@@ -287,6 +290,7 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
             raise InvalidInput()
         app.state, app.reason_code, app.reason_note = State.REFUSED.value, data.reason_code, data.note
         app.decided_at = moment
+        notify.application_decided(session, app=app, attachment=None, lost=None, now=moment)
     else:
         person = _load_person(session, app.person_id)
         district = lock_district(session, app.district_id)

@@ -148,11 +148,21 @@ async def import_file(session: SessionDep,
 @router.post("/entities/{entity_id}/inclusions", response_model=InclusionOut, status_code=201)
 def change_inclusion(entity_id: int, body: InclusionIn, session: SessionDep,
                      actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> InclusionOut:
-    """Include an entity in the database or exclude it from a date, with a reason (B-05, B-06)."""
+    """Include an entity in the database or exclude it from a date, with a reason (B-05, B-06).
+
+    An exclusion moves the entity's attached people to the nearest participating sites with free
+    places in the same transaction (A-94); whoever finds no place is detached and may apply at any time.
+    """
     entity = service.get_entity(session=session, entity_id=entity_id)
     period = service.set_inclusion(session=session, actor=actor, entity=entity,
                                    status=InclusionStatus(body.status), effective_from=body.effective_from,
                                    reason=body.reason)
+    if period.status == InclusionStatus.EXCLUDED.value:
+        # Imported here: the attachment package depends on facilities, not the other way round.
+        from emhana.attachment import clock, placement, policy
+        day = clock.today()
+        placement.redistribute(session=session, actor=actor, entity_id=entity_id, on=period.effective_from,
+                               today=day, policy=policy.policy_for(session, day))
     return InclusionOut(status=period.status, effective_from=period.effective_from,
                         effective_to=period.effective_to, reason=period.reason)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from emhana.db import is_postgres
+from emhana.generator.attach import Attacher, AttachmentRow, AttachStats, Network
 from emhana.generator.layer import LayerCounts, write_layer
 from emhana.generator.names import name_book
 from emhana.generator.params import GeneratorParams
@@ -42,11 +43,15 @@ class GenerateStats:
     facility_seconds: float
     person_seconds: float
     analyze_seconds: float = 0.0
+    attachments: int = 0              # persons attached (issue 3, item 10), at most one each
+    attached_by_choice: int = 0       # ... to a site further than the nearest one with a free place
+    attached_outside_unit: int = 0    # ... outside their unit because it had no free place
+    unattached: int = 0               # no free place of a fitting profile anywhere
 
     @property
     def person_rows(self) -> int:
-        """Rows of person, person_address and person_phone."""
-        return self.persons + self.addresses + self.phones
+        """Rows of person, person_address, person_phone and attachment."""
+        return self.persons + self.addresses + self.phones + self.attachments
 
     @property
     def rows_per_second(self) -> float:
@@ -56,8 +61,9 @@ class GenerateStats:
 def generate(engine: Engine, *, population: int, seed: int, progress: Progress | None = None,
              batch: int = 10_000, params: GeneratorParams | None = None,
              facilities: bool | None = None, facility_population: int | None = None,
-             writers: int = 2) -> GenerateStats:
-    """Write a synthetic facility layer and `population` persons (one address, one phone each).
+             writers: int = 2, attach: bool = True) -> GenerateStats:
+    """Write a synthetic facility layer and `population` persons (one address, one phone each), each
+    attached as the campaign would attach them (see emhana.generator.attach; `attach=False`: none).
 
     Same seed, population and parameters give the same rows on an empty database. The database must
     be migrated (emhana.migrate.upgrade). On a database that already holds data, ids continue after
@@ -88,7 +94,7 @@ def generate(engine: Engine, *, population: int, seed: int, progress: Progress |
             counts = write_layer(conn, plan, seed, params, iins)
         report("facilities", 1, 1)
     t2 = time.perf_counter()
-    first = write_persons(engine, plan, seed, params, iins, population, batch, report, writers)
+    first, attached = write_persons(engine, plan, seed, params, iins, population, batch, report, writers, attach)
     t3 = time.perf_counter()
     analyze(engine, write_facilities)
     t4 = time.perf_counter()
@@ -96,23 +102,34 @@ def generate(engine: Engine, *, population: int, seed: int, progress: Progress |
         population=population, seed=seed, facilities_written=write_facilities, entities=counts.entities,
         sites=counts.sites, districts=counts.districts, practitioners=counts.practitioners,
         persons=population, addresses=population, phones=population, first_person_id=first,
-        plan_seconds=t1 - t0, facility_seconds=t2 - t1, person_seconds=t3 - t2, analyze_seconds=t4 - t3)
+        plan_seconds=t1 - t0, facility_seconds=t2 - t1, person_seconds=t3 - t2, analyze_seconds=t4 - t3,
+        attachments=attached.attached, attached_by_choice=attached.by_choice,
+        attached_outside_unit=attached.outside_unit, unattached=attached.unattached)
+    if attached.unattached or attached.outside_unit:
+        log.warning("%s persons attached outside their unit, %s not attached: no free place of a fitting profile",
+                    attached.outside_unit, attached.unattached)
     log.info("generated %s persons (%.0f rows/s) and %s sites in %.1f s", population, stats.rows_per_second,
              counts.sites, t4 - t0)
     return stats
 
 
 def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams, iins: IinCounter,
-                  population: int, batch: int, report: Progress, writers: int = 2) -> int:
-    """Stream the planned persons into the database; return the first person id."""
+                  population: int, batch: int, report: Progress, writers: int = 2,
+                  attach: bool = True) -> tuple[int, AttachStats]:
+    """Stream the planned persons, attached, into the database; return the first person id and what
+    the attachment did. Each batch's attachments are written in the same transaction as its persons."""
     with engine.begin() as conn:
         ids = tuple(reserve_ids(conn, t, population) for t in ("person", "person_address", "person_phone"))
+        first_attachment = reserve_ids(conn, "attachment", population if attach else 0)
+        attacher = Attacher(Network.load(conn, params.as_of), seed, params.as_of, first_attachment,
+                            params.choice_share, params.choice_ranks) if attach else None
     pid, aid, tid = ids
     factory = PersonFactory(seed, params, name_book(), iins)
     sink = open_sink(engine, writers)
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
+    attachments: list[AttachmentRow] = []
     done = 0
     report("persons", 0, population)
     try:
@@ -120,21 +137,24 @@ def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams
             left = site.persons
             while left > 0:
                 n = min(left, batch - len(persons))
-                factory.fill(site, n, (pid + done + len(persons), aid + done + len(persons),
-                                       tid + done + len(persons)), persons, addresses, phones)
+                start = len(persons)
+                factory.fill(site, n, (pid + done + start, aid + done + start, tid + done + start),
+                             persons, addresses, phones)
+                if attacher is not None:
+                    attacher.attach(persons, addresses, start, attachments)
                 left -= n
                 if len(persons) >= batch:
-                    sink.write(persons, addresses, phones)
+                    sink.write(persons, addresses, phones, attachments)
                     done += len(persons)
-                    persons, addresses, phones = [], [], []
+                    persons, addresses, phones, attachments = [], [], [], []
                     report("persons", done, population)
         if persons:
-            sink.write(persons, addresses, phones)
+            sink.write(persons, addresses, phones, attachments)
             done += len(persons)
             report("persons", done, population)
     finally:
         sink.close()
-    return pid
+    return pid, attacher.stats if attacher is not None else AttachStats(unattached=population)
 
 
 def analyze(engine: Engine, facilities: bool) -> None:
@@ -145,7 +165,7 @@ def analyze(engine: Engine, facilities: bool) -> None:
     """
     if not is_postgres(engine):
         return
-    tables = ["person", "person_address", "person_phone"]
+    tables = ["person", "person_address", "person_phone", "attachment"]
     if facilities:
         tables += ["entity", "licence", "inclusion", "site", "district", "practitioner", "post"]
     with engine.connect() as conn:

@@ -80,3 +80,7 @@ class GeneratorParams:
     default_town_population: int = 20_000
     default_settlement_population: int = 5_000
     with_practitioners: bool = True
+    # Attachment of the generated people (issue 3, item 10): the share who choose a site other than the
+    # nearest one of their unit with a free place, and how many next-nearest sites they choose among.
+    choice_share: float = 0.10
+    choice_ranks: int = 4

@@ -52,5 +52,7 @@ def summary(stats: GenerateStats) -> str:
     """One line about what was written."""
     layer = (f"{stats.entities:,} entities, {stats.sites:,} sites, {stats.districts:,} districts, "
              f"{stats.practitioners:,} doctors; " if stats.facilities_written else "facility layer kept; ")
-    return (f"{layer}{stats.persons:,} persons with addresses and phones in {stats.person_seconds:.1f} s "
+    return (f"{layer}{stats.persons:,} persons with addresses and phones, {stats.attachments:,} attached "
+            f"({stats.attached_by_choice:,} by choice further away, {stats.attached_outside_unit:,} outside "
+            f"their unit, {stats.unattached:,} without a free place) in {stats.person_seconds:.1f} s "
             f"({stats.rows_per_second:,.0f} rows/s)")

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, text
 
 from emhana.db import is_postgres
+from emhana.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
 from emhana.generator.people import AddressRow, PersonRow, PhoneRow
 
 PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
@@ -17,13 +18,14 @@ ADDRESS_COLUMNS = ("id", "person_id", "kind", "text_kk", "text_ru", "kato_code",
                    "valid_from", "valid_to")
 PHONE_COLUMNS = ("id", "person_id", "number", "kind")
 TABLES = (("person", PERSON_COLUMNS), ("person_address", ADDRESS_COLUMNS), ("person_phone", PHONE_COLUMNS))
+ATTACHMENT_TABLE = ("attachment", ATTACHMENT_COLUMNS)
 NULL = "\\N"
-Batch = tuple[bytes, bytes, bytes]
+Batch = tuple[bytes, ...]
 
 
 class PersonSink(Protocol):
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow],
-              phones: list[PhoneRow]) -> None: ...
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
+              attachments: list[AttachmentRow] | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -44,6 +46,13 @@ def phone_lines(rows: list[PhoneRow]) -> str:
     return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\n" for r in rows)
 
 
+def attachment_lines(rows: list[AttachmentRow]) -> str:
+    """Open first attachments (end date, end reason, application and author always NULL)."""
+    n = NULL
+    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
+                   f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\n" for r in rows)
+
+
 class PostgresCopySink:
     """Writes each batch with three COPY ... FROM STDIN statements and commits it."""
 
@@ -53,23 +62,29 @@ class PostgresCopySink:
         self.conn: Any = self.raw.driver_connection     # psycopg.Connection
         self.statements = [f"COPY {name} ({', '.join(cols)}) FROM STDIN"
                            for name, (_, cols) in zip(tables, TABLES, strict=True)]
+        self.statements.append(f"COPY {ATTACHMENT_TABLE[0]} ({', '.join(ATTACHMENT_TABLE[1])}) FROM STDIN")
 
     @staticmethod
-    def prepare(persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> Batch:
+    def prepare(persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
+                attachments: list[AttachmentRow] | None = None) -> Batch:
         """Format a batch as COPY text (done in the generating thread)."""
         return (person_lines(persons).encode(), address_lines(addresses).encode(),
-                phone_lines(phones).encode())
+                phone_lines(phones).encode(), attachment_lines(attachments or []).encode())
 
     def send(self, batch: Batch) -> None:
-        """COPY a formatted batch and commit (only waits on the network, so it may run in a thread)."""
+        """COPY a formatted batch and commit (only waits on the network, so it may run in a thread).
+
+        The attachments go last in the same transaction, after the persons they refer to."""
         with self.conn.cursor() as cur:
             for statement, data in zip(self.statements, batch, strict=True):
-                with cur.copy(statement) as copy:
-                    copy.write(data)
+                if data:
+                    with cur.copy(statement) as copy:
+                        copy.write(data)
         self.conn.commit()
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
-        self.send(self.prepare(persons, addresses, phones))
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
+              attachments: list[AttachmentRow] | None = None) -> None:
+        self.send(self.prepare(persons, addresses, phones, attachments))
 
     def close(self) -> None:
         self.raw.close()
@@ -82,13 +97,16 @@ class SqliteSink:
         self.raw = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection     # sqlite3.Connection
         self.statements = [f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                           for name, cols in TABLES]
+                           for name, cols in (*TABLES, ATTACHMENT_TABLE)]
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
+              attachments: list[AttachmentRow] | None = None) -> None:
         cur = self.conn.cursor()
         try:
-            for statement, rows in zip(self.statements, (persons, addresses, phones), strict=True):
-                cur.executemany(statement, rows)
+            for statement, rows in zip(self.statements, (persons, addresses, phones, attachments or []),
+                                       strict=True):
+                if rows:
+                    cur.executemany(statement, rows)
             self.conn.commit()
         finally:
             cur.close()
@@ -132,10 +150,11 @@ class BackgroundSink:
                 except BaseException as exc:  # re-raised in the caller's thread
                     self.error = exc
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
+              attachments: list[AttachmentRow] | None = None) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(PostgresCopySink.prepare(persons, addresses, phones))
+        self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments))
 
     def close(self) -> None:
         try:

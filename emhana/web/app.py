@@ -49,13 +49,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from emhana.accounts.api import router as auth_router
     from emhana.attachment.api import router as attachment_router
+    from emhana.attachment.pages import router as attachment_pages
     from emhana.facilities.api import router as facilities_router
     from emhana.identity.api import router as identity_router
+    from emhana.medbook.api import router as medbook_router
+    from emhana.notify.api import router as notify_router
     from emhana.reference.api import router as reference_router
     from emhana.web.pages import router as pages_router
 
-    for router in (auth_router, facilities_router, identity_router, reference_router, attachment_router):
+    for router in (auth_router, facilities_router, identity_router, reference_router, attachment_router,
+                   notify_router, medbook_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(attachment_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

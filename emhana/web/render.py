@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emhana import __version__
 from emhana.accounts.service import Actor, actor_for_token
-from emhana.errors import N_, NotAuthenticated
+from emhana.errors import N_, AuthError, NotAuthenticated, RegistryError
 from emhana.facilities.models import Entity, Site
 from emhana.i18n import LANGUAGE_NAMES, LANGUAGES, translate, translations
 from emhana.reference.models import Region
@@ -81,6 +81,7 @@ LABELS: dict[str, dict[str, str]] = {
         "fund_admin": N_("Fund administrator"),
         "verifier": N_("Inspector"),
         "mis_client": N_("MIS client"),
+        "employer": N_("Employer"),
     },
 }
 
@@ -89,6 +90,7 @@ MSG_REFUSED = N_("Request refused")
 MSG_NOT_FOUND_TITLE = N_("Page not found")
 MSG_NOT_FOUND = N_("There is no such page. Check the address or start from the home page.")
 MSG_ENTITY_NOT_FOUND = N_("There is no healthcare entity with this number in the database.")
+MSG_LOGIN_FIRST = N_("Log in to see this page.")
 MSG_BAD_POINT = N_("Enter the latitude and longitude as decimal numbers, for example 51.128 and 71.430.")
 
 
@@ -285,7 +287,8 @@ def wants_html(request: Request) -> bool:
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Render 404 as an HTML page for browsers; everything else keeps the installed problem+json handler.
+    """Render 404 and authentication or role refusals as HTML pages for browsers (a missing login shows the
+    login form); everything else keeps the installed problem+json handler.
 
     Call after ``problems.install(app)``: it wraps the HTTPException handler installed there.
     """
@@ -300,3 +303,17 @@ def install_error_pages(app: FastAPI) -> None:
         return response
 
     app.add_exception_handler(StarletteHTTPException, _http)
+    previous_registry = app.exception_handlers[RegistryError]
+
+    async def _registry(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, AuthError) and wants_html(request):
+            if isinstance(exc, NotAuthenticated):
+                return render(request, "login.html", actor=None, status=401, username="",
+                              error=translate(language(request), MSG_LOGIN_FIRST))
+            return render_error(request, status=exc.status, title=MSG_REFUSED, message=exc.template(),
+                                actor=actor_from_cookie(request))
+        result = previous_registry(request, exc)
+        response: Response = await result if inspect.isawaitable(result) else result
+        return response
+
+    app.add_exception_handler(RegistryError, _registry)

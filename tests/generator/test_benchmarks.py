@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from benchmarks import bench_load, bench_near  # noqa: E402
+from benchmarks import bench_attach, bench_capitation, bench_load, bench_near  # noqa: E402
 from tests.generator.conftest import pg_base  # noqa: E402
 
 
@@ -29,3 +29,18 @@ def test_bench_near_and_load_smoke_on_postgres() -> None:
     assert load["same_rows"] == 1.0
     assert all(load[k] > 0 for k in ("generator_rows_per_s", "raw_plain_write_row_rows_per_s",
                                      "raw_real_write_row_rows_per_s", "generate_only_rows_per_s"))
+
+
+@pytest.mark.postgres
+def test_bench_attach_and_capitation_smoke_on_postgres() -> None:
+    base = pg_base()
+    if base is None:
+        pytest.skip("EMHANA_TEST_DATABASE_URL is not set")
+    attach = bench_attach.main(["--smoke", "--database-url", base])
+    for c in (1, 8):
+        assert attach[f"service_{c}_tps"] > 0 and attach[f"raw_{c}_tps"] > 0
+        assert attach[f"service_{c}_p99_ms"] > 0 and attach[f"raw_{c}_p50_ms"] > 0 and attach[f"ratio_{c}"] > 0
+    assert "overbooked_districts" in attach and "double_attached" in attach
+    cap = bench_capitation.main(["--smoke", "--database-url", base])
+    assert all(cap[k] > 0 for k in ("bare_s", "compute_s", "snapshot_s", "snapshot_20m_extrapolated_s"))
+    assert "snapshot_total" in cap

@@ -46,7 +46,7 @@ def test_rows_are_valid_and_spread_over_every_region(sqlite_db: Callable[[str], 
     progress: list[tuple[str, int, int]] = []
     stats = generate(engine, population=10_000, seed=1, batch=3_000, progress=lambda *a: progress.append(a))
     assert ("persons", 10_000, 10_000) in progress and ("facilities", 1, 1) in progress
-    assert isinstance(stats, GenerateStats) and stats.person_rows == 30_000 and "persons" in summary(stats)
+    assert isinstance(stats, GenerateStats) and stats.person_rows == 40_000 and "persons" in summary(stats)
     with engine.connect() as conn:
         iins = conn.execute(text("SELECT iin FROM person UNION ALL SELECT iin FROM practitioner")
                             ).scalars().all()

@@ -1,0 +1,284 @@
+"""Attach transactions per second on PostgreSQL: the emhana service beside raw SQL, in the same run.
+
+    .venv/bin/python -m benchmarks.bench_attach [--population 30000] [--transactions 2000] [--smoke]
+
+Setup (not timed): a migrated schema, a synthetic country from the generator (everyone attached), an
+identity card on file for the adults who will apply, and for each of them a target district of their
+unit, of a fitting profile, with a free place (so every application is approved).
+
+Each transaction is a voluntary change filed on eGov inside the 2026 campaign window and approved at
+once: `emhana.attachment.service.submit`, the function behind POST /api/v1/attachment/applications,
+in a unit of work of its own (the API's). The raw version sends, with psycopg and no ORM, the same
+locks and writes: person row FOR UPDATE, district row FOR UPDATE, count of the district's open
+attachments (capacity check), the person's running attachment, INSERT application, UPDATE the old
+attachment's end, INSERT the new attachment, three audit events, COMMIT. It skips the rule reads the
+service makes (policy, entity inclusion and contract, documents, change count, pending application),
+and the notification outbox rows written with each decision.
+
+Clients are processes, each with its own connection; with N clients each runs transactions/N of them.
+Throughput = transactions / (first start ... last finish); latency per transaction on the client.
+At the end no district may hold more open attachments than its capacity and nobody two open ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import random
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from benchmarks import migrated_schema, percentile, table
+from emhana.accounts.roles import Role
+from emhana.attachment.calendar import KZ_TIME
+from emhana.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from emhana.generator import generate
+
+NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)     # a Thursday inside the 2026 campaign window
+BEGIN = dt.date(2027, 1, 1)                               # its effective date (A-05)
+Job = tuple[int, int, int, int]                           # person, district, site, entity
+WARM_UP = 3                                               # untimed transactions per client
+
+
+def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job], int]:
+    """Generate the country, give documents to `needed` adults and pick their targets; return jobs, account."""
+    engine = make_engine(url)
+    try:
+        generate(engine, population=population, seed=seed)
+        with engine.begin() as conn:
+            account = int(conn.scalar(text(
+                "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
+                "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"), {"r": Role.CITIZEN.value}))
+            people = conn.execute(text(
+                "SELECT p.id, a.kato_code, t.district_id FROM person p "
+                "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
+                "AND t.end_date IS NULL WHERE p.birth_date <= :adult AND p.category IN ('citizen', 'kandas') "
+                "ORDER BY p.id"),
+                {"adult": dt.date(NOW.year - 19, 1, 1)}).all()
+            districts = conn.execute(text(
+                "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - "
+                "(SELECT COUNT(*) FROM attachment t WHERE t.district_id = d.id AND t.end_date IS NULL) "
+                "FROM district d JOIN site s ON s.id = d.site_id WHERE d.profile IN ('gp', 'therapist') "
+                "ORDER BY d.id")).all()
+            by_unit: dict[str, list[list[Any]]] = {}
+            for d_id, site, entity, kato, free in districts:
+                unit = kato[:2] if kato[:2] in ("71", "75", "79") else kato[:4]
+                by_unit.setdefault(unit, []).append([d_id, site, entity, free])
+            rng = random.Random(seed)
+            rng.shuffle(people)
+            jobs: list[Job] = []
+            for pid, kato, current in people:
+                unit = kato[:2] if kato[:2] in ("71", "75", "79") else kato[:4]
+                options = [d for d in by_unit.get(unit, []) if d[0] != current and d[3] > 0]
+                if not options:
+                    continue
+                target = rng.choice(options)
+                target[3] -= 1
+                jobs.append((pid, target[0], target[1], target[2]))
+                if len(jobs) == needed:
+                    break
+            if len(jobs) < needed:
+                raise SystemExit(f"only {len(jobs)} adults with a target; raise --population")
+            conn.execute(text("INSERT INTO identity_document (person_id, kind, number, expires_on) "
+                              "VALUES (:p, 'id_card', :n, NULL)"),
+                         [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs])
+            conn.execute(text("ANALYZE"))
+        return jobs, account
+    finally:
+        engine.dispose()
+
+
+def service_worker(url: str, account: int) -> Any:
+    """Run each job through emhana.attachment.service.submit in its own unit of work."""
+    from sqlalchemy import event
+
+    from emhana.accounts.service import Actor
+    from emhana.attachment.enums import Channel
+    from emhana.attachment.schemas import ApplicationIn
+    from emhana.attachment.service import submit
+
+    engine = make_engine(url, pool_size=1)
+    sessions = make_sessionmaker(engine)
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    def run(job: Job) -> None:
+        pid, district = job[0], job[1]
+        actor = Actor(account_id=account, username="bench-citizen", role=Role.CITIZEN, display_name="bench",
+                      person_id=pid)
+        with unit_of_work(sessions) as s:
+            app = submit(session=s, actor=actor, data=ApplicationIn(person_id=pid, district_id=district),
+                         channel=Channel.EGOV, now=NOW)
+            if app.state != "approved":
+                raise RuntimeError(f"application {app.id} is {app.state}")
+
+    def close() -> int:
+        engine.dispose()
+        return statements[0]
+
+    return run, close
+
+
+RAW_SQL = {
+    "person": "SELECT id FROM person WHERE id = %s FOR UPDATE",
+    "district": "SELECT capacity, active, doctor_id FROM district WHERE id = %s FOR UPDATE",
+    "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %s AND end_date IS NULL",
+    "running": "SELECT id, begin_date FROM attachment WHERE person_id = %s AND (end_date IS NULL OR end_date >= %s) "
+               "ORDER BY begin_date",
+    "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
+                   "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
+                   "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
+                   "'approved', '', %s, %s, %s, %s, 1) RETURNING id",
+    "end": "UPDATE attachment SET end_date = %s, end_reason = 'transfer' WHERE id = %s",
+    "open": "INSERT INTO attachment (person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, "
+            "begin_date, application_id, decided_on, created_at) VALUES (%s, %s, %s, %s, %s, 'residence_permanent', "
+            "'voluntary_change', %s, %s, %s, now()) RETURNING id",
+    "audit": "INSERT INTO audit_event (at, account_id, action, subject_person_id, object_type, object_id, purpose) "
+             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+}
+
+
+def raw_worker(url: str, account: int) -> Any:
+    """Run each job as the same locks and writes with psycopg, in one transaction each."""
+    import psycopg
+
+    conn = psycopg.connect(normalize_url(url).replace("postgresql+psycopg://", "postgresql://"))
+    moment = NOW.astimezone(dt.UTC)
+    day = NOW.date()
+
+    def run(job: Job) -> None:
+        pid, district, site, entity = job
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(RAW_SQL["person"], (pid,))
+            cur.execute(RAW_SQL["district"], (district,))
+            capacity, active, doctor = cur.fetchone() or (0, False, None)
+            cur.execute(RAW_SQL["count"], (district,))
+            row = cur.fetchone()
+            if not active or row is None or row[0] >= capacity:
+                raise RuntimeError("capacity exceeded")
+            cur.execute(RAW_SQL["running"], (pid, BEGIN))
+            running = cur.fetchall()
+            cur.execute(RAW_SQL["application"], (pid, pid, entity, site, district, moment, day,
+                                                 moment + dt.timedelta(days=1), moment))
+            app = (cur.fetchone() or (0,))[0]
+            for att_id, _ in running:
+                cur.execute(RAW_SQL["end"], (BEGIN - dt.timedelta(days=1), att_id))
+            cur.execute(RAW_SQL["open"], (pid, entity, site, district, doctor, BEGIN, app, day))
+            new = (cur.fetchone() or (0,))[0]
+            events = [(moment, account, "application.submit", pid, "application", str(app), "egov")]
+            events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
+            events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
+            cur.executemany(RAW_SQL["audit"], events)
+            statements[0] += 8 + len(running) + len(events)   # BEGIN and COMMIT included
+
+    def close() -> int:
+        conn.close()
+        return statements[0]
+
+    statements = [0]
+    return run, close
+
+
+def client(kind: str, url: str, account: int, jobs: list[Job], barrier: Any, out: Any) -> None:
+    """One client process: connect, wait for the others, run the jobs, report (start, end, latencies, errors)."""
+    run, close = (service_worker if kind == "service" else raw_worker)(url, account)
+    for job in jobs[:WARM_UP]:       # not timed: the first calls compile and cache statements
+        run(job)
+    barrier.wait()
+    latencies: list[float] = []
+    errors = 0
+    start = time.monotonic()
+    for job in jobs[WARM_UP:]:
+        t = time.monotonic()
+        try:
+            run(job)
+        except Exception:   # noqa: BLE001 - counted and reported
+            errors += 1
+        latencies.append(time.monotonic() - t)
+    end = time.monotonic()
+    out.put((start, end, latencies, errors, close()))
+
+
+def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(clients), ctx.Queue()
+    per = len(jobs) // clients
+    procs = [ctx.Process(target=client, args=(kind, url, account, jobs[i * per:(i + 1) * per], barrier, out))
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    lat = sorted(x for r in results for x in r[2])
+    span = max(r[1] for r in results) - min(r[0] for r in results)
+    return {"tps": len(lat) / span, "p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000,
+            "errors": float(sum(r[3] for r in results)), "n": float(len(lat)),
+            "statements": sum(r[4] for r in results) / (len(lat) + WARM_UP * clients)}
+
+
+def overbooking(url: str) -> tuple[int, int]:
+    """Return (districts above capacity, persons with two open attachments)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            over = conn.scalar(text(
+                "SELECT COUNT(*) FROM (SELECT d.id FROM district d JOIN attachment t ON t.district_id = d.id "
+                "AND t.end_date IS NULL GROUP BY d.id, d.capacity HAVING COUNT(*) > d.capacity) x")) or 0
+            double = conn.scalar(text(
+                "SELECT COUNT(*) FROM (SELECT person_id FROM attachment WHERE end_date IS NULL "
+                "GROUP BY person_id HAVING COUNT(*) > 1) x")) or 0
+        return int(over), int(double)
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--population", type=int, default=30_000)
+    parser.add_argument("--transactions", type=int, default=2_000, help="per configuration")
+    parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (3,000 persons, 40 transactions)")
+    args = parser.parse_args(argv)
+    if not args.database_url.startswith(("postgresql", "postgres")):
+        parser.error("bench_attach needs PostgreSQL")
+    population, n = (3_000, 40) if args.smoke else (args.population, args.transactions)
+    counts = [int(c) for c in args.clients.split(",")]
+    configs = [(kind, c) for c in counts for kind in ("raw", "service")]
+    share = [n + WARM_UP * c for _, c in configs]
+    print(f"bench_attach: {population:,} persons, {n:,} transactions per configuration; {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    figures: dict[str, float] = {}
+    with migrated_schema(args.database_url, "bench_attach") as url:
+        t0 = time.perf_counter()
+        jobs, account = prepare(url, population, args.seed, sum(share))
+        print(f"setup (generate, documents, targets): {time.perf_counter() - t0:.1f} s")
+        rows = []
+        for i, (kind, c) in enumerate(configs):
+            r = measure(kind, url, account, jobs[sum(share[:i]):sum(share[:i + 1])], c)
+            for key, value in r.items():
+                figures[f"{kind}_{c}_{key}"] = value
+            rows.append((kind, str(c), f"{r['tps']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
+                         f"{r['errors']:.0f}", f"{r['statements']:.1f}"))
+        over, double = overbooking(url)
+    figures["overbooked_districts"], figures["double_attached"] = float(over), float(double)
+    print(table(rows, ("transaction", "clients", "tx/s", "p50 ms", "p99 ms", "errors", "statements/tx")))
+    for c in counts:
+        figures[f"ratio_{c}"] = figures[f"service_{c}_tps"] / figures[f"raw_{c}_tps"]
+        print(f"service / raw at {c} client(s): {figures[f'ratio_{c}']:.2f} (goal >= 0.5)")
+    print(f"districts over capacity: {over}; persons with two open attachments: {double}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Pages of the attachment campaign for citizens: my attachment and the children I represent, clinics
+near home or work with free places, the apply form and the application's status (journeys 1 and 2).
+The registrar's and the Fund's pages live in staff_pages. Every page calls the same services as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import clock, outputs, service
+from emhana.attachment.enums import Channel, PlaceBasis
+from emhana.attachment.models import Application
+from emhana.attachment.page_views import (
+    BASES,
+    MSG_NO_POINT,
+    MSG_NOT_CITIZEN_LINKED,
+    MSG_REASON_REQUIRED,
+    MSG_STALE,
+    AttachmentLabels,
+    choice,
+    error_text,
+    parse_int,
+)
+from emhana.attachment.reports import names_for
+from emhana.attachment.rules import REFUSAL_REASONS
+from emhana.attachment.schemas import ApplicationIn, DecisionIn
+from emhana.attachment.staff_pages import router as staff_router
+from emhana.errors import AlreadyDecided, InvalidInput, NotFound, OutsideKazakhstan, RegistryError, VersionConflict
+from emhana.facilities.rules import Profile, in_kazakhstan
+from emhana.i18n import translate
+from emhana.identity.service import get_person
+from emhana.web.deps import SessionDep, require
+from emhana.web.render import (
+    MSG_BAD_POINT,
+    MSG_CSRF,
+    MSG_NOT_FOUND,
+    MSG_NOT_FOUND_TITLE,
+    MSG_REFUSED,
+    csrf_ok,
+    language,
+    parse_point,
+    render,
+    render_error,
+)
+
+router = APIRouter(include_in_schema=False)
+router.include_router(staff_router)
+
+Citizen = Annotated[Actor, require(Role.CITIZEN)]
+Reader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)]
+Registrar = Annotated[Actor, require(Role.REGISTRAR)]
+FormText = Annotated[str, Form(max_length=200)]
+PROFILES = tuple(p.value for p in Profile)
+
+
+def _labels(request: Request) -> AttachmentLabels:
+    return AttachmentLabels(language(request))
+
+
+@router.get("/attachment/my", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+def my_attachment(request: Request, session: SessionDep, actor: Citizen) -> HTMLResponse:
+    """Show the citizen's attachment, its history and applications, and those of the children they represent."""
+    now = clock.now()
+    me, children = service.my_views(session=session, actor=actor, today=service.local_day(now))
+    views = ([me] if me else []) + children
+    rows: list[object] = [r for v in views for r in (*v.history, *v.applications)]
+    names = names_for(session, rows, [v.person_id for v in views])  # type: ignore[arg-type]
+    outs = {a.id: outputs.application_out(session, a, now) for v in views for a in v.applications}
+    return render(request, "attachment/my.html", actor=actor, me=me, children=children, names=names, outs=outs,
+                  al=_labels(request), linked=actor.person_id is not None,
+                  not_linked=translate(language(request), MSG_NOT_CITIZEN_LINKED))
+
+
+def _clinics_page(request: Request, session: Session, actor: Actor, *, address: str = "", lat: str = "",
+                  lon: str = "", profile: str = "", person: str = "", error: str = "",
+                  status: int = 200) -> HTMLResponse:
+    """Render the clinics near an address of the citizen or a point they typed, with the apply form."""
+    lang, day = language(request), clock.today()
+    if actor.person_id is None:
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_NOT_CITIZEN_LINKED, actor=actor)
+    me = get_person(session=session, actor=actor, person_id=actor.person_id, purpose="clinics near home", day=day)
+    _, children = service.my_views(session=session, actor=actor, today=day)
+    names = names_for(session, [], [c.person_id for c in children])
+    points = [a for a in me.addresses if a.lat is not None and a.lon is not None
+              and (a.valid_to is None or a.valid_to >= day)]
+    chosen = next((a for a in points if str(a.id) == address), None)
+    point: tuple[float, float] | None = None
+    near_error = ""
+    if lat.strip() or lon.strip():
+        point = parse_point(lat, lon)
+        if point is None:
+            near_error = translate(lang, MSG_BAD_POINT)
+        elif not in_kazakhstan(*point):
+            near_error = translate(lang, OutsideKazakhstan.message, {"lat": lat.strip(), "lon": lon.strip()})
+            point = None
+    else:
+        chosen = chosen or next((a for a in points if a.kind == "permanent"), points[0] if points else None)
+        if chosen is not None and chosen.lat is not None and chosen.lon is not None:
+            point = (chosen.lat, chosen.lon)
+        else:
+            near_error = translate(lang, MSG_NO_POINT)
+    profile = profile if profile in PROFILES else ""
+    found = service.near_free(session=session, lat=point[0], lon=point[1], day=day, limit=10,
+                              profile=profile or None) if point else []
+    target = parse_int(person)
+    return render(request, "attachment/clinics.html", actor=actor, status=status, me=me, children=children,
+                  names=names, points=points, chosen=chosen if not (lat.strip() or lon.strip()) else None,
+                  lat=lat.strip(), lon=lon.strip(), profile=profile, profiles=PROFILES, found=found,
+                  near_error=near_error, error=error, bases=BASES, target=target, al=_labels(request))
+
+
+@router.get("/attachment/clinics", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+def clinics(request: Request, session: SessionDep, actor: Citizen, address: str = "", lat: str = "",
+            lon: str = "", profile: str = "", person: str = "") -> HTMLResponse:
+    """Show participating sites near home or work with distance, profile and free places per district."""
+    return _clinics_page(request, session, actor, address=address[:20], lat=lat[:30], lon=lon[:30],
+                         profile=profile[:20], person=person[:20])
+
+
+@router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+def apply(request: Request, session: SessionDep, actor: Citizen, csrf: FormText = "", person_id: FormText = "",
+          district_id: FormText = "", place_basis: FormText = "", address: FormText = "", lat: FormText = "",
+          lon: FormText = "", profile: FormText = "") -> Response:
+    """Apply on the portal for oneself or a represented child (A-50); the same service as the API."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    person, district = parse_int(person_id), parse_int(district_id)
+    basis = choice(place_basis, BASES) or PlaceBasis.RESIDENCE_PERMANENT.value
+    again = {"address": address, "lat": lat, "lon": lon, "profile": profile, "person": person_id}
+    if person is None or district is None:
+        return _clinics_page(request, session, actor, **again, status=422,
+                             error=translate(language(request), InvalidInput.message))
+    try:
+        app = service.submit(session=session, actor=actor, channel=Channel.EGOV, now=clock.now(),
+                             data=ApplicationIn(person_id=person, district_id=district, place_basis=PlaceBasis(basis)))
+    except RegistryError as exc:
+        session.rollback()
+        return _clinics_page(request, session, actor, **again, status=exc.status,
+                             error=error_text(language(request), exc))
+    return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
+
+
+def _application_page(request: Request, session: Session, actor: Actor, app: Application, *, error: str = "",
+                      status: int = 200) -> HTMLResponse:
+    """Render an application with its decision, reason in the page language and deadline."""
+    now = clock.now()
+    out = outputs.application_out(session, app, now)
+    names = names_for(session, [app], [app.applicant_person_id])
+    lang = language(request)
+    reason = out.reason.messages.get(lang, "") if out.reason else ""
+    review = [r.messages.get(lang, "") for r in out.review]
+    return render(request, "attachment/application.html", actor=actor, status=status, app=app, out=out,
+                  names=names, reason=reason, review=review, error=error, al=_labels(request),
+                  reasons=list(REFUSAL_REASONS), may_decide=actor.role is Role.REGISTRAR
+                  and app.entity_id == actor.entity_id and out.state == "submitted")
+
+
+def _find(session: Session, actor: Actor, application_id: str) -> Application | None:
+    """Return an application the actor may read, or None when the id names nothing."""
+    key = parse_int(application_id)
+    if key is None:
+        return None
+    try:
+        return service.get_application(session=session, actor=actor, application_id=key, today=clock.today())
+    except NotFound:
+        return None
+
+
+@router.get("/attachment/applications/{application_id}", response_class=HTMLResponse,
+            dependencies=[require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)])
+def application(request: Request, application_id: str, session: SessionDep, actor: Reader) -> HTMLResponse:
+    """Show an application's state, decision, reason and deadline; the registrar also gets the decide form."""
+    app = _find(session, actor, application_id)
+    if app is None:
+        return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND, actor=actor)
+    return _application_page(request, session, actor, app)
+
+
+@router.post("/attachment/applications/{application_id}/decision", response_class=HTMLResponse,
+             dependencies=[require(Role.REGISTRAR)])
+def decide(request: Request, application_id: str, session: SessionDep, actor: Registrar, csrf: FormText = "",
+           decision: FormText = "", reason_code: FormText = "", version: FormText = "",
+           note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Approve or refuse a queued application; the form's version acts as If-Match (a stale form is told so)."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    app = _find(session, actor, application_id)
+    if app is None:
+        return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND, actor=actor)
+    lang, expected = language(request), parse_int(version)
+    if decision not in ("approve", "refuse") or expected is None:
+        return _application_page(request, session, actor, app, status=422,
+                                 error=translate(lang, InvalidInput.message))
+    if decision == "refuse" and reason_code not in REFUSAL_REASONS:
+        return _application_page(request, session, actor, app, status=422, error=translate(lang, MSG_REASON_REQUIRED))
+    app_id = app.id
+    try:
+        service.decide(session=session, actor=actor, application_id=app_id, expected_version=expected,
+                       now=clock.now(), data=DecisionIn(decision=decision,
+                                                        reason_code=reason_code or None, note=note.strip() or None))
+    except (VersionConflict, AlreadyDecided):
+        session.rollback()
+        fresh = _find(session, actor, str(app_id))
+        if fresh is None:
+            raise
+        return _application_page(request, session, actor, fresh, status=409, error=translate(lang, MSG_STALE))
+    except RegistryError as exc:
+        session.rollback()
+        fresh = _find(session, actor, str(app_id))
+        if fresh is None:
+            raise
+        return _application_page(request, session, actor, fresh, status=exc.status, error=error_text(lang, exc))
+    return RedirectResponse(f"/attachment/queue?decided={app_id}", status_code=303)

@@ -1,0 +1,232 @@
+"""Routes of personal medical books: the decreed-group catalogue, responsible-therapist appointments, books,
+journal entries, clearance, corrections, and the owner's, employer's and PHC organization's views.
+
+No IIN ever sits in a URL: a book is found by IIN through a POST body. Every POST takes an Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from emhana.accounts.models import Account
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import clock
+from emhana.audit.idempotency import run_once
+from emhana.medbook import catalogue, service, views
+from emhana.medbook.models import DecreedGroup, JournalEntry
+from emhana.medbook.schemas import (
+    AppointIn,
+    AppointmentOut,
+    BookIn,
+    BookOut,
+    ClearanceIn,
+    CorrectionIn,
+    EmployerLinkIn,
+    EmployerWorkerOut,
+    EntryIn,
+    EntryOut,
+    GroupIn,
+    GroupOut,
+    LanguageIn,
+    LookupIn,
+    ReadOut,
+    ReferralOut,
+    ReminderOut,
+    RequirementIn,
+)
+from emhana.web.deps import SessionDep, public, require
+
+router = APIRouter(prefix="/medbook", tags=["medbook"])
+IdempotencyKey = Annotated[str | None, Header()]
+Purpose = Annotated[str, Query(max_length=200, description="Why the book is read; kept in its access log")]
+STAFF = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)
+
+
+def _group_out(g: DecreedGroup) -> GroupOut:
+    return GroupOut(id=g.id, code=g.code, version=g.version, effective_from=g.effective_from,
+                    effective_to=g.effective_to, name_kk=g.name_kk, name_ru=g.name_ru, name_en=g.name_en,
+                    periodicity_months=g.periodicity_months, verified=g.verified, source=g.source,
+                    requirements=[RequirementIn.model_validate(r) for r in g.requirements])
+
+
+def _entry(session: SessionDep, entry_id: int) -> dict[str, Any]:
+    """Return the JSON of one entry within its book's history."""
+    entry = session.get(JournalEntry, entry_id)
+    assert entry is not None
+    book = service.get_book(session=session, book_id=entry.book_id)
+    out = views.book_out(session, book, service.local_day(clock.now()))
+    return next(e for e in out.entries if e.id == entry_id).model_dump(mode="json")
+
+
+@router.get("/groups", response_model=list[GroupOut], dependencies=[public()])
+def groups(session: SessionDep) -> list[GroupOut]:
+    """List the decreed groups in force today with their examination scope (§3.7); unverified ones say so."""
+    return [_group_out(g) for g in catalogue.list_in_force(session=session, day=clock.today())]
+
+
+@router.get("/groups/{code}/versions", response_model=list[GroupOut], dependencies=[public()])
+def group_versions(code: str, session: SessionDep) -> list[GroupOut]:
+    """List every version of a decreed group, oldest first; old versions are never changed."""
+    return [_group_out(g) for g in catalogue.versions(session=session, code=code)]
+
+
+@router.post("/groups", response_model=GroupOut, status_code=201)
+def add_group_version(body: GroupIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)],
+                      idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Add the Fund's new version of a decreed group (or a new group) from its effective date."""
+    def run() -> tuple[int, dict[str, Any]]:
+        return 201, _group_out(catalogue.add_version(session=session, actor=actor, data=body)).model_dump(mode="json")
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload=body.model_dump(mode="json"), run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("/entities/{entity_id}/responsible", response_model=AppointmentOut, status_code=201)
+def appoint(entity_id: int, body: AppointIn, session: SessionDep,
+            actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN)],
+            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Appoint the organization's responsible therapist (C-05); the previous appointment ends that day."""
+    def run() -> tuple[int, dict[str, Any]]:
+        a = service.appoint(session=session, actor=actor, entity_id=entity_id, data=body, now=clock.now())
+        name = session.get(Account, a.account_id).display_name  # type: ignore[union-attr]
+        return 201, AppointmentOut(id=a.id, entity_id=a.entity_id, account_id=a.account_id, display_name=name,
+                                   valid_from=a.valid_from, valid_to=a.valid_to).model_dump(mode="json")
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload={"entity": entity_id, **body.model_dump(mode="json")}, run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/entities/{entity_id}/responsible", response_model=list[AppointmentOut])
+def appointment_history(entity_id: int, session: SessionDep, actor: Annotated[Actor, require(
+        Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN)]) -> list[AppointmentOut]:
+    """Return the history of the organization's responsible-therapist appointments, latest first."""
+    return [AppointmentOut(id=a.id, entity_id=a.entity_id, account_id=a.account_id, display_name=name,
+                           valid_from=a.valid_from, valid_to=a.valid_to)
+            for a, name in service.appointments(session=session, actor=actor, entity_id=entity_id)]
+
+
+@router.post("/employers", status_code=204, response_class=Response)
+def link_employer(body: EmployerLinkIn, session: SessionDep,
+                  actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> Response:
+    """Tie an employer account to its BIN (it then sees its workers' clearance status and dates only)."""
+    service.link_employer(session=session, actor=actor, account_id=body.account_id, bin_=body.bin, now=clock.now())
+    return Response(status_code=204)
+
+
+@router.post("/books", response_model=BookOut, status_code=201)
+def issue(body: BookIn, session: SessionDep, actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Open a worker's personal medical book at the responsible therapist's organization (C-04, C-05, C-11)."""
+    def run() -> tuple[int, dict[str, Any]]:
+        book = service.issue(session=session, actor=actor, data=body, now=clock.now())
+        return 201, views.book_out(session, book, clock.today()).model_dump(mode="json")
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload=body.model_dump(mode="json"), run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("/books/lookup", response_model=BookOut)
+def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF)]) -> BookOut:
+    """Find a worker's book by IIN given in the body; staff see books of their organization only."""
+    book = views.lookup(session=session, actor=actor, iin=body.iin, purpose=body.purpose, now=clock.now())
+    return views.book_out(session, book, clock.today())
+
+
+@router.get("/books/{book_id}", response_model=BookOut)
+def read_book(book_id: int, session: SessionDep,
+              actor: Annotated[Actor, require(Role.CITIZEN, *STAFF)], purpose: Purpose = "") -> BookOut:
+    """Return the whole book with its history; the read is logged with who, when and why."""
+    book = views.read_book(session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now())
+    return views.book_out(session, book, clock.today())
+
+
+@router.post("/books/{book_id}/entries", response_model=EntryOut, status_code=201)
+def record(book_id: int, body: EntryIn, session: SessionDep,
+           actor: Annotated[Actor, require(*STAFF, Role.MIS_CLIENT)],
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Append an examination, test, X-ray, vaccination, past infection or diagnosis (C-12, C-13).
+
+    A positive infection test suspends clearance and refers the worker to PHC in the same transaction (C-30).
+    """
+    def run() -> tuple[int, dict[str, Any]]:
+        entry = service.record(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
+        return 201, _entry(session, entry.id)
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("/books/{book_id}/clearance", response_model=EntryOut, status_code=201)
+def clearance(book_id: int, body: ClearanceIn, session: SessionDep,
+              actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+              idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Grant (only with the group's complete, clean scope), refuse or suspend work clearance (C-20, C-21)."""
+    def run() -> tuple[int, dict[str, Any]]:
+        entry = service.decide_clearance(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
+        return 201, _entry(session, entry.id)
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("/entries/{entry_id}/correction", response_model=EntryOut, status_code=201)
+def correct(entry_id: int, body: CorrectionIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF)],
+            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Correct an entry: a new entry with reason and author supersedes it; both stay in the history (C-41)."""
+    def run() -> tuple[int, dict[str, Any]]:
+        entry = service.correct(session=session, actor=actor, entry_id=entry_id, data=body, now=clock.now())
+        return 201, _entry(session, entry.id)
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+                                  payload={"entry": entry_id, **body.model_dump(mode="json")}, run=run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/me", response_model=BookOut)
+def my_book(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> BookOut:
+    """Return the worker's own book in the language they chose (C-10)."""
+    book = views.my_book(session=session, actor=actor, now=clock.now())
+    return views.book_out(session, book, clock.today())
+
+
+@router.put("/me/language", response_model=BookOut)
+def choose_language(body: LanguageIn, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> BookOut:
+    """Choose the language of the own book: kk or ru (C-10)."""
+    book = views.set_language(session=session, actor=actor, language=body.language.value, now=clock.now())
+    return views.book_out(session, book, clock.today())
+
+
+@router.get("/me/reads", response_model=list[ReadOut])
+def my_book_reads(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> list[ReadOut]:
+    """Return who read the worker's book, when and why (journey 9)."""
+    return views.reads_of_my_book(session=session, actor=actor)
+
+
+@router.get("/employer/workers", response_model=list[EmployerWorkerOut])
+def employer_workers(session: SessionDep, actor: Annotated[Actor, require(Role.EMPLOYER)]) -> list[EmployerWorkerOut]:
+    """Return the clearance status and dates of the employer's workers; never clinical content."""
+    return views.employer_workers(session=session, actor=actor, now=clock.now(), today=clock.today())
+
+
+@router.get("/reminders", response_model=list[ReminderOut])
+def reminders(session: SessionDep,
+              actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.EMPLOYER)],
+              within_days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[ReminderOut]:
+    """List books whose clearance ends within N days, to remind the owner and the employer (C-21)."""
+    return views.reminders(session=session, actor=actor, today=clock.today(), within_days=within_days)
+
+
+@router.get("/referrals/incoming", response_model=list[ReferralOut])
+def incoming_referrals(session: SessionDep, actor: Annotated[Actor, require(
+        Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]) -> list[ReferralOut]:
+    """Return the workers referred to this PHC organization after an infection or carrier finding (C-30)."""
+    return views.incoming_referrals(session=session, actor=actor)

@@ -1,0 +1,145 @@
+"""Tables of personal medical books (DOMAIN.md §3): decreed-group catalogue versions, responsible-therapist
+appointments, books, the append-only journal, and employer accounts' BIN links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emhana.db import Base, BigId
+
+
+class DecreedGroup(Base):
+    """One version of a decreed group's examination scope (§3.7, C-22); versions are added, never edited."""
+
+    __tablename__ = "decreed_group"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    periodicity_months: Mapped[int] = mapped_column(Integer)
+    requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_decreed_group_code_version"),
+        CheckConstraint("periodicity_months BETWEEN 1 AND 120", name="periodicity"),
+    )
+
+
+class ResponsibleAppointment(Base):
+    """The head's appointment of an entity's responsible therapist (C-05); one open period per entity."""
+
+    __tablename__ = "medbook_responsible"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    appointed_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    appointed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_medbook_responsible_open", "entity_id", unique=True,
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class MedicalBook(Base):
+    """A person's personal medical book (C-03) with owner data (C-11) and the chosen language (C-10)."""
+
+    __tablename__ = "medical_book"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    issued_by: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(2))
+    profession: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200))
+    workplace: Mapped[str] = mapped_column(String(300))
+    employer_bin: Mapped[str] = mapped_column(String(12), index=True)
+    group_code: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("language IN ('kk', 'ru')", name="language"),)
+
+
+class JournalEntry(Base):
+    """One append-only journal entry (C-13); a correction is a new row that supersedes an old one (C-41).
+
+    ``canonical`` holds the exact bytes that the author's signature will cover (issue 5); until the trust
+    component signs them, ``signature_state`` stays ``pending``.
+    """
+
+    __tablename__ = "medbook_entry"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("medical_book.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    item_code: Mapped[str] = mapped_column(String(64), default="")
+    performed_on: Mapped[dt.date] = mapped_column(Date)
+    result: Mapped[str | None] = mapped_column(String(16))
+    result_text: Mapped[str] = mapped_column(Text, default="")
+    codes: Mapped[str] = mapped_column(String(400), default="")
+    clearance: Mapped[str | None] = mapped_column(String(16))
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    referral_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id"), index=True)
+    caused_by_id: Mapped[int | None] = mapped_column(ForeignKey("medbook_entry.id"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    author_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    author_name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(8))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("medbook_entry.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)
+    signature_state: Mapped[str] = mapped_column(String(16), default="pending")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('specialist_exam', 'lab_result', 'xray', 'vaccination', 'past_infection', "
+                        "'specialist_diagnosis', 'clearance', 'referral')", name="kind"),
+        CheckConstraint("source IN ('manual', 'mis')", name="source"),
+        CheckConstraint("(kind = 'clearance') = (clearance IS NOT NULL)", name="clearance"),
+        CheckConstraint("supersedes_id IS NULL OR reason IS NOT NULL", name="correction_reason"),
+        Index("ix_medbook_entry_book_kind", "book_id", "kind"),
+    )
+
+
+class EmployerLink(Base):
+    """Ties an employer account to the BIN whose workers' clearance it may see (never clinical content)."""
+
+    __tablename__ = "medbook_employer"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    bin: Mapped[str] = mapped_column(String(12), index=True)
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

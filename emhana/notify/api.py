@@ -1,0 +1,101 @@
+"""Routes of notifications: the attachment notice for the person and the deciding entity (A-54, A-100),
+and the Fund's view of the outbox with a delivery trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import clock
+from emhana.audit.idempotency import run_once
+from emhana.notify import notice, service
+from emhana.notify.outbox import DeliveryState
+from emhana.notify.signer import NotificationSigner, Signature, default_signer
+from emhana.web.deps import SessionDep, require
+
+router = APIRouter(tags=["notifications"])
+NoticeReader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)]
+Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+
+
+def get_signer() -> NotificationSigner:
+    """Return the signer of notices (overridable in tests and deployments)."""
+    return default_signer()
+
+
+SignerDep = Annotated[NotificationSigner, Depends(get_signer)]
+
+
+class NotificationOut(BaseModel):
+    """An outbox row as the Fund sees it: no address, no message parameters."""
+
+    id: int
+    recipient_kind: str
+    recipient_id: int
+    channel: str
+    language: str
+    template: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class DeliveryOut(BaseModel):
+    sent: int
+    failed: int
+    skipped: int
+
+
+@router.get("/attachment/applications/{application_id}/notice.pdf",
+            responses={200: {"content": {"application/pdf": {}}}})
+def notice_pdf(application_id: int, session: SessionDep, actor: NoticeReader, signer: SignerDep) -> Response:
+    """Return the attachment notification or reasoned refusal of a decided application as PDF (A-54)."""
+    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
+                            now=clock.now())
+    return Response(row.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="notice-{row.number}.pdf"',
+        "X-Signature-Status": row.signature_status, "Digest": f"sha-256={row.sha256}"})
+
+
+@router.get("/attachment/applications/{application_id}/notice.sig")
+def notice_signature(application_id: int, session: SessionDep, actor: NoticeReader,
+                     signer: SignerDep) -> dict[str, Any]:
+    """Return the detached signature of an application's notice, with the signer certificate."""
+    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
+                            now=clock.now())
+    sig = Signature.from_json(row.signature)
+    return {"number": row.number, "sha256": row.sha256, "status": row.signature_status, "format": sig.format,
+            "algorithm": sig.algorithm, "value": sig.value, "certificate_pem": sig.certificate_pem,
+            "qualified": sig.qualified}
+
+
+@router.get("/notify/outbox", response_model=list[NotificationOut], dependencies=[require(Role.FUND_ADMIN)])
+def outbox(session: SessionDep, state: DeliveryState | None = None,
+           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[NotificationOut]:
+    """List the outbox, newest first, optionally of one state (pending, sent, failed)."""
+    return [NotificationOut.model_validate(r, from_attributes=True)
+            for r in service.list_outbox(session, state=state.value if state else None, limit=limit)]
+
+
+@router.post("/notify/deliver", response_model=DeliveryOut)
+def deliver(request: Request, session: SessionDep, actor: Fund, signer: SignerDep,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Deliver the due messages now through the configured channels (log; SMTP when EMHANA_SMTP_HOST is set)."""
+    def run() -> tuple[int, dict[str, Any]]:
+        report = service.deliver_pending(session, channels=service.channels_from(request.app.state.settings),
+                                         now=clock.now(), limit=limit, signer=signer)
+        return 200, DeliveryOut(sent=report.sent, failed=report.failed, skipped=report.skipped).model_dump()
+
+    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, payload={"limit": limit},
+                                  run=run)
+    return JSONResponse(payload, status_code=status)

@@ -1,0 +1,99 @@
+"""Tables of notifications: the outbox written with each decision, recipients' contacts, attachment notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emhana.db import Base, BigId
+
+
+class Notification(Base):
+    """One message to one recipient, written in the transaction of the decision that causes it (outbox).
+
+    A delivery job sends pending rows later; a failure is recorded and retried with backoff, never lost.
+    ``dedupe_key`` makes the write idempotent: the same decision never queues the same message twice.
+    """
+
+    __tablename__ = "notification_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recipient_kind: Mapped[str] = mapped_column(String(8))
+    recipient_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    template: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+    __table_args__ = (
+        Index("ix_notification_outbox_due", "state", "next_attempt_at"),
+        Index("ix_notification_outbox_recipient", "recipient_kind", "recipient_id"),
+        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+        CheckConstraint("recipient_kind IN ('person', 'entity')", name="recipient_kind"),
+        CheckConstraint("language IN ('kk', 'ru')", name="language"),
+    )
+
+
+class NotificationContact(Base):
+    """How a person or an organization wants to be told: language (kk or ru) and e-mail, when known."""
+
+    __tablename__ = "notification_contact"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recipient_kind: Mapped[str] = mapped_column(String(8))
+    recipient_id: Mapped[int] = mapped_column(BigId)
+    language: Mapped[str | None] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    __table_args__ = (
+        UniqueConstraint("recipient_kind", "recipient_id", name="uq_notification_contact_recipient"),
+        CheckConstraint("language IN ('kk', 'ru')", name="language"),
+    )
+
+
+class AttachmentNotice(Base):
+    """The attachment notification or reasoned refusal of one application as an e-document (A-54, A-100).
+
+    Issued once and never rewritten: ``content`` holds the canonical facts (no full IIN), ``pdf`` the
+    document, ``signature`` the detached signature over the PDF bytes (JSON, see notify.signer).
+    """
+
+    __tablename__ = "attachment_notice"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("attachment_application.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(2))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    content: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    signature_status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('attachment', 'refusal')", name="kind"),
+        CheckConstraint("language IN ('kk', 'ru')", name="language"),
+    )

@@ -1,0 +1,114 @@
+"""Issuing and reading the attachment notice of a decided application (A-54, A-100).
+
+A notice is issued once per decided application, on first need (the delivery job or the first
+download), from the facts of the decision, in the applicant's language; it is then stored with its
+signature and never rewritten. Ownership checks are those of reading the application.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from emhana.accounts.service import Actor
+from emhana.attachment import service as attachment_service
+from emhana.attachment.calendar import KZ_TIME
+from emhana.attachment.enums import PlaceBasis, State
+from emhana.attachment.models import Application
+from emhana.errors import NotFound
+from emhana.facilities.models import District, Entity, Practitioner, Site
+from emhana.i18n import translate
+from emhana.identity.models import Person
+from emhana.notify.events import notice_number, reason_params
+from emhana.notify.models import AttachmentNotice
+from emhana.notify.outbox import RecipientKind, language_of, mask_iin
+from emhana.notify.pdf import NoticeContent, render
+from emhana.notify.signer import NotificationSigner
+from emhana.notify.templates import BASES, NOT_ASSIGNED, refusal_text
+
+DECIDED = frozenset({State.APPROVED.value, State.IN_EFFECT.value, State.REFUSED.value})
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(KZ_TIME)
+
+
+def _full_name(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def content_of(session: Session, app: Application, language: str) -> NoticeContent:
+    """Return what the notice of a decided application says, in a language (kk or ru)."""
+    person, entity = session.get(Person, app.person_id), session.get(Entity, app.entity_id)
+    site, district = session.get(Site, app.site_id), session.get(District, app.district_id)
+    if person is None or entity is None or site is None or district is None or app.decided_at is None:
+        raise NotFound()
+    kk = language == "kk"
+    att = attachment_service.attachment_of(session, app.id)
+    doctor_id = att.doctor_id if att is not None else district.doctor_id
+    doctor = session.get(Practitioner, doctor_id) if doctor_id is not None else None
+    refused = app.state == State.REFUSED.value
+    return NoticeContent(
+        number=notice_number(app), kind="refusal" if refused else "attachment", language=language,
+        issued_at=_aware(app.decided_at), entity=entity.name_kk if kk else entity.name_ru,
+        site=site.name_kk if kk else site.name_ru, address=site.address_kk if kk else site.address_ru,
+        district=str(district.number),
+        doctor=_full_name(doctor.surname, doctor.given_name, doctor.patronymic) if doctor
+        else translate(language, NOT_ASSIGNED),
+        person=_full_name(person.surname, person.given_name, person.patronymic), birth_date=person.birth_date,
+        iin_masked=mask_iin(person.iin), basis=translate(language, BASES[PlaceBasis(app.place_basis)]),
+        begin=att.begin_date if att is not None and not refused else None,
+        reason_code=app.reason_code if refused else None,
+        reason=refusal_text(language, app.reason_code or "", reason_params(session, app)) if refused else None,
+        note=app.reason_note)
+
+
+def _canonical(content: NoticeContent) -> str:
+    """Return the canonical JSON of a notice's content (what was decided, without the layout)."""
+    return json.dumps(dataclasses.asdict(content), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def ensure_notice(session: Session, *, application_id: int, signer: NotificationSigner,
+                  now: dt.datetime) -> AttachmentNotice:
+    """Return the notice of a decided application, issuing, signing and storing it on first need."""
+    found = session.scalar(select(AttachmentNotice).where(AttachmentNotice.application_id == application_id))
+    if found is not None:
+        return found
+    app = session.get(Application, application_id)
+    if app is None or app.state not in DECIDED:
+        raise NotFound()
+    entity = session.get(Entity, app.entity_id)
+    if entity is None:
+        raise NotFound()
+    language = language_of(session, RecipientKind.PERSON, app.applicant_person_id)
+    content = content_of(session, app, language)
+    pdf = render(content)
+    signature = signer.sign(pdf, entity)
+    row = AttachmentNotice(application_id=app.id, number=content.number, kind=content.kind, language=language,
+                           issued_at=content.issued_at, content=_canonical(content), pdf=pdf,
+                           sha256=hashlib.sha256(pdf).hexdigest(), signature=signature.to_json(),
+                           signature_status=signature.status, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # issued meanwhile by a concurrent request: keep theirs
+        found = session.scalar(select(AttachmentNotice).where(AttachmentNotice.application_id == application_id))
+        if found is None:
+            raise
+        return found
+    return row
+
+
+def notice_for(*, session: Session, actor: Actor, application_id: int, signer: NotificationSigner,
+               now: dt.datetime) -> AttachmentNotice:
+    """Return the notice of an application the actor may read: the person, their representative, or the
+    registrar of the deciding entity (A-100)."""
+    attachment_service.get_application(session=session, actor=actor, application_id=application_id,
+                                       today=attachment_service.local_day(now))
+    return ensure_notice(session, application_id=application_id, signer=signer, now=now)

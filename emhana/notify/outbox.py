@@ -1,0 +1,89 @@
+"""Writing to the outbox: a notification row joins the transaction of the decision that causes it.
+
+If the decision rolls back, so does its message; if it commits, the message is there to be delivered
+(the transactional outbox pattern). Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emhana.notify.models import Notification, NotificationContact
+
+DEFAULT_LANGUAGE = "ru"
+NOTICE_LANGUAGES = ("kk", "ru")
+
+
+class RecipientKind(StrEnum):
+    PERSON = "person"
+    ENTITY = "entity"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ChannelHint(StrEnum):
+    """Where a message should go: e-mail when the recipient gave an address; otherwise the log, which stands
+    in for the eGov personal account (A-100) until that gateway exists."""
+
+    EMAIL = "email"
+    LOG = "log"
+
+
+def mask_iin(iin: str) -> str:
+    """Return an IIN with all but its last 4 digits hidden (notices and messages never carry it in full)."""
+    return "•" * max(len(iin) - 4, 0) + iin[-4:]
+
+
+def contact_of(session: Session, kind: RecipientKind, recipient_id: int) -> NotificationContact | None:
+    """Return what a recipient told us about language and e-mail, or None."""
+    return session.scalar(select(NotificationContact).where(NotificationContact.recipient_kind == kind.value,
+                                                            NotificationContact.recipient_id == recipient_id))
+
+
+def language_of(session: Session, kind: RecipientKind, recipient_id: int) -> str:
+    """Return the recipient's language: their choice if known (kk or ru), else Russian."""
+    contact = contact_of(session, kind, recipient_id)
+    return contact.language if contact is not None and contact.language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def set_contact(*, session: Session, kind: RecipientKind, recipient_id: int, language: str | None,
+                email: str | None) -> NotificationContact:
+    """Record a recipient's language and e-mail (the latest choice wins)."""
+    if language is not None and language not in NOTICE_LANGUAGES:
+        raise ValueError("language must be kk or ru")
+    row = contact_of(session, kind, recipient_id)
+    if row is None:
+        row = NotificationContact(recipient_kind=kind.value, recipient_id=recipient_id)
+        session.add(row)
+    row.language, row.email = language, email
+    session.flush()
+    return row
+
+
+def enqueue(session: Session, *, kind: RecipientKind, recipient_id: int, template: str, params: dict[str, Any],
+            dedupe_key: str, now: dt.datetime) -> Notification | None:
+    """Queue one message in the caller's transaction; return None when the same key is already queued."""
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
+        return None
+    contact = contact_of(session, kind, recipient_id)
+    language = contact.language if contact is not None and contact.language in NOTICE_LANGUAGES \
+        else DEFAULT_LANGUAGE
+    email = contact.email if contact is not None else None
+    row = Notification(recipient_kind=kind.value, recipient_id=recipient_id,
+                       channel=ChannelHint.EMAIL.value if email else ChannelHint.LOG.value, address=email,
+                       language=language, template=template,
+                       params=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+                       state=DeliveryState.PENDING.value, attempts=0, created_at=now, next_attempt_at=now,
+                       dedupe_key=dedupe_key)
+    session.add(row)
+    return row

@@ -1,0 +1,102 @@
+"""The attachment notice as a PDF (fpdf2) in Kazakh or Russian, with the bundled DejaVu Sans font.
+
+The font files ship in ``emhana/notify/fonts`` (licence beside them): DejaVu Sans covers the Kazakh
+letters ә ғ қ ң ө ұ ү һ і. System fonts are never read. The same content gives the same bytes: the
+creation date is the issue time, and nothing random goes in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from emhana.i18n import translate
+from emhana.notify.templates import LABELS, SIGNATURE_PENDING, TITLE_ATTACHMENT, TITLE_REFUSAL
+
+FONTS = Path(__file__).parent / "fonts"
+FONT = "DejaVu"
+
+
+@dataclass(frozen=True)
+class NoticeContent:
+    """What a notice says: facts at the time of the decision, in the recipient's language (no full IIN)."""
+
+    number: str
+    kind: str                 # "attachment" or "refusal"
+    language: str             # "kk" or "ru"
+    issued_at: dt.datetime    # aware, Kazakhstan time
+    entity: str
+    site: str
+    address: str
+    district: str
+    doctor: str
+    person: str
+    birth_date: dt.date
+    iin_masked: str
+    basis: str
+    begin: dt.date | None
+    reason_code: str | None
+    reason: str | None
+    note: str | None
+
+
+def _row(pdf: FPDF, label: str, value: str) -> None:
+    pdf.set_font(FONT, "B", 10)
+    pdf.cell(62, 7, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
+    pdf.set_font(FONT, "", 10)
+    pdf.multi_cell(0, 7, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def render(content: NoticeContent) -> bytes:
+    """Return the PDF bytes of a notice."""
+    lang = content.language
+
+    def t(msgid: str) -> str:
+        return translate(lang, msgid)
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(content.issued_at)
+    pdf.set_lang(lang)
+    title = t(TITLE_ATTACHMENT if content.kind == "attachment" else TITLE_REFUSAL)
+    pdf.set_title(title)
+    pdf.set_author(content.entity)
+    pdf.set_creator("emhana")
+    pdf.set_producer("emhana")
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(18, 18, 18)
+    pdf.add_page()
+    pdf.set_font(FONT, "B", 11)
+    pdf.multi_cell(0, 6, content.entity, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    pdf.set_font(FONT, "B", 14)
+    pdf.multi_cell(0, 8, title, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    _row(pdf, t(LABELS["number"]), content.number)
+    _row(pdf, t(LABELS["issued_at"]), content.issued_at.strftime("%d.%m.%Y %H:%M"))
+    pdf.ln(2)
+    _row(pdf, t(LABELS["person"]), content.person)
+    _row(pdf, t(LABELS["birth_date"]), content.birth_date.strftime("%d.%m.%Y"))
+    _row(pdf, t(LABELS["iin"]), content.iin_masked)
+    pdf.ln(2)
+    _row(pdf, t(LABELS["entity"]), content.entity)
+    _row(pdf, t(LABELS["address"]), f"{content.site}, {content.address}" if content.address else content.site)
+    _row(pdf, t(LABELS["district"]), content.district)
+    _row(pdf, t(LABELS["doctor"]), content.doctor)
+    _row(pdf, t(LABELS["basis"]), content.basis)
+    if content.kind == "attachment" and content.begin is not None:
+        _row(pdf, t(LABELS["begin"]), content.begin.strftime("%d.%m.%Y"))
+    if content.kind == "refusal":
+        pdf.ln(2)
+        _row(pdf, t(LABELS["reason_code"]), content.reason_code or "")
+        _row(pdf, t(LABELS["reason"]), content.reason or "")
+    if content.note:
+        _row(pdf, t(LABELS["note"]), content.note)
+    pdf.ln(8)
+    pdf.set_font(FONT, "", 8)
+    pdf.multi_cell(0, 5, t(SIGNATURE_PENDING), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())

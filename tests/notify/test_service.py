@@ -1,0 +1,220 @@
+"""The outbox on the real database: a message per decision in the decision's transaction, delivery
+through a real local SMTP server, failures kept and retried, nothing sent twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana import errors
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import placement, service
+from emhana.attachment.enums import Channel, EndReason
+from emhana.attachment.models import Application
+from emhana.attachment.policy import policy_for
+from emhana.attachment.schemas import ApplicationIn, DecisionIn
+from emhana.facilities.rules import InclusionStatus
+from emhana.facilities.service import get_entity, set_inclusion
+from emhana.identity.models import Person
+from emhana.notify.channels import LogChannel, SmtpChannel
+from emhana.notify.models import Notification
+from emhana.notify.outbox import RecipientKind, set_contact
+from emhana.notify.service import backoff, deliver_pending
+from emhana.notify.signer import DemoNotificationSigner
+from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country
+from tests.notify.conftest import Inbox, free_port
+
+D = dt.date
+LATER = IN_WINDOW + dt.timedelta(minutes=1)
+
+
+def apply(sessions: sessionmaker[Session], actor: Actor, *, person_id: int, district_id: int,
+          at: dt.datetime = IN_WINDOW, **kw: Any) -> Application:
+    with sessions.begin() as s:
+        app = service.submit(session=s, actor=actor, data=ApplicationIn(person_id=person_id, district_id=district_id,
+                                                                        **kw), channel=Channel.EGOV, now=at)
+        s.expunge_all()
+        return app
+
+
+def outbox(sessions: sessionmaker[Session]) -> list[Notification]:
+    with sessions() as s:
+        return list(s.scalars(select(Notification).order_by(Notification.id)))
+
+
+@pytest.fixture
+def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Actor]:
+    return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
+
+
+def contact(sessions: sessionmaker[Session], pid: int, language: str = "kk", email: str | None = "dana@example.kz",
+            kind: RecipientKind = RecipientKind.PERSON) -> None:
+    with sessions.begin() as s:
+        set_contact(session=s, kind=kind, recipient_id=pid, language=language, email=email)
+
+
+def test_a54_a06_each_decision_queues_its_message_and_a_transfer_tells_the_losing_organization(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor]) -> None:
+    pid = person()
+    contact(sessions, pid)
+    first = apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
+    change = apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("B1", 1)])
+    rows = outbox(sessions)
+    assert [(r.template, r.recipient_kind, r.recipient_id) for r in rows] == [
+        ("attachment.approved", "person", pid), ("attachment.approved", "person", pid),
+        ("attachment.transfer_out", "entity", country.a)]
+    assert [(r.language, r.channel, r.address) for r in rows[:2]] == [("kk", "email", "dana@example.kz")] * 2
+    assert (rows[2].language, rows[2].channel) == ("ru", "log")     # no contact known: Russian, the log
+    assert json.loads(rows[0].params)["application_id"] == first.id
+    assert json.loads(rows[1].params)["begin"] == "2026-01-01" and json.loads(rows[2].params)["begin"] == "2026-01-01"
+    assert {r.state for r in rows} == {"pending"} and rows[0].dedupe_key != rows[1].dedupe_key
+    with sessions() as s:
+        iin = s.get_one(Person, pid).iin
+    assert iin not in rows[2].params and iin[-4:] in rows[2].params
+    assert change.id != first.id
+
+
+def test_a_refused_application_tells_the_applicant_and_a_refused_submission_queues_nothing(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    dead = person(death=D(2025, 1, 1))
+    with pytest.raises(errors.PersonDead):
+        apply(sessions, citizen(dead), person_id=dead, district_id=country.districts[("A1", 1)])
+    assert outbox(sessions) == []                                    # the rollback took the message too
+    pid = person()
+    registrar, _ = make_actor(Role.REGISTRAR, entity_id=country.a)
+    scan = service.Upload(file_name="a.png", content_type="image/png", content=b"png")
+    with sessions.begin() as s:
+        app = service.submit(session=s, actor=registrar, data=ApplicationIn(
+            person_id=pid, district_id=country.districts[("A1", 1)], documents=[{"kind": "id_card", "number": "1"}]),
+            channel=Channel.WRITTEN, uploads=(scan,), now=IN_WINDOW)
+        app_id = app.id
+    assert outbox(sessions) == []                                    # queued for the registrar: no decision yet
+    with sessions.begin() as s:
+        service.decide(session=s, actor=registrar, application_id=app_id, expected_version=1,
+                       data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"), now=LATER)
+        s.rollback()
+    assert outbox(sessions) == []
+    with sessions.begin() as s:
+        service.decide(session=s, actor=registrar, application_id=app_id, expected_version=1,
+                       data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"), now=LATER)
+    row, = outbox(sessions)
+    assert (row.template, row.recipient_id, row.language) == ("attachment.refused", pid, "ru")
+    assert json.loads(row.params)["reason_code"] == "attachment.documents_inaccurate"
+
+
+def test_daily_job_detachment_and_redistribution_tell_the_person(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    alive, dying, leaving = person(), person(), person()
+    for pid in (alive, dying, leaving):
+        apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
+    with sessions.begin() as s:
+        s.get_one(Person, dying).death_date = D(2025, 10, 5)
+        placement.run_daily(session=s, actor=None, day=D(2025, 11, 2))
+        placement.detach(session=s, actor=None, person_id=leaving, reason=EndReason.EMIGRATION, on=D(2025, 11, 5),
+                         today=D(2025, 11, 2))
+    later = [(r.template, r.recipient_id) for r in outbox(sessions)[3:]]
+    # A-92: a death ends the attachment without a message; in effect and emigration are told.
+    assert sorted(later) == sorted([("attachment.in_effect", alive), ("attachment.in_effect", leaving),
+                                    ("attachment.detached", leaving)])
+    detached = next(r for r in outbox(sessions) if r.template == "attachment.detached")
+    assert json.loads(detached.params)["reason_code"] == "emigration"
+
+
+def test_a94_redistribution_tells_each_person_where_they_are_now(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    people = [person() for _ in range(2)]
+    for pid in people:
+        apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("B1", 1)], at=AFTER_WINDOW)
+    fund, _ = make_actor(Role.FUND_ADMIN)
+    with sessions.begin() as s:
+        set_inclusion(session=s, actor=fund, entity=get_entity(session=s, entity_id=country.b),
+                      status=InclusionStatus.EXCLUDED, effective_from=D(2025, 12, 20), reason="licence revoked")
+    with sessions.begin() as s:
+        placement.redistribute(session=s, actor=fund, entity_id=country.b, on=D(2025, 12, 20), today=D(2025, 12, 10),
+                               policy=policy_for(s, D(2025, 12, 10)))
+    moved = [r for r in outbox(sessions) if r.template == "attachment.redistributed"]
+    assert sorted(r.recipient_id for r in moved) == sorted(people)
+    assert all(json.loads(r.params)["begin"] == "2025-12-20" for r in moved)
+
+
+def test_delivery_through_a_real_smtp_server_with_the_notice_and_never_twice(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    pid = person()
+    contact(sessions, pid)
+    apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
+    channels = {"email": SmtpChannel("127.0.0.1", port, "registry@emhana.invalid"), "log": LogChannel()}
+    signer = DemoNotificationSigner()
+    with sessions.begin() as s:
+        report = deliver_pending(s, channels=channels, now=LATER, signer=signer)
+    assert (report.sent, report.failed) == (1, 0)
+    mail, = inbox.messages
+    assert mail["To"] == "dana@example.kz" and mail["Subject"] == "Бекіту мақұлданды"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "мақұлданды" in body.get_content()
+    pdf, = [part for part in mail.iter_attachments() if part.get_content_type() == "application/pdf"]
+    assert pdf.get_content().startswith(b"%PDF")
+    row, = outbox(sessions)
+    assert (row.state, row.attempts, row.sent_at is not None, row.last_error) == ("sent", 1, True, None)
+    with sessions.begin() as s:
+        again = deliver_pending(s, channels=channels, now=LATER + dt.timedelta(days=1), signer=signer)
+    assert (again.sent, again.failed, len(inbox.messages)) == (0, 0, 1)
+
+
+def test_a_closed_smtp_port_keeps_the_row_and_a_later_run_delivers_it_once(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    pid = person()
+    contact(sessions, pid, language="ru")
+    apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
+    closed = {"email": SmtpChannel("127.0.0.1", free_port(), "registry@emhana.invalid", timeout=2)}
+    for attempt in (1, 2):
+        at = LATER + dt.timedelta(hours=attempt)
+        with sessions.begin() as s:
+            report = deliver_pending(s, channels=closed, now=at)
+        assert (report.sent, report.failed) == (0, 1)
+        row, = outbox(sessions)
+        assert (row.state, row.attempts) == ("failed", attempt) and "Error" in (row.last_error or "")
+        with sessions.begin() as s:   # not due again before its backoff
+            assert deliver_pending(s, channels=closed, now=at + backoff(attempt) / 2).failed == 0
+    working = {"email": SmtpChannel("127.0.0.1", port, "registry@emhana.invalid")}
+    with sessions.begin() as s:
+        assert deliver_pending(s, channels=working, now=LATER + dt.timedelta(days=1)).sent == 1
+    row, = outbox(sessions)
+    assert (row.state, row.attempts, row.last_error) == ("sent", 3, None)
+    assert len(inbox.messages) == 1 and inbox.messages[0]["Subject"] == "Прикрепление одобрено"
+    with sessions.begin() as s:
+        assert deliver_pending(s, channels=working, now=LATER + dt.timedelta(days=2)).sent == 0
+    assert len(inbox.messages) == 1
+
+
+def test_log_channel_logs_ids_not_the_iin_and_an_unconfigured_channel_waits(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        citizen: Callable[[int], Actor], caplog: pytest.LogCaptureFixture) -> None:
+    by_mail, by_log = person(), person()
+    contact(sessions, by_mail)
+    for pid in (by_mail, by_log):
+        apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
+    caplog.set_level(logging.INFO, logger="emhana.notify")
+    with sessions.begin() as s:
+        report = deliver_pending(s, channels={"log": LogChannel()}, now=LATER)
+    assert (report.sent, report.skipped) == (1, 1)
+    with sessions() as s:
+        iins = [s.get_one(Person, p).iin for p in (by_mail, by_log)]
+    assert "attachment.approved" in caplog.text and f"person {by_log}" in caplog.text
+    assert not any(iin in caplog.text for iin in iins)
+    assert [r.state for r in outbox(sessions)] == ["pending", "sent"]
