@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     recall = sum(recalls) / len(recalls)
     print(f"bench_near: {stats.sites:,} sites of {stats.entities:,} entities ({engine.dialect.name}), "
           f"{queries:,} queries, k={k}; layer written in {load_seconds:.1f} s")
-    print(table([summarise("near() (bounding box + haversine)", near_times),
+    print(table([summarise("near() (KNN or box + haversine)", near_times),
                  summarise("numpy brute-force haversine", brute_times)],
                 ("method", "queries/s", "mean ms", "p50 ms", "p95 ms", "p99 ms")))
     print(f"recall@{k}: {recall:.4f}; queries with identical sets: "

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of, create_account, issue_token
+from emhana.attachment.policy import forget_policies
 from emhana.config import Settings
 from emhana.db import Base, make_engine, make_sessionmaker, normalize_url
 from emhana.migrate import upgrade
@@ -82,6 +83,7 @@ def clean(engine: Engine) -> None:
         else:
             for t in tables:
                 conn.execute(t.delete())
+    forget_policies(engine)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ is in the past; only a planned end in the future may be brought forward by a lat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -40,7 +40,8 @@ def lock_persons(session: Session, person_ids: Iterable[int]) -> None:
 
 def lock_district(session: Session, district_id: int) -> District:
     """Lock a district row so that its load is counted and changed by one transaction at a time."""
-    district = session.scalar(select(District).where(District.id == district_id).with_for_update())
+    district = session.scalar(select(District).where(District.id == district_id).with_for_update()
+                              .execution_options(populate_existing=True))
     if district is None or not district.active:
         raise NotFound()
     return district
@@ -93,11 +94,19 @@ def _end(att: Attachment, last_day: dt.date, reason: EndReason) -> None:
     att.end_reason = reason.value
 
 
-def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason) -> list[Attachment]:
-    """End every attachment of a person that would still run on ``begin`` (the day before it)."""
-    rows = list(session.scalars(select(Attachment).where(
-        Attachment.person_id == person_id, or_(Attachment.end_date.is_(None), Attachment.end_date >= begin))
-        .order_by(Attachment.begin_date)))
+def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason,
+             history: Sequence[Attachment] | None = None) -> list[Attachment]:
+    """End every attachment of a person that would still run on ``begin`` (the day before it).
+
+    ``history``, when given, is every attachment of the person as read after the person's lock; it
+    saves reading them again."""
+    if history is None:
+        rows = list(session.scalars(select(Attachment).where(
+            Attachment.person_id == person_id, or_(Attachment.end_date.is_(None), Attachment.end_date >= begin))
+            .order_by(Attachment.begin_date)))
+    else:
+        rows = sorted((a for a in history if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
+                      key=lambda a: a.begin_date)
     for att in rows:
         _end(att, begin - ONE_DAY, reason)
     session.flush()
@@ -119,9 +128,10 @@ class Placement:
     application_id: int | None = None
 
 
-def place(session: Session, actor: Actor | None, p: Placement) -> Attachment:
+def place(session: Session, actor: Actor | None, p: Placement,
+          history: Sequence[Attachment] | None = None) -> Attachment:
     """Close the person's running attachment and open the new one in the same transaction (A-06, A-90)."""
-    ended = end_from(session, p.person_id, p.begin, EndReason.TRANSFER)
+    ended = end_from(session, p.person_id, p.begin, EndReason.TRANSFER, history)
     row = Attachment(person_id=p.person_id, entity_id=p.site.entity_id, site_id=p.site.id, district_id=p.district.id,
                      doctor_id=p.district.doctor_id, place_basis=p.basis.value, cause=p.cause.value,
                      begin_date=p.begin, insured_until=p.insured_until, application_id=p.application_id,

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
+from emhana.attachment import clock
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.models import CampaignPolicy
 from emhana.attachment.rules import Policy
@@ -48,6 +51,7 @@ def seed_default_policies(session: Session) -> None:
         if row["year"] not in present:
             session.add(CampaignPolicy(**row))
     session.flush()
+    forget_policies(session)
 
 
 def to_rules(row: CampaignPolicy) -> Policy:
@@ -65,11 +69,43 @@ def to_rules(row: CampaignPolicy) -> Policy:
 CLOSED = Policy(year=1, window_start=dt.date.min, window_end=dt.date.min, effective_date=None)
 
 
+# Per process and database: the policy of a year whose window has opened. Such a row can no longer be
+# changed (update_policy refuses it) and, being its year's own row, no later row can take its place, so
+# it is read once. Writes through this module drop the database's entries (create, update, seed).
+_FROZEN: weakref.WeakKeyDictionary[Engine, dict[int, Policy]] = weakref.WeakKeyDictionary()
+_FROZEN_LOCK = threading.Lock()
+
+
+def _engine_of(session: Session) -> Engine | None:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", None)
+    return engine if isinstance(engine, Engine) else None
+
+
+def forget_policies(where: Session | Engine) -> None:
+    """Drop the cached policies of a database (called on every policy write; tests call it when they
+    empty the tables behind the application's back)."""
+    engine = where if isinstance(where, Engine) else _engine_of(where)
+    if engine is not None:
+        with _FROZEN_LOCK:
+            _FROZEN.pop(engine, None)
+
+
 def policy_for(session: Session, day: dt.date) -> Policy:
     """Return the policy in force on a day: its year's, else the latest earlier one (whose window is over)."""
+    engine = _engine_of(session)
+    cached = _FROZEN.get(engine, {}).get(day.year) if engine is not None else None
+    if cached is not None:
+        return cached
     row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year <= day.year)
                          .order_by(CampaignPolicy.year.desc()).limit(1))
-    return to_rules(row) if row is not None else CLOSED
+    if row is None:
+        return CLOSED
+    policy = to_rules(row)
+    if engine is not None and row.year == day.year and row.window_start <= clock.today():
+        with _FROZEN_LOCK:
+            _FROZEN.setdefault(engine, {})[day.year] = policy
+    return policy
 
 
 def list_policies(session: Session) -> list[CampaignPolicy]:
@@ -103,6 +139,7 @@ def create_policy(*, session: Session, actor: Actor, data: PolicyIn, today: dt.d
     row = CampaignPolicy(**_fields(data), version=1, created_by=actor.account_id)
     session.add(row)
     session.flush()
+    forget_policies(session)
     record_event(session=session, actor=actor, action="policy.create", object_type="campaign_policy",
                  object_id=str(row.year))
     return row
@@ -124,6 +161,7 @@ def update_policy(*, session: Session, actor: Actor, year: int, data: PolicyIn, 
         setattr(row, key, value)
     row.version += 1
     session.flush()
+    forget_policies(session)
     record_event(session=session, actor=actor, action="policy.update", object_type="campaign_policy",
                  object_id=str(row.year))
     return row

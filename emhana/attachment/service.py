@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
@@ -24,10 +24,8 @@ from emhana.attachment.placement import (
     address_of,
     attached_count,
     attached_counts,
-    entity_participates,
     lock_district,
     lock_persons,
-    open_attachment,
     place,
 )
 from emhana.attachment.policy import policy_for
@@ -108,11 +106,32 @@ def _documents_on_file(session: Session, person_id: int, holder: Holder) -> list
     return [DocumentFacts(kind=d.kind, holder=holder, expires_on=d.expires_on) for d in rows]
 
 
-def _voluntary_changes(session: Session, person_id: int, year: int) -> int:
+def _history(session: Session, person_id: int) -> list[Attachment]:
+    """Return every attachment of a person, earliest first (read once, after the person's lock)."""
+    return list(session.scalars(select(Attachment).where(Attachment.person_id == person_id)
+                                .order_by(Attachment.begin_date, Attachment.id)))
+
+
+def _voluntary_changes(history: Sequence[Attachment], year: int) -> int:
     """Return the voluntary changes decided for a person in a calendar year (A-41)."""
-    return session.scalar(select(func.count()).select_from(Attachment).where(
-        Attachment.person_id == person_id, Attachment.cause == Cause.VOLUNTARY_CHANGE.value,
-        Attachment.decided_on >= dt.date(year, 1, 1), Attachment.decided_on <= dt.date(year, 12, 31))) or 0
+    return sum(1 for a in history if a.cause == Cause.VOLUNTARY_CHANGE.value and a.decided_on is not None
+               and a.decided_on.year == year)
+
+
+def _open(history: Sequence[Attachment]) -> Attachment | None:
+    """Return the open attachment among a person's history (at most one, A-01)."""
+    return next((a for a in history if a.end_date is None), None)
+
+
+def _entities(session: Session, ids: set[int], day: dt.date) -> dict[int, tuple[Entity, bool]]:
+    """Return entities by id with whether each is included in the database on a day, in one query."""
+    rows = session.execute(select(Entity, included_on(day).label("included")).where(Entity.id.in_(sorted(ids))))
+    return {e.id: (e, bool(inc)) for e, inc in rows}
+
+
+def _participates(entity: Entity, included: bool, day: dt.date) -> bool:
+    """Tell whether an entity is included on a day with a Fund contract not yet ended (A-04, B-06)."""
+    return included and (entity.contract_to is None or entity.contract_to >= day)
 
 
 @dataclass(frozen=True)
@@ -133,34 +152,61 @@ class Request:
     filed_on: dt.date
 
 
-def _evaluate(session: Session, req: Request, today: dt.date, reviewed: bool) -> Decision:
-    """Gather the facts of a request from the database and apply the rules."""
-    entity = session.get(Entity, req.site.entity_id)
-    if entity is None:
+def _evaluate(session: Session, req: Request, history: Sequence[Attachment], today: dt.date,
+              reviewed: bool) -> tuple[Decision, District, Entity]:
+    """Gather the facts of a request and apply the rules; return the decision, the target district,
+    locked, and its entity (held by the caller, so that the notices find it in the session's identity
+    map instead of reading it again). Every other fact is read first, so that the district lock (shared
+    by everyone choosing the district) is taken as late as possible, just before its load is counted."""
+    current = _open(history)
+    entities = _entities(session, {req.site.entity_id} | ({current.entity_id} if current else set()), today)
+    if req.site.entity_id not in entities:
         raise NotFound()
-    included = session.scalar(select(Entity.id).where(Entity.id == entity.id, included_on(today))) is not None
-    current = open_attachment(session, req.person.id)
+    entity, included = entities[req.site.entity_id]
     address = address_of(req.person, req.basis, today)
+    policy = policy_for(session, req.filed_on)
+    district = lock_district(session, req.district.id)
     facts = ApplicationFacts(
-        filed_on=req.filed_on, today=today, policy=policy_for(session, req.filed_on),
+        filed_on=req.filed_on, today=today, policy=policy,
         person=_person_facts(req.person), by_self=req.by_self, representative_valid=req.representative_valid,
         channel=req.channel, documents=req.documents, basis=req.basis,
         address_kato=address.kato_code if address else None, border_claim=req.border_claim, reason=req.reason,
         target=TargetFacts(entity_participating=included, contract_to=entity.contract_to,
-                           district_id=req.district.id, profile=req.district.profile,
-                           capacity=req.district.capacity, attached=attached_count(session, req.district.id),
+                           district_id=district.id, profile=district.profile,
+                           capacity=district.capacity, attached=attached_count(session, district.id),
                            site_kato=req.site.kato_code),
         current=CurrentFacts(district_id=current.district_id,
-                             entity_participating=entity_participates(session, current.entity_id, today))
+                             entity_participating=current.entity_id in entities
+                             and _participates(*entities[current.entity_id], today))
         if current else None,
-        voluntary_changes_this_year=_voluntary_changes(session, req.person.id, req.filed_on.year),
+        voluntary_changes_this_year=_voluntary_changes(history, req.filed_on.year),
         reviewed=reviewed)
-    return evaluate(facts)
+    return evaluate(facts), district, entity
 
 
 def _person_facts(person: Person) -> PersonFacts:
     """Return the facts of a person the rules need."""
     return PersonFacts(birth_date=person.birth_date, death_date=person.death_date, category=person.category)
+
+
+def _lock_and_load_person(session: Session, person_id: int) -> Person:
+    """Lock a person row (the first lock of the transaction) and return it with addresses and documents,
+    in one statement."""
+    person = session.scalars(select(Person).where(Person.id == person_id).options(
+        joinedload(Person.addresses), joinedload(Person.documents)).with_for_update(of=Person)
+        .execution_options(populate_existing=True)).unique().one_or_none()
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def _target(session: Session, district_id: int) -> tuple[District, Site]:
+    """Return an active district and its site (not locked yet), in one query."""
+    row = session.execute(select(District, Site).join(Site, Site.id == District.site_id)
+                          .where(District.id == district_id)).one_or_none()
+    if row is None or not row[0].active:
+        raise NotFound()
+    return row[0], row[1]
 
 
 def _load_person(session: Session, person_id: int) -> Person:
@@ -173,15 +219,15 @@ def _load_person(session: Session, person_id: int) -> Person:
 
 
 def _approve(session: Session, actor: Actor | None, app: Application, decision: Decision, district: District,
-             site: Site, moment: dt.datetime) -> Attachment:
+             site: Site, moment: dt.datetime, history: Sequence[Attachment]) -> Attachment:
     """Open the attachment of an approved application and mark it approved."""
     if decision.cause is None or decision.begin_date is None:
         raise InvalidInput()
-    lost = open_attachment(session, app.person_id)
+    lost = _open(history)
     row = place(session, actor, Placement(
         person_id=app.person_id, district=district, site=site, basis=PlaceBasis(app.place_basis),
         cause=decision.cause, begin=decision.begin_date, decided_on=local_day(moment),
-        insured_until=decision.insured_until, application_id=app.id))
+        insured_until=decision.insured_until, application_id=app.id), history=history)
     app.state = State.APPROVED.value
     app.decided_at = moment
     notify.application_decided(session, app=app, attachment=row, lost=lost, now=moment)
@@ -197,19 +243,18 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     by_self, applicant_id, rep_valid = _applicant(session, actor, data, channel, day)
     if (channel is Channel.WRITTEN and not uploads) or len(uploads) > len(data.documents):
         raise InvalidInput()
-    lock_persons(session, [data.person_id])
-    person = _load_person(session, data.person_id)
-    district = lock_district(session, data.district_id)
-    site = session.get(Site, district.site_id)
-    if site is None or not site.active:
+    person = _lock_and_load_person(session, data.person_id)
+    district, site = _target(session, data.district_id)
+    if not site.active:
         raise NotFound()
     if actor.role is Role.REGISTRAR and site.entity_id != actor.entity_id:
         raise Forbidden()
     if session.scalar(select(Application.id).where(Application.person_id == person.id,
                                                    Application.state == State.SUBMITTED.value)) is not None:
         raise ApplicationPending()
+    history = _history(session, person.id)
     if channel is Channel.EGOV:
-        docs = _documents_on_file(session, person.id, Holder.PERSON)
+        docs = [DocumentFacts(kind=d.kind, holder=Holder.PERSON, expires_on=d.expires_on) for d in person.documents]
         if not by_self:
             docs += _documents_on_file(session, applicant_id, Holder.APPLICANT)
     else:
@@ -217,13 +262,15 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     req = Request(person=person, applicant_id=applicant_id, by_self=by_self, representative_valid=rep_valid,
                   channel=channel, documents=tuple(docs), district=district, site=site, basis=data.place_basis,
                   border_claim=data.border_claim, reason=data.change_reason, filed_on=day)
-    decision = _evaluate(session, req, day, reviewed=False)
+    decision, district, _entity = _evaluate(session, req, history, day, reviewed=False)
     if decision.outcome is Outcome.REFUSE:
         raise decision.error or InvalidInput()
+    approve = decision.outcome is Outcome.APPROVE
     app = Application(
         person_id=person.id, applicant_person_id=applicant_id, channel=channel.value, entity_id=site.entity_id,
         site_id=site.id, district_id=district.id, place_basis=data.place_basis.value, border_claim=data.border_claim,
-        change_reason=data.change_reason.value if data.change_reason else None, state=State.SUBMITTED.value,
+        change_reason=data.change_reason.value if data.change_reason else None,
+        state=(State.APPROVED if approve else State.SUBMITTED).value, decided_at=moment if approve else None,
         review=",".join(decision.review), submitted_at=moment, filed_on=day,
         deadline=decision_deadline(moment).astimezone(dt.UTC),
         recorded_by=actor.account_id if actor.role is Role.REGISTRAR else None, version=1)
@@ -237,8 +284,8 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     session.flush()
     record_event(session=session, actor=actor, action="application.submit", object_type="application",
                  object_id=str(app.id), subject_person_id=person.id, purpose=channel.value)
-    if decision.outcome is Outcome.APPROVE:
-        _approve(session, None, app, decision, district, site, moment)
+    if approve:
+        _approve(session, None, app, decision, district, site, moment, history)
     session.flush()
     return app
 
@@ -293,10 +340,8 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
         notify.application_decided(session, app=app, attachment=None, lost=None, now=moment)
     else:
         person = _load_person(session, app.person_id)
-        district = lock_district(session, app.district_id)
-        site = session.get(Site, district.site_id)
-        if site is None:
-            raise NotFound()
+        district, site = _target(session, app.district_id)
+        history = _history(session, app.person_id)
         by_self = app.applicant_person_id == app.person_id
         rep_valid = not by_self and app.person_id in represented_ids(
             session=session, representative_id=app.applicant_person_id, day=day)
@@ -308,10 +353,10 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
                       representative_valid=rep_valid, channel=Channel(app.channel), documents=tuple(docs),
                       district=district, site=site, basis=PlaceBasis(app.place_basis), border_claim=app.border_claim,
                       reason=ChangeReason(app.change_reason) if app.change_reason else None, filed_on=app.filed_on)
-        decision = _evaluate(session, req, day, reviewed=True)
+        decision, district, _entity = _evaluate(session, req, history, day, reviewed=True)
         if decision.outcome is Outcome.REFUSE:
             raise decision.error or InvalidInput()
-        _approve(session, actor, app, decision, district, site, moment)
+        _approve(session, actor, app, decision, district, site, moment, history)
         app.reason_note = data.note
     app.decided_by = actor.account_id
     app.version += 1

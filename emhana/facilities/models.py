@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emhana.db import Base, BigId
@@ -89,6 +101,11 @@ class Site(Base):
     districts: Mapped[list[District]] = relationship(back_populates="site", order_by="District.number")
 
     __table_args__ = (UniqueConstraint("entity_id", "code", name="uq_site_entity_code"),)
+
+
+# PostgreSQL only: a GiST index on point(lon, lat) for nearest-first (KNN) search in near().
+Index("ix_site_point", func.point(Site.__table__.c.lon, Site.__table__.c.lat),
+      postgresql_using="gist").ddl_if(dialect="postgresql")
 
 
 class Practitioner(Base):

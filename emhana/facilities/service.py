@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
@@ -216,17 +218,44 @@ class NearSite:
     distance_km: float
 
 
-def near(*, session: Session, lat: float, lon: float, day: dt.date, limit: int = 10,
-         profile: str | None = None) -> list[NearSite]:
-    """Return the nearest participating sites, nearest first, by great-circle distance.
-
-    Candidates come from a bounding box on the (lat, lon) columns that doubles until the k-th
-    nearest lies inside the box's inscribed circle, so the answer is exact on any database.
-    """
+def _eligible(day: dt.date, profile: str | None) -> list:  # type: ignore[type-arg]
     cond = [Site.active.is_(True), included_on(day)]
     if profile:
         cond.append(exists().where(District.site_id == Site.id, District.profile == profile,
                                    District.active.is_(True)))
+    return cond
+
+
+def _knn(session: Session, lat: float, lon: float, limit: int,
+         cond: list) -> list[tuple[float, int, Site, Entity]]:  # type: ignore[type-arg]
+    """PostgreSQL: candidates with their entities, nearest first by planar distance in degrees (a KNN
+    scan of the GiST index ix_site_point), re-ranked by great-circle distance.
+
+    Every eligible site nearer in degrees than the farthest fetched candidate has been fetched. The
+    answer is exact once the bounding box of the k-th great-circle distance lies inside that planar
+    disc; otherwise the fetch grows fourfold (a short fetch holds every eligible site).
+    """
+    planar = func.point(Site.lon, Site.lat).op("<->")(func.point(lon, lat))
+    fetch = max(4 * limit, 32)
+    while True:
+        rows = session.execute(select(Site, Entity, planar.label("planar"))
+                               .join(Entity, Entity.id == Site.entity_id).where(*cond)
+                               .order_by(planar).limit(fetch)).all()
+        found = sorted(((haversine_km(lat, lon, s.lat, s.lon), s.id, s, e) for s, e, _ in rows),
+                       key=lambda t: (t[0], t[1]))
+        if len(rows) < fetch:
+            return found
+        if len(found) >= limit:
+            lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, found[limit - 1][0])
+            corner = math.hypot(max(lat_max - lat, lat - lat_min), max(lon_max - lon, lon - lon_min))
+            if corner * (1 + 1e-9) + 1e-9 < float(rows[-1].planar):
+                return found
+        fetch *= 4
+
+
+def _box(session: Session, lat: float, lon: float, limit: int, cond: list) -> list[tuple[float, int]]:  # type: ignore[type-arg]
+    """Any database: a bounding box on (lat, lon) that doubles until the k-th nearest lies inside
+    the box's inscribed circle."""
     base = select(Site.id, Site.lat, Site.lon).join(Entity, Entity.id == Site.entity_id).where(*cond)
     radius = 25.0
     while True:
@@ -236,13 +265,40 @@ def near(*, session: Session, lat: float, lon: float, day: dt.date, limit: int =
                                               Site.lon.between(lon_min, lon_max))
         found = sorted((haversine_km(lat, lon, r.lat, r.lon), r.id) for r in session.execute(query))
         if whole or (len(found) >= limit and found[limit - 1][0] <= radius):
-            break
+            return found
         radius *= 2
-    chosen = found[:limit]
-    sites = {s.id: s for s in session.scalars(
-        select(Site).where(Site.id.in_([i for _, i in chosen])).options(
-            selectinload(Site.entity), selectinload(Site.districts)))}
-    return [NearSite(site=sites[i], entity=sites[i].entity, distance_km=d) for d, i in chosen]
+
+
+def near(*, session: Session, lat: float, lon: float, day: dt.date, limit: int = 10,
+         profile: str | None = None) -> list[NearSite]:
+    """Return the nearest participating sites, nearest first, by great-circle distance (exact).
+
+    On PostgreSQL one KNN query on the GiST index of point(lon, lat) returns the candidate sites with
+    their entities (it is repeated, larger, only when it cannot prove the answer); on other databases a
+    bounding box that doubles gives the candidates, then one query loads the chosen sites and entities.
+    A last query loads the districts of the chosen sites that the session does not hold yet.
+    """
+    if limit <= 0:
+        return []
+    cond = _eligible(day, profile)
+    if session.get_bind().dialect.name == "postgresql":
+        picked = _knn(session, lat, lon, limit, cond)[:limit]
+        chosen = [(d, i) for d, i, _, _ in picked]
+        loaded = {i: (s, e) for _, i, s, e in picked}
+    else:
+        chosen = _box(session, lat, lon, limit, cond)[:limit]
+        loaded = {s.id: (s, e) for s, e in session.execute(
+            select(Site, Entity).join(Entity, Entity.id == Site.entity_id)
+            .where(Site.id.in_([i for _, i in chosen])))} if chosen else {}
+    unloaded = [i for _, i in chosen if "districts" in inspect(loaded[i][0]).unloaded]
+    if unloaded:
+        by_site: dict[int, list[District]] = {i: [] for i in unloaded}
+        for d in session.scalars(select(District).where(District.site_id.in_(unloaded))
+                                 .order_by(District.site_id, District.number, District.id)):
+            by_site[d.site_id].append(d)
+        for i, districts in by_site.items():
+            set_committed_value(loaded[i][0], "districts", districts)
+    return [NearSite(site=loaded[i][0], entity=loaded[i][1], distance_km=d) for d, i in chosen]
 
 
 def add_practitioner(*, session: Session, actor: Actor, iin: str, surname: str, given_name: str,

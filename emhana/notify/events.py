@@ -16,7 +16,7 @@ from emhana.attachment.models import Application, Attachment
 from emhana.attachment.policy import policy_for
 from emhana.facilities.models import District, Entity, Site
 from emhana.identity.models import Person
-from emhana.notify.outbox import RecipientKind, enqueue, language_of, mask_iin
+from emhana.notify.outbox import RecipientKind, contact_of, enqueue, language_of, mask_iin
 from emhana.notify.templates import Template
 
 
@@ -48,17 +48,18 @@ def application_decided(session: Session, *, app: Application, attachment: Attac
     """Tell the applicant (the person, or the representative who applied) the decision, and the organization
     that loses the person on a transfer (A-06)."""
     who = app.applicant_person_id
-    language = language_of(session, RecipientKind.PERSON, who)
+    contact = contact_of(session, RecipientKind.PERSON, who)
+    language = language_of(session, RecipientKind.PERSON, who, contact)
     if app.state == State.REFUSED.value or attachment is None:
         enqueue(session, kind=RecipientKind.PERSON, recipient_id=who, template=Template.REFUSED,
                 params={"application_id": app.id, "number": notice_number(app), "reason_code": app.reason_code,
                         "reason_params": reason_params(session, app)},
-                dedupe_key=f"application:{app.id}:refused:person:{who}", now=now)
+                dedupe_key=f"application:{app.id}:refused:person:{who}", now=now, contact=contact)
         return
     enqueue(session, kind=RecipientKind.PERSON, recipient_id=who, template=Template.APPROVED,
             params={"application_id": app.id, "number": notice_number(app), "begin": attachment.begin_date,
                     **_names(session, language, attachment)},
-            dedupe_key=f"application:{app.id}:approved:person:{who}", now=now)
+            dedupe_key=f"application:{app.id}:approved:person:{who}", now=now, contact=contact)
     if lost is not None and lost.entity_id != attachment.entity_id:
         transfer_out(session, lost=lost, begin=attachment.begin_date, now=now)
 

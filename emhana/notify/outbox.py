@@ -44,15 +44,24 @@ def mask_iin(iin: str) -> str:
     return "•" * max(len(iin) - 4, 0) + iin[-4:]
 
 
+class Unknown:
+    """The type of UNKNOWN: a contact not read yet (None means read, and there is none)."""
+
+
+UNKNOWN = Unknown()
+
+
 def contact_of(session: Session, kind: RecipientKind, recipient_id: int) -> NotificationContact | None:
     """Return what a recipient told us about language and e-mail, or None."""
     return session.scalar(select(NotificationContact).where(NotificationContact.recipient_kind == kind.value,
                                                             NotificationContact.recipient_id == recipient_id))
 
 
-def language_of(session: Session, kind: RecipientKind, recipient_id: int) -> str:
+def language_of(session: Session, kind: RecipientKind, recipient_id: int,
+                contact: NotificationContact | None | Unknown = UNKNOWN) -> str:
     """Return the recipient's language: their choice if known (kk or ru), else Russian."""
-    contact = contact_of(session, kind, recipient_id)
+    if isinstance(contact, Unknown):
+        contact = contact_of(session, kind, recipient_id)
     return contact.language if contact is not None and contact.language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
 
 
@@ -71,11 +80,15 @@ def set_contact(*, session: Session, kind: RecipientKind, recipient_id: int, lan
 
 
 def enqueue(session: Session, *, kind: RecipientKind, recipient_id: int, template: str, params: dict[str, Any],
-            dedupe_key: str, now: dt.datetime) -> Notification | None:
-    """Queue one message in the caller's transaction; return None when the same key is already queued."""
+            dedupe_key: str, now: dt.datetime,
+            contact: NotificationContact | None | Unknown = UNKNOWN) -> Notification | None:
+    """Queue one message in the caller's transaction; return None when the same key is already queued.
+
+    A caller that has already read the recipient's contact passes it, so it is not read twice."""
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
         return None
-    contact = contact_of(session, kind, recipient_id)
+    if isinstance(contact, Unknown):
+        contact = contact_of(session, kind, recipient_id)
     language = contact.language if contact is not None and contact.language in NOTICE_LANGUAGES \
         else DEFAULT_LANGUAGE
     email = contact.email if contact is not None else None
