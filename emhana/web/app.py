@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.facilities.api import router as facilities_router
     from emhana.identity.api import router as identity_router
     from emhana.medbook.api import router as medbook_router
+    from emhana.medbook.pages import router as medbook_pages
     from emhana.notify.api import router as notify_router
     from emhana.reference.api import router as reference_router
     from emhana.web.pages import router as pages_router
@@ -62,5 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(attachment_pages)
+    app.include_router(medbook_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

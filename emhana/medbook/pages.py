@@ -1,0 +1,228 @@
+"""Pages of personal medical books: the worker's own book in the language they chose, with its access log
+(C-10, journey 9), the employer's view of their workers' clearance status and dates only, without
+clinical content, and the clinician's and responsible therapist's desk (find a book by an IIN typed into a
+POST form, never a URL; record entries; decide clearance). Every page calls the same view and service
+functions as the API, so every read is logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import clock
+from emhana.errors import N_, BookNotFound, NoEmployerLink, RegistryError
+from emhana.i18n import translate
+from emhana.medbook import catalogue, service, views
+from emhana.medbook.rules import ClearanceStatus, EntryKind, Language, Result
+from emhana.medbook.schemas import BookOut, ClearanceIn, ClinicalKind, Decision, EntryIn, EntryOut, LookupIn
+from emhana.web.deps import SessionDep, require
+from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, environment, language, render, render_error
+
+router = APIRouter(include_in_schema=False)
+
+Citizen = Annotated[Actor, require(Role.CITIZEN)]
+Employer = Annotated[Actor, require(Role.EMPLOYER)]
+Staff = Annotated[Actor, require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+Therapist = Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)]
+FormText = Annotated[str, Form(max_length=2000)]
+
+MSG_BAD_LANGUAGE = N_("Choose Kazakh or Russian for your book.")
+MSG_BAD_FORM = N_("Check the form: a field is missing or not valid.")
+MSG_RECORDED = N_("The entry is recorded.")
+MSG_DECIDED = N_("The clearance decision is recorded.")
+
+KINDS = {
+    EntryKind.SPECIALIST_EXAM.value: N_("Specialist examination"),
+    EntryKind.LAB_RESULT.value: N_("Laboratory test"),
+    EntryKind.XRAY.value: N_("X-ray / fluorography"),
+    EntryKind.VACCINATION.value: N_("Vaccination"),
+    EntryKind.PAST_INFECTION.value: N_("Past infectious disease"),
+    EntryKind.SPECIALIST_DIAGNOSIS.value: N_("Specialist diagnosis"),
+    EntryKind.CLEARANCE.value: N_("Work clearance"),
+    EntryKind.REFERRAL.value: N_("Referral"),
+}
+RESULTS = {
+    "negative": N_("negative"),
+    "positive": N_("positive"),
+    "normal": N_("no pathology"),
+    "abnormal": N_("pathology found"),
+}
+STATUSES = {
+    ClearanceStatus.GRANTED.value: N_("Cleared for work"),
+    ClearanceStatus.REFUSED.value: N_("Clearance refused"),
+    ClearanceStatus.SUSPENDED.value: N_("Clearance suspended"),
+    ClearanceStatus.EXPIRED.value: N_("Clearance expired"),
+    ClearanceStatus.NONE.value: N_("No clearance yet"),
+}
+FIELDS = {
+    "kind": N_("Kind"),
+    "item_code": N_("Item"),
+    "performed_on": N_("Date"),
+    "result": N_("Result"),
+    "result_text": N_("Conclusion"),
+    "codes": N_("Diagnosis codes"),
+}
+PURPOSES = {
+    "owner": N_("the owner reads their own book"),
+    "examination": N_("medical examination"),
+    "employer: clearance status": N_("employer: clearance status"),
+}
+BOOK_LANGUAGES = {Language.KK.value: "Қазақша", Language.RU.value: "Русский"}
+
+
+def clearance_mark(book: BookOut) -> EntryOut | None:
+    """Return the clearance entry in force (the same choice as service.latest_clearance)."""
+    marks = [e for e in book.entries if e.current and e.kind is EntryKind.CLEARANCE]
+    return max(marks, key=lambda e: (e.performed_on, e.id)) if marks else None
+
+
+def book_html(book: BookOut) -> Markup:
+    """Render the book itself in the owner's chosen language, whatever the page language (C-10)."""
+    html = environment(book.language.value).get_template("medbook/_book.html").render(
+        b=book, mark=clearance_mark(book), kinds=KINDS, results=RESULTS, statuses=STATUSES, fields=FIELDS,
+        by_id={e.id: e for e in book.entries})
+    return Markup(html)  # rendered by an autoescaping environment
+
+
+@router.get("/medbook/my", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+def my_book(request: Request, session: SessionDep, actor: Citizen, error: str = "") -> HTMLResponse:
+    """Show the worker's own book in their chosen language, the language form and who has read the book."""
+    try:
+        book = views.my_book(session=session, actor=actor, now=clock.now())
+    except BookNotFound:
+        return render(request, "medbook/my.html", actor=actor, book=None, reads=[], body="",
+                      languages=BOOK_LANGUAGES, purposes=PURPOSES, error="")
+    out = views.book_out(session, book, clock.today())
+    reads = views.reads_of_my_book(session=session, actor=actor)
+    message = translate(language(request), MSG_BAD_LANGUAGE) if error == "language" else ""
+    return render(request, "medbook/my.html", actor=actor, book=out, reads=reads, body=book_html(out),
+                  languages=BOOK_LANGUAGES, purposes=PURPOSES, error=message)
+
+
+@router.post("/medbook/my/language", dependencies=[require(Role.CITIZEN)])
+def choose_language(request: Request, session: SessionDep, actor: Citizen,
+                    csrf: Annotated[str, Form(max_length=200)] = "",
+                    book_language: Annotated[str, Form(alias="language", max_length=8)] = "") -> Response:
+    """Change the language the worker's book is rendered in: Kazakh or Russian (C-10)."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    if book_language not in BOOK_LANGUAGES:
+        return RedirectResponse("/medbook/my?error=language", status_code=303)
+    views.set_language(session=session, actor=actor, language=book_language, now=clock.now())
+    return RedirectResponse("/medbook/my", status_code=303)
+
+
+@router.get("/medbook/workers", response_class=HTMLResponse, dependencies=[require(Role.EMPLOYER)])
+def employer_workers(request: Request, session: SessionDep, actor: Employer) -> HTMLResponse:
+    """Show the employer's workers with clearance status and dates only; never clinical content."""
+    try:
+        workers = views.employer_workers(session=session, actor=actor, now=clock.now(), today=clock.today())
+    except NoEmployerLink as exc:
+        return render_error(request, status=403, title=MSG_REFUSED, message=exc.template(), actor=actor)
+    return render(request, "medbook/workers.html", actor=actor, workers=workers, statuses=STATUSES)
+
+
+def _desk(request: Request, actor: Actor, *, book: BookOut | None = None, error: str = "",
+          notice: str = "", status: int = 200) -> HTMLResponse:
+    lang = language(request)
+    names = catalogue.item_names()
+    items = sorted(((code, n.get(f"name_{lang}", code)) for code, n in names.items()), key=lambda i: i[1])
+    return render(request, "medbook/desk.html", actor=actor, status=status, book=book,
+                  body=book_html(book) if book else "", error=error, notice=notice, items=items,
+                  kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind], results=RESULTS,
+                  result_codes=[r.value for r in Result], decisions=[d.value for d in Decision], statuses=STATUSES,
+                  today=clock.today().isoformat())
+
+
+def _refused(request: Request, session: Session, actor: Actor, exc: RegistryError | ValidationError,
+             book_id: int | None = None) -> HTMLResponse:
+    """Undo anything the refused request wrote and show the desk with the refusal's own message."""
+    session.rollback()
+    lang = language(request)
+    if isinstance(exc, RegistryError):
+        message, status = translate(lang, exc.template(), exc.params), exc.status
+    else:
+        message, status = translate(lang, MSG_BAD_FORM), 422
+    book = None
+    if book_id is not None:
+        try:
+            book = _read(session, actor, book_id)
+        except RegistryError:
+            book = None
+    return _desk(request, actor, book=book, error=message, status=status)
+
+
+def _read(session: Session, actor: Actor, book_id: int) -> BookOut:
+    book = views.read_book(session=session, actor=actor, book_id=book_id, purpose="", now=clock.now())
+    return views.book_out(session, book, clock.today())
+
+
+@router.get("/medbook/desk", response_class=HTMLResponse,
+            dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+def desk(request: Request, actor: Staff) -> HTMLResponse:
+    """Show the desk's search form: the worker's IIN is typed into a POST form, never put in a URL."""
+    return _desk(request, actor)
+
+
+@router.post("/medbook/desk/find", response_class=HTMLResponse,
+             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+def find(request: Request, session: SessionDep, actor: Staff, csrf: FormText = "", iin: FormText = "",
+         purpose: FormText = "") -> Response:
+    """Find a worker's book by IIN (the read is logged with its purpose) and open it at the desk."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    try:
+        body = LookupIn(iin=iin.strip(), purpose=purpose.strip()[:200])
+        book = views.lookup(session=session, actor=actor, iin=body.iin, purpose=body.purpose, now=clock.now())
+    except (RegistryError, ValidationError) as exc:
+        return _refused(request, session, actor, exc)
+    return _desk(request, actor, book=views.book_out(session, book, clock.today()))
+
+
+@router.get("/medbook/desk/books/{book_id}", response_class=HTMLResponse,
+            dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+def desk_book(request: Request, session: SessionDep, actor: Staff, book_id: int, done: str = "") -> HTMLResponse:
+    """Show a book of the actor's organization at the desk (the read is logged)."""
+    lang = language(request)
+    notice = {"entry": translate(lang, MSG_RECORDED), "clearance": translate(lang, MSG_DECIDED)}.get(done, "")
+    return _desk(request, actor, book=_read(session, actor, book_id), notice=notice)
+
+
+@router.post("/medbook/desk/books/{book_id}/entries",
+             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+def record_entry(request: Request, session: SessionDep, actor: Staff, book_id: int, csrf: FormText = "",
+                 kind: FormText = "", item_code: FormText = "", performed_on: FormText = "",
+                 result: FormText = "", result_text: FormText = "") -> Response:
+    """Record an examination, test, X-ray, vaccination, past infection or diagnosis (C-13); an infection
+    suspends clearance and refers the worker in the same transaction (C-30)."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    try:
+        data = EntryIn.model_validate({"kind": kind, "item_code": item_code, "performed_on": performed_on,
+                                       "result": result or None, "result_text": result_text.strip()})
+        service.record(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
+    except (RegistryError, ValidationError) as exc:
+        return _refused(request, session, actor, exc, book_id)
+    return RedirectResponse(f"/medbook/desk/books/{book_id}?done=entry", status_code=303)
+
+
+@router.post("/medbook/desk/books/{book_id}/clearance", dependencies=[require(Role.RESPONSIBLE_THERAPIST)])
+def decide(request: Request, session: SessionDep, actor: Therapist, book_id: int, csrf: FormText = "",
+           decision: FormText = "", note: FormText = "") -> Response:
+    """Grant (only with the group's complete, clean scope), refuse or suspend clearance (C-20, C-21)."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    try:
+        data = ClearanceIn.model_validate({"decision": decision, "note": note.strip()})
+        service.decide_clearance(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
+    except (RegistryError, ValidationError) as exc:
+        return _refused(request, session, actor, exc, book_id)
+    return RedirectResponse(f"/medbook/desk/books/{book_id}?done=clearance", status_code=303)
