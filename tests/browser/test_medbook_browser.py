@@ -1,0 +1,117 @@
+"""Medical books in a real browser, over the demo database: the clinician finds the demo citizen's book by
+IIN at the desk and records an examination that then shows in the journal; the worker sees the book with
+its granted clearance and, in the access log, the clinician's read."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import free_port
+
+pytestmark = pytest.mark.browser
+
+NOTE = "осмотр в браузере: без патологии"
+
+
+def _generate(url: str, population: int, seed_value: int) -> object:
+    from emhana.db import make_engine
+    from emhana.generator import generate
+
+    engine = make_engine(url)
+    try:
+        return generate(engine, population=population, seed=seed_value)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Serve the app over a small demo database; yield its base URL and the demo citizen's IIN."""
+    import uvicorn
+    from sqlalchemy import select
+
+    from emhana.accounts.models import Account
+    from emhana.config import Settings
+    from emhana.db import make_engine, make_sessionmaker
+    from emhana.demo import seed
+    from emhana.identity.models import Person
+    from emhana.web.app import create_app
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
+    seed(url, population=300, seed_value=1, generate=_generate)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        iin = s.scalar(select(Person.iin).join(Account, Account.person_id == Person.id)
+                       .where(Account.username == "demo-citizen"))
+    engine.dispose()
+    assert iin is not None
+    app = create_app(Settings(database_url=url, demo_mode=True))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           log_config=None, ws="none", http="h11", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn-medbook", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", iin
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+
+
+def login(page: Any, base: str, username: str) -> None:
+    from emhana.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/login?lang=en")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.locator("form[action='/login'] button[type=submit]").click()
+
+
+def test_clinician_records_and_worker_sees_the_read(demo_server: tuple[str, str], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    base, iin = demo_server
+    clinician = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    page = clinician.new_page()
+    page.set_default_timeout(10_000)
+    login(page, base, "demo-clinician")
+    page.goto(f"{base}/medbook/desk")
+    find = page.locator("form[action='/medbook/desk/find']")
+    find.locator("#iin").fill(iin)
+    find.locator("#purpose").fill("medical examination")
+    find.locator("button[type=submit]").click()
+    expect(page.get_by_text(iin).first).to_be_visible()
+    expect(page.get_by_text("повар школьной столовой").first).to_be_visible()
+    entry = page.locator("form[action$='/entries']")
+    entry.locator("#kind").select_option("specialist_exam")
+    entry.locator("#item_code").select_option("therapist")
+    entry.locator("#result").select_option("normal")
+    entry.locator("#result_text").fill(NOTE)
+    entry.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/medbook/desk/books/\d+\?done=entry$"))
+    expect(page.get_by_text(NOTE).first).to_be_visible()
+    clinician.close()
+
+    worker = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    page = worker.new_page()
+    page.set_default_timeout(10_000)
+    login(page, base, "demo-citizen")
+    page.goto(f"{base}/medbook/my")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_text("повар школьной столовой").first).to_be_visible()
+    expect(page.get_by_text(NOTE).first).to_be_visible()
+    reads = page.locator("section.medbook-reads")
+    expect(reads.locator("table.reads")).to_be_visible()
+    expect(reads.get_by_text("Demo clinician").first).to_be_visible()
+    worker.close()

@@ -1,0 +1,52 @@
+"""The demo shows medical books: the citizen's book with a granted clearance and the employer's link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from emhana.accounts.models import Account
+from emhana.db import make_engine, make_sessionmaker
+from emhana.demo import seed
+from emhana.generator import generate
+from emhana.medbook import service
+from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
+
+
+def _generate(url: str, population: int, seed_value: int) -> object:
+    engine = make_engine(url)
+    try:
+        return generate(engine, population=population, seed=seed_value)
+    finally:
+        engine.dispose()
+
+
+def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    seed(url, population=300, seed_value=1, generate=_generate)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+
+    def snapshot() -> tuple[int, ...]:
+        with sessions() as s:
+            return tuple(s.scalar(select(func.count()).select_from(t)) or 0
+                         for t in (MedicalBook, JournalEntry, ResponsibleAppointment, EmployerLink))
+
+    first = snapshot()
+    seed(url, population=300, seed_value=1, generate=_generate)
+    assert snapshot() == first
+    with sessions() as s:
+        citizen = s.scalar(select(Account).where(Account.username == "demo-citizen"))
+        therapist = s.scalar(select(Account).where(Account.username == "demo-responsible-therapist"))
+        employer = s.scalar(select(Account).where(Account.username == "demo-employer"))
+        assert citizen is not None and therapist is not None and employer is not None
+        book = s.scalar(select(MedicalBook).where(MedicalBook.person_id == citizen.person_id))
+        assert book is not None and book.group_code == "decreed_2015" and book.entity_id == therapist.entity_id
+        current = service.responsible_on(session=s, entity_id=book.entity_id, day=book.issued_on)
+        assert current is not None and current.account_id == therapist.id
+        clearance = service.latest_clearance(service.current_entries(session=s, book_id=book.id))
+        assert clearance is not None and clearance.clearance == "granted" and clearance.valid_until is not None
+        link = s.get(EmployerLink, employer.id)
+        assert link is not None and link.bin == book.employer_bin
+    engine.dispose()
