@@ -3,42 +3,11 @@
 from __future__ import annotations
 
 import statistics
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from sqlalchemy import create_engine, text
+from emhana.testing.databases import migrated_schema
 
-from emhana.db import normalize_url
-from emhana.migrate import upgrade
-
-
-def schema_url(base: str, schema: str) -> str:
-    """A PostgreSQL URL whose connections put `schema` first in the search path."""
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-@contextmanager
-def migrated_schema(base_url: str, prefix: str = "bench") -> Iterator[str]:
-    """Yield the URL of a new, migrated PostgreSQL schema (or SQLite file as given); drop it afterwards."""
-    base = normalize_url(base_url)
-    if not base.startswith("postgresql"):
-        upgrade(base)
-        yield base
-        return
-    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = schema_url(base, schema)
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
+__all__ = ["migrated_schema", "percentile", "table"]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -43,11 +43,6 @@ def _url(url: str | None) -> str:
     return url or get_settings().database_url
 
 
-def _generate(url: str, population: int, seed: int) -> object:
-    from emhana.generator.progress import run_with_progress
-    return run_with_progress(url, population=population, seed=seed)
-
-
 @app.command()
 def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Path("emhana.db"),
          population: Annotated[int, typer.Option(min=100)] = 10_000,
@@ -58,8 +53,9 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
     """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
     from emhana.demo import DEMO_PASSWORD
     from emhana.demo import seed as seed_demo
+    from emhana.generator import run_with_progress
     url = f"sqlite:///{db.resolve()}"
-    logins = seed_demo(url, population=population, seed_value=seed, generate=_generate)
+    logins = seed_demo(url, population=population, seed_value=seed, generate=run_with_progress)
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]emhana demo[/bold] — database {db.resolve()}")
     for label, path in (("Home", "/"), ("Facility directory", "/facilities"), ("API docs", "/docs"),
@@ -103,7 +99,8 @@ def generate(population: Annotated[int, typer.Option(min=1)] = 10_000,
     from emhana.migrate import upgrade
     url = _url(database_url)
     upgrade(url)
-    stats = _generate(url, population, seed)
+    from emhana.generator import run_with_progress
+    stats = run_with_progress(url, population, seed)
     console.print(stats)
 
 

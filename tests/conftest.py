@@ -3,68 +3,47 @@ EMHANA_TEST_DATABASE_URL is set), cleaned between tests; the app and authenticat
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of, create_account, issue_token
 from emhana.attachment.policy import forget_policies
 from emhana.config import Settings
-from emhana.db import Base, make_engine, make_sessionmaker, normalize_url
+from emhana.db import Base, make_engine, make_sessionmaker
 from emhana.migrate import upgrade
 from emhana.models import Base as _AllModels  # noqa: F401  (registers every table)
+from emhana.testing.databases import postgres_test_url, scratch_schema
 from emhana.web.app import create_app
 from tests.factories import entity_record
 
 REFERENCE_TABLES = {"kato_unit", "region", "alembic_version"}
-PG_ENV = "EMHANA_TEST_DATABASE_URL"
 
 
-def pg_base_url() -> str | None:
-    """Return the PostgreSQL URL for tests, or None when tests run on SQLite."""
-    url = os.environ.get(PG_ENV)
-    return normalize_url(url) if url else None
-
-
-def with_schema(url: str, schema: str) -> str:
-    """Return a PostgreSQL URL whose connections use a schema first in the search path."""
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
-
-
-def fresh_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
-    """Create an empty database (a new PostgreSQL schema or a new SQLite file) and its dropper."""
-    base = pg_base_url()
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """Yield an empty database (a new PostgreSQL schema or a new SQLite file), dropped afterwards."""
+    base = postgres_test_url()
     if base is None:
-        path = tmp_dir / f"emhana-{uuid.uuid4().hex[:8]}.db"
-        return f"sqlite:///{path}", lambda: None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
-
-    return with_schema(base, schema), drop
+        yield f"sqlite:///{tmp_dir / f'emhana-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with scratch_schema(base, "t") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated to head for the whole test session."""
-    url, drop = fresh_database(tmp_path_factory.mktemp("db"))
-    upgrade(url)
-    yield url
-    drop()
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -156,4 +135,4 @@ def seeded_entity(sessions: sessionmaker[Session], make_actor: Callable[..., tup
 
 
 def is_postgres() -> bool:
-    return pg_base_url() is not None
+    return postgres_test_url() is not None

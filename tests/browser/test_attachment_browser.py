@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from emhana.attachment.calendar import KZ_TIME
-from tests.browser.conftest import PASSWORD, USERNAME, free_port, seed
+from tests.browser.conftest import PASSWORD, USERNAME, seed, serve
 
 pytestmark = pytest.mark.browser
 
@@ -73,8 +71,6 @@ def seed_campaign(url: str) -> None:
 @pytest.fixture(scope="module")
 def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app over a seeded campaign with the attachment clock inside the 2025 window."""
-    import uvicorn
-
     from emhana.attachment import clock
     from emhana.config import Settings
     from emhana.migrate import upgrade
@@ -86,21 +82,8 @@ def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seed_campaign(url)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(clock, "now", lambda: IN_WINDOW)
-        app = create_app(Settings(database_url=url))
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               log_config=None, ws="none", http="h11", lifespan="off"))
-        thread = threading.Thread(target=server.run, name="uvicorn-campaign", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
+        with serve(create_app(Settings(database_url=url)), "uvicorn-campaign") as base:
+            yield base
 
 
 def log_in(page: Any, base: str, username: str) -> None:

@@ -5,35 +5,22 @@ its granted clearance and, in the access log, the clinician's read."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import free_port
+from emhana.generator import run_with_progress
+from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.browser
 
 NOTE = "осмотр в браузере: без патологии"
 
 
-def _generate(url: str, population: int, seed_value: int) -> object:
-    from emhana.db import make_engine
-    from emhana.generator import generate
-
-    engine = make_engine(url)
-    try:
-        return generate(engine, population=population, seed=seed_value)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """Serve the app over a small demo database; yield its base URL and the demo citizen's IIN."""
-    import uvicorn
     from sqlalchemy import select
 
     from emhana.accounts.models import Account
@@ -44,28 +31,15 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
-    seed(url, population=300, seed_value=1, generate=_generate)
+    seed(url, population=300, seed_value=1, generate=run_with_progress)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:
         iin = s.scalar(select(Person.iin).join(Account, Account.person_id == Person.id)
                        .where(Account.username == "demo-citizen"))
     engine.dispose()
     assert iin is not None
-    app = create_app(Settings(database_url=url, demo_mode=True))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           log_config=None, ws="none", http="h11", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="uvicorn-medbook", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", iin
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
+    with serve(create_app(Settings(database_url=url, demo_mode=True)), "uvicorn-medbook") as base:
+        yield base, iin
 
 
 def login(page: Any, base: str, username: str) -> None:

@@ -14,8 +14,7 @@ from tests.conftest import fresh_database
 
 
 def test_up_from_empty_matches_the_models_and_down_to_base(tmp_path: Path) -> None:
-    url, drop = fresh_database(tmp_path)
-    try:
+    with fresh_database(tmp_path) as url:
         upgrade(url)
         engine = make_engine(url)
         with engine.connect() as conn:
@@ -32,8 +31,6 @@ def test_up_from_empty_matches_the_models_and_down_to_base(tmp_path: Path) -> No
             assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
         engine.dispose()
         upgrade(url)
-    finally:
-        drop()
 
 
 # ix_site_point is a PostgreSQL-only expression index (ddl_if); SQLite has no such index to compare.

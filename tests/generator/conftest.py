@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from emhana.db import make_engine, normalize_url
+from emhana.db import make_engine
 from emhana.migrate import upgrade
-
-PG_ENV = "EMHANA_TEST_DATABASE_URL"
-
-
-def pg_base() -> str | None:
-    url = os.environ.get(PG_ENV)
-    return normalize_url(url) if url else None
-
-
-def schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
+from emhana.testing.databases import TEST_DATABASE_ENV, migrated_schema, postgres_test_url
 
 
 @pytest.fixture
@@ -41,21 +28,11 @@ def sqlite_db(tmp_path: Path) -> Callable[[str], str]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A migrated PostgreSQL schema of its own, dropped afterwards (skipped without the env var)."""
-    base = pg_base()
+    base = postgres_test_url()
     if base is None:
-        pytest.skip(f"{PG_ENV} is not set")
-    schema = f"gen_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = schema_url(base, schema)
-        upgrade(url)
+        pytest.skip(f"{TEST_DATABASE_ENV} is not set")
+    with migrated_schema(base, "gen") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("numpy")
 
 from benchmarks import bench_attach, bench_capitation, bench_load, bench_near  # noqa: E402
-from tests.generator.conftest import pg_base  # noqa: E402
+from emhana.testing.databases import postgres_test_url  # noqa: E402
 
 
 def test_bench_near_smoke_on_sqlite(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_bench_near_smoke_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_bench_near_and_load_smoke_on_postgres() -> None:
-    base = pg_base()
+    base = postgres_test_url()
     if base is None:
         pytest.skip("EMHANA_TEST_DATABASE_URL is not set")
     near = bench_near.main(["--smoke", "--database-url", base])
@@ -33,7 +33,7 @@ def test_bench_near_and_load_smoke_on_postgres() -> None:
 
 @pytest.mark.postgres
 def test_bench_attach_and_capitation_smoke_on_postgres() -> None:
-    base = pg_base()
+    base = postgres_test_url()
     if base is None:
         pytest.skip("EMHANA_TEST_DATABASE_URL is not set")
     attach = bench_attach.main(["--smoke", "--database-url", base])

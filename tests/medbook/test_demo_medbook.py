@@ -9,22 +9,14 @@ from sqlalchemy import func, select
 from emhana.accounts.models import Account
 from emhana.db import make_engine, make_sessionmaker
 from emhana.demo import seed
-from emhana.generator import generate
+from emhana.generator import run_with_progress
 from emhana.medbook import service
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 
 
-def _generate(url: str, population: int, seed_value: int) -> object:
-    engine = make_engine(url)
-    try:
-        return generate(engine, population=population, seed=seed_value)
-    finally:
-        engine.dispose()
-
-
 def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    seed(url, population=300, seed_value=1, generate=_generate)
+    seed(url, population=300, seed_value=1, generate=run_with_progress)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
 
@@ -34,7 +26,7 @@ def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
                          for t in (MedicalBook, JournalEntry, ResponsibleAppointment, EmployerLink))
 
     first = snapshot()
-    seed(url, population=300, seed_value=1, generate=_generate)
+    seed(url, population=300, seed_value=1, generate=run_with_progress)
     assert snapshot() == first
     with sessions() as s:
         citizen = s.scalar(select(Account).where(Account.username == "demo-citizen"))

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: scratch databases; fakes of external systems go here too."""

@@ -1,0 +1,56 @@
+"""Scratch databases for tests and benchmarks: a new PostgreSQL schema per run, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+
+from emhana.db import normalize_url
+from emhana.migrate import upgrade
+
+TEST_DATABASE_ENV = "EMHANA_TEST_DATABASE_URL"
+
+
+def postgres_test_url() -> str | None:
+    """Return the PostgreSQL URL tests should use, or None when they run on SQLite."""
+    url = os.environ.get(TEST_DATABASE_ENV)
+    return normalize_url(url) if url else None
+
+
+def schema_url(base: str, schema: str) -> str:
+    """Return a PostgreSQL URL whose connections put a schema first in the search path."""
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def scratch_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """Yield the URL of a new, empty PostgreSQL schema; drop it with everything in it afterwards."""
+    base = normalize_url(base_url)
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield schema_url(base, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+@contextmanager
+def migrated_schema(base_url: str, prefix: str = "bench") -> Iterator[str]:
+    """Yield a migrated database: a scratch schema on PostgreSQL, the given URL itself otherwise."""
+    base = normalize_url(base_url)
+    if not base.startswith("postgresql"):
+        upgrade(base)
+        yield base
+        return
+    with scratch_schema(base, prefix) as url:
+        upgrade(url)
+        yield url
