@@ -120,7 +120,7 @@ def apply(body: ApplicationIn, session: SessionDep,
         app = service.submit(session=session, actor=actor, data=body, channel=channel, now=clock.now())
         return 201, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+    status, payload = run_once(session=session, actor=actor, key=idempotency_key,
                                   payload=body.model_dump(mode="json"), run=run)
     return _application_response(status, payload)
 
@@ -151,7 +151,7 @@ async def apply_written(session: SessionDep, actor: Annotated[Actor, require(Rol
         return 201, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
     fingerprint = {"application": body.model_dump(mode="json"), "files": [u.content.hex()[:64] for u in uploads]}
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run)
+    status, payload = run_once(session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run)
     return _application_response(status, payload)
 
 
@@ -190,7 +190,7 @@ def decide(application_id: int, body: DecisionIn, session: SessionDep,
                              data=body, now=clock.now())
         return 200, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, run=run, payload={
+    status, payload = run_once(session=session, actor=actor, key=idempotency_key, run=run, payload={
         "application": application_id, "if_match": if_match, "body": body.model_dump(mode="json")})
     return _application_response(status, payload)
 

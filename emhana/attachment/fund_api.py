@@ -28,6 +28,7 @@ from emhana.attachment.schemas import (
 from emhana.audit.idempotency import run_once
 from emhana.errors import PreconditionRequired
 from emhana.web.deps import SessionDep, public, require
+from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["attachment"])
 Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
@@ -60,7 +61,7 @@ def create_policy(body: PolicyIn, session: SessionDep, actor: Fund,
         row = policy.create_policy(session=session, actor=actor, data=body, today=clock.today())
         return 201, outputs.policy_out(row).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
+    status, payload = run_once(session=session, actor=actor, key=idempotency_key,
                                   payload=body.model_dump(mode="json"), run=run)
     return _policy_response(status, payload)
 
@@ -86,9 +87,8 @@ def detach(person_id: int, body: DetachIn, session: SessionDep, actor: Fund,
                                 on=body.on, today=clock.today())
         return 200, {"ended": [outputs.attachment_out(r).model_dump(mode="json") for r in rows]}
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, run=run,
-                                  payload={"person": person_id, **body.model_dump(mode="json")})
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, run=run,
+                           payload={"person": person_id, **body.model_dump(mode="json")})
 
 
 @router.post("/entities/{entity_id}/redistribute", response_model=RedistributeOut)
@@ -102,9 +102,8 @@ def redistribute(entity_id: int, body: RedistributeIn, session: SessionDep, acto
                                                  today=day, policy=policy.policy_for(session, day))
         return 200, RedistributeOut(moved=moved, unplaced_person_ids=unplaced).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, run=run,
-                                  payload={"entity": entity_id, **body.model_dump(mode="json")})
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, run=run,
+                           payload={"entity": entity_id, **body.model_dump(mode="json")})
 
 
 @router.post("/jobs/daily", response_model=DailyOut)
@@ -115,9 +114,8 @@ def daily(body: DailyIn, session: SessionDep, actor: Fund, idempotency_key: Idem
         return 200, DailyOut(in_effect=in_effect, detached_dead=dead,
                              detached_uninsured=uninsured).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 def snapshot_out(session: SessionDep, snap: CapitationSnapshot) -> SnapshotOut:
@@ -136,9 +134,8 @@ def take_snapshot(body: SnapshotIn, session: SessionDep, actor: Fund,
                                         bands=body.bands or DEFAULT_BANDS, now=clock.now())
         return 201, snapshot_out(session, snap).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 @router.get("/capitation/snapshots", response_model=list[SnapshotOut], dependencies=[require(Role.FUND_ADMIN)])

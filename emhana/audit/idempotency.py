@@ -17,14 +17,13 @@ from emhana.errors import IdempotencyMismatch, InvalidInput
 
 
 def run_once(*, session: Session, actor: Actor, key: str | None, payload: Any,
-             run: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any], bool]:
-    """Run a write once per (account, key): return (status, body, replayed).
+             run: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
+    """Run a write once per (account, key): return (status, body), the first answer on a retry.
 
     The record is written in the same transaction as the change, so a failed request leaves no key.
     """
     if key is None:
-        status, body = run()
-        return status, body, False
+        return run()
     if not 1 <= len(key) <= 200:
         raise InvalidInput()
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -33,10 +32,10 @@ def run_once(*, session: Session, actor: Actor, key: str | None, payload: Any,
     if stored is not None:
         if stored.request_hash != digest:
             raise IdempotencyMismatch()
-        return stored.status_code, json.loads(stored.body), True
+        return stored.status_code, json.loads(stored.body)
     status, body = run()
     session.add(IdempotencyRecord(account_id=actor.account_id, key=key, request_hash=digest,
                                   status_code=status, body=json.dumps(body, default=str),
                                   created_at=dt.datetime.now(dt.UTC)))
     session.flush()
-    return status, body, False
+    return status, body

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.audit.idempotency import run_once
 from emhana.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.facilities import io, service
 from emhana.facilities.models import Entity, Site
@@ -30,6 +29,7 @@ from emhana.facilities.schemas import (
     SiteOut,
 )
 from emhana.web.deps import SessionDep, public, require
+from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(prefix="/facilities", tags=["facilities"])
 
@@ -86,9 +86,8 @@ def create_entity(body: EntityIn, session: SessionDep, actor: Annotated[Actor, r
         entity = service.create_entity(session=session, actor=actor, data=body)
         return 201, entity_out(entity, today()).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 @router.get("/entities/{entity_id}", response_model=EntityOut, dependencies=[public()])

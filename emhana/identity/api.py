@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.audit.idempotency import run_once
 from emhana.errors import N_, NotFound
 from emhana.i18n import LANGUAGES, translate
 from emhana.identity import service
@@ -27,6 +26,7 @@ from emhana.identity.schemas import (
     RepresentationOut,
 )
 from emhana.web.deps import SessionDep, public, require
+from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["identity"])
 
@@ -65,9 +65,8 @@ def create_person(body: PersonIn, session: SessionDep, actor: Annotated[Actor, r
         person = service.create_person(session=session, actor=actor, data=body)
         return 201, person_out(person).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)

@@ -15,7 +15,6 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import clock
-from emhana.audit.idempotency import run_once
 from emhana.medbook import catalogue, service, views
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
@@ -39,6 +38,7 @@ from emhana.medbook.schemas import (
     RequirementIn,
 )
 from emhana.web.deps import SessionDep, public, require
+from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(prefix="/medbook", tags=["medbook"])
 IdempotencyKey = Annotated[str | None, Header()]
@@ -81,9 +81,8 @@ def add_group_version(body: GroupIn, session: SessionDep, actor: Annotated[Actor
     def run() -> tuple[int, dict[str, Any]]:
         return 201, _group_out(catalogue.add_version(session=session, actor=actor, data=body)).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 @router.post("/entities/{entity_id}/responsible", response_model=AppointmentOut, status_code=201)
@@ -97,9 +96,8 @@ def appoint(entity_id: int, body: AppointIn, session: SessionDep,
         return 201, AppointmentOut(id=a.id, entity_id=a.entity_id, account_id=a.account_id, display_name=name,
                                    valid_from=a.valid_from, valid_to=a.valid_to).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload={"entity": entity_id, **body.model_dump(mode="json")}, run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload={"entity": entity_id, **body.model_dump(mode="json")}, run=run)
 
 
 @router.get("/entities/{entity_id}/responsible", response_model=list[AppointmentOut])
@@ -127,9 +125,8 @@ def issue(body: BookIn, session: SessionDep, actor: Annotated[Actor, require(Rol
         book = service.issue(session=session, actor=actor, data=body, now=clock.now())
         return 201, views.book_out(session, book, clock.today()).model_dump(mode="json")
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload=body.model_dump(mode="json"), run=run)
 
 
 @router.post("/books/lookup", response_model=BookOut)
@@ -159,9 +156,8 @@ def record(book_id: int, body: EntryIn, session: SessionDep,
         entry = service.record(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
 
 
 @router.post("/books/{book_id}/clearance", response_model=EntryOut, status_code=201)
@@ -173,9 +169,8 @@ def clearance(book_id: int, body: ClearanceIn, session: SessionDep,
         entry = service.decide_clearance(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
 
 
 @router.post("/entries/{entry_id}/correction", response_model=EntryOut, status_code=201)
@@ -186,9 +181,8 @@ def correct(entry_id: int, body: CorrectionIn, session: SessionDep, actor: Annot
         entry = service.correct(session=session, actor=actor, entry_id=entry_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload={"entry": entry_id, **body.model_dump(mode="json")}, run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key,
+                           payload={"entry": entry_id, **body.model_dump(mode="json")}, run=run)
 
 
 @router.get("/me", response_model=BookOut)

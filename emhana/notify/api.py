@@ -13,11 +13,11 @@ from pydantic import BaseModel
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import clock
-from emhana.audit.idempotency import run_once
 from emhana.notify import notice, service
 from emhana.notify.outbox import DeliveryState
 from emhana.notify.signer import NotificationSigner, Signature, default_signer
 from emhana.web.deps import SessionDep, require
+from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["notifications"])
 NoticeReader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)]
@@ -96,6 +96,5 @@ def deliver(request: Request, session: SessionDep, actor: Fund, signer: SignerDe
                                          now=clock.now(), limit=limit, signer=signer)
         return 200, DeliveryOut(sent=report.sent, failed=report.failed, skipped=report.skipped).model_dump()
 
-    status, payload, _ = run_once(session=session, actor=actor, key=idempotency_key, payload={"limit": limit},
-                                  run=run)
-    return JSONResponse(payload, status_code=status)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload={"limit": limit},
+                           run=run)
