@@ -31,20 +31,19 @@ from emhana.attachment.reports import names_for
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.attachment.staff_pages import router as staff_router
-from emhana.errors import AlreadyDecided, InvalidInput, NotFound, OutsideKazakhstan, RegistryError, VersionConflict
-from emhana.facilities.rules import Profile, in_kazakhstan
+from emhana.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
+from emhana.facilities.rules import Profile
 from emhana.i18n import translate
 from emhana.identity.service import get_person
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import (
-    MSG_BAD_POINT,
     MSG_CSRF,
     MSG_NOT_FOUND,
     MSG_NOT_FOUND_TITLE,
     MSG_REFUSED,
     csrf_ok,
     language,
-    parse_point,
+    read_point,
     render,
     render_error,
 )
@@ -93,12 +92,7 @@ def _clinics_page(request: Request, session: Session, actor: Actor, *, address: 
     point: tuple[float, float] | None = None
     near_error = ""
     if lat.strip() or lon.strip():
-        point = parse_point(lat, lon)
-        if point is None:
-            near_error = translate(lang, MSG_BAD_POINT)
-        elif not in_kazakhstan(*point):
-            near_error = translate(lang, OutsideKazakhstan.message, {"lat": lat.strip(), "lon": lon.strip()})
-            point = None
+        point, near_error = read_point(lang, lat, lon)
     else:
         chosen = chosen or next((a for a in points if a.kind == "permanent"), points[0] if points else None)
         if chosen is not None and chosen.lat is not None and chosen.lon is not None:

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from emhana.accounts.service import LocalAuthenticator, issue_token, revoke_token
-from emhana.errors import BadCredentials, NotFound, OutsideKazakhstan
+from emhana.errors import BadCredentials, NotFound
 from emhana.facilities import service
-from emhana.facilities.rules import InclusionPeriod, InclusionStatus, Profile, in_kazakhstan, status_on
+from emhana.facilities.rules import InclusionPeriod, InclusionStatus, Profile, status_on
 from emhana.i18n import translate
 from emhana.reference.rules import is_kato_code
 from emhana.web.deps import SESSION_COOKIE, OptionalActor, SessionDep, public
 from emhana.web.render import (
-    MSG_BAD_POINT,
     MSG_CSRF,
     MSG_ENTITY_NOT_FOUND,
     MSG_NOT_FOUND_TITLE,
@@ -27,7 +26,7 @@ from emhana.web.render import (
     language,
     page_url,
     parse_page,
-    parse_point,
+    read_point,
     regions,
     render,
     render_error,
@@ -63,12 +62,8 @@ def directory(request: Request, session: SessionDep, actor: OptionalActor, q: st
     profile = profile if profile in {p.value for p in Profile} else ""
     near, near_error = None, ""
     if lat.strip() or lon.strip():
-        point = parse_point(lat, lon)
-        if point is None:
-            near_error = translate(lang, MSG_BAD_POINT)
-        elif not in_kazakhstan(*point):
-            near_error = translate(lang, OutsideKazakhstan.message, {"lat": lat.strip(), "lon": lon.strip()})
-        else:
+        point, near_error = read_point(lang, lat, lon)
+        if point is not None:
             near = service.near(session=session, lat=point[0], lon=point[1], day=day, limit=10,
                                 profile=profile or None)
     region_names = regions(session, lang)

@@ -23,8 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emhana import __version__
 from emhana.accounts.service import Actor, actor_for_token
-from emhana.errors import N_, AuthError, NotAuthenticated, RegistryError
+from emhana.errors import N_, AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
 from emhana.facilities.models import Entity, Site
+from emhana.facilities.rules import in_kazakhstan
 from emhana.i18n import LANGUAGE_NAMES, LANGUAGES, translate, translations
 from emhana.reference.models import Region
 from emhana.web.deps import SESSION_COOKIE
@@ -218,6 +219,16 @@ def parse_point(lat: str, lon: str) -> tuple[float, float] | None:
     except ValueError:
         return None
     return point if all(-180.0 <= v <= 180.0 for v in point) else None
+
+
+def read_point(lang: str, lat: str, lon: str) -> tuple[tuple[float, float] | None, str]:
+    """Return the point typed into a near form and "", or None and why it cannot be used, translated."""
+    point = parse_point(lat, lon)
+    if point is None:
+        return None, translate(lang, MSG_BAD_POINT)
+    if not in_kazakhstan(*point):
+        return None, translate(lang, OutsideKazakhstan.message, {"lat": lat.strip(), "lon": lon.strip()})
+    return point, ""
 
 
 def _csrf_key(request: Request) -> bytes:
