@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -18,9 +19,15 @@ from emhana.accounts.roles import Role
 from emhana.errors import BadCredentials, NotAuthenticated
 
 _hasher = PasswordHasher()
-# A valid hash of a random password: verified for unknown users so that response time does not
-# reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A valid hash of a random password, made on first use (hashing costs ~50 ms, not for every import).
+
+    It is verified for unknown users so that response time does not reveal which usernames exist.
+    """
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class LocalAuthenticator:
         account = session.scalar(select(Account).where(Account.username == username))
         stored = account.password_hash if account is not None and account.active else None
         try:
-            _hasher.verify(stored or _DUMMY_HASH, password)
+            _hasher.verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             raise BadCredentials() from None
         if account is None or stored is None:

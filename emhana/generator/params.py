@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from emhana.facilities.rules import Profile, SiteKind
 from emhana.identity.schemas import Category
 
-# Capacity of one district (участок) by profile. The statutory norms (1,700 mixed / 2,200 adult /
+# Capacity of one district (участок) by profile (A-83, L). The statutory norms (1,700 mixed / 2,200 adult /
 # 500–900 children) were NOT confirmed from a primary text (SCALE.md §4, last note): "L" rules,
 # kept as defaults of a parameter and never written into the logic.
 DEFAULT_CAPACITY: dict[str, int] = {Profile.GP.value: 1700, Profile.THERAPIST.value: 2200,
