@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 import threading
 import time
@@ -94,6 +95,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """Launch Debian's chromium (never a downloaded browser)."""
     if not CHROMIUM.exists():
+        if os.environ.get("EMHANA_REQUIRE_BROWSER"):  # set by .ci/run: CI must run these, never skip them
+            pytest.fail("Debian chromium not installed (/usr/bin/chromium) but EMHANA_REQUIRE_BROWSER is set")
         pytest.skip("Debian chromium not installed (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 
