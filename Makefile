@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?=
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean audit
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(VENV)/.dev
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy emhana
+
+## audit: pip-audit of the installed packages; fails on a known vulnerability (see .ci/audit)
+audit: $(VENV)/.dev
+	BIN=$(BIN) .ci/audit
 
 ## bench: load and near-search benchmarks on PostgreSQL (see benchmarks/RESULTS.md)
 bench: $(VENV)/.dev

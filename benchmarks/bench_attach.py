@@ -225,6 +225,27 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int) ->
             "statements": sum(r[4] for r in results) / (len(lat) + WARM_UP * clients)}
 
 
+def profile(url: str, account: int, jobs: list[Job], out: str) -> None:
+    """Run the service transactions in this process under pyinstrument; write the text report."""
+    from pyinstrument import Profiler
+
+    run, close = service_worker(url, account)
+    for job in jobs[:WARM_UP]:
+        run(job)
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    start, cpu = time.perf_counter(), time.process_time()
+    with profiler:
+        for job in jobs[WARM_UP:]:
+            run(job)
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
+    close()
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(profiler.output_text(unicode=False, show_all=False, timeline=False))
+    n = len(jobs) - WARM_UP
+    print(f"profiled {n} service transactions: {took / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU "
+          f"of this process each (profiler included); report in {out}")
+
+
 def overbooking(url: str) -> tuple[int, int]:
     """Return (districts above capacity, persons with two open attachments)."""
     engine = make_engine(url)
@@ -249,6 +270,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="a tiny run (3,000 persons, 40 transactions)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="instead of measuring, run the service transactions in this process under "
+                             "pyinstrument and write its text report to FILE")
     args = parser.parse_args(argv)
     if not args.database_url.startswith(("postgresql", "postgres")):
         parser.error("bench_attach needs PostgreSQL")
@@ -263,6 +287,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         t0 = time.perf_counter()
         jobs, account = prepare(url, population, args.seed, sum(share))
         print(f"setup (generate, documents, targets): {time.perf_counter() - t0:.1f} s")
+        if args.profile:
+            profile(url, account, jobs[:n], args.profile)
+            return figures
         rows = []
         for i, (kind, c) in enumerate(configs):
             r = measure(kind, url, account, jobs[sum(share[:i]):sum(share[:i + 1])], c)

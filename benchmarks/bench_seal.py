@@ -1,16 +1,20 @@
 """QR seals: built and verified per second beside raw `cryptography` ES256 in the same run; photo → verdict.
 
-    .venv/bin/python -m benchmarks.bench_seal [--runs 7] [--scale 1.0]
+    .venv/bin/python -m benchmarks.bench_seal [--runs 7] [--scale 1.0] [--no-service]
 
 Each figure is the median of `--runs` runs of N back-to-back calls (as CREDENTIALS.md §5). Goal (issue 5):
 seal verification at least 0.4 of raw ES256 verification per second. The end-to-end row renders the seal to a
-PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo.
+PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo;
+a photo-like JPEG (scaled, rotated, blurred) shows the cost of a real photo. The service rows verify a seal
+issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.publish), and through
+`POST /api/v1/verify` with the PNG.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import statistics
 import time
 from collections.abc import Callable
@@ -55,10 +59,73 @@ def setup() -> tuple[seal.SealSigner, cwt.SealClaims, str, TrustContext]:
     return signer, claims, text, TrustContext.single(signer.certificate)
 
 
+def photo_like(png: bytes) -> bytes:
+    """Return the QR picture as a phone might take it: on a grey page, scaled 0.73, rotated 4°, blurred, JPEG."""
+    from PIL import Image, ImageFilter
+
+    with Image.open(io.BytesIO(png)) as code:
+        code = code.convert("L")
+        page = Image.new("L", (code.width * 2, code.height * 2), 170)
+        page.paste(code, (code.width // 3, code.height // 2))
+        page = page.resize((int(page.width * 0.73), int(page.height * 0.73)), Image.Resampling.BILINEAR)
+        page = page.rotate(4, fillcolor=170, expand=True).filter(ImageFilter.GaussianBlur(1.2))
+        out = io.BytesIO()
+        page.save(out, format="JPEG", quality=60)
+    return out.getvalue()
+
+
+def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], object], int]]:
+    """Return the service rows: a seal issued by a facility's DSC kept in a (SQLite) database, verified against
+    the published signed lists (`publish.verify_text`), and through `POST /api/v1/verify` with the PNG."""
+    import tempfile
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from emhana.config import Settings
+    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.facilities.models import Entity
+    from emhana.migrate import upgrade
+    from emhana.trust import publish, seals
+    from emhana.web.app import create_app
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-seal-')) / 'emhana.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    now = dt.datetime.now(dt.UTC)
+    with unit_of_work(sessions) as s:
+        entity = Entity(bin="080540012015", name_kk="Емхана № 1", name_ru="Поликлиника № 1", legal_form="llp",
+                        ownership="private")
+        s.add(entity)
+        s.flush()
+        clearance = cwt.Clearance("СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT,
+                                  ("food", "child"))
+        text = seals.issue_clearance(s, entity_id=entity.id, clearance=clearance, expires_at=now + 180 * DAY)
+    png = seal.qr_png(text)
+    session = sessions()
+    assert publish.verify_text(session, text).outcome is Outcome.VALID
+    client = TestClient(create_app(Settings(database_url=url)))
+    assert client.post("/api/v1/verify", files={"image": ("s.png", png, "image/png")}).json()["outcome"] == "VALID"
+
+    def service_photo() -> object:
+        return publish.verify_text(session, seal.read_qr(png) or "")
+
+    def api_photo() -> object:
+        return client.post("/api/v1/verify", files={"image": ("s.png", png, "image/png")})
+
+    return [("service: seal text → verify against the DB's signed lists", lambda: publish.verify_text(session, text),
+             n(500)),
+            ("service: photo → verdict (PNG → zxing-cpp → DB lists → §6.6)", service_photo, n(100)),
+            ("HTTP: POST /api/v1/verify with the PNG (multipart, TestClient)", api_photo, n(50))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply every N (0.1 for a quick look).")
+    parser.add_argument("--no-service", dest="service", action="store_false",
+                        help="Skip the rows that need a database and the web app.")
     args = parser.parse_args()
     signer, claims, text, context = setup()
     assert verify(text, context, CLOCK).outcome is Outcome.VALID
@@ -86,6 +153,12 @@ def main() -> None:
         ("text → PNG → zxing-cpp → verify (render included)",
          lambda: verify(seal.read_qr(seal.qr_png(text)) or "", context, CLOCK), n(20)),
     ]
+    photo = photo_like(png)
+    assert seal.read_qr(photo) == text
+    cases.append(("photo-like JPEG (scaled, rotated, blurred) → zxing-cpp → verify",
+                  lambda: verify(seal.read_qr(photo) or "", context, CLOCK), n(50)))
+    if args.service:
+        cases.extend(service_cases(n))
     timings = {label: per_call(fn, count, args.runs) for label, fn, count in cases}
     rows = [(label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}")
             for label, _fn, count in cases]

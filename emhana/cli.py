@@ -14,9 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from emhana.attachment.cli import app as capitation_app
+from emhana.audit import cli as audit_cli
+from emhana.bench.cli import bench_command
 from emhana.config import get_settings
+from emhana.medbook.cli import app as medbook_app
 from emhana.notify.cli import app as notify_app
+from emhana.signatures.cli import app as sign_app
 from emhana.trust import cli as trust_cli
+from emhana.trust import keys_cli as trust_keys_cli
 
 app = typer.Typer(help="emhana — the open national registry for Kazakhstan's primary health care.",
                   no_args_is_help=True)
@@ -30,8 +35,15 @@ app.add_typer(export_app, name="export")
 app.add_typer(iin_app, name="iin")
 app.add_typer(capitation_app, name="capitation")
 app.add_typer(trust_cli.pki_app, name="pki")
+app.add_typer(trust_keys_cli.app, name="trust")
 app.add_typer(notify_app, name="notify")
+app.add_typer(sign_app, name="sign")
+app.add_typer(medbook_app, name="medbook")
 app.command("verify")(trust_cli.verify_command)
+app.command("bench")(bench_command)
+app.add_typer(audit_cli.app, name="audit")
+app.command("backup")(audit_cli.backup_command)
+app.command("restore")(audit_cli.restore_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -68,6 +80,9 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
     for login in logins:
         table.add_row(login.username, login.role.value, login.display_name)
     console.print(table)
+    from emhana.demo import signing_help
+    for line in signing_help(url):
+        console.print(line, markup=False, highlight=False)
     if serve_:
         os.environ["EMHANA_DATABASE_URL"] = url
         os.environ["EMHANA_DEMO_MODE"] = "1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +38,16 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    Personal data never reaches a log through the engine: bound parameters are hidden from its log lines
+    and error messages, and its DEBUG level (which prints result rows) is capped at INFO
+    (tests/hardening/test_no_iin_in_logs.py)."""
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if engine_log.getEffectiveLevel() < logging.INFO:
+        engine_log.setLevel(logging.INFO)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

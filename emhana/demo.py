@@ -1,10 +1,15 @@
-"""Seed the demo: migrate, generate a synthetic country, and create one demo account per role."""
+"""Seed the demo: migrate, generate a synthetic country, create one demo account per role, publish the seal
+scheme's trust lists (`emhana trust init`) so the demo's seals verify on /verify, and write a demo PKI next to
+the demo database whose certificates carry the demo clinician's and responsible therapist's IIN and their
+organization's BIN, so that `emhana sign demo` can sign the demo book's entries (demo only, not NCA RK)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,10 +28,14 @@ from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, Respo
 from emhana.medbook.rules import EntryKind, Language, Result
 from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind, Decision, EntryIn
 from emhana.migrate import upgrade
+from emhana.trust import pki, publish, signers
+from emhana.trust.demo import DEMO_PASSWORD as PKI_PASSWORD
 
 DEMO_PASSWORD = "demo"
 DEMO_GROUP = "decreed_2015"
 DEMO_EMPLOYER_BIN = make_bin(2015, 3, 4, 0, 1234) or "150340001236"
+SIGNER_ROLES = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)  # they author the demo book's entries
+CRL_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,101 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
     return logins
 
 
+def pki_folder(url: str) -> Path | None:
+    """Return the folder of the demo PKI next to a SQLite demo database (None for other databases)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return None
+    db = Path(url[len(prefix):])
+    return db.with_name(f"{db.stem}-pki")
+
+
+def give_signers_persons(session: Session) -> None:
+    """Tie the demo clinician and responsible therapist to generated adults (a signature carries the signer's
+    IIN, C-06); never the citizen's person nor one another account has."""
+    taken = set(session.scalars(select(Account.person_id).where(Account.person_id.is_not(None))))
+    for role in SIGNER_ROLES:
+        account = _account(session, role)
+        if account is None or account.person_id is not None:
+            continue
+        person = session.scalar(select(Person).where(Person.death_date.is_(None), Person.id.not_in(taken or {0}),
+                                                     Person.birth_date <= dt.date(2000, 1, 1))
+                                .order_by(Person.id).limit(1))
+        if person is None:
+            return
+        account.person_id = person.id
+        taken.add(person.id)
+
+
+def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None) -> dict[str, Path]:
+    """Write the demo PKI (EC keys: fast) into ``folder``: root and intermediate CA, a CRL, and a PKCS#12 file per
+    demo signer whose certificate carries its person's IIN and its entity's BIN; return username -> file."""
+    moment = now or clock.now()
+    start = moment - dt.timedelta(days=1)
+    root = pki.make_root(not_before=start, algorithm="ec")
+    inter = pki.make_intermediate(root, not_before=start, algorithm="ec")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "root-ca.pem").write_bytes(root.pem())
+    (folder / "intermediate-ca.pem").write_bytes(inter.pem())
+    crl = pki.make_crl(inter, [], this_update=moment, next_update=moment + dt.timedelta(days=CRL_DAYS), number=1)
+    from cryptography.hazmat.primitives import serialization
+    (folder / "intermediate-ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
+    files: dict[str, Path] = {}
+    people = []
+    for role in SIGNER_ROLES:
+        account = _account(session, role)
+        person = session.get(Person, account.person_id) if account and account.person_id else None
+        entity = session.get(Entity, account.entity_id) if account and account.entity_id else None
+        if account is None or person is None or entity is None:
+            continue
+        issued = pki.make_clinician(inter, surname=person.surname.upper(), given_name=person.given_name.upper(),
+                                    iin=person.iin, organization=entity.name_ru, bin_=entity.bin, not_before=start,
+                                    algorithm="ec")
+        path = folder / f"{account.username}.p12"
+        path.write_bytes(pki.to_pkcs12(account.display_name, issued, [inter.certificate], PKI_PASSWORD))
+        files[account.username] = path
+        people.append({"username": account.username, "file": path.name, "bin": entity.bin})
+    (folder / "manifest.json").write_text(json.dumps({
+        "note": "DEMO ONLY: a PKI shaped like NCA RK's for `emhana sign demo`; not a real certificate authority",
+        "password": PKI_PASSWORD, "signers": people}, ensure_ascii=False, indent=1), encoding="utf-8")
+    return files
+
+
+def init_trust(session: Session) -> None:
+    """Create the seal scheme's CA once and publish the signed trust and revocation lists (`emhana trust init`)."""
+    signers.ensure_scheme(session)
+    publish.changed(session)
+
+
+def signing_help(url: str) -> list[str]:
+    """Return the lines of the demo banner that tell where the PKCS#12 files are and how to sign an entry."""
+    folder = pki_folder(url)
+    if folder is None or not (folder / "manifest.json").exists():
+        return []
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            clinician = _account(s, Role.CLINICIAN)
+            book = s.scalar(select(MedicalBook).where(MedicalBook.person_id == select(Account.person_id).where(
+                Account.username == f"{DEMO_PREFIX}citizen").scalar_subquery()))
+            entry = s.scalar(select(JournalEntry.id).where(
+                JournalEntry.book_id == book.id, JournalEntry.author_account_id == clinician.id,
+                JournalEntry.signature_state == "pending").order_by(JournalEntry.id).limit(1)) \
+                if book is not None and clinician is not None else None
+    finally:
+        engine.dispose()
+    lines = [f"Demo signing (demo PKI, not NCA RK): PKCS#12 files in {folder} (password {PKI_PASSWORD})"]
+    if clinician is not None and entry is not None:
+        lines.append(f"  sign entry {entry} of the demo book: emhana sign demo --p12 "
+                     f"{folder / (clinician.username + '.p12')} --kind medbook_entry --id {entry} "
+                     f"--trust-dir {folder} --database-url {url}")
+    return lines
+
+
 def seed(url: str, *, population: int, seed_value: int,
          generate: Callable[[str, int, int], object] | None = None) -> list[DemoLogin]:
-    """Migrate the database, generate the synthetic country if it is empty, and create demo accounts."""
+    """Migrate the database, generate the synthetic country if it is empty, create demo accounts, publish the
+    trust lists, and write the demo PKI next to a SQLite demo database."""
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -80,9 +181,14 @@ def seed(url: str, *, population: int, seed_value: int,
         empty = not s.scalar(select(func.count()).select_from(Person))
     if empty and generate is not None:
         generate(url, population, seed_value)
+    folder = pki_folder(url)
     with unit_of_work(sessions) as s:
         logins = create_demo_accounts(s)
+        give_signers_persons(s)
+        init_trust(s)
         seed_medbook(s)
+        if folder is not None:
+            write_pki(s, folder)
     engine.dispose()
     return logins
 

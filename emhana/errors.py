@@ -63,7 +63,24 @@
         ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
         ├── TrustListRollback           409 trust.list_rollback (a list not newer than the one in use)
         ├── CertificateInvalid          422 trust.certificate_invalid (a certificate, key or PKCS#12 file)
-        └── SealRefused                 422 trust.seal_refused (claims that break CREDENTIALS.md §6.3)
+        ├── SealRefused                 422 trust.seal_refused (claims that break CREDENTIALS.md §6.3)
+        ├── SealUnknown                 404 trust.seal_unknown (a seal this service did not issue)
+        ├── UploadInvalid               422 trust.upload_invalid (not a PNG/JPEG/WebP picture)
+        ├── UploadTooLarge              413 trust.upload_too_large
+        ├── NoQrCode                    422 trust.no_qr_code (a picture without a readable QR code)
+        └── SignatureError              422 signature.error (record signatures, CMS; emhana.signatures)
+            ├── SignatureMalformed      422 signature.malformed (not a detached CMS SignedData we can read)
+            ├── DigestMismatch          422 signature.digest_mismatch (the CMS signs other bytes)
+            ├── BadSignature            422 signature.bad_signature (signature over the signed attributes fails)
+            ├── UntrustedChain          422 signature.untrusted_chain (no valid path to a configured anchor)
+            ├── CertificateExpired      422 signature.expired (certificate not valid at the signing time)
+            ├── CertificateRevoked      422 signature.revoked (on a cached CRL)
+            ├── RevocationUnknown       422 signature.revocation_unknown (no current cached CRL)
+            ├── KeyUsageRefused         422 signature.key_usage (not a SIGN key: digitalSignature/nonRepudiation)
+            ├── WrongSigner             422 signature.wrong_signer (IIN not the author's or BIN not the organization's)
+            ├── UnsupportedAlgorithm    422 signature.unsupported_algorithm
+            ├── AlreadySigned           409 signature.already_signed (another signature is already stored)
+            └── VerifierUnavailable     503 signature.verifier_unavailable (NCANode down, timed out or broken)
 
 Each class has a stable machine ``code``, an HTTP ``status`` and an English message template that
 is the msgid of the kk/ru/en catalogues (``emhana/i18n``); ``params`` fill the template.
@@ -374,6 +391,28 @@ class SealRefused(TrustError):
     message = N_("The seal cannot be issued: {reason}.")
 
 
+class SealUnknown(TrustError):
+    code = "trust.seal_unknown"
+    status = 404
+    message = N_("This seal was not issued by this service.")
+
+
+class UploadInvalid(TrustError):
+    code = "trust.upload_invalid"
+    message = N_("The file is not a picture. Upload a PNG, JPEG or WebP photo of the QR code.")
+
+
+class UploadTooLarge(TrustError):
+    code = "trust.upload_too_large"
+    status = 413
+    message = N_("The picture is larger than {limit} MB.")
+
+
+class NoQrCode(TrustError):
+    code = "trust.no_qr_code"
+    message = N_("No QR code could be read in the picture. Take a sharper photo of the whole code.")
+
+
 class BookNotFound(NotFound):
     code = "medbook.book_not_found"
     message = N_("The personal medical book does not exist.")
@@ -455,3 +494,70 @@ class NotCorrectable(MedbookRule):
 class DateInFuture(MedbookRule):
     code = "medbook.date_in_future"
     message = N_("The date {day} is in the future.")
+
+
+class SignatureError(TrustError):
+    code = "signature.error"
+    message = N_("The signature cannot be accepted.")
+
+
+class SignatureMalformed(SignatureError):
+    code = "signature.malformed"
+    message = N_("The signature is not a readable detached CMS signature: {reason}.")
+
+
+class DigestMismatch(SignatureError):
+    code = "signature.digest_mismatch"
+    message = N_("The signature was made over other data than this record.")
+
+
+class BadSignature(SignatureError):
+    code = "signature.bad_signature"
+    message = N_("The signature value does not verify with the signer's certificate.")
+
+
+class UntrustedChain(SignatureError):
+    code = "signature.untrusted_chain"
+    message = N_("The signer's certificate does not chain to a trusted certification authority: {reason}.")
+
+
+class CertificateExpired(SignatureError):
+    code = "signature.expired"
+    message = N_("The signer's certificate was not valid at the signing time {signed_at}.")
+
+
+class CertificateRevoked(SignatureError):
+    code = "signature.revoked"
+    message = N_("The signer's certificate was revoked on {revoked_at}.")
+
+
+class RevocationUnknown(SignatureError):
+    code = "signature.revocation_unknown"
+    message = N_("The revocation status of the signer's certificate is unknown: {reason}.")
+
+
+class KeyUsageRefused(SignatureError):
+    code = "signature.key_usage"
+    message = N_("The certificate is not a signing certificate: {reason}.")
+
+
+class WrongSigner(SignatureError):
+    code = "signature.wrong_signer"
+    message = N_("The certificate belongs to someone else: {reason}.")
+
+
+class UnsupportedAlgorithm(SignatureError):
+    code = "signature.unsupported_algorithm"
+    message = N_("The signature algorithm {algorithm} is not supported here.")
+
+
+class AlreadySigned(SignatureError):
+    code = "signature.already_signed"
+    status = 409
+    message = N_("This record already carries another signature.")
+
+
+class VerifierUnavailable(SignatureError):
+    code = "signature.verifier_unavailable"
+    status = 503
+    message = N_("The signature verification service is unavailable: {reason}. Nothing was changed; try again later.")

@@ -5,10 +5,14 @@ from emhana.attachment import models as attachment_models
 from emhana.audit import models as audit_models
 from emhana.db import Base
 from emhana.facilities import models as facilities_models
+from emhana.fhir import models as fhir_models
 from emhana.identity import models as identity_models
 from emhana.medbook import models as medbook_models
 from emhana.notify import models as notify_models
 from emhana.reference import models as reference_models
+from emhana.signatures import models as signatures_models
+from emhana.trust import models as trust_models
 
-__all__ = ["Base", "accounts_models", "attachment_models", "audit_models", "facilities_models",
-           "identity_models", "medbook_models", "notify_models", "reference_models"]
+__all__ = ["Base", "accounts_models", "attachment_models", "audit_models", "facilities_models", "fhir_models",
+           "identity_models", "medbook_models", "notify_models", "reference_models",
+           "signatures_models", "trust_models"]

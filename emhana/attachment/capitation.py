@@ -3,8 +3,9 @@ sex and age band, with the persons counted, computed from attachment begin and e
 
 Nothing decided on a day changes any day up to it (new attachments begin tomorrow at the earliest,
 see rules.begin_date), so the count of a past day is the same whenever it is computed; a stored
-snapshot is never rewritten. The work runs inside the database: on PostgreSQL one statement stores the
-persons and counts them (INSERT ... RETURNING feeding the count's INSERT ... SELECT), elsewhere two.
+snapshot is never rewritten. The work runs inside the database in one INSERT ... SELECT ... GROUP BY:
+each count is stored with the ids of its persons and their attachments, gathered by the same GROUP BY
+(array_agg on PostgreSQL, json_group_array on SQLite).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from emhana.accounts.service import Actor
 from emhana.attachment.enums import DEFAULT_BANDS
-from emhana.attachment.models import Attachment, CapitationCount, CapitationPerson, CapitationSnapshot
+from emhana.attachment.models import Attachment, CapitationCount, CapitationSnapshot
 from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
 from emhana.errors import N_, InvalidDates, InvalidInput, NotFound, SnapshotExists
@@ -115,24 +116,13 @@ def take_snapshot(*, session: Session, actor: Actor | None, as_of: dt.date, toda
     session.add(snap)
     session.flush()
     sub = counted(as_of, parsed).subquery()
-    trace = insert(CapitationPerson).from_select(
-        ["snapshot_id", "person_id", "attachment_id", "entity_id", "sex", "band"],
-        select(literal(snap.id), sub.c.person_id, sub.c.attachment_id, sub.c.entity_id, sub.c.sex, sub.c.band)
-        .order_by(sub.c.person_id))   # in key order: the primary-key index grows at its right edge
-    cells = ["snapshot_id", "entity_id", "sex", "band", "count"]
-    if session.get_bind().dialect.name == "postgresql":
-        # One pass: the persons stored are the rows counted (a data-modifying WITH, PostgreSQL only).
-        stored = trace.returning(CapitationPerson.entity_id, CapitationPerson.sex, CapitationPerson.band).cte("stored")
-        session.execute(insert(CapitationCount).from_select(cells, select(
-            literal(snap.id), stored.c.entity_id, stored.c.sex, stored.c.band, func.count())
-            .group_by(stored.c.entity_id, stored.c.sex, stored.c.band)))
-    else:
-        session.execute(trace)
-        session.execute(insert(CapitationCount).from_select(cells, select(
-            CapitationPerson.snapshot_id, CapitationPerson.entity_id, CapitationPerson.sex, CapitationPerson.band,
-            func.count()).where(CapitationPerson.snapshot_id == snap.id)
-            .group_by(CapitationPerson.snapshot_id, CapitationPerson.entity_id, CapitationPerson.sex,
-                      CapitationPerson.band)))
+    # The two aggregates see each group's rows in the same order, so person_ids[i] and attachment_ids[i]
+    # belong together.
+    ids = func.array_agg if session.get_bind().dialect.name == "postgresql" else func.json_group_array
+    session.execute(insert(CapitationCount).from_select(
+        ["snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids"],
+        select(literal(snap.id), sub.c.entity_id, sub.c.sex, sub.c.band, func.count(), ids(sub.c.person_id),
+               ids(sub.c.attachment_id)).group_by(sub.c.entity_id, sub.c.sex, sub.c.band)))
     snap.total = session.scalar(select(func.coalesce(func.sum(CapitationCount.count), 0))
                                 .where(CapitationCount.snapshot_id == snap.id)) or 0
     session.flush()
@@ -161,13 +151,28 @@ def counts_of(*, session: Session, snapshot: CapitationSnapshot) -> list[Capitat
     return sorted(rows, key=lambda c: (c.entity_id, c.sex, order.get(c.band, len(order))))
 
 
+@dataclass(frozen=True)
+class TracedPerson:
+    """A person counted in a snapshot, with the attachment that counted them (A-121)."""
+
+    person_id: int
+    attachment_id: int
+    entity_id: int
+    sex: str
+    band: str
+
+
 def persons_of(*, session: Session, snapshot: CapitationSnapshot,
-               entity_id: int | None = None) -> list[CapitationPerson]:
-    """Return the persons counted in a snapshot (traceability to the person, A-121)."""
-    query = select(CapitationPerson).where(CapitationPerson.snapshot_id == snapshot.id)
+               entity_id: int | None = None) -> list[TracedPerson]:
+    """Return the persons counted in a snapshot, by entity and person (traceability to the person, A-121)."""
+    query = (select(CapitationCount).options(undefer(CapitationCount.person_ids),
+                                             undefer(CapitationCount.attachment_ids))
+             .where(CapitationCount.snapshot_id == snapshot.id))
     if entity_id is not None:
-        query = query.where(CapitationPerson.entity_id == entity_id)
-    return list(session.scalars(query.order_by(CapitationPerson.entity_id, CapitationPerson.person_id)))
+        query = query.where(CapitationCount.entity_id == entity_id)
+    found = [TracedPerson(int(p), int(a), c.entity_id, c.sex, c.band) for c in session.scalars(query)
+             for p, a in zip(c.person_ids, c.attachment_ids, strict=True)]
+    return sorted(found, key=lambda t: (t.entity_id, t.person_id))
 
 
 CSV_HEADER = ("as_of", "entity_id", "entity_bin", "sex", "age_band", "count")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -157,8 +160,17 @@ class CapitationSnapshot(Base):
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
 
 
+# The persons behind a count, as ids: bigint[] on PostgreSQL, a JSON list on SQLite.
+IdList = ARRAY(BigInteger).with_variant(JSON(), "sqlite")
+
+
 class CapitationCount(Base):
-    """The count of one entity x sex x age band in a snapshot."""
+    """The count of one entity x sex x age band in a snapshot, with the persons counted and their
+    attachments (traceability to the person, A-121): person_ids[i] was counted through attachment_ids[i].
+
+    The trace sits in the count's row (migration 0006) rather than one row per person: a national
+    snapshot writes a few thousand rows instead of 20 million, and the count and its persons come
+    from the same GROUP BY, so they cannot disagree."""
 
     __tablename__ = "capitation_count"
 
@@ -168,18 +180,22 @@ class CapitationCount(Base):
     sex: Mapped[str] = mapped_column(String(6))
     band: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer)
+    person_ids: Mapped[list[int]] = mapped_column(IdList, deferred=True)
+    attachment_ids: Mapped[list[int]] = mapped_column(IdList, deferred=True)
 
     __table_args__ = (UniqueConstraint("snapshot_id", "entity_id", "sex", "band", name="uq_capitation_count_cell"),)
 
 
-class CapitationPerson(Base):
-    """A person counted in a snapshot, for traceability to the person (A-121)."""
+class RefusalCount(Base):
+    """Automatic refusals per campaign year, day, reason code and channel (the Fund's dashboard).
 
-    __tablename__ = "capitation_person"
+    A refused request leaves the domain tables as they were; this counter is written afterwards in a
+    transaction of its own (emhana.attachment.refusals)."""
 
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("capitation_snapshot.id"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    attachment_id: Mapped[int] = mapped_column(BigId)
-    entity_id: Mapped[int] = mapped_column(BigId)
-    sex: Mapped[str] = mapped_column(String(6))
-    band: Mapped[str] = mapped_column(String(16))
+    __tablename__ = "attachment_refusal_count"
+
+    campaign_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

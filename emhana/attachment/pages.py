@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import clock, outputs, service
+from emhana.attachment import clock, contact_pages, outputs, service
 from emhana.attachment.enums import Channel, PlaceBasis
 from emhana.attachment.models import Application
 from emhana.attachment.page_views import (
@@ -50,6 +50,7 @@ from emhana.web.render import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(staff_router)
+router.include_router(contact_pages.router)
 
 Citizen = Annotated[Actor, require(Role.CITIZEN)]
 Reader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)]

@@ -9,20 +9,21 @@ is in the past; only a planned end in the future may be brought forward by a lat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.attachment.enums import BASIS_ADDRESS, Cause, EndReason, PlaceBasis, State
+from emhana.attachment.facts import Period, periods
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
-from emhana.audit.service import record_event
-from emhana.errors import AlreadyAttached, EntityStillParticipating, NotAttached, NotFound
+from emhana.attachment.writes import Events, NewAttachment, close_attachment, open_attachment
+from emhana.errors import EntityStillParticipating, NotAttached, NotFound
 from emhana.facilities.models import District, Entity, Site
 from emhana.facilities.service import included_on, near
 from emhana.identity.models import Person, PersonAddress
@@ -65,88 +66,75 @@ def attached_counts(session: Session, district_ids: Iterable[int]) -> dict[int, 
     return counts
 
 
-def open_attachment(session: Session, person_id: int) -> Attachment | None:
-    """Return the person's open attachment (at most one, A-01)."""
-    return session.scalar(select(Attachment).where(Attachment.person_id == person_id,
-                                                   Attachment.end_date.is_(None)))
-
-
 def entity_participates(session: Session, entity_id: int, day: dt.date) -> bool:
     """Tell whether an entity is in the database on a day with a Fund contract not yet ended (A-04, B-06)."""
     entity = session.scalar(select(Entity).where(Entity.id == entity_id, included_on(day)))
     return entity is not None and (entity.contract_to is None or entity.contract_to >= day)
 
 
-def address_of(person: Person, basis: PlaceBasis, day: dt.date) -> PersonAddress | None:
-    """Return the person's current address of the kind that proves a place basis (A-20, A-21, A-23)."""
+class Dated(Protocol):
+    """An address with its kind and validity (an ORM row or a Core read)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def valid_from(self) -> dt.date | None: ...
+    @property
+    def valid_to(self) -> dt.date | None: ...
+
+
+A = TypeVar("A", bound=Dated)
+
+
+def basis_address(addresses: Iterable[A], basis: PlaceBasis, day: dt.date) -> A | None:
+    """Return the current address of the kind that proves a place basis (A-20, A-21, A-23)."""
     kind = BASIS_ADDRESS[basis]
-    current = [a for a in person.addresses if a.kind == kind
+    current = [a for a in addresses if a.kind == kind
                and (a.valid_from is None or a.valid_from <= day) and (a.valid_to is None or a.valid_to >= day)]
     return max(current, key=lambda a: (a.valid_from or dt.date.min, a.id)) if current else None
 
 
-def _end(att: Attachment, last_day: dt.date, reason: EndReason) -> None:
-    """End an attachment on a day; one that has not begun by then never takes effect."""
-    if att.begin_date > last_day:
-        last_day = att.begin_date - ONE_DAY
-        reason = EndReason.SUPERSEDED if reason is EndReason.TRANSFER else reason
-    att.end_date = last_day
-    att.end_reason = reason.value
+def address_of(person: Person, basis: PlaceBasis, day: dt.date) -> PersonAddress | None:
+    """Return the person's current address of the kind that proves a place basis (A-20, A-21, A-23)."""
+    return basis_address(person.addresses, basis, day)
+
+
+def ending(period: Period, last_day: dt.date, reason: EndReason) -> tuple[dt.date, EndReason]:
+    """Return the end of an attachment ended on a day; one that has not begun by then never takes effect."""
+    if period.begin_date > last_day:
+        return period.begin_date - ONE_DAY, EndReason.SUPERSEDED if reason is EndReason.TRANSFER else reason
+    return last_day, reason
 
 
 def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason,
-             history: Sequence[Attachment] | None = None) -> list[Attachment]:
-    """End every attachment of a person that would still run on ``begin`` (the day before it).
+             history: Sequence[Period] | None = None) -> list[Period]:
+    """End every attachment of a person that would still run on ``begin`` (the day before it); return them
+    as ended.
 
     ``history``, when given, is every attachment of the person as read after the person's lock; it
     saves reading them again."""
-    if history is None:
-        rows = list(session.scalars(select(Attachment).where(
-            Attachment.person_id == person_id, or_(Attachment.end_date.is_(None), Attachment.end_date >= begin))
-            .order_by(Attachment.begin_date)))
-    else:
-        rows = sorted((a for a in history if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
-                      key=lambda a: a.begin_date)
-    for att in rows:
-        _end(att, begin - ONE_DAY, reason)
-    session.flush()
-    return rows
+    rows = periods(session.connection(), person_id, begin) if history is None else history
+    ended = []
+    for period in sorted((a for a in rows if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
+                         key=lambda a: a.begin_date):
+        last_day, why = ending(period, begin - ONE_DAY, reason)
+        close_attachment(session, attachment_id=period.id, person_id=person_id, last_day=last_day, reason=why)
+        ended.append(dataclasses.replace(period, end_date=last_day, end_reason=why.value))
+    return ended
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where and why a person is placed."""
-
-    person_id: int
-    district: District
-    site: Site
-    basis: PlaceBasis
-    cause: Cause
-    begin: dt.date
-    decided_on: dt.date
-    insured_until: dt.date | None = None
-    application_id: int | None = None
-
-
-def place(session: Session, actor: Actor | None, p: Placement,
-          history: Sequence[Attachment] | None = None) -> Attachment:
-    """Close the person's running attachment and open the new one in the same transaction (A-06, A-90)."""
-    ended = end_from(session, p.person_id, p.begin, EndReason.TRANSFER, history)
-    row = Attachment(person_id=p.person_id, entity_id=p.site.entity_id, site_id=p.site.id, district_id=p.district.id,
-                     doctor_id=p.district.doctor_id, place_basis=p.basis.value, cause=p.cause.value,
-                     begin_date=p.begin, insured_until=p.insured_until, application_id=p.application_id,
-                     decided_on=p.decided_on, created_by=actor.account_id if actor else None)
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # A-01: the partial unique index refused a second open attachment
-        raise AlreadyAttached() from exc
+def place(session: Session, events: Events, new: NewAttachment,
+          history: Sequence[Period] | None = None) -> tuple[int, list[Period]]:
+    """Close the person's running attachment and open the new one in the same transaction (A-06, A-90);
+    return the new attachment's id and the ended ones. The audit events join ``events``."""
+    ended = end_from(session, new.person_id, new.begin, EndReason.TRANSFER, history)
+    new_id = open_attachment(session, events.actor, new)
     for old in ended:
-        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
-                     object_id=str(old.id), subject_person_id=p.person_id, purpose=old.end_reason or "")
-    record_event(session=session, actor=actor, action="attachment.open", object_type="attachment",
-                 object_id=str(row.id), subject_person_id=p.person_id, purpose=p.cause.value)
-    return row
+        events.add("attachment.end", "attachment", old.id, new.person_id, old.end_reason or "")
+    events.add("attachment.open", "attachment", new_id, new.person_id, new.cause.value)
+    return new_id, ended
 
 
 def detach(*, session: Session, actor: Actor | None, person_id: int, reason: EndReason, on: dt.date,
@@ -159,13 +147,18 @@ def detach(*, session: Session, actor: Actor | None, person_id: int, reason: End
     if session.get(Person, person_id) is None:
         raise NotFound()
     begin = max(on, today) + ONE_DAY
-    rows = end_from(session, person_id, begin, reason)
-    if not rows:
+    ended = end_from(session, person_id, begin, reason)
+    if not ended:
         raise NotAttached()
-    for att in rows:
-        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
-                     object_id=str(att.id), subject_person_id=person_id, purpose=reason.value)
-        notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+    events = Events(actor)
+    rows = []
+    for period in ended:
+        events.add("attachment.end", "attachment", period.id, person_id, reason.value)
+        att = session.get(Attachment, period.id)
+        if att is not None:
+            notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+            rows.append(att)
+    events.write(session)
     return rows
 
 
@@ -185,6 +178,7 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
     rows = list(session.scalars(select(Attachment).where(Attachment.entity_id == entity_id,
                                                          Attachment.end_date.is_(None))))
     lock_persons(session, [a.person_id for a in rows])
+    events = Events(actor)
     moved, unplaced = 0, []
     for att in sorted(rows, key=lambda a: a.person_id):
         person = session.get(Person, att.person_id)
@@ -208,13 +202,16 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
             unplaced.append(att.person_id)
             continue
         district, site = target
-        new = place(session, actor, Placement(person_id=att.person_id, district=district, site=site, basis=basis,
-                                              cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
-                                              insured_until=att.insured_until))
-        notify.redistributed(session, old=att, new=new, now=dt.datetime.now(dt.UTC))
+        new_id, _ = place(session, events, NewAttachment(
+            person_id=att.person_id, entity_id=site.entity_id, site_id=site.id, district_id=district.id,
+            doctor_id=district.doctor_id, basis=basis, cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
+            insured_until=att.insured_until))
+        new = session.get(Attachment, new_id)
+        if new is not None:
+            notify.redistributed(session, old=att, new=new, now=dt.datetime.now(dt.UTC))
         moved += 1
-    record_event(session=session, actor=actor, action="entity.redistribute", object_type="entity",
-                 object_id=str(entity_id), purpose=f"moved {moved}, unplaced {len(unplaced)}")
+    events.add("entity.redistribute", "entity", entity_id, None, f"moved {moved}, unplaced {len(unplaced)}")
+    events.write(session)
     return moved, unplaced
 
 
@@ -252,12 +249,17 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
     uninsured = list(session.scalars(select(Attachment).where(Attachment.end_date.is_(None),
                                                               Attachment.insured_until < day)))
     lock_persons(session, [a.person_id for a in uninsured])
+    events = Events(actor)
     for att in uninsured:
         # A-91: the insured term is part of the attachment from the start, so ending it on that
         # day changes no count already taken (snapshots honour insured_until).
-        _end(att, att.insured_until or day, EndReason.INSURANCE_ENDED)
-        record_event(session=session, actor=actor, action="attachment.end", object_type="attachment",
-                     object_id=str(att.id), subject_person_id=att.person_id, purpose="insurance_ended")
+        last_day = att.insured_until or day
+        if att.begin_date > last_day:
+            last_day = att.begin_date - ONE_DAY
+        close_attachment(session, attachment_id=att.id, person_id=att.person_id, last_day=last_day,
+                         reason=EndReason.INSURANCE_ENDED)
+        events.add("attachment.end", "attachment", att.id, att.person_id, "insurance_ended")
         notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+    events.write(session)
     session.flush()
     return len(due), len(dead), len(uninsured)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
+from emhana.attachment import refusals as refusal_counts
 from emhana.attachment.capitation import Band, active_on, parse_bands
 from emhana.attachment.enums import DEFAULT_BANDS, State
 from emhana.attachment.models import Application, Attachment
@@ -139,14 +140,17 @@ class CampaignFigures:
     year: int
     per_day: list[tuple[dt.date, int]]
     flows: list[tuple[int | None, int, int]]
-    refusals: list[tuple[str, int]]
+    refusals: list[tuple[str, int]]           # every refusal by reason, largest first
     states: dict[str, int]
     entities: dict[int, Entity]
+    refused_by_registrar: dict[str, int] = field(default_factory=dict)
+    refused_automatically: dict[str, int] = field(default_factory=dict)
 
 
 def campaign_figures(*, session: Session, actor: Actor, year: int, top: int = 10) -> CampaignFigures:
     """Count a year's applications per day and by state, the top flows between organizations (from the
-    previous attachment's entity to the new one) and the refusals stored with a reason code."""
+    previous attachment's entity to the new one) and the refusals by reason: those a registrar decided
+    (stored with the application) and the automatic ones (which store no application, only a count)."""
     if actor.role is not Role.FUND_ADMIN:
         raise Forbidden()
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -156,10 +160,13 @@ def campaign_figures(*, session: Session, actor: Actor, year: int, top: int = 10
         .order_by(Application.filed_on))]
     states = {str(s): int(n) for s, n in session.execute(
         select(Application.state, func.count()).where(in_year).group_by(Application.state))}
-    refusals = [(str(c), int(n)) for c, n in session.execute(
+    by_registrar = {str(c): int(n) for c, n in session.execute(
         select(Application.reason_code, func.count()).where(in_year, Application.state == State.REFUSED.value,
                                                             Application.reason_code.is_not(None))
-        .group_by(Application.reason_code).order_by(func.count().desc(), Application.reason_code))]
+        .group_by(Application.reason_code))}
+    automatic = refusal_counts.by_reason(session, year)
+    refusals = sorted(((c, by_registrar.get(c, 0) + automatic.get(c, 0)) for c in set(by_registrar) | set(automatic)),
+                      key=lambda cn: (-cn[1], cn[0]))
     new, old = aliased(Attachment), aliased(Attachment)
     previous = (select(func.max(old.id)).where(old.person_id == new.person_id, old.id < new.id)
                 .correlate(new).scalar_subquery())
@@ -175,4 +182,4 @@ def campaign_figures(*, session: Session, actor: Actor, year: int, top: int = 10
     ids = {b for _, b, _ in flows} | {a for a, _, _ in flows if a is not None}
     entities = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))} if ids else {}
     return CampaignFigures(year=year, per_day=per_day, flows=flows, refusals=refusals, states=states,
-                           entities=entities)
+                           entities=entities, refused_by_registrar=by_registrar, refused_automatically=automatic)

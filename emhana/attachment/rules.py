@@ -154,6 +154,8 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 
 def years_before(day: dt.date, years: int) -> dt.date:
     """Return the latest birth date of a person who is at least ``years`` old on ``day``."""
+    if day.year - years < dt.MINYEAR:  # older than the calendar: the earliest date (found by API fuzzing)
+        return dt.date.min
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February in a year that has none

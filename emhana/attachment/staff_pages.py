@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, charts, clock, outputs, policy, reports, service
+from emhana.attachment import capitation, charts, clock, outputs, policy, policy_pages, reports, service
 from emhana.attachment.api import MAX_UPLOAD_BYTES, UPLOAD_TYPES
 from emhana.attachment.enums import Channel, Holder, PlaceBasis
 from emhana.attachment.page_views import (
@@ -45,6 +45,7 @@ from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, page_url, parse_page, render, render_error
 
 router = APIRouter(include_in_schema=False)
+router.include_router(policy_pages.router)
 
 Registrar = Annotated[Actor, require(Role.REGISTRAR)]
 Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
@@ -215,9 +216,12 @@ def dashboard(request: Request, session: SessionDep, actor: Fund, year: str = ""
     flows = [(f"{loc_name(fig.entities[a]) if a is not None else none} → {loc_name(fig.entities[b])}", n)
              for a, b, n in fig.flows]
     refusals = [(labels.reason(code), n) for code, n in fig.refusals]
+    refusal_rows = [(labels.reason(code), fig.refused_by_registrar.get(code, 0),
+                     fig.refused_automatically.get(code, 0), n) for code, n in fig.refusals]
     per_day = [(d.strftime("%d.%m"), n) for d, n in fig.per_day]
     return render(request, "attachment/dashboard.html", actor=actor, years=years, year=chosen, fig=fig,
-                  flows=flows, refusals=refusals, per_day=per_day, total=sum(n for _, n in fig.per_day),
+                  flows=flows, refusals=refusals, refusal_rows=refusal_rows, per_day=per_day,
+                  total=sum(n for _, n in fig.per_day),
                   per_day_svg=charts.column_chart(per_day, title=translate(lang, TITLE_PER_DAY)) if per_day else "",
                   flows_svg=charts.bar_chart(flows, title=translate(lang, TITLE_FLOWS)) if flows else "",
                   refusals_svg=charts.bar_chart(refusals, title=translate(lang, TITLE_REFUSALS),
@@ -226,11 +230,12 @@ def dashboard(request: Request, session: SessionDep, actor: Fund, year: str = ""
 
 
 @router.get("/attachment/policies", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-def policies(request: Request, session: SessionDep, actor: Fund) -> HTMLResponse:
+def policies(request: Request, session: SessionDep, actor: Fund, created: str = "") -> HTMLResponse:
     """List the campaign policies, latest first (A-30..A-34, A-41)."""
     rows = list(reversed(policy.list_policies(session)))
+    notice = policy_pages.created_notice(session, language(request), created) if created else ""
     return render(request, "attachment/policies.html", actor=actor, rows=rows, today=clock.today(),
-                  al=_labels(request))
+                  notice=notice, al=_labels(request))
 
 
 @router.get("/attachment/snapshots", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])

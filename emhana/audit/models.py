@@ -1,10 +1,10 @@
-"""Tables of the audit log and of idempotency keys."""
+"""Tables of the audit log, of idempotency keys and of the hash chains over append-only history."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emhana.db import Base, BigId
@@ -39,3 +39,36 @@ class IdempotencyRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),)
+
+
+class ChainLink(Base):
+    """One link of a hash chain (see emhana/audit/chain.py): append-only, guarded by triggers."""
+
+    __tablename__ = "chain_link"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    chain_key: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(8))
+    record_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    link_hash: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "chain_key", "seq", name="uq_chain_link_position"),
+        Index("ix_chain_link_record", "kind", "record_id"),
+    )
+
+
+class ChainHead(Base):
+    """The last link of each chain; its row is locked while a transaction appends to the chain."""
+
+    __tablename__ = "chain_head"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chain_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))

@@ -63,12 +63,14 @@ def may_read(*, session: Session, actor: Actor, person_id: int, day: dt.date) ->
 def get_person(*, session: Session, actor: Actor, person_id: int, purpose: str,
                day: dt.date | None = None) -> Person:
     """Return a person the actor may read, logging the read; NotFound and Forbidden otherwise."""
+    # Permission first: someone who may not read a person gets the same answer whether or not the id
+    # exists (no existence oracle; tests/hardening/test_data_access.py).
+    if not may_read(session=session, actor=actor, person_id=person_id, day=day or dt.date.today()):
+        raise Forbidden()
     person = session.scalar(select(Person).where(Person.id == person_id).options(
         selectinload(Person.addresses), selectinload(Person.phones), selectinload(Person.documents)))
     if person is None:
         raise NotFound()
-    if not may_read(session=session, actor=actor, person_id=person_id, day=day or dt.date.today()):
-        raise Forbidden()
     record_event(session=session, actor=actor, action="person.read", object_type="person",
                  object_id=str(person.id), subject_person_id=person.id, purpose=purpose)
     return person

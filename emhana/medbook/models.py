@@ -131,6 +131,7 @@ class JournalEntry(Base):
         CheckConstraint("(kind = 'clearance') = (clearance IS NOT NULL)", name="clearance"),
         CheckConstraint("supersedes_id IS NULL OR reason IS NOT NULL", name="correction_reason"),
         Index("ix_medbook_entry_book_kind", "book_id", "kind"),
+        Index("ix_medbook_entry_kind_valid_until", "kind", "valid_until"),  # reminders (medbook.standing.expiring)
     )
 
 
@@ -143,3 +144,20 @@ class EmployerLink(Base):
     bin: Mapped[str] = mapped_column(String(12), index=True)
     linked_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClearanceSeal(Base):
+    """The QR seal issued for one clearance entry, reused on every page and PDF while it stands (C-41, §6.5).
+
+    ``summary_sha256`` names what the seal says; a seal is issued anew when that changes, when it expires, or
+    when the register (emhana.trust.seals) no longer lists it as valid (superseded by a correction, revoked).
+    """
+
+    __tablename__ = "medbook_seal"
+
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("medbook_entry.id"), primary_key=True)
+    seal_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("trust_seal.id"))
+    summary_sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

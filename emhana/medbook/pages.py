@@ -21,8 +21,18 @@ from emhana.attachment import clock
 from emhana.errors import N_, BookNotFound, NoEmployerLink, RegistryError
 from emhana.i18n import translate
 from emhana.medbook import catalogue, service, views
-from emhana.medbook.rules import ClearanceStatus, EntryKind, Language, Result
-from emhana.medbook.schemas import BookOut, ClearanceIn, ClinicalKind, Decision, EntryIn, EntryOut, LookupIn
+from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
+from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result
+from emhana.medbook.schemas import (
+    BookOut,
+    ClearanceIn,
+    ClinicalKind,
+    CorrectionIn,
+    Decision,
+    EntryIn,
+    EntryOut,
+    LookupIn,
+)
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, environment, language, render, render_error
 
@@ -38,43 +48,8 @@ MSG_BAD_LANGUAGE = N_("Choose Kazakh or Russian for your book.")
 MSG_BAD_FORM = N_("Check the form: a field is missing or not valid.")
 MSG_RECORDED = N_("The entry is recorded.")
 MSG_DECIDED = N_("The clearance decision is recorded.")
+MSG_CORRECTED = N_("The correction is recorded; the corrected entry stays in the history.")
 
-KINDS = {
-    EntryKind.SPECIALIST_EXAM.value: N_("Specialist examination"),
-    EntryKind.LAB_RESULT.value: N_("Laboratory test"),
-    EntryKind.XRAY.value: N_("X-ray / fluorography"),
-    EntryKind.VACCINATION.value: N_("Vaccination"),
-    EntryKind.PAST_INFECTION.value: N_("Past infectious disease"),
-    EntryKind.SPECIALIST_DIAGNOSIS.value: N_("Specialist diagnosis"),
-    EntryKind.CLEARANCE.value: N_("Work clearance"),
-    EntryKind.REFERRAL.value: N_("Referral"),
-}
-RESULTS = {
-    "negative": N_("negative"),
-    "positive": N_("positive"),
-    "normal": N_("no pathology"),
-    "abnormal": N_("pathology found"),
-}
-STATUSES = {
-    ClearanceStatus.GRANTED.value: N_("Cleared for work"),
-    ClearanceStatus.REFUSED.value: N_("Clearance refused"),
-    ClearanceStatus.SUSPENDED.value: N_("Clearance suspended"),
-    ClearanceStatus.EXPIRED.value: N_("Clearance expired"),
-    ClearanceStatus.NONE.value: N_("No clearance yet"),
-}
-FIELDS = {
-    "kind": N_("Kind"),
-    "item_code": N_("Item"),
-    "performed_on": N_("Date"),
-    "result": N_("Result"),
-    "result_text": N_("Conclusion"),
-    "codes": N_("Diagnosis codes"),
-}
-PURPOSES = {
-    "owner": N_("the owner reads their own book"),
-    "examination": N_("medical examination"),
-    "employer: clearance status": N_("employer: clearance status"),
-}
 BOOK_LANGUAGES = {Language.KK.value: "Қазақша", Language.RU.value: "Русский"}
 
 
@@ -105,6 +80,20 @@ def my_book(request: Request, session: SessionDep, actor: Citizen, error: str = 
     message = translate(language(request), MSG_BAD_LANGUAGE) if error == "language" else ""
     return render(request, "medbook/my.html", actor=actor, book=out, reads=reads, body=book_html(out),
                   languages=BOOK_LANGUAGES, purposes=PURPOSES, error=message)
+
+
+@router.get("/medbook/my/book.pdf", dependencies=[require(Role.CITIZEN)])
+def my_book_pdf(session: SessionDep, actor: Citizen) -> Response:
+    """Download the worker's own book as a PDF in its language, with the facility's QR seal when cleared.
+
+    The download is logged as a read of the book (journey 9); the file is never cached.
+    """
+    try:
+        filename, data = views.my_book_pdf(session=session, actor=actor, now=clock.now())
+    except BookNotFound:
+        return RedirectResponse("/medbook/my", status_code=303)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @router.post("/medbook/my/language", dependencies=[require(Role.CITIZEN)])
@@ -139,7 +128,12 @@ def _desk(request: Request, actor: Actor, *, book: BookOut | None = None, error:
                   body=book_html(book) if book else "", error=error, notice=notice, items=items,
                   kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind], results=RESULTS,
                   result_codes=[r.value for r in Result], decisions=[d.value for d in Decision], statuses=STATUSES,
-                  today=clock.today().isoformat())
+                  today=clock.today().isoformat(), correctable=correctable(book) if book else [], kinds_all=KINDS)
+
+
+def correctable(book: BookOut) -> list[EntryOut]:
+    """Return the entries a correction may supersede: current clinical ones, latest first (C-40, C-41)."""
+    return [e for e in reversed(book.entries) if e.current and e.kind in CLINICAL_KINDS]
 
 
 def _refused(request: Request, session: Session, actor: Actor, exc: RegistryError | ValidationError,
@@ -192,7 +186,8 @@ def find(request: Request, session: SessionDep, actor: Staff, csrf: FormText = "
 def desk_book(request: Request, session: SessionDep, actor: Staff, book_id: int, done: str = "") -> HTMLResponse:
     """Show a book of the actor's organization at the desk (the read is logged)."""
     lang = language(request)
-    notice = {"entry": translate(lang, MSG_RECORDED), "clearance": translate(lang, MSG_DECIDED)}.get(done, "")
+    notice = {"entry": translate(lang, MSG_RECORDED), "clearance": translate(lang, MSG_DECIDED),
+              "correction": translate(lang, MSG_CORRECTED)}.get(done, "")
     return _desk(request, actor, book=_read(session, actor, book_id), notice=notice)
 
 
@@ -226,3 +221,23 @@ def decide(request: Request, session: SessionDep, actor: Therapist, book_id: int
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=clearance", status_code=303)
+
+
+@router.post("/medbook/desk/books/{book_id}/correction",
+             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+def correct_entry(request: Request, session: SessionDep, actor: Staff, book_id: int, csrf: FormText = "",
+                  entry_id: FormText = "", kind: FormText = "", item_code: FormText = "", performed_on: FormText = "",
+                  result: FormText = "", result_text: FormText = "", reason: FormText = "") -> Response:
+    """Correct a chosen entry: the corrected values and a mandatory reason make a new entry that supersedes it;
+    only staff of the issuing organization may (C-40); the history shows both and the difference (C-41)."""
+    if not csrf_ok(request, csrf):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    try:
+        data = CorrectionIn.model_validate({"kind": kind, "item_code": item_code, "performed_on": performed_on,
+                                            "result": result or None, "result_text": result_text.strip(),
+                                            "reason": reason.strip() or None})
+        target = int(entry_id) if entry_id.strip().isdigit() else 0
+        service.correct(session=session, actor=actor, entry_id=target, data=data, now=clock.now(), book_id=book_id)
+    except (RegistryError, ValidationError) as exc:
+        return _refused(request, session, actor, exc, book_id)
+    return RedirectResponse(f"/medbook/desk/books/{book_id}?done=correction", status_code=303)

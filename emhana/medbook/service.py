@@ -41,7 +41,7 @@ from emhana.errors import (
 from emhana.facilities.models import Entity, Licence
 from emhana.facilities.service import included_on, near
 from emhana.identity.models import Person
-from emhana.medbook import catalogue
+from emhana.medbook import catalogue, seal
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import (
     CLINICAL_KINDS,
@@ -210,6 +210,8 @@ def _write(session: Session, *, book: MedicalBook, actor: Actor, now: dt.datetim
         recorded_at=now, canonical=canonical_bytes(document), signature_state="pending")
     session.add(entry)
     session.flush()
+    if kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
+        seal.withdraw(session, book_id=book.id, keep=entry.id, actor=actor, now=now)
     return entry
 
 
@@ -261,10 +263,14 @@ def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: 
     return entry
 
 
-def correct(*, session: Session, actor: Actor, entry_id: int, data: CorrectionIn, now: dt.datetime) -> JournalEntry:
-    """Supersede an entry with a corrected one carrying reason and author; the old one stays (C-40, C-41)."""
+def correct(*, session: Session, actor: Actor, entry_id: int, data: CorrectionIn, now: dt.datetime,
+            book_id: int | None = None) -> JournalEntry:
+    """Supersede an entry with a corrected one carrying reason and author; the old one stays (C-40, C-41).
+
+    ``book_id``, when given (the desk's form), must be the entry's book.
+    """
     old = session.get(JournalEntry, entry_id)
-    if old is None:
+    if old is None or (book_id is not None and old.book_id != book_id):
         raise EntryNotFound()
     book = get_book(session=session, book_id=old.book_id)
     require_staff(actor, book)
@@ -278,6 +284,8 @@ def correct(*, session: Session, actor: Actor, entry_id: int, data: CorrectionIn
     entry = _write(session, book=book, actor=actor, now=now, kind=EntryKind(data.kind.value),
                    item_code=data.item_code, performed_on=data.performed_on, result=data.result,
                    result_text=data.result_text, codes=data.codes, supersedes_id=old.id, reason=data.reason.strip())
+    # C-41: the seals of the clearances that relied on the corrected entry are replaced by newer versions.
+    seal.withdraw(session, book_id=book.id, recorded_after=old.id, actor=actor, now=now)
     _after_result(session, book, entry, actor, now)
     return entry
 

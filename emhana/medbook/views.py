@@ -19,9 +19,9 @@ from emhana.errors import N_, BookNotFound, Forbidden, GroupNotFound, NoEmployer
 from emhana.facilities.models import Entity
 from emhana.i18n import translate
 from emhana.identity.models import Person
-from emhana.medbook import catalogue
+from emhana.medbook import catalogue, pdf
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
-from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, expires_within, status_on
+from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, status_on
 from emhana.medbook.schemas import (
     BookOut,
     ClearanceOut,
@@ -33,11 +33,16 @@ from emhana.medbook.schemas import (
     ReferralOut,
     ReminderOut,
 )
-from emhana.medbook.service import current_entries, get_book, latest_clearance
+from emhana.medbook.seal import SealIssuer, seal_for
+from emhana.medbook.service import current_entries, get_book, latest_clearance, local_day
+from emhana.medbook.standing import books_of_employer, expiring, standings
 
 READ_ACTION = "medbook.read"
+DOWNLOAD_PURPOSE = "download"
 BOOK = "medical_book"
 SIGNATURE_PENDING = N_("Signature pending")
+SIGNATURE_SIGNED = N_("Signed by the author")
+SIGNATURE_LABELS = {"pending": SIGNATURE_PENDING, "signed": SIGNATURE_SIGNED}
 DEFAULT_PURPOSE = {Role.CITIZEN: "owner", Role.CLINICIAN: "examination", Role.RESPONSIBLE_THERAPIST: "examination",
                    Role.EMPLOYER: "employer: clearance status"}
 CLINICAL_FIELDS = ("kind", "item_code", "performed_on", "result", "result_text", "codes")
@@ -60,7 +65,12 @@ def authorize_read(actor: Actor, book: MedicalBook) -> None:
 
 def read_book(*, session: Session, actor: Actor, book_id: int, purpose: str, now: dt.datetime) -> MedicalBook:
     """Return a readable book and log the read."""
-    book = get_book(session=session, book_id=book_id)
+    try:
+        book = get_book(session=session, book_id=book_id)
+    except BookNotFound:
+        if actor.role is Role.CITIZEN:  # a missing book looks like someone else's: no existence oracle
+            raise Forbidden() from None
+        raise
     authorize_read(actor, book)
     _log_read(session, actor, book, purpose, now)
     return book
@@ -83,6 +93,19 @@ def my_book(*, session: Session, actor: Actor, now: dt.datetime, purpose: str = 
         raise BookNotFound()
     _log_read(session, actor, book, purpose, now)
     return book
+
+
+def my_book_pdf(*, session: Session, actor: Actor, now: dt.datetime,
+                signers: SealIssuer | None = None) -> tuple[str, bytes]:
+    """Return the file name and PDF of the citizen's own book in its language, sealed when cleared (C-10).
+
+    The download is a read of the book and is logged like one (journey 9).
+    """
+    book = my_book(session=session, actor=actor, now=now, purpose=DOWNLOAD_PURPOSE)
+    out = book_out(session, book, local_day(now))
+    mark = latest_clearance(current_entries(session=session, book_id=book.id))
+    text = seal_for(session, book, mark, now=now, signers=signers)
+    return f"medbook-{book.id}-{book.language}.pdf", pdf.render(out, seal_text=text, printed_at=now)
 
 
 def set_language(*, session: Session, actor: Actor, language: str, now: dt.datetime) -> MedicalBook:
@@ -133,7 +156,8 @@ def entry_out(e: JournalEntry, *, by_id: dict[int, JournalEntry], superseded_by:
         current=e.id not in superseded_by, supersedes_id=e.supersedes_id, superseded_by_id=superseded_by.get(e.id),
         reason=e.reason, changes=changes, canonical=e.canonical.decode("utf-8"),
         canonical_sha256=hashlib.sha256(e.canonical).hexdigest(), signature_state=e.signature_state,
-        signature_label=translate(lang, SIGNATURE_PENDING) if e.signature_state == "pending" else e.signature_state)
+        signature_label=translate(lang, SIGNATURE_LABELS[e.signature_state])
+        if e.signature_state in SIGNATURE_LABELS else e.signature_state)
 
 
 def clearance_of(session: Session, book: MedicalBook, today: dt.date) -> ClearanceOut:
@@ -185,12 +209,16 @@ def employer_bin(session: Session, actor: Actor) -> str:
 
 
 def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today: dt.date) -> list[EmployerWorkerOut]:
-    """Return clearance status and dates of the workers whose book lists the employer's BIN; log each read."""
+    """Return clearance status and dates of the workers whose book lists the employer's BIN; log each read.
+
+    The clearance of all the employer's books comes from one set-based query (standing.standings).
+    """
     bin_ = employer_bin(session, actor)
+    standing = standings(session, books_of_employer(bin_), today)
     out = []
     for book, person in session.execute(select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id)
                                         .where(MedicalBook.employer_bin == bin_).order_by(Person.surname, Person.id)):
-        c = clearance_of(session, book, today)
+        c = standing[book.id]
         _log_read(session, actor, book, "", now)
         out.append(EmployerWorkerOut(book_id=book.id, surname=person.surname, given_name=person.given_name,
                                      patronymic=person.patronymic, position=book.position, status=c.status,
@@ -200,18 +228,18 @@ def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today:
 
 def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: int) -> list[ReminderOut]:
     """Return the books whose clearance ends within N days, for the owner's and employer's reminders (C-21)."""
-    query = select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id)
+    books = select(MedicalBook.id)
     if actor.role is Role.EMPLOYER:
-        query = query.where(MedicalBook.employer_bin == employer_bin(session, actor))
+        books = books.where(MedicalBook.employer_bin == employer_bin(session, actor))
     elif actor.role is not Role.FUND_ADMIN:
-        query = query.where(MedicalBook.entity_id == actor.entity_id)
-    out = []
-    for book, person in session.execute(query.order_by(MedicalBook.id)):
-        c = clearance_of(session, book, today)
-        if c.status is ClearanceStatus.GRANTED and c.valid_until and expires_within(c.valid_until, today, within_days):
-            out.append(ReminderOut(book_id=book.id, person_id=person.id, surname=person.surname,
-                                   given_name=person.given_name, employer_bin=book.employer_bin,
-                                   valid_until=c.valid_until, days_left=(c.valid_until - today).days))
+        books = books.where(MedicalBook.entity_id == actor.entity_id)
+    found = {s.book_id: s for s in expiring(session, today=today, within_days=within_days, books=books)}
+    rows = list(session.execute(select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id)
+                                .where(MedicalBook.id.in_(list(found))))) if found else []
+    out = [ReminderOut(book_id=book.id, person_id=person.id, surname=person.surname, given_name=person.given_name,
+                       employer_bin=book.employer_bin, valid_until=found[book.id].valid_until,
+                       days_left=(found[book.id].valid_until - today).days)  # type: ignore[operator]
+           for book, person in rows]
     return sorted(out, key=lambda r: (r.valid_until, r.book_id))
 
 

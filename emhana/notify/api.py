@@ -4,6 +4,7 @@ and the Fund's view of the outbox with a delivery trigger."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -61,9 +62,11 @@ def notice_pdf(application_id: int, session: SessionDep, actor: NoticeReader, si
     """Return the attachment notification or reasoned refusal of a decided application as PDF (A-54)."""
     row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
                             now=clock.now())
-    return Response(row.pdf, media_type="application/pdf", headers={
+    data = notice.document(session, row)  # the copy that states the organization's signature once it is signed
+    return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="notice-{row.number}.pdf"',
-        "X-Signature-Status": row.signature_status, "Digest": f"sha-256={row.sha256}"})
+        "X-Signature-Status": row.signature_status,
+        "Digest": f"sha-256={hashlib.sha256(data).hexdigest()}"})
 
 
 @router.get("/attachment/applications/{application_id}/notice.sig")
@@ -73,9 +76,11 @@ def notice_signature(application_id: int, session: SessionDep, actor: NoticeRead
     row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
                             now=clock.now())
     sig = Signature.from_json(row.signature)
+    cms = notice.cms_of(session, row)
     return {"number": row.number, "sha256": row.sha256, "status": row.signature_status, "format": sig.format,
             "algorithm": sig.algorithm, "value": sig.value, "certificate_pem": sig.certificate_pem,
-            "qualified": sig.qualified}
+            "qualified": sig.qualified, "cms_signed_at": cms.signed_at.isoformat() if cms else None,
+            "cms_signer_bin": cms.signer_bin if cms else None}
 
 
 @router.get("/notify/outbox", response_model=list[NotificationOut], dependencies=[require(Role.FUND_ADMIN)])

@@ -49,13 +49,16 @@ class Notification(Base):
         Index("ix_notification_outbox_due", "state", "next_attempt_at"),
         Index("ix_notification_outbox_recipient", "recipient_kind", "recipient_id"),
         CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
-        CheckConstraint("recipient_kind IN ('person', 'entity')", name="recipient_kind"),
+        CheckConstraint("recipient_kind IN ('person', 'entity', 'account')", name="recipient_kind"),
         CheckConstraint("language IN ('kk', 'ru')", name="language"),
     )
 
 
 class NotificationContact(Base):
-    """How a person or an organization wants to be told: language (kk or ru) and e-mail, when known."""
+    """How a person, an organization or an account wants to be told: language (kk or ru) and e-mail, when known.
+
+    An account (an employer's login without a person) has no e-mail of its own in emhana.accounts: its
+    address is the one recorded here under recipient kind ``account``."""
 
     __tablename__ = "notification_contact"
 
@@ -91,6 +94,8 @@ class AttachmentNotice(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
     signature_status: Mapped[str] = mapped_column(String(12))
+    # The organization's QR seal printed on the PDF (to print it again on the signed copy, notify.notice).
+    seal: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (

@@ -2,7 +2,9 @@
 
 A notice is issued once per decided application, on first need (the delivery job or the first
 download), from the facts of the decision, in the applicant's language; it is then stored with its
-signature and never rewritten. Ownership checks are those of reading the application.
+signature and never rewritten. Once the organization's CMS signature of the notice is accepted through
+emhana.signatures, its status is ``signed`` and the PDF handed out is the copy that says so (``document``).
+Ownership checks are those of reading the application.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from emhana.identity.models import Person
 from emhana.notify.events import notice_number, reason_params
 from emhana.notify.models import AttachmentNotice
 from emhana.notify.outbox import RecipientKind, language_of, mask_iin
-from emhana.notify.pdf import NoticeContent, render
-from emhana.notify.signer import NotificationSigner
+from emhana.notify.pdf import NoticeContent, SignedBy, render
+from emhana.notify.signer import NotificationSigner, seal_notice
 from emhana.notify.templates import BASES, NOT_ASSIGNED, refusal_text
+from emhana.signatures.models import RecordSignature
 
+SIGNED = "signed"
 DECIDED = frozenset({State.APPROVED.value, State.IN_EFFECT.value, State.REFUSED.value})
 
 
@@ -88,12 +92,14 @@ def ensure_notice(session: Session, *, application_id: int, signer: Notification
         raise NotFound()
     language = language_of(session, RecipientKind.PERSON, app.applicant_person_id)
     content = content_of(session, app, language)
-    pdf = render(content)
+    seal_text = seal_notice(session, entity_id=entity.id, number=content.number, kind=content.kind, site=content.site,
+                            begin=content.begin, now=now)
+    pdf = render(content, seal=seal_text)
     signature = signer.sign(pdf, entity)
     row = AttachmentNotice(application_id=app.id, number=content.number, kind=content.kind, language=language,
                            issued_at=content.issued_at, content=_canonical(content), pdf=pdf,
                            sha256=hashlib.sha256(pdf).hexdigest(), signature=signature.to_json(),
-                           signature_status=signature.status, created_at=now)
+                           signature_status=signature.status, seal=seal_text, created_at=now)
     try:
         with session.begin_nested():
             session.add(row)
@@ -103,6 +109,38 @@ def ensure_notice(session: Session, *, application_id: int, signer: Notification
             raise
         return found
     return row
+
+
+def cms_of(session: Session, row: AttachmentNotice) -> RecordSignature | None:
+    """Return the organization's CMS signature of a notice accepted by emhana.signatures, marking the notice
+    ``signed`` once it is there (A-54); None while it is not signed."""
+    from emhana.signatures.records import RecordKind
+    from emhana.signatures.service import signature_of
+
+    found = signature_of(session, RecordKind.ATTACHMENT_NOTICE, row.id)
+    if found is not None and row.signature_status != SIGNED:
+        row.signature_status = SIGNED
+        session.flush()
+    return found
+
+
+def _content_of_row(row: AttachmentNotice) -> NoticeContent:
+    data = json.loads(row.content)
+    begin = data.get("begin")
+    return NoticeContent(**{**data, "issued_at": dt.datetime.fromisoformat(data["issued_at"]),
+                            "birth_date": dt.date.fromisoformat(data["birth_date"]),
+                            "begin": dt.date.fromisoformat(begin) if begin else None})
+
+
+def document(session: Session, row: AttachmentNotice) -> bytes:
+    """Return the notice PDF to hand out: as issued while unsigned; once the organization's CMS is accepted, the
+    copy that says so (the same content and seal; the signature covers the PDF as issued, by its SHA-256)."""
+    cms = cms_of(session, row)
+    if cms is None:
+        return row.pdf
+    return render(_content_of_row(row), seal=row.seal, signed=SignedBy(
+        signed_at=cms.signed_at if cms.signed_at.tzinfo else cms.signed_at.replace(tzinfo=dt.UTC),
+        bin=cms.signer_bin or "", sha256=row.sha256))
 
 
 def notice_for(*, session: Session, actor: Actor, application_id: int, signer: NotificationSigner,

@@ -21,8 +21,12 @@ NOTICE_LANGUAGES = ("kk", "ru")
 
 
 class RecipientKind(StrEnum):
+    """Who a message is for: a person, a healthcare entity, or an account (an employer's login without a person;
+    accounts carry no e-mail, so its address is the one recorded in notification_contact for the account)."""
+
     PERSON = "person"
     ENTITY = "entity"
+    ACCOUNT = "account"
 
 
 class DeliveryState(StrEnum):

@@ -8,6 +8,7 @@ creation date is the issue time, and nothing random goes in.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from emhana.i18n import translate
-from emhana.notify.templates import LABELS, SIGNATURE_PENDING, TITLE_ATTACHMENT, TITLE_REFUSAL
+from emhana.notify.templates import (
+    LABELS,
+    SEAL_CAPTION,
+    SIGNATURE_PENDING,
+    SIGNATURE_SIGNED,
+    TITLE_ATTACHMENT,
+    TITLE_REFUSAL,
+)
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -44,6 +52,15 @@ class NoticeContent:
     note: str | None
 
 
+@dataclass(frozen=True)
+class SignedBy:
+    """The organization's accepted CMS signature of a notice (emhana.signatures), as its signed copy states it."""
+
+    signed_at: dt.datetime
+    bin: str
+    sha256: str               # of the notice PDF as issued: the bytes the signature's canonical form names
+
+
 def _row(pdf: FPDF, label: str, value: str) -> None:
     pdf.set_font(FONT, "B", 10)
     pdf.cell(62, 7, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
@@ -51,8 +68,22 @@ def _row(pdf: FPDF, label: str, value: str) -> None:
     pdf.multi_cell(0, 7, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render(content: NoticeContent) -> bytes:
-    """Return the PDF bytes of a notice."""
+def _seal(pdf: FPDF, text: str, caption: str) -> None:
+    """Print the QR seal (level Q, 40 mm: CREDENTIALS.md §6.2 asks 35-60 mm) with its caption beside it."""
+    from emhana.trust.seal import qr_png
+    if pdf.get_y() + 44 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    top = pdf.get_y()
+    pdf.image(io.BytesIO(qr_png(text, scale=4, mask=0)), x=pdf.l_margin, y=top, w=40, h=40)
+    pdf.set_xy(pdf.l_margin + 44, top + 4)
+    pdf.set_font(FONT, "", 8)
+    pdf.multi_cell(0, 4.5, caption, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(top + 44)
+
+
+def render(content: NoticeContent, *, seal: str | None = None, signed: SignedBy | None = None) -> bytes:
+    """Return the PDF bytes of a notice; with `seal`, the organization's QR seal is printed at the end (A-54);
+    with `signed`, the statement of the organization's signature replaces the pending one."""
     lang = content.language
 
     def t(msgid: str) -> str:
@@ -97,6 +128,11 @@ def render(content: NoticeContent) -> bytes:
     if content.note:
         _row(pdf, t(LABELS["note"]), content.note)
     pdf.ln(8)
+    if seal is not None:
+        _seal(pdf, seal, t(SEAL_CAPTION))
     pdf.set_font(FONT, "", 8)
-    pdf.multi_cell(0, 5, t(SIGNATURE_PENDING), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    statement = t(SIGNATURE_PENDING) if signed is None else translate(lang, SIGNATURE_SIGNED, {
+        "day": signed.signed_at.astimezone(content.issued_at.tzinfo).strftime("%d.%m.%Y %H:%M"), "bin": signed.bin,
+        "sha256": signed.sha256})
+    pdf.multi_cell(0, 5, statement, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from emhana.config import Settings
 from emhana.notify.channels import Channel, Enclosure, LogChannel, Message, SmtpChannel, message_id
 from emhana.notify.models import Notification
-from emhana.notify.notice import ensure_notice
+from emhana.notify.notice import document, ensure_notice
 from emhana.notify.outbox import ChannelHint, DeliveryState
 from emhana.notify.signer import NotificationSigner
-from emhana.notify.templates import NOTICE_TEMPLATES, Template, render
+from emhana.notify.templates import NOTICE_TEMPLATES, render
 
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=6)
@@ -60,9 +60,9 @@ def _message(session: Session, row: Notification, signer: NotificationSigner | N
     params = json.loads(row.params)
     subject, body = render(row.template, row.language, params)
     enclosures: tuple[Enclosure, ...] = ()
-    if signer is not None and Template(row.template) in NOTICE_TEMPLATES and "application_id" in params:
+    if signer is not None and row.template in NOTICE_TEMPLATES and "application_id" in params:
         notice = ensure_notice(session, application_id=int(params["application_id"]), signer=signer, now=now)
-        enclosures = (Enclosure(f"notice-{notice.number}.pdf", "application/pdf", notice.pdf),)
+        enclosures = (Enclosure(f"notice-{notice.number}.pdf", "application/pdf", document(session, notice)),)
     return Message(notification_id=row.id, recipient_kind=row.recipient_kind, recipient_id=row.recipient_id,
                    address=row.address, language=row.language, template=row.template, subject=subject, body=body,
                    message_id=message_id(row.dedupe_key), enclosures=enclosures)

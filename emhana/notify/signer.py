@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity
 from emhana.trust import pki
@@ -134,6 +135,18 @@ def verify(document_bytes: bytes, signature: Signature, *, entity_bin: str | Non
     return True
 
 
+def seal_notice(session: Session, *, entity_id: int, number: str, kind: str, site: str, begin: dt.date | None,
+                now: dt.datetime) -> str:
+    """Return the organization's QR seal of a notice (A-54), signed by its document signer (emhana.trust.signers).
+
+    The seal carries the entity (iss = BIN), the site, the begin date and the notice number; never the person.
+    """
+    from emhana.trust import cwt, seals
+    notice = cwt.Notice(number, cwt.NoticeKind.REFUSAL if kind == "refusal" else cwt.NoticeKind.ATTACHMENT,
+                        site, begin)
+    return seals.issue_notice(session, entity_id=entity_id, notice=notice, now=now)
+
+
 _default: DemoNotificationSigner | None = None
 _default_lock = threading.Lock()
 
@@ -147,4 +160,5 @@ def default_signer() -> NotificationSigner:
         return _default
 
 
-__all__ = ["DemoNotificationSigner", "NotificationSigner", "PendingSigner", "Signature", "default_signer", "verify"]
+__all__ = ["DemoNotificationSigner", "NotificationSigner", "PendingSigner", "Signature", "default_signer",
+           "seal_notice", "verify"]

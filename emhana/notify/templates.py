@@ -79,9 +79,15 @@ LABELS = {
     "note": N_("Registrar's note"),
 }
 NOT_ASSIGNED = N_("not assigned")
+SEAL_CAPTION = N_("Seal of the organization: scan the QR code or paste its text at /verify of the registry to check "
+                  "that this notice was issued by the organization and has not been revoked.")
 SIGNATURE_PENDING = N_("Electronic digital signature of the organization (NCA RK): pending. A demonstration "
                        "signature of the registry is kept beside this document; it is not an electronic digital "
                        "signature.")
+
+SIGNATURE_SIGNED = N_("Electronic digital signature of the organization (NCA RK): signed on {day} with the certificate "
+                      "of BIN {bin}. The signature covers the notice as issued (SHA-256 of its PDF: {sha256}); this "
+                      "copy shows that it was signed.")
 
 
 def end_reason_text(language: str, code: str) -> str:
@@ -97,8 +103,16 @@ def refusal_text(language: str, code: str, params: dict[str, Any]) -> str:
     return translate(language, REFUSAL_REASONS.get(code, code), params)
 
 
+MEDBOOK_PREFIX = "medbook."
+
+
 def render(template: str, language: str, params: dict[str, Any]) -> tuple[str, str]:
-    """Return the subject and body of a message in a language."""
+    """Return the subject and body of a message in a language; medical-book reminders (``medbook.*``) are
+    rendered by emhana.medbook.remind, which owns their texts (C-21)."""
+    if template.startswith(MEDBOOK_PREFIX):
+        # Imported here: emhana.medbook.remind writes to the outbox of this package (no import cycle).
+        from emhana.medbook import remind
+        return remind.render(template, language, params)
     key = Template(template)
     values = dict(params)
     if key is Template.REFUSED:

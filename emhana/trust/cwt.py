@@ -22,6 +22,8 @@ CLAIM_IAT = 6
 CLAIM_CTI = 7
 # CREDENTIALS.md §6.3: the medical-book payload sits under a private-use (negative, < -65536) claim key.
 CLAIM_KZMB = -70001
+# The attachment notice payload (A-54) sits under the next private-use key: entity = iss, no person data at all.
+CLAIM_NOTICE = -70002
 
 MB_VERSION = 1
 MB_NAME = 2
@@ -32,8 +34,17 @@ MB_DATES = 6
 MB_RECORD_VERSION = 7
 MB_RECORD_HASH = 8
 
+NT_VERSION = 1
+NT_NUMBER = 2
+NT_KIND = 3
+NT_SITE = 4
+NT_BEGIN = 5
+
 SCHEMA_VERSION = 1
 RECORD_TYPE_CLEARANCE = "medbook.clearance"
+RECORD_TYPE_NOTICE = "attachment.notification"
+MAX_NOTICE_NUMBER = 32
+MAX_SITE = 200
 CTI_LENGTH = 16
 RECORD_HASH_LENGTH = 16
 MAX_NAME = 120
@@ -182,8 +193,7 @@ def _clearance(payload: Any) -> Clearance:
     return Clearance(name, birth_date, ClearanceStatus(status), tuple(categories), tuple(parsed), rv, record_hash)
 
 
-def from_map(claims: Any) -> SealClaims:
-    """Read decoded CWT claims strictly (§6.6: integer seconds, known structure); raise SealMalformed."""
+def _header(claims: Any) -> tuple[str, int, int, int, bytes]:
     if not isinstance(claims, Mapping):
         raise _bad("claims_not_map")
     iss = claims.get(CLAIM_ISS)
@@ -197,6 +207,97 @@ def from_map(claims: Any) -> SealClaims:
     cti = claims.get(CLAIM_CTI)
     if not isinstance(cti, bytes) or len(cti) != CTI_LENGTH:
         raise _bad("bad_cti")
+    return iss, iat, nbf, exp, cti
+
+
+def from_map(claims: Any) -> SealClaims:
+    """Read decoded CWT claims strictly (§6.6: integer seconds, known structure); raise SealMalformed."""
+    iss, iat, nbf, exp, cti = _header(claims)
     if CLAIM_KZMB not in claims:
         raise _bad("no_known_payload")
     return SealClaims(iss, iat, nbf, exp, cti, _clearance(claims[CLAIM_KZMB]))
+
+
+class NoticeKind(IntEnum):
+    """What an attachment notice says (A-54): attached, or refused."""
+
+    ATTACHMENT = 1
+    REFUSAL = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """The attachment notice summary a seal carries: its number, kind, the site and the begin date; no person data."""
+
+    number: str
+    kind: NoticeKind
+    site: str
+    begin: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeClaims:
+    """All claims of an attachment-notice seal (the organization's seal on the notice, A-54)."""
+
+    issuer_bin: str
+    issued_at: int
+    not_before: int
+    expires_at: int
+    cti: bytes
+    notice: Notice
+    record_type: str = RECORD_TYPE_NOTICE
+
+
+AnyClaims = SealClaims | NoticeClaims
+
+
+def notice_to_cbor(claims: NoticeClaims) -> bytes:
+    """Return the canonical CBOR of notice claims; raise SealRefused for claims that break §6.3."""
+    n = claims.notice
+    site = unicodedata.normalize("NFC", n.site.strip())
+    problems = [f for f, text in (("number", n.number), ("site", site)) if _IIN_LIKE.search(text)]
+    if problems:
+        raise SealRefused(reason=f"an IIN-like 12-digit number in {', '.join(problems)}")
+    if not claims.issued_at <= claims.not_before < claims.expires_at:
+        raise SealRefused(reason="the times must satisfy iat <= nbf < exp")
+    if len(claims.cti) != CTI_LENGTH:
+        raise SealRefused(reason="cti must be 16 random bytes")
+    if not 0 < len(n.number) <= MAX_NOTICE_NUMBER or not 0 < len(site) <= MAX_SITE:
+        raise SealRefused(reason="notice number or site is empty or too long")
+    payload: dict[int, Any] = {NT_VERSION: SCHEMA_VERSION, NT_NUMBER: n.number, NT_KIND: int(n.kind), NT_SITE: site}
+    if n.begin is not None:
+        payload[NT_BEGIN] = day_number(n.begin)
+    body = {CLAIM_ISS: claims.issuer_bin, CLAIM_EXP: claims.expires_at, CLAIM_NBF: claims.not_before,
+            CLAIM_IAT: claims.issued_at, CLAIM_CTI: claims.cti, CLAIM_NOTICE: payload}
+    return cbor2.dumps(body, canonical=True)
+
+
+def encode(claims: AnyClaims) -> bytes:
+    """Return the canonical CBOR of either kind of claims."""
+    return notice_to_cbor(claims) if isinstance(claims, NoticeClaims) else to_cbor(claims)
+
+
+def _notice(payload: Any) -> Notice:
+    if not isinstance(payload, Mapping):
+        raise _bad("payload_not_map")
+    if payload.get(NT_VERSION) != SCHEMA_VERSION or type(payload.get(NT_VERSION)) is not int:
+        raise _bad("unsupported_payload_version")
+    number, kind, site = payload.get(NT_NUMBER), payload.get(NT_KIND), payload.get(NT_SITE)
+    if not isinstance(number, str) or not 0 < len(number) <= MAX_NOTICE_NUMBER:
+        raise _bad("bad_notice_number")
+    if type(kind) is not int or kind not in {int(k) for k in NoticeKind}:
+        raise _bad("bad_notice_kind")
+    if not isinstance(site, str) or not 0 < len(site) <= MAX_SITE:
+        raise _bad("bad_site")
+    begin = payload.get(NT_BEGIN)
+    if begin is not None and (type(begin) is not int or not -200_000 < begin < 200_000):
+        raise _bad("bad_begin_date")
+    return Notice(number, NoticeKind(kind), site, None if begin is None else EPOCH + dt.timedelta(days=begin))
+
+
+def read_claims(claims: Any) -> AnyClaims:
+    """Read decoded CWT claims of a medical-book or an attachment-notice seal strictly; raise SealMalformed."""
+    if isinstance(claims, Mapping) and CLAIM_NOTICE in claims and CLAIM_KZMB not in claims:
+        iss, iat, nbf, exp, cti = _header(claims)
+        return NoticeClaims(iss, iat, nbf, exp, cti, _notice(claims[CLAIM_NOTICE]))
+    return from_map(claims)

@@ -55,7 +55,7 @@ def signature_hash(message: cose.Sign1) -> bytes:
 def revocation_of(text: str, reason: Reason, at: dt.datetime) -> Revocation:
     """Return the revocation entry of an issued seal text (decoded, not verified: the issuer revokes its own seals)."""
     message = cose.decode_sign1(seal.decode_transport(text))
-    claims = cwt.from_map(cose.loads_strict(message.payload))
+    claims = cwt.read_claims(cose.loads_strict(message.payload))
     kid = message.kid or b""
     return Revocation(kid, (cti_hash(kid, claims.cti), signature_hash(message)), reason, at)
 

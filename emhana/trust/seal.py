@@ -89,9 +89,9 @@ def encode_transport(cose_bytes: bytes, prefix: str = PREFIX) -> tuple[bytes, st
     return compressed, text, prefix + text
 
 
-def build(claims: cwt.SealClaims, signer: SealSigner) -> Stages:
-    """Return every layer of the seal of these claims signed by this signer."""
-    body = cwt.to_cbor(claims)
+def build(claims: cwt.AnyClaims, signer: SealSigner) -> Stages:
+    """Return every layer of the seal of these claims (medical book or attachment notice) signed by this signer."""
+    body = cwt.encode(claims)
     message = cose.encode_sign1(body, signer.key, signer.kid)
     compressed, b45, text = encode_transport(message)
     return Stages(body, message, compressed, b45, text)
@@ -100,18 +100,38 @@ def build(claims: cwt.SealClaims, signer: SealSigner) -> Stages:
 def claims_for(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
                cti: bytes | None = None) -> cwt.SealClaims:
     """Return the claims of a new seal; raise SealRefused where they break the DSC's validity (§6.5)."""
+    iat, exp = _times(signer, issued_at, expires_at)
+    return cwt.SealClaims(signer.bin, iat, iat, exp, cti or new_cti(), clearance)
+
+
+def _times(signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime) -> tuple[int, int]:
+    """Return iat and exp; raise SealRefused where they break the DSC's validity (§6.5)."""
     iat, exp = to_seconds(issued_at), to_seconds(expires_at)
     if iat < to_seconds(signer.certificate.not_valid_before_utc):
         raise SealRefused(reason="issued before the signer certificate is valid")
     if exp > to_seconds(signer.certificate.not_valid_after_utc):
         raise SealRefused(reason="expires after the signer certificate")
-    return cwt.SealClaims(signer.bin, iat, iat, exp, cti or new_cti(), clearance)
+    return iat, exp
 
 
 def issue(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
           cti: bytes | None = None) -> str:
     """Return the `KZMB1:` text of a new seal of this clearance."""
     claims = claims_for(clearance, signer=signer, issued_at=issued_at, expires_at=expires_at, cti=cti)
+    return build(claims, signer).text
+
+
+def notice_claims_for(notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
+                      cti: bytes | None = None) -> cwt.NoticeClaims:
+    """Return the claims of an attachment-notice seal; raise SealRefused where they break the DSC's validity."""
+    iat, exp = _times(signer, issued_at, expires_at)
+    return cwt.NoticeClaims(signer.bin, iat, iat, exp, cti or new_cti(), notice)
+
+
+def issue_notice(notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
+                 cti: bytes | None = None) -> str:
+    """Return the `KZMB1:` text of a new attachment-notice seal (A-54: the organization's seal on the notice)."""
+    claims = notice_claims_for(notice, signer=signer, issued_at=issued_at, expires_at=expires_at, cti=cti)
     return build(claims, signer).text
 
 

@@ -29,6 +29,9 @@ TRUST_LIST_TYPE = "kzmb-trust-list+json"
 TRUST_LIST_KIND = "trust list"
 DEFAULT_MAX_AGE = dt.timedelta(days=7)  # §6.4: max-age e.g. 7 days; verifiers fetch daily.
 STATUS_ACTIVE = "active"
+# A rotated DSC signs no new seal but still verifies the seals it made until it expires.
+STATUS_RETIRED = "retired"
+USABLE_STATUSES = frozenset({STATUS_ACTIVE, STATUS_RETIRED})
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def entry_of(cert: x509.Certificate, *, facility_name: str | None, record_types:
     # No EKU: the DSC may seal any type (as in the DCC, §1.5); with EKU, only the types it names.
     eku_types = {t for t, oid in RECORD_TYPE_OIDS.items() if ekus is None or oid in ekus}
     types = frozenset(eku_types if record_types is None else eku_types & set(record_types))
-    if status != STATUS_ACTIVE:
+    if status not in USABLE_STATUSES:
         problem = f"dsc_{status}"
     elif public_key is None:
         problem = "dsc_key_not_p256"

@@ -63,8 +63,12 @@ class Result:
             words.append(f"({self.reason})")
         if self.shown:
             s = self.shown
-            words.append(f"— {s.get('name')}, born {s.get('birth_date')}")
-            words.append(f"— {s.get('clearance') or s.get('certificate_type')} until {s.get('valid_until')}")
+            if s.get("notice_number"):
+                words.append(f"— attachment notice {s.get('notice_number')} ({s.get('notice_kind')}), {s.get('site')}")
+            else:
+                words.append(f"— {s.get('name')}, born {s.get('birth_date')}")
+            what = s.get("clearance") or s.get("certificate_type") or "sealed"
+            words.append(f"— {what} until {s.get('valid_until')}")
             issuer = s.get("facility_name") or s.get("facility_bin") or s.get("issuer_country")
             if issuer:
                 words.append(f"— issued by {issuer}")
@@ -82,8 +86,14 @@ def _date_of(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def shown_claims(claims: cwt.SealClaims, signer: SignerEntry) -> dict[str, Any]:
+def shown_claims(claims: cwt.AnyClaims, signer: SignerEntry) -> dict[str, Any]:
     """Return the claims an inspector may see: identity match, clearance and its dates, the facility (§6.6 step 7)."""
+    if isinstance(claims, cwt.NoticeClaims):
+        n = claims.notice
+        return {"record_type": claims.record_type, "notice_number": n.number, "notice_kind": n.kind.name.lower(),
+                "site": n.site, "begin_date": n.begin.isoformat() if n.begin else None,
+                "issued_at": _date_of(claims.issued_at), "valid_until": _date_of(claims.expires_at),
+                "facility_name": signer.facility_name, "facility_bin": claims.issuer_bin}
     c = claims.clearance
     return {"name": c.name, "birth_date": c.birth_date.isoformat(), "clearance": c.status.name.lower(),
             "categories": list(c.categories), "issued_at": _date_of(claims.issued_at),
@@ -121,7 +131,7 @@ def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelt
     # 1. MALFORMED: transport, COSE structure and claim structure, before any key is looked at.
     try:
         message = cose.decode_sign1(seal.decode_transport(text))
-        claims = cwt.from_map(cose.loads_strict(message.payload))
+        claims = cwt.read_claims(cose.loads_strict(message.payload))
     except SealMalformed as exc:
         return verdict(Outcome.MALFORMED, str(exc.params.get("reason")))
     kid = message.kid

@@ -13,7 +13,7 @@ from emhana.accounts.service import LocalAuthenticator
 from emhana.config import Settings, get_settings
 from emhana.db import make_engine, make_sessionmaker
 from emhana.i18n import LANGUAGES, negotiate
-from emhana.web import problems
+from emhana.web import problems, security
 from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -22,7 +22,9 @@ LANG_COOKIE = "lang"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for the configured database."""
-    settings = settings or get_settings()
+    if settings is None:  # started from the environment (emhana serve, uvicorn --factory)
+        settings = get_settings()
+        security.require_secret_key(settings)
     app = FastAPI(title="emhana", version=__version__,
                   description="Open national registry for Kazakhstan's primary health care.")
     engine = make_engine(settings.database_url)
@@ -50,19 +52,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.accounts.api import router as auth_router
     from emhana.attachment.api import router as attachment_router
     from emhana.attachment.pages import router as attachment_pages
+    from emhana.audit.api import router as audit_router
     from emhana.facilities.api import router as facilities_router
+    from emhana.fhir.api import install as install_fhir
     from emhana.identity.api import router as identity_router
     from emhana.medbook.api import router as medbook_router
     from emhana.medbook.pages import router as medbook_pages
     from emhana.notify.api import router as notify_router
     from emhana.reference.api import router as reference_router
+    from emhana.signatures.api import router as signatures_router
+    from emhana.trust.api import public_router as trust_public_router
+    from emhana.trust.api import router as trust_router
+    from emhana.trust.pages import router as trust_pages
+    from emhana.web.health import router as health_router
     from emhana.web.pages import router as pages_router
 
     for router in (auth_router, facilities_router, identity_router, reference_router, attachment_router,
                    notify_router, medbook_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(health_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
+    app.include_router(signatures_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(attachment_pages)
     app.include_router(medbook_pages)
+    app.include_router(trust_router, prefix="/api/v1")
+    app.include_router(trust_public_router)
+    app.include_router(trust_pages)
+    install_fhir(app)  # /fhir/R4 and /api/v1/interop
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    security.install(app, settings)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emhana import errors
@@ -127,6 +128,15 @@ def install(app: FastAPI) -> None:
         code, template = _HTTP.get(exc.status_code, ("core.http_error", "The request is not valid."))
         return problem(request, status=exc.status_code, code=code, template=template,
                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number or text the database cannot hold (an id beyond 64 bits...): the request is invalid, not
+        # the server (found by API fuzzing, tests/hardening/test_fuzz.py); the unit of work has rolled back.
+        log.info("value out of the database's range: %s", type(exc).__name__)
+        return problem(request, status=422, code="core.invalid_request",
+                       template="The request body or parameters are not valid.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -19,13 +19,14 @@ from emhana.accounts.service import Actor, actor_of, create_account, issue_token
 from emhana.attachment import clock
 from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Attachment
-from emhana.audit.models import AuditEvent
+from emhana.audit.models import AuditEvent, IdempotencyRecord
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.models import District, Site
 from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.identity.models import Person
 from emhana.medbook.catalogue import seed_catalogue
 from emhana.medbook.models import JournalEntry, MedicalBook, ResponsibleAppointment
+from emhana.notify.models import Notification
 from tests.attachment.conftest import add_person
 from tests.factories import entity_record, site_record
 
@@ -146,4 +147,21 @@ def counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:
     """Rows a medical-book request could write (to prove a refusal writes nothing)."""
     with sessions() as s:
         return tuple(s.scalar(select(func.count()).select_from(t)) or 0
-                     for t in (MedicalBook, JournalEntry, ResponsibleAppointment, AuditEvent))
+                     for t in (MedicalBook, JournalEntry, ResponsibleAppointment, AuditEvent, Notification,
+                               IdempotencyRecord))
+
+
+def sign_in(client: TestClient, w: World, name: str) -> None:
+    """Use the world's token as the browser session cookie (its accounts have no password)."""
+    from emhana.web.deps import SESSION_COOKIE
+
+    client.cookies.set(SESSION_COOKIE, w.h[name]["Authorization"].removeprefix("Bearer "))
+
+
+def granted_book(client: TestClient, w: World) -> dict[str, Any]:
+    """Issue the cook's book (ru), record the clean scope on 2 March 2026, grant clearance; return the book."""
+    book_id = int(issue_book(client, w)["id"])
+    clean_scope(client, w, book_id)
+    r = client.post(f"/api/v1/medbook/books/{book_id}/clearance", headers=w.h["rt_a"], json={"decision": "granted"})
+    assert r.status_code == 201, r.text
+    return client.get(f"/api/v1/medbook/books/{book_id}", headers=w.h["rt_a"]).json()  # type: ignore[no-any-return]

@@ -193,6 +193,7 @@ def test_bad_input_is_refused_with_its_own_code_and_changes_nothing(client: Test
                                                                     sessions: sessionmaker[Session]) -> None:
     bid = issue_book(client, world)["id"]
     clean_scope(client, world, bid, skip=("fluorography",))
+    entry_id = client.get(f"{API}/books/{bid}", headers=world.h["clin_a"]).json()["entries"][0]["id"]
     before = counts(sessions)
     cases = [
         (f"{API}/books/999999/entries", "clin_a", {"kind": "xray", "item_code": "fluorography",
@@ -211,6 +212,13 @@ def test_bad_input_is_refused_with_its_own_code_and_changes_nothing(client: Test
         (f"{API}/books/{bid}/clearance", "rt_a", {"decision": "suspended", "performed_on": "2027-01-01"},
          422, "medbook.date_in_future"),
         (f"{API}/books/{bid}/clearance", "rt_x", {"decision": "granted"}, 403, "medbook.not_staff"),
+        (f"{API}/entries/{entry_id}/correction", "clin_a", {"kind": "xray", "item_code": "fluorography",
+                                                           "performed_on": "2026-03-01", "result": "negative"},
+         422, "medbook.correction_reason_required"),
+        (f"{API}/entries/{entry_id}/correction", "clin_a", {"kind": "xray", "item_code": "fluorography",
+                                                           "performed_on": "2026-03-01", "result": "negative",
+                                                           "reason": " "},
+         422, "medbook.correction_reason_required"),
     ]
     for url, who, body, status, code in cases:
         r = client.post(url, headers=world.h[who], json=body)

@@ -1,0 +1,215 @@
+"""Core reads of the facts the attachment rules need, in as few round trips as the locks allow.
+
+The person row is locked first (with its addresses in the same statement), then the target district
+with its site, entity, the pending application and the applicant's contact are read in one statement,
+then the person's history. The district row is locked last, and its load counted in a separate
+statement after the lock, so that the count sees every attachment committed by the transactions the
+lock waited for (under READ COMMITTED each statement takes a fresh snapshot).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import ColumnElement, Connection, Date, Table, and_, bindparam, func, or_, select
+
+from emhana.attachment.enums import State
+from emhana.attachment.models import Application, Attachment
+from emhana.facilities.models import District, Entity, Inclusion, Site
+from emhana.facilities.rules import InclusionStatus
+from emhana.identity.models import IdentityDocument, Person, PersonAddress
+from emhana.notify.models import NotificationContact
+
+ATTACHMENT = cast(Table, Attachment.__table__)
+APPLICATION = cast(Table, Application.__table__)
+PERSON = cast(Table, Person.__table__)
+ADDRESS = cast(Table, PersonAddress.__table__)
+ID_DOCUMENT = cast(Table, IdentityDocument.__table__)
+DISTRICT = cast(Table, District.__table__)
+SITE = cast(Table, Site.__table__)
+ENTITY = cast(Table, Entity.__table__)
+INCLUSION = cast(Table, Inclusion.__table__)
+CONTACT = cast(Table, NotificationContact.__table__)
+
+
+@dataclass(frozen=True)
+class Address:
+    id: int
+    kind: str
+    kato_code: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A locked person with the facts the rules and the notices need."""
+
+    id: int
+    iin: str
+    surname: str
+    given_name: str
+    patronymic: str | None
+    birth_date: dt.date
+    death_date: dt.date | None
+    category: str
+    addresses: tuple[Address, ...]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.given_name, self.patronymic) if p)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The chosen district with its site and entity, and what else one statement can tell."""
+
+    district_id: int
+    district_active: bool
+    number: int
+    profile: str
+    doctor_id: int | None
+    site_id: int
+    site_active: bool
+    site_kato: str
+    site_name_kk: str
+    site_name_ru: str
+    address_kk: str
+    address_ru: str
+    entity_id: int
+    entity_name_kk: str
+    entity_name_ru: str
+    contract_to: dt.date | None
+    included: bool
+    pending_application: int | None
+    applicant_language: str | None = None     # the applicant's notification contact (notify.outbox)
+    applicant_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """One attachment row of a person, with whether its entity participates on the day read."""
+
+    id: int
+    person_id: int
+    entity_id: int
+    site_id: int
+    district_id: int
+    place_basis: str
+    cause: str
+    begin_date: dt.date
+    end_date: dt.date | None
+    end_reason: str | None
+    insured_until: dt.date | None
+    decided_on: dt.date
+    participating: bool = True
+    entity_language: str | None = None        # the entity's notification contact (notify.outbox)
+    entity_email: str | None = None
+
+
+# The statements are built once, with bound parameters: the hot path then skips building and coercing
+# them on every call (SQLAlchemy still finds their compiled form in its cache).
+DAY = bindparam("day", type_=Date)
+
+
+def included(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
+    """Return the SQL condition: the entity row in the statement is included in the database on a day (A-04)."""
+    return select(INCLUSION.c.id).where(
+        INCLUSION.c.entity_id == ENTITY.c.id, INCLUSION.c.status == InclusionStatus.INCLUDED.value,
+        INCLUSION.c.effective_from <= day,
+        or_(INCLUSION.c.effective_to.is_(None), INCLUSION.c.effective_to > day)).exists()
+
+
+_p, _a = PERSON.c, ADDRESS.c
+LOCK_PERSON = (select(_p.id, _p.iin, _p.surname, _p.given_name, _p.patronymic, _p.birth_date, _p.death_date,
+                      _p.category, _a.id, _a.kind, _a.kato_code, _a.valid_from, _a.valid_to)
+               .select_from(PERSON.outerjoin(ADDRESS, _a.person_id == _p.id))
+               .where(_p.id == bindparam("person_id")).with_for_update(of=PERSON))
+
+
+def lock_person(conn: Connection, person_id: int) -> PersonRow | None:
+    """Lock a person row (the first lock of every attachment transaction) and read it with its addresses."""
+    rows = conn.execute(LOCK_PERSON, {"person_id": person_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    addresses = tuple(Address(r[8], r[9], r[10], r[11], r[12]) for r in rows if r[8] is not None)
+    return PersonRow(id=first[0], iin=first[1], surname=first[2], given_name=first[3], patronymic=first[4],
+                     birth_date=first[5], death_date=first[6], category=first[7], addresses=addresses)
+
+
+_d, _s, _e, _c = DISTRICT.c, SITE.c, ENTITY.c, CONTACT.c
+
+
+def _contact(column: ColumnElement[str | None], kind: str, recipient: ColumnElement[int]) -> ColumnElement[str | None]:
+    """Return a scalar subquery: a field of a recipient's notification contact (language or e-mail)."""
+    return select(column).where(_c.recipient_kind == kind, _c.recipient_id == recipient).scalar_subquery()
+
+
+TARGET = (select(_d.id, _d.active, _d.number, _d.profile, _d.doctor_id, _s.id, _s.active, _s.kato_code,
+                 _s.name_kk, _s.name_ru, _s.address_kk, _s.address_ru, _e.id, _e.name_kk, _e.name_ru,
+                 _e.contract_to, included(DAY),
+                 select(APPLICATION.c.id).where(APPLICATION.c.person_id == bindparam("person_id"),
+                                                APPLICATION.c.state == State.SUBMITTED.value)
+                 .limit(1).scalar_subquery(),
+                 _contact(_c.language, "person", bindparam("applicant_id")),
+                 _contact(_c.email, "person", bindparam("applicant_id")))
+          .select_from(DISTRICT.join(SITE, _s.id == _d.site_id).join(ENTITY, _e.id == _s.entity_id))
+          .where(_d.id == bindparam("district_id")))
+
+
+def target(conn: Connection, *, district_id: int, person_id: int, applicant_id: int,
+           day: dt.date) -> Target | None:
+    """Return the district with its site and entity (not locked), the person's pending application and the
+    applicant's notification contact, in one statement."""
+    row = conn.execute(TARGET, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id,
+                                "day": day}).first()
+    return None if row is None else Target(*list(row))
+
+
+PERIOD_FIELDS = ("id", "person_id", "entity_id", "site_id", "district_id", "place_basis", "cause", "begin_date",
+                 "end_date", "end_reason", "insured_until", "decided_on")
+PERIODS = (select(*(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
+                  and_(included(DAY), or_(_e.contract_to.is_(None), _e.contract_to >= DAY)),
+                  _contact(_c.language, "entity", ATTACHMENT.c.entity_id),
+                  _contact(_c.email, "entity", ATTACHMENT.c.entity_id))
+           .select_from(ATTACHMENT.join(ENTITY, _e.id == ATTACHMENT.c.entity_id))
+           .where(ATTACHMENT.c.person_id == bindparam("person_id"))
+           .order_by(ATTACHMENT.c.begin_date, ATTACHMENT.c.id))
+
+
+def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
+    """Return every attachment of a person, earliest first, each with its entity's participation on a day
+    (included with a Fund contract not yet ended, A-04, B-06); read after the person's lock."""
+    rows = conn.execute(PERIODS, {"person_id": person_id, "day": day})
+    return [Period(**dict(zip(PERIOD_FIELDS, r, strict=False)), participating=bool(r[12]), entity_language=r[13],
+                   entity_email=r[14]) for r in rows]
+
+
+DOCUMENTS = select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
+    ID_DOCUMENT.c.person_id.in_(bindparam("ids", expanding=True)))
+
+
+def documents_on_file(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, str, dt.date | None]]:
+    """Return (person, kind, expires on) of the identity documents the state systems hold (A-53)."""
+    return [(int(p), str(k), x) for p, k, x in conn.execute(DOCUMENTS, {"ids": sorted(set(person_ids))})]
+
+
+LOCK_DISTRICT = select(_d.capacity).where(_d.id == bindparam("district_id"), _d.active.is_(True)).with_for_update()
+DISTRICT_LOAD = select(func.count()).select_from(ATTACHMENT).where(
+    ATTACHMENT.c.district_id == bindparam("district_id"), ATTACHMENT.c.end_date.is_(None))
+
+
+def lock_district_load(conn: Connection, district_id: int) -> tuple[int, int] | None:
+    """Lock an active district row, then count its open attachments; return (capacity, attached) or None.
+
+    Two statements on purpose: a count in the locking statement would use that statement's snapshot,
+    taken before the wait, and miss the place a concurrent winner has just committed (A-80)."""
+    capacity = conn.execute(LOCK_DISTRICT, {"district_id": district_id}).scalar()
+    if capacity is None:
+        return None
+    attached = conn.execute(DISTRICT_LOAD, {"district_id": district_id}).scalar() or 0
+    return int(capacity), int(attached)

@@ -1,0 +1,128 @@
+"""The Fund's page that creates next year's campaign policy (A-30..A-34, A-41) from a form.
+
+The form posts to /attachment/policies/new with its CSRF field; the values go through the same schema
+(PolicyIn) and use case (policy.create_policy) as POST /api/v1/attachment/policies, so a campaign
+whose window has opened, or a year already recorded, is refused the same way and past campaigns
+stay as they were. Errors are shown above the form, which keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import clock, policy
+from emhana.attachment.enums import AtuLevel
+from emhana.attachment.page_views import AttachmentLabels, error_text, parse_date
+from emhana.attachment.schemas import PolicyIn
+from emhana.errors import N_, InvalidDates, InvalidInput, RegistryError
+from emhana.i18n import translate
+from emhana.web.deps import SessionDep, require
+from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error
+
+router = APIRouter(include_in_schema=False)
+
+Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
+         "children_under_5_actual_residence", "capacity_check", "first_attachment_any_time")
+FLAG_LABELS = {
+    "year_round": N_("All year, without a campaign window"),
+    "allow_work_basis": N_("Attachment by the place of work"),
+    "allow_study_basis_18plus": N_("Attachment by the place of study (18 and over)"),
+    "border_exception": N_("The border-territory exception"),
+    "children_under_5_actual_residence": N_("Children under 5 by actual residence"),
+    "capacity_check": N_("Refuse beyond a district's capacity"),
+    "first_attachment_any_time": N_("A first attachment at any time of the year"),
+}
+MSG_POLICY_FIELDS = N_("Fill in the campaign year and both dates of the window (YYYY-MM-DD).")
+MSG_POLICY_CREATED = N_("The campaign of {year} is created.")
+
+
+def _defaults(today: dt.date) -> dict[str, Any]:
+    """Return the form's first values: next year's campaign with the current rules (A-31, A-41)."""
+    year = today.year + 1
+    return {"year": str(year), "window_start": f"{year}-09-01", "window_end": f"{year}-09-30", "effective_date": "",
+            "max_voluntary_changes_per_year": "1", "atu_level": AtuLevel.DISTRICT.value, "source": "",
+            **{flag: flag != "year_round" for flag in FLAGS}}
+
+
+def _page(request: Request, actor: Actor, values: dict[str, Any], error: str = "",
+          status: int = 200) -> HTMLResponse:
+    return render(request, "attachment/policy_new.html", actor=actor, status=status, v=values, error=error,
+                  flags=FLAG_LABELS, levels=tuple(a.value for a in AtuLevel), al=AttachmentLabels(language(request)))
+
+
+@router.get("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
+def policy_form(request: Request, session: SessionDep, actor: Fund) -> HTMLResponse:
+    """Show the form of next year's campaign policy, filled in from the latest one."""
+    latest = policy.list_policies(session)
+    values = _defaults(clock.today())
+    if latest:
+        last = latest[-1]
+        values.update({flag: bool(getattr(last, flag)) for flag in FLAGS})
+        values.update(max_voluntary_changes_per_year=str(last.max_voluntary_changes_per_year),
+                      atu_level=last.atu_level)
+        if last.year >= int(values["year"]):
+            values["year"] = str(last.year + 1)
+            values["window_start"], values["window_end"] = f"{last.year + 1}-09-01", f"{last.year + 1}-09-30"
+    return _page(request, actor, values)
+
+
+def _policy_in(form: dict[str, Any]) -> PolicyIn:
+    """Return the schema of a posted form, or raise InvalidInput with a message for the page."""
+    year, start, end = str(form.get("year", "")).strip(), parse_date(form.get("window_start")), \
+        parse_date(form.get("window_end"))
+    effective = str(form.get("effective_date") or "").strip()
+    if not year.isdigit() or start is None or end is None or (effective and parse_date(effective) is None):
+        raise InvalidInput(MSG_POLICY_FIELDS)
+    try:
+        return PolicyIn(year=int(year), window_start=start, window_end=end,
+                        effective_date=parse_date(effective) if effective else None,
+                        max_voluntary_changes_per_year=2 if form.get("max_voluntary_changes_per_year") == "2" else 1,
+                        atu_level=AtuLevel.OBLAST if form.get("atu_level") == AtuLevel.OBLAST.value
+                        else AtuLevel.DISTRICT,
+                        source=str(form.get("source") or "")[:2000],
+                        **{flag: form.get(flag) == "on" for flag in FLAGS})
+    except ValidationError as exc:
+        dates = next((e for e in exc.errors() if e["type"] == "core.invalid_dates"), None)
+        if dates is not None:
+            raise InvalidDates(reason=str((dates.get("ctx") or {}).get("reason", ""))) from None
+        raise InvalidInput(MSG_POLICY_FIELDS) from None
+
+
+@router.post("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
+async def policy_create(request: Request, session: SessionDep, actor: Fund) -> Response:
+    """Create next year's campaign; a year already recorded or a window already open is refused."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not csrf_ok(request, form.get("csrf", "")):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    values: dict[str, Any] = {**form, **{flag: form.get(flag) == "on" for flag in FLAGS}}
+    try:
+        data = _policy_in(form)
+        created = policy.create_policy(session=session, actor=actor, data=data, today=clock.today())
+    except RegistryError as exc:
+        session.rollback()
+        return _page(request, actor, values, error=_message(language(request), exc), status=exc.status)
+    return RedirectResponse(f"/attachment/policies?created={created.year}", status_code=303)
+
+
+def _message(lang: str, exc: RegistryError) -> str:
+    """Return an error's text; the reason of inconsistent dates is translated too."""
+    if isinstance(exc, InvalidDates):
+        return translate(lang, exc.template(), {**exc.params, "reason": translate(lang, str(exc.params["reason"]))})
+    return error_text(lang, exc)
+
+
+def created_notice(session: Session, lang: str, created: str) -> str:
+    """Return the notice shown after a campaign was created (the year must be recorded)."""
+    year = int(created) if created.isdigit() else None
+    if year is None or year not in {p.year for p in policy.list_policies(session)}:
+        return ""
+    return translate(lang, MSG_POLICY_CREATED, {"year": year})

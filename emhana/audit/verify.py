@@ -1,0 +1,156 @@
+"""Recompute every hash chain and name each row that was changed, removed, inserted or reordered.
+
+Findings name the table, the row id, the chain kind and key (internal ids only, never an IIN):
+
+* ``changed``      — the record's fields no longer hash to its link (an open link, or the latest end link of
+  an attachment);
+* ``removed``      — a link points at a record that is gone;
+* ``unchained``    — a record has no link: inserted behind the application's back;
+* ``moved``        — the record now sits under another chain key than its link (e.g. another book);
+* ``link_altered`` — a link's own hash does not recompute;
+* ``reordered``    — a link does not follow the link before it (positions swapped, or a link dropped);
+* ``gap``          — a position of the chain is missing;
+* ``head_mismatch``— the chain's head does not name its last link.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from emhana.audit.chain import END, GENESIS, KINDS, OPEN, ChainKind, is_open, link_hash, record_hash, table_of
+from emhana.audit.models import ChainHead, ChainLink
+
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a chain."""
+
+    problem: str
+    kind: str
+    table: str
+    record_id: int | None
+    chain_key: str
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.table} id={self.record_id}" if self.record_id is not None else self.table
+        seq = f" seq={self.seq}" if self.seq is not None else ""
+        return f"{self.problem}: {where} ({self.kind} chain {self.chain_key}{seq})"
+
+
+@dataclass
+class Report:
+    """The findings of one verification, and how much was checked."""
+
+    findings: list[Finding]
+    links: int
+    records: int
+    chains: int
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"clean": self.clean, "links": self.links, "records": self.records, "chains": self.chains,
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def _stream(conn: Connection, stmt: Any) -> Iterator[Row[Any]]:
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    yield from result
+
+
+def _check_links(conn: Connection, kind: ChainKind, findings: list[Finding]
+                 ) -> tuple[dict[int, list[Row[Any]]], dict[str, Row[Any]], int]:
+    """Walk every chain of a kind in seq order; return links by record id, last link by key, and a count."""
+    links = table_of(ChainLink)
+    by_record: dict[int, list[Row[Any]]] = defaultdict(list)
+    last: dict[str, Row[Any]] = {}
+    count = 0
+    for link in _stream(conn, select(links).where(links.c.kind == kind.name)
+                        .order_by(links.c.chain_key, links.c.seq)):
+        count += 1
+        rid, key = int(link.record_id), link.chain_key
+        prev = last.get(key)
+        expected_seq = 1 if prev is None else int(prev.seq) + 1
+        expected_prev = GENESIS if prev is None else prev.link_hash
+        if int(link.seq) != expected_seq:
+            findings.append(Finding("gap", kind.name, kind.table.name, None, key, expected_seq))
+        if link.link_hash != link_hash(kind=kind.name, key=key, record_id=rid, event_=link.event,
+                                       rec_hash=link.record_hash, prev_hash=link.prev_hash):
+            findings.append(Finding("link_altered", kind.name, kind.table.name, rid, key, int(link.seq)))
+        elif link.prev_hash != expected_prev:
+            findings.append(Finding("reordered", kind.name, kind.table.name, rid, key, int(link.seq)))
+        by_record[rid].append(link)
+        last[key] = link
+    return by_record, last, count
+
+
+def _check_heads(conn: Connection, kind: ChainKind, last: dict[str, Row[Any]], findings: list[Finding]) -> None:
+    heads = table_of(ChainHead)
+    seen = set()
+    for head in conn.execute(select(heads).where(heads.c.kind == kind.name)):
+        seen.add(head.chain_key)
+        link = last.get(head.chain_key)
+        if (link is None and int(head.seq) != 0) or (
+                link is not None and (int(head.seq) != int(link.seq) or head.head_hash != link.link_hash)):
+            findings.append(Finding("head_mismatch", kind.name, kind.table.name, None, head.chain_key,
+                                    int(head.seq)))
+    for key in sorted(set(last) - seen):
+        findings.append(Finding("head_mismatch", kind.name, kind.table.name, None, key, None))
+
+
+def _check_records(conn: Connection, kind: ChainKind, by_record: dict[int, list[Row[Any]]],
+                   findings: list[Finding]) -> int:
+    count = 0
+    for row in _stream(conn, select(*kind.columns).order_by(kind.table.c.id)):
+        count += 1
+        r: dict[str, Any] = dict(row._mapping)
+        rid, key = int(r["id"]), kind.key_of(r)
+        links = by_record.pop(rid, [])
+        opens = [x for x in links if x.event == OPEN]
+        ends = [x for x in links if x.event == END]
+        if not opens:
+            findings.append(Finding("unchained", kind.name, kind.table.name, rid, key))
+            continue
+        link = opens[0]
+        if link.chain_key != key:
+            findings.append(Finding("moved", kind.name, kind.table.name, rid, link.chain_key, int(link.seq)))
+        changed = link.record_hash != record_hash(kind, r, OPEN)
+        if kind.end_fields:
+            latest = max(ends, key=lambda x: int(x.seq)) if ends else None
+            if latest is None:
+                changed = changed or not is_open(kind, r)
+            else:
+                changed = changed or latest.record_hash != record_hash(kind, r, END)
+        if changed:
+            findings.append(Finding("changed", kind.name, kind.table.name, rid, link.chain_key, int(link.seq)))
+    for rid, links in sorted(by_record.items()):
+        findings.append(Finding("removed", kind.name, kind.table.name, rid, links[0].chain_key, int(links[0].seq)))
+    return count
+
+
+def verify(conn: Connection, kinds: list[str] | None = None) -> Report:
+    """Check every chain (or those of the given kinds) against the rows; see the module docstring."""
+    findings: list[Finding] = []
+    links = records = 0
+    chains = 0
+    for name in kinds or list(KINDS):
+        kind = KINDS[name]
+        by_record, last, n = _check_links(conn, kind, findings)
+        links += n
+        chains += len(last)
+        _check_heads(conn, kind, last, findings)
+        records += _check_records(conn, kind, by_record, findings)
+    return Report(findings=findings, links=links, records=records, chains=chains)

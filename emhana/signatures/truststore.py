@@ -1,0 +1,97 @@
+"""The trust configuration of record signatures: anchors, cached CRLs, extra intermediates, a GOST verifier.
+
+Configured from the environment (read when first needed, never from /work/shared):
+
+- ``EMHANA_SIGNATURE_ANCHORS``: PEM files (separated by ``os.pathsep``) of the trusted root CAs (NCA RK's
+  RSA and GOST roots in production; ``root-ca.pem`` of ``emhana pki demo`` in the demo);
+- ``EMHANA_SIGNATURE_CRLS``: files or folders (``*.crl``, DER or PEM) of cached CRLs, refreshed by a job;
+  verification never fetches (CREDENTIALS.md §4.3, offline from cached CRLs);
+- ``EMHANA_SIGNATURE_INTERMEDIATES``: optional PEM files of intermediate CAs that CMS files may omit;
+- ``EMHANA_NCANODE_URL``: the NCANode sidecar that verifies GOST signatures (e.g. http://127.0.0.1:14579).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from emhana.errors import CertificateInvalid
+from emhana.signatures.verifiers import SignatureVerifier
+
+ANCHORS_ENV = "EMHANA_SIGNATURE_ANCHORS"
+CRLS_ENV = "EMHANA_SIGNATURE_CRLS"
+INTERMEDIATES_ENV = "EMHANA_SIGNATURE_INTERMEDIATES"
+NCANODE_ENV = "EMHANA_NCANODE_URL"
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """What record signatures are verified against."""
+
+    anchors: tuple[x509.Certificate, ...]
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+    gost: SignatureVerifier | None = None
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Return every certificate of PEM data (one or more blocks) or of one DER certificate."""
+    try:
+        blocks = _PEM_CERT.findall(data)
+        if blocks:
+            return [x509.load_pem_x509_certificate(b) for b in blocks]
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise CertificateInvalid(reason="not a PEM or DER certificate") from exc
+
+
+def load_crl(data: bytes) -> x509.CertificateRevocationList:
+    """Return a CRL from DER or PEM."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise CertificateInvalid(reason="not a PEM or DER CRL") from exc
+
+
+def _files(paths: Iterable[Path], pattern: str) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        out.extend(sorted(path.glob(pattern)) if path.is_dir() else [path])
+    return out
+
+
+def from_paths(anchors: Sequence[Path], crls: Sequence[Path] = (), intermediates: Sequence[Path] = (),
+               *, gost: SignatureVerifier | None = None) -> TrustStore:
+    """Return a trust store read from files (folders of CRLs are read as ``*.crl``)."""
+    return TrustStore(
+        anchors=tuple(c for p in anchors for c in load_certificates(p.read_bytes())),
+        crls=tuple(load_crl(p.read_bytes()) for p in _files(crls, "*.crl")),
+        intermediates=tuple(c for p in intermediates for c in load_certificates(p.read_bytes())),
+        gost=gost)
+
+
+def from_demo_folder(folder: Path) -> TrustStore:
+    """Return the trust store of a folder written by ``emhana pki demo`` (its root, intermediate and CRL)."""
+    return from_paths([folder / "root-ca.pem"], [folder / "intermediate-ca.crl"], [folder / "intermediate-ca.pem"])
+
+
+def _split(value: str) -> list[Path]:
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def from_environment() -> TrustStore:
+    """Return the trust store configured by the EMHANA_SIGNATURE_* and EMHANA_NCANODE_URL variables."""
+    from emhana.signatures.ncanode import NcaNodeVerifier
+
+    url = os.environ.get(NCANODE_ENV)
+    return from_paths(_split(os.environ.get(ANCHORS_ENV, "")), _split(os.environ.get(CRLS_ENV, "")),
+                      _split(os.environ.get(INTERMEDIATES_ENV, "")),
+                      gost=NcaNodeVerifier(url) if url else None)

@@ -1,0 +1,80 @@
+"""The public verifier page: paste a seal's text or upload a photo of its QR code, see the verdict (§6.6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from emhana.errors import N_, TrustError, UploadTooLarge
+from emhana.i18n import LANGUAGE_NAMES, LANGUAGES, translate
+from emhana.trust import photo, publish
+from emhana.trust.outcomes import MEANINGS, TITLES
+from emhana.trust.verifier import Outcome, Result
+from emhana.web.deps import OptionalActor, SessionDep, public
+from emhana.web.render import MSG_CSRF, csrf_ok, language, render
+
+router = APIRouter(include_in_schema=False)
+
+# Claims shown for a medical-book seal and for an attachment notice, with their labels (never an IIN: none is
+# in a seal). Labels are catalogue msgids, translated in the template.
+CLEARANCE_ROWS = (("name", N_("Name")), ("birth_date", N_("Birth date")), ("clearance", N_("Clearance")),
+                  ("categories", N_("Work categories")), ("valid_until", N_("Valid until")),
+                  ("facility_name", N_("Issued by")), ("issued_at", N_("Issued at")))
+NOTICE_ROWS = (("notice_number", N_("Notice number")), ("notice_kind", N_("Notice")), ("site", N_("Site")),
+               ("begin_date", N_("Attached from")), ("facility_name", N_("Issued by")), ("issued_at", N_("Issued at")),
+               ("valid_until", N_("Valid until")))
+GOOD = frozenset({Outcome.VALID})
+
+
+def _page(request: Request, actor: Any, *, result: Result | None = None, error: str = "", text: str = "",
+          status: int = 200) -> HTMLResponse:
+    shown = dict(result.shown) if result and result.shown else {}
+    rows = NOTICE_ROWS if "notice_number" in shown else CLEARANCE_ROWS
+    claims = [(label, ", ".join(v) if isinstance(v, list) else str(v)) for key, label in rows
+              if (v := shown.get(key)) not in (None, "", [])]
+    lang = language(request)
+    # The verdict is also given in the other two languages: the holder and the inspector may not share one.
+    others = [(other, LANGUAGE_NAMES[other], translate(other, TITLES[result.outcome]),
+               translate(other, MEANINGS[result.outcome])) for other in LANGUAGES if other != lang] if result else []
+    return render(request, "trust/verify.html", actor=actor, status=status, result=result, error=error, text=text,
+                  others=others,
+                  claims=claims, good=result is not None and result.outcome in GOOD,
+                  title=TITLES[result.outcome] if result else "", meaning=MEANINGS[result.outcome] if result else "",
+                  max_mb=photo.MAX_UPLOAD // (1024 * 1024))
+
+
+@router.get("/verify", response_class=HTMLResponse, dependencies=[public()])
+def verify_form(request: Request, actor: OptionalActor) -> HTMLResponse:
+    """Show the verifier: a text box for the seal's text and a photo upload."""
+    return _page(request, actor)
+
+
+@router.post("/verify", response_class=HTMLResponse, dependencies=[public()])
+async def verify_submit(request: Request, session: SessionDep, actor: OptionalActor,
+                        csrf: Annotated[str, Form(max_length=200)] = "",
+                        text: Annotated[str, Form(max_length=20_000)] = "",
+                        image: Annotated[UploadFile | None, File()] = None) -> HTMLResponse:
+    """Verify the pasted text or the uploaded photo against the current trust and revocation lists."""
+    lang = language(request)
+    if not csrf_ok(request, csrf):
+        return _page(request, actor, error=translate(lang, MSG_CSRF), status=403)
+    try:
+        data = await image.read(photo.MAX_UPLOAD + 1) if image is not None else b""
+        if data:
+            if len(data) > photo.MAX_UPLOAD:
+                raise UploadTooLarge(limit=photo.MAX_UPLOAD // (1024 * 1024))
+            seal_text = await run_in_threadpool(photo.text_of, data)
+        else:
+            seal_text = text.strip()
+    except TrustError as exc:
+        return _page(request, actor, error=translate(lang, exc.template(), exc.params), text=text, status=422)
+    if not seal_text:
+        return _page(request, actor, error=translate(lang, MSG_EMPTY), status=422)
+    result = await run_in_threadpool(publish.verify_text, session, seal_text)
+    return _page(request, actor, result=result, text=seal_text if not data else "")
+
+
+MSG_EMPTY = N_("Paste the text of the seal or choose a photo of its QR code.")

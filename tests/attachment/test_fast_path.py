@@ -1,0 +1,86 @@
+"""The Core path of an approval writes what the ORM path wrote: the same outbox rows as
+emhana.notify.events (template, parameters, language, channel, address, dedupe key), and the audit
+events of the transaction; an attachment row is opened and closed only through writes.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import service
+from emhana.attachment.models import Application, Attachment
+from emhana.attachment.schemas import ApplicationIn
+from emhana.audit.models import AuditEvent
+from emhana.notify import events
+from emhana.notify.models import Notification
+from emhana.notify.outbox import RecipientKind, set_contact
+from tests.attachment.conftest import IN_WINDOW, Country
+
+FIELDS = ("recipient_kind", "recipient_id", "channel", "address", "language", "template", "params", "state",
+          "attempts", "dedupe_key", "created_at", "next_attempt_at")
+
+
+def outbox(s: Session) -> list[tuple[Any, ...]]:
+    return sorted(tuple(getattr(n, f) for f in FIELDS) for n in s.scalars(select(Notification)))
+
+
+def test_an_approved_transfer_queues_what_notify_events_would(
+        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
+        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    pid = person()
+    me = make_actor(Role.CITIZEN, person_id=pid)[0]
+    with sessions.begin() as s:
+        set_contact(session=s, kind=RecipientKind.PERSON, recipient_id=pid, language="kk", email=None)
+        set_contact(session=s, kind=RecipientKind.ENTITY, recipient_id=country.a, language="kk",
+                    email="a@clinic.kz")
+    for district, at in ((country.districts[("A1", 1)], IN_WINDOW),
+                         (country.districts[("B1", 1)], IN_WINDOW + dt.timedelta(hours=1))):
+        with sessions.begin() as s:
+            app = service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
+                                 channel=service.Channel.EGOV, now=at)
+            assert app.state == "approved"
+    with sessions.begin() as s:
+        fast = outbox(s)
+        assert {(r[0], r[5]) for r in fast} == {("person", "attachment.approved"),
+                                               ("entity", "attachment.transfer_out")}
+        assert ("entity", country.a, "email", "a@clinic.kz", "kk") in {r[:5] for r in fast}
+        s.execute(delete(Notification))
+        for app in s.scalars(select(Application).where(Application.person_id == pid).order_by(Application.id)):
+            new = s.scalar(select(Attachment).where(Attachment.application_id == app.id))
+            lost = s.scalar(select(Attachment).where(Attachment.person_id == pid, Attachment.id < new.id)
+                            .order_by(Attachment.id.desc())) if new else None
+            events.application_decided(s, app=app, attachment=new, lost=lost, now=app.decided_at or IN_WINDOW)
+        s.flush()
+        assert outbox(s) == fast
+        s.rollback()
+
+
+def test_the_audit_trail_of_an_approved_transfer(sessions: sessionmaker[Session], country: Country,
+                                                 person: Callable[..., int],
+                                                 make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    pid = person()
+    me = make_actor(Role.CITIZEN, person_id=pid)[0]
+    ids = []
+    for district in (country.districts[("A1", 1)], country.districts[("B1", 1)]):
+        with sessions.begin() as s:
+            ids.append(service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
+                                      channel=service.Channel.EGOV, now=IN_WINDOW).id)
+    with sessions() as s:
+        rows = list(s.scalars(select(Attachment).where(Attachment.person_id == pid).order_by(Attachment.id)))
+        trail = [(e.action, e.object_id, e.purpose, e.account_id) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.subject_person_id == pid,
+                                     AuditEvent.action.in_(("application.submit", "attachment.open",
+                                                            "attachment.end"))).order_by(AuditEvent.id))]
+    first, second = rows
+    assert (first.end_date, first.end_reason) == (second.begin_date - dt.timedelta(days=1), "transfer")
+    assert trail == [("application.submit", str(ids[0]), "egov", me.account_id),
+                     ("attachment.open", str(first.id), "first_attachment", None),
+                     ("application.submit", str(ids[1]), "egov", me.account_id),
+                     ("attachment.end", str(first.id), "transfer", None),
+                     ("attachment.open", str(second.id), "voluntary_change", None)]

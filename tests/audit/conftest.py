@@ -1,0 +1,41 @@
+"""The medical-book world (clinic A issues books, the cook attached to clinic B) reused for the chain tests,
+and helpers that tamper with rows directly in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from emhana.audit.guard import suspended
+from emhana.audit.verify import Report, verify
+from tests.medbook.conftest import at, world  # noqa: F401  (fixtures)
+
+
+def check(engine: Engine) -> Report:
+    """Verify every chain of the test database."""
+    with engine.connect() as conn:
+        return verify(conn)
+
+
+def problems(engine: Engine) -> list[tuple[str, str, int | None, str]]:
+    """The findings as (problem, table, record id, chain key), sorted."""
+    return sorted((f.problem, f.table, f.record_id, f.chain_key) for f in check(engine).findings)
+
+
+def tamper(engine: Engine, *statements: str, **params: Any) -> None:
+    """Run SQL as an attacker with the owner's rights would: around the append-only guards."""
+    with engine.begin() as conn, suspended(conn):
+        for sql in statements:
+            conn.execute(text(sql), params)
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def links(engine: Engine, kind: str) -> Iterator[Any]:
+    yield from rows(engine, "SELECT chain_key, seq, record_id, event FROM chain_link WHERE kind = :k "
+                    "ORDER BY chain_key, seq", k=kind)
