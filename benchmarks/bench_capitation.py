@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.bench_capitation [--population 1000000] [--repeat 1] [--smoke]
     .venv/bin/python -m benchmarks.bench_capitation --sql-rows 20000000   # the national size, built in SQL
+    .venv/bin/python -m benchmarks.bench_capitation --sql-rows 20000000 --build-only bench_cap_x  # build, keep
+    .venv/bin/python -m benchmarks.bench_capitation --schema bench_cap_x  # time the steps on it, then drop it
 
 Setup (not timed): a migrated PostgreSQL schema and a synthetic country from the generator with N persons,
 everyone attached (one open attachment each), then ANALYZE. Timed, each in its own transaction:
@@ -10,8 +12,9 @@ everyone attached (one open attachment each), then ANALYZE. Timed, each in its o
 2. the same counts by entity, sex and age band on a day, without storing them
    (`emhana.attachment.capitation.compute_counts`: attachment JOIN person, dates and bands);
 3. the snapshot itself (`capitation.take_snapshot`, what POST /capitation/snapshots and
-   `emhana capitation snapshot` run): stores every counted person (traceability, A-121) and the counts,
-   committed. A repeat takes the snapshot of the day before (a day already taken is returned as it was).
+   `emhana capitation snapshot` run): stores the counts, each with the ids of its persons and their
+   attachments (traceability, A-121), committed. A repeat takes the snapshot of the day before (a day
+   already taken is returned as it was).
 
 With --sql-rows N the country is a small generated one (--population, default 20,000 here) plus N
 synthetic persons, each with one open attachment spread over the generated districts, inserted with

@@ -82,10 +82,16 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
     console.print(table)
     from emhana.demo import signing_help
     for line in signing_help(url):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if serve_:
         os.environ["EMHANA_DATABASE_URL"] = url
         os.environ["EMHANA_DEMO_MODE"] = "1"
+        from emhana.demo import pki_folder
+        folder = pki_folder(url)
+        if folder is not None and (folder / "root-ca.pem").exists():   # the server trusts the demo PKI too
+            os.environ.setdefault("EMHANA_SIGNATURE_ANCHORS", str(folder / "root-ca.pem"))
+            os.environ.setdefault("EMHANA_SIGNATURE_CRLS", str(folder / "intermediate-ca.crl"))
+            os.environ.setdefault("EMHANA_SIGNATURE_INTERMEDIATES", str(folder / "intermediate-ca.pem"))
         get_settings.cache_clear()
         serve(host=host, port=port, workers=1)
 

@@ -4,7 +4,8 @@ The generator (emhana.generator.generate) writes the facility layer, then person
 everyone's attachment with COPY, streaming in bounded batches. The baseline spools those very rows to files
 (not timed), then loads them with bare psycopg `COPY ... FROM STDIN` into a second migrated schema that
 holds the same facility layer, keys, indexes and foreign keys (timed). Memory stays bounded at any scale:
-rows pass through 1 MB chunks, never a Python list of the whole table.
+rows pass through 1 MB chunks, never a Python list of the whole table. The untimed copy of the facility
+layer sets `session_replication_role = replica` (foreign keys off for that copy), which needs a superuser.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from emhana.bench import campaign, http, reads, seals
 from emhana.bench.dataset import load_population, raw_copy_baseline
@@ -100,9 +100,7 @@ def run(scale: Scale | str, database_url: str, *, seed: int = 1, say: Say | None
     return report
 
 
-def _load(report: Report, engine: object, base: str, scale: Scale, seed: int, say: Say) -> None:
-    from sqlalchemy import Engine
-    assert isinstance(engine, Engine)
+def _load(report: Report, engine: Engine, base: str, scale: Scale, seed: int, say: Say) -> None:
     load = load_population(engine, scale.persons, seed)
     s = load.stats
     rate = s.persons / s.person_seconds
@@ -126,9 +124,7 @@ def _load(report: Report, engine: object, base: str, scale: Scale, seed: int, sa
         report.notes.append(f"{s.unattached:,} persons left unattached by the generator (no free place)")
 
 
-def _capitation(report: Report, engine: object, scale: Scale, as_of: dt.date) -> None:
-    from sqlalchemy import Engine
-    assert isinstance(engine, Engine)
+def _capitation(report: Report, engine: Engine, scale: Scale, as_of: dt.date) -> None:
     c = reads.capitation_figures(engine, as_of)
     national = c["snapshot_s"] * NATIONAL_PERSONS / scale.persons
     report.add(Figure("capitation.snapshot_s", "capitation snapshot, stored (take_snapshot)", "s", c["snapshot_s"],
@@ -139,9 +135,7 @@ def _capitation(report: Report, engine: object, scale: Scale, as_of: dt.date) ->
     report.extra["capitation.persons"] = c["snapshot_total"]
 
 
-def _near(report: Report, engine: object, url: str, scale: Scale, seed: int) -> None:
-    from sqlalchemy import Engine
-    assert isinstance(engine, Engine)
+def _near(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> None:
     n = reads.near_figures(engine, url, scale.near_queries, dt.date(2026, 3, 1), seed)
     assert isinstance(n["service"], list) and isinstance(n["brute"], list)
     qps, p50, p99 = latencies_summary(n["service"])
@@ -154,9 +148,7 @@ def _near(report: Report, engine: object, url: str, scale: Scale, seed: int) -> 
     report.context.setdefault("checks", {})["near_same_sites_share"] = n["agreement"]
 
 
-def _campaign(report: Report, engine: object, url: str, scale: Scale, seed: int) -> None:
-    from sqlalchemy import Engine
-    assert isinstance(engine, Engine)
+def _campaign(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> None:
     r = campaign.burst(engine, url, scale.campaign_transactions, scale.clients, seed, scale.campaign_warm_up)
     errors = 0.0
     for c in scale.clients:
@@ -186,9 +178,7 @@ def _seal(report: Report, scale: Scale) -> None:
                       s["verify_per_s"], "raw cryptography ES256 verify", s["raw_per_s"]))
 
 
-def _http(report: Report, engine: object, url: str, scale: Scale, seed: int) -> None:
-    from sqlalchemy import Engine
-    assert isinstance(engine, Engine)
+def _http(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> None:
     with engine.connect() as conn:
         entity = conn.scalar(text("SELECT entity_id FROM medical_book GROUP BY entity_id "
                                   "ORDER BY COUNT(*) DESC, entity_id LIMIT 1"))

@@ -283,7 +283,7 @@ def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt
     session.flush()
     writer = replace(actor, display_name=f"{author} ({actor.display_name})"[:200])
     known = _received(session, source_of(received.account_id), items)
-    results = [_write(session, writer, book, received, item, known, now) for item in items]
+    results = _write_all(session, writer, book, received, items, known, now)
     session.flush()
     received.resources = sum(1 for r in results if r.created)
     record_event(session=session, actor=actor, action="fhir.ingest", object_type="fhir_bundle",
@@ -346,39 +346,83 @@ def _received(session: Session, source: str, items: list[Item]) -> dict[tuple[st
     return known
 
 
-def _write(session: Session, actor: Actor, book: MedicalBook, bundle: InboundBundle, item: Item,
-           known: dict[tuple[str, str], list[InboundResource]], now: dt.datetime) -> ItemResult:
+def _write_all(session: Session, actor: Actor, book: MedicalBook, bundle: InboundBundle, items: list[Item],
+               known: dict[tuple[str, str], list[InboundResource]], now: dt.datetime) -> list[ItemResult]:
+    """Write the items in bundle order: new resources in batches through ``medbook.record_many`` (one insert
+    for the batch), a newer version as a correction of its entry (C-41), a version already received not again.
+
+    A batch is written before a correction, and before a resource the batch already holds appears again (the
+    same resource twice in one bundle: the second is a duplicate or a newer version of the first).
+    """
     source = source_of(bundle.account_id)
-    earlier = known.setdefault((item.resource_type, item.resource_id), [])
-    same = next((r for r in earlier if r.version == item.version), None)
-    if same is not None:
-        return ItemResult(item.position, item.resource_type, item.resource_id, item.version, same.entry_id, False)
-    latest = max(earlier, key=lambda r: (_version_order(r.version), r.id)) if earlier else None
-    path = f"Bundle.entry[{item.position}].resource"
-    if latest is not None and _version_order(item.version) < _version_order(latest.version):
-        raise Rejected(409, [Finding(item.position, item.resource_type, item.resource_id, Issue(
-            "conflict", "fhir.stale_version", outcome.STALE_VERSION,
-            {"version": item.version, "current": latest.version}, (f"{path}.meta.versionId",)))])
-    fields = {"kind": ClinicalKind(item.kind), "item_code": item.item_code,
-              "performed_on": item.facts.performed_on, "result": item.facts.result,
-              "result_text": item.facts.result_text, "codes": list(item.facts.codes)}
-    try:
-        if latest is None:
-            entry = medbook.record(session=session, actor=actor, book_id=book.id, data=EntryIn(**fields), now=now)
-        else:
+    results: dict[int, ItemResult] = {}
+    batch: list[tuple[Item, EntryIn]] = []
+
+    def write_batch() -> None:
+        if not batch:
+            return
+        try:
+            entries = medbook.record_many(session=session, actor=actor, book_id=book.id,
+                                          entries=[data for _, data in batch], now=now)
+        except medbook.EntryRefused as exc:
+            raise _refused(batch[exc.index][0], exc.error) from None
+        except RegistryError as exc:  # about the book as a whole: reported at the batch's first resource
+            raise _refused(batch[0][0], exc) from None
+        for (item, _), entry in zip(batch, entries, strict=True):
+            results[item.position] = _received_as(session, source, bundle, item, entry.id, known, now)
+        batch.clear()
+
+    for item in items:
+        key = (item.resource_type, item.resource_id)
+        if any((i.resource_type, i.resource_id) == key for i, _ in batch):
+            write_batch()
+        earlier = known.setdefault(key, [])
+        same = next((r for r in earlier if r.version == item.version), None)
+        if same is not None:
+            results[item.position] = ItemResult(item.position, item.resource_type, item.resource_id, item.version,
+                                                same.entry_id, False)
+            continue
+        latest = max(earlier, key=lambda r: (_version_order(r.version), r.id or 0)) if earlier else None
+        path = f"Bundle.entry[{item.position}].resource"
+        if latest is not None and _version_order(item.version) < _version_order(latest.version):
+            write_batch()  # an earlier resource's refusal comes first, as when each was written in turn
+            raise Rejected(409, [Finding(item.position, item.resource_type, item.resource_id, Issue(
+                "conflict", "fhir.stale_version", outcome.STALE_VERSION,
+                {"version": item.version, "current": latest.version}, (f"{path}.meta.versionId",)))])
+        fields = {"kind": ClinicalKind(item.kind), "item_code": item.item_code,
+                  "performed_on": item.facts.performed_on, "result": item.facts.result,
+                  "result_text": item.facts.result_text, "codes": list(item.facts.codes)}
+        try:
+            if latest is None:
+                batch.append((item, EntryIn(**fields)))
+                continue
+            write_batch()
             reason = f"MIS update: {item.resource_type}/{item.resource_id} version {item.version}"
             entry = medbook.correct(session=session, actor=actor, entry_id=latest.entry_id,
                                     data=CorrectionIn(**fields, reason=reason), now=now)
-    except RegistryError as exc:
-        raise Rejected(exc.status if exc.status in (403, 409) else 422, [Finding(
-            item.position, item.resource_type, item.resource_id, Issue(
-                "business-rule", exc.code, exc.template(), dict(exc.params), (path,)))]) from None
-    except ValidationError as exc:
-        raise Rejected(422, [Finding(item.position, item.resource_type, item.resource_id, Issue(
-            "invalid", "fhir.invalid_resource", outcome.INVALID_RESOURCE,
-            {"reason": str(exc.errors()[0].get("msg", ""))[:200]}, (path,)))]) from None
+        except RegistryError as exc:
+            raise _refused(item, exc) from None
+        except ValidationError as exc:
+            raise Rejected(422, [Finding(item.position, item.resource_type, item.resource_id, Issue(
+                "invalid", "fhir.invalid_resource", outcome.INVALID_RESOURCE,
+                {"reason": str(exc.errors()[0].get("msg", ""))[:200]}, (path,)))]) from None
+        results[item.position] = _received_as(session, source, bundle, item, entry.id, known, now)
+    write_batch()
+    return [results[item.position] for item in items]
+
+
+def _refused(item: Item, exc: RegistryError) -> Rejected:
+    return Rejected(exc.status if exc.status in (403, 409) else 422, [Finding(
+        item.position, item.resource_type, item.resource_id, Issue(
+            "business-rule", exc.code, exc.template(), dict(exc.params),
+            (f"Bundle.entry[{item.position}].resource",)))])
+
+
+def _received_as(session: Session, source: str, bundle: InboundBundle, item: Item, entry_id: int,
+                 known: dict[tuple[str, str], list[InboundResource]], now: dt.datetime) -> ItemResult:
+    """Note a resource version as received (the ledger of idempotency) and return its result."""
     row = InboundResource(source=source, resource_type=item.resource_type, resource_id=item.resource_id,
-                          version=item.version, bundle_id=bundle.id, entry_id=entry.id, received_at=now)
+                          version=item.version, bundle_id=bundle.id, entry_id=entry_id, received_at=now)
     session.add(row)
-    earlier.append(row)  # the same resource twice in one bundle: the second is a duplicate or a newer version
-    return ItemResult(item.position, item.resource_type, item.resource_id, item.version, entry.id, True)
+    known.setdefault((item.resource_type, item.resource_id), []).append(row)
+    return ItemResult(item.position, item.resource_type, item.resource_id, item.version, entry_id, True)

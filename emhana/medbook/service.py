@@ -8,6 +8,8 @@ work does, so a refused request changes nothing and a suspension lands with the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -37,6 +39,7 @@ from emhana.errors import (
     NotFound,
     NotIssuingStaff,
     NotResponsibleTherapist,
+    RegistryError,
 )
 from emhana.facilities.models import Entity, Licence
 from emhana.facilities.service import included_on, near
@@ -48,6 +51,7 @@ from emhana.medbook.rules import (
     ClearanceStatus,
     EntryKind,
     Finding,
+    GroupRule,
     Result,
     Source,
     assess,
@@ -187,13 +191,44 @@ def _write(session: Session, *, book: MedicalBook, actor: Actor, now: dt.datetim
            referral_entity_id: int | None = None, caused_by_id: int | None = None,
            supersedes_id: int | None = None, reason: str | None = None) -> JournalEntry:
     """Append one entry with the canonical bytes its author's signature will cover (C-06, C-41)."""
+    referral_bin = session.get(Entity, referral_entity_id).bin if referral_entity_id else None  # type: ignore[union-attr]
+    entry = _entry_row(_owner(session, book), book=book, actor=actor, now=now, kind=kind, performed_on=performed_on,
+                       item_code=item_code, result=result, result_text=result_text, codes=codes,
+                       clearance=clearance, valid_until=valid_until, referral_entity_id=referral_entity_id,
+                       referral_bin=referral_bin, caused_by_id=caused_by_id, supersedes_id=supersedes_id,
+                       reason=reason)
+    session.add(entry)
+    session.flush()
+    if kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
+        seal.withdraw(session, book_id=book.id, keep=entry.id, actor=actor, now=now)
+    return entry
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """What every entry's canonical document says of its book's owner and issuer."""
+
+    person_iin: str | None
+    entity_bin: str | None
+
+
+def _owner(session: Session, book: MedicalBook) -> _Owner:
     person = session.get(Person, book.person_id)
     entity = session.get(Entity, book.entity_id)
+    return _Owner(person.iin if person else None, entity.bin if entity else None)
+
+
+def _entry_row(owner: _Owner, *, book: MedicalBook, actor: Actor, now: dt.datetime, kind: EntryKind,
+               performed_on: dt.date, item_code: str = "", result: Result | None = None, result_text: str = "",
+               codes: list[str] | None = None, clearance: str | None = None, valid_until: dt.date | None = None,
+               referral_entity_id: int | None = None, referral_bin: str | None = None,
+               caused_by_id: int | None = None, supersedes_id: int | None = None,
+               reason: str | None = None) -> JournalEntry:
+    """Build (not add) one entry and the canonical bytes its author's signature will cover (C-06)."""
     source = Source.MIS if actor.role is Role.MIS_CLIENT else Source.MANUAL
-    referral_bin = session.get(Entity, referral_entity_id).bin if referral_entity_id else None  # type: ignore[union-attr]
     document: dict[str, Any] = {
-        "type": "emhana.medbook.entry/1", "book": book.id, "person_iin": person.iin if person else None,
-        "entity_bin": entity.bin if entity else None, "kind": kind.value, "item_code": item_code,
+        "type": "emhana.medbook.entry/1", "book": book.id, "person_iin": owner.person_iin,
+        "entity_bin": owner.entity_bin, "kind": kind.value, "item_code": item_code,
         "performed_on": performed_on.isoformat(), "result": result.value if result else None,
         "result_text": result_text, "codes": list(codes or []), "clearance": clearance,
         "valid_until": valid_until.isoformat() if valid_until else None, "referral_entity_bin": referral_bin,
@@ -201,18 +236,13 @@ def _write(session: Session, *, book: MedicalBook, actor: Actor, now: dt.datetim
         "author_account": actor.account_id, "author_name": actor.display_name, "source": source.value,
         "recorded_at": now.astimezone(dt.UTC).isoformat(),
     }
-    entry = JournalEntry(
+    return JournalEntry(
         book_id=book.id, kind=kind.value, item_code=item_code, performed_on=performed_on,
         result=result.value if result else None, result_text=result_text, codes=",".join(codes or []),
         clearance=clearance, valid_until=valid_until, referral_entity_id=referral_entity_id,
         caused_by_id=caused_by_id, entity_id=book.entity_id, author_account_id=actor.account_id,
         author_name=actor.display_name, source=source.value, supersedes_id=supersedes_id, reason=reason,
         recorded_at=now, canonical=canonical_bytes(document), signature_state="pending")
-    session.add(entry)
-    session.flush()
-    if kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
-        seal.withdraw(session, book_id=book.id, keep=entry.id, actor=actor, now=now)
-    return entry
 
 
 def referral_target(*, session: Session, person_id: int, day: dt.date) -> int | None:
@@ -234,8 +264,18 @@ def referral_target(*, session: Session, person_id: int, day: dt.date) -> int | 
 
 def _after_result(session: Session, book: MedicalBook, entry: JournalEntry, actor: Actor, now: dt.datetime) -> None:
     """Suspend clearance at once and refer to PHC when a result shows infection or carriage (C-30)."""
+    _suspend_if(session, book, entry, actor, now, _group_today(session, book, now))
+
+
+def _group_today(session: Session, book: MedicalBook, now: dt.datetime) -> GroupRule:
+    """Return the rule of the book's decreed group in force today (C-30 judges results by it)."""
+    return catalogue.rule_of(catalogue.in_force(session=session, code=book.group_code, day=local_day(now)))
+
+
+def _suspend_if(session: Session, book: MedicalBook, entry: JournalEntry, actor: Actor, now: dt.datetime,
+                group: GroupRule) -> None:
+    """Write the suspension and the referral an entry's result calls for, if any (C-30)."""
     day = local_day(now)
-    group = catalogue.rule_of(catalogue.in_force(session=session, code=book.group_code, day=day))
     result = Result(entry.result) if entry.result else None
     if not suspends(group, EntryKind(entry.kind), entry.item_code, result):
         return
@@ -261,6 +301,46 @@ def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: 
                    result_text=data.result_text, codes=data.codes)
     _after_result(session, book, entry, actor, now)
     return entry
+
+
+class EntryRefused(Exception):  # noqa: N818 (a refusal carrying the rule's error)
+    """One entry of a batch broke a rule: ``index`` is its place in the batch, ``error`` the rule's error."""
+
+    def __init__(self, index: int, error: RegistryError) -> None:
+        self.index = index
+        self.error = error
+        super().__init__(f"entry {index}: {error.english()}")
+
+
+def record_many(*, session: Session, actor: Actor, book_id: int, entries: Sequence[EntryIn],
+                now: dt.datetime) -> list[JournalEntry]:
+    """Append many clinical entries to one book, as ``record`` does each (C-12, C-13, C-30, C-40), in one go.
+
+    The book, the staff check (C-40) and the decreed group in force (C-30) are looked up once; every entry's
+    date is checked before anything is written (C-13), and a refused one raises ``EntryRefused`` with its
+    index; the entries are inserted in one flush, in order; each result that shows infection or carriage
+    then gets its suspension and referral (C-30). The hash chain links every row at commit, as for ``record``.
+    Returns the entries in the order given.
+    """
+    book = get_book(session=session, book_id=book_id)
+    require_staff(actor, book)
+    for index, data in enumerate(entries):
+        try:
+            _check_date(data.performed_on, now)
+        except RegistryError as exc:
+            raise EntryRefused(index, exc) from None
+    if not entries:
+        return []
+    group = _group_today(session, book, now)
+    owner = _owner(session, book)
+    rows = [_entry_row(owner, book=book, actor=actor, now=now, kind=EntryKind(data.kind.value),
+                       item_code=data.item_code, performed_on=data.performed_on, result=data.result,
+                       result_text=data.result_text, codes=data.codes) for data in entries]
+    session.add_all(rows)
+    session.flush()
+    for row in rows:
+        _suspend_if(session, book, row, actor, now, group)
+    return rows
 
 
 def correct(*, session: Session, actor: Actor, entry_id: int, data: CorrectionIn, now: dt.datetime,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from emhana.signatures.evidence import Evidence
 from emhana.signatures.verifiers import SignatureVerifier, select
 
 T = TypeVar("T")
+_THREAD = threading.local()
 
 
 def sign_detached(data: bytes, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, cert: x509.Certificate,
@@ -69,11 +71,20 @@ def verify_detached(data: bytes, cms_der: bytes, *, anchors: Sequence[x509.Certi
                                      intermediates=intermediates, gost=gost))
 
 
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """Return this thread's event loop for synchronous callers, made once (a new loop per call, as
+    ``asyncio.run`` does, costs more than a whole verification with a cached path)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_THREAD, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _THREAD.loop = asyncio.new_event_loop()
+    return loop
+
+
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to its end from synchronous code, also when this thread already runs a loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        return _thread_loop().run_until_complete(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()

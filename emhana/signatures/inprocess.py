@@ -5,6 +5,10 @@ certificate valid at the signing time and not revoked before it (pyhanko-certval
 missing revocation data); the signer's key usage; and, since without a trusted timestamp the signing time
 is the signer's own claim, that no certificate of the path is revoked up to the verification clock and that
 the signer's issuer has a cached CRL still current at that clock.
+
+The path validation is the expensive part (pure Python): a validated path is kept in ``pathcache.PATHS``,
+keyed by the signer certificate and the trust state (anchors, intermediates, CRLs, signing-time hour); every
+other check, and the path's validity and revocation at this call's signing time, runs on every call.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from emhana.errors import (
     UnsupportedAlgorithm,
     UntrustedChain,
 )
-from emhana.signatures import reasons
+from emhana.signatures import pathcache, reasons
 from emhana.signatures.cmsparse import SignedCms
 from emhana.signatures.evidence import CrlUsed, Evidence
 from emhana.signatures.verifiers import check_key_usage
@@ -116,6 +120,23 @@ async def validate_path(signed: SignedCms, *, anchors: Sequence[x509.Certificate
     return [x509.load_der_x509_certificate(c.dump()) for c in path]
 
 
+async def cached_path(signed: SignedCms, *, anchors: Sequence[x509.Certificate],
+                      crls: Sequence[x509.CertificateRevocationList],
+                      intermediates: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """Return the validated path from the cache, or validate it and keep it; then check its certificates'
+    validity and revocation at this signature's signing time (a cached path was validated at another moment)."""
+    if not anchors:
+        raise UntrustedChain(reason=reasons.NO_PATH)
+    key = pathcache.key_of(signer=signed.signer, carried=signed.certificates, anchors=anchors,
+                           intermediates=intermediates, crls=crls, signing_time=signed.signing_time)
+    path = pathcache.PATHS.get(key)
+    if path is None:
+        path = tuple(await validate_path(signed, anchors=anchors, crls=crls, intermediates=intermediates))
+        pathcache.PATHS.put(key, path)
+    pathcache.check_path_at(path, crls, signed.signing_time)
+    return path
+
+
 def _revocation_date(signed: SignedCms, crls: Sequence[x509.CertificateRevocationList]) -> str:
     """Return when the first listed certificate of the CMS was revoked (for the message)."""
     for cert in signed.certificates:
@@ -173,7 +194,7 @@ class InProcessVerifier:
         check_signature(signed, algorithm)
         if signed.signing_time > at + SKEW:
             raise SignatureMalformed(reason=reasons.SIGNING_TIME_FUTURE)
-        path = await validate_path(signed, anchors=anchors, crls=crls, intermediates=intermediates)
+        path = await cached_path(signed, anchors=anchors, crls=crls, intermediates=intermediates)
         check_key_usage(signed.signer)
         used = check_revocation_at(path, crls, at)
         return Evidence(
