@@ -1,6 +1,7 @@
 """Attach transactions per second on PostgreSQL: the emhana service beside raw SQL, in the same run.
 
     .venv/bin/python -m benchmarks.bench_attach [--population 30000] [--transactions 2000] [--smoke]
+    .venv/bin/python -m benchmarks.bench_attach --population 10000 --transactions 400 --profile prof.txt
 
 Setup (not timed): a migrated schema, a synthetic country from the generator (everyone attached), an
 identity card on file for the adults who will apply, and for each of them a target district of their

@@ -123,6 +123,7 @@ def generate(population: Annotated[int, typer.Option(min=1)] = 10_000,
     from emhana.generator import run_with_progress
     stats = run_with_progress(url, population, seed)
     console.print(stats)
+    console.print("Generated rows carry no hash-chain links yet; `emhana audit seal` links them.")
 
 
 @import_app.command("facilities")

@@ -18,6 +18,7 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
 from emhana.attachment import clock
+from emhana.audit.chain import seal_unlinked
 from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.facilities.models import Entity
 from emhana.identity.models import LegalRepresentation, Person
@@ -181,6 +182,8 @@ def seed(url: str, *, population: int, seed_value: int,
         empty = not s.scalar(select(func.count()).select_from(Person))
     if empty and generate is not None:
         generate(url, population, seed_value)
+        with engine.begin() as conn:   # the generator's COPY writes no chain links: link its rows now
+            seal_unlinked(conn)
     folder = pki_folder(url)
     with unit_of_work(sessions) as s:
         logins = create_demo_accounts(s)

@@ -22,6 +22,7 @@ from emhana.accounts.service import Actor
 from emhana.attachment.enums import Cause, EndReason, PlaceBasis
 from emhana.attachment.facts import ATTACHMENT
 from emhana.attachment.models import Attachment
+from emhana.audit import chain
 from emhana.audit.models import AuditEvent
 from emhana.errors import AlreadyAttached
 
@@ -63,6 +64,7 @@ def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -
             "created_by": actor.account_id if actor else None, "created_at": dt.datetime.now(dt.UTC)}).scalar_one()
     except IntegrityError as exc:
         raise AlreadyAttached() from exc
+    chain.note_new(session, "attachment", [int(new_id)])   # the person's history chain (tamper evidence)
     return int(new_id)
 
 
@@ -71,6 +73,7 @@ def close_attachment(session: Session, *, attachment_id: int, person_id: int, la
     """Give an attachment row its end date and reason (set once; A-96). A loaded ORM copy is updated too."""
     session.connection().execute(CLOSE, {"b_id": attachment_id, "b_person": person_id, "b_end": last_day,
                                          "b_reason": reason.value})
+    chain.note_changed(session, "attachment", [attachment_id])
     loaded = session.identity_map.get(session.identity_key(Attachment, attachment_id))
     if isinstance(loaded, Attachment):
         set_committed_value(loaded, "end_date", last_day)
@@ -93,7 +96,8 @@ class Events:
 
     def write(self, session: Session) -> None:
         if self.rows:
-            session.connection().execute(AUDIT_INSERT, self.rows)
+            ids = session.connection().execute(AUDIT_INSERT.returning(AUDIT.c.id), self.rows).scalars().all()
+            chain.note_new(session, "audit", ids)
             self.rows = []
 
 

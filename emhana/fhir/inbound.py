@@ -270,14 +270,15 @@ def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt
     if findings:
         raise Rejected(422, findings)
     # The authoring clinician's signature over the clinical resources.
+    signed_data = canonical.signed_bytes(entries)  # once: RFC 8785 of a bundle of 100 costs ~10 ms
     evidence, author = _check_signature(session, actor, entries, clinical, provenances, trust,
-                                        signed_at or now)
+                                        signed_at or now, signed_data)
     # Write.
     received = bundle or InboundBundle(account_id=actor.account_id, entity_id=actor.entity_id, received_at=now,
                                        sha256=hashlib.sha256(body).hexdigest(), body=body, state="accepted",
                                        last_attempt_at=now)
     received.state, received.accepted_at, received.last_attempt_at = "accepted", now, now
-    received.signed_data = canonical.signed_bytes(entries)
+    received.signed_data = signed_data
     received.signature, received.signer = evidence
     session.add(received)
     session.flush()
@@ -298,7 +299,7 @@ def clinical_type(entries: Sequence[Mapping[str, Any]], i: int) -> str:
 
 def _check_signature(session: Session, actor: Actor, entries: list[dict[str, Any]],
                      clinical: list[tuple[int, Any]], provenances: list[tuple[int, Any]], trust: Trust,
-                     at: dt.datetime) -> tuple[tuple[bytes, str], str]:
+                     at: dt.datetime, signed_data: bytes) -> tuple[tuple[bytes, str], str]:
     """Return ((CMS, signer subject), author name) or raise Rejected (C-06: the author signs)."""
     signed = [(i, p) for i, p in provenances if (p.get("signature") or [{}])[0].get("data")]
     if not signed:
@@ -325,7 +326,7 @@ def _check_signature(session: Session, actor: Actor, entries: list[dict[str, Any
             (f"{path}.signature[0].data",)))]) from None
     entity_bin = session.scalar(select(Entity.bin).where(Entity.id == actor.entity_id)) if actor.entity_id else None
     try:
-        evidence = check_provenance(data=canonical.signed_bytes(entries), cms_der=cms_der, author_iin=author_iin or "",
+        evidence = check_provenance(data=signed_data, cms_der=cms_der, author_iin=author_iin or "",
                                     entity_bin=entity_bin, trust=trust, at=at)
     except SignatureRejected as exc:
         expression = ((f"{path}.signature[0].data", f"{path}.agent") if exc.mismatch

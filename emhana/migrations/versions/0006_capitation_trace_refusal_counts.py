@@ -48,6 +48,11 @@ def upgrade() -> None:
         batch_op.alter_column('person_ids', existing_type=ID_LIST, nullable=False)
         batch_op.alter_column('attachment_ids', existing_type=ID_LIST, nullable=False)
     op.drop_table('capitation_person')
+    if op.get_bind().dialect.name == 'postgresql' and op.get_bind().scalar(sa.text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")):
+        # lz4 compresses the id lists about ten times faster than the default pglz (RESULTS.md, 20 M).
+        op.execute("ALTER TABLE capitation_count ALTER COLUMN person_ids SET COMPRESSION lz4, "
+                   "ALTER COLUMN attachment_ids SET COMPRESSION lz4")
     op.create_table('attachment_refusal_count',
     sa.Column('campaign_year', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
