@@ -32,7 +32,7 @@ def scratch_schema(base_url: str, prefix: str) -> Iterator[str]:
     """Yield the URL of a new, empty PostgreSQL schema; drop it with everything in it afterwards."""
     base = normalize_url(base_url)
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives a server restart
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
