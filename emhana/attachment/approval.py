@@ -78,6 +78,7 @@ class Claim:
     border_claim: bool
     reason: ChangeReason | None
     filed_on: dt.date
+    pregnant: bool = False  # A-23 (M)
 
 
 def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed: bool) -> Decision:
@@ -102,13 +103,15 @@ def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed:
         current=CurrentFacts(district_id=current.district_id, entity_participating=current.participating)
         if current else None,
         voluntary_changes_this_year=voluntary_changes(g.history, claim.filed_on.year),
-        reviewed=reviewed))
+        reviewed=reviewed, pregnant=claim.pregnant))
 
 
 def approve(session: Session, events: Events, g: Gathered, decision: Decision, *, application_id: int,
             applicant_id: int, basis: PlaceBasis, filed_on: dt.date, decided_on: dt.date,
-            moment: dt.datetime) -> int:
-    """Close the running attachment, open the new one and queue the notices; return the new attachment's id."""
+            moment: dt.datetime, care_at_home: bool | None = None) -> int:
+    """Close the running attachment, open the new one and queue the notices; return the new attachment's id.
+
+    ``care_at_home`` is the home-visit agreement of A-26, recorded only for a person outside the zone."""
     if decision.cause is None or decision.begin_date is None:
         raise InvalidInput()
     lost = running(g.history)
@@ -116,7 +119,8 @@ def approve(session: Session, events: Events, g: Gathered, decision: Decision, *
     new_id, _ = place(session, events, NewAttachment(
         person_id=g.person.id, entity_id=t.entity_id, site_id=t.site_id, district_id=t.district_id,
         doctor_id=t.doctor_id, basis=basis, cause=decision.cause, begin=decision.begin_date, decided_on=decided_on,
-        insured_until=decision.insured_until, application_id=application_id), g.history)
+        insured_until=decision.insured_until, application_id=application_id,
+        care_at_home=care_at_home if decision.outside_zone else None), g.history)
     notices.approved(session, application_id=application_id, filed_on=filed_on, applicant_id=applicant_id,
                      person=g.person, target=t, begin=decision.begin_date, lost=lost, now=moment)
     return new_id

@@ -81,12 +81,14 @@ class Review(StrEnum):
     WRITTEN = "written"        # the scanned documents of a written application
     BORDER = "border"          # the person lives in a border territory
     RELOCATION = "relocation"  # the move is real
+    PREGNANCY = "pregnancy"    # A-23 (M): the declared pregnancy behind an actual-residence basis
 
 
 REVIEW_MESSAGES = {
     Review.WRITTEN: N_("a written application: check the scanned documents"),
     Review.BORDER: N_("the border-territory exception: check that the person lives in a border territory"),
     Review.RELOCATION: N_("a change outside the campaign for relocation: check the new address"),
+    Review.PREGNANCY: N_("attachment by actual residence for a declared pregnancy: check the pregnancy"),
 }
 
 

@@ -43,6 +43,8 @@ class CampaignPolicy(Base):
     allow_study_basis_18plus: Mapped[bool] = mapped_column(Boolean, default=True)
     border_exception: Mapped[bool] = mapped_column(Boolean, default=True)
     children_under_5_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)
+    pregnant_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)     # A-23 (M)
+    care_at_home_by_applicant: Mapped[bool] = mapped_column(Boolean, default=False)    # A-26 (M)
     capacity_check: Mapped[bool] = mapped_column(Boolean, default=True)
     first_attachment_any_time: Mapped[bool] = mapped_column(Boolean, default=True)
     atu_level: Mapped[str] = mapped_column(String(16), default="district")
@@ -72,6 +74,8 @@ class Application(Base):
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     place_basis: Mapped[str] = mapped_column(String(24))
     border_claim: Mapped[bool] = mapped_column(Boolean, default=False)
+    pregnant: Mapped[bool] = mapped_column(Boolean, default=False)          # A-23 (M): declared
+    care_at_home: Mapped[bool | None] = mapped_column(Boolean)              # the applicant's choice
     change_reason: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     review: Mapped[str] = mapped_column(String(100), default="")
@@ -132,6 +136,8 @@ class Attachment(Base):
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(String(24))
     insured_until: Mapped[dt.date | None] = mapped_column(Date)
+    # home visits agreed for a person living outside the service zone; None inside the zone.
+    care_at_home: Mapped[bool | None] = mapped_column(Boolean)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("attachment_application.id"))
     decided_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

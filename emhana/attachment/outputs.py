@@ -51,7 +51,7 @@ def attachment_out(att: Attachment) -> AttachmentOut:
     return AttachmentOut(id=att.id, person_id=att.person_id, entity_id=att.entity_id, site_id=att.site_id,
                          district_id=att.district_id, doctor_id=att.doctor_id, place_basis=att.place_basis,
                          cause=att.cause, begin_date=att.begin_date, end_date=att.end_date,
-                         end_reason=att.end_reason, insured_until=att.insured_until)
+                         end_reason=att.end_reason, insured_until=att.insured_until, care_at_home=att.care_at_home)
 
 
 def _reason(session: Session, app: Application) -> ReasonOut | None:
@@ -76,7 +76,8 @@ def application_out(session: Session, app: Application, now: dt.datetime) -> App
     return ApplicationOut(
         id=app.id, person_id=app.person_id, applicant_person_id=app.applicant_person_id, channel=app.channel,
         entity_id=app.entity_id, site_id=app.site_id, district_id=app.district_id, place_basis=app.place_basis,
-        border_claim=app.border_claim, change_reason=app.change_reason, state=state,
+        border_claim=app.border_claim, pregnant=app.pregnant, care_at_home=app.care_at_home,
+        change_reason=app.change_reason, state=state,
         review=[Messages(code=r, messages=all_languages(REVIEW_MESSAGES[Review(r)]))
                 for r in app.review.split(",") if r],
         reason=_reason(session, app), submitted_at=kz_time(app.submitted_at), deadline=deadline,
@@ -105,5 +106,7 @@ def policy_out(row: CampaignPolicy) -> PolicyOut:
                      allow_work_basis=row.allow_work_basis, allow_study_basis_18plus=row.allow_study_basis_18plus,
                      border_exception=row.border_exception,
                      children_under_5_actual_residence=row.children_under_5_actual_residence,
+                     pregnant_actual_residence=row.pregnant_actual_residence,
+                     care_at_home_by_applicant=row.care_at_home_by_applicant,
                      capacity_check=row.capacity_check, first_attachment_any_time=row.first_attachment_any_time,
                      atu_level=row.atu_level, source=row.source, version=row.version)

@@ -121,8 +121,10 @@ def clinics(request: Request, session: SessionDep, actor: Citizen, address: str 
 @router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
 def apply(request: Request, session: SessionDep, actor: Citizen, csrf: FormText = "", person_id: FormText = "",
           district_id: FormText = "", place_basis: FormText = "", address: FormText = "", lat: FormText = "",
-          lon: FormText = "", profile: FormText = "") -> Response:
-    """Apply on the portal for oneself or a represented child (A-50); the same service as the API."""
+          lon: FormText = "", profile: FormText = "", pregnant: FormText = "", care_at_home: FormText = "",
+          border_claim: FormText = "") -> Response:
+    """Apply on the portal for oneself or a represented child (A-50); the same service as the API.
+    A-23 (M): a declared pregnancy; A-26: the applicant's wish for home visits outside the service zone."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     person, district = parse_int(person_id), parse_int(district_id)
@@ -133,7 +135,9 @@ def apply(request: Request, session: SessionDep, actor: Citizen, csrf: FormText 
                              error=translate(language(request), InvalidInput.message))
     try:
         app = service.submit(session=session, actor=actor, channel=Channel.EGOV, now=clock.now(),
-                             data=ApplicationIn(person_id=person, district_id=district, place_basis=PlaceBasis(basis)))
+                             data=ApplicationIn(person_id=person, district_id=district, place_basis=PlaceBasis(basis),
+                                                pregnant=pregnant == "on", border_claim=border_claim == "on",
+                                                care_at_home=True if care_at_home == "on" else None))
     except RegistryError as exc:
         session.rollback()
         return _clinics_page(request, session, actor, **again, status=exc.status,
@@ -181,8 +185,9 @@ def application(request: Request, application_id: str, session: SessionDep, acto
              dependencies=[require(Role.REGISTRAR)])
 def decide(request: Request, application_id: str, session: SessionDep, actor: Registrar, csrf: FormText = "",
            decision: FormText = "", reason_code: FormText = "", version: FormText = "",
-           note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Approve or refuse a queued application; the form's version acts as If-Match (a stale form is told so)."""
+           note: Annotated[str, Form(max_length=2000)] = "", care_at_home: FormText = "") -> Response:
+    """Approve or refuse a queued application; the form's version acts as If-Match (a stale form is told so).
+    ``care_at_home`` (yes / no / empty) records the home-visit agreement of A-26."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     app = _find(session, actor, application_id)
@@ -197,8 +202,9 @@ def decide(request: Request, application_id: str, session: SessionDep, actor: Re
     app_id = app.id
     try:
         service.decide(session=session, actor=actor, application_id=app_id, expected_version=expected,
-                       now=clock.now(), data=DecisionIn(decision=decision,
-                                                        reason_code=reason_code or None, note=note.strip() or None))
+                       now=clock.now(), data=DecisionIn(
+                           decision=decision, reason_code=reason_code or None, note=note.strip() or None,
+                           care_at_home={"yes": True, "no": False}.get(care_at_home)))
     except (VersionConflict, AlreadyDecided):
         session.rollback()
         fresh = _find(session, actor, str(app_id))

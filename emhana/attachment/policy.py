@@ -25,10 +25,15 @@ from emhana.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, Ve
 DATA = Path(__file__).parent / "data"
 FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
          "children_under_5_actual_residence", "capacity_check", "first_attachment_any_time")
+# Flags added by migration 0013 (A-23 pregnant women, A-26 home visits): migration 0003 seeds the rows
+# with FLAGS only, before these columns exist; 0013 gives the existing rows the same values as the CSV.
+LATER_FLAGS = ("pregnant_actual_residence", "care_at_home_by_applicant")
+ALL_FLAGS = FLAGS + LATER_FLAGS
 
 
-def default_policy_rows() -> list[dict[str, Any]]:
-    """Return the packaged campaign policies (``data/policies.csv``) as table rows."""
+def default_policy_rows(flags: tuple[str, ...] = FLAGS) -> list[dict[str, Any]]:
+    """Return the packaged campaign policies (``data/policies.csv``) as table rows, with the given flags
+    (by default those of migration 0003, which seeds them)."""
     with (DATA / "policies.csv").open(encoding="utf-8", newline="") as fh:
         rows = []
         for r in csv.DictReader(fh):
@@ -39,7 +44,7 @@ def default_policy_rows() -> list[dict[str, Any]]:
                 "max_voluntary_changes_per_year": int(r["max_voluntary_changes_per_year"]),
                 "atu_level": r["atu_level"], "source": r["source"], "version": 1,
             }
-            row.update({flag: r[flag].strip().lower() == "true" for flag in FLAGS})
+            row.update({flag: r[flag].strip().lower() == "true" for flag in flags})
             rows.append(row)
         return rows
 
@@ -47,7 +52,7 @@ def default_policy_rows() -> list[dict[str, Any]]:
 def seed_default_policies(session: Session) -> None:
     """Insert the packaged policies whose year is not in the table yet."""
     present = set(session.scalars(select(CampaignPolicy.year)))
-    for row in default_policy_rows():
+    for row in default_policy_rows(ALL_FLAGS):
         if row["year"] not in present:
             session.add(CampaignPolicy(**row))
     session.flush()
@@ -62,6 +67,8 @@ def to_rules(row: CampaignPolicy) -> Policy:
                   allow_work_basis=row.allow_work_basis, allow_study_basis_18plus=row.allow_study_basis_18plus,
                   border_exception=row.border_exception,
                   children_under_5_actual_residence=row.children_under_5_actual_residence,
+                  pregnant_actual_residence=row.pregnant_actual_residence,
+                  care_at_home_by_applicant=row.care_at_home_by_applicant,
                   capacity_check=row.capacity_check, first_attachment_any_time=row.first_attachment_any_time,
                   atu_level=AtuLevel(row.atu_level))
 

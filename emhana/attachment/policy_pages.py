@@ -31,13 +31,16 @@ router = APIRouter(include_in_schema=False)
 
 Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
 FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
-         "children_under_5_actual_residence", "capacity_check", "first_attachment_any_time")
+         "children_under_5_actual_residence", "pregnant_actual_residence", "care_at_home_by_applicant",
+         "capacity_check", "first_attachment_any_time")
 FLAG_LABELS = {
     "year_round": N_("All year, without a campaign window"),
     "allow_work_basis": N_("Attachment by the place of work"),
     "allow_study_basis_18plus": N_("Attachment by the place of study (18 and over)"),
     "border_exception": N_("The border-territory exception"),
     "children_under_5_actual_residence": N_("Children under 5 by actual residence"),
+    "pregnant_actual_residence": N_("Pregnant women by actual residence"),
+    "care_at_home_by_applicant": N_("Home visits outside the service zone as the applicant chooses"),
     "capacity_check": N_("Refuse beyond a district's capacity"),
     "first_attachment_any_time": N_("A first attachment at any time of the year"),
 }

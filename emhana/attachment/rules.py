@@ -70,6 +70,8 @@ class Policy:
     allow_study_basis_18plus: bool = True           # A-21, A-24
     border_exception: bool = True                   # A-22
     children_under_5_actual_residence: bool = True  # A-23
+    pregnant_actual_residence: bool = True          # A-23 (M, per Astana akimat): pregnant women too
+    care_at_home_by_applicant: bool = False         # A-26 (M): the applicant's choice stands without a registrar
     capacity_check: bool = True                     # A-71 (L): over capacity is a refusal ground
     first_attachment_any_time: bool = True          # L: a person with no attachment may attach all year
     atu_level: AtuLevel = AtuLevel.DISTRICT         # D-23 (L)
@@ -130,6 +132,7 @@ class ApplicationFacts:
     current: CurrentFacts | None
     voluntary_changes_this_year: int
     reviewed: bool = False
+    pregnant: bool = False  # A-23 (M): declared by the applicant, verified by a registrar
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class Decision:
     cause: Cause | None = None
     begin_date: dt.date | None = None
     insured_until: dt.date | None = None
+    outside_zone: bool = False  # A-26: the basis address lies outside the organization's ATU
 
     @property
     def reason_code(self) -> str | None:
@@ -242,16 +246,36 @@ def cause_of(policy: Policy, *, filed_on: dt.date, reason: ChangeReason | None,
     return errors.CampaignClosed(day=filed_on.isoformat()), None, ()
 
 
-def check_basis(policy: Policy, basis: PlaceBasis, age: int) -> errors.RuleViolation | None:
-    """A-21 (work switchable), A-24 (study for 18+), A-23 (actual residence for children under 5)."""
+def actual_residence_child(policy: Policy, age: int) -> bool:
+    """A-23 (H): children under 5 are attached at the place of actual residence."""
+    return policy.children_under_5_actual_residence and age < ACTUAL_RESIDENCE_AGE
+
+
+def actual_residence_pregnancy(policy: Policy, age: int, pregnant: bool) -> bool:
+    """A-23 (M, per Astana akimat): a pregnancy declared in the application admits the actual-residence
+    basis (no document category of A-60..A-66 proves it, so a registrar verifies it, Review.PREGNANCY)."""
+    return policy.pregnant_actual_residence and pregnant and not actual_residence_child(policy, age)
+
+
+def check_basis(policy: Policy, basis: PlaceBasis, age: int, pregnant: bool = False) -> errors.RuleViolation | None:
+    """A-21 (work switchable), A-24 (study for 18+), A-23 (actual residence for children under 5 and,
+    where the policy says so, pregnant women)."""
     allowed = {
         PlaceBasis.RESIDENCE_PERMANENT: True,
         PlaceBasis.RESIDENCE_TEMPORARY: True,
         PlaceBasis.WORK: policy.allow_work_basis,
         PlaceBasis.STUDY: policy.allow_study_basis_18plus and age >= ADULT_AGE,
-        PlaceBasis.ACTUAL_RESIDENCE: policy.children_under_5_actual_residence and age < ACTUAL_RESIDENCE_AGE,
+        PlaceBasis.ACTUAL_RESIDENCE: actual_residence_child(policy, age)
+        or actual_residence_pregnancy(policy, age, pregnant),
     }[basis]
     return None if allowed else errors.BasisNotAllowed()
+
+
+def pregnancy_review(policy: Policy, basis: PlaceBasis, age: int, pregnant: bool) -> tuple[Review, ...]:
+    """A-23 (M): an attachment by actual residence that rests on a declared pregnancy waits for a registrar."""
+    if basis is PlaceBasis.ACTUAL_RESIDENCE and actual_residence_pregnancy(policy, age, pregnant):
+        return (Review.PREGNANCY,)
+    return ()
 
 
 def atu_of(kato: str, level: AtuLevel) -> str:
@@ -276,6 +300,24 @@ def check_atu(policy: Policy, *, address_kato: str | None, site_kato: str,
     if border_claim and policy.border_exception:
         return None, (Review.BORDER,)
     return errors.AtuMismatch(), ()
+
+
+def outside_zone(policy: Policy, *, address_kato: str | None, site_kato: str) -> bool:
+    """A-26 (with A-20, A-22): the basis address lies outside the ATU the organization serves."""
+    return address_kato is not None and not same_atu(address_kato, site_kato, policy.atu_level)
+
+
+def care_at_home(policy: Policy, *, outside: bool, requested: bool | None, recorded: bool | None) -> bool | None:
+    """A-26 (M): for a person outside the service zone, whether home visits are possible is agreed and
+    recorded on the attachment: the registrar's record decides; without one, the applicant's choice
+    where the policy allows it; otherwise no. Inside the zone it does not apply (None)."""
+    if not outside:
+        return None
+    if recorded is not None:
+        return recorded
+    if policy.care_at_home_by_applicant and requested is not None:
+        return requested
+    return False
 
 
 def check_profile(profile: str, age: int) -> errors.RuleViolation | None:
@@ -336,14 +378,16 @@ def evaluate(facts: ApplicationFacts) -> Decision:
         return Decision(Outcome.REFUSE, error or errors.CampaignClosed(day=f.filed_on.isoformat()))
     atu_error, atu_review = check_atu(f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato,
                                       border_claim=f.border_claim)
-    error = (check_basis(f.policy, f.basis, age) or atu_error or check_profile(f.target.profile, age)
+    error = (check_basis(f.policy, f.basis, age, f.pregnant) or atu_error or check_profile(f.target.profile, age)
              or check_change_limit(f.policy, cause, f.voluntary_changes_this_year)
              or check_capacity(f.policy, f.target))
     if error is not None:
         return Decision(Outcome.REFUSE, error)
-    pending = review + atu_review + ((Review.WRITTEN,) if f.channel is Channel.WRITTEN else ())
+    pending = (review + atu_review + pregnancy_review(f.policy, f.basis, age, f.pregnant)
+               + ((Review.WRITTEN,) if f.channel is Channel.WRITTEN else ()))
     begin = begin_date(f.policy, cause, f.today)
     until = insured_until(f.documents, f.today) if f.person.category in INSURED_CATEGORIES else None
-    if pending and not f.reviewed:
-        return Decision(Outcome.NEEDS_REGISTRAR, review=pending, cause=cause, begin_date=begin, insured_until=until)
-    return Decision(Outcome.APPROVE, review=pending, cause=cause, begin_date=begin, insured_until=until)
+    outside = outside_zone(f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato)
+    outcome = Outcome.NEEDS_REGISTRAR if pending and not f.reviewed else Outcome.APPROVE
+    return Decision(outcome, review=pending, cause=cause, begin_date=begin, insured_until=until,
+                    outside_zone=outside)

@@ -22,7 +22,8 @@ from emhana.attachment.calendar import KZ_TIME, decision_deadline
 from emhana.attachment.enums import ChangeReason, Channel, Holder, Outcome, PlaceBasis, State
 from emhana.attachment.models import Application, ApplicationDocument, Attachment
 from emhana.attachment.placement import attached_counts, lock_persons
-from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts
+from emhana.attachment.policy import policy_for
+from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.attachment.writes import Events
 from emhana.audit.service import record_event
@@ -129,7 +130,7 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     claim = approval.Claim(by_self=by_self, representative_valid=rep_valid, channel=channel,
                            documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self),
                            basis=data.place_basis, border_claim=data.border_claim, reason=data.change_reason,
-                           filed_on=day)
+                           filed_on=day, pregnant=data.pregnant)
     decision = approval.judge(session, g, claim, day, reviewed=False)
     if decision.outcome is Outcome.REFUSE:
         error = decision.error or InvalidInput()
@@ -140,7 +141,8 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
         "person_id": g.person.id, "applicant_person_id": applicant_id, "channel": channel.value,
         "entity_id": g.target.entity_id, "site_id": g.target.site_id, "district_id": g.target.district_id,
         "place_basis": data.place_basis.value,
-        "border_claim": data.border_claim, "change_reason": data.change_reason.value if data.change_reason else None,
+        "border_claim": data.border_claim, "pregnant": data.pregnant, "care_at_home": data.care_at_home,
+        "change_reason": data.change_reason.value if data.change_reason else None,
         "state": (State.APPROVED if approve else State.SUBMITTED).value, "review": ",".join(decision.review),
         "reason_code": None, "reason_note": None, "submitted_at": moment, "filed_on": day,
         "deadline": decision_deadline(moment).astimezone(dt.UTC), "decided_at": moment if approve else None,
@@ -157,8 +159,10 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     events = Events(None)
     events.add("application.submit", "application", app_id, g.person.id, channel.value, actor=actor, at=moment)
     if approve:
+        home = care_at_home(policy_for(session, day), outside=decision.outside_zone, requested=data.care_at_home,
+                            recorded=None)  # the applicant's choice where the policy allows it
         approval.approve(session, events, g, decision, application_id=app_id, applicant_id=applicant_id,
-                         basis=data.place_basis, filed_on=day, decided_on=day, moment=moment)
+                         basis=data.place_basis, filed_on=day, decided_on=day, moment=moment, care_at_home=home)
     events.write(session)
     app = _application_row(app_id, values)
     session.add(app)
@@ -227,14 +231,18 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
             by_self=by_self, representative_valid=rep_valid, channel=channel,
             documents=_documents(session, channel, presented, app.person_id, app.applicant_person_id, by_self),
             basis=PlaceBasis(app.place_basis), border_claim=app.border_claim,
-            reason=ChangeReason(app.change_reason) if app.change_reason else None, filed_on=app.filed_on)
+            reason=ChangeReason(app.change_reason) if app.change_reason else None, filed_on=app.filed_on,
+            pregnant=app.pregnant)
         decision = approval.judge(session, g, claim, day, reviewed=True)
         if decision.outcome is Outcome.REFUSE:
             raise decision.error or InvalidInput()
+        # the registrar records whether home visits are agreed for a person outside the service zone.
+        home = care_at_home(policy_for(session, app.filed_on), outside=decision.outside_zone,
+                            requested=app.care_at_home, recorded=data.care_at_home)
         events = Events(actor)
         approval.approve(session, events, g, decision, application_id=app.id,
                          applicant_id=app.applicant_person_id, basis=PlaceBasis(app.place_basis),
-                         filed_on=app.filed_on, decided_on=day, moment=moment)
+                         filed_on=app.filed_on, decided_on=day, moment=moment, care_at_home=home)
         events.write(session)
         app.state = State.APPROVED.value
         app.decided_at = moment

@@ -166,6 +166,7 @@ async def record(request: Request, session: SessionDep, actor: Registrar) -> Res
         data = ApplicationIn(person_id=person_id, district_id=parse_int(fields.get("district_id")) or 0,
                              place_basis=PlaceBasis(choice(fields.get("place_basis"), BASES) or "residence_permanent"),
                              border_claim=fields.get("border_claim") == "on", applicant_person_id=applicant_id,
+                             pregnant=fields.get("pregnant") == "on",  # A-23 (M)
                              documents=documents)
         app = service.submit(session=session, actor=actor, data=data, channel=channel, uploads=uploads,
                              now=clock.now())

@@ -44,6 +44,7 @@ class NewAttachment:
     decided_on: dt.date
     insured_until: dt.date | None = None
     application_id: int | None = None
+    care_at_home: bool | None = None  # home visits agreed outside the service zone (None inside it)
 
 
 OPEN = insert(ATTACHMENT).returning(ATTACHMENT.c.id)
@@ -60,7 +61,8 @@ def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -
             "person_id": new.person_id, "entity_id": new.entity_id, "site_id": new.site_id,
             "district_id": new.district_id, "doctor_id": new.doctor_id, "place_basis": new.basis.value,
             "cause": new.cause.value, "begin_date": new.begin, "end_date": None, "end_reason": None,
-            "insured_until": new.insured_until, "application_id": new.application_id, "decided_on": new.decided_on,
+            "insured_until": new.insured_until,
+            "care_at_home": new.care_at_home, "application_id": new.application_id, "decided_on": new.decided_on,
             "created_by": actor.account_id if actor else None, "created_at": dt.datetime.now(dt.UTC)}).scalar_one()
     except IntegrityError as exc:
         raise AlreadyAttached() from exc

@@ -75,6 +75,9 @@ class ChainKind:
     key_column: str
     open_fields: tuple[str, ...]
     end_fields: tuple[str, ...] = ()
+    # Opening fields added to a table after its rows were first linked: hashed only when not NULL, so the
+    # rows written before the column existed (NULL) keep the record hash they were linked with.
+    optional_fields: tuple[str, ...] = ()
 
     def key_of(self, row: Mapping[str, Any]) -> str:
         value = row[self.key_column]
@@ -82,7 +85,7 @@ class ChainKind:
 
     @property
     def columns(self) -> list[Column[Any]]:
-        names = ("id", self.key_column, *self.open_fields, *self.end_fields)
+        names = ("id", self.key_column, *self.open_fields, *self.optional_fields, *self.end_fields)
         return [self.table.c[n] for n in dict.fromkeys(names)]
 
 
@@ -99,7 +102,8 @@ MEDBOOK = ChainKind("medbook", table_of(JournalEntry), "book_id", (
 ATTACHMENT = ChainKind("attachment", table_of(Attachment), "person_id", (
     "person_id", "entity_id", "site_id", "district_id", "doctor_id", "place_basis", "cause", "begin_date",
     "insured_until", "application_id", "decided_on", "created_at", "created_by"),
-    end_fields=("end_date", "end_reason"))
+    end_fields=("end_date", "end_reason"),
+    optional_fields=("care_at_home",))  # A-26, migration 0013
 AUDIT = ChainKind("audit", table_of(AuditEvent), "subject_person_id", (
     "at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose"))
 KINDS: dict[str, ChainKind] = {k.name: k for k in (MEDBOOK, ATTACHMENT, AUDIT)}
@@ -124,8 +128,10 @@ def _plain(value: Any) -> Any:
 def record_hash(kind: ChainKind, row: Mapping[str, Any], event_: str) -> str:
     """SHA-256 of the canonical JSON of one event of one record."""
     fields = kind.open_fields if event_ == OPEN else kind.end_fields
-    doc = {"table": kind.table.name, "id": int(row["id"]), "event": event_,
-           "fields": {f: _plain(row[f]) for f in fields}}
+    hashed = {f: _plain(row[f]) for f in fields}
+    if event_ == OPEN:
+        hashed.update({f: _plain(row[f]) for f in kind.optional_fields if row[f] is not None})
+    doc = {"table": kind.table.name, "id": int(row["id"]), "event": event_, "fields": hashed}
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -30,7 +30,7 @@ from emhana.identity.models import Person
 from emhana.notify.events import notice_number, reason_params
 from emhana.notify.models import AttachmentNotice
 from emhana.notify.outbox import RecipientKind, language_of, mask_iin
-from emhana.notify.pdf import NoticeContent, SignedBy, render
+from emhana.notify.pdf import CARE_AT_HOME_VALUES, NoticeContent, SignedBy, render
 from emhana.notify.signer import NotificationSigner, seal_notice
 from emhana.notify.templates import BASES, NOT_ASSIGNED, refusal_text
 from emhana.signatures.models import RecordSignature
@@ -70,12 +70,19 @@ def content_of(session: Session, app: Application, language: str) -> NoticeConte
         begin=att.begin_date if att is not None and not refused else None,
         reason_code=app.reason_code if refused else None,
         reason=refusal_text(language, app.reason_code or "", reason_params(session, app)) if refused else None,
-        note=app.reason_note)
+        note=app.reason_note,
+        care_at_home=translate(language, CARE_AT_HOME_VALUES[att.care_at_home])  # A-26
+        if att is not None and att.care_at_home is not None and not refused else None)
 
 
 def _canonical(content: NoticeContent) -> str:
-    """Return the canonical JSON of a notice's content (what was decided, without the layout)."""
-    return json.dumps(dataclasses.asdict(content), sort_keys=True, ensure_ascii=False, default=str)
+    """Return the canonical JSON of a notice's content (what was decided, without the layout).
+
+    ``care_at_home`` (A-26, added later) appears only when recorded, so a notice without it reads as before."""
+    data = dataclasses.asdict(content)
+    if data.get("care_at_home") is None:
+        data.pop("care_at_home", None)
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def ensure_notice(session: Session, *, application_id: int, signer: NotificationSigner,

@@ -15,6 +15,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from emhana.errors import N_
 from emhana.i18n import translate
 from emhana.notify.templates import (
     LABELS,
@@ -24,6 +25,10 @@ from emhana.notify.templates import (
     TITLE_ATTACHMENT,
     TITLE_REFUSAL,
 )
+
+# the home-visit agreement of a person outside the service zone, one line of the notice.
+CARE_AT_HOME_LABEL = N_("Home visits outside the service zone")
+CARE_AT_HOME_VALUES = {True: N_("agreed"), False: N_("not agreed")}
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -50,6 +55,7 @@ class NoticeContent:
     reason_code: str | None
     reason: str | None
     note: str | None
+    care_at_home: str | None = None  # A-26, in the notice's language; None inside the service zone
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,8 @@ def render(content: NoticeContent, *, seal: str | None = None, signed: SignedBy 
     _row(pdf, t(LABELS["basis"]), content.basis)
     if content.kind == "attachment" and content.begin is not None:
         _row(pdf, t(LABELS["begin"]), content.begin.strftime("%d.%m.%Y"))
+    if content.kind == "attachment" and content.care_at_home is not None:
+        _row(pdf, t(CARE_AT_HOME_LABEL), content.care_at_home)
     if content.kind == "refusal":
         pdf.ln(2)
         _row(pdf, t(LABELS["reason_code"]), content.reason_code or "")
