@@ -36,13 +36,11 @@ from sqlalchemy import text
 
 from benchmarks import migrated_schema, percentile, table
 from emhana.accounts.roles import Role
-from emhana.attachment.calendar import KZ_TIME
-from emhana.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from emhana.bench import campaign
+from emhana.bench.campaign import NOW, Job, raw_worker, service_worker
+from emhana.db import make_engine
 from emhana.generator import generate
 
-NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)     # a Thursday inside the 2026 campaign window
-BEGIN = dt.date(2027, 1, 1)                               # its effective date (A-05)
-Job = tuple[int, int, int, int]                           # person, district, site, entity
 WARM_UP = 3                                               # untimed transactions per client
 
 
@@ -92,100 +90,6 @@ def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job
         return jobs, account
     finally:
         engine.dispose()
-
-
-def service_worker(url: str, account: int) -> Any:
-    """Run each job through emhana.attachment.service.submit in its own unit of work."""
-    from sqlalchemy import event
-
-    from emhana.accounts.service import Actor
-    from emhana.attachment.enums import Channel
-    from emhana.attachment.schemas import ApplicationIn
-    from emhana.attachment.service import submit
-
-    engine = make_engine(url, pool_size=1)
-    sessions = make_sessionmaker(engine)
-    statements = [0]
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_: Any) -> None:
-        statements[0] += 1
-
-    def run(job: Job) -> None:
-        pid, district = job[0], job[1]
-        actor = Actor(account_id=account, username="bench-citizen", role=Role.CITIZEN, display_name="bench",
-                      person_id=pid)
-        with unit_of_work(sessions) as s:
-            app = submit(session=s, actor=actor, data=ApplicationIn(person_id=pid, district_id=district),
-                         channel=Channel.EGOV, now=NOW)
-            if app.state != "approved":
-                raise RuntimeError(f"application {app.id} is {app.state}")
-
-    def close() -> int:
-        engine.dispose()
-        return statements[0]
-
-    return run, close
-
-
-RAW_SQL = {
-    "person": "SELECT id FROM person WHERE id = %s FOR UPDATE",
-    "district": "SELECT capacity, active, doctor_id FROM district WHERE id = %s FOR UPDATE",
-    "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %s AND end_date IS NULL",
-    "running": "SELECT id, begin_date FROM attachment WHERE person_id = %s AND (end_date IS NULL OR end_date >= %s) "
-               "ORDER BY begin_date",
-    "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
-                   "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
-                   "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
-                   "'approved', '', %s, %s, %s, %s, 1) RETURNING id",
-    "end": "UPDATE attachment SET end_date = %s, end_reason = 'transfer' WHERE id = %s",
-    "open": "INSERT INTO attachment (person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, "
-            "begin_date, application_id, decided_on, created_at) VALUES (%s, %s, %s, %s, %s, 'residence_permanent', "
-            "'voluntary_change', %s, %s, %s, now()) RETURNING id",
-    "audit": "INSERT INTO audit_event (at, account_id, action, subject_person_id, object_type, object_id, purpose) "
-             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-}
-
-
-def raw_worker(url: str, account: int) -> Any:
-    """Run each job as the same locks and writes with psycopg, in one transaction each."""
-    import psycopg
-
-    conn = psycopg.connect(normalize_url(url).replace("postgresql+psycopg://", "postgresql://"))
-    moment = NOW.astimezone(dt.UTC)
-    day = NOW.date()
-
-    def run(job: Job) -> None:
-        pid, district, site, entity = job
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute(RAW_SQL["person"], (pid,))
-            cur.execute(RAW_SQL["district"], (district,))
-            capacity, active, doctor = cur.fetchone() or (0, False, None)
-            cur.execute(RAW_SQL["count"], (district,))
-            row = cur.fetchone()
-            if not active or row is None or row[0] >= capacity:
-                raise RuntimeError("capacity exceeded")
-            cur.execute(RAW_SQL["running"], (pid, BEGIN))
-            running = cur.fetchall()
-            cur.execute(RAW_SQL["application"], (pid, pid, entity, site, district, moment, day,
-                                                 moment + dt.timedelta(days=1), moment))
-            app = (cur.fetchone() or (0,))[0]
-            for att_id, _ in running:
-                cur.execute(RAW_SQL["end"], (BEGIN - dt.timedelta(days=1), att_id))
-            cur.execute(RAW_SQL["open"], (pid, entity, site, district, doctor, BEGIN, app, day))
-            new = (cur.fetchone() or (0,))[0]
-            events = [(moment, account, "application.submit", pid, "application", str(app), "egov")]
-            events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
-            events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
-            cur.executemany(RAW_SQL["audit"], events)
-            statements[0] += 8 + len(running) + len(events)   # BEGIN and COMMIT included
-
-    def close() -> int:
-        conn.close()
-        return statements[0]
-
-    statements = [0]
-    return run, close
 
 
 def client(kind: str, url: str, account: int, jobs: list[Job], barrier: Any, out: Any) -> None:
@@ -251,14 +155,7 @@ def overbooking(url: str) -> tuple[int, int]:
     """Return (districts above capacity, persons with two open attachments)."""
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            over = conn.scalar(text(
-                "SELECT COUNT(*) FROM (SELECT d.id FROM district d JOIN attachment t ON t.district_id = d.id "
-                "AND t.end_date IS NULL GROUP BY d.id, d.capacity HAVING COUNT(*) > d.capacity) x")) or 0
-            double = conn.scalar(text(
-                "SELECT COUNT(*) FROM (SELECT person_id FROM attachment WHERE end_date IS NULL "
-                "GROUP BY person_id HAVING COUNT(*) > 1) x")) or 0
-        return int(over), int(double)
+        return campaign.overbooking(engine)
     finally:
         engine.dispose()
 

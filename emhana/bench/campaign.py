@@ -88,7 +88,10 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
 
 
 def service_worker(url: str, account: int) -> Any:
-    """Run each job through emhana.attachment.service.submit in its own unit of work."""
+    """Run each job through emhana.attachment.service.submit in its own unit of work; return (run, close),
+    close() giving the SQL statements sent."""
+    from sqlalchemy import event
+
     from emhana.accounts.service import Actor
     from emhana.attachment.enums import Channel
     from emhana.attachment.schemas import ApplicationIn
@@ -96,6 +99,11 @@ def service_worker(url: str, account: int) -> Any:
 
     engine = make_engine(url, pool_size=1)
     sessions = make_sessionmaker(engine)
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
 
     def run(job: Job) -> None:
         pid, district = job[0], job[1]
@@ -107,7 +115,11 @@ def service_worker(url: str, account: int) -> Any:
             if app.state != "approved":
                 raise RuntimeError(f"application {app.id} is {app.state}")
 
-    return run, engine.dispose
+    def close() -> int:
+        engine.dispose()
+        return statements[0]
+
+    return run, close
 
 
 RAW_SQL = {
@@ -130,7 +142,8 @@ RAW_SQL = {
 
 
 def raw_worker(url: str, account: int) -> Any:
-    """Run each job as the same locks and writes with psycopg, one transaction each."""
+    """Run each job as the same locks and writes with psycopg, one transaction each; return (run, close),
+    close() giving the SQL statements sent."""
     import psycopg
 
     conn = psycopg.connect(raw_url(url))
@@ -161,8 +174,14 @@ def raw_worker(url: str, account: int) -> Any:
             events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
             events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
             cur.executemany(RAW_SQL["audit"], events)
+            statements[0] += 8 + len(running) + len(events)   # BEGIN and COMMIT included
 
-    return run, conn.close
+    def close() -> int:
+        conn.close()
+        return statements[0]
+
+    statements = [0]
+    return run, close
 
 
 def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, barrier: Any, out: Any) -> None:
