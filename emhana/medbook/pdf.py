@@ -18,7 +18,7 @@ from emhana.errors import N_
 from emhana.i18n import gettext_for
 from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES
 from emhana.medbook.schemas import BookOut, EntryOut
-from emhana.notify.pdf import FONT, FONTS
+from emhana.notify.pdf import FONT, new_document
 from emhana.trust.seal import qr_png
 
 SEAL_CAPTION = N_("Seal of the medical organization: scan the QR code to check the clearance for work.")
@@ -83,17 +83,7 @@ def render(book: BookOut, *, seal_text: str | None, printed_at: dt.datetime) -> 
     """Return the PDF bytes of a book rendered in its language, with the seal's QR code if one is given."""
     lang = book.language.value
     title = _t(lang, "Personal medical book No. %(number)s", number=book.id)
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(printed_at)
-    pdf.set_lang(lang)
-    pdf.set_title(title)
-    pdf.set_author(book.entity_name)
-    pdf.set_creator("emhana")
-    pdf.set_producer("emhana")
-    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(15, 15, 15)
-    pdf.add_page()
+    pdf = new_document(title=title, author=book.entity_name, lang=lang, created=printed_at, margin=15)
     pdf.set_font(FONT, "B", 10)
     pdf.multi_cell(0, 5, book.entity_name, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)

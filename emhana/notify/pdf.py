@@ -67,6 +67,23 @@ class SignedBy:
     sha256: str               # of the notice PDF as issued: the bytes the signature's canonical form names
 
 
+def new_document(*, title: str, author: str, lang: str, created: dt.datetime, margin: float) -> FPDF:
+    """Return an A4 document with its metadata, the bundled DejaVu fonts (they cover the Kazakh letters) and a
+    first page; the notice and the medical book both start this way."""
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(created)
+    pdf.set_lang(lang)
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.set_creator("emhana")
+    pdf.set_producer("emhana")
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(margin, margin, margin)
+    pdf.add_page()
+    return pdf
+
+
 def _row(pdf: FPDF, label: str, value: str) -> None:
     pdf.set_font(FONT, "B", 10)
     pdf.cell(62, 7, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
@@ -95,18 +112,8 @@ def render(content: NoticeContent, *, seal: str | None = None, signed: SignedBy 
     def t(msgid: str) -> str:
         return translate(lang, msgid)
 
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(content.issued_at)
-    pdf.set_lang(lang)
     title = t(TITLE_ATTACHMENT if content.kind == "attachment" else TITLE_REFUSAL)
-    pdf.set_title(title)
-    pdf.set_author(content.entity)
-    pdf.set_creator("emhana")
-    pdf.set_producer("emhana")
-    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(18, 18, 18)
-    pdf.add_page()
+    pdf = new_document(title=title, author=content.entity, lang=lang, created=content.issued_at, margin=18)
     pdf.set_font(FONT, "B", 11)
     pdf.multi_cell(0, 6, content.entity, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
