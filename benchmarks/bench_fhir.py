@@ -34,22 +34,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from benchmarks import migrated_schema, table
-from emhana.accounts.roles import Role
-from emhana.accounts.service import actor_of, create_account, issue_token
+from emhana.accounts.service import issue_token
 from emhana.config import Settings
 from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.facilities.models import Practitioner
-from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.fhir import canonical, inbound, systems
-from emhana.fhir.codemap import seed_code_map
 from emhana.fhir.signature import Trust, check_provenance
 from emhana.identity.models import Person
 from emhana.identity.rules import Sex, make_iin
-from emhana.medbook.catalogue import seed_catalogue
-from emhana.medbook.models import JournalEntry, MedicalBook, ResponsibleAppointment
+from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import canonical_bytes
 from emhana.web.app import create_app
-from tests.factories import entity_record
 from tests.fhir import builders
 
 LOINC_CODES = ("20507-0", "22587-0", "24111-7", "10704-5", "625-4", "626-2")
@@ -61,18 +56,8 @@ def seed(url: str, workers: int, author_iin: str) -> tuple[str, list[str], list[
     engine = make_engine(url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as s:
-            seed_catalogue(s)
-            seed_code_map(s)
-            fund = actor_of(create_account(session=s, username="fund", password=None, role=Role.FUND_ADMIN,
-                                           display_name="Fund"))
-            apply_records(session=s, actor=fund, records=[entity_record()])
-            entity = get_entity_by_bin(session=s, bin_="150340001236").id
-            mis = actor_of(create_account(session=s, username="mis", password=None, role=Role.MIS_CLIENT,
-                                          display_name="MIS", entity_id=entity))
-            rt = create_account(session=s, username="rt", password=None, role=Role.RESPONSIBLE_THERAPIST,
-                                display_name="RT", entity_id=entity)
-            s.add(ResponsibleAppointment(entity_id=entity, account_id=rt.id, valid_from=dt.date(2025, 1, 1),
-                                         appointed_at=dt.datetime.now(dt.UTC)))
+            clinic = builders.seed_clinic(s)
+            entity, rt_id, mis = clinic.entity_id, clinic.therapist_id, clinic.mis
             s.add(Practitioner(iin=author_iin, surname="Ахметова", given_name="Динара", specialties="therapist"))
             iins, books = [], []
             for n in range(workers):
@@ -81,7 +66,7 @@ def seed(url: str, workers: int, author_iin: str) -> tuple[str, list[str], list[
                                 birth_date=dt.date(1990, 1, 1) + dt.timedelta(days=n), sex="male", category="citizen")
                 s.add(person)
                 s.flush()
-                book = MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt.id,
+                book = MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt_id,
                                    issued_on=dt.date(2025, 2, 1), language="ru", profession="повар", position="повар",
                                    workplace="Столовая", employer_bin="940140000385", group_code="catering")
                 s.add(book)

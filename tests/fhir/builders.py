@@ -114,3 +114,39 @@ def bundle(resources: list[dict[str, Any]], *, signer: Signer | None, author_iin
 
 def body(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """A clinic that issues books (C-04, C-05), with its MIS account, its responsible therapist and the Fund."""
+
+    entity_id: int
+    fund: Any        # Actor
+    mis: Any         # Actor
+    therapist_id: int
+
+
+def seed_clinic(session: Any, *, mis_name: str = "MIS") -> Clinic:
+    """Write the decreed groups, the code map, clinic A (BIN 150340001236) with its MIS account and an appointed
+    responsible therapist; return who is who."""
+    from emhana.accounts.roles import Role
+    from emhana.accounts.service import actor_of, create_account
+    from emhana.facilities.service import apply_records, get_entity_by_bin
+    from emhana.fhir.codemap import seed_code_map
+    from emhana.medbook.catalogue import seed_catalogue
+    from emhana.medbook.models import ResponsibleAppointment
+    from tests.factories import entity_record
+
+    seed_catalogue(session)
+    seed_code_map(session)
+    fund = actor_of(create_account(session=session, username="fund", password=None, role=Role.FUND_ADMIN,
+                                   display_name="Fund"))
+    apply_records(session=session, actor=fund, records=[entity_record()])
+    entity = get_entity_by_bin(session=session, bin_="150340001236").id
+    mis = actor_of(create_account(session=session, username="mis", password=None, role=Role.MIS_CLIENT,
+                                  display_name=mis_name, entity_id=entity))
+    rt = create_account(session=session, username="rt", password=None, role=Role.RESPONSIBLE_THERAPIST,
+                        display_name="RT", entity_id=entity)
+    session.add(ResponsibleAppointment(entity_id=entity, account_id=rt.id, valid_from=dt.date(2025, 1, 1),
+                                       appointed_at=dt.datetime.now(dt.UTC)))
+    return Clinic(entity_id=entity, fund=fund, mis=mis, therapist_id=rt.id)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from emhana.testing.databases import migrated_schema, postgres_test_url
 from emhana.trust import pki
 from tests.browser.conftest import free_port
-from tests.fhir.builders import make_pki, make_signer
+from tests.fhir.builders import make_pki, make_signer, seed_clinic
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "examples" / "mis_client.py"
@@ -39,41 +39,25 @@ class Live:
 
 def _seed(url: str, author_iin: str) -> tuple[str, str, str]:
     """Write clinic A (issuing books, with its MIS account), the worker's book and the author; return tokens."""
-    from emhana.accounts.roles import Role
-    from emhana.accounts.service import actor_of, create_account, issue_token
+    from emhana.accounts.service import issue_token
     from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities.models import Practitioner
-    from emhana.facilities.service import apply_records, get_entity_by_bin
-    from emhana.fhir.codemap import seed_code_map
     from emhana.identity.models import Person
     from emhana.identity.rules import Sex, make_iin
-    from emhana.medbook.catalogue import seed_catalogue
-    from emhana.medbook.models import MedicalBook, ResponsibleAppointment
-    from tests.factories import entity_record
+    from emhana.medbook.models import MedicalBook
 
     engine = make_engine(url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as s:
-            seed_catalogue(s)
-            seed_code_map(s)
-            fund = actor_of(create_account(session=s, username="fund", password=None, role=Role.FUND_ADMIN,
-                                           display_name="Fund"))
-            apply_records(session=s, actor=fund, records=[entity_record()])
-            entity = get_entity_by_bin(session=s, bin_="150340001236").id
-            mis = actor_of(create_account(session=s, username="mis", password=None, role=Role.MIS_CLIENT,
-                                          display_name="Damu MIS", entity_id=entity))
-            rt = create_account(session=s, username="rt", password=None, role=Role.RESPONSIBLE_THERAPIST,
-                                display_name="RT", entity_id=entity)
-            now = dt.datetime.now(dt.UTC)
-            s.add(ResponsibleAppointment(entity_id=entity, account_id=rt.id, valid_from=dt.date(2025, 1, 1),
-                                         appointed_at=now))
+            clinic = seed_clinic(s, mis_name="Damu MIS")
+            entity, rt_id, mis, fund = clinic.entity_id, clinic.therapist_id, clinic.mis, clinic.fund
             iin = make_iin(dt.date(1992, 7, 14), Sex.FEMALE, 77) or ""
             person = Person(iin=iin, surname="Серікова", given_name="Айым", birth_date=dt.date(1992, 7, 14),
                             sex="female", category="citizen")
             s.add(person)
             s.add(Practitioner(iin=author_iin, surname="Ахметова", given_name="Динара", specialties="therapist"))
             s.flush()
-            s.add(MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt.id, issued_on=dt.date(2025, 2, 1),
+            s.add(MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt_id, issued_on=dt.date(2025, 2, 1),
                               language="ru", profession="повар", position="повар", workplace="Столовая",
                               employer_bin="940140000385", group_code="catering"))
             token = issue_token(session=s, actor=mis, ttl=dt.timedelta(hours=1))
