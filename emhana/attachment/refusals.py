@@ -1,5 +1,5 @@
-"""The counter of automatic refusals (the Fund's "refusals by reason"): per campaign year, day, reason
-code and channel, written after the refused request's own transaction has ended, in a transaction of
+"""The counter of automatic refusals (the Fund's "refusals by reason", reason codes of A-70/A-71): per campaign
+year, day, reason code and channel, written after the refused request's own transaction has ended, in a transaction of
 its own, so that the refusal itself leaves the domain tables as they were."""
 
 from __future__ import annotations
