@@ -41,9 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = await call_next(request)
         if query and query.lower() in LANGUAGES:
             response.set_cookie(LANG_COOKIE, query.lower(), max_age=365 * 24 * 3600, samesite="lax")
-        response.headers.setdefault("Content-Language", request.state.lang)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Language", request.state.lang)   # security headers: web/security.py
         return response
 
     problems.install(app)
