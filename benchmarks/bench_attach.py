@@ -83,6 +83,7 @@ def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job
                     break
             if len(jobs) < needed:
                 raise SystemExit(f"only {len(jobs)} adults with a target; raise --population")
+            campaign.chain_histories(conn, [j[0] for j in jobs])
             conn.execute(text("INSERT INTO identity_document (person_id, kind, number, expires_on) "
                               "VALUES (:p, 'id_card', :n, NULL)"),
                          [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs])

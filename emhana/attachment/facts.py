@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Date, Table, and_, bindparam, 
 
 from emhana.attachment.enums import State
 from emhana.attachment.models import Application, Attachment
+from emhana.audit.models import ChainLink
 from emhana.facilities.models import District, Entity, Inclusion, Site
 from emhana.facilities.rules import InclusionStatus
 from emhana.identity.models import IdentityDocument, Person, PersonAddress
@@ -33,6 +34,7 @@ SITE = cast(Table, Site.__table__)
 ENTITY = cast(Table, Entity.__table__)
 INCLUSION = cast(Table, Inclusion.__table__)
 CONTACT = cast(Table, NotificationContact.__table__)
+LINK = cast(Table, ChainLink.__table__)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,12 @@ class Period:
     participating: bool = True
     entity_language: str | None = None        # the entity's notification contact (notify.outbox)
     entity_email: str | None = None
+    chained: bool = False                     # the row has links in its person's hash chain (audit.chain)
+    end_hash: str | None = None               # the record hash of its latest end link, if any
+
+    @property
+    def linked(self) -> tuple[bool, str | None]:
+        return self.chained, self.end_hash
 
 
 # The statements are built once, with bound parameters: the hot path then skips building and coercing
@@ -172,10 +180,15 @@ def target(conn: Connection, *, district_id: int, person_id: int, applicant_id: 
 
 PERIOD_FIELDS = ("id", "person_id", "entity_id", "site_id", "district_id", "place_basis", "cause", "begin_date",
                  "end_date", "end_reason", "insured_until", "decided_on")
+_l = LINK.c
+_links = (_l.kind == "attachment", _l.record_id == ATTACHMENT.c.id)
 PERIODS = (select(*(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
                   and_(included(DAY), or_(_e.contract_to.is_(None), _e.contract_to >= DAY)),
                   _contact(_c.language, "entity", ATTACHMENT.c.entity_id),
-                  _contact(_c.email, "entity", ATTACHMENT.c.entity_id))
+                  _contact(_c.email, "entity", ATTACHMENT.c.entity_id),
+                  select(_l.id).where(*_links).exists(),
+                  select(_l.record_hash).where(*_links, _l.event == "end").order_by(_l.seq.desc()).limit(1)
+                  .scalar_subquery())
            .select_from(ATTACHMENT.join(ENTITY, _e.id == ATTACHMENT.c.entity_id))
            .where(ATTACHMENT.c.person_id == bindparam("person_id"))
            .order_by(ATTACHMENT.c.begin_date, ATTACHMENT.c.id))
@@ -186,7 +199,7 @@ def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
     (included with a Fund contract not yet ended, A-04, B-06); read after the person's lock."""
     rows = conn.execute(PERIODS, {"person_id": person_id, "day": day})
     return [Period(**dict(zip(PERIOD_FIELDS, r, strict=False)), participating=bool(r[12]), entity_language=r[13],
-                   entity_email=r[14]) for r in rows]
+                   entity_email=r[14], chained=bool(r[15]), end_hash=r[16]) for r in rows]
 
 
 DOCUMENTS = select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(

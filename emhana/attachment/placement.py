@@ -120,7 +120,8 @@ def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason
     for period in sorted((a for a in rows if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
                          key=lambda a: a.begin_date):
         last_day, why = ending(period, begin - ONE_DAY, reason)
-        close_attachment(session, attachment_id=period.id, person_id=person_id, last_day=last_day, reason=why)
+        close_attachment(session, attachment_id=period.id, person_id=person_id, last_day=last_day, reason=why,
+                         linked=period.linked)
         ended.append(dataclasses.replace(period, end_date=last_day, end_reason=why.value))
     return ended
 

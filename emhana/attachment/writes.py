@@ -56,26 +56,34 @@ AUDIT_INSERT = insert(AUDIT)
 def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -> int:
     """Insert a person's new attachment row and return its id (A-01: the database's partial unique index
     refuses a second open one, which becomes AlreadyAttached)."""
+    row: dict[str, Any] = {
+        "person_id": new.person_id, "entity_id": new.entity_id, "site_id": new.site_id,
+        "district_id": new.district_id, "doctor_id": new.doctor_id, "place_basis": new.basis.value,
+        "cause": new.cause.value, "begin_date": new.begin, "end_date": None, "end_reason": None,
+        "insured_until": new.insured_until,
+        "care_at_home": new.care_at_home, "application_id": new.application_id, "decided_on": new.decided_on,
+        "created_by": actor.account_id if actor else None, "created_at": dt.datetime.now(dt.UTC)}
     try:
-        new_id = session.connection().execute(OPEN, {
-            "person_id": new.person_id, "entity_id": new.entity_id, "site_id": new.site_id,
-            "district_id": new.district_id, "doctor_id": new.doctor_id, "place_basis": new.basis.value,
-            "cause": new.cause.value, "begin_date": new.begin, "end_date": None, "end_reason": None,
-            "insured_until": new.insured_until,
-            "care_at_home": new.care_at_home, "application_id": new.application_id, "decided_on": new.decided_on,
-            "created_by": actor.account_id if actor else None, "created_at": dt.datetime.now(dt.UTC)}).scalar_one()
+        new_id = int(session.connection().execute(OPEN, row).scalar_one())
     except IntegrityError as exc:
         raise AlreadyAttached() from exc
-    chain.note_new(session, "attachment", [int(new_id)])   # the person's history chain (tamper evidence)
-    return int(new_id)
+    # The person's history chain (tamper evidence), hashed from the row as written: no read-back.
+    chain.note_new(session, "attachment", [new_id], rows=[{**row, "id": new_id}])
+    return new_id
 
 
 def close_attachment(session: Session, *, attachment_id: int, person_id: int, last_day: dt.date,
-                     reason: EndReason) -> None:
-    """Give an attachment row its end date and reason (set once; A-96). A loaded ORM copy is updated too."""
+                     reason: EndReason, linked: tuple[bool, str | None] = (False, None)) -> None:
+    """Give an attachment row its end date and reason (set once; A-96). A loaded ORM copy is updated too.
+
+    ``linked``: whether the row is in its chain already, with the record hash of its latest end link, as
+    read with the person's history (facts.periods); an unlinked row is read back at commit."""
     session.connection().execute(CLOSE, {"b_id": attachment_id, "b_person": person_id, "b_end": last_day,
                                          "b_reason": reason.value})
-    chain.note_changed(session, "attachment", [attachment_id])
+    chain.note_changed(session, "attachment", [attachment_id],
+                       rows=[{"id": attachment_id, "person_id": person_id, "end_date": last_day,
+                              "end_reason": reason.value}],
+                       linked={attachment_id: linked[1]} if linked[0] else None)
     loaded = session.identity_map.get(session.identity_key(Attachment, attachment_id))
     if isinstance(loaded, Attachment):
         set_committed_value(loaded, "end_date", last_day)
@@ -92,14 +100,17 @@ class Events:
     def add(self, action: str, object_type: str, object_id: object, subject_person_id: int | None = None,
             purpose: str = "", actor: Actor | None = None, at: dt.datetime | None = None) -> None:
         who = actor or self.actor
-        self.rows.append({"at": at or dt.datetime.now(dt.UTC), "account_id": who.account_id if who else None,
+        moment = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)  # stored as UTC on both databases
+        self.rows.append({"at": moment, "account_id": who.account_id if who else None,
                           "action": action, "subject_person_id": subject_person_id, "object_type": object_type,
                           "object_id": str(object_id), "purpose": purpose})
 
     def write(self, session: Session) -> None:
         if self.rows:
-            ids = session.connection().execute(AUDIT_INSERT.returning(AUDIT.c.id), self.rows).scalars().all()
-            chain.note_new(session, "audit", ids)
+            ids = session.connection().execute(AUDIT_INSERT.returning(AUDIT.c.id, sort_by_parameter_order=True),
+                                               self.rows).scalars().all()
+            chain.note_new(session, "audit", ids, rows=[{**r, "id": int(i)} for r, i in zip(self.rows, ids,
+                                                                                           strict=True)])
             self.rows = []
 
 

@@ -110,6 +110,9 @@ KINDS: dict[str, ChainKind] = {k.name: k for k in (MEDBOOK, ATTACHMENT, AUDIT)}
 MODELS: dict[type, ChainKind] = {JournalEntry: MEDBOOK, Attachment: ATTACHMENT, AuditEvent: AUDIT}
 
 
+INSERT_LINK = table_of(ChainLink).insert()
+
+
 def _plain(value: Any) -> Any:
     """One JSON value per stored value, the same whichever database returned it."""
     if isinstance(value, dt.datetime):
@@ -161,16 +164,32 @@ def read_rows(conn: Connection, kind: ChainKind, ids: Iterable[int]) -> list[dic
     return out
 
 
+_HEAD_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _head_statements(conn: Connection) -> tuple[Any, Any]:
+    """Return (lock, move) for the heads, built once per dialect."""
+    name = conn.dialect.name
+    found = _HEAD_STATEMENTS.get(name)
+    if found is None:
+        table = table_of(ChainHead)
+        dialect = postgresql if name == "postgresql" else sqlite
+        # The no-op update (seq = its stored value) takes the row lock of an existing head. One statement,
+        # executed for many rows ("insertmanyvalues" batches them, in order).
+        lock = dialect.insert(table).on_conflict_do_update(index_elements=["kind", "chain_key"],
+                                                           set_={"seq": table.c.seq})
+        lock = lock.returning(table.c.kind, table.c.chain_key, table.c.seq, table.c.head_hash)
+        move = dialect.insert(table)
+        move = move.on_conflict_do_update(index_elements=["kind", "chain_key"], set_={
+            "seq": move.excluded.seq, "head_hash": move.excluded.head_hash})
+        found = _HEAD_STATEMENTS[name] = (lock, move)
+    return found
+
+
 def _lock_heads(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     """Create missing heads and lock all of them, in sorted order; return (seq, hash) by (kind, key)."""
-    table = table_of(ChainHead)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    # The no-op update (seq = its stored value) takes the row lock of an existing head. One cached
-    # statement, executed for many rows ("insertmanyvalues" batches them, in order).
-    stmt = dialect.insert(table).on_conflict_do_update(index_elements=["kind", "chain_key"],
-                                                       set_={"seq": table.c.seq})
-    stmt = stmt.returning(table.c.kind, table.c.chain_key, table.c.seq, table.c.head_hash)
-    result = conn.execute(stmt, [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys])
+    result = conn.execute(_head_statements(conn)[0],
+                          [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys])
     return {(r.kind, r.chain_key): (int(r.seq), r.head_hash) for r in result}
 
 
@@ -190,17 +209,36 @@ def _last_end_hashes(conn: Connection, kind: ChainKind, ids: Sequence[int]) -> d
     return out
 
 
+Known = Mapping[str, Mapping[int, Mapping[str, Any]]]
+Linked = Mapping[str, Mapping[int, str | None]]
+
+
+def _rows_of(conn: Connection, kind: ChainKind, ids: set[int], fresh: set[int], known: Mapping[int, Mapping[str, Any]],
+             linked: Mapping[int, str | None]) -> list[dict[str, Any]]:
+    """Return the hashed fields of rows: those the writer handed over (a new row, or a changed one whose link
+    state it also knows), the rest read back from the database."""
+    usable = {i: dict(known[i]) for i in ids if i in known and (i in fresh or i in linked)}
+    rest = ids - usable.keys()
+    out = list(usable.values()) + (read_rows(conn, kind, rest) if rest else [])
+    return sorted(out, key=lambda r: int(r["id"]))
+
+
 def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[str, Iterable[int]],
-          now: dt.datetime | None = None) -> int:
+          now: dt.datetime | None = None, known: Known | None = None, linked: Linked | None = None) -> int:
     """Append the links that rows need: ``new`` rows were inserted in this transaction; ``changed`` rows may
-    or may not be linked already. Returns the number of links appended."""
+    or may not be linked already. Returns the number of links appended.
+
+    ``known`` holds rows by kind and id exactly as their writer stored them, so they are not read back;
+    ``linked`` the record hash of the latest end link (None: only an open link) of changed rows known to be
+    linked already, so their links are not looked up."""
+    known, linked = known or {}, linked or {}
     rows: dict[str, list[dict[str, Any]]] = {}
     is_new: dict[str, set[int]] = {}
     for name in sorted(set(new) | set(changed)):
         fresh = set(new.get(name, ()))
         ids = fresh | set(changed.get(name, ()))
         if ids:
-            rows[name] = read_rows(conn, KINDS[name], ids)
+            rows[name] = _rows_of(conn, KINDS[name], ids, fresh, known.get(name, {}), linked.get(name, {}))
             is_new[name] = fresh
     keys = sorted({(name, KINDS[name].key_of(r)) for name, rs in rows.items() for r in rs})
     if not keys:
@@ -209,16 +247,17 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
     wanted: list[tuple[ChainKind, dict[str, Any], str, str]] = []  # kind, row, event, record hash
     for name, rs in rows.items():
         kind = KINDS[name]
-        unsure = [int(r["id"]) for r in rs if int(r["id"]) not in is_new[name]]
-        linked = _last_end_hashes(conn, kind, unsure) if unsure else {}
+        told = linked.get(name, {})
+        unsure = [int(r["id"]) for r in rs if int(r["id"]) not in is_new[name] and int(r["id"]) not in told]
+        ends = {**(_last_end_hashes(conn, kind, unsure) if unsure else {}),
+                **{i: h for i, h in told.items() if i not in is_new[name]}}
         for r in rs:
             rid = int(r["id"])
-            known = rid in linked
-            if not known:
+            if rid not in ends:
                 wanted.append((kind, r, OPEN, record_hash(kind, r, OPEN)))
             if kind.end_fields:
                 end_hash = record_hash(kind, r, END)
-                last = linked.get(rid)
+                last = ends.get(rid)
                 if (last is None and not is_open(kind, r)) or (last is not None and last != end_hash):
                     wanted.append((kind, r, END, end_hash))
     if not wanted:
@@ -232,19 +271,15 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
         links.append({"kind": kind.name, "chain_key": key, "seq": seq + 1, "record_id": int(r["id"]), "event": ev,
                       "record_hash": rec, "prev_hash": prev, "link_hash": lh, "linked_at": at})
         heads[(kind.name, key)] = (seq + 1, lh)
-    conn.execute(table_of(ChainLink).insert(), links)
+    conn.execute(INSERT_LINK, links)
     _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
     return len(links)
 
 
 def _move_heads(conn: Connection, moved: Sequence[tuple[str, str, int, str]]) -> None:
     """Write the new seq and hash of the (already locked) heads."""
-    table = table_of(ChainHead)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=["kind", "chain_key"], set_={
-        "seq": stmt.excluded.seq, "head_hash": stmt.excluded.head_hash})
-    conn.execute(stmt, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved])
+    conn.execute(_head_statements(conn)[1],
+                 [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved])
 
 
 def link_new_rows(conn: Connection, kind: str, ids: Iterable[int]) -> int:
@@ -275,27 +310,59 @@ def seal_unlinked(conn: Connection, kind: str | None = None) -> int:
 PENDING = "emhana.chain.pending"
 
 
-def _pending(session: Session) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
-    found: tuple[dict[str, set[int]], dict[str, set[int]]] | None = session.info.get(PENDING)
+@dataclass
+class Pending:
+    """What a session's commit must link: new and changed ids by kind, and what their writers already know."""
+
+    new: dict[str, set[int]]
+    changed: dict[str, set[int]]
+    known: dict[str, dict[int, dict[str, Any]]]
+    linked: dict[str, dict[int, str | None]]
+
+
+def _pending(session: Session) -> Pending:
+    found: Pending | None = session.info.get(PENDING)
     if found is None:
-        found = (defaultdict(set), defaultdict(set))
+        found = Pending(defaultdict(set), defaultdict(set), defaultdict(dict), defaultdict(dict))
         session.info[PENDING] = found
     return found
 
 
-def note_new(session: Session, kind: str, ids: Iterable[int]) -> None:
-    """Have rows that Core code inserted through the session's connection linked when the session commits."""
-    _pending(session)[0][kind].update(int(i) for i in ids)
+def note_new(session: Session, kind: str, ids: Iterable[int],
+             rows: Iterable[Mapping[str, Any]] = ()) -> None:
+    """Have rows that Core code inserted through the session's connection linked when the session commits.
+
+    ``rows``: the inserted rows with every hashed field (``ChainKind.columns``) as the database stores them,
+    saving the read-back at commit; ids without a row here are read back."""
+    pending = _pending(session)
+    pending.new[kind].update(int(i) for i in ids)
+    pending.known[kind].update({int(r["id"]): dict(r) for r in rows})
 
 
-def note_changed(session: Session, kind: str, ids: Iterable[int]) -> None:
-    """Have rows that Core code updated (an attachment's end) linked when the session commits."""
-    _pending(session)[1][kind].update(int(i) for i in ids)
+def note_changed(session: Session, kind: str, ids: Iterable[int],
+                 rows: Iterable[Mapping[str, Any]] = (), linked: Mapping[int, str | None] | None = None) -> None:
+    """Have rows that Core code updated (an attachment's end) linked when the session commits.
+
+    ``rows``: the changed fields (with ``id`` and the chain's key) as stored now, for ids whose links
+    ``linked`` states (the record hash of the latest end link, None for none); the rest are read back."""
+    pending = _pending(session)
+    ids = [int(i) for i in ids]
+    pending.changed[kind].update(ids)
+    given = {int(r["id"]): r for r in rows}
+    for i in ids:
+        if i in given:
+            pending.known[kind].setdefault(i, {}).update(given[i])
+        else:
+            pending.known[kind].pop(i, None)  # what changed is not told: read it back
+    for i, h in (linked or {}).items():
+        if i in given:
+            pending.linked[kind][int(i)] = h
 
 
 @event.listens_for(Session, "after_flush")
 def _note_rows(session: Session, _flush: UOWTransaction) -> None:
-    new, changed = _pending(session)
+    pending = _pending(session)
+    new, changed = pending.new, pending.changed
     for obj in session.new:
         kind = MODELS.get(type(obj))
         if kind is not None:
@@ -307,6 +374,7 @@ def _note_rows(session: Session, _flush: UOWTransaction) -> None:
         state = inspect(obj)  # the attribute history is still there in after_flush
         if any(state.attrs[f].history.has_changes() for f in kind.end_fields):
             changed[kind.name].add(obj.id)
+            pending.known[kind.name].pop(obj.id, None)  # changed through the ORM: read it back
 
 
 @event.listens_for(Session, "before_commit")
@@ -314,9 +382,9 @@ def _link_pending(session: Session) -> None:
     session.flush()  # the flush commit() is about to do, so its rows are noted too
     if not session.info.get(PENDING):
         return
-    new, changed = session.info.pop(PENDING)
-    if new or changed:
-        _link(session.connection(), new, changed)
+    pending: Pending = session.info.pop(PENDING)
+    if pending.new or pending.changed:
+        _link(session.connection(), pending.new, pending.changed, known=pending.known, linked=pending.linked)
 
 
 @event.listens_for(Session, "after_transaction_end")

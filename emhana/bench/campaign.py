@@ -19,7 +19,7 @@ import random
 import time
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from emhana.accounts.roles import Role
 from emhana.attachment.calendar import KZ_TIME
@@ -81,10 +81,21 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
                 break
         if len(jobs) < needed:
             raise RuntimeError(f"only {len(jobs)} adults with a target district; the population is too small")
+        chain_histories(conn, [j[0] for j in jobs])
         conn.execute(text("INSERT INTO identity_document (person_id, kind, number, expires_on) "
                           "VALUES (:p, 'id_card', :n, NULL)"), [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs])
         conn.execute(text("ANALYZE identity_document"))
     return jobs, account
+
+
+def chain_histories(conn: Connection, person_ids: list[int]) -> None:
+    """Link the bulk-loaded attachment rows of the persons who will apply into their hash chains, as every row
+    written through the application is in production (the generator's COPY leaves them unlinked)."""
+    from emhana.audit import chain
+
+    ids = list(conn.scalars(text("SELECT id FROM attachment WHERE person_id = ANY(:p)"), {"p": person_ids}))
+    for i in range(0, len(ids), 5_000):
+        chain.link_new_rows(conn, "attachment", ids[i:i + 5_000])
 
 
 def service_worker(url: str, account: int) -> Any:
