@@ -21,6 +21,7 @@ from emhana.attachment.models import Application, Attachment
 from emhana.audit.models import ChainLink
 from emhana.facilities.models import District, Entity, Inclusion, Site
 from emhana.facilities.rules import InclusionStatus
+from emhana.fastsql import Fast
 from emhana.identity.models import IdentityDocument, Person, PersonAddress
 from emhana.notify.models import NotificationContact
 
@@ -138,9 +139,12 @@ LOCK_PERSON = (select(_p.id, _p.iin, _p.surname, _p.given_name, _p.patronymic, _
                .where(_p.id == bindparam("person_id")).with_for_update(of=PERSON))
 
 
+FAST_LOCK_PERSON = Fast(LOCK_PERSON)
+
+
 def lock_person(conn: Connection, person_id: int) -> PersonRow | None:
     """Lock a person row (the first lock of every attachment transaction) and read it with its addresses."""
-    rows = conn.execute(LOCK_PERSON, {"person_id": person_id}).all()
+    rows = FAST_LOCK_PERSON.rows(conn, {"person_id": person_id})
     if not rows:
         return None
     first = rows[0]
@@ -169,13 +173,16 @@ TARGET = (select(_d.id, _d.active, _d.number, _d.profile, _d.doctor_id, _s.id, _
           .where(_d.id == bindparam("district_id")))
 
 
+FAST_TARGET = Fast(TARGET)
+
+
 def target(conn: Connection, *, district_id: int, person_id: int, applicant_id: int,
            day: dt.date) -> Target | None:
     """Return the district with its site and entity (not locked), the person's pending application and the
     applicant's notification contact, in one statement."""
-    row = conn.execute(TARGET, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id,
-                                "day": day}).first()
-    return None if row is None else Target(*list(row))
+    rows = FAST_TARGET.rows(conn, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id,
+                                   "day": day})
+    return Target(*rows[0]) if rows else None
 
 
 PERIOD_FIELDS = ("id", "person_id", "entity_id", "site_id", "district_id", "place_basis", "cause", "begin_date",
@@ -194,21 +201,30 @@ PERIODS = (select(*(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
            .order_by(ATTACHMENT.c.begin_date, ATTACHMENT.c.id))
 
 
+FAST_PERIODS = Fast(PERIODS)
+
+
 def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
     """Return every attachment of a person, earliest first, each with its entity's participation on a day
     (included with a Fund contract not yet ended, A-04, B-06); read after the person's lock."""
-    rows = conn.execute(PERIODS, {"person_id": person_id, "day": day})
+    rows = FAST_PERIODS.rows(conn, {"person_id": person_id, "day": day})
     return [Period(**dict(zip(PERIOD_FIELDS, r, strict=False)), participating=bool(r[12]), entity_language=r[13],
                    entity_email=r[14], chained=bool(r[15]), end_hash=r[16]) for r in rows]
 
 
 DOCUMENTS = select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
     ID_DOCUMENT.c.person_id.in_(bindparam("ids", expanding=True)))
+# The person and at most one applicant: two fixed parameters (the same id twice for one person).
+FAST_DOCUMENTS = Fast(select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
+    or_(ID_DOCUMENT.c.person_id == bindparam("a"), ID_DOCUMENT.c.person_id == bindparam("b"))))
 
 
 def documents_on_file(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, str, dt.date | None]]:
     """Return (person, kind, expires on) of the identity documents the state systems hold (A-53)."""
-    return [(int(p), str(k), x) for p, k, x in conn.execute(DOCUMENTS, {"ids": sorted(set(person_ids))})]
+    ids = sorted(set(person_ids))
+    rows = (FAST_DOCUMENTS.rows(conn, {"a": ids[0], "b": ids[-1]}) if 0 < len(ids) <= 2
+            else conn.execute(DOCUMENTS, {"ids": ids}).all())
+    return [(int(p), str(k), x) for p, k, x in rows]
 
 
 LOCK_DISTRICT = select(_d.capacity).where(_d.id == bindparam("district_id"), _d.active.is_(True)).with_for_update()
@@ -216,13 +232,16 @@ DISTRICT_LOAD = select(func.count()).select_from(ATTACHMENT).where(
     ATTACHMENT.c.district_id == bindparam("district_id"), ATTACHMENT.c.end_date.is_(None))
 
 
+FAST_LOCK_DISTRICT, FAST_DISTRICT_LOAD = Fast(LOCK_DISTRICT), Fast(DISTRICT_LOAD)
+
+
 def lock_district_load(conn: Connection, district_id: int) -> tuple[int, int] | None:
     """Lock an active district row, then count its open attachments; return (capacity, attached) or None.
 
     Two statements on purpose: a count in the locking statement would use that statement's snapshot,
     taken before the wait, and miss the place a concurrent winner has just committed (A-80)."""
-    capacity = conn.execute(LOCK_DISTRICT, {"district_id": district_id}).scalar()
-    if capacity is None:
+    locked = FAST_LOCK_DISTRICT.rows(conn, {"district_id": district_id})
+    if not locked:
         return None
-    attached = conn.execute(DISTRICT_LOAD, {"district_id": district_id}).scalar() or 0
-    return int(capacity), int(attached)
+    attached = FAST_DISTRICT_LOAD.rows(conn, {"district_id": district_id})[0][0] or 0
+    return int(locked[0][0]), int(attached)

@@ -63,4 +63,4 @@ def approved(session: Session, *, application_id: int, filed_on: dt.date, applic
                              "attachment_id": lost.id, "person_id": person.id, "person": person.full_name,
                              "birth_date": person.birth_date, "iin_tail": mask_iin(person.iin), "begin": begin},
                          f"attachment:{lost.id}:transfer_out:entity:{lost.entity_id}", now))
-    session.connection().execute(insert_ignoring(session, OUTBOX, ["dedupe_key"]), rows)
+    insert_ignoring(session, OUTBOX, ["dedupe_key"]).many(session.connection(), rows)

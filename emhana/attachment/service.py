@@ -38,12 +38,13 @@ from emhana.errors import (
 )
 from emhana.facilities.models import District, Site
 from emhana.facilities.service import NearSite, near
+from emhana.fastsql import Fast
 from emhana.identity.models import Person
 from emhana.identity.service import may_read, represented_ids
 from emhana.notify import events as notify
 
 DOCUMENT = cast(Table, ApplicationDocument.__table__)
-INSERT_APPLICATION = insert(facts.APPLICATION).returning(facts.APPLICATION.c.id)
+INSERT_APPLICATION = Fast(insert(facts.APPLICATION).returning(facts.APPLICATION.c.id))
 INSERT_DOCUMENT = insert(DOCUMENT)
 
 
@@ -148,7 +149,7 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
         "deadline": decision_deadline(moment).astimezone(dt.UTC), "decided_at": moment if approve else None,
         "decided_by": None, "recorded_by": actor.account_id if actor.role is Role.REGISTRAR else None, "version": 1}
     conn = session.connection()
-    app_id = int(conn.execute(INSERT_APPLICATION, values).scalar_one())
+    app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
     if data.documents:
         conn.execute(INSERT_DOCUMENT, [{
             "application_id": app_id, "holder": d.holder.value, "kind": d.kind.value, "number": d.number,

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from emhana.attachment.models import Attachment
 from emhana.audit import chain
 from emhana.audit.models import AuditEvent
 from emhana.errors import AlreadyAttached
+from emhana.fastsql import Fast
 
 AUDIT = cast(Table, AuditEvent.__table__)
 
@@ -47,10 +48,11 @@ class NewAttachment:
     care_at_home: bool | None = None  # A-26: home visits agreed outside the service zone (None inside it)
 
 
-OPEN = insert(ATTACHMENT).returning(ATTACHMENT.c.id)
-CLOSE = update(ATTACHMENT).where(ATTACHMENT.c.id == bindparam("b_id"), ATTACHMENT.c.person_id == bindparam("b_person"))\
-    .values(end_date=bindparam("b_end"), end_reason=bindparam("b_reason"))
-AUDIT_INSERT = insert(AUDIT)
+OPEN = Fast(insert(ATTACHMENT).returning(ATTACHMENT.c.id))
+CLOSE = Fast(update(ATTACHMENT).where(ATTACHMENT.c.id == bindparam("b_id"),
+                                      ATTACHMENT.c.person_id == bindparam("b_person"))
+             .values(end_date=bindparam("b_end"), end_reason=bindparam("b_reason")))
+AUDIT_INSERT = Fast(insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True))
 
 
 def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -> int:
@@ -64,7 +66,7 @@ def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -
         "care_at_home": new.care_at_home, "application_id": new.application_id, "decided_on": new.decided_on,
         "created_by": actor.account_id if actor else None, "created_at": dt.datetime.now(dt.UTC)}
     try:
-        new_id = int(session.connection().execute(OPEN, row).scalar_one())
+        new_id = int(OPEN.rows(session.connection(), row)[0][0])
     except IntegrityError as exc:
         raise AlreadyAttached() from exc
     # The person's history chain (tamper evidence), hashed from the row as written: no read-back.
@@ -78,8 +80,8 @@ def close_attachment(session: Session, *, attachment_id: int, person_id: int, la
 
     ``linked``: whether the row is in its chain already, with the record hash of its latest end link, as
     read with the person's history (facts.periods); an unlinked row is read back at commit."""
-    session.connection().execute(CLOSE, {"b_id": attachment_id, "b_person": person_id, "b_end": last_day,
-                                         "b_reason": reason.value})
+    CLOSE.rows(session.connection(), {"b_id": attachment_id, "b_person": person_id, "b_end": last_day,
+                                      "b_reason": reason.value})
     chain.note_changed(session, "attachment", [attachment_id],
                        rows=[{"id": attachment_id, "person_id": person_id, "end_date": last_day,
                               "end_reason": reason.value}],
@@ -107,17 +109,16 @@ class Events:
 
     def write(self, session: Session) -> None:
         if self.rows:
-            ids = session.connection().execute(AUDIT_INSERT.returning(AUDIT.c.id, sort_by_parameter_order=True),
-                                               self.rows).scalars().all()
+            ids = [r[0] for r in AUDIT_INSERT.many(session.connection(), self.rows, returning=True)]
             chain.note_new(session, "audit", ids, rows=[{**r, "id": int(i)} for r, i in zip(self.rows, ids,
                                                                                            strict=True)])
             self.rows = []
 
 
-_IGNORING: dict[tuple[str, str, tuple[str, ...]], Insert] = {}
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], Fast] = {}
 
 
-def insert_ignoring(session: Session, table: Table, conflict: list[str]) -> Insert:
+def insert_ignoring(session: Session, table: Table, conflict: list[str]) -> Fast:
     """Return an INSERT that skips rows whose conflict columns are already taken (PostgreSQL and SQLite);
     built once per dialect and table."""
     dialect = session.connection().dialect.name
@@ -125,5 +126,5 @@ def insert_ignoring(session: Session, table: Table, conflict: list[str]) -> Inse
     stmt = _IGNORING.get(key)
     if stmt is None:
         module = postgresql if dialect == "postgresql" else sqlite
-        stmt = _IGNORING[key] = module.insert(table).on_conflict_do_nothing(index_elements=conflict)
+        stmt = _IGNORING[key] = Fast(module.insert(table).on_conflict_do_nothing(index_elements=conflict))
     return stmt

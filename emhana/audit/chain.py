@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from emhana.attachment.models import Attachment
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
+from emhana.fastsql import Fast
 from emhana.medbook.models import JournalEntry
 
 GENESIS = "0" * 64
@@ -110,7 +111,7 @@ KINDS: dict[str, ChainKind] = {k.name: k for k in (MEDBOOK, ATTACHMENT, AUDIT)}
 MODELS: dict[type, ChainKind] = {JournalEntry: MEDBOOK, Attachment: ATTACHMENT, AuditEvent: AUDIT}
 
 
-INSERT_LINK = table_of(ChainLink).insert()
+INSERT_LINK = Fast(table_of(ChainLink).insert())
 
 
 def _plain(value: Any) -> Any:
@@ -164,10 +165,10 @@ def read_rows(conn: Connection, kind: ChainKind, ids: Iterable[int]) -> list[dic
     return out
 
 
-_HEAD_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+_HEAD_STATEMENTS: dict[str, tuple[Fast, Fast]] = {}
 
 
-def _head_statements(conn: Connection) -> tuple[Any, Any]:
+def _head_statements(conn: Connection) -> tuple[Fast, Fast]:
     """Return (lock, move) for the heads, built once per dialect."""
     name = conn.dialect.name
     found = _HEAD_STATEMENTS.get(name)
@@ -182,15 +183,16 @@ def _head_statements(conn: Connection) -> tuple[Any, Any]:
         move = dialect.insert(table)
         move = move.on_conflict_do_update(index_elements=["kind", "chain_key"], set_={
             "seq": move.excluded.seq, "head_hash": move.excluded.head_hash})
-        found = _HEAD_STATEMENTS[name] = (lock, move)
+        found = _HEAD_STATEMENTS[name] = (Fast(lock), Fast(move))
     return found
 
 
 def _lock_heads(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     """Create missing heads and lock all of them, in sorted order; return (seq, hash) by (kind, key)."""
-    result = conn.execute(_head_statements(conn)[0],
-                          [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys])
-    return {(r.kind, r.chain_key): (int(r.seq), r.head_hash) for r in result}
+    result = _head_statements(conn)[0].many(
+        conn, [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys], returning=True,
+        ordered=False)  # each returned row names its head
+    return {(kind, key): (int(seq), head) for kind, key, seq, head in result}
 
 
 def _last_end_hashes(conn: Connection, kind: ChainKind, ids: Sequence[int]) -> dict[int, str | None]:
@@ -271,15 +273,15 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
         links.append({"kind": kind.name, "chain_key": key, "seq": seq + 1, "record_id": int(r["id"]), "event": ev,
                       "record_hash": rec, "prev_hash": prev, "link_hash": lh, "linked_at": at})
         heads[(kind.name, key)] = (seq + 1, lh)
-    conn.execute(INSERT_LINK, links)
+    INSERT_LINK.many(conn, links)
     _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
     return len(links)
 
 
 def _move_heads(conn: Connection, moved: Sequence[tuple[str, str, int, str]]) -> None:
     """Write the new seq and hash of the (already locked) heads."""
-    conn.execute(_head_statements(conn)[1],
-                 [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved])
+    _head_statements(conn)[1].many(conn, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h}
+                                          for k, c, s, h in moved])
 
 
 def link_new_rows(conn: Connection, kind: str, ids: Iterable[int]) -> int:
