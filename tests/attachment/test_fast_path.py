@@ -34,6 +34,27 @@ def outbox(s: Session) -> list[tuple[Any, ...]]:
     return sorted(tuple(getattr(n, f) for f in FIELDS) for n in s.scalars(select(Notification)))
 
 
+def two_choices(country: Country) -> tuple[tuple[int, dt.datetime], ...]:
+    """Two approved eGov choices an hour apart: entity A's site A1, then entity B (a transfer)."""
+    return ((country.districts[("A1", 1)], IN_WINDOW),
+            (country.districts[("B1", 1)], IN_WINDOW + dt.timedelta(hours=1)))
+
+
+def choose(sessions: sessionmaker[Session], me: Actor, pid: int, district: int, at: dt.datetime) -> None:
+    """File a person's application on eGov in a unit of work of its own; it must be approved at once."""
+    with sessions.begin() as s:
+        app = service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
+                             channel=service.Channel.EGOV, now=at)
+        assert app.state == "approved"
+
+
+def attachment_links(sessions: sessionmaker[Session], pid: int) -> list[str]:
+    """The events of a person's attachment chain, in order."""
+    with sessions() as s:
+        return list(s.scalars(select(ChainLink.event).where(
+            ChainLink.kind == "attachment", ChainLink.chain_key == str(pid)).order_by(ChainLink.seq)))
+
+
 def test_an_approved_transfer_queues_what_notify_events_would(
         sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
         make_actor: Callable[..., tuple[Actor, str]]) -> None:
@@ -43,12 +64,8 @@ def test_an_approved_transfer_queues_what_notify_events_would(
         set_contact(session=s, kind=RecipientKind.PERSON, recipient_id=pid, language="kk", email=None)
         set_contact(session=s, kind=RecipientKind.ENTITY, recipient_id=country.a, language="kk",
                     email="a@clinic.kz")
-    for district, at in ((country.districts[("A1", 1)], IN_WINDOW),
-                         (country.districts[("B1", 1)], IN_WINDOW + dt.timedelta(hours=1))):
-        with sessions.begin() as s:
-            app = service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
-                                 channel=service.Channel.EGOV, now=at)
-            assert app.state == "approved"
+    for district, at in two_choices(country):
+        choose(sessions, me, pid, district, at)
     with sessions.begin() as s:
         fast = outbox(s)
         assert {(r[0], r[5]) for r in fast} == {("person", "attachment.approved"),
@@ -114,20 +131,15 @@ def test_a_transfer_chains_what_it_wrote_without_reading_it_back(
     monkeypatch.setattr(Fast, "rows", spy(Fast.rows))
     monkeypatch.setattr(Fast, "many", spy(Fast.many))
 
-    for i, (district, at) in enumerate(((country.districts[("A1", 1)], IN_WINDOW),
-                                        (country.districts[("B1", 1)], IN_WINDOW + dt.timedelta(hours=1)))):
-        if i == 1:
-            event.listen(engine, "before_cursor_execute", remember)
-            recording = True
-        try:
-            with sessions.begin() as s:
-                app = service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
-                                     channel=service.Channel.EGOV, now=at)
-                assert app.state == "approved"
-        finally:
-            if i == 1:
-                event.remove(engine, "before_cursor_execute", remember)
-                recording = False
+    first, second = two_choices(country)
+    choose(sessions, me, pid, *first)
+    event.listen(engine, "before_cursor_execute", remember)
+    recording = True
+    try:
+        choose(sessions, me, pid, *second)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+        recording = False
     read_back = [q for q in sent if q.startswith("SELECT chain_link.record_id") or (q.startswith("SELECT") and (
         "WHERE attachment.id IN" in q or "WHERE audit_event.id IN" in q))]
     assert read_back == []
@@ -135,10 +147,7 @@ def test_a_transfer_chains_what_it_wrote_without_reading_it_back(
     with engine.connect() as conn:
         report = verify(conn)
     assert report.clean, report.findings
-    with sessions() as s:
-        ends = s.scalars(select(ChainLink.event).where(ChainLink.kind == "attachment",
-                                                       ChainLink.chain_key == str(pid)).order_by(ChainLink.seq))
-        assert list(ends) == ["open", "end", "open"]   # the first attachment, its end, the second
+    assert attachment_links(sessions, pid) == ["open", "end", "open"]   # the first attachment, its end, the second
 
 
 def test_an_unlinked_history_is_read_back_and_chained(
@@ -148,20 +157,13 @@ def test_an_unlinked_history_is_read_back_and_chained(
     transfer, from the row read back."""
     pid = person()
     me = make_actor(Role.CITIZEN, person_id=pid)[0]
-    for i, (district, at) in enumerate(((country.districts[("A1", 1)], IN_WINDOW),
-                                        (country.districts[("B1", 1)], IN_WINDOW + dt.timedelta(hours=1)))):
-        if i == 1:
-            with engine.begin() as conn, suspended(conn):
-                conn.execute(delete(ChainLink).where(ChainLink.kind == "attachment"))
-                conn.execute(delete(ChainHead).where(ChainHead.kind == "attachment"))
-        with sessions.begin() as s:
-            app = service.submit(session=s, actor=me, data=ApplicationIn(person_id=pid, district_id=district),
-                                 channel=service.Channel.EGOV, now=at)
-            assert app.state == "approved"
+    first, second = two_choices(country)
+    choose(sessions, me, pid, *first)
+    with engine.begin() as conn, suspended(conn):
+        conn.execute(delete(ChainLink).where(ChainLink.kind == "attachment"))
+        conn.execute(delete(ChainHead).where(ChainHead.kind == "attachment"))
+    choose(sessions, me, pid, *second)
     with engine.connect() as conn:
         report = verify(conn)
     assert report.clean, report.findings
-    with sessions() as s:
-        assert list(s.scalars(select(ChainLink.event).where(
-            ChainLink.kind == "attachment", ChainLink.chain_key == str(pid)).order_by(ChainLink.seq))) == [
-            "open", "end", "open"]
+    assert attachment_links(sessions, pid) == ["open", "end", "open"]
