@@ -40,7 +40,11 @@ def test_bench_attach_and_capitation_smoke_on_postgres() -> None:
     for c in (1, 8):
         assert attach[f"service_{c}_tps"] > 0 and attach[f"raw_{c}_tps"] > 0
         assert attach[f"service_{c}_p99_ms"] > 0 and attach[f"raw_{c}_p50_ms"] > 0 and attach[f"ratio_{c}"] > 0
-    assert "overbooked_districts" in attach and "double_attached" in attach
+        assert attach[f"raw_full_{c}_tps"] > 0 and attach[f"ratio_full_{c}"] > 0
+        # Every transaction of the three kinds went through: raw_full refuses (raises) as the service would.
+        assert attach[f"raw_{c}_errors"] == attach[f"raw_full_{c}_errors"] == attach[f"service_{c}_errors"] == 0
+    assert attach["overbooked_districts"] == attach["double_attached"] == 0
+    assert attach["chain_findings"] == 0   # the service and raw_full leave the appliers' chains verifying clean
     cap = bench_capitation.main(["--smoke", "--database-url", base])
     assert all(cap[k] > 0 for k in ("bare_s", "compute_s", "snapshot_s", "snapshot_20m_extrapolated_s"))
     assert "snapshot_total" in cap
