@@ -16,7 +16,8 @@ skip the engine's ``before_cursor_execute`` events and its log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, bindparam
@@ -36,6 +37,20 @@ def _values(compiled: Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
         if key in values:
             values[key] = process(values[key])  # type: ignore[operator]
     return values
+
+
+@contextmanager
+def _cursor(conn: Connection, sql: str, params: Any) -> Iterator[Any]:
+    """Yield a cursor of the connection's psycopg connection; a driver error becomes SQLAlchemy's, with the
+    parameters hidden as the engine hides them (no IIN in an error message or a log)."""
+    error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except error as exc:
+        raise DBAPIError.instance(sql, params, exc, error, hide_parameters=conn.engine.hide_parameters) from exc
+    finally:
+        cursor.close()
 
 
 class Fast:
@@ -74,15 +89,10 @@ class Fast:
             return [tuple(r) for r in result] if result.returns_rows else []
         sql, compiled = driver
         values = _values(compiled, params)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _cursor(conn, sql, values) as cursor:
             Fast.sent += 1
             cursor.execute(sql, values)
             return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(sql, values, exc, conn.dialect.loaded_dbapi.Error) from exc
-        finally:
-            cursor.close()
 
     def _multi_sql(self, conn: Connection, keys: tuple[str, ...], n: int) -> tuple[str, Compiled]:
         """Return the INSERT of n rows as one VALUES list, its parameters named ``<column>_r<i>``."""
@@ -107,16 +117,17 @@ class Fast:
         if driver is None:
             result = conn.execute(self.stmt, [dict(p) for p in params])
             return [tuple(r) for r in result] if returning else []
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         sql, compiled = driver
-        try:
-            if self._insert and len(params) <= FEW and not (returning and ordered):
-                keys = tuple(params[0])
-                sql, compiled = self._multi_sql(conn, keys, len(params))
+        if self._insert and len(params) <= FEW and not (returning and ordered):
+            keys = tuple(params[0])
+            sql, compiled = self._multi_sql(conn, keys, len(params))
+            flat = _values(compiled, {f"{k}_r{i}": p[k] for i, p in enumerate(params) for k in keys})
+            with _cursor(conn, sql, flat) as cursor:
                 Fast.sent += 1
-                cursor.execute(sql, _values(compiled, {f"{k}_r{i}": p[k] for i, p in enumerate(params) for k in keys}))
+                cursor.execute(sql, flat)
                 return [tuple(r) for r in cursor.fetchall()] if returning else []
-            values = [_values(compiled, p) for p in params]
+        values = [_values(compiled, p) for p in params]
+        with _cursor(conn, sql, values) as cursor:
             Fast.sent += len(values)
             cursor.executemany(sql, values, returning=returning)
             out: list[Row] = []
@@ -127,7 +138,3 @@ class Fast:
                 if not cursor.nextset():
                     break
             return out
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
-        finally:
-            cursor.close()
