@@ -10,7 +10,6 @@ lock waited for (under READ COMMITTED each statement takes a fresh snapshot).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -212,19 +211,16 @@ def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
                    entity_email=r[14], chained=bool(r[15]), end_hash=r[16]) for r in rows]
 
 
-DOCUMENTS = select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
-    ID_DOCUMENT.c.person_id.in_(bindparam("ids", expanding=True)))
-# The person and at most one applicant: two fixed parameters (the same id twice for one person).
-FAST_DOCUMENTS = Fast(select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
-    or_(ID_DOCUMENT.c.person_id == bindparam("a"), ID_DOCUMENT.c.person_id == bindparam("b"))))
+# The person and the applicant (the same id twice for a person applying for themself).
+DOCUMENTS = Fast(select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
+    or_(ID_DOCUMENT.c.person_id == bindparam("person_id"), ID_DOCUMENT.c.person_id == bindparam("applicant_id"))))
 
 
-def documents_on_file(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, str, dt.date | None]]:
-    """Return (person, kind, expires on) of the identity documents the state systems hold (A-53)."""
-    ids = sorted(set(person_ids))
-    rows = (FAST_DOCUMENTS.rows(conn, {"a": ids[0], "b": ids[-1]}) if 0 < len(ids) <= 2
-            else conn.execute(DOCUMENTS, {"ids": ids}).all())
-    return [(int(p), str(k), x) for p, k, x in rows]
+def documents_on_file(conn: Connection, person_id: int, applicant_id: int) -> list[tuple[int, str, dt.date | None]]:
+    """Return (person, kind, expires on) of the identity documents the state systems hold for a person and
+    their applicant (A-53)."""
+    return [(int(p), str(k), x) for p, k, x in DOCUMENTS.rows(conn, {"person_id": person_id,
+                                                                    "applicant_id": applicant_id})]
 
 
 LOCK_DISTRICT = select(_d.capacity).where(_d.id == bindparam("district_id"), _d.active.is_(True)).with_for_update()

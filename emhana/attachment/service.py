@@ -97,7 +97,7 @@ def _documents(session: Session, channel: Channel, data_documents: Sequence[Docu
     if channel is not Channel.EGOV:
         return tuple(data_documents)
     holders = {person_id: Holder.PERSON} if by_self else {person_id: Holder.PERSON, applicant_id: Holder.APPLICANT}
-    rows = facts.documents_on_file(session.connection(), list(holders))
+    rows = facts.documents_on_file(session.connection(), person_id, applicant_id)  # the same id when by self
     return tuple(DocumentFacts(kind=kind, holder=holders[pid], expires_on=until) for pid, kind, until in rows)
 
 

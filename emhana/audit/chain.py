@@ -175,8 +175,8 @@ def _head_statements(conn: Connection) -> tuple[Fast, Fast]:
     if found is None:
         table = table_of(ChainHead)
         dialect = postgresql if name == "postgresql" else sqlite
-        # The no-op update (seq = its stored value) takes the row lock of an existing head. One statement,
-        # executed for many rows ("insertmanyvalues" batches them, in order).
+        # The no-op update (seq = its stored value) takes the row lock of an existing head; rows are given in
+        # sorted order and locked in that order (one multi-row statement, or an executemany for many).
         lock = dialect.insert(table).on_conflict_do_update(index_elements=["kind", "chain_key"],
                                                            set_={"seq": table.c.seq})
         lock = lock.returning(table.c.kind, table.c.chain_key, table.c.seq, table.c.head_hash)
