@@ -44,7 +44,7 @@ from emhana.bench.raw_full import raw_full_worker
 from emhana.db import make_engine
 from emhana.generator import generate
 
-WARM_UP = 3                                               # untimed transactions per client
+WARM_UP = 3  # untimed transactions per client
 WORKERS = {"raw": raw_worker, "raw_full": raw_full_worker, "service": service_worker}
 
 
@@ -54,20 +54,32 @@ def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job
     try:
         generate(engine, population=population, seed=seed)
         with engine.begin() as conn:
-            account = int(conn.scalar(text(
-                "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
-                "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"), {"r": Role.CITIZEN.value}))
-            people = conn.execute(text(
-                "SELECT p.id, a.kato_code, t.district_id FROM person p "
-                "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
-                "AND t.end_date IS NULL WHERE p.birth_date <= :adult AND p.category IN ('citizen', 'kandas') "
-                "ORDER BY p.id"),
-                {"adult": dt.date(NOW.year - 19, 1, 1)}).all()
-            districts = conn.execute(text(
-                "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - "
-                "(SELECT COUNT(*) FROM attachment t WHERE t.district_id = d.id AND t.end_date IS NULL) "
-                "FROM district d JOIN site s ON s.id = d.site_id WHERE d.profile IN ('gp', 'therapist') "
-                "ORDER BY d.id")).all()
+            account = int(
+                conn.scalar(
+                    text(
+                        "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
+                        "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"
+                    ),
+                    {"r": Role.CITIZEN.value},
+                )
+            )
+            people = conn.execute(
+                text(
+                    "SELECT p.id, a.kato_code, t.district_id FROM person p "
+                    "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
+                    "AND t.end_date IS NULL WHERE p.birth_date <= :adult AND p.category IN ('citizen', 'kandas') "
+                    "ORDER BY p.id"
+                ),
+                {"adult": dt.date(NOW.year - 19, 1, 1)},
+            ).all()
+            districts = conn.execute(
+                text(
+                    "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - "
+                    "(SELECT COUNT(*) FROM attachment t WHERE t.district_id = d.id AND t.end_date IS NULL) "
+                    "FROM district d JOIN site s ON s.id = d.site_id WHERE d.profile IN ('gp', 'therapist') "
+                    "ORDER BY d.id"
+                )
+            ).all()
             by_unit: dict[str, list[list[Any]]] = {}
             for d_id, site, entity, kato, free in districts:
                 unit = kato[:2] if kato[:2] in ("71", "75", "79") else kato[:4]
@@ -88,9 +100,13 @@ def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job
             if len(jobs) < needed:
                 raise SystemExit(f"only {len(jobs)} adults with a target; raise --population")
             campaign.chain_histories(conn, [j[0] for j in jobs])
-            conn.execute(text("INSERT INTO identity_document (person_id, kind, number, expires_on) "
-                              "VALUES (:p, 'id_card', :n, NULL)"),
-                         [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs])
+            conn.execute(
+                text(
+                    "INSERT INTO identity_document (person_id, kind, number, expires_on) "
+                    "VALUES (:p, 'id_card', :n, NULL)"
+                ),
+                [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs],
+            )
             conn.execute(text("ANALYZE"))
         return jobs, account
     finally:
@@ -100,7 +116,7 @@ def prepare(url: str, population: int, seed: int, needed: int) -> tuple[list[Job
 def client(kind: str, url: str, account: int, jobs: list[Job], barrier: Any, out: Any) -> None:
     """One client process: connect, wait for the others, run the jobs, report (start, end, latencies, errors)."""
     run, close = WORKERS[kind](url, account)
-    for job in jobs[:WARM_UP]:       # not timed: the first calls compile and cache statements
+    for job in jobs[:WARM_UP]:  # not timed: the first calls compile and cache statements
         run(job)
     barrier.wait()
     latencies: list[float] = []
@@ -110,7 +126,7 @@ def client(kind: str, url: str, account: int, jobs: list[Job], barrier: Any, out
         t = time.monotonic()
         try:
             run(job)
-        except Exception:   # noqa: BLE001 - counted and reported
+        except Exception:  # noqa: BLE001 - counted and reported
             errors += 1
         latencies.append(time.monotonic() - t)
     end = time.monotonic()
@@ -121,8 +137,10 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int) ->
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(clients), ctx.Queue()
     per = len(jobs) // clients
-    procs = [ctx.Process(target=client, args=(kind, url, account, jobs[i * per:(i + 1) * per], barrier, out))
-             for i in range(clients)]
+    procs = [
+        ctx.Process(target=client, args=(kind, url, account, jobs[i * per : (i + 1) * per], barrier, out))
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
@@ -130,9 +148,14 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int) ->
         p.join()
     lat = sorted(x for r in results for x in r[2])
     span = max(r[1] for r in results) - min(r[0] for r in results)
-    return {"tps": len(lat) / span, "p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000,
-            "errors": float(sum(r[3] for r in results)), "n": float(len(lat)),
-            "statements": sum(r[4] for r in results) / (len(lat) + WARM_UP * clients)}
+    return {
+        "tps": len(lat) / span,
+        "p50_ms": percentile(lat, 50) * 1000,
+        "p99_ms": percentile(lat, 99) * 1000,
+        "errors": float(sum(r[3] for r in results)),
+        "n": float(len(lat)),
+        "statements": sum(r[4] for r in results) / (len(lat) + WARM_UP * clients),
+    }
 
 
 def profile(url: str, account: int, jobs: list[Job], out: str) -> None:
@@ -152,8 +175,10 @@ def profile(url: str, account: int, jobs: list[Job], out: str) -> None:
     with open(out, "w", encoding="utf-8") as fh:
         fh.write(profiler.output_text(unicode=False, show_all=False, timeline=False))
     n = len(jobs) - WARM_UP
-    print(f"profiled {n} service transactions: {took / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU "
-          f"of this process each (profiler included); report in {out}")
+    print(
+        f"profiled {n} service transactions: {took / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU "
+        f"of this process each (profiler included); report in {out}"
+    )
 
 
 def overbooking(url: str) -> tuple[int, int]:
@@ -186,9 +211,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="a tiny run (3,000 persons, 40 transactions)")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="instead of measuring, run the service transactions in this process under "
-                             "pyinstrument and write its text report to FILE")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="instead of measuring, run the service transactions in this process under "
+        "pyinstrument and write its text report to FILE",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith(("postgresql", "postgres")):
         parser.error("bench_attach needs PostgreSQL")
@@ -196,8 +224,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     counts = [int(c) for c in args.clients.split(",")]
     configs = [(kind, c) for c in counts for kind in WORKERS]
     share = [n + WARM_UP * c for _, c in configs]
-    print(f"bench_attach: {population:,} persons, {n:,} transactions per configuration; {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    print(
+        f"bench_attach: {population:,} persons, {n:,} transactions per configuration; {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
     figures: dict[str, float] = {}
     with migrated_schema(args.database_url, "bench_attach") as url:
         t0 = time.perf_counter()
@@ -207,15 +237,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             profile(url, account, jobs[:n], args.profile)
             return figures
         rows = []
-        chained: set[str] = set()   # the appliers whose writer keeps the hash chains (all but the lean raw)
+        chained: set[str] = set()  # the appliers whose writer keeps the hash chains (all but the lean raw)
         for i, (kind, c) in enumerate(configs):
-            part = jobs[sum(share[:i]):sum(share[:i + 1])]
+            part = jobs[sum(share[:i]) : sum(share[: i + 1])]
             chained.update(str(j[0]) for j in part if kind != "raw")
             r = measure(kind, url, account, part, c)
             for key, value in r.items():
                 figures[f"{kind}_{c}_{key}"] = value
-            rows.append((kind, str(c), f"{r['tps']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-                         f"{r['errors']:.0f}", f"{r['statements']:.1f}"))
+            rows.append(
+                (
+                    kind,
+                    str(c),
+                    f"{r['tps']:,.0f}",
+                    f"{r['p50_ms']:.2f}",
+                    f"{r['p99_ms']:.2f}",
+                    f"{r['errors']:.0f}",
+                    f"{r['statements']:.1f}",
+                )
+            )
         over, double = overbooking(url)
         findings = chain_findings(url, chained)
     figures["chain_findings"] = float(findings)
@@ -224,10 +263,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for c in counts:
         figures[f"ratio_{c}"] = figures[f"service_{c}_tps"] / figures[f"raw_{c}_tps"]
         figures[f"ratio_full_{c}"] = figures[f"service_{c}_tps"] / figures[f"raw_full_{c}_tps"]
-        print(f"service / raw at {c} client(s): {figures[f'ratio_{c}']:.2f} against the lean raw transaction, "
-              f"{figures[f'ratio_full_{c}']:.2f} against raw_full, the same transaction (goal >= 0.5)")
-    print(f"districts over capacity: {over}; persons with two open attachments: {double}; "
-          f"hash-chain findings in the appliers' chains (emhana audit verify): {findings}")
+        print(
+            f"service / raw at {c} client(s): {figures[f'ratio_{c}']:.2f} against the lean raw transaction, "
+            f"{figures[f'ratio_full_{c}']:.2f} against raw_full, the same transaction (goal >= 0.5)"
+        )
+    print(
+        f"districts over capacity: {over}; persons with two open attachments: {double}; "
+        f"hash-chain findings in the appliers' chains (emhana audit verify): {findings}"
+    )
     return figures
 
 

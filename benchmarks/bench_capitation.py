@@ -71,10 +71,13 @@ def build_in_sql(url: str, rows: int) -> float:
     start = time.perf_counter()
     try:
         with engine.begin() as conn:
-            indexes = conn.execute(text(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
-                "AND i.tablename IN ('person', 'attachment') AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                "WHERE c.conname = i.indexname)")).all()
+            indexes = conn.execute(
+                text(
+                    "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+                    "AND i.tablename IN ('person', 'attachment') AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                    "WHERE c.conname = i.indexname)"
+                )
+            ).all()
             for name, _ in indexes:
                 conn.execute(text(f'DROP INDEX "{name}"'))
             conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK triggers in the load
@@ -136,19 +139,30 @@ def existing_schema(base_url: str, schema: str) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--population", type=int, default=None,
-                        help="generated persons (default 1,000,000; 20,000 with --sql-rows)")
+    parser.add_argument(
+        "--population", type=int, default=None, help="generated persons (default 1,000,000; 20,000 with --sql-rows)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds (each snapshot on an earlier day)")
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="a tiny run (3,000 persons)")
-    parser.add_argument("--sql-rows", type=int, default=0,
-                        help="add this many synthetic persons with an open attachment each, built in SQL")
-    parser.add_argument("--build-only", metavar="SCHEMA",
-                        help="only build the country (with --sql-rows) in this new scratch schema (bench_cap_...) "
-                             "and leave it for --schema")
-    parser.add_argument("--schema", help="time the steps on this already built scratch schema (left behind by a "
-                                         "run that was cut short) instead of building one; it is dropped after")
+    parser.add_argument(
+        "--sql-rows",
+        type=int,
+        default=0,
+        help="add this many synthetic persons with an open attachment each, built in SQL",
+    )
+    parser.add_argument(
+        "--build-only",
+        metavar="SCHEMA",
+        help="only build the country (with --sql-rows) in this new scratch schema (bench_cap_...) "
+        "and leave it for --schema",
+    )
+    parser.add_argument(
+        "--schema",
+        help="time the steps on this already built scratch schema (left behind by a "
+        "run that was cut short) instead of building one; it is dropped after",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith(("postgresql", "postgres")):
         parser.error("bench_capitation needs PostgreSQL")
@@ -157,8 +171,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     figures: dict[str, float] = {}
     if args.build_only:
         return build_only(args.database_url, args.build_only, population, args.sql_rows, args.seed)
-    place = existing_schema(args.database_url, args.schema) if args.schema else \
-        migrated_schema(args.database_url, "bench_cap")
+    place = (
+        existing_schema(args.database_url, args.schema)
+        if args.schema
+        else migrated_schema(args.database_url, "bench_cap")
+    )
     with place as url:
         engine = make_engine(url)
         try:
@@ -169,8 +186,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 print(f"setup: schema {args.schema} with {attachments:,} attachments")
             else:
                 stats = generate(engine, population=population, seed=args.seed)
-                print(f"setup: generated {stats.persons:,} persons with {stats.attachments:,} attachments in "
-                      f"{time.perf_counter() - t0:.1f} s")
+                print(
+                    f"setup: generated {stats.persons:,} persons with {stats.attachments:,} attachments in "
+                    f"{time.perf_counter() - t0:.1f} s"
+                )
                 attachments = stats.attachments
             if args.sql_rows and not args.schema:
                 took = build_in_sql(url, args.sql_rows)
@@ -185,8 +204,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
                 def bare(result: dict[str, float] = result) -> None:
                     with engine.connect() as conn:
-                        rows = conn.execute(text("SELECT entity_id, COUNT(*) FROM attachment "
-                                                 "WHERE end_date IS NULL GROUP BY entity_id")).all()
+                        rows = conn.execute(
+                            text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL GROUP BY entity_id")
+                        ).all()
                         result["bare_total"] = float(sum(n for _, n in rows))
 
                 def compute(day: dt.date = day, result: dict[str, float] = result) -> None:
@@ -210,14 +230,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     figures["attachments"] = float(attachments)
     scale = NATIONAL / max(1, attachments)
     figures["snapshot_20m_extrapolated_s"] = figures["snapshot_s"] * scale
-    rows = [(label, f"{figures[key]:.2f}", f"{figures[key] / figures['bare_s']:.1f}",
-             f"{figures[key] * scale:.0f}")
-            for key, label in (("bare_s", "1. bare GROUP BY entity (open attachments)"),
-                               ("compute_s", "2. counts by entity, sex, band on a day (not stored)"),
-                               ("snapshot_s", "3. take_snapshot (persons + counts stored, committed)"))]
+    rows = [
+        (label, f"{figures[key]:.2f}", f"{figures[key] / figures['bare_s']:.1f}", f"{figures[key] * scale:.0f}")
+        for key, label in (
+            ("bare_s", "1. bare GROUP BY entity (open attachments)"),
+            ("compute_s", "2. counts by entity, sex, band on a day (not stored)"),
+            ("snapshot_s", "3. take_snapshot (persons + counts stored, committed)"),
+        )
+    ]
     print(table(rows, ("step", "median s", "vs 1", "20 M linear extrapolation s")))
-    print(f"persons counted: snapshot {figures['snapshot_total']:,.0f}, computed {figures['computed_total']:,.0f}, "
-          f"bare {figures['bare_total']:,.0f}")
+    print(
+        f"persons counted: snapshot {figures['snapshot_total']:,.0f}, computed {figures['computed_total']:,.0f}, "
+        f"bare {figures['bare_total']:,.0f}"
+    )
     return figures
 
 

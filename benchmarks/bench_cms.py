@@ -28,12 +28,28 @@ from emhana.signatures.cms import sign_detached, verify_detached
 from emhana.signatures.cmsparse import parse
 from emhana.trust import pki
 
-DOCUMENT = {"type": canonical.ENTRY, "book": 1234, "person_iin": "900101300017", "entity_bin": "150340001236",
-            "kind": "lab_result", "item_code": "syphilis", "performed_on": "2026-03-02", "result": "negative",
-            "result_text": "отрицательно", "codes": [], "clearance": None, "valid_until": None,
-            "referral_entity_bin": None, "caused_by": None, "supersedes": None, "reason": None,
-            "author_account": 17, "author_name": "АХМЕТОВА АЙГЕРИМ", "source": "manual",
-            "recorded_at": "2026-03-10T05:00:00+00:00"}
+DOCUMENT = {
+    "type": canonical.ENTRY,
+    "book": 1234,
+    "person_iin": "900101300017",
+    "entity_bin": "150340001236",
+    "kind": "lab_result",
+    "item_code": "syphilis",
+    "performed_on": "2026-03-02",
+    "result": "negative",
+    "result_text": "отрицательно",
+    "codes": [],
+    "clearance": None,
+    "valid_until": None,
+    "referral_entity_bin": None,
+    "caused_by": None,
+    "supersedes": None,
+    "reason": None,
+    "author_account": 17,
+    "author_name": "АХМЕТОВА АЙГЕРИМ",
+    "source": "manual",
+    "recorded_at": "2026-03-10T05:00:00+00:00",
+}
 
 
 def per_call(fn: Callable[[], object], n: int, runs: int) -> float:
@@ -54,8 +70,16 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
     start = now - dt.timedelta(days=1)
     root = pki.make_root(not_before=start, algorithm=algorithm)
     inter = pki.make_intermediate(root, not_before=start, algorithm=algorithm)
-    signer = pki.make_clinician(inter, surname="АХМЕТОВА", given_name="АЙГЕРИМ", iin="850314400123",
-                                organization="Clinic", bin_="150340001236", not_before=start, algorithm=algorithm)
+    signer = pki.make_clinician(
+        inter,
+        surname="АХМЕТОВА",
+        given_name="АЙГЕРИМ",
+        iin="850314400123",
+        organization="Clinic",
+        bin_="150340001236",
+        not_before=start,
+        algorithm=algorithm,
+    )
     crl = pki.make_crl(inter, [], this_update=now, next_update=now + dt.timedelta(days=1), number=1)
     data = canonical.jcs(DOCUMENT)
     der = sign_detached(data, signer.key, signer.certificate, [inter.certificate])
@@ -76,12 +100,16 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
         full()
 
     name = {"rsa": "RSA-2048", "ec": "ECDSA P-256"}[algorithm]
-    measured = [(f"raw verify of the same signature, {name} (cryptography)", max(1, int(2000 * scale)), raw),
-                (f"CMS parse (asn1crypto), {name}", max(1, int(1000 * scale)), lambda: parse(der)),
-                (f"verify_detached: digest, signature, path, CRL, key usage, {name}", max(1, int(1000 * scale)),
-                 full),
-                (f"verify_detached, first signature of the certificate (path validated), {name}",
-                 max(1, int(200 * scale)), cold)]
+    measured = [
+        (f"raw verify of the same signature, {name} (cryptography)", max(1, int(2000 * scale)), raw),
+        (f"CMS parse (asn1crypto), {name}", max(1, int(1000 * scale)), lambda: parse(der)),
+        (f"verify_detached: digest, signature, path, CRL, key usage, {name}", max(1, int(1000 * scale)), full),
+        (
+            f"verify_detached, first signature of the certificate (path validated), {name}",
+            max(1, int(200 * scale)),
+            cold,
+        ),
+    ]
     rows: list[tuple[str, ...]] = []
     seconds: dict[str, float] = {}
     for label, n, fn in measured:
@@ -89,10 +117,22 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
         seconds[label.split(",")[0]] = s
         rows.append((label, str(n), f"{s * 1e6:,.1f}", f"{1 / s:,.0f}"))
     raw_s = seconds["raw verify of the same signature"]
-    rows.append((f"verify_detached / raw verify ({name}, per second)", "", "",
-                 f"{raw_s / seconds['verify_detached: digest']:.3f}"))
-    rows.append((f"verify_detached first signature / raw verify ({name}, per second)", "", "",
-                 f"{raw_s / seconds['verify_detached']:.3f}"))
+    rows.append(
+        (
+            f"verify_detached / raw verify ({name}, per second)",
+            "",
+            "",
+            f"{raw_s / seconds['verify_detached: digest']:.3f}",
+        )
+    )
+    rows.append(
+        (
+            f"verify_detached first signature / raw verify ({name}, per second)",
+            "",
+            "",
+            f"{raw_s / seconds['verify_detached']:.3f}",
+        )
+    )
     rows.append((f"CMS size ({name}, signer + intermediate certificates)", "", "", f"{len(der):,} B"))
     return rows
 

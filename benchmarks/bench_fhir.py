@@ -62,13 +62,28 @@ def seed(url: str, workers: int, author_iin: str) -> tuple[str, list[str], list[
             iins, books = [], []
             for n in range(workers):
                 iin = make_iin(dt.date(1990, 1, 1) + dt.timedelta(days=n), Sex.MALE, 100 + n) or ""
-                person = Person(iin=iin, surname="Тестов", given_name="Тест",
-                                birth_date=dt.date(1990, 1, 1) + dt.timedelta(days=n), sex="male", category="citizen")
+                person = Person(
+                    iin=iin,
+                    surname="Тестов",
+                    given_name="Тест",
+                    birth_date=dt.date(1990, 1, 1) + dt.timedelta(days=n),
+                    sex="male",
+                    category="citizen",
+                )
                 s.add(person)
                 s.flush()
-                book = MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt_id,
-                                   issued_on=dt.date(2025, 2, 1), language="ru", profession="повар", position="повар",
-                                   workplace="Столовая", employer_bin="940140000385", group_code="catering")
+                book = MedicalBook(
+                    person_id=person.id,
+                    entity_id=entity,
+                    issued_by=rt_id,
+                    issued_on=dt.date(2025, 2, 1),
+                    language="ru",
+                    profession="повар",
+                    position="повар",
+                    workplace="Столовая",
+                    employer_bin="940140000385",
+                    group_code="catering",
+                )
                 s.add(book)
                 s.flush()
                 iins.append(iin)
@@ -82,8 +97,9 @@ def seed(url: str, workers: int, author_iin: str) -> tuple[str, list[str], list[
 def make_bundles(iins: list[str], size: int, signer: builders.Signer) -> list[bytes]:
     out = []
     for iin in iins:
-        resources = [builders.observation(iin, code=LOINC_CODES[k % len(LOINC_CODES)], on="2026-03-02")
-                     for k in range(size)]
+        resources = [
+            builders.observation(iin, code=LOINC_CODES[k % len(LOINC_CODES)], on="2026-03-02") for k in range(size)
+        ]
         out.append(builders.body(builders.bundle(resources, signer=signer)))
     return out
 
@@ -96,14 +112,33 @@ def bulk_rows(bodies: list[bytes], books: list[int], entity: int, account: int) 
         rows = []
         for entry in json.loads(body)["entry"][:-1]:
             res = entry["resource"]
-            doc = {"type": "emhana.medbook.entry/1", "book": book, "kind": "lab_result", "item_code": "syphilis",
-                   "performed_on": res["effectiveDateTime"], "result": "negative", "codes": [res["code"]["coding"][0]
-                                                                                              ["code"]]}
-            rows.append({"book_id": book, "kind": "lab_result", "item_code": "syphilis",
-                         "performed_on": dt.date(2026, 3, 2), "result": "negative", "result_text": "",
-                         "codes": res["code"]["coding"][0]["code"], "entity_id": entity,
-                         "author_account_id": account, "author_name": "Ахметова Динара (MIS)", "source": "mis",
-                         "recorded_at": now, "canonical": canonical_bytes(doc), "signature_state": "pending"})
+            doc = {
+                "type": "emhana.medbook.entry/1",
+                "book": book,
+                "kind": "lab_result",
+                "item_code": "syphilis",
+                "performed_on": res["effectiveDateTime"],
+                "result": "negative",
+                "codes": [res["code"]["coding"][0]["code"]],
+            }
+            rows.append(
+                {
+                    "book_id": book,
+                    "kind": "lab_result",
+                    "item_code": "syphilis",
+                    "performed_on": dt.date(2026, 3, 2),
+                    "result": "negative",
+                    "result_text": "",
+                    "codes": res["code"]["coding"][0]["code"],
+                    "entity_id": entity,
+                    "author_account_id": account,
+                    "author_name": "Ахметова Динара (MIS)",
+                    "source": "mis",
+                    "recorded_at": now,
+                    "canonical": canonical_bytes(doc),
+                    "signature_state": "pending",
+                }
+            )
         batches.append(rows)
     return batches
 
@@ -130,8 +165,14 @@ def main() -> None:
         for doc in parsed:
             data = canonical.signed_bytes(doc["entry"])
             cms = base64.b64decode(doc["entry"][-1]["resource"]["signature"][0]["data"])
-            check_provenance(data=data, cms_der=cms, author_iin=author_iin, entity_bin="150340001236", trust=trust,
-                             at=dt.datetime.now(dt.UTC))
+            check_provenance(
+                data=data,
+                cms_der=cms,
+                author_iin=author_iin,
+                entity_bin="150340001236",
+                trust=trust,
+                at=dt.datetime.now(dt.UTC),
+            )
         t_sign = time.perf_counter() - t0
 
         app = create_app(Settings(database_url=url))
@@ -160,18 +201,36 @@ def main() -> None:
 
     latencies.sort()
     rows_out = [
-        ("FHIR door: POST signed transaction Bundle (end to end, committed)", f"{t_door:.2f}",
-         f"{resources / t_door:,.0f}", f"{1000 * latencies[len(latencies) // 2]:.0f}"),
-        ("  of which parse + fhir.resources validation (inbound.parse)", f"{t_parse:.2f}",
-         f"{resources / t_parse:,.0f}", f"{1000 * t_parse / args.bundles:.0f}"),
-        ("  of which CMS verification (path, CRL) + identity", f"{t_sign:.2f}", f"{resources / t_sign:,.0f}",
-         f"{1000 * t_sign / args.bundles:.0f}"),
-        ("bulk insert of the same journal entries (Core executemany)", f"{t_bulk:.2f}",
-         f"{resources / t_bulk:,.0f}", f"{1000 * t_bulk / args.bundles:.0f}"),
+        (
+            "FHIR door: POST signed transaction Bundle (end to end, committed)",
+            f"{t_door:.2f}",
+            f"{resources / t_door:,.0f}",
+            f"{1000 * latencies[len(latencies) // 2]:.0f}",
+        ),
+        (
+            "  of which parse + fhir.resources validation (inbound.parse)",
+            f"{t_parse:.2f}",
+            f"{resources / t_parse:,.0f}",
+            f"{1000 * t_parse / args.bundles:.0f}",
+        ),
+        (
+            "  of which CMS verification (path, CRL) + identity",
+            f"{t_sign:.2f}",
+            f"{resources / t_sign:,.0f}",
+            f"{1000 * t_sign / args.bundles:.0f}",
+        ),
+        (
+            "bulk insert of the same journal entries (Core executemany)",
+            f"{t_bulk:.2f}",
+            f"{resources / t_bulk:,.0f}",
+            f"{1000 * t_bulk / args.bundles:.0f}",
+        ),
     ]
-    print(f"{args.bundles} bundles x {args.size} resources = {resources} resources, PostgreSQL, "
-          f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"IIN system {systems.IIN}")
+    print(
+        f"{args.bundles} bundles x {args.size} resources = {resources} resources, PostgreSQL, "
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"IIN system {systems.IIN}"
+    )
     print(table(rows_out, ("operation", "seconds", "resources/s", "ms per bundle (median for the door)")))
     print(f"door / bulk = {t_bulk / t_door:.3f}; HAPI FHIR JPA reference (SCALE.md): 100-200 resources/s on 2 vCPU")
 

@@ -60,7 +60,7 @@ def checkpoint(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("CHECKPOINT"))
             conn.commit()
-    except Exception:   # noqa: BLE001 - not allowed for this role: measure anyway
+    except Exception:  # noqa: BLE001 - not allowed for this role: measure anyway
         pass
 
 
@@ -90,9 +90,17 @@ def content_hash(engine: Engine) -> tuple[int, ...]:
     sums = []
     with engine.connect() as conn:
         for name, cols in TABLES:
-            sums.append(int(conn.scalar(text(
-                f"SELECT COALESCE(SUM(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) "
-                f"FROM (SELECT {', '.join(cols)} FROM {name}) AS t")) or 0))
+            sums.append(
+                int(
+                    conn.scalar(
+                        text(
+                            f"SELECT COALESCE(SUM(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) "
+                            f"FROM (SELECT {', '.join(cols)} FROM {name}) AS t"
+                        )
+                    )
+                    or 0
+                )
+            )
     return tuple(sums)
 
 
@@ -102,14 +110,14 @@ def one_round(database_url: str, seed: int, population: int, batch: int) -> dict
     start = time.perf_counter()
     texts = [person_lines(rows[0]).encode(), address_lines(rows[1]).encode(), phone_lines(rows[2]).encode()]
     results: dict[str, float] = {"generate_only": gen_seconds, "format_only": time.perf_counter() - start}
-    with migrated_schema(database_url, "bench_raw") as raw_url, \
-            migrated_schema(database_url, "bench_gen") as gen_url:
+    with migrated_schema(database_url, "bench_raw") as raw_url, migrated_schema(database_url, "bench_gen") as gen_url:
         raw_engine, gen_engine = make_engine(raw_url), make_engine(gen_url)
         try:
             with raw_engine.begin() as conn:
                 for name, cols in TABLES:
-                    conn.execute(text(f"CREATE TABLE plain_{name} AS SELECT {', '.join(cols)} FROM {name} "
-                                      "WITH NO DATA"))
+                    conn.execute(
+                        text(f"CREATE TABLE plain_{name} AS SELECT {', '.join(cols)} FROM {name} WITH NO DATA")
+                    )
             checkpoint(raw_engine)
             results["raw_plain_write_row"] = raw_copy(raw_engine, "plain_", rows, None)
             with raw_engine.begin() as conn:
@@ -130,17 +138,18 @@ def one_round(database_url: str, seed: int, population: int, batch: int) -> dict
     return results
 
 
-STEPS = (("generate_only", "1. generate the rows in Python (no database)"),
-         ("format_only", "   format them as COPY text"),
-         ("raw_plain_write_row", "2. raw COPY write_row -> plain tables (no keys)"),
-         ("raw_plain_write_text", "3. raw COPY write(text) -> plain tables (no keys)"),
-         ("raw_real_write_row", "4. raw COPY write_row -> real tables (keys, FKs)"),
-         ("generator", "5. generator: generate + COPY, pipelined"))
+STEPS = (
+    ("generate_only", "1. generate the rows in Python (no database)"),
+    ("format_only", "   format them as COPY text"),
+    ("raw_plain_write_row", "2. raw COPY write_row -> plain tables (no keys)"),
+    ("raw_plain_write_text", "3. raw COPY write(text) -> plain tables (no keys)"),
+    ("raw_real_write_row", "4. raw COPY write_row -> real tables (keys, FKs)"),
+    ("generator", "5. generator: generate + COPY, pipelined"),
+)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--population", type=int, default=1_000_000)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
@@ -152,8 +161,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if not args.database_url.startswith(("postgresql", "postgres")):
         parser.error("bench_load needs PostgreSQL (COPY)")
     n_rows = 3 * population
-    print(f"bench_load: {population:,} persons = {n_rows:,} rows (person, person_address, person_phone); "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.repeat} round(s)")
+    print(
+        f"bench_load: {population:,} persons = {n_rows:,} rows (person, person_address, person_phone); "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.repeat} round(s)"
+    )
     rounds = [one_round(args.database_url, args.seed, population, args.batch) for _ in range(args.repeat)]
     results = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     results["same_rows"] = min(r["same_rows"] for r in rounds)
@@ -169,10 +180,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     serial = results["generate_only"] + results["raw_real_write_row"]
     results["generator_vs_raw_plain"] = results["raw_plain_write_row"] / results["generator"]
     results["generator_vs_raw_real"] = results["raw_real_write_row"] / results["generator"]
-    print(f"speed of the generator relative to: raw COPY into plain tables (2/5) "
-          f"{results['generator_vs_raw_plain']:.2f}; raw COPY into the same real tables (4/5) "
-          f"{results['generator_vs_raw_real']:.2f}; generating then COPYing one after the other "
-          f"(1 + 4 = {serial:.2f} s) {serial / results['generator']:.2f}")
+    print(
+        f"speed of the generator relative to: raw COPY into plain tables (2/5) "
+        f"{results['generator_vs_raw_plain']:.2f}; raw COPY into the same real tables (4/5) "
+        f"{results['generator_vs_raw_real']:.2f}; generating then COPYing one after the other "
+        f"(1 + 4 = {serial:.2f} s) {serial / results['generator']:.2f}"
+    )
     print(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
     return results
 

@@ -35,8 +35,10 @@ def query_points(lat: np.ndarray, lon: np.ndarray, count: int, seed: int) -> lis
         if rng.random() < 0.9:
             i = rng.integers(len(lat))
             dist, bearing = rng.uniform(0, 30), rng.uniform(0, 2 * np.pi)
-            p = (lat[i] + np.degrees(dist * np.cos(bearing) / EARTH_RADIUS_KM),
-                 lon[i] + np.degrees(dist * np.sin(bearing) / (EARTH_RADIUS_KM * np.cos(np.radians(lat[i])))))
+            p = (
+                lat[i] + np.degrees(dist * np.cos(bearing) / EARTH_RADIUS_KM),
+                lon[i] + np.degrees(dist * np.sin(bearing) / (EARTH_RADIUS_KM * np.cos(np.radians(lat[i])))),
+            )
         else:
             p = (rng.uniform(*KZ_LAT), rng.uniform(*KZ_LON))
         if in_kazakhstan(float(p[0]), float(p[1])):
@@ -44,8 +46,9 @@ def query_points(lat: np.ndarray, lon: np.ndarray, count: int, seed: int) -> lis
     return points
 
 
-def brute(lat_r: np.ndarray, lon_r: np.ndarray, ids: np.ndarray, lat: float, lon: float,
-          k: int) -> tuple[list[int], list[float]]:
+def brute(
+    lat_r: np.ndarray, lon_r: np.ndarray, ids: np.ndarray, lat: float, lon: float, k: int
+) -> tuple[list[int], list[float]]:
     """The k nearest sites by great-circle distance, scanning every site."""
     p, q = np.radians(lat), np.radians(lon)
     a = np.sin((lat_r - p) / 2) ** 2 + np.cos(p) * np.cos(lat_r) * np.sin((lon_r - q) / 2) ** 2
@@ -57,21 +60,29 @@ def brute(lat_r: np.ndarray, lon_r: np.ndarray, ids: np.ndarray, lat: float, lon
 
 def summarise(label: str, seconds: list[float]) -> tuple[str, ...]:
     ms = [s * 1000 for s in seconds]
-    return (label, f"{len(ms) / sum(seconds):,.0f}", f"{sum(ms) / len(ms):.2f}", f"{percentile(ms, 50):.2f}",
-            f"{percentile(ms, 95):.2f}", f"{percentile(ms, 99):.2f}")
+    return (
+        label,
+        f"{len(ms) / sum(seconds):,.0f}",
+        f"{sum(ms) / len(ms):.2f}",
+        f"{percentile(ms, 50):.2f}",
+        f"{percentile(ms, 95):.2f}",
+        f"{percentile(ms, 99):.2f}",
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--facility-population", type=int, default=20_500_000,
-                        help="population the facility layer is sized for (default: national)")
+    parser.add_argument(
+        "--facility-population",
+        type=int,
+        default=20_500_000,
+        help="population the facility layer is sized for (default: national)",
+    )
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--smoke", action="store_true",
-                        help="a small layer and 30 queries, to check it works")
+    parser.add_argument("--smoke", action="store_true", help="a small layer and 30 queries, to check it works")
     args = parser.parse_args(argv)
     facility_population = 10_000 if args.smoke else args.facility_population
     queries = 30 if args.smoke else args.queries
@@ -89,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             lat_r, lon_r = np.radians(lat), np.radians(lon)
             points = query_points(lat, lon, queries, args.seed)
             sessions = make_sessionmaker(engine)
-            with sessions() as s:    # warm-up: connection, caches, statement compilation
+            with sessions() as s:  # warm-up: connection, caches, statement compilation
                 near(session=s, lat=points[0][0], lon=points[0][1], day=DAY, limit=k)
             near_times, brute_times, recalls, gaps = [], [], [], []
             for plat, plon in points:
@@ -108,16 +119,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         finally:
             engine.dispose()
     recall = sum(recalls) / len(recalls)
-    print(f"bench_near: {stats.sites:,} sites of {stats.entities:,} entities ({engine.dialect.name}), "
-          f"{queries:,} queries, k={k}; layer written in {load_seconds:.1f} s")
-    print(table([summarise("near() (KNN or box + haversine)", near_times),
-                 summarise("numpy brute-force haversine", brute_times)],
-                ("method", "queries/s", "mean ms", "p50 ms", "p95 ms", "p99 ms")))
-    print(f"recall@{k}: {recall:.4f}; queries with identical sets: "
-          f"{sum(r == 1.0 for r in recalls)}/{len(recalls)}; max k-th distance gap: {max(gaps):.6f} km")
-    return {"sites": float(stats.sites), "near_qps": len(near_times) / sum(near_times),
-            "brute_qps": len(brute_times) / sum(brute_times), "recall": recall,
-            "near_p95_ms": percentile([t * 1000 for t in near_times], 95)}
+    print(
+        f"bench_near: {stats.sites:,} sites of {stats.entities:,} entities ({engine.dialect.name}), "
+        f"{queries:,} queries, k={k}; layer written in {load_seconds:.1f} s"
+    )
+    print(
+        table(
+            [
+                summarise("near() (KNN or box + haversine)", near_times),
+                summarise("numpy brute-force haversine", brute_times),
+            ],
+            ("method", "queries/s", "mean ms", "p50 ms", "p95 ms", "p99 ms"),
+        )
+    )
+    print(
+        f"recall@{k}: {recall:.4f}; queries with identical sets: "
+        f"{sum(r == 1.0 for r in recalls)}/{len(recalls)}; max k-th distance gap: {max(gaps):.6f} km"
+    )
+    return {
+        "sites": float(stats.sites),
+        "near_qps": len(near_times) / sum(near_times),
+        "brute_qps": len(brute_times) / sum(brute_times),
+        "recall": recall,
+        "near_p95_ms": percentile([t * 1000 for t in near_times], 95),
+    }
 
 
 if __name__ == "__main__":

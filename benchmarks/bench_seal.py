@@ -49,11 +49,20 @@ def setup() -> tuple[seal.SealSigner, cwt.SealClaims, str, TrustContext]:
     issued = pki.make_dsc(ca, facility_name="Поликлиника № 1", bin_="080540012015", not_before=CLOCK - 30 * DAY)
     assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
     signer = seal.SealSigner.of(issued.key, issued.certificate)
-    clearance = cwt.Clearance("СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT,
-                              ("food", "child"), ((cwt.Section.EXAM, dt.date(2026, 2, 10)),
-                                                  (cwt.Section.LAB, dt.date(2026, 2, 12)),
-                                                  (cwt.Section.XRAY, dt.date(2026, 2, 11)),
-                                                  (cwt.Section.VACCINATION, dt.date(2025, 11, 3))), 2, bytes(16))
+    clearance = cwt.Clearance(
+        "СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ",
+        dt.date(1995, 4, 12),
+        cwt.ClearanceStatus.FIT,
+        ("food", "child"),
+        (
+            (cwt.Section.EXAM, dt.date(2026, 2, 10)),
+            (cwt.Section.LAB, dt.date(2026, 2, 12)),
+            (cwt.Section.XRAY, dt.date(2026, 2, 11)),
+            (cwt.Section.VACCINATION, dt.date(2025, 11, 3)),
+        ),
+        2,
+        bytes(16),
+    )
     claims = seal.claims_for(clearance, signer=signer, issued_at=CLOCK - DAY, expires_at=CLOCK + 180 * DAY)
     text = seal.build(claims, signer).text
     return signer, claims, text, TrustContext.single(signer.certificate)
@@ -95,12 +104,14 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
     sessions = make_sessionmaker(engine)
     now = dt.datetime.now(dt.UTC)
     with unit_of_work(sessions) as s:
-        entity = Entity(bin="080540012015", name_kk="Емхана № 1", name_ru="Поликлиника № 1", legal_form="llp",
-                        ownership="private")
+        entity = Entity(
+            bin="080540012015", name_kk="Емхана № 1", name_ru="Поликлиника № 1", legal_form="llp", ownership="private"
+        )
         s.add(entity)
         s.flush()
-        clearance = cwt.Clearance("СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT,
-                                  ("food", "child"))
+        clearance = cwt.Clearance(
+            "СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT, ("food", "child")
+        )
         text = seals.issue_clearance(s, entity_id=entity.id, clearance=clearance, expires_at=now + 180 * DAY)
     png = seal.qr_png(text)
     session = sessions()
@@ -114,18 +125,24 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
     def api_photo() -> object:
         return client.post("/api/v1/verify", files={"image": ("s.png", png, "image/png")})
 
-    return [("service: seal text → verify against the DB's signed lists", lambda: publish.verify_text(session, text),
-             n(500)),
-            ("service: photo → verdict (PNG → zxing-cpp → DB lists → §6.6)", service_photo, n(100)),
-            ("HTTP: POST /api/v1/verify with the PNG (multipart, TestClient)", api_photo, n(50))]
+    return [
+        (
+            "service: seal text → verify against the DB's signed lists",
+            lambda: publish.verify_text(session, text),
+            n(500),
+        ),
+        ("service: photo → verdict (PNG → zxing-cpp → DB lists → §6.6)", service_photo, n(100)),
+        ("HTTP: POST /api/v1/verify with the PNG (multipart, TestClient)", api_photo, n(50)),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply every N (0.1 for a quick look).")
-    parser.add_argument("--no-service", dest="service", action="store_false",
-                        help="Skip the rows that need a database and the web app.")
+    parser.add_argument(
+        "--no-service", dest="service", action="store_false", help="Skip the rows that need a database and the web app."
+    )
     args = parser.parse_args()
     signer, claims, text, context = setup()
     assert verify(text, context, CLOCK).outcome is Outcome.VALID
@@ -148,26 +165,36 @@ def main() -> None:
         ("QR render PNG, segno, level Q, fixed mask", lambda: seal.qr_png(text, mask=0), n(50)),
         ("QR render SVG, segno, level Q, auto mask", lambda: seal.qr_svg(text), n(20)),
         ("zxing-cpp decode of the PNG (incl. load)", lambda: seal.read_qr(png), n(100)),
-        ("photo → verdict: PNG → zxing-cpp → verify", lambda: verify(seal.read_qr(png) or "", context, CLOCK),
-         n(100)),
-        ("text → PNG → zxing-cpp → verify (render included)",
-         lambda: verify(seal.read_qr(seal.qr_png(text)) or "", context, CLOCK), n(20)),
+        ("photo → verdict: PNG → zxing-cpp → verify", lambda: verify(seal.read_qr(png) or "", context, CLOCK), n(100)),
+        (
+            "text → PNG → zxing-cpp → verify (render included)",
+            lambda: verify(seal.read_qr(seal.qr_png(text)) or "", context, CLOCK),
+            n(20),
+        ),
     ]
     photo = photo_like(png)
     assert seal.read_qr(photo) == text
-    cases.append(("photo-like JPEG (scaled, rotated, blurred) → zxing-cpp → verify",
-                  lambda: verify(seal.read_qr(photo) or "", context, CLOCK), n(50)))
+    cases.append(
+        (
+            "photo-like JPEG (scaled, rotated, blurred) → zxing-cpp → verify",
+            lambda: verify(seal.read_qr(photo) or "", context, CLOCK),
+            n(50),
+        )
+    )
     if args.service:
         cases.extend(service_cases(n))
     timings = {label: per_call(fn, count, args.runs) for label, fn, count in cases}
-    rows = [(label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}")
-            for label, _fn, count in cases]
+    rows = [
+        (label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}") for label, _fn, count in cases
+    ]
     print(table(rows, ("operation", "N", "µs per call", "per second")))
     ratio_verify = timings[cases[1][0]] / timings[cases[3][0]]
     ratio_build = timings[cases[0][0]] / timings[cases[2][0]]
     print()
-    print(f"seal: {len(text)} chars, QR version {qr.version} at level {qr.error} ({qr.symbol_size(border=0)[0]} "
-          f"modules), PNG {len(png):,} bytes")
+    print(
+        f"seal: {len(text)} chars, QR version {qr.version} at level {qr.error} ({qr.symbol_size(border=0)[0]} "
+        f"modules), PNG {len(png):,} bytes"
+    )
     verdict = "met" if ratio_verify >= 0.4 else "NOT met"
     print(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.40: {verdict})")
     print(f"seal build / raw ES256 sign = {ratio_build:.2f}")

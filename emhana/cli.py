@@ -23,8 +23,9 @@ from emhana.signatures.cli import app as sign_app
 from emhana.trust import cli as trust_cli
 from emhana.trust import keys_cli as trust_keys_cli
 
-app = typer.Typer(help="emhana — the open national registry for Kazakhstan's primary health care.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="emhana — the open national registry for Kazakhstan's primary health care.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Import reference lists.", no_args_is_help=True)
 export_app = typer.Typer(help="Export published lists.", no_args_is_help=True)
@@ -56,22 +57,29 @@ def _url(url: str | None) -> str:
 
 
 @app.command()
-def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Path("emhana.db"),
-         population: Annotated[int, typer.Option(min=100)] = 10_000,
-         seed: Annotated[int, typer.Option()] = 1,
-         host: Annotated[str, typer.Option()] = "127.0.0.1",
-         port: Annotated[int, typer.Option()] = 8000,
-         serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True) -> None:
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Path("emhana.db"),
+    population: Annotated[int, typer.Option(min=100)] = 10_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
+) -> None:
     """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
     from emhana.demo import DEMO_PASSWORD
     from emhana.demo import seed as seed_demo
     from emhana.generator import run_with_progress
+
     url = f"sqlite:///{db.resolve()}"
     logins = seed_demo(url, population=population, seed_value=seed, generate=run_with_progress)
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]emhana demo[/bold] — database {db.resolve()}")
-    for label, path in (("Home", "/"), ("Facility directory", "/facilities"), ("API docs", "/docs"),
-                        ("OpenAPI", "/openapi.json")):
+    for label, path in (
+        ("Home", "/"),
+        ("Facility directory", "/facilities"),
+        ("API docs", "/docs"),
+        ("OpenAPI", "/openapi.json"),
+    ):
         console.print(f"  {label:<20} {base}{path}")
     table = Table(title=f"Demo logins (password: {DEMO_PASSWORD}; demo mode only)")
     table.add_column("username")
@@ -81,14 +89,16 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
         table.add_row(login.username, login.role.value, login.display_name)
     console.print(table)
     from emhana.demo import signing_help
+
     for line in signing_help(url):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if serve_:
         os.environ["EMHANA_DATABASE_URL"] = url
         os.environ["EMHANA_DEMO_MODE"] = "1"
         from emhana.demo import pki_folder
+
         folder = pki_folder(url)
-        if folder is not None and (folder / "root-ca.pem").exists():   # the server trusts the demo PKI too
+        if folder is not None and (folder / "root-ca.pem").exists():  # the server trusts the demo PKI too
             os.environ.setdefault("EMHANA_SIGNATURE_ANCHORS", str(folder / "root-ca.pem"))
             os.environ.setdefault("EMHANA_SIGNATURE_CRLS", str(folder / "intermediate-ca.crl"))
             os.environ.setdefault("EMHANA_SIGNATURE_INTERMEDIATES", str(folder / "intermediate-ca.pem"))
@@ -97,42 +107,53 @@ def demo(db: Annotated[Path, typer.Option(help="SQLite file of the demo.")] = Pa
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
-          workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
     """Start the web server (uvicorn) for EMHANA_DATABASE_URL."""
     import uvicorn
-    uvicorn.run("emhana.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+
+    uvicorn.run("emhana.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DbUrl = None, revision: str = "head") -> None:
     """Apply the migrations (and load the KATO classifier and regions)."""
     from emhana.migrate import upgrade
+
     upgrade(_url(database_url), revision)
     console.print(f"database at revision {revision}")
 
 
 @app.command()
-def generate(population: Annotated[int, typer.Option(min=1)] = 10_000,
-             seed: Annotated[int, typer.Option()] = 1, database_url: DbUrl = None) -> None:
+def generate(
+    population: Annotated[int, typer.Option(min=1)] = 10_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database_url: DbUrl = None,
+) -> None:
     """Generate a synthetic country, deterministic by seed (COPY on PostgreSQL)."""
     from emhana.migrate import upgrade
+
     url = _url(database_url)
     upgrade(url)
     from emhana.generator import run_with_progress
+
     stats = run_with_progress(url, population, seed)
     console.print(stats)
     console.print("Generated rows carry no hash-chain links yet; `emhana audit seal` links them.")
 
 
 @import_app.command("facilities")
-def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                      database_url: DbUrl = None) -> None:
+def import_facilities(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], database_url: DbUrl = None
+) -> None:
     """Import healthcare entities from CSV or JSON: all or nothing, every bad row listed."""
     from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities import io, service
     from emhana.i18n import translate
+
     engine = make_engine(_url(database_url))
     try:  # dispose of the engine on the error exit too, so no pooled connection is left open
         with unit_of_work(make_sessionmaker(engine)) as s:
@@ -141,8 +162,9 @@ def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay
             records, errors = reader(data, service.known_kato(s))
             if errors:
                 for e in errors:
-                    err.print(f"line {e.line}: {e.field + ': ' if e.field else ''}"
-                              f"{translate('en', e.template, e.params)}")
+                    err.print(
+                        f"line {e.line}: {e.field + ': ' if e.field else ''}{translate('en', e.template, e.params)}"
+                    )
                 err.print(f"{len(errors)} bad rows; nothing was written")
                 raise typer.Exit(1)
             result = service.apply_records(session=s, actor=None, records=records)
@@ -152,22 +174,26 @@ def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay
 
 
 @export_app.command("facilities")
-def export_facilities(format: Annotated[str, typer.Option(help="csv or json")] = "csv",
-                      out: Annotated[Path | None, typer.Option(help="File; standard output if absent")] = None,
-                      database_url: DbUrl = None) -> None:
+def export_facilities(
+    format: Annotated[str, typer.Option(help="csv or json")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="File; standard output if absent")] = None,
+    database_url: DbUrl = None,
+) -> None:
     """Export the published list of participating entities."""
     import datetime as dt
 
     from emhana.db import make_engine, make_sessionmaker
     from emhana.facilities import io, service
+
     if format not in ("csv", "json"):
         raise typer.BadParameter("format must be csv or json")
     engine = make_engine(_url(database_url))
     with make_sessionmaker(engine)() as s:
         records = service.published_records(session=s, day=dt.date.today())
     engine.dispose()
-    text = io.write_csv(records) if format == "csv" else json.dumps(io.to_json_obj(records), ensure_ascii=False,
-                                                                     indent=2)
+    text = (
+        io.write_csv(records) if format == "csv" else json.dumps(io.to_json_obj(records), ensure_ascii=False, indent=2)
+    )
     if out is None:
         sys.stdout.write(text)
     else:
@@ -178,6 +204,7 @@ def export_facilities(format: Annotated[str, typer.Option(help="csv or json")] =
 def iin_check(iins: Annotated[list[str], typer.Argument(help="IINs to check")]) -> None:
     """Print each IIN with valid/invalid and the reason; exit 0 only if all are valid."""
     from emhana.identity.rules import iin_problem
+
     bad = 0
     for value in iins:
         problem = iin_problem(value.strip())

@@ -33,7 +33,7 @@ def normalize_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given without a driver."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

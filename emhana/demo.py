@@ -48,11 +48,19 @@ class DemoLogin:
 
 def _pick_family(session: Session, today: dt.date) -> tuple[Person | None, Person | None]:
     """Pick an adult and a child under five from the same settlement for the citizen demo."""
-    adult = session.scalar(select(Person).where(Person.birth_date <= today.replace(year=today.year - 25),
-                                                Person.birth_date >= today.replace(year=today.year - 45),
-                                                Person.death_date.is_(None)).order_by(Person.id).limit(1))
-    child = session.scalar(select(Person).where(Person.birth_date > today.replace(year=today.year - 5))
-                           .order_by(Person.id).limit(1))
+    adult = session.scalar(
+        select(Person)
+        .where(
+            Person.birth_date <= today.replace(year=today.year - 25),
+            Person.birth_date >= today.replace(year=today.year - 45),
+            Person.death_date.is_(None),
+        )
+        .order_by(Person.id)
+        .limit(1)
+    )
+    child = session.scalar(
+        select(Person).where(Person.birth_date > today.replace(year=today.year - 5)).order_by(Person.id).limit(1)
+    )
     return adult, child
 
 
@@ -63,19 +71,36 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
     entity_id = session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
     adult, child = _pick_family(session, today)
     if adult is not None and child is not None and f"{DEMO_PREFIX}citizen" not in existing:
-        session.add(LegalRepresentation(representative_id=adult.id, represented_id=child.id, basis="parent",
-                                        basis_document="birth certificate (demo)", valid_from=child.birth_date,
-                                        valid_to=child.birth_date.replace(year=child.birth_date.year + 18)))
+        session.add(
+            LegalRepresentation(
+                representative_id=adult.id,
+                represented_id=child.id,
+                basis="parent",
+                basis_document="birth certificate (demo)",
+                valid_from=child.birth_date,
+                valid_to=child.birth_date.replace(year=child.birth_date.year + 18),
+            )
+        )
     logins = []
     for role in Role:
         username = f"{DEMO_PREFIX}{role.value.replace('_', '-')}"
         staff = role in (Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.ENTITY_ADMIN)
         person_id = adult.id if role is Role.CITIZEN and adult is not None else None
-        name = (f"{adult.surname} {adult.given_name}" if role is Role.CITIZEN and adult is not None
-                else f"Demo {role.value.replace('_', ' ')}")
+        name = (
+            f"{adult.surname} {adult.given_name}"
+            if role is Role.CITIZEN and adult is not None
+            else f"Demo {role.value.replace('_', ' ')}"
+        )
         if username not in existing:
-            create_account(session=session, username=username, password=DEMO_PASSWORD, role=role,
-                           display_name=name, person_id=person_id, entity_id=entity_id if staff else None)
+            create_account(
+                session=session,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                display_name=name,
+                person_id=person_id,
+                entity_id=entity_id if staff else None,
+            )
         logins.append(DemoLogin(username, role, name))
     return logins
 
@@ -85,7 +110,7 @@ def pki_folder(url: str) -> Path | None:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == prefix or ":memory:" in url:
         return None
-    db = Path(url[len(prefix):])
+    db = Path(url[len(prefix) :])
     return db.with_name(f"{db.stem}-pki")
 
 
@@ -97,9 +122,14 @@ def give_signers_persons(session: Session) -> None:
         account = _account(session, role)
         if account is None or account.person_id is not None:
             continue
-        person = session.scalar(select(Person).where(Person.death_date.is_(None), Person.id.not_in(taken or {0}),
-                                                     Person.birth_date <= dt.date(2000, 1, 1))
-                                .order_by(Person.id).limit(1))
+        person = session.scalar(
+            select(Person)
+            .where(
+                Person.death_date.is_(None), Person.id.not_in(taken or {0}), Person.birth_date <= dt.date(2000, 1, 1)
+            )
+            .order_by(Person.id)
+            .limit(1)
+        )
         if person is None:
             return
         account.person_id = person.id
@@ -118,6 +148,7 @@ def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None)
     (folder / "intermediate-ca.pem").write_bytes(inter.pem())
     crl = pki.make_crl(inter, [], this_update=moment, next_update=moment + dt.timedelta(days=CRL_DAYS), number=1)
     from cryptography.hazmat.primitives import serialization
+
     (folder / "intermediate-ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
     files: dict[str, Path] = {}
     people = []
@@ -127,16 +158,34 @@ def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None)
         entity = session.get(Entity, account.entity_id) if account and account.entity_id else None
         if account is None or person is None or entity is None:
             continue
-        issued = pki.make_clinician(inter, surname=person.surname.upper(), given_name=person.given_name.upper(),
-                                    iin=person.iin, organization=entity.name_ru, bin_=entity.bin, not_before=start,
-                                    algorithm="ec")
+        issued = pki.make_clinician(
+            inter,
+            surname=person.surname.upper(),
+            given_name=person.given_name.upper(),
+            iin=person.iin,
+            organization=entity.name_ru,
+            bin_=entity.bin,
+            not_before=start,
+            algorithm="ec",
+        )
         path = folder / f"{account.username}.p12"
         path.write_bytes(pki.to_pkcs12(account.display_name, issued, [inter.certificate], PKI_PASSWORD))
         files[account.username] = path
         people.append({"username": account.username, "file": path.name, "bin": entity.bin})
-    (folder / "manifest.json").write_text(json.dumps({
-        "note": "DEMO ONLY: a PKI shaped like NCA RK's for `emhana sign demo`; not a real certificate authority",
-        "password": PKI_PASSWORD, "signers": people}, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "note": (
+                    "DEMO ONLY: a PKI shaped like NCA RK's for `emhana sign demo`; not a real certificate authority"
+                ),
+                "password": PKI_PASSWORD,
+                "signers": people,
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return files
 
 
@@ -155,24 +204,41 @@ def signing_help(url: str) -> list[str]:
     try:
         with make_sessionmaker(engine)() as s:
             clinician = _account(s, Role.CLINICIAN)
-            book = s.scalar(select(MedicalBook).where(MedicalBook.person_id == select(Account.person_id).where(
-                Account.username == f"{DEMO_PREFIX}citizen").scalar_subquery()))
-            entry = s.scalar(select(JournalEntry.id).where(
-                JournalEntry.book_id == book.id, JournalEntry.author_account_id == clinician.id,
-                JournalEntry.signature_state == "pending").order_by(JournalEntry.id).limit(1)) \
-                if book is not None and clinician is not None else None
+            book = s.scalar(
+                select(MedicalBook).where(
+                    MedicalBook.person_id
+                    == select(Account.person_id).where(Account.username == f"{DEMO_PREFIX}citizen").scalar_subquery()
+                )
+            )
+            entry = (
+                s.scalar(
+                    select(JournalEntry.id)
+                    .where(
+                        JournalEntry.book_id == book.id,
+                        JournalEntry.author_account_id == clinician.id,
+                        JournalEntry.signature_state == "pending",
+                    )
+                    .order_by(JournalEntry.id)
+                    .limit(1)
+                )
+                if book is not None and clinician is not None
+                else None
+            )
     finally:
         engine.dispose()
     lines = [f"Demo signing (demo PKI, not NCA RK): PKCS#12 files in {folder} (password {PKI_PASSWORD})"]
     if clinician is not None and entry is not None:
-        lines.append(f"  sign entry {entry} of the demo book: emhana sign demo --p12 "
-                     f"{folder / (clinician.username + '.p12')} --kind medbook_entry --id {entry} "
-                     f"--trust-dir {folder} --database-url {url}")
+        lines.append(
+            f"  sign entry {entry} of the demo book: emhana sign demo --p12 "
+            f"{folder / (clinician.username + '.p12')} --kind medbook_entry --id {entry} "
+            f"--trust-dir {folder} --database-url {url}"
+        )
     return lines
 
 
-def seed(url: str, *, population: int, seed_value: int,
-         generate: Callable[[str, int, int], object] | None = None) -> list[DemoLogin]:
+def seed(
+    url: str, *, population: int, seed_value: int, generate: Callable[[str, int, int], object] | None = None
+) -> list[DemoLogin]:
     """Migrate the database, generate the synthetic country if it is empty, create demo accounts, publish the
     trust lists, and write the demo PKI next to a SQLite demo database."""
     upgrade(url)
@@ -182,7 +248,7 @@ def seed(url: str, *, population: int, seed_value: int,
         empty = not s.scalar(select(func.count()).select_from(Person))
     if empty and generate is not None:
         generate(url, population, seed_value)
-        with engine.begin() as conn:   # the generator's COPY writes no chain links: link its rows now
+        with engine.begin() as conn:  # the generator's COPY writes no chain links: link its rows now
             seal_unlinked(conn)
     folder = pki_folder(url)
     with unit_of_work(sessions) as s:
@@ -206,8 +272,16 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
     now = now or clock.now()
     day = medbook.local_day(now)
     therapist, clinician, admin, citizen, employer, fund = (
-        _account(session, r) for r in (Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN, Role.ENTITY_ADMIN,
-                                       Role.CITIZEN, Role.EMPLOYER, Role.FUND_ADMIN))
+        _account(session, r)
+        for r in (
+            Role.RESPONSIBLE_THERAPIST,
+            Role.CLINICIAN,
+            Role.ENTITY_ADMIN,
+            Role.CITIZEN,
+            Role.EMPLOYER,
+            Role.FUND_ADMIN,
+        )
+    )
     if therapist is None or clinician is None or admin is None or citizen is None or citizen.person_id is None:
         return None
     entity_id = therapist.entity_id
@@ -216,29 +290,55 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
     rt = actor_of(therapist)
     current = medbook.responsible_on(session=session, entity_id=entity_id, day=day)
     if current is None or current.account_id != therapist.id:
-        opened = session.scalar(select(ResponsibleAppointment.valid_from).where(
-            ResponsibleAppointment.entity_id == entity_id, ResponsibleAppointment.valid_to.is_(None)))
+        opened = session.scalar(
+            select(ResponsibleAppointment.valid_from).where(
+                ResponsibleAppointment.entity_id == entity_id, ResponsibleAppointment.valid_to.is_(None)
+            )
+        )
         if opened is not None and opened >= day:
             return None
-        medbook.appoint(session=session, actor=actor_of(admin), entity_id=entity_id,
-                        data=AppointIn(account_id=therapist.id, valid_from=day), now=now)
+        medbook.appoint(
+            session=session,
+            actor=actor_of(admin),
+            entity_id=entity_id,
+            data=AppointIn(account_id=therapist.id, valid_from=day),
+            now=now,
+        )
     book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == citizen.person_id))
     if book is None:
         person = session.get(Person, citizen.person_id)
         if person is None:
             return None
-        book = medbook.issue(session=session, actor=rt, now=now, data=BookIn(
-            iin=person.iin, profession="повар", position="повар школьной столовой",
-            workplace="Школа-лицей №5, столовая", employer_bin=DEMO_EMPLOYER_BIN, group_code=DEMO_GROUP,
-            language=Language.RU))
-    if book.entity_id == entity_id and medbook.latest_clearance(
-            medbook.current_entries(session=session, book_id=book.id)) is None:
+        book = medbook.issue(
+            session=session,
+            actor=rt,
+            now=now,
+            data=BookIn(
+                iin=person.iin,
+                profession="повар",
+                position="повар школьной столовой",
+                workplace="Школа-лицей №5, столовая",
+                employer_bin=DEMO_EMPLOYER_BIN,
+                group_code=DEMO_GROUP,
+                language=Language.RU,
+            ),
+        )
+    if (
+        book.entity_id == entity_id
+        and medbook.latest_clearance(medbook.current_entries(session=session, book_id=book.id)) is None
+    ):
         _clean_scope(session, book, actor_of(clinician), now)
-        medbook.decide_clearance(session=session, actor=rt, book_id=book.id, now=now,
-                                 data=ClearanceIn(decision=Decision.GRANTED, note="demo"))
+        medbook.decide_clearance(
+            session=session,
+            actor=rt,
+            book_id=book.id,
+            now=now,
+            data=ClearanceIn(decision=Decision.GRANTED, note="demo"),
+        )
     if employer is not None and fund is not None and session.get(EmployerLink, employer.id) is None:
-        medbook.link_employer(session=session, actor=actor_of(fund), account_id=employer.id,
-                              bin_=book.employer_bin, now=now)
+        medbook.link_employer(
+            session=session, actor=actor_of(fund), account_id=employer.id, bin_=book.employer_bin, now=now
+        )
     return book
 
 
@@ -253,5 +353,10 @@ def _clean_scope(session: Session, book: MedicalBook, actor: Actor, now: dt.date
         if req.code in done or (req.female_only and (person is None or person.sex != "female")):
             continue
         result = Result.NORMAL if req.kind is EntryKind.SPECIALIST_EXAM else Result.NEGATIVE
-        medbook.record(session=session, actor=actor, book_id=book.id, now=now, data=EntryIn(
-            kind=ClinicalKind(req.kind.value), item_code=req.code, performed_on=performed, result=result))
+        medbook.record(
+            session=session,
+            actor=actor,
+            book_id=book.id,
+            now=now,
+            data=EntryIn(kind=ClinicalKind(req.kind.value), item_code=req.code, performed_on=performed, result=result),
+        )

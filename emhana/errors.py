@@ -103,8 +103,9 @@ class RegistryError(Exception):
     status: ClassVar[int] = 500
     message: ClassVar[str] = N_("An internal error occurred. Nothing was changed.")
 
-    def __init__(self, message: str | None = None, /, *, errors: list[dict[str, Any]] | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, message: str | None = None, /, *, errors: list[dict[str, Any]] | None = None, **params: Any
+    ) -> None:
         self.params = params
         self.errors = errors or []
         if message is not None:
@@ -282,8 +283,9 @@ class RepresentativeRequired(RuleViolation):
 
 class DocumentRequired(RuleViolation):
     code = "attachment.document_required"
-    message = N_("A valid identity document is required of the person and, for a representative, of the "
-                 "representative too.")
+    message = N_(
+        "A valid identity document is required of the person and, for a representative, of the representative too."
+    )
 
 
 class DocumentExpired(RuleViolation):
@@ -298,8 +300,9 @@ class InsuranceRequired(RuleViolation):
 
 class EntityNotParticipating(RuleViolation):
     code = "attachment.entity_not_participating"
-    message = N_("The organization is not in the database of healthcare entities or has no contract with the "
-                 "Fund on {day}.")
+    message = N_(
+        "The organization is not in the database of healthcare entities or has no contract with the Fund on {day}."
+    )
 
 
 class AlreadyAttached(RuleViolation):
@@ -309,14 +312,17 @@ class AlreadyAttached(RuleViolation):
 
 class CampaignClosed(RuleViolation):
     code = "attachment.campaign_closed"
-    message = N_("The attachment campaign is closed on {day}; outside the campaign a change needs a valid "
-                 "reason (relocation, or closure or loss of contract of the current organization).")
+    message = N_(
+        "The attachment campaign is closed on {day}; outside the campaign a change needs a valid "
+        "reason (relocation, or closure or loss of contract of the current organization)."
+    )
 
 
 class ReasonNotValid(RuleViolation):
     code = "attachment.reason_not_valid"
-    message = N_("The reason given for a change outside the campaign does not hold: the current organization "
-                 "still takes part.")
+    message = N_(
+        "The reason given for a change outside the campaign does not hold: the current organization still takes part."
+    )
 
 
 class BasisNotAllowed(RuleViolation):
@@ -440,8 +446,7 @@ class EntrySuperseded(Conflict):
 
 class NotIssuingStaff(Forbidden):
     code = "medbook.not_staff"
-    message = N_("Only clinicians and the responsible therapist of the issuing organization may write in this "
-                 "book.")
+    message = N_("Only clinicians and the responsible therapist of the issuing organization may write in this book.")
 
 
 class NotResponsibleTherapist(Forbidden):
@@ -461,8 +466,9 @@ class MedbookRule(RuleViolation):
 
 class IssuerNotEligible(MedbookRule):
     code = "medbook.issuer_not_eligible"
-    message = N_("Books are issued only by a licensed organization included in the database of healthcare "
-                 "entities on {day}.")
+    message = N_(
+        "Books are issued only by a licensed organization included in the database of healthcare entities on {day}."
+    )
 
 
 class AppointeeNotEligible(MedbookRule):
@@ -472,8 +478,9 @@ class AppointeeNotEligible(MedbookRule):
 
 class ClearanceIncomplete(MedbookRule):
     code = "medbook.clearance_incomplete"
-    message = N_("Work clearance needs every required examination and test, current: missing {missing}; "
-                 "overdue {overdue}.")
+    message = N_(
+        "Work clearance needs every required examination and test, current: missing {missing}; overdue {overdue}."
+    )
 
 
 class Contraindication(MedbookRule):

@@ -26,7 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler as Compiled
 from sqlalchemy.sql.expression import Executable
 
 Row = tuple[Any, ...]
-FEW = 50   # rows of an INSERT sent as one multi-row VALUES statement (within PostgreSQL's parameter limit)
+FEW = 50  # rows of an INSERT sent as one multi-row VALUES statement (within PostgreSQL's parameter limit)
 
 
 def _values(compiled: Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class Fast:
     """One Core statement: compiled once per dialect (an INSERT once per set of columns given), run on the
     driver's cursor on PostgreSQL."""
 
-    sent: ClassVar[int] = 0   # statements sent on the driver's cursor by this process (benchmarks count them)
+    sent: ClassVar[int] = 0  # statements sent on the driver's cursor by this process (benchmarks count them)
 
     def __init__(self, stmt: Executable) -> None:
         self.stmt = stmt
@@ -72,8 +72,10 @@ class Fast:
         if found is False:
             found = None
             if name == "postgresql" and conn.dialect.driver == "psycopg":
-                compiled = self.stmt.compile(dialect=conn.dialect,  # type: ignore[attr-defined]
-                                             column_keys=list(keys) if self._insert else None)
+                compiled = self.stmt.compile(
+                    dialect=conn.dialect,  # type: ignore[attr-defined]
+                    column_keys=list(keys) if self._insert else None,
+                )
                 # Sent this way only when SQLAlchemy has no defaults to compute before an INSERT or UPDATE
                 # (callers give every such column); its bind processors are applied here (_values).
                 if not (getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)):
@@ -104,8 +106,9 @@ class Fast:
             found = self._multi[(keys, n)] = (str(compiled), compiled)
         return found
 
-    def many(self, conn: Connection, params: Sequence[Mapping[str, Any]], returning: bool = False,
-             ordered: bool = True) -> list[Row]:
+    def many(
+        self, conn: Connection, params: Sequence[Mapping[str, Any]], returning: bool = False, ordered: bool = True
+    ) -> list[Row]:
         """Execute once per set of parameters; with ``returning``, return what each execution returned.
 
         On PostgreSQL a few rows of an INSERT go as one multi-row VALUES statement (one round trip), unless

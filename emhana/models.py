@@ -13,6 +13,17 @@ from emhana.reference import models as reference_models
 from emhana.signatures import models as signatures_models
 from emhana.trust import models as trust_models
 
-__all__ = ["Base", "accounts_models", "attachment_models", "audit_models", "facilities_models", "fhir_models",
-           "identity_models", "medbook_models", "notify_models", "reference_models",
-           "signatures_models", "trust_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "attachment_models",
+    "audit_models",
+    "facilities_models",
+    "fhir_models",
+    "identity_models",
+    "medbook_models",
+    "notify_models",
+    "reference_models",
+    "signatures_models",
+    "trust_models",
+]

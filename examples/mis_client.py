@@ -65,24 +65,37 @@ def _subject(iin: str) -> dict[str, Any]:
 
 def observation(iin: str, loinc: str, interpretation: str, day: str) -> dict[str, Any]:
     """A laboratory result with its LOINC code and interpretation (POS, NEG, N, A)."""
-    return {"resourceType": "Observation", "id": uuid.uuid4().hex[:16], "meta": {"versionId": "1"},
-            "status": "final", "code": {"coding": [{"system": LOINC, "code": loinc}]}, "subject": _subject(iin),
-            "effectiveDateTime": day,
-            "interpretation": [{"coding": [{"system": INTERPRETATION, "code": interpretation}]}]}
+    return {
+        "resourceType": "Observation",
+        "id": uuid.uuid4().hex[:16],
+        "meta": {"versionId": "1"},
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "subject": _subject(iin),
+        "effectiveDateTime": day,
+        "interpretation": [{"coding": [{"system": INTERPRETATION, "code": interpretation}]}],
+    }
 
 
 def chest_xray(iin: str, day: str, normal: bool = True) -> dict[str, Any]:
     """A chest X-ray (fluorography) report with a SNOMED normal/abnormal conclusion."""
-    return {"resourceType": "DiagnosticReport", "id": uuid.uuid4().hex[:16], "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": "36643-5"}]}, "subject": _subject(iin),
-            "effectiveDateTime": day,
-            "conclusionCode": [{"coding": [{"system": SNOMED, "code": "17621005" if normal else "263654008"}]}]}
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": uuid.uuid4().hex[:16],
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "36643-5"}]},
+        "subject": _subject(iin),
+        "effectiveDateTime": day,
+        "conclusionCode": [{"coding": [{"system": SNOMED, "code": "17621005" if normal else "263654008"}]}],
+    }
 
 
 def signed_bundle(resources: list[dict[str, Any]], *, author_iin: str, p12: bytes, password: str) -> dict[str, Any]:
     """Return a transaction Bundle with a Provenance carrying the author's detached CMS signature."""
-    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r,
-                                      "request": {"method": "POST", "url": r["resourceType"]}} for r in resources]
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+        for r in resources
+    ]
     signed = rfc8785.dumps([e["resource"] for e in entries])
     key, cert, chain = pkcs12.load_key_and_certificates(p12, password.encode())
     if key is None or cert is None:
@@ -90,19 +103,32 @@ def signed_bundle(resources: list[dict[str, Any]], *, author_iin: str, p12: byte
     builder = pkcs7.PKCS7SignatureBuilder().set_data(signed).add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
     for extra in chain:
         builder = builder.add_certificate(extra)
-    cms = builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
-                                                    pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities])
+    cms = builder.sign(
+        serialization.Encoding.DER,
+        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities],
+    )
     now = dt.datetime.now(dt.UTC).isoformat()
-    entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "Provenance"},
-                    "resource": {"resourceType": "Provenance", "recorded": now,
-                                 "target": [{"reference": e["fullUrl"]} for e in entries],
-                                 "agent": [{"who": {"identifier": {"system": IIN, "value": author_iin}}}],
-                                 "signature": [{"type": [{"system": "urn:iso-astm:E1762-95:2013",
-                                                          "code": "1.2.840.10065.1.12.1.1"}],
-                                                "when": now, "who": {"identifier": {"system": IIN,
-                                                                                    "value": author_iin}},
-                                                "sigFormat": "application/pkcs7-signature",
-                                                "data": base64.b64encode(cms).decode()}]}})
+    entries.append(
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "request": {"method": "POST", "url": "Provenance"},
+            "resource": {
+                "resourceType": "Provenance",
+                "recorded": now,
+                "target": [{"reference": e["fullUrl"]} for e in entries],
+                "agent": [{"who": {"identifier": {"system": IIN, "value": author_iin}}}],
+                "signature": [
+                    {
+                        "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1"}],
+                        "when": now,
+                        "who": {"identifier": {"system": IIN, "value": author_iin}},
+                        "sigFormat": "application/pkcs7-signature",
+                        "data": base64.b64encode(cms).decode(),
+                    }
+                ],
+            },
+        }
+    )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -142,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         resources = [observation(args.iin, *spec.split(":", 2)) for spec in args.observation]
         resources += [chest_xray(args.iin, day) for day in args.xray]
-        out = push(client, signed_bundle(resources, author_iin=args.author_iin, p12=args.p12.read_bytes(),
-                                         password=args.password))
+        out = push(
+            client,
+            signed_bundle(resources, author_iin=args.author_iin, p12=args.p12.read_bytes(), password=args.password),
+        )
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 

@@ -99,13 +99,21 @@ def make_actor(sessions: sessionmaker[Session]) -> Callable[..., tuple[Actor, st
     """Create an account of a role and return its actor and a bearer token."""
     counter = iter(range(1, 10_000))
 
-    def make(role: Role, *, person_id: int | None = None, entity_id: int | None = None,
-             password: str = "secret-pass") -> tuple[Actor, str]:
+    def make(
+        role: Role, *, person_id: int | None = None, entity_id: int | None = None, password: str = "secret-pass"
+    ) -> tuple[Actor, str]:
         import datetime as dt
+
         with sessions.begin() as s:
-            account = create_account(session=s, username=f"{role.value}-{next(counter)}", password=password,
-                                     role=role, display_name=f"Test {role.value}", person_id=person_id,
-                                     entity_id=entity_id)
+            account = create_account(
+                session=s,
+                username=f"{role.value}-{next(counter)}",
+                password=password,
+                role=role,
+                display_name=f"Test {role.value}",
+                person_id=person_id,
+                entity_id=entity_id,
+            )
             actor = actor_of(account)
             token = issue_token(session=s, actor=actor, ttl=dt.timedelta(hours=1))
         return actor, token
@@ -128,6 +136,7 @@ def auth(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[..., dict[str
 def seeded_entity(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]) -> int:
     """Write one participating entity with two sites and return its id."""
     from emhana.facilities.service import apply_records, get_entity_by_bin
+
     actor, _ = make_actor(Role.FUND_ADMIN)
     with sessions.begin() as s:
         rec = entity_record()

@@ -31,8 +31,7 @@ class MeOut(BaseModel):
 
 
 @router.post("/token", response_model=TokenOut, dependencies=[public()])
-def token(request: Request, session: SessionDep,
-          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     authenticator: Authenticator = request.app.state.authenticator
     actor = authenticator.authenticate(session=session, username=form.username, password=form.password)
@@ -44,8 +43,9 @@ def token(request: Request, session: SessionDep,
 @router.get("/me", response_model=MeOut)
 def me(actor: Annotated[Actor, require(*ALL_ROLES)]) -> MeOut:
     """Return the current account."""
-    return MeOut(username=actor.username, role=actor.role.value, display_name=actor.display_name,
-                 entity_id=actor.entity_id)
+    return MeOut(
+        username=actor.username, role=actor.role.value, display_name=actor.display_name, entity_id=actor.entity_id
+    )
 
 
 @router.post("/logout", status_code=204, dependencies=[require(*ALL_ROLES)])

@@ -44,9 +44,14 @@ class Actor:
 
 def actor_of(account: Account) -> Actor:
     """Return the actor view of an account."""
-    return Actor(account_id=account.id, username=account.username, role=Role(account.role),
-                 display_name=account.display_name, person_id=account.person_id,
-                 entity_id=account.entity_id)
+    return Actor(
+        account_id=account.id,
+        username=account.username,
+        role=Role(account.role),
+        display_name=account.display_name,
+        person_id=account.person_id,
+        entity_id=account.entity_id,
+    )
 
 
 def hash_password(password: str) -> str:
@@ -93,13 +98,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta,
-                now: dt.datetime | None = None) -> str:
+def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta, now: dt.datetime | None = None) -> str:
     """Create an opaque bearer token for the actor and return it (only its hash is stored)."""
     now = now or dt.datetime.now(dt.UTC)
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(account_id=actor.account_id, token_hash=_digest(token), created_at=now,
-                         expires_at=now + ttl))
+    session.add(ApiToken(account_id=actor.account_id, token_hash=_digest(token), created_at=now, expires_at=now + ttl))
     session.flush()
     return token
 
@@ -108,7 +111,8 @@ def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = N
     """Return the actor of a live token or raise NotAuthenticated."""
     now = now or dt.datetime.now(dt.UTC)
     row = session.execute(
-        select(ApiToken, Account).join(Account, Account.id == ApiToken.account_id)
+        select(ApiToken, Account)
+        .join(Account, Account.id == ApiToken.account_id)
         .where(ApiToken.token_hash == _digest(token))
     ).first()
     if row is None:
@@ -127,12 +131,25 @@ def revoke_token(*, session: Session, token: str) -> None:
         tok.revoked = True
 
 
-def create_account(*, session: Session, username: str, password: str | None, role: Role,
-                   display_name: str, person_id: int | None = None,
-                   entity_id: int | None = None) -> Account:
+def create_account(
+    *,
+    session: Session,
+    username: str,
+    password: str | None,
+    role: Role,
+    display_name: str,
+    person_id: int | None = None,
+    entity_id: int | None = None,
+) -> Account:
     """Create an account with an optional local password."""
-    account = Account(username=username, password_hash=hash_password(password) if password else None,
-                      role=role.value, display_name=display_name, person_id=person_id, entity_id=entity_id)
+    account = Account(
+        username=username,
+        password_hash=hash_password(password) if password else None,
+        role=role.value,
+        display_name=display_name,
+        person_id=person_id,
+        entity_id=entity_id,
+    )
     session.add(account)
     session.flush()
     return account

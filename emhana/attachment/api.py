@@ -52,8 +52,18 @@ IdempotencyKey = Annotated[str | None, Header()]
 
 def _districts(rows: list[tuple[District, int]]) -> list[DistrictFreeOut]:
     """Return districts with capacity, attached and free places."""
-    return [DistrictFreeOut(district_id=d.id, number=d.number, profile=d.profile, capacity=d.capacity,
-                            attached=n, free=free_places(d.capacity, n), doctor_id=d.doctor_id) for d, n in rows]
+    return [
+        DistrictFreeOut(
+            district_id=d.id,
+            number=d.number,
+            profile=d.profile,
+            capacity=d.capacity,
+            attached=n,
+            free=free_places(d.capacity, n),
+            doctor_id=d.doctor_id,
+        )
+        for d, n in rows
+    ]
 
 
 def _application_response(status: int, payload: dict[str, Any]) -> JSONResponse:
@@ -67,9 +77,15 @@ def holidays(year: int) -> list[HolidayOut]:
     """List Kazakhstan's days off of a year beyond weekends, substitute days included (A-52)."""
     out = []
     for day, kind, h in calendar.holidays_of(year):
-        out.append(HolidayOut(date=day, kind=kind, name_kk=h.name_kk if h else "Ауыстырылған демалыс күні",
-                              name_ru=h.name_ru if h else "Перенесённый выходной день",
-                              name_en=h.name_en if h else "Substitute day off"))
+        out.append(
+            HolidayOut(
+                date=day,
+                kind=kind,
+                name_kk=h.name_kk if h else "Ауыстырылған демалыс күні",
+                name_ru=h.name_ru if h else "Перенесённый выходной день",
+                name_en=h.name_en if h else "Substitute day off",
+            )
+        )
     return out
 
 
@@ -89,30 +105,50 @@ def site_free(site_id: int, session: SessionDep) -> SiteFreeOut:
 
 
 @router.get("/near", response_model=list[NearFreeOut], dependencies=[public()])
-def near(session: SessionDep, lat: Annotated[float, Query(ge=-90, le=90)],
-         lon: Annotated[float, Query(ge=-180, le=180)], limit: Annotated[int, Query(ge=1, le=50)] = 10,
-         profile: Profile | None = None) -> list[NearFreeOut]:
+def near(
+    session: SessionDep,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    profile: Profile | None = None,
+) -> list[NearFreeOut]:
     """Return the nearest participating sites with distance and free places per district (journey 1)."""
     if not in_kazakhstan(lat, lon):
         raise OutsideKazakhstan(lat=lat, lon=lon)
-    found = service.near_free(session=session, lat=lat, lon=lon, day=clock.today(), limit=limit,
-                              profile=profile.value if profile else None)
+    found = service.near_free(
+        session=session, lat=lat, lon=lon, day=clock.today(), limit=limit, profile=profile.value if profile else None
+    )
     out = []
     for n, rows in found:
         districts = _districts(rows)
-        out.append(NearFreeOut(
-            site_id=n.site.id, site_name_kk=n.site.name_kk, site_name_ru=n.site.name_ru,
-            address_kk=n.site.address_kk, address_ru=n.site.address_ru, kind=n.site.kind, lat=n.site.lat,
-            lon=n.site.lon, distance_km=round(n.distance_km, 3), entity_id=n.entity.id,
-            entity_name_kk=n.entity.name_kk, entity_name_ru=n.entity.name_ru,
-            free=sum(d.free for d in districts), districts=districts))
+        out.append(
+            NearFreeOut(
+                site_id=n.site.id,
+                site_name_kk=n.site.name_kk,
+                site_name_ru=n.site.name_ru,
+                address_kk=n.site.address_kk,
+                address_ru=n.site.address_ru,
+                kind=n.site.kind,
+                lat=n.site.lat,
+                lon=n.site.lon,
+                distance_km=round(n.distance_km, 3),
+                entity_id=n.entity.id,
+                entity_name_kk=n.entity.name_kk,
+                entity_name_ru=n.entity.name_ru,
+                free=sum(d.free for d in districts),
+                districts=districts,
+            )
+        )
     return out
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
-def apply(body: ApplicationIn, session: SessionDep,
-          actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)],
-          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def apply(
+    body: ApplicationIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Apply: a citizen on the portal for themself or a represented child, a registrar in person (A-50)."""
     channel = Channel.EGOV if actor.role is Role.CITIZEN else Channel.IN_PERSON
 
@@ -120,34 +156,43 @@ def apply(body: ApplicationIn, session: SessionDep,
         app = service.submit(session=session, actor=actor, data=body, channel=channel, now=clock.now())
         return 201, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
-    status, payload = run_once(session=session, actor=actor, key=idempotency_key,
-                                  payload=body.model_dump(mode="json"), run=run)
+    status, payload = run_once(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
     return _application_response(status, payload)
 
 
 @router.post("/applications/written", response_model=ApplicationOut, status_code=201)
-async def apply_written(session: SessionDep, actor: Annotated[Actor, require(Role.REGISTRAR)],
-                        application: Annotated[str, Form(description="ApplicationIn as JSON")],
-                        files: Annotated[list[UploadFile], File(description="Scans, in the order of documents")],
-                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def apply_written(
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.REGISTRAR)],
+    application: Annotated[str, Form(description="ApplicationIn as JSON")],
+    files: Annotated[list[UploadFile], File(description="Scans, in the order of documents")],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Record a written application with its scanned documents (A-51); it waits in the queue."""
     try:
         body = ApplicationIn.model_validate(json.loads(application))
     except (ValueError, ValidationError) as exc:
-        errors = exc.errors() if isinstance(exc, ValidationError) else [
-            {"type": "json_invalid", "loc": ("body", "application"), "msg": str(exc)}]
+        errors = (
+            exc.errors()
+            if isinstance(exc, ValidationError)
+            else [{"type": "json_invalid", "loc": ("body", "application"), "msg": str(exc)}]
+        )
         raise RequestValidationError(errors) from None
     uploads = []
     for f in files:
         content = await f.read(MAX_UPLOAD_BYTES + 1)
         if len(content) > MAX_UPLOAD_BYTES or (f.content_type or "") not in UPLOAD_TYPES:
             raise InvalidInput()
-        uploads.append(service.Upload(file_name=(f.filename or "scan")[:200], content_type=f.content_type or "",
-                                      content=content))
+        uploads.append(
+            service.Upload(file_name=(f.filename or "scan")[:200], content_type=f.content_type or "", content=content)
+        )
 
     def run() -> tuple[int, dict[str, Any]]:
-        app = service.submit(session=session, actor=actor, data=body, channel=Channel.WRITTEN, uploads=uploads,
-                             now=clock.now())
+        app = service.submit(
+            session=session, actor=actor, data=body, channel=Channel.WRITTEN, uploads=uploads, now=clock.now()
+        )
         return 201, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
     fingerprint = {"application": body.model_dump(mode="json"), "files": [u.content.hex()[:64] for u in uploads]}
@@ -156,42 +201,70 @@ async def apply_written(session: SessionDep, actor: Annotated[Actor, require(Rol
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationOut)
-def read_application(application_id: int, session: SessionDep,
-                     actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)]) -> JSONResponse:
+def read_application(
+    application_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)],
+) -> JSONResponse:
     """Return an application with its state, deadline, reason and ETag."""
     app = service.get_application(session=session, actor=actor, application_id=application_id, today=clock.today())
     return _application_response(200, outputs.application_out(session, app, clock.now()).model_dump(mode="json"))
 
 
-@router.get("/applications/{application_id}/documents/{document_id}",
-            responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}})
-def read_scan(application_id: int, document_id: int, session: SessionDep,
-              actor: Annotated[Actor, require(Role.REGISTRAR, Role.FUND_ADMIN)]) -> Response:
+@router.get(
+    "/applications/{application_id}/documents/{document_id}",
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+def read_scan(
+    application_id: int,
+    document_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.REGISTRAR, Role.FUND_ADMIN)],
+) -> Response:
     """Return the scanned file of a document of a written application."""
     app = service.get_application(session=session, actor=actor, application_id=application_id, today=clock.today())
     doc = session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id or doc.content is None:
         raise NotFound()
-    return Response(doc.content, media_type=doc.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="document-{doc.id}"'})
+    return Response(
+        doc.content,
+        media_type=doc.content_type or "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="document-{doc.id}"'},
+    )
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationOut)
-def decide(application_id: int, body: DecisionIn, session: SessionDep,
-           actor: Annotated[Actor, require(Role.REGISTRAR)], if_match: Annotated[str | None, Header()] = None,
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def decide(
+    application_id: int,
+    body: DecisionIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.REGISTRAR)],
+    if_match: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Approve or refuse (with a reason code) a queued application; needs If-Match (412 if stale, 428 if absent)."""
     if if_match is None:
         raise PreconditionRequired()
 
     def run() -> tuple[int, dict[str, Any]]:
         version = outputs.version_from(if_match, "application", application_id)
-        app = service.decide(session=session, actor=actor, application_id=application_id, expected_version=version,
-                             data=body, now=clock.now())
+        app = service.decide(
+            session=session,
+            actor=actor,
+            application_id=application_id,
+            expected_version=version,
+            data=body,
+            now=clock.now(),
+        )
         return 200, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
-    status, payload = run_once(session=session, actor=actor, key=idempotency_key, run=run, payload={
-        "application": application_id, "if_match": if_match, "body": body.model_dump(mode="json")})
+    status, payload = run_once(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        run=run,
+        payload={"application": application_id, "if_match": if_match, "body": body.model_dump(mode="json")},
+    )
     return _application_response(status, payload)
 
 
@@ -207,13 +280,16 @@ def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Role.CIT
     """Return the citizen's attachment, history and applications, and those of the children they represent."""
     now = clock.now()
     me, represented = service.my_views(session=session, actor=actor, today=service.local_day(now))
-    return MyAttachmentsOut(me=outputs.person_out(session, me, now) if me else None,
-                            represented=[outputs.person_out(session, v, now) for v in represented])
+    return MyAttachmentsOut(
+        me=outputs.person_out(session, me, now) if me else None,
+        represented=[outputs.person_out(session, v, now) for v in represented],
+    )
 
 
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)
-def person_attachments(person_id: int, session: SessionDep,
-                       actor: Annotated[Actor, require(*PERSON_READERS)]) -> PersonAttachmentsOut:
+def person_attachments(
+    person_id: int, session: SessionDep, actor: Annotated[Actor, require(*PERSON_READERS)]
+) -> PersonAttachmentsOut:
     """Return a person's current and upcoming attachment and history; a citizen only their own or a child's."""
     now = clock.now()
     if actor.role is Role.CITIZEN and actor.person_id is None:

@@ -52,8 +52,7 @@ class Gathered:
     history: list[Period]
 
 
-def gather(session: Session, *, person_id: int, district_id: int, applicant_id: int,
-           day: dt.date) -> Gathered:
+def gather(session: Session, *, person_id: int, district_id: int, applicant_id: int, day: dt.date) -> Gathered:
     """Lock the person and read the target and the history; NotFound for a missing person or district,
     or an inactive district or site."""
     conn = session.connection()
@@ -91,24 +90,55 @@ def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed:
     current = running(g.history)
     address = basis_address(g.person.addresses, claim.basis, today)
     t = g.target
-    return evaluate(ApplicationFacts(
-        filed_on=claim.filed_on, today=today, policy=policy,
-        person=PersonFacts(birth_date=g.person.birth_date, death_date=g.person.death_date,
-                           category=g.person.category),
-        by_self=claim.by_self, representative_valid=claim.representative_valid, channel=claim.channel,
-        documents=claim.documents, basis=claim.basis, address_kato=address.kato_code if address else None,
-        border_claim=claim.border_claim, reason=claim.reason,
-        target=TargetFacts(entity_participating=t.included, contract_to=t.contract_to, district_id=t.district_id,
-                           profile=t.profile, capacity=capacity, attached=attached, site_kato=t.site_kato),
-        current=CurrentFacts(district_id=current.district_id, entity_participating=current.participating)
-        if current else None,
-        voluntary_changes_this_year=voluntary_changes(g.history, claim.filed_on.year),
-        reviewed=reviewed, pregnant=claim.pregnant))
+    return evaluate(
+        ApplicationFacts(
+            filed_on=claim.filed_on,
+            today=today,
+            policy=policy,
+            person=PersonFacts(
+                birth_date=g.person.birth_date, death_date=g.person.death_date, category=g.person.category
+            ),
+            by_self=claim.by_self,
+            representative_valid=claim.representative_valid,
+            channel=claim.channel,
+            documents=claim.documents,
+            basis=claim.basis,
+            address_kato=address.kato_code if address else None,
+            border_claim=claim.border_claim,
+            reason=claim.reason,
+            target=TargetFacts(
+                entity_participating=t.included,
+                contract_to=t.contract_to,
+                district_id=t.district_id,
+                profile=t.profile,
+                capacity=capacity,
+                attached=attached,
+                site_kato=t.site_kato,
+            ),
+            current=CurrentFacts(district_id=current.district_id, entity_participating=current.participating)
+            if current
+            else None,
+            voluntary_changes_this_year=voluntary_changes(g.history, claim.filed_on.year),
+            reviewed=reviewed,
+            pregnant=claim.pregnant,
+        )
+    )
 
 
-def approve(session: Session, events: Events, g: Gathered, decision: Decision, *, application_id: int,
-            applicant_id: int, basis: PlaceBasis, filed_on: dt.date, decided_on: dt.date,
-            moment: dt.datetime, care_at_home: bool | None = None) -> int:
+def approve(
+    session: Session,
+    events: Events,
+    g: Gathered,
+    decision: Decision,
+    *,
+    application_id: int,
+    applicant_id: int,
+    basis: PlaceBasis,
+    filed_on: dt.date,
+    decided_on: dt.date,
+    moment: dt.datetime,
+    care_at_home: bool | None = None,
+) -> int:
     """Close the running attachment, open the new one and queue the notices; return the new attachment's id.
 
     ``care_at_home`` is the home-visit agreement of A-26, recorded only for a person outside the zone."""
@@ -116,11 +146,34 @@ def approve(session: Session, events: Events, g: Gathered, decision: Decision, *
         raise InvalidInput()
     lost = running(g.history)
     t = g.target
-    new_id, _ = place(session, events, NewAttachment(
-        person_id=g.person.id, entity_id=t.entity_id, site_id=t.site_id, district_id=t.district_id,
-        doctor_id=t.doctor_id, basis=basis, cause=decision.cause, begin=decision.begin_date, decided_on=decided_on,
-        insured_until=decision.insured_until, application_id=application_id,
-        care_at_home=care_at_home if decision.outside_zone else None), g.history)
-    notices.approved(session, application_id=application_id, filed_on=filed_on, applicant_id=applicant_id,
-                     person=g.person, target=t, begin=decision.begin_date, lost=lost, now=moment)
+    new_id, _ = place(
+        session,
+        events,
+        NewAttachment(
+            person_id=g.person.id,
+            entity_id=t.entity_id,
+            site_id=t.site_id,
+            district_id=t.district_id,
+            doctor_id=t.doctor_id,
+            basis=basis,
+            cause=decision.cause,
+            begin=decision.begin_date,
+            decided_on=decided_on,
+            insured_until=decision.insured_until,
+            application_id=application_id,
+            care_at_home=care_at_home if decision.outside_zone else None,
+        ),
+        g.history,
+    )
+    notices.approved(
+        session,
+        application_id=application_id,
+        filed_on=filed_on,
+        applicant_id=applicant_id,
+        person=g.person,
+        target=t,
+        begin=decision.begin_date,
+        lost=lost,
+        now=moment,
+    )
     return new_id

@@ -76,16 +76,29 @@ def build(holidays: tuple[Holiday, ...]) -> Calendar:
     subs = substitute_days(holidays)
     off = {h.day for h in holidays if h.kind in (HOLIDAY, RELIGIOUS, DAY_OFF)} | subs
     working = frozenset(h.day for h in holidays if h.kind == WORKING_DAY)
-    return Calendar(holidays=holidays, days_off=frozenset(off), working_weekends=working, substitutes=subs,
-                    years=frozenset(h.day.year for h in holidays))
+    return Calendar(
+        holidays=holidays,
+        days_off=frozenset(off),
+        working_weekends=working,
+        substitutes=subs,
+        years=frozenset(h.day.year for h in holidays),
+    )
 
 
 def read_holidays(path: Path) -> tuple[Holiday, ...]:
     """Read a holiday CSV file."""
     with path.open(encoding="utf-8", newline="") as fh:
-        return tuple(Holiday(day=dt.date.fromisoformat(r["date"]), kind=r["kind"], name_kk=r["name_kk"],
-                             name_ru=r["name_ru"], name_en=r["name_en"], source=r["source"])
-                     for r in csv.DictReader(fh))
+        return tuple(
+            Holiday(
+                day=dt.date.fromisoformat(r["date"]),
+                kind=r["kind"],
+                name_kk=r["name_kk"],
+                name_ru=r["name_ru"],
+                name_en=r["name_en"],
+                source=r["source"],
+            )
+            for r in csv.DictReader(fh)
+        )
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +152,6 @@ def decision_deadline(submitted_at: dt.datetime, calendar: Calendar | None = Non
 def holidays_of(year: int, calendar: Calendar | None = None) -> list[tuple[dt.date, str, Holiday | None]]:
     """Return the days off of a year beyond weekends: (day, kind, holiday row or None for substitutes)."""
     cal = calendar or kazakhstan()
-    rows: list[tuple[dt.date, str, Holiday | None]] = [
-        (h.day, h.kind, h) for h in cal.holidays if h.day.year == year]
+    rows: list[tuple[dt.date, str, Holiday | None]] = [(h.day, h.kind, h) for h in cal.holidays if h.day.year == year]
     rows += [(d, "substitute", None) for d in cal.substitutes if d.year == year]
     return sorted(rows, key=lambda r: (r[0], r[1]))

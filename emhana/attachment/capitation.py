@@ -76,23 +76,28 @@ def bands_or_refuse(text: str) -> tuple[Band, ...]:
 def band_of(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[str]:
     """Return a SQL expression naming a person's age band on a day, by birth-date thresholds."""
     whens: list[tuple[ColumnElement[bool], str]] = [
-        (Person.birth_date <= years_before(as_of, b.low), b.label) for b in reversed(bands[1:])]
+        (Person.birth_date <= years_before(as_of, b.low), b.label) for b in reversed(bands[1:])
+    ]
     return case(*whens, else_=literal(bands[0].label))
 
 
 def active_on(as_of: dt.date) -> ColumnElement[bool]:
     """Return the SQL condition: an attachment is in effect on a day (insured term included, A-91)."""
-    return and_(Attachment.begin_date <= as_of,
-                or_(Attachment.end_date.is_(None), Attachment.end_date >= as_of),
-                or_(Attachment.insured_until.is_(None), Attachment.insured_until >= as_of))
+    return and_(
+        Attachment.begin_date <= as_of,
+        or_(Attachment.end_date.is_(None), Attachment.end_date >= as_of),
+        or_(Attachment.insured_until.is_(None), Attachment.insured_until >= as_of),
+    )
 
 
 def counted(as_of: dt.date, bands: tuple[Band, ...]):  # type: ignore[no-untyped-def]
     """Return the SELECT of the persons counted on a day: person, attachment, entity, sex, band."""
     band = band_of(bands, as_of).label("band")
-    return (select(Attachment.person_id, Attachment.id.label("attachment_id"), Attachment.entity_id, Person.sex,
-                   band)
-            .join(Person, Person.id == Attachment.person_id).where(active_on(as_of)))
+    return (
+        select(Attachment.person_id, Attachment.id.label("attachment_id"), Attachment.entity_id, Person.sex, band)
+        .join(Person, Person.id == Attachment.person_id)
+        .where(active_on(as_of))
+    )
 
 
 def tune_for_counting(session: Session) -> None:
@@ -106,13 +111,21 @@ def compute_counts(*, session: Session, as_of: dt.date, bands: str = DEFAULT_BAN
     """Compute the counts of a day from attachment history without storing anything."""
     tune_for_counting(session)
     sub = counted(as_of, bands_or_refuse(bands)).subquery()
-    rows = session.execute(select(sub.c.entity_id, sub.c.sex, sub.c.band, func.count())
-                           .group_by(sub.c.entity_id, sub.c.sex, sub.c.band))
+    rows = session.execute(
+        select(sub.c.entity_id, sub.c.sex, sub.c.band, func.count()).group_by(sub.c.entity_id, sub.c.sex, sub.c.band)
+    )
     return {(int(e), str(s), str(b)): int(n) for e, s, b, n in rows}
 
 
-def take_snapshot(*, session: Session, actor: Actor | None, as_of: dt.date, today: dt.date,
-                  bands: str = DEFAULT_BANDS, now: dt.datetime | None = None) -> CapitationSnapshot:
+def take_snapshot(
+    *,
+    session: Session,
+    actor: Actor | None,
+    as_of: dt.date,
+    today: dt.date,
+    bands: str = DEFAULT_BANDS,
+    now: dt.datetime | None = None,
+) -> CapitationSnapshot:
     """Store the snapshot of a day with the persons counted; a day already taken is returned as it was."""
     parsed = bands_or_refuse(bands)
     normalized = ",".join(b.label for b in parsed)
@@ -123,8 +136,13 @@ def take_snapshot(*, session: Session, actor: Actor | None, as_of: dt.date, toda
         if existing.bands != normalized:
             raise SnapshotExists(day=as_of.isoformat())
         return existing
-    snap = CapitationSnapshot(as_of=as_of, bands=normalized, total=0, taken_at=now or dt.datetime.now(dt.UTC),
-                              taken_by=actor.account_id if actor else None)
+    snap = CapitationSnapshot(
+        as_of=as_of,
+        bands=normalized,
+        total=0,
+        taken_at=now or dt.datetime.now(dt.UTC),
+        taken_by=actor.account_id if actor else None,
+    )
     session.add(snap)
     session.flush()
     tune_for_counting(session)
@@ -132,15 +150,35 @@ def take_snapshot(*, session: Session, actor: Actor | None, as_of: dt.date, toda
     # The two aggregates see each group's rows in the same order, so person_ids[i] and attachment_ids[i]
     # belong together.
     ids = func.array_agg if session.get_bind().dialect.name == "postgresql" else func.json_group_array
-    session.execute(insert(CapitationCount).from_select(
-        ["snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids"],
-        select(literal(snap.id), sub.c.entity_id, sub.c.sex, sub.c.band, func.count(), ids(sub.c.person_id),
-               ids(sub.c.attachment_id)).group_by(sub.c.entity_id, sub.c.sex, sub.c.band)))
-    snap.total = session.scalar(select(func.coalesce(func.sum(CapitationCount.count), 0))
-                                .where(CapitationCount.snapshot_id == snap.id)) or 0
+    session.execute(
+        insert(CapitationCount).from_select(
+            ["snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids"],
+            select(
+                literal(snap.id),
+                sub.c.entity_id,
+                sub.c.sex,
+                sub.c.band,
+                func.count(),
+                ids(sub.c.person_id),
+                ids(sub.c.attachment_id),
+            ).group_by(sub.c.entity_id, sub.c.sex, sub.c.band),
+        )
+    )
+    snap.total = (
+        session.scalar(
+            select(func.coalesce(func.sum(CapitationCount.count), 0)).where(CapitationCount.snapshot_id == snap.id)
+        )
+        or 0
+    )
     session.flush()
-    record_event(session=session, actor=actor, action="capitation.snapshot", object_type="capitation_snapshot",
-                 object_id=as_of.isoformat(), purpose=f"{snap.total} persons")
+    record_event(
+        session=session,
+        actor=actor,
+        action="capitation.snapshot",
+        object_type="capitation_snapshot",
+        object_id=as_of.isoformat(),
+        purpose=f"{snap.total} persons",
+    )
     return snap
 
 
@@ -175,16 +213,20 @@ class TracedPerson:
     band: str
 
 
-def persons_of(*, session: Session, snapshot: CapitationSnapshot,
-               entity_id: int | None = None) -> list[TracedPerson]:
+def persons_of(*, session: Session, snapshot: CapitationSnapshot, entity_id: int | None = None) -> list[TracedPerson]:
     """Return the persons counted in a snapshot, by entity and person (traceability to the person, A-121)."""
-    query = (select(CapitationCount).options(undefer(CapitationCount.person_ids),
-                                             undefer(CapitationCount.attachment_ids))
-             .where(CapitationCount.snapshot_id == snapshot.id))
+    query = (
+        select(CapitationCount)
+        .options(undefer(CapitationCount.person_ids), undefer(CapitationCount.attachment_ids))
+        .where(CapitationCount.snapshot_id == snapshot.id)
+    )
     if entity_id is not None:
         query = query.where(CapitationCount.entity_id == entity_id)
-    found = [TracedPerson(int(p), int(a), c.entity_id, c.sex, c.band) for c in session.scalars(query)
-             for p, a in zip(c.person_ids, c.attachment_ids, strict=True)]
+    found = [
+        TracedPerson(int(p), int(a), c.entity_id, c.sex, c.band)
+        for c in session.scalars(query)
+        for p, a in zip(c.person_ids, c.attachment_ids, strict=True)
+    ]
     return sorted(found, key=lambda t: (t.entity_id, t.person_id))
 
 
@@ -194,8 +236,14 @@ CSV_HEADER = ("as_of", "entity_id", "entity_bin", "sex", "age_band", "count")
 def export_csv(*, session: Session, snapshot: CapitationSnapshot) -> str:
     """Return the snapshot's counts as CSV (one row per entity, sex and age band)."""
     rows = counts_of(session=session, snapshot=snapshot)
-    bins = {int(i): str(b) for i, b in session.execute(select(Entity.id, Entity.bin).where(
-        Entity.id.in_({r.entity_id for r in rows})))} if rows else {}
+    bins = (
+        {
+            int(i): str(b)
+            for i, b in session.execute(select(Entity.id, Entity.bin).where(Entity.id.in_({r.entity_id for r in rows})))
+        }
+        if rows
+        else {}
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)

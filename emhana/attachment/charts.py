@@ -35,15 +35,19 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, width: int = 
     left, right, top, bottom = 44, 10, 12, 34
     inner_w, inner_h = width - left - right, height - top - bottom
     top_value = _nice_max(max((n for _, n in points), default=0))
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+    ]
     ticks = top_value if top_value <= 5 else 5
     for i in range(ticks + 1):
         value = top_value * i // ticks
         y = top + inner_h - inner_h * i / ticks
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="{MUTED}">{value}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="{MUTED}">{value}</text>'
+        )
     count = max(1, len(points))
     slot = inner_w / count
     bar_w = max(2.0, min(36.0, slot * 0.7))
@@ -52,13 +56,18 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, width: int = 
         h = inner_h * n / top_value
         x = left + slot * i + (slot - bar_w) / 2
         y = top + inner_h - h
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                     f'fill="{BAR}" rx="2"><title>{escape(label)}: {n}</title></rect>')
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+            f'fill="{BAR}" rx="2"><title>{escape(label)}: {n}</title></rect>'
+        )
         if i % every == 0:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                         f'font-size="11" fill="{INK}">{escape(label)}</text>')
-    parts.append(f'<line x1="{left}" y1="{top + inner_h}" x2="{width - right}" y2="{top + inner_h}" '
-                 f'stroke="{MUTED}"/></svg>')
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'font-size="11" fill="{INK}">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<line x1="{left}" y1="{top + inner_h}" x2="{width - right}" y2="{top + inner_h}" stroke="{MUTED}"/></svg>'
+    )
     return Markup("".join(parts))  # noqa: S704 -- every label above went through html.escape
 
 
@@ -69,16 +78,20 @@ def bar_chart(rows: Sequence[tuple[str, int]], *, title: str, width: int = 720, 
     top_value = max((n for _, n in rows), default=0) or 1
     inner_w = width - 60
     color = ACCENT if accent else BAR
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+    ]
     for i, (label, n) in enumerate(rows):
         y = top + row_h * i
         w = max(2.0, inner_w * n / top_value)
         short = label if len(label) <= 100 else label[:99] + "…"
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"><title>{escape(label)}</title>'
-                     f'{escape(short)}</text>'
-                     f'<rect class="bar" x="0" y="{y + 20}" width="{w:.1f}" height="16" fill="{color}" rx="2">'
-                     f'<title>{escape(label)}: {n}</title></rect>'
-                     f'<text x="{w + 6:.1f}" y="{y + 33}" font-size="12" font-weight="600" fill="{INK}">{n}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"><title>{escape(label)}</title>'
+            f"{escape(short)}</text>"
+            f'<rect class="bar" x="0" y="{y + 20}" width="{w:.1f}" height="16" fill="{color}" rx="2">'
+            f"<title>{escape(label)}: {n}</title></rect>"
+            f'<text x="{w + 6:.1f}" y="{y + 33}" font-size="12" font-weight="600" fill="{INK}">{n}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every label above went through html.escape

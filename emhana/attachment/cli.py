@@ -14,13 +14,13 @@ from emhana.attachment.enums import DEFAULT_BANDS
 app = typer.Typer(help="Capitation snapshots of the attached population (A-120, A-121).", no_args_is_help=True)
 
 
-
 @app.command("snapshot")
-def snapshot(date: Annotated[str, typer.Option("--date", help="The reference day, YYYY-MM-DD.")],
-             out: Annotated[Path, typer.Option("--out", help="The CSV file to write.", dir_okay=False)],
-             bands: Annotated[str, typer.Option(help="Age bands, contiguous from 0.")] = DEFAULT_BANDS,
-             database_url: Annotated[str | None, typer.Option("--database-url",
-                                                              help="Defaults to EMHANA_DATABASE_URL.")] = None) -> None:
+def snapshot(
+    date: Annotated[str, typer.Option("--date", help="The reference day, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option("--out", help="The CSV file to write.", dir_okay=False)],
+    bands: Annotated[str, typer.Option(help="Age bands, contiguous from 0.")] = DEFAULT_BANDS,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="Defaults to EMHANA_DATABASE_URL.")] = None,
+) -> None:
     """Take (or reuse) the immutable snapshot of a day and write its counts per entity, sex and age band as CSV."""
     from emhana.attachment.capitation import export_csv, take_snapshot
     from emhana.config import get_settings

@@ -34,26 +34,54 @@ MSG_NO_PERSON = N_("Your account is not linked to a person in the registry.")
 LANGUAGE_NAMES = {"kk": "Қазақ тілі", "ru": "Русский язык"}
 
 
-def _page(request: Request, session: Session, actor: Actor, *, language_code: str | None = None,
-          email: str | None = None, error: str = "", notice: str = "", status: int = 200) -> HTMLResponse:
+def _page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    language_code: str | None = None,
+    email: str | None = None,
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     stored = contact_of(session, RecipientKind.PERSON, actor.person_id) if actor.person_id else None
-    return render(request, "attachment/notifications.html", actor=actor, status=status, error=error, notice=notice,
-                  chosen=language_code if language_code is not None else (stored.language if stored else "") or "",
-                  email=email if email is not None else (stored.email if stored else "") or "",
-                  languages=LANGUAGE_NAMES, linked=actor.person_id is not None)
+    return render(
+        request,
+        "attachment/notifications.html",
+        actor=actor,
+        status=status,
+        error=error,
+        notice=notice,
+        chosen=language_code if language_code is not None else (stored.language if stored else "") or "",
+        email=email if email is not None else (stored.email if stored else "") or "",
+        languages=LANGUAGE_NAMES,
+        linked=actor.person_id is not None,
+    )
 
 
 @router.get("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
 def settings(request: Request, session: SessionDep, actor: Citizen, saved: str = "") -> HTMLResponse:
     """Show the citizen's notification language and e-mail."""
     lang = language(request)
-    return _page(request, session, actor, notice=translate(lang, MSG_SAVED) if saved == "1" else "",
-                 error="" if actor.person_id else translate(lang, MSG_NO_PERSON))
+    return _page(
+        request,
+        session,
+        actor,
+        notice=translate(lang, MSG_SAVED) if saved == "1" else "",
+        error="" if actor.person_id else translate(lang, MSG_NO_PERSON),
+    )
 
 
 @router.post("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def save(request: Request, session: SessionDep, actor: Citizen, csrf: FormText = "", notice_language: FormText = "",
-         email: FormText = "") -> Response:
+def save(
+    request: Request,
+    session: SessionDep,
+    actor: Citizen,
+    csrf: FormText = "",
+    notice_language: FormText = "",
+    email: FormText = "",
+) -> Response:
     """Store the citizen's notification language (kk or ru) and e-mail (empty: none)."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
@@ -61,13 +89,37 @@ def save(request: Request, session: SessionDep, actor: Citizen, csrf: FormText =
     address = email.strip()
     if actor.person_id is None:
         return _page(request, session, actor, error=translate(lang, MSG_NO_PERSON), status=403)
-    error = MSG_LANGUAGE if notice_language not in NOTICE_LANGUAGES else \
-        MSG_EMAIL if address and (len(address) > 254 or not EMAIL.fullmatch(address)) else ""
+    error = (
+        MSG_LANGUAGE
+        if notice_language not in NOTICE_LANGUAGES
+        else MSG_EMAIL
+        if address and (len(address) > 254 or not EMAIL.fullmatch(address))
+        else ""
+    )
     if error:
-        return _page(request, session, actor, language_code=notice_language, email=address,
-                     error=translate(lang, error), status=422)
-    set_contact(session=session, kind=RecipientKind.PERSON, recipient_id=actor.person_id,
-                language=notice_language, email=address or None)
-    record_event(session=session, actor=actor, action="notification.contact", object_type="person",
-                 object_id=str(actor.person_id), subject_person_id=actor.person_id, purpose="notification settings")
+        return _page(
+            request,
+            session,
+            actor,
+            language_code=notice_language,
+            email=address,
+            error=translate(lang, error),
+            status=422,
+        )
+    set_contact(
+        session=session,
+        kind=RecipientKind.PERSON,
+        recipient_id=actor.person_id,
+        language=notice_language,
+        email=address or None,
+    )
+    record_event(
+        session=session,
+        actor=actor,
+        action="notification.contact",
+        object_type="person",
+        object_id=str(actor.person_id),
+        subject_person_id=actor.person_id,
+        purpose="notification settings",
+    )
     return RedirectResponse("/attachment/notifications?saved=1", status_code=303)

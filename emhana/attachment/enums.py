@@ -19,8 +19,11 @@ class PlaceBasis(StrEnum):
 
 # The identity.PersonAddress.kind that proves each basis.
 BASIS_ADDRESS = {
-    PlaceBasis.RESIDENCE_PERMANENT: "permanent", PlaceBasis.RESIDENCE_TEMPORARY: "temporary",
-    PlaceBasis.STUDY: "study", PlaceBasis.WORK: "work", PlaceBasis.ACTUAL_RESIDENCE: "actual",
+    PlaceBasis.RESIDENCE_PERMANENT: "permanent",
+    PlaceBasis.RESIDENCE_TEMPORARY: "temporary",
+    PlaceBasis.STUDY: "study",
+    PlaceBasis.WORK: "work",
+    PlaceBasis.ACTUAL_RESIDENCE: "actual",
 }
 
 
@@ -52,21 +55,21 @@ class Cause(StrEnum):
     """Why an attachment was opened."""
 
     FIRST_ATTACHMENT = "first_attachment"
-    VOLUNTARY_CHANGE = "voluntary_change"   # counts against A-41
-    RELOCATION = "relocation"               # A-42
-    CLOSURE = "closure"                     # A-42
-    REDISTRIBUTION = "redistribution"       # A-94
+    VOLUNTARY_CHANGE = "voluntary_change"  # counts against A-41
+    RELOCATION = "relocation"  # A-42
+    CLOSURE = "closure"  # A-42
+    REDISTRIBUTION = "redistribution"  # A-94
 
 
 class EndReason(StrEnum):
     """Why an attachment ended (A-96: stored as a code)."""
 
-    TRANSFER = "transfer"                   # A-06, A-90
-    SUPERSEDED = "superseded"               # replaced before it took effect
-    DEATH = "death"                         # A-92
-    EMIGRATION = "emigration"               # A-93
-    INSURANCE_ENDED = "insurance_ended"     # A-91
-    ENTITY_EXCLUDED = "entity_excluded"     # A-94
+    TRANSFER = "transfer"  # A-06, A-90
+    SUPERSEDED = "superseded"  # replaced before it took effect
+    DEATH = "death"  # A-92
+    EMIGRATION = "emigration"  # A-93
+    INSURANCE_ENDED = "insurance_ended"  # A-91
+    ENTITY_EXCLUDED = "entity_excluded"  # A-94
 
 
 class Outcome(StrEnum):
@@ -78,10 +81,10 @@ class Outcome(StrEnum):
 class Review(StrEnum):
     """What a registrar must verify before an application can be approved."""
 
-    WRITTEN = "written"        # A-51: the scanned documents of a written application
-    BORDER = "border"          # A-22: the person lives in a border territory
+    WRITTEN = "written"  # A-51: the scanned documents of a written application
+    BORDER = "border"  # A-22: the person lives in a border territory
     RELOCATION = "relocation"  # A-42: the move is real
-    PREGNANCY = "pregnancy"    # A-23 (M): the declared pregnancy behind an actual-residence basis
+    PREGNANCY = "pregnancy"  # A-23 (M): the declared pregnancy behind an actual-residence basis
 
 
 REVIEW_MESSAGES = {
@@ -116,13 +119,13 @@ class DocKind(StrEnum):
     REFUGEE_CERTIFICATE = "refugee_certificate"
     FOREIGN_PASSPORT = "foreign_passport"
     DIGITAL_DOCUMENT = "digital_document"
-    PENSION_CERTIFICATE = "pension_certificate"        # A-61, A-62
-    MSE_EXTRACT = "mse_extract"                        # A-62
-    GUARDIANSHIP_DECISION = "guardianship_decision"    # A-63, A-67
-    COMMISSION_MINUTES = "commission_minutes"          # A-64
-    INSURANCE_CONTRACT = "insurance_contract"          # A-14, A-66
-    POWER_OF_ATTORNEY = "power_of_attorney"            # A-51
-    WRITTEN_APPLICATION = "written_application"        # A-16, A-51
+    PENSION_CERTIFICATE = "pension_certificate"  # A-61, A-62
+    MSE_EXTRACT = "mse_extract"  # A-62
+    GUARDIANSHIP_DECISION = "guardianship_decision"  # A-63, A-67
+    COMMISSION_MINUTES = "commission_minutes"  # A-64
+    INSURANCE_CONTRACT = "insurance_contract"  # A-14, A-66
+    POWER_OF_ATTORNEY = "power_of_attorney"  # A-51
+    WRITTEN_APPLICATION = "written_application"  # A-16, A-51
     OTHER = "other"
 
 

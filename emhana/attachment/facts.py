@@ -87,7 +87,7 @@ class Target:
     contract_to: dt.date | None
     included: bool
     pending_application: int | None
-    applicant_language: str | None = None     # the applicant's notification contact (notify.outbox)
+    applicant_language: str | None = None  # the applicant's notification contact (notify.outbox)
     applicant_email: str | None = None
 
 
@@ -108,10 +108,10 @@ class Period:
     insured_until: dt.date | None
     decided_on: dt.date
     participating: bool = True
-    entity_language: str | None = None        # the entity's notification contact (notify.outbox)
+    entity_language: str | None = None  # the entity's notification contact (notify.outbox)
     entity_email: str | None = None
-    chained: bool = False                     # the row has links in its person's hash chain (audit.chain)
-    end_hash: str | None = None               # the record hash of its latest end link, if any
+    chained: bool = False  # the row has links in its person's hash chain (audit.chain)
+    end_hash: str | None = None  # the record hash of its latest end link, if any
 
     @property
     def linked(self) -> tuple[bool, str | None]:
@@ -125,17 +125,39 @@ DAY = bindparam("day", type_=Date)
 
 def included(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
     """Return the SQL condition: the entity row in the statement is included in the database on a day (A-04)."""
-    return select(INCLUSION.c.id).where(
-        INCLUSION.c.entity_id == ENTITY.c.id, INCLUSION.c.status == InclusionStatus.INCLUDED.value,
-        INCLUSION.c.effective_from <= day,
-        or_(INCLUSION.c.effective_to.is_(None), INCLUSION.c.effective_to > day)).exists()
+    return (
+        select(INCLUSION.c.id)
+        .where(
+            INCLUSION.c.entity_id == ENTITY.c.id,
+            INCLUSION.c.status == InclusionStatus.INCLUDED.value,
+            INCLUSION.c.effective_from <= day,
+            or_(INCLUSION.c.effective_to.is_(None), INCLUSION.c.effective_to > day),
+        )
+        .exists()
+    )
 
 
 _p, _a = PERSON.c, ADDRESS.c
-LOCK_PERSON = (select(_p.id, _p.iin, _p.surname, _p.given_name, _p.patronymic, _p.birth_date, _p.death_date,
-                      _p.category, _a.id, _a.kind, _a.kato_code, _a.valid_from, _a.valid_to)
-               .select_from(PERSON.outerjoin(ADDRESS, _a.person_id == _p.id))
-               .where(_p.id == bindparam("person_id")).with_for_update(of=PERSON))
+LOCK_PERSON = (
+    select(
+        _p.id,
+        _p.iin,
+        _p.surname,
+        _p.given_name,
+        _p.patronymic,
+        _p.birth_date,
+        _p.death_date,
+        _p.category,
+        _a.id,
+        _a.kind,
+        _a.kato_code,
+        _a.valid_from,
+        _a.valid_to,
+    )
+    .select_from(PERSON.outerjoin(ADDRESS, _a.person_id == _p.id))
+    .where(_p.id == bindparam("person_id"))
+    .with_for_update(of=PERSON)
+)
 
 
 FAST_LOCK_PERSON = Fast(LOCK_PERSON)
@@ -148,8 +170,17 @@ def lock_person(conn: Connection, person_id: int) -> PersonRow | None:
         return None
     first = rows[0]
     addresses = tuple(Address(r[8], r[9], r[10], r[11], r[12]) for r in rows if r[8] is not None)
-    return PersonRow(id=first[0], iin=first[1], surname=first[2], given_name=first[3], patronymic=first[4],
-                     birth_date=first[5], death_date=first[6], category=first[7], addresses=addresses)
+    return PersonRow(
+        id=first[0],
+        iin=first[1],
+        surname=first[2],
+        given_name=first[3],
+        patronymic=first[4],
+        birth_date=first[5],
+        death_date=first[6],
+        category=first[7],
+        addresses=addresses,
+    )
 
 
 _d, _s, _e, _c = DISTRICT.c, SITE.c, ENTITY.c, CONTACT.c
@@ -160,44 +191,78 @@ def _contact(column: ColumnElement[str | None], kind: str, recipient: ColumnElem
     return select(column).where(_c.recipient_kind == kind, _c.recipient_id == recipient).scalar_subquery()
 
 
-TARGET = (select(_d.id, _d.active, _d.number, _d.profile, _d.doctor_id, _s.id, _s.active, _s.kato_code,
-                 _s.name_kk, _s.name_ru, _s.address_kk, _s.address_ru, _e.id, _e.name_kk, _e.name_ru,
-                 _e.contract_to, included(DAY),
-                 select(APPLICATION.c.id).where(APPLICATION.c.person_id == bindparam("person_id"),
-                                                APPLICATION.c.state == State.SUBMITTED.value)
-                 .limit(1).scalar_subquery(),
-                 _contact(_c.language, "person", bindparam("applicant_id")),
-                 _contact(_c.email, "person", bindparam("applicant_id")))
-          .select_from(DISTRICT.join(SITE, _s.id == _d.site_id).join(ENTITY, _e.id == _s.entity_id))
-          .where(_d.id == bindparam("district_id")))
+TARGET = (
+    select(
+        _d.id,
+        _d.active,
+        _d.number,
+        _d.profile,
+        _d.doctor_id,
+        _s.id,
+        _s.active,
+        _s.kato_code,
+        _s.name_kk,
+        _s.name_ru,
+        _s.address_kk,
+        _s.address_ru,
+        _e.id,
+        _e.name_kk,
+        _e.name_ru,
+        _e.contract_to,
+        included(DAY),
+        select(APPLICATION.c.id)
+        .where(APPLICATION.c.person_id == bindparam("person_id"), APPLICATION.c.state == State.SUBMITTED.value)
+        .limit(1)
+        .scalar_subquery(),
+        _contact(_c.language, "person", bindparam("applicant_id")),
+        _contact(_c.email, "person", bindparam("applicant_id")),
+    )
+    .select_from(DISTRICT.join(SITE, _s.id == _d.site_id).join(ENTITY, _e.id == _s.entity_id))
+    .where(_d.id == bindparam("district_id"))
+)
 
 
 FAST_TARGET = Fast(TARGET)
 
 
-def target(conn: Connection, *, district_id: int, person_id: int, applicant_id: int,
-           day: dt.date) -> Target | None:
+def target(conn: Connection, *, district_id: int, person_id: int, applicant_id: int, day: dt.date) -> Target | None:
     """Return the district with its site and entity (not locked), the person's pending application and the
     applicant's notification contact, in one statement."""
-    rows = FAST_TARGET.rows(conn, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id,
-                                   "day": day})
+    rows = FAST_TARGET.rows(
+        conn, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id, "day": day}
+    )
     return Target(*rows[0]) if rows else None
 
 
-PERIOD_FIELDS = ("id", "person_id", "entity_id", "site_id", "district_id", "place_basis", "cause", "begin_date",
-                 "end_date", "end_reason", "insured_until", "decided_on")
+PERIOD_FIELDS = (
+    "id",
+    "person_id",
+    "entity_id",
+    "site_id",
+    "district_id",
+    "place_basis",
+    "cause",
+    "begin_date",
+    "end_date",
+    "end_reason",
+    "insured_until",
+    "decided_on",
+)
 _l = LINK.c
 _links = (_l.kind == "attachment", _l.record_id == ATTACHMENT.c.id)
-PERIODS = (select(*(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
-                  and_(included(DAY), or_(_e.contract_to.is_(None), _e.contract_to >= DAY)),
-                  _contact(_c.language, "entity", ATTACHMENT.c.entity_id),
-                  _contact(_c.email, "entity", ATTACHMENT.c.entity_id),
-                  select(_l.id).where(*_links).exists(),
-                  select(_l.record_hash).where(*_links, _l.event == "end").order_by(_l.seq.desc()).limit(1)
-                  .scalar_subquery())
-           .select_from(ATTACHMENT.join(ENTITY, _e.id == ATTACHMENT.c.entity_id))
-           .where(ATTACHMENT.c.person_id == bindparam("person_id"))
-           .order_by(ATTACHMENT.c.begin_date, ATTACHMENT.c.id))
+PERIODS = (
+    select(
+        *(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
+        and_(included(DAY), or_(_e.contract_to.is_(None), _e.contract_to >= DAY)),
+        _contact(_c.language, "entity", ATTACHMENT.c.entity_id),
+        _contact(_c.email, "entity", ATTACHMENT.c.entity_id),
+        select(_l.id).where(*_links).exists(),
+        select(_l.record_hash).where(*_links, _l.event == "end").order_by(_l.seq.desc()).limit(1).scalar_subquery(),
+    )
+    .select_from(ATTACHMENT.join(ENTITY, _e.id == ATTACHMENT.c.entity_id))
+    .where(ATTACHMENT.c.person_id == bindparam("person_id"))
+    .order_by(ATTACHMENT.c.begin_date, ATTACHMENT.c.id)
+)
 
 
 FAST_PERIODS = Fast(PERIODS)
@@ -207,25 +272,41 @@ def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
     """Return every attachment of a person, earliest first, each with its entity's participation on a day
     (included with a Fund contract not yet ended, A-04, B-06); read after the person's lock."""
     rows = FAST_PERIODS.rows(conn, {"person_id": person_id, "day": day})
-    return [Period(**dict(zip(PERIOD_FIELDS, r, strict=False)), participating=bool(r[12]), entity_language=r[13],
-                   entity_email=r[14], chained=bool(r[15]), end_hash=r[16]) for r in rows]
+    return [
+        Period(
+            **dict(zip(PERIOD_FIELDS, r, strict=False)),
+            participating=bool(r[12]),
+            entity_language=r[13],
+            entity_email=r[14],
+            chained=bool(r[15]),
+            end_hash=r[16],
+        )
+        for r in rows
+    ]
 
 
 # The person and the applicant (the same id twice for a person applying for themself).
-DOCUMENTS = Fast(select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
-    or_(ID_DOCUMENT.c.person_id == bindparam("person_id"), ID_DOCUMENT.c.person_id == bindparam("applicant_id"))))
+DOCUMENTS = Fast(
+    select(ID_DOCUMENT.c.person_id, ID_DOCUMENT.c.kind, ID_DOCUMENT.c.expires_on).where(
+        or_(ID_DOCUMENT.c.person_id == bindparam("person_id"), ID_DOCUMENT.c.person_id == bindparam("applicant_id"))
+    )
+)
 
 
 def documents_on_file(conn: Connection, person_id: int, applicant_id: int) -> list[tuple[int, str, dt.date | None]]:
     """Return (person, kind, expires on) of the identity documents the state systems hold for a person and
     their applicant (A-53)."""
-    return [(int(p), str(k), x) for p, k, x in DOCUMENTS.rows(conn, {"person_id": person_id,
-                                                                    "applicant_id": applicant_id})]
+    return [
+        (int(p), str(k), x) for p, k, x in DOCUMENTS.rows(conn, {"person_id": person_id, "applicant_id": applicant_id})
+    ]
 
 
 LOCK_DISTRICT = select(_d.capacity).where(_d.id == bindparam("district_id"), _d.active.is_(True)).with_for_update()
-DISTRICT_LOAD = select(func.count()).select_from(ATTACHMENT).where(
-    ATTACHMENT.c.district_id == bindparam("district_id"), ATTACHMENT.c.end_date.is_(None))
+DISTRICT_LOAD = (
+    select(func.count())
+    .select_from(ATTACHMENT)
+    .where(ATTACHMENT.c.district_id == bindparam("district_id"), ATTACHMENT.c.end_date.is_(None))
+)
 
 
 FAST_LOCK_DISTRICT, FAST_DISTRICT_LOAD = Fast(LOCK_DISTRICT), Fast(DISTRICT_LOAD)

@@ -43,8 +43,8 @@ class CampaignPolicy(Base):
     allow_study_basis_18plus: Mapped[bool] = mapped_column(Boolean, default=True)
     border_exception: Mapped[bool] = mapped_column(Boolean, default=True)
     children_under_5_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)
-    pregnant_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)     # A-23 (M)
-    care_at_home_by_applicant: Mapped[bool] = mapped_column(Boolean, default=False)    # A-26 (M)
+    pregnant_actual_residence: Mapped[bool] = mapped_column(Boolean, default=True)  # A-23 (M)
+    care_at_home_by_applicant: Mapped[bool] = mapped_column(Boolean, default=False)  # A-26 (M)
     capacity_check: Mapped[bool] = mapped_column(Boolean, default=True)
     first_attachment_any_time: Mapped[bool] = mapped_column(Boolean, default=True)
     atu_level: Mapped[str] = mapped_column(String(16), default="district")
@@ -74,8 +74,8 @@ class Application(Base):
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     place_basis: Mapped[str] = mapped_column(String(24))
     border_claim: Mapped[bool] = mapped_column(Boolean, default=False)
-    pregnant: Mapped[bool] = mapped_column(Boolean, default=False)          # A-23 (M): declared
-    care_at_home: Mapped[bool | None] = mapped_column(Boolean)              # the applicant's choice
+    pregnant: Mapped[bool] = mapped_column(Boolean, default=False)  # A-23 (M): declared
+    care_at_home: Mapped[bool | None] = mapped_column(Boolean)  # the applicant's choice
     change_reason: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     review: Mapped[str] = mapped_column(String(100), default="")
@@ -90,7 +90,8 @@ class Application(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     documents: Mapped[list[ApplicationDocument]] = relationship(
-        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationDocument.id")
+        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationDocument.id"
+    )
 
     __table_args__ = (
         Index("ix_attachment_application_entity_state", "entity_id", "state"),
@@ -105,8 +106,7 @@ class ApplicationDocument(Base):
     __tablename__ = "attachment_document"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("attachment_application.id", ondelete="CASCADE"),
-                                                index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("attachment_application.id", ondelete="CASCADE"), index=True)
     holder: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     number: Mapped[str] = mapped_column(String(60))
@@ -145,10 +145,19 @@ class Attachment(Base):
 
     __table_args__ = (
         # at most one open attachment per person, enforced by the database itself.
-        Index("uq_attachment_person_open", "person_id", unique=True,
-              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
-        Index("ix_attachment_district_open", "district_id",
-              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
+        Index(
+            "uq_attachment_person_open",
+            "person_id",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+        Index(
+            "ix_attachment_district_open",
+            "district_id",
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
         CheckConstraint("(end_date IS NULL) = (end_reason IS NULL)", name="end_reason"),
     )
 

@@ -31,36 +31,89 @@ from emhana.notify.templates import Template
 OUTBOX = cast(Table, Notification.__table__)
 
 
-def _row(kind: RecipientKind, recipient_id: int, contact: tuple[str | None, str | None] | None, template: str,
-         params: dict[str, Any], dedupe_key: str, now: dt.datetime) -> dict[str, Any]:
+def _row(
+    kind: RecipientKind,
+    recipient_id: int,
+    contact: tuple[str | None, str | None] | None,
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
     """Return one outbox row as notify.outbox.enqueue writes it (no contact row reads as (None, None))."""
     language = contact[0] if contact is not None and contact[0] in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
     email = contact[1] if contact is not None else None
-    return {"recipient_kind": kind.value, "recipient_id": recipient_id,
-            "channel": ChannelHint.EMAIL.value if email else ChannelHint.LOG.value, "address": email,
-            "language": language, "template": template,
-            "params": json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
-            "state": DeliveryState.PENDING.value, "attempts": 0, "last_error": None, "created_at": now,
-            "next_attempt_at": now, "sent_at": None, "dedupe_key": dedupe_key}
+    return {
+        "recipient_kind": kind.value,
+        "recipient_id": recipient_id,
+        "channel": ChannelHint.EMAIL.value if email else ChannelHint.LOG.value,
+        "address": email,
+        "language": language,
+        "template": template,
+        "params": json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+        "state": DeliveryState.PENDING.value,
+        "attempts": 0,
+        "last_error": None,
+        "created_at": now,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "dedupe_key": dedupe_key,
+    }
 
 
-def approved(session: Session, *, application_id: int, filed_on: dt.date, applicant_id: int, person: PersonRow,
-             target: Target, begin: dt.date, lost: Period | None, now: dt.datetime) -> None:
+def approved(
+    session: Session,
+    *,
+    application_id: int,
+    filed_on: dt.date,
+    applicant_id: int,
+    person: PersonRow,
+    target: Target,
+    begin: dt.date,
+    lost: Period | None,
+    now: dt.datetime,
+) -> None:
     """Queue the approval to the applicant and, on a transfer between organizations, the notice to the
     organization that loses the person (A-06); a message already queued under its key is not queued again."""
     transfer = lost is not None and lost.entity_id != target.entity_id
     contact = (target.applicant_language, target.applicant_email)
     kk = contact is not None and contact[0] == "kk"
-    rows = [_row(RecipientKind.PERSON, applicant_id, contact, Template.APPROVED, {
-        "application_id": application_id, "number": f"{filed_on.year}-{application_id:08d}", "begin": begin,
-        "entity": target.entity_name_kk if kk else target.entity_name_ru,
-        "site": target.site_name_kk if kk else target.site_name_ru,
-        "address": target.address_kk if kk else target.address_ru, "district": target.number},
-        f"application:{application_id}:approved:person:{applicant_id}", now)]
+    rows = [
+        _row(
+            RecipientKind.PERSON,
+            applicant_id,
+            contact,
+            Template.APPROVED,
+            {
+                "application_id": application_id,
+                "number": f"{filed_on.year}-{application_id:08d}",
+                "begin": begin,
+                "entity": target.entity_name_kk if kk else target.entity_name_ru,
+                "site": target.site_name_kk if kk else target.site_name_ru,
+                "address": target.address_kk if kk else target.address_ru,
+                "district": target.number,
+            },
+            f"application:{application_id}:approved:person:{applicant_id}",
+            now,
+        )
+    ]
     if transfer and lost is not None:
-        rows.append(_row(RecipientKind.ENTITY, lost.entity_id, (lost.entity_language, lost.entity_email),
-                         Template.TRANSFER_OUT, {
-                             "attachment_id": lost.id, "person_id": person.id, "person": person.full_name,
-                             "birth_date": person.birth_date, "iin_tail": mask_iin(person.iin), "begin": begin},
-                         f"attachment:{lost.id}:transfer_out:entity:{lost.entity_id}", now))
+        rows.append(
+            _row(
+                RecipientKind.ENTITY,
+                lost.entity_id,
+                (lost.entity_language, lost.entity_email),
+                Template.TRANSFER_OUT,
+                {
+                    "attachment_id": lost.id,
+                    "person_id": person.id,
+                    "person": person.full_name,
+                    "birth_date": person.birth_date,
+                    "iin_tail": mask_iin(person.iin),
+                    "begin": begin,
+                },
+                f"attachment:{lost.id}:transfer_out:entity:{lost.entity_id}",
+                now,
+            )
+        )
     insert_ignoring(session, OUTBOX, ["dedupe_key"]).many(session.connection(), rows)

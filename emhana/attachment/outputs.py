@@ -41,17 +41,28 @@ def version_from(if_match: str, kind: str, key: int) -> int:
     prefix = f"{kind}-{key}-v"
     for tag in (t.strip() for t in if_match.split(",")):
         value = tag.removeprefix("W/").strip('"')
-        if value.startswith(prefix) and value[len(prefix):].isdigit():
-            return int(value[len(prefix):])
+        if value.startswith(prefix) and value[len(prefix) :].isdigit():
+            return int(value[len(prefix) :])
     raise VersionConflict()
 
 
 def attachment_out(att: Attachment) -> AttachmentOut:
     """Return the response form of an attachment."""
-    return AttachmentOut(id=att.id, person_id=att.person_id, entity_id=att.entity_id, site_id=att.site_id,
-                         district_id=att.district_id, doctor_id=att.doctor_id, place_basis=att.place_basis,
-                         cause=att.cause, begin_date=att.begin_date, end_date=att.end_date,
-                         end_reason=att.end_reason, insured_until=att.insured_until, care_at_home=att.care_at_home)
+    return AttachmentOut(
+        id=att.id,
+        person_id=att.person_id,
+        entity_id=att.entity_id,
+        site_id=att.site_id,
+        district_id=att.district_id,
+        doctor_id=att.doctor_id,
+        place_basis=att.place_basis,
+        cause=att.cause,
+        begin_date=att.begin_date,
+        end_date=att.end_date,
+        end_reason=att.end_reason,
+        insured_until=att.insured_until,
+        care_at_home=att.care_at_home,
+    )
 
 
 def _reason(session: Session, app: Application) -> ReasonOut | None:
@@ -61,8 +72,11 @@ def _reason(session: Session, app: Application) -> ReasonOut | None:
     template = REFUSAL_REASONS.get(app.reason_code, app.reason_code)
     expired = [d.expires_on for d in app.documents if d.expires_on is not None and d.expires_on < app.filed_on]
     limit = policy_for(session, app.filed_on).max_voluntary_changes_per_year
-    params = {"day": app.filed_on.isoformat(), "limit": limit,
-              "expires_on": max(expired).isoformat() if expired else "-"}
+    params = {
+        "day": app.filed_on.isoformat(),
+        "limit": limit,
+        "expires_on": max(expired).isoformat() if expired else "-",
+    }
     return ReasonOut(code=app.reason_code, messages=all_languages(template, params), note=app.reason_note)
 
 
@@ -74,39 +88,74 @@ def application_out(session: Session, app: Application, now: dt.datetime) -> App
         state = State.IN_EFFECT.value
     deadline = kz_time(app.deadline)
     return ApplicationOut(
-        id=app.id, person_id=app.person_id, applicant_person_id=app.applicant_person_id, channel=app.channel,
-        entity_id=app.entity_id, site_id=app.site_id, district_id=app.district_id, place_basis=app.place_basis,
-        border_claim=app.border_claim, pregnant=app.pregnant, care_at_home=app.care_at_home,
-        change_reason=app.change_reason, state=state,
-        review=[Messages(code=r, messages=all_languages(REVIEW_MESSAGES[Review(r)]))
-                for r in app.review.split(",") if r],
-        reason=_reason(session, app), submitted_at=kz_time(app.submitted_at), deadline=deadline,
+        id=app.id,
+        person_id=app.person_id,
+        applicant_person_id=app.applicant_person_id,
+        channel=app.channel,
+        entity_id=app.entity_id,
+        site_id=app.site_id,
+        district_id=app.district_id,
+        place_basis=app.place_basis,
+        border_claim=app.border_claim,
+        pregnant=app.pregnant,
+        care_at_home=app.care_at_home,
+        change_reason=app.change_reason,
+        state=state,
+        review=[
+            Messages(code=r, messages=all_languages(REVIEW_MESSAGES[Review(r)])) for r in app.review.split(",") if r
+        ],
+        reason=_reason(session, app),
+        submitted_at=kz_time(app.submitted_at),
+        deadline=deadline,
         overdue=app.state == State.SUBMITTED.value and deadline < now,
         decided_at=kz_time(app.decided_at) if app.decided_at else None,
-        version=app.version, attachment=attachment_out(att) if att else None,
-        documents=[DocumentOut(id=d.id, holder=d.holder, kind=d.kind, number=d.number, expires_on=d.expires_on,
-                               file_name=d.file_name, content_type=d.content_type, sha256=d.sha256)
-                   for d in app.documents])
+        version=app.version,
+        attachment=attachment_out(att) if att else None,
+        documents=[
+            DocumentOut(
+                id=d.id,
+                holder=d.holder,
+                kind=d.kind,
+                number=d.number,
+                expires_on=d.expires_on,
+                file_name=d.file_name,
+                content_type=d.content_type,
+                sha256=d.sha256,
+            )
+            for d in app.documents
+        ],
+    )
 
 
 def person_out(session: Session, view: service.PersonView, now: dt.datetime) -> PersonAttachmentsOut:
     """Return a person's attachments and applications."""
     return PersonAttachmentsOut(
-        person_id=view.person_id, current=attachment_out(view.current) if view.current else None,
+        person_id=view.person_id,
+        current=attachment_out(view.current) if view.current else None,
         upcoming=attachment_out(view.upcoming) if view.upcoming else None,
         history=[attachment_out(a) for a in view.history],
-        applications=[application_out(session, a, now) for a in view.applications])
+        applications=[application_out(session, a, now) for a in view.applications],
+    )
 
 
 def policy_out(row: CampaignPolicy) -> PolicyOut:
     """Return the response form of a campaign policy."""
-    return PolicyOut(year=row.year, window_start=row.window_start, window_end=row.window_end,
-                     effective_date=row.effective_date, year_round=row.year_round,
-                     max_voluntary_changes_per_year=row.max_voluntary_changes_per_year,
-                     allow_work_basis=row.allow_work_basis, allow_study_basis_18plus=row.allow_study_basis_18plus,
-                     border_exception=row.border_exception,
-                     children_under_5_actual_residence=row.children_under_5_actual_residence,
-                     pregnant_actual_residence=row.pregnant_actual_residence,
-                     care_at_home_by_applicant=row.care_at_home_by_applicant,
-                     capacity_check=row.capacity_check, first_attachment_any_time=row.first_attachment_any_time,
-                     atu_level=row.atu_level, source=row.source, version=row.version)
+    return PolicyOut(
+        year=row.year,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        effective_date=row.effective_date,
+        year_round=row.year_round,
+        max_voluntary_changes_per_year=row.max_voluntary_changes_per_year,
+        allow_work_basis=row.allow_work_basis,
+        allow_study_basis_18plus=row.allow_study_basis_18plus,
+        border_exception=row.border_exception,
+        children_under_5_actual_residence=row.children_under_5_actual_residence,
+        pregnant_actual_residence=row.pregnant_actual_residence,
+        care_at_home_by_applicant=row.care_at_home_by_applicant,
+        capacity_check=row.capacity_check,
+        first_attachment_any_time=row.first_attachment_any_time,
+        atu_level=row.atu_level,
+        source=row.source,
+        version=row.version,
+    )

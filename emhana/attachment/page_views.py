@@ -80,15 +80,18 @@ BASES = tuple(b.value for b in PlaceBasis)
 SEXES = ("male", "female")
 BANDS = tuple(b.label for b in AGE_BANDS)
 
-MSG_STALE = N_("Someone else has decided or changed this application meanwhile. Its current state is shown "
-               "below; nothing was changed by your form.")
+MSG_STALE = N_(
+    "Someone else has decided or changed this application meanwhile. Its current state is shown "
+    "below; nothing was changed by your form."
+)
 MSG_DECIDED = N_("The application No. {number} is decided.")
 MSG_PERSON_NOT_FOUND = N_("No person with this IIN is registered.")
 MSG_IIN_FORMAT = N_("Enter an IIN of 12 digits.")
 MSG_NO_POINT = N_("Choose one of your addresses or enter a point to search from.")
 MSG_NOT_CITIZEN_LINKED = N_("Your account is not linked to a person in the registry.")
-MSG_SCAN_REQUIRED = N_("A written application needs at least one scanned document (PDF, JPEG, PNG or TIFF, "
-                       "up to 10 MB).")
+MSG_SCAN_REQUIRED = N_(
+    "A written application needs at least one scanned document (PDF, JPEG, PNG or TIFF, up to 10 MB)."
+)
 MSG_REASON_REQUIRED = N_("Choose the reason of the refusal.")
 
 

@@ -72,14 +72,33 @@ def my_attachment(request: Request, session: SessionDep, actor: Citizen) -> HTML
     rows: list[object] = [r for v in views for r in (*v.history, *v.applications)]
     names = names_for(session, rows, [v.person_id for v in views])  # type: ignore[arg-type]
     outs = {a.id: outputs.application_out(session, a, now) for v in views for a in v.applications}
-    return render(request, "attachment/my.html", actor=actor, me=me, children=children, names=names, outs=outs,
-                  al=_labels(request), linked=actor.person_id is not None,
-                  not_linked=translate(language(request), MSG_NOT_CITIZEN_LINKED))
+    return render(
+        request,
+        "attachment/my.html",
+        actor=actor,
+        me=me,
+        children=children,
+        names=names,
+        outs=outs,
+        al=_labels(request),
+        linked=actor.person_id is not None,
+        not_linked=translate(language(request), MSG_NOT_CITIZEN_LINKED),
+    )
 
 
-def _clinics_page(request: Request, session: Session, actor: Actor, *, address: str = "", lat: str = "",
-                  lon: str = "", profile: str = "", person: str = "", error: str = "",
-                  status: int = 200) -> HTMLResponse:
+def _clinics_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    address: str = "",
+    lat: str = "",
+    lon: str = "",
+    profile: str = "",
+    person: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     """Render the clinics near an address of the citizen or a point they typed, with the apply form."""
     lang, day = language(request), clock.today()
     if actor.person_id is None:
@@ -87,8 +106,9 @@ def _clinics_page(request: Request, session: Session, actor: Actor, *, address: 
     me = get_person(session=session, actor=actor, person_id=actor.person_id, purpose="clinics near home", day=day)
     _, children = service.my_views(session=session, actor=actor, today=day)
     names = names_for(session, [], [c.person_id for c in children])
-    points = [a for a in me.addresses if a.lat is not None and a.lon is not None
-              and (a.valid_to is None or a.valid_to >= day)]
+    points = [
+        a for a in me.addresses if a.lat is not None and a.lon is not None and (a.valid_to is None or a.valid_to >= day)
+    ]
     chosen = next((a for a in points if str(a.id) == address), None)
     point: tuple[float, float] | None = None
     near_error = ""
@@ -101,28 +121,76 @@ def _clinics_page(request: Request, session: Session, actor: Actor, *, address: 
         else:
             near_error = translate(lang, MSG_NO_POINT)
     profile = profile if profile in PROFILES else ""
-    found = service.near_free(session=session, lat=point[0], lon=point[1], day=day, limit=10,
-                              profile=profile or None) if point else []
+    found = (
+        service.near_free(session=session, lat=point[0], lon=point[1], day=day, limit=10, profile=profile or None)
+        if point
+        else []
+    )
     target = parse_int(person)
-    return render(request, "attachment/clinics.html", actor=actor, status=status, me=me, children=children,
-                  names=names, points=points, chosen=chosen if not (lat.strip() or lon.strip()) else None,
-                  lat=lat.strip(), lon=lon.strip(), profile=profile, profiles=PROFILES, found=found,
-                  near_error=near_error, error=error, bases=BASES, target=target, al=_labels(request))
+    return render(
+        request,
+        "attachment/clinics.html",
+        actor=actor,
+        status=status,
+        me=me,
+        children=children,
+        names=names,
+        points=points,
+        chosen=chosen if not (lat.strip() or lon.strip()) else None,
+        lat=lat.strip(),
+        lon=lon.strip(),
+        profile=profile,
+        profiles=PROFILES,
+        found=found,
+        near_error=near_error,
+        error=error,
+        bases=BASES,
+        target=target,
+        al=_labels(request),
+    )
 
 
 @router.get("/attachment/clinics", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def clinics(request: Request, session: SessionDep, actor: Citizen, address: str = "", lat: str = "",
-            lon: str = "", profile: str = "", person: str = "") -> HTMLResponse:
+def clinics(
+    request: Request,
+    session: SessionDep,
+    actor: Citizen,
+    address: str = "",
+    lat: str = "",
+    lon: str = "",
+    profile: str = "",
+    person: str = "",
+) -> HTMLResponse:
     """Show participating sites near home or work with distance, profile and free places per district."""
-    return _clinics_page(request, session, actor, address=address[:20], lat=lat[:30], lon=lon[:30],
-                         profile=profile[:20], person=person[:20])
+    return _clinics_page(
+        request,
+        session,
+        actor,
+        address=address[:20],
+        lat=lat[:30],
+        lon=lon[:30],
+        profile=profile[:20],
+        person=person[:20],
+    )
 
 
 @router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def apply(request: Request, session: SessionDep, actor: Citizen, csrf: FormText = "", person_id: FormText = "",
-          district_id: FormText = "", place_basis: FormText = "", address: FormText = "", lat: FormText = "",
-          lon: FormText = "", profile: FormText = "", pregnant: FormText = "", care_at_home: FormText = "",
-          border_claim: FormText = "") -> Response:
+def apply(
+    request: Request,
+    session: SessionDep,
+    actor: Citizen,
+    csrf: FormText = "",
+    person_id: FormText = "",
+    district_id: FormText = "",
+    place_basis: FormText = "",
+    address: FormText = "",
+    lat: FormText = "",
+    lon: FormText = "",
+    profile: FormText = "",
+    pregnant: FormText = "",
+    care_at_home: FormText = "",
+    border_claim: FormText = "",
+) -> Response:
     """Apply on the portal for oneself or a represented child (A-50); the same service as the API.
     A-23 (M): a declared pregnancy; A-26: the applicant's wish for home visits outside the service zone."""
     if not csrf_ok(request, csrf):
@@ -131,22 +199,35 @@ def apply(request: Request, session: SessionDep, actor: Citizen, csrf: FormText 
     basis = choice(place_basis, BASES) or PlaceBasis.RESIDENCE_PERMANENT.value
     again = {"address": address, "lat": lat, "lon": lon, "profile": profile, "person": person_id}
     if person is None or district is None:
-        return _clinics_page(request, session, actor, **again, status=422,
-                             error=translate(language(request), InvalidInput.message))
+        return _clinics_page(
+            request, session, actor, **again, status=422, error=translate(language(request), InvalidInput.message)
+        )
     try:
-        app = service.submit(session=session, actor=actor, channel=Channel.EGOV, now=clock.now(),
-                             data=ApplicationIn(person_id=person, district_id=district, place_basis=PlaceBasis(basis),
-                                                pregnant=pregnant == "on", border_claim=border_claim == "on",
-                                                care_at_home=True if care_at_home == "on" else None))
+        app = service.submit(
+            session=session,
+            actor=actor,
+            channel=Channel.EGOV,
+            now=clock.now(),
+            data=ApplicationIn(
+                person_id=person,
+                district_id=district,
+                place_basis=PlaceBasis(basis),
+                pregnant=pregnant == "on",
+                border_claim=border_claim == "on",
+                care_at_home=True if care_at_home == "on" else None,
+            ),
+        )
     except RegistryError as exc:
         session.rollback()
-        return _clinics_page(request, session, actor, **again, status=exc.status,
-                             error=error_text(language(request), exc))
+        return _clinics_page(
+            request, session, actor, **again, status=exc.status, error=error_text(language(request), exc)
+        )
     return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
 
 
-def _application_page(request: Request, session: Session, actor: Actor, app: Application, *, error: str = "",
-                      status: int = 200) -> HTMLResponse:
+def _application_page(
+    request: Request, session: Session, actor: Actor, app: Application, *, error: str = "", status: int = 200
+) -> HTMLResponse:
     """Render an application with its decision, reason in the page language and deadline."""
     now = clock.now()
     out = outputs.application_out(session, app, now)
@@ -154,10 +235,21 @@ def _application_page(request: Request, session: Session, actor: Actor, app: App
     lang = language(request)
     reason = out.reason.messages.get(lang, "") if out.reason else ""
     review = [r.messages.get(lang, "") for r in out.review]
-    return render(request, "attachment/application.html", actor=actor, status=status, app=app, out=out,
-                  names=names, reason=reason, review=review, error=error, al=_labels(request),
-                  reasons=list(REFUSAL_REASONS), may_decide=actor.role is Role.REGISTRAR
-                  and app.entity_id == actor.entity_id and out.state == "submitted")
+    return render(
+        request,
+        "attachment/application.html",
+        actor=actor,
+        status=status,
+        app=app,
+        out=out,
+        names=names,
+        reason=reason,
+        review=review,
+        error=error,
+        al=_labels(request),
+        reasons=list(REFUSAL_REASONS),
+        may_decide=actor.role is Role.REGISTRAR and app.entity_id == actor.entity_id and out.state == "submitted",
+    )
 
 
 def _find(session: Session, actor: Actor, application_id: str) -> Application | None:
@@ -171,8 +263,11 @@ def _find(session: Session, actor: Actor, application_id: str) -> Application | 
         return None
 
 
-@router.get("/attachment/applications/{application_id}", response_class=HTMLResponse,
-            dependencies=[require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)])
+@router.get(
+    "/attachment/applications/{application_id}",
+    response_class=HTMLResponse,
+    dependencies=[require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)],
+)
 def application(request: Request, application_id: str, session: SessionDep, actor: Reader) -> HTMLResponse:
     """Show an application's state, decision, reason and deadline; the registrar also gets the decide form."""
     app = _find(session, actor, application_id)
@@ -181,11 +276,23 @@ def application(request: Request, application_id: str, session: SessionDep, acto
     return _application_page(request, session, actor, app)
 
 
-@router.post("/attachment/applications/{application_id}/decision", response_class=HTMLResponse,
-             dependencies=[require(Role.REGISTRAR)])
-def decide(request: Request, application_id: str, session: SessionDep, actor: Registrar, csrf: FormText = "",
-           decision: FormText = "", reason_code: FormText = "", version: FormText = "",
-           note: Annotated[str, Form(max_length=2000)] = "", care_at_home: FormText = "") -> Response:
+@router.post(
+    "/attachment/applications/{application_id}/decision",
+    response_class=HTMLResponse,
+    dependencies=[require(Role.REGISTRAR)],
+)
+def decide(
+    request: Request,
+    application_id: str,
+    session: SessionDep,
+    actor: Registrar,
+    csrf: FormText = "",
+    decision: FormText = "",
+    reason_code: FormText = "",
+    version: FormText = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    care_at_home: FormText = "",
+) -> Response:
     """Approve or refuse a queued application; the form's version acts as If-Match (a stale form is told so).
     ``care_at_home`` (yes / no / empty) records the home-visit agreement of A-26."""
     if not csrf_ok(request, csrf):
@@ -195,16 +302,24 @@ def decide(request: Request, application_id: str, session: SessionDep, actor: Re
         return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND, actor=actor)
     lang, expected = language(request), parse_int(version)
     if decision not in ("approve", "refuse") or expected is None:
-        return _application_page(request, session, actor, app, status=422,
-                                 error=translate(lang, InvalidInput.message))
+        return _application_page(request, session, actor, app, status=422, error=translate(lang, InvalidInput.message))
     if decision == "refuse" and reason_code not in REFUSAL_REASONS:
         return _application_page(request, session, actor, app, status=422, error=translate(lang, MSG_REASON_REQUIRED))
     app_id = app.id
     try:
-        service.decide(session=session, actor=actor, application_id=app_id, expected_version=expected,
-                       now=clock.now(), data=DecisionIn(
-                           decision=decision, reason_code=reason_code or None, note=note.strip() or None,
-                           care_at_home={"yes": True, "no": False}.get(care_at_home)))
+        service.decide(
+            session=session,
+            actor=actor,
+            application_id=app_id,
+            expected_version=expected,
+            now=clock.now(),
+            data=DecisionIn(
+                decision=decision,
+                reason_code=reason_code or None,
+                note=note.strip() or None,
+                care_at_home={"yes": True, "no": False}.get(care_at_home),
+            ),
+        )
     except (VersionConflict, AlreadyDecided):
         session.rollback()
         fresh = _find(session, actor, str(app_id))

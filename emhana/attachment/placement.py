@@ -41,8 +41,9 @@ def lock_persons(session: Session, person_ids: Iterable[int]) -> None:
 
 def lock_district(session: Session, district_id: int) -> District:
     """Lock a district row so that its load is counted and changed by one transaction at a time."""
-    district = session.scalar(select(District).where(District.id == district_id).with_for_update()
-                              .execution_options(populate_existing=True))
+    district = session.scalar(
+        select(District).where(District.id == district_id).with_for_update().execution_options(populate_existing=True)
+    )
     if district is None or not district.active:
         raise NotFound()
     return district
@@ -50,8 +51,14 @@ def lock_district(session: Session, district_id: int) -> District:
 
 def attached_count(session: Session, district_id: int) -> int:
     """Return the people holding a place in a district: its open attachments (A-80)."""
-    return session.scalar(select(func.count()).select_from(Attachment).where(
-        Attachment.district_id == district_id, Attachment.end_date.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Attachment)
+            .where(Attachment.district_id == district_id, Attachment.end_date.is_(None))
+        )
+        or 0
+    )
 
 
 def attached_counts(session: Session, district_ids: Iterable[int]) -> dict[int, int]:
@@ -59,8 +66,11 @@ def attached_counts(session: Session, district_ids: Iterable[int]) -> dict[int, 
     ids = list(district_ids)
     if not ids:
         return {}
-    rows = session.execute(select(Attachment.district_id, func.count()).where(
-        Attachment.district_id.in_(ids), Attachment.end_date.is_(None)).group_by(Attachment.district_id))
+    rows = session.execute(
+        select(Attachment.district_id, func.count())
+        .where(Attachment.district_id.in_(ids), Attachment.end_date.is_(None))
+        .group_by(Attachment.district_id)
+    )
     counts = dict.fromkeys(ids, 0)
     counts.update({int(d): int(n) for d, n in rows})
     return counts
@@ -91,8 +101,13 @@ A = TypeVar("A", bound=Dated)
 def basis_address(addresses: Iterable[A], basis: PlaceBasis, day: dt.date) -> A | None:
     """Return the current address of the kind that proves a place basis (A-20, A-21, A-23)."""
     kind = BASIS_ADDRESS[basis]
-    current = [a for a in addresses if a.kind == kind
-               and (a.valid_from is None or a.valid_from <= day) and (a.valid_to is None or a.valid_to >= day)]
+    current = [
+        a
+        for a in addresses
+        if a.kind == kind
+        and (a.valid_from is None or a.valid_from <= day)
+        and (a.valid_to is None or a.valid_to >= day)
+    ]
     return max(current, key=lambda a: (a.valid_from or dt.date.min, a.id)) if current else None
 
 
@@ -108,8 +123,9 @@ def ending(period: Period, last_day: dt.date, reason: EndReason) -> tuple[dt.dat
     return last_day, reason
 
 
-def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason,
-             history: Sequence[Period] | None = None) -> list[Period]:
+def end_from(
+    session: Session, person_id: int, begin: dt.date, reason: EndReason, history: Sequence[Period] | None = None
+) -> list[Period]:
     """End every attachment of a person that would still run on ``begin`` (the day before it); return them
     as ended.
 
@@ -117,17 +133,21 @@ def end_from(session: Session, person_id: int, begin: dt.date, reason: EndReason
     saves reading them again."""
     rows = periods(session.connection(), person_id, begin) if history is None else history
     ended = []
-    for period in sorted((a for a in rows if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
-                         key=lambda a: a.begin_date):
+    for period in sorted(
+        (a for a in rows if a.person_id == person_id and (a.end_date is None or a.end_date >= begin)),
+        key=lambda a: a.begin_date,
+    ):
         last_day, why = ending(period, begin - ONE_DAY, reason)
-        close_attachment(session, attachment_id=period.id, person_id=person_id, last_day=last_day, reason=why,
-                         linked=period.linked)
+        close_attachment(
+            session, attachment_id=period.id, person_id=person_id, last_day=last_day, reason=why, linked=period.linked
+        )
         ended.append(dataclasses.replace(period, end_date=last_day, end_reason=why.value))
     return ended
 
 
-def place(session: Session, events: Events, new: NewAttachment,
-          history: Sequence[Period] | None = None) -> tuple[int, list[Period]]:
+def place(
+    session: Session, events: Events, new: NewAttachment, history: Sequence[Period] | None = None
+) -> tuple[int, list[Period]]:
     """Close the person's running attachment and open the new one in the same transaction (A-06, A-90);
     return the new attachment's id and the ended ones. The audit events join ``events``."""
     ended = end_from(session, new.person_id, new.begin, EndReason.TRANSFER, history)
@@ -138,8 +158,9 @@ def place(session: Session, events: Events, new: NewAttachment,
     return new_id, ended
 
 
-def detach(*, session: Session, actor: Actor | None, person_id: int, reason: EndReason, on: dt.date,
-           today: dt.date) -> list[Attachment]:
+def detach(
+    *, session: Session, actor: Actor | None, person_id: int, reason: EndReason, on: dt.date, today: dt.date
+) -> list[Attachment]:
     """End a person's attachment for death, emigration or the end of insurance (A-91..A-93).
 
     The last attached day is ``on``, but never before today: days already passed stay as they were.
@@ -163,8 +184,16 @@ def detach(*, session: Session, actor: Actor | None, person_id: int, reason: End
     return rows
 
 
-def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: dt.date, today: dt.date,
-                 policy: Policy, candidates: int = 20) -> tuple[int, list[int]]:
+def redistribute(
+    *,
+    session: Session,
+    actor: Actor | None,
+    entity_id: int,
+    on: dt.date,
+    today: dt.date,
+    policy: Policy,
+    candidates: int = 20,
+) -> tuple[int, list[int]]:
     """Move the people of an entity that left the database or lost its contract to the nearest
     participating sites of their ATU with a free place of a fitting profile (A-94, B-06).
 
@@ -176,8 +205,9 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
     if entity_participates(session, entity_id, on):
         raise EntityStillParticipating()
     begin = max(on, today + ONE_DAY)
-    rows = list(session.scalars(select(Attachment).where(Attachment.entity_id == entity_id,
-                                                         Attachment.end_date.is_(None))))
+    rows = list(
+        session.scalars(select(Attachment).where(Attachment.entity_id == entity_id, Attachment.end_date.is_(None)))
+    )
     lock_persons(session, [a.person_id for a in rows])
     events = Events(actor)
     moved, unplaced = 0, []
@@ -194,19 +224,43 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
             point, kato = (here.lat, here.lon), address.kato_code if address else here.kato_code
         else:
             point, kato = None, None
-        target = None if point is None else _nearest_free(
-            session, lat=point[0], lon=point[1], day=begin, exclude=entity_id,
-            age=age_on(person.birth_date, begin), policy=policy, limit=candidates, kato=kato)
+        target = (
+            None
+            if point is None
+            else _nearest_free(
+                session,
+                lat=point[0],
+                lon=point[1],
+                day=begin,
+                exclude=entity_id,
+                age=age_on(person.birth_date, begin),
+                policy=policy,
+                limit=candidates,
+                kato=kato,
+            )
+        )
         if target is None:
             end_from(session, att.person_id, begin, EndReason.ENTITY_EXCLUDED)
             notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
             unplaced.append(att.person_id)
             continue
         district, site = target
-        new_id, _ = place(session, events, NewAttachment(
-            person_id=att.person_id, entity_id=site.entity_id, site_id=site.id, district_id=district.id,
-            doctor_id=district.doctor_id, basis=basis, cause=Cause.REDISTRIBUTION, begin=begin, decided_on=today,
-            insured_until=att.insured_until))
+        new_id, _ = place(
+            session,
+            events,
+            NewAttachment(
+                person_id=att.person_id,
+                entity_id=site.entity_id,
+                site_id=site.id,
+                district_id=district.id,
+                doctor_id=district.doctor_id,
+                basis=basis,
+                cause=Cause.REDISTRIBUTION,
+                begin=begin,
+                decided_on=today,
+                insured_until=att.insured_until,
+            ),
+        )
         new = session.get(Attachment, new_id)
         if new is not None:
             notify.redistributed(session, old=att, new=new, now=dt.datetime.now(dt.UTC))
@@ -216,12 +270,23 @@ def redistribute(*, session: Session, actor: Actor | None, entity_id: int, on: d
     return moved, unplaced
 
 
-def _nearest_free(session: Session, *, lat: float, lon: float, day: dt.date, exclude: int, age: int,
-                  policy: Policy, limit: int, kato: str | None) -> tuple[District, Site] | None:
+def _nearest_free(
+    session: Session,
+    *,
+    lat: float,
+    lon: float,
+    day: dt.date,
+    exclude: int,
+    age: int,
+    policy: Policy,
+    limit: int,
+    kato: str | None,
+) -> tuple[District, Site] | None:
     """Return the nearest free district of a fitting profile in the person's ATU, locked, or None."""
     for found in near(session=session, lat=lat, lon=lon, day=day, limit=limit):
-        if found.entity.id == exclude or (kato is not None and not same_atu(kato, found.site.kato_code,
-                                                                            policy.atu_level)):
+        if found.entity.id == exclude or (
+            kato is not None and not same_atu(kato, found.site.kato_code, policy.atu_level)
+        ):
             continue
         if found.entity.contract_to is not None and found.entity.contract_to < day:
             continue
@@ -236,19 +301,34 @@ def _nearest_free(session: Session, *, lat: float, lon: float, day: dt.date, exc
 
 def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[int, int, int]:
     """Put due attachments in effect, detach the dead (A-92) and the uninsured (A-91): (in effect, dead, uninsured)."""
-    due = list(session.scalars(select(Application).join(Attachment, Attachment.application_id == Application.id)
-                               .where(Application.state == State.APPROVED.value, Attachment.begin_date <= day)))
+    due = list(
+        session.scalars(
+            select(Application)
+            .join(Attachment, Attachment.application_id == Application.id)
+            .where(Application.state == State.APPROVED.value, Attachment.begin_date <= day)
+        )
+    )
     for app in due:
         app.state = State.IN_EFFECT.value
         app.version += 1
-        notify.in_effect(session, app=app, now=dt.datetime.now(dt.UTC), attachment=session.scalar(
-            select(Attachment).where(Attachment.application_id == app.id)))
-    dead = list(session.scalars(select(Attachment.person_id).join(Person, Person.id == Attachment.person_id)
-                                .where(Attachment.end_date.is_(None), Person.death_date <= day)))
+        notify.in_effect(
+            session,
+            app=app,
+            now=dt.datetime.now(dt.UTC),
+            attachment=session.scalar(select(Attachment).where(Attachment.application_id == app.id)),
+        )
+    dead = list(
+        session.scalars(
+            select(Attachment.person_id)
+            .join(Person, Person.id == Attachment.person_id)
+            .where(Attachment.end_date.is_(None), Person.death_date <= day)
+        )
+    )
     for person_id in dead:
         detach(session=session, actor=actor, person_id=person_id, reason=EndReason.DEATH, on=day, today=day)
-    uninsured = list(session.scalars(select(Attachment).where(Attachment.end_date.is_(None),
-                                                              Attachment.insured_until < day)))
+    uninsured = list(
+        session.scalars(select(Attachment).where(Attachment.end_date.is_(None), Attachment.insured_until < day))
+    )
     lock_persons(session, [a.person_id for a in uninsured])
     events = Events(actor)
     for att in uninsured:
@@ -257,8 +337,9 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
         last_day = att.insured_until or day
         if att.begin_date > last_day:
             last_day = att.begin_date - ONE_DAY
-        close_attachment(session, attachment_id=att.id, person_id=att.person_id, last_day=last_day,
-                         reason=EndReason.INSURANCE_ENDED)
+        close_attachment(
+            session, attachment_id=att.id, person_id=att.person_id, last_day=last_day, reason=EndReason.INSURANCE_ENDED
+        )
         events.add("attachment.end", "attachment", att.id, att.person_id, "insurance_ended")
         notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
     events.write(session)

@@ -23,8 +23,15 @@ from emhana.audit.service import record_event
 from emhana.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, VersionConflict
 
 DATA = Path(__file__).parent / "data"
-FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
-         "children_under_5_actual_residence", "capacity_check", "first_attachment_any_time")
+FLAGS = (
+    "year_round",
+    "allow_work_basis",
+    "allow_study_basis_18plus",
+    "border_exception",
+    "children_under_5_actual_residence",
+    "capacity_check",
+    "first_attachment_any_time",
+)
 # Flags added by migration 0013 (A-23 pregnant women, A-26 home visits): migration 0003 seeds the rows
 # with FLAGS only, before these columns exist; 0013 gives the existing rows the same values as the CSV.
 LATER_FLAGS = ("pregnant_actual_residence", "care_at_home_by_applicant")
@@ -38,11 +45,14 @@ def default_policy_rows(flags: tuple[str, ...] = FLAGS) -> list[dict[str, Any]]:
         rows = []
         for r in csv.DictReader(fh):
             row: dict[str, Any] = {
-                "year": int(r["year"]), "window_start": dt.date.fromisoformat(r["window_start"]),
+                "year": int(r["year"]),
+                "window_start": dt.date.fromisoformat(r["window_start"]),
                 "window_end": dt.date.fromisoformat(r["window_end"]),
                 "effective_date": dt.date.fromisoformat(r["effective_date"]) if r["effective_date"] else None,
                 "max_voluntary_changes_per_year": int(r["max_voluntary_changes_per_year"]),
-                "atu_level": r["atu_level"], "source": r["source"], "version": 1,
+                "atu_level": r["atu_level"],
+                "source": r["source"],
+                "version": 1,
             }
             row.update({flag: r[flag].strip().lower() == "true" for flag in flags})
             rows.append(row)
@@ -61,16 +71,23 @@ def seed_default_policies(session: Session) -> None:
 
 def to_rules(row: CampaignPolicy) -> Policy:
     """Return the pure-rules view of a stored policy."""
-    return Policy(year=row.year, window_start=row.window_start, window_end=row.window_end,
-                  effective_date=row.effective_date, year_round=row.year_round,
-                  max_voluntary_changes_per_year=row.max_voluntary_changes_per_year,
-                  allow_work_basis=row.allow_work_basis, allow_study_basis_18plus=row.allow_study_basis_18plus,
-                  border_exception=row.border_exception,
-                  children_under_5_actual_residence=row.children_under_5_actual_residence,
-                  pregnant_actual_residence=row.pregnant_actual_residence,
-                  care_at_home_by_applicant=row.care_at_home_by_applicant,
-                  capacity_check=row.capacity_check, first_attachment_any_time=row.first_attachment_any_time,
-                  atu_level=AtuLevel(row.atu_level))
+    return Policy(
+        year=row.year,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        effective_date=row.effective_date,
+        year_round=row.year_round,
+        max_voluntary_changes_per_year=row.max_voluntary_changes_per_year,
+        allow_work_basis=row.allow_work_basis,
+        allow_study_basis_18plus=row.allow_study_basis_18plus,
+        border_exception=row.border_exception,
+        children_under_5_actual_residence=row.children_under_5_actual_residence,
+        pregnant_actual_residence=row.pregnant_actual_residence,
+        care_at_home_by_applicant=row.care_at_home_by_applicant,
+        capacity_check=row.capacity_check,
+        first_attachment_any_time=row.first_attachment_any_time,
+        atu_level=AtuLevel(row.atu_level),
+    )
 
 
 CLOSED = Policy(year=1, window_start=dt.date.min, window_end=dt.date.min, effective_date=None)
@@ -104,8 +121,9 @@ def policy_for(session: Session, day: dt.date) -> Policy:
     cached = _FROZEN.get(engine, {}).get(day.year) if engine is not None else None
     if cached is not None:
         return cached
-    row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year <= day.year)
-                         .order_by(CampaignPolicy.year.desc()).limit(1))
+    row = session.scalar(
+        select(CampaignPolicy).where(CampaignPolicy.year <= day.year).order_by(CampaignPolicy.year.desc()).limit(1)
+    )
     if row is None:
         return CLOSED
     policy = to_rules(row)
@@ -147,13 +165,15 @@ def create_policy(*, session: Session, actor: Actor, data: PolicyIn, today: dt.d
     session.add(row)
     session.flush()
     forget_policies(session)
-    record_event(session=session, actor=actor, action="policy.create", object_type="campaign_policy",
-                 object_id=str(row.year))
+    record_event(
+        session=session, actor=actor, action="policy.create", object_type="campaign_policy", object_id=str(row.year)
+    )
     return row
 
 
-def update_policy(*, session: Session, actor: Actor, year: int, data: PolicyIn, expected_version: int,
-                  today: dt.date) -> CampaignPolicy:
+def update_policy(
+    *, session: Session, actor: Actor, year: int, data: PolicyIn, expected_version: int, today: dt.date
+) -> CampaignPolicy:
     """Change a campaign that has not opened yet; past and running campaigns stay as they were."""
     row = session.scalar(select(CampaignPolicy).where(CampaignPolicy.year == year).with_for_update())
     if row is None:
@@ -169,6 +189,7 @@ def update_policy(*, session: Session, actor: Actor, year: int, data: PolicyIn, 
     row.version += 1
     session.flush()
     forget_policies(session)
-    record_event(session=session, actor=actor, action="policy.update", object_type="campaign_policy",
-                 object_id=str(row.year))
+    record_event(
+        session=session, actor=actor, action="policy.update", object_type="campaign_policy", object_id=str(row.year)
+    )
     return row

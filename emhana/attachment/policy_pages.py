@@ -30,9 +30,17 @@ from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, 
 router = APIRouter(include_in_schema=False)
 
 Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
-FLAGS = ("year_round", "allow_work_basis", "allow_study_basis_18plus", "border_exception",
-         "children_under_5_actual_residence", "pregnant_actual_residence", "care_at_home_by_applicant",
-         "capacity_check", "first_attachment_any_time")
+FLAGS = (
+    "year_round",
+    "allow_work_basis",
+    "allow_study_basis_18plus",
+    "border_exception",
+    "children_under_5_actual_residence",
+    "pregnant_actual_residence",
+    "care_at_home_by_applicant",
+    "capacity_check",
+    "first_attachment_any_time",
+)
 FLAG_LABELS = {
     "year_round": N_("All year, without a campaign window"),
     "allow_work_basis": N_("Attachment by the place of work"),
@@ -51,15 +59,30 @@ MSG_POLICY_CREATED = N_("The campaign of {year} is created.")
 def _defaults(today: dt.date) -> dict[str, Any]:
     """Return the form's first values: next year's campaign with the current rules (A-31, A-41)."""
     year = today.year + 1
-    return {"year": str(year), "window_start": f"{year}-09-01", "window_end": f"{year}-09-30", "effective_date": "",
-            "max_voluntary_changes_per_year": "1", "atu_level": AtuLevel.DISTRICT.value, "source": "",
-            **{flag: flag != "year_round" for flag in FLAGS}}
+    return {
+        "year": str(year),
+        "window_start": f"{year}-09-01",
+        "window_end": f"{year}-09-30",
+        "effective_date": "",
+        "max_voluntary_changes_per_year": "1",
+        "atu_level": AtuLevel.DISTRICT.value,
+        "source": "",
+        **{flag: flag != "year_round" for flag in FLAGS},
+    }
 
 
-def _page(request: Request, actor: Actor, values: dict[str, Any], error: str = "",
-          status: int = 200) -> HTMLResponse:
-    return render(request, "attachment/policy_new.html", actor=actor, status=status, v=values, error=error,
-                  flags=FLAG_LABELS, levels=tuple(a.value for a in AtuLevel), al=AttachmentLabels(language(request)))
+def _page(request: Request, actor: Actor, values: dict[str, Any], error: str = "", status: int = 200) -> HTMLResponse:
+    return render(
+        request,
+        "attachment/policy_new.html",
+        actor=actor,
+        status=status,
+        v=values,
+        error=error,
+        flags=FLAG_LABELS,
+        levels=tuple(a.value for a in AtuLevel),
+        al=AttachmentLabels(language(request)),
+    )
 
 
 @router.get("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
@@ -70,8 +93,7 @@ def policy_form(request: Request, session: SessionDep, actor: Fund) -> HTMLRespo
     if latest:
         last = latest[-1]
         values.update({flag: bool(getattr(last, flag)) for flag in FLAGS})
-        values.update(max_voluntary_changes_per_year=str(last.max_voluntary_changes_per_year),
-                      atu_level=last.atu_level)
+        values.update(max_voluntary_changes_per_year=str(last.max_voluntary_changes_per_year), atu_level=last.atu_level)
         if last.year >= int(values["year"]):
             values["year"] = str(last.year + 1)
             values["window_start"], values["window_end"] = f"{last.year + 1}-09-01", f"{last.year + 1}-09-30"
@@ -80,19 +102,25 @@ def policy_form(request: Request, session: SessionDep, actor: Fund) -> HTMLRespo
 
 def _policy_in(form: dict[str, Any]) -> PolicyIn:
     """Return the schema of a posted form, or raise InvalidInput with a message for the page."""
-    year, start, end = str(form.get("year", "")).strip(), parse_date(form.get("window_start")), \
-        parse_date(form.get("window_end"))
+    year, start, end = (
+        str(form.get("year", "")).strip(),
+        parse_date(form.get("window_start")),
+        parse_date(form.get("window_end")),
+    )
     effective = str(form.get("effective_date") or "").strip()
     if not year.isdigit() or start is None or end is None or (effective and parse_date(effective) is None):
         raise InvalidInput(MSG_POLICY_FIELDS)
     try:
-        return PolicyIn(year=int(year), window_start=start, window_end=end,
-                        effective_date=parse_date(effective) if effective else None,
-                        max_voluntary_changes_per_year=2 if form.get("max_voluntary_changes_per_year") == "2" else 1,
-                        atu_level=AtuLevel.OBLAST if form.get("atu_level") == AtuLevel.OBLAST.value
-                        else AtuLevel.DISTRICT,
-                        source=str(form.get("source") or "")[:2000],
-                        **{flag: form.get(flag) == "on" for flag in FLAGS})
+        return PolicyIn(
+            year=int(year),
+            window_start=start,
+            window_end=end,
+            effective_date=parse_date(effective) if effective else None,
+            max_voluntary_changes_per_year=2 if form.get("max_voluntary_changes_per_year") == "2" else 1,
+            atu_level=AtuLevel.OBLAST if form.get("atu_level") == AtuLevel.OBLAST.value else AtuLevel.DISTRICT,
+            source=str(form.get("source") or "")[:2000],
+            **{flag: form.get(flag) == "on" for flag in FLAGS},
+        )
     except ValidationError as exc:
         dates = next((e for e in exc.errors() if e["type"] == "core.invalid_dates"), None)
         if dates is not None:

@@ -26,8 +26,7 @@ def count_later(session: Session, *, year: int, day: dt.date, reason_code: str, 
     if pending is None:
         pending = session.info[PENDING] = []
         event.listen(session, "after_transaction_end", _ended)
-    pending.append({"campaign_year": year, "day": day, "reason_code": reason_code, "channel": channel,
-                    "count": 1})
+    pending.append({"campaign_year": year, "day": day, "reason_code": reason_code, "channel": channel, "count": 1})
 
 
 def _ended(session: Session, transaction: SessionTransaction) -> None:
@@ -57,13 +56,20 @@ def add(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add refusals to the counter (INSERT ... ON CONFLICT DO UPDATE, PostgreSQL and SQLite)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(COUNTS)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["campaign_year", "day", "reason_code", "channel"],
-        set_={"count": COUNTS.c.count + stmt.excluded.count}), rows)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["campaign_year", "day", "reason_code", "channel"],
+            set_={"count": COUNTS.c.count + stmt.excluded.count},
+        ),
+        rows,
+    )
 
 
 def by_reason(session: Session, year: int) -> dict[str, int]:
     """Return the automatic refusals of a campaign year by reason code."""
-    rows = session.execute(select(COUNTS.c.reason_code, func.sum(COUNTS.c.count))
-                           .where(COUNTS.c.campaign_year == year).group_by(COUNTS.c.reason_code))
+    rows = session.execute(
+        select(COUNTS.c.reason_code, func.sum(COUNTS.c.count))
+        .where(COUNTS.c.campaign_year == year)
+        .group_by(COUNTS.c.reason_code)
+    )
     return {str(code): int(n) for code, n in rows}

@@ -58,9 +58,12 @@ def _band_condition(band: str, day: dt.date) -> list[ColumnElement[bool]]:
 
 def _population_query(entity_id: int, day: dt.date, f: PopulationFilter) -> Select[Attachment, Person]:
     """Return the SELECT of the attachments in effect at an entity on a day, filtered."""
-    query = (select(Attachment, Person).join(Person, Person.id == Attachment.person_id)
-             .join(District, District.id == Attachment.district_id)
-             .where(Attachment.entity_id == entity_id, active_on(day)))
+    query = (
+        select(Attachment, Person)
+        .join(Person, Person.id == Attachment.person_id)
+        .join(District, District.id == Attachment.district_id)
+        .where(Attachment.entity_id == entity_id, active_on(day))
+    )
     if f.site_id is not None:
         query = query.where(Attachment.site_id == f.site_id)
     if f.district_id is not None:
@@ -74,8 +77,9 @@ def _population_query(entity_id: int, day: dt.date, f: PopulationFilter) -> Sele
     return query
 
 
-def population(*, session: Session, actor: Actor, day: dt.date, filters: PopulationFilter, limit: int,
-               offset: int) -> tuple[int, list[PopulationRow]]:
+def population(
+    *, session: Session, actor: Actor, day: dt.date, filters: PopulationFilter, limit: int, offset: int
+) -> tuple[int, list[PopulationRow]]:
     """Return (total, one page) of the people attached to the registrar's entity on a day."""
     if actor.role is not Role.REGISTRAR or actor.entity_id is None:
         raise Forbidden()
@@ -84,18 +88,28 @@ def population(*, session: Session, actor: Actor, day: dt.date, filters: Populat
     rows = session.execute(query.order_by(Person.surname, Person.given_name, Person.id).limit(limit).offset(offset))
     pairs: list[tuple[Attachment, Person]] = [(r[0], r[1]) for r in rows]
     sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_({a.site_id for a, _ in pairs})))}
-    districts = {d.id: d for d in session.scalars(select(District).where(
-        District.id.in_({a.district_id for a, _ in pairs})))}
-    record_event(session=session, actor=actor, action="population.read", object_type="entity",
-                 object_id=str(actor.entity_id), purpose=f"{len(pairs)} of {total}")
-    return total, [PopulationRow(person=p, attachment=a, site=sites[a.site_id], district=districts[a.district_id])
-                   for a, p in pairs]
+    districts = {
+        d.id: d for d in session.scalars(select(District).where(District.id.in_({a.district_id for a, _ in pairs})))
+    }
+    record_event(
+        session=session,
+        actor=actor,
+        action="population.read",
+        object_type="entity",
+        object_id=str(actor.entity_id),
+        purpose=f"{len(pairs)} of {total}",
+    )
+    return total, [
+        PopulationRow(person=p, attachment=a, site=sites[a.site_id], district=districts[a.district_id])
+        for a, p in pairs
+    ]
 
 
 def entity_sites(*, session: Session, entity_id: int) -> list[Site]:
     """Return the active sites of an entity with their districts."""
-    return list(session.scalars(select(Site).where(Site.entity_id == entity_id, Site.active.is_(True))
-                                .order_by(Site.id)))
+    return list(
+        session.scalars(select(Site).where(Site.entity_id == entity_id, Site.active.is_(True)).order_by(Site.id))
+    )
 
 
 @dataclass
@@ -126,8 +140,7 @@ def names_for(session: Session, rows: Iterable[Attachment | Application], person
         names.districts = {d.id: d for d in session.scalars(select(District).where(District.id.in_(district_ids)))}
     doctor_ids |= {d.doctor_id for d in names.districts.values() if d.doctor_id is not None}
     if doctor_ids:
-        names.doctors = {d.id: d for d in session.scalars(select(Practitioner).where(
-            Practitioner.id.in_(doctor_ids)))}
+        names.doctors = {d.id: d for d in session.scalars(select(Practitioner).where(Practitioner.id.in_(doctor_ids)))}
     if people:
         names.persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(people)))}
     return names
@@ -140,7 +153,7 @@ class CampaignFigures:
     year: int
     per_day: list[tuple[dt.date, int]]
     flows: list[tuple[int | None, int, int]]
-    refusals: list[tuple[str, int]]           # every refusal by reason, largest first
+    refusals: list[tuple[str, int]]  # every refusal by reason, largest first
     states: dict[str, int]
     entities: dict[int, Entity]
     refused_by_registrar: dict[str, int] = field(default_factory=dict)
@@ -155,31 +168,58 @@ def campaign_figures(*, session: Session, actor: Actor, year: int, top: int = 10
         raise Forbidden()
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     in_year = Application.filed_on.between(first, last)
-    per_day = [(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(n)) for d, n in session.execute(
-        select(Application.filed_on, func.count()).where(in_year).group_by(Application.filed_on)
-        .order_by(Application.filed_on))]
-    states = {str(s): int(n) for s, n in session.execute(
-        select(Application.state, func.count()).where(in_year).group_by(Application.state))}
-    by_registrar = {str(c): int(n) for c, n in session.execute(
-        select(Application.reason_code, func.count()).where(in_year, Application.state == State.REFUSED.value,
-                                                            Application.reason_code.is_not(None))
-        .group_by(Application.reason_code))}
+    per_day = [
+        (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(n))
+        for d, n in session.execute(
+            select(Application.filed_on, func.count())
+            .where(in_year)
+            .group_by(Application.filed_on)
+            .order_by(Application.filed_on)
+        )
+    ]
+    states = {
+        str(s): int(n)
+        for s, n in session.execute(select(Application.state, func.count()).where(in_year).group_by(Application.state))
+    }
+    by_registrar = {
+        str(c): int(n)
+        for c, n in session.execute(
+            select(Application.reason_code, func.count())
+            .where(in_year, Application.state == State.REFUSED.value, Application.reason_code.is_not(None))
+            .group_by(Application.reason_code)
+        )
+    }
     automatic = refusal_counts.by_reason(session, year)
-    refusals = sorted(((c, by_registrar.get(c, 0) + automatic.get(c, 0)) for c in set(by_registrar) | set(automatic)),
-                      key=lambda cn: (-cn[1], cn[0]))
+    refusals = sorted(
+        ((c, by_registrar.get(c, 0) + automatic.get(c, 0)) for c in set(by_registrar) | set(automatic)),
+        key=lambda cn: (-cn[1], cn[0]),
+    )
     new, old = aliased(Attachment), aliased(Attachment)
-    previous = (select(func.max(old.id)).where(old.person_id == new.person_id, old.id < new.id)
-                .correlate(new).scalar_subquery())
+    previous = (
+        select(func.max(old.id)).where(old.person_id == new.person_id, old.id < new.id).correlate(new).scalar_subquery()
+    )
     prev = aliased(Attachment)
     flow_rows = session.execute(
         select(prev.entity_id, new.entity_id, func.count())
-        .select_from(new).outerjoin(prev, prev.id == previous)
+        .select_from(new)
+        .outerjoin(prev, prev.id == previous)
         .where(new.decided_on.between(first, last), new.application_id.is_not(None))
         .group_by(prev.entity_id, new.entity_id)
-        .order_by(func.count().desc(), prev.entity_id, new.entity_id).limit(top))
-    flows: list[tuple[int | None, int, int]] = [(int(a) if a is not None else None, int(b), int(n))
-                                                for a, b, n in flow_rows]
+        .order_by(func.count().desc(), prev.entity_id, new.entity_id)
+        .limit(top)
+    )
+    flows: list[tuple[int | None, int, int]] = [
+        (int(a) if a is not None else None, int(b), int(n)) for a, b, n in flow_rows
+    ]
     ids = {b for _, b, _ in flows} | {a for a, _, _ in flows if a is not None}
     entities = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))} if ids else {}
-    return CampaignFigures(year=year, per_day=per_day, flows=flows, refusals=refusals, states=states,
-                           entities=entities, refused_by_registrar=by_registrar, refused_automatically=automatic)
+    return CampaignFigures(
+        year=year,
+        per_day=per_day,
+        flows=flows,
+        refusals=refusals,
+        states=states,
+        entities=entities,
+        refused_by_registrar=by_registrar,
+        refused_automatically=automatic,
+    )

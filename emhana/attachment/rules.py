@@ -26,7 +26,7 @@ from emhana.attachment.enums import (
 from emhana.errors import N_
 from emhana.identity.schemas import DocumentKind as IdentityKind
 
-ADULT_AGE = 18            # A-24: minors attach through a representative; students of 18+ attach themselves
+ADULT_AGE = 18  # A-24: minors attach through a representative; students of 18+ attach themselves
 ACTUAL_RESIDENCE_AGE = 5  # A-23: children under 5 are attached by actual residence
 # D-22/D-23: cities of republican significance (Astana, Almaty, Shymkent) are one ATU whose
 # city districts (the CD digits) people cross freely; elsewhere the ATU is the district or city of
@@ -41,18 +41,29 @@ INSURED_CATEGORIES = frozenset({"eaeu_migrant", "temporary_foreigner"})
 # Refusal grounds a registrar may give: the generic ones of A-70 and the rule-specific ones of A-71.
 GENERIC_REFUSALS = {
     "attachment.documents_inaccurate": N_("The documents or data submitted are inaccurate."),
-    "attachment.requirements_not_met": N_("The applicant or the data do not meet the requirements of the "
-                                          "attachment rules."),
+    "attachment.requirements_not_met": N_(
+        "The applicant or the data do not meet the requirements of the attachment rules."
+    ),
     "attachment.no_objection_denied": N_("The authorized body replied negatively to a required request."),
     "attachment.court_prohibition": N_("A court decision in force prohibits the activity concerned."),
-    "attachment.court_deprivation": N_("A court decision in force deprives the applicant of the right "
-                                       "concerned."),
+    "attachment.court_deprivation": N_("A court decision in force deprives the applicant of the right concerned."),
 }
 RULE_REFUSALS: tuple[type[errors.RuleViolation], ...] = (
-    errors.PersonDead, errors.RepresentativeRequired, errors.DocumentRequired, errors.DocumentExpired,
-    errors.InsuranceRequired, errors.EntityNotParticipating, errors.CampaignClosed, errors.ReasonNotValid,
-    errors.BasisNotAllowed, errors.AddressMissing, errors.AtuMismatch, errors.ProfileMismatch,
-    errors.ChangeLimit, errors.CapacityExceeded)
+    errors.PersonDead,
+    errors.RepresentativeRequired,
+    errors.DocumentRequired,
+    errors.DocumentExpired,
+    errors.InsuranceRequired,
+    errors.EntityNotParticipating,
+    errors.CampaignClosed,
+    errors.ReasonNotValid,
+    errors.BasisNotAllowed,
+    errors.AddressMissing,
+    errors.AtuMismatch,
+    errors.ProfileMismatch,
+    errors.ChangeLimit,
+    errors.CapacityExceeded,
+)
 REFUSAL_REASONS: dict[str, str] = {**GENERIC_REFUSALS, **{c.code: c.message for c in RULE_REFUSALS}}
 
 
@@ -64,17 +75,17 @@ class Policy:
     window_start: dt.date
     window_end: dt.date
     effective_date: dt.date | None
-    year_round: bool = False                        # A-33 (draft)
-    max_voluntary_changes_per_year: int = 1         # A-41: 1 or 2
-    allow_work_basis: bool = True                   # A-21
-    allow_study_basis_18plus: bool = True           # A-21, A-24
-    border_exception: bool = True                   # A-22
+    year_round: bool = False  # A-33 (draft)
+    max_voluntary_changes_per_year: int = 1  # A-41: 1 or 2
+    allow_work_basis: bool = True  # A-21
+    allow_study_basis_18plus: bool = True  # A-21, A-24
+    border_exception: bool = True  # A-22
     children_under_5_actual_residence: bool = True  # A-23
-    pregnant_actual_residence: bool = True          # A-23 (M, per Astana akimat): pregnant women too
-    care_at_home_by_applicant: bool = False         # A-26 (M): the applicant's choice stands without a registrar
-    capacity_check: bool = True                     # A-71 (L): over capacity is a refusal ground
-    first_attachment_any_time: bool = True          # L: a person with no attachment may attach all year
-    atu_level: AtuLevel = AtuLevel.DISTRICT         # D-23 (L)
+    pregnant_actual_residence: bool = True  # A-23 (M, per Astana akimat): pregnant women too
+    care_at_home_by_applicant: bool = False  # A-26 (M): the applicant's choice stands without a registrar
+    capacity_check: bool = True  # A-71 (L): over capacity is a refusal ground
+    first_attachment_any_time: bool = True  # L: a person with no attachment may attach all year
+    atu_level: AtuLevel = AtuLevel.DISTRICT  # D-23 (L)
 
 
 @dataclass(frozen=True)
@@ -173,16 +184,18 @@ def check_alive(person: PersonFacts, today: dt.date) -> errors.RuleViolation | N
     return None
 
 
-def check_applicant(person: PersonFacts, *, by_self: bool, representative_valid: bool,
-                    today: dt.date) -> errors.RuleViolation | None:
+def check_applicant(
+    person: PersonFacts, *, by_self: bool, representative_valid: bool, today: dt.date
+) -> errors.RuleViolation | None:
     """A-24, A-65: a minor applies through a legal representative; anyone else's application needs one."""
     if by_self:
         return errors.RepresentativeRequired() if age_on(person.birth_date, today) < ADULT_AGE else None
     return None if representative_valid else errors.RepresentativeRequired()
 
 
-def check_documents(documents: Iterable[DocumentFacts], *, by_self: bool, channel: Channel,
-                    today: dt.date) -> errors.RuleViolation | None:
+def check_documents(
+    documents: Iterable[DocumentFacts], *, by_self: bool, channel: Channel, today: dt.date
+) -> errors.RuleViolation | None:
     """A-60, A-65: a valid identity document of the person and, for a representative, of the representative.
 
     Documents presented in person must all be valid; on eGov the state systems' records (A-53)
@@ -194,8 +207,9 @@ def check_documents(documents: Iterable[DocumentFacts], *, by_self: bool, channe
         docs = [d for d in identity if d.holder is holder]
         if not docs:
             return errors.DocumentRequired()
-        expired = sorted((d.expires_on for d in docs if d.expires_on is not None and d.expires_on < today),
-                         reverse=True)
+        expired = sorted(
+            (d.expires_on for d in docs if d.expires_on is not None and d.expires_on < today), reverse=True
+        )
         if expired and (channel is not Channel.EGOV or len(expired) == len(docs)):
             return errors.DocumentExpired(expires_on=expired[0].isoformat())
     return None
@@ -203,13 +217,17 @@ def check_documents(documents: Iterable[DocumentFacts], *, by_self: bool, channe
 
 def insured_until(documents: Iterable[DocumentFacts], today: dt.date) -> dt.date | None:
     """Return the end of the longest insurance contract valid today (A-14), or None."""
-    ends = [d.expires_on for d in documents if d.kind == DocKind.INSURANCE_CONTRACT
-            and d.expires_on is not None and d.expires_on >= today]
+    ends = [
+        d.expires_on
+        for d in documents
+        if d.kind == DocKind.INSURANCE_CONTRACT and d.expires_on is not None and d.expires_on >= today
+    ]
     return max(ends) if ends else None
 
 
-def check_insurance(person: PersonFacts, documents: Iterable[DocumentFacts],
-                    today: dt.date) -> errors.RuleViolation | None:
+def check_insurance(
+    person: PersonFacts, documents: Iterable[DocumentFacts], today: dt.date
+) -> errors.RuleViolation | None:
     """A-14, A-15, A-66: EAEU labour migrants and temporary foreigners need a valid insurance contract."""
     if person.category in INSURED_CATEGORIES and insured_until(documents, today) is None:
         return errors.InsuranceRequired()
@@ -228,8 +246,9 @@ def window_open(policy: Policy, day: dt.date) -> bool:
     return policy.year_round or policy.window_start <= day <= policy.window_end
 
 
-def cause_of(policy: Policy, *, filed_on: dt.date, reason: ChangeReason | None,
-             current: CurrentFacts | None) -> tuple[errors.RuleViolation | None, Cause | None, tuple[Review, ...]]:
+def cause_of(
+    policy: Policy, *, filed_on: dt.date, reason: ChangeReason | None, current: CurrentFacts | None
+) -> tuple[errors.RuleViolation | None, Cause | None, tuple[Review, ...]]:
     """A-31, A-32, A-42: decide whether the application may be filed now, and under which cause."""
     if current is None:
         if window_open(policy, filed_on) or policy.first_attachment_any_time:
@@ -290,8 +309,9 @@ def same_atu(a: str, b: str, level: AtuLevel = AtuLevel.DISTRICT) -> bool:
     return atu_of(a, level) == atu_of(b, level)
 
 
-def check_atu(policy: Policy, *, address_kato: str | None, site_kato: str,
-              border_claim: bool) -> tuple[errors.RuleViolation | None, tuple[Review, ...]]:
+def check_atu(
+    policy: Policy, *, address_kato: str | None, site_kato: str, border_claim: bool
+) -> tuple[errors.RuleViolation | None, tuple[Review, ...]]:
     """A-20: the site lies in the ATU of the basis address; A-22: border territories may cross, once verified."""
     if address_kato is None:
         return errors.AddressMissing(), ()
@@ -363,12 +383,13 @@ def evaluate(facts: ApplicationFacts) -> Decision:
     """Apply every rule in a fixed order: the first violation refuses; open review items queue it."""
     f = facts
     age = age_on(f.person.birth_date, f.today)
-    error = (check_alive(f.person, f.today)
-             or check_applicant(f.person, by_self=f.by_self, representative_valid=f.representative_valid,
-                                today=f.today)
-             or check_documents(f.documents, by_self=f.by_self, channel=f.channel, today=f.today)
-             or check_insurance(f.person, f.documents, f.today)
-             or check_entity(f.target, f.today))
+    error = (
+        check_alive(f.person, f.today)
+        or check_applicant(f.person, by_self=f.by_self, representative_valid=f.representative_valid, today=f.today)
+        or check_documents(f.documents, by_self=f.by_self, channel=f.channel, today=f.today)
+        or check_insurance(f.person, f.documents, f.today)
+        or check_entity(f.target, f.today)
+    )
     if error is None and f.current is not None and f.current.district_id == f.target.district_id:
         error = errors.AlreadyAttached()
     if error is not None:
@@ -376,18 +397,26 @@ def evaluate(facts: ApplicationFacts) -> Decision:
     error, cause, review = cause_of(f.policy, filed_on=f.filed_on, reason=f.reason, current=f.current)
     if error is not None or cause is None:
         return Decision(Outcome.REFUSE, error or errors.CampaignClosed(day=f.filed_on.isoformat()))
-    atu_error, atu_review = check_atu(f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato,
-                                      border_claim=f.border_claim)
-    error = (check_basis(f.policy, f.basis, age, f.pregnant) or atu_error or check_profile(f.target.profile, age)
-             or check_change_limit(f.policy, cause, f.voluntary_changes_this_year)
-             or check_capacity(f.policy, f.target))
+    atu_error, atu_review = check_atu(
+        f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato, border_claim=f.border_claim
+    )
+    error = (
+        check_basis(f.policy, f.basis, age, f.pregnant)
+        or atu_error
+        or check_profile(f.target.profile, age)
+        or check_change_limit(f.policy, cause, f.voluntary_changes_this_year)
+        or check_capacity(f.policy, f.target)
+    )
     if error is not None:
         return Decision(Outcome.REFUSE, error)
-    pending = (review + atu_review + pregnancy_review(f.policy, f.basis, age, f.pregnant)
-               + ((Review.WRITTEN,) if f.channel is Channel.WRITTEN else ()))
+    pending = (
+        review
+        + atu_review
+        + pregnancy_review(f.policy, f.basis, age, f.pregnant)
+        + ((Review.WRITTEN,) if f.channel is Channel.WRITTEN else ())
+    )
     begin = begin_date(f.policy, cause, f.today)
     until = insured_until(f.documents, f.today) if f.person.category in INSURED_CATEGORIES else None
     outside = outside_zone(f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato)
     outcome = Outcome.NEEDS_REGISTRAR if pending and not f.reviewed else Outcome.APPROVE
-    return Decision(outcome, review=pending, cause=cause, begin_date=begin, insured_until=until,
-                    outside_zone=outside)
+    return Decision(outcome, review=pending, cause=cause, begin_date=begin, insured_until=until, outside_zone=outside)

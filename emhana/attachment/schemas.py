@@ -37,7 +37,8 @@ class PolicyIn(Strict):
     children_under_5_actual_residence: bool = True
     pregnant_actual_residence: bool = Field(default=True, description="A-23 (M): pregnant women by actual residence")
     care_at_home_by_applicant: bool = Field(
-        default=False, description="A-26 (M): the applicant's choice of home visits outside the zone stands")
+        default=False, description="A-26 (M): the applicant's choice of home visits outside the zone stands"
+    )
     capacity_check: bool = True
     first_attachment_any_time: bool = True
     atu_level: AtuLevel = AtuLevel.DISTRICT
@@ -87,10 +88,16 @@ class ApplicationIn(Strict):
     border_claim: bool = False
     change_reason: ChangeReason | None = None
     applicant_person_id: int | None = Field(default=None, description="A representative applying in person")
-    pregnant: bool = Field(default=False, description="A-23 (M): the person declares a pregnancy (a registrar "
-                                                      "verifies it when it admits the actual-residence basis)")
-    care_at_home: bool | None = Field(default=None, description="A-26 (M): the applicant asks for home visits "
-                                      "should the address lie outside the organization's service zone")
+    pregnant: bool = Field(
+        default=False,
+        description="A-23 (M): the person declares a pregnancy (a registrar "
+        "verifies it when it admits the actual-residence basis)",
+    )
+    care_at_home: bool | None = Field(
+        default=None,
+        description="A-26 (M): the applicant asks for home visits "
+        "should the address lie outside the organization's service zone",
+    )
     documents: list[DocumentIn] = Field(default_factory=list, max_length=10)
 
 
@@ -127,8 +134,10 @@ class AttachmentOut(BaseModel):
     end_date: dt.date | None
     end_reason: str | None
     insured_until: dt.date | None
-    care_at_home: bool | None = Field(default=None, description="A-26: home visits agreed for a person outside "
-                                      "the service zone (None: inside the zone)")
+    care_at_home: bool | None = Field(
+        default=None,
+        description="A-26: home visits agreed for a person outside the service zone (None: inside the zone)",
+    )
 
 
 class ApplicationOut(BaseModel):
@@ -173,9 +182,12 @@ class DecisionIn(Strict):
     decision: Literal["approve", "refuse"]
     reason_code: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
-    care_at_home: bool | None = Field(default=None, description="A-26: home visits agreed for a person outside "
-                                      "the service zone (by default the applicant's choice where the policy "
-                                      "allows it, else no)")
+    care_at_home: bool | None = Field(
+        default=None,
+        description="A-26: home visits agreed for a person outside "
+        "the service zone (by default the applicant's choice where the policy "
+        "allows it, else no)",
+    )
 
 
 class DistrictFreeOut(BaseModel):

@@ -67,8 +67,9 @@ class Upload:
     content: bytes
 
 
-def _applicant(session: Session, actor: Actor, data: ApplicationIn, channel: Channel,
-               day: dt.date) -> tuple[bool, int, bool]:
+def _applicant(
+    session: Session, actor: Actor, data: ApplicationIn, channel: Channel, day: dt.date
+) -> tuple[bool, int, bool]:
     """Return (by self, applicant person id, representation valid) or refuse the actor (A-24, A-50, A-65)."""
     if actor.role is Role.CITIZEN:
         if channel is not Channel.EGOV or actor.person_id is None:
@@ -91,8 +92,14 @@ def _applicant(session: Session, actor: Actor, data: ApplicationIn, channel: Cha
     raise Forbidden()
 
 
-def _documents(session: Session, channel: Channel, data_documents: Sequence[DocumentFacts], person_id: int,
-               applicant_id: int, by_self: bool) -> tuple[DocumentFacts, ...]:
+def _documents(
+    session: Session,
+    channel: Channel,
+    data_documents: Sequence[DocumentFacts],
+    person_id: int,
+    applicant_id: int,
+    by_self: bool,
+) -> tuple[DocumentFacts, ...]:
     """Return the documents the rules check: the state systems' records for eGov (A-53), else those presented."""
     if channel is not Channel.EGOV:
         return tuple(data_documents)
@@ -108,8 +115,15 @@ def _application_row(app_id: int, values: dict[str, Any]) -> Application:
     return app
 
 
-def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Channel,
-           uploads: Sequence[Upload] = (), now: dt.datetime | None = None) -> Application:
+def submit(
+    *,
+    session: Session,
+    actor: Actor,
+    data: ApplicationIn,
+    channel: Channel,
+    uploads: Sequence[Upload] = (),
+    now: dt.datetime | None = None,
+) -> Application:
     """File an application; approve it at once when every rule passes, queue it when a registrar must
     verify something, refuse it (raising, nothing written) when a rule fails (A-50..A-52).
 
@@ -121,17 +135,25 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
     if (channel is Channel.WRITTEN and not uploads) or len(uploads) > len(data.documents):
         raise InvalidInput()
     session.flush()
-    g = approval.gather(session, person_id=data.person_id, district_id=data.district_id, applicant_id=applicant_id,
-                        day=day)
+    g = approval.gather(
+        session, person_id=data.person_id, district_id=data.district_id, applicant_id=applicant_id, day=day
+    )
     if actor.role is Role.REGISTRAR and g.target.entity_id != actor.entity_id:
         raise Forbidden()
     if g.target.pending_application is not None:
         raise ApplicationPending()
     presented = [DocumentFacts(kind=d.kind.value, holder=d.holder, expires_on=d.expires_on) for d in data.documents]
-    claim = approval.Claim(by_self=by_self, representative_valid=rep_valid, channel=channel,
-                           documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self),
-                           basis=data.place_basis, border_claim=data.border_claim, reason=data.change_reason,
-                           filed_on=day, pregnant=data.pregnant)
+    claim = approval.Claim(
+        by_self=by_self,
+        representative_valid=rep_valid,
+        channel=channel,
+        documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self),
+        basis=data.place_basis,
+        border_claim=data.border_claim,
+        reason=data.change_reason,
+        filed_on=day,
+        pregnant=data.pregnant,
+    )
     decision = approval.judge(session, g, claim, day, reviewed=False)
     if decision.outcome is Outcome.REFUSE:
         error = decision.error or InvalidInput()
@@ -139,31 +161,70 @@ def submit(*, session: Session, actor: Actor, data: ApplicationIn, channel: Chan
         raise error
     approve = decision.outcome is Outcome.APPROVE
     values: dict[str, Any] = {
-        "person_id": g.person.id, "applicant_person_id": applicant_id, "channel": channel.value,
-        "entity_id": g.target.entity_id, "site_id": g.target.site_id, "district_id": g.target.district_id,
+        "person_id": g.person.id,
+        "applicant_person_id": applicant_id,
+        "channel": channel.value,
+        "entity_id": g.target.entity_id,
+        "site_id": g.target.site_id,
+        "district_id": g.target.district_id,
         "place_basis": data.place_basis.value,
-        "border_claim": data.border_claim, "pregnant": data.pregnant, "care_at_home": data.care_at_home,
+        "border_claim": data.border_claim,
+        "pregnant": data.pregnant,
+        "care_at_home": data.care_at_home,
         "change_reason": data.change_reason.value if data.change_reason else None,
-        "state": (State.APPROVED if approve else State.SUBMITTED).value, "review": ",".join(decision.review),
-        "reason_code": None, "reason_note": None, "submitted_at": moment, "filed_on": day,
-        "deadline": decision_deadline(moment).astimezone(dt.UTC), "decided_at": moment if approve else None,
-        "decided_by": None, "recorded_by": actor.account_id if actor.role is Role.REGISTRAR else None, "version": 1}
+        "state": (State.APPROVED if approve else State.SUBMITTED).value,
+        "review": ",".join(decision.review),
+        "reason_code": None,
+        "reason_note": None,
+        "submitted_at": moment,
+        "filed_on": day,
+        "deadline": decision_deadline(moment).astimezone(dt.UTC),
+        "decided_at": moment if approve else None,
+        "decided_by": None,
+        "recorded_by": actor.account_id if actor.role is Role.REGISTRAR else None,
+        "version": 1,
+    }
     conn = session.connection()
     app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
     if data.documents:
-        conn.execute(INSERT_DOCUMENT, [{
-            "application_id": app_id, "holder": d.holder.value, "kind": d.kind.value, "number": d.number,
-            "expires_on": d.expires_on, "file_name": up.file_name if up else None,
-            "content_type": up.content_type if up else None, "content": up.content if up else None,
-            "sha256": hashlib.sha256(up.content).hexdigest() if up else None}
-            for d, up in zip(data.documents, [*uploads, *[None] * (len(data.documents) - len(uploads))], strict=True)])
+        conn.execute(
+            INSERT_DOCUMENT,
+            [
+                {
+                    "application_id": app_id,
+                    "holder": d.holder.value,
+                    "kind": d.kind.value,
+                    "number": d.number,
+                    "expires_on": d.expires_on,
+                    "file_name": up.file_name if up else None,
+                    "content_type": up.content_type if up else None,
+                    "content": up.content if up else None,
+                    "sha256": hashlib.sha256(up.content).hexdigest() if up else None,
+                }
+                for d, up in zip(
+                    data.documents, [*uploads, *[None] * (len(data.documents) - len(uploads))], strict=True
+                )
+            ],
+        )
     events = Events(None)
     events.add("application.submit", "application", app_id, g.person.id, channel.value, actor=actor, at=moment)
     if approve:
-        home = care_at_home(policy_for(session, day), outside=decision.outside_zone, requested=data.care_at_home,
-                            recorded=None)  # A-26: the applicant's choice where the policy allows it
-        approval.approve(session, events, g, decision, application_id=app_id, applicant_id=applicant_id,
-                         basis=data.place_basis, filed_on=day, decided_on=day, moment=moment, care_at_home=home)
+        home = care_at_home(
+            policy_for(session, day), outside=decision.outside_zone, requested=data.care_at_home, recorded=None
+        )  # A-26: the applicant's choice where the policy allows it
+        approval.approve(
+            session,
+            events,
+            g,
+            decision,
+            application_id=app_id,
+            applicant_id=applicant_id,
+            basis=data.place_basis,
+            filed_on=day,
+            decided_on=day,
+            moment=moment,
+            care_at_home=home,
+        )
     events.write(session)
     app = _application_row(app_id, values)
     session.add(app)
@@ -176,9 +237,14 @@ def _authorize_read(session: Session, actor: Actor, app: Application, day: dt.da
         return
     if actor.role is Role.REGISTRAR and actor.entity_id == app.entity_id:
         return
-    if actor.role is Role.CITIZEN and actor.person_id is not None and (
+    if (
+        actor.role is Role.CITIZEN
+        and actor.person_id is not None
+        and (
             actor.person_id in (app.person_id, app.applicant_person_id)
-            or app.person_id in represented_ids(session=session, representative_id=actor.person_id, day=day)):
+            or app.person_id in represented_ids(session=session, representative_id=actor.person_id, day=day)
+        )
+    ):
         return
     raise Forbidden()
 
@@ -193,8 +259,15 @@ def get_application(*, session: Session, actor: Actor, application_id: int, toda
     return app
 
 
-def decide(*, session: Session, actor: Actor, application_id: int, expected_version: int, data: DecisionIn,
-           now: dt.datetime | None = None) -> Application:
+def decide(
+    *,
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    expected_version: int,
+    data: DecisionIn,
+    now: dt.datetime | None = None,
+) -> Application:
     """Approve (re-checking every rule) or refuse with a reason code a queued application of the
     registrar's entity (A-52, A-70, A-71)."""
     moment = (now or utcnow()).astimezone(dt.UTC)
@@ -205,8 +278,12 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
     if actor.role is not Role.REGISTRAR or actor.entity_id != app.entity_id:
         raise Forbidden()
     lock_persons(session, [app.person_id])
-    app = session.scalar(select(Application).where(Application.id == application_id).with_for_update()
-                         .execution_options(populate_existing=True))
+    app = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if app is None:
         raise NotFound()
     if app.version != expected_version:
@@ -222,28 +299,50 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
     else:
         by_self = app.applicant_person_id == app.person_id
         rep_valid = not by_self and app.person_id in represented_ids(
-            session=session, representative_id=app.applicant_person_id, day=day)
+            session=session, representative_id=app.applicant_person_id, day=day
+        )
         channel = Channel(app.channel)
-        presented = [DocumentFacts(kind=d.kind, holder=Holder(d.holder), expires_on=d.expires_on)
-                     for d in app.documents]
-        g = approval.gather(session, person_id=app.person_id, district_id=app.district_id,
-                            applicant_id=app.applicant_person_id, day=day)
+        presented = [
+            DocumentFacts(kind=d.kind, holder=Holder(d.holder), expires_on=d.expires_on) for d in app.documents
+        ]
+        g = approval.gather(
+            session, person_id=app.person_id, district_id=app.district_id, applicant_id=app.applicant_person_id, day=day
+        )
         claim = approval.Claim(
-            by_self=by_self, representative_valid=rep_valid, channel=channel,
+            by_self=by_self,
+            representative_valid=rep_valid,
+            channel=channel,
             documents=_documents(session, channel, presented, app.person_id, app.applicant_person_id, by_self),
-            basis=PlaceBasis(app.place_basis), border_claim=app.border_claim,
-            reason=ChangeReason(app.change_reason) if app.change_reason else None, filed_on=app.filed_on,
-            pregnant=app.pregnant)
+            basis=PlaceBasis(app.place_basis),
+            border_claim=app.border_claim,
+            reason=ChangeReason(app.change_reason) if app.change_reason else None,
+            filed_on=app.filed_on,
+            pregnant=app.pregnant,
+        )
         decision = approval.judge(session, g, claim, day, reviewed=True)
         if decision.outcome is Outcome.REFUSE:
             raise decision.error or InvalidInput()
         # A-26: the registrar records whether home visits are agreed for a person outside the service zone.
-        home = care_at_home(policy_for(session, app.filed_on), outside=decision.outside_zone,
-                            requested=app.care_at_home, recorded=data.care_at_home)
+        home = care_at_home(
+            policy_for(session, app.filed_on),
+            outside=decision.outside_zone,
+            requested=app.care_at_home,
+            recorded=data.care_at_home,
+        )
         events = Events(actor)
-        approval.approve(session, events, g, decision, application_id=app.id,
-                         applicant_id=app.applicant_person_id, basis=PlaceBasis(app.place_basis),
-                         filed_on=app.filed_on, decided_on=day, moment=moment, care_at_home=home)
+        approval.approve(
+            session,
+            events,
+            g,
+            decision,
+            application_id=app.id,
+            applicant_id=app.applicant_person_id,
+            basis=PlaceBasis(app.place_basis),
+            filed_on=app.filed_on,
+            decided_on=day,
+            moment=moment,
+            care_at_home=home,
+        )
         events.write(session)
         app.state = State.APPROVED.value
         app.decided_at = moment
@@ -251,8 +350,15 @@ def decide(*, session: Session, actor: Actor, application_id: int, expected_vers
     app.decided_by = actor.account_id
     app.version += 1
     session.flush()
-    record_event(session=session, actor=actor, action=f"application.{data.decision}", object_type="application",
-                 object_id=str(app.id), subject_person_id=app.person_id, purpose=app.reason_code or "")
+    record_event(
+        session=session,
+        actor=actor,
+        action=f"application.{data.decision}",
+        object_type="application",
+        object_id=str(app.id),
+        subject_person_id=app.person_id,
+        purpose=app.reason_code or "",
+    )
     return app
 
 
@@ -260,9 +366,13 @@ def queue(*, session: Session, actor: Actor) -> list[Application]:
     """Return the registrar's entity's applications awaiting a decision, earliest deadline first (A-52)."""
     if actor.entity_id is None:
         return []
-    return list(session.scalars(select(Application).where(
-        Application.entity_id == actor.entity_id, Application.state == State.SUBMITTED.value)
-        .order_by(Application.deadline, Application.id)))
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.entity_id == actor.entity_id, Application.state == State.SUBMITTED.value)
+            .order_by(Application.deadline, Application.id)
+        )
+    )
 
 
 def attachment_of(session: Session, application_id: int) -> Attachment | None:
@@ -283,8 +393,11 @@ class PersonView:
 
 def active_on(att: Attachment, day: dt.date) -> bool:
     """Tell whether an attachment is in effect on a day."""
-    return (att.begin_date <= day and (att.end_date is None or att.end_date >= day)
-            and (att.insured_until is None or att.insured_until >= day))
+    return (
+        att.begin_date <= day
+        and (att.end_date is None or att.end_date >= day)
+        and (att.insured_until is None or att.insured_until >= day)
+    )
 
 
 def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.date) -> PersonView:
@@ -293,15 +406,32 @@ def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.dat
         raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
     if session.get(Person, person_id) is None:
         raise NotFound()
-    history = list(session.scalars(select(Attachment).where(Attachment.person_id == person_id)
-                                   .order_by(Attachment.begin_date.desc(), Attachment.id.desc())))
-    apps = list(session.scalars(select(Application).where(Application.person_id == person_id)
-                                .order_by(Application.id.desc())))
-    record_event(session=session, actor=actor, action="attachment.read", object_type="person",
-                 object_id=str(person_id), subject_person_id=person_id, purpose="attachment history")
-    return PersonView(person_id=person_id, current=next((a for a in history if active_on(a, today)), None),
-                      upcoming=next((a for a in history if a.begin_date > today and a.end_date is None), None),
-                      history=history, applications=apps)
+    history = list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.person_id == person_id)
+            .order_by(Attachment.begin_date.desc(), Attachment.id.desc())
+        )
+    )
+    apps = list(
+        session.scalars(select(Application).where(Application.person_id == person_id).order_by(Application.id.desc()))
+    )
+    record_event(
+        session=session,
+        actor=actor,
+        action="attachment.read",
+        object_type="person",
+        object_id=str(person_id),
+        subject_person_id=person_id,
+        purpose="attachment history",
+    )
+    return PersonView(
+        person_id=person_id,
+        current=next((a for a in history if active_on(a, today)), None),
+        upcoming=next((a for a in history if a.begin_date > today and a.end_date is None), None),
+        history=history,
+        applications=apps,
+    )
 
 
 def my_views(*, session: Session, actor: Actor, today: dt.date) -> tuple[PersonView | None, list[PersonView]]:
@@ -323,11 +453,14 @@ def site_free(*, session: Session, site_id: int) -> tuple[Site, list[tuple[Distr
     return site, [(d, counts[d.id]) for d in districts]
 
 
-def near_free(*, session: Session, lat: float, lon: float, day: dt.date, limit: int,
-              profile: str | None) -> list[tuple[NearSite, list[tuple[District, int]]]]:
+def near_free(
+    *, session: Session, lat: float, lon: float, day: dt.date, limit: int, profile: str | None
+) -> list[tuple[NearSite, list[tuple[District, int]]]]:
     """Return the nearest participating sites with the load of each district (journey 1)."""
     found = near(session=session, lat=lat, lon=lon, day=day, limit=limit, profile=profile)
     ids = [d.id for n in found for d in n.site.districts if d.active]
     counts = attached_counts(session, ids)
-    return [(n, [(d, counts[d.id]) for d in n.site.districts if d.active
-                 and (profile is None or d.profile == profile)]) for n in found]
+    return [
+        (n, [(d, counts[d.id]) for d in n.site.districts if d.active and (profile is None or d.profile == profile)])
+        for n in found
+    ]

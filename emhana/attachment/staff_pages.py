@@ -72,21 +72,47 @@ def queue(request: Request, session: SessionDep, actor: Registrar, decided: str 
     names = reports.names_for(session, apps, [a.applicant_person_id for a in apps])
     number = parse_int(decided)
     notice = translate(language(request), MSG_DECIDED, {"number": number}) if number else ""
-    return render(request, "attachment/queue.html", actor=actor, outs=outs, names=names, notice=notice,
-                  al=_labels(request))
+    return render(
+        request, "attachment/queue.html", actor=actor, outs=outs, names=names, notice=notice, al=_labels(request)
+    )
 
 
-def _record_page(request: Request, session: Session, actor: Actor, *, person: Person | None = None,
-                 applicant: Person | None = None, error: str = "", status: int = 200) -> HTMLResponse:
+def _record_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    person: Person | None = None,
+    applicant: Person | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     """Render the registrar's form: the IIN lookup, then the application of the person found."""
     sites = reports.entity_sites(session=session, entity_id=actor.entity_id) if actor.entity_id else []
     loads = {d.id: n for s in sites for d, n in service.site_free(session=session, site_id=s.id)[1]}
-    current = service.person_view(session=session, actor=actor, person_id=person.id,
-                                  today=clock.today()).current if person else None
+    current = (
+        service.person_view(session=session, actor=actor, person_id=person.id, today=clock.today()).current
+        if person
+        else None
+    )
     names = reports.names_for(session, [current] if current else [])
-    return render(request, "attachment/record.html", actor=actor, status=status, person=person,
-                  applicant=applicant, sites=sites, loads=loads, current=current, names=names, error=error,
-                  bases=BASES, doc_kinds=FORM_DOC_KINDS, rows=range(DOC_ROWS), al=_labels(request))
+    return render(
+        request,
+        "attachment/record.html",
+        actor=actor,
+        status=status,
+        person=person,
+        applicant=applicant,
+        sites=sites,
+        loads=loads,
+        current=current,
+        names=names,
+        error=error,
+        bases=BASES,
+        doc_kinds=FORM_DOC_KINDS,
+        rows=range(DOC_ROWS),
+        al=_labels(request),
+    )
 
 
 @router.get("/attachment/record", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
@@ -107,8 +133,14 @@ def _lookup(session: Session, actor: Actor, iin: str) -> Person:
 
 
 @router.post("/attachment/record/lookup", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
-def record_lookup(request: Request, session: SessionDep, actor: Registrar, csrf: FormText = "", iin: FormText = "",
-                  representative_iin: FormText = "") -> HTMLResponse:
+def record_lookup(
+    request: Request,
+    session: SessionDep,
+    actor: Registrar,
+    csrf: FormText = "",
+    iin: FormText = "",
+    representative_iin: FormText = "",
+) -> HTMLResponse:
     """Find the person (and their representative, if one applies) by IIN and show the application form."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
@@ -135,8 +167,9 @@ async def _documents(form: Mapping[str, object]) -> tuple[list[DocumentIn], list
             content = await upload.read(MAX_UPLOAD_BYTES + 1)
             if len(content) > MAX_UPLOAD_BYTES or (upload.content_type or "") not in UPLOAD_TYPES:
                 raise InvalidInput(MSG_SCAN_REQUIRED)
-            scan = service.Upload(file_name=upload.filename[:200], content_type=upload.content_type or "",
-                                  content=content)
+            scan = service.Upload(
+                file_name=upload.filename[:200], content_type=upload.content_type or "", content=content
+            )
         rows.append((doc, scan))
     rows.sort(key=lambda r: r[1] is None)
     return [d for d, _ in rows], [u for _, u in rows if u is not None]
@@ -157,31 +190,45 @@ async def record(request: Request, session: SessionDep, actor: Registrar) -> Res
             raise InvalidInput()
         person = get_person(session=session, actor=actor, person_id=person_id, purpose="attachment application")
         if applicant_id is not None:
-            applicant = get_person(session=session, actor=actor, person_id=applicant_id,
-                                   purpose="attachment application")
+            applicant = get_person(
+                session=session, actor=actor, person_id=applicant_id, purpose="attachment application"
+            )
         channel = Channel.WRITTEN if fields.get("channel") == "written" else Channel.IN_PERSON
         documents, uploads = await _documents(fields)
         if channel is Channel.WRITTEN and not uploads:
             raise InvalidInput(MSG_SCAN_REQUIRED)
-        data = ApplicationIn(person_id=person_id, district_id=parse_int(fields.get("district_id")) or 0,
-                             place_basis=PlaceBasis(choice(fields.get("place_basis"), BASES) or "residence_permanent"),
-                             border_claim=fields.get("border_claim") == "on", applicant_person_id=applicant_id,
-                             pregnant=fields.get("pregnant") == "on",  # A-23 (M)
-                             documents=documents)
-        app = service.submit(session=session, actor=actor, data=data, channel=channel, uploads=uploads,
-                             now=clock.now())
+        data = ApplicationIn(
+            person_id=person_id,
+            district_id=parse_int(fields.get("district_id")) or 0,
+            place_basis=PlaceBasis(choice(fields.get("place_basis"), BASES) or "residence_permanent"),
+            border_claim=fields.get("border_claim") == "on",
+            applicant_person_id=applicant_id,
+            pregnant=fields.get("pregnant") == "on",  # A-23 (M)
+            documents=documents,
+        )
+        app = service.submit(session=session, actor=actor, data=data, channel=channel, uploads=uploads, now=clock.now())
     except RegistryError as exc:
         session.rollback()
         person = session.get(Person, person_id) if person_id else None
         applicant = session.get(Person, applicant_id) if applicant_id else None
-        return _record_page(request, session, actor, person=person, applicant=applicant,
-                            error=error_text(lang, exc), status=exc.status)
+        return _record_page(
+            request, session, actor, person=person, applicant=applicant, error=error_text(lang, exc), status=exc.status
+        )
     return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
 
 
 @router.get("/attachment/population", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
-def population(request: Request, session: SessionDep, actor: Registrar, site: str = "", district: str = "",
-               profile: str = "", sex: str = "", band: str = "", page: str = "1") -> HTMLResponse:
+def population(
+    request: Request,
+    session: SessionDep,
+    actor: Registrar,
+    site: str = "",
+    district: str = "",
+    profile: str = "",
+    sex: str = "",
+    band: str = "",
+    page: str = "1",
+) -> HTMLResponse:
     """Show the people attached to the registrar's entity today, filtered by site, district, profile, sex
     and age band, a page at a time."""
     sites = reports.entity_sites(session=session, entity_id=actor.entity_id) if actor.entity_id else []
@@ -190,15 +237,37 @@ def population(request: Request, session: SessionDep, actor: Registrar, site: st
     filters = reports.PopulationFilter(
         site_id=parse_int(site) if parse_int(site) in site_ids else None,
         district_id=parse_int(district) if parse_int(district) in district_ids else None,
-        profile=choice(profile, PROFILES), sex=choice(sex, SEXES), band=choice(band, BANDS))
+        profile=choice(profile, PROFILES),
+        sex=choice(sex, SEXES),
+        band=choice(band, BANDS),
+    )
     page_no = parse_page(page)
-    total, rows = reports.population(session=session, actor=actor, day=clock.today(), filters=filters,
-                                     limit=POPULATION_PAGE, offset=(page_no - 1) * POPULATION_PAGE)
+    total, rows = reports.population(
+        session=session,
+        actor=actor,
+        day=clock.today(),
+        filters=filters,
+        limit=POPULATION_PAGE,
+        offset=(page_no - 1) * POPULATION_PAGE,
+    )
     pages = max(1, -(-total // POPULATION_PAGE))
-    return render(request, "attachment/population.html", actor=actor, rows=rows, total=total, page=page_no,
-                  pages=pages, sites=sites, f=filters, profiles=PROFILES, sexes=SEXES, bands=BANDS,
-                  prev_url=page_url(request, page=page_no - 1) if page_no > 1 else None,
-                  next_url=page_url(request, page=page_no + 1) if page_no < pages else None, al=_labels(request))
+    return render(
+        request,
+        "attachment/population.html",
+        actor=actor,
+        rows=rows,
+        total=total,
+        page=page_no,
+        pages=pages,
+        sites=sites,
+        f=filters,
+        profiles=PROFILES,
+        sexes=SEXES,
+        bands=BANDS,
+        prev_url=page_url(request, page=page_no - 1) if page_no > 1 else None,
+        next_url=page_url(request, page=page_no + 1) if page_no < pages else None,
+        al=_labels(request),
+    )
 
 
 @router.get("/attachment/dashboard", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
@@ -210,24 +279,38 @@ def dashboard(request: Request, session: SessionDep, actor: Fund, year: str = ""
     default = max((y for y in years if y <= today.year), default=today.year)
     chosen = int(year) if year.isdigit() and int(year) in years else default
     fig = reports.campaign_figures(session=session, actor=actor, year=chosen)
+
     def loc_name(e: Entity) -> str:
         return (e.name_kk or e.name_ru) if lang == "kk" else e.name_ru
 
     none = translate(lang, NO_PREVIOUS)
-    flows = [(f"{loc_name(fig.entities[a]) if a is not None else none} → {loc_name(fig.entities[b])}", n)
-             for a, b, n in fig.flows]
+    flows = [
+        (f"{loc_name(fig.entities[a]) if a is not None else none} → {loc_name(fig.entities[b])}", n)
+        for a, b, n in fig.flows
+    ]
     refusals = [(labels.reason(code), n) for code, n in fig.refusals]
-    refusal_rows = [(labels.reason(code), fig.refused_by_registrar.get(code, 0),
-                     fig.refused_automatically.get(code, 0), n) for code, n in fig.refusals]
+    refusal_rows = [
+        (labels.reason(code), fig.refused_by_registrar.get(code, 0), fig.refused_automatically.get(code, 0), n)
+        for code, n in fig.refusals
+    ]
     per_day = [(d.strftime("%d.%m"), n) for d, n in fig.per_day]
-    return render(request, "attachment/dashboard.html", actor=actor, years=years, year=chosen, fig=fig,
-                  flows=flows, refusals=refusals, refusal_rows=refusal_rows, per_day=per_day,
-                  total=sum(n for _, n in fig.per_day),
-                  per_day_svg=charts.column_chart(per_day, title=translate(lang, TITLE_PER_DAY)) if per_day else "",
-                  flows_svg=charts.bar_chart(flows, title=translate(lang, TITLE_FLOWS)) if flows else "",
-                  refusals_svg=charts.bar_chart(refusals, title=translate(lang, TITLE_REFUSALS),
-                                                accent=True) if refusals else "",
-                  al=labels)
+    return render(
+        request,
+        "attachment/dashboard.html",
+        actor=actor,
+        years=years,
+        year=chosen,
+        fig=fig,
+        flows=flows,
+        refusals=refusals,
+        refusal_rows=refusal_rows,
+        per_day=per_day,
+        total=sum(n for _, n in fig.per_day),
+        per_day_svg=charts.column_chart(per_day, title=translate(lang, TITLE_PER_DAY)) if per_day else "",
+        flows_svg=charts.bar_chart(flows, title=translate(lang, TITLE_FLOWS)) if flows else "",
+        refusals_svg=charts.bar_chart(refusals, title=translate(lang, TITLE_REFUSALS), accent=True) if refusals else "",
+        al=labels,
+    )
 
 
 @router.get("/attachment/policies", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
@@ -235,12 +318,24 @@ def policies(request: Request, session: SessionDep, actor: Fund, created: str = 
     """List the campaign policies, latest first (A-30..A-34, A-41)."""
     rows = list(reversed(policy.list_policies(session)))
     notice = policy_pages.created_notice(session, language(request), created) if created else ""
-    return render(request, "attachment/policies.html", actor=actor, rows=rows, today=clock.today(),
-                  notice=notice, al=_labels(request))
+    return render(
+        request,
+        "attachment/policies.html",
+        actor=actor,
+        rows=rows,
+        today=clock.today(),
+        notice=notice,
+        al=_labels(request),
+    )
 
 
 @router.get("/attachment/snapshots", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
 def snapshots(request: Request, session: SessionDep, actor: Fund) -> HTMLResponse:
     """List the capitation snapshots with their CSV exports (A-120, A-121)."""
-    return render(request, "attachment/snapshots.html", actor=actor,
-                  rows=capitation.list_snapshots(session=session), al=_labels(request))
+    return render(
+        request,
+        "attachment/snapshots.html",
+        actor=actor,
+        rows=capitation.list_snapshots(session=session),
+        al=_labels(request),
+    )

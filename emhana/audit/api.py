@@ -31,18 +31,36 @@ class AccessOut(BaseModel):
 
 
 @router.get("/me/access-log", response_model=list[AccessOut])
-def my_access_log(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)],
-                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                  before: Annotated[int | None, Query(ge=1, description="Only events older than this id")] = None,
-                  ) -> list[AccessOut]:
+def my_access_log(
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.CITIZEN)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Only events older than this id")] = None,
+) -> list[AccessOut]:
     """Return who read or changed the citizen's own data, latest first (the citizen's own acts are left out)."""
     if actor.person_id is None:
         return []
-    stmt = (select(AuditEvent, Account).outerjoin(Account, Account.id == AuditEvent.account_id)
-            .where(AuditEvent.subject_person_id == actor.person_id,
-                   (AuditEvent.account_id.is_(None)) | (AuditEvent.account_id != actor.account_id))
-            .order_by(AuditEvent.id.desc()).limit(limit))
+    stmt = (
+        select(AuditEvent, Account)
+        .outerjoin(Account, Account.id == AuditEvent.account_id)
+        .where(
+            AuditEvent.subject_person_id == actor.person_id,
+            (AuditEvent.account_id.is_(None)) | (AuditEvent.account_id != actor.account_id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
     if before is not None:
         stmt = stmt.where(AuditEvent.id < before)
-    return [AccessOut(id=e.id, at=e.at, who=a.display_name if a else "", role=a.role if a else "", action=e.action,
-                      object_type=e.object_type, purpose=e.purpose) for e, a in session.execute(stmt)]
+    return [
+        AccessOut(
+            id=e.id,
+            at=e.at,
+            who=a.display_name if a else "",
+            role=a.role if a else "",
+            action=e.action,
+            object_type=e.object_type,
+            purpose=e.purpose,
+        )
+        for e, a in session.execute(stmt)
+    ]

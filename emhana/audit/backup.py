@@ -134,5 +134,15 @@ def restore(database_url: str, source: Path) -> None:
     if target.schema is not None and schemas and target.schema not in schemas:
         raise BackupError(f"the backup holds schema {', '.join(schemas)}, not {target.schema}")
     _ensure_empty(database_url, target.schema)
-    _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-          *target.args, str(source)], target.env)
+    _run(
+        [
+            _tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            *target.args,
+            str(source),
+        ],
+        target.env,
+    )

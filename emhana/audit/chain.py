@@ -96,17 +96,60 @@ def table_of(model: type) -> Table:
     return table
 
 
-MEDBOOK = ChainKind("medbook", table_of(JournalEntry), "book_id", (
-    "book_id", "kind", "item_code", "performed_on", "result", "result_text", "codes", "clearance",
-    "valid_until", "referral_entity_id", "caused_by_id", "entity_id", "author_account_id", "author_name",
-    "source", "supersedes_id", "reason", "recorded_at", "canonical"))
-ATTACHMENT = ChainKind("attachment", table_of(Attachment), "person_id", (
-    "person_id", "entity_id", "site_id", "district_id", "doctor_id", "place_basis", "cause", "begin_date",
-    "insured_until", "application_id", "decided_on", "created_at", "created_by"),
+MEDBOOK = ChainKind(
+    "medbook",
+    table_of(JournalEntry),
+    "book_id",
+    (
+        "book_id",
+        "kind",
+        "item_code",
+        "performed_on",
+        "result",
+        "result_text",
+        "codes",
+        "clearance",
+        "valid_until",
+        "referral_entity_id",
+        "caused_by_id",
+        "entity_id",
+        "author_account_id",
+        "author_name",
+        "source",
+        "supersedes_id",
+        "reason",
+        "recorded_at",
+        "canonical",
+    ),
+)
+ATTACHMENT = ChainKind(
+    "attachment",
+    table_of(Attachment),
+    "person_id",
+    (
+        "person_id",
+        "entity_id",
+        "site_id",
+        "district_id",
+        "doctor_id",
+        "place_basis",
+        "cause",
+        "begin_date",
+        "insured_until",
+        "application_id",
+        "decided_on",
+        "created_at",
+        "created_by",
+    ),
     end_fields=("end_date", "end_reason"),
-    optional_fields=("care_at_home",))  # A-26, migration 0013
-AUDIT = ChainKind("audit", table_of(AuditEvent), "subject_person_id", (
-    "at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose"))
+    optional_fields=("care_at_home",),
+)  # A-26, migration 0013
+AUDIT = ChainKind(
+    "audit",
+    table_of(AuditEvent),
+    "subject_person_id",
+    ("at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose"),
+)
 KINDS: dict[str, ChainKind] = {k.name: k for k in (MEDBOOK, ATTACHMENT, AUDIT)}
 MODELS: dict[type, ChainKind] = {JournalEntry: MEDBOOK, Attachment: ATTACHMENT, AuditEvent: AUDIT}
 
@@ -153,15 +196,17 @@ def is_open(kind: ChainKind, row: Mapping[str, Any]) -> bool:
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
+        yield ids[i : i + CHUNK]
 
 
 def read_rows(conn: Connection, kind: ChainKind, ids: Iterable[int]) -> list[dict[str, Any]]:
     """Read the hashed fields of rows by id (rows gone, e.g. in a rolled-back savepoint, are skipped)."""
     out: list[dict[str, Any]] = []
     for part in _chunks(sorted(set(ids))):
-        out.extend(dict(r._mapping) for r in conn.execute(
-            select(*kind.columns).where(kind.table.c.id.in_(part)).order_by(kind.table.c.id)))
+        out.extend(
+            dict(r._mapping)
+            for r in conn.execute(select(*kind.columns).where(kind.table.c.id.in_(part)).order_by(kind.table.c.id))
+        )
     return out
 
 
@@ -177,12 +222,14 @@ def _head_statements(conn: Connection) -> tuple[Fast, Fast]:
         dialect = postgresql if name == "postgresql" else sqlite
         # The no-op update (seq = its stored value) takes the row lock of an existing head; rows are given in
         # sorted order and locked in that order (one multi-row statement, or an executemany for many).
-        lock = dialect.insert(table).on_conflict_do_update(index_elements=["kind", "chain_key"],
-                                                           set_={"seq": table.c.seq})
+        lock = dialect.insert(table).on_conflict_do_update(
+            index_elements=["kind", "chain_key"], set_={"seq": table.c.seq}
+        )
         lock = lock.returning(table.c.kind, table.c.chain_key, table.c.seq, table.c.head_hash)
         move = dialect.insert(table)
-        move = move.on_conflict_do_update(index_elements=["kind", "chain_key"], set_={
-            "seq": move.excluded.seq, "head_hash": move.excluded.head_hash})
+        move = move.on_conflict_do_update(
+            index_elements=["kind", "chain_key"], set_={"seq": move.excluded.seq, "head_hash": move.excluded.head_hash}
+        )
         found = _HEAD_STATEMENTS[name] = (Fast(lock), Fast(move))
     return found
 
@@ -190,8 +237,11 @@ def _head_statements(conn: Connection) -> tuple[Fast, Fast]:
 def _lock_heads(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     """Create missing heads and lock all of them, in sorted order; return (seq, hash) by (kind, key)."""
     result = _head_statements(conn)[0].many(
-        conn, [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys], returning=True,
-        ordered=False)  # each returned row names its head
+        conn,
+        [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys],
+        returning=True,
+        ordered=False,
+    )  # each returned row names its head
     return {(kind, key): (int(seq), head) for kind, key, seq, head in result}
 
 
@@ -200,9 +250,11 @@ def _last_end_hashes(conn: Connection, kind: ChainKind, ids: Sequence[int]) -> d
     links = table_of(ChainLink)
     out: dict[int, str | None] = {}
     for part in _chunks(ids):
-        for r in conn.execute(select(links.c.record_id, links.c.event, links.c.record_hash)
-                              .where(links.c.kind == kind.name, links.c.record_id.in_(part))
-                              .order_by(links.c.seq)):
+        for r in conn.execute(
+            select(links.c.record_id, links.c.event, links.c.record_hash)
+            .where(links.c.kind == kind.name, links.c.record_id.in_(part))
+            .order_by(links.c.seq)
+        ):
             rid = int(r.record_id)
             if r.event == OPEN:
                 out.setdefault(rid, None)
@@ -215,8 +267,14 @@ Known = Mapping[str, Mapping[int, Mapping[str, Any]]]
 Linked = Mapping[str, Mapping[int, str | None]]
 
 
-def _rows_of(conn: Connection, kind: ChainKind, ids: set[int], fresh: set[int], known: Mapping[int, Mapping[str, Any]],
-             linked: Mapping[int, str | None]) -> list[dict[str, Any]]:
+def _rows_of(
+    conn: Connection,
+    kind: ChainKind,
+    ids: set[int],
+    fresh: set[int],
+    known: Mapping[int, Mapping[str, Any]],
+    linked: Mapping[int, str | None],
+) -> list[dict[str, Any]]:
     """Return the hashed fields of rows: those the writer handed over (a new row, or a changed one whose link
     state it also knows), the rest read back from the database."""
     usable = {i: dict(known[i]) for i in ids if i in known and (i in fresh or i in linked)}
@@ -225,8 +283,14 @@ def _rows_of(conn: Connection, kind: ChainKind, ids: set[int], fresh: set[int], 
     return sorted(out, key=lambda r: int(r["id"]))
 
 
-def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[str, Iterable[int]],
-          now: dt.datetime | None = None, known: Known | None = None, linked: Linked | None = None) -> int:
+def _link(
+    conn: Connection,
+    new: Mapping[str, Iterable[int]],
+    changed: Mapping[str, Iterable[int]],
+    now: dt.datetime | None = None,
+    known: Known | None = None,
+    linked: Linked | None = None,
+) -> int:
     """Append the links that rows need: ``new`` rows were inserted in this transaction; ``changed`` rows may
     or may not be linked already. Returns the number of links appended.
 
@@ -251,8 +315,10 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
         kind = KINDS[name]
         told = linked.get(name, {})
         unsure = [int(r["id"]) for r in rs if int(r["id"]) not in is_new[name] and int(r["id"]) not in told]
-        ends = {**(_last_end_hashes(conn, kind, unsure) if unsure else {}),
-                **{i: h for i, h in told.items() if i not in is_new[name]}}
+        ends = {
+            **(_last_end_hashes(conn, kind, unsure) if unsure else {}),
+            **{i: h for i, h in told.items() if i not in is_new[name]},
+        }
         for r in rs:
             rid = int(r["id"])
             if rid not in ends:
@@ -270,8 +336,19 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
         key = kind.key_of(r)
         seq, prev = heads[(kind.name, key)]
         lh = link_hash(kind=kind.name, key=key, record_id=int(r["id"]), event_=ev, rec_hash=rec, prev_hash=prev)
-        links.append({"kind": kind.name, "chain_key": key, "seq": seq + 1, "record_id": int(r["id"]), "event": ev,
-                      "record_hash": rec, "prev_hash": prev, "link_hash": lh, "linked_at": at})
+        links.append(
+            {
+                "kind": kind.name,
+                "chain_key": key,
+                "seq": seq + 1,
+                "record_id": int(r["id"]),
+                "event": ev,
+                "record_hash": rec,
+                "prev_hash": prev,
+                "link_hash": lh,
+                "linked_at": at,
+            }
+        )
         heads[(kind.name, key)] = (seq + 1, lh)
     INSERT_LINK.many(conn, links)
     _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
@@ -280,8 +357,9 @@ def _link(conn: Connection, new: Mapping[str, Iterable[int]], changed: Mapping[s
 
 def _move_heads(conn: Connection, moved: Sequence[tuple[str, str, int, str]]) -> None:
     """Write the new seq and hash of the (already locked) heads."""
-    _head_statements(conn)[1].many(conn, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h}
-                                          for k, c, s, h in moved])
+    _head_statements(conn)[1].many(
+        conn, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved]
+    )
 
 
 def link_new_rows(conn: Connection, kind: str, ids: Iterable[int]) -> int:
@@ -298,10 +376,11 @@ def seal_unlinked(conn: Connection, kind: str | None = None) -> int:
     """Link every row that has no link yet, in id order (after a bulk load); returns links appended."""
     total = 0
     links = table_of(ChainLink)
-    for k in ([KINDS[kind]] if kind else list(KINDS.values())):
+    for k in [KINDS[kind]] if kind else list(KINDS.values()):
         linked = select(links.c.record_id).where(links.c.kind == k.name)
-        ids = [int(i) for i in conn.scalars(select(k.table.c.id).where(k.table.c.id.not_in(linked))
-                                            .order_by(k.table.c.id))]
+        ids = [
+            int(i) for i in conn.scalars(select(k.table.c.id).where(k.table.c.id.not_in(linked)).order_by(k.table.c.id))
+        ]
         for part in _chunks(ids):
             total += _link(conn, {k.name: part}, {})
     return total
@@ -330,8 +409,7 @@ def _pending(session: Session) -> Pending:
     return found
 
 
-def note_new(session: Session, kind: str, ids: Iterable[int],
-             rows: Iterable[Mapping[str, Any]] = ()) -> None:
+def note_new(session: Session, kind: str, ids: Iterable[int], rows: Iterable[Mapping[str, Any]] = ()) -> None:
     """Have rows that Core code inserted through the session's connection linked when the session commits.
 
     ``rows``: the inserted rows with every hashed field (``ChainKind.columns``) as the database stores them,
@@ -341,8 +419,13 @@ def note_new(session: Session, kind: str, ids: Iterable[int],
     pending.known[kind].update({int(r["id"]): dict(r) for r in rows})
 
 
-def note_changed(session: Session, kind: str, ids: Iterable[int],
-                 rows: Iterable[Mapping[str, Any]] = (), linked: Mapping[int, str | None] | None = None) -> None:
+def note_changed(
+    session: Session,
+    kind: str,
+    ids: Iterable[int],
+    rows: Iterable[Mapping[str, Any]] = (),
+    linked: Mapping[int, str | None] | None = None,
+) -> None:
     """Have rows that Core code updated (an attachment's end) linked when the session commits.
 
     ``rows``: the changed fields (with ``id`` and the chain's key) as stored now, for ids whose links

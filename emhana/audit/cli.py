@@ -11,8 +11,9 @@ import typer
 
 from emhana.config import get_settings
 
-app = typer.Typer(help="Tamper evidence: the hash chains over journals, attachment histories and the audit log.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Tamper evidence: the hash chains over journals, attachment histories and the audit log.", no_args_is_help=True
+)
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="Defaults to EMHANA_DATABASE_URL.")]
 
@@ -22,12 +23,14 @@ def _url(url: str | None) -> str:
 
 
 @app.command("verify")
-def verify_command(database_url: DbUrl = None,
-                   as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
-                   ) -> None:
+def verify_command(
+    database_url: DbUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
     """Recompute every chain; name each changed, removed, inserted or reordered row; exit 0 only when clean."""
     from emhana.audit.verify import verify
     from emhana.db import make_engine
+
     engine = make_engine(_url(database_url))
     try:
         with engine.connect() as conn:
@@ -39,8 +42,10 @@ def verify_command(database_url: DbUrl = None,
     else:
         for finding in report.findings:
             sys.stdout.write(f"{finding}\n")
-        sys.stdout.write(f"{'CLEAN' if report.clean else 'TAMPERED'}: {report.chains} chains, {report.links} links, "
-                         f"{report.records} records, {len(report.findings)} findings\n")
+        sys.stdout.write(
+            f"{'CLEAN' if report.clean else 'TAMPERED'}: {report.chains} chains, {report.links} links, "
+            f"{report.records} records, {len(report.findings)} findings\n"
+        )
     raise typer.Exit(0 if report.clean else 1)
 
 
@@ -49,6 +54,7 @@ def seal_command(database_url: DbUrl = None) -> None:
     """Link every row not yet in a chain (after a bulk load such as `emhana generate`)."""
     from emhana.audit.chain import seal_unlinked
     from emhana.db import make_engine
+
     engine = make_engine(_url(database_url))
     try:
         with engine.begin() as conn:
@@ -58,10 +64,12 @@ def seal_command(database_url: DbUrl = None) -> None:
     sys.stdout.write(f"{added} links added\n")
 
 
-def backup_command(out: Annotated[Path, typer.Option("--out", help="The backup file to write.")],
-                   database_url: DbUrl = None) -> None:
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write.")], database_url: DbUrl = None
+) -> None:
     """Back the database up: pg_dump of the configured schema, or the SQLite backup API."""
     from emhana.audit.backup import BackupError, backup
+
     try:
         backup(_url(database_url), out)
     except BackupError as exc:
@@ -70,10 +78,13 @@ def backup_command(out: Annotated[Path, typer.Option("--out", help="The backup f
     sys.stdout.write(f"backup written to {out}\n")
 
 
-def restore_command(source: Annotated[Path, typer.Option("--from", help="A file written by `emhana backup`.")],
-                    database_url: DbUrl = None) -> None:
+def restore_command(
+    source: Annotated[Path, typer.Option("--from", help="A file written by `emhana backup`.")],
+    database_url: DbUrl = None,
+) -> None:
     """Restore a backup into an empty database (all or nothing); then run `emhana audit verify`."""
     from emhana.audit.backup import BackupError, restore
+
     try:
         restore(_url(database_url), source)
     except BackupError as exc:

@@ -18,16 +18,22 @@ FUNCTION = "emhana_append_only"
 
 
 def _pg_install() -> list[str]:
-    out = [f"""CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+    out = [
+        f"""CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = '42501';
 END
-$$"""]
+$$"""
+    ]
     for t in GUARDED:
-        out.append(f"CREATE TRIGGER trg_{t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}()")
-        out.append(f"CREATE TRIGGER trg_{t}_no_truncate BEFORE TRUNCATE ON {t} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()")
+        out.append(
+            f"CREATE TRIGGER trg_{t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+            f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}()"
+        )
+        out.append(
+            f"CREATE TRIGGER trg_{t}_no_truncate BEFORE TRUNCATE ON {t} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+        )
     return out
 
 
@@ -43,8 +49,10 @@ def _sqlite_install() -> list[str]:
     out = []
     for t in GUARDED:
         for op in ("UPDATE", "DELETE"):
-            out.append(f"CREATE TRIGGER trg_{t}_no_{op.lower()} BEFORE {op} ON {t} "
-                       f"BEGIN SELECT RAISE(ABORT, 'table {t} is append-only: {op} refused'); END")
+            out.append(
+                f"CREATE TRIGGER trg_{t}_no_{op.lower()} BEFORE {op} ON {t} "
+                f"BEGIN SELECT RAISE(ABORT, 'table {t} is append-only: {op} refused'); END"
+            )
     return out
 
 

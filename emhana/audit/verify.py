@@ -62,8 +62,13 @@ class Report:
         return not self.findings
 
     def as_dict(self) -> dict[str, Any]:
-        return {"clean": self.clean, "links": self.links, "records": self.records, "chains": self.chains,
-                "findings": [f.as_dict() for f in self.findings]}
+        return {
+            "clean": self.clean,
+            "links": self.links,
+            "records": self.records,
+            "chains": self.chains,
+            "findings": [f.as_dict() for f in self.findings],
+        }
 
 
 def _stream(conn: Connection, stmt: Any) -> Iterator[Row[Any]]:
@@ -71,15 +76,15 @@ def _stream(conn: Connection, stmt: Any) -> Iterator[Row[Any]]:
     yield from result
 
 
-def _check_links(conn: Connection, kind: ChainKind, findings: list[Finding]
-                 ) -> tuple[dict[int, list[Row[Any]]], dict[str, Row[Any]], int]:
+def _check_links(
+    conn: Connection, kind: ChainKind, findings: list[Finding]
+) -> tuple[dict[int, list[Row[Any]]], dict[str, Row[Any]], int]:
     """Walk every chain of a kind in seq order; return links by record id, last link by key, and a count."""
     links = table_of(ChainLink)
     by_record: dict[int, list[Row[Any]]] = defaultdict(list)
     last: dict[str, Row[Any]] = {}
     count = 0
-    for link in _stream(conn, select(links).where(links.c.kind == kind.name)
-                        .order_by(links.c.chain_key, links.c.seq)):
+    for link in _stream(conn, select(links).where(links.c.kind == kind.name).order_by(links.c.chain_key, links.c.seq)):
         count += 1
         rid, key = int(link.record_id), link.chain_key
         prev = last.get(key)
@@ -87,8 +92,14 @@ def _check_links(conn: Connection, kind: ChainKind, findings: list[Finding]
         expected_prev = GENESIS if prev is None else prev.link_hash
         if int(link.seq) != expected_seq:
             findings.append(Finding("gap", kind.name, kind.table.name, None, key, expected_seq))
-        if link.link_hash != link_hash(kind=kind.name, key=key, record_id=rid, event_=link.event,
-                                       rec_hash=link.record_hash, prev_hash=link.prev_hash):
+        if link.link_hash != link_hash(
+            kind=kind.name,
+            key=key,
+            record_id=rid,
+            event_=link.event,
+            rec_hash=link.record_hash,
+            prev_hash=link.prev_hash,
+        ):
             findings.append(Finding("link_altered", kind.name, kind.table.name, rid, key, int(link.seq)))
         elif link.prev_hash != expected_prev:
             findings.append(Finding("reordered", kind.name, kind.table.name, rid, key, int(link.seq)))
@@ -104,15 +115,16 @@ def _check_heads(conn: Connection, kind: ChainKind, last: dict[str, Row[Any]], f
         seen.add(head.chain_key)
         link = last.get(head.chain_key)
         if (link is None and int(head.seq) != 0) or (
-                link is not None and (int(head.seq) != int(link.seq) or head.head_hash != link.link_hash)):
-            findings.append(Finding("head_mismatch", kind.name, kind.table.name, None, head.chain_key,
-                                    int(head.seq)))
+            link is not None and (int(head.seq) != int(link.seq) or head.head_hash != link.link_hash)
+        ):
+            findings.append(Finding("head_mismatch", kind.name, kind.table.name, None, head.chain_key, int(head.seq)))
     for key in sorted(set(last) - seen):
         findings.append(Finding("head_mismatch", kind.name, kind.table.name, None, key, None))
 
 
-def _check_records(conn: Connection, kind: ChainKind, by_record: dict[int, list[Row[Any]]],
-                   findings: list[Finding]) -> int:
+def _check_records(
+    conn: Connection, kind: ChainKind, by_record: dict[int, list[Row[Any]]], findings: list[Finding]
+) -> int:
     count = 0
     for row in _stream(conn, select(*kind.columns).order_by(kind.table.c.id)):
         count += 1

@@ -27,9 +27,9 @@ from emhana.bench.dataset import raw_url
 from emhana.bench.measure import percentile
 from emhana.db import make_engine, make_sessionmaker, unit_of_work
 
-NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)     # a Thursday inside the 2026 campaign window
-BEGIN = dt.date(2027, 1, 1)                               # its effective date (A-05)
-Job = tuple[int, int, int, int]                           # person, district, site, entity
+NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Thursday inside the 2026 campaign window
+BEGIN = dt.date(2027, 1, 1)  # its effective date (A-05)
+Job = tuple[int, int, int, int]  # person, district, site, entity
 KINDS = ("raw", "service")
 
 
@@ -44,15 +44,24 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
     Candidates are drawn at random person ids, so memory does not grow with the population."""
     rng = random.Random(seed)
     with engine.begin() as conn:
-        account = int(conn.scalar(text(
-            "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
-            "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"), {"r": Role.CITIZEN.value}))
+        account = int(
+            conn.scalar(
+                text(
+                    "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
+                    "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"
+                ),
+                {"r": Role.CITIZEN.value},
+            )
+        )
         low, high = conn.execute(text("SELECT MIN(id), MAX(id) FROM person")).one()
-        districts = conn.execute(text(
-            "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - COALESCE(n.open, 0) "
-            "FROM district d JOIN site s ON s.id = d.site_id LEFT JOIN (SELECT district_id, COUNT(*) AS open "
-            "FROM attachment WHERE end_date IS NULL GROUP BY district_id) n ON n.district_id = d.id "
-            "WHERE d.active AND d.profile IN ('gp', 'therapist') ORDER BY d.id")).all()
+        districts = conn.execute(
+            text(
+                "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - COALESCE(n.open, 0) "
+                "FROM district d JOIN site s ON s.id = d.site_id LEFT JOIN (SELECT district_id, COUNT(*) AS open "
+                "FROM attachment WHERE end_date IS NULL GROUP BY district_id) n ON n.district_id = d.id "
+                "WHERE d.active AND d.profile IN ('gp', 'therapist') ORDER BY d.id"
+            )
+        ).all()
         by_unit: dict[str, list[list[Any]]] = {}
         for d_id, site, entity, kato, free in districts:
             by_unit.setdefault(_unit(kato), []).append([d_id, site, entity, free])
@@ -63,12 +72,15 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
             if not ids:
                 break
             seen.update(ids)
-            people = conn.execute(text(
-                "SELECT p.id, a.kato_code, t.district_id FROM person p "
-                "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
-                "AND t.end_date IS NULL WHERE p.id = ANY(:ids) AND p.birth_date <= :adult "
-                "AND p.category IN ('citizen', 'kandas') ORDER BY p.id"),
-                {"ids": ids, "adult": dt.date(NOW.year - 19, 1, 1)}).all()
+            people = conn.execute(
+                text(
+                    "SELECT p.id, a.kato_code, t.district_id FROM person p "
+                    "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
+                    "AND t.end_date IS NULL WHERE p.id = ANY(:ids) AND p.birth_date <= :adult "
+                    "AND p.category IN ('citizen', 'kandas') ORDER BY p.id"
+                ),
+                {"ids": ids, "adult": dt.date(NOW.year - 19, 1, 1)},
+            ).all()
             for pid, kato, current in people:
                 options = [d for d in by_unit.get(_unit(kato), []) if d[0] != current and d[3] > 0]
                 if options:
@@ -82,8 +94,12 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
         if len(jobs) < needed:
             raise RuntimeError(f"only {len(jobs)} adults with a target district; the population is too small")
         chain_histories(conn, [j[0] for j in jobs])
-        conn.execute(text("INSERT INTO identity_document (person_id, kind, number, expires_on) "
-                          "VALUES (:p, 'id_card', :n, NULL)"), [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs])
+        conn.execute(
+            text(
+                "INSERT INTO identity_document (person_id, kind, number, expires_on) VALUES (:p, 'id_card', :n, NULL)"
+            ),
+            [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs],
+        )
         conn.execute(text("ANALYZE identity_document"))
     return jobs, account
 
@@ -95,7 +111,7 @@ def chain_histories(conn: Connection, person_ids: list[int]) -> None:
 
     ids = list(conn.scalars(text("SELECT id FROM attachment WHERE person_id = ANY(:p)"), {"p": person_ids}))
     for i in range(0, len(ids), 5_000):
-        chain.link_new_rows(conn, "attachment", ids[i:i + 5_000])
+        chain.link_new_rows(conn, "attachment", ids[i : i + 5_000])
 
 
 def service_worker(url: str, account: int) -> Any:
@@ -120,18 +136,24 @@ def service_worker(url: str, account: int) -> Any:
 
     def run(job: Job) -> None:
         pid, district = job[0], job[1]
-        actor = Actor(account_id=account, username="bench-citizen", role=Role.CITIZEN, display_name="bench",
-                      person_id=pid)
+        actor = Actor(
+            account_id=account, username="bench-citizen", role=Role.CITIZEN, display_name="bench", person_id=pid
+        )
         runs[0] += 1
         with unit_of_work(sessions) as s:
-            app = submit(session=s, actor=actor, data=ApplicationIn(person_id=pid, district_id=district),
-                         channel=Channel.EGOV, now=NOW)
+            app = submit(
+                session=s,
+                actor=actor,
+                data=ApplicationIn(person_id=pid, district_id=district),
+                channel=Channel.EGOV,
+                now=NOW,
+            )
             if app.state != "approved":
                 raise RuntimeError(f"application {app.id} is {app.state}")
 
     def close() -> int:
         engine.dispose()
-        return statements[0] + Fast.sent + 2 * runs[0]   # BEGIN and COMMIT of each, as the raw count has them
+        return statements[0] + Fast.sent + 2 * runs[0]  # BEGIN and COMMIT of each, as the raw count has them
 
     return run, close
 
@@ -141,17 +163,17 @@ RAW_SQL = {
     "district": "SELECT capacity, active, doctor_id FROM district WHERE id = %s FOR UPDATE",
     "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %s AND end_date IS NULL",
     "running": "SELECT id, begin_date FROM attachment WHERE person_id = %s AND (end_date IS NULL OR end_date >= %s) "
-               "ORDER BY begin_date",
+    "ORDER BY begin_date",
     "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
-                   "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
-                   "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
-                   "'approved', '', %s, %s, %s, %s, 1) RETURNING id",
+    "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
+    "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
+    "'approved', '', %s, %s, %s, %s, 1) RETURNING id",
     "end": "UPDATE attachment SET end_date = %s, end_reason = 'transfer' WHERE id = %s",
     "open": "INSERT INTO attachment (person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, "
-            "begin_date, application_id, decided_on, created_at) VALUES (%s, %s, %s, %s, %s, 'residence_permanent', "
-            "'voluntary_change', %s, %s, %s, now()) RETURNING id",
+    "begin_date, application_id, decided_on, created_at) VALUES (%s, %s, %s, %s, %s, 'residence_permanent', "
+    "'voluntary_change', %s, %s, %s, now()) RETURNING id",
     "audit": "INSERT INTO audit_event (at, account_id, action, subject_person_id, object_type, object_id, purpose) "
-             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
 }
 
 
@@ -176,19 +198,22 @@ def raw_worker(url: str, account: int) -> Any:
                 raise RuntimeError("capacity exceeded")
             cur.execute(RAW_SQL["running"], (pid, BEGIN))
             running = cur.fetchall()
-            cur.execute(RAW_SQL["application"], (pid, pid, entity, site, district, moment, day,
-                                                 moment + dt.timedelta(days=1), moment))
+            cur.execute(
+                RAW_SQL["application"],
+                (pid, pid, entity, site, district, moment, day, moment + dt.timedelta(days=1), moment),
+            )
             app = (cur.fetchone() or (0,))[0]
             for att_id, _ in running:
                 cur.execute(RAW_SQL["end"], (BEGIN - dt.timedelta(days=1), att_id))
             cur.execute(RAW_SQL["open"], (pid, entity, site, district, doctor, BEGIN, app, day))
             new = (cur.fetchone() or (0,))[0]
             events: list[tuple[Any, ...]] = [
-                (moment, account, "application.submit", pid, "application", str(app), "egov")]
+                (moment, account, "application.submit", pid, "application", str(app), "egov")
+            ]
             events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
             events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
             cur.executemany(RAW_SQL["audit"], events)
-            statements[0] += 8 + len(running) + len(events)   # BEGIN and COMMIT included
+            statements[0] += 8 + len(running) + len(events)  # BEGIN and COMMIT included
 
     def close() -> int:
         conn.close()
@@ -201,7 +226,7 @@ def raw_worker(url: str, account: int) -> Any:
 def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, barrier: Any, out: Any) -> None:
     """One client process: connect, warm up, wait for the others, run its jobs, report."""
     run, close = (service_worker if kind == "service" else raw_worker)(url, account)
-    for job in jobs[:warm_up]:       # not timed: the first calls compile and cache statements
+    for job in jobs[:warm_up]:  # not timed: the first calls compile and cache statements
         run(job)
     barrier.wait()
     latencies: list[float] = []
@@ -211,7 +236,7 @@ def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, bar
         t = time.monotonic()
         try:
             run(job)
-        except Exception:   # noqa: BLE001 - counted and reported
+        except Exception:  # noqa: BLE001 - counted and reported
             errors += 1
         latencies.append(time.monotonic() - t)
     end = time.monotonic()
@@ -225,8 +250,10 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int, wa
     ctx.set_forkserver_preload(["emhana.bench.campaign", "emhana.attachment.service"])
     barrier, out = ctx.Barrier(clients), ctx.Queue()
     per = len(jobs) // clients
-    procs = [ctx.Process(target=client, args=(kind, url, account, jobs[i * per:(i + 1) * per], warm_up, barrier, out))
-             for i in range(clients)]
+    procs = [
+        ctx.Process(target=client, args=(kind, url, account, jobs[i * per : (i + 1) * per], warm_up, barrier, out))
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     results = [out.get(timeout=1800) for _ in procs]
@@ -234,24 +261,42 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int, wa
         p.join()
     lat = sorted(x for r in results for x in r[2])
     span = max(r[1] for r in results) - min(r[0] for r in results)
-    return {"tps": len(lat) / span, "p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000,
-            "errors": float(sum(r[3] for r in results)), "n": float(len(lat))}
+    return {
+        "tps": len(lat) / span,
+        "p50_ms": percentile(lat, 50) * 1000,
+        "p99_ms": percentile(lat, 99) * 1000,
+        "errors": float(sum(r[3] for r in results)),
+        "n": float(len(lat)),
+    }
 
 
 def overbooking(engine: Engine) -> tuple[int, int]:
     """Return (districts above capacity, persons with two open attachments)."""
     with engine.connect() as conn:
-        over = conn.scalar(text(
-            "SELECT COUNT(*) FROM (SELECT d.id FROM district d JOIN attachment t ON t.district_id = d.id "
-            "AND t.end_date IS NULL GROUP BY d.id, d.capacity HAVING COUNT(*) > d.capacity) x")) or 0
-        double = conn.scalar(text(
-            "SELECT COUNT(*) FROM (SELECT person_id FROM attachment WHERE end_date IS NULL "
-            "GROUP BY person_id HAVING COUNT(*) > 1) x")) or 0
+        over = (
+            conn.scalar(
+                text(
+                    "SELECT COUNT(*) FROM (SELECT d.id FROM district d JOIN attachment t ON t.district_id = d.id "
+                    "AND t.end_date IS NULL GROUP BY d.id, d.capacity HAVING COUNT(*) > d.capacity) x"
+                )
+            )
+            or 0
+        )
+        double = (
+            conn.scalar(
+                text(
+                    "SELECT COUNT(*) FROM (SELECT person_id FROM attachment WHERE end_date IS NULL "
+                    "GROUP BY person_id HAVING COUNT(*) > 1) x"
+                )
+            )
+            or 0
+        )
     return int(over), int(double)
 
 
-def burst(engine: Engine, url: str, transactions: int, clients: tuple[int, ...], seed: int,
-          warm_up: int = 2) -> dict[str, dict[str, float]]:
+def burst(
+    engine: Engine, url: str, transactions: int, clients: tuple[int, ...], seed: int, warm_up: int = 2
+) -> dict[str, dict[str, float]]:
     """Run every (kind, clients) configuration on its own people; return the figures keyed 'kind_clients'."""
     configs = [(kind, c) for c in clients for kind in KINDS]
     share = [transactions + warm_up * c for _, c in configs]
@@ -259,6 +304,6 @@ def burst(engine: Engine, url: str, transactions: int, clients: tuple[int, ...],
     results: dict[str, dict[str, float]] = {}
     offset = 0
     for (kind, c), n in zip(configs, share, strict=True):
-        results[f"{kind}_{c}"] = measure(kind, url, account, jobs[offset:offset + n], c, warm_up)
+        results[f"{kind}_{c}"] = measure(kind, url, account, jobs[offset : offset + n], c, warm_up)
         offset += n
     return results

@@ -28,20 +28,31 @@ def render(report: Report) -> Table:
         table.add_column(column, justify="right" if column in ("emhana", "baseline figure", "ratio") else "left")
     for f in report.lines:
         met = "" if f.met is None else ("yes" if f.met else "[bold red]no[/bold red]")
-        table.add_row(f.label, _fmt(f.value), f.unit, f.baseline_label, _fmt(f.baseline),
-                      "" if f.ratio is None else f"{f.ratio:.2f}", f.goal, met)
+        table.add_row(
+            f.label,
+            _fmt(f.value),
+            f.unit,
+            f.baseline_label,
+            _fmt(f.baseline),
+            "" if f.ratio is None else f"{f.ratio:.2f}",
+            f.goal,
+            met,
+        )
     return table
 
 
 def bench_command(
-        scale: Annotated[str, typer.Option(help="smoke | 1m | 5m | full (20.5 M persons)")] = "smoke",
-        database_url: Annotated[str | None, typer.Option("--database-url",
-                                                         help="PostgreSQL; defaults to EMHANA_DATABASE_URL.")] = None,
-        json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures to this file.")] = None,
-        seed: Annotated[int, typer.Option()] = 1) -> None:
+    scale: Annotated[str, typer.Option(help="smoke | 1m | 5m | full (20.5 M persons)")] = "smoke",
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="PostgreSQL; defaults to EMHANA_DATABASE_URL.")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures to this file.")] = None,
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
     """Build the national dataset in a scratch schema and measure each part beside a baseline."""
     from emhana.bench.runner import run
     from emhana.config import get_settings
+
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
     url = database_url or get_settings().database_url

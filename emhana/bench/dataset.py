@@ -46,6 +46,7 @@ class Load:
 def load_population(engine: Engine, persons: int, seed: int) -> Load:
     """Generate the country (everyone attached); the generator's own clock times the person rows."""
     import time
+
     start = time.perf_counter()
     stats = generate(engine, population=persons, seed=seed)
     return Load(stats, time.perf_counter() - start)
@@ -71,16 +72,20 @@ def spool(conn: psycopg.Connection, folder: Path, last_person: int | None) -> di
     files = {}
     for table in PERSON_TABLES:
         path = folder / f"{table}.copy"
-        with path.open("wb") as out, conn.cursor() as cur, cur.copy(
-                f"COPY (SELECT * FROM {table}{_person_filter(table, last_person)} ORDER BY id) TO STDOUT") as copy:
+        with (
+            path.open("wb") as out,
+            conn.cursor() as cur,
+            cur.copy(f"COPY (SELECT * FROM {table}{_person_filter(table, last_person)} ORDER BY id) TO STDOUT") as copy,
+        ):
             for chunk in copy:
                 out.write(chunk)
         files[table] = path
     return files
 
 
-def raw_copy_baseline(engine: Engine, base_url: str, persons: int, first_person: int,
-                      limit: int | None = None) -> Baseline:
+def raw_copy_baseline(
+    engine: Engine, base_url: str, persons: int, first_person: int, limit: int | None = None
+) -> Baseline:
     """Time a bare psycopg COPY of the generated person rows into a second schema with the same layer."""
     source = current_schema(engine)
     count = persons if limit is None else min(limit, persons)
@@ -93,15 +98,20 @@ def raw_copy_baseline(engine: Engine, base_url: str, persons: int, first_person:
         with migrated_schema(base_url, "bench_raw") as url, psycopg.connect(raw_url(url)) as conn:
             schema = str(conn.execute("SELECT current_schema()").fetchone()[0])  # type: ignore[index]
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET LOCAL session_replication_role = replica")   # untimed copy of the layer
+                cur.execute("SET LOCAL session_replication_role = replica")  # untimed copy of the layer
                 for table in LAYER_TABLES:
                     cur.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
             import time
+
             start = time.perf_counter()
             rows = 0
             for table in PERSON_TABLES:
-                with conn.transaction(), conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN") as copy, \
-                        files[table].open("rb") as src:
+                with (
+                    conn.transaction(),
+                    conn.cursor() as cur,
+                    cur.copy(f"COPY {table} FROM STDIN") as copy,
+                    files[table].open("rb") as src,
+                ):
                     while chunk := src.read(CHUNK):
                         copy.write(chunk)
                         rows += chunk.count(b"\n")

@@ -68,24 +68,40 @@ def tree_peak_mb(pid: int) -> float:
 
 
 @contextmanager
-def server(url: str, workers: int = 2, peaks: list[float] | None = None) -> Iterator[tuple[str, int,
-                                                                                           subprocess.Popen[bytes]]]:
+def server(
+    url: str, workers: int = 2, peaks: list[float] | None = None
+) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
     """Start `uvicorn emhana.web.app:create_app` on a free loopback port; stop it (by its pid) afterwards.
     `peaks` receives the server's peak memory (its processes' VmHWM summed) just before it stops."""
     peaks = [] if peaks is None else peaks
     port = free_port()
-    env = dict(os.environ, EMHANA_DATABASE_URL=url, EMHANA_SECRET_KEY=secrets.token_urlsafe(48),
-               EMHANA_DEMO_MODE="0")
+    env = dict(os.environ, EMHANA_DATABASE_URL=url, EMHANA_SECRET_KEY=secrets.token_urlsafe(48), EMHANA_DEMO_MODE="0")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "emhana.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "emhana.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("the server exited: " + (proc.stderr.read().decode()[-2000:]
-                                                            if proc.stderr else ""))
+                raise RuntimeError("the server exited: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2) as r:
                     if r.status == 200:
@@ -111,19 +127,33 @@ def reader_token(engine: Engine, entity_id: int) -> str:
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        account = conn.scalar(text(
-            "INSERT INTO account (username, password_hash, role, display_name, entity_id, active, created_at) "
-            "VALUES ('bench-reader', NULL, :r, 'Bench reader', :e, TRUE, now()) RETURNING id"),
-            {"r": Role.CLINICIAN.value, "e": entity_id})
-        conn.execute(text("INSERT INTO api_token (account_id, token_hash, created_at, expires_at, revoked) "
-                          "VALUES (:a, :h, :c, :x, FALSE)"),
-                     {"a": account, "h": hashlib.sha256(token.encode()).hexdigest(), "c": now,
-                      "x": now + dt.timedelta(days=1)})
+        account = conn.scalar(
+            text(
+                "INSERT INTO account (username, password_hash, role, display_name, entity_id, active, created_at) "
+                "VALUES ('bench-reader', NULL, :r, 'Bench reader', :e, TRUE, now()) RETURNING id"
+            ),
+            {"r": Role.CLINICIAN.value, "e": entity_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_token (account_id, token_hash, created_at, expires_at, revoked) "
+                "VALUES (:a, :h, :c, :x, FALSE)"
+            ),
+            {"a": account, "h": hashlib.sha256(token.encode()).hexdigest(), "c": now, "x": now + dt.timedelta(days=1)},
+        )
     return token
 
 
-async def _connection(host: str, port: int, paths: list[str], token: str, rng: random.Random,
-                      window: tuple[float, float], latencies: list[float], errors: list[int]) -> None:
+async def _connection(
+    host: str,
+    port: int,
+    paths: list[str],
+    token: str,
+    rng: random.Random,
+    window: tuple[float, float],
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     try:
@@ -149,20 +179,31 @@ async def _connection(host: str, port: int, paths: list[str], token: str, rng: r
         writer.close()
 
 
-async def _load(host: str, port: int, paths: list[str], token: str, connections: int, warm_up: float,
-                seconds: float, seed: int) -> Load:
+async def _load(
+    host: str, port: int, paths: list[str], token: str, connections: int, warm_up: float, seconds: float, seed: int
+) -> Load:
     latencies: list[float] = []
     errors = [0]
     begin = time.monotonic() + warm_up
     window = (begin, begin + seconds)
     rngs = [random.Random(seed * 1000 + i) for i in range(connections)]
-    await asyncio.gather(*(_connection(host, port, paths, token, rngs[i], window, latencies, errors)
-                           for i in range(connections)))
+    await asyncio.gather(
+        *(_connection(host, port, paths, token, rngs[i], window, latencies, errors) for i in range(connections))
+    )
     ms = sorted(x * 1000 for x in latencies)
     return Load(len(ms), seconds, percentile(ms, 50), percentile(ms, 99), errors[0])
 
 
-def load(host: str, port: int, paths: list[str], token: str, *, connections: int, seconds: float,
-         warm_up: float = 2.0, seed: int = 1) -> Load:
+def load(
+    host: str,
+    port: int,
+    paths: list[str],
+    token: str,
+    *,
+    connections: int,
+    seconds: float,
+    warm_up: float = 2.0,
+    seed: int = 1,
+) -> Load:
     """Drive GETs of random paths over `connections` keep-alive connections for `seconds` after a warm-up."""
     return asyncio.run(_load(host, port, paths, token, connections, warm_up, seconds, seed))

@@ -75,11 +75,27 @@ class Report:
         return out
 
     def as_json(self) -> dict[str, Any]:
-        return {"scale": self.scale, "context": self.context, "figures": self.figures(),
-                "lines": [{"key": f.key, "label": f.label, "unit": f.unit, "value": f.value,
-                           "baseline_label": f.baseline_label, "baseline": f.baseline, "ratio": f.ratio,
-                           "goal": f.goal, "met": f.met} for f in self.lines],
-                "skipped": self.skipped, "notes": self.notes}
+        return {
+            "scale": self.scale,
+            "context": self.context,
+            "figures": self.figures(),
+            "lines": [
+                {
+                    "key": f.key,
+                    "label": f.label,
+                    "unit": f.unit,
+                    "value": f.value,
+                    "baseline_label": f.baseline_label,
+                    "baseline": f.baseline,
+                    "ratio": f.ratio,
+                    "goal": f.goal,
+                    "met": f.met,
+                }
+                for f in self.lines
+            ],
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
 
 
 @contextmanager
@@ -116,13 +132,21 @@ def peak_memory_mb() -> tuple[float, float]:
 def schema_size_bytes(engine: Engine) -> int:
     """Total size on disk (tables, indexes, TOAST) of every table in the engine's current schema."""
     with engine.connect() as conn:
-        return int(conn.scalar(text(
-            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')")) or 0)
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+                )
+            )
+            or 0
+        )
 
 
 def table_sizes(engine: Engine, tables: list[str]) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: int(conn.scalar(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t}) or 0)
-                for t in tables}
+        return {
+            t: int(conn.scalar(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t}) or 0)
+            for t in tables
+        }

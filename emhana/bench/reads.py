@@ -23,16 +23,21 @@ def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:
     sessions = make_sessionmaker(engine)
     start = time.perf_counter()
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL "
-                                 "GROUP BY entity_id")).all()
+        rows = conn.execute(
+            text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL GROUP BY entity_id")
+        ).all()
     bare = time.perf_counter() - start
     start = time.perf_counter()
     with unit_of_work(sessions) as s:
         snap = capitation.take_snapshot(session=s, actor=None, as_of=as_of, today=as_of)
         total = snap.total
     snapshot = time.perf_counter() - start
-    return {"bare_s": bare, "snapshot_s": snapshot, "bare_total": float(sum(n for _, n in rows)),
-            "snapshot_total": float(total)}
+    return {
+        "bare_s": bare,
+        "snapshot_s": snapshot,
+        "bare_total": float(sum(n for _, n in rows)),
+        "snapshot_total": float(total),
+    }
 
 
 BRUTE = """
@@ -56,8 +61,10 @@ def query_points(engine: Engine, count: int, seed: int) -> list[tuple[float, flo
         if rng.random() < 0.9:
             lat, lon = rng.choice(sites)
             dist, bearing = rng.uniform(0, 30), rng.uniform(0, 2 * math.pi)
-            p = (lat + math.degrees(dist * math.cos(bearing) / EARTH_RADIUS_KM),
-                 lon + math.degrees(dist * math.sin(bearing) / (EARTH_RADIUS_KM * math.cos(math.radians(lat)))))
+            p = (
+                lat + math.degrees(dist * math.cos(bearing) / EARTH_RADIUS_KM),
+                lon + math.degrees(dist * math.sin(bearing) / (EARTH_RADIUS_KM * math.cos(math.radians(lat)))),
+            )
         else:
             p = (rng.uniform(*KZ_LAT), rng.uniform(*KZ_LON))
         if in_kazakhstan(*p):
@@ -65,8 +72,9 @@ def query_points(engine: Engine, count: int, seed: int) -> list[tuple[float, flo
     return points
 
 
-def near_figures(engine: Engine, url: str, queries: int, day: dt.date, seed: int,
-                 k: int = 10) -> dict[str, list[float] | float]:
+def near_figures(
+    engine: Engine, url: str, queries: int, day: dt.date, seed: int, k: int = 10
+) -> dict[str, list[float] | float]:
     """Time near_free (a new session per query, as one API request) and the brute-force SQL scan per point."""
     points = query_points(engine, queries, seed)
     sessions = make_sessionmaker(engine)
@@ -83,7 +91,7 @@ def near_figures(engine: Engine, url: str, queries: int, day: dt.date, seed: int
             rows = conn.execute(BRUTE, {"r": EARTH_RADIUS_KM, "lat": lat, "lon": lon, "k": k}).fetchall()
             t2 = time.perf_counter()
             if i == 0:
-                continue     # warm-up: connection, statement caches
+                continue  # warm-up: connection, statement caches
             service.append(t1 - t0)
             brute.append(t2 - t1)
             agree += set(got) == {r[0] for r in rows}

@@ -26,7 +26,7 @@ from emhana.testing.databases import migrated_schema
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
-BYTES_PER_PERSON = 1_100          # measured at 1 M: persons, addresses, phones, attachments, books, indexes
+BYTES_PER_PERSON = 1_100  # measured at 1 M: persons, addresses, phones, attachments, books, indexes
 BASELINE_BYTES_PER_PERSON = 1_300  # the baseline schema's copy of the person rows and their spool files
 LOAD_GOAL_MINUTES = 15.0
 CAPITATION_GOAL_S = 60.0
@@ -54,10 +54,15 @@ def run(scale: Scale | str, database_url: str, *, seed: int = 1, say: Say | None
         raise ValueError("emhana bench needs PostgreSQL (COPY, a server shared by client processes)")
     say = say or (lambda _msg: None)
     report = Report(scale.name)
-    report.context = {"persons": scale.persons, "books": scale.books, "entries": scale.entries,
-                      "cpus": os.cpu_count(), "python": platform.python_version(),
-                      "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                      "load_average": os.getloadavg()[0]}
+    report.context = {
+        "persons": scale.persons,
+        "books": scale.books,
+        "entries": scale.entries,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average": os.getloadavg()[0],
+    }
     warning = disk_check(scale, say)
     if warning:
         report.notes.append(warning)
@@ -73,8 +78,14 @@ def run(scale: Scale | str, database_url: str, *, seed: int = 1, say: Say | None
             _load(report, engine, base, scale, seed, say)
             say(f"medical books: {scale.books:,} books, {scale.entries:,} entries ...")
             books = load_books(engine, scale.books, scale.entries, as_of)
-            report.add(Figure("books.rows_per_s", "medical books + journal entries, COPY", "rows/s",
-                              (books.books + books.entries) / books.seconds))
+            report.add(
+                Figure(
+                    "books.rows_per_s",
+                    "medical books + journal entries, COPY",
+                    "rows/s",
+                    (books.books + books.entries) / books.seconds,
+                )
+            )
             report.extra["books.count"], report.extra["books.entries"] = float(books.books), float(books.entries)
             say("capitation ...")
             _capitation(report, engine, scale, as_of)
@@ -93,7 +104,7 @@ def run(scale: Scale | str, database_url: str, *, seed: int = 1, say: Say | None
             report.extra["db.bytes_per_person"] = size / scale.persons
         finally:
             engine.dispose()
-    own, _children = peak_memory_mb()   # children: a forked child starts with the parent's RSS; not used
+    own, _children = peak_memory_mb()  # children: a forked child starts with the parent's RSS; not used
     report.add(Figure("memory.peak_mb", "peak memory, benchmark process (max RSS)", "MB", own))
     report.extra["total_s"] = time.perf_counter() - started
     report.context["load_average_end"] = os.getloadavg()[0]
@@ -107,11 +118,28 @@ def _load(report: Report, engine: Engine, base: str, scale: Scale, seed: int, sa
     say(f"  generated in {load.wall_seconds:.1f} s ({rate:,.0f} persons/s); raw COPY baseline ...")
     raw = raw_copy_baseline(engine, base, s.persons, s.first_person_id, scale.baseline_persons)
     needed = NATIONAL_PERSONS / (LOAD_GOAL_MINUTES * 60)
-    report.add(Figure("load.persons_per_s", "load: persons + address, phone, attachment (generator)", "persons/s",
-                      rate, "raw psycopg COPY of the same rows", raw.persons / raw.seconds,
-                      goal=f"20.5 M < {LOAD_GOAL_MINUTES:.0f} min (≥ {needed:,.0f}/s)", met=rate >= needed))
-    report.add(Figure("load.rows_per_s", "load: rows of person, address, phone, attachment", "rows/s",
-                      s.person_rows / s.person_seconds, "raw COPY", raw.rows / raw.seconds))
+    report.add(
+        Figure(
+            "load.persons_per_s",
+            "load: persons + address, phone, attachment (generator)",
+            "persons/s",
+            rate,
+            "raw psycopg COPY of the same rows",
+            raw.persons / raw.seconds,
+            goal=f"20.5 M < {LOAD_GOAL_MINUTES:.0f} min (≥ {needed:,.0f}/s)",
+            met=rate >= needed,
+        )
+    )
+    report.add(
+        Figure(
+            "load.rows_per_s",
+            "load: rows of person, address, phone, attachment",
+            "rows/s",
+            s.person_rows / s.person_seconds,
+            "raw COPY",
+            raw.rows / raw.seconds,
+        )
+    )
     report.extra["load.national_minutes_projected"] = NATIONAL_PERSONS / rate / 60
     report.extra["load.wall_s"] = load.wall_seconds
     report.extra["load.analyze_s"] = s.analyze_seconds
@@ -127,10 +155,19 @@ def _load(report: Report, engine: Engine, base: str, scale: Scale, seed: int, sa
 def _capitation(report: Report, engine: Engine, scale: Scale, as_of: dt.date) -> None:
     c = reads.capitation_figures(engine, as_of)
     national = c["snapshot_s"] * NATIONAL_PERSONS / scale.persons
-    report.add(Figure("capitation.snapshot_s", "capitation snapshot, stored (take_snapshot)", "s", c["snapshot_s"],
-                      "bare GROUP BY entity", c["bare_s"], higher_is_better=False,
-                      goal=f"20.5 M < {CAPITATION_GOAL_S:.0f} s (linear: {national:.0f} s)",
-                      met=national < CAPITATION_GOAL_S))
+    report.add(
+        Figure(
+            "capitation.snapshot_s",
+            "capitation snapshot, stored (take_snapshot)",
+            "s",
+            c["snapshot_s"],
+            "bare GROUP BY entity",
+            c["bare_s"],
+            higher_is_better=False,
+            goal=f"20.5 M < {CAPITATION_GOAL_S:.0f} s (linear: {national:.0f} s)",
+            met=national < CAPITATION_GOAL_S,
+        )
+    )
     report.extra["capitation.national_s_projected"] = national
     report.extra["capitation.persons"] = c["snapshot_total"]
 
@@ -140,11 +177,30 @@ def _near(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> 
     assert isinstance(n["service"], list) and isinstance(n["brute"], list)
     qps, p50, p99 = latencies_summary(n["service"])
     bqps, bp50, bp99 = latencies_summary(n["brute"])
-    report.add(Figure("near.qps", "nearest 10 sites with free places (near_free)", "queries/s", qps,
-                      "brute-force SQL scan of every site", bqps))
+    report.add(
+        Figure(
+            "near.qps",
+            "nearest 10 sites with free places (near_free)",
+            "queries/s",
+            qps,
+            "brute-force SQL scan of every site",
+            bqps,
+        )
+    )
     report.add(Figure("near.p50_ms", "  p50", "ms", p50, "brute force", bp50, higher_is_better=False))
-    report.add(Figure("near.p99_ms", "  p99", "ms", p99, "brute force", bp99, higher_is_better=False,
-                      goal=f"p99 < {NEAR_GOAL_P99:.0f} ms", met=p99 < NEAR_GOAL_P99))
+    report.add(
+        Figure(
+            "near.p99_ms",
+            "  p99",
+            "ms",
+            p99,
+            "brute force",
+            bp99,
+            higher_is_better=False,
+            goal=f"p99 < {NEAR_GOAL_P99:.0f} ms",
+            met=p99 < NEAR_GOAL_P99,
+        )
+    )
     report.context.setdefault("checks", {})["near_same_sites_share"] = n["agreement"]
 
 
@@ -154,36 +210,70 @@ def _campaign(report: Report, engine: Engine, url: str, scale: Scale, seed: int)
     for c in scale.clients:
         svc, raw = r[f"service_{c}"], r[f"raw_{c}"]
         goal = c == 8
-        report.add(Figure(f"campaign.{c}.tps", f"campaign: application + transfer, {c} client(s)", "tx/s",
-                          svc["tps"], "same transaction in raw SQL", raw["tps"],
-                          goal=f"≥ {CAMPAIGN_GOAL_TPS:,.0f} tx/s" if goal else "",
-                          met=svc["tps"] >= CAMPAIGN_GOAL_TPS if goal else None))
-        report.add(Figure(f"campaign.{c}.p50_ms", "  p50", "ms", svc["p50_ms"], "raw", raw["p50_ms"],
-                          higher_is_better=False))
-        report.add(Figure(f"campaign.{c}.p99_ms", "  p99", "ms", svc["p99_ms"], "raw", raw["p99_ms"],
-                          higher_is_better=False, goal=f"p99 < {CAMPAIGN_GOAL_P99:.0f} ms" if goal else "",
-                          met=svc["p99_ms"] < CAMPAIGN_GOAL_P99 if goal else None))
+        report.add(
+            Figure(
+                f"campaign.{c}.tps",
+                f"campaign: application + transfer, {c} client(s)",
+                "tx/s",
+                svc["tps"],
+                "same transaction in raw SQL",
+                raw["tps"],
+                goal=f"≥ {CAMPAIGN_GOAL_TPS:,.0f} tx/s" if goal else "",
+                met=svc["tps"] >= CAMPAIGN_GOAL_TPS if goal else None,
+            )
+        )
+        report.add(
+            Figure(f"campaign.{c}.p50_ms", "  p50", "ms", svc["p50_ms"], "raw", raw["p50_ms"], higher_is_better=False)
+        )
+        report.add(
+            Figure(
+                f"campaign.{c}.p99_ms",
+                "  p99",
+                "ms",
+                svc["p99_ms"],
+                "raw",
+                raw["p99_ms"],
+                higher_is_better=False,
+                goal=f"p99 < {CAMPAIGN_GOAL_P99:.0f} ms" if goal else "",
+                met=svc["p99_ms"] < CAMPAIGN_GOAL_P99 if goal else None,
+            )
+        )
         errors += svc["errors"] + raw["errors"]
     over, double = campaign.overbooking(engine)
     report.context.setdefault("checks", {}).update(
-        {"campaign_errors": int(errors), "overbooked_districts": over, "double_attached": double})
+        {"campaign_errors": int(errors), "overbooked_districts": over, "double_attached": double}
+    )
     if over or double or errors:
-        report.notes.append(f"campaign: {int(errors)} failed transactions, {over} districts over capacity, "
-                            f"{double} persons with two open attachments")
+        report.notes.append(
+            f"campaign: {int(errors)} failed transactions, {over} districts over capacity, "
+            f"{double} persons with two open attachments"
+        )
 
 
 def _seal(report: Report, scale: Scale) -> None:
     s = seals.seal_figures(scale.seal_calls)
-    report.add(Figure("seal.verify_per_s", "QR seal verification (base45 → COSE → ES256 → checks)", "per s",
-                      s["verify_per_s"], "raw cryptography ES256 verify", s["raw_per_s"]))
+    report.add(
+        Figure(
+            "seal.verify_per_s",
+            "QR seal verification (base45 → COSE → ES256 → checks)",
+            "per s",
+            s["verify_per_s"],
+            "raw cryptography ES256 verify",
+            s["raw_per_s"],
+        )
+    )
 
 
 def _http(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> None:
     with engine.connect() as conn:
-        entity = conn.scalar(text("SELECT entity_id FROM medical_book GROUP BY entity_id "
-                                  "ORDER BY COUNT(*) DESC, entity_id LIMIT 1"))
-        books = list(conn.scalars(text("SELECT id FROM medical_book WHERE entity_id = :e ORDER BY id LIMIT 10000"),
-                                  {"e": entity}))
+        entity = conn.scalar(
+            text("SELECT entity_id FROM medical_book GROUP BY entity_id ORDER BY COUNT(*) DESC, entity_id LIMIT 1")
+        )
+        books = list(
+            conn.scalars(
+                text("SELECT id FROM medical_book WHERE entity_id = :e ORDER BY id LIMIT 10000"), {"e": entity}
+            )
+        )
         persons = list(conn.scalars(text("SELECT id FROM person TABLESAMPLE SYSTEM (1) LIMIT 10000")))
         if len(persons) < 100:
             persons = list(conn.scalars(text("SELECT id FROM person ORDER BY id LIMIT 10000")))
@@ -192,24 +282,48 @@ def _http(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> 
     errors = 0
     peaks: list[float] = []
     with http.server(url, peaks=peaks) as (host, port, _proc):
+
         def drive(paths: list[str], bearer: str) -> http.Load:
-            return http.load(host, port, paths, bearer, connections=conns, seconds=seconds,
-                             warm_up=scale.http_warm_up, seed=seed)
+            return http.load(
+                host, port, paths, bearer, connections=conns, seconds=seconds, warm_up=scale.http_warm_up, seed=seed
+            )
+
         ping = drive(["/api/v1/ping"], "")
         attach = drive([f"/api/v1/attachment/persons/{p}" for p in persons], token)
         book = drive([f"/api/v1/medbook/books/{b}?purpose=bench" for b in books], token)
-    for key, label, r in (("http.attachment", "HTTP GET a person's attachment", attach),
-                          ("http.clearance", "HTTP GET a worker's book and clearance", book)):
-        report.add(Figure(f"{key}.rps", f"{label}, {conns} connections", "req/s", r.per_second,
-                          "GET /api/v1/ping, same server", ping.per_second,
-                          goal=f"≥ {HTTP_GOAL_RPS:,.0f} req/s", met=r.per_second >= HTTP_GOAL_RPS))
-        report.add(Figure(f"{key}.p99_ms", "  p99", "ms", r.p99_ms, "ping p99", ping.p99_ms, higher_is_better=False,
-                          goal=f"p99 < {HTTP_GOAL_P99:.0f} ms", met=r.p99_ms < HTTP_GOAL_P99))
+    for key, label, r in (
+        ("http.attachment", "HTTP GET a person's attachment", attach),
+        ("http.clearance", "HTTP GET a worker's book and clearance", book),
+    ):
+        report.add(
+            Figure(
+                f"{key}.rps",
+                f"{label}, {conns} connections",
+                "req/s",
+                r.per_second,
+                "GET /api/v1/ping, same server",
+                ping.per_second,
+                goal=f"≥ {HTTP_GOAL_RPS:,.0f} req/s",
+                met=r.per_second >= HTTP_GOAL_RPS,
+            )
+        )
+        report.add(
+            Figure(
+                f"{key}.p99_ms",
+                "  p99",
+                "ms",
+                r.p99_ms,
+                "ping p99",
+                ping.p99_ms,
+                higher_is_better=False,
+                goal=f"p99 < {HTTP_GOAL_P99:.0f} ms",
+                met=r.p99_ms < HTTP_GOAL_P99,
+            )
+        )
         report.extra[f"{key}.p50_ms"] = r.p50_ms
         errors += r.errors
     report.extra["http.ping.p50_ms"] = ping.p50_ms
-    report.add(Figure("memory.server_peak_mb", "peak memory, uvicorn (supervisor + 2 workers, VmHWM)", "MB",
-                      peaks[0]))
+    report.add(Figure("memory.server_peak_mb", "peak memory, uvicorn (supervisor + 2 workers, VmHWM)", "MB", peaks[0]))
     errors += ping.errors
     report.context.setdefault("checks", {})["http_errors"] = errors
     if errors:

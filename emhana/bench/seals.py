@@ -24,9 +24,15 @@ def _setup() -> tuple[str, TrustContext, Callable[[], object]]:
     issued = pki.make_dsc(ca, facility_name="Поликлиника № 1", bin_="080540012015", not_before=CLOCK - 30 * DAY)
     assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
     signer = seal.SealSigner.of(issued.key, issued.certificate)
-    clearance = cwt.Clearance("СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT,
-                              ("food", "child"), ((cwt.Section.EXAM, dt.date(2026, 2, 10)),
-                                                  (cwt.Section.LAB, dt.date(2026, 2, 12))), 2, bytes(16))
+    clearance = cwt.Clearance(
+        "СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ",
+        dt.date(1995, 4, 12),
+        cwt.ClearanceStatus.FIT,
+        ("food", "child"),
+        ((cwt.Section.EXAM, dt.date(2026, 2, 10)), (cwt.Section.LAB, dt.date(2026, 2, 12))),
+        2,
+        bytes(16),
+    )
     claims = seal.claims_for(clearance, signer=signer, issued_at=CLOCK - DAY, expires_at=CLOCK + 180 * DAY)
     text = seal.build(claims, signer).text
     message = cose.decode_sign1(seal.decode_transport(text))
@@ -52,5 +58,8 @@ def seal_figures(calls: int) -> dict[str, float]:
     text, context, raw = _setup()
     if verify(text, context, CLOCK).outcome is not Outcome.VALID:
         raise RuntimeError("the benchmark seal does not verify")
-    return {"verify_per_s": _per_second(lambda: verify(text, context, CLOCK), calls),
-            "raw_per_s": _per_second(raw, calls), "chars": float(len(text))}
+    return {
+        "verify_per_s": _per_second(lambda: verify(text, context, CLOCK), calls),
+        "raw_per_s": _per_second(raw, calls),
+        "chars": float(len(text)),
+    }

@@ -41,12 +41,35 @@ from emhana.facilities.rules import (
 from emhana.identity.rules import bin_problem, iin_problem
 
 ENTITY_COLUMNS = (
-    "bin", "name_kk", "name_ru", "legal_form", "ownership", "program_gobmp", "program_osms",
-    "licence_number", "licence_issued_on", "licence_valid_until", "licence_subtypes",
-    "status", "status_from", "status_reason", "contract_from", "contract_to",
+    "bin",
+    "name_kk",
+    "name_ru",
+    "legal_form",
+    "ownership",
+    "program_gobmp",
+    "program_osms",
+    "licence_number",
+    "licence_issued_on",
+    "licence_valid_until",
+    "licence_subtypes",
+    "status",
+    "status_from",
+    "status_reason",
+    "contract_from",
+    "contract_to",
 )
-SITE_COLUMNS = ("site_code", "site_kind", "site_name_kk", "site_name_ru", "address_kk", "address_ru",
-                "kato", "lat", "lon", "districts")
+SITE_COLUMNS = (
+    "site_code",
+    "site_kind",
+    "site_name_kk",
+    "site_name_ru",
+    "address_kk",
+    "address_ru",
+    "kato",
+    "lat",
+    "lon",
+    "districts",
+)
 COLUMNS = ENTITY_COLUMNS + SITE_COLUMNS
 
 
@@ -96,9 +119,15 @@ class EntityRecord:
         return tuple(v for k, v in asdict(self).items() if k != "sites")
 
 
-ROW_CODES = {ROW_BIN: "identity.invalid_bin", ROW_IIN: "identity.invalid_iin", ROW_KATO: "reference.unknown_kato",
-             ROW_OUTSIDE: "geo.outside_kazakhstan", FILE_MALFORMED: "facilities.malformed_file",
-             FILE_EMPTY: "facilities.malformed_file", ROW_SHAPE: "facilities.malformed_file"}
+ROW_CODES = {
+    ROW_BIN: "identity.invalid_bin",
+    ROW_IIN: "identity.invalid_iin",
+    ROW_KATO: "reference.unknown_kato",
+    ROW_OUTSIDE: "geo.outside_kazakhstan",
+    FILE_MALFORMED: "facilities.malformed_file",
+    FILE_EMPTY: "facilities.malformed_file",
+    ROW_SHAPE: "facilities.malformed_file",
+}
 
 
 @dataclass(frozen=True)
@@ -114,8 +143,13 @@ class RowError:
 
     def as_problem(self) -> dict[str, Any]:
         """Return the error as an item of a problem+json ``errors`` list (messages filled by the door)."""
-        return {"code": self.code(), "line": self.line, "field": self.field,
-                "message_template": self.template, "params": self.params}
+        return {
+            "code": self.code(),
+            "line": self.line,
+            "field": self.field,
+            "message_template": self.template,
+            "params": self.params,
+        }
 
 
 class _Row:
@@ -211,9 +245,13 @@ def read_row(line: int, data: dict[str, Any], known_kato: Container[str]) -> tup
             if reason:
                 r.fail("bin", ROW_BIN, reason=reason)
     record = EntityRecord(
-        bin=bin_, name_kk=r.text("name_kk"), name_ru=r.text("name_ru"), legal_form=legal_form,
+        bin=bin_,
+        name_kk=r.text("name_kk"),
+        name_ru=r.text("name_ru"),
+        legal_form=legal_form,
         ownership=r.choice("ownership", [o.value for o in Ownership]),
-        program_gobmp=r.flag("program_gobmp"), program_osms=r.flag("program_osms"),
+        program_gobmp=r.flag("program_gobmp"),
+        program_osms=r.flag("program_osms"),
         licence_number=r.text("licence_number"),
         licence_issued_on=r.date("licence_issued_on") or dt.date.min,
         licence_valid_until=r.date("licence_valid_until", required=False),
@@ -226,8 +264,11 @@ def read_row(line: int, data: dict[str, Any], known_kato: Container[str]) -> tup
     )
     if record.contract_from and record.contract_to and record.contract_to < record.contract_from:
         r.fail("contract_to", ROW_PERIOD, field="contract_to", other="contract_from")
-    if (record.licence_valid_until and record.licence_issued_on != dt.date.min
-            and record.licence_valid_until < record.licence_issued_on):
+    if (
+        record.licence_valid_until
+        and record.licence_issued_on != dt.date.min
+        and record.licence_valid_until < record.licence_issued_on
+    ):
         r.fail("licence_valid_until", ROW_PERIOD, field="licence_valid_until", other="licence_issued_on")
     if any(str(data.get(c) or "").strip() for c in SITE_COLUMNS):
         kato = r.text("kato")
@@ -240,11 +281,20 @@ def read_row(line: int, data: dict[str, Any], known_kato: Container[str]) -> tup
         districts = parse_districts(r.text("districts", required=False))
         if districts is None:
             r.fail("districts", ROW_DISTRICTS)
-        record.sites.append(SiteRecord(
-            code=r.text("site_code"), kind=r.choice("site_kind", [k.value for k in SiteKind]),
-            name_kk=r.text("site_name_kk"), name_ru=r.text("site_name_ru"),
-            address_kk=r.text("address_kk", required=False), address_ru=r.text("address_ru"),
-            kato=kato, lat=lat, lon=lon, districts=districts or []))
+        record.sites.append(
+            SiteRecord(
+                code=r.text("site_code"),
+                kind=r.choice("site_kind", [k.value for k in SiteKind]),
+                name_kk=r.text("site_name_kk"),
+                name_ru=r.text("site_name_ru"),
+                address_kk=r.text("address_kk", required=False),
+                address_ru=r.text("address_ru"),
+                kato=kato,
+                lat=lat,
+                lon=lon,
+                districts=districts or [],
+            )
+        )
     return (None, r.errors) if r.errors else (record, [])
 
 
@@ -271,8 +321,9 @@ def merge(rows: Iterable[tuple[int, EntityRecord]]) -> tuple[list[EntityRecord],
     return list(by_bin.values()), errors
 
 
-def _check(rows: Iterable[tuple[int, dict[str, Any]]],
-           known_kato: Container[str]) -> tuple[list[EntityRecord], list[RowError]]:
+def _check(
+    rows: Iterable[tuple[int, dict[str, Any]]], known_kato: Container[str]
+) -> tuple[list[EntityRecord], list[RowError]]:
     good: list[tuple[int, EntityRecord]] = []
     errors: list[RowError] = []
     seen = False
@@ -373,8 +424,9 @@ def read_json(data: bytes, known_kato: Container[str]) -> tuple[list[EntityRecor
             for k, v in site.items():
                 key = k if k in SITE_COLUMNS else f"site_{k}" if f"site_{k}" in SITE_COLUMNS else None
                 if key == "districts" and isinstance(v, list):
-                    row[key] = ";".join(f"{d.get('profile')}:{d.get('number')}:{d.get('capacity')}"
-                                        for d in v if isinstance(d, dict))
+                    row[key] = ";".join(
+                        f"{d.get('profile')}:{d.get('number')}:{d.get('capacity')}" for d in v if isinstance(d, dict)
+                    )
                 elif key is not None:
                     row[key] = _scalar(v)
             flat.append((line, row))
@@ -400,10 +452,21 @@ def write_csv(records: Iterable[EntityRecord]) -> str:
         if not rec.sites:
             writer.writerow(base)
         for s in rec.sites:
-            writer.writerow({**base, "site_code": s.code, "site_kind": s.kind, "site_name_kk": s.name_kk,
-                             "site_name_ru": s.name_ru, "address_kk": s.address_kk, "address_ru": s.address_ru,
-                             "kato": s.kato, "lat": f"{s.lat:.6f}", "lon": f"{s.lon:.6f}",
-                             "districts": format_districts(s.districts)})
+            writer.writerow(
+                {
+                    **base,
+                    "site_code": s.code,
+                    "site_kind": s.kind,
+                    "site_name_kk": s.name_kk,
+                    "site_name_ru": s.name_ru,
+                    "address_kk": s.address_kk,
+                    "address_ru": s.address_ru,
+                    "kato": s.kato,
+                    "lat": f"{s.lat:.6f}",
+                    "lon": f"{s.lon:.6f}",
+                    "districts": format_districts(s.districts),
+                }
+            )
     return buf.getvalue()
 
 
@@ -415,18 +478,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def to_json_obj(records: Iterable[EntityRecord],
-                extra: Callable[[EntityRecord], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def to_json_obj(
+    records: Iterable[EntityRecord], extra: Callable[[EntityRecord], dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Return records as JSON-ready dicts (dates as ISO strings), the format read_json accepts."""
     out = []
     for rec in records:
-        item = {k: (v.isoformat() if isinstance(v, dt.date) else v)
-                for k, v in asdict(rec).items() if k != "sites"}
-        item["sites"] = [{
-            "code": s.code, "kind": s.kind, "name_kk": s.name_kk, "name_ru": s.name_ru,
-            "address_kk": s.address_kk, "address_ru": s.address_ru, "kato": s.kato, "lat": s.lat, "lon": s.lon,
-            "districts": [asdict(d) for d in s.districts],
-        } for s in rec.sites]
+        item = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(rec).items() if k != "sites"}
+        item["sites"] = [
+            {
+                "code": s.code,
+                "kind": s.kind,
+                "name_kk": s.name_kk,
+                "name_ru": s.name_ru,
+                "address_kk": s.address_kk,
+                "address_ru": s.address_ru,
+                "kato": s.kato,
+                "lat": s.lat,
+                "lon": s.lon,
+                "districts": [asdict(d) for d in s.districts],
+            }
+            for s in rec.sites
+        ]
         if extra is not None:
             item.update(extra(rec))
         out.append(item)

@@ -41,9 +41,11 @@ class Entity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     licences: Mapped[list[Licence]] = relationship(
-        back_populates="entity", cascade="all, delete-orphan", order_by="Licence.id")
+        back_populates="entity", cascade="all, delete-orphan", order_by="Licence.id"
+    )
     inclusions: Mapped[list[Inclusion]] = relationship(
-        back_populates="entity", cascade="all, delete-orphan", order_by="Inclusion.effective_from")
+        back_populates="entity", cascade="all, delete-orphan", order_by="Inclusion.effective_from"
+    )
     sites: Mapped[list[Site]] = relationship(back_populates="entity", order_by="Site.id")
 
 
@@ -104,8 +106,9 @@ class Site(Base):
 
 
 # PostgreSQL only: a GiST index on point(lon, lat) for nearest-first (KNN) search in near().
-Index("ix_site_point", func.point(Site.__table__.c.lon, Site.__table__.c.lat),
-      postgresql_using="gist").ddl_if(dialect="postgresql")
+Index("ix_site_point", func.point(Site.__table__.c.lon, Site.__table__.c.lat), postgresql_using="gist").ddl_if(
+    dialect="postgresql"
+)
 
 
 class Practitioner(Base):

@@ -22,9 +22,9 @@ class SiteKind(StrEnum):
 
     POLYCLINIC = "polyclinic"
     FAMILY_HEALTH_CENTRE = "family_health_centre"
-    DOCTORS_OUTPATIENT_CLINIC = "doctors_outpatient_clinic"   # врачебная амбулатория
-    FELDSHER_MIDWIFE_POST = "feldsher_midwife_post"           # ФАП
-    MEDICAL_POINT = "medical_point"                           # медицинский пункт
+    DOCTORS_OUTPATIENT_CLINIC = "doctors_outpatient_clinic"  # врачебная амбулатория
+    FELDSHER_MIDWIFE_POST = "feldsher_midwife_post"  # ФАП
+    MEDICAL_POINT = "medical_point"  # медицинский пункт
 
 
 class Profile(StrEnum):
@@ -36,10 +36,10 @@ class Profile(StrEnum):
 
 
 class LegalForm(StrEnum):
-    STATE_ENTERPRISE_PHV = "state_enterprise_phv"   # ГКП/КГП на ПХВ
-    STATE_INSTITUTION = "state_institution"         # ГУ / КГУ
-    LLP = "llp"                                     # ТОО
-    JSC = "jsc"                                     # АО
+    STATE_ENTERPRISE_PHV = "state_enterprise_phv"  # ГКП/КГП на ПХВ
+    STATE_INSTITUTION = "state_institution"  # ГУ / КГУ
+    LLP = "llp"  # ТОО
+    JSC = "jsc"  # АО
     INDIVIDUAL_ENTREPRENEUR = "individual_entrepreneur"  # ИП: identified by IIN
     OTHER = "other"
 

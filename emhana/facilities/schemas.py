@@ -184,11 +184,13 @@ class EntityIn(BaseModel):
     @model_validator(mode="after")
     def _periods(self) -> EntityIn:
         if self.contract_from and self.contract_to and self.contract_to < self.contract_from:
-            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
-                                      {"reason": REASON_PERIOD_REVERSED})
+            raise PydanticCustomError(
+                "core.invalid_dates", "The dates are not consistent: {reason}.", {"reason": REASON_PERIOD_REVERSED}
+            )
         if self.licence_valid_until and self.licence_valid_until < self.licence_issued_on:
-            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
-                                      {"reason": REASON_PERIOD_REVERSED})
+            raise PydanticCustomError(
+                "core.invalid_dates", "The dates are not consistent: {reason}.", {"reason": REASON_PERIOD_REVERSED}
+            )
         if len({s.code for s in self.sites}) != len(self.sites):
             raise PydanticCustomError("facilities.duplicate_site", "A site code appears twice.")
         return self

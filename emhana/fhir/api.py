@@ -45,8 +45,14 @@ from emhana.web.problems import PROBLEM_JSON, language, problem
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 interop = APIRouter(prefix="/interop", tags=["interop"])
 
-READERS = (Role.MIS_CLIENT, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.REGISTRAR, Role.ENTITY_ADMIN,
-           Role.FUND_ADMIN)
+READERS = (
+    Role.MIS_CLIENT,
+    Role.CLINICIAN,
+    Role.RESPONSIBLE_THERAPIST,
+    Role.REGISTRAR,
+    Role.ENTITY_ADMIN,
+    Role.FUND_ADMIN,
+)
 PATIENT_READERS = (Role.MIS_CLIENT, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.REGISTRAR, Role.FUND_ADMIN)
 BOOK_READERS = (Role.MIS_CLIENT, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)
 OPERATORS = (Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.MIS_CLIENT)
@@ -71,8 +77,7 @@ def _purpose(request: Request) -> str:
 
 
 def _bad(name: str, reason: str) -> FhirError:
-    return FhirError(400, Issue("invalid", "fhir.bad_search", BAD_SEARCH, {"name": name, "reason": reason},
-                                (name,)))
+    return FhirError(400, Issue("invalid", "fhir.bad_search", BAD_SEARCH, {"name": name, "reason": reason}, (name,)))
 
 
 class Params:
@@ -84,8 +89,9 @@ class Params:
             if name in IGNORED:
                 continue
             if name not in supported | {"_count", "_offset"}:
-                raise FhirError(400, Issue("not-supported", "fhir.unsupported_search", UNSUPPORTED_SEARCH,
-                                           {"name": name}, (name,)))
+                raise FhirError(
+                    400, Issue("not-supported", "fhir.unsupported_search", UNSUPPORTED_SEARCH, {"name": name}, (name,))
+                )
             if name in self.values:
                 raise _bad(name, "given more than once")
             self.values[name] = value
@@ -125,7 +131,7 @@ class Params:
         raw = self.values.get(name)
         if raw is None:
             return None
-        value = raw[len(rtype) + 1:] if raw.startswith(rtype + "/") else raw
+        value = raw[len(rtype) + 1 :] if raw.startswith(rtype + "/") else raw
         if not value.isdigit() or len(value) > 18:
             raise _bad(name, f"{rtype}/<id>")
         return int(value)
@@ -137,33 +143,45 @@ class Params:
         return urlencode(shown)
 
 
-def searchset(request: Request, rtype: str, params: Params, total: int, found: list[dict[str, Any]],
-              *, hide: tuple[str, ...] = ()) -> JSONResponse:
+def searchset(
+    request: Request, rtype: str, params: Params, total: int, found: list[dict[str, Any]], *, hide: tuple[str, ...] = ()
+) -> JSONResponse:
     """Return a searchset Bundle with self/next/previous links (``hide``: parameters never put in a link)."""
     base = base_url(request)
     link = [{"relation": "self", "url": f"{base}/{rtype}?{params.query(without=hide)}"}]
     if params.offset + params.count < total:
-        link.append({"relation": "next",
-                     "url": f"{base}/{rtype}?{params.query(without=hide, offset=params.offset + params.count)}"})
+        link.append(
+            {
+                "relation": "next",
+                "url": f"{base}/{rtype}?{params.query(without=hide, offset=params.offset + params.count)}",
+            }
+        )
     if params.offset > 0:
         back = max(0, params.offset - params.count)
         link.append({"relation": "previous", "url": f"{base}/{rtype}?{params.query(without=hide, offset=back)}"})
-    return fhir_response({"resourceType": "Bundle", "type": "searchset", "total": total, "link": link,
-                          "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
-                                     "search": {"mode": "match"}} for r in found]})
+    return fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": total,
+            "link": link,
+            "entry": [
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                for r in found
+            ],
+        }
+    )
 
 
 def _found(rtype: str, rid: str, resource: dict[str, Any] | None) -> JSONResponse:
     if resource is None:
-        raise FhirError(404, Issue("not-found", "core.not_found", NOT_FOUND, {"type": rtype, "id": rid},
-                                   (rtype,)))
+        raise FhirError(404, Issue("not-found", "core.not_found", NOT_FOUND, {"type": rtype, "id": rid}, (rtype,)))
     return fhir_response(resource)
 
 
 def _numeric(rtype: str, rid: str) -> int:
     if not rid.isdigit() or len(rid) > 18:
-        raise FhirError(404, Issue("not-found", "core.not_found", NOT_FOUND, {"type": rtype, "id": rid[:64]},
-                                   (rtype,)))
+        raise FhirError(404, Issue("not-found", "core.not_found", NOT_FOUND, {"type": rtype, "id": rid[:64]}, (rtype,)))
     return int(rid)
 
 
@@ -189,9 +207,18 @@ PATIENT_PARAMS = {"identifier", "_id"}
 def read_patient(rid: str, request: Request, session: SessionDep, actor: PatientReader) -> JSONResponse:
     """Read a Patient (the read is logged)."""
     now = clock.now()
-    return _found("Patient", rid, registry.read_patient(
-        session=session, actor=actor, person_id=_numeric("Patient", rid), day=clock.today(), now=now,
-        purpose=_purpose(request)))
+    return _found(
+        "Patient",
+        rid,
+        registry.read_patient(
+            session=session,
+            actor=actor,
+            person_id=_numeric("Patient", rid),
+            day=clock.today(),
+            now=now,
+            purpose=_purpose(request),
+        ),
+    )
 
 
 async def _search_patients(request: Request, session: SessionDep, actor: Actor) -> JSONResponse:
@@ -199,10 +226,21 @@ async def _search_patients(request: Request, session: SessionDep, actor: Actor) 
     iin = params.token("identifier", systems.IIN)
     person_id = params.ident()
     if iin is None and person_id is None:
-        raise FhirError(400, Issue("required", "fhir.identifier_required", IDENTIFIER_REQUIRED,
-                                   {"system": systems.IIN}, ("identifier",)))
-    total, found = registry.search_patients(session=session, actor=actor, iin=iin, person_id=person_id,
-                                            day=clock.today(), now=clock.now(), purpose=_purpose(request))
+        raise FhirError(
+            400,
+            Issue(
+                "required", "fhir.identifier_required", IDENTIFIER_REQUIRED, {"system": systems.IIN}, ("identifier",)
+            ),
+        )
+    total, found = registry.search_patients(
+        session=session,
+        actor=actor,
+        iin=iin,
+        person_id=person_id,
+        day=clock.today(),
+        now=clock.now(),
+        purpose=_purpose(request),
+    )
     return searchset(request, "Patient", params, total, found, hide=("identifier",))
 
 
@@ -219,18 +257,26 @@ async def search_patients_post(request: Request, session: SessionDep, actor: Pat
 
 
 @router.get("/Patient/{rid}/$medbook")
-def patient_medbook(rid: str, request: Request, session: SessionDep,
-                    actor: Annotated[Actor, require(*BOOK_READERS)]) -> JSONResponse:
+def patient_medbook(
+    rid: str, request: Request, session: SessionDep, actor: Annotated[Actor, require(*BOOK_READERS)]
+) -> JSONResponse:
     """The worker's personal medical book as a FHIR document Bundle with its signatures (the read is logged)."""
     try:
-        doc = outbound.document(session=session, actor=actor, person_id=_numeric("Patient", rid),
-                                base=base_url(request), now=clock.now(), purpose=_purpose(request))
+        doc = outbound.document(
+            session=session,
+            actor=actor,
+            person_id=_numeric("Patient", rid),
+            base=base_url(request),
+            now=clock.now(),
+            purpose=_purpose(request),
+        )
     except BookNotFound:
         raise FhirError(404, Issue("not-found", BookNotFound.code, NO_BOOK, {}, ("Patient",))) from None
     return fhir_response(doc)
 
 
 # --- Organization, Location, Practitioner, PractitionerRole -----------------------------------------------
+
 
 async def _search_organizations(request: Request, session: SessionDep) -> JSONResponse:
     params = Params(await _items(request), {"identifier", "name", "_id"})
@@ -241,17 +287,26 @@ async def _search_organizations(request: Request, session: SessionDep) -> JSONRe
         if not sep or sys_ != systems.BIN or not DIGITS12.match(value):
             raise _bad("identifier", f"expected {systems.BIN}|<12 digits>")
         bin_ = value
-    total, found = registry.search_organizations(session=session, bin_=bin_, name=params.get("name"),
-                                                 entity_id=params.ident(), day=clock.today(), count=params.count,
-                                                 offset=params.offset)
+    total, found = registry.search_organizations(
+        session=session,
+        bin_=bin_,
+        name=params.get("name"),
+        entity_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
     return searchset(request, "Organization", params, total, found)
 
 
 @router.get("/Organization/{rid}", dependencies=READ)
 def read_organization(rid: str, session: SessionDep) -> JSONResponse:
     """Read an Organization."""
-    return _found("Organization", rid, registry.read_organization(
-        session=session, entity_id=_numeric("Organization", rid), day=clock.today()))
+    return _found(
+        "Organization",
+        rid,
+        registry.read_organization(session=session, entity_id=_numeric("Organization", rid), day=clock.today()),
+    )
 
 
 @router.get("/Organization", dependencies=READ)
@@ -284,9 +339,14 @@ def _near(raw: str | None) -> tuple[float, float, float] | None:
 async def _search_locations(request: Request, session: SessionDep) -> JSONResponse:
     params = Params(await _items(request), {"near", "organization", "_id"})
     total, found = registry.search_locations(
-        session=session, near_point=_near(params.get("near")), entity_id=params.reference("organization",
-                                                                                          "Organization"),
-        site_id=params.ident(), day=clock.today(), count=params.count, offset=params.offset)
+        session=session,
+        near_point=_near(params.get("near")),
+        entity_id=params.reference("organization", "Organization"),
+        site_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
     return searchset(request, "Location", params, total, found)
 
 
@@ -310,17 +370,22 @@ async def search_locations_post(request: Request, session: SessionDep) -> JSONRe
 
 async def _search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
     params = Params(await _items(request), {"identifier", "_id"})
-    total, found = registry.search_practitioners(session=session, iin=params.token("identifier", systems.IIN),
-                                                 practitioner_id=params.ident(), count=params.count,
-                                                 offset=params.offset)
+    total, found = registry.search_practitioners(
+        session=session,
+        iin=params.token("identifier", systems.IIN),
+        practitioner_id=params.ident(),
+        count=params.count,
+        offset=params.offset,
+    )
     return searchset(request, "Practitioner", params, total, found, hide=("identifier",))
 
 
 @router.get("/Practitioner/{rid}", dependencies=READ)
 def read_practitioner(rid: str, session: SessionDep) -> JSONResponse:
     """Read a Practitioner."""
-    return _found("Practitioner", rid, registry.read_practitioner(
-        session=session, practitioner_id=_numeric("Practitioner", rid)))
+    return _found(
+        "Practitioner", rid, registry.read_practitioner(session=session, practitioner_id=_numeric("Practitioner", rid))
+    )
 
 
 @router.get("/Practitioner", dependencies=READ)
@@ -338,17 +403,25 @@ async def search_practitioners_post(request: Request, session: SessionDep) -> JS
 async def _search_roles(request: Request, session: SessionDep) -> JSONResponse:
     params = Params(await _items(request), {"practitioner", "organization", "_id"})
     total, found = registry.search_roles(
-        session=session, practitioner_id=params.reference("practitioner", "Practitioner"),
-        entity_id=params.reference("organization", "Organization"), post_id=params.ident(), day=clock.today(),
-        count=params.count, offset=params.offset)
+        session=session,
+        practitioner_id=params.reference("practitioner", "Practitioner"),
+        entity_id=params.reference("organization", "Organization"),
+        post_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
     return searchset(request, "PractitionerRole", params, total, found)
 
 
 @router.get("/PractitionerRole/{rid}", dependencies=READ)
 def read_role(rid: str, session: SessionDep) -> JSONResponse:
     """Read a PractitionerRole (a post)."""
-    return _found("PractitionerRole", rid, registry.read_role(
-        session=session, post_id=_numeric("PractitionerRole", rid), day=clock.today()))
+    return _found(
+        "PractitionerRole",
+        rid,
+        registry.read_role(session=session, post_id=_numeric("PractitionerRole", rid), day=clock.today()),
+    )
 
 
 @router.get("/PractitionerRole", dependencies=READ)
@@ -365,6 +438,7 @@ async def search_roles_post(request: Request, session: SessionDep) -> JSONRespon
 
 # --- Transaction ---------------------------------------------------------------------------------------
 
+
 def trust_of(request: Request) -> Trust:
     """Return the trust anchors and CRLs of the app."""
     trust = getattr(request.app.state, "fhir_trust", None)
@@ -375,20 +449,34 @@ def transaction_response(doc_entries: int, accepted: Accepted, lang: str) -> dic
     """Return the transaction-response Bundle: one entry per request entry, in order."""
     entries: list[dict[str, Any]] = [{"response": {"status": "200 OK"}} for _ in range(doc_entries)]
     for r in accepted.results:
-        response: dict[str, Any] = {"status": "201 Created" if r.created else "200 OK",
-                                    "location": f"{r.resource_type}/{r.resource_id}/_history/{r.version}",
-                                    "etag": f'W/"{r.version}"'}
+        response: dict[str, Any] = {
+            "status": "201 Created" if r.created else "200 OK",
+            "location": f"{r.resource_type}/{r.resource_id}/_history/{r.version}",
+            "etag": f'W/"{r.version}"',
+        }
         if not r.created:
-            response["outcome"] = outcome([Issue("duplicate", "fhir.duplicate", DUPLICATE, {},
-                                                 (f"Bundle.entry[{r.position}]",), severity="information")], lang)
+            response["outcome"] = outcome(
+                [
+                    Issue(
+                        "duplicate",
+                        "fhir.duplicate",
+                        DUPLICATE,
+                        {},
+                        (f"Bundle.entry[{r.position}]",),
+                        severity="information",
+                    )
+                ],
+                lang,
+            )
         entries[r.position] = {"response": response}
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
 @router.post("", status_code=200)
 @router.post("/", status_code=200, include_in_schema=False)
-async def transaction(request: Request, session: SessionDep,
-                      actor: Annotated[Actor, require(Role.MIS_CLIENT)]) -> Response:
+async def transaction(
+    request: Request, session: SessionDep, actor: Annotated[Actor, require(Role.MIS_CLIENT)]
+) -> Response:
     """Ingest a signed transaction Bundle of one worker's results; refused bundles go to the dead-letter queue."""
     body = await request.body()
     now = clock.now()
@@ -405,6 +493,7 @@ async def transaction(request: Request, session: SessionDep,
 
 
 # --- Interop operators (JSON API under /api/v1) ----------------------------------------------------------
+
 
 class LetterOut(BaseModel):
     id: int
@@ -448,36 +537,70 @@ class SyncStatusOut(BaseModel):
 
 
 @interop.get("/dead-letters", response_model=LettersOut)
-def dead_letters(session: SessionDep, actor: Annotated[Actor, require(*OPERATORS)],
-                 include_resolved: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> LettersOut:
+def dead_letters(
+    session: SessionDep,
+    actor: Annotated[Actor, require(*OPERATORS)],
+    include_resolved: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> LettersOut:
     """List dead letters (open ones by default), oldest first; the Fund sees all, others their organization's."""
-    total, rows = deadletter.list_letters(session=session, actor=actor, include_resolved=include_resolved,
-                                          limit=limit, offset=offset)
-    return LettersOut(total=total, items=[LetterOut(
-        id=v.letter.id, bundle_id=v.bundle.id, position=v.letter.position, resource_type=v.letter.resource_type,
-        resource_id=v.letter.resource_id, code=v.letter.code, reason=v.letter.reason,
-        expression=v.letter.expression, created_at=v.letter.created_at, resolved_at=v.letter.resolved_at,
-        resolution=v.letter.resolution, bundle_state=v.bundle.state, attempts=v.bundle.attempts,
-        account_id=v.bundle.account_id, entity_id=v.bundle.entity_id) for v in rows])
+    total, rows = deadletter.list_letters(
+        session=session, actor=actor, include_resolved=include_resolved, limit=limit, offset=offset
+    )
+    return LettersOut(
+        total=total,
+        items=[
+            LetterOut(
+                id=v.letter.id,
+                bundle_id=v.bundle.id,
+                position=v.letter.position,
+                resource_type=v.letter.resource_type,
+                resource_id=v.letter.resource_id,
+                code=v.letter.code,
+                reason=v.letter.reason,
+                expression=v.letter.expression,
+                created_at=v.letter.created_at,
+                resolved_at=v.letter.resolved_at,
+                resolution=v.letter.resolution,
+                bundle_state=v.bundle.state,
+                attempts=v.bundle.attempts,
+                account_id=v.bundle.account_id,
+                entity_id=v.bundle.entity_id,
+            )
+            for v in rows
+        ],
+    )
 
 
 @interop.post("/bundles/{bundle_id}/replay", response_model=ReplayOut)
-def replay(bundle_id: int, request: Request, session: SessionDep,
-           actor: Annotated[Actor, require(*REPLAYERS)]) -> Response:
+def replay(
+    bundle_id: int, request: Request, session: SessionDep, actor: Annotated[Actor, require(*REPLAYERS)]
+) -> Response:
     """Replay a refused bundle after the mapping or the data was fixed."""
     now = clock.now()
     try:
-        accepted = deadletter.replay(session=session, actor=actor, bundle_id=bundle_id, trust=trust_of(request),
-                                     now=now)
+        accepted = deadletter.replay(
+            session=session, actor=actor, bundle_id=bundle_id, trust=trust_of(request), now=now
+        )
     except Rejected as exc:
         session.rollback()
         deadletter.record_replay_failure(session=session, actor=actor, bundle_id=bundle_id, rejected=exc, now=now)
-        return problem(request, status=exc.status, code="fhir.replay_refused", template=REPLAY_REFUSED,
-                       errors_=[{"code": f.issue.emhana_code, "loc": list(f.issue.expression),
-                                 "message": f.issue.english()} for f in exc.findings])
-    return JSONResponse(ReplayOut(bundle_id=bundle_id, state="accepted",
-                                  written=sum(1 for r in accepted.results if r.created)).model_dump())
+        return problem(
+            request,
+            status=exc.status,
+            code="fhir.replay_refused",
+            template=REPLAY_REFUSED,
+            errors_=[
+                {"code": f.issue.emhana_code, "loc": list(f.issue.expression), "message": f.issue.english()}
+                for f in exc.findings
+            ],
+        )
+    return JSONResponse(
+        ReplayOut(
+            bundle_id=bundle_id, state="accepted", written=sum(1 for r in accepted.results if r.created)
+        ).model_dump()
+    )
 
 
 @interop.post("/bundles/{bundle_id}/discard", status_code=204)
@@ -501,13 +624,13 @@ def code_map(session: SessionDep, system: str | None = None) -> list[CodeMapOut]
 
 
 @interop.put("/code-map", response_model=CodeMapOut)
-def put_code_map(body: CodeMapIn, session: SessionDep,
-                 actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> CodeMapOut:
+def put_code_map(body: CodeMapIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> CodeMapOut:
     """Add or change one mapping (the Fund); replaying dead letters then applies it."""
     return put_code(session=session, actor=actor, data=body, now=clock.now())
 
 
 # --- Installation --------------------------------------------------------------------------------------
+
 
 class _HideQuery(logging.Filter):
     """Drop the query string of /fhir requests from uvicorn's access log: a search may carry an IIN."""
@@ -525,8 +648,11 @@ def wants_fhir(request: Request) -> bool:
     Such a client gets authentication and routing errors as OperationOutcome; any other client of /fhir gets
     the registry's problem+json (FHIR's own errors are always OperationOutcome).
     """
-    return ("fhir" in request.headers.get("accept", "") or "fhir" in request.headers.get("content-type", "")
-            or "_format" in request.query_params)
+    return (
+        "fhir" in request.headers.get("accept", "")
+        or "fhir" in request.headers.get("content-type", "")
+        or "_format" in request.query_params
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -545,8 +671,11 @@ def install(app: FastAPI) -> None:
     @app.middleware("http")
     async def _outcomes(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
-        if not request.url.path.startswith(router.prefix) or not wants_fhir(request) or \
-                response.headers.get("content-type", "").split(";")[0] != PROBLEM_JSON:
+        if (
+            not request.url.path.startswith(router.prefix)
+            or not wants_fhir(request)
+            or response.headers.get("content-type", "").split(";")[0] != PROBLEM_JSON
+        ):
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])
         try:
@@ -554,6 +683,11 @@ def install(app: FastAPI) -> None:
         except ValueError:
             prob = {}
         headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
-        return JSONResponse(outcome_from_texts(response.status_code, str(prob.get("code", "core.error")),
-                                               prob.get("messages") or {}, language(request)),
-                            status_code=response.status_code, media_type=FHIR_JSON, headers=headers)
+        return JSONResponse(
+            outcome_from_texts(
+                response.status_code, str(prob.get("code", "core.error")), prob.get("messages") or {}, language(request)
+            ),
+            status_code=response.status_code,
+            media_type=FHIR_JSON,
+            headers=headers,
+        )

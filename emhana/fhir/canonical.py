@@ -27,8 +27,11 @@ import rfc8785
 
 def clinical_resources(entries: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Return the resource objects of the bundle entries that are not Provenance, in order."""
-    return [e.get("resource") for e in entries
-            if isinstance(e.get("resource"), Mapping) and e["resource"].get("resourceType") != "Provenance"]
+    return [
+        e.get("resource")
+        for e in entries
+        if isinstance(e.get("resource"), Mapping) and e["resource"].get("resourceType") != "Provenance"
+    ]
 
 
 def signed_bytes(entries: Sequence[Mapping[str, Any]]) -> bytes:

@@ -8,15 +8,22 @@ from typing import Any
 from emhana import __version__
 
 SEARCH: dict[str, list[tuple[str, str, str]]] = {
-    "Patient": [("identifier", "token", "IIN as https://fhir.emhana.kz/sid/iin|<IIN>; prefer POST _search"),
-                ("_id", "token", "")],
-    "Organization": [("identifier", "token", "BIN as https://fhir.emhana.kz/sid/bin|<BIN>"),
-                     ("name", "string", "participating organizations by name"), ("_id", "token", "")],
-    "Location": [("near", "special", "lat|lon|distance|km (participating sites, nearest first)"),
-                 ("organization", "reference", ""), ("_id", "token", "")],
+    "Patient": [
+        ("identifier", "token", "IIN as https://fhir.emhana.kz/sid/iin|<IIN>; prefer POST _search"),
+        ("_id", "token", ""),
+    ],
+    "Organization": [
+        ("identifier", "token", "BIN as https://fhir.emhana.kz/sid/bin|<BIN>"),
+        ("name", "string", "participating organizations by name"),
+        ("_id", "token", ""),
+    ],
+    "Location": [
+        ("near", "special", "lat|lon|distance|km (participating sites, nearest first)"),
+        ("organization", "reference", ""),
+        ("_id", "token", ""),
+    ],
     "Practitioner": [("identifier", "token", "IIN as https://fhir.emhana.kz/sid/iin|<IIN>"), ("_id", "token", "")],
-    "PractitionerRole": [("practitioner", "reference", ""), ("organization", "reference", ""),
-                         ("_id", "token", "")],
+    "PractitionerRole": [("practitioner", "reference", ""), ("organization", "reference", ""), ("_id", "token", "")],
 }
 
 
@@ -25,28 +32,44 @@ def capability_statement(base: str) -> dict[str, Any]:
     resources: list[dict[str, Any]] = []
     for rtype, params in SEARCH.items():
         item: dict[str, Any] = {
-            "type": rtype, "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "type": rtype,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
             "searchParam": [{"name": n, "type": t, **({"documentation": d} if d else {})} for n, t, d in params],
         }
         if rtype == "Patient":
-            item["operation"] = [{"name": "medbook", "definition": f"{base}/OperationDefinition/Patient-medbook",
-                                  "documentation": "The worker's personal medical book as a document Bundle"}]
+            item["operation"] = [
+                {
+                    "name": "medbook",
+                    "definition": f"{base}/OperationDefinition/Patient-medbook",
+                    "documentation": "The worker's personal medical book as a document Bundle",
+                }
+            ]
         resources.append(item)
     for rtype in ("Observation", "DiagnosticReport", "Immunization", "Condition", "Provenance"):
         resources.append({"type": rtype, "documentation": "Accepted inside a signed transaction Bundle only"})
     return {
-        "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
-        "date": dt.date.today().isoformat(), "publisher": "emhana",
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "date": dt.date.today().isoformat(),
+        "publisher": "emhana",
         "software": {"name": "emhana", "version": __version__},
         "implementation": {"description": "emhana registry FHIR R4 door", "url": base},
-        "fhirVersion": "4.0.1", "format": ["application/fhir+json"],
-        "rest": [{
-            "mode": "server",
-            "security": {"description": "Bearer token of an emhana account (MIS client or staff role)."},
-            "resource": resources,
-            "interaction": [{"code": "transaction",
-                             "documentation": "Observation, DiagnosticReport, Immunization and Condition of one "
-                                              "worker, signed by the author in a Provenance (detached CMS over "
-                                              "RFC 8785 JSON); all or nothing"}],
-        }],
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {"description": "Bearer token of an emhana account (MIS client or staff role)."},
+                "resource": resources,
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "Observation, DiagnosticReport, Immunization and Condition of one "
+                        "worker, signed by the author in a Provenance (detached CMS over "
+                        "RFC 8785 JSON); all or nothing",
+                    }
+                ],
+            }
+        ],
     }

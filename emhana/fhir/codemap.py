@@ -41,8 +41,16 @@ class CodeMapOut(BaseModel):
 
 
 def _out(row: CodeMap) -> CodeMapOut:
-    return CodeMapOut(id=row.id, system=row.system, code=row.code, resource_type=row.resource_type, kind=row.kind,
-                      item_code=row.item_code, note=row.note, active=row.active)
+    return CodeMapOut(
+        id=row.id,
+        system=row.system,
+        code=row.code,
+        resource_type=row.resource_type,
+        kind=row.kind,
+        item_code=row.item_code,
+        note=row.note,
+        active=row.active,
+    )
 
 
 def list_codes(*, session: Session, system: str | None = None) -> list[CodeMapOut]:
@@ -55,17 +63,26 @@ def list_codes(*, session: Session, system: str | None = None) -> list[CodeMapOu
 
 def put_code(*, session: Session, actor: Actor, data: CodeMapIn, now: dt.datetime) -> CodeMapOut:
     """Add a mapping or change the one with the same (system, code, resource type)."""
-    row = session.scalar(select(CodeMap).where(CodeMap.system == data.system, CodeMap.code == data.code,
-                                               CodeMap.resource_type == data.resource_type))
+    row = session.scalar(
+        select(CodeMap).where(
+            CodeMap.system == data.system, CodeMap.code == data.code, CodeMap.resource_type == data.resource_type
+        )
+    )
     if row is None:
         row = CodeMap(system=data.system, code=data.code, resource_type=data.resource_type)
         session.add(row)
     row.kind, row.item_code, row.note, row.active = data.kind.value, data.item_code, data.note, data.active
     row.updated_at, row.updated_by = now, actor.account_id
     session.flush()
-    record_event(session=session, actor=actor, action="fhir.code_map", object_type="fhir_code_map",
-                 object_id=str(row.id), now=now,
-                 purpose=f"{data.system}|{data.code} -> {data.kind.value}/{data.item_code}"[:200])
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.code_map",
+        object_type="fhir_code_map",
+        object_id=str(row.id),
+        now=now,
+        purpose=f"{data.system}|{data.code} -> {data.kind.value}/{data.item_code}"[:200],
+    )
     return _out(row)
 
 

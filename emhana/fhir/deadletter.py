@@ -27,17 +27,35 @@ OPERATORS = frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.MIS_CLIENT})
 
 
 def _letters(bundle: InboundBundle, findings: list[Finding], now: dt.datetime) -> list[DeadLetter]:
-    return [DeadLetter(bundle_id=bundle.id, position=f.position, resource_type=f.resource_type[:32],
-                       resource_id=f.resource_id[:64], code=f.issue.emhana_code, reason=f.issue.english(),
-                       expression=", ".join(f.issue.expression)[:300], created_at=now) for f in findings]
+    return [
+        DeadLetter(
+            bundle_id=bundle.id,
+            position=f.position,
+            resource_type=f.resource_type[:32],
+            resource_id=f.resource_id[:64],
+            code=f.issue.emhana_code,
+            reason=f.issue.english(),
+            expression=", ".join(f.issue.expression)[:300],
+            created_at=now,
+        )
+        for f in findings
+    ]
 
 
-def record_rejection(*, session: Session, actor: Actor, body: bytes, rejected: Rejected,
-                     now: dt.datetime) -> InboundBundle:
+def record_rejection(
+    *, session: Session, actor: Actor, body: bytes, rejected: Rejected, now: dt.datetime
+) -> InboundBundle:
     """Keep a refused bundle and one dead letter per finding (call after the refused writes were rolled back)."""
-    bundle = InboundBundle(account_id=actor.account_id, entity_id=actor.entity_id, received_at=now,
-                           sha256=hashlib.sha256(body).hexdigest(), body=body, state="rejected",
-                           last_attempt_at=now, attempts=1)
+    bundle = InboundBundle(
+        account_id=actor.account_id,
+        entity_id=actor.entity_id,
+        received_at=now,
+        sha256=hashlib.sha256(body).hexdigest(),
+        body=body,
+        state="rejected",
+        last_attempt_at=now,
+        attempts=1,
+    )
     session.add(bundle)
     session.flush()
     session.add_all(_letters(bundle, rejected.findings, now))
@@ -60,8 +78,9 @@ class LetterView:
     bundle: InboundBundle
 
 
-def list_letters(*, session: Session, actor: Actor, include_resolved: bool = False, limit: int = 100,
-                 offset: int = 0) -> tuple[int, list[LetterView]]:
+def list_letters(
+    *, session: Session, actor: Actor, include_resolved: bool = False, limit: int = 100, offset: int = 0
+) -> tuple[int, list[LetterView]]:
     """Return the count and a page of dead letters the operator may see, oldest first."""
     query = select(DeadLetter, InboundBundle).join(InboundBundle, InboundBundle.id == DeadLetter.bundle_id)
     entity = _scope(actor)
@@ -97,29 +116,53 @@ def replay(*, session: Session, actor: Actor, bundle_id: int, trust: Trust, now:
     if sender is None:
         raise NotFound()
     bundle.attempts += 1
-    accepted = ingest(session=session, actor=actor_of(sender), body=bundle.body, trust=trust, now=now,
-                      bundle=bundle, signed_at=bundle.received_at)
-    for letter in session.scalars(select(DeadLetter).where(DeadLetter.bundle_id == bundle.id,
-                                                           DeadLetter.resolved_at.is_(None))):
+    accepted = ingest(
+        session=session,
+        actor=actor_of(sender),
+        body=bundle.body,
+        trust=trust,
+        now=now,
+        bundle=bundle,
+        signed_at=bundle.received_at,
+    )
+    for letter in session.scalars(
+        select(DeadLetter).where(DeadLetter.bundle_id == bundle.id, DeadLetter.resolved_at.is_(None))
+    ):
         letter.resolved_at, letter.resolution = now, "replayed"
-    record_event(session=session, actor=actor, action="fhir.replay", object_type="fhir_bundle",
-                 object_id=str(bundle.id), purpose="replayed", now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.replay",
+        object_type="fhir_bundle",
+        object_id=str(bundle.id),
+        purpose="replayed",
+        now=now,
+    )
     return accepted
 
 
-def record_replay_failure(*, session: Session, actor: Actor, bundle_id: int, rejected: Rejected,
-                          now: dt.datetime) -> None:
+def record_replay_failure(
+    *, session: Session, actor: Actor, bundle_id: int, rejected: Rejected, now: dt.datetime
+) -> None:
     """After a failed replay was rolled back: count the attempt and replace the open letters by the new ones."""
     bundle = _bundle_for(session, actor, bundle_id)
     bundle.attempts += 1
     bundle.last_attempt_at = now
-    for letter in session.scalars(select(DeadLetter).where(DeadLetter.bundle_id == bundle.id,
-                                                           DeadLetter.resolved_at.is_(None))):
+    for letter in session.scalars(
+        select(DeadLetter).where(DeadLetter.bundle_id == bundle.id, DeadLetter.resolved_at.is_(None))
+    ):
         session.delete(letter)
     session.flush()
     session.add_all(_letters(bundle, rejected.findings, now))
-    record_event(session=session, actor=actor, action="fhir.replay", object_type="fhir_bundle",
-                 object_id=str(bundle.id), purpose="failed again", now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.replay",
+        object_type="fhir_bundle",
+        object_id=str(bundle.id),
+        purpose="failed again",
+        now=now,
+    )
     session.flush()
 
 
@@ -127,12 +170,20 @@ def discard(*, session: Session, actor: Actor, bundle_id: int, now: dt.datetime)
     """Close a refused bundle's open letters without replaying it (the operator decided it is not wanted)."""
     bundle = _bundle_for(session, actor, bundle_id)
     count = 0
-    for letter in session.scalars(select(DeadLetter).where(DeadLetter.bundle_id == bundle.id,
-                                                           DeadLetter.resolved_at.is_(None))):
+    for letter in session.scalars(
+        select(DeadLetter).where(DeadLetter.bundle_id == bundle.id, DeadLetter.resolved_at.is_(None))
+    ):
         letter.resolved_at, letter.resolution = now, "discarded"
         count += 1
-    record_event(session=session, actor=actor, action="fhir.discard", object_type="fhir_bundle",
-                 object_id=str(bundle.id), purpose=f"{count} letters", now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.discard",
+        object_type="fhir_bundle",
+        object_id=str(bundle.id),
+        purpose=f"{count} letters",
+        now=now,
+    )
     return count
 
 
@@ -167,13 +218,22 @@ def status(*, session: Session, actor: Actor, now: dt.datetime) -> SyncStatus:
     letters = select(DeadLetter).join(b, b.c.id == DeadLetter.bundle_id).subquery()
     open_count = session.scalar(select(func.count()).select_from(letters).where(letters.c.resolved_at.is_(None))) or 0
     resolved = session.scalar(select(func.count()).select_from(letters).where(letters.c.resolved_at.is_not(None))) or 0
-    ingested = session.scalar(select(func.count()).select_from(InboundResource).join(
-        b, b.c.id == InboundResource.bundle_id)) or 0
+    ingested = (
+        session.scalar(select(func.count()).select_from(InboundResource).join(b, b.c.id == InboundResource.bundle_id))
+        or 0
+    )
     last_success = _aware(session.scalar(select(func.max(b.c.accepted_at))))
     last_failure = _aware(session.scalar(select(func.max(letters.c.created_at))))
     oldest_open = _aware(session.scalar(select(func.min(letters.c.created_at)).where(letters.c.resolved_at.is_(None))))
     lag = (now - oldest_open).total_seconds() if oldest_open else (0.0 if last_success else None)
-    return SyncStatus(bundles_accepted=count("accepted"), bundles_rejected=count("rejected"),
-                      resources_ingested=ingested, open_dead_letters=open_count, resolved_dead_letters=resolved,
-                      last_success_at=last_success, last_failure_at=last_failure,
-                      oldest_open_failure_at=oldest_open, lag_seconds=lag)
+    return SyncStatus(
+        bundles_accepted=count("accepted"),
+        bundles_rejected=count("rejected"),
+        resources_ingested=ingested,
+        open_dead_letters=open_count,
+        resolved_dead_letters=resolved,
+        last_success_at=last_success,
+        last_failure_at=last_failure,
+        oldest_open_failure_at=oldest_open,
+        lag_seconds=lag,
+    )

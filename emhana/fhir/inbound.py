@@ -40,8 +40,12 @@ from emhana.medbook import service as medbook
 from emhana.medbook.models import MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
 
-SUBJECT_FIELD = {"Observation": "subject", "DiagnosticReport": "subject", "Immunization": "patient",
-                 "Condition": "subject"}
+SUBJECT_FIELD = {
+    "Observation": "subject",
+    "DiagnosticReport": "subject",
+    "Immunization": "patient",
+    "Condition": "subject",
+}
 MAX_ENTRIES = 1000
 
 
@@ -111,10 +115,8 @@ def fhirpath(loc: Sequence[Any], root: str = "Bundle") -> str:
     return out
 
 
-def _bundle_issue(status: int, code: str, emhana_code: str, template: str, expression: str,
-                  **params: Any) -> Rejected:
-    return Rejected(status, [Finding(None, "Bundle", "", Issue(code, emhana_code, template, params,
-                                                                (expression,)))])
+def _bundle_issue(status: int, code: str, emhana_code: str, template: str, expression: str, **params: Any) -> Rejected:
+    return Rejected(status, [Finding(None, "Bundle", "", Issue(code, emhana_code, template, params, (expression,)))])
 
 
 def parse(body: bytes) -> dict[str, Any]:
@@ -122,25 +124,49 @@ def parse(body: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bundle_issue(400, "structure", "fhir.malformed_json", outcome.MALFORMED_JSON, "Bundle",
-                            reason=str(exc)[:200]) from None
+        raise _bundle_issue(
+            400, "structure", "fhir.malformed_json", outcome.MALFORMED_JSON, "Bundle", reason=str(exc)[:200]
+        ) from None
     found = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
     if not isinstance(doc, dict) or found != "Bundle" or doc.get("type") != "transaction":
         label = f"Bundle/{doc.get('type')}" if isinstance(doc, dict) and found == "Bundle" else str(found)
-        raise _bundle_issue(400, "invalid", "fhir.not_transaction", outcome.NOT_A_BUNDLE,
-                            "Bundle.type" if found == "Bundle" else "Bundle", found=label)
+        raise _bundle_issue(
+            400,
+            "invalid",
+            "fhir.not_transaction",
+            outcome.NOT_A_BUNDLE,
+            "Bundle.type" if found == "Bundle" else "Bundle",
+            found=label,
+        )
     entries = doc.get("entry")
     if not isinstance(entries, list) or not entries or len(entries) > MAX_ENTRIES:
-        raise _bundle_issue(400, "invalid", "fhir.not_transaction", outcome.NOT_A_BUNDLE, "Bundle.entry",
-                            found=f"{len(entries) if isinstance(entries, list) else 0} entries")
+        raise _bundle_issue(
+            400,
+            "invalid",
+            "fhir.not_transaction",
+            outcome.NOT_A_BUNDLE,
+            "Bundle.entry",
+            found=f"{len(entries) if isinstance(entries, list) else 0} entries",
+        )
     findings: list[Finding] = []
     for i, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         rtype = str(resource.get("resourceType", "")) if isinstance(resource, dict) else ""
         if rtype not in (*mapping.CLINICAL_TYPES, "Provenance"):
-            findings.append(Finding(i, rtype, _id(resource), Issue(
-                "not-supported", "fhir.unsupported_type", outcome.UNSUPPORTED_TYPE, {"found": rtype or "-"},
-                (f"Bundle.entry[{i}].resource.resourceType",))))
+            findings.append(
+                Finding(
+                    i,
+                    rtype,
+                    _id(resource),
+                    Issue(
+                        "not-supported",
+                        "fhir.unsupported_type",
+                        outcome.UNSUPPORTED_TYPE,
+                        {"found": rtype or "-"},
+                        (f"Bundle.entry[{i}].resource.resourceType",),
+                    ),
+                )
+            )
     if findings:
         raise Rejected(422, findings)
     try:
@@ -150,9 +176,20 @@ def parse(body: bytes) -> dict[str, Any]:
             loc = list(err.get("loc", ()))
             position = loc[1] if len(loc) > 1 and loc[0] == "entry" and isinstance(loc[1], int) else None
             resource = entries[position].get("resource", {}) if position is not None else {}
-            findings.append(Finding(position, str(resource.get("resourceType", "Bundle")), _id(resource), Issue(
-                "invalid", "fhir.invalid_resource", outcome.INVALID_RESOURCE,
-                {"reason": str(err.get("msg", ""))[:200]}, (fhirpath(loc),))))
+            findings.append(
+                Finding(
+                    position,
+                    str(resource.get("resourceType", "Bundle")),
+                    _id(resource),
+                    Issue(
+                        "invalid",
+                        "fhir.invalid_resource",
+                        outcome.INVALID_RESOURCE,
+                        {"reason": str(err.get("msg", ""))[:200]},
+                        (fhirpath(loc),),
+                    ),
+                )
+            )
         raise Rejected(400, findings) from None
     return doc
 
@@ -185,33 +222,62 @@ def _codes_for(session: Session, rtype: str) -> dict[tuple[str, str], CodeMap]:
     return {(r.system, r.code): r for r in rows}
 
 
-def _map_item(session: Session, i: int, resource: Mapping[str, Any], cache: dict[str, Any],
-              findings: list[Finding]) -> Item | None:
+def _map_item(
+    session: Session, i: int, resource: Mapping[str, Any], cache: dict[str, Any], findings: list[Finding]
+) -> Item | None:
     rtype, rid = str(resource["resourceType"]), _id(resource)
     path = f"Bundle.entry[{i}].resource"
     if not rid:
-        findings.append(Finding(i, rtype, rid, Issue("required", "fhir.id_required", outcome.INVALID_RESOURCE,
-                                                     {"reason": "id is required"}, (f"{path}.id",))))
+        findings.append(
+            Finding(
+                i,
+                rtype,
+                rid,
+                Issue(
+                    "required",
+                    "fhir.id_required",
+                    outcome.INVALID_RESOURCE,
+                    {"reason": "id is required"},
+                    (f"{path}.id",),
+                ),
+            )
+        )
         return None
     table = cache.get(rtype)
     if table is None:
         table = cache[rtype] = _codes_for(session, rtype)
     coded = list(mapping.codings(resource, path))
     if not coded:
-        findings.append(Finding(i, rtype, rid, Issue("required", "fhir.no_code", outcome.NO_CODE, {},
-                                                     (f"{path}.{mapping.CODE_FIELD[rtype]}",))))
+        findings.append(
+            Finding(
+                i,
+                rtype,
+                rid,
+                Issue("required", "fhir.no_code", outcome.NO_CODE, {}, (f"{path}.{mapping.CODE_FIELD[rtype]}",)),
+            )
+        )
         return None
     row = next((table[k] for c in coded for k in mapping.lookup_keys(c) if k in table), None)
     if row is None:
         first = coded[0]
-        findings.append(Finding(i, rtype, rid, Issue("code-invalid", "fhir.unknown_code", outcome.UNKNOWN_CODE,
-                                                     {"system": first.system, "code": first.code},
-                                                     tuple(c.expression for c in coded))))
+        findings.append(
+            Finding(
+                i,
+                rtype,
+                rid,
+                Issue(
+                    "code-invalid",
+                    "fhir.unknown_code",
+                    outcome.UNKNOWN_CODE,
+                    {"system": first.system, "code": first.code},
+                    tuple(c.expression for c in coded),
+                ),
+            )
+        )
         return None
     found = mapping.facts(resource, path)
     if found.performed_on is None:
-        findings.append(Finding(i, rtype, rid, Issue("required", "fhir.no_date", outcome.NO_DATE, {},
-                                                     (path,))))
+        findings.append(Finding(i, rtype, rid, Issue("required", "fhir.no_date", outcome.NO_DATE, {}, (path,))))
         return None
     version = str((resource.get("meta") or {}).get("versionId") or "1")[:64]
     return Item(i, rtype, rid, version, "", row.kind, row.item_code, found)
@@ -221,8 +287,16 @@ def _version_order(version: str) -> tuple[int, str]:
     return (int(version), "") if version.isdigit() else (-1, version)
 
 
-def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt.datetime,
-           bundle: InboundBundle | None = None, signed_at: dt.datetime | None = None) -> Accepted:
+def ingest(
+    *,
+    session: Session,
+    actor: Actor,
+    body: bytes,
+    trust: Trust,
+    now: dt.datetime,
+    bundle: InboundBundle | None = None,
+    signed_at: dt.datetime | None = None,
+) -> Accepted:
     """Check a transaction Bundle and write its resources as journal entries; raise Rejected otherwise.
 
     ``bundle`` is the stored bundle when an operator replays it (the signature is then checked as of
@@ -234,32 +308,77 @@ def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt
     clinical = [(i, e["resource"]) for i, e in enumerate(entries) if e["resource"]["resourceType"] != "Provenance"]
     provenances = [(i, e["resource"]) for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Provenance"]
     if not clinical:
-        raise _bundle_issue(400, "invalid", "fhir.not_transaction", outcome.NOT_A_BUNDLE, "Bundle.entry",
-                            found="no clinical resources")
+        raise _bundle_issue(
+            400, "invalid", "fhir.not_transaction", outcome.NOT_A_BUNDLE, "Bundle.entry", found="no clinical resources"
+        )
     # One worker, identified by IIN, with a book.
     iins = {i: _subject_iin(r, session) for i, r in clinical}
     for i, iin in iins.items():
         if iin is None:
             rtype = clinical_type(entries, i)
-            findings.append(Finding(i, rtype, _id(entries[i]["resource"]), Issue(
-                "required", "fhir.no_patient", outcome.NO_PATIENT, {"system": systems.IIN},
-                (f"Bundle.entry[{i}].resource.{SUBJECT_FIELD[rtype]}",))))
+            findings.append(
+                Finding(
+                    i,
+                    rtype,
+                    _id(entries[i]["resource"]),
+                    Issue(
+                        "required",
+                        "fhir.no_patient",
+                        outcome.NO_PATIENT,
+                        {"system": systems.IIN},
+                        (f"Bundle.entry[{i}].resource.{SUBJECT_FIELD[rtype]}",),
+                    ),
+                )
+            )
     if findings:
         raise Rejected(422, findings)
     if len(set(iins.values())) > 1:
-        raise Rejected(422, [Finding(i, clinical_type(entries, i), _id(entries[i]["resource"]), Issue(
-            "business-rule", "fhir.mixed_patients", outcome.MIXED_PATIENTS, {},
-            (f"Bundle.entry[{i}].resource.{SUBJECT_FIELD[clinical_type(entries, i)]}",))) for i in iins])
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    i,
+                    clinical_type(entries, i),
+                    _id(entries[i]["resource"]),
+                    Issue(
+                        "business-rule",
+                        "fhir.mixed_patients",
+                        outcome.MIXED_PATIENTS,
+                        {},
+                        (f"Bundle.entry[{i}].resource.{SUBJECT_FIELD[clinical_type(entries, i)]}",),
+                    ),
+                )
+                for i in iins
+            ],
+        )
     first = clinical[0][0]
     subject_expr = f"Bundle.entry[{first}].resource.{SUBJECT_FIELD[clinical_type(entries, first)]}"
     person = session.scalar(select(Person).where(Person.iin == next(iter(iins.values()))))
     if person is None:
-        raise Rejected(422, [Finding(first, clinical_type(entries, first), "", Issue(
-            "not-found", "fhir.unknown_patient", outcome.UNKNOWN_PATIENT, {}, (subject_expr,)))])
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    first,
+                    clinical_type(entries, first),
+                    "",
+                    Issue("not-found", "fhir.unknown_patient", outcome.UNKNOWN_PATIENT, {}, (subject_expr,)),
+                )
+            ],
+        )
     book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person.id))
     if book is None:
-        raise Rejected(422, [Finding(first, clinical_type(entries, first), "", Issue(
-            "business-rule", "medbook.book_not_found", outcome.NO_BOOK, {}, (subject_expr,)))])
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    first,
+                    clinical_type(entries, first),
+                    "",
+                    Issue("business-rule", "medbook.book_not_found", outcome.NO_BOOK, {}, (subject_expr,)),
+                )
+            ],
+        )
     # Every code mapped, every date present.
     cache: dict[str, Any] = {}
     items = []
@@ -271,12 +390,19 @@ def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt
         raise Rejected(422, findings)
     # The authoring clinician's signature over the clinical resources.
     signed_data = canonical.signed_bytes(entries)  # once: RFC 8785 of a bundle of 100 costs ~10 ms
-    evidence, author = _check_signature(session, actor, entries, clinical, provenances, trust,
-                                        signed_at or now, signed_data)
+    evidence, author = _check_signature(
+        session, actor, entries, clinical, provenances, trust, signed_at or now, signed_data
+    )
     # Write.
-    received = bundle or InboundBundle(account_id=actor.account_id, entity_id=actor.entity_id, received_at=now,
-                                       sha256=hashlib.sha256(body).hexdigest(), body=body, state="accepted",
-                                       last_attempt_at=now)
+    received = bundle or InboundBundle(
+        account_id=actor.account_id,
+        entity_id=actor.entity_id,
+        received_at=now,
+        sha256=hashlib.sha256(body).hexdigest(),
+        body=body,
+        state="accepted",
+        last_attempt_at=now,
+    )
     received.state, received.accepted_at, received.last_attempt_at = "accepted", now, now
     received.signed_data = signed_data
     received.signature, received.signer = evidence
@@ -287,9 +413,16 @@ def ingest(*, session: Session, actor: Actor, body: bytes, trust: Trust, now: dt
     results = _write_all(session, writer, book, received, items, known, now)
     session.flush()
     received.resources = sum(1 for r in results if r.created)
-    record_event(session=session, actor=actor, action="fhir.ingest", object_type="fhir_bundle",
-                 object_id=str(received.id), subject_person_id=person.id,
-                 purpose=f"{received.resources} resources", now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.ingest",
+        object_type="fhir_bundle",
+        object_id=str(received.id),
+        subject_person_id=person.id,
+        purpose=f"{received.resources} resources",
+        now=now,
+    )
     return Accepted(received.id, results, [i for i, _ in provenances])
 
 
@@ -297,9 +430,16 @@ def clinical_type(entries: Sequence[Mapping[str, Any]], i: int) -> str:
     return str(entries[i]["resource"]["resourceType"])
 
 
-def _check_signature(session: Session, actor: Actor, entries: list[dict[str, Any]],
-                     clinical: list[tuple[int, Any]], provenances: list[tuple[int, Any]], trust: Trust,
-                     at: dt.datetime, signed_data: bytes) -> tuple[tuple[bytes, str], str]:
+def _check_signature(
+    session: Session,
+    actor: Actor,
+    entries: list[dict[str, Any]],
+    clinical: list[tuple[int, Any]],
+    provenances: list[tuple[int, Any]],
+    trust: Trust,
+    at: dt.datetime,
+    signed_data: bytes,
+) -> tuple[tuple[bytes, str], str]:
     """Return ((CMS, signer subject), author name) or raise Rejected (C-06: the author signs)."""
     signed = [(i, p) for i, p in provenances if (p.get("signature") or [{}])[0].get("data")]
     if not signed:
@@ -310,27 +450,59 @@ def _check_signature(session: Session, actor: Actor, entries: list[dict[str, Any
     author_iin = _author_iin(prov)
     practitioner = session.scalar(select(Practitioner).where(Practitioner.iin == author_iin)) if author_iin else None
     if practitioner is None:
-        raise Rejected(422, [Finding(i, "Provenance", _id(prov), Issue(
-            "security", "fhir.no_author", outcome.NO_AUTHOR, {"system": systems.IIN}, (f"{path}.agent",)))])
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    i,
+                    "Provenance",
+                    _id(prov),
+                    Issue("security", "fhir.no_author", outcome.NO_AUTHOR, {"system": systems.IIN}, (f"{path}.agent",)),
+                )
+            ],
+        )
     targets = {str(t.get("reference", "")) for t in prov.get("target") or []}
-    uncovered = [j for j, r in clinical if str(entries[j].get("fullUrl", "")) not in targets
-                 and f"{r['resourceType']}/{r.get('id', '')}" not in targets]
+    uncovered = [
+        j
+        for j, r in clinical
+        if str(entries[j].get("fullUrl", "")) not in targets and f"{r['resourceType']}/{r.get('id', '')}" not in targets
+    ]
     if uncovered:
-        raise Rejected(422, [Finding(j, clinical_type(entries, j), _id(entries[j]["resource"]), Issue(
-            "security", "fhir.not_targeted", outcome.NOT_TARGETED, {}, (f"{path}.target",))) for j in uncovered])
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    j,
+                    clinical_type(entries, j),
+                    _id(entries[j]["resource"]),
+                    Issue("security", "fhir.not_targeted", outcome.NOT_TARGETED, {}, (f"{path}.target",)),
+                )
+                for j in uncovered
+            ],
+        )
     try:
         cms_der = base64.b64decode(prov["signature"][0]["data"], validate=True)
     except ValueError:
-        raise Rejected(422, [Finding(i, "Provenance", _id(prov), Issue(
-            "security", "fhir.signature_not_base64", outcome.NOT_BASE64, {},
-            (f"{path}.signature[0].data",)))]) from None
+        raise Rejected(
+            422,
+            [
+                Finding(
+                    i,
+                    "Provenance",
+                    _id(prov),
+                    Issue(
+                        "security", "fhir.signature_not_base64", outcome.NOT_BASE64, {}, (f"{path}.signature[0].data",)
+                    ),
+                )
+            ],
+        ) from None
     entity_bin = session.scalar(select(Entity.bin).where(Entity.id == actor.entity_id)) if actor.entity_id else None
     try:
-        evidence = check_provenance(data=signed_data, cms_der=cms_der, author_iin=author_iin or "",
-                                    entity_bin=entity_bin, trust=trust, at=at)
+        evidence = check_provenance(
+            data=signed_data, cms_der=cms_der, author_iin=author_iin or "", entity_bin=entity_bin, trust=trust, at=at
+        )
     except SignatureRejected as exc:
-        expression = ((f"{path}.signature[0].data", f"{path}.agent") if exc.mismatch
-                      else (f"{path}.signature[0].data",))
+        expression = (f"{path}.signature[0].data", f"{path}.agent") if exc.mismatch else (f"{path}.signature[0].data",)
         issue = Issue("security", exc.error.code, exc.error.template(), dict(exc.error.params), expression)
         raise Rejected(422, [Finding(i, "Provenance", _id(prov), issue)]) from None
     name = " ".join(p for p in (practitioner.surname, practitioner.given_name, practitioner.patronymic) if p)
@@ -341,14 +513,22 @@ def _received(session: Session, source: str, items: list[Item]) -> dict[tuple[st
     """Return the versions already received of the bundle's resources, by (type, id), in one query."""
     known: dict[tuple[str, str], list[InboundResource]] = {}
     ids = {i.resource_id for i in items}
-    for row in session.scalars(select(InboundResource).where(InboundResource.source == source,
-                                                             InboundResource.resource_id.in_(ids))):
+    for row in session.scalars(
+        select(InboundResource).where(InboundResource.source == source, InboundResource.resource_id.in_(ids))
+    ):
         known.setdefault((row.resource_type, row.resource_id), []).append(row)
     return known
 
 
-def _write_all(session: Session, actor: Actor, book: MedicalBook, bundle: InboundBundle, items: list[Item],
-               known: dict[tuple[str, str], list[InboundResource]], now: dt.datetime) -> list[ItemResult]:
+def _write_all(
+    session: Session,
+    actor: Actor,
+    book: MedicalBook,
+    bundle: InboundBundle,
+    items: list[Item],
+    known: dict[tuple[str, str], list[InboundResource]],
+    now: dt.datetime,
+) -> list[ItemResult]:
     """Write the items in bundle order: new resources in batches through ``medbook.record_many`` (one insert
     for the batch), a newer version as a correction of its entry (C-41), a version already received not again.
 
@@ -363,8 +543,9 @@ def _write_all(session: Session, actor: Actor, book: MedicalBook, bundle: Inboun
         if not batch:
             return
         try:
-            entries = medbook.record_many(session=session, actor=actor, book_id=book.id,
-                                          entries=[data for _, data in batch], now=now)
+            entries = medbook.record_many(
+                session=session, actor=actor, book_id=book.id, entries=[data for _, data in batch], now=now
+            )
         except medbook.EntryRefused as exc:
             raise _refused(batch[exc.index][0], exc.error) from None
         except RegistryError as exc:  # about the book as a whole: reported at the batch's first resource
@@ -380,50 +561,116 @@ def _write_all(session: Session, actor: Actor, book: MedicalBook, bundle: Inboun
         earlier = known.setdefault(key, [])
         same = next((r for r in earlier if r.version == item.version), None)
         if same is not None:
-            results[item.position] = ItemResult(item.position, item.resource_type, item.resource_id, item.version,
-                                                same.entry_id, False)
+            results[item.position] = ItemResult(
+                item.position, item.resource_type, item.resource_id, item.version, same.entry_id, False
+            )
             continue
         latest = max(earlier, key=lambda r: (_version_order(r.version), r.id or 0)) if earlier else None
         path = f"Bundle.entry[{item.position}].resource"
         if latest is not None and _version_order(item.version) < _version_order(latest.version):
             write_batch()  # an earlier resource's refusal comes first, as when each was written in turn
-            raise Rejected(409, [Finding(item.position, item.resource_type, item.resource_id, Issue(
-                "conflict", "fhir.stale_version", outcome.STALE_VERSION,
-                {"version": item.version, "current": latest.version}, (f"{path}.meta.versionId",)))])
-        fields = {"kind": ClinicalKind(item.kind), "item_code": item.item_code,
-                  "performed_on": item.facts.performed_on, "result": item.facts.result,
-                  "result_text": item.facts.result_text, "codes": list(item.facts.codes)}
+            raise Rejected(
+                409,
+                [
+                    Finding(
+                        item.position,
+                        item.resource_type,
+                        item.resource_id,
+                        Issue(
+                            "conflict",
+                            "fhir.stale_version",
+                            outcome.STALE_VERSION,
+                            {"version": item.version, "current": latest.version},
+                            (f"{path}.meta.versionId",),
+                        ),
+                    )
+                ],
+            )
+        fields = {
+            "kind": ClinicalKind(item.kind),
+            "item_code": item.item_code,
+            "performed_on": item.facts.performed_on,
+            "result": item.facts.result,
+            "result_text": item.facts.result_text,
+            "codes": list(item.facts.codes),
+        }
         try:
             if latest is None:
                 batch.append((item, EntryIn(**fields)))
                 continue
             write_batch()
             reason = f"MIS update: {item.resource_type}/{item.resource_id} version {item.version}"
-            entry = medbook.correct(session=session, actor=actor, entry_id=latest.entry_id,
-                                    data=CorrectionIn(**fields, reason=reason), now=now)
+            entry = medbook.correct(
+                session=session,
+                actor=actor,
+                entry_id=latest.entry_id,
+                data=CorrectionIn(**fields, reason=reason),
+                now=now,
+            )
         except RegistryError as exc:
             raise _refused(item, exc) from None
         except ValidationError as exc:
-            raise Rejected(422, [Finding(item.position, item.resource_type, item.resource_id, Issue(
-                "invalid", "fhir.invalid_resource", outcome.INVALID_RESOURCE,
-                {"reason": str(exc.errors()[0].get("msg", ""))[:200]}, (path,)))]) from None
+            raise Rejected(
+                422,
+                [
+                    Finding(
+                        item.position,
+                        item.resource_type,
+                        item.resource_id,
+                        Issue(
+                            "invalid",
+                            "fhir.invalid_resource",
+                            outcome.INVALID_RESOURCE,
+                            {"reason": str(exc.errors()[0].get("msg", ""))[:200]},
+                            (path,),
+                        ),
+                    )
+                ],
+            ) from None
         results[item.position] = _received_as(session, source, bundle, item, entry.id, known, now)
     write_batch()
     return [results[item.position] for item in items]
 
 
 def _refused(item: Item, exc: RegistryError) -> Rejected:
-    return Rejected(exc.status if exc.status in (403, 409) else 422, [Finding(
-        item.position, item.resource_type, item.resource_id, Issue(
-            "business-rule", exc.code, exc.template(), dict(exc.params),
-            (f"Bundle.entry[{item.position}].resource",)))])
+    return Rejected(
+        exc.status if exc.status in (403, 409) else 422,
+        [
+            Finding(
+                item.position,
+                item.resource_type,
+                item.resource_id,
+                Issue(
+                    "business-rule",
+                    exc.code,
+                    exc.template(),
+                    dict(exc.params),
+                    (f"Bundle.entry[{item.position}].resource",),
+                ),
+            )
+        ],
+    )
 
 
-def _received_as(session: Session, source: str, bundle: InboundBundle, item: Item, entry_id: int,
-                 known: dict[tuple[str, str], list[InboundResource]], now: dt.datetime) -> ItemResult:
+def _received_as(
+    session: Session,
+    source: str,
+    bundle: InboundBundle,
+    item: Item,
+    entry_id: int,
+    known: dict[tuple[str, str], list[InboundResource]],
+    now: dt.datetime,
+) -> ItemResult:
     """Note a resource version as received (the ledger of idempotency) and return its result."""
-    row = InboundResource(source=source, resource_type=item.resource_type, resource_id=item.resource_id,
-                          version=item.version, bundle_id=bundle.id, entry_id=entry_id, received_at=now)
+    row = InboundResource(
+        source=source,
+        resource_type=item.resource_type,
+        resource_id=item.resource_id,
+        version=item.version,
+        bundle_id=bundle.id,
+        entry_id=entry_id,
+        received_at=now,
+    )
     session.add(row)
     known.setdefault((item.resource_type, item.resource_id), []).append(row)
     return ItemResult(item.position, item.resource_type, item.resource_id, item.version, entry_id, True)

@@ -17,15 +17,30 @@ from emhana.fhir import systems
 from emhana.medbook.rules import Result
 
 CLINICAL_TYPES = ("Observation", "DiagnosticReport", "Immunization", "Condition")
-CODE_FIELD = {"Observation": "code", "DiagnosticReport": "code", "Immunization": "vaccineCode",
-              "Condition": "code"}
+CODE_FIELD = {"Observation": "code", "DiagnosticReport": "code", "Immunization": "vaccineCode", "Condition": "code"}
 DATA = Path(__file__).parent / "data" / "code_map.csv"
 
-_INTERPRETATION = {"POS": Result.POSITIVE, "DET": Result.POSITIVE, "NEG": Result.NEGATIVE,
-                   "ND": Result.NEGATIVE, "N": Result.NORMAL, "A": Result.ABNORMAL, "AA": Result.ABNORMAL,
-                   "H": Result.ABNORMAL, "HH": Result.ABNORMAL, "L": Result.ABNORMAL, "LL": Result.ABNORMAL}
-_SNOMED = {"10828004": Result.POSITIVE, "260373001": Result.POSITIVE, "260385009": Result.NEGATIVE,
-           "260415000": Result.NEGATIVE, "17621005": Result.NORMAL, "263654008": Result.ABNORMAL}
+_INTERPRETATION = {
+    "POS": Result.POSITIVE,
+    "DET": Result.POSITIVE,
+    "NEG": Result.NEGATIVE,
+    "ND": Result.NEGATIVE,
+    "N": Result.NORMAL,
+    "A": Result.ABNORMAL,
+    "AA": Result.ABNORMAL,
+    "H": Result.ABNORMAL,
+    "HH": Result.ABNORMAL,
+    "L": Result.ABNORMAL,
+    "LL": Result.ABNORMAL,
+}
+_SNOMED = {
+    "10828004": Result.POSITIVE,
+    "260373001": Result.POSITIVE,
+    "260385009": Result.NEGATIVE,
+    "260415000": Result.NEGATIVE,
+    "17621005": Result.NORMAL,
+    "263654008": Result.ABNORMAL,
+}
 _LOCAL = {r.value: r for r in Result}
 
 
@@ -145,5 +160,9 @@ def _text(resource: Mapping[str, Any]) -> str:
 def facts(resource: Mapping[str, Any], path: str) -> Facts:
     """Return the date, result, text and codes of a clinical resource."""
     codes = tuple(dict.fromkeys(c.code for c in codings(resource, path)))[:10]
-    return Facts(performed_on=performed_on(resource), result=result_of(resource), result_text=_text(resource),
-                 codes=tuple(c[:40] for c in codes))
+    return Facts(
+        performed_on=performed_on(resource),
+        result=result_of(resource),
+        result_text=_text(resource),
+        codes=tuple(c[:40] for c in codes),
+    )

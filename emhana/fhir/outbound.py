@@ -48,27 +48,54 @@ def _entry_resource(e: JournalEntry, patient_ref: dict[str, Any]) -> dict[str, A
     ident = [{"system": systems.ENTRY, "value": str(e.id)}]
     when = e.performed_on.isoformat()
     if e.kind == EntryKind.VACCINATION:
-        return {"resourceType": "Immunization", "id": rid, "identifier": ident, "status": "completed",
-                "vaccineCode": _concept(e), "patient": patient_ref, "occurrenceDateTime": when}
+        return {
+            "resourceType": "Immunization",
+            "id": rid,
+            "identifier": ident,
+            "status": "completed",
+            "vaccineCode": _concept(e),
+            "patient": patient_ref,
+            "occurrenceDateTime": when,
+        }
     if e.kind in (EntryKind.PAST_INFECTION, EntryKind.SPECIALIST_DIAGNOSIS):
         concept = _concept(e)
         icd = [{"system": systems.ICD10, "code": c} for c in e.codes.split(",") if c]
         if icd:
             concept["coding"] = concept.get("coding", []) + icd
-        return {"resourceType": "Condition", "id": rid, "identifier": ident, "code": concept,
-                "subject": patient_ref, "onsetDateTime": when,
-                "category": [{"coding": [{"system": systems.KIND, "code": e.kind}]}]}
+        return {
+            "resourceType": "Condition",
+            "id": rid,
+            "identifier": ident,
+            "code": concept,
+            "subject": patient_ref,
+            "onsetDateTime": when,
+            "category": [{"coding": [{"system": systems.KIND, "code": e.kind}]}],
+        }
     if e.kind == EntryKind.XRAY:
-        out: dict[str, Any] = {"resourceType": "DiagnosticReport", "id": rid, "identifier": ident, "status": "final",
-                               "code": _concept(e), "subject": patient_ref, "effectiveDateTime": when}
+        out: dict[str, Any] = {
+            "resourceType": "DiagnosticReport",
+            "id": rid,
+            "identifier": ident,
+            "status": "final",
+            "code": _concept(e),
+            "subject": patient_ref,
+            "effectiveDateTime": when,
+        }
         if e.result:
             out["conclusionCode"] = [{"coding": [{"system": systems.ITEM, "code": e.result}]}]
         if e.result_text:
             out["conclusion"] = e.result_text
         return out
-    obs: dict[str, Any] = {"resourceType": "Observation", "id": rid, "identifier": ident, "status": "final",
-                           "category": [{"coding": [{"system": systems.KIND, "code": e.kind}]}],
-                           "code": _concept(e), "subject": patient_ref, "effectiveDateTime": when}
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "identifier": ident,
+        "status": "final",
+        "category": [{"coding": [{"system": systems.KIND, "code": e.kind}]}],
+        "code": _concept(e),
+        "subject": patient_ref,
+        "effectiveDateTime": when,
+    }
     if e.result:
         obs["interpretation"] = [{"coding": [{"system": systems.INTERPRETATION, "code": RESULT_CODES[e.result]}]}]
     if e.clearance:
@@ -92,53 +119,112 @@ class Signed:
 
 def _provenance(e: JournalEntry, target: str, signed: Signed | None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "resourceType": "Provenance", "id": f"prov-{e.id}", "target": [{"reference": target}],
-        "recorded": e.recorded_at.astimezone(dt.UTC).isoformat() if e.recorded_at.tzinfo
+        "resourceType": "Provenance",
+        "id": f"prov-{e.id}",
+        "target": [{"reference": target}],
+        "recorded": e.recorded_at.astimezone(dt.UTC).isoformat()
+        if e.recorded_at.tzinfo
         else e.recorded_at.isoformat() + "Z",
-        "agent": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                                        "code": "author"}]},
-                   "who": {"display": e.author_name}},
-                  {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                                        "code": "custodian"}]},
-                   "who": resources.reference("Organization", e.entity_id)}],
-        "extension": [{"url": f"{systems.BASE}/StructureDefinition/canonical-sha256",
-                       "valueString": hashlib.sha256(e.canonical).hexdigest()},
-                      {"url": f"{systems.BASE}/StructureDefinition/signature-state",
-                       "valueCode": "signed" if signed is not None else e.signature_state}],
+        "agent": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                            "code": "author",
+                        }
+                    ]
+                },
+                "who": {"display": e.author_name},
+            },
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                            "code": "custodian",
+                        }
+                    ]
+                },
+                "who": resources.reference("Organization", e.entity_id),
+            },
+        ],
+        "extension": [
+            {
+                "url": f"{systems.BASE}/StructureDefinition/canonical-sha256",
+                "valueString": hashlib.sha256(e.canonical).hexdigest(),
+            },
+            {
+                "url": f"{systems.BASE}/StructureDefinition/signature-state",
+                "valueCode": "signed" if signed is not None else e.signature_state,
+            },
+        ],
     }
     if signed is not None:
-        out["signature"] = [{"type": [{"system": systems.SIGNATURE_TYPE, "code": systems.AUTHOR_SIGNATURE}],
-                             "when": out["recorded"], "who": {"display": signed.signer},
-                             "sigFormat": "application/pkcs7-signature", "targetFormat": "application/json",
-                             "data": base64.b64encode(signed.cms).decode()}]
+        out["signature"] = [
+            {
+                "type": [{"system": systems.SIGNATURE_TYPE, "code": systems.AUTHOR_SIGNATURE}],
+                "when": out["recorded"],
+                "who": {"display": signed.signer},
+                "sigFormat": "application/pkcs7-signature",
+                "targetFormat": "application/json",
+                "data": base64.b64encode(signed.cms).decode(),
+            }
+        ]
         out["entity"] = [{"role": "source", "what": {"reference": signed.binary}}]
     return out
 
 
 def _binary(rid: str, data: bytes) -> dict[str, Any]:
-    return {"resourceType": "Binary", "id": rid, "contentType": "application/json",
-            "data": base64.b64encode(data).decode()}
+    return {
+        "resourceType": "Binary",
+        "id": rid,
+        "contentType": "application/json",
+        "data": base64.b64encode(data).decode(),
+    }
 
 
-def document(*, session: Session, actor: Actor, person_id: int, base: str, now: dt.datetime,
-             purpose: str) -> dict[str, Any]:
+def document(
+    *, session: Session, actor: Actor, person_id: int, base: str, now: dt.datetime, purpose: str
+) -> dict[str, Any]:
     """Return the worker's medical book as a document Bundle (logging the read); BookNotFound otherwise."""
     person = session.get(Person, person_id)
     book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person_id)) if person else None
     if person is None or book is None:
         raise BookNotFound()
-    record_event(session=session, actor=actor, action="fhir.medbook.read", object_type="medical_book",
-                 object_id=str(book.id), subject_person_id=person.id, purpose=purpose[:200], now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="fhir.medbook.read",
+        object_type="medical_book",
+        object_id=str(book.id),
+        subject_person_id=person.id,
+        purpose=purpose[:200],
+        now=now,
+    )
     day = now.date()
     entity = session.get(Entity, book.entity_id)
-    patient = registry.read_patient(session=session, actor=actor, person_id=person_id, day=day, now=now,
-                                    purpose=purpose) or {}
+    patient = (
+        registry.read_patient(session=session, actor=actor, person_id=person_id, day=day, now=now, purpose=purpose)
+        or {}
+    )
     patient_ref = resources.reference("Patient", person.id)
     entries = current_entries(session=session, book_id=book.id)
-    origin = {r.entry_id: r.bundle_id for r in session.scalars(select(InboundResource).where(
-        InboundResource.entry_id.in_([e.id for e in entries])))} if entries else {}
-    bundles = {b.id: b for b in session.scalars(select(InboundBundle).where(
-        InboundBundle.id.in_(set(origin.values()))))} if origin else {}
+    origin = (
+        {
+            r.entry_id: r.bundle_id
+            for r in session.scalars(
+                select(InboundResource).where(InboundResource.entry_id.in_([e.id for e in entries]))
+            )
+        }
+        if entries
+        else {}
+    )
+    bundles = (
+        {b.id: b for b in session.scalars(select(InboundBundle).where(InboundBundle.id.in_(set(origin.values()))))}
+        if origin
+        else {}
+    )
     items: list[dict[str, Any]] = []
     provenance: list[dict[str, Any]] = []
     binaries: list[dict[str, Any]] = []
@@ -165,18 +251,33 @@ def document(*, session: Session, actor: Actor, person_id: int, base: str, now: 
         provenance.append(_provenance(e, ref, signed))
     org = resources.organization(entity, True) if entity else None
     composition = {
-        "resourceType": "Composition", "id": f"medbook-{book.id}", "status": "final",
+        "resourceType": "Composition",
+        "id": f"medbook-{book.id}",
+        "status": "final",
         "identifier": {"system": systems.BOOK, "value": str(book.id)},
-        "type": {"coding": [{"system": "http://loinc.org", "code": "11503-0", "display": "Medical records"}],
-                 "text": "Personal medical book"},
-        "subject": patient_ref, "date": now.astimezone(dt.UTC).isoformat(),
+        "type": {
+            "coding": [{"system": "http://loinc.org", "code": "11503-0", "display": "Medical records"}],
+            "text": "Personal medical book",
+        },
+        "subject": patient_ref,
+        "date": now.astimezone(dt.UTC).isoformat(),
         "author": [resources.reference("Organization", book.entity_id)],
-        "title": "Personal medical book", "language": book.language,
-        "section": [{"title": SECTION_TITLES.get(kind, kind),
-                     "code": {"coding": [{"system": systems.KIND, "code": kind}]}, "entry": refs}
-                    for kind, refs in sections.items()],
+        "title": "Personal medical book",
+        "language": book.language,
+        "section": [
+            {
+                "title": SECTION_TITLES.get(kind, kind),
+                "code": {"coding": [{"system": systems.KIND, "code": kind}]},
+                "entry": refs,
+            }
+            for kind, refs in sections.items()
+        ],
     }
     everything = [composition, patient] + ([org] if org else []) + items + provenance + binaries
-    return {"resourceType": "Bundle", "type": "document", "timestamp": now.astimezone(dt.UTC).isoformat(),
-            "identifier": {"system": systems.BOOK, "value": f"{book.id}-{now.strftime('%Y%m%dT%H%M%S')}"},
-            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in everything]}
+    return {
+        "resourceType": "Bundle",
+        "type": "document",
+        "timestamp": now.astimezone(dt.UTC).isoformat(),
+        "identifier": {"system": systems.BOOK, "value": f"{book.id}-{now.strftime('%Y%m%dT%H%M%S')}"},
+        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in everything],
+    }

@@ -18,8 +18,9 @@ FHIR_JSON = "application/fhir+json"
 MALFORMED_JSON = N_("The body is not valid JSON: {reason}.")
 NOT_A_BUNDLE = N_("Expected a Bundle of type transaction, got {found}.")
 INVALID_RESOURCE = N_("The resource does not conform to FHIR R4: {reason}.")
-UNSUPPORTED_TYPE = N_("Resources of type {found} are not accepted here; send Observation, DiagnosticReport, "
-                      "Immunization or Condition.")
+UNSUPPORTED_TYPE = N_(
+    "Resources of type {found} are not accepted here; send Observation, DiagnosticReport, Immunization or Condition."
+)
 UNKNOWN_CODE = N_("No mapping for the code {system}|{code}; the item is kept in the dead-letter queue.")
 NO_CODE = N_("The resource has no coded concept to map.")
 NO_PATIENT = N_("The subject must be a Patient identified by IIN ({system}).")
@@ -58,9 +59,12 @@ class Issue:
     def to_fhir(self, lang: str) -> dict[str, Any]:
         """Return the issue as OperationOutcome.issue JSON in a language (English in ``diagnostics``)."""
         out: dict[str, Any] = {
-            "severity": self.severity, "code": self.code,
-            "details": {"coding": [{"system": systems.ISSUE_CODE, "code": self.emhana_code}],
-                        "text": translate(lang, self.template, self.params)},
+            "severity": self.severity,
+            "code": self.code,
+            "details": {
+                "coding": [{"system": systems.ISSUE_CODE, "code": self.emhana_code}],
+                "text": translate(lang, self.template, self.params),
+            },
             "diagnostics": self.english(),
         }
         if self.expression:
@@ -84,13 +88,28 @@ def outcome(issues: list[Issue], lang: str) -> dict[str, Any]:
 
 def outcome_from_texts(status: int, code: str, messages: dict[str, str], lang: str) -> dict[str, Any]:
     """Return an OperationOutcome for an emhana problem (auth, routing) already rendered in every language."""
-    fhir_code = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 409: "conflict",
-                 412: "conflict", 422: "invalid", 429: "throttled"}.get(status, "exception")
+    fhir_code = {
+        401: "login",
+        403: "forbidden",
+        404: "not-found",
+        405: "not-supported",
+        409: "conflict",
+        412: "conflict",
+        422: "invalid",
+        429: "throttled",
+    }.get(status, "exception")
     text = messages.get(lang) or messages.get("en") or code
-    return {"resourceType": "OperationOutcome", "issue": [{
-        "severity": "error" if status < 500 else "fatal", "code": fhir_code,
-        "details": {"coding": [{"system": systems.ISSUE_CODE, "code": code}], "text": text},
-        "diagnostics": messages.get("en", text)}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error" if status < 500 else "fatal",
+                "code": fhir_code,
+                "details": {"coding": [{"system": systems.ISSUE_CODE, "code": code}], "text": text},
+                "diagnostics": messages.get("en", text),
+            }
+        ],
+    }
 
 
 def prune(value: Any) -> Any:

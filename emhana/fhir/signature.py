@@ -61,15 +61,17 @@ def _self_signed(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject
 
 
-def check_provenance(*, data: bytes, cms_der: bytes, author_iin: str, entity_bin: str | None, trust: Trust,
-                     at: dt.datetime) -> Evidence:
+def check_provenance(
+    *, data: bytes, cms_der: bytes, author_iin: str, entity_bin: str | None, trust: Trust, at: dt.datetime
+) -> Evidence:
     """Verify the detached CMS over ``data`` and that its signer is the author (IIN) of the sending
     organization (BIN); return the evidence or raise SignatureRejected."""
     roots = [c for c in trust.anchors if _self_signed(c)]
     intermediates = [c for c in trust.anchors if not _self_signed(c)]
     try:
-        evidence = verify_detached(data, cms_der, anchors=roots, crls=list(trust.crls), at=_aware(at),
-                                   intermediates=intermediates)
+        evidence = verify_detached(
+            data, cms_der, anchors=roots, crls=list(trust.crls), at=_aware(at), intermediates=intermediates
+        )
         check_signer(evidence, iin=author_iin, bin_=entity_bin)
     except WrongSigner as exc:
         raise SignatureRejected(exc, mismatch=True) from None

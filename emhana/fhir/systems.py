@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 BASE = "https://fhir.emhana.kz"
-IIN = f"{BASE}/sid/iin"                      # a person's or practitioner's IIN (ЖСН / ИИН), 12 digits
-BIN = f"{BASE}/sid/bin"                      # an organization's BIN (БСН / БИН), 12 digits
-SITE = f"{BASE}/sid/site-code"               # a site code within its entity: "<BIN>/<code>"
-BOOK = f"{BASE}/sid/medical-book"            # a personal medical book id
-ENTRY = f"{BASE}/sid/journal-entry"          # a journal entry id
-KATO = f"{BASE}/sid/kato"                    # KATO code of an address or site
-ITEM = f"{BASE}/CodeSystem/medbook-item"     # local item codes of the decreed-group catalogue (therapist, ...)
+IIN = f"{BASE}/sid/iin"  # a person's or practitioner's IIN (ЖСН / ИИН), 12 digits
+BIN = f"{BASE}/sid/bin"  # an organization's BIN (БСН / БИН), 12 digits
+SITE = f"{BASE}/sid/site-code"  # a site code within its entity: "<BIN>/<code>"
+BOOK = f"{BASE}/sid/medical-book"  # a personal medical book id
+ENTRY = f"{BASE}/sid/journal-entry"  # a journal entry id
+KATO = f"{BASE}/sid/kato"  # KATO code of an address or site
+ITEM = f"{BASE}/CodeSystem/medbook-item"  # local item codes of the decreed-group catalogue (therapist, ...)
 KIND = f"{BASE}/CodeSystem/medbook-entry-kind"  # journal entry kinds (lab_result, xray, ...)
 CLEARANCE = f"{BASE}/CodeSystem/work-clearance"  # granted / refused / suspended
-SPECIALTY = f"{BASE}/CodeSystem/specialty"   # practitioner specialties as the entity database records them
-ISSUE_CODE = f"{BASE}/CodeSystem/issue"      # stable emhana problem codes inside OperationOutcome.issue.details
+SPECIALTY = f"{BASE}/CodeSystem/specialty"  # practitioner specialties as the entity database records them
+ISSUE_CODE = f"{BASE}/CodeSystem/issue"  # stable emhana problem codes inside OperationOutcome.issue.details
 
 LOINC = "http://loinc.org"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"

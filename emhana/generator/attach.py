@@ -41,11 +41,25 @@ from emhana.generator.people import AddressRow, PersonRow
 # id, person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, begin_date, end_date,
 # end_reason, insured_until, application_id, decided_on, created_by
 AttachmentRow = tuple[int, int, int, int, int, int | None, str, str, str, None, None, str | None, None, str, None]
-ATTACHMENT_COLUMNS = ("id", "person_id", "entity_id", "site_id", "district_id", "doctor_id", "place_basis", "cause",
-                      "begin_date", "end_date", "end_reason", "insured_until", "application_id", "decided_on",
-                      "created_by")
-NEAREST = 32          # sites of a unit ranked per person before falling back to the whole unit
-ADULT, CHILD = 0, 1   # the two profile classes of A-81
+ATTACHMENT_COLUMNS = (
+    "id",
+    "person_id",
+    "entity_id",
+    "site_id",
+    "district_id",
+    "doctor_id",
+    "place_basis",
+    "cause",
+    "begin_date",
+    "end_date",
+    "end_reason",
+    "insured_until",
+    "application_id",
+    "decided_on",
+    "created_by",
+)
+NEAREST = 32  # sites of a unit ranked per person before falling back to the whole unit
+ADULT, CHILD = 0, 1  # the two profile classes of A-81
 
 
 @dataclass
@@ -61,7 +75,7 @@ class _Unit:
     """The participating sites of one ATU: indexes into the network's site arrays and their unit vectors."""
 
     sites: list[int]
-    xyz: Any = None       # numpy (n, 3)
+    xyz: Any = None  # numpy (n, 3)
 
 
 def unit_vectors(lat: Any, lon: Any) -> Any:
@@ -77,8 +91,8 @@ class Network:
     level: Any
     site_ids: list[int] = field(default_factory=list)
     site_entity: list[int] = field(default_factory=list)
-    site_since: list[int] = field(default_factory=list)          # date ordinal the entity was included from
-    slots: list[tuple[list[int], list[int]]] = field(default_factory=list)   # (adult, child) district indexes
+    site_since: list[int] = field(default_factory=list)  # date ordinal the entity was included from
+    slots: list[tuple[list[int], list[int]]] = field(default_factory=list)  # (adult, child) district indexes
     district_ids: list[int] = field(default_factory=list)
     district_doctor: list[int | None] = field(default_factory=list)
     free: list[int] = field(default_factory=list)
@@ -91,22 +105,35 @@ class Network:
         session = Session(bind=conn)
         try:
             level = policy_for(session, day).atu_level
-            since = dict(session.execute(
-                select(Inclusion.entity_id, func.min(Inclusion.effective_from))
-                .where(Inclusion.status == InclusionStatus.INCLUDED.value, Inclusion.effective_from <= day)
-                .group_by(Inclusion.entity_id)).all())
+            since = dict(
+                session.execute(
+                    select(Inclusion.entity_id, func.min(Inclusion.effective_from))
+                    .where(Inclusion.status == InclusionStatus.INCLUDED.value, Inclusion.effective_from <= day)
+                    .group_by(Inclusion.entity_id)
+                ).all()
+            )
             sites = session.execute(
                 select(Site.id, Site.entity_id, Site.kato_code, Site.lat, Site.lon)
                 .join(Entity, Entity.id == Site.entity_id)
-                .where(Site.active.is_(True), included_on(day),
-                       (Entity.contract_to.is_(None)) | (Entity.contract_to >= day))
-                .order_by(Site.id)).all()
+                .where(
+                    Site.active.is_(True),
+                    included_on(day),
+                    (Entity.contract_to.is_(None)) | (Entity.contract_to >= day),
+                )
+                .order_by(Site.id)
+            ).all()
             districts = session.execute(
                 select(District.id, District.site_id, District.profile, District.capacity, District.doctor_id)
-                .where(District.active.is_(True)).order_by(District.site_id, District.number, District.id)).all()
-            load = dict(session.execute(select(Attachment.district_id, func.count())
-                                        .where(Attachment.end_date.is_(None))
-                                        .group_by(Attachment.district_id)).all())
+                .where(District.active.is_(True))
+                .order_by(District.site_id, District.number, District.id)
+            ).all()
+            load = dict(
+                session.execute(
+                    select(Attachment.district_id, func.count())
+                    .where(Attachment.end_date.is_(None))
+                    .group_by(Attachment.district_id)
+                ).all()
+            )
         finally:
             session.close()
         net = cls(level=level)
@@ -131,7 +158,7 @@ class Network:
             net.district_doctor.append(doctor)
             net.free.append(max(0, capacity - load.get(district_id, 0)))
             for cls_, age in ((ADULT, ADULT_AGE), (CHILD, 0)):
-                if check_profile(profile, age) is None:     # A-81, the rules' own test
+                if check_profile(profile, age) is None:  # A-81, the rules' own test
                     net.slots[i][cls_].append(d)
         xyz = unit_vectors(lat, lon) if lat else np.zeros((0, 3))
         for unit in net.units.values():
@@ -153,8 +180,9 @@ class Network:
 class Attacher:
     """Chooses a district for every generated person and formats the attachment rows."""
 
-    def __init__(self, net: Network, seed: int, as_of: dt.date, first_id: int, choice_share: float,
-                 choice_ranks: int) -> None:
+    def __init__(
+        self, net: Network, seed: int, as_of: dt.date, first_id: int, choice_share: float, choice_ranks: int
+    ) -> None:
         self.net = net
         self.rng = random.Random(f"{seed}/attach/{first_id}")
         self.as_of = as_of
@@ -164,8 +192,9 @@ class Attacher:
         self.stats = AttachStats()
         self.insured_until = dt.date(as_of.year, 12, 31).isoformat()
 
-    def attach(self, persons: list[PersonRow], addresses: list[AddressRow], start: int,
-               out: list[AttachmentRow]) -> None:
+    def attach(
+        self, persons: list[PersonRow], addresses: list[AddressRow], start: int, out: list[AttachmentRow]
+    ) -> None:
         """Attach persons[start:] (whose permanent addresses are addresses[start:]) and append their rows."""
         groups: dict[str, list[int]] = {}
         for i in range(start, len(persons)):
@@ -180,7 +209,7 @@ class Attacher:
                         self.stats.outside_unit += 1
                 if placed is not None:
                     chosen[i] = placed
-        for i in range(start, len(persons)):     # rows in person order, whatever the grouping
+        for i in range(start, len(persons)):  # rows in person order, whatever the grouping
             if i in chosen:
                 out.append(self._row(persons[i], *chosen[i]))
             else:
@@ -192,27 +221,27 @@ class Attacher:
     def _ranked(self, unit: _Unit, addresses: list[AddressRow], members: list[int], k: int) -> Any:
         """Return for each member the indexes (into unit.sites) of its k nearest sites, nearest first."""
         pts = unit_vectors([addresses[i][7] for i in members], [addresses[i][8] for i in members])
-        dots = pts @ unit.xyz.T                         # larger dot = nearer
+        dots = pts @ unit.xyz.T  # larger dot = nearer
         if k >= dots.shape[1]:
             return np.argsort(-dots, axis=1, kind="stable")
         part = np.argpartition(-dots, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(dots, part, axis=1), axis=1, kind="stable")
         return np.take_along_axis(part, order, axis=1)
 
-    def _place(self, unit: _Unit | None, persons: list[PersonRow], addresses: list[AddressRow],
-               members: list[int]) -> list[tuple[int, int] | None]:
+    def _place(
+        self, unit: _Unit | None, persons: list[PersonRow], addresses: list[AddressRow], members: list[int]
+    ) -> list[tuple[int, int] | None]:
         if unit is None or not unit.sites:
             return [None] * len(members)
         out: list[tuple[int, int] | None] = []
-        for lo in range(0, len(members), 4096):         # bounded matrices
-            part = members[lo:lo + 4096]
+        for lo in range(0, len(members), 4096):  # bounded matrices
+            part = members[lo : lo + 4096]
             ranked = self._ranked(unit, addresses, part, NEAREST).tolist()
             for i, order in zip(part, ranked, strict=True):
                 out.append(self._choose(unit, persons[i], addresses[i], order))
         return out
 
-    def _choose(self, unit: _Unit, person: PersonRow, address: AddressRow,
-                order: list[int]) -> tuple[int, int] | None:
+    def _choose(self, unit: _Unit, person: PersonRow, address: AddressRow, order: list[int]) -> tuple[int, int] | None:
         cls_ = self._class(person)
         net, r = self.net, self.rng.random
         if len(order) > 1 and r() < self.choice_share:
@@ -226,9 +255,9 @@ class Attacher:
             d = net.take(unit.sites[j], cls_)
             if d is not None:
                 return unit.sites[j], d
-        if len(order) < len(unit.sites):              # the k nearest were full: the rest of the unit
+        if len(order) < len(unit.sites):  # the k nearest were full: the rest of the unit
             rest = self._ranked(unit, [address], [0], len(unit.sites))[0].tolist()
-            for j in rest[len(order):]:
+            for j in rest[len(order) :]:
                 d = net.take(unit.sites[j], cls_)
                 if d is not None:
                     return unit.sites[j], d
@@ -254,10 +283,22 @@ class Attacher:
         decided = max(first, begin - 1)
         insured = self.insured_until if person[7] in INSURED_CATEGORIES else None
         row: AttachmentRow = (
-            self.next_id, person[0], net.site_entity[site], net.site_ids[site], net.district_ids[district],
-            net.district_doctor[district], PlaceBasis.RESIDENCE_PERMANENT.value, Cause.FIRST_ATTACHMENT.value,
-            dt.date.fromordinal(begin).isoformat(), None, None, insured, None,
-            dt.date.fromordinal(decided).isoformat(), None)
+            self.next_id,
+            person[0],
+            net.site_entity[site],
+            net.site_ids[site],
+            net.district_ids[district],
+            net.district_doctor[district],
+            PlaceBasis.RESIDENCE_PERMANENT.value,
+            Cause.FIRST_ATTACHMENT.value,
+            dt.date.fromordinal(begin).isoformat(),
+            None,
+            None,
+            insured,
+            None,
+            dt.date.fromordinal(decided).isoformat(),
+            None,
+        )
         self.next_id += 1
         self.stats.attached += 1
         return row

@@ -43,10 +43,10 @@ class GenerateStats:
     facility_seconds: float
     person_seconds: float
     analyze_seconds: float = 0.0
-    attachments: int = 0              # persons attached (issue 3, item 10), at most one each
-    attached_by_choice: int = 0       # ... to a site further than the nearest one with a free place
-    attached_outside_unit: int = 0    # ... outside their unit because it had no free place
-    unattached: int = 0               # no free place of a fitting profile anywhere
+    attachments: int = 0  # persons attached (issue 3, item 10), at most one each
+    attached_by_choice: int = 0  # ... to a site further than the nearest one with a free place
+    attached_outside_unit: int = 0  # ... outside their unit because it had no free place
+    unattached: int = 0  # no free place of a fitting profile anywhere
 
     @property
     def person_rows(self) -> int:
@@ -58,10 +58,19 @@ class GenerateStats:
         return self.person_rows / self.person_seconds if self.person_seconds > 0 else 0.0
 
 
-def generate(engine: Engine, *, population: int, seed: int, progress: Progress | None = None,
-             batch: int = 10_000, params: GeneratorParams | None = None,
-             facilities: bool | None = None, facility_population: int | None = None,
-             writers: int = 2, attach: bool = True) -> GenerateStats:
+def generate(
+    engine: Engine,
+    *,
+    population: int,
+    seed: int,
+    progress: Progress | None = None,
+    batch: int = 10_000,
+    params: GeneratorParams | None = None,
+    facilities: bool | None = None,
+    facility_population: int | None = None,
+    writers: int = 2,
+    attach: bool = True,
+) -> GenerateStats:
     """Write a synthetic facility layer and `population` persons (one address, one phone each), each
     attached as the campaign would attach them (see emhana.generator.attach; `attach=False`: none).
 
@@ -99,30 +108,71 @@ def generate(engine: Engine, *, population: int, seed: int, progress: Progress |
     analyze(engine, write_facilities)
     t4 = time.perf_counter()
     stats = GenerateStats(
-        population=population, seed=seed, facilities_written=write_facilities, entities=counts.entities,
-        sites=counts.sites, districts=counts.districts, practitioners=counts.practitioners,
-        persons=population, addresses=population, phones=population, first_person_id=first,
-        plan_seconds=t1 - t0, facility_seconds=t2 - t1, person_seconds=t3 - t2, analyze_seconds=t4 - t3,
-        attachments=attached.attached, attached_by_choice=attached.by_choice,
-        attached_outside_unit=attached.outside_unit, unattached=attached.unattached)
+        population=population,
+        seed=seed,
+        facilities_written=write_facilities,
+        entities=counts.entities,
+        sites=counts.sites,
+        districts=counts.districts,
+        practitioners=counts.practitioners,
+        persons=population,
+        addresses=population,
+        phones=population,
+        first_person_id=first,
+        plan_seconds=t1 - t0,
+        facility_seconds=t2 - t1,
+        person_seconds=t3 - t2,
+        analyze_seconds=t4 - t3,
+        attachments=attached.attached,
+        attached_by_choice=attached.by_choice,
+        attached_outside_unit=attached.outside_unit,
+        unattached=attached.unattached,
+    )
     if attached.unattached or attached.outside_unit:
-        log.warning("%s persons attached outside their unit, %s not attached: no free place of a fitting profile",
-                    attached.outside_unit, attached.unattached)
-    log.info("generated %s persons (%.0f rows/s) and %s sites in %.1f s", population, stats.rows_per_second,
-             counts.sites, t4 - t0)
+        log.warning(
+            "%s persons attached outside their unit, %s not attached: no free place of a fitting profile",
+            attached.outside_unit,
+            attached.unattached,
+        )
+    log.info(
+        "generated %s persons (%.0f rows/s) and %s sites in %.1f s",
+        population,
+        stats.rows_per_second,
+        counts.sites,
+        t4 - t0,
+    )
     return stats
 
 
-def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams, iins: IinCounter,
-                  population: int, batch: int, report: Progress, writers: int = 2,
-                  attach: bool = True) -> tuple[int, AttachStats]:
+def write_persons(
+    engine: Engine,
+    plan: Plan,
+    seed: int,
+    params: GeneratorParams,
+    iins: IinCounter,
+    population: int,
+    batch: int,
+    report: Progress,
+    writers: int = 2,
+    attach: bool = True,
+) -> tuple[int, AttachStats]:
     """Stream the planned persons, attached, into the database; return the first person id and what
     the attachment did. Each batch's attachments are written in the same transaction as its persons."""
     with engine.begin() as conn:
         ids = tuple(reserve_ids(conn, t, population) for t in ("person", "person_address", "person_phone"))
         first_attachment = reserve_ids(conn, "attachment", population if attach else 0)
-        attacher = Attacher(Network.load(conn, params.as_of), seed, params.as_of, first_attachment,
-                            params.choice_share, params.choice_ranks) if attach else None
+        attacher = (
+            Attacher(
+                Network.load(conn, params.as_of),
+                seed,
+                params.as_of,
+                first_attachment,
+                params.choice_share,
+                params.choice_ranks,
+            )
+            if attach
+            else None
+        )
     pid, aid, tid = ids
     factory = PersonFactory(seed, params, name_book(), iins)
     sink = open_sink(engine, writers)
@@ -138,8 +188,9 @@ def write_persons(engine: Engine, plan: Plan, seed: int, params: GeneratorParams
             while left > 0:
                 n = min(left, batch - len(persons))
                 start = len(persons)
-                factory.fill(site, n, (pid + done + start, aid + done + start, tid + done + start),
-                             persons, addresses, phones)
+                factory.fill(
+                    site, n, (pid + done + start, aid + done + start, tid + done + start), persons, addresses, phones
+                )
                 if attacher is not None:
                     attacher.attach(persons, addresses, start, attachments)
                 left -= n

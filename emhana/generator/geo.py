@@ -15,7 +15,7 @@ from emhana.generator.params import GeneratorParams
 from emhana.reference.loader import kato_rows, region_rows
 
 DATA = Path(__file__).parent / "data"
-REPUBLICAN_CITIES = ("710000000", "750000000", "790000000")   # SCALE.md §2: Astana, Almaty, Shymkent
+REPUBLICAN_CITIES = ("710000000", "750000000", "790000000")  # SCALE.md §2: Astana, Almaty, Shymkent
 
 # Median size by role of a rural settlement (lognormal, sigma below); drawn values are then scaled so
 # that a region's rural total is its population minus its towns (SCALE.md §1: "drawn from a
@@ -33,13 +33,13 @@ class Place:
     district: str
     name_ru: str
     name_kk: str
-    role: str            # city_district | town | urban | centre | village | hamlet | outpost
-    population: float    # full scale, regions table basis
+    role: str  # city_district | town | urban | centre | village | hamlet | outpost
+    population: float  # full scale, regions table basis
     lat: float
     lon: float
     matched: bool
-    parent: str | None   # KATO parent code
-    locality_ru: str     # "Карагандинская область, Абайский район, с.Карааул"
+    parent: str | None  # KATO parent code
+    locality_ru: str  # "Карагандинская область, Абайский район, с.Карааул"
     locality_kk: str
 
     @property
@@ -60,8 +60,8 @@ class Region:
 @dataclass
 class Geography:
     regions: list[Region]
-    places: list[Place]            # parents before children
-    districts: dict[str, dict[str, Any]]   # district-level KATO rows of the oblasts, by code
+    places: list[Place]  # parents before children
+    districts: dict[str, dict[str, Any]]  # district-level KATO rows of the oblasts, by code
     district_anchor: dict[str, tuple[float, float]]
 
 
@@ -70,8 +70,7 @@ def rng_for(seed: int, *parts: object) -> random.Random:
     return random.Random("/".join(str(p) for p in (seed, *parts)))
 
 
-def offset_point(rng: random.Random, lat: float, lon: float, km_min: float,
-                 km_max: float) -> tuple[float, float]:
+def offset_point(rng: random.Random, lat: float, lon: float, km_min: float, km_max: float) -> tuple[float, float]:
     """Move a point by a random distance in [km_min, km_max] and bearing, staying inside Kazakhstan."""
     for _ in range(30):
         dist = rng.uniform(km_min, km_max)
@@ -108,7 +107,7 @@ def _role(row: dict[str, Any], by_code: dict[str, dict[str, Any]]) -> str | None
     if parent["level"] == "settlement":
         return "hamlet"
     if not name.startswith("с."):
-        return "outpost"       # зимовка, уч., ст., рзд., точка, ферма …
+        return "outpost"  # зимовка, уч., ст., рзд., точка, ферма …
     return "centre" if row["code"][6:9] == "100" and parent["level"] == "sub_district" else "village"
 
 
@@ -140,11 +139,23 @@ def _city_districts(seed: int, region: Region, rows: list[dict[str, Any]]) -> li
     places = []
     for r, w in zip(subs, weights, strict=True):
         lat, lon = offset_point(rng, region.lat, region.lon, 0.3 * radius, radius)
-        places.append(Place(
-            code=r["code"], region=region.code, district=region.code, name_ru=r["name_ru"],
-            name_kk=r["name_kk"], role="city_district", population=region.population * w / sum(weights),
-            lat=lat, lon=lon, matched=False, parent=region.code,
-            locality_ru=f"{region.name_ru}, {r['name_ru']}", locality_kk=f"{region.name_kk}, {r['name_kk']}"))
+        places.append(
+            Place(
+                code=r["code"],
+                region=region.code,
+                district=region.code,
+                name_ru=r["name_ru"],
+                name_kk=r["name_kk"],
+                role="city_district",
+                population=region.population * w / sum(weights),
+                lat=lat,
+                lon=lon,
+                matched=False,
+                parent=region.code,
+                locality_ru=f"{region.name_ru}, {r['name_ru']}",
+                locality_kk=f"{region.name_kk}, {r['name_kk']}",
+            )
+        )
     return places
 
 
@@ -157,8 +168,7 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
     for reg in region_rows():
         inside = [(p[2], code) for code, p in points.items() if code[:2] == reg["kato"][:2]]
         best = points[reg["kato"]] if reg["kato"] in points else points[max(inside)[1]]
-        regions.append(Region(reg["kato"], reg["name_ru"], reg["name_kk"], reg["population"],
-                              best[0], best[1]))
+        regions.append(Region(reg["kato"], reg["name_ru"], reg["name_kk"], reg["population"], best[0], best[1]))
     region_by = {r.code: r for r in regions}
 
     places: list[Place] = []
@@ -185,7 +195,7 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
     for code in sorted(districts):
         if code in anchor:
             district_anchor[code] = anchor[code][:2]
-        else:   # no GeoNames place in the district: 40-150 km from the region's main city
+        else:  # no GeoNames place in the district: 40-150 km from the region's main city
             home = region_by[code[:2] + "0000000"]
             district_anchor[code] = offset_point(rng_for(seed, "anchor", code), home.lat, home.lon, 40, 150)
 
@@ -200,16 +210,27 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
         elif role == "hamlet" and r["parent_code"] in final:
             lat, lon = offset_point(rng, *final[r["parent_code"]], 2, 10)
         else:
-            base = next((points[a][:2] for a in _ancestors(code, by_code) if a in points),
-                        district_anchor[district])
+            base = next((points[a][:2] for a in _ancestors(code, by_code) if a in points), district_anchor[district])
             # SCALE.md §1: unmatched settlements take an anchor point plus a 5-40 km offset.
             lat, lon = offset_point(rng, base[0], base[1], 5, 40)
         final[code] = (lat, lon)
-        places.append(Place(
-            code=code, region=code[:2] + "0000000", district=district, name_ru=r["name_ru"],
-            name_kk=r["name_kk"], role=role, population=sizes[code], lat=lat, lon=lon,
-            matched=code in points, parent=r["parent_code"], locality_ru=_locality(code, by_code, "ru"),
-            locality_kk=_locality(code, by_code, "kk")))
+        places.append(
+            Place(
+                code=code,
+                region=code[:2] + "0000000",
+                district=district,
+                name_ru=r["name_ru"],
+                name_kk=r["name_kk"],
+                role=role,
+                population=sizes[code],
+                lat=lat,
+                lon=lon,
+                matched=code in points,
+                parent=r["parent_code"],
+                locality_ru=_locality(code, by_code, "ru"),
+                locality_kk=_locality(code, by_code, "kk"),
+            )
+        )
     return Geography(regions, places, {c: districts[c] for c in sorted(districts)}, district_anchor)
 
 
@@ -222,9 +243,13 @@ def _ancestors(code: str, by_code: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def _populations(seed: int, params: GeneratorParams, regions: list[Region],
-                 oblast_places: list[tuple[dict[str, Any], str]],
-                 points: dict[str, tuple[float, float, int]]) -> dict[str, float]:
+def _populations(
+    seed: int,
+    params: GeneratorParams,
+    regions: list[Region],
+    oblast_places: list[tuple[dict[str, Any], str]],
+    points: dict[str, tuple[float, float, int]],
+) -> dict[str, float]:
     """Return the full-scale population of each oblast place; each region sums to its table total."""
     sizes: dict[str, float] = {}
     for region in regions:
@@ -232,9 +257,13 @@ def _populations(seed: int, params: GeneratorParams, regions: list[Region],
             continue
         mine = [(r["code"], role) for r, role in oblast_places if r["code"][:2] == region.code[:2]]
         known = {c: float(points[c][2]) for c, _ in mine if c in points and points[c][2] > 0}
-        urban = {c: known[c] if c in known else float(
-            params.default_town_population if role == "town" else params.default_settlement_population)
-            for c, role in mine if role in ("town", "urban")}
+        urban = {
+            c: known[c]
+            if c in known
+            else float(params.default_town_population if role == "town" else params.default_settlement_population)
+            for c, role in mine
+            if role in ("town", "urban")
+        }
         urban_total = sum(urban.values())
         if urban_total > 0.9 * region.population:
             urban = {c: v * 0.9 * region.population / urban_total for c, v in urban.items()}
@@ -242,12 +271,15 @@ def _populations(seed: int, params: GeneratorParams, regions: list[Region],
         rural_total = region.population - urban_total
         rng = rng_for(seed, "rural", region.code)
         fixed = {c: known[c] for c, role in mine if role not in ("town", "urban") and c in known}
-        drawn = {c: rng.lognormvariate(math.log(RURAL_MEDIAN[role]), RURAL_SIGMA)
-                 for c, role in mine if role not in ("town", "urban") and c not in known}
+        drawn = {
+            c: rng.lognormvariate(math.log(RURAL_MEDIAN[role]), RURAL_SIGMA)
+            for c, role in mine
+            if role not in ("town", "urban") and c not in known
+        }
         fixed_total, drawn_total = sum(fixed.values()), sum(drawn.values()) or 1.0
         if rural_total > 1.1 * fixed_total:
             factor = (rural_total - fixed_total) / drawn_total
-        else:   # GeoNames villages alone fill the region: shrink them to leave room for the rest
+        else:  # GeoNames villages alone fill the region: shrink them to leave room for the rest
             factor = 0.1 * rural_total / drawn_total
             fixed = {c: v * 0.9 * rural_total / fixed_total for c, v in fixed.items()}
         sizes.update(urban)

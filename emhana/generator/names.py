@@ -46,9 +46,9 @@ class NameBook:
     kk_given_ru: tuple[tuple[str, ...], tuple[str, ...]]
     kk_surname: tuple[tuple[str, ...], tuple[str, ...]]
     kk_surname_ru: tuple[tuple[str, ...], tuple[str, ...]]
-    kk_patronymic_kz: tuple[tuple[str, ...], tuple[str, ...]]     # Нұрланұлы / Нұрланқызы
+    kk_patronymic_kz: tuple[tuple[str, ...], tuple[str, ...]]  # Нұрланұлы / Нұрланқызы
     kk_patronymic_kz_ru: tuple[tuple[str, ...], tuple[str, ...]]  # Нурланулы / Нурланкызы
-    kk_patronymic_ru: tuple[tuple[str, ...], tuple[str, ...]]     # Нурланович / Нурлановна
+    kk_patronymic_ru: tuple[tuple[str, ...], tuple[str, ...]]  # Нурланович / Нурлановна
     ru_given: tuple[tuple[str, ...], tuple[str, ...]]
     ru_surname: tuple[tuple[str, ...], tuple[str, ...]]
     ru_patronymic: tuple[tuple[str, ...], tuple[str, ...]]
@@ -88,9 +88,17 @@ def name_book() -> NameBook:
 
     kz_form = both(kazakh_patronymic)
     return NameBook(
-        kk_given=kk_given, kk_given_ru=tr(kk_given), kk_surname=kk_surname, kk_surname_ru=tr(kk_surname),
-        kk_patronymic_kz=kz_form, kk_patronymic_kz_ru=tr(kz_form),
-        kk_patronymic_ru=(tuple(russian_patronymic(transliterate(f), False) for f in fathers),
-                          tuple(russian_patronymic(transliterate(f), True) for f in fathers)),
-        ru_given=pair("ru", "given"), ru_surname=pair("ru", "surname"),
-        ru_patronymic=pair("ru", "patronymic"))
+        kk_given=kk_given,
+        kk_given_ru=tr(kk_given),
+        kk_surname=kk_surname,
+        kk_surname_ru=tr(kk_surname),
+        kk_patronymic_kz=kz_form,
+        kk_patronymic_kz_ru=tr(kz_form),
+        kk_patronymic_ru=(
+            tuple(russian_patronymic(transliterate(f), False) for f in fathers),
+            tuple(russian_patronymic(transliterate(f), True) for f in fathers),
+        ),
+        ru_given=pair("ru", "given"),
+        ru_surname=pair("ru", "surname"),
+        ru_patronymic=pair("ru", "patronymic"),
+    )

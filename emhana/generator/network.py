@@ -23,11 +23,11 @@ class SitePlan:
     address_kk: str
     lat: float
     lon: float
-    gp_share: float                   # share of the people served by GP districts (1.0: GP only)
-    spread_km: float                  # how far from the site its urban people live
-    catchment: list[tuple[Place, float]] = field(default_factory=list)   # place, full-scale people
-    persons: int = 0                  # people allocated at the requested scale
-    districts: list[tuple[str, int]] = field(default_factory=list)       # (profile, capacity)
+    gp_share: float  # share of the people served by GP districts (1.0: GP only)
+    spread_km: float  # how far from the site its urban people live
+    catchment: list[tuple[Place, float]] = field(default_factory=list)  # place, full-scale people
+    persons: int = 0  # people allocated at the requested scale
+    districts: list[tuple[str, int]] = field(default_factory=list)  # (profile, capacity)
 
     @property
     def weight(self) -> float:
@@ -36,9 +36,9 @@ class SitePlan:
 
 @dataclass
 class EntityPlan:
-    key: str                          # stable identity, e.g. "crb/103200000", "city/710000000/3"
+    key: str  # stable identity, e.g. "crb/103200000", "city/710000000/3"
     region: str
-    type: str                         # district_hospital | city_polyclinic | private_centre
+    type: str  # district_hospital | city_polyclinic | private_centre
     name_ru: str
     name_kk: str
     legal_form: LegalForm
@@ -54,19 +54,45 @@ def rural_kind(params: GeneratorParams, population: float) -> SiteKind | None:
     return params.rural_norms[-1][1]
 
 
-def _site(entity: EntityPlan, kind: SiteKind, place: Place, names: tuple[str, str], rng: random.Random,
-          km: tuple[float, float], gp_share: float, spread_km: float = 0.0) -> SitePlan:
+def _site(
+    entity: EntityPlan,
+    kind: SiteKind,
+    place: Place,
+    names: tuple[str, str],
+    rng: random.Random,
+    km: tuple[float, float],
+    gp_share: float,
+    spread_km: float = 0.0,
+) -> SitePlan:
     lat, lon = offset_point(rng, place.lat, place.lon, *km)
     addr_ru, addr_kk = naming.street_address(rng, place.locality_ru, place.locality_kk, flat=False)
-    site = SitePlan(code=f"S{len(entity.sites) + 1:03d}", kind=kind, kato=place.code, name_ru=names[0],
-                    name_kk=names[1], address_ru=addr_ru, address_kk=addr_kk, lat=lat, lon=lon,
-                    gp_share=gp_share, spread_km=spread_km)
+    site = SitePlan(
+        code=f"S{len(entity.sites) + 1:03d}",
+        kind=kind,
+        kato=place.code,
+        name_ru=names[0],
+        name_kk=names[1],
+        address_ru=addr_ru,
+        address_kk=addr_kk,
+        lat=lat,
+        lon=lon,
+        gp_share=gp_share,
+        spread_km=spread_km,
+    )
     entity.sites.append(site)
     return site
 
 
-def _city(seed: int, params: GeneratorParams, region: Region, part: Place, city: tuple[str, str],
-          republican: bool, first_number: int, reserve: float = 0.0) -> list[EntityPlan]:
+def _city(
+    seed: int,
+    params: GeneratorParams,
+    region: Region,
+    part: Place,
+    city: tuple[str, str],
+    republican: bool,
+    first_number: int,
+    reserve: float = 0.0,
+) -> list[EntityPlan]:
     """State polyclinics (one per 30-60 k residents) and private centres of one city district or town."""
     rng = rng_for(seed, "city", part.code)
     pop = part.population * (1.0 - reserve)
@@ -78,17 +104,43 @@ def _city(seed: int, params: GeneratorParams, region: Region, part: Place, city:
     shares = [rng.uniform(0.7, 1.3) for _ in range(n_state)]
     for i, share in enumerate(shares):
         number = first_number + i
-        e_ru, e_kk, s_ru, s_kk = naming.city_polyclinic_names(number, *city, region.name_ru, region.name_kk,
-                                                              republican)
-        entity = EntityPlan(f"city/{part.code}/{number}", region.code, "city_polyclinic", e_ru, e_kk,
-                            LegalForm.STATE_ENTERPRISE_PHV, Ownership.STATE)
+        e_ru, e_kk, s_ru, s_kk = naming.city_polyclinic_names(number, *city, region.name_ru, region.name_kk, republican)
+        entity = EntityPlan(
+            f"city/{part.code}/{number}",
+            region.code,
+            "city_polyclinic",
+            e_ru,
+            e_kk,
+            LegalForm.STATE_ENTERPRISE_PHV,
+            Ownership.STATE,
+        )
         people = (pop - private_pop) * share / sum(shares)
-        main = _site(entity, SiteKind.POLYCLINIC, part, (s_ru, s_kk), rng, (0.2, radius),
-                     params.polyclinic_gp_share, spread_km=2.5)
-        if rng.random() < 0.25:   # a branch (филиал) sharing the catchment
-            branch = _site(entity, SiteKind.POLYCLINIC, part, (f"Филиал городской поликлиники №{number}"
-                           if republican else f"Филиал поликлиники №{number} г. {city[0]}",
-                           f"{s_kk} филиалы"), rng, (0.2, radius), params.polyclinic_gp_share, spread_km=2.0)
+        main = _site(
+            entity,
+            SiteKind.POLYCLINIC,
+            part,
+            (s_ru, s_kk),
+            rng,
+            (0.2, radius),
+            params.polyclinic_gp_share,
+            spread_km=2.5,
+        )
+        if rng.random() < 0.25:  # a branch (филиал) sharing the catchment
+            branch = _site(
+                entity,
+                SiteKind.POLYCLINIC,
+                part,
+                (
+                    f"Филиал городской поликлиники №{number}"
+                    if republican
+                    else f"Филиал поликлиники №{number} г. {city[0]}",
+                    f"{s_kk} филиалы",
+                ),
+                rng,
+                (0.2, radius),
+                params.polyclinic_gp_share,
+                spread_km=2.0,
+            )
             branch.catchment.append((part, 0.3 * people))
             people *= 0.7
         main.catchment.append((part, people))
@@ -98,8 +150,9 @@ def _city(seed: int, params: GeneratorParams, region: Region, part: Place, city:
     for i in range(n_private):
         brand = brands[i % len(brands)] + ("" if i < len(brands) else f"-{i // len(brands) + 1}")
         e_ru, e_kk, s_ru, s_kk = naming.private_names(brand, centre=rng.random() < 0.75)
-        entity = EntityPlan(f"private/{part.code}/{i + 1}", region.code, "private_centre", e_ru, e_kk,
-                            LegalForm.LLP, Ownership.PRIVATE)
+        entity = EntityPlan(
+            f"private/{part.code}/{i + 1}", region.code, "private_centre", e_ru, e_kk, LegalForm.LLP, Ownership.PRIVATE
+        )
         site = _site(entity, SiteKind.FAMILY_HEALTH_CENTRE, part, (s_ru, s_kk), rng, (0.2, radius), 1.0, 2.0)
         site.catchment.append((part, private_pop / n_private))
         out.append(entity)
@@ -128,8 +181,9 @@ def build_network(seed: int, params: GeneratorParams, geo: Geography) -> list[En
     return entities
 
 
-def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str, str],
-              places: list[Place]) -> list[EntityPlan]:
+def _district(
+    seed: int, params: GeneratorParams, region: Region, row: dict[str, str], places: list[Place]
+) -> list[EntityPlan]:
     """Entities of one oblast district: its district hospital (ЦРБ) with rural branches, and its cities."""
     rng = rng_for(seed, "district", row["code"])
     hamlets: dict[str, list[Place]] = {}
@@ -143,8 +197,10 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
         return p.population + sum(h.population for h in hamlets.get(p.code, []))
 
     city_admin = "Г.А." in row["name_ru"]
-    cities = sorted((p for p in main if p.role in ("town", "urban")
-                     and p.population >= params.city_min_population), key=lambda p: -p.population)
+    cities = sorted(
+        (p for p in main if p.role in ("town", "urban") and p.population >= params.city_min_population),
+        key=lambda p: -p.population,
+    )
     if city_admin and not cities and main:
         towns = [p for p in main if p.role == "town"] or main
         cities = [max(towns, key=lambda p: p.population)]
@@ -164,11 +220,18 @@ def _district(seed: int, params: GeneratorParams, region: Region, row: dict[str,
         owner, head = out[0], out[0].sites[0]
     else:
         e_ru, e_kk, h_ru, h_kk = naming.district_hospital_names(
-            row["name_ru"], row["name_kk"], region.name_ru, region.name_kk, multi=rng.random() < 0.3)
-        owner = EntityPlan(f"crb/{row['code']}", region.code, "district_hospital", e_ru, e_kk,
-                           LegalForm.STATE_ENTERPRISE_PHV, Ownership.STATE)
-        head = _site(owner, SiteKind.POLYCLINIC, seat, (h_ru, h_kk), rng, (0.2, 1.5),
-                     params.rural_polyclinic_gp_share)
+            row["name_ru"], row["name_kk"], region.name_ru, region.name_kk, multi=rng.random() < 0.3
+        )
+        owner = EntityPlan(
+            f"crb/{row['code']}",
+            region.code,
+            "district_hospital",
+            e_ru,
+            e_kk,
+            LegalForm.STATE_ENTERPRISE_PHV,
+            Ownership.STATE,
+        )
+        head = _site(owner, SiteKind.POLYCLINIC, seat, (h_ru, h_kk), rng, (0.2, 1.5), params.rural_polyclinic_gp_share)
         if seat.code in city_codes:
             head.catchment.append((seat, seat.population * reserve))
         else:

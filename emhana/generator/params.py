@@ -11,8 +11,7 @@ from emhana.identity.schemas import Category
 # Capacity of one district (участок) by profile (A-83, L). The statutory norms (1,700 mixed / 2,200 adult /
 # 500–900 children) were NOT confirmed from a primary text (SCALE.md §4, last note): "L" rules,
 # kept as defaults of a parameter and never written into the logic.
-DEFAULT_CAPACITY: dict[str, int] = {Profile.GP.value: 1700, Profile.THERAPIST.value: 2200,
-                                    Profile.PEDIATRIC.value: 900}
+DEFAULT_CAPACITY: dict[str, int] = {Profile.GP.value: 1700, Profile.THERAPIST.value: 2200, Profile.PEDIATRIC.value: 900}
 
 # Rural network norms by settlement population (SCALE.md §1, decree No. 962 of 30.11.2022 as summarised
 # by egemen.kz): below the first bound no site (a visiting health worker); the last kind is open-ended.
@@ -21,22 +20,43 @@ DEFAULT_RURAL_NORMS: tuple[tuple[int, SiteKind | None], ...] = (
     (500, SiteKind.MEDICAL_POINT),
     (1_500, SiteKind.FELDSHER_MIDWIFE_POST),
     (5_000, SiteKind.DOCTORS_OUTPATIENT_CLINIC),
-    (10**9, SiteKind.POLYCLINIC),   # "центр ПМСП" 5,000–30,000: a PHC-centre-like polyclinic
+    (10**9, SiteKind.POLYCLINIC),  # "центр ПМСП" 5,000–30,000: a PHC-centre-like polyclinic
 )
 
 # Age pyramid of Kazakhstan by five-year group (0–4 … 95–99), share of the population, with the male
 # share of each group. Approximate shape of the BNS 1 Jan 2023 tables (young, wide base, women living
 # longer); NOT re-verified against a primary table — tune here, never in the logic.
 DEFAULT_AGE_GROUPS: tuple[tuple[float, float], ...] = (
-    (10.0, 0.513), (9.6, 0.513), (8.3, 0.512), (6.9, 0.510), (6.1, 0.505), (6.6, 0.500), (8.0, 0.495),
-    (7.8, 0.490), (6.9, 0.485), (6.1, 0.475), (5.6, 0.465), (5.4, 0.450), (4.8, 0.430), (3.6, 0.400),
-    (2.2, 0.370), (1.1, 0.330), (0.8, 0.300), (0.4, 0.270), (0.1, 0.250), (0.03, 0.220),
+    (10.0, 0.513),
+    (9.6, 0.513),
+    (8.3, 0.512),
+    (6.9, 0.510),
+    (6.1, 0.505),
+    (6.6, 0.500),
+    (8.0, 0.495),
+    (7.8, 0.490),
+    (6.9, 0.485),
+    (6.1, 0.475),
+    (5.6, 0.465),
+    (5.4, 0.450),
+    (4.8, 0.430),
+    (3.6, 0.400),
+    (2.2, 0.370),
+    (1.1, 0.330),
+    (0.8, 0.300),
+    (0.4, 0.270),
+    (0.1, 0.250),
+    (0.03, 0.220),
 )
 
 # Category shares (DOMAIN.md §1.2, A-10..A-15); synthetic, mostly citizens.
 DEFAULT_CATEGORIES: tuple[tuple[Category, float], ...] = (
-    (Category.CITIZEN, 0.962), (Category.KANDAS, 0.020), (Category.RESIDENT_FOREIGNER, 0.010),
-    (Category.EAEU_MIGRANT, 0.005), (Category.TEMPORARY_FOREIGNER, 0.002), (Category.REFUGEE, 0.001),
+    (Category.CITIZEN, 0.962),
+    (Category.KANDAS, 0.020),
+    (Category.RESIDENT_FOREIGNER, 0.010),
+    (Category.EAEU_MIGRANT, 0.005),
+    (Category.TEMPORARY_FOREIGNER, 0.002),
+    (Category.REFUGEE, 0.001),
 )
 
 

@@ -22,8 +22,8 @@ SERIAL = [f"{s:04d}" for s in range(10_000)]
 # Weighted sums of the four serial digits (IIN positions 8-11) under both passes (DOMAIN.md §4.2).
 SERIAL_W1 = [sum(int(c) * w for c, w in zip(s, W1[7:11], strict=True)) for s in SERIAL]
 SERIAL_W2 = [sum(int(c) * w for c, w in zip(s, W2[7:11], strict=True)) for s in SERIAL]
-KM_LAT = 1 / 111.0    # degrees of latitude per km
-KM_LON = 1 / 75.0     # degrees of longitude per km near 47° N (close enough for jitter)
+KM_LAT = 1 / 111.0  # degrees of latitude per km
+KM_LON = 1 / 75.0  # degrees of longitude per km near 47° N (close enough for jitter)
 
 PersonRow = tuple[int, str, str, str, str | None, str, str, str]
 AddressRow = tuple[int, int, str, str, str, str, str, float, float, str, None]
@@ -38,8 +38,8 @@ class IinCounter:
     """
 
     def __init__(self, used: dict[str, int] | None = None) -> None:
-        self.used = used or {}             # 7-digit prefix -> highest serial already in the database
-        self.next: dict[int, int] = {}     # ordinal * 2 + female -> next serial
+        self.used = used or {}  # 7-digit prefix -> highest serial already in the database
+        self.next: dict[int, int] = {}  # ordinal * 2 + female -> next serial
         self.dates: dict[int, tuple[str, str, int, int]] = {}
 
     def date(self, ordinal: int) -> tuple[str, str, int, int]:
@@ -48,8 +48,12 @@ class IinCounter:
         if info is None:
             iso = dt.date.fromordinal(ordinal).isoformat()
             six = iso[2:4] + iso[5:7] + iso[8:10]
-            info = (iso, six, sum(int(c) * w for c, w in zip(six, W1[:6], strict=True)),
-                    sum(int(c) * w for c, w in zip(six, W2[:6], strict=True)))
+            info = (
+                iso,
+                six,
+                sum(int(c) * w for c, w in zip(six, W1[:6], strict=True)),
+                sum(int(c) * w for c, w in zip(six, W2[:6], strict=True)),
+            )
             self.dates[ordinal] = info
         return info
 
@@ -79,8 +83,9 @@ class IinCounter:
 class PersonFactory:
     """Draws persons one by one from one seeded generator (same seed, same sequence)."""
 
-    def __init__(self, seed: int, params: GeneratorParams, names: NameBook, iins: IinCounter,
-                 stream: str = "persons") -> None:
+    def __init__(
+        self, seed: int, params: GeneratorParams, names: NameBook, iins: IinCounter, stream: str = "persons"
+    ) -> None:
         self.rng = random.Random(f"{seed}/{stream}")
         self.params, self.names, self.iins = params, names, iins
         ages = [(5 * g + a, w / 5, male) for g, (w, male) in enumerate(params.age_groups) for a in range(5)]
@@ -105,8 +110,7 @@ class PersonFactory:
         ordinal = self.as_of - int((age + r()) * 365.2425) - 1
         iin, iso = self.iins.issue(ordinal, female)
         category = self.cats[bisect.bisect(self.cat_cum, r() * self.cat_cum[-1])]
-        kazakh = category == Category.KANDAS.value or (
-            category == Category.CITIZEN.value and r() < self.citizen_kazakh)
+        kazakh = category == Category.KANDAS.value or (category == Category.CITIZEN.value and r() < self.citizen_kazakh)
         f = 1 if female else 0
         nb = self.names
         if kazakh:
@@ -129,8 +133,15 @@ class PersonFactory:
             patronymic = None if r() < 0.02 else patr_l[int(r() * len(patr_l))]
         return iin, surname, given, patronymic, iso, "female" if female else "male", category, age
 
-    def fill(self, site: SitePlan, count: int, ids: tuple[int, int, int], persons: list[PersonRow],
-             addresses: list[AddressRow], phones: list[PhoneRow]) -> None:
+    def fill(
+        self,
+        site: SitePlan,
+        count: int,
+        ids: tuple[int, int, int],
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+    ) -> None:
         """Append `count` persons living in the site's catchment, with ids from (person, address, phone)."""
         if count and not site.catchment:
             raise ValueError(f"site {site.name_ru} has people to place but no catchment")
@@ -168,9 +179,21 @@ class PersonFactory:
                 text_ru = f"{place.locality_ru}, {street_ru}, д. {house}"
                 text_kk = f"{place.locality_kk}, {street_kk}, {house}-үй"
             since = as_of - int(r() * min(age * 365 + 1, 20 * 365)) - 1
-            addresses.append((aid, pid, AddressKind.PERMANENT.value, text_kk, text_ru, place.code,
-                              KATO_VERSION, round(lat, 6), round(lon, 6), self.iins.date(since)[0], None))
+            addresses.append(
+                (
+                    aid,
+                    pid,
+                    AddressKind.PERMANENT.value,
+                    text_kk,
+                    text_ru,
+                    place.code,
+                    KATO_VERSION,
+                    round(lat, 6),
+                    round(lon, 6),
+                    self.iins.date(since)[0],
+                    None,
+                )
+            )
             # A child's contact number is a parent's mobile (the registry keeps one for everybody).
             phones.append((tid, pid, f"+7{OPERATORS[int(r() * 12)]}{int(r() * 10_000_000):07d}", "mobile"))
             pid, aid, tid = pid + 1, aid + 1, tid + 1
-

@@ -44,8 +44,7 @@ def apportion(total: int, weights: list[float]) -> list[int]:
 def child_share(params: GeneratorParams) -> float:
     """Return the share of people younger than the pediatric age under the age pyramid."""
     total = sum(w for w, _ in params.age_groups)
-    young = sum(w * max(0, min(5, params.child_age - 5 * i)) / 5
-                for i, (w, _) in enumerate(params.age_groups))
+    young = sum(w * max(0, min(5, params.child_age - 5 * i)) / 5 for i, (w, _) in enumerate(params.age_groups))
     return young / total
 
 
@@ -60,8 +59,11 @@ def size_districts(site: SitePlan, params: GeneratorParams, children: float) -> 
     n_gp = max(1, math.ceil(g * n / gp))
     n_th = max(1, math.ceil((1 - g) * n * (1 - children) / th))
     n_ped = max(1, math.ceil((1 - g) * n * children / ped))
-    return ([(Profile.GP.value, gp)] * n_gp + [(Profile.THERAPIST.value, th)] * n_th
-            + [(Profile.PEDIATRIC.value, ped)] * n_ped)
+    return (
+        [(Profile.GP.value, gp)] * n_gp
+        + [(Profile.THERAPIST.value, th)] * n_th
+        + [(Profile.PEDIATRIC.value, ped)] * n_ped
+    )
 
 
 def facility_share(population: int, params: GeneratorParams) -> float:
@@ -97,8 +99,7 @@ def select(entities: list[EntityPlan], share: float, params: GeneratorParams, se
     return kept
 
 
-def make_plan(seed: int, population: int, params: GeneratorParams,
-              facility_population: int | None = None) -> Plan:
+def make_plan(seed: int, population: int, params: GeneratorParams, facility_population: int | None = None) -> Plan:
     """Build the geography and network for a seed, scale them to the population and size districts.
 
     The facility layer is sized for `facility_population` (default: the population itself), so that
@@ -108,8 +109,9 @@ def make_plan(seed: int, population: int, params: GeneratorParams,
     share = facility_share(population if facility_population is None else facility_population, params)
     entities = select(build_network(seed, params, geo), share, params, seed)
     regions = geo.regions
-    per_region = dict(zip((r.code for r in regions),
-                          apportion(population, [float(r.population) for r in regions]), strict=True))
+    per_region = dict(
+        zip((r.code for r in regions), apportion(population, [float(r.population) for r in regions]), strict=True)
+    )
     children = child_share(params)
     for region in regions:
         sites = [s for e in entities if e.region == region.code for s in e.sites]

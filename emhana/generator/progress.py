@@ -18,18 +18,35 @@ from emhana.db import make_engine
 from emhana.generator.core import GenerateStats, generate
 from emhana.generator.params import GeneratorParams
 
-LABELS = {"plan": "Planning the facility layer", "facilities": "Writing entities, sites, districts",
-          "persons": "Writing persons"}
+LABELS = {
+    "plan": "Planning the facility layer",
+    "facilities": "Writing entities, sites, districts",
+    "persons": "Writing persons",
+}
 
 
-def run_with_progress(url: str, population: int, seed: int, *, batch: int = 10_000,
-                      params: GeneratorParams | None = None, facilities: bool | None = None,
-                      facility_population: int | None = None, writers: int = 2,
-                      console: Console | None = None) -> GenerateStats:
+def run_with_progress(
+    url: str,
+    population: int,
+    seed: int,
+    *,
+    batch: int = 10_000,
+    params: GeneratorParams | None = None,
+    facilities: bool | None = None,
+    facility_population: int | None = None,
+    writers: int = 2,
+    console: Console | None = None,
+) -> GenerateStats:
     """Generate into the (migrated) database at `url`, drawing one progress bar per phase."""
     engine = make_engine(url)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns, console=console, transient=False) as bar:
             tasks: dict[str, TaskID] = {}
@@ -39,9 +56,17 @@ def run_with_progress(url: str, population: int, seed: int, *, batch: int = 10_0
                     tasks[phase] = bar.add_task(LABELS.get(phase, phase), total=total)
                 bar.update(tasks[phase], completed=done, total=total)
 
-            stats = generate(engine, population=population, seed=seed, progress=update, batch=batch,
-                             params=params, facilities=facilities, facility_population=facility_population,
-                             writers=writers)
+            stats = generate(
+                engine,
+                population=population,
+                seed=seed,
+                progress=update,
+                batch=batch,
+                params=params,
+                facilities=facilities,
+                facility_population=facility_population,
+                writers=writers,
+            )
         (console or bar.console).print(summary(stats))
         return stats
     finally:
@@ -50,9 +75,15 @@ def run_with_progress(url: str, population: int, seed: int, *, batch: int = 10_0
 
 def summary(stats: GenerateStats) -> str:
     """One line about what was written."""
-    layer = (f"{stats.entities:,} entities, {stats.sites:,} sites, {stats.districts:,} districts, "
-             f"{stats.practitioners:,} doctors; " if stats.facilities_written else "facility layer kept; ")
-    return (f"{layer}{stats.persons:,} persons with addresses and phones, {stats.attachments:,} attached "
-            f"({stats.attached_by_choice:,} by choice further away, {stats.attached_outside_unit:,} outside "
-            f"their unit, {stats.unattached:,} without a free place) in {stats.person_seconds:.1f} s "
-            f"({stats.rows_per_second:,.0f} rows/s)")
+    layer = (
+        f"{stats.entities:,} entities, {stats.sites:,} sites, {stats.districts:,} districts, "
+        f"{stats.practitioners:,} doctors; "
+        if stats.facilities_written
+        else "facility layer kept; "
+    )
+    return (
+        f"{layer}{stats.persons:,} persons with addresses and phones, {stats.attachments:,} attached "
+        f"({stats.attached_by_choice:,} by choice further away, {stats.attached_outside_unit:,} outside "
+        f"their unit, {stats.unattached:,} without a free place) in {stats.person_seconds:.1f} s "
+        f"({stats.rows_per_second:,.0f} rows/s)"
+    )

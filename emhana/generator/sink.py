@@ -14,8 +14,19 @@ from emhana.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
 from emhana.generator.people import AddressRow, PersonRow, PhoneRow
 
 PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
-ADDRESS_COLUMNS = ("id", "person_id", "kind", "text_kk", "text_ru", "kato_code", "kato_version", "lat", "lon",
-                   "valid_from", "valid_to")
+ADDRESS_COLUMNS = (
+    "id",
+    "person_id",
+    "kind",
+    "text_kk",
+    "text_ru",
+    "kato_code",
+    "kato_version",
+    "lat",
+    "lon",
+    "valid_from",
+    "valid_to",
+)
 PHONE_COLUMNS = ("id", "person_id", "number", "kind")
 TABLES = (("person", PERSON_COLUMNS), ("person_address", ADDRESS_COLUMNS), ("person_phone", PHONE_COLUMNS))
 ATTACHMENT_TABLE = ("attachment", ATTACHMENT_COLUMNS)
@@ -24,8 +35,13 @@ Batch = tuple[bytes, ...]
 
 
 class PersonSink(Protocol):
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
-              attachments: list[AttachmentRow] | None = None) -> None: ...
+    def write(
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -33,13 +49,14 @@ class PersonSink(Protocol):
 def person_lines(rows: list[PersonRow]) -> str:
     """Format person rows in COPY text format (values carry no tab, newline or backslash)."""
     return "".join(
-        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{NULL if r[4] is None else r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\n"
-        for r in rows)
+        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{NULL if r[4] is None else r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\n" for r in rows
+    )
 
 
 def address_lines(rows: list[AddressRow]) -> str:
-    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t{r[9]}\t{NULL}\n"
-                   for r in rows)
+    return "".join(
+        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t{r[9]}\t{NULL}\n" for r in rows
+    )
 
 
 def phone_lines(rows: list[PhoneRow]) -> str:
@@ -49,27 +66,40 @@ def phone_lines(rows: list[PhoneRow]) -> str:
 def attachment_lines(rows: list[AttachmentRow]) -> str:
     """Open first attachments (end date, end reason, application and author always NULL)."""
     n = NULL
-    return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
-                   f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\n" for r in rows)
+    return "".join(
+        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
+        f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\n"
+        for r in rows
+    )
 
 
 class PostgresCopySink:
     """Writes each batch with three COPY ... FROM STDIN statements and commits it."""
 
-    def __init__(self, engine: Engine,
-                 tables: tuple[str, str, str] = ("person", "person_address", "person_phone")) -> None:
+    def __init__(
+        self, engine: Engine, tables: tuple[str, str, str] = ("person", "person_address", "person_phone")
+    ) -> None:
         self.raw = engine.raw_connection()
-        self.conn: Any = self.raw.driver_connection     # psycopg.Connection
-        self.statements = [f"COPY {name} ({', '.join(cols)}) FROM STDIN"
-                           for name, (_, cols) in zip(tables, TABLES, strict=True)]
+        self.conn: Any = self.raw.driver_connection  # psycopg.Connection
+        self.statements = [
+            f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, (_, cols) in zip(tables, TABLES, strict=True)
+        ]
         self.statements.append(f"COPY {ATTACHMENT_TABLE[0]} ({', '.join(ATTACHMENT_TABLE[1])}) FROM STDIN")
 
     @staticmethod
-    def prepare(persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
-                attachments: list[AttachmentRow] | None = None) -> Batch:
+    def prepare(
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> Batch:
         """Format a batch as COPY text (done in the generating thread)."""
-        return (person_lines(persons).encode(), address_lines(addresses).encode(),
-                phone_lines(phones).encode(), attachment_lines(attachments or []).encode())
+        return (
+            person_lines(persons).encode(),
+            address_lines(addresses).encode(),
+            phone_lines(phones).encode(),
+            attachment_lines(attachments or []).encode(),
+        )
 
     def send(self, batch: Batch) -> None:
         """COPY a formatted batch and commit (only waits on the network, so it may run in a thread).
@@ -82,8 +112,13 @@ class PostgresCopySink:
                         copy.write(data)
         self.conn.commit()
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
-              attachments: list[AttachmentRow] | None = None) -> None:
+    def write(
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> None:
         self.send(self.prepare(persons, addresses, phones, attachments))
 
     def close(self) -> None:
@@ -95,16 +130,22 @@ class SqliteSink:
 
     def __init__(self, engine: Engine) -> None:
         self.raw = engine.raw_connection()
-        self.conn: Any = self.raw.driver_connection     # sqlite3.Connection
-        self.statements = [f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                           for name, cols in (*TABLES, ATTACHMENT_TABLE)]
+        self.conn: Any = self.raw.driver_connection  # sqlite3.Connection
+        self.statements = [
+            f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            for name, cols in (*TABLES, ATTACHMENT_TABLE)
+        ]
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
-              attachments: list[AttachmentRow] | None = None) -> None:
+    def write(
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> None:
         cur = self.conn.cursor()
         try:
-            for statement, rows in zip(self.statements, (persons, addresses, phones, attachments or []),
-                                       strict=True):
+            for statement, rows in zip(self.statements, (persons, addresses, phones, attachments or []), strict=True):
                 if rows:
                     cur.executemany(statement, rows)
             self.conn.commit()
@@ -134,8 +175,10 @@ class BackgroundSink:
         sys.setswitchinterval(min(self.old_interval, self.SWITCH_INTERVAL))
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
-        self.threads = [threading.Thread(target=self._run, args=(sink,), name=f"emhana-generator-copy-{i}",
-                                         daemon=True) for i, sink in enumerate(self.sinks)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(sink,), name=f"emhana-generator-copy-{i}", daemon=True)
+            for i, sink in enumerate(self.sinks)
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -150,8 +193,13 @@ class BackgroundSink:
                 except BaseException as exc:  # re-raised in the caller's thread
                     self.error = exc
 
-    def write(self, persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow],
-              attachments: list[AttachmentRow] | None = None) -> None:
+    def write(
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments))
@@ -191,8 +239,7 @@ def reserve_ids(conn: Connection, table: str, count: int) -> int:
     conn.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
     top = int(conn.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0)
     seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
-    last = int(conn.scalar(text(
-        f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {seq}")) or 0)
+    last = int(conn.scalar(text(f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {seq}")) or 0)
     first = max(top, last) + 1
     if count > 0:
         conn.execute(text("SELECT setval(:s, :v)"), {"s": seq, "v": first + count - 1})
@@ -207,9 +254,13 @@ def used_serials(conn: Connection) -> dict[str, int]:
     """
     if conn.scalar(text("SELECT 1 FROM person UNION ALL SELECT 1 FROM practitioner LIMIT 1")) is None:
         return {}
-    rows = conn.execute(text(
-        "SELECT substr(iin, 1, 7), MAX(substr(iin, 8, 4)) FROM "
-        "(SELECT iin FROM person UNION ALL SELECT iin FROM practitioner) AS known "
-        "GROUP BY substr(iin, 1, 7)"))
-    return {prefix: int(serial) for prefix, serial in rows
-            if prefix and serial and prefix.isdigit() and serial.isdigit()}
+    rows = conn.execute(
+        text(
+            "SELECT substr(iin, 1, 7), MAX(substr(iin, 8, 4)) FROM "
+            "(SELECT iin FROM person UNION ALL SELECT iin FROM practitioner) AS known "
+            "GROUP BY substr(iin, 1, 7)"
+        )
+    )
+    return {
+        prefix: int(serial) for prefix, serial in rows if prefix and serial and prefix.isdigit() and serial.isdigit()
+    }

@@ -39,39 +39,70 @@ WRITERS = (Role.REGISTRAR, Role.FUND_ADMIN)
 def person_out(p: Person) -> PersonOut:
     hints = iin_hints(p.iin)
     return PersonOut(
-        id=p.id, iin=p.iin, surname=p.surname, given_name=p.given_name, patronymic=p.patronymic,
-        birth_date=p.birth_date, sex=p.sex, category=p.category, death_date=p.death_date,
-        addresses=[AddressOut(kind=a.kind, text_kk=a.text_kk, text_ru=a.text_ru, kato_code=a.kato_code,
-                              kato_version=a.kato_version, lat=a.lat, lon=a.lon) for a in p.addresses],
+        id=p.id,
+        iin=p.iin,
+        surname=p.surname,
+        given_name=p.given_name,
+        patronymic=p.patronymic,
+        birth_date=p.birth_date,
+        sex=p.sex,
+        category=p.category,
+        death_date=p.death_date,
+        addresses=[
+            AddressOut(
+                kind=a.kind,
+                text_kk=a.text_kk,
+                text_ru=a.text_ru,
+                kato_code=a.kato_code,
+                kato_version=a.kato_version,
+                lat=a.lat,
+                lon=a.lon,
+            )
+            for a in p.addresses
+        ],
         phones=[ph.number for ph in p.phones],
-        documents=[DocumentOut(kind=d.kind, number=d.number, issuer=d.issuer, issued_on=d.issued_on,
-                               expires_on=d.expires_on) for d in p.documents],
-        hints=list(hints.warnings) + ([] if hints.birth_date in (None, p.birth_date) else
-                                      [HINT_DATE_DIFFERS]),
+        documents=[
+            DocumentOut(kind=d.kind, number=d.number, issuer=d.issuer, issued_on=d.issued_on, expires_on=d.expires_on)
+            for d in p.documents
+        ],
+        hints=list(hints.warnings) + ([] if hints.birth_date in (None, p.birth_date) else [HINT_DATE_DIFFERS]),
     )
 
 
 def representation_out(r: LegalRepresentation) -> RepresentationOut:
-    return RepresentationOut(id=r.id, representative_id=r.representative_id, represented_id=r.represented_id,
-                             basis=r.basis, basis_document=r.basis_document, valid_from=r.valid_from,
-                             valid_to=r.valid_to)
+    return RepresentationOut(
+        id=r.id,
+        representative_id=r.representative_id,
+        represented_id=r.represented_id,
+        basis=r.basis,
+        basis_document=r.basis_document,
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+    )
 
 
 @router.post("/persons", response_model=PersonOut, status_code=201)
-def create_person(body: PersonIn, session: SessionDep, actor: Annotated[Actor, require(*WRITERS)],
-                  idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+def create_person(
+    body: PersonIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(*WRITERS)],
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
     """Register a person. A retry with the same Idempotency-Key returns the first answer."""
+
     def run() -> tuple[int, dict[str, object]]:
         person = service.create_person(session=session, actor=actor, data=body)
         return 201, person_out(person).model_dump(mode="json")
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload=body.model_dump(mode="json"), run=run)
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def read_person(person_id: int, session: SessionDep,
-                actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]) -> PersonOut:
+def read_person(
+    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]
+) -> PersonOut:
     """Return a person's identity data; a citizen only their own or a represented person's."""
     return person_out(service.get_person(session=session, actor=actor, person_id=person_id, purpose="api read"))
 
@@ -82,8 +113,7 @@ class LookupIn(BaseModel):
 
 
 @router.post("/persons/lookup", response_model=PersonOut)
-def lookup_person(body: LookupIn, session: SessionDep,
-                  actor: Annotated[Actor, require(*STAFF_READERS)]) -> PersonOut:
+def lookup_person(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF_READERS)]) -> PersonOut:
     """Find a person by IIN (sent in the body) for a stated purpose."""
     return person_out(service.find_by_iin(session=session, actor=actor, iin=body.iin, purpose=body.purpose))
 
@@ -93,20 +123,21 @@ def my_person(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)
     """Return the citizen's own identity data."""
     if actor.person_id is None:
         raise NotFound()
-    return person_out(service.get_person(session=session, actor=actor, person_id=actor.person_id,
-                                         purpose="own record"))
+    return person_out(service.get_person(session=session, actor=actor, person_id=actor.person_id, purpose="own record"))
 
 
 @router.post("/representations", response_model=RepresentationOut, status_code=201)
-def add_representation(body: RepresentationIn, session: SessionDep,
-                       actor: Annotated[Actor, require(*WRITERS)]) -> RepresentationOut:
+def add_representation(
+    body: RepresentationIn, session: SessionDep, actor: Annotated[Actor, require(*WRITERS)]
+) -> RepresentationOut:
     """Record a legal representation with its basis document and period."""
     return representation_out(service.add_representation(session=session, actor=actor, data=body))
 
 
 @router.get("/persons/{person_id}/representations", response_model=list[RepresentationOut])
-def list_representations(person_id: int, session: SessionDep,
-                         actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]) -> list[RepresentationOut]:
+def list_representations(
+    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]
+) -> list[RepresentationOut]:
     """Return the representations where a readable person represents or is represented."""
     service.get_person(session=session, actor=actor, person_id=person_id, purpose="representations")
     return [representation_out(r) for r in service.representations_of(session=session, person_id=person_id)]
@@ -132,9 +163,13 @@ def iin_check(body: IinCheckIn) -> list[IinCheckOut]:
         value = raw.strip()
         problem = iin_problem(value)
         hints = iin_hints(value) if problem is None else None
-        out.append(IinCheckOut(
-            iin=value, valid=problem is None,
-            reason={lg: translate(lg, problem) for lg in LANGUAGES} if problem else None,
-            birth_date_hint=hints.birth_date if hints else None,
-            sex_hint=hints.sex.value if hints and hints.sex else None))
+        out.append(
+            IinCheckOut(
+                iin=value,
+                valid=problem is None,
+                reason={lg: translate(lg, problem) for lg in LANGUAGES} if problem else None,
+                birth_date_hint=hints.birth_date if hints else None,
+                sex_hint=hints.sex.value if hints and hints.sex else None,
+            )
+        )
     return out

@@ -27,15 +27,16 @@ class Person(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     addresses: Mapped[list[PersonAddress]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", order_by="PersonAddress.id")
-    phones: Mapped[list[PersonPhone]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", order_by="PersonPhone.id")
-    documents: Mapped[list[IdentityDocument]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", order_by="IdentityDocument.id")
-
-    __table_args__ = (
-        CheckConstraint("sex IN ('male', 'female')", name="sex"),
+        back_populates="person", cascade="all, delete-orphan", order_by="PersonAddress.id"
     )
+    phones: Mapped[list[PersonPhone]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="PersonPhone.id"
+    )
+    documents: Mapped[list[IdentityDocument]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="IdentityDocument.id"
+    )
+
+    __table_args__ = (CheckConstraint("sex IN ('male', 'female')", name="sex"),)
 
 
 class PersonAddress(Base):
@@ -100,6 +101,4 @@ class LegalRepresentation(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
 
-    __table_args__ = (
-        CheckConstraint("representative_id <> represented_id", name="not_self"),
-    )
+    __table_args__ = (CheckConstraint("representative_id <> represented_id", name="not_self"),)

@@ -92,8 +92,14 @@ class IinHints:
     warnings: tuple[str, ...]
 
 
-CENTURY = {"1": (1800, Sex.MALE), "2": (1800, Sex.FEMALE), "3": (1900, Sex.MALE),
-           "4": (1900, Sex.FEMALE), "5": (2000, Sex.MALE), "6": (2000, Sex.FEMALE)}
+CENTURY = {
+    "1": (1800, Sex.MALE),
+    "2": (1800, Sex.FEMALE),
+    "3": (1900, Sex.MALE),
+    "4": (1900, Sex.FEMALE),
+    "5": (2000, Sex.MALE),
+    "6": (2000, Sex.FEMALE),
+}
 
 
 def iin_hints(value: str) -> IinHints:

@@ -39,11 +39,11 @@ BIN = Annotated[str, AfterValidator(_check_bin)]
 class Category(StrEnum):
     """Who may attach (DOMAIN.md §1.2, A-10..A-15)."""
 
-    CITIZEN = "citizen"                      # A-10
-    KANDAS = "kandas"                        # A-11
-    REFUGEE = "refugee"                      # A-12
+    CITIZEN = "citizen"  # A-10
+    KANDAS = "kandas"  # A-11
+    REFUGEE = "refugee"  # A-12
     RESIDENT_FOREIGNER = "resident_foreigner"  # A-13, residence permit
-    EAEU_MIGRANT = "eaeu_migrant"            # A-14, insured for the contract term
+    EAEU_MIGRANT = "eaeu_migrant"  # A-14, insured for the contract term
     TEMPORARY_FOREIGNER = "temporary_foreigner"  # A-15
 
 
@@ -113,8 +113,9 @@ class PersonIn(Strict):
     @model_validator(mode="after")
     def _dates(self) -> PersonIn:
         if self.death_date is not None and self.death_date < self.birth_date:
-            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
-                                      {"reason": REASON_DEATH_BEFORE_BIRTH})
+            raise PydanticCustomError(
+                "core.invalid_dates", "The dates are not consistent: {reason}.", {"reason": REASON_DEATH_BEFORE_BIRTH}
+            )
         return self
 
 
@@ -163,8 +164,9 @@ class RepresentationIn(Strict):
     @model_validator(mode="after")
     def _period(self) -> RepresentationIn:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.",
-                                      {"reason": REASON_PERIOD_REVERSED})
+            raise PydanticCustomError(
+                "core.invalid_dates", "The dates are not consistent: {reason}.", {"reason": REASON_PERIOD_REVERSED}
+            )
         return self
 
 

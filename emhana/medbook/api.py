@@ -47,10 +47,20 @@ STAFF = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)
 
 
 def _group_out(g: DecreedGroup) -> GroupOut:
-    return GroupOut(id=g.id, code=g.code, version=g.version, effective_from=g.effective_from,
-                    effective_to=g.effective_to, name_kk=g.name_kk, name_ru=g.name_ru, name_en=g.name_en,
-                    periodicity_months=g.periodicity_months, verified=g.verified, source=g.source,
-                    requirements=[RequirementIn.model_validate(r) for r in g.requirements])
+    return GroupOut(
+        id=g.id,
+        code=g.code,
+        version=g.version,
+        effective_from=g.effective_from,
+        effective_to=g.effective_to,
+        name_kk=g.name_kk,
+        name_ru=g.name_ru,
+        name_en=g.name_en,
+        periodicity_months=g.periodicity_months,
+        verified=g.verified,
+        source=g.source,
+        requirements=[RequirementIn.model_validate(r) for r in g.requirements],
+    )
 
 
 def _entry(session: SessionDep, entry_id: int) -> dict[str, Any]:
@@ -75,58 +85,98 @@ def group_versions(code: str, session: SessionDep) -> list[GroupOut]:
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201)
-def add_group_version(body: GroupIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)],
-                      idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def add_group_version(
+    body: GroupIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.FUND_ADMIN)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Add the Fund's new version of a decreed group (or a new group) from its effective date."""
+
     def run() -> tuple[int, dict[str, Any]]:
         return 201, _group_out(catalogue.add_version(session=session, actor=actor, data=body)).model_dump(mode="json")
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload=body.model_dump(mode="json"), run=run)
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.post("/entities/{entity_id}/responsible", response_model=AppointmentOut, status_code=201)
-def appoint(entity_id: int, body: AppointIn, session: SessionDep,
-            actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN)],
-            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def appoint(
+    entity_id: int,
+    body: AppointIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Appoint the organization's responsible therapist (C-05); the previous appointment ends that day."""
+
     def run() -> tuple[int, dict[str, Any]]:
         a = service.appoint(session=session, actor=actor, entity_id=entity_id, data=body, now=clock.now())
         name = session.get(Account, a.account_id).display_name  # type: ignore[union-attr]
-        return 201, AppointmentOut(id=a.id, entity_id=a.entity_id, account_id=a.account_id, display_name=name,
-                                   valid_from=a.valid_from, valid_to=a.valid_to).model_dump(mode="json")
+        return 201, AppointmentOut(
+            id=a.id,
+            entity_id=a.entity_id,
+            account_id=a.account_id,
+            display_name=name,
+            valid_from=a.valid_from,
+            valid_to=a.valid_to,
+        ).model_dump(mode="json")
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload={"entity": entity_id, **body.model_dump(mode="json")}, run=run)
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"entity": entity_id, **body.model_dump(mode="json")},
+        run=run,
+    )
 
 
 @router.get("/entities/{entity_id}/responsible", response_model=list[AppointmentOut])
-def appointment_history(entity_id: int, session: SessionDep, actor: Annotated[Actor, require(
-        Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN)]) -> list[AppointmentOut]:
+def appointment_history(
+    entity_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN)],
+) -> list[AppointmentOut]:
     """Return the history of the organization's responsible-therapist appointments, latest first."""
-    return [AppointmentOut(id=a.id, entity_id=a.entity_id, account_id=a.account_id, display_name=name,
-                           valid_from=a.valid_from, valid_to=a.valid_to)
-            for a, name in service.appointments(session=session, actor=actor, entity_id=entity_id)]
+    return [
+        AppointmentOut(
+            id=a.id,
+            entity_id=a.entity_id,
+            account_id=a.account_id,
+            display_name=name,
+            valid_from=a.valid_from,
+            valid_to=a.valid_to,
+        )
+        for a, name in service.appointments(session=session, actor=actor, entity_id=entity_id)
+    ]
 
 
 @router.post("/employers", status_code=204, response_class=Response)
-def link_employer(body: EmployerLinkIn, session: SessionDep,
-                  actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> Response:
+def link_employer(
+    body: EmployerLinkIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)]
+) -> Response:
     """Tie an employer account to its BIN (it then sees its workers' clearance status and dates only)."""
     service.link_employer(session=session, actor=actor, account_id=body.account_id, bin_=body.bin, now=clock.now())
     return Response(status_code=204)
 
 
 @router.post("/books", response_model=BookOut, status_code=201)
-def issue(body: BookIn, session: SessionDep, actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
-          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def issue(
+    body: BookIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Open a worker's personal medical book at the responsible therapist's organization (C-04, C-05, C-11)."""
+
     def run() -> tuple[int, dict[str, Any]]:
         book = service.issue(session=session, actor=actor, data=body, now=clock.now())
         return 201, views.book_out(session, book, clock.today()).model_dump(mode="json")
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload=body.model_dump(mode="json"), run=run)
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.post("/books/lookup", response_model=BookOut)
@@ -137,52 +187,84 @@ def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(
 
 
 @router.get("/books/{book_id}", response_model=BookOut)
-def read_book(book_id: int, session: SessionDep,
-              actor: Annotated[Actor, require(Role.CITIZEN, *STAFF)], purpose: Purpose = "") -> BookOut:
+def read_book(
+    book_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF)], purpose: Purpose = ""
+) -> BookOut:
     """Return the whole book with its history; the read is logged with who, when and why."""
     book = views.read_book(session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now())
     return views.book_out(session, book, clock.today())
 
 
 @router.post("/books/{book_id}/entries", response_model=EntryOut, status_code=201)
-def record(book_id: int, body: EntryIn, session: SessionDep,
-           actor: Annotated[Actor, require(*STAFF, Role.MIS_CLIENT)],
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def record(
+    book_id: int,
+    body: EntryIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(*STAFF, Role.MIS_CLIENT)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Append an examination, test, X-ray, vaccination, past infection or diagnosis (C-12, C-13).
 
     A positive infection test suspends clearance and refers the worker to PHC in the same transaction (C-30).
     """
+
     def run() -> tuple[int, dict[str, Any]]:
         entry = service.record(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"book": book_id, **body.model_dump(mode="json")},
+        run=run,
+    )
 
 
 @router.post("/books/{book_id}/clearance", response_model=EntryOut, status_code=201)
-def clearance(book_id: int, body: ClearanceIn, session: SessionDep,
-              actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
-              idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def clearance(
+    book_id: int,
+    body: ClearanceIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Grant (only with the group's complete, clean scope), refuse or suspend work clearance (C-20, C-21)."""
+
     def run() -> tuple[int, dict[str, Any]]:
         entry = service.decide_clearance(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload={"book": book_id, **body.model_dump(mode="json")}, run=run)
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"book": book_id, **body.model_dump(mode="json")},
+        run=run,
+    )
 
 
 @router.post("/entries/{entry_id}/correction", response_model=EntryOut, status_code=201)
-def correct(entry_id: int, body: CorrectionIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF)],
-            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def correct(
+    entry_id: int,
+    body: CorrectionIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(*STAFF)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Correct an entry: a new entry with reason and author supersedes it; both stay in the history (C-41)."""
+
     def run() -> tuple[int, dict[str, Any]]:
         entry = service.correct(session=session, actor=actor, entry_id=entry_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload={"entry": entry_id, **body.model_dump(mode="json")}, run=run)
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"entry": entry_id, **body.model_dump(mode="json")},
+        run=run,
+    )
 
 
 @router.get("/me", response_model=BookOut)
@@ -212,15 +294,18 @@ def employer_workers(session: SessionDep, actor: Annotated[Actor, require(Role.E
 
 
 @router.get("/reminders", response_model=list[ReminderOut])
-def reminders(session: SessionDep,
-              actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.EMPLOYER)],
-              within_days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[ReminderOut]:
+def reminders(
+    session: SessionDep,
+    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.EMPLOYER)],
+    within_days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> list[ReminderOut]:
     """List books whose clearance ends within N days, to remind the owner and the employer (C-21)."""
     return views.reminders(session=session, actor=actor, today=clock.today(), within_days=within_days)
 
 
 @router.get("/referrals/incoming", response_model=list[ReferralOut])
-def incoming_referrals(session: SessionDep, actor: Annotated[Actor, require(
-        Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]) -> list[ReferralOut]:
+def incoming_referrals(
+    session: SessionDep, actor: Annotated[Actor, require(Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+) -> list[ReferralOut]:
     """Return the workers referred to this PHC organization after an infection or carrier finding (C-30)."""
     return views.incoming_referrals(session=session, actor=actor)

@@ -31,8 +31,9 @@ def _packaged() -> dict[str, Any]:
 
 def item_names() -> dict[str, dict[str, str]]:
     """Return the kk/ru/en names of the catalogue's item codes (therapist, fluorography, ...)."""
-    return {code: {k: v for k, v in item.items() if k.startswith("name_")}
-            for code, item in _packaged()["items"].items()}
+    return {
+        code: {k: v for k, v in item.items() if k.startswith("name_")} for code, item in _packaged()["items"].items()
+    }
 
 
 def default_group_rows() -> list[dict[str, Any]]:
@@ -40,12 +41,21 @@ def default_group_rows() -> list[dict[str, Any]]:
     data = _packaged()
     rows = []
     for g in data["groups"]:
-        rows.append({
-            "code": g["code"], "version": 1, "effective_from": dt.date.fromisoformat(g["effective_from"]),
-            "effective_to": None, "name_kk": g["name_kk"], "name_ru": g["name_ru"], "name_en": g["name_en"],
-            "periodicity_months": g["periodicity_months"], "requirements": list(data["scopes"][g["scope"]]),
-            "verified": g["verified"], "source": g["source"],
-        })
+        rows.append(
+            {
+                "code": g["code"],
+                "version": 1,
+                "effective_from": dt.date.fromisoformat(g["effective_from"]),
+                "effective_to": None,
+                "name_kk": g["name_kk"],
+                "name_ru": g["name_ru"],
+                "name_en": g["name_en"],
+                "periodicity_months": g["periodicity_months"],
+                "requirements": list(data["scopes"][g["scope"]]),
+                "verified": g["verified"],
+                "source": g["source"],
+            }
+        )
     return rows
 
 
@@ -60,21 +70,37 @@ def seed_catalogue(session: Session) -> None:
 
 def rule_of(group: DecreedGroup) -> GroupRule:
     """Return the pure rule view of a stored group version."""
-    return GroupRule(code=group.code, periodicity_months=group.periodicity_months, requirements=tuple(
-        Requirement(kind=EntryKind(r["kind"]), code=r["code"], female_only=bool(r.get("female_only", False)),
-                    infection=bool(r.get("infection", False)), months=r.get("months"))
-        for r in group.requirements))
+    return GroupRule(
+        code=group.code,
+        periodicity_months=group.periodicity_months,
+        requirements=tuple(
+            Requirement(
+                kind=EntryKind(r["kind"]),
+                code=r["code"],
+                female_only=bool(r.get("female_only", False)),
+                infection=bool(r.get("infection", False)),
+                months=r.get("months"),
+            )
+            for r in group.requirements
+        ),
+    )
 
 
 def _in_force(day: dt.date):  # type: ignore[no-untyped-def]
-    return (DecreedGroup.effective_from <= day,
-            or_(DecreedGroup.effective_to.is_(None), DecreedGroup.effective_to > day))
+    return (
+        DecreedGroup.effective_from <= day,
+        or_(DecreedGroup.effective_to.is_(None), DecreedGroup.effective_to > day),
+    )
 
 
 def in_force(*, session: Session, code: str, day: dt.date) -> DecreedGroup:
     """Return the version of a group in force on a day, or raise GroupNotFound."""
-    group = session.scalar(select(DecreedGroup).where(DecreedGroup.code == code, *_in_force(day))
-                           .order_by(DecreedGroup.version.desc()).limit(1))
+    group = session.scalar(
+        select(DecreedGroup)
+        .where(DecreedGroup.code == code, *_in_force(day))
+        .order_by(DecreedGroup.version.desc())
+        .limit(1)
+    )
     if group is None:
         raise GroupNotFound(group=code, day=day.isoformat())
     return group
@@ -87,8 +113,7 @@ def list_in_force(*, session: Session, day: dt.date) -> list[DecreedGroup]:
 
 def versions(*, session: Session, code: str) -> list[DecreedGroup]:
     """Return every version of a group, oldest first, or raise GroupNotFound."""
-    found = list(session.scalars(select(DecreedGroup).where(DecreedGroup.code == code)
-                                 .order_by(DecreedGroup.version)))
+    found = list(session.scalars(select(DecreedGroup).where(DecreedGroup.code == code).order_by(DecreedGroup.version)))
     if not found:
         raise GroupNotFound(group=code, day="-")
     return found
@@ -96,24 +121,50 @@ def versions(*, session: Session, code: str) -> list[DecreedGroup]:
 
 def add_version(*, session: Session, actor: Actor, data: GroupIn) -> DecreedGroup:
     """Add the Fund's new version of a group (or a new group); the previous version ends where it begins."""
-    current = session.scalar(select(DecreedGroup).where(DecreedGroup.code == data.code,
-                                                        DecreedGroup.effective_to.is_(None))
-                             .order_by(DecreedGroup.version.desc()).limit(1))
-    last = session.scalar(select(DecreedGroup.version).where(DecreedGroup.code == data.code)
-                          .order_by(DecreedGroup.version.desc()).limit(1)) or 0
+    current = session.scalar(
+        select(DecreedGroup)
+        .where(DecreedGroup.code == data.code, DecreedGroup.effective_to.is_(None))
+        .order_by(DecreedGroup.version.desc())
+        .limit(1)
+    )
+    last = (
+        session.scalar(
+            select(DecreedGroup.version)
+            .where(DecreedGroup.code == data.code)
+            .order_by(DecreedGroup.version.desc())
+            .limit(1)
+        )
+        or 0
+    )
     if current is not None:
         if data.effective_from <= current.effective_from:
             raise InvalidDates(reason=REASON_VERSION_ORDER)
         current.effective_to = data.effective_from
     group = DecreedGroup(
-        code=data.code, version=last + 1, effective_from=data.effective_from, effective_to=None,
-        name_kk=data.name_kk, name_ru=data.name_ru, name_en=data.name_en,
+        code=data.code,
+        version=last + 1,
+        effective_from=data.effective_from,
+        effective_to=None,
+        name_kk=data.name_kk,
+        name_ru=data.name_ru,
+        name_en=data.name_en,
         periodicity_months=data.periodicity_months,
-        requirements=[r.model_dump(mode="json", exclude_defaults=True) | {"kind": r.kind.value, "code": r.code}
-                      for r in data.requirements],
-        verified=data.verified, source=data.source, created_by=actor.account_id)
+        requirements=[
+            r.model_dump(mode="json", exclude_defaults=True) | {"kind": r.kind.value, "code": r.code}
+            for r in data.requirements
+        ],
+        verified=data.verified,
+        source=data.source,
+        created_by=actor.account_id,
+    )
     session.add(group)
     session.flush()
-    record_event(session=session, actor=actor, action="medbook.group_version", object_type="decreed_group",
-                 object_id=str(group.id), purpose=f"{group.code} v{group.version}")
+    record_event(
+        session=session,
+        actor=actor,
+        action="medbook.group_version",
+        object_type="decreed_group",
+        object_id=str(group.id),
+        purpose=f"{group.code} v{group.version}",
+    )
     return group

@@ -16,11 +16,15 @@ DbUrl = Annotated[str | None, typer.Option("--database-url", help="Defaults to E
 
 
 @app.command("remind")
-def remind(days: Annotated[int, typer.Option("--days", min=1, max=365,
-                                             help="Remind of clearances ending within this many days.")] = DEFAULT_DAYS,
-           today: Annotated[str | None, typer.Option(help="The day to run for (YYYY-MM-DD); defaults to today in "
-                                                          "Kazakhstan.")] = None,
-           database_url: DbUrl = None) -> None:
+def remind(
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=365, help="Remind of clearances ending within this many days.")
+    ] = DEFAULT_DAYS,
+    today: Annotated[
+        str | None, typer.Option(help="The day to run for (YYYY-MM-DD); defaults to today in Kazakhstan.")
+    ] = None,
+    database_url: DbUrl = None,
+) -> None:
     """Queue reminders to owners and employers of clearances ending soon; run daily, it never queues twice."""
     from emhana.config import get_settings
     from emhana.db import make_engine, make_sessionmaker, unit_of_work
@@ -39,6 +43,8 @@ def remind(days: Annotated[int, typer.Option("--days", min=1, max=365,
             report = queue_reminders(session, today=day, within_days=days, now=now)
     finally:
         engine.dispose()
-    sys.stdout.write(f"clearances ending by {day + dt.timedelta(days=days)}: {report.books}; reminders queued: "
-                     f"{report.queued}, already queued: {report.already}, of them to employer accounts without a "
-                     f"person: {report.to_accounts}\n")
+    sys.stdout.write(
+        f"clearances ending by {day + dt.timedelta(days=days)}: {report.books}; reminders queued: "
+        f"{report.queued}, already queued: {report.already}, of them to employer accounts without a "
+        f"person: {report.to_accounts}\n"
+    )

@@ -67,8 +67,13 @@ class ResponsibleAppointment(Base):
     appointed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("uq_medbook_responsible_open", "entity_id", unique=True,
-              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        Index(
+            "uq_medbook_responsible_open",
+            "entity_id",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL"),
+            postgresql_where=text("valid_to IS NULL"),
+        ),
     )
 
 
@@ -125,8 +130,11 @@ class JournalEntry(Base):
     signature_state: Mapped[str] = mapped_column(String(16), default="pending")
 
     __table_args__ = (
-        CheckConstraint("kind IN ('specialist_exam', 'lab_result', 'xray', 'vaccination', 'past_infection', "
-                        "'specialist_diagnosis', 'clearance', 'referral')", name="kind"),
+        CheckConstraint(
+            "kind IN ('specialist_exam', 'lab_result', 'xray', 'vaccination', 'past_infection', "
+            "'specialist_diagnosis', 'clearance', 'referral')",
+            name="kind",
+        ),
         CheckConstraint("source IN ('manual', 'mis')", name="source"),
         CheckConstraint("(kind = 'clearance') = (clearance IS NOT NULL)", name="clearance"),
         CheckConstraint("supersedes_id IS NULL OR reason IS NOT NULL", name="correction_reason"),

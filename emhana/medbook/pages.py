@@ -61,9 +61,19 @@ def clearance_mark(book: BookOut) -> EntryOut | None:
 
 def book_html(book: BookOut) -> Markup:
     """Render the book itself in the owner's chosen language, whatever the page language (C-10)."""
-    html = environment(book.language.value).get_template("medbook/_book.html").render(
-        b=book, mark=clearance_mark(book), kinds=KINDS, results=RESULTS, statuses=STATUSES, fields=FIELDS,
-        by_id={e.id: e for e in book.entries})
+    html = (
+        environment(book.language.value)
+        .get_template("medbook/_book.html")
+        .render(
+            b=book,
+            mark=clearance_mark(book),
+            kinds=KINDS,
+            results=RESULTS,
+            statuses=STATUSES,
+            fields=FIELDS,
+            by_id={e.id: e for e in book.entries},
+        )
+    )
     return Markup(html)  # rendered by an autoescaping environment
 
 
@@ -73,13 +83,31 @@ def my_book(request: Request, session: SessionDep, actor: Citizen, error: str = 
     try:
         book = views.my_book(session=session, actor=actor, now=clock.now())
     except BookNotFound:
-        return render(request, "medbook/my.html", actor=actor, book=None, reads=[], body="",
-                      languages=BOOK_LANGUAGES, purposes=PURPOSES, error="")
+        return render(
+            request,
+            "medbook/my.html",
+            actor=actor,
+            book=None,
+            reads=[],
+            body="",
+            languages=BOOK_LANGUAGES,
+            purposes=PURPOSES,
+            error="",
+        )
     out = views.book_out(session, book, clock.today())
     reads = views.reads_of_my_book(session=session, actor=actor)
     message = translate(language(request), MSG_BAD_LANGUAGE) if error == "language" else ""
-    return render(request, "medbook/my.html", actor=actor, book=out, reads=reads, body=book_html(out),
-                  languages=BOOK_LANGUAGES, purposes=PURPOSES, error=message)
+    return render(
+        request,
+        "medbook/my.html",
+        actor=actor,
+        book=out,
+        reads=reads,
+        body=book_html(out),
+        languages=BOOK_LANGUAGES,
+        purposes=PURPOSES,
+        error=message,
+    )
 
 
 @router.get("/medbook/my/book.pdf", dependencies=[require(Role.CITIZEN)])
@@ -92,14 +120,21 @@ def my_book_pdf(session: SessionDep, actor: Citizen) -> Response:
         filename, data = views.my_book_pdf(session=session, actor=actor, now=clock.now())
     except BookNotFound:
         return RedirectResponse("/medbook/my", status_code=303)
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/medbook/my/language", dependencies=[require(Role.CITIZEN)])
-def choose_language(request: Request, session: SessionDep, actor: Citizen,
-                    csrf: Annotated[str, Form(max_length=200)] = "",
-                    book_language: Annotated[str, Form(alias="language", max_length=8)] = "") -> Response:
+def choose_language(
+    request: Request,
+    session: SessionDep,
+    actor: Citizen,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    book_language: Annotated[str, Form(alias="language", max_length=8)] = "",
+) -> Response:
     """Change the language the worker's book is rendered in: Kazakh or Russian (C-10)."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
@@ -119,16 +154,31 @@ def employer_workers(request: Request, session: SessionDep, actor: Employer) -> 
     return render(request, "medbook/workers.html", actor=actor, workers=workers, statuses=STATUSES)
 
 
-def _desk(request: Request, actor: Actor, *, book: BookOut | None = None, error: str = "",
-          notice: str = "", status: int = 200) -> HTMLResponse:
+def _desk(
+    request: Request, actor: Actor, *, book: BookOut | None = None, error: str = "", notice: str = "", status: int = 200
+) -> HTMLResponse:
     lang = language(request)
     names = catalogue.item_names()
     items = sorted(((code, n.get(f"name_{lang}", code)) for code, n in names.items()), key=lambda i: i[1])
-    return render(request, "medbook/desk.html", actor=actor, status=status, book=book,
-                  body=book_html(book) if book else "", error=error, notice=notice, items=items,
-                  kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind], results=RESULTS,
-                  result_codes=[r.value for r in Result], decisions=[d.value for d in Decision], statuses=STATUSES,
-                  today=clock.today().isoformat(), correctable=correctable(book) if book else [], kinds_all=KINDS)
+    return render(
+        request,
+        "medbook/desk.html",
+        actor=actor,
+        status=status,
+        book=book,
+        body=book_html(book) if book else "",
+        error=error,
+        notice=notice,
+        items=items,
+        kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind],
+        results=RESULTS,
+        result_codes=[r.value for r in Result],
+        decisions=[d.value for d in Decision],
+        statuses=STATUSES,
+        today=clock.today().isoformat(),
+        correctable=correctable(book) if book else [],
+        kinds_all=KINDS,
+    )
 
 
 def correctable(book: BookOut) -> list[EntryOut]:
@@ -136,8 +186,9 @@ def correctable(book: BookOut) -> list[EntryOut]:
     return [e for e in reversed(book.entries) if e.current and e.kind in CLINICAL_KINDS]
 
 
-def _refused(request: Request, session: Session, actor: Actor, exc: RegistryError | ValidationError,
-             book_id: int | None = None) -> HTMLResponse:
+def _refused(
+    request: Request, session: Session, actor: Actor, exc: RegistryError | ValidationError, book_id: int | None = None
+) -> HTMLResponse:
     """Undo anything the refused request wrote and show the desk with the refusal's own message."""
     session.rollback()
     lang = language(request)
@@ -159,17 +210,22 @@ def _read(session: Session, actor: Actor, book_id: int) -> BookOut:
     return views.book_out(session, book, clock.today())
 
 
-@router.get("/medbook/desk", response_class=HTMLResponse,
-            dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+@router.get(
+    "/medbook/desk", response_class=HTMLResponse, dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+)
 def desk(request: Request, actor: Staff) -> HTMLResponse:
     """Show the desk's search form: the worker's IIN is typed into a POST form, never put in a URL."""
     return _desk(request, actor)
 
 
-@router.post("/medbook/desk/find", response_class=HTMLResponse,
-             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
-def find(request: Request, session: SessionDep, actor: Staff, csrf: FormText = "", iin: FormText = "",
-         purpose: FormText = "") -> Response:
+@router.post(
+    "/medbook/desk/find",
+    response_class=HTMLResponse,
+    dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)],
+)
+def find(
+    request: Request, session: SessionDep, actor: Staff, csrf: FormText = "", iin: FormText = "", purpose: FormText = ""
+) -> Response:
     """Find a worker's book by IIN (the read is logged with its purpose) and open it at the desk."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
@@ -181,28 +237,51 @@ def find(request: Request, session: SessionDep, actor: Staff, csrf: FormText = "
     return _desk(request, actor, book=views.book_out(session, book, clock.today()))
 
 
-@router.get("/medbook/desk/books/{book_id}", response_class=HTMLResponse,
-            dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
+@router.get(
+    "/medbook/desk/books/{book_id}",
+    response_class=HTMLResponse,
+    dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)],
+)
 def desk_book(request: Request, session: SessionDep, actor: Staff, book_id: int, done: str = "") -> HTMLResponse:
     """Show a book of the actor's organization at the desk (the read is logged)."""
     lang = language(request)
-    notice = {"entry": translate(lang, MSG_RECORDED), "clearance": translate(lang, MSG_DECIDED),
-              "correction": translate(lang, MSG_CORRECTED)}.get(done, "")
+    notice = {
+        "entry": translate(lang, MSG_RECORDED),
+        "clearance": translate(lang, MSG_DECIDED),
+        "correction": translate(lang, MSG_CORRECTED),
+    }.get(done, "")
     return _desk(request, actor, book=_read(session, actor, book_id), notice=notice)
 
 
-@router.post("/medbook/desk/books/{book_id}/entries",
-             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
-def record_entry(request: Request, session: SessionDep, actor: Staff, book_id: int, csrf: FormText = "",
-                 kind: FormText = "", item_code: FormText = "", performed_on: FormText = "",
-                 result: FormText = "", result_text: FormText = "") -> Response:
+@router.post(
+    "/medbook/desk/books/{book_id}/entries", dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+)
+def record_entry(
+    request: Request,
+    session: SessionDep,
+    actor: Staff,
+    book_id: int,
+    csrf: FormText = "",
+    kind: FormText = "",
+    item_code: FormText = "",
+    performed_on: FormText = "",
+    result: FormText = "",
+    result_text: FormText = "",
+) -> Response:
     """Record an examination, test, X-ray, vaccination, past infection or diagnosis (C-13); an infection
     suspends clearance and refers the worker in the same transaction (C-30)."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     try:
-        data = EntryIn.model_validate({"kind": kind, "item_code": item_code, "performed_on": performed_on,
-                                       "result": result or None, "result_text": result_text.strip()})
+        data = EntryIn.model_validate(
+            {
+                "kind": kind,
+                "item_code": item_code,
+                "performed_on": performed_on,
+                "result": result or None,
+                "result_text": result_text.strip(),
+            }
+        )
         service.record(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
@@ -210,8 +289,15 @@ def record_entry(request: Request, session: SessionDep, actor: Staff, book_id: i
 
 
 @router.post("/medbook/desk/books/{book_id}/clearance", dependencies=[require(Role.RESPONSIBLE_THERAPIST)])
-def decide(request: Request, session: SessionDep, actor: Therapist, book_id: int, csrf: FormText = "",
-           decision: FormText = "", note: FormText = "") -> Response:
+def decide(
+    request: Request,
+    session: SessionDep,
+    actor: Therapist,
+    book_id: int,
+    csrf: FormText = "",
+    decision: FormText = "",
+    note: FormText = "",
+) -> Response:
     """Grant (only with the group's complete, clean scope), refuse or suspend clearance (C-20, C-21)."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
@@ -223,19 +309,38 @@ def decide(request: Request, session: SessionDep, actor: Therapist, book_id: int
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=clearance", status_code=303)
 
 
-@router.post("/medbook/desk/books/{book_id}/correction",
-             dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)])
-def correct_entry(request: Request, session: SessionDep, actor: Staff, book_id: int, csrf: FormText = "",
-                  entry_id: FormText = "", kind: FormText = "", item_code: FormText = "", performed_on: FormText = "",
-                  result: FormText = "", result_text: FormText = "", reason: FormText = "") -> Response:
+@router.post(
+    "/medbook/desk/books/{book_id}/correction", dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+)
+def correct_entry(
+    request: Request,
+    session: SessionDep,
+    actor: Staff,
+    book_id: int,
+    csrf: FormText = "",
+    entry_id: FormText = "",
+    kind: FormText = "",
+    item_code: FormText = "",
+    performed_on: FormText = "",
+    result: FormText = "",
+    result_text: FormText = "",
+    reason: FormText = "",
+) -> Response:
     """Correct a chosen entry: the corrected values and a mandatory reason make a new entry that supersedes it;
     only staff of the issuing organization may (C-40); the history shows both and the difference (C-41)."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     try:
-        data = CorrectionIn.model_validate({"kind": kind, "item_code": item_code, "performed_on": performed_on,
-                                            "result": result or None, "result_text": result_text.strip(),
-                                            "reason": reason.strip() or None})
+        data = CorrectionIn.model_validate(
+            {
+                "kind": kind,
+                "item_code": item_code,
+                "performed_on": performed_on,
+                "result": result or None,
+                "result_text": result_text.strip(),
+                "reason": reason.strip() or None,
+            }
+        )
         target = int(entry_id) if entry_id.strip().isdigit() else 0
         service.correct(session=session, actor=actor, entry_id=target, data=data, now=clock.now(), book_id=book_id)
     except (RegistryError, ValidationError) as exc:

@@ -59,10 +59,13 @@ def _result(lang: str, e: EntryOut) -> str:
     if not e.current:
         parts.append(_t(lang, "Superseded by entry No. %(number)s", number=e.superseded_by_id))
     if e.supersedes_id:
-        parts.append(_t(lang, "Corrects entry No. %(number)s. Reason: %(reason)s", number=e.supersedes_id,
-                        reason=e.reason or ""))
-        parts.extend(f"{_t(lang, FIELDS.get(c.field, c.field))}: {_value(lang, c.field, c.old)} → "
-                     f"{_value(lang, c.field, c.new)}" for c in e.changes)
+        parts.append(
+            _t(lang, "Corrects entry No. %(number)s. Reason: %(reason)s", number=e.supersedes_id, reason=e.reason or "")
+        )
+        parts.extend(
+            f"{_t(lang, FIELDS.get(c.field, c.field))}: {_value(lang, c.field, c.old)} → {_value(lang, c.field, c.new)}"
+            for c in e.changes
+        )
     return "\n".join(parts)
 
 
@@ -109,8 +112,9 @@ def render(book: BookOut, *, seal_text: str | None, printed_at: dt.datetime) -> 
     _journal(pdf, book, lang)
     pdf.ln(4)
     pdf.set_font(FONT, "", 7)
-    pdf.multi_cell(0, 4, _t(lang, PRINTED_AT, day=printed_at.strftime("%d.%m.%Y %H:%M")),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0, 4, _t(lang, PRINTED_AT, day=printed_at.strftime("%d.%m.%Y %H:%M")), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     return bytes(pdf.output())
 
 
@@ -149,8 +153,15 @@ def _journal(pdf: FPDF, book: BookOut, lang: str) -> None:
     if not book.entries:
         pdf.multi_cell(0, 5, _t(lang, "The journal has no entries yet."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    heads = ("№", _t(lang, "Date"), _t(lang, "Kind"), _t(lang, "Item"), _t(lang, "Result"), _t(lang, "Author"),
-             _t(lang, "Signature"))
+    heads = (
+        "№",
+        _t(lang, "Date"),
+        _t(lang, "Kind"),
+        _t(lang, "Item"),
+        _t(lang, "Result"),
+        _t(lang, "Author"),
+        _t(lang, "Signature"),
+    )
     with pdf.table(col_widths=(8, 20, 26, 32, 48, 26, 20), text_align="LEFT", line_height=4) as table:
         row = table.row()
         for head in heads:
@@ -158,6 +169,13 @@ def _journal(pdf: FPDF, book: BookOut, lang: str) -> None:
         for e in book.entries:
             # C-41: a superseded entry stays in the book, greyed and marked with the entry that replaced it.
             row = table.row(style=None if e.current else SUPERSEDED)
-            for value in (str(e.id), _day(e.performed_on), _t(lang, KINDS[e.kind.value]), e.item_name,
-                          _result(lang, e), e.author_name, e.signature_label):
+            for value in (
+                str(e.id),
+                _day(e.performed_on),
+                _t(lang, KINDS[e.kind.value]),
+                e.item_name,
+                _result(lang, e),
+                e.author_name,
+                e.signature_label,
+            ):
                 row.cell(value)

@@ -37,10 +37,13 @@ SUBJECTS = {
     EMPLOYER_TEMPLATE: N_("A worker's clearance for work ends soon"),
 }
 BODIES = {
-    OWNER_TEMPLATE: N_("Your clearance for work in personal medical book No. {book_id} is valid until {valid_until} "
-                       "({days_left} days left). Have the periodic examination and tests done before that date."),
-    EMPLOYER_TEMPLATE: N_("The clearance for work of {worker} ({position}) is valid until {valid_until} "
-                          "({days_left} days left)."),
+    OWNER_TEMPLATE: N_(
+        "Your clearance for work in personal medical book No. {book_id} is valid until {valid_until} "
+        "({days_left} days left). Have the periodic examination and tests done before that date."
+    ),
+    EMPLOYER_TEMPLATE: N_(
+        "The clearance for work of {worker} ({position}) is valid until {valid_until} ({days_left} days left)."
+    ),
 }
 
 
@@ -73,33 +76,58 @@ def queue_reminders(session: Session, *, today: dt.date, within_days: int, now: 
     if not found:
         return RemindReport(0, 0, 0, 0)
     ids = [s.book_id for s in found]
-    books = {b.id: (b, p) for b, p in session.execute(
-        select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id).where(MedicalBook.id.in_(ids)))}
+    books = {
+        b.id: (b, p)
+        for b, p in session.execute(
+            select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id).where(MedicalBook.id.in_(ids))
+        )
+    }
     employers: dict[str, list[Account]] = {}
     bins = {b.employer_bin for b, _p in books.values()}
-    for link, account in session.execute(select(EmployerLink, Account)
-                                         .join(Account, Account.id == EmployerLink.account_id)
-                                         .where(EmployerLink.bin.in_(bins), Account.active.is_(True))
-                                         .order_by(Account.id)):
+    for link, account in session.execute(
+        select(EmployerLink, Account)
+        .join(Account, Account.id == EmployerLink.account_id)
+        .where(EmployerLink.bin.in_(bins), Account.active.is_(True))
+        .order_by(Account.id)
+    ):
         employers.setdefault(link.bin, []).append(account)
     queued = already = to_accounts = 0
     for standing in found:
         book, person = books[standing.book_id]
         assert standing.valid_until is not None
-        params = {"book_id": book.id, "valid_until": _day(standing.valid_until),
-                  "days_left": (standing.valid_until - today).days}
+        params = {
+            "book_id": book.id,
+            "valid_until": _day(standing.valid_until),
+            "days_left": (standing.valid_until - today).days,
+        }
         key = f"medbook:{book.id}:clearance:{standing.entry_id}:expiring"
-        row = enqueue(session, kind=RecipientKind.PERSON, recipient_id=person.id, template=OWNER_TEMPLATE,
-                      params=params, dedupe_key=f"{key}:person:{person.id}", now=now)
+        row = enqueue(
+            session,
+            kind=RecipientKind.PERSON,
+            recipient_id=person.id,
+            template=OWNER_TEMPLATE,
+            params=params,
+            dedupe_key=f"{key}:person:{person.id}",
+            now=now,
+        )
         queued, already = (queued + 1, already) if row is not None else (queued, already + 1)
         worker = " ".join(p for p in (person.surname, person.given_name, person.patronymic) if p)
         for account in employers.get(book.employer_bin, []):
-            kind, recipient = (RecipientKind.PERSON, account.person_id) if account.person_id is not None \
+            kind, recipient = (
+                (RecipientKind.PERSON, account.person_id)
+                if account.person_id is not None
                 else (RecipientKind.ACCOUNT, account.id)
+            )
             to_accounts += kind is RecipientKind.ACCOUNT
-            row = enqueue(session, kind=kind, recipient_id=recipient,
-                          template=EMPLOYER_TEMPLATE, params={**params, "worker": worker, "position": book.position},
-                          dedupe_key=f"{key}:employer:{account.id}", now=now)
+            row = enqueue(
+                session,
+                kind=kind,
+                recipient_id=recipient,
+                template=EMPLOYER_TEMPLATE,
+                params={**params, "worker": worker, "position": book.position},
+                dedupe_key=f"{key}:employer:{account.id}",
+                now=now,
+            )
             queued, already = (queued + 1, already) if row is not None else (queued, already + 1)
     session.flush()
     return RemindReport(len(found), queued, already, to_accounts)

@@ -147,8 +147,14 @@ def assess(group: GroupRule, findings: Sequence[Finding], *, sex: str, today: dt
         if found.result is None or found.result in CONTRAINDICATING:
             bad.append(req.code)
     granted = not (missing or overdue or bad)
-    return Assessment(granted=granted, valid_until=min(due.values()) if granted and due else None,
-                      missing=tuple(missing), overdue=tuple(overdue), contraindicated=tuple(bad), due=due)
+    return Assessment(
+        granted=granted,
+        valid_until=min(due.values()) if granted and due else None,
+        missing=tuple(missing),
+        overdue=tuple(overdue),
+        contraindicated=tuple(bad),
+        due=due,
+    )
 
 
 def suspends(group: GroupRule, kind: EntryKind, code: str, result: Result | None) -> bool:
@@ -182,8 +188,9 @@ def canonical_bytes(document: Mapping[str, Any]) -> bytes:
 
     Values are strings, integers, booleans, lists and null only, so RFC 8785's number rules never apply.
     """
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -33,15 +33,20 @@ from emhana.trust.models import DocumentSigner, IssuedSeal
 from emhana.trust.revocation import cti_hash
 from emhana.trust.signers import REVOKED, utc
 
-SECTIONS = {EntryKind.SPECIALIST_EXAM: Section.EXAM, EntryKind.LAB_RESULT: Section.LAB,
-            EntryKind.XRAY: Section.XRAY, EntryKind.VACCINATION: Section.VACCINATION}
+SECTIONS = {
+    EntryKind.SPECIALIST_EXAM: Section.EXAM,
+    EntryKind.LAB_RESULT: Section.LAB,
+    EntryKind.XRAY: Section.XRAY,
+    EntryKind.VACCINATION: Section.VACCINATION,
+}
 
 
 class SealIssuer(Protocol):
     """Signs a clearance summary with the facility's document-signer key (HSM/KMS or the database in production)."""
 
-    def issue(self, session: Session, entity: Entity, clearance: Clearance, *, expires_at: dt.datetime,
-              now: dt.datetime) -> str | None:
+    def issue(
+        self, session: Session, entity: Entity, clearance: Clearance, *, expires_at: dt.datetime, now: dt.datetime
+    ) -> str | None:
         """Return the `KZMB1:` text, expiring at ``expires_at`` or at the signer's notAfter if earlier; None when
         the facility has no signer (then the PDF carries no seal)."""
         ...
@@ -70,23 +75,40 @@ def summary_of(session: Session, book: MedicalBook, clearance: JournalEntry) -> 
     if person is None:
         return None
     dates: dict[Section, dt.date] = {}
-    for e in session.scalars(select(JournalEntry).where(
-            JournalEntry.book_id == book.id, JournalEntry.kind.in_([k.value for k in SECTIONS]),
+    for e in session.scalars(
+        select(JournalEntry).where(
+            JournalEntry.book_id == book.id,
+            JournalEntry.kind.in_([k.value for k in SECTIONS]),
             JournalEntry.performed_on <= clearance.performed_on,
-            JournalEntry.id.not_in(select(JournalEntry.supersedes_id).where(JournalEntry.supersedes_id.is_not(None))))):
+            JournalEntry.id.not_in(select(JournalEntry.supersedes_id).where(JournalEntry.supersedes_id.is_not(None))),
+        )
+    ):
         section = SECTIONS[EntryKind(e.kind)]
         if e.result not in CONTRAINDICATING and (section not in dates or e.performed_on > dates[section]):
             dates[section] = e.performed_on
     # C-41: every new clearance is a new version of the summary (rv), so a reader sees which one is current.
-    version = session.scalar(select(func.count()).select_from(JournalEntry).where(
-        JournalEntry.book_id == book.id, JournalEntry.kind == EntryKind.CLEARANCE.value,
-        JournalEntry.id <= clearance.id)) or 1
+    version = (
+        session.scalar(
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(
+                JournalEntry.book_id == book.id,
+                JournalEntry.kind == EntryKind.CLEARANCE.value,
+                JournalEntry.id <= clearance.id,
+            )
+        )
+        or 1
+    )
     return Clearance(
-        name=" ".join(p for p in (person.surname, person.given_name) if p), birth_date=person.birth_date,
-        status=SealStatus.FIT, categories=(book.group_code,) if len(book.group_code) <= MAX_CATEGORY else (),
-        dates=tuple(sorted(dates.items())), record_version=version,
+        name=" ".join(p for p in (person.surname, person.given_name) if p),
+        birth_date=person.birth_date,
+        status=SealStatus.FIT,
+        categories=(book.group_code,) if len(book.group_code) <= MAX_CATEGORY else (),
+        dates=tuple(sorted(dates.items())),
+        record_version=version,
         # §6.3 key 8 wants the hash of the clinician's CMS; until signatures land, of the canonical bytes.
-        record_hash=hashlib.sha256(clearance.canonical).digest()[:RECORD_HASH_LENGTH])
+        record_hash=hashlib.sha256(clearance.canonical).digest()[:RECORD_HASH_LENGTH],
+    )
 
 
 def _digest(summary: Clearance) -> str:
@@ -99,9 +121,11 @@ def _reusable(session: Session, kept: ClearanceSeal, digest: str, now: dt.dateti
         return False
     if kept.seal_id is None:
         return True
-    row = session.execute(select(IssuedSeal.status, DocumentSigner.status)
-                          .join(DocumentSigner, DocumentSigner.id == IssuedSeal.dsc_id)
-                          .where(IssuedSeal.id == kept.seal_id)).first()
+    row = session.execute(
+        select(IssuedSeal.status, DocumentSigner.status)
+        .join(DocumentSigner, DocumentSigner.id == IssuedSeal.dsc_id)
+        .where(IssuedSeal.id == kept.seal_id)
+    ).first()
     return row is not None and row[0] == seals.VALID and row[1] != REVOKED
 
 
@@ -110,19 +134,33 @@ def _keep(session: Session, entry_id: int, text: str, digest: str, now: dt.datet
     message = cose.decode_sign1(trust_seal.decode_transport(text))
     claims = read_claims(cose.loads_strict(message.payload))
     kid = message.kid or b""
-    seal_id = session.scalar(select(IssuedSeal.id).where(IssuedSeal.kid == kid.hex(),
-                                                         IssuedSeal.cti_hash == cti_hash(kid, claims.cti)))
+    seal_id = session.scalar(
+        select(IssuedSeal.id).where(IssuedSeal.kid == kid.hex(), IssuedSeal.cti_hash == cti_hash(kid, claims.cti))
+    )
     expires = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
     kept = session.get(ClearanceSeal, entry_id)
     if kept is not None:
-        kept.seal_id, kept.summary_sha256, kept.text, kept.issued_at, kept.expires_at = \
-            seal_id, digest, text, now, expires
+        kept.seal_id, kept.summary_sha256, kept.text, kept.issued_at, kept.expires_at = (
+            seal_id,
+            digest,
+            text,
+            now,
+            expires,
+        )
         session.flush()
         return text
     try:
         with session.begin_nested():
-            session.add(ClearanceSeal(entry_id=entry_id, seal_id=seal_id, summary_sha256=digest, text=text,
-                                      issued_at=now, expires_at=expires))
+            session.add(
+                ClearanceSeal(
+                    entry_id=entry_id,
+                    seal_id=seal_id,
+                    summary_sha256=digest,
+                    text=text,
+                    issued_at=now,
+                    expires_at=expires,
+                )
+            )
     except IntegrityError:  # kept meanwhile by a concurrent request: show theirs, ours stays unused
         found = session.get(ClearanceSeal, entry_id)
         if found is None:
@@ -131,8 +169,14 @@ def _keep(session: Session, entry_id: int, text: str, digest: str, now: dt.datet
     return text
 
 
-def seal_for(session: Session, book: MedicalBook, clearance: JournalEntry | None, *, now: dt.datetime,
-             signers: SealIssuer | None = None) -> str | None:
+def seal_for(
+    session: Session,
+    book: MedicalBook,
+    clearance: JournalEntry | None,
+    *,
+    now: dt.datetime,
+    signers: SealIssuer | None = None,
+) -> str | None:
     """Return the `KZMB1:` seal of a book's current clearance, or None when there is nothing to seal.
 
     Only a granted clearance still in force is sealed (C-20, C-21); the seal carries name, birth date,
@@ -142,8 +186,12 @@ def seal_for(session: Session, book: MedicalBook, clearance: JournalEntry | None
     otherwise a new one is issued and kept.
     """
     today = now.astimezone(KZ_TIME).date()
-    if clearance is None or clearance.book_id != book.id or clearance.valid_until is None \
-            or status_on(clearance.clearance, clearance.valid_until, today) is not ClearanceStatus.GRANTED:
+    if (
+        clearance is None
+        or clearance.book_id != book.id
+        or clearance.valid_until is None
+        or status_on(clearance.clearance, clearance.valid_until, today) is not ClearanceStatus.GRANTED
+    ):
         return None
     if _start_of(clearance.valid_until) <= now:
         return None
@@ -155,8 +203,9 @@ def seal_for(session: Session, book: MedicalBook, clearance: JournalEntry | None
     kept = session.get(ClearanceSeal, clearance.id)
     if kept is not None and _reusable(session, kept, digest, now):
         return kept.text
-    text = (signers or default_signers()).issue(session, entity, summary,
-                                                expires_at=_start_of(clearance.valid_until), now=now)
+    text = (signers or default_signers()).issue(
+        session, entity, summary, expires_at=_start_of(clearance.valid_until), now=now
+    )
     if text is None:
         return None
     if kept is not None:  # what the kept seal said has changed: the new one replaces it (C-41)
@@ -164,16 +213,26 @@ def seal_for(session: Session, book: MedicalBook, clearance: JournalEntry | None
     return _keep(session, clearance.id, text, digest, now)
 
 
-def withdraw(session: Session, *, book_id: int, recorded_after: int | None = None, keep: int | None = None,
-             actor: Actor | None = None, now: dt.datetime | None = None) -> int:
+def withdraw(
+    session: Session,
+    *,
+    book_id: int,
+    recorded_after: int | None = None,
+    keep: int | None = None,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> int:
     """Mark superseded the seals of a book's clearance entries (C-41, §6.5); return how many seals.
 
     With ``recorded_after`` only the clearances recorded after that entry (those that relied on it, when it is
     corrected); ``keep`` is a clearance entry whose seals stay. The kept texts are dropped, so the next page or
     PDF of a clearance still in force gets a new seal.
     """
-    query = select(ClearanceSeal).join(JournalEntry, JournalEntry.id == ClearanceSeal.entry_id) \
+    query = (
+        select(ClearanceSeal)
+        .join(JournalEntry, JournalEntry.id == ClearanceSeal.entry_id)
         .where(JournalEntry.book_id == book_id)
+    )
     if recorded_after is not None:
         query = query.where(JournalEntry.id > recorded_after)
     if keep is not None:

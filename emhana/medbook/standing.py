@@ -31,30 +31,51 @@ def in_force(books: Select[int] | None = None) -> Select[int, int, str | None, d
     """Return a query of (book_id, entry_id, clearance, performed_on, valid_until) of each book's clearance in
     force; ``books`` (a query of book ids) narrows the books looked at before ranking."""
     superseded = select(JournalEntry.supersedes_id).where(JournalEntry.supersedes_id.is_not(None))
-    rank = func.row_number().over(partition_by=JournalEntry.book_id,
-                                  order_by=(JournalEntry.performed_on.desc(), JournalEntry.id.desc()))
-    conditions: list[ColumnElement[bool]] = [JournalEntry.kind == EntryKind.CLEARANCE.value,
-                                             JournalEntry.id.not_in(superseded)]
+    rank = func.row_number().over(
+        partition_by=JournalEntry.book_id, order_by=(JournalEntry.performed_on.desc(), JournalEntry.id.desc())
+    )
+    conditions: list[ColumnElement[bool]] = [
+        JournalEntry.kind == EntryKind.CLEARANCE.value,
+        JournalEntry.id.not_in(superseded),
+    ]
     if books is not None:
         conditions.append(JournalEntry.book_id.in_(books))
-    ranked = select(JournalEntry.book_id, JournalEntry.id.label("entry_id"), JournalEntry.clearance,
-                    JournalEntry.performed_on, JournalEntry.valid_until, rank.label("rank")) \
-        .where(and_(*conditions)).subquery()
-    return select(ranked.c.book_id, ranked.c.entry_id, ranked.c.clearance, ranked.c.performed_on,
-                  ranked.c.valid_until).where(ranked.c.rank == 1)
+    ranked = (
+        select(
+            JournalEntry.book_id,
+            JournalEntry.id.label("entry_id"),
+            JournalEntry.clearance,
+            JournalEntry.performed_on,
+            JournalEntry.valid_until,
+            rank.label("rank"),
+        )
+        .where(and_(*conditions))
+        .subquery()
+    )
+    return select(
+        ranked.c.book_id, ranked.c.entry_id, ranked.c.clearance, ranked.c.performed_on, ranked.c.valid_until
+    ).where(ranked.c.rank == 1)
 
 
 def standings(session: Session, books: Select[int], today: dt.date) -> dict[int, Standing]:
     """Return the standing today of every book of a query of book ids, in one round trip (C-20, C-21)."""
-    found = {row.book_id: Standing(row.book_id, row.entry_id, status_on(row.clearance, row.valid_until, today),
-                                   row.performed_on, row.valid_until)
-             for row in session.execute(in_force(books))}
-    return {book_id: found.get(book_id) or Standing(book_id, None, ClearanceStatus.NONE, None, None)
-            for book_id in session.scalars(books)}
+    found = {
+        row.book_id: Standing(
+            row.book_id,
+            row.entry_id,
+            status_on(row.clearance, row.valid_until, today),
+            row.performed_on,
+            row.valid_until,
+        )
+        for row in session.execute(in_force(books))
+    }
+    return {
+        book_id: found.get(book_id) or Standing(book_id, None, ClearanceStatus.NONE, None, None)
+        for book_id in session.scalars(books)
+    }
 
 
-def expiring(session: Session, *, today: dt.date, within_days: int,
-             books: Select[int] | None = None) -> list[Standing]:
+def expiring(session: Session, *, today: dt.date, within_days: int, books: Select[int] | None = None) -> list[Standing]:
     """Return the granted clearances in force that end within N days (the reminders' query, C-21).
 
     Only books with a granted clearance ending in the window are ranked (the kind/valid_until index finds
@@ -62,15 +83,20 @@ def expiring(session: Session, *, today: dt.date, within_days: int,
     """
     until = today + dt.timedelta(days=within_days)
     candidates = select(JournalEntry.book_id).where(
-        JournalEntry.kind == EntryKind.CLEARANCE.value, JournalEntry.clearance == ClearanceStatus.GRANTED.value,
-        JournalEntry.valid_until > today, JournalEntry.valid_until <= until)
+        JournalEntry.kind == EntryKind.CLEARANCE.value,
+        JournalEntry.clearance == ClearanceStatus.GRANTED.value,
+        JournalEntry.valid_until > today,
+        JournalEntry.valid_until <= until,
+    )
     if books is not None:
         candidates = candidates.where(JournalEntry.book_id.in_(books))
     query = in_force(candidates)
     rows = session.execute(query.order_by(query.selected_columns.valid_until, query.selected_columns.book_id))
-    return [Standing(r.book_id, r.entry_id, ClearanceStatus.GRANTED, r.performed_on, r.valid_until) for r in rows
-            if r.clearance == ClearanceStatus.GRANTED.value and r.valid_until is not None
-            and today < r.valid_until <= until]
+    return [
+        Standing(r.book_id, r.entry_id, ClearanceStatus.GRANTED, r.performed_on, r.valid_until)
+        for r in rows
+        if r.clearance == ClearanceStatus.GRANTED.value and r.valid_until is not None and today < r.valid_until <= until
+    ]
 
 
 def books_of_employer(bin_: str) -> Select[int]:

@@ -43,15 +43,26 @@ BOOK = "medical_book"
 SIGNATURE_PENDING = N_("Signature pending")
 SIGNATURE_SIGNED = N_("Signed by the author")
 SIGNATURE_LABELS = {"pending": SIGNATURE_PENDING, "signed": SIGNATURE_SIGNED}
-DEFAULT_PURPOSE = {Role.CITIZEN: "owner", Role.CLINICIAN: "examination", Role.RESPONSIBLE_THERAPIST: "examination",
-                   Role.EMPLOYER: "employer: clearance status"}
+DEFAULT_PURPOSE = {
+    Role.CITIZEN: "owner",
+    Role.CLINICIAN: "examination",
+    Role.RESPONSIBLE_THERAPIST: "examination",
+    Role.EMPLOYER: "employer: clearance status",
+}
 CLINICAL_FIELDS = ("kind", "item_code", "performed_on", "result", "result_text", "codes")
 
 
 def _log_read(session: Session, actor: Actor, book: MedicalBook, purpose: str, now: dt.datetime) -> None:
-    record_event(session=session, actor=actor, action=READ_ACTION, object_type=BOOK, object_id=str(book.id),
-                 subject_person_id=book.person_id, purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
-                 now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action=READ_ACTION,
+        object_type=BOOK,
+        object_id=str(book.id),
+        subject_person_id=book.person_id,
+        purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
+        now=now,
+    )
 
 
 def authorize_read(actor: Actor, book: MedicalBook) -> None:
@@ -78,8 +89,7 @@ def read_book(*, session: Session, actor: Actor, book_id: int, purpose: str, now
 
 def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.datetime) -> MedicalBook:
     """Find a person's book by IIN (from a request body, never a URL) and log the read."""
-    book = session.scalar(select(MedicalBook).join(Person, Person.id == MedicalBook.person_id)
-                          .where(Person.iin == iin))
+    book = session.scalar(select(MedicalBook).join(Person, Person.id == MedicalBook.person_id).where(Person.iin == iin))
     if book is None:
         raise BookNotFound()
     return read_book(session=session, actor=actor, book_id=book.id, purpose=purpose, now=now)
@@ -87,16 +97,20 @@ def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.da
 
 def my_book(*, session: Session, actor: Actor, now: dt.datetime, purpose: str = "") -> MedicalBook:
     """Return the citizen's own book and log the read."""
-    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id)) \
-        if actor.person_id is not None else None
+    book = (
+        session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id))
+        if actor.person_id is not None
+        else None
+    )
     if book is None:
         raise BookNotFound()
     _log_read(session, actor, book, purpose, now)
     return book
 
 
-def my_book_pdf(*, session: Session, actor: Actor, now: dt.datetime,
-                signers: SealIssuer | None = None) -> tuple[str, bytes]:
+def my_book_pdf(
+    *, session: Session, actor: Actor, now: dt.datetime, signers: SealIssuer | None = None
+) -> tuple[str, bytes]:
     """Return the file name and PDF of the citizen's own book in its language, sealed when cleared (C-10).
 
     The download is a read of the book and is logged like one (journey 9).
@@ -110,54 +124,103 @@ def my_book_pdf(*, session: Session, actor: Actor, now: dt.datetime,
 
 def set_language(*, session: Session, actor: Actor, language: str, now: dt.datetime) -> MedicalBook:
     """Let the owner choose the book's language, Kazakh or Russian (C-10)."""
-    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id)) \
-        if actor.person_id is not None else None
+    book = (
+        session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id))
+        if actor.person_id is not None
+        else None
+    )
     if book is None:
         raise BookNotFound()
     book.language = language
-    record_event(session=session, actor=actor, action="medbook.language", object_type=BOOK, object_id=str(book.id),
-                 subject_person_id=book.person_id, purpose=language, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="medbook.language",
+        object_type=BOOK,
+        object_id=str(book.id),
+        subject_person_id=book.person_id,
+        purpose=language,
+        now=now,
+    )
     return book
 
 
 def reads_of_my_book(*, session: Session, actor: Actor) -> list[ReadOut]:
     """Return who read the citizen's book, when and why, latest first (journey 9)."""
-    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id)) \
-        if actor.person_id is not None else None
+    book = (
+        session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id))
+        if actor.person_id is not None
+        else None
+    )
     if book is None:
         raise BookNotFound()
-    rows = session.execute(select(AuditEvent, Account).outerjoin(Account, Account.id == AuditEvent.account_id)
-                           .where(AuditEvent.object_type == BOOK, AuditEvent.object_id == str(book.id),
-                                  AuditEvent.action == READ_ACTION)
-                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
-    return [ReadOut(at=e.at, reader=a.display_name if a else "", role=a.role if a else "", purpose=e.purpose)
-            for e, a in rows]
+    rows = session.execute(
+        select(AuditEvent, Account)
+        .outerjoin(Account, Account.id == AuditEvent.account_id)
+        .where(AuditEvent.object_type == BOOK, AuditEvent.object_id == str(book.id), AuditEvent.action == READ_ACTION)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    ).all()
+    return [
+        ReadOut(at=e.at, reader=a.display_name if a else "", role=a.role if a else "", purpose=e.purpose)
+        for e, a in rows
+    ]
 
 
 def _fields(e: JournalEntry) -> dict[str, str | list[str] | None]:
-    return {"kind": e.kind, "item_code": e.item_code, "performed_on": e.performed_on.isoformat(),
-            "result": e.result, "result_text": e.result_text, "codes": e.codes.split(",") if e.codes else []}
+    return {
+        "kind": e.kind,
+        "item_code": e.item_code,
+        "performed_on": e.performed_on.isoformat(),
+        "result": e.result,
+        "result_text": e.result_text,
+        "codes": e.codes.split(",") if e.codes else [],
+    }
 
 
-def entry_out(e: JournalEntry, *, by_id: dict[int, JournalEntry], superseded_by: dict[int, int],
-              names: dict[str, dict[str, str]], lang: str) -> EntryOut:
+def entry_out(
+    e: JournalEntry,
+    *,
+    by_id: dict[int, JournalEntry],
+    superseded_by: dict[int, int],
+    names: dict[str, dict[str, str]],
+    lang: str,
+) -> EntryOut:
     """Map an entry to its view, with the field-by-field difference of a correction (C-41)."""
     changes = []
     if e.supersedes_id is not None and e.supersedes_id in by_id:
-        changes = [FieldChange(field=f, old=o, new=n)
-                   for f, o, n in difference(_fields(by_id[e.supersedes_id]), _fields(e))]
+        changes = [
+            FieldChange(field=f, old=o, new=n) for f, o, n in difference(_fields(by_id[e.supersedes_id]), _fields(e))
+        ]
     return EntryOut(
-        id=e.id, kind=EntryKind(e.kind), item_code=e.item_code,
-        item_name=names.get(e.item_code, {}).get(f"name_{lang}", e.item_code), performed_on=e.performed_on,
-        result=Result(e.result) if e.result else None, result_text=e.result_text,
-        codes=e.codes.split(",") if e.codes else [], clearance=e.clearance, valid_until=e.valid_until,
-        referral_entity_id=e.referral_entity_id, caused_by_id=e.caused_by_id, entity_id=e.entity_id,
-        author_account_id=e.author_account_id, author_name=e.author_name, source=e.source, recorded_at=e.recorded_at,
-        current=e.id not in superseded_by, supersedes_id=e.supersedes_id, superseded_by_id=superseded_by.get(e.id),
-        reason=e.reason, changes=changes, canonical=e.canonical.decode("utf-8"),
-        canonical_sha256=hashlib.sha256(e.canonical).hexdigest(), signature_state=e.signature_state,
+        id=e.id,
+        kind=EntryKind(e.kind),
+        item_code=e.item_code,
+        item_name=names.get(e.item_code, {}).get(f"name_{lang}", e.item_code),
+        performed_on=e.performed_on,
+        result=Result(e.result) if e.result else None,
+        result_text=e.result_text,
+        codes=e.codes.split(",") if e.codes else [],
+        clearance=e.clearance,
+        valid_until=e.valid_until,
+        referral_entity_id=e.referral_entity_id,
+        caused_by_id=e.caused_by_id,
+        entity_id=e.entity_id,
+        author_account_id=e.author_account_id,
+        author_name=e.author_name,
+        source=e.source,
+        recorded_at=e.recorded_at,
+        current=e.id not in superseded_by,
+        supersedes_id=e.supersedes_id,
+        superseded_by_id=superseded_by.get(e.id),
+        reason=e.reason,
+        changes=changes,
+        canonical=e.canonical.decode("utf-8"),
+        canonical_sha256=hashlib.sha256(e.canonical).hexdigest(),
+        signature_state=e.signature_state,
         signature_label=translate(lang, SIGNATURE_LABELS[e.signature_state])
-        if e.signature_state in SIGNATURE_LABELS else e.signature_state)
+        if e.signature_state in SIGNATURE_LABELS
+        else e.signature_state,
+    )
 
 
 def clearance_of(session: Session, book: MedicalBook, today: dt.date) -> ClearanceOut:
@@ -165,8 +228,11 @@ def clearance_of(session: Session, book: MedicalBook, today: dt.date) -> Clearan
     mark = latest_clearance(current_entries(session=session, book_id=book.id))
     if mark is None:
         return ClearanceOut(status=ClearanceStatus.NONE, decided_on=None, valid_until=None)
-    return ClearanceOut(status=status_on(mark.clearance, mark.valid_until, today), decided_on=mark.performed_on,
-                        valid_until=mark.valid_until)
+    return ClearanceOut(
+        status=status_on(mark.clearance, mark.valid_until, today),
+        decided_on=mark.performed_on,
+        valid_until=mark.valid_until,
+    )
 
 
 def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
@@ -180,24 +246,40 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         group = catalogue.in_force(session=session, code=book.group_code, day=today)
     except GroupNotFound:
         group = catalogue.versions(session=session, code=book.group_code)[-1]
-    entries = list(session.scalars(select(JournalEntry).where(JournalEntry.book_id == book.id)
-                                   .order_by(JournalEntry.id)))
+    entries = list(
+        session.scalars(select(JournalEntry).where(JournalEntry.book_id == book.id).order_by(JournalEntry.id))
+    )
     by_id = {e.id: e for e in entries}
     superseded_by = {e.supersedes_id: e.id for e in entries if e.supersedes_id is not None}
     names = catalogue.item_names()
-    home = next((a for a in person.addresses if a.kind == "permanent"), person.addresses[0] if person.addresses
-                else None)
+    home = next(
+        (a for a in person.addresses if a.kind == "permanent"), person.addresses[0] if person.addresses else None
+    )
     return BookOut(
-        id=book.id, language=book.language, owner=OwnerOut(
-            person_id=person.id, iin=person.iin, surname=person.surname, given_name=person.given_name,
-            patronymic=person.patronymic, birth_date=person.birth_date,
-            address=(home.text_kk if lang == "kk" else home.text_ru) or home.kato_code if home else None),
-        profession=book.profession, position=book.position, workplace=book.workplace,
-        employer_bin=book.employer_bin, group_code=book.group_code,
-        group_name=group.name_kk if lang == "kk" else group.name_ru, group_verified=group.verified,
-        entity_id=entity.id, entity_name=entity.name_kk if lang == "kk" else entity.name_ru, issued_on=book.issued_on,
+        id=book.id,
+        language=book.language,
+        owner=OwnerOut(
+            person_id=person.id,
+            iin=person.iin,
+            surname=person.surname,
+            given_name=person.given_name,
+            patronymic=person.patronymic,
+            birth_date=person.birth_date,
+            address=(home.text_kk if lang == "kk" else home.text_ru) or home.kato_code if home else None,
+        ),
+        profession=book.profession,
+        position=book.position,
+        workplace=book.workplace,
+        employer_bin=book.employer_bin,
+        group_code=book.group_code,
+        group_name=group.name_kk if lang == "kk" else group.name_ru,
+        group_verified=group.verified,
+        entity_id=entity.id,
+        entity_name=entity.name_kk if lang == "kk" else entity.name_ru,
+        issued_on=book.issued_on,
         clearance=clearance_of(session, book, today),
-        entries=[entry_out(e, by_id=by_id, superseded_by=superseded_by, names=names, lang=lang) for e in entries])
+        entries=[entry_out(e, by_id=by_id, superseded_by=superseded_by, names=names, lang=lang) for e in entries],
+    )
 
 
 def employer_bin(session: Session, actor: Actor) -> str:
@@ -216,13 +298,26 @@ def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today:
     bin_ = employer_bin(session, actor)
     standing = standings(session, books_of_employer(bin_), today)
     out = []
-    for book, person in session.execute(select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id)
-                                        .where(MedicalBook.employer_bin == bin_).order_by(Person.surname, Person.id)):
+    for book, person in session.execute(
+        select(MedicalBook, Person)
+        .join(Person, Person.id == MedicalBook.person_id)
+        .where(MedicalBook.employer_bin == bin_)
+        .order_by(Person.surname, Person.id)
+    ):
         c = standing[book.id]
         _log_read(session, actor, book, "", now)
-        out.append(EmployerWorkerOut(book_id=book.id, surname=person.surname, given_name=person.given_name,
-                                     patronymic=person.patronymic, position=book.position, status=c.status,
-                                     decided_on=c.decided_on, valid_until=c.valid_until))
+        out.append(
+            EmployerWorkerOut(
+                book_id=book.id,
+                surname=person.surname,
+                given_name=person.given_name,
+                patronymic=person.patronymic,
+                position=book.position,
+                status=c.status,
+                decided_on=c.decided_on,
+                valid_until=c.valid_until,
+            )
+        )
     return out
 
 
@@ -234,12 +329,29 @@ def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: in
     elif actor.role is not Role.FUND_ADMIN:
         books = books.where(MedicalBook.entity_id == actor.entity_id)
     found = {s.book_id: s for s in expiring(session, today=today, within_days=within_days, books=books)}
-    rows = list(session.execute(select(MedicalBook, Person).join(Person, Person.id == MedicalBook.person_id)
-                                .where(MedicalBook.id.in_(list(found))))) if found else []
-    out = [ReminderOut(book_id=book.id, person_id=person.id, surname=person.surname, given_name=person.given_name,
-                       employer_bin=book.employer_bin, valid_until=found[book.id].valid_until,
-                       days_left=(found[book.id].valid_until - today).days)  # type: ignore[operator]
-           for book, person in rows]
+    rows = (
+        list(
+            session.execute(
+                select(MedicalBook, Person)
+                .join(Person, Person.id == MedicalBook.person_id)
+                .where(MedicalBook.id.in_(list(found)))
+            )
+        )
+        if found
+        else []
+    )
+    out = [
+        ReminderOut(
+            book_id=book.id,
+            person_id=person.id,
+            surname=person.surname,
+            given_name=person.given_name,
+            employer_bin=book.employer_bin,
+            valid_until=found[book.id].valid_until,
+            days_left=(found[book.id].valid_until - today).days,
+        )  # type: ignore[operator]
+        for book, person in rows
+    ]
     return sorted(out, key=lambda r: (r.valid_until, r.book_id))
 
 
@@ -247,20 +359,39 @@ def incoming_referrals(*, session: Session, actor: Actor) -> list[ReferralOut]:
     """Return the referrals to the actor's PHC organization; open until a later clearance is granted (C-30, C-31)."""
     if actor.entity_id is None:
         raise Forbidden()
-    rows = session.execute(select(JournalEntry, MedicalBook, Person)
-                           .join(MedicalBook, MedicalBook.id == JournalEntry.book_id)
-                           .join(Person, Person.id == MedicalBook.person_id)
-                           .where(JournalEntry.kind == EntryKind.REFERRAL.value,
-                                  JournalEntry.referral_entity_id == actor.entity_id)
-                           .order_by(JournalEntry.id.desc())).all()
+    rows = session.execute(
+        select(JournalEntry, MedicalBook, Person)
+        .join(MedicalBook, MedicalBook.id == JournalEntry.book_id)
+        .join(Person, Person.id == MedicalBook.person_id)
+        .where(JournalEntry.kind == EntryKind.REFERRAL.value, JournalEntry.referral_entity_id == actor.entity_id)
+        .order_by(JournalEntry.id.desc())
+    ).all()
     out = []
     for ref, book, person in rows:
         cause = session.get(JournalEntry, ref.caused_by_id) if ref.caused_by_id else None
-        granted_later = session.scalar(select(JournalEntry.id).where(
-            JournalEntry.book_id == book.id, JournalEntry.kind == EntryKind.CLEARANCE.value,
-            JournalEntry.clearance == ClearanceStatus.GRANTED.value, JournalEntry.id > ref.id).limit(1))
-        out.append(ReferralOut(entry_id=ref.id, book_id=book.id, person_id=person.id, iin=person.iin,
-                               surname=person.surname, given_name=person.given_name, referred_on=ref.performed_on,
-                               from_entity_id=ref.entity_id, cause_item=ref.item_code,
-                               cause_result=cause.result if cause else None, open=granted_later is None))
+        granted_later = session.scalar(
+            select(JournalEntry.id)
+            .where(
+                JournalEntry.book_id == book.id,
+                JournalEntry.kind == EntryKind.CLEARANCE.value,
+                JournalEntry.clearance == ClearanceStatus.GRANTED.value,
+                JournalEntry.id > ref.id,
+            )
+            .limit(1)
+        )
+        out.append(
+            ReferralOut(
+                entry_id=ref.id,
+                book_id=book.id,
+                person_id=person.id,
+                iin=person.iin,
+                surname=person.surname,
+                given_name=person.given_name,
+                referred_on=ref.performed_on,
+                from_entity_id=ref.entity_id,
+                cause_item=ref.item_code,
+                cause_result=cause.result if cause else None,
+                open=granted_later is None,
+            )
+        )
     return out

@@ -56,50 +56,76 @@ class DeliveryOut(BaseModel):
     skipped: int
 
 
-@router.get("/attachment/applications/{application_id}/notice.pdf",
-            responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/attachment/applications/{application_id}/notice.pdf", responses={200: {"content": {"application/pdf": {}}}}
+)
 def notice_pdf(application_id: int, session: SessionDep, actor: NoticeReader, signer: SignerDep) -> Response:
     """Return the attachment notification or reasoned refusal of a decided application as PDF (A-54)."""
-    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
-                            now=clock.now())
+    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
     data = notice.document(session, row)  # the copy that states the organization's signature once it is signed
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="notice-{row.number}.pdf"',
-        "X-Signature-Status": row.signature_status,
-        "Digest": f"sha-256={hashlib.sha256(data).hexdigest()}"})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="notice-{row.number}.pdf"',
+            "X-Signature-Status": row.signature_status,
+            "Digest": f"sha-256={hashlib.sha256(data).hexdigest()}",
+        },
+    )
 
 
 @router.get("/attachment/applications/{application_id}/notice.sig")
-def notice_signature(application_id: int, session: SessionDep, actor: NoticeReader,
-                     signer: SignerDep) -> dict[str, Any]:
+def notice_signature(
+    application_id: int, session: SessionDep, actor: NoticeReader, signer: SignerDep
+) -> dict[str, Any]:
     """Return the detached signature of an application's notice, with the signer certificate."""
-    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer,
-                            now=clock.now())
+    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
     sig = Signature.from_json(row.signature)
     cms = notice.cms_of(session, row)
-    return {"number": row.number, "sha256": row.sha256, "status": row.signature_status, "format": sig.format,
-            "algorithm": sig.algorithm, "value": sig.value, "certificate_pem": sig.certificate_pem,
-            "qualified": sig.qualified, "cms_signed_at": cms.signed_at.isoformat() if cms else None,
-            "cms_signer_bin": cms.signer_bin if cms else None}
+    return {
+        "number": row.number,
+        "sha256": row.sha256,
+        "status": row.signature_status,
+        "format": sig.format,
+        "algorithm": sig.algorithm,
+        "value": sig.value,
+        "certificate_pem": sig.certificate_pem,
+        "qualified": sig.qualified,
+        "cms_signed_at": cms.signed_at.isoformat() if cms else None,
+        "cms_signer_bin": cms.signer_bin if cms else None,
+    }
 
 
 @router.get("/notify/outbox", response_model=list[NotificationOut], dependencies=[require(Role.FUND_ADMIN)])
-def outbox(session: SessionDep, state: DeliveryState | None = None,
-           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[NotificationOut]:
+def outbox(
+    session: SessionDep, state: DeliveryState | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[NotificationOut]:
     """List the outbox, newest first, optionally of one state (pending, sent, failed)."""
-    return [NotificationOut.model_validate(r, from_attributes=True)
-            for r in service.list_outbox(session, state=state.value if state else None, limit=limit)]
+    return [
+        NotificationOut.model_validate(r, from_attributes=True)
+        for r in service.list_outbox(session, state=state.value if state else None, limit=limit)
+    ]
 
 
 @router.post("/notify/deliver", response_model=DeliveryOut)
-def deliver(request: Request, session: SessionDep, actor: Fund, signer: SignerDep,
-            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+def deliver(
+    request: Request,
+    session: SessionDep,
+    actor: Fund,
+    signer: SignerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
     """Deliver the due messages now through the configured channels (log; SMTP when EMHANA_SMTP_HOST is set)."""
+
     def run() -> tuple[int, dict[str, Any]]:
-        report = service.deliver_pending(session, channels=service.channels_from(request.app.state.settings),
-                                         now=clock.now(), limit=limit, signer=signer)
+        report = service.deliver_pending(
+            session,
+            channels=service.channels_from(request.app.state.settings),
+            now=clock.now(),
+            limit=limit,
+            signer=signer,
+        )
         return 200, DeliveryOut(sent=report.sent, failed=report.failed, skipped=report.skipped).model_dump()
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload={"limit": limit},
-                           run=run)
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload={"limit": limit}, run=run)

@@ -60,11 +60,22 @@ class LogChannel:
 
     def send(self, message: Message) -> None:
         """Log the message's envelope."""
-        self.log.info("notification %s to %s %s: %s (%s)", message.notification_id, message.recipient_kind,
-                      message.recipient_id, message.template, message.language,
-                      extra={"notification_id": message.notification_id, "recipient_kind": message.recipient_kind,
-                             "recipient_id": message.recipient_id, "template": message.template,
-                             "language": message.language, "enclosures": len(message.enclosures)})
+        self.log.info(
+            "notification %s to %s %s: %s (%s)",
+            message.notification_id,
+            message.recipient_kind,
+            message.recipient_id,
+            message.template,
+            message.language,
+            extra={
+                "notification_id": message.notification_id,
+                "recipient_kind": message.recipient_kind,
+                "recipient_id": message.recipient_id,
+                "template": message.template,
+                "language": message.language,
+                "enclosures": len(message.enclosures),
+            },
+        )
 
 
 class SmtpChannel:

@@ -14,11 +14,13 @@ DbUrl = Annotated[str | None, typer.Option("--database-url", help="Defaults to E
 
 
 @app.command("deliver")
-def deliver(database_url: DbUrl = None,
-            smtp_host: Annotated[str | None, typer.Option("--smtp-host", help="Defaults to EMHANA_SMTP_HOST.")] = None,
-            smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="Defaults to EMHANA_SMTP_PORT.")] = None,
-            limit: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 100,
-            batches: Annotated[int, typer.Option(min=1, help="At most this many batches.")] = 100) -> None:
+def deliver(
+    database_url: DbUrl = None,
+    smtp_host: Annotated[str | None, typer.Option("--smtp-host", help="Defaults to EMHANA_SMTP_HOST.")] = None,
+    smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="Defaults to EMHANA_SMTP_PORT.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 100,
+    batches: Annotated[int, typer.Option(min=1, help="At most this many batches.")] = 100,
+) -> None:
     """Send the due messages, committing after each batch; failures stay queued for a later run."""
     from emhana.config import get_settings
     from emhana.db import make_engine, make_sessionmaker, unit_of_work
@@ -33,15 +35,18 @@ def deliver(database_url: DbUrl = None,
         factory = make_sessionmaker(engine)
         for _ in range(batches):
             with unit_of_work(factory) as session:
-                report = deliver_pending(session, channels=channels, now=dt.datetime.now(dt.UTC), limit=limit,
-                                         signer=default_signer())
+                report = deliver_pending(
+                    session, channels=channels, now=dt.datetime.now(dt.UTC), limit=limit, signer=default_signer()
+                )
             sent, failed, skipped = sent + report.sent, failed + report.failed, skipped + report.skipped
             if report.sent + report.failed < limit:
                 break
     finally:
         engine.dispose()
-    sys.stdout.write(f"notifications: {sent} sent, {failed} failed (queued for retry), "
-                     f"{skipped} waiting for a channel not configured here\n")
+    sys.stdout.write(
+        f"notifications: {sent} sent, {failed} failed (queued for retry), "
+        f"{skipped} waiting for a channel not configured here\n"
+    )
 
 
 @app.command("status")

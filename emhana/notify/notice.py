@@ -59,20 +59,29 @@ def content_of(session: Session, app: Application, language: str) -> NoticeConte
     doctor = session.get(Practitioner, doctor_id) if doctor_id is not None else None
     refused = app.state == State.REFUSED.value
     return NoticeContent(
-        number=notice_number(app), kind="refusal" if refused else "attachment", language=language,
-        issued_at=_aware(app.decided_at), entity=entity.name_kk if kk else entity.name_ru,
-        site=site.name_kk if kk else site.name_ru, address=site.address_kk if kk else site.address_ru,
+        number=notice_number(app),
+        kind="refusal" if refused else "attachment",
+        language=language,
+        issued_at=_aware(app.decided_at),
+        entity=entity.name_kk if kk else entity.name_ru,
+        site=site.name_kk if kk else site.name_ru,
+        address=site.address_kk if kk else site.address_ru,
         district=str(district.number),
-        doctor=_full_name(doctor.surname, doctor.given_name, doctor.patronymic) if doctor
+        doctor=_full_name(doctor.surname, doctor.given_name, doctor.patronymic)
+        if doctor
         else translate(language, NOT_ASSIGNED),
-        person=_full_name(person.surname, person.given_name, person.patronymic), birth_date=person.birth_date,
-        iin_masked=mask_iin(person.iin), basis=translate(language, BASES[PlaceBasis(app.place_basis)]),
+        person=_full_name(person.surname, person.given_name, person.patronymic),
+        birth_date=person.birth_date,
+        iin_masked=mask_iin(person.iin),
+        basis=translate(language, BASES[PlaceBasis(app.place_basis)]),
         begin=att.begin_date if att is not None and not refused else None,
         reason_code=app.reason_code if refused else None,
         reason=refusal_text(language, app.reason_code or "", reason_params(session, app)) if refused else None,
         note=app.reason_note,
         care_at_home=translate(language, CARE_AT_HOME_VALUES[att.care_at_home])  # A-26
-        if att is not None and att.care_at_home is not None and not refused else None)
+        if att is not None and att.care_at_home is not None and not refused
+        else None,
+    )
 
 
 def _canonical(content: NoticeContent) -> str:
@@ -85,8 +94,9 @@ def _canonical(content: NoticeContent) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def ensure_notice(session: Session, *, application_id: int, signer: NotificationSigner,
-                  now: dt.datetime) -> AttachmentNotice:
+def ensure_notice(
+    session: Session, *, application_id: int, signer: NotificationSigner, now: dt.datetime
+) -> AttachmentNotice:
     """Return the notice of a decided application, issuing, signing and storing it on first need."""
     found = session.scalar(select(AttachmentNotice).where(AttachmentNotice.application_id == application_id))
     if found is not None:
@@ -99,14 +109,31 @@ def ensure_notice(session: Session, *, application_id: int, signer: Notification
         raise NotFound()
     language = language_of(session, RecipientKind.PERSON, app.applicant_person_id)
     content = content_of(session, app, language)
-    seal_text = seal_notice(session, entity_id=entity.id, number=content.number, kind=content.kind, site=content.site,
-                            begin=content.begin, now=now)
+    seal_text = seal_notice(
+        session,
+        entity_id=entity.id,
+        number=content.number,
+        kind=content.kind,
+        site=content.site,
+        begin=content.begin,
+        now=now,
+    )
     pdf = render(content, seal=seal_text)
     signature = signer.sign(pdf, entity)
-    row = AttachmentNotice(application_id=app.id, number=content.number, kind=content.kind, language=language,
-                           issued_at=content.issued_at, content=_canonical(content), pdf=pdf,
-                           sha256=hashlib.sha256(pdf).hexdigest(), signature=signature.to_json(),
-                           signature_status=signature.status, seal=seal_text, created_at=now)
+    row = AttachmentNotice(
+        application_id=app.id,
+        number=content.number,
+        kind=content.kind,
+        language=language,
+        issued_at=content.issued_at,
+        content=_canonical(content),
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        signature=signature.to_json(),
+        signature_status=signature.status,
+        seal=seal_text,
+        created_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -134,9 +161,14 @@ def cms_of(session: Session, row: AttachmentNotice) -> RecordSignature | None:
 def _content_of_row(row: AttachmentNotice) -> NoticeContent:
     data = json.loads(row.content)
     begin = data.get("begin")
-    return NoticeContent(**{**data, "issued_at": dt.datetime.fromisoformat(data["issued_at"]),
-                            "birth_date": dt.date.fromisoformat(data["birth_date"]),
-                            "begin": dt.date.fromisoformat(begin) if begin else None})
+    return NoticeContent(
+        **{
+            **data,
+            "issued_at": dt.datetime.fromisoformat(data["issued_at"]),
+            "birth_date": dt.date.fromisoformat(data["birth_date"]),
+            "begin": dt.date.fromisoformat(begin) if begin else None,
+        }
+    )
 
 
 def document(session: Session, row: AttachmentNotice) -> bytes:
@@ -145,15 +177,23 @@ def document(session: Session, row: AttachmentNotice) -> bytes:
     cms = cms_of(session, row)
     if cms is None:
         return row.pdf
-    return render(_content_of_row(row), seal=row.seal, signed=SignedBy(
-        signed_at=cms.signed_at if cms.signed_at.tzinfo else cms.signed_at.replace(tzinfo=dt.UTC),
-        bin=cms.signer_bin or "", sha256=row.sha256))
+    return render(
+        _content_of_row(row),
+        seal=row.seal,
+        signed=SignedBy(
+            signed_at=cms.signed_at if cms.signed_at.tzinfo else cms.signed_at.replace(tzinfo=dt.UTC),
+            bin=cms.signer_bin or "",
+            sha256=row.sha256,
+        ),
+    )
 
 
-def notice_for(*, session: Session, actor: Actor, application_id: int, signer: NotificationSigner,
-               now: dt.datetime) -> AttachmentNotice:
+def notice_for(
+    *, session: Session, actor: Actor, application_id: int, signer: NotificationSigner, now: dt.datetime
+) -> AttachmentNotice:
     """Return the notice of an application the actor may read: the person, their representative, or the
     registrar of the deciding entity (A-100)."""
-    attachment_service.get_application(session=session, actor=actor, application_id=application_id,
-                                       today=attachment_service.local_day(now))
+    attachment_service.get_application(
+        session=session, actor=actor, application_id=application_id, today=attachment_service.local_day(now)
+    )
     return ensure_notice(session, application_id=application_id, signer=signer, now=now)

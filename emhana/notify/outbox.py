@@ -57,20 +57,25 @@ UNKNOWN = Unknown()
 
 def contact_of(session: Session, kind: RecipientKind, recipient_id: int) -> NotificationContact | None:
     """Return what a recipient told us about language and e-mail, or None."""
-    return session.scalar(select(NotificationContact).where(NotificationContact.recipient_kind == kind.value,
-                                                            NotificationContact.recipient_id == recipient_id))
+    return session.scalar(
+        select(NotificationContact).where(
+            NotificationContact.recipient_kind == kind.value, NotificationContact.recipient_id == recipient_id
+        )
+    )
 
 
-def language_of(session: Session, kind: RecipientKind, recipient_id: int,
-                contact: NotificationContact | None | Unknown = UNKNOWN) -> str:
+def language_of(
+    session: Session, kind: RecipientKind, recipient_id: int, contact: NotificationContact | None | Unknown = UNKNOWN
+) -> str:
     """Return the recipient's language: their choice if known (kk or ru), else Russian."""
     if isinstance(contact, Unknown):
         contact = contact_of(session, kind, recipient_id)
     return contact.language if contact is not None and contact.language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
 
 
-def set_contact(*, session: Session, kind: RecipientKind, recipient_id: int, language: str | None,
-                email: str | None) -> NotificationContact:
+def set_contact(
+    *, session: Session, kind: RecipientKind, recipient_id: int, language: str | None, email: str | None
+) -> NotificationContact:
     """Record a recipient's language and e-mail (the latest choice wins)."""
     if language is not None and language not in NOTICE_LANGUAGES:
         raise ValueError("language must be kk or ru")
@@ -83,9 +88,17 @@ def set_contact(*, session: Session, kind: RecipientKind, recipient_id: int, lan
     return row
 
 
-def enqueue(session: Session, *, kind: RecipientKind, recipient_id: int, template: str, params: dict[str, Any],
-            dedupe_key: str, now: dt.datetime,
-            contact: NotificationContact | None | Unknown = UNKNOWN) -> Notification | None:
+def enqueue(
+    session: Session,
+    *,
+    kind: RecipientKind,
+    recipient_id: int,
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    now: dt.datetime,
+    contact: NotificationContact | None | Unknown = UNKNOWN,
+) -> Notification | None:
     """Queue one message in the caller's transaction; return None when the same key is already queued.
 
     A caller that has already read the recipient's contact passes it, so it is not read twice."""
@@ -93,14 +106,21 @@ def enqueue(session: Session, *, kind: RecipientKind, recipient_id: int, templat
         return None
     if isinstance(contact, Unknown):
         contact = contact_of(session, kind, recipient_id)
-    language = contact.language if contact is not None and contact.language in NOTICE_LANGUAGES \
-        else DEFAULT_LANGUAGE
+    language = contact.language if contact is not None and contact.language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
     email = contact.email if contact is not None else None
-    row = Notification(recipient_kind=kind.value, recipient_id=recipient_id,
-                       channel=ChannelHint.EMAIL.value if email else ChannelHint.LOG.value, address=email,
-                       language=language, template=template,
-                       params=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
-                       state=DeliveryState.PENDING.value, attempts=0, created_at=now, next_attempt_at=now,
-                       dedupe_key=dedupe_key)
+    row = Notification(
+        recipient_kind=kind.value,
+        recipient_id=recipient_id,
+        channel=ChannelHint.EMAIL.value if email else ChannelHint.LOG.value,
+        address=email,
+        language=language,
+        template=template,
+        params=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+        state=DeliveryState.PENDING.value,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        dedupe_key=dedupe_key,
+    )
     session.add(row)
     return row

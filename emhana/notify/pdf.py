@@ -39,9 +39,9 @@ class NoticeContent:
     """What a notice says: facts at the time of the decision, in the recipient's language (no full IIN)."""
 
     number: str
-    kind: str                 # "attachment" or "refusal"
-    language: str             # "kk" or "ru"
-    issued_at: dt.datetime    # aware, Kazakhstan time
+    kind: str  # "attachment" or "refusal"
+    language: str  # "kk" or "ru"
+    issued_at: dt.datetime  # aware, Kazakhstan time
     entity: str
     site: str
     address: str
@@ -64,7 +64,7 @@ class SignedBy:
 
     signed_at: dt.datetime
     bin: str
-    sha256: str               # of the notice PDF as issued: the bytes the signature's canonical form names
+    sha256: str  # of the notice PDF as issued: the bytes the signature's canonical form names
 
 
 def new_document(*, title: str, author: str, lang: str, created: dt.datetime, margin: float) -> FPDF:
@@ -94,6 +94,7 @@ def _row(pdf: FPDF, label: str, value: str) -> None:
 def _seal(pdf: FPDF, text: str, caption: str) -> None:
     """Print the QR seal (level Q, 40 mm: CREDENTIALS.md §6.2 asks 35-60 mm) with its caption beside it."""
     from emhana.trust.seal import qr_png
+
     if pdf.get_y() + 44 > pdf.h - pdf.b_margin:
         pdf.add_page()
     top = pdf.get_y()
@@ -146,8 +147,18 @@ def render(content: NoticeContent, *, seal: str | None = None, signed: SignedBy 
     if seal is not None:
         _seal(pdf, seal, t(SEAL_CAPTION))
     pdf.set_font(FONT, "", 8)
-    statement = t(SIGNATURE_PENDING) if signed is None else translate(lang, SIGNATURE_SIGNED, {
-        "day": signed.signed_at.astimezone(content.issued_at.tzinfo).strftime("%d.%m.%Y %H:%M"), "bin": signed.bin,
-        "sha256": signed.sha256})
+    statement = (
+        t(SIGNATURE_PENDING)
+        if signed is None
+        else translate(
+            lang,
+            SIGNATURE_SIGNED,
+            {
+                "day": signed.signed_at.astimezone(content.issued_at.tzinfo).strftime("%d.%m.%Y %H:%M"),
+                "bin": signed.bin,
+                "sha256": signed.sha256,
+            },
+        )
+    )
     pdf.multi_cell(0, 5, statement, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -35,8 +35,9 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_FIRST * factor, BACKOFF_MAX)
 
 
-def channels_from(settings: Settings, *, smtp_host: str | None = None,
-                  smtp_port: int | None = None) -> dict[str, Channel]:
+def channels_from(
+    settings: Settings, *, smtp_host: str | None = None, smtp_port: int | None = None
+) -> dict[str, Channel]:
     """Return the configured channels: the log always, e-mail when an SMTP host is set."""
     channels: dict[str, Channel] = {ChannelHint.LOG.value: LogChannel()}
     host = smtp_host or settings.smtp_host
@@ -54,8 +55,7 @@ class DeliveryReport:
     skipped: int
 
 
-def _message(session: Session, row: Notification, signer: NotificationSigner | None,
-             now: dt.datetime) -> Message:
+def _message(session: Session, row: Notification, signer: NotificationSigner | None, now: dt.datetime) -> Message:
     """Render a row in its language, with the attachment notice for a decision (A-54)."""
     params = json.loads(row.params)
     subject, body = render(row.template, row.language, params)
@@ -63,21 +63,44 @@ def _message(session: Session, row: Notification, signer: NotificationSigner | N
     if signer is not None and row.template in NOTICE_TEMPLATES and "application_id" in params:
         notice = ensure_notice(session, application_id=int(params["application_id"]), signer=signer, now=now)
         enclosures = (Enclosure(f"notice-{notice.number}.pdf", "application/pdf", document(session, notice)),)
-    return Message(notification_id=row.id, recipient_kind=row.recipient_kind, recipient_id=row.recipient_id,
-                   address=row.address, language=row.language, template=row.template, subject=subject, body=body,
-                   message_id=message_id(row.dedupe_key), enclosures=enclosures)
+    return Message(
+        notification_id=row.id,
+        recipient_kind=row.recipient_kind,
+        recipient_id=row.recipient_id,
+        address=row.address,
+        language=row.language,
+        template=row.template,
+        subject=subject,
+        body=body,
+        message_id=message_id(row.dedupe_key),
+        enclosures=enclosures,
+    )
 
 
 def due(session: Session, *, now: dt.datetime, limit: int) -> list[Notification]:
     """Return the rows due for an attempt, oldest first, locked (skipping rows another worker holds)."""
-    return list(session.scalars(
-        select(Notification).where(Notification.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
-                                   Notification.next_attempt_at <= now)
-        .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(
+                Notification.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
+                Notification.next_attempt_at <= now,
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
 
 
-def deliver_pending(session: Session, *, channels: Mapping[str, Channel], now: dt.datetime, limit: int = 100,
-                    signer: NotificationSigner | None = None) -> DeliveryReport:
+def deliver_pending(
+    session: Session,
+    *,
+    channels: Mapping[str, Channel],
+    now: dt.datetime,
+    limit: int = 100,
+    signer: NotificationSigner | None = None,
+) -> DeliveryReport:
     """Send the due messages through their channels and record each outcome; the caller commits."""
     sent = failed = skipped = 0
     for row in due(session, now=now, limit=limit):
@@ -113,4 +136,3 @@ def counts(session: Session) -> dict[str, int]:
     """Return the number of outbox rows per state."""
     rows = session.execute(select(Notification.state, func.count()).group_by(Notification.state))
     return {str(s): int(n) for s, n in rows}
-

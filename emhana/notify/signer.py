@@ -36,12 +36,12 @@ RECORD_TYPE = "attachment.notification"
 class Signature:
     """A detached signature over a document's bytes, with what a verifier needs to check it."""
 
-    format: str               # "demo-es256-detached" now; "cms-detached" once the NCA RK EDS is in
-    algorithm: str            # "ES256" (raw r||s, base64 in ``value``), or "" when pending
+    format: str  # "demo-es256-detached" now; "cms-detached" once the NCA RK EDS is in
+    algorithm: str  # "ES256" (raw r||s, base64 in ``value``), or "" when pending
     value: str
     certificate_pem: str
-    digest_sha256: str        # of the signed bytes
-    qualified: bool           # True only for the organization's NCA RK EDS
+    digest_sha256: str  # of the signed bytes
+    qualified: bool  # True only for the organization's NCA RK EDS
     signed_at: str
 
     @property
@@ -72,8 +72,15 @@ class PendingSigner:
 
     def sign(self, document_bytes: bytes, entity: Entity) -> Signature:
         """Return a pending signature (no value)."""
-        return Signature("pending", "", "", "", hashlib.sha256(document_bytes).hexdigest(), False,
-                         dt.datetime.now(dt.UTC).isoformat())
+        return Signature(
+            "pending",
+            "",
+            "",
+            "",
+            hashlib.sha256(document_bytes).hexdigest(),
+            False,
+            dt.datetime.now(dt.UTC).isoformat(),
+        )
 
 
 class DemoNotificationSigner:
@@ -96,8 +103,13 @@ class DemoNotificationSigner:
     def _dsc(self, entity: Entity) -> pki.Issued:
         with self._lock:
             if entity.bin not in self._signers:
-                self._signers[entity.bin] = pki.make_dsc(self._ca, facility_name=entity.name_ru, bin_=entity.bin,
-                                                         not_before=self._start, record_types=(RECORD_TYPE,))
+                self._signers[entity.bin] = pki.make_dsc(
+                    self._ca,
+                    facility_name=entity.name_ru,
+                    bin_=entity.bin,
+                    not_before=self._start,
+                    record_types=(RECORD_TYPE,),
+                )
             return self._signers[entity.bin]
 
     def sign(self, document_bytes: bytes, entity: Entity) -> Signature:
@@ -105,13 +117,24 @@ class DemoNotificationSigner:
         dsc = self._dsc(entity)
         assert isinstance(dsc.key, ec.EllipticCurvePrivateKey)
         value = sign_es256(dsc.key, document_bytes)
-        return Signature("demo-es256-detached", "ES256", base64.b64encode(value).decode("ascii"),
-                         dsc.pem().decode("ascii"), hashlib.sha256(document_bytes).hexdigest(), False,
-                         dt.datetime.now(dt.UTC).isoformat())
+        return Signature(
+            "demo-es256-detached",
+            "ES256",
+            base64.b64encode(value).decode("ascii"),
+            dsc.pem().decode("ascii"),
+            hashlib.sha256(document_bytes).hexdigest(),
+            False,
+            dt.datetime.now(dt.UTC).isoformat(),
+        )
 
 
-def verify(document_bytes: bytes, signature: Signature, *, entity_bin: str | None = None,
-           anchor: x509.Certificate | None = None) -> bool:
+def verify(
+    document_bytes: bytes,
+    signature: Signature,
+    *,
+    entity_bin: str | None = None,
+    anchor: x509.Certificate | None = None,
+) -> bool:
     """Tell whether a demo ES256 signature verifies over the bytes: key, EKU, BIN and (if given) the CA."""
     if signature.algorithm != "ES256" or not signature.value:
         return False
@@ -135,15 +158,16 @@ def verify(document_bytes: bytes, signature: Signature, *, entity_bin: str | Non
     return True
 
 
-def seal_notice(session: Session, *, entity_id: int, number: str, kind: str, site: str, begin: dt.date | None,
-                now: dt.datetime) -> str:
+def seal_notice(
+    session: Session, *, entity_id: int, number: str, kind: str, site: str, begin: dt.date | None, now: dt.datetime
+) -> str:
     """Return the organization's QR seal of a notice (A-54), signed by its document signer (emhana.trust.signers).
 
     The seal carries the entity (iss = BIN), the site, the begin date and the notice number; never the person.
     """
     from emhana.trust import cwt, seals
-    notice = cwt.Notice(number, cwt.NoticeKind.REFUSAL if kind == "refusal" else cwt.NoticeKind.ATTACHMENT,
-                        site, begin)
+
+    notice = cwt.Notice(number, cwt.NoticeKind.REFUSAL if kind == "refusal" else cwt.NoticeKind.ATTACHMENT, site, begin)
     return seals.issue_notice(session, entity_id=entity_id, notice=notice, now=now)
 
 
@@ -160,5 +184,12 @@ def default_signer() -> NotificationSigner:
         return _default
 
 
-__all__ = ["DemoNotificationSigner", "NotificationSigner", "PendingSigner", "Signature", "default_signer",
-           "seal_notice", "verify"]
+__all__ = [
+    "DemoNotificationSigner",
+    "NotificationSigner",
+    "PendingSigner",
+    "Signature",
+    "default_signer",
+    "seal_notice",
+    "verify",
+]

@@ -35,15 +35,21 @@ SUBJECTS = {
 }
 
 BODIES = {
-    Template.APPROVED: N_("Your application No. {number} is approved. You are attached from {begin} to: {entity}, "
-                         "{site} ({address}), district No. {district}."),
+    Template.APPROVED: N_(
+        "Your application No. {number} is approved. You are attached from {begin} to: {entity}, "
+        "{site} ({address}), district No. {district}."
+    ),
     Template.REFUSED: N_("Your application No. {number} is refused: {reason}"),
     Template.IN_EFFECT: N_("Your attachment is in effect from {begin}: {entity}, {site}, district No. {district}."),
     Template.DETACHED: N_("Your attachment ends on {end} ({reason}): {entity}."),
-    Template.REDISTRIBUTED: N_("Your organization {old_entity} no longer serves its attached population. From "
-                               "{begin} you are attached to: {entity}, {site} ({address}), district No. {district}."),
-    Template.TRANSFER_OUT: N_("A person attached to your organization moves to another organization from {begin}: "
-                              "{person}, born {birth_date}, IIN ending {iin_tail}."),
+    Template.REDISTRIBUTED: N_(
+        "Your organization {old_entity} no longer serves its attached population. From "
+        "{begin} you are attached to: {entity}, {site} ({address}), district No. {district}."
+    ),
+    Template.TRANSFER_OUT: N_(
+        "A person attached to your organization moves to another organization from {begin}: "
+        "{person}, born {birth_date}, IIN ending {iin_tail}."
+    ),
 }
 
 END_REASONS = {
@@ -79,15 +85,21 @@ LABELS = {
     "note": N_("Registrar's note"),
 }
 NOT_ASSIGNED = N_("not assigned")
-SEAL_CAPTION = N_("Seal of the organization: scan the QR code or paste its text at /verify of the registry to check "
-                  "that this notice was issued by the organization and has not been revoked.")
-SIGNATURE_PENDING = N_("Electronic digital signature of the organization (NCA RK): pending. A demonstration "
-                       "signature of the registry is kept beside this document; it is not an electronic digital "
-                       "signature.")
+SEAL_CAPTION = N_(
+    "Seal of the organization: scan the QR code or paste its text at /verify of the registry to check "
+    "that this notice was issued by the organization and has not been revoked."
+)
+SIGNATURE_PENDING = N_(
+    "Electronic digital signature of the organization (NCA RK): pending. A demonstration "
+    "signature of the registry is kept beside this document; it is not an electronic digital "
+    "signature."
+)
 
-SIGNATURE_SIGNED = N_("Electronic digital signature of the organization (NCA RK): signed on {day} with the certificate "
-                      "of BIN {bin}. The signature covers the notice as issued (SHA-256 of its PDF: {sha256}); this "
-                      "copy shows that it was signed.")
+SIGNATURE_SIGNED = N_(
+    "Electronic digital signature of the organization (NCA RK): signed on {day} with the certificate "
+    "of BIN {bin}. The signature covers the notice as issued (SHA-256 of its PDF: {sha256}); this "
+    "copy shows that it was signed."
+)
 
 
 def end_reason_text(language: str, code: str) -> str:
@@ -112,12 +124,14 @@ def render(template: str, language: str, params: dict[str, Any]) -> tuple[str, s
     if template.startswith(MEDBOOK_PREFIX):
         # Imported here: emhana.medbook.remind writes to the outbox of this package (no import cycle).
         from emhana.medbook import remind
+
         return remind.render(template, language, params)
     key = Template(template)
     values = dict(params)
     if key is Template.REFUSED:
-        values["reason"] = refusal_text(language, str(params.get("reason_code", "")),
-                                        dict(params.get("reason_params") or {}))
+        values["reason"] = refusal_text(
+            language, str(params.get("reason_code", "")), dict(params.get("reason_params") or {})
+        )
     elif key is Template.DETACHED:
         values["reason"] = end_reason_text(language, str(params.get("reason_code", "")))
     return translate(language, SUBJECTS[key]), translate(language, BODIES[key], values)

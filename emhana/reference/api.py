@@ -34,25 +34,46 @@ class RegionOut(BaseModel):
 
 
 def kato_out(u: KatoUnit) -> KatoOut:
-    return KatoOut(code=u.code, version=u.version, level=u.level, type_code=u.type_code, name_kk=u.name_kk,
-                   name_ru=u.name_ru, parent_code=u.parent_code)
+    return KatoOut(
+        code=u.code,
+        version=u.version,
+        level=u.level,
+        type_code=u.type_code,
+        name_kk=u.name_kk,
+        name_ru=u.name_ru,
+        parent_code=u.parent_code,
+    )
 
 
 @router.get("/regions", response_model=list[RegionOut])
 def regions(session: SessionDep) -> list[RegionOut]:
     """List the 17 oblasts and 3 cities of republican significance with their population (1 Jan 2023)."""
-    return [RegionOut(kato=r.kato, name_en=r.name_en, name_kk=r.name_kk, name_ru=r.name_ru,
-                      population=r.population) for r in session.scalars(select(Region).order_by(Region.kato))]
+    return [
+        RegionOut(kato=r.kato, name_en=r.name_en, name_kk=r.name_kk, name_ru=r.name_ru, population=r.population)
+        for r in session.scalars(select(Region).order_by(Region.kato))
+    ]
 
 
 @router.get("/kato", response_model=list[KatoOut])
-def search_kato(session: SessionDep, q: Annotated[str, Query(min_length=2, max_length=100)],
-                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[KatoOut]:
+def search_kato(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=2, max_length=100)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[KatoOut]:
     """Search KATO units by code prefix or by kk/ru name."""
     like = f"%{q.lower()}%"
-    rows = session.scalars(select(KatoUnit).where(or_(
-        KatoUnit.code.like(f"{q}%"), func.lower(KatoUnit.name_ru).like(like),
-        func.lower(KatoUnit.name_kk).like(like))).order_by(KatoUnit.code).limit(limit))
+    rows = session.scalars(
+        select(KatoUnit)
+        .where(
+            or_(
+                KatoUnit.code.like(f"{q}%"),
+                func.lower(KatoUnit.name_ru).like(like),
+                func.lower(KatoUnit.name_kk).like(like),
+            )
+        )
+        .order_by(KatoUnit.code)
+        .limit(limit)
+    )
     return [kato_out(u) for u in rows]
 
 

@@ -19,11 +19,18 @@ def kato_rows() -> tuple[dict[str, Any], ...]:
     with (DATA / "kato.csv").open(encoding="utf-8", newline="") as fh:
         raw = list(csv.DictReader(fh))
     codes = {r["kato"] for r in raw}
-    rows = [{
-        "code": r["kato"], "version": r["kato_version"], "level": r["level"],
-        "type_code": int(r["type_code"]), "name_ru": r["name_ru"], "name_kk": r["name_kk"],
-        "parent_code": parent_of(r["kato"], codes),
-    } for r in raw]
+    rows = [
+        {
+            "code": r["kato"],
+            "version": r["kato_version"],
+            "level": r["level"],
+            "type_code": int(r["type_code"]),
+            "name_ru": r["name_ru"],
+            "name_kk": r["name_kk"],
+            "parent_code": parent_of(r["kato"], codes),
+        }
+        for r in raw
+    ]
     by_code = {r["code"]: r for r in rows}
 
     def depth(code: str) -> int:
@@ -40,9 +47,17 @@ def kato_rows() -> tuple[dict[str, Any], ...]:
 def region_rows() -> list[dict[str, Any]]:
     """Return the regions (oblasts and cities; the republic total row is left out)."""
     with (DATA / "kz_regions.csv").open(encoding="utf-8", newline="") as fh:
-        return [{
-            "kato": r["kato"], "name_en": r["name_en"], "name_ru": r["name_ru"], "name_kk": r["name_kk"],
-            "population": int(r["population_2023_01_01"]), "males": int(r["males_2023_01_01"]),
-            "females": int(r["females_2023_01_01"]),
-            "hospitals": int(r["hospitals_2022"]) if r["hospitals_2022"] else None,
-        } for r in csv.DictReader(fh) if r["kato"] != "000000000"]
+        return [
+            {
+                "kato": r["kato"],
+                "name_en": r["name_en"],
+                "name_ru": r["name_ru"],
+                "name_kk": r["name_kk"],
+                "population": int(r["population_2023_01_01"]),
+                "males": int(r["males_2023_01_01"]),
+                "females": int(r["females_2023_01_01"]),
+                "hospitals": int(r["hospitals_2022"]) if r["hospitals_2022"] else None,
+            }
+            for r in csv.DictReader(fh)
+            if r["kato"] != "000000000"
+        ]

@@ -37,8 +37,9 @@ class ToSignOut(BaseModel):
 
 
 class SignatureIn(BaseModel):
-    cms: str = Field(min_length=1, max_length=MAX_CMS * 4 // 3 + 8,
-                     description="The detached CMS SignedData (DER), base64")
+    cms: str = Field(
+        min_length=1, max_length=MAX_CMS * 4 // 3 + 8, description="The detached CMS SignedData (DER), base64"
+    )
 
 
 class SignatureOut(BaseModel):
@@ -71,27 +72,51 @@ def signature_out(row: RecordSignature) -> SignatureOut:
     evidence = row.evidence
     subject = str(evidence.get("signer_subject", ""))
     name = next((part[3:] for part in subject.split(",") if part.startswith("CN=")), None)
-    return SignatureOut(kind=RecordKind(row.record_kind), record_id=row.record_id, state="signed",
-                        canonical_sha256=row.canonical_sha256, signer_name=name, signer_bin=row.signer_bin,
-                        signed_at=_utc(row.signed_at), verified_at=_utc(row.verified_at), verifier=row.verifier,
-                        crl_numbers=[c.get("number") for c in evidence.get("crls", [])])
+    return SignatureOut(
+        kind=RecordKind(row.record_kind),
+        record_id=row.record_id,
+        state="signed",
+        canonical_sha256=row.canonical_sha256,
+        signer_name=name,
+        signer_bin=row.signer_bin,
+        signed_at=_utc(row.signed_at),
+        verified_at=_utc(row.verified_at),
+        verifier=row.verifier,
+        crl_numbers=[c.get("number") for c in evidence.get("crls", [])],
+    )
 
 
 @router.get("/{kind}/{record_id}/to-sign", response_model=ToSignOut)
-def get_to_sign(kind: RecordKind, record_id: int, session: SessionDep,
-                actor: Annotated[Actor, require(*SIGNERS)]) -> ToSignOut:
+def get_to_sign(
+    kind: RecordKind, record_id: int, session: SessionDep, actor: Annotated[Actor, require(*SIGNERS)]
+) -> ToSignOut:
     """Return the canonical bytes of a record for its signer's NCALayer, with their SHA-256."""
     found = service.to_sign(session, actor, kind, record_id)
     data = base64.b64encode(found.canonical).decode("ascii")
-    return ToSignOut(kind=kind, record_id=record_id, canonical=data, sha256=found.sha256, signed=found.signed,
-                     ncalayer={"module": "kz.gov.pki.knca.commonUtils", "method": "createCAdESFromBase64",
-                               "args": ["PKCS12", "SIGNATURE", data, False]})
+    return ToSignOut(
+        kind=kind,
+        record_id=record_id,
+        canonical=data,
+        sha256=found.sha256,
+        signed=found.signed,
+        ncalayer={
+            "module": "kz.gov.pki.knca.commonUtils",
+            "method": "createCAdESFromBase64",
+            "args": ["PKCS12", "SIGNATURE", data, False],
+        },
+    )
 
 
 @router.post("/{kind}/{record_id}", response_model=SignatureOut, status_code=201)
-def post_signature(kind: RecordKind, record_id: int, body: SignatureIn, request: Request, session: SessionDep,
-                   actor: Annotated[Actor, require(*SIGNERS)], idempotency_key: IdempotencyKey = None
-                   ) -> JSONResponse:
+def post_signature(
+    kind: RecordKind,
+    record_id: int,
+    body: SignatureIn,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(*SIGNERS)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Verify the detached CMS over the record's canonical bytes and store it; the same CMS again is a no-op."""
     try:
         cms_der = base64.b64decode("".join(body.cms.split()), validate=True)
@@ -103,5 +128,10 @@ def post_signature(kind: RecordKind, record_id: int, body: SignatureIn, request:
         row = service.attach_signature(session, kind, record_id, cms_der, actor, trust=trust)
         return 201, signature_out(row).model_dump(mode="json")
 
-    return idempotent_json(session=session, actor=actor, key=idempotency_key,
-                           payload={"kind": kind.value, "record": record_id, "cms": body.cms}, run=run)
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"kind": kind.value, "record": record_id, "cms": body.cms},
+        run=run,
+    )

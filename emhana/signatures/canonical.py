@@ -59,8 +59,26 @@ def correction_form(stored: bytes, superseded: bytes) -> bytes:
     return jcs({"type": CORRECTION, "entry": entry_document(stored), "supersedes_sha256": sha256_hex(superseded)})
 
 
-def notification_form(*, number: str, application_id: int, kind: str, language: str, issued_at: str,
-                      content: Mapping[str, Any], pdf_sha256: str) -> bytes:
+def notification_form(
+    *,
+    number: str,
+    application_id: int,
+    kind: str,
+    language: str,
+    issued_at: str,
+    content: Mapping[str, Any],
+    pdf_sha256: str,
+) -> bytes:
     """Return the signed form of an attachment notice (A-54)."""
-    return jcs({"type": NOTIFICATION, "notice": number, "application": application_id, "kind": kind,
-                "language": language, "issued_at": issued_at, "content": dict(content), "pdf_sha256": pdf_sha256})
+    return jcs(
+        {
+            "type": NOTIFICATION,
+            "notice": number,
+            "application": application_id,
+            "kind": kind,
+            "language": language,
+            "issued_at": issued_at,
+            "content": dict(content),
+            "pdf_sha256": pdf_sha256,
+        }
+    )

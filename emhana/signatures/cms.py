@@ -39,36 +39,61 @@ T = TypeVar("T")
 _THREAD = threading.local()
 
 
-def sign_detached(data: bytes, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, cert: x509.Certificate,
-                  chain: Sequence[x509.Certificate] = ()) -> bytes:
+def sign_detached(
+    data: bytes,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    cert: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+) -> bytes:
     """Return a DER CMS SignedData over ``data``, detached, SHA-256, with a signed signingTime attribute."""
     builder = pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
     for extra in chain:
         builder = builder.add_certificate(extra)
     # Binary: sign the bytes as they are (no S/MIME line-ending translation); OpenSSL adds signingTime.
-    return builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
-                                                     pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities])
+    return builder.sign(
+        serialization.Encoding.DER,
+        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities],
+    )
 
 
-async def averify_detached(data: bytes, cms_der: bytes, *, anchors: Sequence[x509.Certificate],
-                           crls: Sequence[x509.CertificateRevocationList], at: dt.datetime | None = None,
-                           intermediates: Sequence[x509.Certificate] = (),
-                           gost: SignatureVerifier | None = None) -> Evidence:
+async def averify_detached(
+    data: bytes,
+    cms_der: bytes,
+    *,
+    anchors: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    at: dt.datetime | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
+    gost: SignatureVerifier | None = None,
+) -> Evidence:
     """Verify a detached CMS signature over ``data`` (see the module docstring)."""
     signed = parse(cms_der)
     verifier = select(signed, gost=gost)
     clock = at or dt.datetime.now(dt.UTC)
-    return await verifier.verify(data, signed, anchors=anchors, crls=crls, intermediates=intermediates,
-                                 at=clock if clock.tzinfo else clock.replace(tzinfo=dt.UTC))
+    return await verifier.verify(
+        data,
+        signed,
+        anchors=anchors,
+        crls=crls,
+        intermediates=intermediates,
+        at=clock if clock.tzinfo else clock.replace(tzinfo=dt.UTC),
+    )
 
 
-def verify_detached(data: bytes, cms_der: bytes, *, anchors: Sequence[x509.Certificate],
-                    crls: Sequence[x509.CertificateRevocationList], at: dt.datetime | None = None,
-                    intermediates: Sequence[x509.Certificate] = (),
-                    gost: SignatureVerifier | None = None) -> Evidence:
+def verify_detached(
+    data: bytes,
+    cms_der: bytes,
+    *,
+    anchors: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    at: dt.datetime | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
+    gost: SignatureVerifier | None = None,
+) -> Evidence:
     """Verify a detached CMS signature over ``data`` (see the module docstring); synchronous."""
-    return run_sync(averify_detached(data, cms_der, anchors=anchors, crls=crls, at=at,
-                                     intermediates=intermediates, gost=gost))
+    return run_sync(
+        averify_detached(data, cms_der, anchors=anchors, crls=crls, at=at, intermediates=intermediates, gost=gost)
+    )
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop:

@@ -21,17 +21,17 @@ class SignedCms:
     """The parts of a CMS SignedData that verification needs."""
 
     der: bytes
-    signer: x509.Certificate                    # the signer's certificate (cryptography)
+    signer: x509.Certificate  # the signer's certificate (cryptography)
     signer_asn1: ax.Certificate
-    certificates: tuple[ax.Certificate, ...]    # every certificate the CMS carries, signer included
+    certificates: tuple[ax.Certificate, ...]  # every certificate the CMS carries, signer included
     digest_oid: str
-    digest_name: str                            # asn1crypto's name ("sha256"), or the dotted OID
+    digest_name: str  # asn1crypto's name ("sha256"), or the dotted OID
     signature_oid: str
     signature: bytes
-    signed_attributes: bytes                    # DER of the signed attributes as a SET (what is signed)
+    signed_attributes: bytes  # DER of the signed attributes as a SET (what is signed)
     message_digest: bytes
     signing_time: dt.datetime
-    content: bytes | None                       # encapsulated content when not detached
+    content: bytes | None  # encapsulated content when not detached
 
     @property
     def key_oid(self) -> str:
@@ -58,7 +58,8 @@ def _signer_certificate(signer_info: cms.SignerInfo, certificates: list[ax.Certi
         if sid.name == "issuer_and_serial_number":
             issuer = sid.chosen["issuer"]
             if cert.serial_number == sid.chosen["serial_number"].native and (
-                    cert.issuer.dump() == issuer.dump() or cert.issuer == issuer):  # bytes first: == is slow
+                cert.issuer.dump() == issuer.dump() or cert.issuer == issuer
+            ):  # bytes first: == is slow
                 return cert
         elif cert.key_identifier == sid.chosen.native:
             return cert
@@ -101,10 +102,16 @@ def _parse(der: bytes) -> SignedCms:
     digest_algorithm = signer_info["digest_algorithm"]["algorithm"]
     content = encap["content"].native if encap["content"].contents else None
     return SignedCms(
-        der=der, signer=x509.load_der_x509_certificate(signer.dump()), signer_asn1=signer,
-        certificates=tuple(certificates), digest_oid=str(digest_algorithm.dotted),
+        der=der,
+        signer=x509.load_der_x509_certificate(signer.dump()),
+        signer_asn1=signer,
+        certificates=tuple(certificates),
+        digest_oid=str(digest_algorithm.dotted),
         digest_name=str(digest_algorithm.native),
         signature_oid=str(signer_info["signature_algorithm"]["algorithm"].dotted),
-        signature=bytes(signer_info["signature"].native), signed_attributes=b"\x31" + signed_attrs[1:],
-        message_digest=bytes(attributes["message_digest"].native), signing_time=signing_time,
-        content=bytes(content) if content is not None else None)
+        signature=bytes(signer_info["signature"].native),
+        signed_attributes=b"\x31" + signed_attrs[1:],
+        message_digest=bytes(attributes["message_digest"].native),
+        signing_time=signing_time,
+        content=bytes(content) if content is not None else None,
+    )

@@ -19,8 +19,12 @@ class CrlUsed:
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form."""
-        return {"issuer": self.issuer, "number": self.number, "this_update": self.this_update.isoformat(),
-                "next_update": self.next_update.isoformat() if self.next_update else None}
+        return {
+            "issuer": self.issuer,
+            "number": self.number,
+            "this_update": self.this_update.isoformat(),
+            "next_update": self.next_update.isoformat() if self.next_update else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,18 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form stored with the record (the certificate as its SHA-256, stored apart)."""
-        return {"outcome": self.outcome, "verifier": self.verifier, "signer_subject": self.signer_subject,
-                "signer_serial": self.signer_serial,
-                "signer_certificate_sha256": hashlib.sha256(self.signer_certificate).hexdigest(),
-                "signing_time": self.signing_time.isoformat(), "verified_at": self.verified_at.isoformat(),
-                "content_sha256": self.content_sha256, "digest_algorithm": self.digest_algorithm,
-                "signature_algorithm": self.signature_algorithm, "chain": list(self.chain),
-                "crls": [c.to_json() for c in self.crls], **({"remote": self.remote} if self.remote else {})}
+        return {
+            "outcome": self.outcome,
+            "verifier": self.verifier,
+            "signer_subject": self.signer_subject,
+            "signer_serial": self.signer_serial,
+            "signer_certificate_sha256": hashlib.sha256(self.signer_certificate).hexdigest(),
+            "signing_time": self.signing_time.isoformat(),
+            "verified_at": self.verified_at.isoformat(),
+            "content_sha256": self.content_sha256,
+            "digest_algorithm": self.digest_algorithm,
+            "signature_algorithm": self.signature_algorithm,
+            "chain": list(self.chain),
+            "crls": [c.to_json() for c in self.crls],
+            **({"remote": self.remote} if self.remote else {}),
+        }

@@ -44,8 +44,10 @@ from emhana.trust.certs import subject_bin, subject_iin
 
 SKEW = dt.timedelta(minutes=5)
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
-    "2.16.840.1.101.3.4.2.1": hashes.SHA256, "2.16.840.1.101.3.4.2.2": hashes.SHA384,
-    "2.16.840.1.101.3.4.2.3": hashes.SHA512}
+    "2.16.840.1.101.3.4.2.1": hashes.SHA256,
+    "2.16.840.1.101.3.4.2.2": hashes.SHA384,
+    "2.16.840.1.101.3.4.2.3": hashes.SHA512,
+}
 # signature algorithm OIDs of SignerInfo: plain key OIDs (RSA, EC public key) or hash-with-key OIDs
 RSA_PKCS1 = {"1.2.840.113549.1.1.1", "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13"}
 RSA_PSS = "1.2.840.113549.1.1.10"
@@ -83,8 +85,12 @@ def check_signature(signed: SignedCms, algorithm: hashes.HashAlgorithm) -> None:
         if isinstance(key, rsa.RSAPublicKey) and signed.signature_oid in RSA_PKCS1:
             key.verify(signed.signature, signed.signed_attributes, padding.PKCS1v15(), algorithm)
         elif isinstance(key, rsa.RSAPublicKey) and signed.signature_oid == RSA_PSS:
-            key.verify(signed.signature, signed.signed_attributes,
-                       padding.PSS(padding.MGF1(algorithm), padding.PSS.AUTO), algorithm)
+            key.verify(
+                signed.signature,
+                signed.signed_attributes,
+                padding.PSS(padding.MGF1(algorithm), padding.PSS.AUTO),
+                algorithm,
+            )
         elif isinstance(key, ec.EllipticCurvePublicKey) and signed.signature_oid in ECDSA:
             key.verify(signed.signature, signed.signed_attributes, ec.ECDSA(algorithm))
         else:
@@ -93,17 +99,25 @@ def check_signature(signed: SignedCms, algorithm: hashes.HashAlgorithm) -> None:
         raise BadSignature() from None
 
 
-async def validate_path(signed: SignedCms, *, anchors: Sequence[x509.Certificate],
-                        crls: Sequence[x509.CertificateRevocationList],
-                        intermediates: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+async def validate_path(
+    signed: SignedCms,
+    *,
+    anchors: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    intermediates: Sequence[x509.Certificate],
+) -> list[x509.Certificate]:
     """Return the path signer → anchor valid at the signing time; raise the matching SignatureError."""
     if not anchors:  # never fall back to the operating system's TLS roots
         raise UntrustedChain(reason=reasons.NO_PATH)
     context = ValidationContext(
         trust_roots=[ax.Certificate.load(_der(a)) for a in anchors],
         other_certs=[*signed.certificates, *(ax.Certificate.load(_der(c)) for c in intermediates)],
-        crls=[c.public_bytes(serialization.Encoding.DER) for c in crls], allow_fetching=False,
-        revocation_mode="hard-fail", moment=signed.signing_time, retroactive_revinfo=True)
+        crls=[c.public_bytes(serialization.Encoding.DER) for c in crls],
+        allow_fetching=False,
+        revocation_mode="hard-fail",
+        moment=signed.signing_time,
+        retroactive_revinfo=True,
+    )
     validator = CertificateValidator(signed.signer_asn1, validation_context=context)
     try:
         path = await validator.async_validate_path()
@@ -120,15 +134,25 @@ async def validate_path(signed: SignedCms, *, anchors: Sequence[x509.Certificate
     return [x509.load_der_x509_certificate(c.dump()) for c in path]
 
 
-async def cached_path(signed: SignedCms, *, anchors: Sequence[x509.Certificate],
-                      crls: Sequence[x509.CertificateRevocationList],
-                      intermediates: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+async def cached_path(
+    signed: SignedCms,
+    *,
+    anchors: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    intermediates: Sequence[x509.Certificate],
+) -> tuple[x509.Certificate, ...]:
     """Return the validated path from the cache, or validate it and keep it; then check its certificates'
     validity and revocation at this signature's signing time (a cached path was validated at another moment)."""
     if not anchors:
         raise UntrustedChain(reason=reasons.NO_PATH)
-    key = pathcache.key_of(signer=signed.signer, carried=signed.certificates, anchors=anchors,
-                           intermediates=intermediates, crls=crls, signing_time=signed.signing_time)
+    key = pathcache.key_of(
+        signer=signed.signer,
+        carried=signed.certificates,
+        anchors=anchors,
+        intermediates=intermediates,
+        crls=crls,
+        signing_time=signed.signing_time,
+    )
     path = pathcache.PATHS.get(key)
     if path is None:
         path = tuple(await validate_path(signed, anchors=anchors, crls=crls, intermediates=intermediates))
@@ -147,8 +171,9 @@ def _revocation_date(signed: SignedCms, crls: Sequence[x509.CertificateRevocatio
     return "-"
 
 
-def _crls_of(issuer: x509.Certificate, crls: Sequence[x509.CertificateRevocationList]
-             ) -> list[x509.CertificateRevocationList]:
+def _crls_of(
+    issuer: x509.Certificate, crls: Sequence[x509.CertificateRevocationList]
+) -> list[x509.CertificateRevocationList]:
     key = issuer.public_key()
     return [c for c in crls if c.issuer == issuer.subject and c.is_signature_valid(key)]  # type: ignore[arg-type]
 
@@ -160,24 +185,29 @@ def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
         return None
 
 
-def check_revocation_at(path: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
-                        at: dt.datetime) -> tuple[CrlUsed, ...]:
+def check_revocation_at(
+    path: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList], at: dt.datetime
+) -> tuple[CrlUsed, ...]:
     """Refuse a certificate of the path revoked up to ``at``; the signer's issuer must have a CRL current
     at ``at``. Return the CRLs used (path is anchor first, signer last)."""
     used: list[CrlUsed] = []
     for index in range(len(path) - 1, 0, -1):
         cert, issuer = path[index], path[index - 1]
         found = _crls_of(issuer, crls)
-        current = [c for c in found if c.last_update_utc <= at + SKEW
-                   and (c.next_update_utc is None or at <= c.next_update_utc)]
+        current = [
+            c
+            for c in found
+            if c.last_update_utc <= at + SKEW and (c.next_update_utc is None or at <= c.next_update_utc)
+        ]
         if index == len(path) - 1 and not current:
             raise RevocationUnknown(reason=reasons.STALE_CRL if found else reasons.NO_CRL)
         for crl in current:
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is not None and entry.revocation_date_utc <= at:
                 raise CertificateRevoked(revoked_at=entry.revocation_date_utc.isoformat())
-            used.append(CrlUsed(crl.issuer.rfc4514_string(), _crl_number(crl), crl.last_update_utc,
-                                crl.next_update_utc))
+            used.append(
+                CrlUsed(crl.issuer.rfc4514_string(), _crl_number(crl), crl.last_update_utc, crl.next_update_utc)
+            )
     return tuple(used)
 
 
@@ -186,9 +216,16 @@ class InProcessVerifier:
 
     name = "in-process"
 
-    async def verify(self, data: bytes, signed: SignedCms, *, anchors: Sequence[x509.Certificate],
-                     crls: Sequence[x509.CertificateRevocationList], intermediates: Sequence[x509.Certificate],
-                     at: dt.datetime) -> Evidence:
+    async def verify(
+        self,
+        data: bytes,
+        signed: SignedCms,
+        *,
+        anchors: Sequence[x509.Certificate],
+        crls: Sequence[x509.CertificateRevocationList],
+        intermediates: Sequence[x509.Certificate],
+        at: dt.datetime,
+    ) -> Evidence:
         """Verify a detached CMS signature fully, offline; return the evidence."""
         algorithm = check_digest(data, signed)
         check_signature(signed, algorithm)
@@ -198,10 +235,18 @@ class InProcessVerifier:
         check_key_usage(signed.signer)
         used = check_revocation_at(path, crls, at)
         return Evidence(
-            verifier=self.name, signer_certificate=_der(signed.signer),
-            signer_subject=signed.signer.subject.rfc4514_string(), signer_common_name=common_name(signed.signer),
-            signer_iin=subject_iin(signed.signer), signer_bin=subject_bin(signed.signer),
-            signer_serial=format(signed.signer.serial_number, "x"), signing_time=signed.signing_time,
-            verified_at=at, content_sha256=hashlib.sha256(data).hexdigest(), digest_algorithm=signed.digest_name,
+            verifier=self.name,
+            signer_certificate=_der(signed.signer),
+            signer_subject=signed.signer.subject.rfc4514_string(),
+            signer_common_name=common_name(signed.signer),
+            signer_iin=subject_iin(signed.signer),
+            signer_bin=subject_bin(signed.signer),
+            signer_serial=format(signed.signer.serial_number, "x"),
+            signing_time=signed.signing_time,
+            verified_at=at,
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            digest_algorithm=signed.digest_name,
             signature_algorithm=signed.signature_oid,
-            chain=tuple(c.subject.rfc4514_string() for c in reversed(path)), crls=used)
+            chain=tuple(c.subject.rfc4514_string() for c in reversed(path)),
+            crls=used,
+        )

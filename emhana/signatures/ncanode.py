@@ -67,8 +67,11 @@ class NcaNodeVerifier:
         self.transport = transport
 
     async def _ask(self, data: bytes, signed: SignedCms) -> dict[str, Any]:
-        body = {"cms": base64.b64encode(signed.der).decode("ascii"),
-                "data": base64.b64encode(data).decode("ascii"), "revocationCheck": ["CRL"]}
+        body = {
+            "cms": base64.b64encode(signed.der).decode("ascii"),
+            "data": base64.b64encode(data).decode("ascii"),
+            "revocationCheck": ["CRL"],
+        }
         try:
             async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
                 response = await client.post(f"{self.url}/cms/verify", json=body)
@@ -86,16 +89,29 @@ class NcaNodeVerifier:
             raise SignatureMalformed(reason=reasons.NOT_CMS)  # NCANode refuses what it cannot read (4xx)
         return answer
 
-    async def verify(self, data: bytes, signed: SignedCms, *, anchors: Sequence[x509.Certificate],
-                     crls: Sequence[x509.CertificateRevocationList], intermediates: Sequence[x509.Certificate],
-                     at: dt.datetime) -> Evidence:
+    async def verify(
+        self,
+        data: bytes,
+        signed: SignedCms,
+        *,
+        anchors: Sequence[x509.Certificate],
+        crls: Sequence[x509.CertificateRevocationList],
+        intermediates: Sequence[x509.Certificate],
+        at: dt.datetime,
+    ) -> Evidence:
         """Ask NCANode; map its verdict on our signer's certificate to evidence or a SignatureError."""
         if signed.signing_time > at + SKEW:
             raise SignatureMalformed(reason=reasons.SIGNING_TIME_FUTURE)
         answer = await self._ask(data, signed)
         serial = format(signed.signer.serial_number, "x")
-        info = next((c for c in _certificates(answer)
-                     if str(c.get("serialNumber", "")).lower().lstrip("0") == serial.lstrip("0")), None)
+        info = next(
+            (
+                c
+                for c in _certificates(answer)
+                if str(c.get("serialNumber", "")).lower().lstrip("0") == serial.lstrip("0")
+            ),
+            None,
+        )
         if info is None:
             raise VerifierUnavailable(reason=reasons.BAD_ANSWER)
         for revocation in info.get("revocations") or []:
@@ -111,12 +127,25 @@ class NcaNodeVerifier:
         check_key_usage(signed.signer)
         issuer = info.get("issuer") if isinstance(info.get("issuer"), dict) else {}
         return Evidence(
-            verifier=self.name, signer_certificate=signed.signer.public_bytes(Encoding.DER),
-            signer_subject=signed.signer.subject.rfc4514_string(), signer_common_name=common_name(signed.signer),
-            signer_iin=subject_iin(signed.signer), signer_bin=subject_bin(signed.signer), signer_serial=serial,
-            signing_time=signed.signing_time, verified_at=at, content_sha256=hashlib.sha256(data).hexdigest(),
-            digest_algorithm=signed.digest_name, signature_algorithm=signed.signature_oid,
+            verifier=self.name,
+            signer_certificate=signed.signer.public_bytes(Encoding.DER),
+            signer_subject=signed.signer.subject.rfc4514_string(),
+            signer_common_name=common_name(signed.signer),
+            signer_iin=subject_iin(signed.signer),
+            signer_bin=subject_bin(signed.signer),
+            signer_serial=serial,
+            signing_time=signed.signing_time,
+            verified_at=at,
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            digest_algorithm=signed.digest_name,
+            signature_algorithm=signed.signature_oid,
             chain=(signed.signer.subject.rfc4514_string(), signed.signer.issuer.rfc4514_string()),
-            remote={"url": self.url, "valid": True, "signAlg": info.get("signAlg"),
-                    "keyUsage": info.get("keyUsage"), "issuer": issuer.get("dn") if issuer else None,
-                    "revocationCheck": ["CRL"]})
+            remote={
+                "url": self.url,
+                "valid": True,
+                "signAlg": info.get("signAlg"),
+                "keyUsage": info.get("keyUsage"),
+                "issuer": issuer.get("dn") if issuer else None,
+                "revocationCheck": ["CRL"],
+            },
+        )

@@ -51,18 +51,26 @@ def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
         return None
 
 
-def key_of(*, signer: x509.Certificate, carried: Sequence[ax.Certificate], anchors: Sequence[x509.Certificate],
-           intermediates: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
-           signing_time: dt.datetime) -> PathKey:
+def key_of(
+    *,
+    signer: x509.Certificate,
+    carried: Sequence[ax.Certificate],
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    signing_time: dt.datetime,
+) -> PathKey:
     """Return the cache key of one validation."""
     others = {hashlib.sha256(c.dump()).digest() for c in carried} | {c.fingerprint(_SHA256) for c in intermediates}
     return PathKey(
         signer=signer.fingerprint(_SHA256),
         anchors=tuple(sorted({a.fingerprint(_SHA256) for a in anchors})),
         intermediates=tuple(sorted(others)),
-        crls=tuple(sorted((c.issuer.public_bytes(), _crl_number(c), c.last_update_utc, c.fingerprint(_SHA256))
-                          for c in crls)),
-        bucket=int(signing_time.timestamp()) // BUCKET_SECONDS)
+        crls=tuple(
+            sorted((c.issuer.public_bytes(), _crl_number(c), c.last_update_utc, c.fingerprint(_SHA256)) for c in crls)
+        ),
+        bucket=int(signing_time.timestamp()) // BUCKET_SECONDS,
+    )
 
 
 class PathCache:
@@ -104,8 +112,9 @@ class PathCache:
 PATHS = PathCache()
 
 
-def check_path_at(path: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
-                  signing_time: dt.datetime) -> None:
+def check_path_at(
+    path: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList], signing_time: dt.datetime
+) -> None:
     """Refuse a path with a certificate outside its validity at the signing time, or revoked up to it by any
     CRL of its issuer (what the cached validation showed for another moment of the same hour)."""
     for cert in path:
@@ -117,6 +126,9 @@ def check_path_at(path: Sequence[x509.Certificate], crls: Sequence[x509.Certific
             if crl.issuer != issuer.subject:
                 continue
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if (entry is not None and entry.revocation_date_utc <= signing_time
-                    and crl.is_signature_valid(issuer.public_key())):  # type: ignore[arg-type]
+            if (
+                entry is not None
+                and entry.revocation_date_utc <= signing_time
+                and crl.is_signature_valid(issuer.public_key())
+            ):  # type: ignore[arg-type]
                 raise CertificateRevoked(revoked_at=entry.revocation_date_utc.isoformat())

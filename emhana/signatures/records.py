@@ -21,7 +21,7 @@ from emhana.signatures import canonical
 
 
 class RecordKind(StrEnum):
-    MEDBOOK_ENTRY = "medbook_entry"          # a journal entry or a correction (C-13, C-41)
+    MEDBOOK_ENTRY = "medbook_entry"  # a journal entry or a correction (C-13, C-41)
     ATTACHMENT_NOTICE = "attachment_notice"  # an attachment notification or refusal
 
 
@@ -38,7 +38,7 @@ class Signable:
     canonical: bytes
     entity_id: int
     organization_bin: str
-    author_account_id: int | None   # None: the signer is whoever acts for the organization (a notice)
+    author_account_id: int | None  # None: the signer is whoever acts for the organization (a notice)
     subject_person_id: int | None
 
 
@@ -61,8 +61,9 @@ def _entry(session: Session, record_id: int) -> Signable:
     entity = session.get(Entity, entry.entity_id)
     book = session.get(MedicalBook, entry.book_id)
     assert entity is not None and book is not None
-    return Signable(RecordKind.MEDBOOK_ENTRY, entry.id, data, entity.id, entity.bin, entry.author_account_id,
-                    book.person_id)
+    return Signable(
+        RecordKind.MEDBOOK_ENTRY, entry.id, data, entity.id, entity.bin, entry.author_account_id, book.person_id
+    )
 
 
 def _notice(session: Session, record_id: int) -> Signable:
@@ -73,8 +74,14 @@ def _notice(session: Session, record_id: int) -> Signable:
     entity = session.get(Entity, app.entity_id) if app else None
     assert app is not None and entity is not None
     data = canonical.notification_form(
-        number=notice.number, application_id=app.id, kind=notice.kind, language=notice.language,
-        issued_at=notice.issued_at.isoformat(), content=json.loads(notice.content), pdf_sha256=notice.sha256)
+        number=notice.number,
+        application_id=app.id,
+        kind=notice.kind,
+        language=notice.language,
+        issued_at=notice.issued_at.isoformat(),
+        content=json.loads(notice.content),
+        pdf_sha256=notice.sha256,
+    )
     return Signable(RecordKind.ATTACHMENT_NOTICE, notice.id, data, entity.id, entity.bin, None, app.person_id)
 
 
@@ -89,8 +96,9 @@ def check_may_sign(actor: Actor, record: Signable) -> None:
     if actor.entity_id is None or actor.entity_id != record.entity_id:
         raise Forbidden()
     if record.kind is RecordKind.MEDBOOK_ENTRY:
-        if actor.role not in ENTRY_SIGNERS or (actor.role is not Role.MIS_CLIENT
-                                               and actor.account_id != record.author_account_id):
+        if actor.role not in ENTRY_SIGNERS or (
+            actor.role is not Role.MIS_CLIENT and actor.account_id != record.author_account_id
+        ):
             raise Forbidden()
     elif actor.role not in NOTICE_SIGNERS:
         raise Forbidden()

@@ -40,8 +40,9 @@ class ToSign:
 
 
 def _existing(session: Session, kind: RecordKind, record_id: int) -> RecordSignature | None:
-    return session.scalar(select(RecordSignature).where(RecordSignature.record_kind == kind.value,
-                                                        RecordSignature.record_id == record_id))
+    return session.scalar(
+        select(RecordSignature).where(RecordSignature.record_kind == kind.value, RecordSignature.record_id == record_id)
+    )
 
 
 def signature_of(session: Session, kind: RecordKind, record_id: int) -> RecordSignature | None:
@@ -55,18 +56,38 @@ def _open(session: Session, actor: Actor, kind: RecordKind, record_id: int) -> S
     return record
 
 
-def to_sign(session: Session, actor: Actor, kind: RecordKind, record_id: int,
-            now: dt.datetime | None = None) -> ToSign:
+def to_sign(session: Session, actor: Actor, kind: RecordKind, record_id: int, now: dt.datetime | None = None) -> ToSign:
     """Return the canonical bytes of a record for its signer; the read is logged (it holds medical data)."""
     record = _open(session, actor, kind, record_id)
-    record_event(session=session, actor=actor, action="signature.to_sign", object_type=kind.value,
-                 object_id=str(record_id), subject_person_id=record.subject_person_id, purpose="sign", now=now)
-    return ToSign(kind, record_id, record.canonical, canonical.sha256_hex(record.canonical),
-                  _existing(session, kind, record_id) is not None)
+    record_event(
+        session=session,
+        actor=actor,
+        action="signature.to_sign",
+        object_type=kind.value,
+        object_id=str(record_id),
+        subject_person_id=record.subject_person_id,
+        purpose="sign",
+        now=now,
+    )
+    return ToSign(
+        kind,
+        record_id,
+        record.canonical,
+        canonical.sha256_hex(record.canonical),
+        _existing(session, kind, record_id) is not None,
+    )
 
 
-def attach_signature(session: Session, kind: RecordKind, record_id: int, cms_der: bytes, actor: Actor, *,
-                     trust: TrustStore, at: dt.datetime | None = None) -> RecordSignature:
+def attach_signature(
+    session: Session,
+    kind: RecordKind,
+    record_id: int,
+    cms_der: bytes,
+    actor: Actor,
+    *,
+    trust: TrustStore,
+    at: dt.datetime | None = None,
+) -> RecordSignature:
     """Verify a detached CMS over the record's canonical bytes and store it with its evidence.
 
     Idempotent: the same CMS again returns the stored signature; another CMS for a signed record is
@@ -78,18 +99,33 @@ def attach_signature(session: Session, kind: RecordKind, record_id: int, cms_der
         if existing.cms == cms_der:
             return existing
         raise AlreadySigned()
-    evidence = verify_detached(record.canonical, cms_der, anchors=trust.anchors, crls=trust.crls,
-                               intermediates=trust.intermediates, gost=trust.gost,
-                               at=at or dt.datetime.now(dt.UTC))
+    evidence = verify_detached(
+        record.canonical,
+        cms_der,
+        anchors=trust.anchors,
+        crls=trust.crls,
+        intermediates=trust.intermediates,
+        gost=trust.gost,
+        at=at or dt.datetime.now(dt.UTC),
+    )
     iin = expected_iin(session, actor, record)
     if iin is None:
         raise WrongSigner(reason=reasons.AUTHOR_WITHOUT_IIN)
     check_signer(evidence, iin=iin, bin_=record.organization_bin)
     row = RecordSignature(
-        record_kind=kind.value, record_id=record_id, canonical_sha256=canonical.sha256_hex(record.canonical),
-        cms=cms_der, signer_certificate=evidence.signer_certificate, signer_iin=evidence.signer_iin,
-        signer_bin=evidence.signer_bin, signed_at=evidence.signing_time, verified_at=evidence.verified_at,
-        verifier=evidence.verifier, evidence=evidence.to_json(), attached_by=actor.account_id)
+        record_kind=kind.value,
+        record_id=record_id,
+        canonical_sha256=canonical.sha256_hex(record.canonical),
+        cms=cms_der,
+        signer_certificate=evidence.signer_certificate,
+        signer_iin=evidence.signer_iin,
+        signer_bin=evidence.signer_bin,
+        signed_at=evidence.signing_time,
+        verified_at=evidence.verified_at,
+        verifier=evidence.verifier,
+        evidence=evidence.to_json(),
+        attached_by=actor.account_id,
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -105,16 +141,25 @@ def attach_signature(session: Session, kind: RecordKind, record_id: int, cms_der
         loaded = session.get(JournalEntry, record_id)
         if loaded is not None:
             session.expire(loaded, ["signature_state"])
-    record_event(session=session, actor=actor, action="signature.attach", object_type=kind.value,
-                 object_id=str(record_id), subject_person_id=record.subject_person_id, purpose="sign",
-                 now=evidence.verified_at)
+    record_event(
+        session=session,
+        actor=actor,
+        action="signature.attach",
+        object_type=kind.value,
+        object_id=str(record_id),
+        subject_person_id=record.subject_person_id,
+        purpose="sign",
+        now=evidence.verified_at,
+    )
     return row
 
 
-def sign_record(session: Session, kind: RecordKind, record_id: int, *, pkcs12: bytes, password: str, actor: Actor,
-                trust: TrustStore) -> RecordSignature:
+def sign_record(
+    session: Session, kind: RecordKind, record_id: int, *, pkcs12: bytes, password: str, actor: Actor, trust: TrustStore
+) -> RecordSignature:
     """Demo signing: sign the record's canonical bytes with a PKCS#12 key (as NCALayer would), then attach."""
     key, cert, chain = load_pkcs12(pkcs12, password)
     record = _open(session, actor, kind, record_id)
-    return attach_signature(session, kind, record_id, sign_detached(record.canonical, key, cert, chain), actor,
-                            trust=trust)
+    return attach_signature(
+        session, kind, record_id, sign_detached(record.canonical, key, cert, chain), actor, trust=trust
+    )

@@ -68,14 +68,20 @@ def _files(paths: Iterable[Path], pattern: str) -> list[Path]:
     return out
 
 
-def from_paths(anchors: Sequence[Path], crls: Sequence[Path] = (), intermediates: Sequence[Path] = (),
-               *, gost: SignatureVerifier | None = None) -> TrustStore:
+def from_paths(
+    anchors: Sequence[Path],
+    crls: Sequence[Path] = (),
+    intermediates: Sequence[Path] = (),
+    *,
+    gost: SignatureVerifier | None = None,
+) -> TrustStore:
     """Return a trust store read from files (folders of CRLs are read as ``*.crl``)."""
     return TrustStore(
         anchors=tuple(c for p in anchors for c in load_certificates(p.read_bytes())),
         crls=tuple(load_crl(p.read_bytes()) for p in _files(crls, "*.crl")),
         intermediates=tuple(c for p in intermediates for c in load_certificates(p.read_bytes())),
-        gost=gost)
+        gost=gost,
+    )
 
 
 def from_demo_folder(folder: Path) -> TrustStore:
@@ -92,6 +98,9 @@ def from_environment() -> TrustStore:
     from emhana.signatures.ncanode import NcaNodeVerifier
 
     url = os.environ.get(NCANODE_ENV)
-    return from_paths(_split(os.environ.get(ANCHORS_ENV, "")), _split(os.environ.get(CRLS_ENV, "")),
-                      _split(os.environ.get(INTERMEDIATES_ENV, "")),
-                      gost=NcaNodeVerifier(url) if url else None)
+    return from_paths(
+        _split(os.environ.get(ANCHORS_ENV, "")),
+        _split(os.environ.get(CRLS_ENV, "")),
+        _split(os.environ.get(INTERMEDIATES_ENV, "")),
+        gost=NcaNodeVerifier(url) if url else None,
+    )

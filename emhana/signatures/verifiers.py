@@ -33,9 +33,16 @@ class SignatureVerifier(Protocol):
 
     name: str
 
-    async def verify(self, data: bytes, signed: SignedCms, *, anchors: Sequence[x509.Certificate],
-                     crls: Sequence[x509.CertificateRevocationList], intermediates: Sequence[x509.Certificate],
-                     at: dt.datetime) -> Evidence:
+    async def verify(
+        self,
+        data: bytes,
+        signed: SignedCms,
+        *,
+        anchors: Sequence[x509.Certificate],
+        crls: Sequence[x509.CertificateRevocationList],
+        intermediates: Sequence[x509.Certificate],
+        at: dt.datetime,
+    ) -> Evidence:
         """Verify ``signed`` over ``data`` at the clock ``at``."""
         ...
 

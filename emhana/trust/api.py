@@ -33,9 +33,11 @@ LIST_CACHE = "public, max-age=300"
 
 def _list(session: Session, name: str) -> Response:
     row = publish.current(session, name)
-    return Response(row.document, media_type="application/json",
-                    headers={"Cache-Control": LIST_CACHE, "ETag": f'"{name}-{row.sequence}"',
-                             "X-List-Sequence": str(row.sequence)})
+    return Response(
+        row.document,
+        media_type="application/json",
+        headers={"Cache-Control": LIST_CACHE, "ETag": f'"{name}-{row.sequence}"', "X-List-Sequence": str(row.sequence)},
+    )
 
 
 @public_router.get("/trust/list", dependencies=[public()], responses={200: {"content": {"application/json": {}}}})
@@ -44,19 +46,24 @@ def trust_list(session: SessionDep) -> Response:
     return _list(session, publish.TRUST)
 
 
-@public_router.get("/trust/revocations", dependencies=[public()],
-                   responses={200: {"content": {"application/json": {}}}})
+@public_router.get(
+    "/trust/revocations", dependencies=[public()], responses={200: {"content": {"application/json": {}}}}
+)
 def revocation_list(session: SessionDep) -> Response:
     """Return the signed revocation list: truncated hashes per signer kid with a reason, never an id (§6.5)."""
     return _list(session, publish.REVOCATIONS)
 
 
-@public_router.get("/trust/anchor.pem", dependencies=[public()],
-                   responses={200: {"content": {"application/x-pem-file": {}}}})
+@public_router.get(
+    "/trust/anchor.pem", dependencies=[public()], responses={200: {"content": {"application/x-pem-file": {}}}}
+)
 def anchor(session: SessionDep) -> Response:
     """Return the scheme CA certificate: the anchor verifiers pin to check both lists and every DSC."""
-    return Response(publish.anchor_pem(session), media_type="application/x-pem-file",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        publish.anchor_pem(session),
+        media_type="application/x-pem-file",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def result_json(result: Result) -> dict[str, Any]:
@@ -81,7 +88,7 @@ async def read_submission(request: Request) -> str:
         text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput()
-        return text[:MAX_TEXT + 1]
+        return text[: MAX_TEXT + 1]
     if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form(max_files=1, max_fields=4)
         upload, text = form.get("image"), form.get("text")
@@ -90,7 +97,7 @@ async def read_submission(request: Request) -> str:
             if data:
                 return await run_in_threadpool(photo.text_of, data)
         if isinstance(text, str) and text.strip():
-            return text[:MAX_TEXT + 1]
+            return text[: MAX_TEXT + 1]
     raise InvalidInput()
 
 
@@ -115,22 +122,36 @@ class SupersedeIn(BaseModel):
 
 
 @router.post("/trust/seals/revoke")
-def revoke(body: RevokeIn, session: SessionDep, actor: Manager,
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def revoke(
+    body: RevokeIn,
+    session: SessionDep,
+    actor: Manager,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
     """Revoke a seal of this service (reason `revoked` or `issued-in-error`); the revocation list is re-signed."""
+
     def run() -> tuple[int, dict[str, Any]]:
         row = seals.revoke(session, text=body.seal, reason=body.reason, actor=actor)
         return 200, seals.describe(row)
-    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"),
-                           run=run)
+
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.post("/trust/seals/supersede")
-def supersede(body: SupersedeIn, session: SessionDep, actor: Manager,
-              idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def supersede(
+    body: SupersedeIn,
+    session: SessionDep,
+    actor: Manager,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
     """Mark a seal superseded by its corrected version (§6.5); the revocation list is re-signed."""
+
     def run() -> tuple[int, dict[str, Any]]:
         row = seals.supersede(session, text=body.seal, replacement=body.replacement, actor=actor)
         return 200, seals.describe(row)
-    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"),
-                           run=run)
+
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )

@@ -40,8 +40,9 @@ def decode(text: str) -> bytes:
     if rest == 1:
         raise Base45Error("length leaves a single character")
     full = len(values) - rest
-    words = [c + d * 45 + e * 2025 for c, d, e in zip(values[0:full:3], values[1:full:3], values[2:full:3],
-                                                       strict=True)]
+    words = [
+        c + d * 45 + e * 2025 for c, d, e in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
+    ]
     # RFC 9285 §4.4: a triple above 65535 or a final pair above 255 is an invalid encoding.
     if words and max(words) > 0xFFFF:
         raise Base45Error("a triple exceeds 65535")

@@ -45,8 +45,9 @@ def load_certificate(data: bytes) -> x509.Certificate:
         raise CertificateInvalid(reason="not a PEM, DER or base64 DER certificate") from exc
 
 
-def load_pkcs12(data: bytes, password: str) -> tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
-                                                       x509.Certificate, list[x509.Certificate]]:
+def load_pkcs12(
+    data: bytes, password: str
+) -> tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, x509.Certificate, list[x509.Certificate]]:
     """Return the key, certificate and chain of a password-protected PKCS#12 file; raise CertificateInvalid."""
     try:
         key, cert, chain = pkcs12.load_key_and_certificates(data, password.encode("utf-8"))

@@ -15,8 +15,7 @@ from emhana.errors import RegistryError
 from emhana.trust.seal import read_qr
 from emhana.trust.verifier import Outcome, Result
 
-pki_app = typer.Typer(help="Demo PKI for record signatures and QR seals (demo only, not NCA RK).",
-                      no_args_is_help=True)
+pki_app = typer.Typer(help="Demo PKI for record signatures and QR seals (demo only, not NCA RK).", no_args_is_help=True)
 
 ANCHOR_ENV = "EMHANA_TRUST_ANCHOR"
 MAX_INPUT_FILE = 20 * 1024 * 1024
@@ -24,10 +23,11 @@ IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 
 @pki_app.command("demo")
-def pki_demo(out: Annotated[Path, typer.Option("--out", help="Folder to write into.", file_okay=False)],
-             password: Annotated[str, typer.Option(help="Password of every PKCS#12 file.")] = "demo-pki",
-             algorithm: Annotated[str, typer.Option(help="Key algorithm of the NCA-like hierarchy: rsa or ec.")]
-             = "rsa") -> None:
+def pki_demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.", file_okay=False)],
+    password: Annotated[str, typer.Option(help="Password of every PKCS#12 file.")] = "demo-pki",
+    algorithm: Annotated[str, typer.Option(help="Key algorithm of the NCA-like hierarchy: rsa or ec.")] = "rsa",
+) -> None:
     """Write a demo CA hierarchy, PKCS#12 files, a CRL, the seal scheme, signed lists and sample seals."""
     from emhana.trust.demo import write_demo
 
@@ -40,8 +40,9 @@ def pki_demo(out: Annotated[Path, typer.Option("--out", help="Folder to write in
 
 
 @pki_app.command("corpus")
-def pki_corpus(out: Annotated[Path, typer.Option("--out", help="Folder to write the corpus into.", file_okay=False)]
-               ) -> None:
+def pki_corpus(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the corpus into.", file_okay=False)],
+) -> None:
     """Generate the seal test corpus (dgc-testdata layout), verify every case and print case, outcome and verdict."""
     from emhana.trust.corpus import generate, run_case
 
@@ -52,8 +53,10 @@ def pki_corpus(out: Annotated[Path, typer.Option("--out", help="Folder to write 
         result = run_case(doc)
         ok = result.outcome.value == expected["EXPECTEDOUTCOME"] and result.reason == expected["EXPECTEDREASON"]
         failures += not ok
-        typer.echo(f"{path.parent.parent.parent.name}/{path.stem}\t{result.outcome.value}\t{result.reason or ''}"
-                   f"\t{'ok' if ok else 'MISMATCH, expected ' + expected['EXPECTEDOUTCOME']}")
+        typer.echo(
+            f"{path.parent.parent.parent.name}/{path.stem}\t{result.outcome.value}\t{result.reason or ''}"
+            f"\t{'ok' if ok else 'MISMATCH, expected ' + expected['EXPECTEDOUTCOME']}"
+        )
     raise typer.Exit(1 if failures else 0)
 
 
@@ -95,20 +98,41 @@ def _beside(trust_list: Path, filename: str) -> Path | None:
 
 
 def verify_command(
-    subject: Annotated[str, typer.Argument(metavar="TEXT_OR_IMAGE_FILE",
-                                           help="A seal text, a file holding one, or a PNG/JPG photo of the QR.")],
-    trust_list: Annotated[Path | None, typer.Option("--trust-list", dir_okay=False, exists=True,
-                                                    help="Signed trust list (or, with --hc1, a JSON DSC list).")]
-    = None,
-    dsc: Annotated[str | None, typer.Option("--dsc", help="One signer certificate instead of a trust list: "
-                                                          "a PEM/DER file, or base64 DER.")] = None,
-    anchor: Annotated[Path | None, typer.Option("--anchor", dir_okay=False, exists=True,
-                                                help=f"Scheme CA certificate that signs the lists; default "
-                                                     f"${ANCHOR_ENV}, else scheme-ca.pem beside the trust list.")]
-    = None,
-    revocation_list: Annotated[Path | None, typer.Option(
-        "--revocation-list", dir_okay=False, exists=True,
-        help="Signed revocation list; default revocation-list.json beside the trust list.")] = None,
+    subject: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT_OR_IMAGE_FILE", help="A seal text, a file holding one, or a PNG/JPG photo of the QR."
+        ),
+    ],
+    trust_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust-list", dir_okay=False, exists=True, help="Signed trust list (or, with --hc1, a JSON DSC list)."
+        ),
+    ] = None,
+    dsc: Annotated[
+        str | None,
+        typer.Option("--dsc", help="One signer certificate instead of a trust list: a PEM/DER file, or base64 DER."),
+    ] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            dir_okay=False,
+            exists=True,
+            help=f"Scheme CA certificate that signs the lists; default "
+            f"${ANCHOR_ENV}, else scheme-ca.pem beside the trust list.",
+        ),
+    ] = None,
+    revocation_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--revocation-list",
+            dir_okay=False,
+            exists=True,
+            help="Signed revocation list; default revocation-list.json beside the trust list.",
+        ),
+    ] = None,
     hc1: Annotated[bool, typer.Option("--hc1", help="Verify an EU Digital COVID Certificate (HC1:).")] = False,
     at: Annotated[str | None, typer.Option("--at", help="Verification clock, ISO 8601 (default: now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
@@ -118,8 +142,9 @@ def verify_command(
         raise typer.BadParameter("give exactly one of --trust-list and --dsc", param_hint="--trust-list/--dsc")
     moment = parse_at(at)
     try:
-        result = _verify(subject, trust_list=trust_list, dsc=dsc, anchor=anchor,
-                         revocation_list=revocation_list, hc1=hc1, at=moment)
+        result = _verify(
+            subject, trust_list=trust_list, dsc=dsc, anchor=anchor, revocation_list=revocation_list, hc1=hc1, at=moment
+        )
     except RegistryError as exc:
         sys.stderr.write(f"error {exc.code}: {exc.english()}\n")
         raise typer.Exit(2) from None
@@ -140,8 +165,16 @@ def _load_dsc(value: str) -> bytes:
     return value.encode("ascii", "replace")
 
 
-def _verify(subject: str, *, trust_list: Path | None, dsc: str | None, anchor: Path | None,
-            revocation_list: Path | None, hc1: bool, at: dt.datetime) -> Result:
+def _verify(
+    subject: str,
+    *,
+    trust_list: Path | None,
+    dsc: str | None,
+    anchor: Path | None,
+    revocation_list: Path | None,
+    hc1: bool,
+    at: dt.datetime,
+) -> Result:
     from emhana.errors import CertificateInvalid
     from emhana.trust import hc1 as hc1_mod
     from emhana.trust.certs import load_certificate
@@ -151,8 +184,13 @@ def _verify(subject: str, *, trust_list: Path | None, dsc: str | None, anchor: P
 
     text, problem = read_subject(subject)
     if hc1:
-        dscs = (hc1_mod.DscList.of([load_certificate(_load_dsc(dsc))]) if dsc is not None
-                else hc1_mod.load_dsc_list(trust_list.read_bytes()) if trust_list else hc1_mod.DscList({}))
+        dscs = (
+            hc1_mod.DscList.of([load_certificate(_load_dsc(dsc))])
+            if dsc is not None
+            else hc1_mod.load_dsc_list(trust_list.read_bytes())
+            if trust_list
+            else hc1_mod.DscList({})
+        )
         return Result(Outcome.MALFORMED, problem, at) if text is None else hc1_mod.verify_hc1(text, dscs, at)
     if dsc is not None:
         context = TrustContext.single(load_certificate(_load_dsc(dsc)))
@@ -168,6 +206,7 @@ def _verify(subject: str, *, trust_list: Path | None, dsc: str | None, anchor: P
         if revocations is not None:
             context = with_revocation_list(context, revocations.read_bytes(), anchor_cert)
     if text is None:
-        return Result(Outcome.MALFORMED, problem, at, trust_list=context.trust_list,
-                      revocation_list=context.revocation_list)
+        return Result(
+            Outcome.MALFORMED, problem, at, trust_list=context.trust_list, revocation_list=context.revocation_list
+        )
     return verify(text, context, at)

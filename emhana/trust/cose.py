@@ -56,8 +56,9 @@ def loads_strict(data: bytes) -> Any:
     """Decode exactly one CBOR item: no duplicate keys, definite lengths only, no trailing bytes (§6.6)."""
     fp = io.BytesIO(data)
     try:
-        value = cbor2.CBORDecoder(fp, allow_duplicate_keys=False, allow_indefinite=False,
-                                  max_depth=MAX_CBOR_DEPTH).decode()
+        value = cbor2.CBORDecoder(
+            fp, allow_duplicate_keys=False, allow_indefinite=False, max_depth=MAX_CBOR_DEPTH
+        ).decode()
     # Hostile bytes reach cbor2's tag decoders too (datetimes, bignums, sets): any failure is MALFORMED.
     except Exception as exc:
         raise SealMalformed(reason="cbor_error") from exc
@@ -82,8 +83,15 @@ def raw_to_der(signature: bytes) -> bytes:
     return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
 
 
-def assemble(protected: bytes, unprotected: Mapping[int, Any], payload: bytes, signature: bytes, *,
-             tag: bool = True, cwt_tag: bool = False) -> bytes:
+def assemble(
+    protected: bytes,
+    unprotected: Mapping[int, Any],
+    payload: bytes,
+    signature: bytes,
+    *,
+    tag: bool = True,
+    cwt_tag: bool = False,
+) -> bytes:
     """Return the CBOR of a COSE_Sign1 from its parts (the corpus uses it for deliberately broken variants)."""
     message: Any = [protected, dict(unprotected), payload, signature]
     if tag:
@@ -119,8 +127,12 @@ def decode_sign1(data: bytes, *, require_tag: bool = True, kid_length: int | Non
     if not isinstance(parts, list | tuple) or len(parts) != 4:
         raise SealMalformed(reason="not_cose_sign1")
     protected_bytes, unprotected, payload, signature = parts
-    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, Mapping)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
+    if not (
+        isinstance(protected_bytes, bytes)
+        and isinstance(unprotected, Mapping)
+        and isinstance(payload, bytes)
+        and isinstance(signature, bytes)
+    ):
         raise SealMalformed(reason="not_cose_sign1")
     protected = loads_strict(protected_bytes) if protected_bytes else {}
     if not isinstance(protected, Mapping):
@@ -156,8 +168,12 @@ def verify_signature(message: Sign1, key: PublicKey) -> bool:
             key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
             return True
         if message.alg == ALG_PS256 and isinstance(key, rsa.RSAPublicKey):
-            key.verify(message.signature, data,
-                       padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO), hashes.SHA256())
+            key.verify(
+                message.signature,
+                data,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
+                hashes.SHA256(),
+            )
             return True
     except (InvalidSignature, ValueError):
         return False

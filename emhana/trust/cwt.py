@@ -127,11 +127,18 @@ def to_cbor(claims: SealClaims) -> bytes:
     if c.record_hash is not None and len(c.record_hash) != RECORD_HASH_LENGTH:
         raise SealRefused(reason="the record hash must be 16 bytes")
     name = unicodedata.normalize("NFC", c.name.strip())
-    if not 0 < len(name) <= MAX_NAME or len(c.categories) > MAX_CATEGORIES \
-            or any(not 0 < len(cat) <= MAX_CATEGORY for cat in c.categories):
+    if (
+        not 0 < len(name) <= MAX_NAME
+        or len(c.categories) > MAX_CATEGORIES
+        or any(not 0 < len(cat) <= MAX_CATEGORY for cat in c.categories)
+    ):
         raise SealRefused(reason="name or categories are empty or too long")
-    payload: dict[int, Any] = {MB_VERSION: SCHEMA_VERSION, MB_NAME: name,
-                               MB_BIRTH_DATE: c.birth_date.isoformat(), MB_STATUS: int(c.status)}
+    payload: dict[int, Any] = {
+        MB_VERSION: SCHEMA_VERSION,
+        MB_NAME: name,
+        MB_BIRTH_DATE: c.birth_date.isoformat(),
+        MB_STATUS: int(c.status),
+    }
     if c.categories:
         payload[MB_CATEGORIES] = list(c.categories)
     if c.dates:
@@ -139,8 +146,14 @@ def to_cbor(claims: SealClaims) -> bytes:
     payload[MB_RECORD_VERSION] = c.record_version
     if c.record_hash is not None:
         payload[MB_RECORD_HASH] = c.record_hash
-    body = {CLAIM_ISS: claims.issuer_bin, CLAIM_EXP: claims.expires_at, CLAIM_NBF: claims.not_before,
-            CLAIM_IAT: claims.issued_at, CLAIM_CTI: claims.cti, CLAIM_KZMB: payload}
+    body = {
+        CLAIM_ISS: claims.issuer_bin,
+        CLAIM_EXP: claims.expires_at,
+        CLAIM_NBF: claims.not_before,
+        CLAIM_IAT: claims.issued_at,
+        CLAIM_CTI: claims.cti,
+        CLAIM_KZMB: payload,
+    }
     return cbor2.dumps(body, canonical=True)
 
 
@@ -173,16 +186,24 @@ def _clearance(payload: Any) -> Clearance:
     if type(status) is not int or status not in _STATUSES:
         raise _bad("bad_status")
     categories = payload.get(MB_CATEGORIES, [])
-    if not isinstance(categories, list | tuple) or len(categories) > MAX_CATEGORIES \
-            or not all(isinstance(x, str) and 0 < len(x) <= MAX_CATEGORY for x in categories):
+    if (
+        not isinstance(categories, list | tuple)
+        or len(categories) > MAX_CATEGORIES
+        or not all(isinstance(x, str) and 0 < len(x) <= MAX_CATEGORY for x in categories)
+    ):
         raise _bad("bad_categories")
     dates = payload.get(MB_DATES, [])
     if not isinstance(dates, list | tuple) or len(dates) > len(Section) * 4:
         raise _bad("bad_dates")
     parsed: list[tuple[Section, dt.date]] = []
     for item in dates:
-        if not (isinstance(item, list | tuple) and len(item) == 2 and all(type(v) is int for v in item)
-                and item[0] in _SECTIONS and -200_000 < item[1] < 200_000):
+        if not (
+            isinstance(item, list | tuple)
+            and len(item) == 2
+            and all(type(v) is int for v in item)
+            and item[0] in _SECTIONS
+            and -200_000 < item[1] < 200_000
+        ):
             raise _bad("bad_dates")
         parsed.append((Section(item[0]), EPOCH + dt.timedelta(days=item[1])))
     rv, record_hash = payload.get(MB_RECORD_VERSION), payload.get(MB_RECORD_HASH)
@@ -267,8 +288,14 @@ def notice_to_cbor(claims: NoticeClaims) -> bytes:
     payload: dict[int, Any] = {NT_VERSION: SCHEMA_VERSION, NT_NUMBER: n.number, NT_KIND: int(n.kind), NT_SITE: site}
     if n.begin is not None:
         payload[NT_BEGIN] = day_number(n.begin)
-    body = {CLAIM_ISS: claims.issuer_bin, CLAIM_EXP: claims.expires_at, CLAIM_NBF: claims.not_before,
-            CLAIM_IAT: claims.issued_at, CLAIM_CTI: claims.cti, CLAIM_NOTICE: payload}
+    body = {
+        CLAIM_ISS: claims.issuer_bin,
+        CLAIM_EXP: claims.expires_at,
+        CLAIM_NBF: claims.not_before,
+        CLAIM_IAT: claims.issued_at,
+        CLAIM_CTI: claims.cti,
+        CLAIM_NOTICE: payload,
+    }
     return cbor2.dumps(body, canonical=True)
 
 

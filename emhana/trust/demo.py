@@ -57,10 +57,20 @@ def _bin(year: int, month: int, serial: int) -> str:
 def demo_people() -> tuple[list[DemoOrganization], list[DemoClinician]]:
     """Return the fixed demo organizations and clinicians (synthetic IINs and BINs with valid check digits)."""
     organizations = [
-        DemoOrganization("ГКП на ПХВ «Городская поликлиника № 1»", _bin(2008, 5, 1201), "ОМАРОВ", "БОЛАТ",
-                         _iin(dt.date(1970, 2, 3), Sex.MALE, 4121)),
-        DemoOrganization("ТОО «Демо медицинский центр»", _bin(2015, 9, 3307), "ЖАКЫПОВА", "ГҮЛНАР",
-                         _iin(dt.date(1978, 11, 21), Sex.FEMALE, 5012)),
+        DemoOrganization(
+            "ГКП на ПХВ «Городская поликлиника № 1»",
+            _bin(2008, 5, 1201),
+            "ОМАРОВ",
+            "БОЛАТ",
+            _iin(dt.date(1970, 2, 3), Sex.MALE, 4121),
+        ),
+        DemoOrganization(
+            "ТОО «Демо медицинский центр»",
+            _bin(2015, 9, 3307),
+            "ЖАКЫПОВА",
+            "ГҮЛНАР",
+            _iin(dt.date(1978, 11, 21), Sex.FEMALE, 5012),
+        ),
     ]
     clinicians = [
         DemoClinician("АХМЕТОВА", "АЙГЕРИМ", _iin(dt.date(1985, 3, 14), Sex.FEMALE, 1203), 0),
@@ -88,22 +98,58 @@ def write_demo(out: Path, *, now: dt.datetime, password: str = DEMO_PASSWORD, al
     put("intermediate-ca.pem", inter.pem(), "demo intermediate CA (issues people's certificates and the CRL)")
     people: list[dict[str, Any]] = []
     for org in organizations:
-        issued = pki.make_organization(inter, organization=org.name, bin_=org.bin, head_surname=org.head_surname,
-                                       head_given_name=org.head_given_name, head_iin=org.head_iin,
-                                       not_before=start, algorithm=algorithm)
-        put(f"organization-{org.bin}.p12", pki.to_pkcs12(org.name, issued, chain, password),
-            f"organization certificate of {org.name} (OU=BIN{org.bin}), held by its first head")
-        people.append({"kind": "organization", "bin": org.bin, "name": org.name,
-                       "serial": format(issued.certificate.serial_number, "x"), "revoked": False})
+        issued = pki.make_organization(
+            inter,
+            organization=org.name,
+            bin_=org.bin,
+            head_surname=org.head_surname,
+            head_given_name=org.head_given_name,
+            head_iin=org.head_iin,
+            not_before=start,
+            algorithm=algorithm,
+        )
+        put(
+            f"organization-{org.bin}.p12",
+            pki.to_pkcs12(org.name, issued, chain, password),
+            f"organization certificate of {org.name} (OU=BIN{org.bin}), held by its first head",
+        )
+        people.append(
+            {
+                "kind": "organization",
+                "bin": org.bin,
+                "name": org.name,
+                "serial": format(issued.certificate.serial_number, "x"),
+                "revoked": False,
+            }
+        )
     revoked = []
     for c in clinicians:
         org = organizations[c.organization]
-        issued = pki.make_clinician(inter, surname=c.surname, given_name=c.given_name, iin=c.iin,
-                                    organization=org.name, bin_=org.bin, not_before=start, algorithm=algorithm)
-        put(f"clinician-{c.iin}.p12", pki.to_pkcs12(f"{c.surname} {c.given_name}", issued, chain, password),
-            f"clinician SIGN certificate of {c.surname} {c.given_name} (SERIALNUMBER=IIN{c.iin})")
-        people.append({"kind": "clinician", "iin": c.iin, "bin": org.bin, "name": f"{c.surname} {c.given_name}",
-                       "serial": format(issued.certificate.serial_number, "x"), "revoked": c.revoked})
+        issued = pki.make_clinician(
+            inter,
+            surname=c.surname,
+            given_name=c.given_name,
+            iin=c.iin,
+            organization=org.name,
+            bin_=org.bin,
+            not_before=start,
+            algorithm=algorithm,
+        )
+        put(
+            f"clinician-{c.iin}.p12",
+            pki.to_pkcs12(f"{c.surname} {c.given_name}", issued, chain, password),
+            f"clinician SIGN certificate of {c.surname} {c.given_name} (SERIALNUMBER=IIN{c.iin})",
+        )
+        people.append(
+            {
+                "kind": "clinician",
+                "iin": c.iin,
+                "bin": org.bin,
+                "name": f"{c.surname} {c.given_name}",
+                "serial": format(issued.certificate.serial_number, "x"),
+                "revoked": c.revoked,
+            }
+        )
         if c.revoked:
             revoked.append((issued.certificate, now - dt.timedelta(hours=1)))
     crl = pki.make_crl(inter, revoked, this_update=now, next_update=now + dt.timedelta(days=1), number=1)
@@ -119,32 +165,56 @@ def write_demo(out: Path, *, now: dt.datetime, password: str = DEMO_PASSWORD, al
         assert isinstance(dsc.key, ec.EllipticCurvePrivateKey)
         signers.append(seal.SealSigner.of(dsc.key, dsc.certificate))
         put(f"dsc-{org.bin}.pem", dsc.pem(), f"document-signer certificate of {org.name}")
-        put(f"dsc-{org.bin}.p12", pki.to_pkcs12(f"DSC {org.bin}", dsc, [scheme_ca.certificate], password),
-            f"document-signer key of {org.name} (ES256)")
+        put(
+            f"dsc-{org.bin}.p12",
+            pki.to_pkcs12(f"DSC {org.bin}", dsc, [scheme_ca.certificate], password),
+            f"document-signer key of {org.name} (ES256)",
+        )
     trust_list = build_trust_list(
-        [TrustListSigner(s.certificate, s.facility_name, ("medbook.clearance", "attachment.notification"))
-         for s in signers],
-        ca_key=scheme_ca.key, ca_certificate=scheme_ca.certificate, sequence=1, issued_at=now)
+        [
+            TrustListSigner(s.certificate, s.facility_name, ("medbook.clearance", "attachment.notification"))
+            for s in signers
+        ],
+        ca_key=scheme_ca.key,
+        ca_certificate=scheme_ca.certificate,
+        sequence=1,
+        issued_at=now,
+    )
     put("trust-list.json", json.dumps(trust_list, indent=1).encode(), "signed trust list of the DSCs")
 
-    clearance = Clearance("СЕЙТҚАЛИ ДАНА", dt.date(1995, 4, 12), ClearanceStatus.FIT, ("food",),
-                          ((Section.EXAM, (now - dt.timedelta(days=20)).date()),
-                           (Section.LAB, (now - dt.timedelta(days=22)).date())), 1)
+    clearance = Clearance(
+        "СЕЙТҚАЛИ ДАНА",
+        dt.date(1995, 4, 12),
+        ClearanceStatus.FIT,
+        ("food",),
+        ((Section.EXAM, (now - dt.timedelta(days=20)).date()), (Section.LAB, (now - dt.timedelta(days=22)).date())),
+        1,
+    )
     until = now + dt.timedelta(days=180)
     first = seal.issue(clearance, signer=signers[0], issued_at=now - dt.timedelta(hours=2), expires_at=until)
-    corrected = replace(clearance, record_version=2,
-                        dates=(*clearance.dates, (Section.XRAY, (now - dt.timedelta(days=21)).date())))
+    corrected = replace(
+        clearance, record_version=2, dates=(*clearance.dates, (Section.XRAY, (now - dt.timedelta(days=21)).date()))
+    )
     current = seal.issue(corrected, signer=signers[0], issued_at=now - dt.timedelta(hours=1), expires_at=until)
-    revocations = build_revocation_list([revocation_of(first, Reason.SUPERSEDED, now - dt.timedelta(hours=1))],
-                                        ca_key=scheme_ca.key, ca_certificate=scheme_ca.certificate, sequence=1,
-                                        issued_at=now)
+    revocations = build_revocation_list(
+        [revocation_of(first, Reason.SUPERSEDED, now - dt.timedelta(hours=1))],
+        ca_key=scheme_ca.key,
+        ca_certificate=scheme_ca.certificate,
+        sequence=1,
+        issued_at=now,
+    )
     put("revocation-list.json", json.dumps(revocations, indent=1).encode(), "signed revocation list (hashes only)")
     put("seal.txt", current.encode() + b"\n", "a current medical-book seal (KZMB1:)")
     put("seal.png", seal.qr_png(current), "its QR code (PNG, level Q)")
     put("seal.svg", seal.qr_svg(current), "its QR code (SVG, level Q)")
     put("seal-v1-superseded.txt", first.encode() + b"\n", "the earlier version, superseded by the correction")
-    manifest = {"password": password, "generated_at": now.isoformat(), "algorithm": algorithm,
-                "note": "DEMO ONLY: not NCA RK certificates; the password is public.",
-                "files": files, "people": people}
+    manifest = {
+        "password": password,
+        "generated_at": now.isoformat(),
+        "algorithm": algorithm,
+        "note": "DEMO ONLY: not NCA RK certificates; the password is public.",
+        "files": files,
+        "people": people,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return manifest

@@ -33,8 +33,9 @@ TYPE_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
 def type_oids(kind: str) -> frozenset[x509.ObjectIdentifier]:
     """Return the EKU OIDs that allow a DSC to sign certificates of this type (v, t or r)."""
     n = _TYPE_OIDS[kind]
-    return frozenset({x509.ObjectIdentifier(f"1.3.6.1.4.1.1847.2021.1.{n}"),
-                      x509.ObjectIdentifier(f"1.3.6.1.4.1.0.1847.2021.1.{n}")})
+    return frozenset(
+        {x509.ObjectIdentifier(f"1.3.6.1.4.1.1847.2021.1.{n}"), x509.ObjectIdentifier(f"1.3.6.1.4.1.0.1847.2021.1.{n}")}
+    )
 
 
 ALL_TYPE_OIDS = frozenset().union(*(type_oids(k) for k in _TYPE_OIDS))
@@ -142,12 +143,23 @@ def verify_hc1(text: str, dscs: DscList, at: dt.datetime, *, skew: dt.timedelta 
         return Result(Outcome.TAMPERED, "bad_signature", at, kid)
     if not _allowed(signer, claims.kind):
         return Result(Outcome.ISSUER_NOT_AUTHORISED, "dsc_not_allowed_for_type", at, kid)
-    shown = {"name": claims.name, "birth_date": claims.dob, "certificate_type": TYPE_NAMES[claims.kind],
-             "issuer_country": claims.iss, "issued_at": _iso(claims.iat), "valid_until": _iso(claims.exp)}
-    timing = time_outcome(iat=claims.iat, nbf=claims.iat, exp=claims.exp,
-                          dsc_not_before=int(signer.not_valid_before_utc.timestamp()),
-                          dsc_not_after=int(signer.not_valid_after_utc.timestamp()),
-                          now=int(at.timestamp()), skew=int(skew.total_seconds()))
+    shown = {
+        "name": claims.name,
+        "birth_date": claims.dob,
+        "certificate_type": TYPE_NAMES[claims.kind],
+        "issuer_country": claims.iss,
+        "issued_at": _iso(claims.iat),
+        "valid_until": _iso(claims.exp),
+    }
+    timing = time_outcome(
+        iat=claims.iat,
+        nbf=claims.iat,
+        exp=claims.exp,
+        dsc_not_before=int(signer.not_valid_before_utc.timestamp()),
+        dsc_not_after=int(signer.not_valid_after_utc.timestamp()),
+        now=int(at.timestamp()),
+        skew=int(skew.total_seconds()),
+    )
     if timing is not None:
         return Result(timing[0], timing[1], at, kid, shown)
     return Result(Outcome.VALID, None, at, kid, shown)

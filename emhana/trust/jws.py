@@ -46,8 +46,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def strict_json(data: bytes) -> Any:
     """Parse JSON refusing duplicate keys and non-finite numbers; raise ValueError."""
+
     def no_constant(name: str) -> Any:
         raise ValueError(f"non-finite number {name}")
+
     return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=no_constant)
 
 
@@ -61,6 +63,7 @@ def sign(payload: dict[str, Any], key: ec.EllipticCurvePrivateKey, *, typ: str, 
 
 def verify(document: bytes, key: ec.EllipticCurvePublicKey, *, typ: str, kind: str) -> Any:
     """Return the payload of a flattened JWS after checking alg, typ and the ES256 signature; raise TrustListInvalid."""
+
     def bad(reason: str) -> TrustListInvalid:
         return TrustListInvalid(kind=kind, reason=reason)
 
@@ -73,8 +76,7 @@ def verify(document: bytes, key: ec.EllipticCurvePublicKey, *, typ: str, kind: s
         signed = f"{outer['protected']}.{outer['payload']}".encode("ascii")
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error, RecursionError):
         raise bad("not a flattened JWS") from None
-    if not isinstance(header, dict) or header.get("alg") != "ES256" or header.get("typ") != typ \
-            or "crit" in header:
+    if not isinstance(header, dict) or header.get("alg") != "ES256" or header.get("typ") != typ or "crit" in header:
         raise bad(f"the header must be alg ES256 and typ {typ}")
     r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
     if len(signature) != 64 or not (0 < r < P256_ORDER and 0 < s < P256_ORDER):

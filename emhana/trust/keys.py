@@ -30,8 +30,9 @@ NONCE = 12
 
 
 def _derive(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"emhana-trust-keys",
-                info=b"emhana seal private key wrapping v1").derive(secret.encode("utf-8"))
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"emhana-trust-keys", info=b"emhana seal private key wrapping v1"
+    ).derive(secret.encode("utf-8"))
 
 
 def wrap_id(secret: str) -> str:
@@ -50,8 +51,7 @@ def _aes(wrap: str, secret: str) -> AESGCM:
 def encrypt_key(key: ec.EllipticCurvePrivateKey, *, secret: str, kid: bytes) -> tuple[str, bytes]:
     """Return the wrap id and the ciphertext of a private key."""
     wrap = wrap_id(secret)
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     nonce = secrets.token_bytes(NONCE)
     return wrap, nonce + _aes(wrap, secret).encrypt(nonce, der, b"emhana-key:" + kid)
 

@@ -12,8 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
-app = typer.Typer(help="Seal keys (scheme CA, facility document signers) and the signed lists.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Seal keys (scheme CA, facility document signers) and the signed lists.", no_args_is_help=True)
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="Defaults to EMHANA_DATABASE_URL.")]
 T = TypeVar("T")
@@ -34,6 +33,7 @@ def _session(database_url: str | None) -> Iterator[Session]:
 
 def _run(database_url: str | None, work: Callable[[Session], T]) -> T:
     from emhana.errors import RegistryError
+
     try:
         with _session(database_url) as session:
             return work(session)
@@ -43,9 +43,10 @@ def _run(database_url: str | None, work: Callable[[Session], T]) -> T:
 
 
 @app.command("init")
-def init(database_url: DbUrl = None,
-         anchor: Annotated[Path | None, typer.Option("--anchor-out", help="Write the scheme CA certificate (PEM).")]
-         = None) -> None:
+def init(
+    database_url: DbUrl = None,
+    anchor: Annotated[Path | None, typer.Option("--anchor-out", help="Write the scheme CA certificate (PEM).")] = None,
+) -> None:
     """Create the scheme CA (once) and publish the signed trust and revocation lists."""
     from emhana.config import get_settings
     from emhana.trust import publish, signers
@@ -59,14 +60,17 @@ def init(database_url: DbUrl = None,
 
     kid = _run(database_url, work)
     if not get_settings().secret_key:
-        sys.stderr.write("warning: EMHANA_SECRET_KEY is empty: keys are wrapped with the public DEMO key "
-                         "(emhana/trust/keys.py); set it before a real deployment\n")
+        sys.stderr.write(
+            "warning: EMHANA_SECRET_KEY is empty: keys are wrapped with the public DEMO key "
+            "(emhana/trust/keys.py); set it before a real deployment\n"
+        )
     sys.stdout.write(f"scheme CA kid {kid}; lists published at /trust/list and /trust/revocations\n")
 
 
 @app.command("rotate")
-def rotate(entity: Annotated[str, typer.Option("--entity", help="BIN of the facility.")],
-           database_url: DbUrl = None) -> None:
+def rotate(
+    entity: Annotated[str, typer.Option("--entity", help="BIN of the facility.")], database_url: DbUrl = None
+) -> None:
     """Issue a new document signer for a facility; the previous one is retired (it still verifies its seals)."""
     from emhana.trust import signers
 
@@ -79,8 +83,9 @@ def rotate(entity: Annotated[str, typer.Option("--entity", help="BIN of the faci
 
 
 @app.command("revoke-signer")
-def revoke_signer(kid: Annotated[str, typer.Option("--kid", help="kid of the DSC, 16 hex digits.")],
-                  database_url: DbUrl = None) -> None:
+def revoke_signer(
+    kid: Annotated[str, typer.Option("--kid", help="kid of the DSC, 16 hex digits.")], database_url: DbUrl = None
+) -> None:
     """Revoke a document signer (key compromise): all its seals become UNKNOWN_ISSUER (§6.4)."""
     from emhana.trust import signers
 
@@ -96,8 +101,10 @@ def revoke_signer(kid: Annotated[str, typer.Option("--kid", help="kid of the DSC
 
 
 @app.command("export")
-def export(out: Annotated[Path, typer.Option("--out", help="Folder to write the lists and the anchor into.")],
-           database_url: DbUrl = None) -> None:
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the lists and the anchor into.")],
+    database_url: DbUrl = None,
+) -> None:
     """Write trust-list.json, revocation-list.json and scheme-ca.pem as published now."""
     from emhana.trust import publish
 

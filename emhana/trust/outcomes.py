@@ -18,21 +18,28 @@ TITLES = {
 }
 
 MEANINGS = {
-    Outcome.VALID: N_("The seal was signed by the facility named below, has not been changed, and is in force. "
-                      "Check that the name and birth date match the holder's identity document."),
-    Outcome.MALFORMED: N_("The text or picture is not a medical seal of emhana, or it is damaged or incomplete. "
-                          "Scan the code again."),
-    Outcome.UNKNOWN_ISSUER: N_("The seal was signed by a key that is not in the trust list, or whose key was "
-                               "withdrawn. Do not accept it."),
-    Outcome.TAMPERED: N_("The signature does not match the content: the seal was changed after signing or is "
-                         "forged. Do not accept it."),
-    Outcome.ISSUER_NOT_AUTHORISED: N_("The signer is not allowed to issue this kind of document for this "
-                                      "organization. Do not accept it."),
-    Outcome.NOT_YET_VALID: N_("The seal is dated in the future or before its signer's key was valid. Do not accept "
-                              "it."),
-    Outcome.EXPIRED: N_("The seal was genuine but its validity has ended: a new examination or document is "
-                        "needed."),
+    Outcome.VALID: N_(
+        "The seal was signed by the facility named below, has not been changed, and is in force. "
+        "Check that the name and birth date match the holder's identity document."
+    ),
+    Outcome.MALFORMED: N_(
+        "The text or picture is not a medical seal of emhana, or it is damaged or incomplete. Scan the code again."
+    ),
+    Outcome.UNKNOWN_ISSUER: N_(
+        "The seal was signed by a key that is not in the trust list, or whose key was withdrawn. Do not accept it."
+    ),
+    Outcome.TAMPERED: N_(
+        "The signature does not match the content: the seal was changed after signing or is forged. Do not accept it."
+    ),
+    Outcome.ISSUER_NOT_AUTHORISED: N_(
+        "The signer is not allowed to issue this kind of document for this organization. Do not accept it."
+    ),
+    Outcome.NOT_YET_VALID: N_(
+        "The seal is dated in the future or before its signer's key was valid. Do not accept it."
+    ),
+    Outcome.EXPIRED: N_("The seal was genuine but its validity has ended: a new examination or document is needed."),
     Outcome.REVOKED: N_("The issuing facility has revoked this seal. Do not accept it."),
-    Outcome.SUPERSEDED: N_("The facility issued a corrected version of this document; ask the holder for the "
-                           "current one."),
+    Outcome.SUPERSEDED: N_(
+        "The facility issued a corrected version of this document; ask the holder for the current one."
+    ),
 }

@@ -20,30 +20,68 @@ router = APIRouter(include_in_schema=False)
 
 # Claims shown for a medical-book seal and for an attachment notice, with their labels (never an IIN: none is
 # in a seal). Labels are catalogue msgids, translated in the template.
-CLEARANCE_ROWS = (("name", N_("Name")), ("birth_date", N_("Birth date")), ("clearance", N_("Clearance")),
-                  ("categories", N_("Work categories")), ("valid_until", N_("Valid until")),
-                  ("facility_name", N_("Issued by")), ("issued_at", N_("Issued at")))
-NOTICE_ROWS = (("notice_number", N_("Notice number")), ("notice_kind", N_("Notice")), ("site", N_("Site")),
-               ("begin_date", N_("Attached from")), ("facility_name", N_("Issued by")), ("issued_at", N_("Issued at")),
-               ("valid_until", N_("Valid until")))
+CLEARANCE_ROWS = (
+    ("name", N_("Name")),
+    ("birth_date", N_("Birth date")),
+    ("clearance", N_("Clearance")),
+    ("categories", N_("Work categories")),
+    ("valid_until", N_("Valid until")),
+    ("facility_name", N_("Issued by")),
+    ("issued_at", N_("Issued at")),
+)
+NOTICE_ROWS = (
+    ("notice_number", N_("Notice number")),
+    ("notice_kind", N_("Notice")),
+    ("site", N_("Site")),
+    ("begin_date", N_("Attached from")),
+    ("facility_name", N_("Issued by")),
+    ("issued_at", N_("Issued at")),
+    ("valid_until", N_("Valid until")),
+)
 GOOD = frozenset({Outcome.VALID})
 
 
-def _page(request: Request, actor: Any, *, result: Result | None = None, error: str = "", text: str = "",
-          status: int = 200) -> HTMLResponse:
+def _page(
+    request: Request, actor: Any, *, result: Result | None = None, error: str = "", text: str = "", status: int = 200
+) -> HTMLResponse:
     shown = dict(result.shown) if result and result.shown else {}
     rows = NOTICE_ROWS if "notice_number" in shown else CLEARANCE_ROWS
-    claims = [(label, ", ".join(v) if isinstance(v, list) else str(v)) for key, label in rows
-              if (v := shown.get(key)) not in (None, "", [])]
+    claims = [
+        (label, ", ".join(v) if isinstance(v, list) else str(v))
+        for key, label in rows
+        if (v := shown.get(key)) not in (None, "", [])
+    ]
     lang = language(request)
     # The verdict is also given in the other two languages: the holder and the inspector may not share one.
-    others = [(other, LANGUAGE_NAMES[other], translate(other, TITLES[result.outcome]),
-               translate(other, MEANINGS[result.outcome])) for other in LANGUAGES if other != lang] if result else []
-    return render(request, "trust/verify.html", actor=actor, status=status, result=result, error=error, text=text,
-                  others=others,
-                  claims=claims, good=result is not None and result.outcome in GOOD,
-                  title=TITLES[result.outcome] if result else "", meaning=MEANINGS[result.outcome] if result else "",
-                  max_mb=photo.MAX_UPLOAD // (1024 * 1024))
+    others = (
+        [
+            (
+                other,
+                LANGUAGE_NAMES[other],
+                translate(other, TITLES[result.outcome]),
+                translate(other, MEANINGS[result.outcome]),
+            )
+            for other in LANGUAGES
+            if other != lang
+        ]
+        if result
+        else []
+    )
+    return render(
+        request,
+        "trust/verify.html",
+        actor=actor,
+        status=status,
+        result=result,
+        error=error,
+        text=text,
+        others=others,
+        claims=claims,
+        good=result is not None and result.outcome in GOOD,
+        title=TITLES[result.outcome] if result else "",
+        meaning=MEANINGS[result.outcome] if result else "",
+        max_mb=photo.MAX_UPLOAD // (1024 * 1024),
+    )
 
 
 @router.get("/verify", response_class=HTMLResponse, dependencies=[public()])
@@ -53,10 +91,14 @@ def verify_form(request: Request, actor: OptionalActor) -> HTMLResponse:
 
 
 @router.post("/verify", response_class=HTMLResponse, dependencies=[public()])
-async def verify_submit(request: Request, session: SessionDep, actor: OptionalActor,
-                        csrf: Annotated[str, Form(max_length=200)] = "",
-                        text: Annotated[str, Form(max_length=20_000)] = "",
-                        image: Annotated[UploadFile | None, File()] = None) -> HTMLResponse:
+async def verify_submit(
+    request: Request,
+    session: SessionDep,
+    actor: OptionalActor,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    text: Annotated[str, Form(max_length=20_000)] = "",
+    image: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
     """Verify the pasted text or the uploaded photo against the current trust and revocation lists."""
     lang = language(request)
     if not csrf_ok(request, csrf):

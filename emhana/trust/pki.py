@@ -47,37 +47,60 @@ def new_key(algorithm: str) -> PrivateKey:
 
 def name(**parts: str) -> x509.Name:
     """Return an X.509 name from keyword parts (cn, sn, gn, serial, o, ou, c), in NCA RK's order."""
-    oids = {"cn": NameOID.COMMON_NAME, "sn": NameOID.SURNAME, "serial": NameOID.SERIAL_NUMBER,
-            "c": NameOID.COUNTRY_NAME, "o": NameOID.ORGANIZATION_NAME, "ou": NameOID.ORGANIZATIONAL_UNIT_NAME,
-            "gn": NameOID.GIVEN_NAME}
+    oids = {
+        "cn": NameOID.COMMON_NAME,
+        "sn": NameOID.SURNAME,
+        "serial": NameOID.SERIAL_NUMBER,
+        "c": NameOID.COUNTRY_NAME,
+        "o": NameOID.ORGANIZATION_NAME,
+        "ou": NameOID.ORGANIZATIONAL_UNIT_NAME,
+        "gn": NameOID.GIVEN_NAME,
+    }
     return x509.Name([x509.NameAttribute(oids[k], v) for k, v in parts.items()])
 
 
 def _ku(*, sign: bool = False, commit: bool = False, ca: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=sign, content_commitment=commit, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                         encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=sign,
+        content_commitment=commit,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
-def issue_certificate(subject: x509.Name, key: PrivateKey, *, issuer: Issued | None, not_before: dt.datetime,
-                      days: int, ca_path_length: int | None = None, key_usage: x509.KeyUsage,
-                      eku: Sequence[x509.ObjectIdentifier] = (), crl_url: str | None = None) -> Issued:
+def issue_certificate(
+    subject: x509.Name,
+    key: PrivateKey,
+    *,
+    issuer: Issued | None,
+    not_before: dt.datetime,
+    days: int,
+    ca_path_length: int | None = None,
+    key_usage: x509.KeyUsage,
+    eku: Sequence[x509.ObjectIdentifier] = (),
+    crl_url: str | None = None,
+) -> Issued:
     """Return a certificate signed by issuer (self-signed when None) with proper CA, key-usage and id extensions."""
     is_ca = ca_path_length is not None
     signer_key = issuer.key if issuer else key
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject)
-               .issuer_name(issuer.certificate.subject if issuer else subject)
-               .public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(not_before)
-               .not_valid_after(not_before + dt.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=ca_path_length if is_ca else None),
-                              critical=True)
-               .add_extension(key_usage, critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()),
-                              critical=False))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=ca_path_length if is_ca else None), critical=True)
+        .add_extension(key_usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False)
+    )
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     if crl_url:
@@ -88,67 +111,158 @@ def issue_certificate(subject: x509.Name, key: PrivateKey, *, issuer: Issued | N
 
 def make_root(*, not_before: dt.datetime, algorithm: str = "rsa") -> Issued:
     """Return the demo root CA (stands in for NCA RK's root, КУЦ)."""
-    return issue_certificate(name(cn="emhana DEMO Root CA (not NCA RK)", o="emhana demo", c="KZ"),
-                             new_key(algorithm), issuer=None, not_before=not_before, days=3650, ca_path_length=1,
-                             key_usage=_ku(ca=True))
+    return issue_certificate(
+        name(cn="emhana DEMO Root CA (not NCA RK)", o="emhana demo", c="KZ"),
+        new_key(algorithm),
+        issuer=None,
+        not_before=not_before,
+        days=3650,
+        ca_path_length=1,
+        key_usage=_ku(ca=True),
+    )
 
 
 def make_intermediate(root: Issued, *, not_before: dt.datetime, algorithm: str = "rsa") -> Issued:
     """Return the demo intermediate CA that issues people's certificates and the CRL (stands in for NCA RK)."""
-    return issue_certificate(name(cn="emhana DEMO Intermediate CA (not NCA RK)", o="emhana demo", c="KZ"),
-                             new_key(algorithm), issuer=root, not_before=not_before, days=1825, ca_path_length=0,
-                             key_usage=_ku(ca=True))
+    return issue_certificate(
+        name(cn="emhana DEMO Intermediate CA (not NCA RK)", o="emhana demo", c="KZ"),
+        new_key(algorithm),
+        issuer=root,
+        not_before=not_before,
+        days=1825,
+        ca_path_length=0,
+        key_usage=_ku(ca=True),
+    )
 
 
-def make_clinician(ca: Issued, *, surname: str, given_name: str, iin: str, organization: str, bin_: str,
-                   not_before: dt.datetime, algorithm: str = "rsa") -> Issued:
+def make_clinician(
+    ca: Issued,
+    *,
+    surname: str,
+    given_name: str,
+    iin: str,
+    organization: str,
+    bin_: str,
+    not_before: dt.datetime,
+    algorithm: str = "rsa",
+) -> Issued:
     """Return an employee SIGN certificate: SERIALNUMBER=IIN…, O and OU=BIN… of the employer (§4.1)."""
-    subject = name(cn=f"{surname} {given_name}", sn=surname, serial=f"IIN{iin}", c="KZ", o=organization,
-                   ou=f"BIN{bin_}", gn=given_name)
-    return issue_certificate(subject, new_key(algorithm), issuer=ca, not_before=not_before, days=365,
-                             key_usage=_ku(sign=True, commit=True),
-                             eku=(OID_EMAIL_PROTECTION, OID_NCA_LEGAL_ENTITY, OID_NCA_EMPLOYEE), crl_url=CRL_URL)
+    subject = name(
+        cn=f"{surname} {given_name}",
+        sn=surname,
+        serial=f"IIN{iin}",
+        c="KZ",
+        o=organization,
+        ou=f"BIN{bin_}",
+        gn=given_name,
+    )
+    return issue_certificate(
+        subject,
+        new_key(algorithm),
+        issuer=ca,
+        not_before=not_before,
+        days=365,
+        key_usage=_ku(sign=True, commit=True),
+        eku=(OID_EMAIL_PROTECTION, OID_NCA_LEGAL_ENTITY, OID_NCA_EMPLOYEE),
+        crl_url=CRL_URL,
+    )
 
 
-def make_organization(ca: Issued, *, organization: str, bin_: str, head_surname: str, head_given_name: str,
-                      head_iin: str, not_before: dt.datetime, algorithm: str = "rsa") -> Issued:
+def make_organization(
+    ca: Issued,
+    *,
+    organization: str,
+    bin_: str,
+    head_surname: str,
+    head_given_name: str,
+    head_iin: str,
+    not_before: dt.datetime,
+    algorithm: str = "rsa",
+) -> Issued:
     """Return a legal entity's SIGN certificate held by its first head: OU=BIN…, O, head's SERIALNUMBER=IIN…."""
-    subject = name(cn=f"{head_surname} {head_given_name}", sn=head_surname, serial=f"IIN{head_iin}", c="KZ",
-                   o=organization, ou=f"BIN{bin_}", gn=head_given_name)
-    return issue_certificate(subject, new_key(algorithm), issuer=ca, not_before=not_before, days=365,
-                             key_usage=_ku(sign=True, commit=True),
-                             eku=(OID_EMAIL_PROTECTION, OID_NCA_LEGAL_ENTITY, OID_NCA_FIRST_HEAD), crl_url=CRL_URL)
+    subject = name(
+        cn=f"{head_surname} {head_given_name}",
+        sn=head_surname,
+        serial=f"IIN{head_iin}",
+        c="KZ",
+        o=organization,
+        ou=f"BIN{bin_}",
+        gn=head_given_name,
+    )
+    return issue_certificate(
+        subject,
+        new_key(algorithm),
+        issuer=ca,
+        not_before=not_before,
+        days=365,
+        key_usage=_ku(sign=True, commit=True),
+        eku=(OID_EMAIL_PROTECTION, OID_NCA_LEGAL_ENTITY, OID_NCA_FIRST_HEAD),
+        crl_url=CRL_URL,
+    )
 
 
 def make_scheme_ca(*, not_before: dt.datetime, days: int = 3650) -> Issued:
     """Return the seal scheme's CA (the CSCA of §6.1): ES256, issues DSCs and signs the lists."""
-    return issue_certificate(name(cn="emhana DEMO Seal Scheme CA", o="emhana demo", c="KZ"),
-                             new_key("ec"), issuer=None, not_before=not_before, days=days, ca_path_length=0,
-                             key_usage=_ku(ca=True))
+    return issue_certificate(
+        name(cn="emhana DEMO Seal Scheme CA", o="emhana demo", c="KZ"),
+        new_key("ec"),
+        issuer=None,
+        not_before=not_before,
+        days=days,
+        ca_path_length=0,
+        key_usage=_ku(ca=True),
+    )
 
 
-def make_dsc(scheme_ca: Issued, *, facility_name: str, bin_: str, not_before: dt.datetime, days: int = 365,
-             record_types: Sequence[str] = tuple(RECORD_TYPE_OIDS), number: int = 1,
-             key: ec.EllipticCurvePrivateKey | None = None) -> Issued:
+def make_dsc(
+    scheme_ca: Issued,
+    *,
+    facility_name: str,
+    bin_: str,
+    not_before: dt.datetime,
+    days: int = 365,
+    record_types: Sequence[str] = tuple(RECORD_TYPE_OIDS),
+    number: int = 1,
+    key: ec.EllipticCurvePrivateKey | None = None,
+) -> Issued:
     """Return a facility document-signer certificate (ES256), rotated at most yearly (§6.1), EKU per record type."""
     subject = name(cn=f"Seal signer {number}", o=facility_name, ou=f"BIN{bin_}", c="KZ")
-    return issue_certificate(subject, key or new_key("ec"), issuer=scheme_ca, not_before=not_before, days=days,
-                             key_usage=_ku(sign=True), eku=[RECORD_TYPE_OIDS[t] for t in record_types])
+    return issue_certificate(
+        subject,
+        key or new_key("ec"),
+        issuer=scheme_ca,
+        not_before=not_before,
+        days=days,
+        key_usage=_ku(sign=True),
+        eku=[RECORD_TYPE_OIDS[t] for t in record_types],
+    )
 
 
-def make_crl(ca: Issued, revoked: Sequence[tuple[x509.Certificate, dt.datetime]], *, this_update: dt.datetime,
-             next_update: dt.datetime, number: int) -> x509.CertificateRevocationList:
+def make_crl(
+    ca: Issued,
+    revoked: Sequence[tuple[x509.Certificate, dt.datetime]],
+    *,
+    this_update: dt.datetime,
+    next_update: dt.datetime,
+    number: int,
+) -> x509.CertificateRevocationList:
     """Return a CRL of the CA listing these certificates as revoked (key compromise) at these times."""
-    builder = (x509.CertificateRevocationListBuilder()
-               .issuer_name(ca.certificate.subject)
-               .last_update(this_update)
-               .next_update(next_update)
-               .add_extension(x509.CRLNumber(number), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
-                              critical=False))
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(this_update)
+        .next_update(next_update)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+    )
     for cert, when in revoked:
-        entry = (x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(when)
-                 .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(when)
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            .build()
+        )
         builder = builder.add_revoked_certificate(entry)
     return builder.sign(ca.key, hashes.SHA256())
 
@@ -156,8 +270,12 @@ def make_crl(ca: Issued, revoked: Sequence[tuple[x509.Certificate, dt.datetime]]
 def to_pkcs12(friendly_name: str, issued: Issued, chain: Sequence[x509.Certificate], password: str) -> bytes:
     """Return a password-protected PKCS#12 file of a key, its certificate and its chain."""
     return pkcs12.serialize_key_and_certificates(
-        friendly_name.encode("utf-8"), issued.key, issued.certificate, list(chain),
-        serialization.BestAvailableEncryption(password.encode("utf-8")))
+        friendly_name.encode("utf-8"),
+        issued.key,
+        issued.certificate,
+        list(chain),
+        serialization.BestAvailableEncryption(password.encode("utf-8")),
+    )
 
 
 def is_ca_usage(cert: x509.Certificate) -> bool:
@@ -168,4 +286,3 @@ def is_ca_usage(cert: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return False
     return bc.ca and ku.key_cert_sign
-

@@ -56,12 +56,18 @@ def _trust_signers(session: Session, now: dt.datetime) -> list[tuple[DocumentSig
 def _revocations(session: Session, now: dt.datetime) -> list[Revocation]:
     """Return the listed seal versions: every one not valid and not yet expired (hashes only, §6.5)."""
     rows = session.scalars(select(IssuedSeal).where(IssuedSeal.status != "valid").order_by(IssuedSeal.id))
-    return [Revocation(bytes.fromhex(r.kid), (r.cti_hash, r.signature_hash), Reason(r.status),
-                       utc(r.status_at or r.issued_at)) for r in rows if utc(r.expires_at) > now]
+    return [
+        Revocation(
+            bytes.fromhex(r.kid), (r.cti_hash, r.signature_hash), Reason(r.status), utc(r.status_at or r.issued_at)
+        )
+        for r in rows
+        if utc(r.expires_at) > now
+    ]
 
 
-def _content(session: Session, name: str, scheme: SchemeAuthority,
-             now: dt.datetime) -> tuple[str, Callable[[int], dict[str, str]]]:
+def _content(
+    session: Session, name: str, scheme: SchemeAuthority, now: dt.datetime
+) -> tuple[str, Callable[[int], dict[str, str]]]:
     """Return the digest of a list's content and a function that signs it with a sequence number."""
     ca = scheme_issued(scheme)
     assert isinstance(ca.key, ec.EllipticCurvePrivateKey)
@@ -69,15 +75,23 @@ def _content(session: Session, name: str, scheme: SchemeAuthority,
     if name == TRUST:
         signers = _trust_signers(session, now)
         digest = _digest([scheme.kid, *[(r.kid, r.id, status) for r, status in signers]])
-        entries = [TrustListSigner(load_certificate(r.certificate), _facility_name(r), RECORD_TYPES,
-                                   status if status in (RETIRED, REVOKED) else trustlist.STATUS_ACTIVE)
-                   for r, status in signers]
-        return digest, lambda seq: trustlist.build_trust_list(entries, ca_key=key, ca_certificate=cert,
-                                                              sequence=seq, issued_at=now)
+        entries = [
+            TrustListSigner(
+                load_certificate(r.certificate),
+                _facility_name(r),
+                RECORD_TYPES,
+                status if status in (RETIRED, REVOKED) else trustlist.STATUS_ACTIVE,
+            )
+            for r, status in signers
+        ]
+        return digest, lambda seq: trustlist.build_trust_list(
+            entries, ca_key=key, ca_certificate=cert, sequence=seq, issued_at=now
+        )
     items = _revocations(session, now)
     digest = _digest([scheme.kid, *[(r.kid.hex(), [h.hex() for h in r.hashes], r.reason.value) for r in items]])
-    return digest, lambda seq: revocation.build_revocation_list(items, ca_key=key, ca_certificate=cert,
-                                                                sequence=seq, issued_at=now)
+    return digest, lambda seq: revocation.build_revocation_list(
+        items, ca_key=key, ca_certificate=cert, sequence=seq, issued_at=now
+    )
 
 
 def _facility_name(row: DocumentSigner) -> str:
@@ -105,10 +119,12 @@ def refresh(session: Session, name: str, *, now: dt.datetime | None = None, forc
                 raise
             return found
         return row
-    session.execute(update(PublishedList)
-                           .where(PublishedList.name == name, PublishedList.sequence == row.sequence)
-                           .values(sequence=sequence, issued_at=moment, digest=digest, document=document)
-                           .execution_options(synchronize_session=False))
+    session.execute(
+        update(PublishedList)
+        .where(PublishedList.name == name, PublishedList.sequence == row.sequence)
+        .values(sequence=sequence, issued_at=moment, digest=digest, document=document)
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(row)  # ours, or the one a concurrent request published first
     return row
 
@@ -136,6 +152,7 @@ def current(session: Session, name: str, *, now: dt.datetime | None = None) -> P
 def anchor_pem(session: Session, *, now: dt.datetime | None = None) -> bytes:
     """Return the scheme CA certificate as PEM: the anchor that verifiers pin."""
     from cryptography.hazmat.primitives import serialization
+
     return scheme_certificate(ensure_scheme(session, now=now)).public_bytes(serialization.Encoding.PEM)
 
 
@@ -144,8 +161,9 @@ def context(session: Session, *, now: dt.datetime | None = None) -> TrustContext
     moment = now or now_utc()
     # Fast path: one column-only read tells whether the cached context is still the published one.
     active_kid = select(SchemeAuthority.kid).where(SchemeAuthority.active_slot == 1).scalar_subquery()
-    rows = session.execute(select(PublishedList.name, PublishedList.sequence, PublishedList.issued_at,
-                                  active_kid)).all()
+    rows = session.execute(
+        select(PublishedList.name, PublishedList.sequence, PublishedList.issued_at, active_kid)
+    ).all()
     kid = rows[0][3] if rows else None
     heads = {name: (seq, utc(at)) for name, seq, at, _kid in rows}
     if kid is not None and all(n in heads and moment - heads[n][1] <= MAX_AGE[n] / 2 for n in (TRUST, REVOCATIONS)):
@@ -170,4 +188,3 @@ def verify_text(session: Session, text: str, *, now: dt.datetime | None = None) 
     """Verify a seal text against the service's current trust and revocation lists (§6.6)."""
     moment = now or now_utc()
     return verifier.verify(text.strip(), context(session, now=moment), moment)
-

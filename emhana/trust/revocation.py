@@ -64,17 +64,30 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def build_revocation_list(revocations: Iterable[Revocation], *, ca_key: ec.EllipticCurvePrivateKey,
-                          ca_certificate: x509.Certificate, sequence: int, issued_at: dt.datetime,
-                          max_age: dt.timedelta = DEFAULT_MAX_AGE) -> dict[str, str]:
+def build_revocation_list(
+    revocations: Iterable[Revocation],
+    *,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_certificate: x509.Certificate,
+    sequence: int,
+    issued_at: dt.datetime,
+    max_age: dt.timedelta = DEFAULT_MAX_AGE,
+) -> dict[str, str]:
     """Return the signed revocation list (flattened JWS); entries hold hashes, reason and time, never ids or IINs."""
     by_kid: dict[str, list[dict[str, str]]] = {}
     for r in revocations:
         for h in r.hashes:
             by_kid.setdefault(base64.b64encode(r.kid).decode(), []).append(
-                {"hash": base64.b64encode(h).decode(), "reason": r.reason.value, "at": _iso(r.at)})
-    payload = {"type": REVOCATION_LIST_TYPE, "version": 1, "sequence": sequence, "issued_at": _iso(issued_at),
-               "max_age_seconds": int(max_age.total_seconds()), "entries": by_kid}
+                {"hash": base64.b64encode(h).decode(), "reason": r.reason.value, "at": _iso(r.at)}
+            )
+    payload = {
+        "type": REVOCATION_LIST_TYPE,
+        "version": 1,
+        "sequence": sequence,
+        "issued_at": _iso(issued_at),
+        "max_age_seconds": int(max_age.total_seconds()),
+        "entries": by_kid,
+    }
     ca_der = ca_certificate.public_bytes(serialization.Encoding.DER)
     return jws.sign(payload, ca_key, typ=REVOCATION_LIST_TYPE, kid=base64.b64encode(cose.kid_of(ca_der)).decode())
 

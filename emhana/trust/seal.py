@@ -97,8 +97,14 @@ def build(claims: cwt.AnyClaims, signer: SealSigner) -> Stages:
     return Stages(body, message, compressed, b45, text)
 
 
-def claims_for(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
-               cti: bytes | None = None) -> cwt.SealClaims:
+def claims_for(
+    clearance: cwt.Clearance,
+    *,
+    signer: SealSigner,
+    issued_at: dt.datetime,
+    expires_at: dt.datetime,
+    cti: bytes | None = None,
+) -> cwt.SealClaims:
     """Return the claims of a new seal; raise SealRefused where they break the DSC's validity (§6.5)."""
     iat, exp = _times(signer, issued_at, expires_at)
     return cwt.SealClaims(signer.bin, iat, iat, exp, cti or new_cti(), clearance)
@@ -114,22 +120,30 @@ def _times(signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime) 
     return iat, exp
 
 
-def issue(clearance: cwt.Clearance, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
-          cti: bytes | None = None) -> str:
+def issue(
+    clearance: cwt.Clearance,
+    *,
+    signer: SealSigner,
+    issued_at: dt.datetime,
+    expires_at: dt.datetime,
+    cti: bytes | None = None,
+) -> str:
     """Return the `KZMB1:` text of a new seal of this clearance."""
     claims = claims_for(clearance, signer=signer, issued_at=issued_at, expires_at=expires_at, cti=cti)
     return build(claims, signer).text
 
 
-def notice_claims_for(notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
-                      cti: bytes | None = None) -> cwt.NoticeClaims:
+def notice_claims_for(
+    notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime, cti: bytes | None = None
+) -> cwt.NoticeClaims:
     """Return the claims of an attachment-notice seal; raise SealRefused where they break the DSC's validity."""
     iat, exp = _times(signer, issued_at, expires_at)
     return cwt.NoticeClaims(signer.bin, iat, iat, exp, cti or new_cti(), notice)
 
 
-def issue_notice(notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime,
-                 cti: bytes | None = None) -> str:
+def issue_notice(
+    notice: cwt.Notice, *, signer: SealSigner, issued_at: dt.datetime, expires_at: dt.datetime, cti: bytes | None = None
+) -> str:
     """Return the `KZMB1:` text of a new attachment-notice seal (A-54: the organization's seal on the notice)."""
     claims = notice_claims_for(notice, signer=signer, issued_at=issued_at, expires_at=expires_at, cti=cti)
     return build(claims, signer).text
@@ -142,7 +156,7 @@ def decode_transport(text: str, prefix: str = PREFIX) -> bytes:
     if not text.startswith(prefix):
         raise SealMalformed(reason="bad_prefix")
     try:
-        compressed = base45.decode(text[len(prefix):])
+        compressed = base45.decode(text[len(prefix) :])
     except base45.Base45Error:
         raise SealMalformed(reason="bad_base45") from None
     # hcert §4.2 and test Z2: zlib (RFC 1950) is mandatory; raw or uncompressed COSE is refused.

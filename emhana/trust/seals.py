@@ -41,9 +41,17 @@ def register(session: Session, text: str, *, dsc: DocumentSigner, reference: str
     found = session.scalar(select(IssuedSeal).where(IssuedSeal.kid == kid.hex(), IssuedSeal.cti_hash == cti))
     if found is not None:
         return found
-    row = IssuedSeal(dsc_id=dsc.id, kid=kid.hex(), cti_hash=cti, signature_hash=signature_hash(message),
-                     record_type=claims.record_type, reference=reference, issued_at=_at(claims.issued_at),
-                     expires_at=_at(claims.expires_at), status=VALID)
+    row = IssuedSeal(
+        dsc_id=dsc.id,
+        kid=kid.hex(),
+        cti_hash=cti,
+        signature_hash=signature_hash(message),
+        record_type=claims.record_type,
+        reference=reference,
+        issued_at=_at(claims.issued_at),
+        expires_at=_at(claims.expires_at),
+        status=VALID,
+    )
     session.add(row)
     session.flush()
     return row
@@ -55,8 +63,15 @@ def _active_row(session: Session, entity_id: int) -> DocumentSigner:
     return row
 
 
-def issue_clearance(session: Session, *, entity_id: int, clearance: cwt.Clearance, expires_at: dt.datetime,
-                    reference: str | None = None, now: dt.datetime | None = None) -> str:
+def issue_clearance(
+    session: Session,
+    *,
+    entity_id: int,
+    clearance: cwt.Clearance,
+    expires_at: dt.datetime,
+    reference: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     """Issue and register the medical-book seal of a clearance by the facility's active DSC (§6.3)."""
     moment = now or now_utc()
     signer = signer_for(session, entity_id, now=moment)
@@ -76,22 +91,30 @@ def record_reference(record_hash: bytes) -> str:
 class DatabaseSealIssuer:
     """The medical book's seal issuer backed by the facilities' DSCs in the database (emhana.medbook.seal)."""
 
-    def issue(self, session: Session, entity: Entity, clearance: cwt.Clearance, *, expires_at: dt.datetime,
-              now: dt.datetime) -> str | None:
+    def issue(
+        self, session: Session, entity: Entity, clearance: cwt.Clearance, *, expires_at: dt.datetime, now: dt.datetime
+    ) -> str | None:
         """Return the seal of the clearance by the facility's active DSC, or None when it would already be over."""
         if expires_at <= now:
             return None
         return issue_clearance(session, entity_id=entity.id, clearance=clearance, expires_at=expires_at, now=now)
 
 
-def supersede_reference(session: Session, *, reference: str, replacement: str | None = None,
-                        actor: Actor | None = None, now: dt.datetime | None = None) -> int:
+def supersede_reference(
+    session: Session,
+    *,
+    reference: str,
+    replacement: str | None = None,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> int:
     """Mark every valid seal registered under a reference superseded (a corrected record, §6.5, C-41);
     return how many. With `replacement` (the new seal's text) each is linked to it."""
     moment = now or now_utc()
     newer = ours(session, replacement)[1] if replacement is not None else None
-    rows = list(session.scalars(select(IssuedSeal).where(IssuedSeal.reference == reference,
-                                                         IssuedSeal.status == VALID)))
+    rows = list(
+        session.scalars(select(IssuedSeal).where(IssuedSeal.reference == reference, IssuedSeal.status == VALID))
+    )
     count = 0
     for row in rows:
         if newer is not None and row.id == newer.id:
@@ -103,8 +126,14 @@ def supersede_reference(session: Session, *, reference: str, replacement: str | 
     return count
 
 
-def issue_notice(session: Session, *, entity_id: int, notice: cwt.Notice, now: dt.datetime | None = None,
-                 valid_for: dt.timedelta = dt.timedelta(days=365)) -> str:
+def issue_notice(
+    session: Session,
+    *,
+    entity_id: int,
+    notice: cwt.Notice,
+    now: dt.datetime | None = None,
+    valid_for: dt.timedelta = dt.timedelta(days=365),
+) -> str:
     """Issue and register the organization's seal of an attachment notice (A-54), valid a year at most."""
     moment = now or now_utc()
     signer = signer_for(session, entity_id, now=moment)
@@ -145,8 +174,9 @@ def _set(row: IssuedSeal, status: str, *, actor: Actor | None, now: dt.datetime)
     return True
 
 
-def revoke(session: Session, *, text: str, reason: Reason = Reason.REVOKED, actor: Actor | None,
-           now: dt.datetime | None = None) -> IssuedSeal:
+def revoke(
+    session: Session, *, text: str, reason: Reason = Reason.REVOKED, actor: Actor | None, now: dt.datetime | None = None
+) -> IssuedSeal:
     """Revoke a seal of this service (reason revoked or issued-in-error) and re-sign the revocation list."""
     if reason == Reason.SUPERSEDED:
         raise SealMalformed(reason="use supersede for a corrected seal")
@@ -158,8 +188,9 @@ def revoke(session: Session, *, text: str, reason: Reason = Reason.REVOKED, acto
     return row
 
 
-def supersede(session: Session, *, text: str, replacement: str, actor: Actor | None,
-              now: dt.datetime | None = None) -> IssuedSeal:
+def supersede(
+    session: Session, *, text: str, replacement: str, actor: Actor | None, now: dt.datetime | None = None
+) -> IssuedSeal:
     """Mark a seal superseded by its corrected version (§6.5: new cti, rv + 1), both of the same facility."""
     moment = now or now_utc()
     dsc, row = ours(session, text)
@@ -175,7 +206,13 @@ def supersede(session: Session, *, text: str, replacement: str, actor: Actor | N
 
 def describe(row: IssuedSeal) -> dict[str, object]:
     """Return a register row as the API shows it: hashes and status, nothing about a person."""
-    return {"kid": row.kid, "cti_hash": row.cti_hash.hex(), "signature_hash": row.signature_hash.hex(),
-            "record_type": row.record_type, "status": row.status,
-            "status_at": utc(row.status_at).isoformat() if row.status_at else None,
-            "issued_at": utc(row.issued_at).isoformat(), "expires_at": utc(row.expires_at).isoformat()}
+    return {
+        "kid": row.kid,
+        "cti_hash": row.cti_hash.hex(),
+        "signature_hash": row.signature_hash.hex(),
+        "record_type": row.record_type,
+        "status": row.status,
+        "status_at": utc(row.status_at).isoformat() if row.status_at else None,
+        "issued_at": utc(row.issued_at).isoformat(),
+        "expires_at": utc(row.expires_at).isoformat(),
+    }

@@ -70,8 +70,15 @@ def ensure_scheme(session: Session, *, now: dt.datetime | None = None) -> Scheme
     der = _der(issued.certificate)
     kid = kid_of(der)
     wrap, blob = keys.encrypt_key(issued.key, secret=_secret(), kid=kid)
-    row = SchemeAuthority(kid=kid.hex(), certificate=der, key_ciphertext=blob, key_wrap=wrap, status=ACTIVE,
-                          active_slot=1, created_at=now or now_utc())
+    row = SchemeAuthority(
+        kid=kid.hex(),
+        certificate=der,
+        key_ciphertext=blob,
+        key_wrap=wrap,
+        status=ACTIVE,
+        active_slot=1,
+        created_at=now or now_utc(),
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -142,18 +149,37 @@ def rotate(session: Session, entity_id: int, *, now: dt.datetime | None = None) 
             if old is not None:
                 old.status, old.active_entity_id, old.status_at = RETIRED, None, moment
                 session.flush()
-            number = (session.scalar(select(func.max(DocumentSigner.number))
-                                     .where(DocumentSigner.entity_id == entity_id)) or 0) + 1
-            issued = pki.make_dsc(scheme_issued(scheme), facility_name=entity.name_ru, bin_=entity.bin,
-                                  not_before=moment - BACKDATE, days=settings.trust_dsc_days, number=number)
+            number = (
+                session.scalar(select(func.max(DocumentSigner.number)).where(DocumentSigner.entity_id == entity_id))
+                or 0
+            ) + 1
+            issued = pki.make_dsc(
+                scheme_issued(scheme),
+                facility_name=entity.name_ru,
+                bin_=entity.bin,
+                not_before=moment - BACKDATE,
+                days=settings.trust_dsc_days,
+                number=number,
+            )
             assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
             der = _der(issued.certificate)
             kid = kid_of(der)
             wrap, blob = keys.encrypt_key(issued.key, secret=_secret(), kid=kid)
-            row = DocumentSigner(entity_id=entity_id, scheme_ca_id=scheme.id, bin=entity.bin, number=number,
-                                 kid=kid.hex(), certificate=der, key_ciphertext=blob, key_wrap=wrap, status=ACTIVE,
-                                 active_entity_id=entity_id, not_before=issued.certificate.not_valid_before_utc,
-                                 not_after=issued.certificate.not_valid_after_utc, created_at=moment)
+            row = DocumentSigner(
+                entity_id=entity_id,
+                scheme_ca_id=scheme.id,
+                bin=entity.bin,
+                number=number,
+                kid=kid.hex(),
+                certificate=der,
+                key_ciphertext=blob,
+                key_wrap=wrap,
+                status=ACTIVE,
+                active_entity_id=entity_id,
+                not_before=issued.certificate.not_valid_before_utc,
+                not_after=issued.certificate.not_valid_after_utc,
+                created_at=moment,
+            )
             session.add(row)
     except IntegrityError:  # rotated meanwhile by a concurrent request: use theirs
         found = active_dsc(session, entity_id)
@@ -169,8 +195,9 @@ def due_for_rotation(row: DocumentSigner, now: dt.datetime) -> bool:
     settings = get_settings()
     signed_for = now - utc(row.created_at)
     left = utc(row.not_after) - now
-    return signed_for >= dt.timedelta(days=settings.trust_rotate_days) \
-        or left <= dt.timedelta(days=settings.trust_dsc_days - settings.trust_rotate_days)
+    return signed_for >= dt.timedelta(days=settings.trust_rotate_days) or left <= dt.timedelta(
+        days=settings.trust_dsc_days - settings.trust_rotate_days
+    )
 
 
 def signer_for(session: Session, entity_id: int, *, now: dt.datetime | None = None) -> SealSigner:

@@ -134,8 +134,15 @@ def _usage_problem(cert: x509.Certificate) -> str | None:
     return None if usage.digital_signature else "dsc_key_usage"
 
 
-def entry_of(cert: x509.Certificate, *, facility_name: str | None, record_types: Iterable[str] | None, status: str,
-             anchors: Iterable[x509.Certificate] | None, bin_: str | None = None) -> SignerEntry:
+def entry_of(
+    cert: x509.Certificate,
+    *,
+    facility_name: str | None,
+    record_types: Iterable[str] | None,
+    status: str,
+    anchors: Iterable[x509.Certificate] | None,
+    bin_: str | None = None,
+) -> SignerEntry:
     """Return the verifier's entry for a DSC; chain, key, usage and binding faults go into `problem`."""
     der = cert.public_bytes(serialization.Encoding.DER)
     key = cert.public_key()
@@ -160,26 +167,54 @@ def entry_of(cert: x509.Certificate, *, facility_name: str | None, record_types:
         problem = _problem_of_chain(cert, anchors)
     if problem is None and bin_ is not None and bin_ != cert_bin:
         problem = "dsc_bin_mismatch"
-    return SignerEntry(kid_of(der), cert, public_key, cert_bin, facility_name or subject_organization(cert) or "",
-                       types, _seconds(cert.not_valid_before_utc), _seconds(cert.not_valid_after_utc), problem)
+    return SignerEntry(
+        kid_of(der),
+        cert,
+        public_key,
+        cert_bin,
+        facility_name or subject_organization(cert) or "",
+        types,
+        _seconds(cert.not_valid_before_utc),
+        _seconds(cert.not_valid_after_utc),
+        problem,
+    )
 
 
-def build_trust_list(signers: Iterable[TrustListSigner], *, ca_key: ec.EllipticCurvePrivateKey,
-                     ca_certificate: x509.Certificate, sequence: int, issued_at: dt.datetime,
-                     max_age: dt.timedelta = DEFAULT_MAX_AGE) -> dict[str, str]:
+def build_trust_list(
+    signers: Iterable[TrustListSigner],
+    *,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_certificate: x509.Certificate,
+    sequence: int,
+    issued_at: dt.datetime,
+    max_age: dt.timedelta = DEFAULT_MAX_AGE,
+) -> dict[str, str]:
     """Return the signed trust list (flattened JWS) of these DSCs, signed by the scheme CA key."""
     entries = []
     for s in signers:
         der = s.certificate.public_bytes(serialization.Encoding.DER)
-        entries.append({"kid": base64.b64encode(kid_of(der)).decode(), "certificate": base64.b64encode(der).decode(),
-                        "bin": subject_bin(s.certificate), "facility_name": s.facility_name,
-                        "record_types": sorted(s.record_types), "status": s.status,
-                        "not_before": _iso(s.certificate.not_valid_before_utc),
-                        "not_after": _iso(s.certificate.not_valid_after_utc)})
+        entries.append(
+            {
+                "kid": base64.b64encode(kid_of(der)).decode(),
+                "certificate": base64.b64encode(der).decode(),
+                "bin": subject_bin(s.certificate),
+                "facility_name": s.facility_name,
+                "record_types": sorted(s.record_types),
+                "status": s.status,
+                "not_before": _iso(s.certificate.not_valid_before_utc),
+                "not_after": _iso(s.certificate.not_valid_after_utc),
+            }
+        )
     ca_der = ca_certificate.public_bytes(serialization.Encoding.DER)
-    payload = {"type": TRUST_LIST_TYPE, "version": 1, "sequence": sequence, "issued_at": _iso(issued_at),
-               "max_age_seconds": int(max_age.total_seconds()), "csca": [base64.b64encode(ca_der).decode()],
-               "signers": entries}
+    payload = {
+        "type": TRUST_LIST_TYPE,
+        "version": 1,
+        "sequence": sequence,
+        "issued_at": _iso(issued_at),
+        "max_age_seconds": int(max_age.total_seconds()),
+        "csca": [base64.b64encode(ca_der).decode()],
+        "signers": entries,
+    }
     return jws.sign(payload, ca_key, typ=TRUST_LIST_TYPE, kid=base64.b64encode(kid_of(ca_der)).decode())
 
 
@@ -219,8 +254,14 @@ def load_trust_list(document: bytes, anchor: x509.Certificate) -> TrustContext:
             types = raw["record_types"]
             if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
                 raise TypeError("record_types")
-            entry = entry_of(cert, facility_name=str(raw["facility_name"]), record_types=types,
-                             status=str(raw["status"]), anchors=anchors, bin_=raw["bin"])
+            entry = entry_of(
+                cert,
+                facility_name=str(raw["facility_name"]),
+                record_types=types,
+                status=str(raw["status"]),
+                anchors=anchors,
+                bin_=raw["bin"],
+            )
             if base64.b64decode(raw["kid"], validate=True) != entry.kid:
                 entry = replace(entry, problem="kid_mismatch")
             signers.setdefault(entry.kid, []).append(entry)

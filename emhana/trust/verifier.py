@@ -46,15 +46,22 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
+
         def info(i: ListInfo | None) -> dict[str, Any] | None:
             if i is None:
                 return None
-            return {"sequence": i.sequence, "issued_at": _iso(i.issued_at),
-                    "stale": i.stale(self.verified_at)}
-        return {"outcome": self.outcome.value, "reason": self.reason, "verified_at": _iso(self.verified_at),
-                "kid": self.kid.hex() if self.kid else None, "claims": dict(self.shown) if self.shown else None,
-                "trust_list": info(self.trust_list), "revocation_list": info(self.revocation_list),
-                "notes": list(self.notes)}
+            return {"sequence": i.sequence, "issued_at": _iso(i.issued_at), "stale": i.stale(self.verified_at)}
+
+        return {
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "verified_at": _iso(self.verified_at),
+            "kid": self.kid.hex() if self.kid else None,
+            "claims": dict(self.shown) if self.shown else None,
+            "trust_list": info(self.trust_list),
+            "revocation_list": info(self.revocation_list),
+            "notes": list(self.notes),
+        }
 
     def summary(self) -> str:
         """Return one line starting with the outcome word."""
@@ -90,21 +97,35 @@ def shown_claims(claims: cwt.AnyClaims, signer: SignerEntry) -> dict[str, Any]:
     """Return the claims an inspector may see: identity match, clearance and its dates, the facility (§6.6 step 7)."""
     if isinstance(claims, cwt.NoticeClaims):
         n = claims.notice
-        return {"record_type": claims.record_type, "notice_number": n.number, "notice_kind": n.kind.name.lower(),
-                "site": n.site, "begin_date": n.begin.isoformat() if n.begin else None,
-                "issued_at": _date_of(claims.issued_at), "valid_until": _date_of(claims.expires_at),
-                "facility_name": signer.facility_name, "facility_bin": claims.issuer_bin}
-    c = claims.clearance
-    return {"name": c.name, "birth_date": c.birth_date.isoformat(), "clearance": c.status.name.lower(),
-            "categories": list(c.categories), "issued_at": _date_of(claims.issued_at),
+        return {
+            "record_type": claims.record_type,
+            "notice_number": n.number,
+            "notice_kind": n.kind.name.lower(),
+            "site": n.site,
+            "begin_date": n.begin.isoformat() if n.begin else None,
+            "issued_at": _date_of(claims.issued_at),
             "valid_until": _date_of(claims.expires_at),
-            "dates": {section.name.lower(): day.isoformat() for section, day in c.dates},
-            "record_version": c.record_version, "facility_name": signer.facility_name,
-            "facility_bin": claims.issuer_bin}
+            "facility_name": signer.facility_name,
+            "facility_bin": claims.issuer_bin,
+        }
+    c = claims.clearance
+    return {
+        "name": c.name,
+        "birth_date": c.birth_date.isoformat(),
+        "clearance": c.status.name.lower(),
+        "categories": list(c.categories),
+        "issued_at": _date_of(claims.issued_at),
+        "valid_until": _date_of(claims.expires_at),
+        "dates": {section.name.lower(): day.isoformat() for section, day in c.dates},
+        "record_version": c.record_version,
+        "facility_name": signer.facility_name,
+        "facility_bin": claims.issuer_bin,
+    }
 
 
-def time_outcome(*, iat: int, nbf: int, exp: int, dsc_not_before: int, dsc_not_after: int, now: int,
-                 skew: int) -> tuple[Outcome, str] | None:
+def time_outcome(
+    *, iat: int, nbf: int, exp: int, dsc_not_before: int, dsc_not_after: int, now: int, skew: int
+) -> tuple[Outcome, str] | None:
     """Return NOT_YET_VALID or EXPIRED with a reason when a §6.5 time inequality fails, else None."""
     if max(iat, nbf) > now + skew:
         return Outcome.NOT_YET_VALID, "not_yet_valid"
@@ -123,8 +144,9 @@ def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelt
         raise ValueError("the verification clock must be timezone-aware")
     lists = {"trust_list": trust.trust_list, "revocation_list": trust.revocation_list}
 
-    def verdict(outcome: Outcome, reason: str | None, kid: bytes | None = None,
-                shown: Mapping[str, Any] | None = None) -> Result:
+    def verdict(
+        outcome: Outcome, reason: str | None, kid: bytes | None = None, shown: Mapping[str, Any] | None = None
+    ) -> Result:
         notes = ("revocation_list_stale",) if trust.revocation_list and trust.revocation_list.stale(at) else ()
         return Result(outcome, reason, at, kid, shown, notes=notes, **lists)
 
@@ -158,9 +180,15 @@ def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelt
         return verdict(Outcome.ISSUER_NOT_AUTHORISED, "record_type_not_allowed", kid)
     shown = shown_claims(claims, signer)
     # 5. NOT_YET_VALID / EXPIRED: the four inequalities of §6.5.
-    timing = time_outcome(iat=claims.issued_at, nbf=claims.not_before, exp=claims.expires_at,
-                          dsc_not_before=signer.not_before, dsc_not_after=signer.not_after,
-                          now=int(at.timestamp()), skew=int(skew.total_seconds()))
+    timing = time_outcome(
+        iat=claims.issued_at,
+        nbf=claims.not_before,
+        exp=claims.expires_at,
+        dsc_not_before=signer.not_before,
+        dsc_not_after=signer.not_after,
+        now=int(at.timestamp()),
+        skew=int(skew.total_seconds()),
+    )
     if timing is not None:
         return verdict(timing[0], timing[1], kid, shown)
     # 6. REVOKED / SUPERSEDED: the id hash or the signature-r hash is listed for this kid.

@@ -25,8 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:  # started from the environment (emhana serve, uvicorn --factory)
         settings = get_settings()
         security.require_secret_key(settings)
-    app = FastAPI(title="emhana", version=__version__,
-                  description="Open national registry for Kazakhstan's primary health care.")
+    app = FastAPI(
+        title="emhana", version=__version__, description="Open national registry for Kazakhstan's primary health care."
+    )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
@@ -36,12 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def _language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         query = request.query_params.get("lang")
-        request.state.lang = negotiate(query, request.cookies.get(LANG_COOKIE),
-                                       request.headers.get("accept-language"), settings.default_language)
+        request.state.lang = negotiate(
+            query, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), settings.default_language
+        )
         response = await call_next(request)
         if query and query.lower() in LANGUAGES:
             response.set_cookie(LANG_COOKIE, query.lower(), max_age=365 * 24 * 3600, samesite="lax")
-        response.headers.setdefault("Content-Language", request.state.lang)   # security headers: web/security.py
+        response.headers.setdefault("Content-Language", request.state.lang)  # security headers: web/security.py
         return response
 
     problems.install(app)
@@ -65,8 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.web.health import router as health_router
     from emhana.web.pages import router as pages_router
 
-    for router in (auth_router, facilities_router, identity_router, reference_router, attachment_router,
-                   notify_router, medbook_router):
+    for router in (
+        auth_router,
+        facilities_router,
+        identity_router,
+        reference_router,
+        attachment_router,
+        notify_router,
+        medbook_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")

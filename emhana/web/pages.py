@@ -50,29 +50,53 @@ def home(request: Request, actor: OptionalActor) -> HTMLResponse:
 
 
 @router.get("/facilities", response_class=HTMLResponse, dependencies=[public()])
-def directory(request: Request, session: SessionDep, actor: OptionalActor, q: str = "", region: str = "",
-              page: str = "1", lat: str = "", lon: str = "", profile: str = "") -> HTMLResponse:
+def directory(
+    request: Request,
+    session: SessionDep,
+    actor: OptionalActor,
+    q: str = "",
+    region: str = "",
+    page: str = "1",
+    lat: str = "",
+    lon: str = "",
+    profile: str = "",
+) -> HTMLResponse:
     """Show the published list of participating entities, searchable, with a near-me search."""
     lang, day = language(request), today()
     q, region = q.strip()[:100], region if is_kato_code(region) else ""
     page_no = parse_page(page)
-    total, entities = service.list_participating(session=session, day=day, q=q, region=region or None,
-                                                 limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    total, entities = service.list_participating(
+        session=session, day=day, q=q, region=region or None, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE
+    )
     pages = max(1, -(-total // PAGE_SIZE))
     profile = profile if profile in {p.value for p in Profile} else ""
     near, near_error = None, ""
     if lat.strip() or lon.strip():
         point, near_error = read_point(lang, lat, lon)
         if point is not None:
-            near = service.near(session=session, lat=point[0], lon=point[1], day=day, limit=10,
-                                profile=profile or None)
+            near = service.near(session=session, lat=point[0], lon=point[1], day=day, limit=10, profile=profile or None)
     region_names = regions(session, lang)
-    return render(request, "facilities.html", actor=actor, q=q, region=region, regions=region_names,
-                  region_name=dict(region_names), total=total, entities=entities, page=page_no, pages=pages,
-                  prev_url=page_url(request, page=page_no - 1) if page_no > 1 else None,
-                  next_url=page_url(request, page=page_no + 1) if page_no < pages else None,
-                  lat=lat.strip(), lon=lon.strip(), profile=profile, profiles=[p.value for p in Profile],
-                  near=near, near_error=near_error)
+    return render(
+        request,
+        "facilities.html",
+        actor=actor,
+        q=q,
+        region=region,
+        regions=region_names,
+        region_name=dict(region_names),
+        total=total,
+        entities=entities,
+        page=page_no,
+        pages=pages,
+        prev_url=page_url(request, page=page_no - 1) if page_no > 1 else None,
+        next_url=page_url(request, page=page_no + 1) if page_no < pages else None,
+        lat=lat.strip(),
+        lon=lon.strip(),
+        profile=profile,
+        profiles=[p.value for p in Profile],
+        near=near,
+        near_error=near_error,
+    )
 
 
 @router.get("/facilities/{entity_id}", response_class=HTMLResponse, dependencies=[public()])
@@ -83,14 +107,21 @@ def entity_page(request: Request, entity_id: str, session: SessionDep, actor: Op
         with suppress(NotFound):
             entity = service.get_entity(session=session, entity_id=int(entity_id))
     if entity is None:
-        return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_ENTITY_NOT_FOUND,
-                            actor=actor)
-    current = status_on([InclusionPeriod(InclusionStatus(p.status), p.effective_from, p.effective_to)
-                        for p in entity.inclusions], today())
+        return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_ENTITY_NOT_FOUND, actor=actor)
+    current = status_on(
+        [InclusionPeriod(InclusionStatus(p.status), p.effective_from, p.effective_to) for p in entity.inclusions],
+        today(),
+    )
     region_names = dict(regions(session, language(request)))
-    return render(request, "entity.html", actor=actor, entity=entity,
-                  current_status=current.value if current else "", region_name=region_names,
-                  sites=[s for s in entity.sites if s.active])
+    return render(
+        request,
+        "entity.html",
+        actor=actor,
+        entity=entity,
+        current_status=current.value if current else "",
+        region_name=region_names,
+        sites=[s for s in entity.sites if s.active],
+    )
 
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[public()])
@@ -100,8 +131,9 @@ def login_form(request: Request, actor: OptionalActor) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[public()])
-def login(request: Request, session: SessionDep, username: FormText = "", password: FormText = "",
-          csrf: FormText = "") -> Response:
+def login(
+    request: Request, session: SessionDep, username: FormText = "", password: FormText = "", csrf: FormText = ""
+) -> Response:
     """Check the credentials, set the session cookie and go home; a wrong password re-renders the form."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF)
@@ -109,14 +141,27 @@ def login(request: Request, session: SessionDep, username: FormText = "", passwo
     try:
         actor = authenticator.authenticate(session=session, username=username.strip(), password=password)
     except BadCredentials as exc:
-        return render(request, "login.html", actor=None, status=401, username=username.strip(),
-                      error=translate(language(request), exc.template()))
+        return render(
+            request,
+            "login.html",
+            actor=None,
+            status=401,
+            username=username.strip(),
+            error=translate(language(request), exc.template()),
+        )
     settings = request.app.state.settings
     ttl = dt.timedelta(minutes=settings.token_ttl_minutes)
     token = issue_token(session=session, actor=actor, ttl=ttl)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     set_csrf_cookie(request, response)
     return response
 
@@ -131,6 +176,5 @@ def logout(request: Request, session: SessionDep, csrf: FormText = "") -> Respon
         revoke_token(session=session, token=token)
     settings = request.app.state.settings
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=settings.cookie_secure)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure)
     return response

@@ -20,8 +20,8 @@ PROBLEM_JSON = "application/problem+json"
 
 # Codes that a pydantic validator may raise (PydanticCustomError type) and that name a domain error.
 _DOMAIN_CODES: dict[str, type[errors.RegistryError]] = {
-    cls.code: cls for cls in (errors.InvalidIIN, errors.InvalidBIN, errors.UnknownKato,
-                              errors.OutsideKazakhstan, errors.InvalidDates)
+    cls.code: cls
+    for cls in (errors.InvalidIIN, errors.InvalidBIN, errors.UnknownKato, errors.OutsideKazakhstan, errors.InvalidDates)
 }
 
 _HTTP = {
@@ -36,8 +36,16 @@ def language(request: Request) -> str:
     return str(getattr(request.state, "lang", "ru"))
 
 
-def problem(request: Request, *, status: int, code: str, template: str, params: dict[str, Any] | None = None,
-            errors_: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    template: str,
+    params: dict[str, Any] | None = None,
+    errors_: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """Build a problem+json response in the request's language, with all three languages attached."""
     params = params or {}
     messages = {lg: translate(lg, template, localize_params(lg, params)) for lg in LANGUAGES}
@@ -64,9 +72,15 @@ def localize_params(lang: str, params: dict[str, Any]) -> dict[str, Any]:
 def registry_problem(request: Request, exc: errors.RegistryError) -> JSONResponse:
     """Render a RegistryError."""
     body_errors = [_localize_error(e) for e in exc.errors]
-    return problem(request, status=exc.status, code=exc.code, template=exc.template(), params=exc.params,
-                   errors_=body_errors or None,
-                   headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+    return problem(
+        request,
+        status=exc.status,
+        code=exc.code,
+        template=exc.template(),
+        params=exc.params,
+        errors_=body_errors or None,
+        headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+    )
 
 
 def _localize_error(item: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +109,7 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
             params = {k: str(v) for k, v in ctx.items()}
             if domain is None:
                 domain, domain_params = cls, params
-            items.append(_localize_error({"code": kind, "loc": loc, "message_template": cls.message,
-                                          "params": params}))
+            items.append(_localize_error({"code": kind, "loc": loc, "message_template": cls.message, "params": params}))
         elif kind == "json_invalid":
             items.append({"code": "core.invalid_json", "loc": loc, "message": str(err.get("msg", ""))})
         else:
@@ -104,10 +117,16 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
     if domain is not None:
         return registry_problem(request, domain(errors=items, **domain_params))
     if items and all(i["code"] == "core.invalid_json" for i in items):
-        return problem(request, status=422, code="core.invalid_json",
-                       template="The request body is not valid JSON.", errors_=items)
-    return problem(request, status=422, code="core.invalid_request",
-                   template="The request body or parameters are not valid.", errors_=items)
+        return problem(
+            request, status=422, code="core.invalid_json", template="The request body is not valid JSON.", errors_=items
+        )
+    return problem(
+        request,
+        status=422,
+        code="core.invalid_request",
+        template="The request body or parameters are not valid.",
+        errors_=items,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -126,8 +145,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, template = _HTTP.get(exc.status_code, ("core.http_error", "The request is not valid."))
-        return problem(request, status=exc.status_code, code=code, template=template,
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            request, status=exc.status_code, code=code, template=template, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
@@ -135,8 +155,9 @@ def install(app: FastAPI) -> None:
         # A number or text the database cannot hold (an id beyond 64 bits...): the request is invalid, not
         # the server (found by API fuzzing, tests/hardening/test_fuzz.py); the unit of work has rolled back.
         log.info("value out of the database's range: %s", type(exc).__name__)
-        return problem(request, status=422, code="core.invalid_request",
-                       template="The request body or parameters are not valid.")
+        return problem(
+            request, status=422, code="core.invalid_request", template="The request body or parameters are not valid."
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

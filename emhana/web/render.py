@@ -145,11 +145,17 @@ class Localizer:
 @cache
 def environment(lang: str) -> Environment:
     """Return the Jinja2 environment of a language, with its catalogue installed (cached)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(("html",)),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(loc=Localizer(lang), lang=lang, version=__version__, languages=LANGUAGE_NAMES,
-                       csrf_field=CSRF_FIELD)
+    env.globals.update(
+        loc=Localizer(lang), lang=lang, version=__version__, languages=LANGUAGE_NAMES, csrf_field=CSRF_FIELD
+    )
     return env
 
 
@@ -162,8 +168,9 @@ def language(request: Request) -> str:
 def language_links(request: Request) -> list[tuple[str, str, str]]:
     """Return (code, endonym, URL) for each language: the current path and query with ?lang= replaced."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return [(code, LANGUAGE_NAMES[code], f"{request.url.path}?{urlencode([*query, ('lang', code)])}")
-            for code in LANGUAGES]
+    return [
+        (code, LANGUAGE_NAMES[code], f"{request.url.path}?{urlencode([*query, ('lang', code)])}") for code in LANGUAGES
+    ]
 
 
 def page_url(request: Request, **changes: Any) -> str:
@@ -178,27 +185,43 @@ def page_url(request: Request, **changes: Any) -> str:
     return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
 
 
-def render(request: Request, name: str, *, actor: Actor | None, status: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, *, actor: Actor | None, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a template in the request's language; keep a valid CSRF cookie for the page's forms."""
     lang = language(request)
     token, fresh = csrf_token(request)
     settings = request.app.state.settings
-    html = environment(lang).get_template(name).render(
-        request=request, actor=actor, csrf=token, language_links=language_links(request),
-        demo=settings.demo_mode, path=request.url.path, **context)
+    html = (
+        environment(lang)
+        .get_template(name)
+        .render(
+            request=request,
+            actor=actor,
+            csrf=token,
+            language_links=language_links(request),
+            demo=settings.demo_mode,
+            path=request.url.path,
+            **context,
+        )
+    )
     response = HTMLResponse(html, status_code=status)
     if fresh:
         set_csrf_cookie(request, response, token)
     return response
 
 
-def render_error(request: Request, *, status: int, title: str, message: str,
-                 actor: Actor | None = None) -> HTMLResponse:
+def render_error(
+    request: Request, *, status: int, title: str, message: str, actor: Actor | None = None
+) -> HTMLResponse:
     """Render an error page; title and message are catalogue msgids."""
     lang = language(request)
-    return render(request, "error.html", actor=actor, status=status, title=translate(lang, title),
-                  message=translate(lang, message))
+    return render(
+        request,
+        "error.html",
+        actor=actor,
+        status=status,
+        title=translate(lang, title),
+        message=translate(lang, message),
+    )
 
 
 def regions(session: Session, lang: str) -> list[tuple[str, str]]:
@@ -266,8 +289,14 @@ def new_csrf_token(request: Request) -> str:
 
 def set_csrf_cookie(request: Request, response: Response, token: str | None = None) -> None:
     """Set the double-submit CSRF cookie (a new token unless one is given)."""
-    response.set_cookie(CSRF_COOKIE, token or new_csrf_token(request), httponly=True, samesite="lax", path="/",
-                        secure=request.app.state.settings.cookie_secure)
+    response.set_cookie(
+        CSRF_COOKIE,
+        token or new_csrf_token(request),
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.app.state.settings.cookie_secure,
+    )
 
 
 def csrf_ok(request: Request, submitted: str) -> bool:
@@ -307,8 +336,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def _http(request: Request, exc: Exception) -> Response:
         if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_html(request):
-            return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND,
-                                actor=actor_from_cookie(request))
+            return render_error(
+                request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND, actor=actor_from_cookie(request)
+            )
         result = previous(request, exc)
         response: Response = await result if inspect.isawaitable(result) else result
         return response
@@ -319,10 +349,17 @@ def install_error_pages(app: FastAPI) -> None:
     async def _registry(request: Request, exc: Exception) -> Response:
         if isinstance(exc, AuthError) and wants_html(request):
             if isinstance(exc, NotAuthenticated):
-                return render(request, "login.html", actor=None, status=401, username="",
-                              error=translate(language(request), MSG_LOGIN_FIRST))
-            return render_error(request, status=exc.status, title=MSG_REFUSED, message=exc.template(),
-                                actor=actor_from_cookie(request))
+                return render(
+                    request,
+                    "login.html",
+                    actor=None,
+                    status=401,
+                    username="",
+                    error=translate(language(request), MSG_LOGIN_FIRST),
+                )
+            return render_error(
+                request, status=exc.status, title=MSG_REFUSED, message=exc.template(), actor=actor_from_cookie(request)
+            )
         result = previous_registry(request, exc)
         response: Response = await result if inspect.isawaitable(result) else result
         return response

@@ -32,16 +32,22 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Pages use only same-origin scripts, styles and images (no inline script or style attribute: checked by
 # tests/hardening/test_security.py); inline SVG charts use presentation attributes, which CSP allows.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 # FastAPI's /docs and /redoc load Swagger UI / ReDoc from jsDelivr with an inline bootstrap script; they
 # show the public API description only.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 DOCS_PATHS = ("/docs", "/redoc")
-PERMISSIONS = ("geolocation=(self), camera=(), microphone=(), payment=(), usb=(), serial=(), bluetooth=(), "
-               "magnetometer=(), gyroscope=(), accelerometer=()")
+PERMISSIONS = (
+    "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=()"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 MSG_RATE_LIMITED = N_("Too many requests; try again later.")
 
@@ -86,8 +92,7 @@ class RateRule:
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether a request falls under this rule (a prefix matches itself and what lies below it)."""
-        return method in self.methods and any(path == p or path.startswith(p.rstrip("/") + "/")
-                                              for p in self.prefixes)
+        return method in self.methods and any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.prefixes)
 
 
 LOGIN_PATHS = ("/login", "/api/v1/auth/token")
@@ -97,8 +102,15 @@ DEFAULT_RULES: tuple[RateRule, ...] = (
     # Failed logins only: an office behind one address logs in all morning without being locked out, while
     # guessing (one username or many) from one address is slowed down.
     RateRule("login-ip", LOGIN_PATHS, limit=30, window=10 * 60, methods=frozenset({"POST"}), failures_only=True),
-    RateRule("login-username", LOGIN_PATHS, limit=5, window=15 * 60, per="username",
-             methods=frozenset({"POST"}), failures_only=True),
+    RateRule(
+        "login-username",
+        LOGIN_PATHS,
+        limit=5,
+        window=15 * 60,
+        per="username",
+        methods=frozenset({"POST"}),
+        failures_only=True,
+    ),
     RateRule("verify-ip", VERIFY_PATHS, limit=120, window=60),
 )
 
@@ -218,10 +230,15 @@ class SecurityMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, wait: int) -> None:
         request = Request(scope, receive)
-        request.state.lang = negotiate(request.query_params.get("lang"), request.cookies.get("lang"),
-                                       request.headers.get("accept-language"), self.settings.default_language)
-        response = problems.problem(request, status=429, code="core.rate_limited", template=MSG_RATE_LIMITED,
-                                    headers={"Retry-After": str(wait)})
+        request.state.lang = negotiate(
+            request.query_params.get("lang"),
+            request.cookies.get("lang"),
+            request.headers.get("accept-language"),
+            self.settings.default_language,
+        )
+        response = problems.problem(
+            request, status=429, code="core.rate_limited", template=MSG_RATE_LIMITED, headers={"Retry-After": str(wait)}
+        )
         await response(scope, receive, send)
 
 
@@ -263,9 +280,11 @@ def require_secret_key(settings: Settings) -> None:
     for production (forms break across workers and restarts), so it is refused there.
     """
     if not settings.demo_mode and not settings.secret_key:
-        raise MissingSecretKey("EMHANA_SECRET_KEY is not set: set it to a long random value "
-                               "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
-                               "or run the demo with EMHANA_DEMO_MODE=1.")
+        raise MissingSecretKey(
+            "EMHANA_SECRET_KEY is not set: set it to a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
+            "or run the demo with EMHANA_DEMO_MODE=1."
+        )
 
 
 def install(app: Any, settings: Settings) -> None:

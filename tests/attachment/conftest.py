@@ -26,7 +26,7 @@ from emhana.identity.models import IdentityDocument, LegalRepresentation, Person
 from emhana.identity.rules import Sex, make_iin
 from tests.factories import entity_record, site_record
 
-IN_WINDOW = dt.datetime(2025, 9, 10, 10, 0, tzinfo=KZ_TIME)   # a Wednesday of the 2025 campaign (A-32)
+IN_WINDOW = dt.datetime(2025, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Wednesday of the 2025 campaign (A-32)
 AFTER_WINDOW = dt.datetime(2025, 12, 10, 10, 0, tzinfo=KZ_TIME)
 
 
@@ -54,57 +54,97 @@ def now(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
 
 
 @pytest.fixture
-def country(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]],
-            now: Callable[[dt.datetime], None]) -> Country:
+def country(
+    sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]], now: Callable[[dt.datetime], None]
+) -> Country:
     """Entities A (two sites) and B in Astana, one in Almaty, all participating; the 2025/2026 policies."""
     fund, _ = make_actor(Role.FUND_ADMIN)
-    a = entity_record("150340001236", sites=[
-        site_record("A1", districts=[DistrictRecord("gp", 1, 5), DistrictRecord("pediatric", 2, 5),
-                                     DistrictRecord("therapist", 3, 1)]),
-        site_record("A2", lat=51.16, lon=71.47, kato="711210000", districts=[DistrictRecord("gp", 1, 5)])])
-    b = entity_record("201140004575", sites=[site_record("B1", lat=51.15, lon=71.45,
-                                                         districts=[DistrictRecord("gp", 1, 5)])])
-    almaty = entity_record("180441000669", sites=[site_record("C1", lat=43.25, lon=76.91, kato="750000000",
-                                                              districts=[DistrictRecord("gp", 1, 5)])])
+    a = entity_record(
+        "150340001236",
+        sites=[
+            site_record(
+                "A1",
+                districts=[
+                    DistrictRecord("gp", 1, 5),
+                    DistrictRecord("pediatric", 2, 5),
+                    DistrictRecord("therapist", 3, 1),
+                ],
+            ),
+            site_record("A2", lat=51.16, lon=71.47, kato="711210000", districts=[DistrictRecord("gp", 1, 5)]),
+        ],
+    )
+    b = entity_record(
+        "201140004575", sites=[site_record("B1", lat=51.15, lon=71.45, districts=[DistrictRecord("gp", 1, 5)])]
+    )
+    almaty = entity_record(
+        "180441000669",
+        sites=[site_record("C1", lat=43.25, lon=76.91, kato="750000000", districts=[DistrictRecord("gp", 1, 5)])],
+    )
     with sessions.begin() as s:
         seed_default_policies(s)
         apply_records(session=s, actor=fund, records=[a, b, almaty])
         ids = [get_entity_by_bin(session=s, bin_=r.bin).id for r in (a, b, almaty)]
-        rows = s.execute(select(Site.code, Site.id, District.number, District.id)
-                         .join(District, District.site_id == Site.id)).all()
-    return Country(a=ids[0], b=ids[1], almaty=ids[2], districts={(c, n): d for c, _, n, d in rows},
-                   sites={c: s_id for c, s_id, _, _ in rows})
+        rows = s.execute(
+            select(Site.code, Site.id, District.number, District.id).join(District, District.site_id == Site.id)
+        ).all()
+    return Country(
+        a=ids[0],
+        b=ids[1],
+        almaty=ids[2],
+        districts={(c, n): d for c, _, n, d in rows},
+        sites={c: s_id for c, s_id, _, _ in rows},
+    )
 
 
 _serial = itertools.count(100)
 
 
-def add_person(sessions: sessionmaker[Session], *, born: dt.date = dt.date(1988, 3, 15), sex: str = "male",
-               category: str = "citizen", kato: str = "710000000", death: dt.date | None = None,
-               documents: list[tuple[str, dt.date | None]] | None = None,
-               addresses: list[tuple[str, str]] | None = None) -> int:
+def add_person(
+    sessions: sessionmaker[Session],
+    *,
+    born: dt.date = dt.date(1988, 3, 15),
+    sex: str = "male",
+    category: str = "citizen",
+    kato: str = "710000000",
+    death: dt.date | None = None,
+    documents: list[tuple[str, dt.date | None]] | None = None,
+    addresses: list[tuple[str, str]] | None = None,
+) -> int:
     """Register a person with addresses (kind, KATO) and identity documents (kind, expires_on)."""
     iin = None
     while iin is None:
         iin = make_iin(born, Sex(sex), next(_serial))
     with sessions.begin() as s:
-        p = Person(iin=iin, surname="Тестов", given_name="Тест", birth_date=born, sex=sex, category=category,
-                   death_date=death)
-        p.addresses = [PersonAddress(kind=k, kato_code=code, kato_version="NK RK 11-2025", lat=51.13, lon=71.43)
-                       for k, code in (addresses if addresses is not None else [("permanent", kato)])]
-        p.documents = [IdentityDocument(kind=k, number=f"N{next(_serial)}", expires_on=e)
-                       for k, e in (documents if documents is not None else [("id_card", None)])]
+        p = Person(
+            iin=iin, surname="Тестов", given_name="Тест", birth_date=born, sex=sex, category=category, death_date=death
+        )
+        p.addresses = [
+            PersonAddress(kind=k, kato_code=code, kato_version="NK RK 11-2025", lat=51.13, lon=71.43)
+            for k, code in (addresses if addresses is not None else [("permanent", kato)])
+        ]
+        p.documents = [
+            IdentityDocument(kind=k, number=f"N{next(_serial)}", expires_on=e)
+            for k, e in (documents if documents is not None else [("id_card", None)])
+        ]
         s.add(p)
         s.flush()
         return p.id
 
 
-def represent(sessions: sessionmaker[Session], representative: int, child: int,
-              valid_to: dt.date | None = None) -> None:
+def represent(
+    sessions: sessionmaker[Session], representative: int, child: int, valid_to: dt.date | None = None
+) -> None:
     with sessions.begin() as s:
-        s.add(LegalRepresentation(representative_id=representative, represented_id=child, basis="parent",
-                                  basis_document="birth certificate", valid_from=dt.date(2000, 1, 1),
-                                  valid_to=valid_to))
+        s.add(
+            LegalRepresentation(
+                representative_id=representative,
+                represented_id=child,
+                basis="parent",
+                basis_document="birth certificate",
+                valid_from=dt.date(2000, 1, 1),
+                valid_to=valid_to,
+            )
+        )
 
 
 @pytest.fixture
@@ -118,8 +158,9 @@ def person(sessions: sessionmaker[Session]) -> Callable[..., int]:
 def table_counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:
     """Count the rows an application could write (to prove that a refusal writes nothing)."""
     with sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) or 0
-                     for t in (Application, ApplicationDocument, Attachment))
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0 for t in (Application, ApplicationDocument, Attachment)
+        )
 
 
 @pytest.fixture

@@ -27,16 +27,26 @@ from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represen
 D = dt.date
 
 
-def attach(sessions: sessionmaker[Session], actor: Actor, person_id: int, district_id: int,
-           at: dt.datetime = IN_WINDOW) -> None:
+def attach(
+    sessions: sessionmaker[Session], actor: Actor, person_id: int, district_id: int, at: dt.datetime = IN_WINDOW
+) -> None:
     with sessions.begin() as s:
-        service.submit(session=s, actor=actor, data=ApplicationIn(person_id=person_id, district_id=district_id),
-                       channel=Channel.EGOV, now=at)
+        service.submit(
+            session=s,
+            actor=actor,
+            data=ApplicationIn(person_id=person_id, district_id=district_id),
+            channel=Channel.EGOV,
+            now=at,
+        )
 
 
 @pytest.fixture
-def population(sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-               make_actor: Callable[..., tuple[Actor, str]]) -> dict[str, int]:
+def population(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> dict[str, int]:
     """Five people attached on 11 September 2025: three at A, two at B, of several ages and both sexes."""
     ids = {
         "man_37": person(born=D(1988, 3, 15)),
@@ -56,22 +66,30 @@ def population(sessions: sessionmaker[Session], country: Country, person: Callab
     return ids
 
 
-def test_counts_per_entity_sex_and_age_band(sessions: sessionmaker[Session], country: Country,
-                                            population: dict[str, int]) -> None:
+def test_counts_per_entity_sex_and_age_band(
+    sessions: sessionmaker[Session], country: Country, population: dict[str, int]
+) -> None:
     with sessions() as s:
-        assert capitation.compute_counts(session=s, as_of=D(2025, 9, 10)) == {}   # nothing in effect yet
+        assert capitation.compute_counts(session=s, as_of=D(2025, 9, 10)) == {}  # nothing in effect yet
         counts = capitation.compute_counts(session=s, as_of=D(2025, 9, 11))
-    assert counts == {(country.a, "male", "18-39"): 1, (country.a, "female", "65+"): 1,
-                      (country.a, "female", "0-4"): 1, (country.b, "male", "18-39"): 1,
-                      (country.b, "female", "18-39"): 1}
+    assert counts == {
+        (country.a, "male", "18-39"): 1,
+        (country.a, "female", "65+"): 1,
+        (country.a, "female", "0-4"): 1,
+        (country.b, "male", "18-39"): 1,
+        (country.b, "female", "18-39"): 1,
+    }
     with sessions() as s:
         later = capitation.compute_counts(session=s, as_of=D(2025, 9, 12))
     assert later[(country.b, "female", "40-64")] == 1 and (country.b, "female", "18-39") not in later
 
 
 def test_snapshot_is_reproducible_and_immutable_whatever_happens_since(
-        sessions: sessionmaker[Session], country: Country, population: dict[str, int],
-        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    population: dict[str, int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     day = D(2025, 10, 1)
     with sessions.begin() as s:
         snap = capitation.take_snapshot(session=s, actor=None, as_of=day, today=D(2025, 10, 2))
@@ -81,25 +99,45 @@ def test_snapshot_is_reproducible_and_immutable_whatever_happens_since(
     assert snap.total == 5 == sum(stored.values()) == len(traced)
     assert {p.person_id for p in traced} == set(population.values())
     # What happens next: a transfer for next year, a death, an emigration, a new first attachment.
-    attach(sessions, make_actor(Role.CITIZEN, person_id=population["man_37"])[0], population["man_37"],
-           country.districts[("B1", 1)], at=dt.datetime(2025, 10, 20, 10, tzinfo=KZ_TIME))
+    attach(
+        sessions,
+        make_actor(Role.CITIZEN, person_id=population["man_37"])[0],
+        population["man_37"],
+        country.districts[("B1", 1)],
+        at=dt.datetime(2025, 10, 20, 10, tzinfo=KZ_TIME),
+    )
     with sessions.begin() as s:
-        placement.detach(session=s, actor=None, person_id=population["woman_70"], reason=EndReason.DEATH,
-                         on=D(2025, 9, 20), today=D(2025, 11, 5))
-        placement.detach(session=s, actor=None, person_id=population["man_18"], reason=EndReason.EMIGRATION,
-                         on=D(2025, 11, 5), today=D(2025, 11, 5))
+        placement.detach(
+            session=s,
+            actor=None,
+            person_id=population["woman_70"],
+            reason=EndReason.DEATH,
+            on=D(2025, 9, 20),
+            today=D(2025, 11, 5),
+        )
+        placement.detach(
+            session=s,
+            actor=None,
+            person_id=population["man_18"],
+            reason=EndReason.EMIGRATION,
+            on=D(2025, 11, 5),
+            today=D(2025, 11, 5),
+        )
     with sessions() as s:
-        assert capitation.compute_counts(session=s, as_of=day) == stored      # reproducible from history
+        assert capitation.compute_counts(session=s, as_of=day) == stored  # reproducible from history
         again = capitation.take_snapshot(session=s, actor=None, as_of=day, today=D(2026, 2, 1))
-        assert again.id == snap_id and {(c.entity_id, c.sex, c.band): c.count for c in
-                                        capitation.counts_of(session=s, snapshot=again)} == stored
+        assert (
+            again.id == snap_id
+            and {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=again)}
+            == stored
+        )
         jan = capitation.compute_counts(session=s, as_of=D(2026, 1, 1))
-    assert jan == {(country.b, "male", "18-39"): 1, (country.a, "female", "0-4"): 1,
-                   (country.b, "female", "40-64"): 1}
+    assert jan == {(country.b, "male", "18-39"): 1, (country.a, "female", "0-4"): 1, (country.b, "female", "40-64"): 1}
 
 
-def test_snapshot_refuses_the_future_and_other_bands_for_a_taken_day(sessions: sessionmaker[Session],
-                                                                     country: Country) -> None:
+def test_snapshot_refuses_the_future_and_other_bands_for_a_taken_day(
+    sessions: sessionmaker[Session], country: Country
+) -> None:
     with sessions.begin() as s, pytest.raises(errors.InvalidDates):
         capitation.take_snapshot(session=s, actor=None, as_of=D(2025, 10, 2), today=D(2025, 10, 1))
     with sessions.begin() as s:
@@ -110,23 +148,41 @@ def test_snapshot_refuses_the_future_and_other_bands_for_a_taken_day(sessions: s
         capitation.take_snapshot(session=s, actor=None, as_of=D(2025, 9, 1), today=D(2025, 10, 1), bands="0-4,6+")
 
 
-def test_migrant_is_not_counted_after_the_contract_term(sessions: sessionmaker[Session], country: Country,
-                                                        person: Callable[..., int],
-                                                        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+def test_migrant_is_not_counted_after_the_contract_term(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     migrant = person(category="eaeu_migrant", documents=[("foreign_passport", None)])
     registrar, _ = make_actor(Role.REGISTRAR, entity_id=country.a)
     with sessions.begin() as s:
-        service.submit(session=s, actor=registrar, channel=Channel.IN_PERSON, now=IN_WINDOW, data=ApplicationIn(
-            person_id=migrant, district_id=country.districts[("A1", 1)], documents=[
-                {"kind": "foreign_passport", "number": "KG1"},
-                {"kind": "insurance_contract", "number": "DMS-1", "expires_on": "2025-10-31"}]))
-    with sessions() as s:   # A-91: counted for the contract term only, before and after the daily job
+        service.submit(
+            session=s,
+            actor=registrar,
+            channel=Channel.IN_PERSON,
+            now=IN_WINDOW,
+            data=ApplicationIn(
+                person_id=migrant,
+                district_id=country.districts[("A1", 1)],
+                documents=[
+                    {"kind": "foreign_passport", "number": "KG1"},
+                    {"kind": "insurance_contract", "number": "DMS-1", "expires_on": "2025-10-31"},
+                ],
+            ),
+        )
+    with sessions() as s:  # A-91: counted for the contract term only, before and after the daily job
         assert sum(capitation.compute_counts(session=s, as_of=D(2025, 10, 31)).values()) == 1
         assert capitation.compute_counts(session=s, as_of=D(2025, 11, 1)) == {}
 
 
-def test_snapshot_through_the_api(client: TestClient, auth: Callable[..., dict[str, str]], country: Country,
-                                  population: dict[str, int], now: Callable[[dt.datetime], None]) -> None:
+def test_snapshot_through_the_api(
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    country: Country,
+    population: dict[str, int],
+    now: Callable[[dt.datetime], None],
+) -> None:
     now(AFTER_WINDOW)
     fund = {**auth(Role.FUND_ADMIN), "Idempotency-Key": "snap-1"}
     url = "/api/v1/attachment/capitation/snapshots"
@@ -141,7 +197,9 @@ def test_snapshot_through_the_api(client: TestClient, auth: Callable[..., dict[s
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert exported.headers["content-type"].startswith("text/csv")
     assert sum(int(r["count"]) for r in rows) == 5 and {r["entity_bin"] for r in rows} == {
-        "150340001236", "201140004575"}
+        "150340001236",
+        "201140004575",
+    }
     persons = client.get(f"{url}/{snap['id']}/persons", headers=fund, params={"entity_id": country.b}).json()
     assert {p["person_id"] for p in persons} == {population["man_18"], population["woman_40"]}
     assert [s["as_of"] for s in client.get(url, headers=fund).json()] == ["2025-12-01"]
@@ -150,19 +208,26 @@ def test_snapshot_through_the_api(client: TestClient, auth: Callable[..., dict[s
 def test_capitation_command_line(tmp_path: Path, database_url: str, population: dict[str, int]) -> None:
     out = tmp_path / "capitation.csv"
     runner = CliRunner()
-    done = runner.invoke(cli, ["capitation", "snapshot", "--date", "2025-12-01", "--out", str(out),
-                               "--database-url", database_url])
+    done = runner.invoke(
+        cli, ["capitation", "snapshot", "--date", "2025-12-01", "--out", str(out), "--database-url", database_url]
+    )
     assert done.exit_code == 0, done.output
     assert "5 persons" in done.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["age_band"] for r in rows if r["entity_bin"] == "150340001236"] == ["0-4", "65+", "18-39"]
     again = tmp_path / "again.csv"
-    assert runner.invoke(cli, ["capitation", "snapshot", "--date", "2025-12-01", "--out", str(again),
-                               "--database-url", database_url]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["capitation", "snapshot", "--date", "2025-12-01", "--out", str(again), "--database-url", database_url]
+        ).exit_code
+        == 0
+    )
     assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
-    bad = runner.invoke(cli, ["capitation", "snapshot", "--date", "01.12.2025", "--out", str(again),
-                              "--database-url", database_url])
+    bad = runner.invoke(
+        cli, ["capitation", "snapshot", "--date", "01.12.2025", "--out", str(again), "--database-url", database_url]
+    )
     assert bad.exit_code != 0
-    future = runner.invoke(cli, ["capitation", "snapshot", "--date", "2999-01-01", "--out", str(again),
-                                 "--database-url", database_url])
+    future = runner.invoke(
+        cli, ["capitation", "snapshot", "--date", "2999-01-01", "--out", str(again), "--database-url", database_url]
+    )
     assert future.exit_code == 1 and "core.invalid_dates" in future.output

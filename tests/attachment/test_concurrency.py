@@ -25,8 +25,11 @@ from tests.conftest import is_postgres
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not is_postgres(), reason="SQLite serialises every writer of its one file, so it cannot "
-                       "show a race; set EMHANA_TEST_DATABASE_URL to run this against PostgreSQL"),
+    pytest.mark.skipif(
+        not is_postgres(),
+        reason="SQLite serialises every writer of its one file, so it cannot "
+        "show a race; set EMHANA_TEST_DATABASE_URL to run this against PostgreSQL",
+    ),
 ]
 
 CLIENTS = 16
@@ -43,9 +46,13 @@ def race(database_url: str, jobs: list[tuple[Actor, int, int]]) -> list[str]:
         barrier.wait()
         try:
             with unit_of_work(factory) as s:
-                service.submit(session=s, actor=actor, data=ApplicationIn(person_id=person_id,
-                                                                          district_id=district_id),
-                               channel=Channel.EGOV, now=IN_WINDOW)
+                service.submit(
+                    session=s,
+                    actor=actor,
+                    data=ApplicationIn(person_id=person_id, district_id=district_id),
+                    channel=Channel.EGOV,
+                    now=IN_WINDOW,
+                )
             return "ok"
         except errors.RegistryError as exc:
             return exc.code
@@ -58,9 +65,13 @@ def race(database_url: str, jobs: list[tuple[Actor, int, int]]) -> list[str]:
 
 
 def test_sixteen_clients_one_free_place_exactly_one_winner(
-        database_url: str, sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        make_actor: Callable[..., tuple[Actor, str]]) -> None:
-    district = country.districts[("A1", 3)]   # one place
+    database_url: str,
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    district = country.districts[("A1", 3)]  # one place
     people = [person() for _ in range(CLIENTS)]
     jobs = [(make_actor(Role.CITIZEN, person_id=p)[0], p, district) for p in people]
     results = race(database_url, jobs)
@@ -71,8 +82,12 @@ def test_sixteen_clients_one_free_place_exactly_one_winner(
 
 
 def test_same_person_twice_at_once_never_has_two_active_attachments(
-        database_url: str, sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    database_url: str,
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     pid = person()
     me = make_actor(Role.CITIZEN, person_id=pid)[0]
     same = race(database_url, [(me, pid, country.districts[("A1", 1)])] * 8)
@@ -84,6 +99,6 @@ def test_same_person_twice_at_once_never_has_two_active_attachments(
         rows = list(s.scalars(select(Attachment).where(Attachment.person_id == pid)))
     assert sum(1 for r in rows if r.end_date is None) == 1
     day = dt.date(2025, 9, 1)
-    while day <= dt.date(2026, 3, 1):   # at most one attachment in effect on every day
+    while day <= dt.date(2026, 3, 1):  # at most one attachment in effect on every day
         assert sum(1 for r in rows if service.active_on(r, day)) <= 1, day
         day += dt.timedelta(days=1)

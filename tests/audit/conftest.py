@@ -37,5 +37,8 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 
 
 def links(engine: Engine, kind: str) -> Iterator[Any]:
-    yield from rows(engine, "SELECT chain_key, seq, record_id, event FROM chain_link WHERE kind = :k "
-                    "ORDER BY chain_key, seq", k=kind)
+    yield from rows(
+        engine,
+        "SELECT chain_key, seq, record_id, event FROM chain_link WHERE kind = :k ORDER BY chain_key, seq",
+        k=kind,
+    )

@@ -46,10 +46,13 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_backup_restores_into_an_empty_database_that_passes_verify(
-        client: TestClient, world: World, database_url: str, engine: Engine, tmp_path: Path) -> None:
+    client: TestClient, world: World, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
     journal(client, world)
-    counts = {t: rows(engine, f"SELECT count(*) FROM {t}")[0][0]
-              for t in ("medbook_entry", "attachment", "audit_event", "chain_link")}
+    counts = {
+        t: rows(engine, f"SELECT count(*) FROM {t}")[0][0]
+        for t in ("medbook_entry", "attachment", "audit_event", "chain_link")
+    }
     out = tmp_path / "emhana.backup"
     done = runner.invoke(app, ["backup", "--out", str(out), "--database-url", database_url])
     assert done.exit_code == 0, done.output
@@ -79,8 +82,9 @@ def test_restore_refuses_a_file_that_is_not_a_backup(database_url: str, tmp_path
     assert done.exit_code == 1 and "restore failed" in done.output
 
 
-def test_verify_exits_one_and_names_the_row_without_any_iin(client: TestClient, world: World, database_url: str,
-                                                            engine: Engine) -> None:
+def test_verify_exits_one_and_names_the_row_without_any_iin(
+    client: TestClient, world: World, database_url: str, engine: Engine
+) -> None:
     book, entries = journal(client, world)
     clean = runner.invoke(app, ["audit", "verify", "--database-url", database_url])
     assert clean.exit_code == 0 and clean.output.splitlines()[-1].startswith("CLEAN")
@@ -93,7 +97,13 @@ def test_verify_exits_one_and_names_the_row_without_any_iin(client: TestClient, 
     as_json = runner.invoke(app, ["audit", "verify", "--json", "--database-url", database_url])
     assert as_json.exit_code == 1
     found = json.loads(as_json.output)["findings"]
-    assert {"problem": "changed", "kind": "medbook", "table": "medbook_entry", "record_id": entries[0],
-            "chain_key": str(book), "seq": 1} in found
+    assert {
+        "problem": "changed",
+        "kind": "medbook",
+        "table": "medbook_entry",
+        "record_id": entries[0],
+        "chain_key": str(book),
+        "seq": 1,
+    } in found
     iins = [r[0] for r in rows(engine, "SELECT iin FROM person")]
     assert iins and not any(iin in done.output or iin in as_json.output for iin in iins)

@@ -18,19 +18,32 @@ from tests.conftest import is_postgres
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not is_postgres(), reason="SQLite serialises every writer of its one file; set "
-                       "EMHANA_TEST_DATABASE_URL to race writers on PostgreSQL"),
+    pytest.mark.skipif(
+        not is_postgres(),
+        reason="SQLite serialises every writer of its one file; set "
+        "EMHANA_TEST_DATABASE_URL to race writers on PostgreSQL",
+    ),
 ]
 
 WRITERS = 12
 ROUNDS = 5
 
 
-def test_concurrent_writers_of_the_same_and_of_different_chains(database_url: str, engine: Engine,
-                                                                sessions: sessionmaker[Session]) -> None:
+def test_concurrent_writers_of_the_same_and_of_different_chains(
+    database_url: str, engine: Engine, sessions: sessionmaker[Session]
+) -> None:
     with sessions.begin() as s:
-        people = [Person(iin=f"90010130{i:04d}", surname="Т", given_name="Т", birth_date=dt.date(1990, 1, 1),
-                         sex="male", category="citizen") for i in range(2)]
+        people = [
+            Person(
+                iin=f"90010130{i:04d}",
+                surname="Т",
+                given_name="Т",
+                birth_date=dt.date(1990, 1, 1),
+                sex="male",
+                category="citizen",
+            )
+            for i in range(2)
+        ]
         s.add_all(people)
         s.flush()
         ids = [p.id for p in people]
@@ -44,11 +57,23 @@ def test_concurrent_writers_of_the_same_and_of_different_chains(database_url: st
             with unit_of_work(factory) as s:
                 # every writer appends to the shared "-" chain and to one of two people's chains, twice
                 record_event(session=s, actor=None, action="race", object_type="t", object_id=f"{n}.{r}")
-                record_event(session=s, actor=None, action="race", object_type="t", object_id=f"{n}.{r}",
-                             subject_person_id=ids[n % 2])
+                record_event(
+                    session=s,
+                    actor=None,
+                    action="race",
+                    object_type="t",
+                    object_id=f"{n}.{r}",
+                    subject_person_id=ids[n % 2],
+                )
                 s.flush()
-                record_event(session=s, actor=None, action="race2", object_type="t", object_id=f"{n}.{r}",
-                             subject_person_id=ids[(n + 1) % 2])
+                record_event(
+                    session=s,
+                    actor=None,
+                    action="race2",
+                    object_type="t",
+                    object_id=f"{n}.{r}",
+                    subject_person_id=ids[(n + 1) % 2],
+                )
 
     try:
         with ThreadPoolExecutor(max_workers=WRITERS) as ex:
@@ -58,7 +83,9 @@ def test_concurrent_writers_of_the_same_and_of_different_chains(database_url: st
     by_key: dict[str, list[int]] = {}
     for key, seq, _, _ in links(engine, "audit"):
         by_key.setdefault(key, []).append(seq)
-    assert by_key == {"-": list(range(1, WRITERS * ROUNDS + 1)),
-                      str(ids[0]): list(range(1, WRITERS * ROUNDS + 1)),
-                      str(ids[1]): list(range(1, WRITERS * ROUNDS + 1))}
+    assert by_key == {
+        "-": list(range(1, WRITERS * ROUNDS + 1)),
+        str(ids[0]): list(range(1, WRITERS * ROUNDS + 1)),
+        str(ids[1]): list(range(1, WRITERS * ROUNDS + 1)),
+    }
     assert problems(engine) == []

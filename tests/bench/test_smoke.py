@@ -18,22 +18,53 @@ from emhana.bench.scales import SCALES
 from emhana.testing.databases import postgres_test_url
 
 URL = postgres_test_url()
-needs_postgres = pytest.mark.skipif(URL is None, reason="emhana bench needs PostgreSQL (COPY, concurrent client "
-                                                        "processes, uvicorn); set EMHANA_TEST_DATABASE_URL")
+needs_postgres = pytest.mark.skipif(
+    URL is None,
+    reason="emhana bench needs PostgreSQL (COPY, concurrent client processes, uvicorn); set EMHANA_TEST_DATABASE_URL",
+)
 
 FIGURES = [
-    "load.persons_per_s", "load.persons_per_s.baseline", "load.persons_per_s.ratio",
-    "load.rows_per_s", "load.rows_per_s.baseline", "load.national_minutes_projected",
-    "books.rows_per_s", "books.count", "books.entries",
-    "capitation.snapshot_s", "capitation.snapshot_s.baseline", "capitation.snapshot_s.ratio",
+    "load.persons_per_s",
+    "load.persons_per_s.baseline",
+    "load.persons_per_s.ratio",
+    "load.rows_per_s",
+    "load.rows_per_s.baseline",
+    "load.national_minutes_projected",
+    "books.rows_per_s",
+    "books.count",
+    "books.entries",
+    "capitation.snapshot_s",
+    "capitation.snapshot_s.baseline",
+    "capitation.snapshot_s.ratio",
     "capitation.national_s_projected",
-    "near.qps", "near.qps.baseline", "near.p50_ms", "near.p99_ms", "near.p99_ms.baseline",
-    *[f"campaign.{c}.{m}{suffix}" for c in (1, 8, 32) for m in ("tps", "p50_ms", "p99_ms")
-      for suffix in ("", ".baseline", ".ratio")],
-    "seal.verify_per_s", "seal.verify_per_s.baseline", "seal.verify_per_s.ratio",
-    "http.attachment.rps", "http.attachment.rps.baseline", "http.attachment.p99_ms", "http.attachment.p50_ms",
-    "http.clearance.rps", "http.clearance.rps.baseline", "http.clearance.p99_ms", "http.clearance.p50_ms",
-    "http.ping.p50_ms", "db.size_mb", "db.bytes_per_person", "memory.peak_mb", "memory.server_peak_mb", "total_s",
+    "near.qps",
+    "near.qps.baseline",
+    "near.p50_ms",
+    "near.p99_ms",
+    "near.p99_ms.baseline",
+    *[
+        f"campaign.{c}.{m}{suffix}"
+        for c in (1, 8, 32)
+        for m in ("tps", "p50_ms", "p99_ms")
+        for suffix in ("", ".baseline", ".ratio")
+    ],
+    "seal.verify_per_s",
+    "seal.verify_per_s.baseline",
+    "seal.verify_per_s.ratio",
+    "http.attachment.rps",
+    "http.attachment.rps.baseline",
+    "http.attachment.p99_ms",
+    "http.attachment.p50_ms",
+    "http.clearance.rps",
+    "http.clearance.rps.baseline",
+    "http.clearance.p99_ms",
+    "http.clearance.p50_ms",
+    "http.ping.p50_ms",
+    "db.size_mb",
+    "db.bytes_per_person",
+    "memory.peak_mb",
+    "memory.server_peak_mb",
+    "total_s",
 ]
 CHECKS = ["campaign_errors", "overbooked_districts", "double_attached", "http_errors", "near_same_sites_share"]
 
@@ -107,8 +138,9 @@ def test_the_scratch_schemas_are_dropped(smoke: tuple[Report, dict[str, object]]
     engine = create_engine(URL)
     try:
         with engine.connect() as conn:
-            left = conn.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname = ANY(:names)"),
-                                {"names": schemas}).all()
+            left = conn.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE nspname = ANY(:names)"), {"names": schemas}
+            ).all()
     finally:
         engine.dispose()
     assert len(schemas) == 2 and not left
@@ -119,4 +151,4 @@ def test_smoke_scale_is_small_and_full_is_national() -> None:
     full = SCALES["full"]
     assert full.persons == 20_500_000
     assert full.books == 1_600_000 and full.entries == 3_000_000
-    assert full.baseline_persons is not None and full.baseline_persons < full.persons   # disk: see SCALES
+    assert full.baseline_persons is not None and full.baseline_persons < full.persons  # disk: see SCALES

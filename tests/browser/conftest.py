@@ -31,8 +31,18 @@ def serve(app: Any, name: str = "uvicorn") -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           log_config=None, ws="none", http="h11", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            log_config=None,
+            ws="none",
+            http="h11",
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -60,19 +70,38 @@ def seed(url: str) -> None:
     engine = make_engine(url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as s:
-            account = create_account(session=s, username=USERNAME, password=PASSWORD, role=Role.FUND_ADMIN,
-                                     display_name=DISPLAY_NAME)
+            account = create_account(
+                session=s, username=USERNAME, password=PASSWORD, role=Role.FUND_ADMIN, display_name=DISPLAY_NAME
+            )
             almaty = site_record(
-                "A1", lat=43.2389, lon=76.8897, kato=ALMATY, kind="family_health_centre",
-                name_kk="«Денсаулық» отбасылық денсаулық орталығы", name_ru="Центр семейного здоровья «Денсаулык»",
-                address_kk="Алматы қ., Төле би көшесі, 101", address_ru="г.Алматы, ул. Толе би, 101",
-                districts=[DistrictRecord("gp", 1, 1700), DistrictRecord("gp", 2, 1650)])
-            apply_records(session=s, actor=actor_of(account), records=[
-                entity_record(),
-                entity_record("990240001233", name_kk="«Денсаулық» ЖШС", name_ru="ТОО «Денсаулык»", legal_form="llp",
-                              ownership="private", licence_number="KZ55LAA00009876", sites=[almaty],
-                              status_from=dt.date(2021, 9, 14)),
-            ])
+                "A1",
+                lat=43.2389,
+                lon=76.8897,
+                kato=ALMATY,
+                kind="family_health_centre",
+                name_kk="«Денсаулық» отбасылық денсаулық орталығы",
+                name_ru="Центр семейного здоровья «Денсаулык»",
+                address_kk="Алматы қ., Төле би көшесі, 101",
+                address_ru="г.Алматы, ул. Толе би, 101",
+                districts=[DistrictRecord("gp", 1, 1700), DistrictRecord("gp", 2, 1650)],
+            )
+            apply_records(
+                session=s,
+                actor=actor_of(account),
+                records=[
+                    entity_record(),
+                    entity_record(
+                        "990240001233",
+                        name_kk="«Денсаулық» ЖШС",
+                        name_ru="ТОО «Денсаулык»",
+                        legal_form="llp",
+                        ownership="private",
+                        licence_number="KZ55LAA00009876",
+                        sites=[almaty],
+                        status_from=dt.date(2021, 9, 14),
+                    ),
+                ],
+            )
     finally:
         engine.dispose()
 

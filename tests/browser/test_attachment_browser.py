@@ -40,30 +40,62 @@ def seed_campaign(url: str) -> None:
             seed_default_policies(s)
             entity = get_entity_by_bin(session=s, bin_="150340001236")
             people = []
-            residents = (("880315400123", "Нұрланқызы", "Дана", dt.date(1988, 3, 15), "female"),
-                         ("550101300127", "Омаров", "Серік", dt.date(1955, 1, 1), "male"))
+            residents = (
+                ("880315400123", "Нұрланқызы", "Дана", dt.date(1988, 3, 15), "female"),
+                ("550101300127", "Омаров", "Серік", dt.date(1955, 1, 1), "male"),
+            )
             for iin, surname, given, born, sex in residents:
                 p = Person(iin=iin, surname=surname, given_name=given, birth_date=born, sex=sex, category="citizen")
-                p.addresses = [PersonAddress(kind="permanent", kato_code="710000000", kato_version="NK RK 11-2025",
-                                             text_kk="Астана қ., Абай даңғылы, 20", text_ru="г.Астана, пр. Абая, 20",
-                                             lat=51.1301, lon=71.4352)]
+                p.addresses = [
+                    PersonAddress(
+                        kind="permanent",
+                        kato_code="710000000",
+                        kato_version="NK RK 11-2025",
+                        text_kk="Астана қ., Абай даңғылы, 20",
+                        text_ru="г.Астана, пр. Абая, 20",
+                        lat=51.1301,
+                        lon=71.4352,
+                    )
+                ]
                 p.documents = [IdentityDocument(kind="id_card", number=f"0{iin[:8]}")]
                 s.add(p)
                 people.append(p)
             s.flush()
-            create_account(session=s, username=CITIZEN, password=PASSWORD, role=Role.CITIZEN,
-                           display_name="Дана Нұрланқызы", person_id=people[0].id)
-            registrar = create_account(session=s, username=REGISTRAR, password=PASSWORD, role=Role.REGISTRAR,
-                                       display_name="Сәуле Тіркеуші", entity_id=entity.id)
+            create_account(
+                session=s,
+                username=CITIZEN,
+                password=PASSWORD,
+                role=Role.CITIZEN,
+                display_name="Дана Нұрланқызы",
+                person_id=people[0].id,
+            )
+            registrar = create_account(
+                session=s,
+                username=REGISTRAR,
+                password=PASSWORD,
+                role=Role.REGISTRAR,
+                display_name="Сәуле Тіркеуші",
+                entity_id=entity.id,
+            )
             s.flush()
             gp = next(d for site in entity.sites for d in site.districts if d.profile == "gp")
             assert isinstance(gp, District)
-            service.submit(session=s, actor=actor_of(registrar), channel=Channel.WRITTEN, now=IN_WINDOW,
-                           data=ApplicationIn(person_id=people[1].id, district_id=gp.id, documents=[
-                               DocumentIn(kind=DocKind.WRITTEN_APPLICATION, number="W-17"),
-                               DocumentIn(kind=DocKind.PENSION_CERTIFICATE, number="P-55"),
-                               DocumentIn(kind=DocKind.ID_CARD, number="055010130")]),
-                           uploads=[service.Upload("application.pdf", "application/pdf", b"%PDF-1.4 scan")])
+            service.submit(
+                session=s,
+                actor=actor_of(registrar),
+                channel=Channel.WRITTEN,
+                now=IN_WINDOW,
+                data=ApplicationIn(
+                    person_id=people[1].id,
+                    district_id=gp.id,
+                    documents=[
+                        DocumentIn(kind=DocKind.WRITTEN_APPLICATION, number="W-17"),
+                        DocumentIn(kind=DocKind.PENSION_CERTIFICATE, number="P-55"),
+                        DocumentIn(kind=DocKind.ID_CARD, number="055010130"),
+                    ],
+                ),
+                uploads=[service.Upload("application.pdf", "application/pdf", b"%PDF-1.4 scan")],
+            )
     finally:
         engine.dispose()
 

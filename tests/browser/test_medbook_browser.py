@@ -36,8 +36,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     seed(url, population=300, seed_value=1, generate=run_with_progress)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:
-        iin = s.scalar(select(Person.iin).join(Account, Account.person_id == Person.id)
-                       .where(Account.username == "demo-citizen"))
+        iin = s.scalar(
+            select(Person.iin).join(Account, Account.person_id == Person.id).where(Account.username == "demo-citizen")
+        )
     engine.dispose()
     assert iin is not None
     with serve(create_app(Settings(database_url=url, demo_mode=True)), "uvicorn-medbook") as base:

@@ -31,18 +31,21 @@ def sealed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     try:
         with unit_of_work(make_sessionmaker(engine)) as s:
             entity = signers.entity_by_bin(s, "150340001236")
-            text = seals.issue_clearance(s, entity_id=entity.id, expires_at=dt.datetime.now(dt.UTC)
-                                         + dt.timedelta(days=90),
-                                         clearance=Clearance("ӘБІЛҚАЙЫР ЖАНАР", dt.date(1988, 6, 2),
-                                                             ClearanceStatus.FIT, ("food",)))
+            text = seals.issue_clearance(
+                s,
+                entity_id=entity.id,
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=90),
+                clearance=Clearance("ӘБІЛҚАЙЫР ЖАНАР", dt.date(1988, 6, 2), ClearanceStatus.FIT, ("food",)),
+            )
     finally:
         engine.dispose()
     with serve(create_app(Settings(database_url=url)), "uvicorn-verify") as base:
         yield base, text
 
 
-def test_an_inspector_pastes_a_seal_then_uploads_its_photo(sealed_server: tuple[str, str], page: Any,
-                                                          tmp_path: Path) -> None:
+def test_an_inspector_pastes_a_seal_then_uploads_its_photo(
+    sealed_server: tuple[str, str], page: Any, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     from emhana.trust.seal import qr_png

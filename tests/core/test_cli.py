@@ -37,8 +37,9 @@ def test_import_and_export_facilities(tmp_path: Path, database_url: str, session
     done = runner.invoke(app, ["import", "facilities", str(good), "--database-url", database_url])
     assert done.exit_code == 0, done.output
     out = tmp_path / "out.json"
-    exported = runner.invoke(app, ["export", "facilities", "--format", "json", "--out", str(out),
-                                   "--database-url", database_url])
+    exported = runner.invoke(
+        app, ["export", "facilities", "--format", "json", "--out", str(out), "--database-url", database_url]
+    )
     assert exported.exit_code == 0
     assert io.read_json(out.read_bytes(), {"710000000"}) == ([entity_record()], [])
     csv_out = runner.invoke(app, ["export", "facilities", "--database-url", database_url])

@@ -50,9 +50,12 @@ def test_the_demo_book_seal_verifies_and_sign_demo_signs_an_entry(tmp_path: Path
         text = seal.seal_for(s, book, mark, now=now)
         assert text is not None
         assert publish.verify_text(s, text).outcome is Outcome.VALID
-        entry = s.scalar(select(JournalEntry).where(JournalEntry.book_id == book.id,
-                                                    JournalEntry.author_account_id == clinician.id)
-                         .order_by(JournalEntry.id).limit(1))
+        entry = s.scalar(
+            select(JournalEntry)
+            .where(JournalEntry.book_id == book.id, JournalEntry.author_account_id == clinician.id)
+            .order_by(JournalEntry.id)
+            .limit(1)
+        )
         assert entry is not None and entry.signature_state == "pending"
         entry_id = entry.id
         iin = s.get_one(Person, clinician.person_id).iin

@@ -29,7 +29,8 @@ def extracted() -> dict[str, list[str]]:
         method_map, options_map = parse_mapping_cfg(fh)  # type: ignore[no-untyped-call]
     found: dict[str, list[str]] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS):
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
                 found.setdefault(msgid, []).append(filename)
@@ -86,35 +87,41 @@ def test_translate_fills_parameters_in_each_language() -> None:
     assert "за пределами Казахстана" in translate("ru", template, {"lat": 10, "lon": 71})
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    (None, None),
-    ("", None),
-    ("kk", "kk"),
-    ("kk-KZ", "kk"),
-    ("RU-ru", "ru"),
-    ("en-US,en;q=0.9", "en"),
-    ("de-DE,de;q=0.9,ru;q=0.8,kk;q=0.7", "ru"),
-    ("ru;q=0.5,kk;q=0.9", "kk"),
-    ("en;q=0.8,kk;q=0.8", "en"),          # equal q: the earlier one wins
-    ("kk;q=0,ru;q=0.1", "ru"),            # q=0 means "not acceptable"
-    ("kk;q=abc,ru;q=0.2", "ru"),          # a malformed q counts as 0
-    ("fr, de, zh-CN", None),
-    ("*", None),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("kk", "kk"),
+        ("kk-KZ", "kk"),
+        ("RU-ru", "ru"),
+        ("en-US,en;q=0.9", "en"),
+        ("de-DE,de;q=0.9,ru;q=0.8,kk;q=0.7", "ru"),
+        ("ru;q=0.5,kk;q=0.9", "kk"),
+        ("en;q=0.8,kk;q=0.8", "en"),  # equal q: the earlier one wins
+        ("kk;q=0,ru;q=0.1", "ru"),  # q=0 means "not acceptable"
+        ("kk;q=abc,ru;q=0.2", "ru"),  # a malformed q counts as 0
+        ("fr, de, zh-CN", None),
+        ("*", None),
+    ],
+)
 def test_parse_accept_language(header: str | None, expected: str | None) -> None:
     assert parse_accept_language(header) == expected
 
 
-@pytest.mark.parametrize(("query", "cookie", "accept", "expected"), [
-    ("kk", "ru", "en", "kk"),      # ?lang= beats the cookie
-    (None, "en", "kk", "en"),      # the cookie beats Accept-Language
-    (None, None, "kk,ru;q=0.5", "kk"),
-    ("KK", None, None, "kk"),      # case-insensitive
-    ("fr", "xx", "de", "ru"),      # nothing supported: the default
-    ("fr", "en", None, "en"),      # an unsupported ?lang= falls through to the cookie
-    (None, "tr", "en;q=0.3", "en"),
-    (None, None, None, "ru"),
-])
+@pytest.mark.parametrize(
+    ("query", "cookie", "accept", "expected"),
+    [
+        ("kk", "ru", "en", "kk"),  # ?lang= beats the cookie
+        (None, "en", "kk", "en"),  # the cookie beats Accept-Language
+        (None, None, "kk,ru;q=0.5", "kk"),
+        ("KK", None, None, "kk"),  # case-insensitive
+        ("fr", "xx", "de", "ru"),  # nothing supported: the default
+        ("fr", "en", None, "en"),  # an unsupported ?lang= falls through to the cookie
+        (None, "tr", "en;q=0.3", "en"),
+        (None, None, None, "ru"),
+    ],
+)
 def test_negotiate_order(query: str | None, cookie: str | None, accept: str | None, expected: str) -> None:
     assert negotiate(query, cookie, accept) == expected
 

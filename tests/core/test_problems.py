@@ -19,8 +19,9 @@ def test_wrong_method(client: TestClient) -> None:
 
 
 def test_malformed_json_body(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
-    resp = client.post("/api/v1/persons", content=b"{not json", headers={
-        **auth(Role.REGISTRAR), "Content-Type": "application/json"})
+    resp = client.post(
+        "/api/v1/persons", content=b"{not json", headers={**auth(Role.REGISTRAR), "Content-Type": "application/json"}
+    )
     assert resp.status_code == 422 and resp.json()["code"] == "core.invalid_json"
 
 

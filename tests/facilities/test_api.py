@@ -55,8 +55,13 @@ def test_import_csv_all_or_nothing(client: TestClient, auth, sessions) -> None: 
     assert counts(sessions) == before
     resp = upload(client, admin, "list.csv", text.encode())
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"entities_created": 2, "entities_updated": 0, "sites_created": 3,
-                           "sites_updated": 0, "districts_written": 5}
+    assert resp.json() == {
+        "entities_created": 2,
+        "entities_updated": 0,
+        "sites_created": 3,
+        "sites_updated": 0,
+        "districts_written": 5,
+    }
     again = upload(client, admin, "list.csv", text.encode()).json()
     assert again["entities_created"] == 0 and again["entities_updated"] == 2
     assert counts(sessions)[:3] == (2, 3, 5)
@@ -86,41 +91,57 @@ def test_import_needs_fund_admin(client: TestClient, auth) -> None:  # type: ign
     assert upload(client, auth(Role.ENTITY_ADMIN), "x.csv", data).json()["code"] == "auth.forbidden"
 
 
-def test_exclusion_removes_from_list_and_near_and_keeps_history(
-        client: TestClient, auth, seeded_entity: int) -> None:  # type: ignore[no-untyped-def]
+def test_exclusion_removes_from_list_and_near_and_keeps_history(client: TestClient, auth, seeded_entity: int) -> None:  # type: ignore[no-untyped-def]
     admin = auth(Role.FUND_ADMIN)
     assert client.get("/api/v1/facilities/near?lat=51.13&lon=71.43").json()
-    resp = client.post(f"/api/v1/facilities/entities/{seeded_entity}/inclusions", headers=admin,
-                       json={"status": "excluded", "effective_from": "2025-06-01", "reason": "licence revoked"})
+    resp = client.post(
+        f"/api/v1/facilities/entities/{seeded_entity}/inclusions",
+        headers=admin,
+        json={"status": "excluded", "effective_from": "2025-06-01", "reason": "licence revoked"},
+    )
     assert resp.status_code == 201, resp.text
     assert client.get("/api/v1/facilities/entities").json()["total"] == 0
     assert client.get("/api/v1/facilities/near?lat=51.13&lon=71.43").json() == []
     history = client.get(f"/api/v1/facilities/entities/{seeded_entity}").json()["inclusions"]
-    assert [(h["status"], h["effective_to"]) for h in history] == [("included", "2025-06-01"),
-                                                                   ("excluded", None)]
-    back = client.post(f"/api/v1/facilities/entities/{seeded_entity}/inclusions", headers=admin,
-                       json={"status": "included", "effective_from": "2024-01-01", "reason": "x"})
+    assert [(h["status"], h["effective_to"]) for h in history] == [("included", "2025-06-01"), ("excluded", None)]
+    back = client.post(
+        f"/api/v1/facilities/entities/{seeded_entity}/inclusions",
+        headers=admin,
+        json={"status": "included", "effective_from": "2024-01-01", "reason": "x"},
+    )
     assert back.status_code == 422 and back.json()["code"] == "core.invalid_dates"
 
 
 def test_practitioners(client: TestClient, auth, seeded_entity: int, sessions, make_actor) -> None:  # type: ignore[no-untyped-def]
     from emhana.facilities.service import apply_records, get_entity_by_bin
+
     fund, _ = make_actor(Role.FUND_ADMIN)
     with sessions.begin() as s:
         apply_records(session=s, actor=fund, records=[entity_record("201140004575")])
         other_id = get_entity_by_bin(session=s, bin_="201140004575").id
-    body = {"iin": "880315301280", "surname": "Ахметова", "given_name": "Айгерім", "specialties": ["gp"],
-            "title": "врач общей практики", "valid_from": "2024-01-01"}
+    body = {
+        "iin": "880315301280",
+        "surname": "Ахметова",
+        "given_name": "Айгерім",
+        "specialties": ["gp"],
+        "title": "врач общей практики",
+        "valid_from": "2024-01-01",
+    }
     other_admin = auth(Role.ENTITY_ADMIN, entity_id=other_id)
-    assert client.post(f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=other_admin,
-                       json=body).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=other_admin, json=body
+        ).status_code
+        == 403
+    )
     own = auth(Role.ENTITY_ADMIN, entity_id=seeded_entity)
     resp = client.post(f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=own, json=body)
     assert resp.status_code == 201, resp.text
     listed = client.get(f"/api/v1/facilities/entities/{seeded_entity}/practitioners").json()
     assert [p["surname"] for p in listed] == ["Ахметова"] and "iin" not in listed[0]
-    bad = client.post(f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=own,
-                      json={**body, "iin": "880315301281"})
+    bad = client.post(
+        f"/api/v1/facilities/entities/{seeded_entity}/practitioners", headers=own, json={**body, "iin": "880315301281"}
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "identity.invalid_iin"
 
 

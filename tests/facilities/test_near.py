@@ -35,21 +35,31 @@ def network(sessions, make_actor):  # type: ignore[no-untyped-def]
             if k < 3:  # clusters, as in cities
                 lat, lon = 43.25 + rnd.uniform(-0.1, 0.1), 76.9 + rnd.uniform(-0.1, 0.1)
             profile = rnd.choice(["gp", "therapist", "pediatric"])
-            recs.append(site_record(f"E{e}S{k}", lat=lat, lon=lon, kato="750000000",
-                                    districts=[DistrictRecord(profile, 1, 1000)]))
+            recs.append(
+                site_record(
+                    f"E{e}S{k}", lat=lat, lon=lon, kato="750000000", districts=[DistrictRecord(profile, 1, 1000)]
+                )
+            )
             sites.append((f"E{e}S{k}", lat, lon, profile, e >= 5))
         records.append(entity_record(bin_, sites=recs))
     with sessions.begin() as s:
         apply_records(session=s, actor=actor, records=records)
         for rec in records[:5]:
-            set_inclusion(session=s, actor=actor, entity=get_entity_by_bin(session=s, bin_=rec.bin),
-                          status=InclusionStatus.EXCLUDED, effective_from=dt.date(2025, 1, 1), reason="test")
+            set_inclusion(
+                session=s,
+                actor=actor,
+                entity=get_entity_by_bin(session=s, bin_=rec.bin),
+                status=InclusionStatus.EXCLUDED,
+                effective_from=dt.date(2025, 1, 1),
+                reason="test",
+            )
     return sites
 
 
 def brute(sites, lat: float, lon: float, limit: int, profile: str | None) -> list[tuple[float, str]]:  # type: ignore[no-untyped-def]
-    found = [(haversine_km(lat, lon, a, b), code) for code, a, b, p, ok in sites
-             if ok and (profile is None or p == profile)]
+    found = [
+        (haversine_km(lat, lon, a, b), code) for code, a, b, p, ok in sites if ok and (profile is None or p == profile)
+    ]
     return sorted(found)[:limit]
 
 
@@ -67,8 +77,7 @@ def test_near_matches_brute_force(network, sessions) -> None:  # type: ignore[no
 
 
 def test_near_api(client: TestClient, network) -> None:  # type: ignore[no-untyped-def]
-    resp = client.get("/api/v1/facilities/near", params={"lat": 43.25, "lon": 76.9, "limit": 5,
-                                                         "profile": "gp"})
+    resp = client.get("/api/v1/facilities/near", params={"lat": 43.25, "lon": 76.9, "limit": 5, "profile": "gp"})
     assert resp.status_code == 200
     body = resp.json()
     distances = [b["distance_km"] for b in body]
@@ -79,13 +88,16 @@ def test_near_api(client: TestClient, network) -> None:  # type: ignore[no-untyp
     assert {"lat", "lon", "distance_km", "entity_name_kk"} <= set(body[0])
 
 
-@pytest.mark.parametrize(("params", "code"), [
-    ({"lat": 10, "lon": 71}, "geo.outside_kazakhstan"),
-    ({"lat": 95, "lon": 71}, "core.invalid_request"),
-    ({"lat": 51, "lon": 71, "profile": "surgeon"}, "core.invalid_request"),
-    ({"lat": 51, "lon": 71, "limit": 0}, "core.invalid_request"),
-    ({"lat": "abc", "lon": 71}, "core.invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"lat": 10, "lon": 71}, "geo.outside_kazakhstan"),
+        ({"lat": 95, "lon": 71}, "core.invalid_request"),
+        ({"lat": 51, "lon": 71, "profile": "surgeon"}, "core.invalid_request"),
+        ({"lat": 51, "lon": 71, "limit": 0}, "core.invalid_request"),
+        ({"lat": "abc", "lon": 71}, "core.invalid_request"),
+    ],
+)
 def test_near_bad_input(client: TestClient, params: dict[str, object], code: str) -> None:
     resp = client.get("/api/v1/facilities/near", params=params)
     assert resp.status_code == 422 and resp.json()["code"] == code

@@ -20,15 +20,24 @@ D = dt.date
 INC, EXC = InclusionStatus.INCLUDED, InclusionStatus.EXCLUDED
 
 
-@pytest.mark.parametrize(("periods", "day", "expected"), [
-    ([], D(2026, 1, 1), None),
-    ([InclusionPeriod(INC, D(2020, 1, 1), None)], D(2019, 12, 31), None),
-    ([InclusionPeriod(INC, D(2020, 1, 1), None)], D(2020, 1, 1), INC),
-    ([InclusionPeriod(INC, D(2020, 1, 1), D(2026, 3, 1)), InclusionPeriod(EXC, D(2026, 3, 1), None)],
-     D(2026, 2, 28), INC),
-    ([InclusionPeriod(INC, D(2020, 1, 1), D(2026, 3, 1)), InclusionPeriod(EXC, D(2026, 3, 1), None)],
-     D(2026, 3, 1), EXC),
-])
+@pytest.mark.parametrize(
+    ("periods", "day", "expected"),
+    [
+        ([], D(2026, 1, 1), None),
+        ([InclusionPeriod(INC, D(2020, 1, 1), None)], D(2019, 12, 31), None),
+        ([InclusionPeriod(INC, D(2020, 1, 1), None)], D(2020, 1, 1), INC),
+        (
+            [InclusionPeriod(INC, D(2020, 1, 1), D(2026, 3, 1)), InclusionPeriod(EXC, D(2026, 3, 1), None)],
+            D(2026, 2, 28),
+            INC,
+        ),
+        (
+            [InclusionPeriod(INC, D(2020, 1, 1), D(2026, 3, 1)), InclusionPeriod(EXC, D(2026, 3, 1), None)],
+            D(2026, 3, 1),
+            EXC,
+        ),
+    ],
+)
 def test_status_on(periods: list[InclusionPeriod], day: dt.date, expected: InclusionStatus | None) -> None:
     assert status_on(periods, day) == expected
     assert participates(periods, day) is (expected is INC)

@@ -45,8 +45,16 @@ def make_pki() -> Pki:
 
 
 def make_signer(p: Pki, iin: str, bin_: str = "150340001236") -> Signer:
-    issued = pki.make_clinician(p.intermediate, surname="Ахметова", given_name="Динара", iin=iin,
-                                organization="Поликлиника", bin_=bin_, not_before=NOT_BEFORE, algorithm="ec")
+    issued = pki.make_clinician(
+        p.intermediate,
+        surname="Ахметова",
+        given_name="Динара",
+        iin=iin,
+        organization="Поликлиника",
+        bin_=bin_,
+        not_before=NOT_BEFORE,
+        algorithm="ec",
+    )
     return Signer(iin, issued.key, issued.certificate, (p.intermediate.certificate,))
 
 
@@ -54,59 +62,107 @@ def subject(iin: str) -> dict[str, Any]:
     return {"identifier": {"system": systems.IIN, "value": iin}}
 
 
-def observation(iin: str, *, code: str = "20507-0", system: str = systems.LOINC, interpretation: str = "NEG",
-                on: str = "2026-03-02", rid: str | None = None, version: str | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "Observation", "id": rid or uuid.uuid4().hex[:16], "status": "final",
-                           "code": {"coding": [{"system": system, "code": code}]}, "subject": subject(iin),
-                           "effectiveDateTime": on,
-                           "interpretation": [{"coding": [{"system": systems.INTERPRETATION,
-                                                           "code": interpretation}]}]}
+def observation(
+    iin: str,
+    *,
+    code: str = "20507-0",
+    system: str = systems.LOINC,
+    interpretation: str = "NEG",
+    on: str = "2026-03-02",
+    rid: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid or uuid.uuid4().hex[:16],
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": subject(iin),
+        "effectiveDateTime": on,
+        "interpretation": [{"coding": [{"system": systems.INTERPRETATION, "code": interpretation}]}],
+    }
     if version:
         res["meta"] = {"versionId": version}
     return res
 
 
 def xray(iin: str, *, conclusion: str = "17621005", on: str = "2026-03-02", rid: str | None = None) -> dict[str, Any]:
-    return {"resourceType": "DiagnosticReport", "id": rid or uuid.uuid4().hex[:16], "status": "final",
-            "code": {"coding": [{"system": systems.LOINC, "code": "36643-5"}]}, "subject": subject(iin),
-            "effectiveDateTime": on, "conclusion": "Без патологии",
-            "conclusionCode": [{"coding": [{"system": systems.SNOMED, "code": conclusion}]}]}
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": rid or uuid.uuid4().hex[:16],
+        "status": "final",
+        "code": {"coding": [{"system": systems.LOINC, "code": "36643-5"}]},
+        "subject": subject(iin),
+        "effectiveDateTime": on,
+        "conclusion": "Без патологии",
+        "conclusionCode": [{"coding": [{"system": systems.SNOMED, "code": conclusion}]}],
+    }
 
 
 def immunization(iin: str, *, cvx: str = "43", on: str = "2025-11-20") -> dict[str, Any]:
-    return {"resourceType": "Immunization", "id": uuid.uuid4().hex[:16], "status": "completed",
-            "vaccineCode": {"coding": [{"system": systems.CVX, "code": cvx}]}, "patient": subject(iin),
-            "occurrenceDateTime": on}
+    return {
+        "resourceType": "Immunization",
+        "id": uuid.uuid4().hex[:16],
+        "status": "completed",
+        "vaccineCode": {"coding": [{"system": systems.CVX, "code": cvx}]},
+        "patient": subject(iin),
+        "occurrenceDateTime": on,
+    }
 
 
 def condition(iin: str, *, icd: str = "A15.0", on: str = "2019-05-01") -> dict[str, Any]:
-    return {"resourceType": "Condition", "id": uuid.uuid4().hex[:16], "code": {"coding": [{"system": systems.ICD10,
-                                                                                           "code": icd}]},
-            "subject": subject(iin), "onsetDateTime": on}
+    return {
+        "resourceType": "Condition",
+        "id": uuid.uuid4().hex[:16],
+        "code": {"coding": [{"system": systems.ICD10, "code": icd}]},
+        "subject": subject(iin),
+        "onsetDateTime": on,
+    }
 
 
-def bundle(resources: list[dict[str, Any]], *, signer: Signer | None, author_iin: str | None = None,
-           tamper: bool = False) -> dict[str, Any]:
+def bundle(
+    resources: list[dict[str, Any]], *, signer: Signer | None, author_iin: str | None = None, tamper: bool = False
+) -> dict[str, Any]:
     """Return a transaction Bundle; with a signer, a Provenance signed over the RFC 8785 clinical resources."""
     entries: list[dict[str, Any]] = [
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r,
-         "request": {"method": "POST", "url": r["resourceType"]}} for r in resources]
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+        for r in resources
+    ]
     if signer is not None:
         cms = sign_detached(signed_bytes(entries), signer.key, signer.cert, signer.chain)
-        entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "Provenance"},
-                        "resource": {
-                            "resourceType": "Provenance", "recorded": "2026-03-02T10:00:00+05:00",
-                            "target": [{"reference": e["fullUrl"]} for e in entries],
-                            "agent": [{"type": {"coding": [{
-                                "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                                "code": "author"}]}, "who": {"identifier": {"system": systems.IIN,
-                                                                            "value": author_iin or signer.iin}}}],
-                            "signature": [{"type": [{"system": systems.SIGNATURE_TYPE,
-                                                     "code": systems.AUTHOR_SIGNATURE}],
-                                           "when": "2026-03-02T10:00:00+05:00",
-                                           "who": {"identifier": {"system": systems.IIN, "value": signer.iin}},
-                                           "sigFormat": "application/pkcs7-signature",
-                                           "data": base64.b64encode(cms).decode()}]}})
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "request": {"method": "POST", "url": "Provenance"},
+                "resource": {
+                    "resourceType": "Provenance",
+                    "recorded": "2026-03-02T10:00:00+05:00",
+                    "target": [{"reference": e["fullUrl"]} for e in entries],
+                    "agent": [
+                        {
+                            "type": {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                                        "code": "author",
+                                    }
+                                ]
+                            },
+                            "who": {"identifier": {"system": systems.IIN, "value": author_iin or signer.iin}},
+                        }
+                    ],
+                    "signature": [
+                        {
+                            "type": [{"system": systems.SIGNATURE_TYPE, "code": systems.AUTHOR_SIGNATURE}],
+                            "when": "2026-03-02T10:00:00+05:00",
+                            "who": {"identifier": {"system": systems.IIN, "value": signer.iin}},
+                            "sigFormat": "application/pkcs7-signature",
+                            "data": base64.b64encode(cms).decode(),
+                        }
+                    ],
+                },
+            }
+        )
     if tamper:
         entries[0]["resource"]["effectiveDateTime"] = "2026-03-01"
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
@@ -121,8 +177,8 @@ class Clinic:
     """A clinic that issues books (C-04, C-05), with its MIS account, its responsible therapist and the Fund."""
 
     entity_id: int
-    fund: Any        # Actor
-    mis: Any         # Actor
+    fund: Any  # Actor
+    mis: Any  # Actor
     therapist_id: int
 
 
@@ -139,14 +195,32 @@ def seed_clinic(session: Any, *, mis_name: str = "MIS") -> Clinic:
 
     seed_catalogue(session)
     seed_code_map(session)
-    fund = actor_of(create_account(session=session, username="fund", password=None, role=Role.FUND_ADMIN,
-                                   display_name="Fund"))
+    fund = actor_of(
+        create_account(session=session, username="fund", password=None, role=Role.FUND_ADMIN, display_name="Fund")
+    )
     apply_records(session=session, actor=fund, records=[entity_record()])
     entity = get_entity_by_bin(session=session, bin_="150340001236").id
-    mis = actor_of(create_account(session=session, username="mis", password=None, role=Role.MIS_CLIENT,
-                                  display_name=mis_name, entity_id=entity))
-    rt = create_account(session=session, username="rt", password=None, role=Role.RESPONSIBLE_THERAPIST,
-                        display_name="RT", entity_id=entity)
-    session.add(ResponsibleAppointment(entity_id=entity, account_id=rt.id, valid_from=dt.date(2025, 1, 1),
-                                       appointed_at=dt.datetime.now(dt.UTC)))
+    mis = actor_of(
+        create_account(
+            session=session,
+            username="mis",
+            password=None,
+            role=Role.MIS_CLIENT,
+            display_name=mis_name,
+            entity_id=entity,
+        )
+    )
+    rt = create_account(
+        session=session,
+        username="rt",
+        password=None,
+        role=Role.RESPONSIBLE_THERAPIST,
+        display_name="RT",
+        entity_id=entity,
+    )
+    session.add(
+        ResponsibleAppointment(
+            entity_id=entity, account_id=rt.id, valid_from=dt.date(2025, 1, 1), appointed_at=dt.datetime.now(dt.UTC)
+        )
+    )
     return Clinic(entity_id=entity, fund=fund, mis=mis, therapist_id=rt.id)

@@ -46,10 +46,16 @@ def signers(demo_pki: Pki) -> tuple[Signer, Signer]:
 
 
 @pytest.fixture
-def fw(world: World, client: TestClient, app, sessions: sessionmaker[Session],  # type: ignore[no-untyped-def]
-       demo_pki: Pki, signers: tuple[Signer, Signer], at: Callable[[dt.datetime], None]) -> FhirWorld:
-    app.state.fhir_trust = Trust((demo_pki.root.certificate, demo_pki.intermediate.certificate),
-                                 (demo_pki.crl,))
+def fw(
+    world: World,
+    client: TestClient,
+    app,
+    sessions: sessionmaker[Session],  # type: ignore[no-untyped-def]
+    demo_pki: Pki,
+    signers: tuple[Signer, Signer],
+    at: Callable[[dt.datetime], None],
+) -> FhirWorld:
+    app.state.fhir_trust = Trust((demo_pki.root.certificate, demo_pki.intermediate.certificate), (demo_pki.crl,))
     with sessions.begin() as s:
         seed_code_map(s)
         for signer in signers:
@@ -62,10 +68,11 @@ def fw(world: World, client: TestClient, app, sessions: sessionmaker[Session],  
 def written(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
     """Journal entries, ingested resources and accepted bundles: what a refused bundle must not change."""
     with sessions() as s:
-        return (s.scalar(select(func.count()).select_from(JournalEntry)) or 0,
-                s.scalar(select(func.count()).select_from(InboundResource)) or 0,
-                s.scalar(select(func.count()).select_from(InboundBundle).where(InboundBundle.state == "accepted"))
-                or 0)
+        return (
+            s.scalar(select(func.count()).select_from(JournalEntry)) or 0,
+            s.scalar(select(func.count()).select_from(InboundResource)) or 0,
+            s.scalar(select(func.count()).select_from(InboundBundle).where(InboundBundle.state == "accepted")) or 0,
+        )
 
 
 def open_letters(sessions: sessionmaker[Session]) -> list[DeadLetter]:
@@ -76,5 +83,3 @@ def open_letters(sessions: sessionmaker[Session]) -> list[DeadLetter]:
 def audit_actions(sessions: sessionmaker[Session]) -> list[str]:
     with sessions() as s:
         return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-
-

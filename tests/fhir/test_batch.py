@@ -25,36 +25,52 @@ def entries(sessions: sessionmaker[Session]) -> list[JournalEntry]:
 
 
 def test_a_bundle_is_written_in_order_with_duplicates_versions_and_suspension(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session], engine: Engine) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session], engine: Engine
+) -> None:
     iin = fw.w.cook_iin
-    resources = [b.observation(iin, rid="a", version="1"), b.observation(iin, rid="b", code="22587-0"),
-                 b.observation(iin, rid="a", version="1"),                       # the same again: a duplicate
-                 b.observation(iin, rid="a", version="2", on="2026-03-03"),      # newer: corrects the first
-                 b.observation(iin, rid="c", interpretation="POS"),              # C-30: suspends and refers
-                 b.xray(iin, rid="d")]
+    resources = [
+        b.observation(iin, rid="a", version="1"),
+        b.observation(iin, rid="b", code="22587-0"),
+        b.observation(iin, rid="a", version="1"),  # the same again: a duplicate
+        b.observation(iin, rid="a", version="2", on="2026-03-03"),  # newer: corrects the first
+        b.observation(iin, rid="c", interpretation="POS"),  # C-30: suspends and refers
+        b.xray(iin, rid="d"),
+    ]
     r = post(client, fw, b.bundle(resources, signer=fw.signer))
     assert r.status_code == 200, r.text
     statuses = [e["response"]["status"] for e in r.json()["entry"]]
     assert statuses == ["201 Created", "201 Created", "200 OK", "201 Created", "201 Created", "201 Created", "200 OK"]
     rows = entries(sessions)
     assert [(e.kind, e.item_code) for e in rows] == [
-        ("lab_result", "syphilis"), ("lab_result", "syphilis"), ("lab_result", "syphilis"),
-        ("lab_result", "syphilis"), ("xray", "fluorography"), ("clearance", "syphilis"), ("referral", "syphilis")]
+        ("lab_result", "syphilis"),
+        ("lab_result", "syphilis"),
+        ("lab_result", "syphilis"),
+        ("lab_result", "syphilis"),
+        ("xray", "fluorography"),
+        ("clearance", "syphilis"),
+        ("referral", "syphilis"),
+    ]
     first, _, second, positive, _, suspension, referral = rows
     assert second.supersedes_id == first.id and second.performed_on == dt.date(2026, 3, 3)
     assert positive.result == "positive" and suspension.clearance == "suspended"
     assert suspension.caused_by_id == referral.caused_by_id == positive.id
     with sessions() as s:
         received = {(x.resource_id, x.version): x.entry_id for x in s.scalars(select(InboundResource))}
-    assert received == {("a", "1"): first.id, ("b", "1"): rows[1].id, ("a", "2"): second.id,
-                        ("c", "1"): positive.id, ("d", "1"): rows[4].id}  # the duplicate is not received twice
+    assert received == {
+        ("a", "1"): first.id,
+        ("b", "1"): rows[1].id,
+        ("a", "2"): second.id,
+        ("c", "1"): positive.id,
+        ("d", "1"): rows[4].id,
+    }  # the duplicate is not received twice
     with engine.connect() as conn:
         report = verify(conn)
     assert report.clean, [str(f) for f in report.findings]
 
 
 def test_one_refused_resource_names_its_position_and_nothing_is_written(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     iin = fw.w.cook_iin
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     resources = [b.observation(iin), b.observation(iin), b.observation(iin, on=future), b.observation(iin)]
@@ -66,7 +82,8 @@ def test_one_refused_resource_names_its_position_and_nothing_is_written(
 
 
 def test_a_bundle_costs_a_few_statements_not_a_few_per_resource(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session], app: Any) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session], app: Any
+) -> None:
     iin = fw.w.cook_iin
     statements: list[str] = []
 
@@ -75,8 +92,9 @@ def test_a_bundle_costs_a_few_statements_not_a_few_per_resource(
 
     def counted(size: int) -> list[str]:
         statements.clear()
-        assert post(client, fw, b.bundle([b.observation(iin) for _ in range(size)], signer=fw.signer)
-                    ).status_code == 200
+        assert (
+            post(client, fw, b.bundle([b.observation(iin) for _ in range(size)], signer=fw.signer)).status_code == 200
+        )
         if engine.dialect.name == "sqlite":  # its driver inserts row by row (in process); the rest is batched
             return [x for x in statements if not x.startswith("INSERT INTO")]
         return list(statements)

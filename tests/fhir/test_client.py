@@ -52,14 +52,31 @@ def _seed(url: str, author_iin: str) -> tuple[str, str, str]:
             clinic = seed_clinic(s, mis_name="Damu MIS")
             entity, rt_id, mis, fund = clinic.entity_id, clinic.therapist_id, clinic.mis, clinic.fund
             iin = make_iin(dt.date(1992, 7, 14), Sex.FEMALE, 77) or ""
-            person = Person(iin=iin, surname="Серікова", given_name="Айым", birth_date=dt.date(1992, 7, 14),
-                            sex="female", category="citizen")
+            person = Person(
+                iin=iin,
+                surname="Серікова",
+                given_name="Айым",
+                birth_date=dt.date(1992, 7, 14),
+                sex="female",
+                category="citizen",
+            )
             s.add(person)
             s.add(Practitioner(iin=author_iin, surname="Ахметова", given_name="Динара", specialties="therapist"))
             s.flush()
-            s.add(MedicalBook(person_id=person.id, entity_id=entity, issued_by=rt_id, issued_on=dt.date(2025, 2, 1),
-                              language="ru", profession="повар", position="повар", workplace="Столовая",
-                              employer_bin="940140000385", group_code="catering"))
+            s.add(
+                MedicalBook(
+                    person_id=person.id,
+                    entity_id=entity,
+                    issued_by=rt_id,
+                    issued_on=dt.date(2025, 2, 1),
+                    language="ru",
+                    profession="повар",
+                    position="повар",
+                    workplace="Столовая",
+                    employer_bin="940140000385",
+                    group_code="catering",
+                )
+            )
             token = issue_token(session=s, actor=mis, ttl=dt.timedelta(hours=1))
             fund_token = issue_token(session=s, actor=fund, ttl=dt.timedelta(hours=1))
         return token, fund_token, iin
@@ -84,13 +101,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with migrated_schema(base, "fhirlive") as url:
         token, fund_token, iin = _seed(url, author_iin)
         port = free_port()
-        env = {**os.environ, "EMHANA_DATABASE_URL": url, "EMHANA_SIGNATURE_ANCHORS": str(trust / "root.pem"),
-               "EMHANA_SIGNATURE_INTERMEDIATES": str(trust / "intermediate.pem"),
-               "EMHANA_SIGNATURE_CRLS": str(trust / "intermediate.crl"),
-               "EMHANA_SECRET_KEY": "test-secret-key-for-the-live-fhir-server"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "emhana.web.app:create_app", "--factory",
-                                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env = {
+            **os.environ,
+            "EMHANA_DATABASE_URL": url,
+            "EMHANA_SIGNATURE_ANCHORS": str(trust / "root.pem"),
+            "EMHANA_SIGNATURE_INTERMEDIATES": str(trust / "intermediate.pem"),
+            "EMHANA_SIGNATURE_CRLS": str(trust / "intermediate.crl"),
+            "EMHANA_SECRET_KEY": "test-secret-key-for-the-live-fhir-server",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "emhana.web.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         base_url = f"http://127.0.0.1:{port}/fhir/R4"
         try:
             deadline = time.monotonic() + 30
@@ -101,8 +138,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 except httpx.TransportError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not start: {server.stderr.read().decode()[-2000:]}"
-                                       if server.stderr else "uvicorn did not start")
+                    raise RuntimeError(
+                        f"uvicorn did not start: {server.stderr.read().decode()[-2000:]}"
+                        if server.stderr
+                        else "uvicorn did not start"
+                    )
                 time.sleep(0.2)
             yield Live(base_url, token, fund_token, iin, author_iin, p12)
         finally:
@@ -111,8 +151,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 def run_client(live: Live, *args: str) -> object:
-    done = subprocess.run([sys.executable, str(CLIENT), "--base", live.base, "--token", live.token, *args],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(CLIENT), "--base", live.base, "--token", live.token, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -122,18 +167,35 @@ def test_the_reference_client_reads_the_worker_and_nearby_clinics(live: Live) ->
     assert isinstance(patient, dict) and patient["resourceType"] == "Patient"
     assert patient["identifier"][0]["value"] == live.worker_iin
     near = run_client(live, "near", "--lat", "51.128", "--lon", "71.4304", "--km", "5")
-    assert isinstance(near, list) and [loc["name"] for loc in near] == ["Городская поликлиника №3",
-                                                                        "Филиал поликлиники №3"]
+    assert isinstance(near, list) and [loc["name"] for loc in near] == [
+        "Городская поликлиника №3",
+        "Филиал поликлиники №3",
+    ]
 
 
 def test_the_reference_client_pushes_a_signed_bundle(live: Live) -> None:
-    args = ("push", "--iin", live.worker_iin, "--author-iin", live.author_iin, "--p12", str(live.p12),
-            "--password", PASSWORD, "--observation", "20507-0:NEG:2026-03-02", "--xray", "2026-03-02")
+    args = (
+        "push",
+        "--iin",
+        live.worker_iin,
+        "--author-iin",
+        live.author_iin,
+        "--p12",
+        str(live.p12),
+        "--password",
+        PASSWORD,
+        "--observation",
+        "20507-0:NEG:2026-03-02",
+        "--xray",
+        "2026-03-02",
+    )
     out = run_client(live, *args)
     assert isinstance(out, dict) and out["type"] == "transaction-response", out
     assert [e["response"]["status"] for e in out["entry"]] == ["201 Created", "201 Created", "200 OK"]
-    status = httpx.get(live.base.replace("/fhir/R4", "/api/v1/interop/sync-status"),
-                       headers={"Authorization": f"Bearer {live.fund_token}"}).json()
+    status = httpx.get(
+        live.base.replace("/fhir/R4", "/api/v1/interop/sync-status"),
+        headers={"Authorization": f"Bearer {live.fund_token}"},
+    ).json()
     assert status["resources_ingested"] >= 2 and status["last_success_at"] is not None
     wrong = run_client(live, *args[:3], "--author-iin", "111111111111", *args[5:])
     assert isinstance(wrong, dict) and wrong["resourceType"] == "OperationOutcome"

@@ -39,8 +39,9 @@ def four(iin: str) -> list[dict[str, Any]]:
     return [b.observation(iin), b.xray(iin), b.immunization(iin), b.condition(iin)]
 
 
-def test_a_signed_bundle_becomes_journal_entries(client: TestClient, fw: FhirWorld,
-                                                 sessions: sessionmaker[Session]) -> None:
+def test_a_signed_bundle_becomes_journal_entries(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     before = written(sessions)
     r = post(client, fw, b.bundle(four(fw.w.cook_iin), signer=fw.signer))
     assert r.status_code == 200, r.text
@@ -50,18 +51,21 @@ def test_a_signed_bundle_becomes_journal_entries(client: TestClient, fw: FhirWor
     assert [e["response"]["status"] for e in out["entry"]] == ["201 Created"] * 4 + ["200 OK"]
     assert written(sessions) == (before[0] + 4, before[1] + 4, before[2] + 1)
     with sessions() as s:
-        rows = list(s.scalars(select(JournalEntry).where(JournalEntry.book_id == fw.book_id)
-                              .order_by(JournalEntry.id)))
+        rows = list(s.scalars(select(JournalEntry).where(JournalEntry.book_id == fw.book_id).order_by(JournalEntry.id)))
     assert [(e.kind, e.item_code, e.result, e.source) for e in rows] == [
-        ("lab_result", "syphilis", "negative", "mis"), ("xray", "fluorography", "normal", "mis"),
-        ("vaccination", "hepatitis_b", None, "mis"), ("past_infection", "tuberculosis", None, "mis")]
+        ("lab_result", "syphilis", "negative", "mis"),
+        ("xray", "fluorography", "normal", "mis"),
+        ("vaccination", "hepatitis_b", None, "mis"),
+        ("past_infection", "tuberculosis", None, "mis"),
+    ]
     assert rows[0].performed_on == dt.date(2026, 3, 2) and rows[3].codes == "A15.0"
     assert rows[0].author_name.startswith("Ахметова Динара (")
     assert "fhir.ingest" in audit_actions(sessions)
 
 
-def test_a_replayed_bundle_writes_nothing_again(client: TestClient, fw: FhirWorld,
-                                                sessions: sessionmaker[Session]) -> None:
+def test_a_replayed_bundle_writes_nothing_again(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     doc = b.bundle(four(fw.w.cook_iin), signer=fw.signer)
     assert post(client, fw, doc).status_code == 200
     before = written(sessions)
@@ -74,8 +78,9 @@ def test_a_replayed_bundle_writes_nothing_again(client: TestClient, fw: FhirWorl
     assert open_letters(sessions) == []
 
 
-def test_a_new_version_corrects_the_entry_of_the_old_one(client: TestClient, fw: FhirWorld,
-                                                         sessions: sessionmaker[Session]) -> None:
+def test_a_new_version_corrects_the_entry_of_the_old_one(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     iin = fw.w.cook_iin
     first = post(client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1")], signer=fw.signer))
     assert first.status_code == 200
@@ -85,14 +90,16 @@ def test_a_new_version_corrects_the_entry_of_the_old_one(client: TestClient, fw:
         rows = list(s.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     assert rows[1].supersedes_id == rows[0].id and rows[1].performed_on == dt.date(2026, 3, 3)
     assert rows[1].reason == "MIS update: Observation/lab-1 version 2"
-    stale = post(client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1", on="2026-03-04")],
-                                      signer=fw.signer))
+    stale = post(
+        client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1", on="2026-03-04")], signer=fw.signer)
+    )
     # Version 1 was already received: a duplicate, not a rollback to it.
     assert stale.status_code == 200 and stale.json()["entry"][0]["response"]["status"] == "200 OK"
 
 
-def test_malformed_json_is_a_structure_outcome_and_a_dead_letter(client: TestClient, fw: FhirWorld,
-                                                                 sessions: sessionmaker[Session]) -> None:
+def test_malformed_json_is_a_structure_outcome_and_a_dead_letter(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     before = written(sessions)
     r = post(client, fw, b'{"resourceType": "Bundle", "type": "transaction", "entry": [')
     assert r.status_code == 400
@@ -114,10 +121,10 @@ def test_a_batch_or_other_resource_is_refused(client: TestClient, fw: FhirWorld)
     assert r.status_code == 400 and issues(r)[0]["expression"] == ["Bundle"]
 
 
-def test_resources_of_the_wrong_type_are_named(client: TestClient, fw: FhirWorld,
-                                               sessions: sessionmaker[Session]) -> None:
-    patient = {"resourceType": "Patient", "id": "p1", "identifier": [{"system": systems.IIN,
-                                                                      "value": fw.w.cook_iin}]}
+def test_resources_of_the_wrong_type_are_named(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "identifier": [{"system": systems.IIN, "value": fw.w.cook_iin}]}
     before = written(sessions)
     r = post(client, fw, b.bundle([b.observation(fw.w.cook_iin), patient], signer=fw.signer))
     assert r.status_code == 422
@@ -126,7 +133,8 @@ def test_resources_of_the_wrong_type_are_named(client: TestClient, fw: FhirWorld
     assert "Patient" in issue["diagnostics"]
     assert written(sessions) == before
     assert [(x.code, x.position, x.resource_type) for x in open_letters(sessions)] == [
-        ("fhir.unsupported_type", 1, "Patient")]
+        ("fhir.unsupported_type", 1, "Patient")
+    ]
 
 
 def test_an_invalid_resource_names_the_element(client: TestClient, fw: FhirWorld) -> None:
@@ -143,7 +151,8 @@ def test_an_invalid_resource_names_the_element(client: TestClient, fw: FhirWorld
 
 
 def test_an_unknown_code_goes_to_the_dead_letter_queue_and_replays_after_the_mapping_is_added(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     iin = fw.w.cook_iin
     unknown = b.observation(iin, code="99999-9")
     before = written(sessions)
@@ -168,12 +177,22 @@ def test_an_unknown_code_goes_to_the_dead_letter_queue_and_replays_after_the_map
     assert again.status_code == 422 and again.json()["code"] == "fhir.replay_refused"
     assert [x.code for x in open_letters(sessions)] == ["fhir.unknown_code"]
 
-    put = client.put("/api/v1/interop/code-map", headers=w_fund(fw), json={
-        "system": systems.LOINC, "code": "99999-9", "resource_type": "Observation", "kind": "lab_result",
-        "item_code": "helminths", "note": "added by the test"})
+    put = client.put(
+        "/api/v1/interop/code-map",
+        headers=w_fund(fw),
+        json={
+            "system": systems.LOINC,
+            "code": "99999-9",
+            "resource_type": "Observation",
+            "kind": "lab_result",
+            "item_code": "helminths",
+            "note": "added by the test",
+        },
+    )
     assert put.status_code == 200, put.text
-    assert client.put("/api/v1/interop/code-map", headers=fw.w.h["mis_a"], json=put.json() | {"id": None}
-                      ).status_code in (403, 422)
+    assert client.put(
+        "/api/v1/interop/code-map", headers=fw.w.h["mis_a"], json=put.json() | {"id": None}
+    ).status_code in (403, 422)
     done = client.post(f"/api/v1/interop/bundles/{letter.bundle_id}/replay", headers=w_fund(fw))
     assert done.status_code == 200, done.text
     assert done.json() == {"bundle_id": letter.bundle_id, "state": "accepted", "written": 2}
@@ -190,10 +209,10 @@ def w_fund(fw: FhirWorld) -> dict[str, str]:
     return fw.w.h["fund"]
 
 
-def test_a_worker_without_a_book_is_refused(client: TestClient, fw: FhirWorld,
-                                            sessions: sessionmaker[Session]) -> None:
+def test_a_worker_without_a_book_is_refused(client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
     stranger = add_person(sessions, born=dt.date(1991, 2, 3))
     from emhana.identity.models import Person
+
     with sessions() as s:
         iin = s.get(Person, stranger).iin  # type: ignore[union-attr]
     before = written(sessions)
@@ -217,8 +236,7 @@ def test_an_unsigned_bundle_is_refused(client: TestClient, fw: FhirWorld, sessio
     assert [x.code for x in open_letters(sessions)] == ["fhir.unsigned"]
 
 
-def test_a_wrongly_signed_bundle_is_refused(client: TestClient, fw: FhirWorld,
-                                            sessions: sessionmaker[Session]) -> None:
+def test_a_wrongly_signed_bundle_is_refused(client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
     iin = fw.w.cook_iin
     before = written(sessions)
     tampered = post(client, fw, b.bundle([b.observation(iin)], signer=fw.signer, tamper=True))
@@ -227,8 +245,10 @@ def test_a_wrongly_signed_bundle_is_refused(client: TestClient, fw: FhirWorld,
     # Signed by another registered practitioner than the author it names.
     other = post(client, fw, b.bundle([b.observation(iin)], signer=fw.other, author_iin=fw.signer.iin))
     assert other.status_code == 422 and codes(other) == ["signature.wrong_signer"]
-    assert issues(other)[0]["expression"] == ["Bundle.entry[1].resource.signature[0].data",
-                                              "Bundle.entry[1].resource.agent"]
+    assert issues(other)[0]["expression"] == [
+        "Bundle.entry[1].resource.signature[0].data",
+        "Bundle.entry[1].resource.agent",
+    ]
     # A certificate the registry does not trust.
     stranger = b.make_signer(b.make_pki(), fw.signer.iin)
     untrusted = post(client, fw, b.bundle([b.observation(iin)], signer=stranger))
@@ -240,8 +260,9 @@ def test_a_wrongly_signed_bundle_is_refused(client: TestClient, fw: FhirWorld,
     assert len(open_letters(sessions)) == 4
 
 
-def test_only_an_mis_client_may_post_and_errors_are_operation_outcomes(client: TestClient, fw: FhirWorld,
-                                                                       sessions: sessionmaker[Session]) -> None:
+def test_only_an_mis_client_may_post_and_errors_are_operation_outcomes(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     doc = b.bundle([b.observation(fw.w.cook_iin)], signer=fw.signer)
     r = post(client, fw, doc, who="clin_a")
     assert r.status_code == 403 and issues(r)[0]["code"] == "forbidden"
@@ -250,10 +271,11 @@ def test_only_an_mis_client_may_post_and_errors_are_operation_outcomes(client: T
     assert open_letters(sessions) == []
 
 
-def test_an_mis_of_another_organization_is_refused_by_the_book_rules(client: TestClient, fw: FhirWorld,
-                                                                     make_actor: Any,
-                                                                     sessions: sessionmaker[Session]) -> None:
+def test_an_mis_of_another_organization_is_refused_by_the_book_rules(
+    client: TestClient, fw: FhirWorld, make_actor: Any, sessions: sessionmaker[Session]
+) -> None:
     from emhana.accounts.roles import Role
+
     _, token = make_actor(Role.MIS_CLIENT, entity_id=fw.w.b)
     fw.w.h["mis_b"] = {"Authorization": f"Bearer {token}"}
     signer_b = b.make_signer(fw.pki, fw.signer.iin, bin_="201140004575")
@@ -267,8 +289,9 @@ def test_an_mis_of_another_organization_is_refused_by_the_book_rules(client: Tes
     assert client.get("/api/v1/interop/dead-letters", headers=fw.w.h["mis_b"]).json()["total"] == 1
 
 
-def test_a_positive_result_suspends_clearance_through_the_book_rules(client: TestClient, fw: FhirWorld,
-                                                                     sessions: sessionmaker[Session]) -> None:
+def test_a_positive_result_suspends_clearance_through_the_book_rules(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     r = post(client, fw, b.bundle([b.observation(fw.w.cook_iin, interpretation="POS")], signer=fw.signer))
     assert r.status_code == 200, r.text
     with sessions() as s:
@@ -276,11 +299,13 @@ def test_a_positive_result_suspends_clearance_through_the_book_rules(client: Tes
     assert kinds == ["lab_result", "clearance", "referral"]  # C-30
 
 
-def test_an_older_version_after_a_newer_one_is_a_conflict(client: TestClient, fw: FhirWorld,
-                                                          sessions: sessionmaker[Session]) -> None:
+def test_an_older_version_after_a_newer_one_is_a_conflict(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     iin = fw.w.cook_iin
-    assert post(client, fw, b.bundle([b.observation(iin, rid="lab-9", version="3")], signer=fw.signer)
-                ).status_code == 200
+    assert (
+        post(client, fw, b.bundle([b.observation(iin, rid="lab-9", version="3")], signer=fw.signer)).status_code == 200
+    )
     before = written(sessions)
     r = post(client, fw, b.bundle([b.observation(iin, rid="lab-9", version="2")], signer=fw.signer))
     assert r.status_code == 409 and codes(r) == ["fhir.stale_version"]
@@ -288,13 +313,15 @@ def test_an_older_version_after_a_newer_one_is_a_conflict(client: TestClient, fw
     assert written(sessions) == before
 
 
-def test_operators_discard_letters_and_other_roles_see_no_queue(client: TestClient, fw: FhirWorld,
-                                                               sessions: sessionmaker[Session]) -> None:
-    post(client, fw, b'not json')
+def test_operators_discard_letters_and_other_roles_see_no_queue(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
+    post(client, fw, b"not json")
     [letter] = open_letters(sessions)
     assert client.get("/api/v1/interop/dead-letters", headers=fw.w.h["clin_a"]).status_code == 403
-    assert client.post(f"/api/v1/interop/bundles/{letter.bundle_id}/discard",
-                       headers=fw.w.h["mis_a"]).status_code == 403
+    assert (
+        client.post(f"/api/v1/interop/bundles/{letter.bundle_id}/discard", headers=fw.w.h["mis_a"]).status_code == 403
+    )
     r = client.post(f"/api/v1/interop/bundles/{letter.bundle_id}/discard", headers=fw.w.h["admin_a"])
     assert r.status_code == 204
     assert open_letters(sessions) == []

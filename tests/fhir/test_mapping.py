@@ -18,34 +18,56 @@ def test_icd10_falls_back_to_its_category() -> None:
     assert mapping.lookup_keys(mapping.Coded(systems.LOINC, "625-4", "x")) == [(systems.LOINC, "625-4")]
 
 
-@pytest.mark.parametrize(("resource", "day"), [
-    ({"effectiveDateTime": "2026-03-02T09:00:00+05:00"}, dt.date(2026, 3, 2)),
-    ({"effectivePeriod": {"start": "2026-03-01"}}, dt.date(2026, 3, 1)),
-    ({"occurrenceDateTime": "2025-11-20"}, dt.date(2025, 11, 20)),
-    ({"onsetDateTime": "2019-05"}, None),  # a month alone does not date an examination
-    ({"issued": "2026-03-05T10:00:00Z"}, dt.date(2026, 3, 5)),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("resource", "day"),
+    [
+        ({"effectiveDateTime": "2026-03-02T09:00:00+05:00"}, dt.date(2026, 3, 2)),
+        ({"effectivePeriod": {"start": "2026-03-01"}}, dt.date(2026, 3, 1)),
+        ({"occurrenceDateTime": "2025-11-20"}, dt.date(2025, 11, 20)),
+        ({"onsetDateTime": "2019-05"}, None),  # a month alone does not date an examination
+        ({"issued": "2026-03-05T10:00:00Z"}, dt.date(2026, 3, 5)),
+        ({}, None),
+    ],
+)
 def test_performed_on(resource: dict[str, object], day: dt.date | None) -> None:
     assert mapping.performed_on(resource) == day
 
 
-@pytest.mark.parametrize(("resource", "result"), [
-    ({"resourceType": "Observation", "interpretation": [{"coding": [{"system": systems.INTERPRETATION,
-                                                                      "code": "POS"}]}]}, Result.POSITIVE),
-    ({"resourceType": "Observation", "valueCodeableConcept": {"coding": [{"system": systems.SNOMED,
-                                                                          "code": "260385009"}]}}, Result.NEGATIVE),
-    ({"resourceType": "Observation", "interpretation": [{"coding": [{"system": "urn:x", "code": "POS"}]}]}, None),
-    ({"resourceType": "DiagnosticReport", "conclusionCode": [{"coding": [{"system": systems.SNOMED,
-                                                                          "code": "263654008"}]}]}, Result.ABNORMAL),
-    ({"resourceType": "Immunization"}, None),
-])
+@pytest.mark.parametrize(
+    ("resource", "result"),
+    [
+        (
+            {
+                "resourceType": "Observation",
+                "interpretation": [{"coding": [{"system": systems.INTERPRETATION, "code": "POS"}]}],
+            },
+            Result.POSITIVE,
+        ),
+        (
+            {
+                "resourceType": "Observation",
+                "valueCodeableConcept": {"coding": [{"system": systems.SNOMED, "code": "260385009"}]},
+            },
+            Result.NEGATIVE,
+        ),
+        ({"resourceType": "Observation", "interpretation": [{"coding": [{"system": "urn:x", "code": "POS"}]}]}, None),
+        (
+            {
+                "resourceType": "DiagnosticReport",
+                "conclusionCode": [{"coding": [{"system": systems.SNOMED, "code": "263654008"}]}],
+            },
+            Result.ABNORMAL,
+        ),
+        ({"resourceType": "Immunization"}, None),
+    ],
+)
 def test_result_of(resource: dict[str, object], result: Result | None) -> None:
     assert mapping.result_of(resource) == result
 
 
 def test_the_packaged_map_names_known_kinds_and_valid_item_codes() -> None:
     import re
+
     rows = mapping.default_rows()
     assert len({(r["system"], r["code"], r["resource_type"]) for r in rows}) == len(rows)
     for r in rows:
@@ -54,8 +76,10 @@ def test_the_packaged_map_names_known_kinds_and_valid_item_codes() -> None:
 
 
 def test_signed_bytes_are_rfc8785_of_the_clinical_resources_only() -> None:
-    entries = [{"resource": {"resourceType": "Observation", "b": 5.40, "a": "ә"}},
-               {"resource": {"resourceType": "Provenance", "signature": []}}]
+    entries = [
+        {"resource": {"resourceType": "Observation", "b": 5.40, "a": "ә"}},
+        {"resource": {"resourceType": "Provenance", "signature": []}},
+    ]
     assert canonical.signed_bytes(entries) == '[{"a":"ә","b":5.4,"resourceType":"Observation"}]'.encode()
 
 

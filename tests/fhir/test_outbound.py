@@ -15,7 +15,8 @@ from tests.fhir.conftest import FhirWorld, audit_actions
 
 
 def test_the_book_is_a_document_whose_mis_entries_carry_verifiable_signatures(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     iin = fw.w.cook_iin
     sent = b.bundle([b.observation(iin), b.xray(iin), b.immunization(iin), b.condition(iin)], signer=fw.signer)
     assert client.post("/fhir/R4", content=b.body(sent), headers=fw.w.h["mis_a"]).status_code == 200
@@ -29,25 +30,38 @@ def test_the_book_is_a_document_whose_mis_entries_carry_verifiable_signatures(
     assert {"Observation", "DiagnosticReport", "Immunization", "Condition", "Patient", "Organization"} <= set(kinds)
     composition = doc["entry"][0]["resource"]
     assert {s["code"]["coding"][0]["code"] for s in composition["section"]} == {
-        "lab_result", "xray", "vaccination", "past_infection"}
+        "lab_result",
+        "xray",
+        "vaccination",
+        "past_infection",
+    }
     provenance = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Provenance"]
     binary = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Binary")
     signed = base64.b64decode(binary["data"])
     # The receiving MIS checks the author's signature over the exact bytes without asking the registry.
     for p in provenance:
         cms = base64.b64decode(p["signature"][0]["data"])
-        evidence = verify_detached(signed, cms, anchors=[fw.pki.root.certificate], crls=[fw.pki.crl],
-                                   intermediates=[fw.pki.intermediate.certificate], at=dt.datetime.now(dt.UTC))
+        evidence = verify_detached(
+            signed,
+            cms,
+            anchors=[fw.pki.root.certificate],
+            crls=[fw.pki.crl],
+            intermediates=[fw.pki.intermediate.certificate],
+            at=dt.datetime.now(dt.UTC),
+        )
         assert evidence.signer_iin == fw.signer.iin
         assert p["entity"][0]["what"]["reference"] == f"Binary/{binary['id']}"
     assert "fhir.medbook.read" in audit_actions(sessions)
 
 
 def test_desk_entries_state_their_signature_and_a_worker_without_a_book_is_not_found(
-        client: TestClient, fw: FhirWorld) -> None:
-    r = client.post(f"/api/v1/medbook/books/{fw.book_id}/entries", headers=fw.w.h["clin_a"],
-                    json={"kind": "specialist_exam", "item_code": "therapist", "performed_on": "2026-03-02",
-                          "result": "normal"})
+    client: TestClient, fw: FhirWorld
+) -> None:
+    r = client.post(
+        f"/api/v1/medbook/books/{fw.book_id}/entries",
+        headers=fw.w.h["clin_a"],
+        json={"kind": "specialist_exam", "item_code": "therapist", "performed_on": "2026-03-02", "result": "normal"},
+    )
     assert r.status_code == 201, r.text
     doc = client.get(f"/fhir/R4/Patient/{fw.w.cook}/$medbook", headers=fw.w.h["clin_a"]).json()
     [prov] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Provenance"]
@@ -60,22 +74,37 @@ def test_desk_entries_state_their_signature_and_a_worker_without_a_book_is_not_f
 
 
 def test_a_desk_entry_signed_through_the_trust_component_carries_its_cms(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     from emhana.signatures.cms import sign_detached
     from emhana.signatures.models import RecordSignature
     from emhana.signatures.records import RecordKind, signable
 
-    r = client.post(f"/api/v1/medbook/books/{fw.book_id}/entries", headers=fw.w.h["clin_a"],
-                    json={"kind": "specialist_exam", "item_code": "therapist", "performed_on": "2026-03-02",
-                          "result": "normal"})
+    r = client.post(
+        f"/api/v1/medbook/books/{fw.book_id}/entries",
+        headers=fw.w.h["clin_a"],
+        json={"kind": "specialist_exam", "item_code": "therapist", "performed_on": "2026-03-02", "result": "normal"},
+    )
     entry_id = r.json()["id"]
     with sessions.begin() as s:  # what emhana.signatures.service.attach_signature stores once verified
         data = signable(s, RecordKind.MEDBOOK_ENTRY, entry_id).canonical
         cms = sign_detached(data, fw.signer.key, fw.signer.cert, fw.signer.chain)
         now = dt.datetime.now(dt.UTC)
-        s.add(RecordSignature(record_kind="medbook_entry", record_id=entry_id, canonical_sha256="0" * 64, cms=cms,
-                              signer_certificate=b"", signer_iin=fw.signer.iin, signer_bin="150340001236",
-                              signed_at=now, verified_at=now, verifier="test", evidence={}))
+        s.add(
+            RecordSignature(
+                record_kind="medbook_entry",
+                record_id=entry_id,
+                canonical_sha256="0" * 64,
+                cms=cms,
+                signer_certificate=b"",
+                signer_iin=fw.signer.iin,
+                signer_bin="150340001236",
+                signed_at=now,
+                verified_at=now,
+                verifier="test",
+                evidence={},
+            )
+        )
     doc = client.get(f"/fhir/R4/Patient/{fw.w.cook}/$medbook", headers=fw.w.h["clin_a"]).json()
     [prov] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Provenance"]
     [binary] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Binary"]

@@ -35,7 +35,8 @@ def test_metadata_is_a_capability_statement(client: TestClient) -> None:
 
 
 def test_patient_by_iin_names_the_attached_organization_and_the_read_is_logged(
-        client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
     r = get(client, fw, "Patient", identifier=f"{systems.IIN}|{fw.w.cook_iin}")
     assert r.status_code == 200, r.text
     bundle = r.json()
@@ -52,11 +53,13 @@ def test_patient_by_iin_names_the_attached_organization_and_the_read_is_logged(
 
 
 def test_patient_search_by_post_keeps_the_iin_out_of_the_url(client: TestClient, fw: FhirWorld) -> None:
-    r = client.post("/fhir/R4/Patient/_search", data={"identifier": f"{systems.IIN}|{fw.w.cook_iin}"},
-                    headers=fw.w.h["mis_a"])
+    r = client.post(
+        "/fhir/R4/Patient/_search", data={"identifier": f"{systems.IIN}|{fw.w.cook_iin}"}, headers=fw.w.h["mis_a"]
+    )
     assert r.status_code == 200 and r.json()["total"] == 1
-    none = client.post("/fhir/R4/Patient/_search", data={"identifier": f"{systems.IIN}|000000000000"},
-                       headers=fw.w.h["mis_a"])
+    none = client.post(
+        "/fhir/R4/Patient/_search", data={"identifier": f"{systems.IIN}|000000000000"}, headers=fw.w.h["mis_a"]
+    )
     assert none.status_code == 200 and none.json()["total"] == 0 and "entry" not in none.json()
 
 
@@ -111,8 +114,15 @@ def test_practitioner_and_role(client: TestClient, fw: FhirWorld, sessions: sess
     prac = r.json()["entry"][0]["resource"]
     assert prac["name"][0]["family"] == "Ахметова"
     with sessions.begin() as s:
-        s.add(Post(practitioner_id=int(prac["id"]), entity_id=fw.w.a, title="терапевт", rate=1.0,
-                   valid_from=dt.date(2024, 1, 1)))
+        s.add(
+            Post(
+                practitioner_id=int(prac["id"]),
+                entity_id=fw.w.a,
+                title="терапевт",
+                rate=1.0,
+                valid_from=dt.date(2024, 1, 1),
+            )
+        )
     roles = get(client, fw, "PractitionerRole", practitioner=f"Practitioner/{prac['id']}").json()
     role = roles["entry"][0]["resource"]
     assert role["organization"]["reference"] == f"Organization/{fw.w.a}" and role["active"] is True
@@ -129,8 +139,14 @@ def test_anonymous_reads_are_refused_with_an_outcome_for_fhir_clients(client: Te
 
 
 def test_the_access_log_never_shows_a_search_query() -> None:
-    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:1", "GET", f"/fhir/R4/Patient?identifier={systems.IIN}|900501401006",
-                                "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", f"/fhir/R4/Patient?identifier={systems.IIN}|900501401006", "1.1", 200),
+        None,
+    )
     assert _HideQuery().filter(record)
     assert "900501401006" not in record.getMessage() and "/fhir/R4/Patient" in record.getMessage()

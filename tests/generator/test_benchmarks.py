@@ -27,8 +27,15 @@ def test_bench_near_and_load_smoke_on_postgres() -> None:
     assert near["recall"] == 1.0
     load = bench_load.main(["--smoke", "--database-url", base])
     assert load["same_rows"] == 1.0
-    assert all(load[k] > 0 for k in ("generator_rows_per_s", "raw_plain_write_row_rows_per_s",
-                                     "raw_real_write_row_rows_per_s", "generate_only_rows_per_s"))
+    assert all(
+        load[k] > 0
+        for k in (
+            "generator_rows_per_s",
+            "raw_plain_write_row_rows_per_s",
+            "raw_real_write_row_rows_per_s",
+            "generate_only_rows_per_s",
+        )
+    )
 
 
 @pytest.mark.postgres
@@ -44,7 +51,7 @@ def test_bench_attach_and_capitation_smoke_on_postgres() -> None:
         # Every transaction of the three kinds went through: raw_full refuses (raises) as the service would.
         assert attach[f"raw_{c}_errors"] == attach[f"raw_full_{c}_errors"] == attach[f"service_{c}_errors"] == 0
     assert attach["overbooked_districts"] == attach["double_attached"] == 0
-    assert attach["chain_findings"] == 0   # the service and raw_full leave the appliers' chains verifying clean
+    assert attach["chain_findings"] == 0  # the service and raw_full leave the appliers' chains verifying clean
     cap = bench_capitation.main(["--smoke", "--database-url", base])
     assert all(cap[k] > 0 for k in ("bare_s", "compute_s", "snapshot_s", "snapshot_20m_extrapolated_s"))
     assert "snapshot_total" in cap

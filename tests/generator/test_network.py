@@ -16,11 +16,21 @@ from emhana.reference.loader import kato_rows, region_rows
 PARAMS = GeneratorParams()
 
 
-@pytest.mark.parametrize(("people", "kind"), [
-    (10, None), (49, None), (50, SiteKind.MEDICAL_POINT), (499, SiteKind.MEDICAL_POINT),
-    (500, SiteKind.FELDSHER_MIDWIFE_POST), (1_499, SiteKind.FELDSHER_MIDWIFE_POST),
-    (1_500, SiteKind.DOCTORS_OUTPATIENT_CLINIC), (4_999, SiteKind.DOCTORS_OUTPATIENT_CLINIC),
-    (5_000, SiteKind.POLYCLINIC), (25_000, SiteKind.POLYCLINIC)])
+@pytest.mark.parametrize(
+    ("people", "kind"),
+    [
+        (10, None),
+        (49, None),
+        (50, SiteKind.MEDICAL_POINT),
+        (499, SiteKind.MEDICAL_POINT),
+        (500, SiteKind.FELDSHER_MIDWIFE_POST),
+        (1_499, SiteKind.FELDSHER_MIDWIFE_POST),
+        (1_500, SiteKind.DOCTORS_OUTPATIENT_CLINIC),
+        (4_999, SiteKind.DOCTORS_OUTPATIENT_CLINIC),
+        (5_000, SiteKind.POLYCLINIC),
+        (25_000, SiteKind.POLYCLINIC),
+    ],
+)
 def test_rural_kind_follows_the_network_norms(people: int, kind: SiteKind | None) -> None:
     assert rural_kind(PARAMS, people) is kind
 
@@ -44,7 +54,7 @@ def test_national_layer_has_the_working_size() -> None:
     assert kinds[SiteKind.FELDSHER_MIDWIFE_POST] > 1_000 and kinds[SiteKind.DOCTORS_OUTPATIENT_CLINIC] > 500
     assert abs(sum(s.weight for s in sites) - sum(r["population"] for r in region_rows())) < 1
     rural = sum(p.population for p in geo.places if not p.urban) / sum(p.population for p in geo.places)
-    assert 0.3 <= rural <= 0.45     # SCALE.md §4: 41 % rural (2022), 36 % (2026)
+    assert 0.3 <= rural <= 0.45  # SCALE.md §4: 41 % rural (2022), 36 % (2026)
 
 
 def test_demo_plan_covers_every_region_with_valid_sites() -> None:

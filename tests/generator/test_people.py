@@ -27,7 +27,7 @@ def test_iin_counter_agrees_with_make_iin_and_decodes_back() -> None:
 def test_iin_counter_never_repeats_and_moves_on_when_a_day_is_full() -> None:
     counter = IinCounter()
     ordinal = dt.date(2001, 1, 1).toordinal()
-    iins = [counter.issue(ordinal, False)[0] for _ in range(12_000)]   # more than one day can hold
+    iins = [counter.issue(ordinal, False)[0] for _ in range(12_000)]  # more than one day can hold
     assert len(set(iins)) == len(iins)
     assert all(is_valid_iin(i) for i in iins)
     assert {i[:6] for i in iins} == {"010101", "010102"}

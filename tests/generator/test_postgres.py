@@ -14,22 +14,30 @@ from emhana.identity.models import Person
 from emhana.identity.rules import is_valid_iin
 
 
-def test_copy_path_writes_every_row_and_keeps_sequences_ahead(pg_url: str,
-                                                              engine_of: Callable[[str], Engine]) -> None:
+def test_copy_path_writes_every_row_and_keeps_sequences_ahead(pg_url: str, engine_of: Callable[[str], Engine]) -> None:
     engine = engine_of(pg_url)
     stats = generate(engine, population=5_000, seed=3, batch=1_500)
     assert stats.facilities_written and stats.persons == 5_000
     with engine.connect() as conn:
-        counts = conn.execute(text(
-            "SELECT (SELECT COUNT(*) FROM person), (SELECT COUNT(*) FROM person_address), "
-            "(SELECT COUNT(*) FROM person_phone), (SELECT COUNT(DISTINCT iin) FROM person)")).one()
+        counts = conn.execute(
+            text(
+                "SELECT (SELECT COUNT(*) FROM person), (SELECT COUNT(*) FROM person_address), "
+                "(SELECT COUNT(*) FROM person_phone), (SELECT COUNT(DISTINCT iin) FROM person)"
+            )
+        ).one()
         assert tuple(counts) == (5_000, 5_000, 5_000, 5_000)
         assert all(is_valid_iin(i) for i in conn.execute(text("SELECT iin FROM person")).scalars())
         assert conn.scalar(text("SELECT MAX(id) FROM person")) == 5_000
     sessions = make_sessionmaker(engine)
-    with sessions.begin() as s:      # the application's own inserts take ids after the generated block
-        p = Person(iin="900101300011", surname="Тест", given_name="Тест", birth_date=dt.date(1990, 1, 1),
-                   sex="male", category="citizen")
+    with sessions.begin() as s:  # the application's own inserts take ids after the generated block
+        p = Person(
+            iin="900101300011",
+            surname="Тест",
+            given_name="Тест",
+            birth_date=dt.date(1990, 1, 1),
+            sex="male",
+            category="citizen",
+        )
         s.add(p)
         s.flush()
         assert p.id == 5_001

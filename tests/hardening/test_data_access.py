@@ -73,36 +73,70 @@ TABLE: list[tuple[str, str, str, str]] = [
 QUEUES = {"registrar_a": {"cook_app"}, "registrar_b": {"stranger_app", "child_app"}}
 
 EMPLOYER_FIELDS = set(EmployerWorkerOut.model_fields)
-assert EMPLOYER_FIELDS == {"book_id", "surname", "given_name", "patronymic", "position", "status", "decided_on",
-                           "valid_until"}
+assert EMPLOYER_FIELDS == {
+    "book_id",
+    "surname",
+    "given_name",
+    "patronymic",
+    "position",
+    "status",
+    "decided_on",
+    "valid_until",
+}
 
 
-def account(sessions: sessionmaker[Session], role: Role, *, person_id: int | None = None,
-            entity_id: int | None = None) -> dict[str, str]:
+def account(
+    sessions: sessionmaker[Session], role: Role, *, person_id: int | None = None, entity_id: int | None = None
+) -> dict[str, str]:
     with sessions.begin() as s:
-        acc = create_account(session=s, username=f"da-{role.value}-{person_id}-{entity_id}", password=None,
-                             role=role, display_name="Test", person_id=person_id, entity_id=entity_id)
+        acc = create_account(
+            session=s,
+            username=f"da-{role.value}-{person_id}-{entity_id}",
+            password=None,
+            role=role,
+            display_name="Test",
+            person_id=person_id,
+            entity_id=entity_id,
+        )
         token = issue_token(session=s, actor=actor_of(acc), ttl=dt.timedelta(hours=1))
     return {"Authorization": f"Bearer {token}"}
 
 
 def district_of(sessions: sessionmaker[Session], site_code: str) -> int:
     with sessions() as s:
-        return int(s.scalars(select(District.id).join(Site, Site.id == District.site_id)
-                             .where(Site.code == site_code)).first())  # type: ignore[arg-type]
+        return int(
+            s.scalars(select(District.id).join(Site, Site.id == District.site_id).where(Site.code == site_code)).first()
+        )  # type: ignore[arg-type]
 
 
-def queued(client: TestClient, headers: dict[str, str], person: int, district: int,
-           applicant: int | None = None, reason: str | None = None) -> int:
+def queued(
+    client: TestClient,
+    headers: dict[str, str],
+    person: int,
+    district: int,
+    applicant: int | None = None,
+    reason: str | None = None,
+) -> int:
     """File a written application (a scan attached), which always waits for the registrar (A-52)."""
     docs = [{"kind": "id_card", "number": f"N{person}"}]
     if applicant is not None:
-        docs = [{"kind": "birth_certificate", "number": f"B{person}"},
-                {"holder": "applicant", "kind": "id_card", "number": f"N{applicant}"}]
-    body = {"person_id": person, "district_id": district, "applicant_person_id": applicant,
-            "change_reason": reason, "documents": docs}
-    r = client.post("/api/v1/attachment/applications/written", headers=headers,
-                    data={"application": json.dumps(body)}, files=[("files", ("a.pdf", b"%PDF", "application/pdf"))])
+        docs = [
+            {"kind": "birth_certificate", "number": f"B{person}"},
+            {"holder": "applicant", "kind": "id_card", "number": f"N{applicant}"},
+        ]
+    body = {
+        "person_id": person,
+        "district_id": district,
+        "applicant_person_id": applicant,
+        "change_reason": reason,
+        "documents": docs,
+    }
+    r = client.post(
+        "/api/v1/attachment/applications/written",
+        headers=headers,
+        data={"application": json.dumps(body)},
+        files=[("files", ("a.pdf", b"%PDF", "application/pdf"))],
+    )
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "submitted"
     return int(r.json()["id"])
@@ -118,15 +152,15 @@ def build(client: TestClient, sessions: sessionmaker[Session], w: Any) -> tuple[
     represent(sessions, parent, child)
     represent(sessions, former, child, valid_to=dt.date(2020, 1, 1))
     headers = {
-        "cook": w.h["cook"], "employer": w.h["employer"],
+        "cook": w.h["cook"],
+        "employer": w.h["employer"],
         "parent": account(sessions, Role.CITIZEN, person_id=parent),
         "former_guardian": account(sessions, Role.CITIZEN, person_id=former),
         "registrar_a": account(sessions, Role.REGISTRAR, entity_id=w.a),
         "registrar_b": w.h["reg_b"],
     }
     district_a, district_b = district_of(sessions, "A1"), district_of(sessions, "B1")
-    ids: dict[str, Any] = {"cook": w.cook, "parent": parent, "child": child, "stranger": stranger,
-                           "book": book["id"]}
+    ids: dict[str, Any] = {"cook": w.cook, "parent": parent, "child": child, "stranger": stranger, "book": book["id"]}
     ids["stranger_app"] = queued(client, headers["registrar_b"], stranger, district_b)
     ids["child_app"] = queued(client, headers["registrar_b"], child, district_b, applicant=parent)
     # The cook, attached at B, moves house and asks for A (a change outside the window, A-90).
@@ -153,8 +187,10 @@ def test_every_row_of_the_table(client: TestClient, sessions, world) -> None:  #
         # The refusal must not tell that the record exists: same answer as for an id that does not.
         absent = client.request(method, fill(path, ids, missing=True), headers=headers[who])
         if (resp.status_code, resp.json().get("code")) != (absent.status_code, absent.json().get("code")):
-            wrong.append(f"{who} {path}: {resp.status_code} {resp.json().get('code')} but "
-                         f"{absent.status_code} {absent.json().get('code')} for a missing id (leaks existence)")
+            wrong.append(
+                f"{who} {path}: {resp.status_code} {resp.json().get('code')} but "
+                f"{absent.status_code} {absent.json().get('code')} for a missing id (leaks existence)"
+            )
     assert wrong == [], "\n".join(wrong)
 
 
@@ -176,8 +212,16 @@ def test_the_employer_sees_status_and_dates_only(client: TestClient, sessions, w
     assert all(set(r) <= EMPLOYER_FIELDS for r in rows), rows
     # No clinical content anywhere in the answer: no item, no result, no IIN.
     text = json.dumps(rows, ensure_ascii=False).lower()
-    clinical = {code for _, code in SCOPE_2015} | {"negative", "positive", "normal", "fluorography", "xray",
-                                                    "lab_result", "specialist_exam", world.cook_iin}
+    clinical = {code for _, code in SCOPE_2015} | {
+        "negative",
+        "positive",
+        "normal",
+        "fluorography",
+        "xray",
+        "lab_result",
+        "specialist_exam",
+        world.cook_iin,
+    }
     assert [c for c in clinical if c in text] == []
     # Another employer sees none of them.
     other = client.get("/api/v1/medbook/employer/workers", headers=world.h["other_employer"])
@@ -187,6 +231,7 @@ def test_the_employer_sees_status_and_dates_only(client: TestClient, sessions, w
 def test_the_table_covers_every_citizen_readable_person_route(app) -> None:  # type: ignore[no-untyped-def]
     """A new route that reads someone's data by id, open to citizens, must get a row here."""
     from emhana.web.deps import declared_roles, iter_routes
+
     def shape(path: str) -> str:
         return re.sub(r"\{\w+\}", "{}", path)
 
@@ -194,8 +239,13 @@ def test_the_table_covers_every_citizen_readable_person_route(app) -> None:  # t
     missing = []
     for path, methods, dep in iter_routes(app):
         roles = declared_roles(dep.dependencies)
-        if "GET" in methods and isinstance(roles, frozenset) and Role.CITIZEN in roles and "{" in path \
-                and path.startswith("/api/"):
+        if (
+            "GET" in methods
+            and isinstance(roles, frozenset)
+            and Role.CITIZEN in roles
+            and "{" in path
+            and path.startswith("/api/")
+        ):
             if shape(path) not in covered:
                 missing.append(path)
     assert missing == [], missing

@@ -26,8 +26,17 @@ EXAMPLES = int(os.environ.get("EMHANA_FUZZ_EXAMPLES", "8"))
 ANONYMOUS_EXAMPLES = 3
 
 # Which role a protected route is fuzzed as, when it admits several (the most powerful first).
-PREFERENCE = [Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.REGISTRAR, Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN,
-              Role.MIS_CLIENT, Role.VERIFIER, Role.EMPLOYER, Role.CITIZEN]
+PREFERENCE = [
+    Role.FUND_ADMIN,
+    Role.ENTITY_ADMIN,
+    Role.REGISTRAR,
+    Role.RESPONSIBLE_THERAPIST,
+    Role.CLINICIAN,
+    Role.MIS_CLIENT,
+    Role.VERIFIER,
+    Role.EMPLOYER,
+    Role.CITIZEN,
+]
 
 
 FHIR_JSON = "application/fhir+json"
@@ -75,8 +84,14 @@ def fuzz(operation: Any, headers: dict[str, str], examples: int, statuses: Count
     found: list[str] = []
     who = "as role" if headers else "anonymous"
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy())
     def run(case: Any) -> None:
         case.headers = {**(case.headers or {}), **headers}
@@ -137,7 +152,7 @@ def test_the_answer_check_can_fail() -> None:
     assert problems_of("/api/v1/x", 500, PROBLEM_JSON, problem)
     assert problems_of("/api/v1/x", 404, "application/json", problem)
     assert problems_of("/api/v1/x", 422, PROBLEM_JSON, b'{"status": 422}')
-    assert problems_of("/api/v1/x", 403, PROBLEM_JSON, problem)   # the body says another status
+    assert problems_of("/api/v1/x", 403, PROBLEM_JSON, problem)  # the body says another status
     outcome = {"resourceType": "OperationOutcome", "issue": [{"details": {"coding": [{"code": "core.not_found"}]}}]}
     assert problems_of("/fhir/R4/Patient/1", 404, FHIR_JSON, json.dumps(outcome).encode()) == []
     assert problems_of("/fhir/R4/Patient/1", 404, FHIR_JSON, b'{"resourceType": "OperationOutcome"}')

@@ -47,39 +47,80 @@ from tests.factories import entity_record, site_record
 
 START = dt.datetime(2025, 9, 10, 10, 0, tzinfo=KZ_TIME)  # inside the 2025 campaign window (A-32)
 BINS = ("150340001236", "201140004575", "180441000669")
-BIRTHS = (dt.date(1960, 5, 1), dt.date(1985, 3, 15), dt.date(1999, 12, 31), dt.date(2012, 7, 7),
-          dt.date(2022, 2, 2), dt.date(1990, 1, 20), dt.date(1975, 6, 30), dt.date(2004, 2, 29))
+BIRTHS = (
+    dt.date(1960, 5, 1),
+    dt.date(1985, 3, 15),
+    dt.date(1999, 12, 31),
+    dt.date(2012, 7, 7),
+    dt.date(2022, 2, 2),
+    dt.date(1990, 1, 20),
+    dt.date(1975, 6, 30),
+    dt.date(2004, 2, 29),
+)
 ONE_DAY = dt.timedelta(days=1)
 
 
 def build_world(sessions: Any) -> dict[str, Any]:
     """Three participating entities in Astana with small districts, people with documents, the staff."""
-    a = entity_record(BINS[0], sites=[
-        site_record("A1", districts=[DistrictRecord("gp", 1, 3), DistrictRecord("pediatric", 2, 2),
-                                     DistrictRecord("therapist", 3, 2)]),
-        site_record("A2", lat=51.16, lon=71.47, districts=[DistrictRecord("gp", 1, 2)])])
-    b = entity_record(BINS[1], sites=[site_record("B1", lat=51.15, lon=71.45,
-                                                  districts=[DistrictRecord("gp", 1, 2)])])
-    c = entity_record(BINS[2], sites=[site_record("C1", lat=51.14, lon=71.44,
-                                                  districts=[DistrictRecord("gp", 1, 3),
-                                                             DistrictRecord("pediatric", 2, 2)])])
+    a = entity_record(
+        BINS[0],
+        sites=[
+            site_record(
+                "A1",
+                districts=[
+                    DistrictRecord("gp", 1, 3),
+                    DistrictRecord("pediatric", 2, 2),
+                    DistrictRecord("therapist", 3, 2),
+                ],
+            ),
+            site_record("A2", lat=51.16, lon=71.47, districts=[DistrictRecord("gp", 1, 2)]),
+        ],
+    )
+    b = entity_record(BINS[1], sites=[site_record("B1", lat=51.15, lon=71.45, districts=[DistrictRecord("gp", 1, 2)])])
+    c = entity_record(
+        BINS[2],
+        sites=[
+            site_record(
+                "C1", lat=51.14, lon=71.44, districts=[DistrictRecord("gp", 1, 3), DistrictRecord("pediatric", 2, 2)]
+            )
+        ],
+    )
     with sessions.begin() as s:
-        fund = actor_of(create_account(session=s, username="fund", password=None, role=Role.FUND_ADMIN,
-                                       display_name="Fund"))
+        fund = actor_of(
+            create_account(session=s, username="fund", password=None, role=Role.FUND_ADMIN, display_name="Fund")
+        )
         policy.seed_default_policies(s)
         apply_records(session=s, actor=fund, records=[a, b, c])
         entities = [get_entity_by_bin(session=s, bin_=bin_).id for bin_ in BINS]
-        registrars = {e: actor_of(create_account(session=s, username=f"reg-{e}", password=None,
-                                                 role=Role.REGISTRAR, display_name="Registrar", entity_id=e))
-                      for e in entities}
-        districts = {d.id: (d.capacity, s.get(Entity, d.site.entity_id).id)
-                     for d in s.scalars(select(District))}
+        registrars = {
+            e: actor_of(
+                create_account(
+                    session=s,
+                    username=f"reg-{e}",
+                    password=None,
+                    role=Role.REGISTRAR,
+                    display_name="Registrar",
+                    entity_id=e,
+                )
+            )
+            for e in entities
+        }
+        districts = {d.id: (d.capacity, s.get(Entity, d.site.entity_id).id) for d in s.scalars(select(District))}
         persons = []
         for i, born in enumerate(BIRTHS):
-            p = Person(iin=_iin(born, i), surname="Тестов", given_name=f"Тест{i}", birth_date=born,
-                       sex="male" if i % 2 else "female", category="citizen")
-            p.addresses = [PersonAddress(kind="permanent", kato_code="710000000", kato_version="NK RK 11-2025",
-                                         lat=51.13, lon=71.43)]
+            p = Person(
+                iin=_iin(born, i),
+                surname="Тестов",
+                given_name=f"Тест{i}",
+                birth_date=born,
+                sex="male" if i % 2 else "female",
+                category="citizen",
+            )
+            p.addresses = [
+                PersonAddress(
+                    kind="permanent", kato_code="710000000", kato_version="NK RK 11-2025", lat=51.13, lon=71.43
+                )
+            ]
             p.documents = [IdentityDocument(kind="id_card", number=f"N{i:08d}", expires_on=None)]
             s.add(p)
             s.flush()
@@ -88,10 +129,23 @@ def build_world(sessions: Any) -> dict[str, Any]:
         for child, born in zip(persons, BIRTHS, strict=True):
             if born > dt.date(2007, 12, 31):  # minors apply through a parent (A-50)
                 guardians[child] = persons[1]
-                s.add(LegalRepresentation(representative_id=persons[1], represented_id=child, basis="parent",
-                                          basis_document="birth certificate", valid_from=dt.date(2000, 1, 1)))
-    return {"fund": fund, "registrars": registrars, "districts": districts, "persons": persons,
-            "entities": entities, "guardians": guardians}
+                s.add(
+                    LegalRepresentation(
+                        representative_id=persons[1],
+                        represented_id=child,
+                        basis="parent",
+                        basis_document="birth certificate",
+                        valid_from=dt.date(2000, 1, 1),
+                    )
+                )
+    return {
+        "fund": fund,
+        "registrars": registrars,
+        "districts": districts,
+        "persons": persons,
+        "entities": entities,
+        "guardians": guardians,
+    }
 
 
 def _iin(born: dt.date, serial: int) -> str:
@@ -107,8 +161,9 @@ def check_history(rows: list[Attachment]) -> list[str]:
     wrong = []
     if sum(1 for r in rows if r.end_date is None) > 1:
         wrong.append("two open attachments")
-    real = sorted((r for r in rows if r.end_date is None or r.end_date >= r.begin_date),
-                  key=lambda r: (r.begin_date, r.id))
+    real = sorted(
+        (r for r in rows if r.end_date is None or r.end_date >= r.begin_date), key=lambda r: (r.begin_date, r.id)
+    )
     for prev, nxt in zip(real, real[1:], strict=False):
         if prev.end_date is None or prev.end_date >= nxt.begin_date:
             wrong.append(f"overlap: {prev.begin_date}..{prev.end_date} and {nxt.begin_date}..{nxt.end_date}")
@@ -116,8 +171,10 @@ def check_history(rows: list[Attachment]) -> list[str]:
         if r.end_reason == EndReason.TRANSFER.value:
             following = [n for n in real if n.begin_date > r.begin_date]
             if not following or following[0].begin_date != r.end_date + ONE_DAY:  # type: ignore[operator]
-                wrong.append(f"gap after transfer: ended {r.end_date}, next begins "
-                             f"{following[0].begin_date if following else None}")
+                wrong.append(
+                    f"gap after transfer: ended {r.end_date}, next begins "
+                    f"{following[0].begin_date if following else None}"
+                )
     for r in rows:
         if r.end_date is not None and r.end_date < r.begin_date and r.end_date != r.begin_date - ONE_DAY:
             wrong.append(f"reversed period {r.begin_date}..{r.end_date}")
@@ -152,9 +209,18 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
             self.outcomes[name] += 1
             return result
 
-        @rule(requests=st.lists(st.tuples(st.integers(0, len(BIRTHS) - 1), st.integers(0, 20),
-                                           st.sampled_from([None, "relocation", "closure"]), st.booleans()),
-                                 min_size=1, max_size=4))
+        @rule(
+            requests=st.lists(
+                st.tuples(
+                    st.integers(0, len(BIRTHS) - 1),
+                    st.integers(0, 20),
+                    st.sampled_from([None, "relocation", "closure"]),
+                    st.booleans(),
+                ),
+                min_size=1,
+                max_size=4,
+            )
+        )
         def apply(self, requests: list[tuple[int, int, str | None, bool]]) -> None:
             """People apply in person at the registrar of the district's entity (A-50); minors through a parent."""
             ids = sorted(self.w["districts"])
@@ -163,27 +229,53 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
                 registrar = self.w["registrars"][self.w["districts"][district_id][1]]
                 person_id = self.w["persons"][person]
                 guardian = self.w["guardians"].get(person_id)
-                documents = [DocumentIn(kind="id_card", number=f"N{person:08d}")] if guardian is None else [
-                    DocumentIn(kind="birth_certificate", number=f"B{person:08d}"),
-                    DocumentIn(holder="applicant", kind="id_card", number="N00000001")]
-                data = ApplicationIn(person_id=person_id, district_id=district_id, change_reason=change,
-                                     border_claim=border, applicant_person_id=guardian, documents=documents)
-                self.run("apply", lambda s, data=data, registrar=registrar: service.submit(
-                    session=s, actor=registrar, data=data, channel=Channel.IN_PERSON, now=moment["now"]))
+                documents = (
+                    [DocumentIn(kind="id_card", number=f"N{person:08d}")]
+                    if guardian is None
+                    else [
+                        DocumentIn(kind="birth_certificate", number=f"B{person:08d}"),
+                        DocumentIn(holder="applicant", kind="id_card", number="N00000001"),
+                    ]
+                )
+                data = ApplicationIn(
+                    person_id=person_id,
+                    district_id=district_id,
+                    change_reason=change,
+                    border_claim=border,
+                    applicant_person_id=guardian,
+                    documents=documents,
+                )
+                self.run(
+                    "apply",
+                    lambda s, data=data, registrar=registrar: service.submit(
+                        session=s, actor=registrar, data=data, channel=Channel.IN_PERSON, now=moment["now"]
+                    ),
+                )
 
         @rule(approvals=st.lists(st.booleans(), min_size=1, max_size=4))
         def decide(self, approvals: list[bool]) -> None:
             """The registrars decide the queued applications, oldest first (A-52, A-70)."""
             with sessions() as s:
-                pending = list(s.execute(select(Application.id, Application.version, Application.entity_id)
-                                         .where(Application.state == State.SUBMITTED.value)
-                                         .order_by(Application.id)))
+                pending = list(
+                    s.execute(
+                        select(Application.id, Application.version, Application.entity_id)
+                        .where(Application.state == State.SUBMITTED.value)
+                        .order_by(Application.id)
+                    )
+                )
             for (app_id, version, entity_id), approve in zip(pending, approvals, strict=False):
-                data = DecisionIn(decision="approve") if approve else DecisionIn(
-                    decision="refuse", reason_code="attachment.documents_inaccurate")
+                data = (
+                    DecisionIn(decision="approve")
+                    if approve
+                    else DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate")
+                )
                 registrar = self.w["registrars"][entity_id]
-                self.run("decide", lambda s, a=app_id, v=version, d=data, r=registrar: service.decide(
-                    session=s, actor=r, application_id=a, expected_version=v, data=d, now=moment["now"]))
+                self.run(
+                    "decide",
+                    lambda s, a=app_id, v=version, d=data, r=registrar: service.decide(
+                        session=s, actor=r, application_id=a, expected_version=v, data=d, now=moment["now"]
+                    ),
+                )
 
         @rule(days=st.integers(1, 45))
         def advance(self, days: int) -> None:
@@ -200,10 +292,20 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
             person_id = attached[person % len(attached)]
             died = self.today - dt.timedelta(days=3 if registered_late else 0)
             with sessions.begin() as s:
-                s.execute(update(Person).where(Person.id == person_id, Person.death_date.is_(None))
-                          .values(death_date=died))
-            self.run("death", lambda s: placement.detach(session=s, actor=self.w["fund"], person_id=person_id,
-                                                         reason=EndReason.DEATH, on=died, today=self.today))
+                s.execute(
+                    update(Person).where(Person.id == person_id, Person.death_date.is_(None)).values(death_date=died)
+                )
+            self.run(
+                "death",
+                lambda s: placement.detach(
+                    session=s,
+                    actor=self.w["fund"],
+                    person_id=person_id,
+                    reason=EndReason.DEATH,
+                    on=died,
+                    today=self.today,
+                ),
+            )
 
         @rule(entity=st.integers(0, len(BINS) - 1), back=st.booleans())
         def exclusion(self, entity: int, back: bool) -> None:
@@ -214,17 +316,33 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
             def act(s: Any) -> Any:
                 row = s.get(Entity, entity_id)
                 status = InclusionStatus.INCLUDED if back else InclusionStatus.EXCLUDED
-                set_inclusion(session=s, actor=self.w["fund"], entity=row, status=status, effective_from=tomorrow,
-                              reason="state machine")
+                set_inclusion(
+                    session=s,
+                    actor=self.w["fund"],
+                    entity=row,
+                    status=status,
+                    effective_from=tomorrow,
+                    reason="state machine",
+                )
                 if back:
                     return None
-                return placement.redistribute(session=s, actor=self.w["fund"], entity_id=entity_id, on=tomorrow,
-                                              today=self.today, policy=policy.policy_for(s, tomorrow))
+                return placement.redistribute(
+                    session=s,
+                    actor=self.w["fund"],
+                    entity_id=entity_id,
+                    on=tomorrow,
+                    today=self.today,
+                    policy=policy.policy_for(s, tomorrow),
+                )
 
             self.run("include" if back else "exclude", act)
 
-        @rule(changes=st.sampled_from([1, 2]), year_round=st.booleans(), first_any_time=st.booleans(),
-              start_day=st.integers(1, 20))
+        @rule(
+            changes=st.sampled_from([1, 2]),
+            year_round=st.booleans(),
+            first_any_time=st.booleans(),
+            start_day=st.integers(1, 20),
+        )
         def campaign_change(self, changes: int, year_round: bool, first_any_time: bool, start_day: int) -> None:
             """The Fund changes next year's campaign before it opens (capacity checks stay on)."""
             year = self.today.year + 1
@@ -232,15 +350,31 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
                 row = s.scalar(select(CampaignPolicy).where(CampaignPolicy.year == year))
                 version = row.version if row is not None else None
             start = dt.date(year, 9, start_day) if not year_round else dt.date(year, 1, start_day)
-            data = PolicyIn(year=year, window_start=start, window_end=dt.date(year, 11, 1), year_round=year_round,
-                            max_voluntary_changes_per_year=changes, first_attachment_any_time=first_any_time)
+            data = PolicyIn(
+                year=year,
+                window_start=start,
+                window_end=dt.date(year, 11, 1),
+                year_round=year_round,
+                max_voluntary_changes_per_year=changes,
+                first_attachment_any_time=first_any_time,
+            )
             if version is None:
-                self.run("campaign", lambda s: policy.create_policy(session=s, actor=self.w["fund"], data=data,
-                                                                    today=self.today))
+                self.run(
+                    "campaign",
+                    lambda s: policy.create_policy(session=s, actor=self.w["fund"], data=data, today=self.today),
+                )
             else:
-                self.run("campaign", lambda s: policy.update_policy(session=s, actor=self.w["fund"], year=year,
-                                                                    data=data, expected_version=version,
-                                                                    today=self.today))
+                self.run(
+                    "campaign",
+                    lambda s: policy.update_policy(
+                        session=s,
+                        actor=self.w["fund"],
+                        year=year,
+                        data=data,
+                        expected_version=version,
+                        today=self.today,
+                    ),
+                )
 
         @precondition(lambda self: len(self.snapshots) < 4)
         @rule(back=st.integers(1, 60))
@@ -249,10 +383,14 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
             as_of = self.today - dt.timedelta(days=back)
 
             def act(s: Any) -> dict[tuple[int, str, str], int]:
-                snap = capitation.take_snapshot(session=s, actor=self.w["fund"], as_of=as_of, today=self.today,
-                                                now=moment["now"])
-                return {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=snap)
-                        if c.count}
+                snap = capitation.take_snapshot(
+                    session=s, actor=self.w["fund"], as_of=as_of, today=self.today, now=moment["now"]
+                )
+                return {
+                    (c.entity_id, c.sex, c.band): c.count
+                    for c in capitation.counts_of(session=s, snapshot=snap)
+                    if c.count
+                }
 
             counts = self.run("snapshot", act)
             if counts is not None:
@@ -269,8 +407,10 @@ def make_machine(sessions: Any, engine: Any, moment: dict[str, dt.datetime]) -> 
                 for att in s.scalars(select(Attachment)):
                     by_person[att.person_id].append(att)
                 for person_id, rows in by_person.items():
-                    assert check_history(rows) == [], (person_id, [(r.begin_date, r.end_date, r.end_reason)
-                                                                   for r in rows])
+                    assert check_history(rows) == [], (
+                        person_id,
+                        [(r.begin_date, r.end_date, r.end_reason) for r in rows],
+                    )
                     for day in {r.begin_date for r in rows} | {self.today}:
                         assert sum(service.active_on(r, day) for r in rows) <= 1, (person_id, day)
 
@@ -300,11 +440,21 @@ def test_attachment_invariants_hold_under_random_histories(sessions, engine, mon
     monkeypatch.setattr(clock, "today", lambda: moment["now"].date())
     machine = make_machine(sessions, engine, moment)
     seen: dict[str, int] = defaultdict(int)
-    machine.teardown = lambda self: [seen.__setitem__(k, seen[k] + n)  # type: ignore[method-assign]
-                                     for k, n in getattr(self, "outcomes", {}).items()]
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=25, stateful_step_count=30, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck)))
+    machine.teardown = lambda self: [
+        seen.__setitem__(k, seen[k] + n)  # type: ignore[method-assign]
+        for k, n in getattr(self, "outcomes", {}).items()
+    ]
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=30,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
     if os.environ.get("EMHANA_FUZZ_REPORT"):
         print("\n".join(f"{n:5} {k}" for k, n in sorted(seen.items())))  # noqa: T201
     # The histories did what they are meant to (swarm testing leaves some rules out of some examples;
@@ -323,17 +473,30 @@ def test_a_scripted_history_goes_through_every_kind_of_step(sessions, engine, mo
     # Districts in id order: 0 A1 gp, 1 A1 pediatric, 2 A1 therapist, 3 A2 gp, 4 B1 gp, 5 C1 gp, 6 C1 pediatric.
     script = [
         (m.world, {}),
-        (m.apply, {"requests": [(0, 0, None, False), (1, 0, None, False), (2, 4, None, False),
-                                (3, 1, None, False), (5, 5, None, False), (6, 5, None, False)]}),
+        (
+            m.apply,
+            {
+                "requests": [
+                    (0, 0, None, False),
+                    (1, 0, None, False),
+                    (2, 4, None, False),
+                    (3, 1, None, False),
+                    (5, 5, None, False),
+                    (6, 5, None, False),
+                ]
+            },
+        ),
         (m.advance, {"days": 1}),
         (m.snapshot, {"back": 1}),
-        (m.apply, {"requests": [(0, 4, "relocation", False)]}),   # a transfer the registrar must review
+        (m.apply, {"requests": [(0, 4, "relocation", False)]}),  # a transfer the registrar must review
         (m.decide, {"approvals": [True]}),
-        (m.apply, {"requests": [(1, 3, None, False)]}),            # a voluntary change in the window
+        (m.apply, {"requests": [(1, 3, None, False)]}),  # a voluntary change in the window
         (m.death, {"person": 2, "registered_late": True}),
-        (m.exclusion, {"entity": 2, "back": False}),               # C is excluded: its people move (A-94)
+        (m.exclusion, {"entity": 2, "back": False}),  # C is excluded: its people move (A-94)
         (m.campaign_change, {"changes": 1, "year_round": False, "first_any_time": True, "start_day": 3}),
-        (m.advance, {"days": 45}), (m.advance, {"days": 45}), (m.advance, {"days": 45}),
+        (m.advance, {"days": 45}),
+        (m.advance, {"days": 45}),
+        (m.advance, {"days": 45}),
         (m.snapshot, {"back": 2}),
         (m.exclusion, {"entity": 2, "back": True}),
     ]
@@ -357,9 +520,9 @@ def test_the_history_check_can_fail() -> None:
     d = dt.date(2026, 1, 1)
     assert check_history([att(d, d + 9 * ONE_DAY, "transfer"), att(d + 10 * ONE_DAY, None)]) == []
     assert check_history([att(d, d + 9 * ONE_DAY, "transfer"), att(d + 12 * ONE_DAY, None)])  # gap
-    assert check_history([att(d, d + 9 * ONE_DAY, "transfer"), att(d + 5 * ONE_DAY, None)])   # overlap
-    assert check_history([att(d, None), att(d + 5 * ONE_DAY, None)])                           # two open
-    assert check_history([att(d, d - ONE_DAY, "superseded"), att(d, None)]) == []              # never took effect
+    assert check_history([att(d, d + 9 * ONE_DAY, "transfer"), att(d + 5 * ONE_DAY, None)])  # overlap
+    assert check_history([att(d, None), att(d + 5 * ONE_DAY, None)])  # two open
+    assert check_history([att(d, d - ONE_DAY, "superseded"), att(d, None)]) == []  # never took effect
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

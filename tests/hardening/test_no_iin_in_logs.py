@@ -34,7 +34,7 @@ def test_a_full_flow_logs_no_iin(database_url, sessions, world, make_actor, capl
     caplog.set_level(logging.DEBUG)
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "sqlalchemy", "emhana"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    app = create_app(Settings(database_url=database_url))   # its engine is made with DEBUG logging on
+    app = create_app(Settings(database_url=database_url))  # its engine is made with DEBUG logging on
     _, password_user = make_actor(Role.RESPONSIBLE_THERAPIST, entity_id=world.a, password="right-pass")
     newcomer = add_person(sessions, born=dt.date(1993, 4, 4))
     with serve(app) as base, httpx.Client(base_url=base) as c:
@@ -43,46 +43,72 @@ def test_a_full_flow_logs_no_iin(database_url, sessions, world, make_actor, capl
         assert me["role"] == "responsible_therapist"
         assert c.post(f"{API}/auth/token", data={"username": "nobody", "password": "x"}).status_code == 401
         c.get("/login")
-        page = c.post("/login", data={"username": "responsible_therapist-2", "password": "right-pass",
-                                      "csrf": c.cookies[CSRF_COOKIE]})
+        page = c.post(
+            "/login",
+            data={"username": "responsible_therapist-2", "password": "right-pass", "csrf": c.cookies[CSRF_COOKIE]},
+        )
         assert page.status_code in (200, 303), page.text[:200]
         # Identity: lookup by IIN (in the body), a malformed IIN, an unknown IIN.
-        assert c.post(f"{API}/persons/lookup", headers=world.h["reg_b"],
-                      json={"iin": world.cook_iin}).status_code == 200
+        assert (
+            c.post(f"{API}/persons/lookup", headers=world.h["reg_b"], json={"iin": world.cook_iin}).status_code == 200
+        )
         assert c.post(f"{API}/persons/lookup", headers=world.h["reg_b"], json={"iin": "123"}).status_code == 422
-        assert c.post(f"{API}/persons/lookup", headers=world.h["reg_b"],
-                      json={"iin": "920704411239"}).status_code == 404
+        assert (
+            c.post(f"{API}/persons/lookup", headers=world.h["reg_b"], json={"iin": "920704411239"}).status_code == 404
+        )
         assert c.post(f"{API}/identity/iin-check", json={"iins": [world.cook_iin, "920704411239"]}).status_code == 200
         # Attachment: a written application at B, the registrar's decision, the person's reads.
-        app_ = c.post(f"{API}/attachment/applications/written", headers=world.h["reg_b"],
-                      data={"application": json.dumps({"person_id": newcomer, "district_id": _district_b(sessions),
-                                                       "documents": [{"kind": "id_card", "number": "1"}]})},
-                      files=[("files", ("a.pdf", b"%PDF", "application/pdf"))])
+        app_ = c.post(
+            f"{API}/attachment/applications/written",
+            headers=world.h["reg_b"],
+            data={
+                "application": json.dumps(
+                    {
+                        "person_id": newcomer,
+                        "district_id": _district_b(sessions),
+                        "documents": [{"kind": "id_card", "number": "1"}],
+                    }
+                )
+            },
+            files=[("files", ("a.pdf", b"%PDF", "application/pdf"))],
+        )
         assert app_.status_code == 201, app_.text
-        decided = c.post(f"{API}/attachment/applications/{app_.json()['id']}/decision",
-                         headers={**world.h["reg_b"], "If-Match": f'"application-{app_.json()["id"]}-v1"'},
-                         json={"decision": "approve"})
+        decided = c.post(
+            f"{API}/attachment/applications/{app_.json()['id']}/decision",
+            headers={**world.h["reg_b"], "If-Match": f'"application-{app_.json()["id"]}-v1"'},
+            json={"decision": "approve"},
+        )
         assert decided.status_code == 200, decided.text
-        assert c.get(f"{API}/attachment/applications/{app_.json()['id']}/notice.pdf",
-                     headers=world.h["reg_b"]).status_code == 200
+        assert (
+            c.get(f"{API}/attachment/applications/{app_.json()['id']}/notice.pdf", headers=world.h["reg_b"]).status_code
+            == 200
+        )
         assert c.get(f"{API}/attachment/persons/{world.cook}", headers=world.h["cook"]).status_code == 200
         assert c.get(f"{API}/attachment/me", headers=world.h["cook"]).status_code == 200
         # Medical book: employers, issue (IIN in the body), entries, clearance, reads, lookup, the pages.
         link_employers(c, world)  # type: ignore[arg-type]
         book = issue_book(c, world)  # type: ignore[arg-type]
         clean_scope(c, world, int(book["id"]))  # type: ignore[arg-type]
-        assert c.post(f"{API}/medbook/books/{book['id']}/clearance", headers=world.h["rt_a"],
-                      json={"decision": "granted"}).status_code == 201
+        assert (
+            c.post(
+                f"{API}/medbook/books/{book['id']}/clearance", headers=world.h["rt_a"], json={"decision": "granted"}
+            ).status_code
+            == 201
+        )
         assert c.post(f"{API}/medbook/books", headers=world.h["rt_a"], json=book_body(world)).status_code == 409
         assert c.get(f"{API}/medbook/books/{book['id']}", headers=world.h["rt_a"]).status_code == 200
-        assert c.post(f"{API}/medbook/books/lookup", headers=world.h["clin_a"],
-                      json={"iin": world.cook_iin}).status_code == 200
+        assert (
+            c.post(f"{API}/medbook/books/lookup", headers=world.h["clin_a"], json={"iin": world.cook_iin}).status_code
+            == 200
+        )
         assert c.get(f"{API}/medbook/me", headers=world.h["cook"]).status_code == 200
         assert c.get(f"{API}/medbook/employer/workers", headers=world.h["employer"]).status_code == 200
         c.cookies.set("emhana_session", world.h["rt_a"]["Authorization"][7:])
         c.get("/medbook/desk")
-        assert c.post("/medbook/desk/find", data={"iin": world.cook_iin, "csrf": c.cookies[CSRF_COOKIE]}
-                      ).status_code == 200
+        assert (
+            c.post("/medbook/desk/find", data={"iin": world.cook_iin, "csrf": c.cookies[CSRF_COOKIE]}).status_code
+            == 200
+        )
         c.cookies.set("emhana_session", world.h["cook"]["Authorization"][7:])
         assert c.get("/medbook/my").status_code == 200
         assert c.get("/attachment/my").status_code == 200
@@ -102,8 +128,19 @@ def serve(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="debug", access_log=True,
-                                           log_config=None, ws="none", http="h11", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="debug",
+            access_log=True,
+            log_config=None,
+            ws="none",
+            http="h11",
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, name="uvicorn-iin-logs", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -128,6 +165,8 @@ def _text(record: logging.LogRecord) -> str:
 
 def _district_b(sessions) -> int:  # type: ignore[no-untyped-def]
     from emhana.facilities.models import District, Site
+
     with sessions() as s:
-        return int(s.scalars(select(District.id).join(Site, Site.id == District.site_id)
-                             .where(Site.code == "B1")).one())
+        return int(
+            s.scalars(select(District.id).join(Site, Site.id == District.site_id).where(Site.code == "B1")).one()
+        )

@@ -25,8 +25,20 @@ PROBLEM = "application/problem+json"
 
 # --- security headers ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/facilities", "/login", "/api/v1/reference/regions", "/no-such-page",
-                                  "/api/v1/no-such-thing", "/static/emhana.css", "/openapi.json"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/facilities",
+        "/login",
+        "/api/v1/reference/regions",
+        "/no-such-page",
+        "/api/v1/no-such-thing",
+        "/static/emhana.css",
+        "/openapi.json",
+    ],
+)
 def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
     resp = client.get(path, headers={"accept": "text/html"})
     assert resp.headers["content-security-policy"] == security.CSP
@@ -58,13 +70,20 @@ def test_templates_need_nothing_the_policy_forbids() -> None:
     offending = []
     for template in sorted(Path(TEMPLATES).rglob("*.html")):
         text = template.read_text(encoding="utf-8")
-        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\sstyle=", r"\son[a-z]+\s*=",
-                        r"javascript:", r"<(?:script|link|img|iframe)[^>]+(?:src|href)=\"(?:https?:)?//"):
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)[^>]*>",
+            r"<style\b",
+            r"\sstyle=",
+            r"\son[a-z]+\s*=",
+            r"javascript:",
+            r"<(?:script|link|img|iframe)[^>]+(?:src|href)=\"(?:https?:)?//",
+        ):
             offending += [f"{template.name}: {m.group(0)}" for m in re.finditer(pattern, text, re.I)]
     assert offending == []
 
 
 # --- rate limits ----------------------------------------------------------------------------------------
+
 
 def test_failed_logins_are_limited_per_username(client: TestClient, make_actor) -> None:  # type: ignore[no-untyped-def]
     make_actor(Role.REGISTRAR, password="right-pass")
@@ -98,9 +117,11 @@ def test_logins_are_limited_per_client_address(app, client: TestClient) -> None:
     # The default rule with a lower limit (each refused login costs an argon2 verification).
     rule = dataclasses.replace(next(r for r in security.DEFAULT_RULES if r.name == "login-ip"), limit=4)
     app.state.rate_rules = [rule]
-    answers = [client.post("/api/v1/auth/token", data={"username": f"user-{i}", "password": "x"}).status_code
-               for i in range(rule.limit + 1)]
-    assert answers[:rule.limit] == [401] * rule.limit
+    answers = [
+        client.post("/api/v1/auth/token", data={"username": f"user-{i}", "password": "x"}).status_code
+        for i in range(rule.limit + 1)
+    ]
+    assert answers[: rule.limit] == [401] * rule.limit
     assert answers[-1] == 429
 
 
@@ -122,7 +143,7 @@ def test_verifier_routes_are_limited_per_client_address(client: TestClient) -> N
     """The rule is keyed by prefix: it holds for /verify and /api/v1/verify… whether or not they exist yet."""
     rule = next(r for r in security.DEFAULT_RULES if r.name == "verify-ip")
     answers = [client.get("/api/v1/verify/status").status_code for _ in range(rule.limit + 1)]
-    assert 429 not in answers[:rule.limit] and answers[-1] == 429
+    assert 429 not in answers[: rule.limit] and answers[-1] == 429
     assert client.get("/api/v1/reference/regions").status_code == 200  # other routes are not limited
 
 
@@ -136,18 +157,25 @@ def test_prefix_matching() -> None:
 
 # --- CSRF -----------------------------------------------------------------------------------------------
 
+
 def form_post_routes(app) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
     """Every POST route of the HTML door (not the JSON APIs under /api/ and /fhir/), with what it declares."""
-    return sorted((path, declared_roles(dep.dependencies)) for path, methods, dep in iter_routes(app)
-                  if "POST" in methods and not path.startswith(("/api/", "/fhir/")))
+    return sorted(
+        (path, declared_roles(dep.dependencies))
+        for path, methods, dep in iter_routes(app)
+        if "POST" in methods and not path.startswith(("/api/", "/fhir/"))
+    )
 
 
 def form_fields(app, path: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Plausible values for the form fields a route declares (so that only the token is wrong)."""
     for route_path, methods, dep in iter_routes(app):
         if route_path == path and "POST" in methods:
-            return {(p.alias or p.name): "1" for p in dep.body_params
-                    if p.name != "csrf" and not isinstance(p.field_info, params.File)}
+            return {
+                (p.alias or p.name): "1"
+                for p in dep.body_params
+                if p.name != "csrf" and not isinstance(p.field_info, params.File)
+            }
     return {}
 
 
@@ -185,6 +213,7 @@ def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(app, client: Test
 
 
 # --- secrets from the environment -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, database_url: str):  # type: ignore[no-untyped-def]

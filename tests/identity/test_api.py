@@ -15,11 +15,25 @@ from emhana.identity.models import Person, PersonAddress
 
 def person_body(iin: str = "880315301280", **kw: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "iin": iin, "surname": "Ахметов", "given_name": "Нұрлан", "patronymic": "Серікұлы",
-        "birth_date": "1988-03-15", "sex": "male", "category": "citizen",
-        "addresses": [{"kind": "permanent", "text_ru": "г.Астана, ул. Абая, 12", "text_kk": "Астана қ., Абай к., 12",
-                       "kato_code": "710000000", "lat": 51.13, "lon": 71.43}],
-        "phones": ["+77011234567"], "documents": [{"kind": "id_card", "number": "045678912"}],
+        "iin": iin,
+        "surname": "Ахметов",
+        "given_name": "Нұрлан",
+        "patronymic": "Серікұлы",
+        "birth_date": "1988-03-15",
+        "sex": "male",
+        "category": "citizen",
+        "addresses": [
+            {
+                "kind": "permanent",
+                "text_ru": "г.Астана, ул. Абая, 12",
+                "text_kk": "Астана қ., Абай к., 12",
+                "kato_code": "710000000",
+                "lat": 51.13,
+                "lon": 71.43,
+            }
+        ],
+        "phones": ["+77011234567"],
+        "documents": [{"kind": "id_card", "number": "045678912"}],
     }
     body.update(kw)
     return body
@@ -42,17 +56,23 @@ def test_create_and_read(client: TestClient, auth, sessions) -> None:  # type: i
     assert actions == ["person.create", "person.read"]
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"iin": "880315301281"}, "identity.invalid_iin"),
-    ({"iin": "87051230043"}, "identity.invalid_iin"),
-    ({"death_date": "1980-01-01"}, "core.invalid_dates"),
-    ({"sex": "x"}, "core.invalid_request"),
-    ({"addresses": [{"kind": "permanent", "kato_code": "719999999"}]}, "reference.unknown_kato"),
-    ({"addresses": [{"kind": "permanent", "kato_code": "710000000", "lat": 55.75, "lon": 37.61}]},
-     "geo.outside_kazakhstan"),
-])
-def test_bad_person_is_refused_and_nothing_written(client: TestClient, auth, sessions,
-                                                   change: dict[str, Any], code: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"iin": "880315301281"}, "identity.invalid_iin"),
+        ({"iin": "87051230043"}, "identity.invalid_iin"),
+        ({"death_date": "1980-01-01"}, "core.invalid_dates"),
+        ({"sex": "x"}, "core.invalid_request"),
+        ({"addresses": [{"kind": "permanent", "kato_code": "719999999"}]}, "reference.unknown_kato"),
+        (
+            {"addresses": [{"kind": "permanent", "kato_code": "710000000", "lat": 55.75, "lon": 37.61}]},
+            "geo.outside_kazakhstan",
+        ),
+    ],
+)
+def test_bad_person_is_refused_and_nothing_written(
+    client: TestClient, auth, sessions, change: dict[str, Any], code: str
+) -> None:  # type: ignore[no-untyped-def]
     resp = client.post("/api/v1/persons", json=person_body(**change), headers=auth(Role.REGISTRAR))
     assert resp.status_code == 422
     body = resp.json()
@@ -93,24 +113,44 @@ def test_idempotent_retry(client: TestClient, auth, sessions) -> None:  # type: 
 def test_citizen_reads_self_and_represented_only(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
     registrar = auth(Role.REGISTRAR)
     father = client.post("/api/v1/persons", json=person_body(), headers=registrar).json()
-    child = client.post("/api/v1/persons", json=person_body(
-        iin="050617622310", given_name="Айша", sex="female",
-        birth_date="2023-07-04"), headers=registrar).json()
-    stranger = client.post("/api/v1/persons", json=person_body(iin="920704411239", sex="female"),
-                           headers=registrar).json()
+    child = client.post(
+        "/api/v1/persons",
+        json=person_body(iin="050617622310", given_name="Айша", sex="female", birth_date="2023-07-04"),
+        headers=registrar,
+    ).json()
+    stranger = client.post(
+        "/api/v1/persons", json=person_body(iin="920704411239", sex="female"), headers=registrar
+    ).json()
     citizen = auth(Role.CITIZEN, person_id=father["id"])
     assert client.get("/api/v1/me/person", headers=citizen).json()["id"] == father["id"]
     assert client.get(f"/api/v1/persons/{child['id']}", headers=citizen).status_code == 403
-    rep = client.post("/api/v1/representations", headers=registrar, json={
-        "representative_id": father["id"], "represented_id": child["id"], "basis": "parent",
-        "basis_document": "birth certificate I-АЛ 1234567", "valid_from": "2023-07-04",
-        "valid_to": "2041-07-04"})
+    rep = client.post(
+        "/api/v1/representations",
+        headers=registrar,
+        json={
+            "representative_id": father["id"],
+            "represented_id": child["id"],
+            "basis": "parent",
+            "basis_document": "birth certificate I-АЛ 1234567",
+            "valid_from": "2023-07-04",
+            "valid_to": "2041-07-04",
+        },
+    )
     assert rep.status_code == 201, rep.text
     assert client.get(f"/api/v1/persons/{child['id']}", headers=citizen).status_code == 200
     assert client.get(f"/api/v1/persons/{stranger['id']}", headers=citizen).status_code == 403
-    reversed_period = client.post("/api/v1/representations", headers=registrar, json={
-        "representative_id": father["id"], "represented_id": stranger["id"], "basis": "guardian",
-        "basis_document": "court decision", "valid_from": "2024-01-01", "valid_to": "2023-01-01"})
+    reversed_period = client.post(
+        "/api/v1/representations",
+        headers=registrar,
+        json={
+            "representative_id": father["id"],
+            "represented_id": stranger["id"],
+            "basis": "guardian",
+            "basis_document": "court decision",
+            "valid_from": "2024-01-01",
+            "valid_to": "2023-01-01",
+        },
+    )
     assert reversed_period.json()["code"] == "core.invalid_dates"
 
 
@@ -121,8 +161,10 @@ def test_lookup_by_iin_in_body(client: TestClient, auth) -> None:  # type: ignor
     assert found.status_code == 200
     missing = client.post("/api/v1/persons/lookup", json={"iin": "920704411239"}, headers=registrar)
     assert missing.status_code == 404
-    assert client.post("/api/v1/persons/lookup", json={"iin": "880315301280"},
-                       headers=auth(Role.CITIZEN)).status_code == 403
+    assert (
+        client.post("/api/v1/persons/lookup", json={"iin": "880315301280"}, headers=auth(Role.CITIZEN)).status_code
+        == 403
+    )
 
 
 def test_iin_check_endpoint(client: TestClient) -> None:

@@ -27,12 +27,20 @@ from emhana.identity.rules import (
 )
 
 
-@pytest.mark.parametrize("iin", [
-    "880315301280", "920704411239", "010923500459", "050617622310", "751130305105", "630228400077",
-    "870512300404",  # second weight pass
-    "061211600012",  # second pass (kz-iin-validator README)
-    "791028302728",
-])
+@pytest.mark.parametrize(
+    "iin",
+    [
+        "880315301280",
+        "920704411239",
+        "010923500459",
+        "050617622310",
+        "751130305105",
+        "630228400077",
+        "870512300404",  # second weight pass
+        "061211600012",  # second pass (kz-iin-validator README)
+        "791028302728",
+    ],
+)
 def test_valid_iins(iin: str) -> None:
     assert iin_problem(iin) is None
 
@@ -43,14 +51,17 @@ def test_second_pass_is_used() -> None:
     assert check_digit("87051230040") == 4
 
 
-@pytest.mark.parametrize(("iin", "reason"), [
-    ("880315301281", REASON_CHECK),
-    ("920704411230", REASON_CHECK),
-    ("8803153012", REASON_LENGTH),
-    ("88031530128O", REASON_DIGITS),
-    ("８８０３１５３０１２８０", REASON_DIGITS),  # full-width digits are not ASCII digits
-    ("", REASON_LENGTH),
-])
+@pytest.mark.parametrize(
+    ("iin", "reason"),
+    [
+        ("880315301281", REASON_CHECK),
+        ("920704411230", REASON_CHECK),
+        ("8803153012", REASON_LENGTH),
+        ("88031530128O", REASON_DIGITS),
+        ("８８０３１５３０１２８０", REASON_DIGITS),  # full-width digits are not ASCII digits
+        ("", REASON_LENGTH),
+    ],
+)
 def test_invalid_iins(iin: str, reason: str) -> None:
     assert iin_problem(iin) == reason
 
@@ -75,19 +86,23 @@ def test_hints_decode_the_2007_scheme() -> None:
     assert hints.warnings == ()
 
 
-@pytest.mark.parametrize("bin_", ["940140000385", "990140004654", "150340001236", "201140004575",
-                                  "190651000781", "180441000669"])
+@pytest.mark.parametrize(
+    "bin_", ["940140000385", "990140004654", "150340001236", "201140004575", "190651000781", "180441000669"]
+)
 def test_valid_bins(bin_: str) -> None:
     assert bin_problem(bin_) is None
 
 
-@pytest.mark.parametrize(("bin_", "reason"), [
-    ("949940000385", REASON_BIN_MONTH),
-    ("940190000385", REASON_BIN_TYPE),
-    ("940149000385", REASON_BIN_ATTRIBUTE),
-    ("940140000386", REASON_CHECK),
-    ("94014000038", REASON_LENGTH),
-])
+@pytest.mark.parametrize(
+    ("bin_", "reason"),
+    [
+        ("949940000385", REASON_BIN_MONTH),
+        ("940190000385", REASON_BIN_TYPE),
+        ("940149000385", REASON_BIN_ATTRIBUTE),
+        ("940140000386", REASON_CHECK),
+        ("94014000038", REASON_LENGTH),
+    ],
+)
 def test_invalid_bins(bin_: str, reason: str) -> None:
     assert bin_problem(bin_) == reason
 
@@ -99,8 +114,11 @@ def test_exactly_one_check_digit_or_none(prefix: str) -> None:
     assert valid == ([] if expected is None else [expected])
 
 
-@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
-       st.sampled_from(list(Sex)), st.integers(0, 9999))
+@given(
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
+    st.sampled_from(list(Sex)),
+    st.integers(0, 9999),
+)
 def test_made_iins_are_valid_and_decode_back(birth: dt.date, sex: Sex, serial: int) -> None:
     iin = make_iin(birth, sex, serial)
     if iin is None:

@@ -34,10 +34,17 @@ NOW = dt.datetime(2026, 3, 10, 10, 0, tzinfo=KZ_TIME)
 TODAY = NOW.date()
 EMPLOYER_BIN = "940140000385"
 OTHER_BIN = "990140004654"
-SCOPE_2015 = [("specialist_exam", "therapist"), ("specialist_exam", "dermatovenerologist"),
-              ("specialist_exam", "gynecologist"), ("xray", "fluorography"), ("lab_result", "intestinal_carriage"),
-              ("lab_result", "helminths"), ("lab_result", "syphilis"), ("lab_result", "gonorrhea"),
-              ("lab_result", "staphylococcus_swab")]
+SCOPE_2015 = [
+    ("specialist_exam", "therapist"),
+    ("specialist_exam", "dermatovenerologist"),
+    ("specialist_exam", "gynecologist"),
+    ("xray", "fluorography"),
+    ("lab_result", "intestinal_carriage"),
+    ("lab_result", "helminths"),
+    ("lab_result", "syphilis"),
+    ("lab_result", "gonorrhea"),
+    ("lab_result", "staphylococcus_swab"),
+]
 
 
 @dataclass
@@ -47,7 +54,7 @@ class World:
     x: int
     cook: int
     cook_iin: str
-    h: dict[str, dict[str, str]]   # role name -> Authorization headers
+    h: dict[str, dict[str, str]]  # role name -> Authorization headers
     actors: dict[str, Actor]
 
 
@@ -63,14 +70,19 @@ def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
 
 
 @pytest.fixture
-def world(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]],
-          at: Callable[[dt.datetime], None]) -> World:
+def world(
+    sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]], at: Callable[[dt.datetime], None]
+) -> World:
     fund, fund_token = make_actor(Role.FUND_ADMIN)
     a = entity_record("150340001236", sites=[site_record("A1", districts=[DistrictRecord("gp", 1, 50)])])
-    b = entity_record("201140004575", sites=[site_record("B1", lat=51.15, lon=71.45,
-                                                         districts=[DistrictRecord("gp", 1, 50)])])
-    x = entity_record("180441000669", status="excluded",
-                      sites=[site_record("X1", lat=51.10, lon=71.40, districts=[DistrictRecord("gp", 1, 5)])])
+    b = entity_record(
+        "201140004575", sites=[site_record("B1", lat=51.15, lon=71.45, districts=[DistrictRecord("gp", 1, 50)])]
+    )
+    x = entity_record(
+        "180441000669",
+        status="excluded",
+        sites=[site_record("X1", lat=51.10, lon=71.40, districts=[DistrictRecord("gp", 1, 5)])],
+    )
     with sessions.begin() as s:
         seed_catalogue(s)
         apply_records(session=s, actor=fund, records=[a, b, x])
@@ -78,48 +90,94 @@ def world(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor
     cook = add_person(sessions, born=dt.date(1990, 5, 1), sex="female")
     actors: dict[str, Actor] = {"fund": fund}
     tokens: dict[str, str] = {"fund": fund_token}
+
     def make(role: Role, entity_id: int | None, person_id: int | None) -> tuple[Actor, str]:
         # Accounts without a password: argon2 hashing a dozen of them would dominate the test time.
         with sessions.begin() as s:
-            account = create_account(session=s, username=f"mb-{role.value}-{len(actors)}", password=None,
-                                     role=role, display_name=f"Test {role.value}", entity_id=entity_id,
-                                     person_id=person_id)
+            account = create_account(
+                session=s,
+                username=f"mb-{role.value}-{len(actors)}",
+                password=None,
+                role=role,
+                display_name=f"Test {role.value}",
+                entity_id=entity_id,
+                person_id=person_id,
+            )
             actor = actor_of(account)
             return actor, issue_token(session=s, actor=actor, ttl=dt.timedelta(hours=1))
 
     for name, role, entity, person in (
-            ("rt_a", Role.RESPONSIBLE_THERAPIST, ids[0], None), ("rt_a2", Role.RESPONSIBLE_THERAPIST, ids[0], None),
-            ("clin_a", Role.CLINICIAN, ids[0], None), ("mis_a", Role.MIS_CLIENT, ids[0], None),
-            ("clin_b", Role.CLINICIAN, ids[1], None), ("reg_b", Role.REGISTRAR, ids[1], None),
-            ("rt_x", Role.RESPONSIBLE_THERAPIST, ids[2], None), ("cook", Role.CITIZEN, None, cook),
-            ("employer", Role.EMPLOYER, None, None), ("other_employer", Role.EMPLOYER, None, None),
-            ("admin_a", Role.ENTITY_ADMIN, ids[0], None)):
+        ("rt_a", Role.RESPONSIBLE_THERAPIST, ids[0], None),
+        ("rt_a2", Role.RESPONSIBLE_THERAPIST, ids[0], None),
+        ("clin_a", Role.CLINICIAN, ids[0], None),
+        ("mis_a", Role.MIS_CLIENT, ids[0], None),
+        ("clin_b", Role.CLINICIAN, ids[1], None),
+        ("reg_b", Role.REGISTRAR, ids[1], None),
+        ("rt_x", Role.RESPONSIBLE_THERAPIST, ids[2], None),
+        ("cook", Role.CITIZEN, None, cook),
+        ("employer", Role.EMPLOYER, None, None),
+        ("other_employer", Role.EMPLOYER, None, None),
+        ("admin_a", Role.ENTITY_ADMIN, ids[0], None),
+    ):
         actors[name], tokens[name] = make(role, entity, person)
     with sessions.begin() as s:
         for name, entity in (("rt_a", ids[0]), ("rt_x", ids[2])):
-            s.add(ResponsibleAppointment(entity_id=entity, account_id=actors[name].account_id,
-                                         valid_from=dt.date(2025, 1, 1), appointed_at=NOW))
-        site_b, district_b = s.execute(select(Site.id, District.id).join(District, District.site_id == Site.id)
-                                       .where(Site.code == "B1")).one()
-        s.add(Attachment(person_id=cook, entity_id=ids[1], site_id=site_b, district_id=district_b,
-                         place_basis="residence", cause="application", begin_date=dt.date(2025, 1, 1),
-                         decided_on=dt.date(2024, 12, 1)))
+            s.add(
+                ResponsibleAppointment(
+                    entity_id=entity,
+                    account_id=actors[name].account_id,
+                    valid_from=dt.date(2025, 1, 1),
+                    appointed_at=NOW,
+                )
+            )
+        site_b, district_b = s.execute(
+            select(Site.id, District.id).join(District, District.site_id == Site.id).where(Site.code == "B1")
+        ).one()
+        s.add(
+            Attachment(
+                person_id=cook,
+                entity_id=ids[1],
+                site_id=site_b,
+                district_id=district_b,
+                place_basis="residence",
+                cause="application",
+                begin_date=dt.date(2025, 1, 1),
+                decided_on=dt.date(2024, 12, 1),
+            )
+        )
         iin = s.get(Person, cook).iin  # type: ignore[union-attr]
-    return World(a=ids[0], b=ids[1], x=ids[2], cook=cook, cook_iin=iin, actors=actors,
-                 h={k: {"Authorization": f"Bearer {t}"} for k, t in tokens.items()})
+    return World(
+        a=ids[0],
+        b=ids[1],
+        x=ids[2],
+        cook=cook,
+        cook_iin=iin,
+        actors=actors,
+        h={k: {"Authorization": f"Bearer {t}"} for k, t in tokens.items()},
+    )
 
 
 def link_employers(client: TestClient, w: World) -> None:
     for name, bin_ in (("employer", EMPLOYER_BIN), ("other_employer", OTHER_BIN)):
-        r = client.post("/api/v1/medbook/employers", headers=w.h["fund"],
-                        json={"account_id": w.actors[name].account_id, "bin": bin_})
+        r = client.post(
+            "/api/v1/medbook/employers",
+            headers=w.h["fund"],
+            json={"account_id": w.actors[name].account_id, "bin": bin_},
+        )
         assert r.status_code == 204, r.text
 
 
 def book_body(w: World, **kw: Any) -> dict[str, Any]:
-    return {"iin": w.cook_iin, "profession": "повар", "position": "повар школьной столовой",
-            "workplace": "Школа-лицей №5, столовая", "employer_bin": EMPLOYER_BIN, "group_code": "catering",
-            "language": "ru", **kw}
+    return {
+        "iin": w.cook_iin,
+        "profession": "повар",
+        "position": "повар школьной столовой",
+        "workplace": "Школа-лицей №5, столовая",
+        "employer_bin": EMPLOYER_BIN,
+        "group_code": "catering",
+        "language": "ru",
+        **kw,
+    }
 
 
 def issue_book(client: TestClient, w: World) -> dict[str, Any]:
@@ -128,14 +186,26 @@ def issue_book(client: TestClient, w: World) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-def record(client: TestClient, w: World, book_id: int, kind: str, code: str, result: str,
-           on: dt.date = dt.date(2026, 3, 2), who: str = "clin_a") -> Any:
-    return client.post(f"/api/v1/medbook/books/{book_id}/entries", headers=w.h[who],
-                       json={"kind": kind, "item_code": code, "performed_on": on.isoformat(), "result": result})
+def record(
+    client: TestClient,
+    w: World,
+    book_id: int,
+    kind: str,
+    code: str,
+    result: str,
+    on: dt.date = dt.date(2026, 3, 2),
+    who: str = "clin_a",
+) -> Any:
+    return client.post(
+        f"/api/v1/medbook/books/{book_id}/entries",
+        headers=w.h[who],
+        json={"kind": kind, "item_code": code, "performed_on": on.isoformat(), "result": result},
+    )
 
 
-def clean_scope(client: TestClient, w: World, book_id: int, on: dt.date = dt.date(2026, 3, 2),
-                skip: tuple[str, ...] = ()) -> None:
+def clean_scope(
+    client: TestClient, w: World, book_id: int, on: dt.date = dt.date(2026, 3, 2), skip: tuple[str, ...] = ()
+) -> None:
     for kind, code in SCOPE_2015:
         if code in skip:
             continue
@@ -146,9 +216,10 @@ def clean_scope(client: TestClient, w: World, book_id: int, on: dt.date = dt.dat
 def counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:
     """Rows a medical-book request could write (to prove a refusal writes nothing)."""
     with sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) or 0
-                     for t in (MedicalBook, JournalEntry, ResponsibleAppointment, AuditEvent, Notification,
-                               IdempotencyRecord))
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0
+            for t in (MedicalBook, JournalEntry, ResponsibleAppointment, AuditEvent, Notification, IdempotencyRecord)
+        )
 
 
 def sign_in(client: TestClient, w: World, name: str) -> None:

@@ -22,8 +22,10 @@ def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
 
     def snapshot() -> tuple[int, ...]:
         with sessions() as s:
-            return tuple(s.scalar(select(func.count()).select_from(t)) or 0
-                         for t in (MedicalBook, JournalEntry, ResponsibleAppointment, EmployerLink))
+            return tuple(
+                s.scalar(select(func.count()).select_from(t)) or 0
+                for t in (MedicalBook, JournalEntry, ResponsibleAppointment, EmployerLink)
+            )
 
     first = snapshot()
     seed(url, population=300, seed_value=1, generate=run_with_progress)

@@ -58,7 +58,8 @@ def owner_name(sessions: sessionmaker[Session], w: World) -> str:
 
 
 def test_the_pdf_speaks_the_owner_language_and_carries_a_seal_that_verifies(
-        client: TestClient, world: World, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book = granted_book(client, world)
     until = dt.date.fromisoformat(book["clearance"]["valid_until"]).strftime("%d.%m.%Y")
     sign_in(client, world, "cook")
@@ -73,8 +74,9 @@ def test_the_pdf_speaks_the_owner_language_and_carries_a_seal_that_verifies(
     verdict = check(sessions, sealed)
     assert verdict.outcome is Outcome.VALID, verdict
     assert verdict.shown is not None and verdict.shown["name"] == owner_name(sessions, world)
-    assert verdict.shown["valid_until"].startswith(str(dt.date.fromisoformat(book["clearance"]["valid_until"])
-                                                       - dt.timedelta(days=1)))  # midnight Kazakhstan time, in UTC
+    assert verdict.shown["valid_until"].startswith(
+        str(dt.date.fromisoformat(book["clearance"]["valid_until"]) - dt.timedelta(days=1))
+    )  # midnight Kazakhstan time, in UTC
     assert verdict.shown["categories"] == ["catering"] and verdict.shown["facility_bin"] == "150340001236"
     assert world.cook_iin not in json.dumps(verdict.to_dict())  # never an IIN in a QR code
     # The seal expires with the clearance: the verifier says EXPIRED on its last day's end.
@@ -94,22 +96,34 @@ def test_the_download_is_an_audited_read(client: TestClient, world: World, sessi
     sign_in(client, world, "cook")
     download(client)
     with sessions() as s:
-        reads = s.execute(select(AuditEvent.action, AuditEvent.purpose, AuditEvent.account_id).where(
-            AuditEvent.object_type == "medical_book", AuditEvent.object_id == str(book_id),
-            AuditEvent.action == "medbook.read")).all()
-    assert [(a, p, who) for a, p, who in reads] == [
-        ("medbook.read", "download", world.actors["cook"].account_id)]
+        reads = s.execute(
+            select(AuditEvent.action, AuditEvent.purpose, AuditEvent.account_id).where(
+                AuditEvent.object_type == "medical_book",
+                AuditEvent.object_id == str(book_id),
+                AuditEvent.action == "medbook.read",
+            )
+        ).all()
+    assert [(a, p, who) for a, p, who in reads] == [("medbook.read", "download", world.actors["cook"].account_id)]
     page = client.get("/medbook/my?lang=en").text
     assert 'href="/medbook/my/book.pdf"' in page and "the owner downloads the book as a PDF" in page
 
 
 def test_without_a_current_clearance_there_is_no_seal_and_superseded_entries_are_marked(
-        client: TestClient, world: World) -> None:
+    client: TestClient, world: World
+) -> None:
     book_id = int(issue_book(client, world)["id"])
     wrong = record(client, world, book_id, "lab_result", "helminths", "positive").json()
-    fixed = client.post(f"{API}/entries/{wrong['id']}/correction", headers=world.h["clin_a"], json={
-        "kind": "lab_result", "item_code": "helminths", "performed_on": "2026-03-02", "result": "negative",
-        "reason": "wrong sample"})
+    fixed = client.post(
+        f"{API}/entries/{wrong['id']}/correction",
+        headers=world.h["clin_a"],
+        json={
+            "kind": "lab_result",
+            "item_code": "helminths",
+            "performed_on": "2026-03-02",
+            "result": "negative",
+            "reason": "wrong sample",
+        },
+    )
     assert fixed.status_code == 201, fixed.text
     sign_in(client, world, "cook")
     pdf = download(client)
@@ -134,8 +148,9 @@ def test_a_citizen_without_a_book_is_sent_back_to_the_book_page(client: TestClie
     assert r.status_code == 303 and r.headers["location"] == "/medbook/my"
 
 
-def test_seal_for_refuses_what_is_not_a_current_grant(client: TestClient, world: World,
-                                                      sessions: sessionmaker[Session]) -> None:
+def test_seal_for_refuses_what_is_not_a_current_grant(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     from emhana.medbook.models import JournalEntry, MedicalBook
     from emhana.medbook.service import current_entries, latest_clearance
 
@@ -156,9 +171,9 @@ def test_seal_for_refuses_what_is_not_a_current_grant(client: TestClient, world:
         assert medbook_seal.seal_for(s, row, None, now=NOW) is None
 
 
-def test_a_seal_never_outlives_its_signer_certificate(client: TestClient, world: World,
-                                                      sessions: sessionmaker[Session],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_seal_never_outlives_its_signer_certificate(
+    client: TestClient, world: World, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A DSC valid 100 days signs a clearance valid 12 months: the seal ends with the DSC (§6.5)."""
     monkeypatch.setattr(get_settings(), "trust_dsc_days", 100)
     monkeypatch.setattr(get_settings(), "trust_rotate_days", 90)
@@ -175,7 +190,8 @@ def test_a_seal_never_outlives_its_signer_certificate(client: TestClient, world:
 
 
 def test_one_seal_per_clearance_verifies_through_the_live_lists_until_a_correction_supersedes_it(
-        client: TestClient, world: World, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book = granted_book(client, world)
     sign_in(client, world, "cook")
     first = seal_in(download(client))
@@ -188,9 +204,17 @@ def test_one_seal_per_clearance_verifies_through_the_live_lists_until_a_correcti
     assert r.json()["claims"]["facility_bin"] == "150340001236"
     # The clearance relied on the helminths test of 2 March; it is corrected: the seal is replaced (C-41).
     helminths = next(e for e in book["entries"] if e["item_code"] == "helminths")
-    fixed = client.post(f"{API}/entries/{helminths['id']}/correction", headers=world.h["clin_a"], json={
-        "kind": "lab_result", "item_code": "helminths", "performed_on": "2026-03-03", "result": "negative",
-        "reason": "date of the sample"})
+    fixed = client.post(
+        f"{API}/entries/{helminths['id']}/correction",
+        headers=world.h["clin_a"],
+        json={
+            "kind": "lab_result",
+            "item_code": "helminths",
+            "performed_on": "2026-03-03",
+            "result": "negative",
+            "reason": "date of the sample",
+        },
+    )
     assert fixed.status_code == 201, fixed.text
     assert check(sessions, first).outcome is Outcome.SUPERSEDED
     r = client.post("/api/v1/verify", json={"text": first})
@@ -207,8 +231,9 @@ def test_one_seal_per_clearance_verifies_through_the_live_lists_until_a_correcti
     assert seal_in(download(client)) is None
 
 
-def test_each_entry_shows_its_own_signature_state(client: TestClient, world: World,
-                                                  sessions: sessionmaker[Session]) -> None:
+def test_each_entry_shows_its_own_signature_state(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     from emhana.medbook.models import JournalEntry
 
     book_id = int(issue_book(client, world)["id"])

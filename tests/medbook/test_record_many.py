@@ -17,20 +17,26 @@ from emhana.medbook.rules import Result
 from emhana.medbook.schemas import ClinicalKind, EntryIn
 from tests.medbook.conftest import NOW, TODAY, World, issue_book
 
-BATCH = [EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="syphilis", performed_on=TODAY, result=Result.NEGATIVE),
-         EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="intestinal_carriage", performed_on=TODAY,
-                 result=Result.POSITIVE),
-         EntryIn(kind=ClinicalKind.SPECIALIST_EXAM, item_code="therapist", performed_on=TODAY,
-                 result=Result.NORMAL, codes=["Z00.0"])]
+BATCH = [
+    EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="syphilis", performed_on=TODAY, result=Result.NEGATIVE),
+    EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="intestinal_carriage", performed_on=TODAY, result=Result.POSITIVE),
+    EntryIn(
+        kind=ClinicalKind.SPECIALIST_EXAM,
+        item_code="therapist",
+        performed_on=TODAY,
+        result=Result.NORMAL,
+        codes=["Z00.0"],
+    ),
+]
 
 
 def rows(session: Session, book_id: int) -> list[JournalEntry]:
-    return list(session.scalars(select(JournalEntry).where(JournalEntry.book_id == book_id)
-                                .order_by(JournalEntry.id)))
+    return list(session.scalars(select(JournalEntry).where(JournalEntry.book_id == book_id).order_by(JournalEntry.id)))
 
 
 def test_a_batch_writes_what_one_by_one_writes_and_the_chain_verifies(
-        client: TestClient, world: World, sessions: sessionmaker[Session], engine: Engine) -> None:
+    client: TestClient, world: World, sessions: sessionmaker[Session], engine: Engine
+) -> None:
     book_id = int(issue_book(client, world)["id"])
     mis = world.actors["mis_a"]
     with sessions() as s:  # one by one, then undone
@@ -46,32 +52,38 @@ def test_a_batch_writes_what_one_by_one_writes_and_the_chain_verifies(
         assert sorted((e.kind, e.item_code, e.clearance, e.referral_entity_id) for e in stored) == one_by_one
         assert [e.kind for e in stored] == ["lab_result", "lab_result", "specialist_exam", "clearance", "referral"]
         assert stored[3].caused_by_id == stored[4].caused_by_id == stored[1].id  # C-30
-        links = s.scalar(select(func.count()).select_from(ChainLink).where(
-            ChainLink.kind == "medbook", ChainLink.chain_key == str(book_id)))
+        links = s.scalar(
+            select(func.count())
+            .select_from(ChainLink)
+            .where(ChainLink.kind == "medbook", ChainLink.chain_key == str(book_id))
+        )
         assert links == len(stored)
     with engine.connect() as conn:
         report = verify(conn)
     assert report.clean, [str(f) for f in report.findings]
 
 
-def test_a_future_date_refuses_the_batch_with_the_entry_index(client: TestClient, world: World,
-                                                              sessions: sessionmaker[Session]) -> None:
+def test_a_future_date_refuses_the_batch_with_the_entry_index(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book_id = int(issue_book(client, world)["id"])
-    late = EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="helminths", performed_on=TODAY.replace(day=20),
-                   result=Result.NEGATIVE)
+    late = EntryIn(
+        kind=ClinicalKind.LAB_RESULT, item_code="helminths", performed_on=TODAY.replace(day=20), result=Result.NEGATIVE
+    )
     with sessions() as s:
         with pytest.raises(service.EntryRefused) as caught:
-            service.record_many(session=s, actor=world.actors["clin_a"], book_id=book_id,
-                                entries=[BATCH[0], late, BATCH[2]], now=NOW)
+            service.record_many(
+                session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[BATCH[0], late, BATCH[2]], now=NOW
+            )
         assert caught.value.index == 1 and isinstance(caught.value.error, DateInFuture)
         assert rows(s, book_id) == []  # checked before anything is written
 
 
-def test_staff_of_another_organization_may_not_write_a_batch(client: TestClient, world: World,
-                                                             sessions: sessionmaker[Session]) -> None:
+def test_staff_of_another_organization_may_not_write_a_batch(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book_id = int(issue_book(client, world)["id"])
     with sessions() as s:
         with pytest.raises(NotIssuingStaff):
             service.record_many(session=s, actor=world.actors["clin_b"], book_id=book_id, entries=BATCH, now=NOW)
-        assert service.record_many(session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[],
-                                   now=NOW) == []
+        assert service.record_many(session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[], now=NOW) == []

@@ -31,8 +31,11 @@ RUN = dt.datetime(2027, 2, 20, 6, 0, tzinfo=dt.UTC)
 def setup(client: TestClient, w: World, sessions: sessionmaker[Session]) -> tuple[int, int]:
     """A granted book; the employer account speaks through a person, a second employer account has none."""
     link_employers(client, w)
-    r = client.post(f"{API}/employers", headers=w.h["fund"],
-                    json={"account_id": w.actors["other_employer"].account_id, "bin": EMPLOYER_BIN})
+    r = client.post(
+        f"{API}/employers",
+        headers=w.h["fund"],
+        json={"account_id": w.actors["other_employer"].account_id, "bin": EMPLOYER_BIN},
+    )
     assert r.status_code == 204
     hr = add_person(sessions)
     with sessions.begin() as s:
@@ -54,15 +57,18 @@ def outbox(sessions: sessionmaker[Session]) -> list[Notification]:
         return list(s.scalars(select(Notification).order_by(Notification.id)))
 
 
-def test_owner_and_employer_are_reminded_once(client: TestClient, world: World,
-                                              sessions: sessionmaker[Session]) -> None:
+def test_owner_and_employer_are_reminded_once(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book_id, hr = setup(client, world, sessions)
     assert run(sessions, dt.date(2027, 1, 30)) == RemindReport(0, 0, 0, 0)  # 31 days left: not yet
     assert run(sessions, dt.date(2027, 2, 20)) == RemindReport(books=1, queued=3, already=0, to_accounts=1)
     rows = outbox(sessions)
     assert [(r.recipient_kind, r.recipient_id, r.template, r.state) for r in rows] == [
-        ("person", world.cook, OWNER_TEMPLATE, "pending"), ("person", hr, EMPLOYER_TEMPLATE, "pending"),
-        ("account", world.actors["other_employer"].account_id, EMPLOYER_TEMPLATE, "pending")]
+        ("person", world.cook, OWNER_TEMPLATE, "pending"),
+        ("person", hr, EMPLOYER_TEMPLATE, "pending"),
+        ("account", world.actors["other_employer"].account_id, EMPLOYER_TEMPLATE, "pending"),
+    ]
     owner, employer, by_account = (json.loads(r.params) for r in rows)
     assert by_account == employer
     assert owner == {"book_id": book_id, "valid_until": "02.03.2027", "days_left": 10}
@@ -80,8 +86,9 @@ def test_owner_and_employer_are_reminded_once(client: TestClient, world: World,
         assert clinical not in rows[1].params and clinical not in body
 
 
-def test_expired_suspended_and_renewed_clearances(client: TestClient, world: World,
-                                                  sessions: sessionmaker[Session]) -> None:
+def test_expired_suspended_and_renewed_clearances(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
     book_id, _hr = setup(client, world, sessions)
     assert run(sessions, VALID_UNTIL).books == 0  # expired on its last day: nothing to remind of
     r = client.post(f"{API}/books/{book_id}/clearance", headers=world.h["rt_a"], json={"decision": "suspended"})
@@ -99,14 +106,14 @@ def test_expired_suspended_and_renewed_clearances(client: TestClient, world: Wor
     assert len(keys) == len(set(keys)) == 6
 
 
-def test_the_daily_job_runs_from_the_command_line(client: TestClient, world: World, database_url: str,
-                                                  sessions: sessionmaker[Session]) -> None:
+def test_the_daily_job_runs_from_the_command_line(
+    client: TestClient, world: World, database_url: str, sessions: sessionmaker[Session]
+) -> None:
     setup(client, world, sessions)
     args = ["medbook", "remind", "--days", "30", "--today", "2027-02-20", "--database-url", database_url]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "reminders queued: 3, already queued: 0, of them to employer accounts without a person: 1" \
-        in result.output
+    assert "reminders queued: 3, already queued: 0, of them to employer accounts without a person: 1" in result.output
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "reminders queued: 0, already queued: 3" in again.output
     assert len(outbox(sessions)) == 3
@@ -129,15 +136,15 @@ class Mailbox:
         self.messages.append(message)
 
 
-def test_reminders_are_delivered_end_to_end(client: TestClient, world: World, sessions: sessionmaker[Session],
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_reminders_are_delivered_end_to_end(
+    client: TestClient, world: World, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
     """Queue, deliver, sent: the log channel for the owner and the employer's person, e-mail for the employer
     account without a person that gave an address (recipient kind ``account``)."""
     _book_id, hr = setup(client, world, sessions)
     account = world.actors["other_employer"].account_id
     with sessions.begin() as s:
-        set_contact(session=s, kind=RecipientKind.ACCOUNT, recipient_id=account, language="kk",
-                    email="hr@example.kz")
+        set_contact(session=s, kind=RecipientKind.ACCOUNT, recipient_id=account, language="kk", email="hr@example.kz")
     run(sessions, dt.date(2027, 2, 20))
     mailbox = Mailbox()
     with caplog.at_level(logging.INFO, logger="emhana.notify"), sessions.begin() as s:
@@ -145,14 +152,20 @@ def test_reminders_are_delivered_end_to_end(client: TestClient, world: World, se
     assert (report.sent, report.failed, report.skipped) == (3, 0, 0)
     rows = outbox(sessions)
     assert [(r.recipient_kind, r.channel, r.state, r.attempts, r.last_error) for r in rows] == [
-        ("person", "log", "sent", 1, None), ("person", "log", "sent", 1, None),
-        ("account", "email", "sent", 1, None)]
+        ("person", "log", "sent", 1, None),
+        ("person", "log", "sent", 1, None),
+        ("account", "email", "sent", 1, None),
+    ]
     logged = [r.getMessage() for r in caplog.records if r.name == "emhana.notify"]
     assert any(f"to person {world.cook}: {OWNER_TEMPLATE} (ru)" in line for line in logged)
     assert any(f"to person {hr}: {EMPLOYER_TEMPLATE} (ru)" in line for line in logged)
     [mail] = mailbox.messages
     assert (mail.recipient_kind, mail.recipient_id, mail.address, mail.language) == (
-        "account", account, "hr@example.kz", "kk")
+        "account",
+        account,
+        "hr@example.kz",
+        "kk",
+    )
     assert mail.subject == render(EMPLOYER_TEMPLATE, "kk", json.loads(rows[2].params))[0]
     assert "Тестов Тест (повар школьной столовой)" in mail.body and "02.03.2027" in mail.body
     with sessions.begin() as s:  # nothing is sent twice

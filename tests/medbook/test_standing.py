@@ -35,10 +35,13 @@ def decide(client: TestClient, w: World, book_id: int, decision: str, on: dt.dat
     assert r.status_code == 201, r.text
 
 
-def many_books(client: TestClient, w: World, sessions: sessionmaker[Session],
-               at: Callable[[dt.datetime], None]) -> dict[str, int]:
-    books = {name: new_book(client, w, sessions) for name in (
-        "none", "granted", "suspended_after_grant", "refused", "old_scope", "backdated", "infected")}
+def many_books(
+    client: TestClient, w: World, sessions: sessionmaker[Session], at: Callable[[dt.datetime], None]
+) -> dict[str, int]:
+    books = {
+        name: new_book(client, w, sessions)
+        for name in ("none", "granted", "suspended_after_grant", "refused", "old_scope", "backdated", "infected")
+    }
     books["other_bin"] = new_book(client, w, sessions, OTHER_BIN)
     for name in ("granted", "suspended_after_grant", "backdated", "infected", "other_bin"):
         clean_scope(client, w, books[name])
@@ -53,9 +56,9 @@ def many_books(client: TestClient, w: World, sessions: sessionmaker[Session],
     return books
 
 
-def test_set_based_standing_equals_the_per_book_choice(client: TestClient, world: World,
-                                                       sessions: sessionmaker[Session],
-                                                       at: Callable[[dt.datetime], None]) -> None:
+def test_set_based_standing_equals_the_per_book_choice(
+    client: TestClient, world: World, sessions: sessionmaker[Session], at: Callable[[dt.datetime], None]
+) -> None:
     books = many_books(client, world, sessions, at)
     for day in (NOW.date(), dt.date(2026, 3, 31), dt.date(2026, 4, 1), dt.date(2027, 3, 1), dt.date(2027, 3, 2)):
         with sessions() as s:
@@ -65,34 +68,52 @@ def test_set_based_standing_equals_the_per_book_choice(client: TestClient, world
             for book in s.scalars(select(MedicalBook)):
                 slow = clearance_of(s, book, day)
                 assert (fast[book.id].status, fast[book.id].decided_on, fast[book.id].valid_until) == (
-                    slow.status, slow.decided_on, slow.valid_until), (day, book.id)
+                    slow.status,
+                    slow.decided_on,
+                    slow.valid_until,
+                ), (day, book.id)
             for days in (1, 30, 365):
-                slow_expiring = sorted(b.id for b in s.scalars(select(MedicalBook))
-                                       if (c := clearance_of(s, b, day)).status is ClearanceStatus.GRANTED
-                                       and expires_within(c.valid_until, day, days))
+                slow_expiring = sorted(
+                    b.id
+                    for b in s.scalars(select(MedicalBook))
+                    if (c := clearance_of(s, b, day)).status is ClearanceStatus.GRANTED
+                    and expires_within(c.valid_until, day, days)
+                )
                 assert sorted(x.book_id for x in expiring(s, today=day, within_days=days)) == slow_expiring
     with sessions() as s:
         today = standings(s, select(MedicalBook.id), NOW.date())
         assert {name: today[i].status.value for name, i in books.items()} == {
-            "none": "none", "granted": "granted", "suspended_after_grant": "suspended", "refused": "refused",
-            "old_scope": "granted", "backdated": "granted", "infected": "suspended", "other_bin": "granted"}
+            "none": "none",
+            "granted": "granted",
+            "suspended_after_grant": "suspended",
+            "refused": "refused",
+            "old_scope": "granted",
+            "backdated": "granted",
+            "infected": "suspended",
+            "other_bin": "granted",
+        }
         assert today[books["old_scope"]].valid_until == dt.date(2026, 4, 1)
         mine = standings(s, books_of_employer(EMPLOYER_BIN), NOW.date())
         assert books["other_bin"] not in mine and len(mine) == len(books) - 1
         assert [x.book_id for x in expiring(s, today=NOW.date(), within_days=30)] == [books["old_scope"]]
 
 
-def test_the_employer_view_and_reminders_read_the_set_based_standing(client: TestClient, world: World,
-                                                                     sessions: sessionmaker[Session],
-                                                                     at: Callable[[dt.datetime], None]) -> None:
+def test_the_employer_view_and_reminders_read_the_set_based_standing(
+    client: TestClient, world: World, sessions: sessionmaker[Session], at: Callable[[dt.datetime], None]
+) -> None:
     from tests.medbook.conftest import link_employers
 
     link_employers(client, world)
     books = many_books(client, world, sessions, at)
     workers = client.get(f"{API}/employer/workers", headers=world.h["employer"]).json()
     assert {w["book_id"]: w["status"] for w in workers} == {
-        i: s for i, s in zip(books.values(), ("none", "granted", "suspended", "refused", "granted", "granted",
-                                              "suspended", "granted"), strict=True) if i != books["other_bin"]}
+        i: s
+        for i, s in zip(
+            books.values(),
+            ("none", "granted", "suspended", "refused", "granted", "granted", "suspended", "granted"),
+            strict=True,
+        )
+        if i != books["other_bin"]
+    }
     soon = client.get(f"{API}/reminders?within_days=30", headers=world.h["rt_a"]).json()
-    assert [(r["book_id"], r["valid_until"], r["days_left"]) for r in soon] == [
-        (books["old_scope"], "2026-04-01", 22)]
+    assert [(r["book_id"], r["valid_until"], r["days_left"]) for r in soon] == [(books["old_scope"], "2026-04-01", 22)]

@@ -17,12 +17,15 @@ URL = "/api/v1"
 
 
 def test_fund_lists_the_outbox_and_triggers_delivery_once_per_key(
-        client: TestClient, auth: Callable[..., dict[str, str]], country: Country,
-        person: Callable[..., int]) -> None:
+    client: TestClient, auth: Callable[..., dict[str, str]], country: Country, person: Callable[..., int]
+) -> None:
     pid = person()
     me = auth(Role.CITIZEN, person_id=pid)
-    client.post(f"{URL}/attachment/applications", headers=me,
-                json={"person_id": pid, "district_id": country.districts[("A1", 1)]})
+    client.post(
+        f"{URL}/attachment/applications",
+        headers=me,
+        json={"person_id": pid, "district_id": country.districts[("A1", 1)]},
+    )
     fund = auth(Role.FUND_ADMIN)
     rows = client.get(f"{URL}/notify/outbox", headers=fund).json()
     assert [(r["template"], r["recipient_id"], r["state"]) for r in rows] == [("attachment.approved", pid, "pending")]
@@ -37,17 +40,27 @@ def test_fund_lists_the_outbox_and_triggers_delivery_once_per_key(
 
 
 def test_cli_delivers_by_smtp_and_reports_the_state(
-        client: TestClient, auth: Callable[..., dict[str, str]], country: Country, person: Callable[..., int],
-        sessions, database_url: str, smtp_server: tuple[Inbox, int]) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    country: Country,
+    person: Callable[..., int],
+    sessions,
+    database_url: str,
+    smtp_server: tuple[Inbox, int],
+) -> None:  # type: ignore[no-untyped-def]
     inbox, port = smtp_server
     pid = person()
     with sessions.begin() as s:
         set_contact(session=s, kind=RecipientKind.PERSON, recipient_id=pid, language="ru", email="a@example.kz")
-    client.post(f"{URL}/attachment/applications", headers=auth(Role.CITIZEN, person_id=pid),
-                json={"person_id": pid, "district_id": country.districts[("A1", 1)]})
+    client.post(
+        f"{URL}/attachment/applications",
+        headers=auth(Role.CITIZEN, person_id=pid),
+        json={"person_id": pid, "district_id": country.districts[("A1", 1)]},
+    )
     runner = CliRunner()
-    done = runner.invoke(notify_cli, ["deliver", "--database-url", database_url, "--smtp-host", "127.0.0.1",
-                                      "--smtp-port", str(port)])
+    done = runner.invoke(
+        notify_cli, ["deliver", "--database-url", database_url, "--smtp-host", "127.0.0.1", "--smtp-port", str(port)]
+    )
     assert done.exit_code == 0, done.output
     assert "1 sent, 0 failed" in done.output and len(inbox.messages) == 1
     assert inbox.messages[0]["To"] == "a@example.kz"

@@ -50,14 +50,21 @@ class Mailbox:
 
 
 def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
-        client: TestClient, app, country: Country, person: Callable[..., int],  # type: ignore[no-untyped-def]
-        make_actor: Callable[..., tuple[Actor, str]], sessions: sessionmaker[Session], ec_pki: Pki,  # noqa: F811
-        tmp_path: Path) -> None:
+    client: TestClient,
+    app,
+    country: Country,
+    person: Callable[..., int],  # type: ignore[no-untyped-def]
+    make_actor: Callable[..., tuple[Actor, str]],
+    sessions: sessionmaker[Session],
+    ec_pki: Pki,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     pid = person()
     _, citizen = make_actor(Role.CITIZEN, person_id=pid)
     me = {"Authorization": f"Bearer {citizen}"}
-    applied = client.post(f"{URL}/applications", headers=me,
-                          json={"person_id": pid, "district_id": country.districts[("A1", 1)]}).json()
+    applied = client.post(
+        f"{URL}/applications", headers=me, json={"person_id": pid, "district_id": country.districts[("A1", 1)]}
+    ).json()
     pending = client.get(f"{URL}/applications/{applied['id']}/notice.pdf", headers=me)
     assert pending.status_code == 200 and pending.headers["x-signature-status"] == "demo"
     assert "ожидается" in text_of(pending.content) and "подписано" not in text_of(pending.content)
@@ -74,8 +81,9 @@ def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
     app.state.signature_trust = TrustStore(anchors=(ec_pki.root.certificate,), crls=(ec_pki.crl,))
     data = base64.b64decode(client.get(f"{API}/{notice_id}/to-sign", headers=registrar).json()["canonical"])
     p12 = tmp_path / "org.p12"
-    p12.write_bytes(pki.to_pkcs12("org", ec_pki.person(iin=iin, bin_="150340001236"), [ec_pki.inter.certificate],
-                                  PASSWORD))
+    p12.write_bytes(
+        pki.to_pkcs12("org", ec_pki.person(iin=iin, bin_="150340001236"), [ec_pki.inter.certificate], PASSWORD)
+    )
     r = client.post(f"{API}/{notice_id}", headers=registrar, json={"cms": ncalayer(p12, data)})
     assert r.status_code == 201, r.text
 
@@ -96,7 +104,8 @@ def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
     with sessions.begin() as s:
         for row_ in s.scalars(select(Notification)):
             row_.channel = "email"
-        deliver_pending(s, channels={"email": mailbox}, now=IN_WINDOW + dt.timedelta(minutes=5),
-                        signer=DemoNotificationSigner())
+        deliver_pending(
+            s, channels={"email": mailbox}, now=IN_WINDOW + dt.timedelta(minutes=5), signer=DemoNotificationSigner()
+        )
     enclosures = [e for m in mailbox.messages for e in m.enclosures]
     assert enclosures and all(e.content == signed.content for e in enclosures)

@@ -36,11 +36,23 @@ D = dt.date
 LATER = IN_WINDOW + dt.timedelta(minutes=1)
 
 
-def apply(sessions: sessionmaker[Session], actor: Actor, *, person_id: int, district_id: int,
-          at: dt.datetime = IN_WINDOW, **kw: Any) -> Application:
+def apply(
+    sessions: sessionmaker[Session],
+    actor: Actor,
+    *,
+    person_id: int,
+    district_id: int,
+    at: dt.datetime = IN_WINDOW,
+    **kw: Any,
+) -> Application:
     with sessions.begin() as s:
-        app = service.submit(session=s, actor=actor, data=ApplicationIn(person_id=person_id, district_id=district_id,
-                                                                        **kw), channel=Channel.EGOV, now=at)
+        app = service.submit(
+            session=s,
+            actor=actor,
+            data=ApplicationIn(person_id=person_id, district_id=district_id, **kw),
+            channel=Channel.EGOV,
+            now=at,
+        )
         s.expunge_all()
         return app
 
@@ -55,25 +67,32 @@ def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Act
     return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
 
 
-def contact(sessions: sessionmaker[Session], pid: int, language: str = "kk", email: str | None = "dana@example.kz",
-            kind: RecipientKind = RecipientKind.PERSON) -> None:
+def contact(
+    sessions: sessionmaker[Session],
+    pid: int,
+    language: str = "kk",
+    email: str | None = "dana@example.kz",
+    kind: RecipientKind = RecipientKind.PERSON,
+) -> None:
     with sessions.begin() as s:
         set_contact(session=s, kind=kind, recipient_id=pid, language=language, email=email)
 
 
 def test_a54_a06_each_decision_queues_its_message_and_a_transfer_tells_the_losing_organization(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor]) -> None:
+    sessions: sessionmaker[Session], country: Country, person: Callable[..., int], citizen: Callable[[int], Actor]
+) -> None:
     pid = person()
     contact(sessions, pid)
     first = apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
     change = apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("B1", 1)])
     rows = outbox(sessions)
     assert [(r.template, r.recipient_kind, r.recipient_id) for r in rows] == [
-        ("attachment.approved", "person", pid), ("attachment.approved", "person", pid),
-        ("attachment.transfer_out", "entity", country.a)]
+        ("attachment.approved", "person", pid),
+        ("attachment.approved", "person", pid),
+        ("attachment.transfer_out", "entity", country.a),
+    ]
     assert [(r.language, r.channel, r.address) for r in rows[:2]] == [("kk", "email", "dana@example.kz")] * 2
-    assert (rows[2].language, rows[2].channel) == ("ru", "log")     # no contact known: Russian, the log
+    assert (rows[2].language, rows[2].channel) == ("ru", "log")  # no contact known: Russian, the log
     assert json.loads(rows[0].params)["application_id"] == first.id
     assert json.loads(rows[1].params)["begin"] == "2026-01-01" and json.loads(rows[2].params)["begin"] == "2026-01-01"
     assert {r.state for r in rows} == {"pending"} and rows[0].dedupe_key != rows[1].dedupe_key
@@ -84,74 +103,128 @@ def test_a54_a06_each_decision_queues_its_message_and_a_transfer_tells_the_losin
 
 
 def test_a_refused_application_tells_the_applicant_and_a_refused_submission_queues_nothing(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     dead = person(death=D(2025, 1, 1))
     with pytest.raises(errors.PersonDead):
         apply(sessions, citizen(dead), person_id=dead, district_id=country.districts[("A1", 1)])
-    assert outbox(sessions) == []                                    # the rollback took the message too
+    assert outbox(sessions) == []  # the rollback took the message too
     pid = person()
     registrar, _ = make_actor(Role.REGISTRAR, entity_id=country.a)
     scan = service.Upload(file_name="a.png", content_type="image/png", content=b"png")
     with sessions.begin() as s:
-        app = service.submit(session=s, actor=registrar, data=ApplicationIn(
-            person_id=pid, district_id=country.districts[("A1", 1)], documents=[{"kind": "id_card", "number": "1"}]),
-            channel=Channel.WRITTEN, uploads=(scan,), now=IN_WINDOW)
+        app = service.submit(
+            session=s,
+            actor=registrar,
+            data=ApplicationIn(
+                person_id=pid, district_id=country.districts[("A1", 1)], documents=[{"kind": "id_card", "number": "1"}]
+            ),
+            channel=Channel.WRITTEN,
+            uploads=(scan,),
+            now=IN_WINDOW,
+        )
         app_id = app.id
-    assert outbox(sessions) == []                                    # queued for the registrar: no decision yet
+    assert outbox(sessions) == []  # queued for the registrar: no decision yet
     with sessions.begin() as s:
-        service.decide(session=s, actor=registrar, application_id=app_id, expected_version=1,
-                       data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"), now=LATER)
+        service.decide(
+            session=s,
+            actor=registrar,
+            application_id=app_id,
+            expected_version=1,
+            data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"),
+            now=LATER,
+        )
         s.rollback()
     assert outbox(sessions) == []
     with sessions.begin() as s:
-        service.decide(session=s, actor=registrar, application_id=app_id, expected_version=1,
-                       data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"), now=LATER)
-    row, = outbox(sessions)
+        service.decide(
+            session=s,
+            actor=registrar,
+            application_id=app_id,
+            expected_version=1,
+            data=DecisionIn(decision="refuse", reason_code="attachment.documents_inaccurate"),
+            now=LATER,
+        )
+    (row,) = outbox(sessions)
     assert (row.template, row.recipient_id, row.language) == ("attachment.refused", pid, "ru")
     assert json.loads(row.params)["reason_code"] == "attachment.documents_inaccurate"
 
 
 def test_daily_job_detachment_and_redistribution_tell_the_person(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     alive, dying, leaving = person(), person(), person()
     for pid in (alive, dying, leaving):
         apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("A1", 1)])
     with sessions.begin() as s:
         s.get_one(Person, dying).death_date = D(2025, 10, 5)
         placement.run_daily(session=s, actor=None, day=D(2025, 11, 2))
-        placement.detach(session=s, actor=None, person_id=leaving, reason=EndReason.EMIGRATION, on=D(2025, 11, 5),
-                         today=D(2025, 11, 2))
+        placement.detach(
+            session=s,
+            actor=None,
+            person_id=leaving,
+            reason=EndReason.EMIGRATION,
+            on=D(2025, 11, 5),
+            today=D(2025, 11, 2),
+        )
     later = [(r.template, r.recipient_id) for r in outbox(sessions)[3:]]
     # a death ends the attachment without a message; in effect and emigration are told.
-    assert sorted(later) == sorted([("attachment.in_effect", alive), ("attachment.in_effect", leaving),
-                                    ("attachment.detached", leaving)])
+    assert sorted(later) == sorted(
+        [("attachment.in_effect", alive), ("attachment.in_effect", leaving), ("attachment.detached", leaving)]
+    )
     detached = next(r for r in outbox(sessions) if r.template == "attachment.detached")
     assert json.loads(detached.params)["reason_code"] == "emigration"
 
 
 def test_a94_redistribution_tells_each_person_where_they_are_now(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], make_actor: Callable[..., tuple[Actor, str]]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     people = [person() for _ in range(2)]
     for pid in people:
         apply(sessions, citizen(pid), person_id=pid, district_id=country.districts[("B1", 1)], at=AFTER_WINDOW)
     fund, _ = make_actor(Role.FUND_ADMIN)
     with sessions.begin() as s:
-        set_inclusion(session=s, actor=fund, entity=get_entity(session=s, entity_id=country.b),
-                      status=InclusionStatus.EXCLUDED, effective_from=D(2025, 12, 20), reason="licence revoked")
+        set_inclusion(
+            session=s,
+            actor=fund,
+            entity=get_entity(session=s, entity_id=country.b),
+            status=InclusionStatus.EXCLUDED,
+            effective_from=D(2025, 12, 20),
+            reason="licence revoked",
+        )
     with sessions.begin() as s:
-        placement.redistribute(session=s, actor=fund, entity_id=country.b, on=D(2025, 12, 20), today=D(2025, 12, 10),
-                               policy=policy_for(s, D(2025, 12, 10)))
+        placement.redistribute(
+            session=s,
+            actor=fund,
+            entity_id=country.b,
+            on=D(2025, 12, 20),
+            today=D(2025, 12, 10),
+            policy=policy_for(s, D(2025, 12, 10)),
+        )
     moved = [r for r in outbox(sessions) if r.template == "attachment.redistributed"]
     assert sorted(r.recipient_id for r in moved) == sorted(people)
     assert all(json.loads(r.params)["begin"] == "2025-12-20" for r in moved)
 
 
 def test_delivery_through_a_real_smtp_server_with_the_notice_and_never_twice(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], smtp_server: tuple[Inbox, int]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    smtp_server: tuple[Inbox, int],
+) -> None:
     inbox, port = smtp_server
     pid = person()
     contact(sessions, pid)
@@ -161,13 +234,13 @@ def test_delivery_through_a_real_smtp_server_with_the_notice_and_never_twice(
     with sessions.begin() as s:
         report = deliver_pending(s, channels=channels, now=LATER, signer=signer)
     assert (report.sent, report.failed) == (1, 0)
-    mail, = inbox.messages
+    (mail,) = inbox.messages
     assert mail["To"] == "dana@example.kz" and mail["Subject"] == "Бекіту мақұлданды"
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None and "мақұлданды" in body.get_content()
-    pdf, = [part for part in mail.iter_attachments() if part.get_content_type() == "application/pdf"]
+    (pdf,) = [part for part in mail.iter_attachments() if part.get_content_type() == "application/pdf"]
     assert pdf.get_content().startswith(b"%PDF")
-    row, = outbox(sessions)
+    (row,) = outbox(sessions)
     assert (row.state, row.attempts, row.sent_at is not None, row.last_error) == ("sent", 1, True, None)
     with sessions.begin() as s:
         again = deliver_pending(s, channels=channels, now=LATER + dt.timedelta(days=1), signer=signer)
@@ -175,8 +248,12 @@ def test_delivery_through_a_real_smtp_server_with_the_notice_and_never_twice(
 
 
 def test_a_closed_smtp_port_keeps_the_row_and_a_later_run_delivers_it_once(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], smtp_server: tuple[Inbox, int]) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    smtp_server: tuple[Inbox, int],
+) -> None:
     inbox, port = smtp_server
     pid = person()
     contact(sessions, pid, language="ru")
@@ -187,14 +264,14 @@ def test_a_closed_smtp_port_keeps_the_row_and_a_later_run_delivers_it_once(
         with sessions.begin() as s:
             report = deliver_pending(s, channels=closed, now=at)
         assert (report.sent, report.failed) == (0, 1)
-        row, = outbox(sessions)
+        (row,) = outbox(sessions)
         assert (row.state, row.attempts) == ("failed", attempt) and "Error" in (row.last_error or "")
-        with sessions.begin() as s:   # not due again before its backoff
+        with sessions.begin() as s:  # not due again before its backoff
             assert deliver_pending(s, channels=closed, now=at + backoff(attempt) / 2).failed == 0
     working = {"email": SmtpChannel("127.0.0.1", port, "registry@emhana.invalid")}
     with sessions.begin() as s:
         assert deliver_pending(s, channels=working, now=LATER + dt.timedelta(days=1)).sent == 1
-    row, = outbox(sessions)
+    (row,) = outbox(sessions)
     assert (row.state, row.attempts, row.last_error) == ("sent", 3, None)
     assert len(inbox.messages) == 1 and inbox.messages[0]["Subject"] == "Прикрепление одобрено"
     with sessions.begin() as s:
@@ -203,8 +280,12 @@ def test_a_closed_smtp_port_keeps_the_row_and_a_later_run_delivers_it_once(
 
 
 def test_log_channel_logs_ids_not_the_iin_and_an_unconfigured_channel_waits(
-        sessions: sessionmaker[Session], country: Country, person: Callable[..., int],
-        citizen: Callable[[int], Actor], caplog: pytest.LogCaptureFixture) -> None:
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    citizen: Callable[[int], Actor],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     by_mail, by_log = person(), person()
     contact(sessions, by_mail)
     for pid in (by_mail, by_log):

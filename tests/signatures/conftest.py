@@ -38,27 +38,57 @@ class Pki:
     crl: x509.CertificateRevocationList
     now: dt.datetime
 
-    def crl_of(self, revoked: list[tuple[x509.Certificate, dt.datetime]], *, number: int = 2,
-               this_update: dt.datetime | None = None, next_update: dt.datetime | None = None
-               ) -> x509.CertificateRevocationList:
+    def crl_of(
+        self,
+        revoked: list[tuple[x509.Certificate, dt.datetime]],
+        *,
+        number: int = 2,
+        this_update: dt.datetime | None = None,
+        next_update: dt.datetime | None = None,
+    ) -> x509.CertificateRevocationList:
         start = this_update or self.now
-        return pki.make_crl(self.inter, revoked, this_update=start,
-                            next_update=next_update or start + dt.timedelta(days=1), number=number)
+        return pki.make_crl(
+            self.inter,
+            revoked,
+            this_update=start,
+            next_update=next_update or start + dt.timedelta(days=1),
+            number=number,
+        )
 
-    def person(self, *, iin: str = IIN, bin_: str = BIN, not_before: dt.datetime | None = None,
-               days: int = 365, key_usage: x509.KeyUsage | None = None,
-               eku: tuple[x509.ObjectIdentifier, ...] | None = None) -> pki.Issued:
+    def person(
+        self,
+        *,
+        iin: str = IIN,
+        bin_: str = BIN,
+        not_before: dt.datetime | None = None,
+        days: int = 365,
+        key_usage: x509.KeyUsage | None = None,
+        eku: tuple[x509.ObjectIdentifier, ...] | None = None,
+    ) -> pki.Issued:
         """Issue another person certificate of the intermediate (defaults as NCA RK's SIGN key)."""
         algorithm = "ec" if isinstance(self.clinician.key.public_key(), ec.EllipticCurvePublicKey) else "rsa"
-        usage = key_usage or x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                           data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                           crl_sign=False, encipher_only=False, decipher_only=False)
+        usage = key_usage or x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=True,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
         subject = pki.name(cn="ТЕСТОВ ТЕСТ", sn="ТЕСТОВ", serial=f"IIN{iin}", c="KZ", o="Clinic", ou=f"BIN{bin_}")
-        return pki.issue_certificate(subject, pki.new_key(algorithm), issuer=self.inter,
-                                     not_before=not_before or self.now - dt.timedelta(days=1), days=days,
-                                     key_usage=usage,
-                                     eku=eku if eku is not None else (OID_EMAIL_PROTECTION, OID_NCA_EMPLOYEE),
-                                     crl_url=pki.CRL_URL)
+        return pki.issue_certificate(
+            subject,
+            pki.new_key(algorithm),
+            issuer=self.inter,
+            not_before=not_before or self.now - dt.timedelta(days=1),
+            days=days,
+            key_usage=usage,
+            eku=eku if eku is not None else (OID_EMAIL_PROTECTION, OID_NCA_EMPLOYEE),
+            crl_url=pki.CRL_URL,
+        )
 
 
 def make_pki(algorithm: str) -> Pki:
@@ -66,8 +96,16 @@ def make_pki(algorithm: str) -> Pki:
     start = moment - dt.timedelta(days=1)
     root = pki.make_root(not_before=start, algorithm=algorithm)
     inter = pki.make_intermediate(root, not_before=start, algorithm=algorithm)
-    clinician = pki.make_clinician(inter, surname="АХМЕТОВА", given_name="АЙГЕРИМ", iin=IIN, organization="Clinic",
-                                   bin_=BIN, not_before=start, algorithm=algorithm)
+    clinician = pki.make_clinician(
+        inter,
+        surname="АХМЕТОВА",
+        given_name="АЙГЕРИМ",
+        iin=IIN,
+        organization="Clinic",
+        bin_=BIN,
+        not_before=start,
+        algorithm=algorithm,
+    )
     crl = pki.make_crl(inter, [], this_update=moment, next_update=moment + dt.timedelta(days=1), number=1)
     return Pki(root, inter, clinician, crl, moment)
 
@@ -91,8 +129,13 @@ def ec_pki() -> Pki:
 
 
 @pytest.fixture
-def signing(world: World, app, sessions: sessionmaker[Session], ec_pki: Pki,  # type: ignore[no-untyped-def]  # noqa: F811
-            tmp_path: Path) -> Callable[..., Path]:
+def signing(
+    world: World,  # noqa: F811  (the fixture imported above)
+    app,
+    sessions: sessionmaker[Session],
+    ec_pki: Pki,  # type: ignore[no-untyped-def]  # noqa: F811
+    tmp_path: Path,
+) -> Callable[..., Path]:
     """Tie clin_a to a person, trust the test PKI, and return a maker of PKCS#12 files."""
     person_id = add_person(sessions, born=dt.date(1985, 3, 14), sex="female")
     with sessions.begin() as s:

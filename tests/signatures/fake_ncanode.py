@@ -55,18 +55,32 @@ class FakeNcaNode:
         revoked = self.mode == "revoked"
         certificate = {
             "valid": self.mode == "valid",
-            "revocations": [{"revoked": revoked, "by": "CRL",
-                             "revocationTime": "2026-01-02T03:04:05.000+00:00" if revoked else None}],
+            "revocations": [
+                {
+                    "revoked": revoked,
+                    "by": "CRL",
+                    "revocationTime": "2026-01-02T03:04:05.000+00:00" if revoked else None,
+                }
+            ],
             "notBefore": cert.not_valid_before_utc.isoformat(),
-            "notAfter": (cert.not_valid_before_utc + dt.timedelta(minutes=1)).isoformat() if self.mode == "expired"
+            "notAfter": (cert.not_valid_before_utc + dt.timedelta(minutes=1)).isoformat()
+            if self.mode == "expired"
             else cert.not_valid_after_utc.isoformat(),
-            "keyUsage": "AUTH" if self.mode == "auth" else "SIGN", "serialNumber": format(cert.serial_number, "x"),
-            "signAlg": "GOST3410-2015-256", "keyUser": ["EMPLOYEE"],
+            "keyUsage": "AUTH" if self.mode == "auth" else "SIGN",
+            "serialNumber": format(cert.serial_number, "x"),
+            "signAlg": "GOST3410-2015-256",
+            "keyUser": ["EMPLOYEE"],
             "subject": {"iin": subject_iin(cert), "bin": subject_bin(cert), "commonName": "ТЕСТОВ ТЕСТ"},
             "issuer": {"dn": "CN=НҰЦ (GOST) TEST"},
         }
-        return JSONResponse({"status": 200, "message": "OK", "valid": self.mode == "valid",
-                             "signers": [{"signers": [certificate], "tsp": None}]})
+        return JSONResponse(
+            {
+                "status": 200,
+                "message": "OK",
+                "valid": self.mode == "valid",
+                "signers": [{"signers": [certificate], "tsp": None}],
+            }
+        )
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/cms/verify", self.verify, methods=["POST"])])
@@ -75,8 +89,9 @@ class FakeNcaNode:
 @contextmanager
 def serve(fake: FakeNcaNode) -> Iterator[str]:
     """Run the fake on 127.0.0.1 (a free port) in a thread; yield its URL."""
-    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off", ws="none"))
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -106,26 +121,43 @@ def gost_certificate(issued: pki.Issued) -> ax.Certificate:
     tbs = cert["tbs_certificate"]
     algorithm = _sequence(core.ObjectIdentifier(GOST_2015_KEY).dump() + core.Null().dump())
     tbs["subject_public_key_info"] = keys.PublicKeyInfo.load(
-        _sequence(algorithm + core.OctetBitString(os.urandom(64)).dump()))
+        _sequence(algorithm + core.OctetBitString(os.urandom(64)).dump())
+    )
     tbs["signature"] = {"algorithm": GOST_2015_KEY}
-    return ax.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": GOST_2015_KEY},
-                           "signature_value": os.urandom(64)})
+    return ax.Certificate(
+        {"tbs_certificate": tbs, "signature_algorithm": {"algorithm": GOST_2015_KEY}, "signature_value": os.urandom(64)}
+    )
 
 
 def gost_cms(issued: pki.Issued, *, signing_time: dt.datetime | None = None) -> bytes:
     """Return a detached CMS whose signer has a GOST key (digest and signature are random: NCANode judges)."""
     cert = gost_certificate(issued)
-    attributes = cms.CMSAttributes([
-        {"type": "content_type", "values": ["data"]},
-        {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time or dt.datetime.now(dt.UTC)})]},
-        {"type": "message_digest", "values": [os.urandom(32)]},
-    ])
-    signer = cms.SignerInfo({
-        "version": "v1", "digest_algorithm": {"algorithm": GOST_2015_HASH}, "signed_attrs": attributes,
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": {"issuer": cert.issuer,
-                                                                  "serial_number": cert.serial_number}}),
-        "signature_algorithm": {"algorithm": GOST_2015_KEY}, "signature": os.urandom(64)})
-    signed = cms.SignedData({"version": "v1", "digest_algorithms": [{"algorithm": GOST_2015_HASH}],
-                             "encap_content_info": {"content_type": "data"}, "certificates": [cert],
-                             "signer_infos": [signer]})
+    attributes = cms.CMSAttributes(
+        [
+            {"type": "content_type", "values": ["data"]},
+            {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time or dt.datetime.now(dt.UTC)})]},
+            {"type": "message_digest", "values": [os.urandom(32)]},
+        ]
+    )
+    signer = cms.SignerInfo(
+        {
+            "version": "v1",
+            "digest_algorithm": {"algorithm": GOST_2015_HASH},
+            "signed_attrs": attributes,
+            "sid": cms.SignerIdentifier(
+                {"issuer_and_serial_number": {"issuer": cert.issuer, "serial_number": cert.serial_number}}
+            ),
+            "signature_algorithm": {"algorithm": GOST_2015_KEY},
+            "signature": os.urandom(64),
+        }
+    )
+    signed = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [{"algorithm": GOST_2015_HASH}],
+            "encap_content_info": {"content_type": "data"},
+            "certificates": [cert],
+            "signer_infos": [signer],
+        }
+    )
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())

@@ -31,8 +31,9 @@ def state(sessions: sessionmaker[Session], entry_id: int) -> tuple[str, int]:
         return entry.signature_state, s.scalar(select(func.count()).select_from(RecordSignature)) or 0
 
 
-def test_the_author_signs_an_entry_with_ncalayer(client: TestClient, world: World, signing: Callable[..., Path],
-                                                  sessions: sessionmaker[Session]) -> None:
+def test_the_author_signs_an_entry_with_ncalayer(
+    client: TestClient, world: World, signing: Callable[..., Path], sessions: sessionmaker[Session]
+) -> None:
     entry_id = entry_of(client, world)
     h = world.h["clin_a"]
     got = client.get(f"{API}/{entry_id}/to-sign", headers=h)
@@ -70,14 +71,19 @@ def test_the_author_signs_an_entry_with_ncalayer(client: TestClient, world: Worl
     assert state(sessions, entry_id) == ("signed", 1)
 
 
-@pytest.mark.parametrize(("who", "code"), [("wrong_iin", "signature.wrong_signer"),
-                                           ("wrong_bin", "signature.wrong_signer"),
-                                           ("tampered", "signature.digest_mismatch"),
-                                           ("garbage", "signature.malformed"),
-                                           ("not_base64", "signature.malformed")])
-def test_refusals_are_problems_and_change_nothing(client: TestClient, world: World,
-                                                  signing: Callable[..., Path], sessions: sessionmaker[Session],
-                                                  who: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [
+        ("wrong_iin", "signature.wrong_signer"),
+        ("wrong_bin", "signature.wrong_signer"),
+        ("tampered", "signature.digest_mismatch"),
+        ("garbage", "signature.malformed"),
+        ("not_base64", "signature.malformed"),
+    ],
+)
+def test_refusals_are_problems_and_change_nothing(
+    client: TestClient, world: World, signing: Callable[..., Path], sessions: sessionmaker[Session], who: str, code: str
+) -> None:
     entry_id = entry_of(client, world)
     h = {**world.h["clin_a"], "Accept-Language": "kk"}
     data = base64.b64decode(client.get(f"{API}/{entry_id}/to-sign", headers=h).json()["canonical"])
@@ -96,8 +102,9 @@ def test_refusals_are_problems_and_change_nothing(client: TestClient, world: Wor
     assert state(sessions, entry_id) == ("pending", 0)
 
 
-def test_only_the_author_or_the_mis_of_the_organization_may_sign(client: TestClient, world: World,
-                                                                 signing: Callable[..., Path]) -> None:
+def test_only_the_author_or_the_mis_of_the_organization_may_sign(
+    client: TestClient, world: World, signing: Callable[..., Path]
+) -> None:
     entry_id = entry_of(client, world)
     assert client.get(f"{API}/{entry_id}/to-sign", headers=world.h["mis_a"]).status_code == 200
     for name, status in (("rt_a", 403), ("clin_b", 403), ("cook", 403), ("employer", 403)):
@@ -112,13 +119,21 @@ def test_only_the_author_or_the_mis_of_the_organization_may_sign(client: TestCli
     assert r.status_code == 201, r.text
 
 
-def test_a_correction_signs_the_hash_of_the_entry_it_corrects(client: TestClient, world: World,
-                                                              signing: Callable[..., Path],
-                                                              sessions: sessionmaker[Session]) -> None:
+def test_a_correction_signs_the_hash_of_the_entry_it_corrects(
+    client: TestClient, world: World, signing: Callable[..., Path], sessions: sessionmaker[Session]
+) -> None:
     entry_id = entry_of(client, world)
-    r = client.post(f"/api/v1/medbook/entries/{entry_id}/correction", headers=world.h["clin_a"],
-                    json={"kind": "lab_result", "item_code": "syphilis", "performed_on": "2026-03-02",
-                          "result": "positive", "reason": "перепутаны пробирки"})
+    r = client.post(
+        f"/api/v1/medbook/entries/{entry_id}/correction",
+        headers=world.h["clin_a"],
+        json={
+            "kind": "lab_result",
+            "item_code": "syphilis",
+            "performed_on": "2026-03-02",
+            "result": "positive",
+            "reason": "перепутаны пробирки",
+        },
+    )
     assert r.status_code == 201, r.text
     fixed = r.json()["id"]
     data = base64.b64decode(client.get(f"{API}/{fixed}/to-sign", headers=world.h["clin_a"]).json()["canonical"])

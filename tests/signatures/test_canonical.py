@@ -9,15 +9,28 @@ import pytest
 from emhana.medbook.rules import canonical_bytes
 from emhana.signatures import canonical
 
-ENTRY = {"type": canonical.ENTRY, "book": 7, "person_iin": "900101300017", "kind": "lab_result",
-         "result_text": "Қ\u2028\"é\" — \U0001f600\n", "codes": ["A01", "Z11"], "valid_until": None,
-         "recorded_at": "2026-03-10T05:00:00+00:00", "supersedes": None, "caused_by": 3, "€": True, "z": 10}
+ENTRY = {
+    "type": canonical.ENTRY,
+    "book": 7,
+    "person_iin": "900101300017",
+    "kind": "lab_result",
+    "result_text": 'Қ\u2028"é" — \U0001f600\n',
+    "codes": ["A01", "Z11"],
+    "valid_until": None,
+    "recorded_at": "2026-03-10T05:00:00+00:00",
+    "supersedes": None,
+    "caused_by": 3,
+    "€": True,
+    "z": 10,
+}
 
 
 def test_jcs_sorts_keys_by_utf16_and_has_no_whitespace() -> None:
     # U+1F600 is the surrogate pair D83D DE00 in UTF-16: it sorts before U+FF21 (Python's order puts it after).
-    assert canonical.jcs({"b": 1, "a": [True, None, "x"], "\uff21": 1, "\U0001f600": 2}) == \
-        '{"a":[true,null,"x"],"b":1,"\U0001f600":2,"\uff21":1}'.encode()
+    assert (
+        canonical.jcs({"b": 1, "a": [True, None, "x"], "\uff21": 1, "\U0001f600": 2})
+        == '{"a":[true,null,"x"],"b":1,"\U0001f600":2,"\uff21":1}'.encode()
+    )
     assert canonical.jcs({"n": 1.0, "m": 1e21}) == b'{"m":1e+21,"n":1}'
 
 
@@ -37,9 +50,15 @@ def test_a_correction_binds_the_hash_of_what_it_corrects() -> None:
 
 
 def test_a_notification_form_names_the_pdf_and_facts() -> None:
-    form = canonical.notification_form(number="N-1", application_id=5, kind="attachment", language="kk",
-                                       issued_at="2026-03-10T10:00:00+05:00",
-                                       content={"iin_masked": "9001****0017", "district": "3"}, pdf_sha256="ab" * 32)
+    form = canonical.notification_form(
+        number="N-1",
+        application_id=5,
+        kind="attachment",
+        language="kk",
+        issued_at="2026-03-10T10:00:00+05:00",
+        content={"iin_masked": "9001****0017", "district": "3"},
+        pdf_sha256="ab" * 32,
+    )
     assert form.startswith(b'{"application":5,"content":{"district":"3","iin_masked":"9001****0017"}')
     assert json.loads(form)["type"] == canonical.NOTIFICATION
 

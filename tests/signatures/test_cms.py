@@ -103,8 +103,10 @@ def test_a_certificate_revoked_by_the_crl_is_refused(ec_pki: Pki) -> None:
         verify(ec_pki, der, crls=[before])
     assert caught.value.code == "signature.revoked"
     # Revoked after the claimed signing time but before the clock: still refused (no trusted timestamp).
-    after = ec_pki.crl_of([(revoked.certificate, dt.datetime.now(dt.UTC).replace(microsecond=0))],
-                          this_update=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    after = ec_pki.crl_of(
+        [(revoked.certificate, dt.datetime.now(dt.UTC).replace(microsecond=0))],
+        this_update=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
     with pytest.raises(errors.CertificateRevoked):
         verify(ec_pki, der, crls=[after], at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
 
@@ -122,9 +124,17 @@ def test_revocation_must_be_known_from_a_current_cached_crl(ec_pki: Pki) -> None
 
 
 def test_key_usage_must_allow_signing(ec_pki: Pki) -> None:
-    encipher = x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=True,
-                             data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                             encipher_only=False, decipher_only=False)
+    encipher = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     with pytest.raises(errors.KeyUsageRefused) as caught:
         verify(ec_pki, sign(ec_pki, signer=ec_pki.person(key_usage=encipher)))
     assert caught.value.code == "signature.key_usage"
@@ -134,14 +144,17 @@ def test_key_usage_must_allow_signing(ec_pki: Pki) -> None:
     assert verify(ec_pki, sign(ec_pki, signer=ec_pki.person(eku=()))).signer_bin == BIN
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda der: b"",
-    lambda der: b"not a cms at all",
-    lambda der: der[: len(der) // 2],
-    lambda der: der + b"\x00",
-    lambda der: b"\x30\x03\x06\x01\x00",
-    lambda der: b"\x30" + b"\x84\xff\xff\xff\xff" + der,
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda der: b"",
+        lambda der: b"not a cms at all",
+        lambda der: der[: len(der) // 2],
+        lambda der: der + b"\x00",
+        lambda der: b"\x30\x03\x06\x01\x00",
+        lambda der: b"\x30" + b"\x84\xff\xff\xff\xff" + der,
+    ],
+)
 def test_malformed_der_is_refused_with_its_code(ec_pki: Pki, mangle) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(errors.SignatureMalformed) as caught:
         verify(ec_pki, mangle(sign(ec_pki)))
@@ -186,10 +199,13 @@ def test_an_attached_copy_is_accepted_only_when_it_is_the_data(ec_pki: Pki) -> N
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.serialization import pkcs7
 
-    attached = (pkcs7.PKCS7SignatureBuilder().set_data(DATA)
-                .add_signer(ec_pki.clinician.certificate, ec_pki.clinician.key, hashes.SHA256())
-                .add_certificate(ec_pki.inter.certificate)
-                .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities]))
+    attached = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(DATA)
+        .add_signer(ec_pki.clinician.certificate, ec_pki.clinician.key, hashes.SHA256())
+        .add_certificate(ec_pki.inter.certificate)
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities])
+    )
     assert verify(ec_pki, attached).signer_iin == IIN
     info = cms.ContentInfo.load(attached)
     info["content"]["encap_content_info"]["content"] = b"another document"

@@ -63,9 +63,12 @@ def test_an_organization_certificate_names_the_head_and_the_bin(demo_dir: tuple[
 
 
 def test_identity_needs_the_fields_in_the_certificate(ec_pki: Pki) -> None:
-    evidence = verify_detached(DATA, sign_detached(DATA, ec_pki.clinician.key, ec_pki.clinician.certificate,
-                                                   [ec_pki.inter.certificate]),
-                               anchors=[ec_pki.root.certificate], crls=[ec_pki.crl])
+    evidence = verify_detached(
+        DATA,
+        sign_detached(DATA, ec_pki.clinician.key, ec_pki.clinician.certificate, [ec_pki.inter.certificate]),
+        anchors=[ec_pki.root.certificate],
+        crls=[ec_pki.crl],
+    )
     check_signer(evidence, iin=IIN, bin_=BIN)
     for iin, bin_, words in ((None, "150340001237", "BIN"), ("850314400124", None, "IIN")):
         with pytest.raises(errors.WrongSigner) as caught:
@@ -80,26 +83,45 @@ def test_identity_needs_the_fields_in_the_certificate(ec_pki: Pki) -> None:
 
 def test_load_certificates_reads_pem_bundles_and_der(ec_pki: Pki) -> None:
     pem = ec_pki.root.pem() + ec_pki.inter.pem()
-    assert [c.subject for c in load_certificates(pem)] == [ec_pki.root.certificate.subject,
-                                                           ec_pki.inter.certificate.subject]
+    assert [c.subject for c in load_certificates(pem)] == [
+        ec_pki.root.certificate.subject,
+        ec_pki.inter.certificate.subject,
+    ]
     der = ec_pki.root.certificate.public_bytes(serialization.Encoding.DER)
     assert load_certificates(der) == [ec_pki.root.certificate]
     with pytest.raises(errors.CertificateInvalid):
         load_certificates(b"nothing")
 
 
-def test_sign_demo_command_signs_a_record_in_the_database(client: TestClient, world: World,
-                                                          signing: Callable[..., Path], database_url: str,
-                                                          sessions: sessionmaker[Session], ec_pki: Pki,
-                                                          tmp_path: Path) -> None:
+def test_sign_demo_command_signs_a_record_in_the_database(
+    client: TestClient,
+    world: World,
+    signing: Callable[..., Path],
+    database_url: str,
+    sessions: sessionmaker[Session],
+    ec_pki: Pki,
+    tmp_path: Path,
+) -> None:
     entry_id = entry_of(client, world)
     trust_dir = tmp_path / "trust"
     trust_dir.mkdir()
     (trust_dir / "root-ca.pem").write_bytes(ec_pki.root.pem())
     (trust_dir / "intermediate-ca.pem").write_bytes(ec_pki.inter.pem())
     (trust_dir / "intermediate-ca.crl").write_bytes(ec_pki.crl.public_bytes(serialization.Encoding.DER))
-    args = ["sign", "demo", "--kind", "medbook_entry", "--id", str(entry_id), "--trust-dir", str(trust_dir),
-            "--password", PASSWORD, "--database-url", database_url]
+    args = [
+        "sign",
+        "demo",
+        "--kind",
+        "medbook_entry",
+        "--id",
+        str(entry_id),
+        "--trust-dir",
+        str(trust_dir),
+        "--password",
+        PASSWORD,
+        "--database-url",
+        database_url,
+    ]
     wrong = CliRunner().invoke(cli_app, [*args, "--p12", str(signing(iin_="900101300017"))])
     assert wrong.exit_code == 1 and "signature.wrong_signer" in wrong.output
     result = CliRunner().invoke(cli_app, [*args, "--p12", str(signing())])
@@ -109,5 +131,10 @@ def test_sign_demo_command_signs_a_record_in_the_database(client: TestClient, wo
         assert s.get(JournalEntry, entry_id).signature_state == "signed"  # type: ignore[union-attr]
     cms = CliRunner().invoke(cli_app, ["sign", "cms", "--p12", str(signing()), "--password", "wrong"], input=b"x")
     assert cms.exit_code == 2 and "trust.certificate_invalid" in cms.output
-    assert json.loads(base64.b64decode(client.get(f"/api/v1/signatures/medbook_entry/{entry_id}/to-sign",
-                                                  headers=world.h["clin_a"]).json()["canonical"]))["book"]
+    assert json.loads(
+        base64.b64decode(
+            client.get(f"/api/v1/signatures/medbook_entry/{entry_id}/to-sign", headers=world.h["clin_a"]).json()[
+                "canonical"
+            ]
+        )
+    )["book"]

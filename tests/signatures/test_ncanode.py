@@ -49,23 +49,27 @@ def test_a_gost_signature_is_verified_by_ncanode(ec_pki: Pki, node: tuple[FakeNc
 
 def test_rsa_and_ecdsa_never_go_to_ncanode(ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier]) -> None:
     from emhana.signatures.cms import sign_detached
+
     fake, verifier = node
     der = sign_detached(DATA, ec_pki.clinician.key, ec_pki.clinician.certificate, [ec_pki.inter.certificate])
     assert verify(ec_pki, der, verifier).verifier == "in-process" and fake.seen == []
 
 
-@pytest.mark.parametrize(("mode", "error", "code"), [
-    ("invalid", errors.BadSignature, "signature.bad_signature"),
-    ("revoked", errors.CertificateRevoked, "signature.revoked"),
-    ("expired", errors.CertificateExpired, "signature.expired"),
-    ("auth", errors.KeyUsageRefused, "signature.key_usage"),
-    ("refuse", errors.SignatureMalformed, "signature.malformed"),
-    ("broken", errors.VerifierUnavailable, "signature.verifier_unavailable"),
-    ("slow", errors.VerifierUnavailable, "signature.verifier_unavailable"),
-])
-def test_ncanode_verdicts_and_failures_map_to_codes(ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier],
-                                                    mode: str, error: type[errors.SignatureError],
-                                                    code: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "error", "code"),
+    [
+        ("invalid", errors.BadSignature, "signature.bad_signature"),
+        ("revoked", errors.CertificateRevoked, "signature.revoked"),
+        ("expired", errors.CertificateExpired, "signature.expired"),
+        ("auth", errors.KeyUsageRefused, "signature.key_usage"),
+        ("refuse", errors.SignatureMalformed, "signature.malformed"),
+        ("broken", errors.VerifierUnavailable, "signature.verifier_unavailable"),
+        ("slow", errors.VerifierUnavailable, "signature.verifier_unavailable"),
+    ],
+)
+def test_ncanode_verdicts_and_failures_map_to_codes(
+    ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier], mode: str, error: type[errors.SignatureError], code: str
+) -> None:
     fake, verifier = node
     fake.mode = mode
     with pytest.raises(error) as caught:
@@ -90,8 +94,7 @@ def test_gost_without_a_configured_verifier_is_unavailable(ec_pki: Pki) -> None:
     assert "EMHANA_NCANODE_URL" in caught.value.english()
 
 
-def test_a_future_signing_time_is_refused_before_asking(ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier]
-                                                        ) -> None:
+def test_a_future_signing_time_is_refused_before_asking(ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier]) -> None:
     fake, verifier = node
     der = gost_cms(ec_pki.person(), signing_time=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     with pytest.raises(errors.SignatureMalformed):
@@ -99,8 +102,9 @@ def test_a_future_signing_time_is_refused_before_asking(ec_pki: Pki, node: tuple
     assert fake.seen == []
 
 
-def test_the_wrong_person_is_refused_after_ncanode_says_valid(ec_pki: Pki,
-                                                              node: tuple[FakeNcaNode, NcaNodeVerifier]) -> None:
+def test_the_wrong_person_is_refused_after_ncanode_says_valid(
+    ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier]
+) -> None:
     evidence = verify(ec_pki, gost_cms(ec_pki.person(iin="900101300017")), node[1])
     with pytest.raises(errors.WrongSigner):
         check_signer(evidence, iin=IIN, bin_=BIN)

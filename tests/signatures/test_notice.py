@@ -29,21 +29,38 @@ URL = "/api/v1/attachment"
 API = "/api/v1/signatures/attachment_notice"
 
 
-def test_the_deciding_organization_signs_its_notice(client: TestClient, app, country: Country,  # type: ignore[no-untyped-def]
-                                                    person: Callable[..., int],
-                                                    make_actor: Callable[..., tuple[Actor, str]],
-                                                    sessions: sessionmaker[Session], ec_pki: Pki,
-                                                    tmp_path: Path) -> None:
+def test_the_deciding_organization_signs_its_notice(
+    client: TestClient,
+    app,
+    country: Country,  # type: ignore[no-untyped-def]
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+    sessions: sessionmaker[Session],
+    ec_pki: Pki,
+    tmp_path: Path,
+) -> None:
     clerk = person()
     actor, token = make_actor(Role.REGISTRAR, entity_id=country.a, person_id=clerk)
     registrar = {"Authorization": f"Bearer {token}"}
-    applied = client.post(f"{URL}/applications/written", headers=registrar, data={"application": json.dumps({
-        "person_id": person(), "district_id": country.districts[("A1", 1)],
-        "documents": [{"kind": "id_card", "number": "1"}]})},
-        files=[("files", ("a.pdf", b"%PDF", "application/pdf"))]).json()
-    r = client.post(f"{URL}/applications/{applied['id']}/decision",
-                    headers={**registrar, "If-Match": f'"application-{applied["id"]}-v1"'},
-                    json={"decision": "refuse", "reason_code": "attachment.documents_inaccurate", "note": "скан"})
+    applied = client.post(
+        f"{URL}/applications/written",
+        headers=registrar,
+        data={
+            "application": json.dumps(
+                {
+                    "person_id": person(),
+                    "district_id": country.districts[("A1", 1)],
+                    "documents": [{"kind": "id_card", "number": "1"}],
+                }
+            )
+        },
+        files=[("files", ("a.pdf", b"%PDF", "application/pdf"))],
+    ).json()
+    r = client.post(
+        f"{URL}/applications/{applied['id']}/decision",
+        headers={**registrar, "If-Match": f'"application-{applied["id"]}-v1"'},
+        json={"decision": "refuse", "reason_code": "attachment.documents_inaccurate", "note": "скан"},
+    )
     assert r.status_code < 300, r.text
     with sessions.begin() as s:
         notice = ensure_notice(s, application_id=applied["id"], signer=PendingSigner(), now=IN_WINDOW)
@@ -60,12 +77,12 @@ def test_the_deciding_organization_signs_its_notice(client: TestClient, app, cou
 
     def p12(iin_: str, bin_: str) -> Path:
         path = tmp_path / f"{iin_}-{bin_}.p12"
-        path.write_bytes(pki.to_pkcs12("org", ec_pki.person(iin=iin_, bin_=bin_), [ec_pki.inter.certificate],
-                                       PASSWORD))
+        path.write_bytes(pki.to_pkcs12("org", ec_pki.person(iin=iin_, bin_=bin_), [ec_pki.inter.certificate], PASSWORD))
         return path
 
-    other_org = client.post(f"{API}/{notice_id}", headers=registrar, json={"cms": ncalayer(p12(iin, "201140004575"),
-                                                                                          data)})
+    other_org = client.post(
+        f"{API}/{notice_id}", headers=registrar, json={"cms": ncalayer(p12(iin, "201140004575"), data)}
+    )
     assert other_org.json()["code"] == "signature.wrong_signer"
     r = client.post(f"{API}/{notice_id}", headers=registrar, json={"cms": ncalayer(p12(iin, "150340001236"), data)})
     assert r.status_code == 201, r.text

@@ -47,8 +47,9 @@ def signed_at(p: Pki, signer: pki.Issued, moment: dt.datetime, data: bytes = DAT
     return bytes(cms.ContentInfo.load(info.dump(force=True)).dump())
 
 
-def test_the_path_is_validated_once_per_certificate_and_trust_state(ec_pki: Pki,
-                                                                    validations: list[dt.datetime]) -> None:
+def test_the_path_is_validated_once_per_certificate_and_trust_state(
+    ec_pki: Pki, validations: list[dt.datetime]
+) -> None:
     der = sign(ec_pki)
     for _ in range(3):
         assert verify(ec_pki, der).signer_iin == IIN
@@ -60,8 +61,9 @@ def test_the_path_is_validated_once_per_certificate_and_trust_state(ec_pki: Pki,
     assert len(validations) == 3
 
 
-def test_revoked_after_a_cached_success_is_refused_with_the_new_crl(ec_pki: Pki,
-                                                                   validations: list[dt.datetime]) -> None:
+def test_revoked_after_a_cached_success_is_refused_with_the_new_crl(
+    ec_pki: Pki, validations: list[dt.datetime]
+) -> None:
     signer = ec_pki.person()
     der = sign(ec_pki, signer=signer)
     assert verify(ec_pki, der).signer_iin == IIN
@@ -75,8 +77,9 @@ def test_revoked_after_a_cached_success_is_refused_with_the_new_crl(ec_pki: Pki,
         verify(ec_pki, der, crls=[revoked], at=moment + dt.timedelta(minutes=1))
 
 
-def test_revoked_before_the_signing_time_inside_a_cached_hour_is_refused(ec_pki: Pki,
-                                                                        validations: list[dt.datetime]) -> None:
+def test_revoked_before_the_signing_time_inside_a_cached_hour_is_refused(
+    ec_pki: Pki, validations: list[dt.datetime]
+) -> None:
     signer = ec_pki.person()
     hour = (ec_pki.now + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     revoked_at = hour + dt.timedelta(minutes=30)
@@ -92,8 +95,9 @@ def test_revoked_before_the_signing_time_inside_a_cached_hour_is_refused(ec_pki:
         verify(ec_pki, signed_at(ec_pki, signer, late), crls=[crl], at=clock)
 
 
-def test_a_signing_time_past_not_after_is_refused_after_a_cached_success(ec_pki: Pki,
-                                                                        validations: list[dt.datetime]) -> None:
+def test_a_signing_time_past_not_after_is_refused_after_a_cached_success(
+    ec_pki: Pki, validations: list[dt.datetime]
+) -> None:
     # notAfter in the middle of an hour, so a signature just before and one just after share the cache key.
     end = (ec_pki.now + dt.timedelta(hours=1)).replace(minute=30, second=0, microsecond=0)
     signer = ec_pki.person(not_before=end - dt.timedelta(days=1), days=1)

@@ -46,18 +46,35 @@ def scheme() -> Scheme:
     b = make_signer(ca, "Демо медицинский центр", BIN_B)
     assert isinstance(ca.key, ec.EllipticCurvePrivateKey)
     import json
-    doc = json.dumps(build_trust_list([TrustListSigner(a.certificate, "Поликлиника № 1"),
-                                       TrustListSigner(b.certificate, "Демо медицинский центр")],
-                                      ca_key=ca.key, ca_certificate=ca.certificate, sequence=5,
-                                      issued_at=CLOCK - DAY)).encode()
+
+    doc = json.dumps(
+        build_trust_list(
+            [
+                TrustListSigner(a.certificate, "Поликлиника № 1"),
+                TrustListSigner(b.certificate, "Демо медицинский центр"),
+            ],
+            ca_key=ca.key,
+            ca_certificate=ca.certificate,
+            sequence=5,
+            issued_at=CLOCK - DAY,
+        )
+    ).encode()
     return Scheme(ca, a, b, doc, load_trust_list(doc, ca.certificate))
 
 
 def worker(**changes: object) -> Clearance:
     """Return the clearance of a synthetic worker."""
     from dataclasses import replace
-    base = Clearance("ТЕСТОВА АЙДА", dt.date(1992, 6, 17), ClearanceStatus.FIT, ("food",),
-                     ((Section.EXAM, dt.date(2026, 2, 10)), (Section.LAB, dt.date(2026, 2, 12))), 1, bytes(16))
+
+    base = Clearance(
+        "ТЕСТОВА АЙДА",
+        dt.date(1992, 6, 17),
+        ClearanceStatus.FIT,
+        ("food",),
+        ((Section.EXAM, dt.date(2026, 2, 10)), (Section.LAB, dt.date(2026, 2, 12))),
+        1,
+        bytes(16),
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

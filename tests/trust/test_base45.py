@@ -9,10 +9,18 @@ from hypothesis import strategies as st
 from emhana.trust import base45
 
 
-@pytest.mark.parametrize(("raw", "text"), [
-    (b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0"),
-    (b"", ""), (b"\x00", "00"), (b"\xff\xff", "FGW"),
-])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"AB", "BB8"),
+        (b"Hello!!", "%69 VD92EX0"),
+        (b"base-45", "UJCLQE7W581"),
+        (b"ietf!", "QED8WEX0"),
+        (b"", ""),
+        (b"\x00", "00"),
+        (b"\xff\xff", "FGW"),
+    ],
+)
 def test_rfc_9285_examples(raw: bytes, text: str) -> None:
     assert base45.encode(raw) == text
     assert base45.decode(text) == raw

@@ -74,9 +74,13 @@ def test_hostile_subjects(demo: Path, tmp_path: Path) -> None:
     trust = str(demo / "trust-list.json")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     (tmp_path / "latin1.txt").write_bytes(b"KZMB1:\xff")
-    for subject, reason in ((str(tmp_path / "broken.png"), "no_qr_code_in_image"),
-                            (str(tmp_path / "latin1.txt"), "not_utf8_text"), ("KZMB1:%%%", "bad_base45"),
-                            ("KZMB1:000", "zlib_error"), ("x" * 5000, "too_long")):
+    for subject, reason in (
+        (str(tmp_path / "broken.png"), "no_qr_code_in_image"),
+        (str(tmp_path / "latin1.txt"), "not_utf8_text"),
+        ("KZMB1:%%%", "bad_base45"),
+        ("KZMB1:000", "zlib_error"),
+        ("x" * 5000, "too_long"),
+    ):
         code, out = run("--trust-list", trust, "--json", subject)
         assert code == 1 and json.loads(out)["outcome"] == "MALFORMED" and json.loads(out)["reason"] == reason
 
@@ -105,6 +109,7 @@ def test_anchor_from_environment(demo: Path, tmp_path: Path, monkeypatch: pytest
 
 def test_hc1_mode(tmp_path: Path) -> None:
     from emhana.trust.corpus_hc1 import claims, dcc, dsc, sign, text_of
+
     signer = dsc("EC-Me")
     text = text_of(sign(signer, claims(dcc("v"))))
     pem = tmp_path / "dsc.pem"
@@ -112,8 +117,9 @@ def test_hc1_mode(tmp_path: Path) -> None:
     code, out = run("--hc1", "--dsc", str(pem), "--at", "2026-03-01T09:00:00Z", text)
     assert code == 0 and out.startswith("VALID") and "Aida Testova" in out
     dsc_list = tmp_path / "dscs.json"
-    dsc_list.write_text(json.dumps([base64.b64encode(signer.certificate.public_bytes(
-        serialization.Encoding.DER)).decode()]))
+    dsc_list.write_text(
+        json.dumps([base64.b64encode(signer.certificate.public_bytes(serialization.Encoding.DER)).decode()])
+    )
     code, out = run("--hc1", "--trust-list", str(dsc_list), "--at", "2026-03-01T09:00:00Z", "--json", text)
     assert code == 0 and json.loads(out)["claims"]["certificate_type"] == "vaccination"
     code, out = run("--hc1", "--trust-list", str(dsc_list), "KZMB1:ABC")

@@ -32,24 +32,66 @@ def test_every_case_gives_its_expected_outcome(cases: dict[str, dict[str, object
         assert isinstance(expected, dict)
         result = corpus.run_case(doc)
         if (result.outcome.value, result.reason) != (expected["EXPECTEDOUTCOME"], expected["EXPECTEDREASON"]):
-            wrong.append(f"{name}: {result.outcome.value} ({result.reason}), expected "
-                         f"{expected['EXPECTEDOUTCOME']} ({expected['EXPECTEDREASON']})")
+            wrong.append(
+                f"{name}: {result.outcome.value} ({result.reason}), expected "
+                f"{expected['EXPECTEDOUTCOME']} ({expected['EXPECTEDREASON']})"
+            )
     assert not wrong, "\n".join(wrong)
 
 
 def test_corpus_covers_every_outcome_and_pitfall(cases: dict[str, dict[str, object]]) -> None:
-    kzmb = Counter(str(d["EXPECTEDRESULTS"]["EXPECTEDOUTCOME"]) for n, d in cases.items()  # type: ignore[index]
-                   if n.startswith("KZMB/"))
+    kzmb = Counter(
+        str(d["EXPECTEDRESULTS"]["EXPECTEDOUTCOME"])
+        for n, d in cases.items()  # type: ignore[index]
+        if n.startswith("KZMB/")
+    )
     assert set(kzmb) == {o.value for o in Outcome}
     reasons = {d["EXPECTEDRESULTS"]["EXPECTEDREASON"] for d in cases.values()}  # type: ignore[index]
-    for pitfall in ("signature_not_raw_64_bytes", "inflated_too_large", "too_long", "zlib_truncated", "bad_base45",
-                    "unknown_kid", "bad_signature", "expired", "not_yet_valid", "revoked", "superseded",
-                    "iss_not_signer_bin", "record_type_not_allowed", "trust_list_stale", "exp_not_seconds",
-                    "cbor_error", "dsc_not_issued_by_scheme_ca"):
+    for pitfall in (
+        "signature_not_raw_64_bytes",
+        "inflated_too_large",
+        "too_long",
+        "zlib_truncated",
+        "bad_base45",
+        "unknown_kid",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "revoked",
+        "superseded",
+        "iss_not_signer_bin",
+        "record_type_not_allowed",
+        "trust_list_stale",
+        "exp_not_seconds",
+        "cbor_error",
+        "dsc_not_issued_by_scheme_ca",
+    ):
         assert pitfall in reasons, pitfall
     hc1 = {n.split("/")[1] for n in cases if n.startswith("HC1/")}
-    assert {"CO1", "CO3", "CO5", "CO6", "CO12", "CO15", "CO16", "CO17", "CO19", "CO21", "CO22", "CO23", "CO28", "H1",
-            "H2", "H3", "B1", "Z1", "Z2", "CBO1", "CBO2", "DGC2"} <= hc1
+    assert {
+        "CO1",
+        "CO3",
+        "CO5",
+        "CO6",
+        "CO12",
+        "CO15",
+        "CO16",
+        "CO17",
+        "CO19",
+        "CO21",
+        "CO22",
+        "CO23",
+        "CO28",
+        "H1",
+        "H2",
+        "H3",
+        "B1",
+        "Z1",
+        "Z2",
+        "CBO1",
+        "CBO2",
+        "DGC2",
+    } <= hc1
 
 
 def test_layout_and_layers_are_consistent(cases: dict[str, dict[str, object]]) -> None:

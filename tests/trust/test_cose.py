@@ -46,23 +46,26 @@ def _message(protected: object, unprotected: object = None, *, signature: bytes 
     return cbor2.dumps(cbor2.CBORTag(tag, [header, unprotected or {}, b"p", signature]))
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "cbor_error"),
-    (b"\xd2", "cbor_error"),
-    (cbor2.dumps([1, 2, 3, 4]), "not_cose_sign1"),
-    (_message({1: -7, 4: KID}, tag=98), "not_cose_sign1"),
-    (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, b"p"])), "not_cose_sign1"),
-    (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, None, bytes(64)])), "not_cose_sign1"),
-    (_message(cbor2.dumps([1])), "protected_header_not_map"),
-    (_message({4: KID}), "missing_alg"),
-    (_message({1: "ES256", 4: KID}), "missing_alg"),
-    (_message({1: -7, 4: KID, 2: [4]}), "unknown_critical_header"),
-    (_message({1: -7}), "bad_kid"),
-    (_message({1: -7, 4: b"1234567"}), "bad_kid"),
-    (_message({1: -7, 4: "12345678"}), "bad_kid"),
-    (_message({1: -7, 4: KID}, signature=bytes(63)), "signature_not_raw_64_bytes"),
-    (_message({1: -7, 4: KID}) + b"\x00", "cbor_trailing_bytes"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "cbor_error"),
+        (b"\xd2", "cbor_error"),
+        (cbor2.dumps([1, 2, 3, 4]), "not_cose_sign1"),
+        (_message({1: -7, 4: KID}, tag=98), "not_cose_sign1"),
+        (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, b"p"])), "not_cose_sign1"),
+        (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, None, bytes(64)])), "not_cose_sign1"),
+        (_message(cbor2.dumps([1])), "protected_header_not_map"),
+        (_message({4: KID}), "missing_alg"),
+        (_message({1: "ES256", 4: KID}), "missing_alg"),
+        (_message({1: -7, 4: KID, 2: [4]}), "unknown_critical_header"),
+        (_message({1: -7}), "bad_kid"),
+        (_message({1: -7, 4: b"1234567"}), "bad_kid"),
+        (_message({1: -7, 4: "12345678"}), "bad_kid"),
+        (_message({1: -7, 4: KID}, signature=bytes(63)), "signature_not_raw_64_bytes"),
+        (_message({1: -7, 4: KID}) + b"\x00", "cbor_trailing_bytes"),
+    ],
+)
 def test_structural_defects_are_malformed(data: bytes, reason: str) -> None:
     with pytest.raises(SealMalformed) as exc:
         cose.decode_sign1(data)
@@ -95,8 +98,11 @@ def test_out_of_range_signature_values_do_not_verify() -> None:
 def test_ps256_and_alg_key_mismatch() -> None:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     protected = cbor2.dumps({1: cose.ALG_PS256, 4: KID})
-    signature = rsa_key.sign(cose.sig_structure(protected, b"p"),
-                             padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    signature = rsa_key.sign(
+        cose.sig_structure(protected, b"p"),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
     parsed = cose.decode_sign1(cose.assemble(protected, {}, b"p", signature))
     assert cose.verify_signature(parsed, rsa_key.public_key())
     assert not cose.verify_signature(parsed, KEY.public_key())
@@ -113,4 +119,5 @@ def test_signature_r_is_first_half_for_es256() -> None:
 
 def test_kid_is_sha256_prefix_of_certificate_der() -> None:
     import hashlib
+
     assert cose.kid_of(b"der") == hashlib.sha256(b"der").digest()[:8]

@@ -67,17 +67,24 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("changes", [
-    {"cti": b"short"}, {"not_before": IAT - 1}, {"expires_at": IAT},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"cti": b"short"},
+        {"not_before": IAT - 1},
+        {"expires_at": IAT},
+    ],
+)
 def test_bad_claims_are_refused_at_issue(changes: dict[str, object]) -> None:
     from dataclasses import replace
+
     with pytest.raises(SealRefused):
         cwt.to_cbor(replace(claims(), **changes))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("changes", [{"name": ""}, {"name": "Я" * 200}, {"categories": ("x" * 17,)},
-                                     {"record_hash": b"12"}])
+@pytest.mark.parametrize(
+    "changes", [{"name": ""}, {"name": "Я" * 200}, {"categories": ("x" * 17,)}, {"record_hash": b"12"}]
+)
 def test_bad_clearance_is_refused_at_issue(changes: dict[str, object]) -> None:
     with pytest.raises(SealRefused):
         cwt.to_cbor(claims(**changes))
@@ -94,27 +101,30 @@ def _body(**overrides: object) -> dict[int, object]:
     return body
 
 
-@pytest.mark.parametrize(("overrides", "reason"), [
-    ({"k1": "BIN080540012015"}, "bad_iss"),
-    ({"k1": 80540012015}, "bad_iss"),
-    ({"k6": None}, "iat_not_integer_seconds"),
-    ({"k6": float(IAT)}, "iat_not_integer_seconds"),
-    ({"k6": True}, "iat_not_integer_seconds"),
-    ({"k4": IAT * 1000}, "exp_not_seconds"),
-    ({"k4": -5}, "exp_not_seconds"),
-    ({"k4": IAT}, "exp_not_after_iat"),
-    ({"k7": b"x"}, "bad_cti"),
-    ({"m70001": None}, "no_known_payload"),
-    ({"m70001": [1]}, "payload_not_map"),
-    ({"m70001": {1: 2}}, "unsupported_payload_version"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-13-40", 4: 1, 7: 1}}, "bad_birth_date"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 9, 7: 1}}, "bad_status"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 5: "food", 7: 1}}, "bad_categories"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 6: [[9, 1]], 7: 1}}, "bad_dates"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 7: 0}}, "bad_record_version"),
-    ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 7: 1, 8: b"1"}}, "bad_record_hash"),
-    ({"m70001": {1: 1, 2: 5, 3: "1992-06-17", 4: 1, 7: 1}}, "bad_name"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"k1": "BIN080540012015"}, "bad_iss"),
+        ({"k1": 80540012015}, "bad_iss"),
+        ({"k6": None}, "iat_not_integer_seconds"),
+        ({"k6": float(IAT)}, "iat_not_integer_seconds"),
+        ({"k6": True}, "iat_not_integer_seconds"),
+        ({"k4": IAT * 1000}, "exp_not_seconds"),
+        ({"k4": -5}, "exp_not_seconds"),
+        ({"k4": IAT}, "exp_not_after_iat"),
+        ({"k7": b"x"}, "bad_cti"),
+        ({"m70001": None}, "no_known_payload"),
+        ({"m70001": [1]}, "payload_not_map"),
+        ({"m70001": {1: 2}}, "unsupported_payload_version"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-13-40", 4: 1, 7: 1}}, "bad_birth_date"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 9, 7: 1}}, "bad_status"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 5: "food", 7: 1}}, "bad_categories"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 6: [[9, 1]], 7: 1}}, "bad_dates"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 7: 0}}, "bad_record_version"),
+        ({"m70001": {1: 1, 2: "X", 3: "1992-06-17", 4: 1, 7: 1, 8: b"1"}}, "bad_record_hash"),
+        ({"m70001": {1: 1, 2: 5, 3: "1992-06-17", 4: 1, 7: 1}}, "bad_name"),
+    ],
+)
 def test_reading_is_strict(overrides: dict[str, object], reason: str) -> None:
     with pytest.raises(SealMalformed) as exc:
         cwt.from_map(_body(**overrides))

@@ -23,9 +23,14 @@ def test_valid_dcc_shows_name_birth_date_and_type(signer: pki.Issued) -> None:
     text = text_of(sign(signer, claims(dcc("v"))))
     result = hc1.verify_hc1(text, hc1.DscList.of([signer.certificate]), CLOCK)
     assert result.outcome is Outcome.VALID
-    assert result.shown == {"name": "Aida Testova", "birth_date": "1990-01-01", "certificate_type": "vaccination",
-                            "issuer_country": "XX", "issued_at": "2026-02-28T09:00:00Z",
-                            "valid_until": "2026-05-30T09:00:00Z"}
+    assert result.shown == {
+        "name": "Aida Testova",
+        "birth_date": "1990-01-01",
+        "certificate_type": "vaccination",
+        "issuer_country": "XX",
+        "issued_at": "2026-02-28T09:00:00Z",
+        "valid_until": "2026-05-30T09:00:00Z",
+    }
 
 
 def test_dsc_list_formats(signer: pki.Issued) -> None:

@@ -16,15 +16,17 @@ from emhana.trust.revocation import load_revocation_list
 from emhana.trust.trustlist import load_trust_list
 
 
-def test_init_rotate_revoke_and_export(database_url: str, sessions: sessionmaker[Session], seeded_entity: int,
-                                       tmp_path: Path) -> None:
+def test_init_rotate_revoke_and_export(
+    database_url: str, sessions: sessionmaker[Session], seeded_entity: int, tmp_path: Path
+) -> None:
     runner = CliRunner()
     with sessions() as s:
         entity = s.get(Entity, seeded_entity)
         assert entity is not None
         bin_ = entity.bin
-    init = runner.invoke(app, ["trust", "init", "--database-url", database_url, "--anchor-out",
-                               str(tmp_path / "anchor.pem")])
+    init = runner.invoke(
+        app, ["trust", "init", "--database-url", database_url, "--anchor-out", str(tmp_path / "anchor.pem")]
+    )
     assert init.exit_code == 0, init.output
     assert "scheme CA kid" in init.output
     first = runner.invoke(app, ["trust", "rotate", "--entity", bin_, "--database-url", database_url])

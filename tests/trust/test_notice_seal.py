@@ -18,12 +18,19 @@ from tests.attachment.conftest import IN_WINDOW, Country, country, now, person  
 
 
 def test_the_notice_pdf_carries_a_seal_that_verifies_and_names_no_person(
-        client: TestClient, auth: Callable[..., dict[str, str]], country: Country,  # noqa: F811
-        person: Callable[..., int], sessions: sessionmaker[Session]) -> None:  # noqa: F811
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    country: Country,  # noqa: F811
+    person: Callable[..., int],  # noqa: F811
+    sessions: sessionmaker[Session],
+) -> None:  # noqa: F811
     pid = person()
     me = auth(Role.CITIZEN, person_id=pid)
-    app = client.post("/api/v1/attachment/applications", headers=me,
-                      json={"person_id": pid, "district_id": country.districts[("A1", 1)]}).json()
+    app = client.post(
+        "/api/v1/attachment/applications",
+        headers=me,
+        json={"person_id": pid, "district_id": country.districts[("A1", 1)]},
+    ).json()
     pdf = client.get(f"/api/v1/attachment/applications/{app['id']}/notice.pdf", headers=me)
     assert pdf.status_code == 200, pdf.text
     images = [image for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages for image in page.images]

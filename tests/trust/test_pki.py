@@ -115,6 +115,7 @@ def test_no_iin_of_any_demo_person_in_seals_or_lists(demo: Path) -> None:
     iins = {p["iin"] for p in manifest["people"] if "iin" in p}
     from emhana.trust import seal
     from emhana.trust.jws import unb64url
+
     published = [seal.decode_transport((demo / f).read_text().strip()) for f in ("seal.txt", "seal-v1-superseded.txt")]
     published += [unb64url(json.loads((demo / f).read_text())["payload"]) for f in ("revocation-list.json",)]
     for blob in published:

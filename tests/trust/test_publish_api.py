@@ -27,7 +27,8 @@ def anchor(client: TestClient) -> bytes:
 
 
 def test_lists_are_signed_by_the_anchor_and_advance_when_the_signer_set_changes(
-        client: TestClient, sessions: sessionmaker[Session], seeded_entity: int) -> None:
+    client: TestClient, sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     with sessions.begin() as s:
         signers.signer_for(s, seeded_entity)
     ca = load_certificate(anchor(client))
@@ -62,8 +63,8 @@ def verify(client: TestClient, text: str) -> dict[str, object]:
 
 
 def test_revocation_and_supersession_through_the_api_reach_the_verifier(
-        client: TestClient, sessions: sessionmaker[Session], seeded_entity: int,
-        auth: Callable[..., dict[str, str]]) -> None:
+    client: TestClient, sessions: sessionmaker[Session], seeded_entity: int, auth: Callable[..., dict[str, str]]
+) -> None:
     with sessions.begin() as s:
         wrong, old, corrected = issue(s, seeded_entity), issue(s, seeded_entity), issue(s, seeded_entity)
     admin = auth(Role.ENTITY_ADMIN, entity_id=seeded_entity)
@@ -71,18 +72,27 @@ def test_revocation_and_supersession_through_the_api_reach_the_verifier(
         assert verify(client, text)["outcome"] == "VALID"
     before = client.get("/trust/revocations").headers["x-list-sequence"]
 
-    resp = client.post("/api/v1/trust/seals/revoke", json={"seal": wrong, "reason": "issued-in-error"},
-                       headers={**admin, "Idempotency-Key": "revoke-1"})
+    resp = client.post(
+        "/api/v1/trust/seals/revoke",
+        json={"seal": wrong, "reason": "issued-in-error"},
+        headers={**admin, "Idempotency-Key": "revoke-1"},
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "issued-in-error"
-    replay = client.post("/api/v1/trust/seals/revoke", json={"seal": wrong, "reason": "issued-in-error"},
-                         headers={**admin, "Idempotency-Key": "revoke-1"})
+    replay = client.post(
+        "/api/v1/trust/seals/revoke",
+        json={"seal": wrong, "reason": "issued-in-error"},
+        headers={**admin, "Idempotency-Key": "revoke-1"},
+    )
     assert replay.json() == resp.json()
     result = verify(client, wrong)
     assert (result["outcome"], result["reason"]) == ("REVOKED", "issued-in-error")
     assert isinstance(result["meaning"], dict) and set(result["meaning"]) == {"kk", "ru", "en"}
 
-    resp = client.post("/api/v1/trust/seals/supersede", json={"seal": old, "replacement": corrected},
-                       headers={**admin, "Idempotency-Key": "supersede-1"})
+    resp = client.post(
+        "/api/v1/trust/seals/supersede",
+        json={"seal": old, "replacement": corrected},
+        headers={**admin, "Idempotency-Key": "supersede-1"},
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "superseded"
     assert verify(client, old)["outcome"] == "SUPERSEDED"
     assert verify(client, corrected)["outcome"] == "VALID"
@@ -97,6 +107,7 @@ def test_revocation_and_supersession_through_the_api_reach_the_verifier(
     payload = json.loads(listed.content)["payload"]
     assert isinstance(payload, str)
     import base64
+
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     entries = [e for items in body["entries"].values() for e in items]
     assert len(entries) == 4 and all(set(e) == {"hash", "reason", "at"} for e in entries)
@@ -104,8 +115,8 @@ def test_revocation_and_supersession_through_the_api_reach_the_verifier(
 
 
 def test_only_the_issuing_facility_or_the_fund_may_revoke(
-        client: TestClient, sessions: sessionmaker[Session], seeded_entity: int,
-        auth: Callable[..., dict[str, str]]) -> None:
+    client: TestClient, sessions: sessionmaker[Session], seeded_entity: int, auth: Callable[..., dict[str, str]]
+) -> None:
     with sessions.begin() as s:
         other = other_entity(s)
         text = issue(s, seeded_entity)
@@ -119,22 +130,30 @@ def test_only_the_issuing_facility_or_the_fund_may_revoke(
 
 
 def test_seals_not_of_this_service_and_bad_texts_are_refused(
-        client: TestClient, sessions: sessionmaker[Session], seeded_entity: int,
-        auth: Callable[..., dict[str, str]]) -> None:
+    client: TestClient, sessions: sessionmaker[Session], seeded_entity: int, auth: Callable[..., dict[str, str]]
+) -> None:
     with sessions.begin() as s:
-        mine, notice_text = issue(s, seeded_entity), seals.issue_clearance(
-            s, entity_id=seeded_entity, clearance=seals.cwt.Clearance("A B", dt.date(2000, 1, 1),
-                                                                      seals.cwt.ClearanceStatus.FIT),
-            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+        mine, notice_text = (
+            issue(s, seeded_entity),
+            seals.issue_clearance(
+                s,
+                entity_id=seeded_entity,
+                clearance=seals.cwt.Clearance("A B", dt.date(2000, 1, 1), seals.cwt.ClearanceStatus.FIT),
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+            ),
+        )
         entity = s.get(Entity, seeded_entity)
         assert entity is not None
     ca = pki.make_scheme_ca(not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-    foreign_dsc = pki.make_dsc(ca, facility_name="Чужой", bin_=entity.bin,
-                               not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-    foreign = seal.issue(seals.cwt.Clearance("A B", dt.date(2000, 1, 1), seals.cwt.ClearanceStatus.FIT),
-                         signer=seal.SealSigner.of(foreign_dsc.key, foreign_dsc.certificate),  # type: ignore[arg-type]
-                         issued_at=dt.datetime.now(dt.UTC),
-                         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    foreign_dsc = pki.make_dsc(
+        ca, facility_name="Чужой", bin_=entity.bin, not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    )
+    foreign = seal.issue(
+        seals.cwt.Clearance("A B", dt.date(2000, 1, 1), seals.cwt.ClearanceStatus.FIT),
+        signer=seal.SealSigner.of(foreign_dsc.key, foreign_dsc.certificate),  # type: ignore[arg-type]
+        issued_at=dt.datetime.now(dt.UTC),
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+    )
     admin = auth(Role.ENTITY_ADMIN, entity_id=seeded_entity)
     unknown = client.post("/api/v1/trust/seals/revoke", json={"seal": foreign}, headers=admin)
     assert unknown.status_code == 404 and unknown.json()["code"] == "trust.seal_unknown"
@@ -149,5 +168,4 @@ def test_seals_not_of_this_service_and_bad_texts_are_refused(
     assert verify(client, "HELLO")["outcome"] == "MALFORMED"
     assert client.post("/api/v1/verify", json={"text": ""}).status_code == 422
     assert client.post("/api/v1/verify", json=["x"]).status_code == 422
-    assert client.post("/api/v1/verify", content=b"{", headers={"content-type": "application/json"}).status_code \
-        == 422
+    assert client.post("/api/v1/verify", content=b"{", headers={"content-type": "application/json"}).status_code == 422

@@ -68,23 +68,27 @@ def test_signer_checks_key_and_certificate(scheme: Scheme) -> None:
 
 
 def test_signer_from_pkcs12(scheme: Scheme) -> None:
-    p12 = pkcs12.serialize_key_and_certificates(b"dsc", scheme.a.key, scheme.a.certificate, None,
-                                                BestAvailableEncryption(b"secret"))
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"dsc", scheme.a.key, scheme.a.certificate, None, BestAvailableEncryption(b"secret")
+    )
     assert seal.SealSigner.from_pkcs12(p12, "secret").kid == scheme.a.kid
     with pytest.raises(CertificateInvalid):
         seal.SealSigner.from_pkcs12(p12, "wrong")
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("", "bad_prefix"),
-    ("KZMB1", "bad_prefix"),
-    ("KZMB1:" + "0" * 5000, "too_long"),
-    ("KZMB1:Ж", "bad_base45"),
-    ("KZMB1:" + base45.encode(b"plain"), "zlib_error"),
-    ("KZMB1:" + base45.encode(zlib.compress(b"x" * 10)[:-3]), "zlib_truncated"),
-    ("KZMB1:" + base45.encode(zlib.compress(b"x") + b"!"), "zlib_trailing_bytes"),
-    ("KZMB1:" + base45.encode(zlib.compress(bytes(seal.MAX_INFLATED + 1))), "inflated_too_large"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "bad_prefix"),
+        ("KZMB1", "bad_prefix"),
+        ("KZMB1:" + "0" * 5000, "too_long"),
+        ("KZMB1:Ж", "bad_base45"),
+        ("KZMB1:" + base45.encode(b"plain"), "zlib_error"),
+        ("KZMB1:" + base45.encode(zlib.compress(b"x" * 10)[:-3]), "zlib_truncated"),
+        ("KZMB1:" + base45.encode(zlib.compress(b"x") + b"!"), "zlib_trailing_bytes"),
+        ("KZMB1:" + base45.encode(zlib.compress(bytes(seal.MAX_INFLATED + 1))), "inflated_too_large"),
+    ],
+)
 def test_transport_defects(text: str, reason: str) -> None:
     with pytest.raises(SealMalformed) as exc:
         seal.decode_transport(text)
@@ -96,8 +100,9 @@ def test_inflation_is_capped_not_buffered() -> None:
     assert len(bomb) < seal.MAX_TEXT
     with pytest.raises(SealMalformed):
         seal.decode_transport(bomb)
-    assert seal.decode_transport("KZMB1:" + base45.encode(zlib.compress(bytes(seal.MAX_INFLATED)))) \
-        == bytes(seal.MAX_INFLATED)
+    assert seal.decode_transport("KZMB1:" + base45.encode(zlib.compress(bytes(seal.MAX_INFLATED)))) == bytes(
+        seal.MAX_INFLATED
+    )
 
 
 def test_a_photo_like_jpeg_decodes(scheme: Scheme) -> None:

@@ -28,8 +28,9 @@ def now() -> dt.datetime:
 
 def issue(session: Session, entity_id: int, at: dt.datetime | None = None) -> str:
     moment = at or now()
-    return seals.issue_clearance(session, entity_id=entity_id, clearance=WORKER,
-                                 expires_at=moment + dt.timedelta(days=180), now=moment)
+    return seals.issue_clearance(
+        session, entity_id=entity_id, clearance=WORKER, expires_at=moment + dt.timedelta(days=180), now=moment
+    )
 
 
 def other_entity(session: Session) -> int:
@@ -40,7 +41,8 @@ def other_entity(session: Session) -> int:
 
 
 def test_signer_for_issues_a_dsc_certified_by_the_scheme_ca_with_the_key_encrypted(
-        sessions: sessionmaker[Session], seeded_entity: int) -> None:
+    sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     with sessions.begin() as s:
         signer = signers.signer_for(s, seeded_entity)
         entity = s.get(Entity, seeded_entity)
@@ -50,8 +52,9 @@ def test_signer_for_issues_a_dsc_certified_by_the_scheme_ca_with_the_key_encrypt
         signer.certificate.verify_directly_issued_by(signers.scheme_certificate(scheme))
         row = signers.active_dsc(s, seeded_entity)
         assert row is not None and row.status == "active" and row.number == 1
-        der = signer.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption())
+        der = signer.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         raw_scalar = signer.key.private_numbers().private_value.to_bytes(32, "big")
         assert der not in row.key_ciphertext and raw_scalar not in row.key_ciphertext
         assert raw_scalar not in scheme.key_ciphertext
@@ -77,12 +80,15 @@ def test_key_wrapping_needs_the_same_secret_and_the_same_row() -> None:
     demo_wrap, demo_blob = keys.encrypt_key(key, secret="", kid=b"12345678")
     assert demo_wrap == "demo"
     # A key wrapped in demo mode still opens once a secret is configured.
-    assert keys.decrypt_key(demo_blob, wrap=demo_wrap, secret="later", kid=b"12345678").private_numbers() \
+    assert (
+        keys.decrypt_key(demo_blob, wrap=demo_wrap, secret="later", kid=b"12345678").private_numbers()
         == key.private_numbers()
+    )
 
 
-def test_rotation_retires_the_old_signer_whose_seals_stay_valid(sessions: sessionmaker[Session],
-                                                               seeded_entity: int) -> None:
+def test_rotation_retires_the_old_signer_whose_seals_stay_valid(
+    sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     with sessions.begin() as s:
         old_text = issue(s, seeded_entity)
         first = publish.current(s, publish.TRUST).sequence
@@ -103,8 +109,9 @@ def test_rotation_retires_the_old_signer_whose_seals_stay_valid(sessions: sessio
         assert publish.verify_text(s, new_text).kid == bytes.fromhex(new.kid)
 
 
-def test_the_active_signer_is_rotated_once_it_has_signed_for_a_year(sessions: sessionmaker[Session],
-                                                                   seeded_entity: int) -> None:
+def test_the_active_signer_is_rotated_once_it_has_signed_for_a_year(
+    sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     start = now()
     with sessions.begin() as s:
         first = signers.signer_for(s, seeded_entity, now=start)
@@ -112,12 +119,12 @@ def test_the_active_signer_is_rotated_once_it_has_signed_for_a_year(sessions: se
         later = signers.signer_for(s, seeded_entity, now=start + dt.timedelta(days=366))
         assert later.kid != first.kid
         # The new DSC outlives every seal it may sign within its year (§6.1: validity >= longest exp).
-        assert later.certificate.not_valid_after_utc - later.certificate.not_valid_before_utc \
-            >= dt.timedelta(days=729)
+        assert later.certificate.not_valid_after_utc - later.certificate.not_valid_before_utc >= dt.timedelta(days=729)
 
 
 def test_a_revoked_signer_makes_its_seals_unknown_issuer_and_a_new_one_takes_over(
-        sessions: sessionmaker[Session], seeded_entity: int) -> None:
+    sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     with sessions.begin() as s:
         text = issue(s, seeded_entity)
         row = signers.active_dsc(s, seeded_entity)
@@ -146,15 +153,20 @@ def test_each_facility_has_its_own_signer(sessions: sessionmaker[Session], seede
 
 def test_the_attachment_notice_seal_carries_no_person(sessions: sessionmaker[Session], seeded_entity: int) -> None:
     with sessions.begin() as s:
-        text = seals.issue_notice(s, entity_id=seeded_entity,
-                                  notice=Notice("2026-00000042", NoticeKind.ATTACHMENT, "Филиал поликлиники №3",
-                                                dt.date(2026, 4, 1)))
+        text = seals.issue_notice(
+            s,
+            entity_id=seeded_entity,
+            notice=Notice("2026-00000042", NoticeKind.ATTACHMENT, "Филиал поликлиники №3", dt.date(2026, 4, 1)),
+        )
         result = publish.verify_text(s, text)
         assert result.outcome == Outcome.VALID
         shown = dict(result.shown or {})
         assert shown["record_type"] == "attachment.notification"
-        assert (shown["notice_number"], shown["begin_date"], shown["notice_kind"]) == \
-            ("2026-00000042", "2026-04-01", "attachment")
+        assert (shown["notice_number"], shown["begin_date"], shown["notice_kind"]) == (
+            "2026-00000042",
+            "2026-04-01",
+            "attachment",
+        )
         assert "name" not in shown and "birth_date" not in shown
         assert not re.search(r"\d{12}", json.dumps({k: v for k, v in shown.items() if k != "facility_bin"}))
         row = s.scalar(select(IssuedSeal).where(IssuedSeal.reference == "2026-00000042"))
@@ -165,13 +177,35 @@ def test_notice_pdf_carries_the_seal_image(sessions: sessionmaker[Session], seed
     from emhana.notify.pdf import NoticeContent, render
     from emhana.notify.signer import seal_notice
 
-    content = NoticeContent("2026-00000043", "attachment", "ru", dt.datetime(2026, 4, 1, 10, tzinfo=dt.UTC),
-                            "Поликлиника", "Филиал", "ул. Абая 1", "3", "Иванов И.", "Петров П.",
-                            dt.date(1990, 1, 1), "9001******12", "по месту жительства", dt.date(2026, 4, 1),
-                            None, None, None)
+    content = NoticeContent(
+        "2026-00000043",
+        "attachment",
+        "ru",
+        dt.datetime(2026, 4, 1, 10, tzinfo=dt.UTC),
+        "Поликлиника",
+        "Филиал",
+        "ул. Абая 1",
+        "3",
+        "Иванов И.",
+        "Петров П.",
+        dt.date(1990, 1, 1),
+        "9001******12",
+        "по месту жительства",
+        dt.date(2026, 4, 1),
+        None,
+        None,
+        None,
+    )
     with sessions.begin() as s:
-        text = seal_notice(s, entity_id=seeded_entity, number=content.number, kind=content.kind,
-                           site=content.site, begin=content.begin, now=now())
+        text = seal_notice(
+            s,
+            entity_id=seeded_entity,
+            number=content.number,
+            kind=content.kind,
+            site=content.site,
+            begin=content.begin,
+            now=now(),
+        )
         assert publish.verify_text(s, text).outcome == Outcome.VALID
     plain, sealed = render(content), render(content, seal=text)
     assert b"/Subtype /Image" in sealed and b"/Subtype /Image" not in plain
@@ -179,7 +213,8 @@ def test_notice_pdf_carries_the_seal_image(sessions: sessionmaker[Session], seed
 
 
 def test_the_database_issuer_serves_the_medical_book_and_a_correction_supersedes_by_record(
-        sessions: sessionmaker[Session], seeded_entity: int) -> None:
+    sessions: sessionmaker[Session], seeded_entity: int
+) -> None:
     import dataclasses
 
     from emhana.medbook.seal import SealIssuer
@@ -190,14 +225,29 @@ def test_the_database_issuer_serves_the_medical_book_and_a_correction_supersedes
     with sessions.begin() as s:
         entity = s.get(Entity, seeded_entity)
         assert entity is not None
-        first = issuer.issue(s, entity, dataclasses.replace(WORKER, record_hash=record),
-                             expires_at=moment + dt.timedelta(days=3650), now=moment)
-        again = issuer.issue(s, entity, dataclasses.replace(WORKER, record_hash=record),
-                             expires_at=moment + dt.timedelta(days=90), now=moment)
+        first = issuer.issue(
+            s,
+            entity,
+            dataclasses.replace(WORKER, record_hash=record),
+            expires_at=moment + dt.timedelta(days=3650),
+            now=moment,
+        )
+        again = issuer.issue(
+            s,
+            entity,
+            dataclasses.replace(WORKER, record_hash=record),
+            expires_at=moment + dt.timedelta(days=90),
+            now=moment,
+        )
         assert first is not None and again is not None
         assert issuer.issue(s, entity, WORKER, expires_at=moment, now=moment) is None
-        corrected = issuer.issue(s, entity, dataclasses.replace(WORKER, record_hash=bytes(16), record_version=2),
-                                 expires_at=moment + dt.timedelta(days=90), now=moment)
+        corrected = issuer.issue(
+            s,
+            entity,
+            dataclasses.replace(WORKER, record_hash=bytes(16), record_version=2),
+            expires_at=moment + dt.timedelta(days=90),
+            now=moment,
+        )
         assert corrected is not None
         # exp is capped at the DSC's notAfter (§6.5) instead of refusing a clearance that outlives the DSC.
         assert publish.verify_text(s, first).outcome == Outcome.VALID

@@ -61,27 +61,45 @@ def test_list_signed_by_another_ca_is_refused(scheme: Scheme) -> None:
         load_trust_list(scheme.trust_list, unrelated_root.certificate)
 
 
-@pytest.mark.parametrize("document", [b"", b"[]", b"{}", b'{"protected":1}', b"\xff", b'{"a":1,"a":2}',
-                                      b'{"protected":"e30","payload":"e30","signature":"AAAA"}',
-                                      b'{"protected":"e30","payload":"e30","signature":"' + b"A" * 86 + b'"}'])
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"",
+        b"[]",
+        b"{}",
+        b'{"protected":1}',
+        b"\xff",
+        b'{"a":1,"a":2}',
+        b'{"protected":"e30","payload":"e30","signature":"AAAA"}',
+        b'{"protected":"e30","payload":"e30","signature":"' + b"A" * 86 + b'"}',
+    ],
+)
 def test_garbage_lists_are_refused(scheme: Scheme, document: bytes) -> None:
     with pytest.raises(TrustListInvalid):
         load_trust_list(document, scheme.ca.certificate)
 
 
 def test_revocation_list_cannot_pose_as_trust_list(scheme: Scheme) -> None:
-    doc = build_revocation_list([], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1,
-                                issued_at=CLOCK)
+    doc = build_revocation_list(
+        [], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1, issued_at=CLOCK
+    )
     with pytest.raises(TrustListInvalid):
         load_trust_list(json.dumps(doc).encode(), scheme.ca.certificate)
 
 
-@pytest.mark.parametrize("change", [
-    lambda p: p.update(sequence=-1), lambda p: p.update(max_age_seconds=0), lambda p: p.update(issued_at="today"),
-    lambda p: p.update(issued_at="2026-03-01T00:00:00"), lambda p: p.update(signers={}),
-    lambda p: p["signers"][0].update(certificate="!!"), lambda p: p["signers"][0].update(record_types="all"),
-    lambda p: p.pop("csca"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p.update(sequence=-1),
+        lambda p: p.update(max_age_seconds=0),
+        lambda p: p.update(issued_at="today"),
+        lambda p: p.update(issued_at="2026-03-01T00:00:00"),
+        lambda p: p.update(signers={}),
+        lambda p: p["signers"][0].update(certificate="!!"),
+        lambda p: p["signers"][0].update(record_types="all"),
+        lambda p: p.pop("csca"),
+    ],
+)
 def test_signed_but_malformed_content_is_refused(scheme: Scheme, change: object) -> None:
     with pytest.raises(TrustListInvalid):
         load_trust_list(_resign(scheme, change), scheme.ca.certificate)
@@ -90,13 +108,31 @@ def test_signed_but_malformed_content_is_refused(scheme: Scheme, change: object)
 def test_entry_problems_bar_the_dsc(scheme: Scheme) -> None:
     rogue = pki.make_scheme_ca(not_before=CLOCK - 400 * DAY)
     foreign = make_signer(rogue, "X", scheme.a.bin)
-    entry = entry_of(foreign.certificate, facility_name="X", record_types=None, status="active",
-                     anchors=[scheme.ca.certificate])
+    entry = entry_of(
+        foreign.certificate, facility_name="X", record_types=None, status="active", anchors=[scheme.ca.certificate]
+    )
     assert entry.problem == "dsc_not_issued_by_scheme_ca"
-    assert entry_of(scheme.a.certificate, facility_name=None, record_types=None, status="revoked",
-                    anchors=[scheme.ca.certificate]).problem == "dsc_revoked"
-    assert entry_of(scheme.a.certificate, facility_name=None, record_types=None, status="active",
-                    anchors=[scheme.ca.certificate], bin_=scheme.b.bin).problem == "dsc_bin_mismatch"
+    assert (
+        entry_of(
+            scheme.a.certificate,
+            facility_name=None,
+            record_types=None,
+            status="revoked",
+            anchors=[scheme.ca.certificate],
+        ).problem
+        == "dsc_revoked"
+    )
+    assert (
+        entry_of(
+            scheme.a.certificate,
+            facility_name=None,
+            record_types=None,
+            status="active",
+            anchors=[scheme.ca.certificate],
+            bin_=scheme.b.bin,
+        ).problem
+        == "dsc_bin_mismatch"
+    )
     changed = _resign(scheme, lambda p: p["signers"][0].update(kid=base64.b64encode(bytes(8)).decode()))
     ctx = load_trust_list(changed, scheme.ca.certificate)
     assert ctx.signers[scheme.a.kid][0].problem == "kid_mismatch"
@@ -121,8 +157,9 @@ def test_rollback_is_refused() -> None:
 def test_revocation_list_holds_hashes_only(scheme: Scheme) -> None:
     text = issue(scheme.a)
     entry = revocation_of(text, Reason.SUPERSEDED, CLOCK)
-    doc = build_revocation_list([entry], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=3,
-                                issued_at=CLOCK)
+    doc = build_revocation_list(
+        [entry], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=3, issued_at=CLOCK
+    )
     payload = json.loads(jws.unb64url(doc["payload"]))
     (items,) = payload["entries"].values()
     assert {i["reason"] for i in items} == {"superseded"} and len(items) == 2
@@ -134,22 +171,33 @@ def test_revocation_list_holds_hashes_only(scheme: Scheme) -> None:
 
 def test_revoked_wins_over_superseded(scheme: Scheme) -> None:
     text = issue(scheme.a)
-    entries = [revocation_of(text, Reason.SUPERSEDED, CLOCK), revocation_of(text, Reason.REVOKED, CLOCK),
-               revocation_of(text, Reason.SUPERSEDED, CLOCK)]
-    doc = build_revocation_list(entries, ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1,
-                                issued_at=CLOCK)
+    entries = [
+        revocation_of(text, Reason.SUPERSEDED, CLOCK),
+        revocation_of(text, Reason.REVOKED, CLOCK),
+        revocation_of(text, Reason.SUPERSEDED, CLOCK),
+    ]
+    doc = build_revocation_list(
+        entries, ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1, issued_at=CLOCK
+    )
     index, _ = load_revocation_list(json.dumps(doc).encode(), scheme.ca.certificate)
     assert set(index[scheme.a.kid].values()) == {"revoked"}
 
 
 def test_bad_revocation_entries_are_refused(scheme: Scheme) -> None:
-    doc = build_revocation_list([], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1,
-                                issued_at=CLOCK)
+    doc = build_revocation_list(
+        [], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1, issued_at=CLOCK
+    )
     payload = json.loads(jws.unb64url(doc["payload"]))
     entries: object
-    for entries in ({"AAAAAAAAAAA=": [{"hash": "AAAA", "reason": "revoked", "at": "2026-01-01T00:00:00Z"}]},
-                    {"AAAAAAAAAAA=": [{"hash": base64.b64encode(bytes(16)).decode(), "reason": "lost",
-                                       "at": "2026-01-01T00:00:00Z"}]}, []):
+    for entries in (
+        {"AAAAAAAAAAA=": [{"hash": "AAAA", "reason": "revoked", "at": "2026-01-01T00:00:00Z"}]},
+        {
+            "AAAAAAAAAAA=": [
+                {"hash": base64.b64encode(bytes(16)).decode(), "reason": "lost", "at": "2026-01-01T00:00:00Z"}
+            ]
+        },
+        [],
+    ):
         payload["entries"] = entries
         bad = jws.sign(payload, scheme.ca_key, typ="kzmb-revocation-list+json", kid="x")
         with pytest.raises(TrustListInvalid):
@@ -162,5 +210,6 @@ def test_scheme_key_must_be_p256(scheme: Scheme) -> None:
         load_trust_list(scheme.trust_list, rsa_ca.certificate)
     assert isinstance(scheme.ca.key, ec.EllipticCurvePrivateKey)
     assert TrustListSigner(scheme.a.certificate, "x").status == "active"
-    assert build_trust_list([], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=0,
-                            issued_at=CLOCK)["protected"]
+    assert build_trust_list(
+        [], ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=0, issued_at=CLOCK
+    )["protected"]

@@ -21,9 +21,13 @@ from tests.trust.conftest import CLOCK, DAY, Scheme, issue, worker
 
 
 def _context_with(scheme: Scheme, *revoked: tuple[str, Reason]) -> TrustContext:
-    doc = build_revocation_list([revocation_of(text, reason, CLOCK) for text, reason in revoked],
-                                ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=1,
-                                issued_at=CLOCK - DAY)
+    doc = build_revocation_list(
+        [revocation_of(text, reason, CLOCK) for text, reason in revoked],
+        ca_key=scheme.ca_key,
+        ca_certificate=scheme.ca.certificate,
+        sequence=1,
+        issued_at=CLOCK - DAY,
+    )
     return with_revocation_list(scheme.context, json.dumps(doc).encode(), scheme.ca.certificate)
 
 
@@ -31,21 +35,32 @@ def _signed(scheme: Scheme, claims: cwt.SealClaims) -> str:
     return seal.build(claims, scheme.a).text
 
 
-def _claims(scheme: Scheme, *, iat: dt.datetime = CLOCK - DAY, exp: dt.datetime = CLOCK + 180 * DAY,
-            bin_: str | None = None) -> cwt.SealClaims:
-    return cwt.SealClaims(bin_ or scheme.a.bin, int(iat.timestamp()), int(iat.timestamp()), int(exp.timestamp()),
-                          seal.new_cti(), worker())
+def _claims(
+    scheme: Scheme, *, iat: dt.datetime = CLOCK - DAY, exp: dt.datetime = CLOCK + 180 * DAY, bin_: str | None = None
+) -> cwt.SealClaims:
+    return cwt.SealClaims(
+        bin_ or scheme.a.bin, int(iat.timestamp()), int(iat.timestamp()), int(exp.timestamp()), seal.new_cti(), worker()
+    )
 
 
 def test_valid_seal_shows_only_safe_claims(scheme: Scheme) -> None:
     result = verify(issue(scheme.a), scheme.context, CLOCK)
     assert result.outcome is Outcome.VALID and result.reason is None
     shown = dict(result.shown or {})
-    assert set(shown) == {"name", "birth_date", "clearance", "categories", "issued_at", "valid_until", "dates",
-                          "record_version", "facility_name", "facility_bin"}
+    assert set(shown) == {
+        "name",
+        "birth_date",
+        "clearance",
+        "categories",
+        "issued_at",
+        "valid_until",
+        "dates",
+        "record_version",
+        "facility_name",
+        "facility_bin",
+    }
     assert shown["name"] == "ТЕСТОВА АЙДА" and shown["clearance"] == "fit"
-    assert shown["facility_name"] == "Поликлиника № 1" and shown["dates"] == {"exam": "2026-02-10",
-                                                                                "lab": "2026-02-12"}
+    assert shown["facility_name"] == "Поликлиника № 1" and shown["dates"] == {"exam": "2026-02-10", "lab": "2026-02-12"}
     twelve = [v for v in json.dumps(result.to_dict(), ensure_ascii=False).split('"') if re.fullmatch(r"\d{12}", v)]
     assert twelve == [scheme.a.bin]
     assert result.summary().split()[0] == "VALID"
@@ -149,9 +164,14 @@ ALPHABET = base45.ALPHABET + "abc\n\ufeffЖ"
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.text(max_size=600), st.text(alphabet=ALPHABET, max_size=600).map(lambda t: "KZMB1:" + t),
-                 st.binary(max_size=400).map(lambda b: "KZMB1:" + base45.encode(b)),
-                 st.binary(max_size=400).map(lambda b: "KZMB1:" + base45.encode(zlib.compress(b)))))
+@given(
+    st.one_of(
+        st.text(max_size=600),
+        st.text(alphabet=ALPHABET, max_size=600).map(lambda t: "KZMB1:" + t),
+        st.binary(max_size=400).map(lambda b: "KZMB1:" + base45.encode(b)),
+        st.binary(max_size=400).map(lambda b: "KZMB1:" + base45.encode(zlib.compress(b))),
+    )
+)
 def test_random_text_is_never_valid(scheme: Scheme, text: str) -> None:
     result = verify(text, scheme.context, CLOCK)
     assert result.outcome is not Outcome.VALID
@@ -171,12 +191,16 @@ def test_mutated_seal_is_never_falsely_valid(scheme: Scheme, data: st.DataObject
         mutated = seal.PREFIX + base45.encode(zlib.compress(bytes(cose_bytes)))
     else:
         char = data.draw(st.sampled_from(base45.ALPHABET))
-        mutated = {"replace": original[:position] + char + original[position + 1:],
-                   "delete": original[:position] + original[position + 1:],
-                   "insert": original[:position] + char + original[position:],
-                   "swap": original[:position] + original[position + 1:position + 2] + original[position:position + 1]
-                   + original[position + 2:],
-                   "truncate": original[:position]}[kind]
+        mutated = {
+            "replace": original[:position] + char + original[position + 1 :],
+            "delete": original[:position] + original[position + 1 :],
+            "insert": original[:position] + char + original[position:],
+            "swap": original[:position]
+            + original[position + 1 : position + 2]
+            + original[position : position + 1]
+            + original[position + 2 :],
+            "truncate": original[:position],
+        }[kind]
     result = verify(mutated, scheme.context, CLOCK)
     if result.outcome is Outcome.VALID:
         # Only a re-encoding of the very same signed COSE message may still verify (e.g. another zlib stream).
@@ -200,9 +224,13 @@ def test_rotation_and_withdrawal_of_a_dsc(scheme: Scheme) -> None:
     old_seal, new_seal = issue(scheme.a), issue(newer)
 
     def context(*signers: seal.SealSigner, sequence: int) -> TrustContext:
-        doc = build_trust_list([TrustListSigner(s.certificate, s.facility_name) for s in signers],
-                               ca_key=scheme.ca_key, ca_certificate=scheme.ca.certificate, sequence=sequence,
-                               issued_at=CLOCK - DAY)
+        doc = build_trust_list(
+            [TrustListSigner(s.certificate, s.facility_name) for s in signers],
+            ca_key=scheme.ca_key,
+            ca_certificate=scheme.ca.certificate,
+            sequence=sequence,
+            issued_at=CLOCK - DAY,
+        )
         return load_trust_list(json.dumps(doc).encode(), scheme.ca.certificate)
 
     both = context(scheme.a, newer, sequence=6)

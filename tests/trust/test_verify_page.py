@@ -40,8 +40,9 @@ def photo_like(png: bytes) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize(("lang", "heading"), [("kk", "Мөрді тексеру"), ("ru", "Проверка печати"),
-                                               ("en", "Verify a seal")])
+@pytest.mark.parametrize(
+    ("lang", "heading"), [("kk", "Мөрді тексеру"), ("ru", "Проверка печати"), ("en", "Verify a seal")]
+)
 def test_the_page_is_public_in_three_languages(client: TestClient, lang: str, heading: str) -> None:
     page = client.get(f"/verify?lang={lang}")
     assert page.status_code == 200 and heading in page.text and 'enctype="multipart/form-data"' in page.text
@@ -63,28 +64,31 @@ def test_a_pasted_text_gets_its_verdict_and_the_claims_without_an_iin(client: Te
 def test_an_uploaded_png_and_a_degraded_photo_are_read(client: TestClient, text: str) -> None:
     token = csrf_of(client.get("/verify").text)
     png = seal.qr_png(text)
-    done = client.post("/verify?lang=en", data={"csrf": token},
-                       files={"image": ("seal.png", png, "image/png")})
+    done = client.post("/verify?lang=en", data={"csrf": token}, files={"image": ("seal.png", png, "image/png")})
     assert done.status_code == 200 and 'id="outcome">VALID<' in done.text
     degraded = photo_like(png)
     assert seal.read_qr(degraded) == text
-    done = client.post("/verify?lang=ru", data={"csrf": token},
-                       files={"image": ("photo.jpg", degraded, "image/jpeg")})
+    done = client.post("/verify?lang=ru", data={"csrf": token}, files={"image": ("photo.jpg", degraded, "image/jpeg")})
     assert done.status_code == 200 and 'id="outcome">VALID<' in done.text and "Действительна" in done.text
 
 
 def test_bad_uploads_and_a_missing_csrf_are_refused_clearly(client: TestClient, text: str) -> None:
     token = csrf_of(client.get("/verify").text)
-    not_image = client.post("/verify?lang=en", data={"csrf": token},
-                            files={"image": ("notes.txt", b"KZMB1:hello, this is text", "text/plain")})
+    not_image = client.post(
+        "/verify?lang=en",
+        data={"csrf": token},
+        files={"image": ("notes.txt", b"KZMB1:hello, this is text", "text/plain")},
+    )
     assert not_image.status_code == 422 and "The file is not a picture" in not_image.text
     blank = io.BytesIO()
     Image.new("RGB", (200, 200), "white").save(blank, format="PNG")
-    no_code = client.post("/verify?lang=en", data={"csrf": token},
-                          files={"image": ("blank.png", blank.getvalue(), "image/png")})
+    no_code = client.post(
+        "/verify?lang=en", data={"csrf": token}, files={"image": ("blank.png", blank.getvalue(), "image/png")}
+    )
     assert no_code.status_code == 422 and "No QR code could be read" in no_code.text
-    broken = client.post("/verify?lang=en", data={"csrf": token},
-                         files={"image": ("cut.png", seal.qr_png(text)[:200], "image/png")})
+    broken = client.post(
+        "/verify?lang=en", data={"csrf": token}, files={"image": ("cut.png", seal.qr_png(text)[:200], "image/png")}
+    )
     assert broken.status_code == 422
     empty = client.post("/verify?lang=en", data={"csrf": token, "text": "  "})
     assert empty.status_code == 422 and "Paste the text of the seal" in empty.text
@@ -92,8 +96,9 @@ def test_bad_uploads_and_a_missing_csrf_are_refused_clearly(client: TestClient, 
     assert forged.status_code == 403 and 'id="outcome"' not in forged.text
 
 
-def test_the_api_takes_an_image_and_refuses_bad_uploads(client: TestClient, text: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_api_takes_an_image_and_refuses_bad_uploads(
+    client: TestClient, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     resp = client.post("/api/v1/verify", files={"image": ("seal.png", seal.qr_png(text), "image/png")})
     assert resp.status_code == 200
     body = resp.json()

@@ -33,9 +33,16 @@ def sign_in(client: TestClient, make_actor: MakeActor, role: Role, **kw: int | N
 
 def apply(client: TestClient, person_id: int, district_id: int, lang: str = "en", basis: str = "residence_permanent"):
     page = client.get(f"/attachment/clinics?lang={lang}")
-    return client.post("/attachment/apply", data={
-        "csrf": csrf_of(page.text), "person_id": str(person_id), "district_id": str(district_id),
-        "place_basis": basis}, follow_redirects=False)
+    return client.post(
+        "/attachment/apply",
+        data={
+            "csrf": csrf_of(page.text),
+            "person_id": str(person_id),
+            "district_id": str(district_id),
+            "place_basis": basis,
+        },
+        follow_redirects=False,
+    )
 
 
 def test_every_attachment_page_declares_who_it_admits() -> None:
@@ -43,17 +50,32 @@ def test_every_attachment_page_declares_who_it_admits() -> None:
     for path, _methods, dependant in iter_routes(attachment_pages):
         assert declared_roles(dependant.dependencies) is not None, path
         paths.add(path)
-    assert {"/attachment/my", "/attachment/clinics", "/attachment/queue", "/attachment/population",
-            "/attachment/dashboard", "/attachment/snapshots"} <= paths
+    assert {
+        "/attachment/my",
+        "/attachment/clinics",
+        "/attachment/queue",
+        "/attachment/population",
+        "/attachment/dashboard",
+        "/attachment/snapshots",
+    } <= paths
 
 
-@pytest.mark.parametrize(("path", "admitted"), [
-    ("/attachment/my", Role.CITIZEN), ("/attachment/clinics", Role.CITIZEN), ("/attachment/queue", Role.REGISTRAR),
-    ("/attachment/record", Role.REGISTRAR), ("/attachment/population", Role.REGISTRAR),
-    ("/attachment/dashboard", Role.FUND_ADMIN), ("/attachment/policies", Role.FUND_ADMIN),
-    ("/attachment/snapshots", Role.FUND_ADMIN)])
-def test_pages_admit_only_their_role(client: TestClient, make_actor: MakeActor, country: Country,
-                                     person: Callable[..., int], path: str, admitted: Role) -> None:
+@pytest.mark.parametrize(
+    ("path", "admitted"),
+    [
+        ("/attachment/my", Role.CITIZEN),
+        ("/attachment/clinics", Role.CITIZEN),
+        ("/attachment/queue", Role.REGISTRAR),
+        ("/attachment/record", Role.REGISTRAR),
+        ("/attachment/population", Role.REGISTRAR),
+        ("/attachment/dashboard", Role.FUND_ADMIN),
+        ("/attachment/policies", Role.FUND_ADMIN),
+        ("/attachment/snapshots", Role.FUND_ADMIN),
+    ],
+)
+def test_pages_admit_only_their_role(
+    client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int], path: str, admitted: Role
+) -> None:
     anonymous = client.get(f"{path}?lang=en", headers=HTML)
     assert anonymous.status_code == 401 and "Log in to see this page." in anonymous.text
     other = Role.REGISTRAR if admitted is not Role.REGISTRAR else Role.CITIZEN
@@ -64,8 +86,9 @@ def test_pages_admit_only_their_role(client: TestClient, make_actor: MakeActor, 
     assert client.get(path, headers=HTML).status_code == 200
 
 
-def test_nav_links_follow_the_role(client: TestClient, make_actor: MakeActor, country: Country,
-                                   person: Callable[..., int]) -> None:
+def test_nav_links_follow_the_role(
+    client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int]
+) -> None:
     assert 'href="/attachment/' not in client.get("/").text
     sign_in(client, make_actor, Role.CITIZEN, person_id=person())
     html = client.get("/?lang=en").text
@@ -78,7 +101,8 @@ def test_nav_links_follow_the_role(client: TestClient, make_actor: MakeActor, co
 
 
 def test_citizen_sees_near_clinics_applies_and_is_told_the_yearly_limit(
-        client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int]) -> None:
+    client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int]
+) -> None:
     pid = person()
     sign_in(client, make_actor, Role.CITIZEN, person_id=pid)
     near = client.get("/attachment/clinics?lang=ru")
@@ -100,12 +124,17 @@ def test_citizen_sees_near_clinics_applies_and_is_told_the_yearly_limit(
     assert "The limit of voluntary changes of organization per year (2) is reached." in english.text
 
 
-def test_citizen_applies_for_a_represented_child(client: TestClient, make_actor: MakeActor, country: Country,
-                                                 person: Callable[..., int],
-                                                 sessions: sessionmaker[Session]) -> None:
+def test_citizen_applies_for_a_represented_child(
+    client: TestClient,
+    make_actor: MakeActor,
+    country: Country,
+    person: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
     father = person()
-    child = person(born=dt.date(2022, 5, 1), documents=[("birth_certificate", None)],
-                   addresses=[("actual", "710000000")])
+    child = person(
+        born=dt.date(2022, 5, 1), documents=[("birth_certificate", None)], addresses=[("actual", "710000000")]
+    )
     represent(sessions, father, child)
     sign_in(client, make_actor, Role.CITIZEN, person_id=father)
     page = client.get(f"/attachment/clinics?person={child}&lang=en").text
@@ -120,8 +149,9 @@ def test_citizen_applies_for_a_represented_child(client: TestClient, make_actor:
     assert refused.status_code == 422 and "valid legal representative" in refused.text
 
 
-def test_registrar_decides_and_a_stale_form_is_told(client: TestClient, make_actor: MakeActor, country: Country,
-                                                     person: Callable[..., int]) -> None:
+def test_registrar_decides_and_a_stale_form_is_told(
+    client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int]
+) -> None:
     pid = person()
     sign_in(client, make_actor, Role.REGISTRAR, entity_id=country.a)
     form = client.get("/attachment/record?lang=ru")
@@ -130,11 +160,22 @@ def test_registrar_decides_and_a_stale_form_is_told(client: TestClient, make_act
     assert found.status_code == 200 and "Тестов Тест" in found.text
     assert iin not in str(found.url)
     scan = ("scan.pdf", b"%PDF-1.4 written application", "application/pdf")
-    recorded = client.post("/attachment/record", data={
-        "csrf": csrf_of(found.text), "person_id": str(pid), "channel": "written",
-        "district_id": str(country.districts[("A1", 1)]), "place_basis": "residence_permanent",
-        "doc_kind_0": "id_card", "doc_number_0": "012345678", "doc_kind_1": "written_application",
-        "doc_number_1": "W-1"}, files={"doc_file_1": scan}, follow_redirects=False)
+    recorded = client.post(
+        "/attachment/record",
+        data={
+            "csrf": csrf_of(found.text),
+            "person_id": str(pid),
+            "channel": "written",
+            "district_id": str(country.districts[("A1", 1)]),
+            "place_basis": "residence_permanent",
+            "doc_kind_0": "id_card",
+            "doc_number_0": "012345678",
+            "doc_kind_1": "written_application",
+            "doc_number_1": "W-1",
+        },
+        files={"doc_file_1": scan},
+        follow_redirects=False,
+    )
     assert recorded.status_code == 303, recorded.text
     app_url = recorded.headers["location"]
     queue = client.get("/attachment/queue?lang=en").text
@@ -143,13 +184,20 @@ def test_registrar_decides_and_a_stale_form_is_told(client: TestClient, make_act
     token, version = csrf_of(page), re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
     no_reason = client.post(f"{app_url}/decision", data={"csrf": token, "version": version, "decision": "refuse"})
     assert no_reason.status_code == 422 and "Choose the reason of the refusal." in no_reason.text
-    ok = client.post(f"{app_url}/decision", data={"csrf": token, "version": version, "decision": "approve"},
-                     follow_redirects=False)
+    ok = client.post(
+        f"{app_url}/decision", data={"csrf": token, "version": version, "decision": "approve"}, follow_redirects=False
+    )
     assert ok.status_code == 303 and ok.headers["location"].startswith("/attachment/queue?decided=")
     assert "No applications are waiting for a decision." in client.get(ok.headers["location"]).text
-    stale = client.post(f"{app_url}/decision?lang=en", data={"csrf": token, "version": version,
-                                                             "decision": "refuse",
-                                                             "reason_code": "attachment.documents_inaccurate"})
+    stale = client.post(
+        f"{app_url}/decision?lang=en",
+        data={
+            "csrf": token,
+            "version": version,
+            "decision": "refuse",
+            "reason_code": "attachment.documents_inaccurate",
+        },
+    )
     assert stale.status_code == 409
     assert "Someone else has decided or changed this application meanwhile." in stale.text
     assert "The application is approved." in stale.text
@@ -163,21 +211,41 @@ def _iin_of(client: TestClient, person_id: int) -> str:
         return str(found.iin)
 
 
-def test_registrar_refuses_with_a_reason_in_the_page_language(client: TestClient, make_actor: MakeActor,
-                                                              country: Country, person: Callable[..., int]) -> None:
+def test_registrar_refuses_with_a_reason_in_the_page_language(
+    client: TestClient, make_actor: MakeActor, country: Country, person: Callable[..., int]
+) -> None:
     pid = person()
     sign_in(client, make_actor, Role.REGISTRAR, entity_id=country.a)
-    found = client.post("/attachment/record/lookup", data={"csrf": csrf_of(client.get("/attachment/record").text),
-                                                           "iin": _iin_of(client, pid)})
-    recorded = client.post("/attachment/record", data={
-        "csrf": csrf_of(found.text), "person_id": str(pid), "channel": "written",
-        "district_id": str(country.districts[("A1", 1)]), "doc_kind_0": "id_card", "doc_number_0": "1"},
-        files={"doc_file_0": ("a.png", b"\x89PNG", "image/png")}, follow_redirects=False)
+    found = client.post(
+        "/attachment/record/lookup",
+        data={"csrf": csrf_of(client.get("/attachment/record").text), "iin": _iin_of(client, pid)},
+    )
+    recorded = client.post(
+        "/attachment/record",
+        data={
+            "csrf": csrf_of(found.text),
+            "person_id": str(pid),
+            "channel": "written",
+            "district_id": str(country.districts[("A1", 1)]),
+            "doc_kind_0": "id_card",
+            "doc_number_0": "1",
+        },
+        files={"doc_file_0": ("a.png", b"\x89PNG", "image/png")},
+        follow_redirects=False,
+    )
     url = recorded.headers["location"]
     page = client.get(url).text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(f"{url}/decision", data={"csrf": csrf_of(page), "version": version, "decision": "refuse",
-                                         "reason_code": "attachment.documents_inaccurate", "note": "Скан нечитаем"})
+    client.post(
+        f"{url}/decision",
+        data={
+            "csrf": csrf_of(page),
+            "version": version,
+            "decision": "refuse",
+            "reason_code": "attachment.documents_inaccurate",
+            "note": "Скан нечитаем",
+        },
+    )
     refused = client.get(url + "?lang=kk").text
     assert "Ұсынылған құжаттар немесе деректер дұрыс емес." in refused and "Скан нечитаем" in refused
     sign_in(client, make_actor, Role.CITIZEN, person_id=pid)
@@ -186,8 +254,9 @@ def test_registrar_refuses_with_a_reason_in_the_page_language(client: TestClient
     assert 'name="decision"' not in mine
 
 
-def test_registrar_lookup_explains_an_unknown_or_malformed_iin(client: TestClient, make_actor: MakeActor,
-                                                               country: Country) -> None:
+def test_registrar_lookup_explains_an_unknown_or_malformed_iin(
+    client: TestClient, make_actor: MakeActor, country: Country
+) -> None:
     sign_in(client, make_actor, Role.REGISTRAR, entity_id=country.a)
     token = csrf_of(client.get("/attachment/record").text)
     bad = client.post("/attachment/record/lookup?lang=en", data={"csrf": token, "iin": "12345"})
@@ -197,8 +266,13 @@ def test_registrar_lookup_explains_an_unknown_or_malformed_iin(client: TestClien
     assert client.post("/attachment/record/lookup", data={"iin": "880315300123"}).status_code == 403
 
 
-def test_population_filters_and_pages(client: TestClient, make_actor: MakeActor, country: Country,
-                                      person: Callable[..., int], now: Callable[[dt.datetime], None]) -> None:
+def test_population_filters_and_pages(
+    client: TestClient,
+    make_actor: MakeActor,
+    country: Country,
+    person: Callable[..., int],
+    now: Callable[[dt.datetime], None],
+) -> None:
     women = [person(sex="female") for _ in range(3)]
     man = person()
     for pid in [*women, man]:
@@ -216,8 +290,13 @@ def test_population_filters_and_pages(client: TestClient, make_actor: MakeActor,
     assert "found: 4" in client.get("/attachment/population?sex=nonsense&page=x").text
 
 
-def test_fund_dashboard_draws_svg_charts(client: TestClient, make_actor: MakeActor, country: Country,
-                                        person: Callable[..., int], sessions: sessionmaker[Session]) -> None:
+def test_fund_dashboard_draws_svg_charts(
+    client: TestClient,
+    make_actor: MakeActor,
+    country: Country,
+    person: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
     pid = person()
     sign_in(client, make_actor, Role.CITIZEN, person_id=pid)
     apply(client, pid, country.districts[("A1", 1)])
@@ -231,8 +310,7 @@ def test_fund_dashboard_draws_svg_charts(client: TestClient, make_actor: MakeAct
     policies = client.get("/attachment/policies?lang=ru").text
     assert "2025" in policies and "01.09.2025" in policies
     with sessions.begin() as s:
-        snap = capitation.take_snapshot(session=s, actor=fund, as_of=dt.date(2025, 9, 10),
-                                        today=dt.date(2025, 9, 10))
+        snap = capitation.take_snapshot(session=s, actor=fund, as_of=dt.date(2025, 9, 10), today=dt.date(2025, 9, 10))
         snap_id = snap.id
     listing = client.get("/attachment/snapshots?lang=en").text
     assert f'href="/api/v1/attachment/capitation/snapshots/{snap_id}/export"' in listing

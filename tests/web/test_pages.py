@@ -26,8 +26,9 @@ def csrf_of(html: str) -> str:
 
 def login(client: TestClient, username: str, password: str = "secret-pass"):
     token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password, "csrf": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf": token}, follow_redirects=False
+    )
 
 
 def test_every_page_route_declares_who_it_admits() -> None:
@@ -44,8 +45,15 @@ def test_home_says_what_emhana_is_and_links_the_ways_in(client: TestClient) -> N
     assert '<html lang="en">' in r.text
     for link in ('href="/facilities"', 'href="/docs"', 'href="/login"'):
         assert link in r.text
-    for audience in ("Citizens", "Registrars", "Clinicians", "MIS vendors", "Employers", "Inspectors",
-                     "The Social Health Insurance Fund"):
+    for audience in (
+        "Citizens",
+        "Registrars",
+        "Clinicians",
+        "MIS vendors",
+        "Employers",
+        "Inspectors",
+        "The Social Health Insurance Fund",
+    ):
         assert audience in r.text
     assert "GeoNames, www.geonames.org" in r.text and "CC BY 4.0" in r.text and "stat.gov.kz" in r.text
 
@@ -72,12 +80,15 @@ def test_directory_names_entities_in_kazakh(client: TestClient, seeded_entity: i
     assert "Жалпы практика дәрігері (ЖПД)" in html
 
 
-@pytest.mark.parametrize(("lang", "query"), [
-    ("kk", "ҚАЛАЛЫҚ ЕМХАНА"),        # Kazakh letters in upper case: lower() must fold them
-    ("ru", "городская ПОЛИКЛИНИКА"),
-    ("ru", "150340"),                # BIN prefix
-    ("en", "пр. абая"),              # address
-])
+@pytest.mark.parametrize(
+    ("lang", "query"),
+    [
+        ("kk", "ҚАЛАЛЫҚ ЕМХАНА"),  # Kazakh letters in upper case: lower() must fold them
+        ("ru", "городская ПОЛИКЛИНИКА"),
+        ("ru", "150340"),  # BIN prefix
+        ("en", "пр. абая"),  # address
+    ],
+)
 def test_directory_search_finds_the_entity(client: TestClient, seeded_entity: int, lang: str, query: str) -> None:
     r = client.get("/facilities", params={"q": query, "lang": lang})
     assert r.status_code == 200
@@ -108,8 +119,13 @@ def test_directory_paginates(client: TestClient, sessions, make_actor) -> None:
     actor, _ = make_actor(Role.FUND_ADMIN)
     bins = [b for b in (make_bin(15, 3, 4, 0, n) for n in range(1, 40)) if b][:23]
     with sessions.begin() as s:
-        apply_records(session=s, actor=actor, records=[
-            entity_record(b, name_ru=f"Поликлиника {i:02d}", name_kk=f"Емхана {i:02d}") for i, b in enumerate(bins)])
+        apply_records(
+            session=s,
+            actor=actor,
+            records=[
+                entity_record(b, name_ru=f"Поликлиника {i:02d}", name_kk=f"Емхана {i:02d}") for i, b in enumerate(bins)
+            ],
+        )
     first = client.get("/facilities?lang=ru").text
     assert "найдено: 23" in first and "Страница 1 из 2" in first
     assert "Поликлиника 00" in first and "Поликлиника 22" not in first
@@ -160,8 +176,9 @@ def test_language_switch_sets_the_cookie_and_keeps_the_query(client: TestClient,
     r = client.get("/facilities", params={"q": "поликлиника", "lang": "kk"})
     assert r.cookies.get("lang") == "kk"
     assert '<html lang="kk">' in r.text
-    assert 'href="/facilities?q=%D0%BF%D0%BE%D0%BB%D0%B8%D0%BA%D0%BB%D0%B8%D0%BD%D0%B8%D0%BA%D0%B0&amp;lang=ru"' \
-        in r.text
+    assert (
+        'href="/facilities?q=%D0%BF%D0%BE%D0%BB%D0%B8%D0%BA%D0%BB%D0%B8%D0%BD%D0%B8%D0%BA%D0%B0&amp;lang=ru"' in r.text
+    )
     assert "Қазақша" in r.text and "Русский" in r.text and "English" in r.text
     follow = client.get("/facilities", headers={"Accept-Language": "en"})
     assert '<html lang="kk">' in follow.text, "the cookie beats Accept-Language"
@@ -205,8 +222,9 @@ def test_post_forms_refuse_a_missing_or_mismatched_csrf_token(client: TestClient
     missing = fresh.post("/login?lang=ru", data=form, follow_redirects=False)
     assert missing.status_code == 403 and "Обновите страницу" in missing.text
     token = csrf_of(client.get("/login").text)
-    wrong = client.post("/login", data={**form, "csrf": token[:-1] + ("0" if token[-1] != "0" else "1")},
-                        follow_redirects=False)
+    wrong = client.post(
+        "/login", data={**form, "csrf": token[:-1] + ("0" if token[-1] != "0" else "1")}, follow_redirects=False
+    )
     assert wrong.status_code == 403
     client.cookies.set(CSRF_COOKIE, "forged.token")
     forged = client.post("/login", data={**form, "csrf": "forged.token"}, follow_redirects=False)
