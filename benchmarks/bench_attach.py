@@ -41,8 +41,8 @@ from emhana.accounts.roles import Role
 from emhana.bench import campaign
 from emhana.bench.campaign import NOW, Job, raw_worker, service_worker
 from emhana.bench.raw_full import raw_full_worker
-from emhana.db import make_engine
 from emhana.generator import generate
+from emhana.kernel.db import make_engine
 
 WARM_UP = 3  # untimed transactions per client
 WORKERS = {"raw": raw_worker, "raw_full": raw_full_worker, "service": service_worker}

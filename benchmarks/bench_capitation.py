@@ -39,9 +39,9 @@ from sqlalchemy import create_engine, text
 
 from benchmarks import migrated_schema, table
 from emhana.attachment import capitation
-from emhana.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
 from emhana.generator import GeneratorParams, generate
-from emhana.migrate import upgrade
+from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from emhana.kernel.migrate import upgrade
 from emhana.testing.databases import schema_url
 
 NATIONAL = 20_000_000

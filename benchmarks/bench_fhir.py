@@ -35,13 +35,13 @@ from sqlalchemy import insert
 
 from benchmarks import migrated_schema, table
 from emhana.accounts.service import issue_token
-from emhana.config import Settings
-from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.facilities.models import Practitioner
 from emhana.fhir import canonical, inbound, systems
 from emhana.fhir.signature import Trust, check_provenance
 from emhana.identity.models import Person
 from emhana.identity.rules import Sex, make_iin
+from emhana.kernel.config import Settings
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import canonical_bytes
 from emhana.web.app import create_app

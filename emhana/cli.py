@@ -16,7 +16,7 @@ from rich.table import Table
 from emhana.attachment.cli import app as capitation_app
 from emhana.audit import cli as audit_cli
 from emhana.bench.cli import bench_command
-from emhana.config import get_settings
+from emhana.kernel.config import get_settings
 from emhana.medbook.cli import app as medbook_app
 from emhana.notify.cli import app as notify_app
 from emhana.signatures.cli import app as sign_app
@@ -121,7 +121,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DbUrl = None, revision: str = "head") -> None:
     """Apply the migrations (and load the KATO classifier and regions)."""
-    from emhana.migrate import upgrade
+    from emhana.kernel.migrate import upgrade
 
     upgrade(_url(database_url), revision)
     console.print(f"database at revision {revision}")
@@ -134,7 +134,7 @@ def generate(
     database_url: DbUrl = None,
 ) -> None:
     """Generate a synthetic country, deterministic by seed (COPY on PostgreSQL)."""
-    from emhana.migrate import upgrade
+    from emhana.kernel.migrate import upgrade
 
     url = _url(database_url)
     upgrade(url)
@@ -150,9 +150,9 @@ def import_facilities(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], database_url: DbUrl = None
 ) -> None:
     """Import healthcare entities from CSV or JSON: all or nothing, every bad row listed."""
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities import io, service
-    from emhana.i18n import translate
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.i18n import translate
 
     engine = make_engine(_url(database_url))
     try:  # dispose of the engine on the error exit too, so no pooled connection is left open
@@ -182,8 +182,8 @@ def export_facilities(
     """Export the published list of participating entities."""
     import datetime as dt
 
-    from emhana.db import make_engine, make_sessionmaker
     from emhana.facilities import io, service
+    from emhana.kernel.db import make_engine, make_sessionmaker
 
     if format not in ("csv", "json"):
         raise typer.BadParameter("format must be csv or json")

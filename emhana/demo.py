@@ -19,16 +19,16 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
 from emhana.attachment import clock
 from emhana.audit.chain import seal_unlinked
-from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.facilities.models import Entity
 from emhana.identity.models import LegalRepresentation, Person
 from emhana.identity.rules import make_bin
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+from emhana.kernel.migrate import upgrade
 from emhana.medbook import catalogue
 from emhana.medbook import service as medbook
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import EntryKind, Language, Result
 from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind, Decision, EntryIn
-from emhana.migrate import upgrade
 from emhana.trust import pki, publish, signers
 from emhana.trust.demo import DEMO_PASSWORD as PKI_PASSWORD
 

@@ -3,10 +3,10 @@
 from emhana.accounts import models as accounts_models
 from emhana.attachment import models as attachment_models
 from emhana.audit import models as audit_models
-from emhana.db import Base
 from emhana.facilities import models as facilities_models
 from emhana.fhir import models as fhir_models
 from emhana.identity import models as identity_models
+from emhana.kernel.db import Base
 from emhana.medbook import models as medbook_models
 from emhana.notify import models as notify_models
 from emhana.reference import models as reference_models

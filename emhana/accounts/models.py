@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class Account(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account, ApiToken
 from emhana.accounts.roles import Role
-from emhana.errors import BadCredentials, NotAuthenticated
+from emhana.kernel.errors import BadCredentials, NotAuthenticated
 
 _hasher = PasswordHasher()
 

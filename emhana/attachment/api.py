@@ -36,9 +36,9 @@ from emhana.attachment.schemas import (
     SiteFreeOut,
 )
 from emhana.audit.idempotency import run_once
-from emhana.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
 from emhana.facilities.models import District
 from emhana.facilities.rules import Profile, in_kazakhstan
+from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
 from emhana.web.deps import SessionDep, public, require
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])

@@ -30,7 +30,7 @@ from emhana.attachment.rules import (
     evaluate,
 )
 from emhana.attachment.writes import Events, NewAttachment
-from emhana.errors import InvalidInput, NotFound
+from emhana.kernel.errors import InvalidInput, NotFound
 
 
 def running(history: Sequence[Period]) -> Period | None:

@@ -23,9 +23,9 @@ from emhana.attachment.enums import DEFAULT_BANDS
 from emhana.attachment.models import Attachment, CapitationCount, CapitationSnapshot
 from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
-from emhana.errors import N_, InvalidDates, InvalidInput, NotFound, SnapshotExists
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
+from emhana.kernel.errors import N_, InvalidDates, InvalidInput, NotFound, SnapshotExists
 
 # PostgreSQL settings for the transaction that counts (L; measured on 20 M attachments, RESULTS.md): memory to
 # hash the persons in one batch and to keep the few thousand cells with their id lists in a hash table, and

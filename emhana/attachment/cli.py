@@ -23,9 +23,9 @@ def snapshot(
 ) -> None:
     """Take (or reuse) the immutable snapshot of a day and write its counts per entity, sex and age band as CSV."""
     from emhana.attachment.capitation import export_csv, take_snapshot
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
-    from emhana.errors import RegistryError
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.errors import RegistryError
 
     try:
         as_of = dt.date.fromisoformat(date)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import N_
-from emhana.i18n import translate
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import translate
 from emhana.notify.outbox import NOTICE_LANGUAGES, RecipientKind, contact_of, set_contact
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error

@@ -20,8 +20,8 @@ from emhana.attachment.models import Application, Attachment
 from emhana.audit.models import ChainLink
 from emhana.facilities.models import District, Entity, Inclusion, Site
 from emhana.facilities.rules import InclusionStatus
-from emhana.fastsql import Fast
 from emhana.identity.models import IdentityDocument, Person, PersonAddress
+from emhana.kernel.fastsql import Fast
 from emhana.notify.models import NotificationContact
 
 ATTACHMENT = cast(Table, Attachment.__table__)

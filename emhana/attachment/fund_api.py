@@ -26,7 +26,7 @@ from emhana.attachment.schemas import (
     SnapshotOut,
 )
 from emhana.audit.idempotency import run_once
-from emhana.errors import PreconditionRequired
+from emhana.kernel.errors import PreconditionRequired
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 

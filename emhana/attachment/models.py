@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class CampaignPolicy(Base):

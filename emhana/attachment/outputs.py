@@ -21,8 +21,8 @@ from emhana.attachment.schemas import (
     PolicyOut,
     ReasonOut,
 )
-from emhana.errors import VersionConflict
-from emhana.i18n import all_languages
+from emhana.kernel.errors import VersionConflict
+from emhana.kernel.i18n import all_languages
 
 
 def kz_time(moment: dt.datetime) -> dt.datetime:

@@ -10,9 +10,9 @@ from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import DocKind, PlaceBasis
 from emhana.attachment.reports import AGE_BANDS
 from emhana.attachment.rules import REFUSAL_REASONS
-from emhana.errors import N_, RegistryError
-from emhana.i18n import translate
 from emhana.identity.models import Person
+from emhana.kernel.errors import N_, RegistryError
+from emhana.kernel.i18n import translate
 
 # Labels of the attachment codes (attachment.enums); the catalogues translate them.
 CODE_LABELS: dict[str, dict[str, str]] = {

@@ -31,10 +31,10 @@ from emhana.attachment.reports import names_for
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.attachment.staff_pages import router as staff_router
-from emhana.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
 from emhana.facilities.rules import Profile
-from emhana.i18n import translate
 from emhana.identity.service import get_person
+from emhana.kernel.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
+from emhana.kernel.i18n import translate
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import (
     MSG_CSRF,

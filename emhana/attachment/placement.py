@@ -23,10 +23,10 @@ from emhana.attachment.facts import Period, periods
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
 from emhana.attachment.writes import Events, NewAttachment, close_attachment, open_attachment
-from emhana.errors import EntityStillParticipating, NotAttached, NotFound
 from emhana.facilities.models import District, Entity, Site
 from emhana.facilities.service import included_on, near
 from emhana.identity.models import Person, PersonAddress
+from emhana.kernel.errors import EntityStillParticipating, NotAttached, NotFound
 from emhana.notify import events as notify
 
 ONE_DAY = dt.timedelta(days=1)

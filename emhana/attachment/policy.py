@@ -20,7 +20,7 @@ from emhana.attachment.models import CampaignPolicy
 from emhana.attachment.rules import Policy
 from emhana.attachment.schemas import PolicyIn
 from emhana.audit.service import record_event
-from emhana.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, VersionConflict
+from emhana.kernel.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, VersionConflict
 
 DATA = Path(__file__).parent / "data"
 FLAGS = (

@@ -22,8 +22,8 @@ from emhana.attachment import clock, policy
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.page_views import AttachmentLabels, error_text, parse_date
 from emhana.attachment.schemas import PolicyIn
-from emhana.errors import N_, InvalidDates, InvalidInput, RegistryError
-from emhana.i18n import translate
+from emhana.kernel.errors import N_, InvalidDates, InvalidInput, RegistryError
+from emhana.kernel.i18n import translate
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error
 

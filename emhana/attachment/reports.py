@@ -19,9 +19,9 @@ from emhana.attachment.enums import DEFAULT_BANDS, State
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
-from emhana.errors import Forbidden
 from emhana.facilities.models import District, Entity, Practitioner, Site
 from emhana.identity.models import Person
+from emhana.kernel.errors import Forbidden
 
 AGE_BANDS: tuple[Band, ...] = parse_bands(DEFAULT_BANDS)
 

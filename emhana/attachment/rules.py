@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from emhana import errors
 from emhana.attachment.enums import (
     AtuLevel,
     Cause,
@@ -23,8 +22,9 @@ from emhana.attachment.enums import (
     PlaceBasis,
     Review,
 )
-from emhana.errors import N_
 from emhana.identity.schemas import DocumentKind as IdentityKind
+from emhana.kernel import errors
+from emhana.kernel.errors import N_
 
 ADULT_AGE = 18  # minors attach through a representative; students of 18+ attach themselves
 ACTUAL_RESIDENCE_AGE = 5  # children under 5 are attached by actual residence

@@ -27,7 +27,11 @@ from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.attachment.writes import Events
 from emhana.audit.service import record_event
-from emhana.errors import (
+from emhana.facilities.models import District, Site
+from emhana.facilities.service import NearSite, near
+from emhana.identity.models import Person
+from emhana.identity.service import may_read, represented_ids
+from emhana.kernel.errors import (
     AlreadyDecided,
     ApplicationPending,
     Forbidden,
@@ -36,11 +40,7 @@ from emhana.errors import (
     RepresentativeRequired,
     VersionConflict,
 )
-from emhana.facilities.models import District, Site
-from emhana.facilities.service import NearSite, near
-from emhana.fastsql import Fast
-from emhana.identity.models import Person
-from emhana.identity.service import may_read, represented_ids
+from emhana.kernel.fastsql import Fast
 from emhana.notify import events as notify
 
 DOCUMENT = cast(Table, ApplicationDocument.__table__)

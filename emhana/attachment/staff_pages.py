@@ -35,12 +35,12 @@ from emhana.attachment.page_views import (
     parse_int,
 )
 from emhana.attachment.schemas import ApplicationIn, DocumentIn
-from emhana.errors import N_, InvalidInput, NotFound, RegistryError
 from emhana.facilities.models import Entity
 from emhana.facilities.rules import Profile
-from emhana.i18n import translate
 from emhana.identity.models import Person
 from emhana.identity.service import find_by_iin, get_person
+from emhana.kernel.errors import N_, InvalidInput, NotFound, RegistryError
+from emhana.kernel.i18n import translate
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, page_url, parse_page, render, render_error
 

@@ -24,8 +24,8 @@ from emhana.attachment.facts import ATTACHMENT
 from emhana.attachment.models import Attachment
 from emhana.audit import chain
 from emhana.audit.models import AuditEvent
-from emhana.errors import AlreadyAttached
-from emhana.fastsql import Fast
+from emhana.kernel.errors import AlreadyAttached
+from emhana.kernel.fastsql import Fast
 
 AUDIT = cast(Table, AuditEvent.__table__)
 

@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from emhana.attachment.models import Attachment
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
-from emhana.fastsql import Fast
+from emhana.kernel.fastsql import Fast
 from emhana.medbook.models import JournalEntry
 
 GENESIS = "0" * 64

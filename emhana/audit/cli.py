@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from emhana.config import get_settings
+from emhana.kernel.config import get_settings
 
 app = typer.Typer(
     help="Tamper evidence: the hash chains over journals, attachment histories and the audit log.", no_args_is_help=True
@@ -29,7 +29,7 @@ def verify_command(
 ) -> None:
     """Recompute every chain; name each changed, removed, inserted or reordered row; exit 0 only when clean."""
     from emhana.audit.verify import verify
-    from emhana.db import make_engine
+    from emhana.kernel.db import make_engine
 
     engine = make_engine(_url(database_url))
     try:
@@ -53,7 +53,7 @@ def verify_command(
 def seal_command(database_url: DbUrl = None) -> None:
     """Link every row not yet in a chain (after a bulk load such as `emhana generate`)."""
     from emhana.audit.chain import seal_unlinked
-    from emhana.db import make_engine
+    from emhana.kernel.db import make_engine
 
     engine = make_engine(_url(database_url))
     try:
@@ -68,7 +68,7 @@ def backup_command(
     out: Annotated[Path, typer.Option("--out", help="The backup file to write.")], database_url: DbUrl = None
 ) -> None:
     """Back the database up: pg_dump of the configured schema, or the SQLite backup API."""
-    from emhana.audit.backup import BackupError, backup
+    from emhana.kernel.backup import BackupError, backup
 
     try:
         backup(_url(database_url), out)
@@ -83,7 +83,7 @@ def restore_command(
     database_url: DbUrl = None,
 ) -> None:
     """Restore a backup into an empty database (all or nothing); then run `emhana audit verify`."""
-    from emhana.audit.backup import BackupError, restore
+    from emhana.kernel.backup import BackupError, restore
 
     try:
         restore(_url(database_url), source)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.models import IdempotencyRecord
-from emhana.errors import IdempotencyMismatch, InvalidInput
+from emhana.kernel.errors import IdempotencyMismatch, InvalidInput
 
 
 def run_once(

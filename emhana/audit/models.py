@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class AuditEvent(Base):

@@ -25,7 +25,7 @@ from emhana.accounts.roles import Role
 from emhana.attachment.calendar import KZ_TIME
 from emhana.bench.dataset import raw_url
 from emhana.bench.measure import percentile
-from emhana.db import make_engine, make_sessionmaker, unit_of_work
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 
 NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Thursday inside the 2026 campaign window
 BEGIN = dt.date(2027, 1, 1)  # its effective date
@@ -123,7 +123,7 @@ def service_worker(url: str, account: int) -> Any:
     from emhana.attachment.enums import Channel
     from emhana.attachment.schemas import ApplicationIn
     from emhana.attachment.service import submit
-    from emhana.fastsql import Fast
+    from emhana.kernel.fastsql import Fast
 
     engine = make_engine(url, pool_size=1)
     sessions = make_sessionmaker(engine)

@@ -51,7 +51,7 @@ def bench_command(
 ) -> None:
     """Build the national dataset in a scratch schema and measure each part beside a baseline."""
     from emhana.bench.runner import run
-    from emhana.config import get_settings
+    from emhana.kernel.config import get_settings
 
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")

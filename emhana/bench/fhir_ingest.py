@@ -169,9 +169,9 @@ def fhir_figures(report: Report, engine: Engine, entries: int) -> None:
         return
     from emhana.accounts.roles import Role
     from emhana.accounts.service import Actor
-    from emhana.db import make_sessionmaker, unit_of_work
     from emhana.fhir.codemap import seed_code_map
     from emhana.fhir.signature import Trust
+    from emhana.kernel.db import make_sessionmaker, unit_of_work
     from emhana.trust import pki
 
     bundles = max(2, entries // PER_BUNDLE + 1)

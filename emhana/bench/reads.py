@@ -14,8 +14,8 @@ from sqlalchemy import Engine, text
 from emhana.attachment import capitation
 from emhana.attachment.service import near_free
 from emhana.bench.dataset import raw_url
-from emhana.db import make_sessionmaker, unit_of_work
 from emhana.facilities.rules import EARTH_RADIUS_KM, KZ_LAT, KZ_LON, in_kazakhstan
+from emhana.kernel.db import make_sessionmaker, unit_of_work
 
 
 def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:

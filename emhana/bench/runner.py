@@ -20,8 +20,8 @@ from emhana.bench.fhir_ingest import fhir_figures
 from emhana.bench.measure import Figure, Report, latencies_summary, peak_memory_mb, schema_size_bytes
 from emhana.bench.medbooks import load_books
 from emhana.bench.scales import NATIONAL_PERSONS, SCALES, Scale
-from emhana.db import make_engine, normalize_url
 from emhana.generator import GeneratorParams
+from emhana.kernel.db import make_engine, normalize_url
 from emhana.testing.databases import migrated_schema
 
 log = logging.getLogger(__name__)

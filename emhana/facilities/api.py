@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.facilities import io, service
 from emhana.facilities.models import Entity, Site
 from emhana.facilities.rules import InclusionStatus, Profile, in_kazakhstan
@@ -28,6 +27,7 @@ from emhana.facilities.schemas import (
     PractitionerOut,
     SiteOut,
 )
+from emhana.kernel.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from emhana.errors import N_
+from emhana.kernel.errors import N_
 
 EARTH_RADIUS_KM = 6371.0088
 

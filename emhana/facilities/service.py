@@ -12,7 +12,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import DuplicateBIN, InvalidDates, NotFound
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import (
@@ -22,6 +21,7 @@ from emhana.facilities.rules import (
     haversine_km,
 )
 from emhana.facilities.schemas import EntityIn
+from emhana.kernel.errors import DuplicateBIN, InvalidDates, NotFound
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.models import KatoUnit
 from emhana.reference.rules import oblast_of

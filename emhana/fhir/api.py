@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import clock
-from emhana.errors import N_, BookNotFound
 from emhana.fhir import deadletter, inbound, outbound, registry, systems
 from emhana.fhir.capability import capability_statement
 from emhana.fhir.codemap import CodeMapIn, CodeMapOut, list_codes, put_code
@@ -39,6 +38,7 @@ from emhana.fhir.outcome import (
     outcome_from_texts,
 )
 from emhana.fhir.signature import Trust, load_trust
+from emhana.kernel.errors import N_, BookNotFound
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.problems import PROBLEM_JSON, language, problem
 

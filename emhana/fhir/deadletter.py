@@ -18,10 +18,10 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of
 from emhana.audit.service import record_event
-from emhana.errors import Forbidden, NotFound
 from emhana.fhir.inbound import Accepted, Finding, Rejected, ingest
 from emhana.fhir.models import DeadLetter, InboundBundle, InboundResource
 from emhana.fhir.signature import Trust
+from emhana.kernel.errors import Forbidden, NotFound
 
 OPERATORS = frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.MIS_CLIENT})
 

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import RegistryError
 from emhana.facilities.models import Entity, Practitioner
 from emhana.fhir import canonical, mapping, outcome, systems
 from emhana.fhir.models import CodeMap, InboundBundle, InboundResource
 from emhana.fhir.outcome import Issue
 from emhana.fhir.signature import SignatureRejected, Trust, check_provenance
 from emhana.identity.models import Person
+from emhana.kernel.errors import RegistryError
 from emhana.medbook import service as medbook
 from emhana.medbook.models import MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn

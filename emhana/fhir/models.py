@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class CodeMap(Base):

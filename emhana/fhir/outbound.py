@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import BookNotFound
 from emhana.facilities.models import Entity
 from emhana.fhir import registry, resources, systems
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.identity.models import Person
+from emhana.kernel.errors import BookNotFound
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import EntryKind
 from emhana.medbook.service import current_entries

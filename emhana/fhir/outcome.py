@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from emhana.errors import N_
 from emhana.fhir import systems
-from emhana.i18n import LANGUAGES, translate
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import LANGUAGES, translate
 
 FHIR_JSON = "application/fhir+json"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from emhana.errors import SignatureError, WrongSigner
+from emhana.kernel.errors import SignatureError, WrongSigner
 from emhana.signatures.cms import verify_detached
 from emhana.signatures.evidence import Evidence
 from emhana.signatures.identity import check_signer

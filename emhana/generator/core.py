@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-from emhana.db import is_postgres
 from emhana.generator.attach import Attacher, AttachmentRow, AttachStats, Network
 from emhana.generator.layer import LayerCounts, write_layer
 from emhana.generator.names import name_book
@@ -17,6 +16,7 @@ from emhana.generator.params import GeneratorParams
 from emhana.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
 from emhana.generator.plan import Plan, make_plan
 from emhana.generator.sink import open_sink, reserve_ids, used_serials
+from emhana.kernel.db import is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def generate(
     attached as the campaign would attach them (see emhana.generator.attach; `attach=False`: none).
 
     Same seed, population and parameters give the same rows on an empty database. The database must
-    be migrated (emhana.migrate.upgrade). On a database that already holds data, ids continue after
+    be migrated (emhana.kernel.migrate.upgrade). On a database that already holds data, ids continue after
     the existing ones and IIN serials after those already used for each date and sex, so nothing
     collides; `facilities=None` writes the facility layer only when no entity exists yet.
     `facility_population` sizes the facility layer for another population (e.g. the national one

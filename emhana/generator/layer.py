@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from emhana.db import Base
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import InclusionStatus, Ownership, Profile
 from emhana.generator.geo import rng_for
@@ -19,6 +18,7 @@ from emhana.generator.people import IinCounter, PersonFactory
 from emhana.generator.plan import Plan
 from emhana.generator.sink import reserve_ids
 from emhana.identity.rules import make_bin
+from emhana.kernel.db import Base
 from emhana.reference.loader import KATO_VERSION
 
 SPECIALTY = {

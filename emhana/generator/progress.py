@@ -14,9 +14,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from emhana.db import make_engine
 from emhana.generator.core import GenerateStats, generate
 from emhana.generator.params import GeneratorParams
+from emhana.kernel.db import make_engine
 
 LABELS = {
     "plan": "Planning the facility layer",

@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
-from emhana.db import is_postgres
 from emhana.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
 from emhana.generator.people import AddressRow, PersonRow, PhoneRow
+from emhana.kernel.db import is_postgres
 
 PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
 ADDRESS_COLUMNS = (

@@ -11,8 +11,6 @@ from pydantic import BaseModel, Field
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.errors import N_, NotFound
-from emhana.i18n import LANGUAGES, translate
 from emhana.identity import service
 from emhana.identity.models import LegalRepresentation, Person
 from emhana.identity.rules import iin_hints, iin_problem
@@ -25,6 +23,8 @@ from emhana.identity.schemas import (
     RepresentationIn,
     RepresentationOut,
 )
+from emhana.kernel.errors import N_, NotFound
+from emhana.kernel.i18n import LANGUAGES, translate
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 

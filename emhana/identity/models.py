@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class Person(Base):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from emhana.errors import N_
+from emhana.kernel.errors import N_
 
 # DOMAIN.md §4.2 (Government Decree No. 406 of 22.05.2007): one algorithm for IIN and BIN.
 W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)

@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from emhana.errors import N_
 from emhana.identity.rules import bin_problem, iin_problem
+from emhana.kernel.errors import N_
 
 REASON_DEATH_BEFORE_BIRTH = N_("the death date is before the birth date")
 REASON_PERIOD_REVERSED = N_("the period ends before it begins")

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import DuplicateIIN, Forbidden, InvalidInput, NotFound
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress, PersonPhone
 from emhana.identity.schemas import PersonIn, RepresentationIn
+from emhana.kernel.errors import DuplicateIIN, Forbidden, InvalidInput, NotFound
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.service import check_places
 

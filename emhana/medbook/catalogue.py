@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import N_, GroupNotFound, InvalidDates
+from emhana.kernel.errors import N_, GroupNotFound, InvalidDates
 from emhana.medbook.models import DecreedGroup
 from emhana.medbook.rules import EntryKind, GroupRule, Requirement
 from emhana.medbook.schemas import GroupIn

@@ -26,8 +26,8 @@ def remind(
     database_url: DbUrl = None,
 ) -> None:
     """Queue reminders to owners and employers of clearances ending soon; run daily, it never queues twice."""
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.medbook.remind import queue_reminders
     from emhana.medbook.service import local_day
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import clock
-from emhana.errors import N_, BookNotFound, NoEmployerLink, RegistryError
-from emhana.i18n import translate
+from emhana.kernel.errors import N_, BookNotFound, NoEmployerLink, RegistryError
+from emhana.kernel.i18n import translate
 from emhana.medbook import catalogue, service, views
 from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
 from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result

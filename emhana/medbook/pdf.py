@@ -14,8 +14,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from emhana.errors import N_
-from emhana.i18n import gettext_for
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import gettext_for
 from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES
 from emhana.medbook.schemas import BookOut, EntryOut
 from emhana.notify.pdf import FONT, new_document

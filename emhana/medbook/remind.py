@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.errors import N_
-from emhana.i18n import translate
 from emhana.identity.models import Person
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import translate
 from emhana.medbook.models import EmployerLink, MedicalBook
 from emhana.medbook.standing import expiring
 from emhana.notify.outbox import RecipientKind, enqueue

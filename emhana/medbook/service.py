@@ -21,7 +21,10 @@ from emhana.accounts.service import Actor
 from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Attachment
 from emhana.audit.service import record_event
-from emhana.errors import (
+from emhana.facilities.models import Entity, Licence
+from emhana.facilities.service import included_on, near
+from emhana.identity.models import Person
+from emhana.kernel.errors import (
     N_,
     AppointeeNotEligible,
     BookExists,
@@ -41,9 +44,6 @@ from emhana.errors import (
     NotResponsibleTherapist,
     RegistryError,
 )
-from emhana.facilities.models import Entity, Licence
-from emhana.facilities.service import included_on, near
-from emhana.identity.models import Person
 from emhana.medbook import catalogue, seal
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import (

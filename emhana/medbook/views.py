@@ -15,10 +15,10 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.audit.service import record_event
-from emhana.errors import N_, BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound
 from emhana.facilities.models import Entity
-from emhana.i18n import translate
 from emhana.identity.models import Person
+from emhana.kernel.errors import N_, BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound
+from emhana.kernel.i18n import translate
 from emhana.medbook import catalogue, pdf
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
 from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, status_on

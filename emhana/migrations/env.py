@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from emhana.config import get_settings
-from emhana.db import make_engine
+from emhana.kernel.config import get_settings
+from emhana.kernel.db import make_engine
 from emhana.models import Base
 
 config = context.config

@@ -22,8 +22,8 @@ def deliver(
     batches: Annotated[int, typer.Option(min=1, help="At most this many batches.")] = 100,
 ) -> None:
     """Send the due messages, committing after each batch; failures stay queued for a later run."""
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.notify.service import channels_from, deliver_pending
     from emhana.notify.signer import default_signer
 
@@ -52,8 +52,8 @@ def deliver(
 @app.command("status")
 def status(database_url: DbUrl = None) -> None:
     """Print the number of outbox rows per state."""
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker
     from emhana.notify.service import counts
 
     engine = make_engine(database_url or get_settings().database_url)

@@ -23,10 +23,10 @@ from emhana.attachment import service as attachment_service
 from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import PlaceBasis, State
 from emhana.attachment.models import Application
-from emhana.errors import NotFound
 from emhana.facilities.models import District, Entity, Practitioner, Site
-from emhana.i18n import translate
 from emhana.identity.models import Person
+from emhana.kernel.errors import NotFound
+from emhana.kernel.i18n import translate
 from emhana.notify.events import notice_number, reason_params
 from emhana.notify.models import AttachmentNotice
 from emhana.notify.outbox import RecipientKind, language_of, mask_iin

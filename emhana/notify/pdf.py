@@ -15,8 +15,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from emhana.errors import N_
-from emhana.i18n import translate
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import translate
 from emhana.notify.templates import (
     LABELS,
     SEAL_CAPTION,

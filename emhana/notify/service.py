@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from emhana.config import Settings
+from emhana.kernel.config import Settings
 from emhana.notify.channels import Channel, Enclosure, LogChannel, Message, SmtpChannel, message_id
 from emhana.notify.models import Notification
 from emhana.notify.notice import document, ensure_notice

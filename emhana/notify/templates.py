@@ -7,8 +7,8 @@ from typing import Any
 
 from emhana.attachment.enums import EndReason, PlaceBasis
 from emhana.attachment.rules import REFUSAL_REASONS
-from emhana.errors import N_
-from emhana.i18n import translate
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import translate
 
 
 class Template(StrEnum):

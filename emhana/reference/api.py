@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 
-from emhana.errors import NotFound
+from emhana.kernel.errors import NotFound
 from emhana.reference.models import KatoUnit, Region
 from emhana.web.deps import SessionDep, public
 

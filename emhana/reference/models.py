@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emhana.db import Base
+from emhana.kernel.db import Base
 
 
 class KatoUnit(Base):

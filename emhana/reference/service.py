@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emhana.errors import OutsideKazakhstan, UnknownKato
 from emhana.facilities.rules import in_kazakhstan
+from emhana.kernel.errors import OutsideKazakhstan, UnknownKato
 from emhana.reference.models import KatoUnit
 
 

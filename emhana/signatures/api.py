@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from emhana.accounts.service import Actor
-from emhana.errors import SignatureMalformed
+from emhana.kernel.errors import SignatureMalformed
 from emhana.signatures import reasons, service
 from emhana.signatures.cmsparse import MAX_CMS
 from emhana.signatures.models import RecordSignature

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from emhana.errors import RegistryError
+from emhana.kernel.errors import RegistryError
 
 app = typer.Typer(
     help="Record signatures: demo signing with a PKCS#12 file (demo only, not NCA RK).", no_args_is_help=True
@@ -58,8 +58,8 @@ def demo_command(
 
     from emhana.accounts.models import Account
     from emhana.accounts.service import actor_of
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.medbook.models import JournalEntry
     from emhana.signatures.records import RecordKind
     from emhana.signatures.service import sign_record

@@ -9,7 +9,7 @@
   CA certificates the CMS may omit; ``at``: the verification clock (default now, UTC); ``gost``: the
   ``verifiers.SignatureVerifier`` used for GOST keys (e.g. ``ncanode.NcaNodeVerifier``).
 - Returns ``evidence.Evidence`` (signer certificate, IIN/BIN from its subject, signing time, chain, CRLs used).
-- Raises an ``emhana.errors.SignatureError``: ``signature.malformed``, ``.digest_mismatch``,
+- Raises an ``emhana.kernel.errors.SignatureError``: ``signature.malformed``, ``.digest_mismatch``,
   ``.bad_signature``, ``.untrusted_chain``, ``.expired``, ``.revoked``, ``.revocation_unknown``,
   ``.key_usage``, ``.unsupported_algorithm``, ``.verifier_unavailable``. Check the signer's identity
   afterwards with ``identity.check_signer``.

@@ -10,7 +10,7 @@ from asn1crypto import cms  # type: ignore[import-untyped]
 from asn1crypto import x509 as ax
 from cryptography import x509
 
-from emhana.errors import SignatureMalformed
+from emhana.kernel.errors import SignatureMalformed
 from emhana.signatures import reasons
 
 MAX_CMS = 256 * 1024  # NCA RK CMS with a full chain is a few kilobytes

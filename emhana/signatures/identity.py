@@ -8,7 +8,7 @@ attachment notice by the deciding PHC organization (A-54).
 
 from __future__ import annotations
 
-from emhana.errors import WrongSigner
+from emhana.kernel.errors import WrongSigner
 from emhana.signatures import reasons
 from emhana.signatures.evidence import Evidence
 

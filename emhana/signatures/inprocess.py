@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv
 
-from emhana.errors import (
+from emhana.kernel.errors import (
     BadSignature,
     CertificateExpired,
     CertificateRevoked,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emhana.db import Base, BigId
+from emhana.kernel.db import Base, BigId
 
 
 class RecordSignature(Base):

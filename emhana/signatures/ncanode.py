@@ -22,7 +22,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from emhana.errors import (
+from emhana.kernel.errors import (
     BadSignature,
     CertificateExpired,
     CertificateRevoked,

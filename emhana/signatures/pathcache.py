@@ -26,7 +26,7 @@ from asn1crypto import x509 as ax  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from emhana.errors import CertificateExpired, CertificateRevoked
+from emhana.kernel.errors import CertificateExpired, CertificateRevoked
 
 BUCKET_SECONDS = 3600
 MAX_PATHS = 1024

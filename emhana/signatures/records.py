@@ -12,9 +12,9 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment.models import Application
-from emhana.errors import EntryNotFound, Forbidden, NotFound
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
+from emhana.kernel.errors import EntryNotFound, Forbidden, NotFound
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.notify.models import AttachmentNotice
 from emhana.signatures import canonical

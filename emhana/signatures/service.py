@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.errors import AlreadySigned, WrongSigner
+from emhana.kernel.errors import AlreadySigned, WrongSigner
 from emhana.medbook.models import JournalEntry
 from emhana.signatures import canonical, reasons
 from emhana.signatures.cms import sign_detached, verify_detached

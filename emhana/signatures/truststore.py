@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from emhana.errors import CertificateInvalid
+from emhana.kernel.errors import CertificateInvalid
 from emhana.signatures.verifiers import SignatureVerifier
 
 ANCHORS_ENV = "EMHANA_SIGNATURE_ANCHORS"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
 
-from emhana.errors import KeyUsageRefused, UnsupportedAlgorithm, VerifierUnavailable
+from emhana.kernel.errors import KeyUsageRefused, UnsupportedAlgorithm, VerifierUnavailable
 from emhana.signatures import reasons
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from emhana.db import normalize_url
-from emhana.migrate import upgrade
+from emhana.kernel.db import normalize_url
+from emhana.kernel.migrate import upgrade
 
 TEST_DATABASE_ENV = "EMHANA_TEST_DATABASE_URL"
 

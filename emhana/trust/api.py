@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.service import Actor
-from emhana.errors import InvalidInput, UploadTooLarge
-from emhana.i18n import LANGUAGES, translate
+from emhana.kernel.errors import InvalidInput, UploadTooLarge
+from emhana.kernel.i18n import LANGUAGES, translate
 from emhana.trust import photo, publish, seals
 from emhana.trust.outcomes import MEANINGS, TITLES
 from emhana.trust.revocation import Reason

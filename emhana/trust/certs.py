@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from emhana.errors import CertificateInvalid
+from emhana.kernel.errors import CertificateInvalid
 
 # CREDENTIALS.md §4.1: NCA RK subject-type OIDs placed in EKU, and the SIGN / AUTH key purposes.
 OID_NCA_INDIVIDUAL = x509.ObjectIdentifier("1.2.398.3.3.4.1.1")

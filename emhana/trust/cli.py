@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from emhana.errors import RegistryError
+from emhana.kernel.errors import RegistryError
 from emhana.trust.seal import read_qr
 from emhana.trust.verifier import Outcome, Result
 
@@ -175,7 +175,7 @@ def _verify(
     hc1: bool,
     at: dt.datetime,
 ) -> Result:
-    from emhana.errors import CertificateInvalid
+    from emhana.kernel.errors import CertificateInvalid
     from emhana.trust import hc1 as hc1_mod
     from emhana.trust.certs import load_certificate
     from emhana.trust.revocation import with_revocation_list

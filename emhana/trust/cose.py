@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from emhana.errors import SealMalformed
+from emhana.kernel.errors import SealMalformed
 
 ALG_ES256 = -7
 ALG_PS256 = -37

@@ -12,7 +12,7 @@ from typing import Any
 
 import cbor2
 
-from emhana.errors import SealMalformed, SealRefused
+from emhana.kernel.errors import SealMalformed, SealRefused
 
 # RFC 8392 registered claim keys.
 CLAIM_ISS = 1

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from emhana.errors import CertificateInvalid, SealMalformed, TrustListInvalid
+from emhana.kernel.errors import CertificateInvalid, SealMalformed, TrustListInvalid
 from emhana.trust import cose, seal
 from emhana.trust.certs import extended_key_usages, load_certificate
 from emhana.trust.jws import strict_json

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from emhana.errors import CertificateInvalid
+from emhana.kernel.errors import CertificateInvalid
 
 DEMO_SECRET = "emhana DEMO ONLY seal-key wrapping secret (public, protects nothing)"
 WRAP_SECRET = "s1"

@@ -20,8 +20,8 @@ T = TypeVar("T")
 
 @contextmanager
 def _session(database_url: str | None) -> Iterator[Session]:
-    from emhana.config import get_settings
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
+    from emhana.kernel.config import get_settings
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 
     engine = make_engine(database_url or get_settings().database_url)
     try:
@@ -32,7 +32,7 @@ def _session(database_url: str | None) -> Iterator[Session]:
 
 
 def _run(database_url: str | None, work: Callable[[Session], T]) -> T:
-    from emhana.errors import RegistryError
+    from emhana.kernel.errors import RegistryError
 
     try:
         with _session(database_url) as session:
@@ -48,7 +48,7 @@ def init(
     anchor: Annotated[Path | None, typer.Option("--anchor-out", help="Write the scheme CA certificate (PEM).")] = None,
 ) -> None:
     """Create the scheme CA (once) and publish the signed trust and revocation lists."""
-    from emhana.config import get_settings
+    from emhana.kernel.config import get_settings
     from emhana.trust import publish, signers
 
     def work(session: Session) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emhana.errors import N_
+from emhana.kernel.errors import N_
 from emhana.trust.verifier import Outcome
 
 TITLES = {

@@ -8,8 +8,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from emhana.errors import N_, TrustError, UploadTooLarge
-from emhana.i18n import LANGUAGE_NAMES, LANGUAGES, translate
+from emhana.kernel.errors import N_, TrustError, UploadTooLarge
+from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, translate
 from emhana.trust import photo, publish
 from emhana.trust.outcomes import MEANINGS, TITLES
 from emhana.trust.verifier import Outcome, Result

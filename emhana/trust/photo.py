@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emhana.errors import NoQrCode, UploadInvalid, UploadTooLarge
+from emhana.kernel.errors import NoQrCode, UploadInvalid, UploadTooLarge
 from emhana.trust import seal
 
 MAX_UPLOAD = 8 * 1024 * 1024  # a phone photo; anything larger is refused before decoding

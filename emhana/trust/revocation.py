@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.errors import TrustListInvalid
+from emhana.kernel.errors import TrustListInvalid
 from emhana.trust import cose, cwt, jws, seal
 from emhana.trust.trustlist import ListInfo, TrustContext, list_info, parse_time, scheme_key
 

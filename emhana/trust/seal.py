@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.errors import CertificateInvalid, SealMalformed, SealRefused
+from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
 from emhana.trust import base45, cose, cwt
 from emhana.trust.certs import load_pkcs12, subject_bin, subject_organization
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.errors import Forbidden, SealMalformed, SealUnknown
 from emhana.facilities.models import Entity
+from emhana.kernel.errors import Forbidden, SealMalformed, SealUnknown
 from emhana.trust import cose, cwt, publish, seal
 from emhana.trust.models import DocumentSigner, IssuedSeal
 from emhana.trust.revocation import Reason, cti_hash, signature_hash

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from emhana.config import get_settings
-from emhana.errors import NotFound
 from emhana.facilities.models import Entity
+from emhana.kernel.config import get_settings
+from emhana.kernel.errors import NotFound
 from emhana.trust import keys, pki
 from emhana.trust.cose import kid_of
 from emhana.trust.models import DocumentSigner, SchemeAuthority

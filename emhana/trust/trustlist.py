@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
+from emhana.kernel.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
 from emhana.trust import jws
 from emhana.trust.certs import (
     RECORD_TYPE_OIDS,

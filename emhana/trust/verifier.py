@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from emhana.errors import SealMalformed
+from emhana.kernel.errors import SealMalformed
 from emhana.trust import cose, cwt, seal
 from emhana.trust.revocation import Reason, cti_hash, signature_hash
 from emhana.trust.trustlist import ListInfo, SignerEntry, TrustContext

@@ -10,9 +10,9 @@ from fastapi.staticfiles import StaticFiles
 
 from emhana import __version__
 from emhana.accounts.service import LocalAuthenticator
-from emhana.config import Settings, get_settings
-from emhana.db import make_engine, make_sessionmaker
-from emhana.i18n import LANGUAGES, negotiate
+from emhana.kernel.config import Settings, get_settings
+from emhana.kernel.db import make_engine, make_sessionmaker
+from emhana.kernel.i18n import LANGUAGES, negotiate
 from emhana.web import problems, security
 from emhana.web.render import install_error_pages
 

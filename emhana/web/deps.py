@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_for_token
-from emhana.db import unit_of_work
-from emhana.errors import Forbidden, NotAuthenticated
+from emhana.kernel.db import unit_of_work
+from emhana.kernel.errors import Forbidden, NotAuthenticated
 
 SESSION_COOKIE = "emhana_session"
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from emhana.accounts.service import LocalAuthenticator, issue_token, revoke_token
-from emhana.errors import BadCredentials, NotFound
 from emhana.facilities import service
 from emhana.facilities.rules import InclusionPeriod, InclusionStatus, Profile, status_on
-from emhana.i18n import translate
+from emhana.kernel.errors import BadCredentials, NotFound
+from emhana.kernel.i18n import translate
 from emhana.reference.rules import is_kato_code
 from emhana.web.deps import SESSION_COOKIE, OptionalActor, SessionDep, public
 from emhana.web.render import (

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from emhana import errors
-from emhana.i18n import LANGUAGES, translate
+from emhana.kernel import errors
+from emhana.kernel.i18n import LANGUAGES, translate
 
 log = logging.getLogger("emhana.web")
 

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from emhana.config import Settings
-from emhana.errors import N_
-from emhana.i18n import negotiate
+from emhana.kernel.config import Settings
+from emhana.kernel.errors import N_
+from emhana.kernel.i18n import negotiate
 from emhana.web import problems
 
 Scope = MutableMapping[str, Any]

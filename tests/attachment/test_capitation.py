@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from emhana import errors
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation, placement, service
@@ -22,6 +21,7 @@ from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import Channel, EndReason
 from emhana.attachment.schemas import ApplicationIn
 from emhana.cli import app as cli
+from emhana.kernel import errors
 from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
 
 D = dt.date

@@ -20,7 +20,7 @@ from emhana.attachment.schemas import ApplicationIn
 from emhana.audit.guard import suspended
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
 from emhana.audit.verify import verify
-from emhana.fastsql import Fast
+from emhana.kernel.fastsql import Fast
 from emhana.notify import events
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana import errors
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import placement, service
@@ -23,6 +22,7 @@ from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.identity.models import Person
+from emhana.kernel import errors
 from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
 
 D = dt.date

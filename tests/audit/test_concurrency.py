@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.service import record_event
-from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.identity.models import Person
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from tests.audit.conftest import links, problems
 from tests.conftest import is_postgres
 

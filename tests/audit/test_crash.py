@@ -29,12 +29,12 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account, issue_token
 from emhana.attachment.policy import seed_default_policies
 from emhana.cli import app as cli_app
-from emhana.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.service import apply_records, get_entity_by_bin
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+from emhana.kernel.migrate import upgrade
 from emhana.medbook.catalogue import seed_catalogue
 from emhana.medbook.models import ResponsibleAppointment
-from emhana.migrate import upgrade
 from emhana.testing.databases import postgres_test_url, schema_url
 from tests.attachment.conftest import add_person
 from tests.browser.conftest import free_port

@@ -62,9 +62,9 @@ def seed(url: str) -> None:
     """Write three participating entities and a Fund account with a known password."""
     from emhana.accounts.roles import Role
     from emhana.accounts.service import actor_of, create_account
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities.io import DistrictRecord
     from emhana.facilities.service import apply_records
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from tests.factories import ALMATY, entity_record, site_record
 
     engine = make_engine(url)
@@ -109,8 +109,8 @@ def seed(url: str) -> None:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app with uvicorn on a free local port for the module; yield its base URL."""
-    from emhana.config import Settings
-    from emhana.migrate import upgrade
+    from emhana.kernel.config import Settings
+    from emhana.kernel.migrate import upgrade
     from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'emhana.db'}"

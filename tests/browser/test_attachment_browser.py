@@ -29,10 +29,10 @@ def seed_campaign(url: str) -> None:
     from emhana.attachment.enums import Channel, DocKind
     from emhana.attachment.policy import seed_default_policies
     from emhana.attachment.schemas import ApplicationIn, DocumentIn
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities.models import District
     from emhana.facilities.service import get_entity_by_bin
     from emhana.identity.models import IdentityDocument, Person, PersonAddress
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 
     engine = make_engine(url)
     try:
@@ -104,8 +104,8 @@ def seed_campaign(url: str) -> None:
 def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app over a seeded campaign with the attachment clock inside the 2025 window."""
     from emhana.attachment import clock
-    from emhana.config import Settings
-    from emhana.migrate import upgrade
+    from emhana.kernel.config import Settings
+    from emhana.kernel.migrate import upgrade
     from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('campaign') / 'emhana.db'}"

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from emhana.accounts.models import Account
 from emhana.attachment.calendar import KZ_TIME
 from emhana.cli import app as cli
-from emhana.db import make_engine, make_sessionmaker
 from emhana.demo import pki_folder, seed, signing_help
 from emhana.facilities.models import Entity
 from emhana.generator import run_with_progress
 from emhana.identity.models import Person
+from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.medbook import seal, service
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.trust import publish
@@ -82,7 +82,7 @@ def test_the_demo_book_seal_verifies_and_sign_demo_signs_an_entry(tmp_path: Path
 
 @pytest.mark.parametrize(("lang", "label"), [("en", "Verify a seal"), ("ru", None), ("kk", None)])
 def test_every_page_links_to_verify_in_its_language(client: TestClient, lang: str, label: str | None) -> None:
-    from emhana.i18n import translate
+    from emhana.kernel.i18n import translate
 
     page = client.get(f"/facilities?lang={lang}").text
     text = label or translate(lang, "Verify a seal")

@@ -1,4 +1,4 @@
-"""emhana.fastsql.Fast gives what Connection.execute gives, on both databases: rows, RETURNING in order,
+"""emhana.kernel.fastsql.Fast gives what Connection.execute gives, on both databases: rows, RETURNING in order,
 SQLAlchemy's errors and bind checks, and nothing left behind by a failed statement."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from emhana.audit.models import ChainHead
 from emhana.facilities.models import District
-from emhana.fastsql import FEW, Fast
+from emhana.kernel.fastsql import FEW, Fast
 from tests.conftest import clean
 
 HEAD = cast(Table, ChainHead.__table__)

@@ -13,7 +13,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from emhana.i18n import LANGUAGES, negotiate, parse_accept_language, po_path, translate
+from emhana.kernel.i18n import LANGUAGES, negotiate, parse_accept_language, po_path, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}

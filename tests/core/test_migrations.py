@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from emhana.db import Base, make_engine
-from emhana.migrate import downgrade, upgrade
+from emhana.kernel.db import Base, make_engine
+from emhana.kernel.migrate import downgrade, upgrade
 from emhana.models import Base as _All  # noqa: F401
 from tests.conftest import fresh_database
 

@@ -40,10 +40,10 @@ class Live:
 def _seed(url: str, author_iin: str) -> tuple[str, str, str]:
     """Write clinic A (issuing books, with its MIS account), the worker's book and the author; return tokens."""
     from emhana.accounts.service import issue_token
-    from emhana.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.facilities.models import Practitioner
     from emhana.identity.models import Person
     from emhana.identity.rules import Sex, make_iin
+    from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.medbook.models import MedicalBook
 
     engine = make_engine(url)

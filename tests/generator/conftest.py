@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from emhana.db import make_engine
-from emhana.migrate import upgrade
+from emhana.kernel.db import make_engine
+from emhana.kernel.migrate import upgrade
 from emhana.testing.databases import TEST_DATABASE_ENV, migrated_schema, postgres_test_url
 
 

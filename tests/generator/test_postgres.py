@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-from emhana.db import make_sessionmaker
 from emhana.facilities.service import near
 from emhana.generator import generate
 from emhana.identity.models import Person
 from emhana.identity.rules import is_valid_iin
+from emhana.kernel.db import make_sessionmaker
 
 
 def test_copy_path_writes_every_row_and_keeps_sequences_ahead(pg_url: str, engine_of: Callable[[str], Engine]) -> None:

@@ -35,13 +35,13 @@ from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import Channel, EndReason, State
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
 from emhana.attachment.schemas import ApplicationIn, DecisionIn, DocumentIn, PolicyIn
-from emhana.errors import RegistryError
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.models import District, Entity
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import apply_records, get_entity_by_bin, set_inclusion
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress
 from emhana.identity.rules import Sex, make_iin
+from emhana.kernel.errors import RegistryError
 from tests.conftest import clean
 from tests.factories import entity_record, site_record
 

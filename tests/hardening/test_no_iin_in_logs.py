@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from emhana.accounts.roles import Role
-from emhana.config import Settings
 from emhana.identity.models import Person
+from emhana.kernel.config import Settings
 from emhana.web.app import create_app
 from emhana.web.render import CSRF_COOKIE
 from tests.attachment.conftest import add_person

@@ -12,8 +12,8 @@ from fastapi import params
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
-from emhana.config import Settings, get_settings
-from emhana.i18n import translate
+from emhana.kernel.config import Settings, get_settings
+from emhana.kernel.i18n import translate
 from emhana.web import security
 from emhana.web.app import create_app
 from emhana.web.deps import declared_roles, iter_routes

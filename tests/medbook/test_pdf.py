@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.models import AuditEvent
-from emhana.config import get_settings
 from emhana.identity.models import Person
+from emhana.kernel.config import get_settings
 from emhana.medbook import seal as medbook_seal
 from emhana.trust import publish
 from emhana.trust import seal as trust_seal

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.models import ChainLink
 from emhana.audit.verify import verify
-from emhana.errors import DateInFuture, NotIssuingStaff
+from emhana.kernel.errors import DateInFuture, NotIssuingStaff
 from emhana.medbook import service
 from emhana.medbook.models import JournalEntry
 from emhana.medbook.rules import Result

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana import errors
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import placement, service
@@ -24,6 +23,7 @@ from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.identity.models import Person
+from emhana.kernel import errors
 from emhana.notify.channels import LogChannel, SmtpChannel
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact

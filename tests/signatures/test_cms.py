@@ -9,7 +9,7 @@ import pytest
 from asn1crypto import cms
 from cryptography import x509
 
-from emhana import errors
+from emhana.kernel import errors
 from emhana.signatures.cms import sign_detached, verify_detached
 from emhana.signatures.cmsparse import MAX_CMS
 from emhana.trust.certs import OID_CLIENT_AUTH

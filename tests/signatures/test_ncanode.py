@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emhana import errors
+from emhana.kernel import errors
 from emhana.signatures.cms import verify_detached
 from emhana.signatures.identity import check_signer
 from emhana.signatures.ncanode import NcaNodeVerifier

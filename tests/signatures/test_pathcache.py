@@ -11,7 +11,7 @@ from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana import errors
+from emhana.kernel import errors
 from emhana.signatures import inprocess, pathcache
 from emhana.trust import pki
 from tests.signatures.conftest import IIN, Pki

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from emhana.errors import SealMalformed
+from emhana.kernel.errors import SealMalformed
 from emhana.trust import cose
 
 KEY = ec.generate_private_key(ec.SECP256R1())

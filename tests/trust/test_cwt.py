@@ -8,8 +8,8 @@ import re
 import cbor2
 import pytest
 
-from emhana.errors import SealMalformed, SealRefused
 from emhana.identity.rules import Sex, make_iin
+from emhana.kernel.errors import SealMalformed, SealRefused
 from emhana.trust import cwt
 from tests.trust.conftest import BIN_A, worker
 

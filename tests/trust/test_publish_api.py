@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
-from emhana.errors import TrustListInvalid
 from emhana.facilities.models import Entity
+from emhana.kernel.errors import TrustListInvalid
 from emhana.trust import pki, seal, seals, signers
 from emhana.trust.certs import load_certificate
 from emhana.trust.revocation import load_revocation_list

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from PIL import Image
 
-from emhana.errors import CertificateInvalid, SealMalformed, SealRefused
+from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
 from emhana.trust import base45, cose, cwt, seal
 from tests.trust.conftest import CLOCK, DAY, Scheme, issue, worker
 

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.errors import CertificateInvalid, NotFound
 from emhana.facilities.models import Entity
+from emhana.kernel.errors import CertificateInvalid, NotFound
 from emhana.trust import keys, pki, publish, seals, signers
 from emhana.trust.cwt import Clearance, ClearanceStatus, Notice, NoticeKind
 from emhana.trust.models import DocumentSigner, IssuedSeal

@@ -9,7 +9,7 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
+from emhana.kernel.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
 from emhana.trust import jws, pki
 from emhana.trust.revocation import Reason, build_revocation_list, load_revocation_list, revocation_of
 from emhana.trust.trustlist import (

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 
-from emhana.db import normalize_url
+from emhana.kernel.db import normalize_url
 
 
 class BackupError(Exception):

@@ -83,7 +83,7 @@
             └── VerifierUnavailable     503 signature.verifier_unavailable (NCANode down, timed out or broken)
 
 Each class has a stable machine ``code``, an HTTP ``status`` and an English message template that
-is the msgid of the kk/ru/en catalogues (``emhana/i18n``); ``params`` fill the template.
+is the msgid of the kk/ru/en catalogues (``emhana/kernel/i18n``); ``params`` fill the template.
 """
 
 from __future__ import annotations
