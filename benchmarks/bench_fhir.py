@@ -35,6 +35,7 @@ from sqlalchemy import insert
 
 from benchmarks import migrated_schema, table
 from emhana.accounts.service import issue_token
+from emhana.app import create_app
 from emhana.facilities.models import Practitioner
 from emhana.fhir import canonical, inbound, systems
 from emhana.fhir.signature import Trust, check_provenance
@@ -44,7 +45,6 @@ from emhana.kernel.config import Settings
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import canonical_bytes
-from emhana.web.app import create_app
 from tests.fhir import builders
 
 LOINC_CODES = ("20507-0", "22587-0", "24111-7", "10704-5", "625-4", "626-2")

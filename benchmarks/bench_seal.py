@@ -91,12 +91,12 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
 
     from fastapi.testclient import TestClient
 
+    from emhana.app import create_app
     from emhana.facilities.models import Entity
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
     from emhana.trust import publish, seals
-    from emhana.web.app import create_app
 
     url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-seal-')) / 'emhana.db'}"
     upgrade(url)

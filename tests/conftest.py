@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of, create_account, issue_token
+from emhana.app import create_app
 from emhana.attachment.policy import forget_policies
 from emhana.audit.guard import suspended
 from emhana.kernel.config import Settings
@@ -22,7 +23,6 @@ from emhana.kernel.db import Base, make_engine, make_sessionmaker
 from emhana.kernel.migrate import upgrade
 from emhana.models import Base as _AllModels  # noqa: F401  (registers every table)
 from emhana.testing.databases import postgres_test_url, scratch_schema
-from emhana.web.app import create_app
 from tests.factories import entity_record
 
 REFERENCE_TABLES = {"kato_unit", "region", "alembic_version"}

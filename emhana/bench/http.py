@@ -71,7 +71,7 @@ def tree_peak_mb(pid: int) -> float:
 def server(
     url: str, workers: int = 2, peaks: list[float] | None = None
 ) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
-    """Start `uvicorn emhana.web.app:create_app` on a free loopback port; stop it (by its pid) afterwards.
+    """Start `uvicorn emhana.app:create_app` on a free loopback port; stop it (by its pid) afterwards.
     `peaks` receives the server's peak memory (its processes' VmHWM summed) just before it stops."""
     peaks = [] if peaks is None else peaks
     port = free_port()
@@ -81,7 +81,7 @@ def server(
             sys.executable,
             "-m",
             "uvicorn",
-            "emhana.web.app:create_app",
+            "emhana.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

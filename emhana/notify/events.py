@@ -39,7 +39,7 @@ def _names(session: Session, language: str, att: Attachment | Application) -> di
 
 
 def reason_params(session: Session, app: Application) -> dict[str, Any]:
-    """Return the parameters of a refusal's reasoned text (as emhana.attachment.outputs fills them)."""
+    """Return the parameters of a refusal's reasoned text (as emhana.api.attachment.outputs fills them)."""
     expired = [d.expires_on for d in app.documents if d.expires_on is not None and d.expires_on < app.filed_on]
     return {
         "day": app.filed_on.isoformat(),

@@ -20,7 +20,7 @@ from emhana.attachment import capitation, placement, service
 from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import Channel, EndReason
 from emhana.attachment.schemas import ApplicationIn
-from emhana.cli import app as cli
+from emhana.cli.main import app as cli
 from emhana.kernel import errors
 from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
 

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
+from emhana.api import notify as notify_api
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
 from emhana.attachment.policy import forget_policies
 from emhana.audit import chain
 from emhana.audit.verify import verify
-from emhana.notify import api as notify_api
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.signer import DemoNotificationSigner
 from tests.attachment.conftest import Country

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from emhana.cli import app
+from emhana.cli.main import app
 from emhana.kernel.backup import pg_target
 from emhana.testing.databases import postgres_test_url, schema_url
 from tests.audit.conftest import rows, tamper

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account, issue_token
 from emhana.attachment.policy import seed_default_policies
-from emhana.cli import app as cli_app
+from emhana.cli.main import app as cli_app
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
@@ -135,7 +135,7 @@ def seed(url: str) -> Seeded:
 
 @contextmanager
 def server(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start `uvicorn emhana.web.app:create_app` in its own process; yield its base URL and the process."""
+    """Start `uvicorn emhana.app:create_app` in its own process; yield its base URL and the process."""
     port = free_port()
     env = {**os.environ, "EMHANA_DATABASE_URL": url, "EMHANA_SECRET_KEY": "crash-test-" + "k" * 40}
     proc = subprocess.Popen(
@@ -143,7 +143,7 @@ def server(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             sys.executable,
             "-m",
             "uvicorn",
-            "emhana.web.app:create_app",
+            "emhana.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

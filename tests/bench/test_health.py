@@ -1,4 +1,4 @@
-"""The liveness probe that `emhana bench` uses as its minimal endpoint (emhana/web/health.py)."""
+"""The liveness probe that `emhana bench` uses as its minimal endpoint (emhana/api/health.py)."""
 
 from __future__ import annotations
 

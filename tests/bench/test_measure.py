@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from emhana.bench.cli import render
 from emhana.bench.measure import Figure, Report, latencies_summary, percentile
 from emhana.bench.scales import SCALES
-from emhana.cli import app
+from emhana.cli.main import app
 
 
 def test_percentile_interpolates_and_handles_small_lists() -> None:

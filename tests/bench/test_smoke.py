@@ -73,7 +73,7 @@ CHECKS = ["campaign_errors", "overbooked_districts", "double_attached", "http_er
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, dict[str, object]]:
     """One smoke run through the command line (`emhana bench --scale smoke --json FILE`)."""
     from emhana.bench.runner import run
-    from emhana.cli import app
+    from emhana.cli.main import app
 
     assert URL is not None
     out = tmp_path_factory.mktemp("bench") / "smoke.json"

@@ -109,9 +109,9 @@ def seed(url: str) -> None:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app with uvicorn on a free local port for the module; yield its base URL."""
+    from emhana.app import create_app
     from emhana.kernel.config import Settings
     from emhana.kernel.migrate import upgrade
-    from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'emhana.db'}"
     upgrade(url)

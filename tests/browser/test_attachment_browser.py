@@ -103,10 +103,10 @@ def seed_campaign(url: str) -> None:
 @pytest.fixture(scope="module")
 def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app over a seeded campaign with the attachment clock inside the 2025 window."""
+    from emhana.app import create_app
     from emhana.attachment import clock
     from emhana.kernel.config import Settings
     from emhana.kernel.migrate import upgrade
-    from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('campaign') / 'emhana.db'}"
     upgrade(url)

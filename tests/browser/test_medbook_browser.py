@@ -26,11 +26,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     from sqlalchemy import select
 
     from emhana.accounts.models import Account
+    from emhana.app import create_app
     from emhana.demo import seed
     from emhana.identity.models import Person
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker
-    from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
     seed(url, population=300, seed_value=1, generate=run_with_progress)

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def sealed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """Serve a seeded database in which the first entity has issued a seal; yield the base URL and the seal."""
+    from emhana.app import create_app
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
     from emhana.trust import seals, signers
     from emhana.trust.cwt import Clearance, ClearanceStatus
-    from emhana.web.app import create_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('verify') / 'emhana.db'}"
     upgrade(url)

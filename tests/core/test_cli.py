@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from emhana.cli import app
+from emhana.cli.main import app
 from emhana.facilities import io
 from emhana.facilities.models import Entity
 from tests.factories import entity_record

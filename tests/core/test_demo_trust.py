@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from emhana.accounts.models import Account
 from emhana.attachment.calendar import KZ_TIME
-from emhana.cli import app as cli
+from emhana.cli.main import app as cli
 from emhana.demo import pki_folder, seed, signing_help
 from emhana.facilities.models import Entity
 from emhana.generator import run_with_progress

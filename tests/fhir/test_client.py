@@ -114,7 +114,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "emhana.web.app:create_app",
+                "emhana.app:create_app",
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import select
 
 from emhana.accounts.roles import Role
+from emhana.app import create_app
 from emhana.identity.models import Person
 from emhana.kernel.config import Settings
-from emhana.web.app import create_app
 from emhana.web.render import CSRF_COOKIE
 from tests.attachment.conftest import add_person
 from tests.browser.conftest import free_port

@@ -12,10 +12,10 @@ from fastapi import params
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
+from emhana.app import create_app
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.i18n import translate
 from emhana.web import security
-from emhana.web.app import create_app
 from emhana.web.deps import declared_roles, iter_routes
 from emhana.web.render import CSRF_COOKIE, MSG_CSRF, TEMPLATES
 from emhana.web.security import RateLimiter, RateRule

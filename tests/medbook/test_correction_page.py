@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.medbook.models import JournalEntry
-from emhana.medbook.pages import router as medbook_pages
+from emhana.pages.medbook import router as medbook_pages
 from emhana.web.deps import declared_roles, iter_routes
 from tests.medbook.conftest import World, counts, issue_book, record, sign_in
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from emhana.accounts.models import Account
-from emhana.cli import app as cli
+from emhana.cli.main import app as cli
 from emhana.medbook.remind import EMPLOYER_TEMPLATE, OWNER_TEMPLATE, RemindReport, queue_reminders, render
 from emhana.notify.channels import LogChannel, Message
 from emhana.notify.models import Notification

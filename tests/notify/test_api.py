@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from emhana.accounts.roles import Role
-from emhana.notify.cli import app as notify_cli
+from emhana.cli.notify import app as notify_cli
 from emhana.notify.outbox import RecipientKind, set_contact
 from tests.attachment.conftest import Country
 from tests.notify.conftest import Inbox

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.api import notify as notify_api
 from emhana.identity.models import Person
-from emhana.notify import api as notify_api
 from emhana.notify.notice import ensure_notice
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.signer import DemoNotificationSigner, PendingSigner, Signature, verify

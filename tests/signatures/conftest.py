@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from emhana.accounts.models import Account
-from emhana.cli import app as cli_app
+from emhana.cli.main import app as cli_app
 from emhana.identity.models import Person
 from emhana.signatures.truststore import TrustStore
 from emhana.trust import pki

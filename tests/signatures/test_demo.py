@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from emhana.cli import app as cli_app
+from emhana.cli.main import app as cli_app
 from emhana.kernel import errors
 from emhana.medbook.models import JournalEntry
 from emhana.signatures.cms import sign_detached, verify_detached

@@ -12,13 +12,13 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
+from emhana.cli.verify import pki_app, verify_command
 from emhana.trust.certs import load_certificate
-from emhana.trust.cli import pki_app, verify_command
 
 runner = CliRunner()
 verify_app = typer.Typer()
 verify_app.command("verify")(verify_command)
-verify_app.command("noop")(lambda: None)  # two commands keep "verify" as a sub-command name, as in emhana.cli
+verify_app.command("noop")(lambda: None)  # two commands keep "verify" as a sub-command name, as in emhana.cli.main
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from emhana.cli import app
+from emhana.cli.main import app
 from emhana.facilities.models import Entity
 from emhana.trust.certs import load_certificate
 from emhana.trust.models import DocumentSigner

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation
-from emhana.attachment.pages import router as attachment_pages
 from emhana.identity.models import Person
+from emhana.pages.attachment.citizen import router as attachment_pages
 from emhana.web.deps import declared_roles, iter_routes
 from tests.attachment.conftest import Country, represent
 from tests.web.test_pages import csrf_of, login

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.identity.models import Person
 from emhana.medbook.models import JournalEntry, MedicalBook
-from emhana.medbook.pages import router as medbook_pages
+from emhana.pages.medbook import router as medbook_pages
 from emhana.web.deps import SESSION_COOKIE, declared_roles, iter_routes
 from tests.attachment.conftest import add_person
 from tests.medbook.conftest import World, clean_scope, issue_book, link_employers, record

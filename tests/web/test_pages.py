@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
+from emhana.pages.home import router as pages_router
 from emhana.web.deps import SESSION_COOKIE, declared_roles
-from emhana.web.pages import router as pages_router
 from emhana.web.render import CSRF_COOKIE, install_error_pages
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}

@@ -16,7 +16,7 @@ from emhana.kernel.i18n import LANGUAGES, negotiate
 from emhana.web import problems, security
 from emhana.web.render import install_error_pages
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent / "web" / "static"
 LANG_COOKIE = "lang"
 
 
@@ -49,23 +49,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     install_error_pages(app)
 
-    from emhana.accounts.api import router as auth_router
-    from emhana.attachment.api import router as attachment_router
-    from emhana.attachment.pages import router as attachment_pages
-    from emhana.audit.api import router as audit_router
-    from emhana.facilities.api import router as facilities_router
+    from emhana.api.accounts import router as auth_router
+    from emhana.api.attachment.campaign import router as attachment_router
+    from emhana.api.audit import router as audit_router
+    from emhana.api.facilities import router as facilities_router
+    from emhana.api.health import router as health_router
+    from emhana.api.identity import router as identity_router
+    from emhana.api.medbook import router as medbook_router
+    from emhana.api.notify import router as notify_router
+    from emhana.api.reference import router as reference_router
+    from emhana.api.seals import public_router as trust_public_router
+    from emhana.api.seals import router as trust_router
+    from emhana.api.signatures import router as signatures_router
     from emhana.fhir.api import install as install_fhir
-    from emhana.identity.api import router as identity_router
-    from emhana.medbook.api import router as medbook_router
-    from emhana.medbook.pages import router as medbook_pages
-    from emhana.notify.api import router as notify_router
-    from emhana.reference.api import router as reference_router
-    from emhana.signatures.api import router as signatures_router
-    from emhana.trust.api import public_router as trust_public_router
-    from emhana.trust.api import router as trust_router
-    from emhana.trust.pages import router as trust_pages
-    from emhana.web.health import router as health_router
-    from emhana.web.pages import router as pages_router
+    from emhana.pages.attachment.citizen import router as attachment_pages
+    from emhana.pages.home import router as pages_router
+    from emhana.pages.medbook import router as medbook_pages
+    from emhana.pages.verify import router as trust_pages
 
     for router in (
         auth_router,

@@ -13,15 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emhana.attachment.cli import app as capitation_app
-from emhana.audit import cli as audit_cli
 from emhana.bench.cli import bench_command
+from emhana.cli import audit as audit_cli
+from emhana.cli import trust as trust_keys_cli
+from emhana.cli import verify as trust_cli
+from emhana.cli.capitation import app as capitation_app
+from emhana.cli.medbook import app as medbook_app
+from emhana.cli.notify import app as notify_app
+from emhana.cli.sign import app as sign_app
 from emhana.kernel.config import get_settings
-from emhana.medbook.cli import app as medbook_app
-from emhana.notify.cli import app as notify_app
-from emhana.signatures.cli import app as sign_app
-from emhana.trust import cli as trust_cli
-from emhana.trust import keys_cli as trust_keys_cli
 
 app = typer.Typer(
     help="emhana — the open national registry for Kazakhstan's primary health care.", no_args_is_help=True
@@ -115,7 +115,7 @@ def serve(
     """Start the web server (uvicorn) for EMHANA_DATABASE_URL."""
     import uvicorn
 
-    uvicorn.run("emhana.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("emhana.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 @db_app.command("upgrade")

@@ -18,9 +18,10 @@ from pydantic import ValidationError
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import calendar, clock, outputs, service
+from emhana.api.attachment import outputs
+from emhana.api.attachment.fund import router as fund_router
+from emhana.attachment import calendar, clock, service
 from emhana.attachment.enums import Channel
-from emhana.attachment.fund_api import router as fund_router
 from emhana.attachment.models import ApplicationDocument
 from emhana.attachment.rules import free_places
 from emhana.attachment.schemas import (

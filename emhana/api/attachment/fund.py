@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, clock, outputs, placement, policy
+from emhana.api.attachment import outputs
+from emhana.attachment import capitation, clock, placement, policy
 from emhana.attachment.enums import DEFAULT_BANDS, EndReason
 from emhana.attachment.models import CapitationSnapshot
 from emhana.attachment.schemas import (

@@ -20,10 +20,10 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import clock, policy
 from emhana.attachment.enums import AtuLevel
-from emhana.attachment.page_views import AttachmentLabels, error_text, parse_date
 from emhana.attachment.schemas import PolicyIn
 from emhana.kernel.errors import N_, InvalidDates, InvalidInput, RegistryError
 from emhana.kernel.i18n import translate
+from emhana.pages.attachment.views import AttachmentLabels, error_text, parse_date
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error
 

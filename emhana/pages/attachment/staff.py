@@ -15,10 +15,20 @@ from starlette.datastructures import UploadFile
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, charts, clock, outputs, policy, policy_pages, reports, service
-from emhana.attachment.api import MAX_UPLOAD_BYTES, UPLOAD_TYPES
+from emhana.api.attachment import outputs
+from emhana.api.attachment.campaign import MAX_UPLOAD_BYTES, UPLOAD_TYPES
+from emhana.attachment import capitation, clock, policy, reports, service
 from emhana.attachment.enums import Channel, Holder, PlaceBasis
-from emhana.attachment.page_views import (
+from emhana.attachment.schemas import ApplicationIn, DocumentIn
+from emhana.facilities.models import Entity
+from emhana.facilities.rules import Profile
+from emhana.identity.models import Person
+from emhana.identity.service import find_by_iin, get_person
+from emhana.kernel.errors import N_, InvalidInput, NotFound, RegistryError
+from emhana.kernel.i18n import translate
+from emhana.pages.attachment import charts
+from emhana.pages.attachment import fund as policy_pages
+from emhana.pages.attachment.views import (
     BANDS,
     BASES,
     FORM_DOC_KINDS,
@@ -34,13 +44,6 @@ from emhana.attachment.page_views import (
     parse_date,
     parse_int,
 )
-from emhana.attachment.schemas import ApplicationIn, DocumentIn
-from emhana.facilities.models import Entity
-from emhana.facilities.rules import Profile
-from emhana.identity.models import Person
-from emhana.identity.service import find_by_iin, get_person
-from emhana.kernel.errors import N_, InvalidInput, NotFound, RegistryError
-from emhana.kernel.i18n import translate
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, page_url, parse_page, render, render_error
 

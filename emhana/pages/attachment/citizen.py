@@ -13,10 +13,20 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import clock, contact_pages, outputs, service
+from emhana.api.attachment import outputs
+from emhana.attachment import clock, service
 from emhana.attachment.enums import Channel, PlaceBasis
 from emhana.attachment.models import Application
-from emhana.attachment.page_views import (
+from emhana.attachment.reports import names_for
+from emhana.attachment.rules import REFUSAL_REASONS
+from emhana.attachment.schemas import ApplicationIn, DecisionIn
+from emhana.facilities.rules import Profile
+from emhana.identity.service import get_person
+from emhana.kernel.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
+from emhana.kernel.i18n import translate
+from emhana.pages.attachment import contacts as contact_pages
+from emhana.pages.attachment.staff import router as staff_router
+from emhana.pages.attachment.views import (
     BASES,
     MSG_NO_POINT,
     MSG_NOT_CITIZEN_LINKED,
@@ -27,14 +37,6 @@ from emhana.attachment.page_views import (
     error_text,
     parse_int,
 )
-from emhana.attachment.reports import names_for
-from emhana.attachment.rules import REFUSAL_REASONS
-from emhana.attachment.schemas import ApplicationIn, DecisionIn
-from emhana.attachment.staff_pages import router as staff_router
-from emhana.facilities.rules import Profile
-from emhana.identity.service import get_person
-from emhana.kernel.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
-from emhana.kernel.i18n import translate
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import (
     MSG_CSRF,
