@@ -14,7 +14,7 @@ locks and writes: person row FOR UPDATE, district row FOR UPDATE, count of the d
 attachments (capacity check), the person's running attachment, INSERT application, UPDATE the old
 attachment's end, INSERT the new attachment, three audit events, COMMIT. It skips the rule reads the
 service makes (policy, entity inclusion and contract, documents, change count, pending application),
-and the notification outbox rows written with each decision. `raw_full` (emhana/bench/raw_full.py) is the
+and the notification outbox rows written with each decision. `raw_full` (emhana/devtools/bench/raw_full.py) is the
 raw-SQL version of the same transaction: the service's rule reads, the outbox rows and the hash-chain
 links too, hand-written SQL with psycopg, no rules evaluated.
 
@@ -38,10 +38,10 @@ from sqlalchemy import text
 
 from benchmarks import migrated_schema, percentile, table
 from emhana.accounts.roles import Role
-from emhana.bench import campaign
-from emhana.bench.campaign import NOW, Job, raw_worker, service_worker
-from emhana.bench.raw_full import raw_full_worker
-from emhana.generator import generate
+from emhana.devtools.bench import campaign
+from emhana.devtools.bench.campaign import NOW, Job, raw_worker, service_worker
+from emhana.devtools.bench.raw_full import raw_full_worker
+from emhana.devtools.generator import generate
 from emhana.kernel.db import make_engine
 
 WARM_UP = 3  # untimed transactions per client

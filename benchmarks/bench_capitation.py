@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, text
 
 from benchmarks import migrated_schema, table
 from emhana.attachment import capitation
-from emhana.generator import GeneratorParams, generate
+from emhana.devtools.generator import GeneratorParams, generate
 from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
 from emhana.kernel.migrate import upgrade
 from emhana.testing.databases import schema_url

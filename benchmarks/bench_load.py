@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from benchmarks import migrated_schema, table
-from emhana.generator import generate
-from emhana.generator.names import name_book
-from emhana.generator.params import GeneratorParams
-from emhana.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
-from emhana.generator.plan import make_plan
-from emhana.generator.sink import TABLES, address_lines, person_lines, phone_lines
+from emhana.devtools.generator import generate
+from emhana.devtools.generator.names import name_book
+from emhana.devtools.generator.params import GeneratorParams
+from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
+from emhana.devtools.generator.plan import make_plan
+from emhana.devtools.generator.sink import TABLES, address_lines, person_lines, phone_lines
 from emhana.kernel.db import make_engine
 
 Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow]]

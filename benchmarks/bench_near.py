@@ -19,9 +19,9 @@ import numpy as np
 from sqlalchemy import text
 
 from benchmarks import migrated_schema, percentile, table
+from emhana.devtools.generator import generate
 from emhana.facilities.rules import EARTH_RADIUS_KM, KZ_LAT, KZ_LON, in_kazakhstan
 from emhana.facilities.service import near
-from emhana.generator import generate
 from emhana.kernel.db import make_engine, make_sessionmaker
 
 DAY = dt.date(2026, 3, 1)

@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emhana.bench.cli import bench_command
 from emhana.cli import audit as audit_cli
 from emhana.cli import trust as trust_keys_cli
 from emhana.cli import verify as trust_cli
@@ -21,6 +20,7 @@ from emhana.cli.capitation import app as capitation_app
 from emhana.cli.medbook import app as medbook_app
 from emhana.cli.notify import app as notify_app
 from emhana.cli.sign import app as sign_app
+from emhana.devtools.bench.cli import bench_command
 from emhana.kernel.config import get_settings
 
 app = typer.Typer(
@@ -66,9 +66,9 @@ def demo(
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
 ) -> None:
     """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
-    from emhana.demo import DEMO_PASSWORD
-    from emhana.demo import seed as seed_demo
-    from emhana.generator import run_with_progress
+    from emhana.devtools.demo import DEMO_PASSWORD
+    from emhana.devtools.demo import seed as seed_demo
+    from emhana.devtools.generator import run_with_progress
 
     url = f"sqlite:///{db.resolve()}"
     logins = seed_demo(url, population=population, seed_value=seed, generate=run_with_progress)
@@ -88,14 +88,14 @@ def demo(
     for login in logins:
         table.add_row(login.username, login.role.value, login.display_name)
     console.print(table)
-    from emhana.demo import signing_help
+    from emhana.devtools.demo import signing_help
 
     for line in signing_help(url):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if serve_:
         os.environ["EMHANA_DATABASE_URL"] = url
         os.environ["EMHANA_DEMO_MODE"] = "1"
-        from emhana.demo import pki_folder
+        from emhana.devtools.demo import pki_folder
 
         folder = pki_folder(url)
         if folder is not None and (folder / "root-ca.pem").exists():  # the server trusts the demo PKI too
@@ -138,7 +138,7 @@ def generate(
 
     url = _url(database_url)
     upgrade(url)
-    from emhana.generator import run_with_progress
+    from emhana.devtools.generator import run_with_progress
 
     stats = run_with_progress(url, population, seed)
     console.print(stats)

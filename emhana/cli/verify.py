@@ -29,7 +29,7 @@ def pki_demo(
     algorithm: Annotated[str, typer.Option(help="Key algorithm of the NCA-like hierarchy: rsa or ec.")] = "rsa",
 ) -> None:
     """Write a demo CA hierarchy, PKCS#12 files, a CRL, the seal scheme, signed lists and sample seals."""
-    from emhana.trust.demo import write_demo
+    from emhana.devtools.pki_demo import write_demo
 
     if algorithm not in ("rsa", "ec"):
         raise typer.BadParameter("rsa or ec", param_hint="--algorithm")
@@ -44,7 +44,7 @@ def pki_corpus(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the corpus into.", file_okay=False)],
 ) -> None:
     """Generate the seal test corpus (dgc-testdata layout), verify every case and print case, outcome and verdict."""
-    from emhana.trust.corpus import generate, run_case
+    from emhana.devtools.corpus.build import generate, run_case
 
     failures = 0
     for path in generate(out):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from emhana.generator import run_with_progress
+from emhana.devtools.generator import run_with_progress
 from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
     from emhana.accounts.models import Account
     from emhana.app import create_app
-    from emhana.demo import seed
+    from emhana.devtools.demo import seed
     from emhana.identity.models import Person
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker
@@ -46,7 +46,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 
 def login(page: Any, base: str, username: str) -> None:
-    from emhana.demo import DEMO_PASSWORD
+    from emhana.devtools.demo import DEMO_PASSWORD
 
     page.goto(f"{base}/login?lang=en")
     page.locator("#username").fill(username)

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from emhana.accounts.models import Account
 from emhana.attachment.calendar import KZ_TIME
 from emhana.cli.main import app as cli
-from emhana.demo import pki_folder, seed, signing_help
+from emhana.devtools.demo import pki_folder, seed, signing_help
+from emhana.devtools.generator import run_with_progress
 from emhana.facilities.models import Entity
-from emhana.generator import run_with_progress
 from emhana.identity.models import Person
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.medbook import seal, service

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from emhana.accounts.models import Account
-from emhana.demo import seed
-from emhana.generator import run_with_progress
+from emhana.devtools.demo import seed
+from emhana.devtools.generator import run_with_progress
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.medbook import service
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment

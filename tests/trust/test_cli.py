@@ -108,7 +108,7 @@ def test_anchor_from_environment(demo: Path, tmp_path: Path, monkeypatch: pytest
 
 
 def test_hc1_mode(tmp_path: Path) -> None:
-    from emhana.trust.corpus_hc1 import claims, dcc, dsc, sign, text_of
+    from emhana.devtools.corpus.hc1 import claims, dcc, dsc, sign, text_of
 
     signer = dsc("EC-Me")
     text = text_of(sign(signer, claims(dcc("v"))))

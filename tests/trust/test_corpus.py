@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from emhana.trust import base45, corpus
+from emhana.devtools.corpus import build as corpus
+from emhana.trust import base45
 from emhana.trust.verifier import Outcome
 
 FIELDS = {"JSON", "PREFIX", "TESTCTX", "EXPECTEDRESULTS"}

@@ -8,9 +8,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from emhana.devtools.corpus.hc1 import CLOCK, claims, dcc, dsc, sign, text_of
 from emhana.kernel.errors import SealMalformed, TrustListInvalid
 from emhana.trust import hc1, pki
-from emhana.trust.corpus_hc1 import CLOCK, claims, dcc, dsc, sign, text_of
 from emhana.trust.verifier import Outcome
 
 

@@ -13,11 +13,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emhana.devtools.pki_demo import DEMO_PASSWORD, write_demo
 from emhana.identity.rules import is_valid_bin, is_valid_iin
 from emhana.kernel.errors import CertificateInvalid
 from emhana.trust import certs, pki
 from emhana.trust.certs import load_certificate, load_pkcs12
-from emhana.trust.demo import DEMO_PASSWORD, write_demo
 from emhana.trust.revocation import with_revocation_list
 from emhana.trust.trustlist import load_trust_list
 from emhana.trust.verifier import Outcome, verify

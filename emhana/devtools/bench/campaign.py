@@ -1,0 +1,309 @@
+"""A campaign burst: voluntary changes filed on eGov and approved at once (an application and a transfer),
+by 1, 8 and 32 concurrent clients, through the service and as the same transaction in raw SQL.
+
+The service transaction is `emhana.attachment.service.submit` (what POST /api/v1/attachment/applications runs)
+in its own unit of work. The raw one takes, with psycopg and no ORM, the same locks and makes the same writes:
+person FOR UPDATE, district FOR UPDATE, the district's open attachments (capacity), the person's running
+attachment, INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT. It skips
+the rule reads the service makes and the notification outbox. Clients are processes (forkserver, emhana
+preloaded), each with its own connection; throughput = transactions / (first start .. last finish); latency
+per transaction on the client. At the end no district may hold more open attachments than its capacity and
+nobody two open ones (zero overbooking).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import random
+import time
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from emhana.accounts.roles import Role
+from emhana.attachment.calendar import KZ_TIME
+from emhana.devtools.bench.dataset import raw_url
+from emhana.devtools.bench.measure import percentile
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+
+NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Thursday inside the 2026 campaign window
+BEGIN = dt.date(2027, 1, 1)  # its effective date (A-05)
+Job = tuple[int, int, int, int]  # person, district, site, entity
+KINDS = ("raw", "service")
+
+
+def _unit(kato: str) -> str:
+    """The administrative unit a person may choose within (A-40): a city of republican status or a district."""
+    return kato[:2] if kato[:2] in ("71", "75", "79") else kato[:4]
+
+
+def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
+    """Pick `needed` adults with a target district of their unit with a free place; give them an identity card.
+
+    Candidates are drawn at random person ids, so memory does not grow with the population."""
+    rng = random.Random(seed)
+    with engine.begin() as conn:
+        account = int(
+            conn.scalar(
+                text(
+                    "INSERT INTO account (username, password_hash, role, display_name, active, created_at) "
+                    "VALUES ('bench-citizen', NULL, :r, 'bench', TRUE, now()) RETURNING id"
+                ),
+                {"r": Role.CITIZEN.value},
+            )
+        )
+        low, high = conn.execute(text("SELECT MIN(id), MAX(id) FROM person")).one()
+        districts = conn.execute(
+            text(
+                "SELECT d.id, d.site_id, s.entity_id, s.kato_code, d.capacity - COALESCE(n.open, 0) "
+                "FROM district d JOIN site s ON s.id = d.site_id LEFT JOIN (SELECT district_id, COUNT(*) AS open "
+                "FROM attachment WHERE end_date IS NULL GROUP BY district_id) n ON n.district_id = d.id "
+                "WHERE d.active AND d.profile IN ('gp', 'therapist') ORDER BY d.id"
+            )
+        ).all()
+        by_unit: dict[str, list[list[Any]]] = {}
+        for d_id, site, entity, kato, free in districts:
+            by_unit.setdefault(_unit(kato), []).append([d_id, site, entity, free])
+        jobs: list[Job] = []
+        seen: set[int] = set()
+        while len(jobs) < needed:
+            ids = [i for i in {rng.randint(low, high) for _ in range(needed * 3)} if i not in seen]
+            if not ids:
+                break
+            seen.update(ids)
+            people = conn.execute(
+                text(
+                    "SELECT p.id, a.kato_code, t.district_id FROM person p "
+                    "JOIN person_address a ON a.person_id = p.id JOIN attachment t ON t.person_id = p.id "
+                    "AND t.end_date IS NULL WHERE p.id = ANY(:ids) AND p.birth_date <= :adult "
+                    "AND p.category IN ('citizen', 'kandas') ORDER BY p.id"
+                ),
+                {"ids": ids, "adult": dt.date(NOW.year - 19, 1, 1)},
+            ).all()
+            for pid, kato, current in people:
+                options = [d for d in by_unit.get(_unit(kato), []) if d[0] != current and d[3] > 0]
+                if options:
+                    target = rng.choice(options)
+                    target[3] -= 1
+                    jobs.append((pid, target[0], target[1], target[2]))
+                    if len(jobs) == needed:
+                        break
+            if len(seen) > (high - low + 1) // 2:
+                break
+        if len(jobs) < needed:
+            raise RuntimeError(f"only {len(jobs)} adults with a target district; the population is too small")
+        chain_histories(conn, [j[0] for j in jobs])
+        conn.execute(
+            text(
+                "INSERT INTO identity_document (person_id, kind, number, expires_on) VALUES (:p, 'id_card', :n, NULL)"
+            ),
+            [{"p": j[0], "n": f"B{j[0]:09d}"} for j in jobs],
+        )
+        conn.execute(text("ANALYZE identity_document"))
+    return jobs, account
+
+
+def chain_histories(conn: Connection, person_ids: list[int]) -> None:
+    """Link the bulk-loaded attachment rows of the persons who will apply into their hash chains, as every row
+    written through the application is in production (the generator's COPY leaves them unlinked)."""
+    from emhana.audit import chain
+
+    ids = list(conn.scalars(text("SELECT id FROM attachment WHERE person_id = ANY(:p)"), {"p": person_ids}))
+    for i in range(0, len(ids), 5_000):
+        chain.link_new_rows(conn, "attachment", ids[i : i + 5_000])
+
+
+def service_worker(url: str, account: int) -> Any:
+    """Run each job through emhana.attachment.service.submit in its own unit of work; return (run, close),
+    close() giving the SQL statements sent."""
+    from sqlalchemy import event
+
+    from emhana.accounts.service import Actor
+    from emhana.attachment.enums import Channel
+    from emhana.attachment.schemas import ApplicationIn
+    from emhana.attachment.service import submit
+    from emhana.kernel.fastsql import Fast
+
+    engine = make_engine(url, pool_size=1)
+    sessions = make_sessionmaker(engine)
+    statements, runs = [0], [0]
+    Fast.sent = 0
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    def run(job: Job) -> None:
+        pid, district = job[0], job[1]
+        actor = Actor(
+            account_id=account, username="bench-citizen", role=Role.CITIZEN, display_name="bench", person_id=pid
+        )
+        runs[0] += 1
+        with unit_of_work(sessions) as s:
+            app = submit(
+                session=s,
+                actor=actor,
+                data=ApplicationIn(person_id=pid, district_id=district),
+                channel=Channel.EGOV,
+                now=NOW,
+            )
+            if app.state != "approved":
+                raise RuntimeError(f"application {app.id} is {app.state}")
+
+    def close() -> int:
+        engine.dispose()
+        return statements[0] + Fast.sent + 2 * runs[0]  # BEGIN and COMMIT of each, as the raw count has them
+
+    return run, close
+
+
+RAW_SQL = {
+    "person": "SELECT id FROM person WHERE id = %s FOR UPDATE",
+    "district": "SELECT capacity, active, doctor_id FROM district WHERE id = %s FOR UPDATE",
+    "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %s AND end_date IS NULL",
+    "running": "SELECT id, begin_date FROM attachment WHERE person_id = %s AND (end_date IS NULL OR end_date >= %s) "
+    "ORDER BY begin_date",
+    "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
+    "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
+    "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
+    "'approved', '', %s, %s, %s, %s, 1) RETURNING id",
+    "end": "UPDATE attachment SET end_date = %s, end_reason = 'transfer' WHERE id = %s",
+    "open": "INSERT INTO attachment (person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, "
+    "begin_date, application_id, decided_on, created_at) VALUES (%s, %s, %s, %s, %s, 'residence_permanent', "
+    "'voluntary_change', %s, %s, %s, now()) RETURNING id",
+    "audit": "INSERT INTO audit_event (at, account_id, action, subject_person_id, object_type, object_id, purpose) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+}
+
+
+def raw_worker(url: str, account: int) -> Any:
+    """Run each job as the same locks and writes with psycopg, one transaction each; return (run, close),
+    close() giving the SQL statements sent."""
+    import psycopg
+
+    conn = psycopg.connect(raw_url(url))
+    moment = NOW.astimezone(dt.UTC)
+    day = NOW.date()
+
+    def run(job: Job) -> None:
+        pid, district, site, entity = job
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(RAW_SQL["person"], (pid,))
+            cur.execute(RAW_SQL["district"], (district,))
+            capacity, active, doctor = cur.fetchone() or (0, False, None)
+            cur.execute(RAW_SQL["count"], (district,))
+            row = cur.fetchone()
+            if not active or row is None or row[0] >= capacity:
+                raise RuntimeError("capacity exceeded")
+            cur.execute(RAW_SQL["running"], (pid, BEGIN))
+            running = cur.fetchall()
+            cur.execute(
+                RAW_SQL["application"],
+                (pid, pid, entity, site, district, moment, day, moment + dt.timedelta(days=1), moment),
+            )
+            app = (cur.fetchone() or (0,))[0]
+            for att_id, _ in running:
+                cur.execute(RAW_SQL["end"], (BEGIN - dt.timedelta(days=1), att_id))
+            cur.execute(RAW_SQL["open"], (pid, entity, site, district, doctor, BEGIN, app, day))
+            new = (cur.fetchone() or (0,))[0]
+            events: list[tuple[Any, ...]] = [
+                (moment, account, "application.submit", pid, "application", str(app), "egov")
+            ]
+            events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
+            events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
+            cur.executemany(RAW_SQL["audit"], events)
+            statements[0] += 8 + len(running) + len(events)  # BEGIN and COMMIT included
+
+    def close() -> int:
+        conn.close()
+        return statements[0]
+
+    statements = [0]
+    return run, close
+
+
+def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, barrier: Any, out: Any) -> None:
+    """One client process: connect, warm up, wait for the others, run its jobs, report."""
+    run, close = (service_worker if kind == "service" else raw_worker)(url, account)
+    for job in jobs[:warm_up]:  # not timed: the first calls compile and cache statements
+        run(job)
+    barrier.wait()
+    latencies: list[float] = []
+    errors = 0
+    start = time.monotonic()
+    for job in jobs[warm_up:]:
+        t = time.monotonic()
+        try:
+            run(job)
+        except Exception:  # noqa: BLE001 - counted and reported
+            errors += 1
+        latencies.append(time.monotonic() - t)
+    end = time.monotonic()
+    close()
+    out.put((start, end, latencies, errors))
+
+
+def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int, warm_up: int) -> dict[str, float]:
+    """Run the jobs split over `clients` processes; return tx/s, p50/p99 ms, errors and the count."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["emhana.devtools.bench.campaign", "emhana.attachment.service"])
+    barrier, out = ctx.Barrier(clients), ctx.Queue()
+    per = len(jobs) // clients
+    procs = [
+        ctx.Process(target=client, args=(kind, url, account, jobs[i * per : (i + 1) * per], warm_up, barrier, out))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=1800) for _ in procs]
+    for p in procs:
+        p.join()
+    lat = sorted(x for r in results for x in r[2])
+    span = max(r[1] for r in results) - min(r[0] for r in results)
+    return {
+        "tps": len(lat) / span,
+        "p50_ms": percentile(lat, 50) * 1000,
+        "p99_ms": percentile(lat, 99) * 1000,
+        "errors": float(sum(r[3] for r in results)),
+        "n": float(len(lat)),
+    }
+
+
+def overbooking(engine: Engine) -> tuple[int, int]:
+    """Return (districts above capacity, persons with two open attachments)."""
+    with engine.connect() as conn:
+        over = (
+            conn.scalar(
+                text(
+                    "SELECT COUNT(*) FROM (SELECT d.id FROM district d JOIN attachment t ON t.district_id = d.id "
+                    "AND t.end_date IS NULL GROUP BY d.id, d.capacity HAVING COUNT(*) > d.capacity) x"
+                )
+            )
+            or 0
+        )
+        double = (
+            conn.scalar(
+                text(
+                    "SELECT COUNT(*) FROM (SELECT person_id FROM attachment WHERE end_date IS NULL "
+                    "GROUP BY person_id HAVING COUNT(*) > 1) x"
+                )
+            )
+            or 0
+        )
+    return int(over), int(double)
+
+
+def burst(
+    engine: Engine, url: str, transactions: int, clients: tuple[int, ...], seed: int, warm_up: int = 2
+) -> dict[str, dict[str, float]]:
+    """Run every (kind, clients) configuration on its own people; return the figures keyed 'kind_clients'."""
+    configs = [(kind, c) for c in clients for kind in KINDS]
+    share = [transactions + warm_up * c for _, c in configs]
+    jobs, account = prepare(engine, sum(share), seed)
+    results: dict[str, dict[str, float]] = {}
+    offset = 0
+    for (kind, c), n in zip(configs, share, strict=True):
+        results[f"{kind}_{c}"] = measure(kind, url, account, jobs[offset : offset + n], c, warm_up)
+        offset += n
+    return results

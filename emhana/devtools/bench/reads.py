@@ -1,0 +1,98 @@
+"""Read-heavy parts: the capitation snapshot beside a bare GROUP BY, and the nearest participating sites with
+free places beside a brute-force scan of every site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import time
+
+import psycopg
+from sqlalchemy import Engine, text
+
+from emhana.attachment import capitation
+from emhana.attachment.service import near_free
+from emhana.devtools.bench.dataset import raw_url
+from emhana.facilities.rules import EARTH_RADIUS_KM, KZ_LAT, KZ_LON, in_kazakhstan
+from emhana.kernel.db import make_sessionmaker, unit_of_work
+
+
+def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:
+    """Time a bare GROUP BY entity over the open attachments, then the stored snapshot of the same day."""
+    sessions = make_sessionmaker(engine)
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL GROUP BY entity_id")
+        ).all()
+    bare = time.perf_counter() - start
+    start = time.perf_counter()
+    with unit_of_work(sessions) as s:
+        snap = capitation.take_snapshot(session=s, actor=None, as_of=as_of, today=as_of)
+        total = snap.total
+    snapshot = time.perf_counter() - start
+    return {
+        "bare_s": bare,
+        "snapshot_s": snapshot,
+        "bare_total": float(sum(n for _, n in rows)),
+        "snapshot_total": float(total),
+    }
+
+
+BRUTE = """
+WITH top AS (
+  SELECT s.id, 2 * %(r)s * asin(least(1, sqrt(power(sin(radians(s.lat - %(lat)s) / 2), 2)
+         + cos(radians(%(lat)s)) * cos(radians(s.lat)) * power(sin(radians(s.lon - %(lon)s) / 2), 2)))) AS km
+  FROM site s WHERE s.active ORDER BY km LIMIT %(k)s)
+SELECT top.id, top.km, d.id, d.capacity - (SELECT COUNT(*) FROM attachment t
+       WHERE t.district_id = d.id AND t.end_date IS NULL)
+FROM top LEFT JOIN district d ON d.site_id = top.id AND d.active ORDER BY top.km, d.id
+"""
+
+
+def query_points(engine: Engine, count: int, seed: int) -> list[tuple[float, float]]:
+    """Points 0-30 km from random sites (90 %) or uniform over Kazakhstan's extent (10 %)."""
+    with engine.connect() as conn:
+        sites = conn.execute(text("SELECT lat, lon FROM site WHERE active ORDER BY id")).all()
+    rng = random.Random(seed)
+    points: list[tuple[float, float]] = []
+    while len(points) < count:
+        if rng.random() < 0.9:
+            lat, lon = rng.choice(sites)
+            dist, bearing = rng.uniform(0, 30), rng.uniform(0, 2 * math.pi)
+            p = (
+                lat + math.degrees(dist * math.cos(bearing) / EARTH_RADIUS_KM),
+                lon + math.degrees(dist * math.sin(bearing) / (EARTH_RADIUS_KM * math.cos(math.radians(lat)))),
+            )
+        else:
+            p = (rng.uniform(*KZ_LAT), rng.uniform(*KZ_LON))
+        if in_kazakhstan(*p):
+            points.append(p)
+    return points
+
+
+def near_figures(
+    engine: Engine, url: str, queries: int, day: dt.date, seed: int, k: int = 10
+) -> dict[str, list[float] | float]:
+    """Time near_free (a new session per query, as one API request) and the brute-force SQL scan per point."""
+    points = query_points(engine, queries, seed)
+    sessions = make_sessionmaker(engine)
+    service: list[float] = []
+    brute: list[float] = []
+    agree = 0
+    with psycopg.connect(raw_url(url), prepare_threshold=1) as conn:
+        for i, (lat, lon) in enumerate([points[0], *points]):
+            t0 = time.perf_counter()
+            with sessions() as s:
+                found = near_free(session=s, lat=lat, lon=lon, day=day, limit=k, profile=None)
+                got = [n.site.id for n, _ in found]
+            t1 = time.perf_counter()
+            rows = conn.execute(BRUTE, {"r": EARTH_RADIUS_KM, "lat": lat, "lon": lon, "k": k}).fetchall()
+            t2 = time.perf_counter()
+            if i == 0:
+                continue  # warm-up: connection, statement caches
+            service.append(t1 - t0)
+            brute.append(t2 - t1)
+            agree += set(got) == {r[0] for r in rows}
+    return {"service": service, "brute": brute, "agreement": agree / len(points)}

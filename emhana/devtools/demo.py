@@ -1,0 +1,362 @@
+"""Seed the demo: migrate, generate a synthetic country, create one demo account per role, publish the seal
+scheme's trust lists (`emhana trust init`) so the demo's seals verify on /verify, and write a demo PKI next to
+the demo database whose certificates carry the demo clinician's and responsible therapist's IIN and their
+organization's BIN, so that `emhana sign demo` can sign the demo book's entries (demo only, not NCA RK)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from emhana.accounts.models import Account
+from emhana.accounts.roles import Role
+from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
+from emhana.attachment import clock
+from emhana.audit.chain import seal_unlinked
+from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
+from emhana.facilities.models import Entity
+from emhana.identity.models import LegalRepresentation, Person
+from emhana.identity.rules import make_bin
+from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+from emhana.kernel.migrate import upgrade
+from emhana.medbook import catalogue
+from emhana.medbook import service as medbook
+from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
+from emhana.medbook.rules import EntryKind, Language, Result
+from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind, Decision, EntryIn
+from emhana.trust import pki, publish, signers
+
+DEMO_PASSWORD = "demo"
+DEMO_GROUP = "decreed_2015"
+DEMO_EMPLOYER_BIN = make_bin(2015, 3, 4, 0, 1234) or "150340001236"
+SIGNER_ROLES = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)  # they author the demo book's entries
+CRL_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: Role
+    display_name: str
+
+
+def _pick_family(session: Session, today: dt.date) -> tuple[Person | None, Person | None]:
+    """Pick an adult and a child under five from the same settlement for the citizen demo."""
+    adult = session.scalar(
+        select(Person)
+        .where(
+            Person.birth_date <= today.replace(year=today.year - 25),
+            Person.birth_date >= today.replace(year=today.year - 45),
+            Person.death_date.is_(None),
+        )
+        .order_by(Person.id)
+        .limit(1)
+    )
+    child = session.scalar(
+        select(Person).where(Person.birth_date > today.replace(year=today.year - 5)).order_by(Person.id).limit(1)
+    )
+    return adult, child
+
+
+def create_demo_accounts(session: Session, today: dt.date | None = None) -> list[DemoLogin]:
+    """Create demo-<role> accounts (password ``demo``) tied to generated people and entities."""
+    today = today or dt.date.today()
+    existing = set(session.scalars(select(Account.username).where(Account.username.like(f"{DEMO_PREFIX}%"))))
+    entity_id = session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
+    adult, child = _pick_family(session, today)
+    if adult is not None and child is not None and f"{DEMO_PREFIX}citizen" not in existing:
+        session.add(
+            LegalRepresentation(
+                representative_id=adult.id,
+                represented_id=child.id,
+                basis="parent",
+                basis_document="birth certificate (demo)",
+                valid_from=child.birth_date,
+                valid_to=child.birth_date.replace(year=child.birth_date.year + 18),
+            )
+        )
+    logins = []
+    for role in Role:
+        username = f"{DEMO_PREFIX}{role.value.replace('_', '-')}"
+        staff = role in (Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.ENTITY_ADMIN)
+        person_id = adult.id if role is Role.CITIZEN and adult is not None else None
+        name = (
+            f"{adult.surname} {adult.given_name}"
+            if role is Role.CITIZEN and adult is not None
+            else f"Demo {role.value.replace('_', ' ')}"
+        )
+        if username not in existing:
+            create_account(
+                session=session,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                display_name=name,
+                person_id=person_id,
+                entity_id=entity_id if staff else None,
+            )
+        logins.append(DemoLogin(username, role, name))
+    return logins
+
+
+def pki_folder(url: str) -> Path | None:
+    """Return the folder of the demo PKI next to a SQLite demo database (None for other databases)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return None
+    db = Path(url[len(prefix) :])
+    return db.with_name(f"{db.stem}-pki")
+
+
+def give_signers_persons(session: Session) -> None:
+    """Tie the demo clinician and responsible therapist to generated adults (a signature carries the signer's
+    IIN, C-06); never the citizen's person nor one another account has."""
+    taken = set(session.scalars(select(Account.person_id).where(Account.person_id.is_not(None))))
+    for role in SIGNER_ROLES:
+        account = _account(session, role)
+        if account is None or account.person_id is not None:
+            continue
+        person = session.scalar(
+            select(Person)
+            .where(
+                Person.death_date.is_(None), Person.id.not_in(taken or {0}), Person.birth_date <= dt.date(2000, 1, 1)
+            )
+            .order_by(Person.id)
+            .limit(1)
+        )
+        if person is None:
+            return
+        account.person_id = person.id
+        taken.add(person.id)
+
+
+def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None) -> dict[str, Path]:
+    """Write the demo PKI (EC keys: fast) into ``folder``: root and intermediate CA, a CRL, and a PKCS#12 file per
+    demo signer whose certificate carries its person's IIN and its entity's BIN; return username -> file."""
+    moment = now or clock.now()
+    start = moment - dt.timedelta(days=1)
+    root = pki.make_root(not_before=start, algorithm="ec")
+    inter = pki.make_intermediate(root, not_before=start, algorithm="ec")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "root-ca.pem").write_bytes(root.pem())
+    (folder / "intermediate-ca.pem").write_bytes(inter.pem())
+    crl = pki.make_crl(inter, [], this_update=moment, next_update=moment + dt.timedelta(days=CRL_DAYS), number=1)
+    from cryptography.hazmat.primitives import serialization
+
+    (folder / "intermediate-ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
+    files: dict[str, Path] = {}
+    people = []
+    for role in SIGNER_ROLES:
+        account = _account(session, role)
+        person = session.get(Person, account.person_id) if account and account.person_id else None
+        entity = session.get(Entity, account.entity_id) if account and account.entity_id else None
+        if account is None or person is None or entity is None:
+            continue
+        issued = pki.make_clinician(
+            inter,
+            surname=person.surname.upper(),
+            given_name=person.given_name.upper(),
+            iin=person.iin,
+            organization=entity.name_ru,
+            bin_=entity.bin,
+            not_before=start,
+            algorithm="ec",
+        )
+        path = folder / f"{account.username}.p12"
+        path.write_bytes(pki.to_pkcs12(account.display_name, issued, [inter.certificate], PKI_PASSWORD))
+        files[account.username] = path
+        people.append({"username": account.username, "file": path.name, "bin": entity.bin})
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "note": (
+                    "DEMO ONLY: a PKI shaped like NCA RK's for `emhana sign demo`; not a real certificate authority"
+                ),
+                "password": PKI_PASSWORD,
+                "signers": people,
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    return files
+
+
+def init_trust(session: Session) -> None:
+    """Create the seal scheme's CA once and publish the signed trust and revocation lists (`emhana trust init`)."""
+    signers.ensure_scheme(session)
+    publish.changed(session)
+
+
+def signing_help(url: str) -> list[str]:
+    """Return the lines of the demo banner that tell where the PKCS#12 files are and how to sign an entry."""
+    folder = pki_folder(url)
+    if folder is None or not (folder / "manifest.json").exists():
+        return []
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            clinician = _account(s, Role.CLINICIAN)
+            book = s.scalar(
+                select(MedicalBook).where(
+                    MedicalBook.person_id
+                    == select(Account.person_id).where(Account.username == f"{DEMO_PREFIX}citizen").scalar_subquery()
+                )
+            )
+            entry = (
+                s.scalar(
+                    select(JournalEntry.id)
+                    .where(
+                        JournalEntry.book_id == book.id,
+                        JournalEntry.author_account_id == clinician.id,
+                        JournalEntry.signature_state == "pending",
+                    )
+                    .order_by(JournalEntry.id)
+                    .limit(1)
+                )
+                if book is not None and clinician is not None
+                else None
+            )
+    finally:
+        engine.dispose()
+    lines = [f"Demo signing (demo PKI, not NCA RK): PKCS#12 files in {folder} (password {PKI_PASSWORD})"]
+    if clinician is not None and entry is not None:
+        lines.append(
+            f"  sign entry {entry} of the demo book: emhana sign demo --p12 "
+            f"{folder / (clinician.username + '.p12')} --kind medbook_entry --id {entry} "
+            f"--trust-dir {folder} --database-url {url}"
+        )
+    return lines
+
+
+def seed(
+    url: str, *, population: int, seed_value: int, generate: Callable[[str, int, int], object] | None = None
+) -> list[DemoLogin]:
+    """Migrate the database, generate the synthetic country if it is empty, create demo accounts, publish the
+    trust lists, and write the demo PKI next to a SQLite demo database."""
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        empty = not s.scalar(select(func.count()).select_from(Person))
+    if empty and generate is not None:
+        generate(url, population, seed_value)
+        with engine.begin() as conn:  # the generator's COPY writes no chain links: link its rows now
+            seal_unlinked(conn)
+    folder = pki_folder(url)
+    with unit_of_work(sessions) as s:
+        logins = create_demo_accounts(s)
+        give_signers_persons(s)
+        init_trust(s)
+        seed_medbook(s)
+        if folder is not None:
+            write_pki(s, folder)
+    engine.dispose()
+    return logins
+
+
+def _account(session: Session, role: Role) -> Account | None:
+    return session.scalar(select(Account).where(Account.username == f"{DEMO_PREFIX}{role.value.replace('_', '-')}"))
+
+
+def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBook | None:
+    """Show medical books in the demo: appoint demo-responsible-therapist, issue the demo citizen's book with a
+    clean decreed_2015 scope and a granted clearance, and link demo-employer to the book's BIN (idempotent)."""
+    now = now or clock.now()
+    day = medbook.local_day(now)
+    therapist, clinician, admin, citizen, employer, fund = (
+        _account(session, r)
+        for r in (
+            Role.RESPONSIBLE_THERAPIST,
+            Role.CLINICIAN,
+            Role.ENTITY_ADMIN,
+            Role.CITIZEN,
+            Role.EMPLOYER,
+            Role.FUND_ADMIN,
+        )
+    )
+    if therapist is None or clinician is None or admin is None or citizen is None or citizen.person_id is None:
+        return None
+    entity_id = therapist.entity_id
+    if entity_id is None or not medbook.issuer_eligible(session=session, entity_id=entity_id, day=day):
+        return None
+    rt = actor_of(therapist)
+    current = medbook.responsible_on(session=session, entity_id=entity_id, day=day)
+    if current is None or current.account_id != therapist.id:
+        opened = session.scalar(
+            select(ResponsibleAppointment.valid_from).where(
+                ResponsibleAppointment.entity_id == entity_id, ResponsibleAppointment.valid_to.is_(None)
+            )
+        )
+        if opened is not None and opened >= day:
+            return None
+        medbook.appoint(
+            session=session,
+            actor=actor_of(admin),
+            entity_id=entity_id,
+            data=AppointIn(account_id=therapist.id, valid_from=day),
+            now=now,
+        )
+    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == citizen.person_id))
+    if book is None:
+        person = session.get(Person, citizen.person_id)
+        if person is None:
+            return None
+        book = medbook.issue(
+            session=session,
+            actor=rt,
+            now=now,
+            data=BookIn(
+                iin=person.iin,
+                profession="повар",
+                position="повар школьной столовой",
+                workplace="Школа-лицей №5, столовая",
+                employer_bin=DEMO_EMPLOYER_BIN,
+                group_code=DEMO_GROUP,
+                language=Language.RU,
+            ),
+        )
+    if (
+        book.entity_id == entity_id
+        and medbook.latest_clearance(medbook.current_entries(session=session, book_id=book.id)) is None
+    ):
+        _clean_scope(session, book, actor_of(clinician), now)
+        medbook.decide_clearance(
+            session=session,
+            actor=rt,
+            book_id=book.id,
+            now=now,
+            data=ClearanceIn(decision=Decision.GRANTED, note="demo"),
+        )
+    if employer is not None and fund is not None and session.get(EmployerLink, employer.id) is None:
+        medbook.link_employer(
+            session=session, actor=actor_of(fund), account_id=employer.id, bin_=book.employer_bin, now=now
+        )
+    return book
+
+
+def _clean_scope(session: Session, book: MedicalBook, actor: Actor, now: dt.datetime) -> None:
+    """Record a normal or negative result for every required item of the book's group not yet recorded."""
+    day = medbook.local_day(now)
+    person = session.get(Person, book.person_id)
+    group = catalogue.rule_of(catalogue.in_force(session=session, code=book.group_code, day=day))
+    done = set(session.scalars(select(JournalEntry.item_code).where(JournalEntry.book_id == book.id)))
+    performed = day - dt.timedelta(days=3)
+    for req in group.requirements:
+        if req.code in done or (req.female_only and (person is None or person.sex != "female")):
+            continue
+        result = Result.NORMAL if req.kind is EntryKind.SPECIALIST_EXAM else Result.NEGATIVE
+        medbook.record(
+            session=session,
+            actor=actor,
+            book_id=book.id,
+            now=now,
+            data=EntryIn(kind=ClinicalKind(req.kind.value), item_code=req.code, performed_on=performed, result=result),
+        )

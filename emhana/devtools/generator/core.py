@@ -1,0 +1,224 @@
+"""Generate a national synthetic population into a migrated database, streaming in bounded batches."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from emhana.devtools.generator.attach import Attacher, AttachmentRow, AttachStats, Network
+from emhana.devtools.generator.layer import LayerCounts, write_layer
+from emhana.devtools.generator.names import name_book
+from emhana.devtools.generator.params import GeneratorParams
+from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
+from emhana.devtools.generator.plan import Plan, make_plan
+from emhana.devtools.generator.sink import open_sink, reserve_ids, used_serials
+from emhana.kernel.db import is_postgres
+
+log = logging.getLogger(__name__)
+
+# progress(phase, done, total): phases "plan", "facilities", "persons".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class GenerateStats:
+    """What one run wrote and how long each part took."""
+
+    population: int
+    seed: int
+    facilities_written: bool
+    entities: int
+    sites: int
+    districts: int
+    practitioners: int
+    persons: int
+    addresses: int
+    phones: int
+    first_person_id: int
+    plan_seconds: float
+    facility_seconds: float
+    person_seconds: float
+    analyze_seconds: float = 0.0
+    attachments: int = 0  # persons attached (issue 3, item 10), at most one each
+    attached_by_choice: int = 0  # ... to a site further than the nearest one with a free place
+    attached_outside_unit: int = 0  # ... outside their unit because it had no free place
+    unattached: int = 0  # no free place of a fitting profile anywhere
+
+    @property
+    def person_rows(self) -> int:
+        """Rows of person, person_address, person_phone and attachment."""
+        return self.persons + self.addresses + self.phones + self.attachments
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.person_rows / self.person_seconds if self.person_seconds > 0 else 0.0
+
+
+def generate(
+    engine: Engine,
+    *,
+    population: int,
+    seed: int,
+    progress: Progress | None = None,
+    batch: int = 10_000,
+    params: GeneratorParams | None = None,
+    facilities: bool | None = None,
+    facility_population: int | None = None,
+    writers: int = 2,
+    attach: bool = True,
+) -> GenerateStats:
+    """Write a synthetic facility layer and `population` persons (one address, one phone each), each
+    attached as the campaign would attach them (see emhana.devtools.generator.attach; `attach=False`: none).
+
+    Same seed, population and parameters give the same rows on an empty database. The database must
+    be migrated (emhana.kernel.migrate.upgrade). On a database that already holds data, ids continue after
+    the existing ones and IIN serials after those already used for each date and sex, so nothing
+    collides; `facilities=None` writes the facility layer only when no entity exists yet.
+    `facility_population` sizes the facility layer for another population (e.g. the national one
+    under a small demo population). Memory stays bounded: persons are written `batch` at a time.
+    On PostgreSQL `writers` connections COPY batches while the next ones are generated (0: no thread).
+    Each batch commits on its own: a failure leaves the batches already written (their ids reserved).
+    """
+    if population < 0 or batch < 1 or writers < 0:
+        raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
+    params = params or GeneratorParams()
+    report = progress or (lambda _phase, _done, _total: None)
+    t0 = time.perf_counter()
+    report("plan", 0, 1)
+    plan = make_plan(seed, population, params, facility_population)
+    report("plan", 1, 1)
+    t1 = time.perf_counter()
+    with engine.begin() as conn:
+        iins = IinCounter(used_serials(conn))
+        has_entities = conn.scalar(text("SELECT 1 FROM entity LIMIT 1")) is not None
+    write_facilities = (not has_entities) if facilities is None else facilities
+    counts = LayerCounts(0, 0, 0, 0)
+    if write_facilities:
+        report("facilities", 0, 1)
+        with engine.begin() as conn:
+            counts = write_layer(conn, plan, seed, params, iins)
+        report("facilities", 1, 1)
+    t2 = time.perf_counter()
+    first, attached = write_persons(engine, plan, seed, params, iins, population, batch, report, writers, attach)
+    t3 = time.perf_counter()
+    analyze(engine, write_facilities)
+    t4 = time.perf_counter()
+    stats = GenerateStats(
+        population=population,
+        seed=seed,
+        facilities_written=write_facilities,
+        entities=counts.entities,
+        sites=counts.sites,
+        districts=counts.districts,
+        practitioners=counts.practitioners,
+        persons=population,
+        addresses=population,
+        phones=population,
+        first_person_id=first,
+        plan_seconds=t1 - t0,
+        facility_seconds=t2 - t1,
+        person_seconds=t3 - t2,
+        analyze_seconds=t4 - t3,
+        attachments=attached.attached,
+        attached_by_choice=attached.by_choice,
+        attached_outside_unit=attached.outside_unit,
+        unattached=attached.unattached,
+    )
+    if attached.unattached or attached.outside_unit:
+        log.warning(
+            "%s persons attached outside their unit, %s not attached: no free place of a fitting profile",
+            attached.outside_unit,
+            attached.unattached,
+        )
+    log.info(
+        "generated %s persons (%.0f rows/s) and %s sites in %.1f s",
+        population,
+        stats.rows_per_second,
+        counts.sites,
+        t4 - t0,
+    )
+    return stats
+
+
+def write_persons(
+    engine: Engine,
+    plan: Plan,
+    seed: int,
+    params: GeneratorParams,
+    iins: IinCounter,
+    population: int,
+    batch: int,
+    report: Progress,
+    writers: int = 2,
+    attach: bool = True,
+) -> tuple[int, AttachStats]:
+    """Stream the planned persons, attached, into the database; return the first person id and what
+    the attachment did. Each batch's attachments are written in the same transaction as its persons."""
+    with engine.begin() as conn:
+        ids = tuple(reserve_ids(conn, t, population) for t in ("person", "person_address", "person_phone"))
+        first_attachment = reserve_ids(conn, "attachment", population if attach else 0)
+        attacher = (
+            Attacher(
+                Network.load(conn, params.as_of),
+                seed,
+                params.as_of,
+                first_attachment,
+                params.choice_share,
+                params.choice_ranks,
+            )
+            if attach
+            else None
+        )
+    pid, aid, tid = ids
+    factory = PersonFactory(seed, params, name_book(), iins)
+    sink = open_sink(engine, writers)
+    persons: list[PersonRow] = []
+    addresses: list[AddressRow] = []
+    phones: list[PhoneRow] = []
+    attachments: list[AttachmentRow] = []
+    done = 0
+    report("persons", 0, population)
+    try:
+        for site in plan.sites():
+            left = site.persons
+            while left > 0:
+                n = min(left, batch - len(persons))
+                start = len(persons)
+                factory.fill(
+                    site, n, (pid + done + start, aid + done + start, tid + done + start), persons, addresses, phones
+                )
+                if attacher is not None:
+                    attacher.attach(persons, addresses, start, attachments)
+                left -= n
+                if len(persons) >= batch:
+                    sink.write(persons, addresses, phones, attachments)
+                    done += len(persons)
+                    persons, addresses, phones, attachments = [], [], [], []
+                    report("persons", done, population)
+        if persons:
+            sink.write(persons, addresses, phones, attachments)
+            done += len(persons)
+            report("persons", done, population)
+    finally:
+        sink.close()
+    return pid, attacher.stats if attacher is not None else AttachStats(unattached=population)
+
+
+def analyze(engine: Engine, facilities: bool) -> None:
+    """Refresh the planner's statistics of the bulk-loaded tables (PostgreSQL).
+
+    Right after a load the tables have none, and the planner takes them for empty: the nearest-site
+    query, for one, then probes every entity instead of using the site coordinates.
+    """
+    if not is_postgres(engine):
+        return
+    tables = ["person", "person_address", "person_phone", "attachment"]
+    if facilities:
+        tables += ["entity", "licence", "inclusion", "site", "district", "practitioner", "post"]
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE " + ", ".join(tables)))
+        conn.commit()
