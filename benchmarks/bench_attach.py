@@ -193,7 +193,7 @@ def overbooking(url: str) -> tuple[int, int]:
 def chain_findings(url: str, keys: set[str]) -> int:
     """Return the findings of `emhana audit verify` in the chains of the given persons (the service and
     raw_full must leave them clean; the lean raw transaction and the generated country leave rows unlinked)."""
-    from emhana.audit.verify import verify
+    from emhana.trust.chain.verify import verify
 
     engine = make_engine(url)
     try:

@@ -4,9 +4,9 @@
 
 For each of RSA-2048 and ECDSA P-256 (NCA RK-like root → intermediate → clinician SIGN certificate, a cached CRL)
 it times: the raw `cryptography` verification of the very signature the CMS carries (over its signed attributes);
-parsing the CMS; and the full `emhana.signatures.cms.verify_detached` (digest, signature, path to the anchor by
+parsing the CMS; and the full `emhana.trust.signatures.cms.verify_detached` (digest, signature, path to the anchor by
 pyhanko-certvalidator, validity at the signing time, CRL, key usage, revocation at the clock), offline, twice:
-with the validated path cached (``emhana.signatures.pathcache``: what a server sees after the first signature of
+with the validated path cached (``emhana.trust.signatures.pathcache``: what a server sees after the first signature of
 a certificate under the same trust state) and with the cache emptied before every call (the first signature).
 Each figure is the median of `--runs` runs of N back-to-back calls.
 """
@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from benchmarks import table
-from emhana.signatures import canonical, pathcache
-from emhana.signatures.cms import sign_detached, verify_detached
-from emhana.signatures.cmsparse import parse
-from emhana.trust import pki
+from emhana.trust.keys import pki
+from emhana.trust.signatures import canonical, pathcache
+from emhana.trust.signatures.cms import sign_detached, verify_detached
+from emhana.trust.signatures.cmsparse import parse
 
 DOCUMENT = {
     "type": canonical.ENTRY,

@@ -6,7 +6,7 @@ Each figure is the median of `--runs` runs of N back-to-back calls (as CREDENTIA
 seal verification at least 0.4 of raw ES256 verification per second. The end-to-end row renders the seal to a
 PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo;
 a photo-like JPEG (scaled, rotated, blurred) shows the cost of a real photo. The service rows verify a seal
-issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.publish), and through
+issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.lists.publish), and through
 `POST /api/v1/verify` with the PNG.
 """
 
@@ -23,9 +23,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from benchmarks import table
-from emhana.trust import cose, cwt, pki, seal
-from emhana.trust.trustlist import TrustContext
-from emhana.trust.verifier import Outcome, verify
+from emhana.trust.keys import pki
+from emhana.trust.lists.trustlist import TrustContext
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.verifier import Outcome, verify
 
 CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -96,7 +98,8 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
-    from emhana.trust import publish, seals
+    from emhana.trust.lists import publish
+    from emhana.trust.seals.issue import issue as seals
 
     url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-seal-')) / 'emhana.db'}"
     upgrade(url)

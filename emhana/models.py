@@ -10,8 +10,8 @@ from emhana.kernel.db import Base
 from emhana.medbook import models as medbook_models
 from emhana.notify import models as notify_models
 from emhana.reference import models as reference_models
-from emhana.signatures import models as signatures_models
 from emhana.trust import models as trust_models
+from emhana.trust.signatures import models as signatures_models
 
 __all__ = [
     "Base",

@@ -17,11 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from emhana.accounts.service import Actor
 from emhana.kernel.errors import InvalidInput, UploadTooLarge
 from emhana.kernel.i18n import LANGUAGES, translate
-from emhana.trust import photo, publish, seals
-from emhana.trust.outcomes import MEANINGS, TITLES
-from emhana.trust.revocation import Reason
-from emhana.trust.seal import MAX_TEXT
-from emhana.trust.verifier import Result
+from emhana.trust.lists import publish
+from emhana.trust.lists.revocation import Reason
+from emhana.trust.seals import photo
+from emhana.trust.seals import issue as seals
+from emhana.trust.seals.kzmb1 import MAX_TEXT
+from emhana.trust.seals.outcomes import MEANINGS, TITLES
+from emhana.trust.seals.verifier import Result
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 
 from emhana.accounts.service import Actor
 from emhana.kernel.errors import SignatureMalformed
-from emhana.signatures import reasons, service
-from emhana.signatures.cmsparse import MAX_CMS
-from emhana.signatures.models import RecordSignature
-from emhana.signatures.records import ENTRY_SIGNERS, NOTICE_SIGNERS, RecordKind
-from emhana.signatures.truststore import TrustStore, from_environment
+from emhana.trust.signatures import reasons, service
+from emhana.trust.signatures.cmsparse import MAX_CMS
+from emhana.trust.signatures.models import RecordSignature
+from emhana.trust.signatures.records import ENTRY_SIGNERS, NOTICE_SIGNERS, RecordKind
+from emhana.trust.signatures.truststore import TrustStore, from_environment
 from emhana.web.deps import SessionDep, require
 from emhana.web.idempotency import idempotent_json
 

@@ -22,10 +22,10 @@ from emhana.accounts.service import Actor
 from emhana.attachment.enums import Cause, EndReason, PlaceBasis
 from emhana.attachment.facts import ATTACHMENT
 from emhana.attachment.models import Attachment
-from emhana.audit import chain
 from emhana.audit.models import AuditEvent
 from emhana.kernel.errors import AlreadyAttached
 from emhana.kernel.fastsql import Fast
+from emhana.trust.chain import links as chain
 
 AUDIT = cast(Table, AuditEvent.__table__)
 

@@ -42,7 +42,7 @@ class IdempotencyRecord(Base):
 
 
 class ChainLink(Base):
-    """One link of a hash chain (see emhana/audit/chain.py): append-only, guarded by triggers."""
+    """One link of a hash chain (see emhana/trust/chain/links.py): append-only, guarded by triggers."""
 
     __tablename__ = "chain_link"
 

@@ -28,8 +28,8 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
 ) -> None:
     """Recompute every chain; name each changed, removed, inserted or reordered row; exit 0 only when clean."""
-    from emhana.audit.verify import verify
     from emhana.kernel.db import make_engine
+    from emhana.trust.chain.verify import verify
 
     engine = make_engine(_url(database_url))
     try:
@@ -52,8 +52,8 @@ def verify_command(
 @app.command("seal")
 def seal_command(database_url: DbUrl = None) -> None:
     """Link every row not yet in a chain (after a bulk load such as `emhana generate`)."""
-    from emhana.audit.chain import seal_unlinked
     from emhana.kernel.db import make_engine
+    from emhana.trust.chain.links import seal_unlinked
 
     engine = make_engine(_url(database_url))
     try:

@@ -29,8 +29,8 @@ def cms_command(
     ] = None,
 ) -> None:
     """Print the base64 detached CMS of the bytes to sign, as NCALayer would return it."""
-    from emhana.signatures.cms import sign_detached
-    from emhana.trust.certs import load_pkcs12
+    from emhana.trust.keys.certs import load_pkcs12
+    from emhana.trust.signatures.cms import sign_detached
 
     try:
         key, cert, chain = load_pkcs12(p12.read_bytes(), password)
@@ -61,9 +61,9 @@ def demo_command(
     from emhana.kernel.config import get_settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.medbook.models import JournalEntry
-    from emhana.signatures.records import RecordKind
-    from emhana.signatures.service import sign_record
-    from emhana.signatures.truststore import from_demo_folder
+    from emhana.trust.signatures.records import RecordKind
+    from emhana.trust.signatures.service import sign_record
+    from emhana.trust.signatures.truststore import from_demo_folder
 
     try:
         record_kind = RecordKind(kind)

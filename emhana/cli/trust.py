@@ -49,7 +49,8 @@ def init(
 ) -> None:
     """Create the scheme CA (once) and publish the signed trust and revocation lists."""
     from emhana.kernel.config import get_settings
-    from emhana.trust import publish, signers
+    from emhana.trust.keys import signers
+    from emhana.trust.lists import publish
 
     def work(session: Session) -> str:
         scheme = signers.ensure_scheme(session)
@@ -62,7 +63,7 @@ def init(
     if not get_settings().secret_key:
         sys.stderr.write(
             "warning: EMHANA_SECRET_KEY is empty: keys are wrapped with the public DEMO key "
-            "(emhana/trust/keys.py); set it before a real deployment\n"
+            "(emhana/trust/keys/wrap.py); set it before a real deployment\n"
         )
     sys.stdout.write(f"scheme CA kid {kid}; lists published at /trust/list and /trust/revocations\n")
 
@@ -72,7 +73,7 @@ def rotate(
     entity: Annotated[str, typer.Option("--entity", help="BIN of the facility.")], database_url: DbUrl = None
 ) -> None:
     """Issue a new document signer for a facility; the previous one is retired (it still verifies its seals)."""
-    from emhana.trust import signers
+    from emhana.trust.keys import signers
 
     def work(session: Session) -> tuple[int, str]:
         row = signers.rotate(session, signers.entity_by_bin(session, entity).id)
@@ -87,7 +88,7 @@ def revoke_signer(
     kid: Annotated[str, typer.Option("--kid", help="kid of the DSC, 16 hex digits.")], database_url: DbUrl = None
 ) -> None:
     """Revoke a document signer (key compromise): all its seals become UNKNOWN_ISSUER (§6.4)."""
-    from emhana.trust import signers
+    from emhana.trust.keys import signers
 
     try:
         raw = bytes.fromhex(kid)
@@ -106,7 +107,7 @@ def export(
     database_url: DbUrl = None,
 ) -> None:
     """Write trust-list.json, revocation-list.json and scheme-ca.pem as published now."""
-    from emhana.trust import publish
+    from emhana.trust.lists import publish
 
     def work(session: Session) -> tuple[int, int]:
         out.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from emhana.kernel.errors import RegistryError
-from emhana.trust.seal import read_qr
-from emhana.trust.verifier import Outcome, Result
+from emhana.trust.seals.kzmb1 import read_qr
+from emhana.trust.seals.verifier import Outcome, Result
 
 pki_app = typer.Typer(help="Demo PKI for record signatures and QR seals (demo only, not NCA RK).", no_args_is_help=True)
 
@@ -176,11 +176,11 @@ def _verify(
     at: dt.datetime,
 ) -> Result:
     from emhana.kernel.errors import CertificateInvalid
-    from emhana.trust import hc1 as hc1_mod
-    from emhana.trust.certs import load_certificate
-    from emhana.trust.revocation import with_revocation_list
-    from emhana.trust.trustlist import TrustContext, load_trust_list
-    from emhana.trust.verifier import verify
+    from emhana.trust.keys.certs import load_certificate
+    from emhana.trust.lists.revocation import with_revocation_list
+    from emhana.trust.lists.trustlist import TrustContext, load_trust_list
+    from emhana.trust.seals import hc1 as hc1_mod
+    from emhana.trust.seals.verifier import verify
 
     text, problem = read_subject(subject)
     if hc1:

@@ -18,7 +18,6 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
 from emhana.attachment import clock
-from emhana.audit.chain import seal_unlinked
 from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
 from emhana.facilities.models import Entity
 from emhana.identity.models import LegalRepresentation, Person
@@ -30,7 +29,9 @@ from emhana.medbook import service as medbook
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import EntryKind, Language, Result
 from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind, Decision, EntryIn
-from emhana.trust import pki, publish, signers
+from emhana.trust.chain.links import seal_unlinked
+from emhana.trust.keys import pki, signers
+from emhana.trust.lists import publish
 
 DEMO_PASSWORD = "demo"
 DEMO_GROUP = "decreed_2015"

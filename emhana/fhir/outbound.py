@@ -5,7 +5,7 @@ per current journal entry (Observation; Immunization for vaccinations; Condition
 diagnoses; DiagnosticReport for X-rays) and one Provenance per entry. An entry received from an MIS carries
 the author's detached CMS (``signature.data``) and the exact signed bytes as a Binary (``entity.what``), so
 the receiver can check it without us; an entry written at the desk carries the SHA-256 of its canonical
-bytes and, once signed through the trust component (emhana.signatures), that CMS and its signed bytes too.
+bytes and, once signed through the trust component (emhana.trust.signatures), that CMS and its signed bytes too.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from emhana.kernel.errors import BookNotFound
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import EntryKind
 from emhana.medbook.service import current_entries
-from emhana.signatures.records import RecordKind, signable
-from emhana.signatures.service import signature_of
+from emhana.trust.signatures.records import RecordKind, signable
+from emhana.trust.signatures.service import signature_of
 
 SECTION_TITLES = {k.value: k.value.replace("_", " ") for k in EntryKind}
 RESULT_CODES = {"positive": "POS", "negative": "NEG", "normal": "N", "abnormal": "A"}

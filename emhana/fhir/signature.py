@@ -4,12 +4,12 @@ It takes the signed bytes (``canonical.signed_bytes``), the detached CMS of the 
 the Provenance names and the BIN of the sending organization, and returns the evidence or raises
 ``SignatureRejected`` with a reason. Trust anchors, intermediates and cached CRLs come from ``Trust``:
 ``load_trust`` takes the project's one trust configuration for record signatures
-(``emhana.signatures.truststore.from_environment``: ``EMHANA_SIGNATURE_ANCHORS``, ``EMHANA_SIGNATURE_CRLS``,
+(``emhana.trust.signatures.truststore.from_environment``: ``EMHANA_SIGNATURE_ANCHORS``, ``EMHANA_SIGNATURE_CRLS``,
 ``EMHANA_SIGNATURE_INTERMEDIATES``); tests may set ``app.state.fhir_trust``.
 
-The check itself is the trust component's: ``emhana.signatures.cms.verify_detached`` (path validation to
+The check itself is the trust component's: ``emhana.trust.signatures.cms.verify_detached`` (path validation to
 the self-signed anchors, the other configured certificates as intermediates, validity at the check time, key
-usage, revocation by the cached CRLs) and ``emhana.signatures.identity.check_signer`` (the certificate's IIN
+usage, revocation by the cached CRLs) and ``emhana.trust.signatures.identity.check_signer`` (the certificate's IIN
 is the author's, its BIN the sending organization's). Unsigned bundles never reach this function: the
 inbound check refuses them first.
 """
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from emhana.kernel.errors import SignatureError, WrongSigner
-from emhana.signatures.cms import verify_detached
-from emhana.signatures.evidence import Evidence
-from emhana.signatures.identity import check_signer
-from emhana.signatures.truststore import from_environment
+from emhana.trust.signatures.cms import verify_detached
+from emhana.trust.signatures.evidence import Evidence
+from emhana.trust.signatures.identity import check_signer
+from emhana.trust.signatures.truststore import from_environment
 
 
 class SignatureRejected(Exception):

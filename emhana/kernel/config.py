@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     smtp_from: str = "noreply@emhana.invalid"
     # Seal document signers (CREDENTIALS.md §6.1): a DSC signs for at most `trust_rotate_days`, then a new one
     # takes over; it stays valid for `trust_dsc_days` so that every seal it made (exp <= notAfter) still verifies.
-    # Their private keys are encrypted with a key derived from `secret_key` (emhana/trust/keys.py).
+    # Their private keys are encrypted with a key derived from `secret_key` (emhana/trust/keys/wrap.py).
     trust_rotate_days: int = 365
     trust_dsc_days: int = 730
 

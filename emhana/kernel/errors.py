@@ -68,7 +68,7 @@
         ├── UploadInvalid               422 trust.upload_invalid (not a PNG/JPEG/WebP picture)
         ├── UploadTooLarge              413 trust.upload_too_large
         ├── NoQrCode                    422 trust.no_qr_code (a picture without a readable QR code)
-        └── SignatureError              422 signature.error (record signatures, CMS; emhana.signatures)
+        └── SignatureError              422 signature.error (record signatures, CMS; emhana.trust.signatures)
             ├── SignatureMalformed      422 signature.malformed (not a detached CMS SignedData we can read)
             ├── DigestMismatch          422 signature.digest_mismatch (the CMS signs other bytes)
             ├── BadSignature            422 signature.bad_signature (signature over the signed attributes fails)

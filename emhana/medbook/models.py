@@ -158,7 +158,7 @@ class ClearanceSeal(Base):
     """The QR seal issued for one clearance entry, reused on every page and PDF while it stands (C-41, §6.5).
 
     ``summary_sha256`` names what the seal says; a seal is issued anew when that changes, when it expires, or
-    when the register (emhana.trust.seals) no longer lists it as valid (superseded by a correction, revoked).
+    when the register (emhana.trust.seals.issue) no longer lists it as valid (superseded by a correction, revoked).
     """
 
     __tablename__ = "medbook_seal"

@@ -19,7 +19,7 @@ from emhana.kernel.i18n import gettext_for
 from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES
 from emhana.medbook.schemas import BookOut, EntryOut
 from emhana.notify.pdf import FONT, new_document
-from emhana.trust.seal import qr_png
+from emhana.trust.seals.kzmb1 import qr_png
 
 SEAL_CAPTION = N_("Seal of the medical organization: scan the QR code to check the clearance for work.")
 NO_SEAL = N_("No seal: the book has no clearance for work in force.")

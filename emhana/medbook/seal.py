@@ -1,8 +1,8 @@
 """The facility's QR seal on a medical book with a current clearance (CREDENTIALS.md §6, C-41).
 
 One named door, ``seal_for``, turns a book and its clearance entry into a `KZMB1:` text through the trust
-component (emhana.trust.seal). Signing goes through a ``SealIssuer``; ``default_signers`` is the facilities'
-document-signer keys kept in the database (emhana.trust.seals.DatabaseSealIssuer: every seal registered,
+component (emhana.trust.seals.kzmb1). Signing goes through a ``SealIssuer``; ``default_signers`` is the facilities'
+document-signer keys kept in the database (emhana.trust.seals.issue.DatabaseSealIssuer: every seal registered,
 ``exp`` capped at the signer certificate's notAfter). The seal of a clearance entry is kept in
 ``medbook_seal`` and reused while it still says the same, is in force and the register lists it as valid.
 A new clearance decision, or a correction of an entry the clearance relied on, marks the earlier seals
@@ -25,13 +25,14 @@ from emhana.facilities.models import Entity
 from emhana.identity.models import Person
 from emhana.medbook.models import ClearanceSeal, JournalEntry, MedicalBook
 from emhana.medbook.rules import CONTRAINDICATING, ClearanceStatus, EntryKind, status_on
-from emhana.trust import cose, seals
-from emhana.trust import seal as trust_seal
-from emhana.trust.cwt import MAX_CATEGORY, RECORD_HASH_LENGTH, Clearance, Section, read_claims
-from emhana.trust.cwt import ClearanceStatus as SealStatus
+from emhana.trust.keys.signers import REVOKED, utc
+from emhana.trust.lists.revocation import cti_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
-from emhana.trust.revocation import cti_hash
-from emhana.trust.signers import REVOKED, utc
+from emhana.trust.seals import cose
+from emhana.trust.seals import kzmb1 as trust_seal
+from emhana.trust.seals.cwt import MAX_CATEGORY, RECORD_HASH_LENGTH, Clearance, Section, read_claims
+from emhana.trust.seals.cwt import ClearanceStatus as SealStatus
+from emhana.trust.seals import issue as seals
 
 SECTIONS = {
     EntryKind.SPECIALIST_EXAM: Section.EXAM,

@@ -3,7 +3,7 @@
 A notice is issued once per decided application, on first need (the delivery job or the first
 download), from the facts of the decision, in the applicant's language; it is then stored with its
 signature and never rewritten. Once the organization's CMS signature of the notice is accepted through
-emhana.signatures, its status is ``signed`` and the PDF handed out is the copy that says so (``document``).
+emhana.trust.signatures, its status is ``signed`` and the PDF handed out is the copy that says so (``document``).
 Ownership checks are those of reading the application.
 """
 
@@ -33,7 +33,7 @@ from emhana.notify.outbox import RecipientKind, language_of, mask_iin
 from emhana.notify.pdf import CARE_AT_HOME_VALUES, NoticeContent, SignedBy, render
 from emhana.notify.signer import NotificationSigner, seal_notice
 from emhana.notify.templates import BASES, NOT_ASSIGNED, refusal_text
-from emhana.signatures.models import RecordSignature
+from emhana.trust.signatures.models import RecordSignature
 
 SIGNED = "signed"
 DECIDED = frozenset({State.APPROVED.value, State.IN_EFFECT.value, State.REFUSED.value})
@@ -146,10 +146,10 @@ def ensure_notice(
 
 
 def cms_of(session: Session, row: AttachmentNotice) -> RecordSignature | None:
-    """Return the organization's CMS signature of a notice accepted by emhana.signatures, marking the notice
+    """Return the organization's CMS signature of a notice accepted by emhana.trust.signatures, marking the notice
     ``signed`` once it is there (A-54); None while it is not signed."""
-    from emhana.signatures.records import RecordKind
-    from emhana.signatures.service import signature_of
+    from emhana.trust.signatures.records import RecordKind
+    from emhana.trust.signatures.service import signature_of
 
     found = signature_of(session, RecordKind.ATTACHMENT_NOTICE, row.id)
     if found is not None and row.signature_status != SIGNED:

@@ -60,7 +60,7 @@ class NoticeContent:
 
 @dataclass(frozen=True)
 class SignedBy:
-    """The organization's accepted CMS signature of a notice (emhana.signatures), as its signed copy states it."""
+    """The organization's accepted CMS signature of a notice (emhana.trust.signatures), as its signed copy states it."""
 
     signed_at: dt.datetime
     bin: str
@@ -93,7 +93,7 @@ def _row(pdf: FPDF, label: str, value: str) -> None:
 
 def _seal(pdf: FPDF, text: str, caption: str) -> None:
     """Print the QR seal (level Q, 40 mm: CREDENTIALS.md §6.2 asks 35-60 mm) with its caption beside it."""
-    from emhana.trust.seal import qr_png
+    from emhana.trust.seals.kzmb1 import qr_png
 
     if pdf.get_y() + 44 > pdf.h - pdf.b_margin:
         pdf.add_page()

@@ -4,7 +4,7 @@ A-54 wants the notice signed with the PHC organization's EDS: a CMS signature by
 certificate, which needs the record-signature part of the trust component (issue "[4 of 7]"). Until
 then ``DemoNotificationSigner`` makes an honest stand-in: a detached ES256 signature over the PDF bytes
 by a demo document-signer certificate of the organization (issued by the demo seal-scheme CA of
-emhana.trust.pki, EKU "attachment.notification"). It is marked ``qualified=False`` and the notice says
+emhana.trust.keys.pki, EKU "attachment.notification"). It is marked ``qualified=False`` and the notice says
 that the organization's EDS is pending; the exact bytes that the EDS will sign are stored beside it.
 """
 
@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity
-from emhana.trust import pki
-from emhana.trust.certs import OID_SEAL_ATTACHMENT, extended_key_usages, subject_bin
-from emhana.trust.cose import raw_to_der, sign_es256
+from emhana.trust.keys import pki
+from emhana.trust.keys.certs import OID_SEAL_ATTACHMENT, extended_key_usages, subject_bin
+from emhana.trust.seals.cose import raw_to_der, sign_es256
 
 RECORD_TYPE = "attachment.notification"
 
@@ -161,11 +161,12 @@ def verify(
 def seal_notice(
     session: Session, *, entity_id: int, number: str, kind: str, site: str, begin: dt.date | None, now: dt.datetime
 ) -> str:
-    """Return the organization's QR seal of a notice (A-54), signed by its document signer (emhana.trust.signers).
+    """Return the organization's QR seal of a notice (A-54), signed by its document signer (emhana.trust.keys.signers).
 
     The seal carries the entity (iss = BIN), the site, the begin date and the notice number; never the person.
     """
-    from emhana.trust import cwt, seals
+    from emhana.trust.seals import cwt
+    from emhana.trust.seals import issue as seals
 
     notice = cwt.Notice(number, cwt.NoticeKind.REFUSAL if kind == "refusal" else cwt.NoticeKind.ATTACHMENT, site, begin)
     return seals.issue_notice(session, entity_id=entity_id, notice=notice, now=now)

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from emhana.kernel.errors import N_, TrustError, UploadTooLarge
 from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, translate
-from emhana.trust import photo, publish
-from emhana.trust.outcomes import MEANINGS, TITLES
-from emhana.trust.verifier import Outcome, Result
+from emhana.trust.lists import publish
+from emhana.trust.seals import photo
+from emhana.trust.seals.outcomes import MEANINGS, TITLES
+from emhana.trust.seals.verifier import Outcome, Result
 from emhana.web.deps import OptionalActor, SessionDep, public
 from emhana.web.render import MSG_CSRF, csrf_ok, language, render
 

@@ -19,11 +19,11 @@ from emhana.attachment.models import Application, Attachment
 from emhana.attachment.schemas import ApplicationIn
 from emhana.audit.guard import suspended
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
-from emhana.audit.verify import verify
 from emhana.kernel.fastsql import Fast
 from emhana.notify import events
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
+from emhana.trust.chain.verify import verify
 from tests.attachment.conftest import IN_WINDOW, Country
 
 FIELDS = (

@@ -20,10 +20,10 @@ from emhana.accounts.service import Actor
 from emhana.api import notify as notify_api
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
 from emhana.attachment.policy import forget_policies
-from emhana.audit import chain
-from emhana.audit.verify import verify
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.signer import DemoNotificationSigner
+from emhana.trust.chain import links as chain
+from emhana.trust.chain.verify import verify
 from tests.attachment.conftest import Country
 from tests.web.test_pages import csrf_of, login
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from emhana.audit.guard import suspended
-from emhana.audit.verify import Report, verify
+from emhana.trust.chain.verify import Report, verify
 from tests.medbook.conftest import at, world  # noqa: F401  (fixtures)
 
 

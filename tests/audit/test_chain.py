@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.attachment.enums import EndReason
 from emhana.attachment.models import Attachment
-from emhana.audit import chain
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
 from emhana.audit.service import record_event
+from emhana.trust.chain import links as chain
 from tests.audit.conftest import check, links, problems, rows, tamper
 from tests.medbook.conftest import World, issue_book, record
 

@@ -21,8 +21,9 @@ def sealed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
-    from emhana.trust import seals, signers
-    from emhana.trust.cwt import Clearance, ClearanceStatus
+    from emhana.trust.keys import signers
+    from emhana.trust.seals.cwt import Clearance, ClearanceStatus
+    from emhana.trust.seals import issue as seals
 
     url = f"sqlite:///{tmp_path_factory.mktemp('verify') / 'emhana.db'}"
     upgrade(url)
@@ -48,7 +49,7 @@ def test_an_inspector_pastes_a_seal_then_uploads_its_photo(
 ) -> None:
     from playwright.sync_api import expect
 
-    from emhana.trust.seal import qr_png
+    from emhana.trust.seals.kzmb1 import qr_png
 
     base, text = sealed_server
     page.goto(f"{base}/verify?lang=kk")

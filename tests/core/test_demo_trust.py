@@ -22,10 +22,10 @@ from emhana.identity.models import Person
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.medbook import seal, service
 from emhana.medbook.models import JournalEntry, MedicalBook
-from emhana.trust import publish
-from emhana.trust.certs import load_pkcs12
+from emhana.trust.keys.certs import load_pkcs12
+from emhana.trust.lists import publish
 from emhana.trust.models import PublishedList
-from emhana.trust.verifier import Outcome
+from emhana.trust.seals.verifier import Outcome
 
 
 def test_the_demo_book_seal_verifies_and_sign_demo_signs_an_entry(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from emhana.fhir import systems
 from emhana.fhir.canonical import signed_bytes
-from emhana.signatures.cms import sign_detached
-from emhana.trust import pki
+from emhana.trust.keys import pki
+from emhana.trust.signatures.cms import sign_detached
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.audit.verify import verify
 from emhana.fhir.models import InboundResource
 from emhana.medbook.models import JournalEntry
+from emhana.trust.chain.verify import verify
 from tests.fhir import builders as b
 from tests.fhir.conftest import FhirWorld, written
 from tests.fhir.test_inbound import codes, issues, post

@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from emhana.testing.databases import migrated_schema, postgres_test_url
-from emhana.trust import pki
+from emhana.trust.keys import pki
 from tests.browser.conftest import free_port
 from tests.fhir.builders import make_pki, make_signer, seed_clinic
 

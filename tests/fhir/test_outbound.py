@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.signatures.cms import verify_detached
+from emhana.trust.signatures.cms import verify_detached
 from tests.fhir import builders as b
 from tests.fhir.conftest import FhirWorld, audit_actions
 
@@ -76,9 +76,9 @@ def test_desk_entries_state_their_signature_and_a_worker_without_a_book_is_not_f
 def test_a_desk_entry_signed_through_the_trust_component_carries_its_cms(
     client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
 ) -> None:
-    from emhana.signatures.cms import sign_detached
-    from emhana.signatures.models import RecordSignature
-    from emhana.signatures.records import RecordKind, signable
+    from emhana.trust.signatures.cms import sign_detached
+    from emhana.trust.signatures.models import RecordSignature
+    from emhana.trust.signatures.records import RecordKind, signable
 
     r = client.post(
         f"/api/v1/medbook/books/{fw.book_id}/entries",
@@ -86,7 +86,7 @@ def test_a_desk_entry_signed_through_the_trust_component_carries_its_cms(
         json={"kind": "specialist_exam", "item_code": "therapist", "performed_on": "2026-03-02", "result": "normal"},
     )
     entry_id = r.json()["id"]
-    with sessions.begin() as s:  # what emhana.signatures.service.attach_signature stores once verified
+    with sessions.begin() as s:  # what emhana.trust.signatures.service.attach_signature stores once verified
         data = signable(s, RecordKind.MEDBOOK_ENTRY, entry_id).canonical
         cms = sign_detached(data, fw.signer.key, fw.signer.cert, fw.signer.chain)
         now = dt.datetime.now(dt.UTC)

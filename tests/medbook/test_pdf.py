@@ -17,11 +17,11 @@ from emhana.audit.models import AuditEvent
 from emhana.identity.models import Person
 from emhana.kernel.config import get_settings
 from emhana.medbook import seal as medbook_seal
-from emhana.trust import publish
-from emhana.trust import seal as trust_seal
+from emhana.trust.keys.signers import utc
+from emhana.trust.lists import publish
 from emhana.trust.models import DocumentSigner, IssuedSeal
-from emhana.trust.signers import utc
-from emhana.trust.verifier import Outcome, Result, verify
+from emhana.trust.seals import kzmb1 as trust_seal
+from emhana.trust.seals.verifier import Outcome, Result, verify
 from tests.medbook.conftest import NOW, World, granted_book, issue_book, record, sign_in
 
 API = "/api/v1/medbook"
@@ -239,7 +239,7 @@ def test_each_entry_shows_its_own_signature_state(
     book_id = int(issue_book(client, world)["id"])
     first = record(client, world, book_id, "lab_result", "helminths", "negative").json()
     record(client, world, book_id, "lab_result", "syphilis", "negative")
-    with sessions.begin() as s:  # as emhana.signatures does once the author's CMS is verified
+    with sessions.begin() as s:  # as emhana.trust.signatures does once the author's CMS is verified
         entry = s.get(JournalEntry, first["id"])
         assert entry is not None
         entry.signature_state = "signed"

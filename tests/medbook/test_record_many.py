@@ -9,12 +9,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.models import ChainLink
-from emhana.audit.verify import verify
 from emhana.kernel.errors import DateInFuture, NotIssuingStaff
 from emhana.medbook import service
 from emhana.medbook.models import JournalEntry
 from emhana.medbook.rules import Result
 from emhana.medbook.schemas import ClinicalKind, EntryIn
+from emhana.trust.chain.verify import verify
 from tests.medbook.conftest import NOW, TODAY, World, issue_book
 
 BATCH = [

@@ -1,5 +1,5 @@
 """The attachment notice says whether the organization has signed it (A-54): pending until its CMS is accepted
-through emhana.signatures, then ``signed``, and the PDF handed out (download and e-mail) says so."""
+through emhana.trust.signatures, then ``signed``, and the PDF handed out (download and e-mail) says so."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from emhana.notify.channels import Message
 from emhana.notify.models import AttachmentNotice, Notification
 from emhana.notify.service import deliver_pending
 from emhana.notify.signer import DemoNotificationSigner
-from emhana.signatures.truststore import TrustStore
-from emhana.trust import pki, seal
+from emhana.trust.keys import pki
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.signatures.truststore import TrustStore
 from tests.attachment.conftest import IN_WINDOW, Country
 from tests.signatures.conftest import PASSWORD, Pki, ec_pki, ncalayer  # noqa: F401  (fixture)
 

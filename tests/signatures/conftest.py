@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from emhana.accounts.models import Account
 from emhana.cli.main import app as cli_app
 from emhana.identity.models import Person
-from emhana.signatures.truststore import TrustStore
-from emhana.trust import pki
-from emhana.trust.certs import OID_EMAIL_PROTECTION, OID_NCA_EMPLOYEE
+from emhana.trust.keys import pki
+from emhana.trust.keys.certs import OID_EMAIL_PROTECTION, OID_NCA_EMPLOYEE
+from emhana.trust.signatures.truststore import TrustStore
 from tests.attachment.conftest import add_person, country, now, person  # noqa: F401  (fixtures)
 from tests.medbook.conftest import World, at, issue_book, record, world  # noqa: F401  (fixtures)
 

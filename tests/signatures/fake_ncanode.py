@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from emhana.trust import pki
-from emhana.trust.certs import subject_bin, subject_iin
+from emhana.trust.keys import pki
+from emhana.trust.keys.certs import subject_bin, subject_iin
 
 GOST_2015_KEY = "1.2.398.3.10.1.1.2.3.1"
 GOST_2015_HASH = "1.2.398.3.10.1.3.2"

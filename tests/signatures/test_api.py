@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.models import AuditEvent
 from emhana.medbook.models import JournalEntry
-from emhana.signatures import canonical
-from emhana.signatures.models import RecordSignature
+from emhana.trust.signatures import canonical
+from emhana.trust.signatures.models import RecordSignature
 from tests.medbook.conftest import World
 from tests.signatures.conftest import BIN, entry_of, ncalayer
 

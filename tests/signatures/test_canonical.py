@@ -7,7 +7,7 @@ import json
 import pytest
 
 from emhana.medbook.rules import canonical_bytes
-from emhana.signatures import canonical
+from emhana.trust.signatures import canonical
 
 ENTRY = {
     "type": canonical.ENTRY,

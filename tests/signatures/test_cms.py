@@ -10,9 +10,9 @@ from asn1crypto import cms
 from cryptography import x509
 
 from emhana.kernel import errors
-from emhana.signatures.cms import sign_detached, verify_detached
-from emhana.signatures.cmsparse import MAX_CMS
-from emhana.trust.certs import OID_CLIENT_AUTH
+from emhana.trust.keys.certs import OID_CLIENT_AUTH
+from emhana.trust.signatures.cms import sign_detached, verify_detached
+from emhana.trust.signatures.cmsparse import MAX_CMS
 from tests.signatures.conftest import BIN, IIN, Pki
 
 DATA = '{"type":"emhana.medbook.entry/1","result_text":"норма\\nжоқ"}\n'.encode()

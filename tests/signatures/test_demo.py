@@ -18,10 +18,10 @@ from emhana.cli.main import app as cli_app
 from emhana.devtools.pki_demo import write_demo
 from emhana.kernel import errors
 from emhana.medbook.models import JournalEntry
-from emhana.signatures.cms import sign_detached, verify_detached
-from emhana.signatures.identity import check_signer
-from emhana.signatures.truststore import from_demo_folder, load_certificates
-from emhana.trust.certs import load_pkcs12
+from emhana.trust.keys.certs import load_pkcs12
+from emhana.trust.signatures.cms import sign_detached, verify_detached
+from emhana.trust.signatures.identity import check_signer
+from emhana.trust.signatures.truststore import from_demo_folder, load_certificates
 from tests.medbook.conftest import World
 from tests.signatures.conftest import BIN, IIN, PASSWORD, Pki, entry_of
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from emhana.kernel import errors
-from emhana.signatures.cms import verify_detached
-from emhana.signatures.identity import check_signer
-from emhana.signatures.ncanode import NcaNodeVerifier
+from emhana.trust.signatures.cms import verify_detached
+from emhana.trust.signatures.identity import check_signer
+from emhana.trust.signatures.ncanode import NcaNodeVerifier
 from tests.signatures.conftest import BIN, IIN, Pki
 from tests.signatures.fake_ncanode import FakeNcaNode, gost_cms, serve
 
@@ -48,7 +48,7 @@ def test_a_gost_signature_is_verified_by_ncanode(ec_pki: Pki, node: tuple[FakeNc
 
 
 def test_rsa_and_ecdsa_never_go_to_ncanode(ec_pki: Pki, node: tuple[FakeNcaNode, NcaNodeVerifier]) -> None:
-    from emhana.signatures.cms import sign_detached
+    from emhana.trust.signatures.cms import sign_detached
 
     fake, verifier = node
     der = sign_detached(DATA, ec_pki.clinician.key, ec_pki.clinician.certificate, [ec_pki.inter.certificate])

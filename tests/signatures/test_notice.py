@@ -18,10 +18,10 @@ from emhana.identity.models import Person
 from emhana.notify.models import AttachmentNotice
 from emhana.notify.notice import ensure_notice
 from emhana.notify.signer import PendingSigner
-from emhana.signatures import canonical
-from emhana.signatures.models import RecordSignature
-from emhana.signatures.truststore import TrustStore
-from emhana.trust import pki
+from emhana.trust.keys import pki
+from emhana.trust.signatures import canonical
+from emhana.trust.signatures.models import RecordSignature
+from emhana.trust.signatures.truststore import TrustStore
 from tests.attachment.conftest import IN_WINDOW, Country
 from tests.signatures.conftest import PASSWORD, Pki, ncalayer
 

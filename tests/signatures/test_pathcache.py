@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel import errors
-from emhana.signatures import inprocess, pathcache
-from emhana.trust import pki
+from emhana.trust.keys import pki
+from emhana.trust.signatures import inprocess, pathcache
 from tests.signatures.conftest import IIN, Pki
 from tests.signatures.test_cms import DATA, sign, verify
 

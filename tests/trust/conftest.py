@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.trust import pki, seal
-from emhana.trust.cwt import Clearance, ClearanceStatus, Section
-from emhana.trust.trustlist import TrustContext, TrustListSigner, build_trust_list, load_trust_list
+from emhana.trust.keys import pki
+from emhana.trust.lists.trustlist import TrustContext, TrustListSigner, build_trust_list, load_trust_list
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.cwt import Clearance, ClearanceStatus, Section
 
 CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emhana.trust import base45
+from emhana.trust.seals import base45
 
 
 @pytest.mark.parametrize(

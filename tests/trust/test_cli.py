@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from emhana.cli.verify import pki_app, verify_command
-from emhana.trust.certs import load_certificate
+from emhana.trust.keys.certs import load_certificate
 
 runner = CliRunner()
 verify_app = typer.Typer()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from emhana.devtools.corpus import build as corpus
-from emhana.trust import base45
-from emhana.trust.verifier import Outcome
+from emhana.trust.seals import base45
+from emhana.trust.seals.verifier import Outcome
 
 FIELDS = {"JSON", "PREFIX", "TESTCTX", "EXPECTEDRESULTS"}
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from emhana.kernel.errors import SealMalformed
-from emhana.trust import cose
+from emhana.trust.seals import cose
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 KID = b"12345678"

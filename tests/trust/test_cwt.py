@@ -10,7 +10,7 @@ import pytest
 
 from emhana.identity.rules import Sex, make_iin
 from emhana.kernel.errors import SealMalformed, SealRefused
-from emhana.trust import cwt
+from emhana.trust.seals import cwt
 from tests.trust.conftest import BIN_A, worker
 
 IAT = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp())

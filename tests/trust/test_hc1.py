@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import serialization
 
 from emhana.devtools.corpus.hc1 import CLOCK, claims, dcc, dsc, sign, text_of
 from emhana.kernel.errors import SealMalformed, TrustListInvalid
-from emhana.trust import hc1, pki
-from emhana.trust.verifier import Outcome
+from emhana.trust.keys import pki
+from emhana.trust.seals import hc1
+from emhana.trust.seals.verifier import Outcome
 
 
 @pytest.fixture(scope="module")

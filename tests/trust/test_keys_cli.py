@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from emhana.cli.main import app
 from emhana.facilities.models import Entity
-from emhana.trust.certs import load_certificate
+from emhana.trust.keys.certs import load_certificate
+from emhana.trust.lists.revocation import load_revocation_list
+from emhana.trust.lists.trustlist import load_trust_list
 from emhana.trust.models import DocumentSigner
-from emhana.trust.revocation import load_revocation_list
-from emhana.trust.trustlist import load_trust_list
 
 
 def test_init_rotate_revoke_and_export(

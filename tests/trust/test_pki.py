@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emhana.devtools.pki_demo import DEMO_PASSWORD, write_demo
 from emhana.identity.rules import is_valid_bin, is_valid_iin
 from emhana.kernel.errors import CertificateInvalid
-from emhana.trust import certs, pki
-from emhana.trust.certs import load_certificate, load_pkcs12
-from emhana.trust.revocation import with_revocation_list
-from emhana.trust.trustlist import load_trust_list
-from emhana.trust.verifier import Outcome, verify
+from emhana.trust.keys import certs, pki
+from emhana.trust.keys.certs import load_certificate, load_pkcs12
+from emhana.trust.lists.revocation import with_revocation_list
+from emhana.trust.lists.trustlist import load_trust_list
+from emhana.trust.seals.verifier import Outcome, verify
 
 NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
 
@@ -113,8 +113,8 @@ def test_demo_seals_verify(demo: Path) -> None:
 def test_no_iin_of_any_demo_person_in_seals_or_lists(demo: Path) -> None:
     manifest = json.loads((demo / "manifest.json").read_text(encoding="utf-8"))
     iins = {p["iin"] for p in manifest["people"] if "iin" in p}
-    from emhana.trust import seal
-    from emhana.trust.jws import unb64url
+    from emhana.trust.lists.jws import unb64url
+    from emhana.trust.seals import kzmb1 as seal
 
     published = [seal.decode_transport((demo / f).read_text().strip()) for f in ("seal.txt", "seal-v1-superseded.txt")]
     published += [unb64url(json.loads((demo / f).read_text())["payload"]) for f in ("revocation-list.json",)]

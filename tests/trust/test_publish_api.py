@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import TrustListInvalid
-from emhana.trust import pki, seal, seals, signers
-from emhana.trust.certs import load_certificate
-from emhana.trust.revocation import load_revocation_list
-from emhana.trust.trustlist import load_trust_list
+from emhana.trust.keys import pki, signers
+from emhana.trust.keys.certs import load_certificate
+from emhana.trust.lists.revocation import load_revocation_list
+from emhana.trust.lists.trustlist import load_trust_list
+from emhana.trust.seals import issue as seals
+from emhana.trust.seals import kzmb1 as seal
 from tests.trust.test_signers import issue, other_entity
 
 

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from PIL import Image
 
 from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
-from emhana.trust import base45, cose, cwt, seal
+from emhana.trust.seals import base45, cose, cwt
+from emhana.trust.seals import kzmb1 as seal
 from tests.trust.conftest import CLOCK, DAY, Scheme, issue, worker
 
 

@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import CertificateInvalid, NotFound
-from emhana.trust import keys, pki, publish, seals, signers
-from emhana.trust.cwt import Clearance, ClearanceStatus, Notice, NoticeKind
+from emhana.trust.keys import pki, signers
+from emhana.trust.keys import wrap as keys
+from emhana.trust.lists import publish
 from emhana.trust.models import DocumentSigner, IssuedSeal
-from emhana.trust.verifier import Outcome
+from emhana.trust.seals import issue as seals
+from emhana.trust.seals.cwt import Clearance, ClearanceStatus, Notice, NoticeKind
+from emhana.trust.seals.verifier import Outcome
 
 WORKER = Clearance("СЕЙТҚАЛИ ДАНА", dt.date(1995, 4, 12), ClearanceStatus.FIT, ("food",))
 OTHER_BIN = "080540012015"

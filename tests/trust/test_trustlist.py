@@ -10,9 +10,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
-from emhana.trust import jws, pki
-from emhana.trust.revocation import Reason, build_revocation_list, load_revocation_list, revocation_of
-from emhana.trust.trustlist import (
+from emhana.trust.keys import pki
+from emhana.trust.lists import jws
+from emhana.trust.lists.revocation import Reason, build_revocation_list, load_revocation_list, revocation_of
+from emhana.trust.lists.trustlist import (
     ListInfo,
     TrustContext,
     TrustListSigner,

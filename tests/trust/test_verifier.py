@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emhana.trust import base45, cose, cwt, seal
-from emhana.trust.revocation import Reason, build_revocation_list, revocation_of, with_revocation_list
-from emhana.trust.trustlist import SignerEntry, TrustContext
-from emhana.trust.verifier import Outcome, verify
+from emhana.trust.lists.revocation import Reason, build_revocation_list, revocation_of, with_revocation_list
+from emhana.trust.lists.trustlist import SignerEntry, TrustContext
+from emhana.trust.seals import base45, cose, cwt
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.verifier import Outcome, verify
 from tests.trust.conftest import CLOCK, DAY, Scheme, issue, worker
 
 
@@ -217,7 +218,7 @@ def _valid_text(scheme: Scheme) -> str:
 
 
 def test_rotation_and_withdrawal_of_a_dsc(scheme: Scheme) -> None:
-    from emhana.trust.trustlist import TrustListSigner, build_trust_list, load_trust_list
+    from emhana.trust.lists.trustlist import TrustListSigner, build_trust_list, load_trust_list
     from tests.trust.conftest import make_signer
 
     newer = make_signer(scheme.ca, "Поликлиника № 1", scheme.a.bin, number=2)

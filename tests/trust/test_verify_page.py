@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.trust import photo, seal
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals import photo
 from tests.trust.test_signers import issue
 
 

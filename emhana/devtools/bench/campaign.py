@@ -107,7 +107,7 @@ def prepare(engine: Engine, needed: int, seed: int) -> tuple[list[Job], int]:
 def chain_histories(conn: Connection, person_ids: list[int]) -> None:
     """Link the bulk-loaded attachment rows of the persons who will apply into their hash chains, as every row
     written through the application is in production (the generator's COPY leaves them unlinked)."""
-    from emhana.audit import chain
+    from emhana.trust.chain import links as chain
 
     ids = list(conn.scalars(text("SELECT id FROM attachment WHERE person_id = ANY(:p)"), {"p": person_ids}))
     for i in range(0, len(ids), 5_000):

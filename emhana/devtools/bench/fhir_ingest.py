@@ -71,7 +71,7 @@ def _bundles(iins: list[str], signer: Any, chain: tuple[Any, ...]) -> list[bytes
     """Signed transaction Bundles, one per worker, as an MIS builds them."""
     from emhana.fhir import systems
     from emhana.fhir.canonical import signed_bytes
-    from emhana.signatures.cms import sign_detached
+    from emhana.trust.signatures.cms import sign_detached
 
     out = []
     for n, iin in enumerate(iins):
@@ -172,7 +172,7 @@ def fhir_figures(report: Report, engine: Engine, entries: int) -> None:
     from emhana.fhir.codemap import seed_code_map
     from emhana.fhir.signature import Trust
     from emhana.kernel.db import make_sessionmaker, unit_of_work
-    from emhana.trust import pki
+    from emhana.trust.keys import pki
 
     bundles = max(2, entries // PER_BUNDLE + 1)
     with engine.begin() as conn:

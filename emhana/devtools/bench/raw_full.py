@@ -5,7 +5,7 @@ Beside the lean raw transaction of `emhana.devtools.bench.campaign` (locks, appl
 this one also makes the service's rule reads (the person with addresses, the district with site, entity,
 inclusion, pending application and contact, the history with participation, contacts and link state, the
 documents on file), queues the outbox rows, and appends the hash-chain links (heads locked, links hashed
-with `emhana.audit.chain`'s pure functions, heads moved). It is the baseline for "a raw-SQL version of the
+with `emhana.trust.chain.links`'s pure functions, heads moved). It is the baseline for "a raw-SQL version of the
 same transaction" (issue 3); the figures beside the lean one are in benchmarks/RESULTS.md.
 """
 
@@ -15,9 +15,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from emhana.audit import chain
 from emhana.devtools.bench.campaign import BEGIN, NOW, Job
 from emhana.devtools.bench.dataset import raw_url
+from emhana.trust.chain import links as chain
 
 SQL = {
     "person": "SELECT p.id, p.iin, p.surname, p.given_name, p.birth_date, p.death_date, p.category, a.kind, "

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.trust import cose, cwt, pki, seal
-from emhana.trust.trustlist import TrustContext
-from emhana.trust.verifier import Outcome, verify
+from emhana.trust.keys import pki
+from emhana.trust.lists.trustlist import TrustContext
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.verifier import Outcome, verify
 
 CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -20,10 +20,9 @@ import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.trust import base45, cose, cwt, pki, seal
-from emhana.trust.certs import load_certificate
-from emhana.trust.hc1 import DscList, verify_hc1
-from emhana.trust.revocation import (
+from emhana.trust.keys import pki
+from emhana.trust.keys.certs import load_certificate
+from emhana.trust.lists.revocation import (
     Reason,
     Revocation,
     build_revocation_list,
@@ -31,8 +30,11 @@ from emhana.trust.revocation import (
     revocation_of,
     with_revocation_list,
 )
-from emhana.trust.trustlist import TrustListSigner, build_trust_list, load_trust_list
-from emhana.trust.verifier import Outcome, Result, verify
+from emhana.trust.lists.trustlist import TrustListSigner, build_trust_list, load_trust_list
+from emhana.trust.seals import base45, cose, cwt
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.hc1 import DscList, verify_hc1
+from emhana.trust.seals.verifier import Outcome, Result, verify
 
 CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -23,8 +23,9 @@ from emhana.devtools.corpus.build import (
     transport,
     transport_raw,
 )
-from emhana.trust import cose, cwt, seal
-from emhana.trust.revocation import Reason
+from emhana.trust.lists.revocation import Reason
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
 
 
 def _json(c: cwt.SealClaims) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from emhana.devtools.corpus.build import b64, expected_results, layers
-from emhana.trust import base45, cose, pki
-from emhana.trust.hc1 import PREFIX, type_oids
+from emhana.trust.keys import pki
+from emhana.trust.seals import base45, cose
+from emhana.trust.seals.hc1 import PREFIX, type_oids
 
 CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -20,11 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from emhana.trust import revocation, trustlist, verifier
-from emhana.trust.certs import load_certificate, subject_organization
-from emhana.trust.models import DocumentSigner, IssuedSeal, PublishedList, SchemeAuthority
-from emhana.trust.revocation import Reason, Revocation
-from emhana.trust.signers import (
+from emhana.trust.keys.certs import load_certificate, subject_organization
+from emhana.trust.keys.signers import (
     RETIRED,
     REVOKED,
     ensure_scheme,
@@ -33,7 +30,11 @@ from emhana.trust.signers import (
     scheme_issued,
     utc,
 )
-from emhana.trust.trustlist import TrustContext, TrustListSigner
+from emhana.trust.lists import revocation, trustlist
+from emhana.trust.lists.revocation import Reason, Revocation
+from emhana.trust.lists.trustlist import TrustContext, TrustListSigner
+from emhana.trust.models import DocumentSigner, IssuedSeal, PublishedList, SchemeAuthority
+from emhana.trust.seals import verifier
 
 TRUST, REVOCATIONS = "trust", "revocation"
 MAX_AGE = {TRUST: trustlist.DEFAULT_MAX_AGE, REVOCATIONS: revocation.DEFAULT_MAX_AGE}

@@ -17,7 +17,7 @@ from emhana.identity.models import Person
 from emhana.kernel.errors import EntryNotFound, Forbidden, NotFound
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.notify.models import AttachmentNotice
-from emhana.signatures import canonical
+from emhana.trust.signatures import canonical
 
 
 class RecordKind(StrEnum):

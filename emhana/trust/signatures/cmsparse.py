@@ -11,7 +11,7 @@ from asn1crypto import x509 as ax
 from cryptography import x509
 
 from emhana.kernel.errors import SignatureMalformed
-from emhana.signatures import reasons
+from emhana.trust.signatures import reasons
 
 MAX_CMS = 256 * 1024  # NCA RK CMS with a full chain is a few kilobytes
 

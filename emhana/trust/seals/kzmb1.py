@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
-from emhana.trust import base45, cose, cwt
-from emhana.trust.certs import load_pkcs12, subject_bin, subject_organization
+from emhana.trust.keys.certs import load_pkcs12, subject_bin, subject_organization
+from emhana.trust.seals import base45, cose, cwt
 
 PREFIX = "KZMB1:"
 # The largest text a QR code holds (version 40, level L, alphanumeric) plus room for a prefix: longer is hostile.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emhana.kernel.errors import NoQrCode, UploadInvalid, UploadTooLarge
-from emhana.trust import seal
+from emhana.trust.seals import kzmb1 as seal
 
 MAX_UPLOAD = 8 * 1024 * 1024  # a phone photo; anything larger is refused before decoding
 _SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

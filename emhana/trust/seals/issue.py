@@ -16,10 +16,12 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import Forbidden, SealMalformed, SealUnknown
-from emhana.trust import cose, cwt, publish, seal
+from emhana.trust.keys.signers import active_dsc, dscs_of_kid, now_utc, signer_for, signer_of, utc
+from emhana.trust.lists import publish
+from emhana.trust.lists.revocation import Reason, cti_hash, signature_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
-from emhana.trust.revocation import Reason, cti_hash, signature_hash
-from emhana.trust.signers import active_dsc, dscs_of_kid, now_utc, signer_for, signer_of, utc
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
 
 VALID = "valid"
 # Roles that may revoke or supersede a seal: staff of the issuing facility, and the Fund (scheme operator).

@@ -36,11 +36,11 @@ from emhana.kernel.errors import (
     UnsupportedAlgorithm,
     UntrustedChain,
 )
-from emhana.signatures import pathcache, reasons
-from emhana.signatures.cmsparse import SignedCms
-from emhana.signatures.evidence import CrlUsed, Evidence
-from emhana.signatures.verifiers import check_key_usage
-from emhana.trust.certs import subject_bin, subject_iin
+from emhana.trust.keys.certs import subject_bin, subject_iin
+from emhana.trust.signatures import pathcache, reasons
+from emhana.trust.signatures.cmsparse import SignedCms
+from emhana.trust.signatures.evidence import CrlUsed, Evidence
+from emhana.trust.signatures.verifiers import check_key_usage
 
 SKEW = dt.timedelta(minutes=5)
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {

@@ -15,15 +15,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
-from emhana.trust import jws
-from emhana.trust.certs import (
+from emhana.trust.keys.certs import (
     RECORD_TYPE_OIDS,
     extended_key_usages,
     load_certificate,
     subject_bin,
     subject_organization,
 )
-from emhana.trust.cose import kid_of
+from emhana.trust.lists import jws
+from emhana.trust.seals.cose import kid_of
 
 TRUST_LIST_TYPE = "kzmb-trust-list+json"
 TRUST_LIST_KIND = "trust list"

@@ -14,10 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from emhana.kernel.errors import CertificateInvalid, SealMalformed, TrustListInvalid
-from emhana.trust import cose, seal
-from emhana.trust.certs import extended_key_usages, load_certificate
-from emhana.trust.jws import strict_json
-from emhana.trust.verifier import DEFAULT_SKEW, Outcome, Result, time_outcome
+from emhana.trust.keys.certs import extended_key_usages, load_certificate
+from emhana.trust.lists.jws import strict_json
+from emhana.trust.seals import cose
+from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.verifier import DEFAULT_SKEW, Outcome, Result, time_outcome
 
 PREFIX = "HC1:"
 CLAIM_ISS = 1

@@ -19,13 +19,13 @@ from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.kernel.errors import AlreadySigned, WrongSigner
 from emhana.medbook.models import JournalEntry
-from emhana.signatures import canonical, reasons
-from emhana.signatures.cms import sign_detached, verify_detached
-from emhana.signatures.identity import check_signer
-from emhana.signatures.models import RecordSignature
-from emhana.signatures.records import RecordKind, Signable, check_may_sign, expected_iin, signable
-from emhana.signatures.truststore import TrustStore
-from emhana.trust.certs import load_pkcs12
+from emhana.trust.keys.certs import load_pkcs12
+from emhana.trust.signatures import canonical, reasons
+from emhana.trust.signatures.cms import sign_detached, verify_detached
+from emhana.trust.signatures.identity import check_signer
+from emhana.trust.signatures.models import RecordSignature
+from emhana.trust.signatures.records import RecordKind, Signable, check_may_sign, expected_iin, signable
+from emhana.trust.signatures.truststore import TrustStore
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography import x509
 
 from emhana.kernel.errors import CertificateInvalid
-from emhana.signatures.verifiers import SignatureVerifier
+from emhana.trust.signatures.verifiers import SignatureVerifier
 
 ANCHORS_ENV = "EMHANA_SIGNATURE_ANCHORS"
 CRLS_ENV = "EMHANA_SIGNATURE_CRLS"
@@ -95,7 +95,7 @@ def _split(value: str) -> list[Path]:
 
 def from_environment() -> TrustStore:
     """Return the trust store configured by the EMHANA_SIGNATURE_* and EMHANA_NCANODE_URL variables."""
-    from emhana.signatures.ncanode import NcaNodeVerifier
+    from emhana.trust.signatures.ncanode import NcaNodeVerifier
 
     url = os.environ.get(NCANODE_ENV)
     return from_paths(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emhana.kernel.errors import N_
-from emhana.trust.verifier import Outcome
+from emhana.trust.seals.verifier import Outcome
 
 TITLES = {
     Outcome.VALID: N_("Valid"),

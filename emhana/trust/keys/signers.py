@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from emhana.facilities.models import Entity
 from emhana.kernel.config import get_settings
 from emhana.kernel.errors import NotFound
-from emhana.trust import keys, pki
-from emhana.trust.cose import kid_of
+from emhana.trust.keys import pki
+from emhana.trust.keys import wrap as keys
 from emhana.trust.models import DocumentSigner, SchemeAuthority
-from emhana.trust.seal import SealSigner
+from emhana.trust.seals.cose import kid_of
+from emhana.trust.seals.kzmb1 import SealSigner
 
 ACTIVE, RETIRED, REVOKED = "active", "retired", "revoked"
 # A new certificate starts a little in the past so that a seal issued at once passes `DSC.notBefore <= iat`.
@@ -135,7 +136,7 @@ def signer_of(row: DocumentSigner) -> SealSigner:
 
 def rotate(session: Session, entity_id: int, *, now: dt.datetime | None = None) -> DocumentSigner:
     """Issue a new DSC for the facility and retire the active one (it keeps verifying until it expires)."""
-    from emhana.trust import publish
+    from emhana.trust.lists import publish
 
     moment = now or now_utc()
     entity = session.get(Entity, entity_id)
@@ -211,7 +212,7 @@ def signer_for(session: Session, entity_id: int, *, now: dt.datetime | None = No
 
 def revoke_dsc(session: Session, kid: bytes, *, now: dt.datetime | None = None) -> list[DocumentSigner]:
     """Revoke every DSC with this kid (key compromise): its seals become UNKNOWN_ISSUER once the list is synced."""
-    from emhana.trust import publish
+    from emhana.trust.lists import publish
 
     moment = now or now_utc()
     rows = dscs_of_kid(session, kid)

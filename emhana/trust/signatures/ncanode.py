@@ -30,12 +30,12 @@ from emhana.kernel.errors import (
     SignatureMalformed,
     VerifierUnavailable,
 )
-from emhana.signatures import reasons
-from emhana.signatures.cmsparse import SignedCms
-from emhana.signatures.evidence import Evidence
-from emhana.signatures.inprocess import SKEW, common_name
-from emhana.signatures.verifiers import check_key_usage
-from emhana.trust.certs import subject_bin, subject_iin
+from emhana.trust.keys.certs import subject_bin, subject_iin
+from emhana.trust.signatures import reasons
+from emhana.trust.signatures.cmsparse import SignedCms
+from emhana.trust.signatures.evidence import Evidence
+from emhana.trust.signatures.inprocess import SKEW, common_name
+from emhana.trust.signatures.verifiers import check_key_usage
 
 
 def _time(value: Any) -> dt.datetime | None:

@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from emhana.audit.chain import END, GENESIS, KINDS, OPEN, ChainKind, is_open, link_hash, record_hash, table_of
 from emhana.audit.models import ChainHead, ChainLink
+from emhana.trust.chain.links import END, GENESIS, KINDS, OPEN, ChainKind, is_open, link_hash, record_hash, table_of
 
 BATCH = 5_000
 

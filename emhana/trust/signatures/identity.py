@@ -9,8 +9,8 @@ attachment notice by the deciding PHC organization (A-54).
 from __future__ import annotations
 
 from emhana.kernel.errors import WrongSigner
-from emhana.signatures import reasons
-from emhana.signatures.evidence import Evidence
+from emhana.trust.signatures import reasons
+from emhana.trust.signatures.evidence import Evidence
 
 
 def check_signer(evidence: Evidence, *, iin: str | None, bin_: str | None) -> None:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from emhana.trust.certs import (
+from emhana.trust.keys.certs import (
     OID_EMAIL_PROTECTION,
     OID_NCA_EMPLOYEE,
     OID_NCA_FIRST_HEAD,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 from cryptography import x509
 
 from emhana.kernel.errors import KeyUsageRefused, UnsupportedAlgorithm, VerifierUnavailable
-from emhana.signatures import reasons
+from emhana.trust.signatures import reasons
 
 if TYPE_CHECKING:
-    from emhana.signatures.cmsparse import SignedCms
-    from emhana.signatures.evidence import Evidence
+    from emhana.trust.signatures.cmsparse import SignedCms
+    from emhana.trust.signatures.evidence import Evidence
 
 RSA_OID = "1.2.840.113549.1.1.1"
 EC_OID = "1.2.840.10045.2.1"
@@ -54,7 +54,7 @@ def is_gost(oid: str) -> bool:
 
 def select(signed: SignedCms, *, gost: SignatureVerifier | None) -> SignatureVerifier:
     """Return the verifier for the signer's key algorithm; raise UnsupportedAlgorithm."""
-    from emhana.signatures.inprocess import InProcessVerifier
+    from emhana.trust.signatures.inprocess import InProcessVerifier
 
     oid = signed.key_oid
     if oid in (RSA_OID, EC_OID):

@@ -10,9 +10,10 @@ from enum import StrEnum
 from typing import Any
 
 from emhana.kernel.errors import SealMalformed
-from emhana.trust import cose, cwt, seal
-from emhana.trust.revocation import Reason, cti_hash, signature_hash
-from emhana.trust.trustlist import ListInfo, SignerEntry, TrustContext
+from emhana.trust.lists.revocation import Reason, cti_hash, signature_hash
+from emhana.trust.lists.trustlist import ListInfo, SignerEntry, TrustContext
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
 
 DEFAULT_SKEW = dt.timedelta(minutes=5)
 

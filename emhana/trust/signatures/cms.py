@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from emhana.signatures.cmsparse import parse
-from emhana.signatures.evidence import Evidence
-from emhana.signatures.verifiers import SignatureVerifier, select
+from emhana.trust.signatures.cmsparse import parse
+from emhana.trust.signatures.evidence import Evidence
+from emhana.trust.signatures.verifiers import SignatureVerifier, select
 
 T = TypeVar("T")
 _THREAD = threading.local()

@@ -15,7 +15,7 @@ class RecordSignature(Base):
     """A record's accepted signature (C-06, C-40, A-54): the CMS, the signer and the evidence, append-only.
 
     ``record_kind``/``record_id`` name the record (``medbook_entry`` or ``attachment_notice``);
-    ``canonical_sha256`` is the hash of the exact bytes signed (``emhana.signatures.canonical``);
+    ``canonical_sha256`` is the hash of the exact bytes signed (``emhana.trust.signatures.canonical``);
     ``evidence`` holds the chain subjects, the CRLs used (issuer, number, update times) and the outcome.
     """
 

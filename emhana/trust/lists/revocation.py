@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import TrustListInvalid
-from emhana.trust import cose, cwt, jws, seal
-from emhana.trust.trustlist import ListInfo, TrustContext, list_info, parse_time, scheme_key
+from emhana.trust.lists import jws
+from emhana.trust.lists.trustlist import ListInfo, TrustContext, list_info, parse_time, scheme_key
+from emhana.trust.seals import cose, cwt
+from emhana.trust.seals import kzmb1 as seal
 
 REVOCATION_LIST_TYPE = "kzmb-revocation-list+json"
 REVOCATION_LIST_KIND = "revocation list"

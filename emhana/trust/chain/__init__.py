@@ -1,0 +1,1 @@
+"""emhana.trust.chain."""
