@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from emhana import __version__
+from emhana import models as tables  # noqa: F401  (every table, chain and listener registered)
 from emhana.accounts.service import LocalAuthenticator
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.db import make_engine, make_sessionmaker

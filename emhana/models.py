@@ -1,4 +1,7 @@
-"""Import every domain's tables so that the metadata is complete (Alembic, tests)."""
+"""Import every domain's tables so that the metadata is complete (Alembic, tests, the app and the CLI).
+
+Importing the tables also registers the chained histories with ``emhana.trust.chain`` and installs its
+session events, so every process that writes rows links them."""
 
 from emhana.accounts import models as accounts_models
 from emhana.attachment import models as attachment_models
@@ -11,6 +14,7 @@ from emhana.medbook import models as medbook_models
 from emhana.notify import models as notify_models
 from emhana.reference import models as reference_models
 from emhana.trust import models as trust_models
+from emhana.trust.chain import links as chain_links
 from emhana.trust.signatures import models as signatures_models
 
 __all__ = [
@@ -18,6 +22,7 @@ __all__ = [
     "accounts_models",
     "attachment_models",
     "audit_models",
+    "chain_links",
     "facilities_models",
     "fhir_models",
     "identity_models",

@@ -19,8 +19,8 @@ from emhana.kernel.errors import InvalidInput, UploadTooLarge
 from emhana.kernel.i18n import LANGUAGES, translate
 from emhana.trust.lists import publish
 from emhana.trust.lists.revocation import Reason
-from emhana.trust.seals import photo
 from emhana.trust.seals import issue as seals
+from emhana.trust.seals import photo
 from emhana.trust.seals.kzmb1 import MAX_TEXT
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Result

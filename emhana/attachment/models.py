@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emhana.kernel.db import Base, BigId
+from emhana.trust.chain import links as chain
 
 
 class CampaignPolicy(Base):
@@ -214,3 +215,32 @@ class RefusalCount(Base):
     reason_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# The attachment history of one person is a hash chain (emhana.trust.chain): each row's opening fields once,
+# and every change of its end as an ``end`` link.
+ATTACHMENT_CHAIN = chain.register(
+    chain.ChainKind(
+        "attachment",
+        chain.table_of(Attachment),
+        "person_id",
+        (
+            "person_id",
+            "entity_id",
+            "site_id",
+            "district_id",
+            "doctor_id",
+            "place_basis",
+            "cause",
+            "begin_date",
+            "insured_until",
+            "application_id",
+            "decided_on",
+            "created_at",
+            "created_by",
+        ),
+        end_fields=("end_date", "end_reason"),
+        optional_fields=("care_at_home",),  # A-26, migration 0013
+    ),
+    Attachment,
+)

@@ -1,3 +1,1 @@
-"""Audit: who read or changed what, idempotent replays of write requests, and the hash chains over history."""
-
-from emhana.trust.chain import links as chain
+"""Audit: who read or changed what, and idempotent replays of write requests (hash chains: emhana.trust.chain)."""

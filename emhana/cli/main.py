@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emhana import models as tables  # noqa: F401  (every table, chain and listener registered)
 from emhana.cli import audit as audit_cli
 from emhana.cli import trust as trust_keys_cli
 from emhana.cli import verify as trust_cli

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emhana.kernel.db import Base, BigId
+from emhana.trust.chain import links as chain
 
 
 class DecreedGroup(Base):
@@ -169,3 +170,35 @@ class ClearanceSeal(Base):
     text: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The journal of one medical book is a hash chain (emhana.trust.chain), one ``open`` link per entry (C-13, C-41).
+MEDBOOK_CHAIN = chain.register(
+    chain.ChainKind(
+        "medbook",
+        chain.table_of(JournalEntry),
+        "book_id",
+        (
+            "book_id",
+            "kind",
+            "item_code",
+            "performed_on",
+            "result",
+            "result_text",
+            "codes",
+            "clearance",
+            "valid_until",
+            "referral_entity_id",
+            "caused_by_id",
+            "entity_id",
+            "author_account_id",
+            "author_name",
+            "source",
+            "supersedes_id",
+            "reason",
+            "recorded_at",
+            "canonical",
+        ),
+    ),
+    JournalEntry,
+)

@@ -29,10 +29,10 @@ from emhana.trust.keys.signers import REVOKED, utc
 from emhana.trust.lists.revocation import cti_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
 from emhana.trust.seals import cose
+from emhana.trust.seals import issue as seals
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.cwt import MAX_CATEGORY, RECORD_HASH_LENGTH, Clearance, Section, read_claims
 from emhana.trust.seals.cwt import ClearanceStatus as SealStatus
-from emhana.trust.seals import issue as seals
 
 SECTIONS = {
     EntryKind.SPECIALIST_EXAM: Section.EXAM,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.api import notify as notify_api
-from emhana.attachment.models import Application, Attachment, CampaignPolicy
+from emhana.attachment.models import ATTACHMENT_CHAIN, Application, Attachment, CampaignPolicy
 from emhana.attachment.policy import forget_policies
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.signer import DemoNotificationSigner
@@ -281,7 +281,7 @@ def _old_record_hash(row: dict[str, Any]) -> str:
         "table": "attachment",
         "id": int(row["id"]),
         "event": "open",
-        "fields": {f: chain._plain(row[f]) for f in chain.ATTACHMENT.open_fields},
+        "fields": {f: chain._plain(row[f]) for f in ATTACHMENT_CHAIN.open_fields},
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -306,14 +306,14 @@ def test_a26_chain_covers_care_at_home_and_older_rows_keep_their_hash(
         rows = {
             r["application_id"]: r
             for r in (
-                dict(m) for m in conn.execute(select(*chain.ATTACHMENT.columns, Attachment.application_id)).mappings()
+                dict(m) for m in conn.execute(select(*ATTACHMENT_CHAIN.columns, Attachment.application_id)).mappings()
             )
         }
         old = rows[plain["id"]]
         assert old["care_at_home"] is None
-        assert chain.record_hash(chain.ATTACHMENT, old, chain.OPEN) == _old_record_hash(old)
+        assert chain.record_hash(ATTACHMENT_CHAIN, old, chain.OPEN) == _old_record_hash(old)
         new = rows[app["id"]]
-        assert chain.record_hash(chain.ATTACHMENT, new, chain.OPEN) != _old_record_hash(new)
+        assert chain.record_hash(ATTACHMENT_CHAIN, new, chain.OPEN) != _old_record_hash(new)
         assert verify(conn, ["attachment"]).clean
     with sessions.begin() as s:
         s.execute(update(Attachment).where(Attachment.id == new["id"]).values(care_at_home=False))

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from emhana.attachment.models import ATTACHMENT_CHAIN
 from emhana.devtools.bench.campaign import BEGIN, NOW, Job
 from emhana.devtools.bench.dataset import raw_url
 from emhana.trust.chain import links as chain
@@ -202,10 +203,10 @@ def raw_full_worker(url: str, account: int) -> Any:
                 if not h[9]:
                     raise RuntimeError("the benchmark chains the appliers' histories first")
                 end = chain.record_hash(
-                    chain.ATTACHMENT, {"id": h[0], "end_date": last_day, "end_reason": "transfer"}, chain.END
+                    ATTACHMENT_CHAIN, {"id": h[0], "end_date": last_day, "end_reason": "transfer"}, chain.END
                 )
                 wanted.append(("attachment", h[0], chain.END, end))
-            wanted.append(("attachment", new["id"], chain.OPEN, chain.record_hash(chain.ATTACHMENT, new, chain.OPEN)))
+            wanted.append(("attachment", new["id"], chain.OPEN, chain.record_hash(ATTACHMENT_CHAIN, new, chain.OPEN)))
             for audit_id, e in zip(audit_ids, events, strict=True):
                 row = dict(zip(chain.AUDIT.open_fields, e, strict=True), id=audit_id)
                 wanted.append(("audit", audit_id, chain.OPEN, chain.record_hash(chain.AUDIT, row, chain.OPEN)))

@@ -56,10 +56,8 @@ from sqlalchemy import Column, Connection, Table, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
-from emhana.attachment.models import Attachment
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
 from emhana.kernel.fastsql import Fast
-from emhana.medbook.models import JournalEntry
 
 GENESIS = "0" * 64
 OPEN, END = "open", "end"
@@ -96,62 +94,26 @@ def table_of(model: type) -> Table:
     return table
 
 
-MEDBOOK = ChainKind(
-    "medbook",
-    table_of(JournalEntry),
-    "book_id",
-    (
-        "book_id",
-        "kind",
-        "item_code",
-        "performed_on",
-        "result",
-        "result_text",
-        "codes",
-        "clearance",
-        "valid_until",
-        "referral_entity_id",
-        "caused_by_id",
-        "entity_id",
-        "author_account_id",
-        "author_name",
-        "source",
-        "supersedes_id",
-        "reason",
-        "recorded_at",
-        "canonical",
-    ),
-)
-ATTACHMENT = ChainKind(
-    "attachment",
-    table_of(Attachment),
-    "person_id",
-    (
-        "person_id",
-        "entity_id",
-        "site_id",
-        "district_id",
-        "doctor_id",
-        "place_basis",
-        "cause",
-        "begin_date",
-        "insured_until",
-        "application_id",
-        "decided_on",
-        "created_at",
-        "created_by",
-    ),
-    end_fields=("end_date", "end_reason"),
-    optional_fields=("care_at_home",),
-)  # A-26, migration 0013
 AUDIT = ChainKind(
     "audit",
     table_of(AuditEvent),
     "subject_person_id",
     ("at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose"),
 )
-KINDS: dict[str, ChainKind] = {k.name: k for k in (MEDBOOK, ATTACHMENT, AUDIT)}
-MODELS: dict[type, ChainKind] = {JournalEntry: MEDBOOK, Attachment: ATTACHMENT, AuditEvent: AUDIT}
+# The registry of chained tables. The audit log is chained here; the processes above register their own
+# histories (attachment/models.py, medbook/models.py), so this layer never imports their tables.
+KINDS: dict[str, ChainKind] = {AUDIT.name: AUDIT}
+MODELS: dict[type, ChainKind] = {AuditEvent: AUDIT}
+
+
+def register(kind: ChainKind, model: type) -> ChainKind:
+    """Chain the rows of ``model`` as ``kind``: linked at commit, checked by ``audit verify``."""
+    known = KINDS.get(kind.name)
+    if known is not None and known is not kind:
+        raise ValueError(f"chain kind {kind.name!r} is registered twice")
+    KINDS[kind.name] = kind
+    MODELS[model] = kind
+    return kind
 
 
 INSERT_LINK = Fast(table_of(ChainLink).insert())
