@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.attachment.campaign import router as attachment_router
     from emhana.api.audit import router as audit_router
     from emhana.api.facilities import router as facilities_router
+    from emhana.api.fhir import install as install_fhir
     from emhana.api.health import router as health_router
     from emhana.api.identity import router as identity_router
     from emhana.api.medbook import router as medbook_router
@@ -62,7 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.seals import public_router as trust_public_router
     from emhana.api.seals import router as trust_router
     from emhana.api.signatures import router as signatures_router
-    from emhana.fhir.api import install as install_fhir
     from emhana.pages.attachment.citizen import router as attachment_pages
     from emhana.pages.home import router as pages_router
     from emhana.pages.medbook import router as medbook_pages

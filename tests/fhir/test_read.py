@@ -10,9 +10,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from emhana.api.fhir import _HideQuery
 from emhana.facilities.models import Post
 from emhana.fhir import systems
-from emhana.fhir.api import _HideQuery
 from emhana.fhir.registry import READ_ACTION
 from tests.fhir.conftest import FhirWorld, audit_actions
 

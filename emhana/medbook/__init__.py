@@ -1,0 +1,1 @@
+"""Personal medical books (жеке медициналық кітапша / личная медицинская книжка): decreed groups, journal, clearance, seals."""
