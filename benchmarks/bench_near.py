@@ -20,9 +20,10 @@ from sqlalchemy import text
 
 from benchmarks import migrated_schema, percentile, table
 from emhana.devtools.generator import generate
-from emhana.facilities.rules import EARTH_RADIUS_KM, KZ_LAT, KZ_LON, in_kazakhstan
+from emhana.facilities.rules import EARTH_RADIUS_KM
 from emhana.facilities.service import near
 from emhana.kernel.db import make_engine, make_sessionmaker
+from emhana.reference.rules import KZ_LAT, KZ_LON, in_kazakhstan
 
 DAY = dt.date(2026, 3, 1)
 

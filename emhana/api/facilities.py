@@ -12,7 +12,7 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.facilities import io, service
 from emhana.facilities.models import Entity, Site
-from emhana.facilities.rules import InclusionStatus, Profile, in_kazakhstan
+from emhana.facilities.rules import InclusionStatus, Profile
 from emhana.facilities.schemas import (
     DistrictOut,
     EntityIn,
@@ -28,6 +28,7 @@ from emhana.facilities.schemas import (
     SiteOut,
 )
 from emhana.kernel.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
+from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 
@@ -214,7 +215,7 @@ def change_inclusion(
     places in the same transaction (A-94); whoever finds no place is detached and may apply at any time.
     """
     entity = service.get_entity(session=session, entity_id=entity_id)
-    period = service.set_inclusion(
+    period = service.change_inclusion(
         session=session,
         actor=actor,
         entity=entity,
@@ -222,19 +223,6 @@ def change_inclusion(
         effective_from=body.effective_from,
         reason=body.reason,
     )
-    if period.status == InclusionStatus.EXCLUDED.value:
-        # Imported here: the attachment package depends on facilities, not the other way round.
-        from emhana.attachment import clock, placement, policy
-
-        day = clock.today()
-        placement.redistribute(
-            session=session,
-            actor=actor,
-            entity_id=entity_id,
-            on=period.effective_from,
-            today=day,
-            policy=policy.policy_for(session, day),
-        )
     return InclusionOut(
         status=period.status,
         effective_from=period.effective_from,

@@ -20,6 +20,11 @@ def _invalid_dates(reason: str) -> PydanticCustomError:
     return PydanticCustomError("core.invalid_dates", "The dates are not consistent: {reason}.", {"reason": reason})
 
 
+# Scans of documents attached to an application (A-60..A-66): at most 10 MiB, PDF or an image.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

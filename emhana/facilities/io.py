@@ -36,9 +36,9 @@ from emhana.facilities.rules import (
     Ownership,
     Profile,
     SiteKind,
-    in_kazakhstan,
 )
 from emhana.identity.rules import bin_problem, iin_problem
+from emhana.reference.rules import in_kazakhstan
 
 ENTITY_COLUMNS = (
     "bin",

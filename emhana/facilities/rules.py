@@ -13,8 +13,6 @@ from emhana.kernel.errors import N_
 EARTH_RADIUS_KM = 6371.0088
 
 # Kazakhstan's extent with a small margin (extreme points 40.56–55.44 N, 46.49–87.36 E).
-KZ_LAT = (40.5, 55.5)
-KZ_LON = (46.4, 87.4)
 
 
 class SiteKind(StrEnum):
@@ -75,11 +73,6 @@ def status_on(periods: Sequence[InclusionPeriod], day: dt.date) -> InclusionStat
 def participates(periods: Sequence[InclusionPeriod], day: dt.date) -> bool:
     """Tell whether an entity takes part in attachment on a day (A-04, B-02: included in the database)."""
     return status_on(periods, day) is InclusionStatus.INCLUDED
-
-
-def in_kazakhstan(lat: float, lon: float) -> bool:
-    """Tell whether a point lies within Kazakhstan's extent."""
-    return KZ_LAT[0] <= lat <= KZ_LAT[1] and KZ_LON[0] <= lon <= KZ_LON[1]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
+from emhana.facilities import events
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import (
@@ -88,6 +89,25 @@ def set_inclusion(
         object_id=str(entity.id),
         purpose=reason[:200],
     )
+    return period
+
+
+def change_inclusion(
+    *,
+    session: Session,
+    actor: Actor | None,
+    entity: Entity,
+    status: InclusionStatus,
+    effective_from: dt.date,
+    reason: str,
+) -> Inclusion:
+    """Include or exclude an entity from a date (B-05, B-06); an exclusion tells the subscribers of
+    ``facilities.events`` in the same transaction (the attachment campaign redistributes, A-94)."""
+    period = set_inclusion(
+        session=session, actor=actor, entity=entity, status=status, effective_from=effective_from, reason=reason
+    )
+    if period.status == InclusionStatus.EXCLUDED.value:
+        events.excluded(session, actor, events.EntityExcluded(entity.id, period.effective_from))
     return period
 
 

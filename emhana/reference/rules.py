@@ -1,8 +1,12 @@
-"""Pure rules over KATO codes: structure and parent derivation (shared/data/kato/README.md)."""
+"""Pure rules over places: KATO codes, their structure and parent derivation (emhana/reference/data/kato), and
+Kazakhstan's extent."""
 
 from __future__ import annotations
 
 from collections.abc import Container
+
+KZ_LAT = (40.5, 55.5)
+KZ_LON = (46.4, 87.4)
 
 
 def is_kato_code(code: str) -> bool:
@@ -34,3 +38,8 @@ def parent_of(code: str, known: Container[str]) -> str | None:
 def oblast_of(code: str) -> str:
     """Return the oblast-level code (AB0000000) of a code."""
     return code[:2] + "0000000"
+
+
+def in_kazakhstan(lat: float, lon: float) -> bool:
+    """Tell whether a point lies within Kazakhstan's extent."""
+    return KZ_LAT[0] <= lat <= KZ_LAT[1] and KZ_LON[0] <= lon <= KZ_LON[1]

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emhana.facilities.rules import in_kazakhstan
 from emhana.kernel.errors import OutsideKazakhstan, UnknownKato
 from emhana.reference.models import KatoUnit
+from emhana.reference.rules import in_kazakhstan
 
 
 def check_places(session: Session, places: Iterable[tuple[str, float | None, float | None]]) -> None:

@@ -44,3 +44,27 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_migration_files_are_named_in_chain_order() -> None:
+    """Sorted by file name, the migrations run in the order of their down_revision links."""
+    import ast
+
+    from emhana.kernel.migrate import MIGRATIONS
+
+    links: dict[str, tuple[str, str | None]] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        values = {
+            t.id: node.value.value
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for t in node.targets
+            if isinstance(t, ast.Name) and t.id in ("revision", "down_revision")
+        }
+        links[path.name] = (values["revision"], values["down_revision"])
+    names = sorted(links)
+    chain: list[str | None] = [None]
+    for name in names:
+        revision, down = links[name]
+        assert down == chain[-1], f"{name} revises {down}, but the file before it is {chain[-1]}"
+        chain.append(revision)

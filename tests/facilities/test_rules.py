@@ -11,10 +11,10 @@ from emhana.facilities.rules import (
     InclusionStatus,
     bounding_box,
     haversine_km,
-    in_kazakhstan,
     participates,
     status_on,
 )
+from emhana.reference.rules import in_kazakhstan
 
 D = dt.date
 INC, EXC = InclusionStatus.INCLUDED, InclusionStatus.EXCLUDED

@@ -18,13 +18,14 @@ from pydantic import ValidationError
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.api.attachment import outputs
 from emhana.api.attachment.fund import router as fund_router
-from emhana.attachment import calendar, clock, service
+from emhana.attachment import calendar, outputs, service
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import ApplicationDocument
 from emhana.attachment.rules import free_places
 from emhana.attachment.schemas import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_TYPES,
     ApplicationIn,
     ApplicationOut,
     DeadlineOut,
@@ -38,15 +39,15 @@ from emhana.attachment.schemas import (
 )
 from emhana.audit.idempotency import run_once
 from emhana.facilities.models import District
-from emhana.facilities.rules import Profile, in_kazakhstan
+from emhana.facilities.rules import Profile
+from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
+from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SessionDep, public, require
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])
 router.include_router(fund_router)
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UPLOAD_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
 PERSON_READERS = (Role.CITIZEN, Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN)
 IdempotencyKey = Annotated[str | None, Header()]
 

@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.api.attachment import outputs
-from emhana.attachment import capitation, clock, placement, policy
+from emhana.attachment import capitation, outputs, placement, policy
 from emhana.attachment.enums import DEFAULT_BANDS, EndReason
 from emhana.attachment.models import CapitationSnapshot
 from emhana.attachment.schemas import (
@@ -27,6 +26,7 @@ from emhana.attachment.schemas import (
     SnapshotOut,
 )
 from emhana.audit.idempotency import run_once
+from emhana.kernel import clock
 from emhana.kernel.errors import PreconditionRequired
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json

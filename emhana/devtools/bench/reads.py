@@ -14,8 +14,9 @@ from sqlalchemy import Engine, text
 from emhana.attachment import capitation
 from emhana.attachment.service import near_free
 from emhana.devtools.bench.dataset import raw_url
-from emhana.facilities.rules import EARTH_RADIUS_KM, KZ_LAT, KZ_LON, in_kazakhstan
+from emhana.facilities.rules import EARTH_RADIUS_KM
 from emhana.kernel.db import make_sessionmaker, unit_of_work
+from emhana.reference.rules import KZ_LAT, KZ_LON, in_kazakhstan
 
 
 def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:

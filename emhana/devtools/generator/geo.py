@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from emhana.devtools.generator.params import GeneratorParams
-from emhana.facilities.rules import EARTH_RADIUS_KM, in_kazakhstan
+from emhana.facilities.rules import EARTH_RADIUS_KM
 from emhana.reference.loader import kato_rows, region_rows
+from emhana.reference.rules import in_kazakhstan
 
 DATA = Path(__file__).parent / "data"
 REPUBLICAN_CITIES = ("710000000", "750000000", "790000000")  # SCALE.md §2: Astana, Almaty, Shymkent

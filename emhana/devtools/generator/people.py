@@ -11,10 +11,10 @@ from emhana.devtools.generator.names import NameBook
 from emhana.devtools.generator.naming import MICRODISTRICTS, STREETS
 from emhana.devtools.generator.network import SitePlan
 from emhana.devtools.generator.params import GeneratorParams
-from emhana.facilities.rules import KZ_LAT, KZ_LON
 from emhana.identity.rules import W1, W2
 from emhana.identity.schemas import AddressKind, Category
 from emhana.reference.loader import KATO_VERSION
+from emhana.reference.rules import KZ_LAT, KZ_LON
 
 # Mobile operator codes of Kazakhstan (+7 7xx): Beeline, Kcell/activ, Tele2/Altel.
 OPERATORS = ("700", "701", "702", "705", "707", "708", "747", "771", "775", "776", "777", "778")

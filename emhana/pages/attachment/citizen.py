@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.api.attachment import outputs
-from emhana.attachment import clock, service
+from emhana.attachment import outputs, service
 from emhana.attachment.enums import Channel, PlaceBasis
 from emhana.attachment.models import Application
 from emhana.attachment.reports import names_for
@@ -22,6 +21,7 @@ from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import Profile
 from emhana.identity.service import get_person
+from emhana.kernel import clock
 from emhana.kernel.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
 from emhana.kernel.i18n import translate
 from emhana.pages.attachment import contacts as contact_pages

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import clock, policy
+from emhana.attachment import policy
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.schemas import PolicyIn
+from emhana.kernel import clock
 from emhana.kernel.errors import N_, InvalidDates, InvalidInput, RegistryError
 from emhana.kernel.i18n import translate
 from emhana.pages.attachment.views import AttachmentLabels, error_text, parse_date

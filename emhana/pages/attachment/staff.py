@@ -15,15 +15,14 @@ from starlette.datastructures import UploadFile
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.api.attachment import outputs
-from emhana.api.attachment.campaign import MAX_UPLOAD_BYTES, UPLOAD_TYPES
-from emhana.attachment import capitation, clock, policy, reports, service
+from emhana.attachment import capitation, outputs, policy, reports, service
 from emhana.attachment.enums import Channel, Holder, PlaceBasis
-from emhana.attachment.schemas import ApplicationIn, DocumentIn
+from emhana.attachment.schemas import MAX_UPLOAD_BYTES, UPLOAD_TYPES, ApplicationIn, DocumentIn
 from emhana.facilities.models import Entity
 from emhana.facilities.rules import Profile
 from emhana.identity.models import Person
 from emhana.identity.service import find_by_iin, get_person
+from emhana.kernel import clock
 from emhana.kernel.errors import N_, InvalidInput, NotFound, RegistryError
 from emhana.kernel.i18n import translate
 from emhana.pages.attachment import charts

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import DocKind, PlaceBasis
 from emhana.attachment.reports import AGE_BANDS
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import N_, RegistryError
 from emhana.kernel.i18n import translate
 

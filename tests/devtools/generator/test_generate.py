@@ -10,9 +10,9 @@ from sqlalchemy import Engine, text
 
 from emhana.devtools.generator import GenerateStats, generate
 from emhana.devtools.generator.progress import summary
-from emhana.facilities.rules import in_kazakhstan
 from emhana.identity.rules import is_valid_bin, is_valid_iin
 from emhana.reference.loader import region_rows
+from emhana.reference.rules import in_kazakhstan
 
 PERSON_HASH_SQL = (
     "SELECT p.id, p.iin, p.surname, p.given_name, p.patronymic, p.birth_date, p.sex, p.category, "

@@ -10,8 +10,9 @@ from emhana.devtools.generator.geo import build_geography
 from emhana.devtools.generator.network import build_network, rural_kind
 from emhana.devtools.generator.params import GeneratorParams
 from emhana.devtools.generator.plan import apportion, make_plan
-from emhana.facilities.rules import SiteKind, in_kazakhstan
+from emhana.facilities.rules import SiteKind
 from emhana.reference.loader import kato_rows, region_rows
+from emhana.reference.rules import in_kazakhstan
 
 PARAMS = GeneratorParams()
 

@@ -1,7 +1,7 @@
 """Personal medical books: decreed-group catalogue (seeded: C-51 verified, C-52 unverified), responsible
 therapists, books, the append-only journal, employer links.
 
-Revision ID: mb01
+Revision ID: mb01 (its id predates the numbered names; the file name keeps it in chain order)
 Revises: 0004
 """
 from alembic import op

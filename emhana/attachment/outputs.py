@@ -7,7 +7,6 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from emhana.attachment import service
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import REVIEW_MESSAGES, Review, State
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
 from emhana.attachment.policy import policy_for
@@ -21,6 +20,7 @@ from emhana.attachment.schemas import (
     PolicyOut,
     ReasonOut,
 )
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import VersionConflict
 from emhana.kernel.i18n import all_languages
 
