@@ -23,12 +23,16 @@ demo: $(VENV)/.installed
 ## test: install dev tools, then ruff, mypy and the whole pytest suite (browser tests need Debian chromium)
 test: $(VENV)/.dev
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium (Debian package chromium) is missing: the browser tests will be skipped. Install it with: apt-get install chromium"
-	$(BIN)/ruff check emhana tests benchmarks
+	$(BIN)/ruff format --check emhana tests benchmarks examples
+	$(BIN)/ruff check emhana tests benchmarks examples
 	$(BIN)/mypy emhana
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check emhana tests benchmarks
+	$(BIN)/ruff format --check emhana tests benchmarks examples
+	$(BIN)/ruff check emhana tests benchmarks examples
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy emhana

@@ -136,3 +136,27 @@ def test_only_rows_items_and_headings_define() -> None:
         ]
     )
     assert defined_ids(markdown) == {"A-01", "A-02", "A-03", "A-04", "C-10", "D-20"}
+
+
+OUTSIDE_DOCUMENT = re.compile(
+    r"(?<![\w/])(?:DOMAIN|CREDENTIALS|SCALE|STACK|STYLE|PEERS|JOURNEYS)\.md|\.\./shared|/work/shared"
+)
+
+
+def outside_references(sources: Iterable[tuple[str, str]]) -> list[str]:
+    """Return file:line of every reference to a document that is not in the repository."""
+    return [
+        f"{name}:{number}: {match.group(0)}"
+        for name, text in sources
+        for number, line in enumerate(text.splitlines(), start=1)
+        for match in OUTSIDE_DOCUMENT.finditer(line)
+    ]
+
+
+def test_the_code_cites_only_documents_in_the_repository() -> None:
+    assert outside_references(package_sources()) == []
+
+
+def test_an_outside_reference_is_reported() -> None:
+    found = outside_references([("emhana/x.py", "ok: docs/domain.md\nbad: DOMAIN.md §1\nbad: ../shared/data")])
+    assert found == ["emhana/x.py:2: DOMAIN.md", "emhana/x.py:3: ../shared"]

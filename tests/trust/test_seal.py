@@ -34,7 +34,7 @@ def test_each_seal_version_gets_a_fresh_cti(scheme: Scheme) -> None:
 def test_qr_is_alphanumeric_level_q_within_version_15(scheme: Scheme) -> None:
     text = issue(scheme.a)
     qr = seal.qr_code(text)
-    assert qr.error == "Q" and qr.mode == "alphanumeric" and int(qr.version) <= 15  # CREDENTIALS.md §5: V13–V15 at Q
+    assert qr.error == "Q" and qr.mode == "alphanumeric" and int(qr.version) <= 15  # credentials §5: V13–V15 at Q
     png, svg = seal.qr_png(text), seal.qr_svg(text)
     assert png.startswith(b"\x89PNG") and svg.startswith(b"<svg")
     assert seal.read_qr(png) == text

@@ -1,7 +1,8 @@
 """COSE_Sign1 (RFC 9052) built and checked with cbor2 + cryptography: ES256 with raw r||s, PS256 for HC1.
 
-STACK.md §1.3: pycose is slow (pure-Python ECDSA) and broken with cbor2 6, so the structure is assembled
-and parsed here and the signature math is `cryptography`'s.
+Why not pycose: it signs with pure-Python ECDSA (over 10× slower, with an open timing issue) and cannot
+decode COSE with cbor2 6 (pycose#141), so the structure is assembled and parsed here and the signature math
+is `cryptography`'s.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class Sign1:
 
 
 def kid_of(certificate_der: bytes) -> bytes:
-    """Return the COSE kid of a signer certificate: the first 8 bytes of SHA-256 over its DER (CREDENTIALS.md §1.3)."""
+    """Return the COSE kid of a signer certificate: the first 8 bytes of SHA-256 over its DER.
+
+    docs/credentials.md §1.3.
+    """
     return hashlib.sha256(certificate_der).digest()[:KID_LENGTH]
 
 
@@ -73,7 +77,7 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    """Return an ES256 signature of data as raw r||s, 64 bytes (never DER, CREDENTIALS.md §6.8)."""
+    """Return an ES256 signature of data as raw r||s, 64 bytes (never DER, docs/credentials.md §6.8)."""
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
@@ -111,7 +115,7 @@ def encode_sign1(payload: bytes, key: ec.EllipticCurvePrivateKey, kid: bytes, *,
 
 def _unwrap(value: Any, *, require_tag: bool) -> Any:
     if isinstance(value, cbor2.CBORTag) and value.tag == TAG_CWT:
-        value = value.value  # CREDENTIALS.md §1.3: "double tagged" CWT(COSE_Sign1) must be accepted (CO28).
+        value = value.value  # docs/credentials.md §1.3: "double tagged" CWT(COSE_Sign1) must be accepted (CO28).
     if isinstance(value, cbor2.CBORTag):
         if value.tag != TAG_SIGN1:
             raise SealMalformed(reason="not_cose_sign1")
@@ -142,7 +146,7 @@ def decode_sign1(data: bytes, *, require_tag: bool = True, kid_length: int | Non
         raise SealMalformed(reason="missing_alg")
     if HDR_CRIT in protected or HDR_CRIT in unprotected:
         raise SealMalformed(reason="unknown_critical_header")
-    # CREDENTIALS.md §1.3: the protected kid wins; the unprotected one is only a fallback (CO18–CO23).
+    # docs/credentials.md §1.3: the protected kid wins; the unprotected one is only a fallback (CO18–CO23).
     kid_protected = HDR_KID in protected
     kid = protected.get(HDR_KID) if kid_protected else unprotected.get(HDR_KID)
     if kid is not None and not isinstance(kid, bytes):

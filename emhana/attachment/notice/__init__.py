@@ -1,0 +1,1 @@
+"""emhana.attachment.notice."""
