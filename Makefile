@@ -23,15 +23,15 @@ demo: $(VENV)/.installed
 ## test: install dev tools, then ruff, mypy and the whole pytest suite (browser tests need Debian chromium)
 test: $(VENV)/.dev
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium (Debian package chromium) is missing: the browser tests will be skipped. Install it with: apt-get install chromium"
-	$(BIN)/ruff format --check emhana tests benchmarks examples
-	$(BIN)/ruff check emhana tests benchmarks examples
+	$(BIN)/ruff format --check emhana tests examples
+	$(BIN)/ruff check emhana tests examples
 	$(BIN)/mypy emhana
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff format --check emhana tests benchmarks examples
-	$(BIN)/ruff check emhana tests benchmarks examples
+	$(BIN)/ruff format --check emhana tests examples
+	$(BIN)/ruff check emhana tests examples
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
@@ -41,10 +41,10 @@ typecheck: $(VENV)/.dev
 audit: $(VENV)/.dev
 	BIN=$(BIN) .ci/audit
 
-## bench: load and near-search benchmarks on PostgreSQL (see benchmarks/RESULTS.md)
+## bench: load and near-search benchmarks on PostgreSQL (`emhana bench --help` lists all; see benchmarks/RESULTS.md)
 bench: $(VENV)/.dev
-	$(BIN)/python -m benchmarks.bench_load --population 1000000 --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
-	$(BIN)/python -m benchmarks.bench_near --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+	$(BIN)/emhana bench load --population 1000000 --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+	$(BIN)/emhana bench near --database-url $(or $(PG_TEST_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
 clean:
 	rm -rf $(VENV) emhana.db emhana.db-wal emhana.db-shm

@@ -5,6 +5,7 @@ session events, so every process that writes rows links them."""
 
 from emhana.accounts import models as accounts_models
 from emhana.attachment import models as attachment_models
+from emhana.attachment.notice import models as attachment_notice_models
 from emhana.audit import models as audit_models
 from emhana.facilities import models as facilities_models
 from emhana.fhir import models as fhir_models
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "attachment_models",
+    "attachment_notice_models",
     "audit_models",
     "chain_links",
     "facilities_models",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account, ApiToken
 from emhana.accounts.roles import Role
+from emhana.kernel import clock
 from emhana.kernel.errors import BadCredentials, NotAuthenticated
 
 _hasher = PasswordHasher()
@@ -100,7 +101,7 @@ def _digest(token: str) -> str:
 
 def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta, now: dt.datetime | None = None) -> str:
     """Create an opaque bearer token for the actor and return it (only its hash is stored)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(account_id=actor.account_id, token_hash=_digest(token), created_at=now, expires_at=now + ttl))
     session.flush()
@@ -109,7 +110,7 @@ def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta, now: dt.da
 
 def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = None) -> Actor:
     """Return the actor of a live token or raise NotAuthenticated."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     row = session.execute(
         select(ApiToken, Account)
         .join(Account, Account.id == ApiToken.account_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from emhana.accounts.roles import ALL_ROLES
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor, Authenticator, issue_token, revoke_token
 from emhana.web.deps import SessionDep, bearer_token, public, require
 
@@ -41,14 +41,14 @@ def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordR
 
 
 @router.get("/me", response_model=MeOut)
-def me(actor: Annotated[Actor, require(*ALL_ROLES)]) -> MeOut:
+def me(actor: Annotated[Actor, require(Can.USE_ACCOUNT)]) -> MeOut:
     """Return the current account."""
     return MeOut(
         username=actor.username, role=actor.role.value, display_name=actor.display_name, entity_id=actor.entity_id
     )
 
 
-@router.post("/logout", status_code=204, dependencies=[require(*ALL_ROLES)])
+@router.post("/logout", status_code=204, dependencies=[require(Can.USE_ACCOUNT)])
 def logout(request: Request, session: SessionDep) -> None:
     """Revoke the token of this request."""
     tok = bearer_token(request)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.web.deps import SessionDep, require
@@ -33,7 +33,7 @@ class AccessOut(BaseModel):
 @router.get("/me/access-log", response_model=list[AccessOut])
 def my_access_log(
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.CITIZEN)],
+    actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1, description="Only events older than this id")] = None,
 ) -> list[AccessOut]:

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
 from emhana.facilities import io, service
 from emhana.facilities.models import Entity, Site
-from emhana.facilities.rules import InclusionStatus, Profile
+from emhana.facilities.rules import InclusionStatus, Profile, period_on
 from emhana.facilities.schemas import (
     DistrictOut,
     EntityIn,
@@ -27,6 +27,7 @@ from emhana.facilities.schemas import (
     PractitionerOut,
     SiteOut,
 )
+from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SessionDep, public, require
@@ -35,11 +36,6 @@ from emhana.web.idempotency import idempotent_json
 router = APIRouter(prefix="/facilities", tags=["facilities"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
-
-def today() -> dt.date:
-    """Return today's date (the publication date of the list)."""
-    return dt.date.today()
 
 
 def site_out(site: Site) -> SiteOut:
@@ -63,10 +59,7 @@ def site_out(site: Site) -> SiteOut:
 
 
 def entity_out(entity: Entity, day: dt.date) -> EntityOut:
-    rec_status = None
-    for p in entity.inclusions:
-        if p.effective_from <= day and (p.effective_to is None or day < p.effective_to):
-            rec_status = p.status
+    current = period_on(entity.inclusions, day)
     return EntityOut(
         id=entity.id,
         bin=entity.bin,
@@ -79,7 +72,7 @@ def entity_out(entity: Entity, day: dt.date) -> EntityOut:
         contract_from=entity.contract_from,
         contract_to=entity.contract_to,
         region_kato=entity.region_kato,
-        status=rec_status,
+        status=current.status if current else None,
         licences=[
             LicenceOut(
                 number=lic.number,
@@ -106,7 +99,7 @@ def list_entities(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EntityPage:
     """List the participating entities of the published database, with search by name, BIN or address."""
-    day = today()
+    day = clock.today()
     total, entities = service.list_participating(
         session=session, day=day, q=q.strip(), region=region, limit=limit, offset=offset
     )
@@ -117,14 +110,14 @@ def list_entities(
 def create_entity(
     body: EntityIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN)],
+    actor: Annotated[Actor, require(Can.KEEP_FACILITY_REGISTER)],
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Register a new healthcare entity with its sites and districts (B-04)."""
 
     def run() -> tuple[int, dict[str, object]]:
         entity = service.create_entity(session=session, actor=actor, data=body)
-        return 201, entity_out(entity, today()).model_dump(mode="json")
+        return 201, entity_out(entity, clock.today()).model_dump(mode="json")
 
     return idempotent_json(
         session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
@@ -134,7 +127,7 @@ def create_entity(
 @router.get("/entities/{entity_id}", response_model=EntityOut, dependencies=[public()])
 def read_entity(entity_id: int, session: SessionDep) -> EntityOut:
     """Return one entity with its licences, inclusion history and sites."""
-    return entity_out(service.get_entity(session=session, entity_id=entity_id), today())
+    return entity_out(service.get_entity(session=session, entity_id=entity_id), clock.today())
 
 
 @router.get("/near", response_model=list[NearOut], dependencies=[public()])
@@ -149,7 +142,7 @@ def near(
     if not in_kazakhstan(lat, lon):
         raise OutsideKazakhstan(lat=lat, lon=lon)
     found = service.near(
-        session=session, lat=lat, lon=lon, day=today(), limit=limit, profile=profile.value if profile else None
+        session=session, lat=lat, lon=lon, day=clock.today(), limit=limit, profile=profile.value if profile else None
     )
     return [
         NearOut(
@@ -177,7 +170,7 @@ def near(
 @router.get("/export", dependencies=[public()], responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
 def export(session: SessionDep, format: Literal["csv", "json"] = "json") -> Response:
     """Export the published list of participating entities as CSV or JSON."""
-    records = service.published_records(session=session, day=today())
+    records = service.published_records(session=session, day=clock.today())
     if format == "csv":
         return Response(
             io.write_csv(records),
@@ -189,7 +182,9 @@ def export(session: SessionDep, format: Literal["csv", "json"] = "json") -> Resp
 
 @router.post("/import", response_model=ImportOut, responses={422: {"content": {"application/problem+json": {}}}})
 async def import_file(
-    session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)], file: Annotated[UploadFile, File()]
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.KEEP_FACILITY_REGISTER)],
+    file: Annotated[UploadFile, File()],
 ) -> ImportOut:
     """Import entities from CSV or JSON: all or nothing, every bad row reported with its line."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
@@ -207,7 +202,7 @@ async def import_file(
 
 @router.post("/entities/{entity_id}/inclusions", response_model=InclusionOut, status_code=201)
 def change_inclusion(
-    entity_id: int, body: InclusionIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)]
+    entity_id: int, body: InclusionIn, session: SessionDep, actor: Annotated[Actor, require(Can.DECIDE_INCLUSION)]
 ) -> InclusionOut:
     """Include an entity in the database or exclude it from a date, with a reason (B-05, B-06).
 
@@ -246,7 +241,7 @@ def list_practitioners(entity_id: int, session: SessionDep) -> list[Practitioner
             site_id=post.site_id,
             rate=post.rate,
         )
-        for p, post in service.practitioners_of(session=session, entity_id=entity_id, day=today())
+        for p, post in service.practitioners_of(session=session, entity_id=entity_id, day=clock.today())
     ]
 
 
@@ -255,7 +250,7 @@ def add_practitioner(
     entity_id: int,
     body: PractitionerIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN)],
+    actor: Annotated[Actor, require(Can.ADD_PRACTITIONER)],
 ) -> PractitionerOut:
     """Register a practitioner's post at an entity; an entity admin only at their own entity."""
     if actor.role is Role.ENTITY_ADMIN and actor.entity_id != entity_id:

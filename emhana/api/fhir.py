@@ -14,9 +14,8 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
 from emhana.fhir import deadletter, inbound, outbound, registry, systems
 from emhana.fhir.capability import capability_statement
 from emhana.fhir.codemap import CodeMapIn, CodeMapOut, list_codes, put_code
@@ -38,33 +37,23 @@ from emhana.fhir.outcome import (
     outcome_from_texts,
 )
 from emhana.fhir.signature import Trust, load_trust
-from emhana.kernel.errors import N_, BookNotFound
+from emhana.kernel import clock
+from emhana.kernel.errors import BookNotFound
+from emhana.kernel.i18n import N_
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.problems import PROBLEM_JSON, language, problem
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 interop = APIRouter(prefix="/interop", tags=["interop"])
 
-READERS = (
-    Role.MIS_CLIENT,
-    Role.CLINICIAN,
-    Role.RESPONSIBLE_THERAPIST,
-    Role.REGISTRAR,
-    Role.ENTITY_ADMIN,
-    Role.FUND_ADMIN,
-)
-PATIENT_READERS = (Role.MIS_CLIENT, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.REGISTRAR, Role.FUND_ADMIN)
-BOOK_READERS = (Role.MIS_CLIENT, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)
-OPERATORS = (Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.MIS_CLIENT)
-REPLAYERS = (Role.FUND_ADMIN, Role.ENTITY_ADMIN)
 IGNORED = {"_format", "_pretty", "_total", "_summary", "lang"}
 REPLAY_REFUSED = N_("The bundle was refused again; its dead letters name the problems.")
 DEFAULT_COUNT, MAX_COUNT = 20, 100
 MAX_BODY = 5 * 1024 * 1024
 DIGITS12 = re.compile(r"^\d{12}$")
 
-READ = [require(*READERS)]
-PatientReader = Annotated[Actor, require(*PATIENT_READERS)]
+READ = [require(Can.READ_FHIR_DIRECTORY)]
+PatientReader = Annotated[Actor, require(Can.READ_FHIR_PATIENT)]
 
 
 def base_url(request: Request) -> str:
@@ -258,7 +247,7 @@ async def search_patients_post(request: Request, session: SessionDep, actor: Pat
 
 @router.get("/Patient/{rid}/$medbook")
 def patient_medbook(
-    rid: str, request: Request, session: SessionDep, actor: Annotated[Actor, require(*BOOK_READERS)]
+    rid: str, request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.READ_FHIR_MEDBOOK)]
 ) -> JSONResponse:
     """The worker's personal medical book as a FHIR document Bundle with its signatures (the read is logged)."""
     try:
@@ -475,7 +464,7 @@ def transaction_response(doc_entries: int, accepted: Accepted, lang: str) -> dic
 @router.post("", status_code=200)
 @router.post("/", status_code=200, include_in_schema=False)
 async def transaction(
-    request: Request, session: SessionDep, actor: Annotated[Actor, require(Role.MIS_CLIENT)]
+    request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.SUBMIT_FHIR_BUNDLE)]
 ) -> Response:
     """Ingest a signed transaction Bundle of one worker's results; refused bundles go to the dead-letter queue."""
     body = await request.body()
@@ -539,7 +528,7 @@ class SyncStatusOut(BaseModel):
 @interop.get("/dead-letters", response_model=LettersOut)
 def dead_letters(
     session: SessionDep,
-    actor: Annotated[Actor, require(*OPERATORS)],
+    actor: Annotated[Actor, require(Can.WATCH_INTEROP)],
     include_resolved: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -575,7 +564,7 @@ def dead_letters(
 
 @interop.post("/bundles/{bundle_id}/replay", response_model=ReplayOut)
 def replay(
-    bundle_id: int, request: Request, session: SessionDep, actor: Annotated[Actor, require(*REPLAYERS)]
+    bundle_id: int, request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)]
 ) -> Response:
     """Replay a refused bundle after the mapping or the data was fixed."""
     now = clock.now()
@@ -604,27 +593,27 @@ def replay(
 
 
 @interop.post("/bundles/{bundle_id}/discard", status_code=204)
-def discard(bundle_id: int, session: SessionDep, actor: Annotated[Actor, require(*REPLAYERS)]) -> Response:
+def discard(bundle_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)]) -> Response:
     """Close a refused bundle's dead letters without replaying it."""
     deadletter.discard(session=session, actor=actor, bundle_id=bundle_id, now=clock.now())
     return Response(status_code=204)
 
 
 @interop.get("/sync-status", response_model=SyncStatusOut)
-def sync_status(session: SessionDep, actor: Annotated[Actor, require(*OPERATORS)]) -> SyncStatusOut:
+def sync_status(session: SessionDep, actor: Annotated[Actor, require(Can.WATCH_INTEROP)]) -> SyncStatusOut:
     """Counts of accepted and refused bundles, ingested resources, dead letters, the last success and the lag."""
     s = deadletter.status(session=session, actor=actor, now=clock.now())
     return SyncStatusOut(**s.__dict__)
 
 
-@interop.get("/code-map", response_model=list[CodeMapOut], dependencies=[require(*OPERATORS)])
+@interop.get("/code-map", response_model=list[CodeMapOut], dependencies=[require(Can.WATCH_INTEROP)])
 def code_map(session: SessionDep, system: str | None = None) -> list[CodeMapOut]:
     """The code map: which LOINC, ICD-10, CVX or local code becomes which journal entry kind and item."""
     return list_codes(session=session, system=system)
 
 
 @interop.put("/code-map", response_model=CodeMapOut)
-def put_code_map(body: CodeMapIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)]) -> CodeMapOut:
+def put_code_map(body: CodeMapIn, session: SessionDep, actor: Annotated[Actor, require(Can.MAP_CODES)]) -> CodeMapOut:
     """Add or change one mapping (the Fund); replaying dead letters then applies it."""
     return put_code(session=session, actor=actor, data=body, now=clock.now())
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.identity import service
 from emhana.identity.models import LegalRepresentation, Person
@@ -23,17 +23,14 @@ from emhana.identity.schemas import (
     RepresentationIn,
     RepresentationOut,
 )
-from emhana.kernel.errors import N_, NotFound
-from emhana.kernel.i18n import LANGUAGES, translate
+from emhana.kernel.errors import NotFound
+from emhana.kernel.i18n import LANGUAGES, N_, translate
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["identity"])
 
 HINT_DATE_DIFFERS = N_("the date digits of the IIN differ from the birth date (not an error, D-03)")
-
-STAFF_READERS = (Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN)
-WRITERS = (Role.REGISTRAR, Role.FUND_ADMIN)
 
 
 def person_out(p: Person) -> PersonOut:
@@ -85,7 +82,7 @@ def representation_out(r: LegalRepresentation) -> RepresentationOut:
 def create_person(
     body: PersonIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(*WRITERS)],
+    actor: Annotated[Actor, require(Can.REGISTER_PERSON)],
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Register a person. A retry with the same Idempotency-Key returns the first answer."""
@@ -100,9 +97,7 @@ def create_person(
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def read_person(
-    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]
-) -> PersonOut:
+def read_person(person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON)]) -> PersonOut:
     """Return a person's identity data; a citizen only their own or a represented person's."""
     return person_out(service.get_person(session=session, actor=actor, person_id=person_id, purpose="api read"))
 
@@ -113,13 +108,15 @@ class LookupIn(BaseModel):
 
 
 @router.post("/persons/lookup", response_model=PersonOut)
-def lookup_person(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF_READERS)]) -> PersonOut:
+def lookup_person(
+    body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(Can.READ_ANY_PERSON)]
+) -> PersonOut:
     """Find a person by IIN (sent in the body) for a stated purpose."""
     return person_out(service.find_by_iin(session=session, actor=actor, iin=body.iin, purpose=body.purpose))
 
 
 @router.get("/me/person", response_model=PersonOut)
-def my_person(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> PersonOut:
+def my_person(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> PersonOut:
     """Return the citizen's own identity data."""
     if actor.person_id is None:
         raise NotFound()
@@ -128,7 +125,7 @@ def my_person(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)
 
 @router.post("/representations", response_model=RepresentationOut, status_code=201)
 def add_representation(
-    body: RepresentationIn, session: SessionDep, actor: Annotated[Actor, require(*WRITERS)]
+    body: RepresentationIn, session: SessionDep, actor: Annotated[Actor, require(Can.REGISTER_PERSON)]
 ) -> RepresentationOut:
     """Record a legal representation with its basis document and period."""
     return representation_out(service.add_representation(session=session, actor=actor, data=body))
@@ -136,7 +133,7 @@ def add_representation(
 
 @router.get("/persons/{person_id}/representations", response_model=list[RepresentationOut])
 def list_representations(
-    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF_READERS)]
+    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON)]
 ) -> list[RepresentationOut]:
     """Return the representations where a readable person represents or is represented."""
     service.get_person(session=session, actor=actor, person_id=person_id, purpose="representations")

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
+from emhana.kernel import clock
 from emhana.medbook import catalogue, service, views
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
@@ -43,7 +43,6 @@ from emhana.web.idempotency import idempotent_json
 router = APIRouter(prefix="/medbook", tags=["medbook"])
 IdempotencyKey = Annotated[str | None, Header()]
 Purpose = Annotated[str, Query(max_length=200, description="Why the book is read; kept in its access log")]
-STAFF = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)
 
 
 def _group_out(g: DecreedGroup) -> GroupOut:
@@ -88,7 +87,7 @@ def group_versions(code: str, session: SessionDep) -> list[GroupOut]:
 def add_group_version(
     body: GroupIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN)],
+    actor: Annotated[Actor, require(Can.SET_DECREED_GROUPS)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Add the Fund's new version of a decreed group (or a new group) from its effective date."""
@@ -106,7 +105,7 @@ def appoint(
     entity_id: int,
     body: AppointIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN)],
+    actor: Annotated[Actor, require(Can.APPOINT_RESPONSIBLE_THERAPIST)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Appoint the organization's responsible therapist (C-05); the previous appointment ends that day."""
@@ -136,7 +135,7 @@ def appoint(
 def appointment_history(
     entity_id: int,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.CLINICIAN)],
+    actor: Annotated[Actor, require(Can.READ_APPOINTMENTS)],
 ) -> list[AppointmentOut]:
     """Return the history of the organization's responsible-therapist appointments, latest first."""
     return [
@@ -154,7 +153,7 @@ def appointment_history(
 
 @router.post("/employers", status_code=204, response_class=Response)
 def link_employer(
-    body: EmployerLinkIn, session: SessionDep, actor: Annotated[Actor, require(Role.FUND_ADMIN)]
+    body: EmployerLinkIn, session: SessionDep, actor: Annotated[Actor, require(Can.LINK_EMPLOYER)]
 ) -> Response:
     """Tie an employer account to its BIN (it then sees its workers' clearance status and dates only)."""
     service.link_employer(session=session, actor=actor, account_id=body.account_id, bin_=body.bin, now=clock.now())
@@ -165,7 +164,7 @@ def link_employer(
 def issue(
     body: BookIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+    actor: Annotated[Actor, require(Can.ISSUE_MEDBOOK)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Open a worker's personal medical book at the responsible therapist's organization (C-04, C-05, C-11)."""
@@ -180,7 +179,7 @@ def issue(
 
 
 @router.post("/books/lookup", response_model=BookOut)
-def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(*STAFF)]) -> BookOut:
+def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(Can.EXAMINE_FOR_MEDBOOK)]) -> BookOut:
     """Find a worker's book by IIN given in the body; staff see books of their organization only."""
     book = views.lookup(session=session, actor=actor, iin=body.iin, purpose=body.purpose, now=clock.now())
     return views.book_out(session, book, clock.today())
@@ -188,7 +187,7 @@ def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(
 
 @router.get("/books/{book_id}", response_model=BookOut)
 def read_book(
-    book_id: int, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN, *STAFF)], purpose: Purpose = ""
+    book_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_MEDBOOK)], purpose: Purpose = ""
 ) -> BookOut:
     """Return the whole book with its history; the read is logged with who, when and why."""
     book = views.read_book(session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now())
@@ -200,7 +199,7 @@ def record(
     book_id: int,
     body: EntryIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(*STAFF, Role.MIS_CLIENT)],
+    actor: Annotated[Actor, require(Can.WRITE_MEDBOOK_ENTRY)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Append an examination, test, X-ray, vaccination, past infection or diagnosis (C-12, C-13).
@@ -226,7 +225,7 @@ def clearance(
     book_id: int,
     body: ClearanceIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)],
+    actor: Annotated[Actor, require(Can.GRANT_CLEARANCE)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Grant (only with the group's complete, clean scope), refuse or suspend work clearance (C-20, C-21)."""
@@ -249,7 +248,7 @@ def correct(
     entry_id: int,
     body: CorrectionIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(*STAFF)],
+    actor: Annotated[Actor, require(Can.CORRECT_MEDBOOK_ENTRY)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Correct an entry: a new entry with reason and author supersedes it; both stay in the history (C-41)."""
@@ -268,27 +267,31 @@ def correct(
 
 
 @router.get("/me", response_model=BookOut)
-def my_book(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> BookOut:
+def my_book(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> BookOut:
     """Return the worker's own book in the language they chose (C-10)."""
     book = views.my_book(session=session, actor=actor, now=clock.now())
     return views.book_out(session, book, clock.today())
 
 
 @router.put("/me/language", response_model=BookOut)
-def choose_language(body: LanguageIn, session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> BookOut:
+def choose_language(
+    body: LanguageIn, session: SessionDep, actor: Annotated[Actor, require(Can.SET_OWN_PREFERENCES)]
+) -> BookOut:
     """Choose the language of the own book: kk or ru (C-10)."""
     book = views.set_language(session=session, actor=actor, language=body.language.value, now=clock.now())
     return views.book_out(session, book, clock.today())
 
 
 @router.get("/me/reads", response_model=list[ReadOut])
-def my_book_reads(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> list[ReadOut]:
+def my_book_reads(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> list[ReadOut]:
     """Return who read the worker's book, when and why (journey 9)."""
     return views.reads_of_my_book(session=session, actor=actor)
 
 
 @router.get("/employer/workers", response_model=list[EmployerWorkerOut])
-def employer_workers(session: SessionDep, actor: Annotated[Actor, require(Role.EMPLOYER)]) -> list[EmployerWorkerOut]:
+def employer_workers(
+    session: SessionDep, actor: Annotated[Actor, require(Can.SEE_WORKERS_CLEARANCE)]
+) -> list[EmployerWorkerOut]:
     """Return the clearance status and dates of the employer's workers; never clinical content."""
     return views.employer_workers(session=session, actor=actor, now=clock.now(), today=clock.today())
 
@@ -296,7 +299,7 @@ def employer_workers(session: SessionDep, actor: Annotated[Actor, require(Role.E
 @router.get("/reminders", response_model=list[ReminderOut])
 def reminders(
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.FUND_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.EMPLOYER)],
+    actor: Annotated[Actor, require(Can.SEE_MEDBOOK_REMINDERS)],
     within_days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> list[ReminderOut]:
     """List books whose clearance ends within N days, to remind the owner and the employer (C-21)."""
@@ -305,7 +308,7 @@ def reminders(
 
 @router.get("/referrals/incoming", response_model=list[ReferralOut])
 def incoming_referrals(
-    session: SessionDep, actor: Annotated[Actor, require(Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
+    session: SessionDep, actor: Annotated[Actor, require(Can.RECEIVE_REFERRALS)]
 ) -> list[ReferralOut]:
     """Return the workers referred to this PHC organization after an infection or carrier finding (C-30)."""
     return views.incoming_referrals(session=session, actor=actor)

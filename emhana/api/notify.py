@@ -10,19 +10,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
-from emhana.notify import notice, service
+from emhana.attachment import service as attachment_service
+from emhana.attachment.notice import issue as notice
+from emhana.attachment.notice.models import AttachmentNotice
+from emhana.attachment.notice.signer import NotificationSigner, Signature, default_signer
+from emhana.kernel import clock
+from emhana.notify import service
 from emhana.notify.outbox import DeliveryState
-from emhana.notify.signer import NotificationSigner, Signature, default_signer
 from emhana.web.deps import SessionDep, require
 from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["notifications"])
-NoticeReader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)]
-Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+NoticeReader = Annotated[Actor, require(Can.READ_NOTICE)]
+OutboxOperator = Annotated[Actor, require(Can.OPERATE_OUTBOX)]
 
 
 def get_signer() -> NotificationSigner:
@@ -31,6 +35,17 @@ def get_signer() -> NotificationSigner:
 
 
 SignerDep = Annotated[NotificationSigner, Depends(get_signer)]
+
+
+def notice_for(
+    *, session: Session, actor: Actor, application_id: int, signer: NotificationSigner, now: dt.datetime
+) -> AttachmentNotice:
+    """Return the notice of an application the actor may read: the person, their representative, or the
+    registrar of the deciding entity (A-100)."""
+    attachment_service.get_application(
+        session=session, actor=actor, application_id=application_id, today=clock.kz_date(now)
+    )
+    return notice.ensure_notice(session, application_id=application_id, signer=signer, now=now)
 
 
 class NotificationOut(BaseModel):
@@ -61,7 +76,7 @@ class DeliveryOut(BaseModel):
 )
 def notice_pdf(application_id: int, session: SessionDep, actor: NoticeReader, signer: SignerDep) -> Response:
     """Return the attachment notification or reasoned refusal of a decided application as PDF (A-54)."""
-    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
+    row = notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
     data = notice.document(session, row)  # the copy that states the organization's signature once it is signed
     return Response(
         data,
@@ -79,7 +94,7 @@ def notice_signature(
     application_id: int, session: SessionDep, actor: NoticeReader, signer: SignerDep
 ) -> dict[str, Any]:
     """Return the detached signature of an application's notice, with the signer certificate."""
-    row = notice.notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
+    row = notice_for(session=session, actor=actor, application_id=application_id, signer=signer, now=clock.now())
     sig = Signature.from_json(row.signature)
     cms = notice.cms_of(session, row)
     return {
@@ -96,7 +111,7 @@ def notice_signature(
     }
 
 
-@router.get("/notify/outbox", response_model=list[NotificationOut], dependencies=[require(Role.FUND_ADMIN)])
+@router.get("/notify/outbox", response_model=list[NotificationOut], dependencies=[require(Can.OPERATE_OUTBOX)])
 def outbox(
     session: SessionDep, state: DeliveryState | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[NotificationOut]:
@@ -111,7 +126,7 @@ def outbox(
 def deliver(
     request: Request,
     session: SessionDep,
-    actor: Fund,
+    actor: OutboxOperator,
     signer: SignerDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     idempotency_key: Annotated[str | None, Header()] = None,

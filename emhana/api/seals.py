@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel.errors import InvalidInput, UploadTooLarge
 from emhana.kernel.i18n import LANGUAGES, translate
-from emhana.trust.lists import publish
 from emhana.trust.lists.revocation import Reason
-from emhana.trust.seals import issue as seals
+from emhana.trust.scheme import issue as seals
+from emhana.trust.scheme import publish
 from emhana.trust.seals import photo
 from emhana.trust.seals.kzmb1 import MAX_TEXT
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
@@ -29,7 +30,7 @@ from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["trust"])
 public_router = APIRouter(tags=["trust"])
-Manager = Annotated[Actor, require(*seals.MANAGERS)]
+Manager = Annotated[Actor, require(Can.MANAGE_SEALS)]
 LIST_CACHE = "public, max-age=300"
 
 
@@ -107,7 +108,7 @@ async def read_submission(request: Request) -> str:
 async def verify(request: Request, session: SessionDep) -> dict[str, Any]:
     """Verify a seal against the current trust and revocation lists: its text (JSON {"text": ...} or form field
     `text`) or a photo of its QR code (multipart field `image`, at most 8 MB). The outcome is a verdict, not an
-    error: any text gets one of the nine outcomes of CREDENTIALS.md §6.6."""
+    error: any text gets one of the nine outcomes of docs/credentials.md §6.6."""
     text = await read_submission(request)
     result = await run_in_threadpool(publish.verify_text, session, text)
     return result_json(result)

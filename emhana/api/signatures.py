@@ -11,18 +11,20 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from emhana import attachment, medbook  # noqa: F401  (their signable records register on import)
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel.errors import SignatureMalformed
 from emhana.trust.signatures import reasons, service
 from emhana.trust.signatures.cmsparse import MAX_CMS
 from emhana.trust.signatures.models import RecordSignature
-from emhana.trust.signatures.records import ENTRY_SIGNERS, NOTICE_SIGNERS, RecordKind
-from emhana.trust.signatures.truststore import TrustStore, from_environment
+from emhana.trust.signatures.records import RecordKind
+from emhana.trust.signatures.truststore import TrustStore, from_settings
 from emhana.web.deps import SessionDep, require
 from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(prefix="/signatures", tags=["signatures"])
-SIGNERS = tuple(sorted(ENTRY_SIGNERS | NOTICE_SIGNERS))
+SIGNERS = (Can.SIGN_MEDBOOK_ENTRY, Can.SIGN_NOTICE)  # each record then checks who signs it
 IdempotencyKey = Annotated[str | None, Header()]
 
 
@@ -56,10 +58,10 @@ class SignatureOut(BaseModel):
 
 
 def trust_store(request: Request) -> TrustStore:
-    """Return the app's trust store for record signatures, read from the environment on first use."""
+    """Return the app's trust store for record signatures, made from the app's settings on first use."""
     store = getattr(request.app.state, "signature_trust", None)
     if store is None:
-        store = request.app.state.signature_trust = from_environment()
+        store = request.app.state.signature_trust = from_settings(request.app.state.settings)
     return store
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from emhana.attachment import facts, notices
+from emhana.attachment import facts
 from emhana.attachment.enums import Cause, ChangeReason, Channel, PlaceBasis
 from emhana.attachment.facts import Period, PersonRow, Target
+from emhana.attachment.notice import approval_rows as notices
 from emhana.attachment.placement import basis_address, place
 from emhana.attachment.policy import policy_for
 from emhana.attachment.rules import (
@@ -81,7 +82,7 @@ class Claim:
 
 
 def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed: bool) -> Decision:
-    """Lock the target district, count its load and apply every rule (DOMAIN.md §1)."""
+    """Lock the target district, count its load and apply every rule (docs/domain.md §1)."""
     policy = policy_for(session, claim.filed_on)
     load = facts.lock_district_load(session.connection(), g.target.district_id)
     if load is None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from emhana.kernel.clock import KZ_TIME  # Kazakhstan's one time, UTC+5
+
 DATA = Path(__file__).parent / "data"
 
-# Since 1 March 2024 the whole of Kazakhstan keeps one time, UTC+5.
-KZ_TIME = dt.timezone(dt.timedelta(hours=5), "KZ")
 # Working hours of the A-52 processing rule (an older wording: eGov applications accepted "until
 # 18:00 on working days"); the opening hour is an L assumption.
 OPENS = dt.time(9, 0)

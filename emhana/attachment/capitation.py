@@ -25,7 +25,9 @@ from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
-from emhana.kernel.errors import N_, InvalidDates, InvalidInput, NotFound, SnapshotExists
+from emhana.kernel import clock
+from emhana.kernel.errors import InvalidDates, InvalidInput, NotFound, SnapshotExists
+from emhana.kernel.i18n import N_
 
 # PostgreSQL settings for the transaction that counts (L; measured on 20 M attachments, RESULTS.md): memory to
 # hash the persons in one batch and to keep the few thousand cells with their id lists in a hash table, and
@@ -140,7 +142,7 @@ def take_snapshot(
         as_of=as_of,
         bands=normalized,
         total=0,
-        taken_at=now or dt.datetime.now(dt.UTC),
+        taken_at=now or clock.now(),
         taken_by=actor.account_id if actor else None,
     )
     session.add(snap)

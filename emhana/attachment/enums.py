@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 
 class PlaceBasis(StrEnum):

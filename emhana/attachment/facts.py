@@ -13,13 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import ColumnElement, Connection, Date, Table, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, func, or_, select
 
 from emhana.attachment.enums import State
 from emhana.attachment.models import Application, Attachment
 from emhana.audit.models import ChainLink
-from emhana.facilities.models import District, Entity, Inclusion, Site
-from emhana.facilities.rules import InclusionStatus
+from emhana.facilities.inclusion import included_on, participating_on
+from emhana.facilities.models import District, Entity, Site
 from emhana.identity.models import IdentityDocument, Person, PersonAddress
 from emhana.kernel.fastsql import Fast
 from emhana.notify.models import NotificationContact
@@ -32,7 +32,6 @@ ID_DOCUMENT = cast(Table, IdentityDocument.__table__)
 DISTRICT = cast(Table, District.__table__)
 SITE = cast(Table, Site.__table__)
 ENTITY = cast(Table, Entity.__table__)
-INCLUSION = cast(Table, Inclusion.__table__)
 CONTACT = cast(Table, NotificationContact.__table__)
 LINK = cast(Table, ChainLink.__table__)
 
@@ -123,20 +122,6 @@ class Period:
 DAY = bindparam("day", type_=Date)
 
 
-def included(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
-    """Return the SQL condition: the entity row in the statement is included in the database on a day (A-04)."""
-    return (
-        select(INCLUSION.c.id)
-        .where(
-            INCLUSION.c.entity_id == ENTITY.c.id,
-            INCLUSION.c.status == InclusionStatus.INCLUDED.value,
-            INCLUSION.c.effective_from <= day,
-            or_(INCLUSION.c.effective_to.is_(None), INCLUSION.c.effective_to > day),
-        )
-        .exists()
-    )
-
-
 _p, _a = PERSON.c, ADDRESS.c
 LOCK_PERSON = (
     select(
@@ -209,7 +194,7 @@ TARGET = (
         _e.name_kk,
         _e.name_ru,
         _e.contract_to,
-        included(DAY),
+        included_on(DAY),
         select(APPLICATION.c.id)
         .where(APPLICATION.c.person_id == bindparam("person_id"), APPLICATION.c.state == State.SUBMITTED.value)
         .limit(1)
@@ -253,7 +238,7 @@ _links = (_l.kind == "attachment", _l.record_id == ATTACHMENT.c.id)
 PERIODS = (
     select(
         *(ATTACHMENT.c[k] for k in PERIOD_FIELDS),
-        and_(included(DAY), or_(_e.contract_to.is_(None), _e.contract_to >= DAY)),
+        participating_on(DAY),
         _contact(_c.language, "entity", ATTACHMENT.c.entity_id),
         _contact(_c.email, "entity", ATTACHMENT.c.entity_id),
         select(_l.id).where(*_links).exists(),

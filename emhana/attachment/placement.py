@@ -21,13 +21,15 @@ from emhana.accounts.service import Actor
 from emhana.attachment.enums import BASIS_ADDRESS, Cause, EndReason, PlaceBasis, State
 from emhana.attachment.facts import Period, periods
 from emhana.attachment.models import Application, Attachment
+from emhana.attachment.notice import events as notify
 from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
 from emhana.attachment.writes import Events, NewAttachment, close_attachment, open_attachment
+from emhana.facilities.inclusion import is_participating
 from emhana.facilities.models import District, Entity, Site
-from emhana.facilities.service import included_on, near
+from emhana.facilities.service import near
 from emhana.identity.models import Person, PersonAddress
+from emhana.kernel import clock
 from emhana.kernel.errors import EntityStillParticipating, NotAttached, NotFound
-from emhana.notify import events as notify
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -74,12 +76,6 @@ def attached_counts(session: Session, district_ids: Iterable[int]) -> dict[int, 
     counts = dict.fromkeys(ids, 0)
     counts.update({int(d): int(n) for d, n in rows})
     return counts
-
-
-def entity_participates(session: Session, entity_id: int, day: dt.date) -> bool:
-    """Tell whether an entity is in the database on a day with a Fund contract not yet ended (A-04, B-06)."""
-    entity = session.scalar(select(Entity).where(Entity.id == entity_id, included_on(day)))
-    return entity is not None and (entity.contract_to is None or entity.contract_to >= day)
 
 
 class Dated(Protocol):
@@ -178,7 +174,7 @@ def detach(
         events.add("attachment.end", "attachment", period.id, person_id, reason.value)
         att = session.get(Attachment, period.id)
         if att is not None:
-            notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+            notify.detached(session, att=att, now=clock.now())
             rows.append(att)
     events.write(session)
     return rows
@@ -202,7 +198,7 @@ def redistribute(
     """
     if session.get(Entity, entity_id) is None:
         raise NotFound()
-    if entity_participates(session, entity_id, on):
+    if is_participating(session=session, entity_id=entity_id, day=on):
         raise EntityStillParticipating()
     begin = max(on, today + ONE_DAY)
     rows = list(
@@ -241,7 +237,7 @@ def redistribute(
         )
         if target is None:
             end_from(session, att.person_id, begin, EndReason.ENTITY_EXCLUDED)
-            notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+            notify.detached(session, att=att, now=clock.now())
             unplaced.append(att.person_id)
             continue
         district, site = target
@@ -263,7 +259,7 @@ def redistribute(
         )
         new = session.get(Attachment, new_id)
         if new is not None:
-            notify.redistributed(session, old=att, new=new, now=dt.datetime.now(dt.UTC))
+            notify.redistributed(session, old=att, new=new, now=clock.now())
         moved += 1
     events.add("entity.redistribute", "entity", entity_id, None, f"moved {moved}, unplaced {len(unplaced)}")
     events.write(session)
@@ -314,7 +310,7 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
         notify.in_effect(
             session,
             app=app,
-            now=dt.datetime.now(dt.UTC),
+            now=clock.now(),
             attachment=session.scalar(select(Attachment).where(Attachment.application_id == app.id)),
         )
     dead = list(
@@ -341,7 +337,7 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
             session, attachment_id=att.id, person_id=att.person_id, last_day=last_day, reason=EndReason.INSURANCE_ENDED
         )
         events.add("attachment.end", "attachment", att.id, att.person_id, "insurance_ended")
-        notify.detached(session, att=att, now=dt.datetime.now(dt.UTC))
+        notify.detached(session, att=att, now=clock.now())
     events.write(session)
     session.flush()
     return len(due), len(dead), len(uninsured)

@@ -14,12 +14,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.models import CampaignPolicy
 from emhana.attachment.rules import Policy
 from emhana.attachment.schemas import PolicyIn
 from emhana.audit.service import record_event
+from emhana.kernel import clock
 from emhana.kernel.errors import InvalidInput, NotFound, PolicyExists, PolicyLocked, VersionConflict
 
 DATA = Path(__file__).parent / "data"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor
 from emhana.attachment import refusals as refusal_counts
 from emhana.attachment.capitation import Band, active_on, parse_bands
@@ -81,7 +81,7 @@ def population(
     *, session: Session, actor: Actor, day: dt.date, filters: PopulationFilter, limit: int, offset: int
 ) -> tuple[int, list[PopulationRow]]:
     """Return (total, one page) of the people attached to the registrar's entity on a day."""
-    if actor.role is not Role.REGISTRAR or actor.entity_id is None:
+    if not may(actor.role, Can.SEE_ENTITY_POPULATION) or actor.entity_id is None:
         raise Forbidden()
     query = _population_query(actor.entity_id, day, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -164,7 +164,7 @@ def campaign_figures(*, session: Session, actor: Actor, year: int, top: int = 10
     """Count a year's applications per day and by state, the top flows between organizations (from the
     previous attachment's entity to the new one) and the refusals by reason: those a registrar decided
     (stored with the application) and the automatic ones (which store no application, only a count)."""
-    if actor.role is not Role.FUND_ADMIN:
+    if not may(actor.role, Can.SEE_CAMPAIGN_FIGURES):
         raise Forbidden()
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     in_year = Application.filed_on.between(first, last)

@@ -1,4 +1,4 @@
-"""Pure rules of the attachment campaign (DOMAIN.md §1): plain facts in, a decision out, no I/O.
+"""Pure rules of the attachment campaign (docs/domain.md §1): plain facts in, a decision out, no I/O.
 
 Each check returns the named RuleViolation it finds, or None; ``evaluate`` runs them in a fixed
 order and returns approve, refuse (with the first violation) or needs_registrar (with the items a
@@ -22,9 +22,10 @@ from emhana.attachment.enums import (
     PlaceBasis,
     Review,
 )
+from emhana.facilities.rules import under_contract
 from emhana.identity.schemas import DocumentKind as IdentityKind
 from emhana.kernel import errors
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 ADULT_AGE = 18  # A-24: minors attach through a representative; students of 18+ attach themselves
 ACTUAL_RESIDENCE_AGE = 5  # A-23: children under 5 are attached by actual residence
@@ -236,7 +237,7 @@ def check_insurance(
 
 def check_entity(target: TargetFacts, today: dt.date) -> errors.RuleViolation | None:
     """A-04, B-02, B-06: only entities in the database, with a Fund contract not yet ended, take people."""
-    if not target.entity_participating or (target.contract_to is not None and target.contract_to < today):
+    if not target.entity_participating or not under_contract(target.contract_to, today):
         return errors.EntityNotParticipating(day=today.isoformat())
     return None
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from emhana.attachment.enums import AtuLevel, ChangeReason, DocKind, Holder, PlaceBasis
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 REASON_WINDOW_REVERSED = N_("the campaign window ends before it begins")
 REASON_WINDOW_YEAR = N_("the campaign window must begin in the campaign year")

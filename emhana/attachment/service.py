@@ -15,12 +15,13 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.attachment import approval, facts, refusals
-from emhana.attachment.calendar import KZ_TIME, decision_deadline
+from emhana.attachment.calendar import decision_deadline
 from emhana.attachment.enums import ChangeReason, Channel, Holder, Outcome, PlaceBasis, State
 from emhana.attachment.models import Application, ApplicationDocument, Attachment
+from emhana.attachment.notice import events as notify
 from emhana.attachment.placement import attached_counts, lock_persons
 from emhana.attachment.policy import policy_for
 from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
@@ -31,6 +32,8 @@ from emhana.facilities.models import District, Site
 from emhana.facilities.service import NearSite, near
 from emhana.identity.models import Person
 from emhana.identity.service import may_read, represented_ids
+from emhana.kernel import clock
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
     AlreadyDecided,
     ApplicationPending,
@@ -41,16 +44,10 @@ from emhana.kernel.errors import (
     VersionConflict,
 )
 from emhana.kernel.fastsql import Fast
-from emhana.notify import events as notify
 
 DOCUMENT = cast(Table, ApplicationDocument.__table__)
 INSERT_APPLICATION = Fast(insert(facts.APPLICATION).returning(facts.APPLICATION.c.id))
 INSERT_DOCUMENT = insert(DOCUMENT)
-
-
-def utcnow() -> dt.datetime:
-    """Return the current instant (UTC)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -129,7 +126,7 @@ def submit(
 
     Core statements throughout (the hot path of the campaign): about a dozen round trips for an
     approved transfer, and no unit-of-work flush."""
-    moment = (now or utcnow()).astimezone(dt.UTC)
+    moment = (now or clock.now()).astimezone(dt.UTC)
     day = local_day(moment)
     by_self, applicant_id, rep_valid = _applicant(session, actor, data, channel, day)
     if (channel is Channel.WRITTEN and not uploads) or len(uploads) > len(data.documents):
@@ -270,12 +267,12 @@ def decide(
 ) -> Application:
     """Approve (re-checking every rule) or refuse with a reason code a queued application of the
     registrar's entity (A-52, A-70, A-71)."""
-    moment = (now or utcnow()).astimezone(dt.UTC)
+    moment = (now or clock.now()).astimezone(dt.UTC)
     day = local_day(moment)
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound()
-    if actor.role is not Role.REGISTRAR or actor.entity_id != app.entity_id:
+    if not may(actor.role, Can.DECIDE_APPLICATION) or actor.entity_id != app.entity_id:
         raise Forbidden()
     lock_persons(session, [app.person_id])
     app = session.scalar(

@@ -1,16 +1,17 @@
-"""The writers of attachment rows, audit events and outbox rows, as Core statements.
+"""The writers of attachment rows and outbox rows as Core statements, and the hot path's batch of audit events.
 
 ``open_attachment`` and ``close_attachment`` are the only places where an attachment row is inserted
 or gets its end (A-01, A-06, A-96: history is added, never rewritten); anything that must follow each
 change of a person's history (a hash chain, say) belongs there. Audit events are gathered in an
-``Events`` batch and written with one statement.
+``Events`` batch, written with one statement by the audit package's writer (``emhana.audit.service``) and
+handed to the audit hash chain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,12 +23,11 @@ from emhana.accounts.service import Actor
 from emhana.attachment.enums import Cause, EndReason, PlaceBasis
 from emhana.attachment.facts import ATTACHMENT
 from emhana.attachment.models import Attachment
-from emhana.audit.models import AuditEvent
+from emhana.audit.service import Events as AuditEvents
+from emhana.kernel import clock
 from emhana.kernel.errors import AlreadyAttached
 from emhana.kernel.fastsql import Fast
 from emhana.trust.chain import links as chain
-
-AUDIT = cast(Table, AuditEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ CLOSE = Fast(
     .where(ATTACHMENT.c.id == bindparam("b_id"), ATTACHMENT.c.person_id == bindparam("b_person"))
     .values(end_date=bindparam("b_end"), end_reason=bindparam("b_reason"))
 )
-AUDIT_INSERT = Fast(insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True))
 
 
 def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -> int:
@@ -76,7 +75,7 @@ def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -
         "application_id": new.application_id,
         "decided_on": new.decided_on,
         "created_by": actor.account_id if actor else None,
-        "created_at": dt.datetime.now(dt.UTC),
+        "created_at": clock.now(),
     }
     try:
         new_id = int(OPEN.rows(session.connection(), row)[0][0])
@@ -117,44 +116,15 @@ def close_attachment(
         set_committed_value(loaded, "end_reason", reason.value)
 
 
-@dataclass
-class Events:
-    """Audit events of one transaction, written together (who, whose, what, when, why)."""
+class Events(AuditEvents):
+    """The audit events of an attachment transaction: written by the audit package's one writer with one
+    statement, then handed as written to the audit hash chain (linked at commit, no read-back)."""
 
-    actor: Actor | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(
-        self,
-        action: str,
-        object_type: str,
-        object_id: object,
-        subject_person_id: int | None = None,
-        purpose: str = "",
-        actor: Actor | None = None,
-        at: dt.datetime | None = None,
-    ) -> None:
-        who = actor or self.actor
-        moment = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)  # stored as UTC on both databases
-        self.rows.append(
-            {
-                "at": moment,
-                "account_id": who.account_id if who else None,
-                "action": action,
-                "subject_person_id": subject_person_id,
-                "object_type": object_type,
-                "object_id": str(object_id),
-                "purpose": purpose,
-            }
-        )
-
-    def write(self, session: Session) -> None:
-        if self.rows:
-            ids = [r[0] for r in AUDIT_INSERT.many(session.connection(), self.rows, returning=True)]
-            chain.note_new(
-                session, "audit", ids, rows=[{**r, "id": int(i)} for r, i in zip(self.rows, ids, strict=True)]
-            )
-            self.rows = []
+    def write(self, session: Session) -> list[dict[str, Any]]:
+        written = super().write(session)
+        if written:
+            chain.note_new(session, "audit", [r["id"] for r in written], rows=written)
+        return written
 
 
 _IGNORING: dict[tuple[str, str, tuple[str, ...]], Fast] = {}

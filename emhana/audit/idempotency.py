@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.models import IdempotencyRecord
+from emhana.kernel import clock
 from emhana.kernel.errors import IdempotencyMismatch, InvalidInput
 
 
@@ -43,7 +43,7 @@ def run_once(
             request_hash=digest,
             status_code=status,
             body=json.dumps(body, default=str),
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
         )
     )
     session.flush()

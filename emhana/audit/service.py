@@ -1,13 +1,28 @@
-"""Write audit events in the same transaction as the change or read they describe."""
+"""The one writer of audit events, in the same transaction as the change or read they describe.
+
+Two forms: ``record_event`` adds one event to the ORM session (linked into the audit hash chain at commit by
+the chain's flush listener); ``Events`` gathers the events of a hot path and ``write_events`` inserts them
+with one Core statement, returning the rows as written for the caller to hand to the chain
+(``emhana.trust.chain.links.note_new``), which sits above this layer.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
+from emhana.kernel import clock
+from emhana.kernel.fastsql import Fast
+
+AUDIT = cast(Table, AuditEvent.__table__)
+INSERT_EVENTS = Fast(insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True))
 
 
 def record_event(
@@ -24,7 +39,7 @@ def record_event(
     """Append an audit event (who, whose, what, when, why)."""
     session.add(
         AuditEvent(
-            at=now or dt.datetime.now(dt.UTC),
+            at=now or clock.now(),
             account_id=actor.account_id if actor else None,
             action=action,
             subject_person_id=subject_person_id,
@@ -33,3 +48,72 @@ def record_event(
             purpose=purpose,
         )
     )
+
+
+def event_row(
+    *,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    subject_person_id: int | None = None,
+    purpose: str = "",
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Return one audit row for ``write_events`` (who, whose, what, when, why); the moment is stored as UTC
+    on both databases."""
+    return {
+        "at": (at or clock.now()).astimezone(dt.UTC),
+        "account_id": actor.account_id if actor else None,
+        "action": action,
+        "subject_person_id": subject_person_id,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "purpose": purpose,
+    }
+
+
+def write_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Insert audit rows with one statement on the session's connection and return them as written, each
+    with its id (the fields the audit hash chain hashes, so the chain needs no read-back); none: no statement."""
+    if not rows:
+        return []
+    ids = [r[0] for r in INSERT_EVENTS.many(session.connection(), list(rows), returning=True)]
+    return [{**r, "id": int(i)} for r, i in zip(rows, ids, strict=True)]
+
+
+@dataclass
+class Events:
+    """Audit events of one transaction, written together with one statement by ``write``."""
+
+    actor: Actor | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        action: str,
+        object_type: str,
+        object_id: object,
+        subject_person_id: int | None = None,
+        purpose: str = "",
+        actor: Actor | None = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Gather one event, by ``actor`` or else the batch's actor."""
+        self.rows.append(
+            event_row(
+                actor=actor or self.actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                subject_person_id=subject_person_id,
+                purpose=purpose,
+                at=at,
+            )
+        )
+
+    def write(self, session: Session) -> list[dict[str, Any]]:
+        """Write the gathered events (``write_events``), empty the batch and return the rows as written."""
+        written = write_events(session, self.rows)
+        self.rows = []
+        return written

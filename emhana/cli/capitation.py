@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from emhana.attachment.enums import DEFAULT_BANDS
+from emhana.kernel import clock
 
 app = typer.Typer(help="Capitation snapshots of the attached population (A-120, A-121).", no_args_is_help=True)
 
@@ -34,7 +35,7 @@ def snapshot(
     engine = make_engine(database_url or get_settings().database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            snap = take_snapshot(session=session, actor=None, as_of=as_of, today=dt.date.today(), bands=bands)
+            snap = take_snapshot(session=session, actor=None, as_of=as_of, today=clock.today(), bands=bands)
             text = export_csv(session=session, snapshot=snap)
             total = snap.total
     except RegistryError as exc:

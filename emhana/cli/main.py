@@ -4,7 +4,6 @@ pki, verify."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +20,9 @@ from emhana.cli.capitation import app as capitation_app
 from emhana.cli.medbook import app as medbook_app
 from emhana.cli.notify import app as notify_app
 from emhana.cli.sign import app as sign_app
-from emhana.devtools.bench.cli import bench_command
-from emhana.kernel.config import get_settings
+from emhana.devtools.bench.cli import app as bench_app
+from emhana.kernel import clock
+from emhana.kernel.config import get_settings, use_settings
 
 app = typer.Typer(
     help="emhana — the open national registry for Kazakhstan's primary health care.", no_args_is_help=True
@@ -42,7 +42,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(sign_app, name="sign")
 app.add_typer(medbook_app, name="medbook")
 app.command("verify")(trust_cli.verify_command)
-app.command("bench")(bench_command)
+app.add_typer(bench_app, name="bench")
 app.add_typer(audit_cli.app, name="audit")
 app.command("backup")(audit_cli.backup_command)
 app.command("restore")(audit_cli.restore_command)
@@ -94,17 +94,14 @@ def demo(
     for line in signing_help(url):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if serve_:
-        os.environ["EMHANA_DATABASE_URL"] = url
-        os.environ["EMHANA_DEMO_MODE"] = "1"
-        from emhana.devtools.demo import pki_folder
+        import uvicorn
 
-        folder = pki_folder(url)
-        if folder is not None and (folder / "root-ca.pem").exists():  # the server trusts the demo PKI too
-            os.environ.setdefault("EMHANA_SIGNATURE_ANCHORS", str(folder / "root-ca.pem"))
-            os.environ.setdefault("EMHANA_SIGNATURE_CRLS", str(folder / "intermediate-ca.crl"))
-            os.environ.setdefault("EMHANA_SIGNATURE_INTERMEDIATES", str(folder / "intermediate-ca.pem"))
-        get_settings.cache_clear()
-        serve(host=host, port=port, workers=1)
+        from emhana.app import create_app
+        from emhana.devtools.demo import server_settings
+
+        settings = server_settings(url)  # the demo database, demo mode, and the demo PKI trusted too
+        use_settings(settings)  # also what code without the app (get_settings()) reads in this process
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -181,8 +178,6 @@ def export_facilities(
     database_url: DbUrl = None,
 ) -> None:
     """Export the published list of participating entities."""
-    import datetime as dt
-
     from emhana.facilities import io, service
     from emhana.kernel.db import make_engine, make_sessionmaker
 
@@ -190,7 +185,7 @@ def export_facilities(
         raise typer.BadParameter("format must be csv or json")
     engine = make_engine(_url(database_url))
     with make_sessionmaker(engine)() as s:
-        records = service.published_records(session=s, day=dt.date.today())
+        records = service.published_records(session=s, day=clock.today())
     engine.dispose()
     text = (
         io.write_csv(records) if format == "csv" else json.dumps(io.to_json_obj(records), ensure_ascii=False, indent=2)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from emhana.kernel import clock
 from emhana.medbook.remind import DEFAULT_DAYS
 
 app = typer.Typer(help="Personal medical books.", no_args_is_help=True)
@@ -31,7 +32,7 @@ def remind(
     from emhana.medbook.remind import queue_reminders
     from emhana.medbook.service import local_day
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     try:
         day = dt.date.fromisoformat(today) if today else local_day(now)
     except ValueError:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Annotated
 
 import typer
+
+from emhana.kernel import clock
 
 app = typer.Typer(help="Notifications of attachment decisions (the outbox).", no_args_is_help=True)
 
@@ -22,10 +23,10 @@ def deliver(
     batches: Annotated[int, typer.Option(min=1, help="At most this many batches.")] = 100,
 ) -> None:
     """Send the due messages, committing after each batch; failures stay queued for a later run."""
+    from emhana.attachment.notice.signer import default_signer
     from emhana.kernel.config import get_settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.notify.service import channels_from, deliver_pending
-    from emhana.notify.signer import default_signer
 
     settings = get_settings()
     channels = channels_from(settings, smtp_host=smtp_host, smtp_port=smtp_port)
@@ -36,7 +37,7 @@ def deliver(
         for _ in range(batches):
             with unit_of_work(factory) as session:
                 report = deliver_pending(
-                    session, channels=channels, now=dt.datetime.now(dt.UTC), limit=limit, signer=default_signer()
+                    session, channels=channels, now=clock.now(), limit=limit, signer=default_signer()
                 )
             sent, failed, skipped = sent + report.sent, failed + report.failed, skipped + report.skipped
             if report.sent + report.failed < limit:

@@ -49,8 +49,7 @@ def init(
 ) -> None:
     """Create the scheme CA (once) and publish the signed trust and revocation lists."""
     from emhana.kernel.config import get_settings
-    from emhana.trust.keys import signers
-    from emhana.trust.lists import publish
+    from emhana.trust.scheme import publish, signers
 
     def work(session: Session) -> str:
         scheme = signers.ensure_scheme(session)
@@ -73,10 +72,10 @@ def rotate(
     entity: Annotated[str, typer.Option("--entity", help="BIN of the facility.")], database_url: DbUrl = None
 ) -> None:
     """Issue a new document signer for a facility; the previous one is retired (it still verifies its seals)."""
-    from emhana.trust.keys import signers
+    from emhana.trust.scheme import rotation, signers
 
     def work(session: Session) -> tuple[int, str]:
-        row = signers.rotate(session, signers.entity_by_bin(session, entity).id)
+        row = rotation.rotate(session, signers.entity_by_bin(session, entity).id)
         return row.number, row.kid
 
     number, kid = _run(database_url, work)
@@ -88,7 +87,7 @@ def revoke_signer(
     kid: Annotated[str, typer.Option("--kid", help="kid of the DSC, 16 hex digits.")], database_url: DbUrl = None
 ) -> None:
     """Revoke a document signer (key compromise): all its seals become UNKNOWN_ISSUER (§6.4)."""
-    from emhana.trust.keys import signers
+    from emhana.trust.scheme import rotation
 
     try:
         raw = bytes.fromhex(kid)
@@ -97,7 +96,7 @@ def revoke_signer(
     if len(raw) != 8:
         sys.stderr.write("error: a kid is 16 hex digits\n")
         raise typer.Exit(2)
-    count = _run(database_url, lambda session: len(signers.revoke_dsc(session, raw)))
+    count = _run(database_url, lambda session: len(rotation.revoke_dsc(session, raw)))
     sys.stdout.write(f"revoked {count} document signer(s) with kid {kid}\n")
 
 
@@ -107,7 +106,7 @@ def export(
     database_url: DbUrl = None,
 ) -> None:
     """Write trust-list.json, revocation-list.json and scheme-ca.pem as published now."""
-    from emhana.trust.lists import publish
+    from emhana.trust.scheme import publish
 
     def work(session: Session) -> tuple[int, int]:
         out.mkdir(parents=True, exist_ok=True)

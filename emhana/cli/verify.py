@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ from emhana.trust.seals.verifier import Outcome, Result
 
 pki_app = typer.Typer(help="Demo PKI for record signatures and QR seals (demo only, not NCA RK).", no_args_is_help=True)
 
-ANCHOR_ENV = "EMHANA_TRUST_ANCHOR"
+ANCHOR_ENV = "EMHANA_TRUST_ANCHOR"  # Settings.trust_anchor, named in messages
 MAX_INPUT_FILE = 20 * 1024 * 1024
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
@@ -175,6 +174,7 @@ def _verify(
     hc1: bool,
     at: dt.datetime,
 ) -> Result:
+    from emhana.kernel.config import get_settings
     from emhana.kernel.errors import CertificateInvalid
     from emhana.trust.keys.certs import load_certificate
     from emhana.trust.lists.revocation import with_revocation_list
@@ -196,8 +196,8 @@ def _verify(
         context = TrustContext.single(load_certificate(_load_dsc(dsc)))
     else:
         assert trust_list is not None
-        env = os.environ.get(ANCHOR_ENV)
-        anchor_path = anchor or (Path(env) if env else None) or _beside(trust_list, "scheme-ca.pem")
+        configured = get_settings().trust_anchor
+        anchor_path = anchor or (Path(configured) if configured else None) or _beside(trust_list, "scheme-ca.pem")
         if anchor_path is None or not anchor_path.is_file():
             raise CertificateInvalid(reason=f"no scheme CA certificate: give --anchor or set {ANCHOR_ENV}")
         anchor_cert = load_certificate(anchor_path.read_bytes())

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import STAFF_ROLES, Can, Role, may
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
-from emhana.attachment import clock
 from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
 from emhana.facilities.models import Entity
 from emhana.identity.models import LegalRepresentation, Person
 from emhana.identity.rules import make_bin
+from emhana.kernel import clock
+from emhana.kernel.config import Settings
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.kernel.migrate import upgrade
 from emhana.medbook import catalogue
@@ -30,13 +31,13 @@ from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, Respo
 from emhana.medbook.rules import EntryKind, Language, Result
 from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind, Decision, EntryIn
 from emhana.trust.chain.links import seal_unlinked
-from emhana.trust.keys import pki, signers
-from emhana.trust.lists import publish
+from emhana.trust.keys import pki
+from emhana.trust.scheme import publish, signers
 
 DEMO_PASSWORD = "demo"
 DEMO_GROUP = "decreed_2015"
 DEMO_EMPLOYER_BIN = make_bin(2015, 3, 4, 0, 1234) or "150340001236"
-SIGNER_ROLES = (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)  # they author the demo book's entries
+SIGNER_ROLES = tuple(r for r in Role if may(r, Can.EXAMINE_FOR_MEDBOOK))  # they author the demo book's entries
 CRL_DAYS = 30
 
 
@@ -67,7 +68,7 @@ def _pick_family(session: Session, today: dt.date) -> tuple[Person | None, Perso
 
 def create_demo_accounts(session: Session, today: dt.date | None = None) -> list[DemoLogin]:
     """Create demo-<role> accounts (password ``demo``) tied to generated people and entities."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     existing = set(session.scalars(select(Account.username).where(Account.username.like(f"{DEMO_PREFIX}%"))))
     entity_id = session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
     adult, child = _pick_family(session, today)
@@ -85,7 +86,7 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
     logins = []
     for role in Role:
         username = f"{DEMO_PREFIX}{role.value.replace('_', '-')}"
-        staff = role in (Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.ENTITY_ADMIN)
+        staff = role in STAFF_ROLES
         person_id = adult.id if role is Role.CITIZEN and adult is not None else None
         name = (
             f"{adult.surname} {adult.given_name}"
@@ -113,6 +114,22 @@ def pki_folder(url: str) -> Path | None:
         return None
     db = Path(url[len(prefix) :])
     return db.with_name(f"{db.stem}-pki")
+
+
+def server_settings(url: str) -> Settings:
+    """Return the settings of the demo server: its SQLite database in demo mode, trusting the demo PKI for
+    record signatures where the environment names no anchors, CRLs or intermediates of its own."""
+    given = Settings(database_url=url, demo_mode=True)
+    folder = pki_folder(url)
+    if folder is None or not (folder / "root-ca.pem").exists():
+        return given
+    demo_pki = {
+        "signature_anchors": str(folder / "root-ca.pem"),
+        "signature_crls": str(folder / "intermediate-ca.crl"),
+        "signature_intermediates": str(folder / "intermediate-ca.pem"),
+    }
+    unset = {name: value for name, value in demo_pki.items() if name not in given.model_fields_set}
+    return given.model_copy(update=unset)
 
 
 def give_signers_persons(session: Session) -> None:

@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.identity.rules import Sex, make_bin, make_iin
 from emhana.trust.keys import pki
-from emhana.trust.lists.revocation import Reason, build_revocation_list, revocation_of
+from emhana.trust.lists.revocation import Reason, build_revocation_list
 from emhana.trust.lists.trustlist import TrustListSigner, build_trust_list
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.cwt import Clearance, ClearanceStatus, Section
+from emhana.trust.seals.hashes import revocation_of
 
 DEMO_PASSWORD = "demo-pki"  # demo mode only; printed in manifest.json beside the files it opens
 

@@ -235,7 +235,7 @@ def read_row(line: int, data: dict[str, Any], known_kato: Container[str]) -> tup
     bin_ = r.text("bin")
     legal_form = r.choice("legal_form", [f.value for f in LegalForm])
     if bin_:
-        # An individual entrepreneur is identified by IIN, every other entity by BIN (DOMAIN.md §4.5).
+        # An individual entrepreneur is identified by IIN, every other entity by BIN (docs/domain.md §4.5).
         if legal_form == LegalForm.INDIVIDUAL_ENTREPRENEUR:
             reason = iin_problem(bin_)
             if reason:

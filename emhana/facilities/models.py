@@ -1,4 +1,4 @@
-"""Tables of the healthcare-entity database (DOMAIN.md §2, B-01..B-06)."""
+"""Tables of the healthcare-entity database (docs/domain.md §2, B-01..B-06)."""
 
 from __future__ import annotations
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -16,7 +17,7 @@ EARTH_RADIUS_KM = 6371.0088
 
 
 class SiteKind(StrEnum):
-    """Kinds of PHC sites (SCALE.md §1, network norms of decree No. 962 of 30.11.2022)."""
+    """Kinds of PHC sites (docs/scale.md §1, network norms of decree No. 962 of 30.11.2022)."""
 
     POLYCLINIC = "polyclinic"
     FAMILY_HEALTH_CENTRE = "family_health_centre"
@@ -61,18 +62,48 @@ class InclusionPeriod:
     effective_to: dt.date | None
 
 
+class Dated(Protocol):
+    """A period of an entity's status: an InclusionPeriod or an inclusion row."""
+
+    @property
+    def effective_from(self) -> dt.date: ...
+    @property
+    def effective_to(self) -> dt.date | None: ...
+
+
+P = TypeVar("P", bound=Dated)
+
+
+def in_force(effective_from: dt.date, effective_to: dt.date | None, day: dt.date) -> bool:
+    """Tell whether a period holds on a day: from its first day, up to ``effective_to`` excluded (B-05).
+
+    The one date rule of "entity included on a day"; facilities.inclusion states it in SQL."""
+    return effective_from <= day and (effective_to is None or day < effective_to)
+
+
+def period_on(periods: Iterable[P], day: dt.date) -> P | None:
+    """Return the period in force on a day: the latest begun of those that hold (the later listed on a tie)."""
+    current: P | None = None
+    for period in sorted(periods, key=lambda p: p.effective_from):
+        if in_force(period.effective_from, period.effective_to, day):
+            current = period
+    return current
+
+
 def status_on(periods: Sequence[InclusionPeriod], day: dt.date) -> InclusionStatus | None:
     """Return the status in force on a day: the latest period that has begun and not ended."""
-    current: InclusionPeriod | None = None
-    for period in sorted(periods, key=lambda p: p.effective_from):
-        if period.effective_from <= day and (period.effective_to is None or day < period.effective_to):
-            current = period
+    current = period_on(periods, day)
     return None if current is None else current.status
 
 
 def participates(periods: Sequence[InclusionPeriod], day: dt.date) -> bool:
     """Tell whether an entity takes part in attachment on a day (A-04, B-02: included in the database)."""
     return status_on(periods, day) is InclusionStatus.INCLUDED
+
+
+def under_contract(contract_to: dt.date | None, day: dt.date) -> bool:
+    """Tell whether an entity's Fund contract has not ended on a day: ``contract_to`` is its last day (A-04, B-06)."""
+    return contract_to is None or day <= contract_to
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

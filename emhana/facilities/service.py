@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities import events
+from emhana.facilities.inclusion import included_on
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
 from emhana.facilities.rules import (
@@ -20,6 +21,7 @@ from emhana.facilities.rules import (
     InclusionStatus,
     bounding_box,
     haversine_km,
+    in_force,
 )
 from emhana.facilities.schemas import EntityIn
 from emhana.kernel.errors import DuplicateBIN, InvalidDates, NotFound
@@ -41,16 +43,6 @@ class ImportResult:
 def known_kato(session: Session) -> set[str]:
     """Return every KATO code of the classifier."""
     return set(session.scalars(select(KatoUnit.code)))
-
-
-def included_on(day: dt.date):  # type: ignore[no-untyped-def]
-    """Return a SQL condition: the entity is included in the database on the day (A-04, B-02)."""
-    return exists().where(
-        Inclusion.entity_id == Entity.id,
-        Inclusion.status == InclusionStatus.INCLUDED.value,
-        Inclusion.effective_from <= day,
-        or_(Inclusion.effective_to.is_(None), Inclusion.effective_to > day),
-    )
 
 
 def _current_inclusion(entity: Entity) -> Inclusion | None:
@@ -263,9 +255,7 @@ def list_participating(
 
 def to_record(entity: Entity, day: dt.date) -> EntityRecord:
     """Return the published record of an entity (its status on the day)."""
-    periods = [
-        p for p in entity.inclusions if p.effective_from <= day and (p.effective_to is None or day < p.effective_to)
-    ]
+    periods = [p for p in entity.inclusions if in_force(p.effective_from, p.effective_to, day)]
     period = max(periods, key=lambda p: p.effective_from) if periods else entity.inclusions[-1]
     licence = entity.licences[-1] if entity.licences else None
     return EntityRecord(

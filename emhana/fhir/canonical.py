@@ -14,7 +14,7 @@ The signature is a detached CMS SignedData (RFC 5652, DER) over these bytes, wit
 messageDigest signed attribute, base64-encoded in ``Provenance.signature[0].data`` of a Provenance entry
 of the same bundle whose ``target`` lists every clinical entry (by ``fullUrl``) and whose author agent
 (``agent.who.identifier``) is the clinician's IIN (system ``https://fhir.emhana.kz/sid/iin``). The signer
-certificate's subject SERIALNUMBER must be ``IIN`` + that IIN (CREDENTIALS.md §4.1).
+certificate's subject SERIALNUMBER must be ``IIN`` + that IIN (docs/credentials.md §4.1).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from emhana import __version__
+from emhana.kernel import clock
 
 SEARCH: dict[str, list[tuple[str, str, str]]] = {
     "Patient": [
@@ -51,7 +51,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "resourceType": "CapabilityStatement",
         "status": "active",
         "kind": "instance",
-        "date": dt.date.today().isoformat(),
+        "date": clock.today().isoformat(),
         "publisher": "emhana",
         "software": {"name": "emhana", "version": __version__},
         "implementation": {"description": "emhana registry FHIR R4 door", "url": base},

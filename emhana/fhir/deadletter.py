@@ -23,8 +23,6 @@ from emhana.fhir.models import DeadLetter, InboundBundle, InboundResource
 from emhana.fhir.signature import Trust
 from emhana.kernel.errors import Forbidden, NotFound
 
-OPERATORS = frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN, Role.MIS_CLIENT})
-
 
 def _letters(bundle: InboundBundle, findings: list[Finding], now: dt.datetime) -> list[DeadLetter]:
     return [

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from emhana.fhir import systems
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import LANGUAGES, translate
+from emhana.kernel.i18n import LANGUAGES, N_, translate
 
 FHIR_JSON = "application/fhir+json"
 

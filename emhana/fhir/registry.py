@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from emhana.accounts.service import Actor
 from emhana.attachment.models import Attachment
 from emhana.audit.service import record_event
+from emhana.facilities.inclusion import is_included
 from emhana.facilities.models import Entity, Post, Practitioner, Site
-from emhana.facilities.service import included_on, list_participating, near
+from emhana.facilities.service import list_participating, near
 from emhana.fhir import resources
 from emhana.identity.models import Person
 
@@ -77,14 +78,12 @@ def search_patients(
     return len(found), [_patient(session, actor, p, day, now, purpose) for p in found]
 
 
-def _participates(session: Session, entity_id: int, day: dt.date) -> bool:
-    return session.scalar(select(Entity.id).where(Entity.id == entity_id, included_on(day))) is not None
-
-
 def read_organization(*, session: Session, entity_id: int, day: dt.date) -> dict[str, Any] | None:
     """Return an Organization by id, or None."""
     entity = session.get(Entity, entity_id)
-    return resources.organization(entity, _participates(session, entity.id, day)) if entity else None
+    return (
+        resources.organization(entity, is_included(session=session, entity_id=entity.id, day=day)) if entity else None
+    )
 
 
 def search_organizations(
@@ -106,7 +105,8 @@ def search_organizations(
             query = query.where(Entity.id == entity_id)
         found = list(session.scalars(query))
         return len(found), [
-            resources.organization(e, _participates(session, e.id, day)) for e in found[offset : offset + count]
+            resources.organization(e, is_included(session=session, entity_id=e.id, day=day))
+            for e in found[offset : offset + count]
         ]
     total, entities = list_participating(session=session, day=day, q=name or "", limit=count, offset=offset)
     return total, [resources.organization(e, True) for e in entities]

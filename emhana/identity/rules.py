@@ -1,4 +1,4 @@
-"""Pure rules for Kazakhstan's IIN and BIN (DOMAIN.md §4, rules D-01..D-03)."""
+"""Pure rules for Kazakhstan's IIN and BIN (docs/domain.md §4, rules D-01..D-03)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
-# DOMAIN.md §4.2 (Government Decree No. 406 of 22.05.2007): one algorithm for IIN and BIN.
+# docs/domain.md §4.2 (Government Decree No. 406 of 22.05.2007): one algorithm for IIN and BIN.
 W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 W2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
@@ -64,7 +64,7 @@ def is_valid_iin(value: str) -> bool:
 
 
 def bin_problem(value: str) -> str | None:
-    """Return why a BIN is invalid, or None (DOMAIN.md §4.5: structure and check digit)."""
+    """Return why a BIN is invalid, or None (docs/domain.md §4.5: structure and check digit)."""
     if len(value) != 12:
         return REASON_LENGTH
     if not value.isascii() or not value.isdigit():
@@ -128,7 +128,7 @@ def make_iin(birth_date: dt.date, sex: Sex, serial: int) -> str | None:
 
 
 def make_bin(year: int, month: int, kind: int, attribute: int, serial: int) -> str | None:
-    """Build a BIN from its parts (DOMAIN.md §4.5), or None when the prefix is unusable."""
+    """Build a BIN from its parts (docs/domain.md §4.5), or None when the prefix is unusable."""
     prefix = f"{year % 100:02d}{month:02d}{kind}{attribute}{serial % 100000:05d}"
     digit = check_digit(prefix)
     return None if digit is None else prefix + str(digit)

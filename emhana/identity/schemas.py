@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from emhana.identity.rules import bin_problem, iin_problem
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 REASON_DEATH_BEFORE_BIRTH = N_("the death date is before the birth date")
 REASON_PERIOD_REVERSED = N_("the period ends before it begins")
@@ -37,7 +37,7 @@ BIN = Annotated[str, AfterValidator(_check_bin)]
 
 
 class Category(StrEnum):
-    """Who may attach (DOMAIN.md §1.2, A-10..A-15)."""
+    """Who may attach (docs/domain.md §1.2, A-10..A-15)."""
 
     CITIZEN = "citizen"  # A-10
     KANDAS = "kandas"  # A-11

@@ -39,6 +39,7 @@ def pg_target(url: URL) -> PgTarget:
         args += ["-p", str(url.port)]
     if url.username:
         args += ["-U", url.username]
+    # The environment handed on to pg_dump/psql (PATH, PG* variables), not read for emhana's own settings.
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)

@@ -50,7 +50,7 @@
     │   ├── ProfileMismatch             422 attachment.profile_mismatch (A-81)
     │   ├── ChangeLimit                 422 attachment.change_limit (A-41)
     │   ├── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
-    │   └── MedbookRule                 422 medbook.rule (base for medical-book refusals, DOMAIN.md §3)
+    │   └── MedbookRule                 422 medbook.rule (base for medical-book refusals, docs/domain.md §3)
     │       ├── IssuerNotEligible       422 medbook.issuer_not_eligible (C-04)
     │       ├── AppointeeNotEligible    422 medbook.appointee_not_eligible (C-05)
     │       ├── ClearanceIncomplete     422 medbook.clearance_incomplete (C-20, C-21)
@@ -63,7 +63,7 @@
         ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
         ├── TrustListRollback           409 trust.list_rollback (a list not newer than the one in use)
         ├── CertificateInvalid          422 trust.certificate_invalid (a certificate, key or PKCS#12 file)
-        ├── SealRefused                 422 trust.seal_refused (claims that break CREDENTIALS.md §6.3)
+        ├── SealRefused                 422 trust.seal_refused (claims that break docs/credentials.md §6.3)
         ├── SealUnknown                 404 trust.seal_unknown (a seal this service did not issue)
         ├── UploadInvalid               422 trust.upload_invalid (not a PNG/JPEG/WebP picture)
         ├── UploadTooLarge              413 trust.upload_too_large
@@ -90,10 +90,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-
-def N_(message: str) -> str:
-    """Mark a string for extraction into the catalogues without translating it here."""
-    return message
+from emhana.kernel.i18n import N_ as N_  # re-exported for the trust layer until it imports N_ from i18n
 
 
 class RegistryError(Exception):

@@ -72,9 +72,8 @@ class Fast:
         if found is False:
             found = None
             if name == "postgresql" and conn.dialect.driver == "psycopg":
-                compiled = self.stmt.compile(
-                    dialect=conn.dialect,  # type: ignore[attr-defined]
-                    column_keys=list(keys) if self._insert else None,
+                compiled = self.stmt.compile(  # type: ignore[attr-defined]
+                    dialect=conn.dialect, column_keys=list(keys) if self._insert else None
                 )
                 # Sent this way only when SQLAlchemy has no defaults to compute before an INSERT or UPDATE
                 # (callers give every such column); its bind processors are applied here (_values).

@@ -1,4 +1,4 @@
-"""The catalogue of decreed groups (халықтың декреттелген тобы, DOMAIN.md §3.7) as versioned data: the
+"""The catalogue of decreed groups (халықтың декреттелген тобы, docs/domain.md §3.7) as versioned data: the
 packaged seed (C-51 verified, C-52 unverified), the version in force on a day, and the Fund's new versions."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.kernel.errors import N_, GroupNotFound, InvalidDates
+from emhana.kernel.errors import GroupNotFound, InvalidDates
+from emhana.kernel.i18n import N_
 from emhana.medbook.models import DecreedGroup
 from emhana.medbook.rules import EntryKind, GroupRule, Requirement
 from emhana.medbook.schemas import GroupIn

@@ -1,4 +1,4 @@
-"""Tables of personal medical books (DOMAIN.md §3): decreed-group catalogue versions, responsible-therapist
+"""Tables of personal medical books (docs/domain.md §3): decreed-group catalogue versions, responsible-therapist
 appointments, books, the append-only journal, and employer accounts' BIN links."""
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class ClearanceSeal(Base):
     """The QR seal issued for one clearance entry, reused on every page and PDF while it stands (C-41, §6.5).
 
     ``summary_sha256`` names what the seal says; a seal is issued anew when that changes, when it expires, or
-    when the register (emhana.trust.seals.issue) no longer lists it as valid (superseded by a correction, revoked).
+    when the register (emhana.trust.scheme.issue) no longer lists it as valid (superseded by a correction, revoked).
     """
 
     __tablename__ = "medbook_seal"

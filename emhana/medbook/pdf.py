@@ -14,8 +14,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import gettext_for
+from emhana.kernel.i18n import N_, gettext_for
 from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES
 from emhana.medbook.schemas import BookOut, EntryOut
 from emhana.notify.pdf import FONT, new_document
@@ -24,7 +23,7 @@ from emhana.trust.seals.kzmb1 import qr_png
 SEAL_CAPTION = N_("Seal of the medical organization: scan the QR code to check the clearance for work.")
 NO_SEAL = N_("No seal: the book has no clearance for work in force.")
 PRINTED_AT = N_("Printed on %(day)s")
-SEAL_SIZE_MM = 45  # CREDENTIALS.md §6.2: 35–60 mm printed
+SEAL_SIZE_MM = 45  # docs/credentials.md §6.2: 35–60 mm printed
 SUPERSEDED = FontFace(color=(110, 110, 110))
 
 

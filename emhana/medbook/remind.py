@@ -7,8 +7,8 @@ clearance is a new entry and gets its own reminder when its time comes.
 The owner is a person. An employer is reached through each of its linked employer accounts: through the person
 behind the account when it has one, otherwise through the account itself (recipient kind ``account``: its
 language and e-mail are those recorded for the account in notification_contact, the log channel when none).
-The notify delivery job renders these templates through ``render`` (emhana.notify.templates delegates the
-``medbook.`` templates here).
+The texts are registered with emhana.notify.templates below (the package imports this module), so the notify
+delivery job renders them through ``render`` without knowing the medical book.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
 from emhana.identity.models import Person
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import translate
+from emhana.kernel.i18n import N_, translate
 from emhana.medbook.models import EmployerLink, MedicalBook
 from emhana.medbook.standing import expiring
 from emhana.notify.outbox import RecipientKind, enqueue
+from emhana.notify.templates import register
 
 OWNER_TEMPLATE = "medbook.clearance_expiring"
 EMPLOYER_TEMPLATE = "medbook.clearance_expiring_employer"
@@ -62,8 +62,12 @@ TEMPLATES = frozenset(SUBJECTS)
 
 
 def render(template: str, language: str, params: dict[str, Any]) -> tuple[str, str]:
-    """Return the subject and body of a reminder in a language (kk or ru), as notify renders its own templates."""
+    """Return the subject and body of a reminder in a language (kk or ru); the renderer registered with notify."""
     return translate(language, SUBJECTS[template]), translate(language, BODIES[template], params)
+
+
+for _template in TEMPLATES:
+    register(_template, render)
 
 
 def _day(value: dt.date) -> str:

@@ -1,4 +1,4 @@
-"""Pure rules of the personal medical book (жеке медициналық кітапша, DOMAIN.md §3): periodicity, work
+"""Pure rules of the personal medical book (жеке медициналық кітапша, docs/domain.md §3): periodicity, work
 clearance (жұмысқа жіберу), infection findings, canonical bytes for signing and correction differences.
 
 No ORM, no HTTP, no clock: every function takes plain values and the day it is asked about.

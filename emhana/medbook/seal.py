@@ -1,8 +1,8 @@
-"""The facility's QR seal on a medical book with a current clearance (CREDENTIALS.md §6, C-41).
+"""The facility's QR seal on a medical book with a current clearance (docs/credentials.md §6, C-41).
 
 One named door, ``seal_for``, turns a book and its clearance entry into a `KZMB1:` text through the trust
 component (emhana.trust.seals.kzmb1). Signing goes through a ``SealIssuer``; ``default_signers`` is the facilities'
-document-signer keys kept in the database (emhana.trust.seals.issue.DatabaseSealIssuer: every seal registered,
+document-signer keys kept in the database (emhana.trust.scheme.issue.DatabaseSealIssuer: every seal registered,
 ``exp`` capped at the signer certificate's notAfter). The seal of a clearance entry is kept in
 ``medbook_seal`` and reused while it still says the same, is in force and the register lists it as valid.
 A new clearance decision, or a correction of an entry the clearance relied on, marks the earlier seals
@@ -20,16 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
-from emhana.attachment.calendar import KZ_TIME
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
 from emhana.medbook.models import ClearanceSeal, JournalEntry, MedicalBook
 from emhana.medbook.rules import CONTRAINDICATING, ClearanceStatus, EntryKind, status_on
-from emhana.trust.keys.signers import REVOKED, utc
 from emhana.trust.lists.revocation import cti_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
+from emhana.trust.scheme import issue as seals
+from emhana.trust.scheme.signers import REVOKED, utc
 from emhana.trust.seals import cose
-from emhana.trust.seals import issue as seals
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.cwt import MAX_CATEGORY, RECORD_HASH_LENGTH, Clearance, Section, read_claims
 from emhana.trust.seals.cwt import ClearanceStatus as SealStatus
@@ -182,7 +182,7 @@ def seal_for(
 
     Only a granted clearance still in force is sealed (C-20, C-21); the seal carries name, birth date,
     the decreed group, the dates of the latest clean items, the record version and a hash of the clearance
-    record, never the IIN or clinical content (CREDENTIALS.md §6.3). It expires when the clearance does,
+    record, never the IIN or clinical content (docs/credentials.md §6.3). It expires when the clearance does,
     never after the signer's certificate (§6.5). The seal kept for the entry is returned while it stands;
     otherwise a new one is issued and kept.
     """

@@ -1,4 +1,4 @@
-"""Use cases of personal medical books (DOMAIN.md §3): appoint the responsible therapist, issue a book,
+"""Use cases of personal medical books (docs/domain.md §3): appoint the responsible therapist, issue a book,
 record journal entries, grant or suspend clearance, refer an infected worker, correct entries.
 
 Functions are keyword-only, take the session and the acting user, and never commit: the request's unit of
@@ -16,16 +16,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Attachment
 from emhana.audit.service import record_event
+from emhana.facilities.inclusion import is_included
 from emhana.facilities.models import Entity, Licence
-from emhana.facilities.service import included_on, near
+from emhana.facilities.service import near
 from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
-    N_,
     AppointeeNotEligible,
     BookExists,
     BookNotFound,
@@ -44,6 +44,7 @@ from emhana.kernel.errors import (
     NotResponsibleTherapist,
     RegistryError,
 )
+from emhana.kernel.i18n import N_
 from emhana.medbook import catalogue, seal
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import (
@@ -61,7 +62,6 @@ from emhana.medbook.rules import (
 )
 from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, CorrectionIn, Decision, EntryIn
 
-WRITERS = frozenset({Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.MIS_CLIENT})
 REASON_APPOINTMENT_ORDER = N_("a new appointment must begin after the current one")
 NO_ITEMS = "-"
 
@@ -81,7 +81,7 @@ def get_book(*, session: Session, book_id: int) -> MedicalBook:
 
 def require_staff(actor: Actor, book: MedicalBook) -> None:
     """Admit only clinicians, the responsible therapist and the MIS of the issuing organization (C-40)."""
-    if actor.role not in WRITERS or actor.entity_id is None or actor.entity_id != book.entity_id:
+    if not may(actor.role, Can.WRITE_MEDBOOK_ENTRY) or actor.entity_id is None or actor.entity_id != book.entity_id:
         raise NotIssuingStaff()
 
 
@@ -178,8 +178,8 @@ def issuer_eligible(*, session: Session, entity_id: int, day: dt.date) -> bool:
         )
         .limit(1)
     )
-    included = session.scalar(select(Entity.id).where(Entity.id == entity_id, included_on(day)))
-    return licensed is not None and included is not None
+    included = is_included(session=session, entity_id=entity_id, day=day)
+    return licensed is not None and included
 
 
 def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> MedicalBook:

@@ -1,4 +1,4 @@
-"""Clearance standing of many books in one query (SCALE.md: 1.6 M books): the clearance entry in force per book.
+"""Clearance standing of many books in one query (docs/scale.md: 1.6 M books): the clearance entry in force per book.
 
 The choice is the one ``service.latest_clearance`` makes for one book, done set-based with a window function:
 among a book's clearance entries that no correction superseded, the latest by date, then by recording order.

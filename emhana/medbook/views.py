@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
-from emhana.kernel.errors import N_, BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound
-from emhana.kernel.i18n import translate
+from emhana.kernel.errors import BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound
+from emhana.kernel.i18n import N_, translate
 from emhana.medbook import catalogue, pdf
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
 from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, status_on
@@ -69,7 +69,7 @@ def authorize_read(actor: Actor, book: MedicalBook) -> None:
     """Admit the owner and the staff of the issuing organization to the whole book."""
     if actor.role is Role.CITIZEN and actor.person_id is not None and actor.person_id == book.person_id:
         return
-    if actor.role in (Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST) and actor.entity_id == book.entity_id:
+    if may(actor.role, Can.EXAMINE_FOR_MEDBOOK) and actor.entity_id == book.entity_id:
         return
     raise Forbidden()
 
@@ -348,8 +348,8 @@ def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: in
             given_name=person.given_name,
             employer_bin=book.employer_bin,
             valid_until=found[book.id].valid_until,
-            days_left=(found[book.id].valid_until - today).days,
-        )  # type: ignore[operator]
+            days_left=(found[book.id].valid_until - today).days,  # type: ignore[operator]
+        )
         for book, person in rows
     ]
     return sorted(out, key=lambda r: (r.valid_until, r.book_id))

@@ -18,7 +18,7 @@ logger = logging.getLogger("emhana.notify")
 
 @dataclass(frozen=True)
 class Enclosure:
-    """A file sent with a message: the attachment notice as PDF."""
+    """A file sent with a message (for example the attachment notice as PDF, emhana.attachment.notice)."""
 
     file_name: str
     content_type: str

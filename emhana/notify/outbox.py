@@ -88,6 +88,37 @@ def set_contact(
     return row
 
 
+def row_values(
+    *,
+    kind: RecipientKind,
+    recipient_id: int,
+    language: str | None,
+    email: str | None,
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Return the columns of one pending outbox row, from the recipient's recorded language and e-mail (None when
+    not recorded): the one shape of a message, for ``enqueue`` and for writers of many rows at once."""
+    return {
+        "recipient_kind": kind.value,
+        "recipient_id": recipient_id,
+        "channel": ChannelHint.EMAIL.value if email else ChannelHint.LOG.value,
+        "address": email,
+        "language": language if language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE,
+        "template": template,
+        "params": json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+        "state": DeliveryState.PENDING.value,
+        "attempts": 0,
+        "last_error": None,
+        "created_at": now,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "dedupe_key": dedupe_key,
+    }
+
+
 def enqueue(
     session: Session,
     *,
@@ -106,21 +137,17 @@ def enqueue(
         return None
     if isinstance(contact, Unknown):
         contact = contact_of(session, kind, recipient_id)
-    language = contact.language if contact is not None and contact.language in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
-    email = contact.email if contact is not None else None
     row = Notification(
-        recipient_kind=kind.value,
-        recipient_id=recipient_id,
-        channel=ChannelHint.EMAIL.value if email else ChannelHint.LOG.value,
-        address=email,
-        language=language,
-        template=template,
-        params=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
-        state=DeliveryState.PENDING.value,
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-        dedupe_key=dedupe_key,
+        **row_values(
+            kind=kind,
+            recipient_id=recipient_id,
+            language=contact.language if contact is not None else None,
+            email=contact.email if contact is not None else None,
+            template=template,
+            params=params,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
     )
     session.add(row)
     return row

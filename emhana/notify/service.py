@@ -17,12 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emhana.kernel.config import Settings
-from emhana.notify.channels import Channel, Enclosure, LogChannel, Message, SmtpChannel, message_id
+from emhana.notify import templates
+from emhana.notify.channels import Channel, LogChannel, Message, SmtpChannel, message_id
 from emhana.notify.models import Notification
-from emhana.notify.notice import document, ensure_notice
 from emhana.notify.outbox import ChannelHint, DeliveryState
-from emhana.notify.signer import NotificationSigner
-from emhana.notify.templates import NOTICE_TEMPLATES, render
 
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=6)
@@ -55,14 +53,14 @@ class DeliveryReport:
     skipped: int
 
 
-def _message(session: Session, row: Notification, signer: NotificationSigner | None, now: dt.datetime) -> Message:
-    """Render a row in its language, with the attachment notice for a decision (A-54)."""
+def _message(session: Session, row: Notification, signer: object | None, now: dt.datetime) -> Message:
+    """Render a row in its language by its registered template, with what the template encloses when a signer
+    is given (the attachment notice of a decision, A-54); without a signer nothing is enclosed."""
     params = json.loads(row.params)
-    subject, body = render(row.template, row.language, params)
-    enclosures: tuple[Enclosure, ...] = ()
-    if signer is not None and row.template in NOTICE_TEMPLATES and "application_id" in params:
-        notice = ensure_notice(session, application_id=int(params["application_id"]), signer=signer, now=now)
-        enclosures = (Enclosure(f"notice-{notice.number}.pdf", "application/pdf", document(session, notice)),)
+    subject, body = templates.render(row.template, row.language, params)
+    enclosures = (
+        templates.enclosures(session, row.template, params, signer=signer, now=now) if signer is not None else ()
+    )
     return Message(
         notification_id=row.id,
         recipient_kind=row.recipient_kind,
@@ -99,9 +97,12 @@ def deliver_pending(
     channels: Mapping[str, Channel],
     now: dt.datetime,
     limit: int = 100,
-    signer: NotificationSigner | None = None,
+    signer: object | None = None,
 ) -> DeliveryReport:
-    """Send the due messages through their channels and record each outcome; the caller commits."""
+    """Send the due messages through their channels and record each outcome; the caller commits.
+
+    ``signer`` signs the documents that messages enclose (for the attachment notice, an
+    emhana.attachment.notice.signer.NotificationSigner); without one, messages go without enclosures."""
     sent = failed = skipped = 0
     for row in due(session, now=now, limit=limit):
         channel = channels.get(row.channel)

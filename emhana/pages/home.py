@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from emhana.accounts.service import LocalAuthenticator, issue_token, revoke_token
 from emhana.facilities import service
 from emhana.facilities.rules import InclusionPeriod, InclusionStatus, Profile, status_on
+from emhana.kernel import clock
 from emhana.kernel.errors import BadCredentials, NotFound
 from emhana.kernel.i18n import translate
 from emhana.reference.rules import is_kato_code
@@ -38,11 +39,6 @@ router = APIRouter(include_in_schema=False)
 FormText = Annotated[str, Form(max_length=200)]
 
 
-def today() -> dt.date:
-    """Return today's date (the publication date of the list)."""
-    return dt.date.today()
-
-
 @router.get("/", response_class=HTMLResponse, dependencies=[public()])
 def home(request: Request, actor: OptionalActor) -> HTMLResponse:
     """Say what emhana is and for whom, with the ways in."""
@@ -62,7 +58,7 @@ def directory(
     profile: str = "",
 ) -> HTMLResponse:
     """Show the published list of participating entities, searchable, with a near-me search."""
-    lang, day = language(request), today()
+    lang, day = language(request), clock.today()
     q, region = q.strip()[:100], region if is_kato_code(region) else ""
     page_no = parse_page(page)
     total, entities = service.list_participating(
@@ -110,7 +106,7 @@ def entity_page(request: Request, entity_id: str, session: SessionDep, actor: Op
         return render_error(request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_ENTITY_NOT_FOUND, actor=actor)
     current = status_on(
         [InclusionPeriod(InclusionStatus(p.status), p.effective_from, p.effective_to) for p in entity.inclusions],
-        today(),
+        clock.today(),
     )
     region_names = dict(regions(session, language(request)))
     return render(

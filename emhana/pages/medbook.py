@@ -15,11 +15,11 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
-from emhana.kernel.errors import N_, BookNotFound, NoEmployerLink, RegistryError
-from emhana.kernel.i18n import translate
+from emhana.kernel import clock
+from emhana.kernel.errors import BookNotFound, NoEmployerLink, RegistryError
+from emhana.kernel.i18n import N_, translate
 from emhana.medbook import catalogue, service, views
 from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
 from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result
@@ -38,10 +38,12 @@ from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, environment, langu
 
 router = APIRouter(include_in_schema=False)
 
-Citizen = Annotated[Actor, require(Role.CITIZEN)]
-Employer = Annotated[Actor, require(Role.EMPLOYER)]
-Staff = Annotated[Actor, require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
-Therapist = Annotated[Actor, require(Role.RESPONSIBLE_THERAPIST)]
+Owner = Annotated[Actor, require(Can.SEE_OWN_RECORDS)]
+PreferenceSetter = Annotated[Actor, require(Can.SET_OWN_PREFERENCES)]
+Employer = Annotated[Actor, require(Can.SEE_WORKERS_CLEARANCE)]
+Examiner = Annotated[Actor, require(Can.EXAMINE_FOR_MEDBOOK)]
+ClearanceGiver = Annotated[Actor, require(Can.GRANT_CLEARANCE)]
+Corrector = Annotated[Actor, require(Can.CORRECT_MEDBOOK_ENTRY)]
 FormText = Annotated[str, Form(max_length=2000)]
 
 MSG_BAD_LANGUAGE = N_("Choose Kazakh or Russian for your book.")
@@ -77,8 +79,8 @@ def book_html(book: BookOut) -> Markup:
     return Markup(html)  # rendered by an autoescaping environment
 
 
-@router.get("/medbook/my", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def my_book(request: Request, session: SessionDep, actor: Citizen, error: str = "") -> HTMLResponse:
+@router.get("/medbook/my", response_class=HTMLResponse, dependencies=[require(Can.SEE_OWN_RECORDS)])
+def my_book(request: Request, session: SessionDep, actor: Owner, error: str = "") -> HTMLResponse:
     """Show the worker's own book in their chosen language, the language form and who has read the book."""
     try:
         book = views.my_book(session=session, actor=actor, now=clock.now())
@@ -110,8 +112,8 @@ def my_book(request: Request, session: SessionDep, actor: Citizen, error: str = 
     )
 
 
-@router.get("/medbook/my/book.pdf", dependencies=[require(Role.CITIZEN)])
-def my_book_pdf(session: SessionDep, actor: Citizen) -> Response:
+@router.get("/medbook/my/book.pdf", dependencies=[require(Can.SEE_OWN_RECORDS)])
+def my_book_pdf(session: SessionDep, actor: Owner) -> Response:
     """Download the worker's own book as a PDF in its language, with the facility's QR seal when cleared.
 
     The download is logged as a read of the book (journey 9); the file is never cached.
@@ -127,11 +129,11 @@ def my_book_pdf(session: SessionDep, actor: Citizen) -> Response:
     )
 
 
-@router.post("/medbook/my/language", dependencies=[require(Role.CITIZEN)])
+@router.post("/medbook/my/language", dependencies=[require(Can.SET_OWN_PREFERENCES)])
 def choose_language(
     request: Request,
     session: SessionDep,
-    actor: Citizen,
+    actor: PreferenceSetter,
     csrf: Annotated[str, Form(max_length=200)] = "",
     book_language: Annotated[str, Form(alias="language", max_length=8)] = "",
 ) -> Response:
@@ -144,7 +146,7 @@ def choose_language(
     return RedirectResponse("/medbook/my", status_code=303)
 
 
-@router.get("/medbook/workers", response_class=HTMLResponse, dependencies=[require(Role.EMPLOYER)])
+@router.get("/medbook/workers", response_class=HTMLResponse, dependencies=[require(Can.SEE_WORKERS_CLEARANCE)])
 def employer_workers(request: Request, session: SessionDep, actor: Employer) -> HTMLResponse:
     """Show the employer's workers with clearance status and dates only; never clinical content."""
     try:
@@ -210,10 +212,8 @@ def _read(session: Session, actor: Actor, book_id: int) -> BookOut:
     return views.book_out(session, book, clock.today())
 
 
-@router.get(
-    "/medbook/desk", response_class=HTMLResponse, dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
-)
-def desk(request: Request, actor: Staff) -> HTMLResponse:
+@router.get("/medbook/desk", response_class=HTMLResponse, dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)])
+def desk(request: Request, actor: Examiner) -> HTMLResponse:
     """Show the desk's search form: the worker's IIN is typed into a POST form, never put in a URL."""
     return _desk(request, actor)
 
@@ -221,10 +221,15 @@ def desk(request: Request, actor: Staff) -> HTMLResponse:
 @router.post(
     "/medbook/desk/find",
     response_class=HTMLResponse,
-    dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)],
+    dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)],
 )
 def find(
-    request: Request, session: SessionDep, actor: Staff, csrf: FormText = "", iin: FormText = "", purpose: FormText = ""
+    request: Request,
+    session: SessionDep,
+    actor: Examiner,
+    csrf: FormText = "",
+    iin: FormText = "",
+    purpose: FormText = "",
 ) -> Response:
     """Find a worker's book by IIN (the read is logged with its purpose) and open it at the desk."""
     if not csrf_ok(request, csrf):
@@ -240,9 +245,9 @@ def find(
 @router.get(
     "/medbook/desk/books/{book_id}",
     response_class=HTMLResponse,
-    dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)],
+    dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)],
 )
-def desk_book(request: Request, session: SessionDep, actor: Staff, book_id: int, done: str = "") -> HTMLResponse:
+def desk_book(request: Request, session: SessionDep, actor: Examiner, book_id: int, done: str = "") -> HTMLResponse:
     """Show a book of the actor's organization at the desk (the read is logged)."""
     lang = language(request)
     notice = {
@@ -253,13 +258,11 @@ def desk_book(request: Request, session: SessionDep, actor: Staff, book_id: int,
     return _desk(request, actor, book=_read(session, actor, book_id), notice=notice)
 
 
-@router.post(
-    "/medbook/desk/books/{book_id}/entries", dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
-)
+@router.post("/medbook/desk/books/{book_id}/entries", dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)])
 def record_entry(
     request: Request,
     session: SessionDep,
-    actor: Staff,
+    actor: Examiner,
     book_id: int,
     csrf: FormText = "",
     kind: FormText = "",
@@ -288,11 +291,11 @@ def record_entry(
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=entry", status_code=303)
 
 
-@router.post("/medbook/desk/books/{book_id}/clearance", dependencies=[require(Role.RESPONSIBLE_THERAPIST)])
+@router.post("/medbook/desk/books/{book_id}/clearance", dependencies=[require(Can.GRANT_CLEARANCE)])
 def decide(
     request: Request,
     session: SessionDep,
-    actor: Therapist,
+    actor: ClearanceGiver,
     book_id: int,
     csrf: FormText = "",
     decision: FormText = "",
@@ -309,13 +312,11 @@ def decide(
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=clearance", status_code=303)
 
 
-@router.post(
-    "/medbook/desk/books/{book_id}/correction", dependencies=[require(Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST)]
-)
+@router.post("/medbook/desk/books/{book_id}/correction", dependencies=[require(Can.CORRECT_MEDBOOK_ENTRY)])
 def correct_entry(
     request: Request,
     session: SessionDep,
-    actor: Staff,
+    actor: Corrector,
     book_id: int,
     csrf: FormText = "",
     entry_id: FormText = "",

@@ -8,9 +8,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from emhana.kernel.errors import N_, TrustError, UploadTooLarge
-from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, translate
-from emhana.trust.lists import publish
+from emhana.kernel.errors import TrustError, UploadTooLarge
+from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+from emhana.trust.scheme import publish
 from emhana.trust.seals import photo
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Outcome, Result

@@ -1,5 +1,5 @@
 """Tables of the seal service: the scheme CA and the facilities' document signers (keys encrypted at rest),
-the register of issued seals with their revocation status, and the published signed lists (CREDENTIALS.md §6)."""
+the register of issued seals with their revocation status, and the published signed lists (docs/credentials.md §6)."""
 
 from __future__ import annotations
 

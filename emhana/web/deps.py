@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, roles_of
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.kernel.db import unit_of_work
 from emhana.kernel.errors import Forbidden, NotAuthenticated
@@ -53,9 +53,14 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require(*roles: Role) -> Any:
-    """Admit only the given roles; the roles are kept on the dependency for the access-control tests."""
-    admitted = frozenset(roles)
+def require(*capabilities: Can) -> Any:
+    """Admit only the roles holding any of the capabilities (the matrix of emhana.accounts.roles); the
+    capabilities and the roles admitted are kept on the dependency for the access-control tests."""
+    if not all(isinstance(c, Can) for c in capabilities):
+        raise TypeError("require() takes capabilities (emhana.accounts.roles.Can), not roles")
+    admitted = roles_of(*capabilities)
+    if not admitted:
+        raise ValueError("a route must admit at least one role")
 
     def dependency(actor: OptionalActor) -> Actor:
         if actor is None:
@@ -65,6 +70,7 @@ def require(*roles: Role) -> Any:
         return actor
 
     dependency.emhana_roles = admitted  # type: ignore[attr-defined]
+    dependency.emhana_capabilities = frozenset(capabilities)  # type: ignore[attr-defined]
     return Depends(dependency)
 
 

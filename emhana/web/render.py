@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from emhana import __version__
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.facilities.models import Entity, Site
-from emhana.kernel.errors import N_, AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
-from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, translate, translations
+from emhana.kernel.errors import AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
+from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate, translations
 from emhana.reference.models import Region
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SESSION_COOKIE

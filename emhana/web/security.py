@@ -20,8 +20,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 from emhana.kernel.config import Settings
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import negotiate
+from emhana.kernel.i18n import N_, negotiate
 from emhana.web import problems
 
 Scope = MutableMapping[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import clock
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Application, ApplicationDocument, Attachment
 from emhana.attachment.policy import seed_default_policies
 from emhana.facilities.io import DistrictRecord
@@ -24,6 +22,8 @@ from emhana.facilities.models import District, Site
 from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress
 from emhana.identity.rules import Sex, make_iin
+from emhana.kernel import clock
+from emhana.kernel.clock import KZ_TIME
 from tests.factories import entity_record, site_record
 
 IN_WINDOW = dt.datetime(2025, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Wednesday of the 2025 campaign (A-32)
@@ -42,15 +42,11 @@ class Country:
 
 
 @pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
-    """Set the routes' clock; it starts inside the 2025 campaign."""
-    current = {"at": IN_WINDOW}
-    monkeypatch.setattr(clock, "now", lambda: current["at"])
-
-    def set_(at: dt.datetime) -> None:
-        current["at"] = at
-
-    return set_
+def now() -> Iterator[Callable[[dt.datetime], None]]:
+    """Set the process's clock; it starts inside the 2025 campaign."""
+    fixed = clock.Fixed(IN_WINDOW)
+    with clock.use(fixed):
+        yield fixed.set
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
-from emhana.attachment.calendar import KZ_TIME
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
+from emhana.kernel.clock import KZ_TIME
 from tests.attachment.conftest import AFTER_WINDOW, Country, represent
 
 URL = "/api/v1/attachment"

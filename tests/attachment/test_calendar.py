@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from emhana.attachment import calendar
-from emhana.attachment.calendar import KZ_TIME, Holiday, build, decision_deadline, is_working_day, next_working_day
+from emhana.attachment.calendar import Holiday, build, decision_deadline, is_working_day, next_working_day
+from emhana.kernel.clock import KZ_TIME
 
 
 def kz(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> dt.datetime:

@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation, placement, service
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import Channel, EndReason
 from emhana.attachment.schemas import ApplicationIn
 from emhana.cli.main import app as cli
 from emhana.kernel import errors
+from emhana.kernel.clock import KZ_TIME
 from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
 
 D = dt.date
@@ -205,7 +205,10 @@ def test_snapshot_through_the_api(
     assert [s["as_of"] for s in client.get(url, headers=fund).json()] == ["2025-12-01"]
 
 
-def test_capitation_command_line(tmp_path: Path, database_url: str, population: dict[str, int]) -> None:
+def test_capitation_command_line(
+    tmp_path: Path, database_url: str, population: dict[str, int], now: Callable[[dt.datetime], None]
+) -> None:
+    now(AFTER_WINDOW)  # the command reads the process's clock, which the test world set inside the campaign
     out = tmp_path / "capitation.csv"
     runner = CliRunner()
     done = runner.invoke(

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.attachment import capitation
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Attachment
 from emhana.facilities.models import District
+from emhana.kernel.clock import KZ_TIME
 from tests.attachment.conftest import AFTER_WINDOW, Country
 
 URL = "/api/v1/attachment"

@@ -1,5 +1,5 @@
 """The Core path of an approval writes what the ORM path wrote: the same outbox rows as
-emhana.notify.events (template, parameters, language, channel, address, dedupe key), and the audit
+emhana.attachment.notice.events (template, parameters, language, channel, address, dedupe key), and the audit
 events of the transaction; an attachment row is opened and closed only through writes.py."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment import service
 from emhana.attachment.models import Application, Attachment
+from emhana.attachment.notice import events
 from emhana.attachment.schemas import ApplicationIn
 from emhana.audit.guard import suspended
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
 from emhana.kernel.fastsql import Fast
-from emhana.notify import events
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.trust.chain.verify import verify

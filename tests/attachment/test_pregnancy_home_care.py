@@ -19,9 +19,9 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.api import notify as notify_api
 from emhana.attachment.models import ATTACHMENT_CHAIN, Application, Attachment, CampaignPolicy
+from emhana.attachment.notice.signer import DemoNotificationSigner
 from emhana.attachment.policy import forget_policies
 from emhana.notify.outbox import RecipientKind, set_contact
-from emhana.notify.signer import DemoNotificationSigner
 from emhana.trust.chain import links as chain
 from emhana.trust.chain.verify import verify
 from tests.attachment.conftest import Country

@@ -1,4 +1,4 @@
-"""Each attachment rule as a pure table test, named by its rule ID (DOMAIN.md §1)."""
+"""Each attachment rule as a pure table test, named by its rule ID (docs/domain.md §1)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from emhana.attachment.calendar import KZ_TIME
+from emhana.kernel.clock import KZ_TIME
 from tests.browser.conftest import PASSWORD, USERNAME, seed, serve
 
 pytestmark = pytest.mark.browser
@@ -102,9 +102,9 @@ def seed_campaign(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the app over a seeded campaign with the attachment clock inside the 2025 window."""
+    """Serve the app over a seeded campaign with the process's clock inside the 2025 window."""
     from emhana.app import create_app
-    from emhana.attachment import clock
+    from emhana.kernel import clock
     from emhana.kernel.config import Settings
     from emhana.kernel.migrate import upgrade
 
@@ -112,8 +112,7 @@ def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(url)
     seed(url)
     seed_campaign(url)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(clock, "now", lambda: IN_WINDOW)
+    with clock.use(clock.Fixed(IN_WINDOW)):
         with serve(create_app(Settings(database_url=url)), "uvicorn-campaign") as base:
             yield base
 

@@ -21,8 +21,8 @@ def sealed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
-    from emhana.trust.keys import signers
-    from emhana.trust.seals import issue as seals
+    from emhana.trust.scheme import issue as seals
+    from emhana.trust.scheme import signers
     from emhana.trust.seals.cwt import Clearance, ClearanceStatus
 
     url = f"sqlite:///{tmp_path_factory.mktemp('verify') / 'emhana.db'}"

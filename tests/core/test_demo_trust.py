@@ -13,18 +13,18 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from emhana.accounts.models import Account
-from emhana.attachment.calendar import KZ_TIME
 from emhana.cli.main import app as cli
 from emhana.devtools.demo import pki_folder, seed, signing_help
 from emhana.devtools.generator import run_with_progress
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.medbook import seal, service
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.trust.keys.certs import load_pkcs12
-from emhana.trust.lists import publish
 from emhana.trust.models import PublishedList
+from emhana.trust.scheme import publish
 from emhana.trust.seals.verifier import Outcome
 
 

@@ -1,4 +1,4 @@
-"""IIN and BIN vectors of DOMAIN.md §4.3–§4.5."""
+"""IIN and BIN vectors of docs/domain.md §4.3–§4.5."""
 
 from __future__ import annotations
 

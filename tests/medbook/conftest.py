@@ -5,7 +5,7 @@ clock standing on 10 March 2026."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of, create_account, issue_token
-from emhana.attachment import clock
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.models import Attachment
 from emhana.audit.models import AuditEvent, IdempotencyRecord
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.models import District, Site
 from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.identity.models import Person
+from emhana.kernel import clock
+from emhana.kernel.clock import KZ_TIME
 from emhana.medbook.catalogue import seed_catalogue
 from emhana.medbook.models import JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.notify.models import Notification
@@ -59,14 +59,10 @@ class World:
 
 
 @pytest.fixture
-def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
-    current = {"at": NOW}
-    monkeypatch.setattr(clock, "now", lambda: current["at"])
-
-    def set_(moment: dt.datetime) -> None:
-        current["at"] = moment
-
-    return set_
+def at() -> Iterator[Callable[[dt.datetime], None]]:
+    fixed = clock.Fixed(NOW)
+    with clock.use(fixed):
+        yield fixed.set
 
 
 @pytest.fixture
@@ -104,7 +100,7 @@ def world(
                 person_id=person_id,
             )
             actor = actor_of(account)
-            return actor, issue_token(session=s, actor=actor, ttl=dt.timedelta(hours=1))
+            return actor, issue_token(session=s, actor=actor, ttl=dt.timedelta(days=3650))  # tests move the clock
 
     for name, role, entity, person in (
         ("rt_a", Role.RESPONSIBLE_THERAPIST, ids[0], None),

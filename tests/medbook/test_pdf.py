@@ -1,5 +1,5 @@
 """The book as a PDF (C-10, C-03): owner data, clearance and journal in the owner's language, signature states,
-superseded entries marked, and the facility's QR seal that an offline verifier accepts (CREDENTIALS.md §6)."""
+superseded entries marked, and the facility's QR seal that an offline verifier accepts (docs/credentials.md §6)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from emhana.audit.models import AuditEvent
 from emhana.identity.models import Person
 from emhana.kernel.config import get_settings
 from emhana.medbook import seal as medbook_seal
-from emhana.trust.keys.signers import utc
-from emhana.trust.lists import publish
 from emhana.trust.models import DocumentSigner, IssuedSeal
+from emhana.trust.scheme import publish
+from emhana.trust.scheme.signers import utc
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.verifier import Outcome, Result, verify
 from tests.medbook.conftest import NOW, World, granted_book, issue_book, record, sign_in

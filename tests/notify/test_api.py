@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from emhana.accounts.roles import Role
 from emhana.cli.notify import app as notify_cli
 from emhana.notify.outbox import RecipientKind, set_contact
+from emhana.testing.mail import Inbox
 from tests.attachment.conftest import Country
-from tests.notify.conftest import Inbox
 
 URL = "/api/v1"
 
@@ -47,7 +47,7 @@ def test_cli_delivers_by_smtp_and_reports_the_state(
     sessions,
     database_url: str,
     smtp_server: tuple[Inbox, int],
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     inbox, port = smtp_server
     pid = person()
     with sessions.begin() as s:

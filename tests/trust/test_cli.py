@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from emhana.cli.verify import pki_app, verify_command
+from emhana.kernel.config import get_settings
 from emhana.trust.keys.certs import load_certificate
 
 runner = CliRunner()
@@ -104,7 +105,11 @@ def test_anchor_from_environment(demo: Path, tmp_path: Path, monkeypatch: pytest
     lonely = tmp_path / "list.json"
     shutil.copy(demo / "trust-list.json", lonely)
     monkeypatch.setenv("EMHANA_TRUST_ANCHOR", str(demo / "scheme-ca.pem"))
-    assert run("--trust-list", str(lonely), str(demo / "seal.txt"))[0] == 0
+    get_settings.cache_clear()  # the command reads it through Settings, as a fresh process would
+    try:
+        assert run("--trust-list", str(lonely), str(demo / "seal.txt"))[0] == 0
+    finally:
+        get_settings.cache_clear()
 
 
 def test_hc1_mode(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from emhana.devtools.corpus import build as corpus
+from emhana.devtools.corpus import kit
 from emhana.trust.seals import base45
 from emhana.trust.seals.verifier import Outcome
 
@@ -116,7 +117,7 @@ def test_no_kzmb_case_carries_an_iin(cases: dict[str, dict[str, object]]) -> Non
         if name.startswith("KZMB/") and doc.get("CBOR"):
             text = bytes.fromhex(str(doc["CBOR"])).decode("utf-8", "replace")
             found = set(re.findall(r"\d{12}", text))
-            assert found <= {corpus.BIN_A, corpus.BIN_B}, (name, found)
+            assert found <= {kit.BIN_A, kit.BIN_B}, (name, found)
 
 
 def test_main_writes_the_corpus(tmp_path: Path) -> None:

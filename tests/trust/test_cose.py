@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from emhana.kernel.errors import SealMalformed
+from emhana.trust.keys import es256
 from emhana.trust.seals import cose
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -32,8 +33,8 @@ def test_signature_structure_is_rfc_9052() -> None:
 
 
 def test_der_and_raw_signatures() -> None:
-    raw = cose.sign_es256(KEY, b"data")
-    der = cose.raw_to_der(raw)
+    raw = es256.sign_es256(KEY, b"data")
+    der = es256.raw_to_der(raw)
     assert der[0] == 0x30 and len(der) != 64
     message = cose.assemble(cbor2.dumps({1: -7, 4: KID}), {}, b"p", der)
     with pytest.raises(SealMalformed) as exc:
@@ -120,4 +121,4 @@ def test_signature_r_is_first_half_for_es256() -> None:
 def test_kid_is_sha256_prefix_of_certificate_der() -> None:
     import hashlib
 
-    assert cose.kid_of(b"der") == hashlib.sha256(b"der").digest()[:8]
+    assert es256.kid_of(b"der") == hashlib.sha256(b"der").digest()[:8]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.identity.models import Person
-from emhana.trust.lists import publish
+from emhana.trust.scheme import publish
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.verifier import Outcome
 from tests.attachment.conftest import IN_WINDOW, Country, country, now, person  # noqa: F401  (fixtures)

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import TrustListInvalid
-from emhana.trust.keys import pki, signers
+from emhana.trust.keys import pki
 from emhana.trust.keys.certs import load_certificate
 from emhana.trust.lists.revocation import load_revocation_list
 from emhana.trust.lists.trustlist import load_trust_list
-from emhana.trust.seals import issue as seals
+from emhana.trust.scheme import issue as seals
+from emhana.trust.scheme import rotation
 from emhana.trust.seals import kzmb1 as seal
 from tests.trust.test_signers import issue, other_entity
 
@@ -32,7 +33,7 @@ def test_lists_are_signed_by_the_anchor_and_advance_when_the_signer_set_changes(
     client: TestClient, sessions: sessionmaker[Session], seeded_entity: int
 ) -> None:
     with sessions.begin() as s:
-        signers.signer_for(s, seeded_entity)
+        rotation.signer_for(s, seeded_entity)
     ca = load_certificate(anchor(client))
     first = client.get("/trust/list")
     assert first.status_code == 200 and first.headers["content-type"] == "application/json"
@@ -44,7 +45,7 @@ def test_lists_are_signed_by_the_anchor_and_advance_when_the_signer_set_changes(
     again = client.get("/trust/list")
     assert again.content == first.content and again.headers["x-list-sequence"] == str(sequence)
     with sessions.begin() as s:
-        signers.rotate(s, seeded_entity)
+        rotation.rotate(s, seeded_entity)
     rotated = load_trust_list(client.get("/trust/list").content, ca)
     assert rotated.trust_list is not None and rotated.trust_list.sequence == sequence + 1
     assert sorted(e.problem or "ok" for v in rotated.signers.values() for e in v) == ["ok", "ok"]

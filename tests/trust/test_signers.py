@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import CertificateInvalid, NotFound
-from emhana.trust.keys import pki, signers
+from emhana.trust.keys import pki
 from emhana.trust.keys import wrap as keys
-from emhana.trust.lists import publish
 from emhana.trust.models import DocumentSigner, IssuedSeal
-from emhana.trust.seals import issue as seals
+from emhana.trust.scheme import issue as seals
+from emhana.trust.scheme import publish, rotation, signers
 from emhana.trust.seals.cwt import Clearance, ClearanceStatus, Notice, NoticeKind
 from emhana.trust.seals.verifier import Outcome
 
@@ -47,7 +47,7 @@ def test_signer_for_issues_a_dsc_certified_by_the_scheme_ca_with_the_key_encrypt
     sessions: sessionmaker[Session], seeded_entity: int
 ) -> None:
     with sessions.begin() as s:
-        signer = signers.signer_for(s, seeded_entity)
+        signer = rotation.signer_for(s, seeded_entity)
         entity = s.get(Entity, seeded_entity)
         assert entity is not None and signer.bin == entity.bin
         scheme = signers.active_scheme(s)
@@ -62,7 +62,7 @@ def test_signer_for_issues_a_dsc_certified_by_the_scheme_ca_with_the_key_encrypt
         assert der not in row.key_ciphertext and raw_scalar not in row.key_ciphertext
         assert raw_scalar not in scheme.key_ciphertext
         # Asking again gives the same signer: no rotation before it is due.
-        assert signers.signer_for(s, seeded_entity).kid == signer.kid
+        assert rotation.signer_for(s, seeded_entity).kid == signer.kid
     with sessions() as s:
         assert len(list(s.scalars(select(DocumentSigner)))) == 1
 
@@ -98,7 +98,7 @@ def test_rotation_retires_the_old_signer_whose_seals_stay_valid(
         old = signers.active_dsc(s, seeded_entity)
         assert old is not None
         old_kid = old.kid
-        new = signers.rotate(s, seeded_entity)
+        new = rotation.rotate(s, seeded_entity)
         assert new.kid != old_kid and new.number == 2
         assert publish.current(s, publish.TRUST).sequence == first + 1
         new_text = issue(s, seeded_entity)
@@ -117,9 +117,9 @@ def test_the_active_signer_is_rotated_once_it_has_signed_for_a_year(
 ) -> None:
     start = now()
     with sessions.begin() as s:
-        first = signers.signer_for(s, seeded_entity, now=start)
-        assert signers.signer_for(s, seeded_entity, now=start + dt.timedelta(days=364)).kid == first.kid
-        later = signers.signer_for(s, seeded_entity, now=start + dt.timedelta(days=366))
+        first = rotation.signer_for(s, seeded_entity, now=start)
+        assert rotation.signer_for(s, seeded_entity, now=start + dt.timedelta(days=364)).kid == first.kid
+        later = rotation.signer_for(s, seeded_entity, now=start + dt.timedelta(days=366))
         assert later.kid != first.kid
         # The new DSC outlives every seal it may sign within its year (§6.1: validity >= longest exp).
         assert later.certificate.not_valid_after_utc - later.certificate.not_valid_before_utc >= dt.timedelta(days=729)
@@ -134,22 +134,22 @@ def test_a_revoked_signer_makes_its_seals_unknown_issuer_and_a_new_one_takes_ove
         assert row is not None
         kid = bytes.fromhex(row.kid)
         before = publish.current(s, publish.TRUST).sequence
-        signers.revoke_dsc(s, kid)
+        rotation.revoke_dsc(s, kid)
         assert publish.current(s, publish.TRUST).sequence == before + 1
     with sessions.begin() as s:
         result = publish.verify_text(s, text)
         assert (result.outcome, result.reason) == (Outcome.UNKNOWN_ISSUER, "dsc_revoked")
         fresh = issue(s, seeded_entity)
-        assert signers.signer_for(s, seeded_entity).kid != kid
+        assert rotation.signer_for(s, seeded_entity).kid != kid
         assert publish.verify_text(s, fresh).outcome == Outcome.VALID
         with pytest.raises(NotFound):
-            signers.revoke_dsc(s, b"\x00" * 8)
+            rotation.revoke_dsc(s, b"\x00" * 8)
 
 
 def test_each_facility_has_its_own_signer(sessions: sessionmaker[Session], seeded_entity: int) -> None:
     with sessions.begin() as s:
         other = other_entity(s)
-        a, b = signers.signer_for(s, seeded_entity), signers.signer_for(s, other)
+        a, b = rotation.signer_for(s, seeded_entity), rotation.signer_for(s, other)
         assert a.kid != b.kid and b.bin == OTHER_BIN
         assert publish.verify_text(s, issue(s, other)).shown["facility_bin"] == OTHER_BIN  # type: ignore[index]
 
@@ -177,8 +177,8 @@ def test_the_attachment_notice_seal_carries_no_person(sessions: sessionmaker[Ses
 
 
 def test_notice_pdf_carries_the_seal_image(sessions: sessionmaker[Session], seeded_entity: int) -> None:
-    from emhana.notify.pdf import NoticeContent, render
-    from emhana.notify.signer import seal_notice
+    from emhana.attachment.notice.pdf import NoticeContent, render
+    from emhana.attachment.notice.signer import seal_notice
 
     content = NoticeContent(
         "2026-00000043",

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emhana.kernel.errors import CertificateInvalid, TrustListInvalid, TrustListRollback
 from emhana.trust.keys import pki
 from emhana.trust.lists import jws
-from emhana.trust.lists.revocation import Reason, build_revocation_list, load_revocation_list, revocation_of
+from emhana.trust.lists.revocation import Reason, build_revocation_list, load_revocation_list
 from emhana.trust.lists.trustlist import (
     ListInfo,
     TrustContext,
@@ -22,6 +22,7 @@ from emhana.trust.lists.trustlist import (
     entry_of,
     load_trust_list,
 )
+from emhana.trust.seals.hashes import revocation_of
 from tests.trust.conftest import CLOCK, DAY, Scheme, issue, make_signer
 
 

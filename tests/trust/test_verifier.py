@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emhana.trust.lists.revocation import Reason, build_revocation_list, revocation_of, with_revocation_list
+from emhana.trust.lists.revocation import Reason, build_revocation_list, with_revocation_list
 from emhana.trust.lists.trustlist import SignerEntry, TrustContext
 from emhana.trust.seals import base45, cose, cwt
 from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.hashes import revocation_of
 from emhana.trust.seals.verifier import Outcome, verify
 from tests.trust.conftest import CLOCK, DAY, Scheme, issue, worker
 

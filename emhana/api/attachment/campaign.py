@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
 from emhana.api.attachment.fund import router as fund_router
 from emhana.attachment import calendar, outputs, service
@@ -48,7 +48,6 @@ from emhana.web.deps import SessionDep, public, require
 router = APIRouter(prefix="/attachment", tags=["attachment"])
 router.include_router(fund_router)
 
-PERSON_READERS = (Role.CITIZEN, Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN)
 IdempotencyKey = Annotated[str | None, Header()]
 
 
@@ -95,7 +94,7 @@ def holidays(year: int) -> list[HolidayOut]:
 def deadline(submitted_at: dt.datetime) -> DeadlineOut:
     """Return the decision deadline of an application filed at an instant (A-52)."""
     if submitted_at.tzinfo is None:
-        submitted_at = submitted_at.replace(tzinfo=calendar.KZ_TIME)
+        submitted_at = submitted_at.replace(tzinfo=clock.KZ_TIME)
     return DeadlineOut(submitted_at=submitted_at, deadline=calendar.decision_deadline(submitted_at))
 
 
@@ -148,7 +147,7 @@ def near(
 def apply(
     body: ApplicationIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR)],
+    actor: Annotated[Actor, require(Can.APPLY_FOR_ATTACHMENT)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Apply: a citizen on the portal for themself or a represented child, a registrar in person (A-50)."""
@@ -167,7 +166,7 @@ def apply(
 @router.post("/applications/written", response_model=ApplicationOut, status_code=201)
 async def apply_written(
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.REGISTRAR)],
+    actor: Annotated[Actor, require(Can.RECORD_WRITTEN_APPLICATION)],
     application: Annotated[str, Form(description="ApplicationIn as JSON")],
     files: Annotated[list[UploadFile], File(description="Scans, in the order of documents")],
     idempotency_key: IdempotencyKey = None,
@@ -206,7 +205,7 @@ async def apply_written(
 def read_application(
     application_id: int,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)],
+    actor: Annotated[Actor, require(Can.READ_APPLICATION)],
 ) -> JSONResponse:
     """Return an application with its state, deadline, reason and ETag."""
     app = service.get_application(session=session, actor=actor, application_id=application_id, today=clock.today())
@@ -221,7 +220,7 @@ def read_scan(
     application_id: int,
     document_id: int,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.REGISTRAR, Role.FUND_ADMIN)],
+    actor: Annotated[Actor, require(Can.READ_APPLICATION_DOCUMENTS)],
 ) -> Response:
     """Return the scanned file of a document of a written application."""
     app = service.get_application(session=session, actor=actor, application_id=application_id, today=clock.today())
@@ -240,7 +239,7 @@ def decide(
     application_id: int,
     body: DecisionIn,
     session: SessionDep,
-    actor: Annotated[Actor, require(Role.REGISTRAR)],
+    actor: Annotated[Actor, require(Can.DECIDE_APPLICATION)],
     if_match: Annotated[str | None, Header()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -271,14 +270,16 @@ def decide(
 
 
 @router.get("/queue", response_model=list[ApplicationOut])
-def registrar_queue(session: SessionDep, actor: Annotated[Actor, require(Role.REGISTRAR)]) -> list[ApplicationOut]:
+def registrar_queue(
+    session: SessionDep, actor: Annotated[Actor, require(Can.DECIDE_APPLICATION)]
+) -> list[ApplicationOut]:
     """Return the applications of the registrar's entity awaiting a decision, with deadlines (A-52)."""
     now = clock.now()
     return [outputs.application_out(session, a, now) for a in service.queue(session=session, actor=actor)]
 
 
 @router.get("/me", response_model=MyAttachmentsOut)
-def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Role.CITIZEN)]) -> MyAttachmentsOut:
+def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> MyAttachmentsOut:
     """Return the citizen's attachment, history and applications, and those of the children they represent."""
     now = clock.now()
     me, represented = service.my_views(session=session, actor=actor, today=service.local_day(now))
@@ -290,7 +291,7 @@ def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Role.CIT
 
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)
 def person_attachments(
-    person_id: int, session: SessionDep, actor: Annotated[Actor, require(*PERSON_READERS)]
+    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)]
 ) -> PersonAttachmentsOut:
     """Return a person's current and upcoming attachment and history; a citizen only their own or a child's."""
     now = clock.now()

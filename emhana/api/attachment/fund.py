@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation, outputs, placement, policy
 from emhana.attachment.enums import DEFAULT_BANDS, EndReason
@@ -32,7 +32,9 @@ from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["attachment"])
-Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+PolicyMaker = Annotated[Actor, require(Can.SET_CAMPAIGN_POLICY)]
+Administrator = Annotated[Actor, require(Can.ADMINISTER_ATTACHMENTS)]
+Counter = Annotated[Actor, require(Can.COUNT_CAPITATION)]
 IdempotencyKey = Annotated[str | None, Header()]
 
 
@@ -59,7 +61,7 @@ def read_policy(year: int, session: SessionDep) -> JSONResponse:
 
 @router.post("/policies", response_model=PolicyOut, status_code=201)
 def create_policy(
-    body: PolicyIn, session: SessionDep, actor: Fund, idempotency_key: IdempotencyKey = None
+    body: PolicyIn, session: SessionDep, actor: PolicyMaker, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Create the campaign of a coming year (the Fund); past and running campaigns cannot be created."""
 
@@ -75,7 +77,7 @@ def create_policy(
 
 @router.put("/policies/{year}", response_model=PolicyOut)
 def update_policy(
-    year: int, body: PolicyIn, session: SessionDep, actor: Fund, if_match: Annotated[str | None, Header()] = None
+    year: int, body: PolicyIn, session: SessionDep, actor: PolicyMaker, if_match: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
     """Change a campaign whose window has not opened; needs If-Match (412 if stale, 428 if absent)."""
     if if_match is None:
@@ -89,7 +91,7 @@ def update_policy(
 
 @router.post("/persons/{person_id}/detach", status_code=200)
 def detach(
-    person_id: int, body: DetachIn, session: SessionDep, actor: Fund, idempotency_key: IdempotencyKey = None
+    person_id: int, body: DetachIn, session: SessionDep, actor: Administrator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """End a person's attachment for death (A-92), emigration (A-93) or the end of insurance (A-91)."""
 
@@ -115,7 +117,11 @@ def detach(
 
 @router.post("/entities/{entity_id}/redistribute", response_model=RedistributeOut)
 def redistribute(
-    entity_id: int, body: RedistributeIn, session: SessionDep, actor: Fund, idempotency_key: IdempotencyKey = None
+    entity_id: int,
+    body: RedistributeIn,
+    session: SessionDep,
+    actor: Administrator,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Move the people of an entity excluded from the database (or without contract) to the nearest
     participating sites with free places (A-94); call it after the exclusion is recorded."""
@@ -142,7 +148,9 @@ def redistribute(
 
 
 @router.post("/jobs/daily", response_model=DailyOut)
-def daily(body: DailyIn, session: SessionDep, actor: Fund, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def daily(
+    body: DailyIn, session: SessionDep, actor: Administrator, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Run the daily job: approved attachments come into effect, the dead and the uninsured are detached."""
 
     def run() -> tuple[int, dict[str, Any]]:
@@ -173,7 +181,7 @@ def snapshot_out(session: SessionDep, snap: CapitationSnapshot) -> SnapshotOut:
 
 @router.post("/capitation/snapshots", response_model=SnapshotOut, status_code=201)
 def take_snapshot(
-    body: SnapshotIn, session: SessionDep, actor: Fund, idempotency_key: IdempotencyKey = None
+    body: SnapshotIn, session: SessionDep, actor: Counter, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Take the capitation snapshot of a day (A-120, A-121); a day already taken is returned as it was."""
 
@@ -193,7 +201,7 @@ def take_snapshot(
     )
 
 
-@router.get("/capitation/snapshots", response_model=list[SnapshotOut], dependencies=[require(Role.FUND_ADMIN)])
+@router.get("/capitation/snapshots", response_model=list[SnapshotOut], dependencies=[require(Can.COUNT_CAPITATION)])
 def list_snapshots(session: SessionDep) -> list[SnapshotOut]:
     """List the capitation snapshots, latest first."""
     return [snapshot_out(session, s) for s in capitation.list_snapshots(session=session)]
@@ -202,7 +210,7 @@ def list_snapshots(session: SessionDep) -> list[SnapshotOut]:
 @router.get(
     "/capitation/snapshots/{snapshot_id}/export",
     responses={200: {"content": {"text/csv": {}}}},
-    dependencies=[require(Role.FUND_ADMIN)],
+    dependencies=[require(Can.COUNT_CAPITATION)],
 )
 def export_snapshot(snapshot_id: int, session: SessionDep) -> Response:
     """Export a snapshot's counts as CSV."""
@@ -214,7 +222,7 @@ def export_snapshot(snapshot_id: int, session: SessionDep) -> Response:
     )
 
 
-@router.get("/capitation/snapshots/{snapshot_id}/persons", dependencies=[require(Role.FUND_ADMIN)])
+@router.get("/capitation/snapshots/{snapshot_id}/persons", dependencies=[require(Can.COUNT_CAPITATION)])
 def snapshot_persons(
     snapshot_id: int, session: SessionDep, entity_id: Annotated[int | None, Query()] = None
 ) -> list[dict[str, Any]]:

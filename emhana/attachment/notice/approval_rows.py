@@ -1,6 +1,6 @@
 """The outbox rows of an approval (A-54, A-100, A-06) written as Core statements on the hot path.
 
-The same messages as emhana.notify.events.application_decided and transfer_out (same template,
+The same messages as emhana.attachment.notice.events.application_decided and transfer_out (same template,
 parameters, language, channel and dedupe key; tests/attachment/test_fast_path.py compares them),
 built from the facts the decision has already read (the contacts come with the target and the history)
 instead of reading them again through the ORM.
@@ -9,24 +9,16 @@ instead of reading them again through the ORM.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from emhana.attachment.facts import Period, PersonRow, Target
+from emhana.attachment.notice.templates import Template
 from emhana.attachment.writes import insert_ignoring
 from emhana.notify.models import Notification
-from emhana.notify.outbox import (
-    DEFAULT_LANGUAGE,
-    NOTICE_LANGUAGES,
-    ChannelHint,
-    DeliveryState,
-    RecipientKind,
-    mask_iin,
-)
-from emhana.notify.templates import Template
+from emhana.notify.outbox import RecipientKind, mask_iin, row_values
 
 OUTBOX = cast(Table, Notification.__table__)
 
@@ -40,25 +32,19 @@ def _row(
     dedupe_key: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Return one outbox row as notify.outbox.enqueue writes it (no contact row reads as (None, None))."""
-    language = contact[0] if contact is not None and contact[0] in NOTICE_LANGUAGES else DEFAULT_LANGUAGE
-    email = contact[1] if contact is not None else None
-    return {
-        "recipient_kind": kind.value,
-        "recipient_id": recipient_id,
-        "channel": ChannelHint.EMAIL.value if email else ChannelHint.LOG.value,
-        "address": email,
-        "language": language,
-        "template": template,
-        "params": json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
-        "state": DeliveryState.PENDING.value,
-        "attempts": 0,
-        "last_error": None,
-        "created_at": now,
-        "next_attempt_at": now,
-        "sent_at": None,
-        "dedupe_key": dedupe_key,
-    }
+    """Return one outbox row in the shape emhana.notify.outbox gives every message (``row_values``, also behind
+    ``enqueue``); no contact row reads as (None, None)."""
+    language, email = contact if contact is not None else (None, None)
+    return row_values(
+        kind=kind,
+        recipient_id=recipient_id,
+        language=language,
+        email=email,
+        template=template,
+        params=params,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
 
 
 def approved(

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from emhana.attachment.enums import EndReason, State
 from emhana.attachment.models import Application, Attachment
+from emhana.attachment.notice.templates import Template
 from emhana.attachment.policy import policy_for
 from emhana.facilities.models import District, Entity, Site
 from emhana.identity.models import Person
 from emhana.notify.outbox import RecipientKind, contact_of, enqueue, language_of, mask_iin
-from emhana.notify.templates import Template
 
 
 def notice_number(app: Application) -> str:
@@ -39,7 +39,7 @@ def _names(session: Session, language: str, att: Attachment | Application) -> di
 
 
 def reason_params(session: Session, app: Application) -> dict[str, Any]:
-    """Return the parameters of a refusal's reasoned text (as emhana.api.attachment.outputs fills them)."""
+    """Return the parameters of a refusal's reasoned text (as emhana.attachment.outputs fills them)."""
     expired = [d.expires_on for d in app.documents if d.expires_on is not None and d.expires_on < app.filed_on]
     return {
         "day": app.filed_on.isoformat(),

@@ -4,7 +4,8 @@ A notice is issued once per decided application, on first need (the delivery job
 download), from the facts of the decision, in the applicant's language; it is then stored with its
 signature and never rewritten. Once the organization's CMS signature of the notice is accepted through
 emhana.trust.signatures, its status is ``signed`` and the PDF handed out is the copy that says so (``document``).
-Ownership checks are those of reading the application.
+The message of a decision encloses it (``enclosure``, registered with emhana.notify.templates). Who may download
+it is decided by reading the application (emhana.api.notify checks it through emhana.attachment.service).
 """
 
 from __future__ import annotations
@@ -13,26 +14,27 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from emhana.accounts.service import Actor
-from emhana.attachment import service as attachment_service
-from emhana.attachment.calendar import KZ_TIME
 from emhana.attachment.enums import PlaceBasis, State
-from emhana.attachment.models import Application
+from emhana.attachment.models import Application, Attachment
+from emhana.attachment.notice.events import notice_number, reason_params
+from emhana.attachment.notice.models import AttachmentNotice
+from emhana.attachment.notice.pdf import CARE_AT_HOME_VALUES, NoticeContent, SignedBy, render
+from emhana.attachment.notice.signer import NotificationSigner, seal_notice
+from emhana.attachment.notice.templates import BASES, NOT_ASSIGNED, refusal_text
 from emhana.facilities.models import District, Entity, Practitioner, Site
 from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import NotFound
 from emhana.kernel.i18n import translate
-from emhana.notify.events import notice_number, reason_params
-from emhana.notify.models import AttachmentNotice
+from emhana.notify.channels import Enclosure
 from emhana.notify.outbox import RecipientKind, language_of, mask_iin
-from emhana.notify.pdf import CARE_AT_HOME_VALUES, NoticeContent, SignedBy, render
-from emhana.notify.signer import NotificationSigner, seal_notice
-from emhana.notify.templates import BASES, NOT_ASSIGNED, refusal_text
 from emhana.trust.signatures.models import RecordSignature
 
 SIGNED = "signed"
@@ -54,7 +56,7 @@ def content_of(session: Session, app: Application, language: str) -> NoticeConte
     if person is None or entity is None or site is None or district is None or app.decided_at is None:
         raise NotFound()
     kk = language == "kk"
-    att = attachment_service.attachment_of(session, app.id)
+    att = session.scalar(select(Attachment).where(Attachment.application_id == app.id))
     doctor_id = att.doctor_id if att is not None else district.doctor_id
     doctor = session.get(Practitioner, doctor_id) if doctor_id is not None else None
     refused = app.state == State.REFUSED.value
@@ -188,12 +190,12 @@ def document(session: Session, row: AttachmentNotice) -> bytes:
     )
 
 
-def notice_for(
-    *, session: Session, actor: Actor, application_id: int, signer: NotificationSigner, now: dt.datetime
-) -> AttachmentNotice:
-    """Return the notice of an application the actor may read: the person, their representative, or the
-    registrar of the deciding entity (A-100)."""
-    attachment_service.get_application(
-        session=session, actor=actor, application_id=application_id, today=attachment_service.local_day(now)
+def enclosure(session: Session, params: Mapping[str, Any], *, signer: object, now: dt.datetime) -> Enclosure | None:
+    """Return the notice of the decision a message tells of, as PDF (A-54), issuing it on first need; registered
+    with emhana.notify.templates for the templates of a decision, ``signer`` being a NotificationSigner."""
+    if "application_id" not in params:
+        return None
+    row = ensure_notice(
+        session, application_id=int(params["application_id"]), signer=cast(NotificationSigner, signer), now=now
     )
-    return ensure_notice(session, application_id=application_id, signer=signer, now=now)
+    return Enclosure(f"notice-{row.number}.pdf", "application/pdf", document(session, row))

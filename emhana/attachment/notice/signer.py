@@ -25,9 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity
+from emhana.kernel import clock
 from emhana.trust.keys import pki
 from emhana.trust.keys.certs import OID_SEAL_ATTACHMENT, extended_key_usages, subject_bin
-from emhana.trust.seals.cose import raw_to_der, sign_es256
+from emhana.trust.keys.es256 import raw_to_der, sign_es256
 
 RECORD_TYPE = "attachment.notification"
 
@@ -79,7 +80,7 @@ class PendingSigner:
             "",
             hashlib.sha256(document_bytes).hexdigest(),
             False,
-            dt.datetime.now(dt.UTC).isoformat(),
+            clock.now().isoformat(),
         )
 
 
@@ -90,7 +91,7 @@ class DemoNotificationSigner:
     """
 
     def __init__(self, *, now: dt.datetime | None = None) -> None:
-        self._start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=1)
+        self._start = (now or clock.now()) - dt.timedelta(days=1)
         self._ca = pki.make_scheme_ca(not_before=self._start)
         self._signers: dict[str, pki.Issued] = {}
         self._lock = threading.Lock()
@@ -124,7 +125,7 @@ class DemoNotificationSigner:
             dsc.pem().decode("ascii"),
             hashlib.sha256(document_bytes).hexdigest(),
             False,
-            dt.datetime.now(dt.UTC).isoformat(),
+            clock.now().isoformat(),
         )
 
 
@@ -161,12 +162,13 @@ def verify(
 def seal_notice(
     session: Session, *, entity_id: int, number: str, kind: str, site: str, begin: dt.date | None, now: dt.datetime
 ) -> str:
-    """Return the organization's QR seal of a notice (A-54), signed by its document signer (emhana.trust.keys.signers).
+    """Return the organization's QR seal of a notice (A-54), signed by its document signer
+    (emhana.trust.scheme.signers).
 
     The seal carries the entity (iss = BIN), the site, the begin date and the notice number; never the person.
     """
+    from emhana.trust.scheme import issue as seals
     from emhana.trust.seals import cwt
-    from emhana.trust.seals import issue as seals
 
     notice = cwt.Notice(number, cwt.NoticeKind.REFUSAL if kind == "refusal" else cwt.NoticeKind.ATTACHMENT, site, begin)
     return seals.issue_notice(session, entity_id=entity_id, notice=notice, now=now)

@@ -1,4 +1,6 @@
-"""Message texts of the outbox and labels of the notice, as msgids translated in the kk/ru/en catalogues."""
+"""The attachment campaign's message texts and the notice's labels, as msgids translated in the kk/ru/en catalogues.
+
+They are registered with emhana.notify.templates by emhana.attachment.notice (its ``__init__``)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ from typing import Any
 
 from emhana.attachment.enums import EndReason, PlaceBasis
 from emhana.attachment.rules import REFUSAL_REASONS
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import translate
+from emhana.kernel.i18n import N_, translate
 
 
 class Template(StrEnum):
@@ -115,17 +116,8 @@ def refusal_text(language: str, code: str, params: dict[str, Any]) -> str:
     return translate(language, REFUSAL_REASONS.get(code, code), params)
 
 
-MEDBOOK_PREFIX = "medbook."
-
-
 def render(template: str, language: str, params: dict[str, Any]) -> tuple[str, str]:
-    """Return the subject and body of a message in a language; medical-book reminders (``medbook.*``) are
-    rendered by emhana.medbook.remind, which owns their texts (C-21)."""
-    if template.startswith(MEDBOOK_PREFIX):
-        # Imported here: emhana.medbook.remind writes to the outbox of this package (no import cycle).
-        from emhana.medbook import remind
-
-        return remind.render(template, language, params)
+    """Return the subject and body of an attachment message in a language (the renderer registered with notify)."""
     key = Template(template)
     values = dict(params)
     if key is Template.REFUSED:

@@ -1,6 +1,10 @@
-"""National-scale benchmarks (issue 7): `emhana bench --scale smoke|1m|5m|full`, each figure beside a baseline.
+"""The benchmark harness, one for every benchmark: each figure beside a baseline measured in the same run.
 
-The run itself is `emhana.devtools.bench.runner.run`; this package root stays light so the CLI starts fast.
+`emhana bench --scale smoke|1m|5m|full` is the national run (issue 7: `runner.run` builds the dataset and measures
+every part); `emhana bench NAME ...` runs one focused benchmark (`focused/`). Both measure and report through
+`measure` and share the parts: the campaign's transactions and client processes (`campaign`, `raw_full`,
+`clients`), the read paths (`reads`), the seals (`seals`), signed FHIR bundles (`bundles`), medical books in bulk
+(`medbooks`). This package root stays light so the CLI starts fast.
 """
 
 from emhana.devtools.bench.scales import SCALES, Scale

@@ -1,36 +1,32 @@
-"""A campaign burst: voluntary changes filed on eGov and approved at once (an application and a transfer),
-by 1, 8 and 32 concurrent clients, through the service and as the same transaction in raw SQL.
+"""The campaign's attach transaction: a voluntary change filed on eGov and approved at once (an application and a
+transfer), through the service and as the same transaction in raw SQL, and the people who file it.
 
 The service transaction is `emhana.attachment.service.submit` (what POST /api/v1/attachment/applications runs)
 in its own unit of work. The raw one takes, with psycopg and no ORM, the same locks and makes the same writes:
 person FOR UPDATE, district FOR UPDATE, the district's open attachments (capacity), the person's running
 attachment, INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT. It skips
-the rule reads the service makes and the notification outbox. Clients are processes (forkserver, emhana
-preloaded), each with its own connection; throughput = transactions / (first start .. last finish); latency
-per transaction on the client. At the end no district may hold more open attachments than its capacity and
-nobody two open ones (zero overbooking).
+the rule reads the service makes and the notification outbox (emhana.devtools.bench.raw_full has them).
+`prepare` picks the adults who apply and their target districts; `overbooking` checks afterwards that no district
+holds more open attachments than its capacity and nobody two open ones. The client processes that run these
+workers, by 1, 8 or 32 at once, are emhana.devtools.bench.clients.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import random
-import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
 from emhana.accounts.roles import Role
-from emhana.attachment.calendar import KZ_TIME
 from emhana.devtools.bench.dataset import raw_url
-from emhana.devtools.bench.measure import percentile
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 
 NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Thursday inside the 2026 campaign window
 BEGIN = dt.date(2027, 1, 1)  # its effective date (A-05)
 Job = tuple[int, int, int, int]  # person, district, site, entity
-KINDS = ("raw", "service")
 
 
 def _unit(kato: str) -> str:
@@ -223,53 +219,6 @@ def raw_worker(url: str, account: int) -> Any:
     return run, close
 
 
-def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, barrier: Any, out: Any) -> None:
-    """One client process: connect, warm up, wait for the others, run its jobs, report."""
-    run, close = (service_worker if kind == "service" else raw_worker)(url, account)
-    for job in jobs[:warm_up]:  # not timed: the first calls compile and cache statements
-        run(job)
-    barrier.wait()
-    latencies: list[float] = []
-    errors = 0
-    start = time.monotonic()
-    for job in jobs[warm_up:]:
-        t = time.monotonic()
-        try:
-            run(job)
-        except Exception:  # noqa: BLE001 - counted and reported
-            errors += 1
-        latencies.append(time.monotonic() - t)
-    end = time.monotonic()
-    close()
-    out.put((start, end, latencies, errors))
-
-
-def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int, warm_up: int) -> dict[str, float]:
-    """Run the jobs split over `clients` processes; return tx/s, p50/p99 ms, errors and the count."""
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["emhana.devtools.bench.campaign", "emhana.attachment.service"])
-    barrier, out = ctx.Barrier(clients), ctx.Queue()
-    per = len(jobs) // clients
-    procs = [
-        ctx.Process(target=client, args=(kind, url, account, jobs[i * per : (i + 1) * per], warm_up, barrier, out))
-        for i in range(clients)
-    ]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=1800) for _ in procs]
-    for p in procs:
-        p.join()
-    lat = sorted(x for r in results for x in r[2])
-    span = max(r[1] for r in results) - min(r[0] for r in results)
-    return {
-        "tps": len(lat) / span,
-        "p50_ms": percentile(lat, 50) * 1000,
-        "p99_ms": percentile(lat, 99) * 1000,
-        "errors": float(sum(r[3] for r in results)),
-        "n": float(len(lat)),
-    }
-
-
 def overbooking(engine: Engine) -> tuple[int, int]:
     """Return (districts above capacity, persons with two open attachments)."""
     with engine.connect() as conn:
@@ -292,18 +241,3 @@ def overbooking(engine: Engine) -> tuple[int, int]:
             or 0
         )
     return int(over), int(double)
-
-
-def burst(
-    engine: Engine, url: str, transactions: int, clients: tuple[int, ...], seed: int, warm_up: int = 2
-) -> dict[str, dict[str, float]]:
-    """Run every (kind, clients) configuration on its own people; return the figures keyed 'kind_clients'."""
-    configs = [(kind, c) for c in clients for kind in KINDS]
-    share = [transactions + warm_up * c for _, c in configs]
-    jobs, account = prepare(engine, sum(share), seed)
-    results: dict[str, dict[str, float]] = {}
-    offset = 0
-    for (kind, c), n in zip(configs, share, strict=True):
-        results[f"{kind}_{c}"] = measure(kind, url, account, jobs[offset : offset + n], c, warm_up)
-        offset += n
-    return results

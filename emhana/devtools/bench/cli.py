@@ -1,7 +1,9 @@
-"""`emhana bench`: the national-scale benchmark (issue 7) with a rich table and optional JSON."""
+"""`emhana bench`: the national-scale run (`--scale`, issue 7) with a rich table and optional JSON, and the focused
+benchmarks as subcommands (`emhana bench attach --smoke`, ...), each taking its own options."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,10 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emhana.devtools.bench.focused import BENCHMARKS
 from emhana.devtools.bench.measure import Report
 from emhana.devtools.bench.scales import SCALES
 
 console = Console()
+app = typer.Typer(
+    help="Benchmarks, each figure beside a baseline measured in the same run: the national run (--scale) or one "
+    "focused benchmark (a subcommand; `emhana bench NAME --help` lists its options). Results: benchmarks/RESULTS.md."
+)
 
 
 def _fmt(value: float | None) -> str:
@@ -41,7 +48,9 @@ def render(report: Report) -> Table:
     return table
 
 
-def bench_command(
+@app.callback(invoke_without_command=True)
+def national(
+    ctx: typer.Context,
     scale: Annotated[str, typer.Option(help="smoke | 1m | 5m | full (20.5 M persons)")] = "smoke",
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="PostgreSQL; defaults to EMHANA_DATABASE_URL.")
@@ -49,7 +58,9 @@ def bench_command(
     json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures to this file.")] = None,
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
-    """Build the national dataset in a scratch schema and measure each part beside a baseline."""
+    """Build the national dataset in a scratch schema and measure each part beside a baseline (PostgreSQL)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from emhana.devtools.bench.runner import run
     from emhana.kernel.config import get_settings
 
@@ -70,3 +81,22 @@ def bench_command(
         console.print(f"  note: {note}")
     if json_file is not None:
         json_file.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _focused(name: str, summary: str) -> None:
+    """Register `emhana bench NAME [ARGS...]`: its arguments go, untouched, to the benchmark's own parser."""
+
+    def command(ctx: typer.Context) -> None:
+        module = importlib.import_module(f"emhana.devtools.bench.focused.{name}")
+        module.main(list(ctx.args), prog=f"emhana bench {name}")
+
+    app.command(
+        name,
+        help=summary,
+        add_help_option=False,  # --help goes to the benchmark's parser, which knows its options
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(command)
+
+
+for _name, _summary in BENCHMARKS.items():
+    _focused(_name, _summary)

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, text
 
 from emhana.accounts.roles import Role
 from emhana.devtools.bench.measure import percentile
+from emhana.kernel import clock
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def reader_token(engine: Engine, entity_id: int) -> str:
     """Create a clinician of an entity (reads persons' attachments and the entity's medical books); return a
     bearer token for it (only its hash is stored, as emhana.accounts.service.issue_token does)."""
     token = secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     with engine.begin() as conn:
         account = conn.scalar(
             text(

@@ -1,12 +1,14 @@
-"""What every part of the benchmark reports: a figure beside its baseline, percentiles, memory, database size."""
+"""How every benchmark measures and reports: a figure beside its baseline measured in the same run, timings,
+percentiles, memory, database size, and a Markdown table for the focused benchmarks' output."""
 
 from __future__ import annotations
 
 import math
 import resource
 import statistics
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,9 +112,22 @@ def stopwatch() -> Iterator[list[float]]:
 
 
 def timed(fn: Callable[[], object]) -> float:
+    """Return the seconds one call of fn takes."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def per_call(fn: Callable[[], object], n: int, runs: int) -> float:
+    """Return the median over runs of the mean seconds per call of n back-to-back calls (one untimed call first)."""
+    fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - start) / n)
+    return statistics.median(samples)
 
 
 def latencies_summary(seconds: list[float]) -> tuple[float, float, float]:
@@ -150,3 +165,18 @@ def table_sizes(engine: Engine, tables: list[str]) -> dict[str, int]:
             t: int(conn.scalar(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t}) or 0)
             for t in tables
         }
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A Markdown table, columns padded to their widest cell (the focused benchmarks print these)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    return "\n".join([line, sep, *body])
+
+
+def emit(line: str = "") -> None:
+    """Write one line of a focused benchmark's report to standard output, at once (runs are long)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

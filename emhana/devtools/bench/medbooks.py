@@ -10,7 +10,6 @@ cursor feeds batches of 10,000 books; each batch is two COPYs and a commit.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass
 
@@ -20,47 +19,17 @@ from sqlalchemy import Engine, text
 from emhana.accounts.roles import Role
 from emhana.devtools.bench.dataset import raw_url
 from emhana.devtools.generator.sink import reserve_ids
+from emhana.medbook.models import JournalEntry, MedicalBook
+from emhana.medbook.rules import canonical_bytes
+from emhana.trust.signatures import canonical
 
 ISSUED_ON = dt.date(2025, 11, 1)
 BATCH = 10_000
 NULL = "\\N"
-BOOK_COLUMNS = (
-    "id",
-    "person_id",
-    "entity_id",
-    "issued_by",
-    "issued_on",
-    "language",
-    "profession",
-    "position",
-    "workplace",
-    "employer_bin",
-    "group_code",
-    "created_at",
-)
-ENTRY_COLUMNS = (
-    "id",
-    "book_id",
-    "kind",
-    "item_code",
-    "performed_on",
-    "result",
-    "result_text",
-    "codes",
-    "clearance",
-    "valid_until",
-    "referral_entity_id",
-    "caused_by_id",
-    "entity_id",
-    "author_account_id",
-    "author_name",
-    "source",
-    "supersedes_id",
-    "reason",
-    "recorded_at",
-    "canonical",
-    "signature_state",
-)
+# The COPY lines below are written in the tables' own column order (a column added to a table makes the COPY fail
+# loudly rather than load a wrong shape); the FHIR part's baseline copies journal entries by the same names.
+BOOK_COLUMNS = tuple(MedicalBook.__table__.columns.keys())
+ENTRY_COLUMNS = tuple(JournalEntry.__table__.columns.keys())
 PROFESSIONS = (
     ("food", "Повар"),
     ("catering", "Официант"),
@@ -91,8 +60,9 @@ def _issuer(engine: Engine) -> int:
 
 
 def _canonical(document: dict[str, object]) -> str:
-    """COPY text of a bytea value: the \\x hex form, its backslash escaped."""
-    return "\\\\x" + json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode().hex()
+    """COPY text of the canonical bytes the service stores (a bytea value: the \\x hex form, its backslash
+    escaped)."""
+    return "\\\\x" + canonical_bytes(document).hex()
 
 
 def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Books:
@@ -149,7 +119,7 @@ def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Book
                 for kind, item, result, clearance, until in marks:
                     eid = first_entry + entry_no
                     document = {
-                        "type": "emhana.medbook.entry/1",
+                        "type": canonical.ENTRY,
                         "book": bid,
                         "person_iin": iin,
                         "entity_bin": bin_,

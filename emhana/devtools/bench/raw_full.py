@@ -18,6 +18,7 @@ from typing import Any
 from emhana.attachment.models import ATTACHMENT_CHAIN
 from emhana.devtools.bench.campaign import BEGIN, NOW, Job
 from emhana.devtools.bench.dataset import raw_url
+from emhana.kernel import clock
 from emhana.trust.chain import links as chain
 
 SQL = {
@@ -140,7 +141,7 @@ def raw_full_worker(url: str, account: int) -> Any:
                 "care_at_home": None,
                 "application_id": app,
                 "decided_on": day,
-                "created_at": dt.datetime.now(dt.UTC),
+                "created_at": clock.now(),
                 "created_by": None,
             }
             cur.execute(SQL["open"], new)

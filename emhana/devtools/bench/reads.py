@@ -10,35 +10,46 @@ import time
 
 import psycopg
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.attachment import capitation
 from emhana.attachment.service import near_free
 from emhana.devtools.bench.dataset import raw_url
+from emhana.devtools.bench.measure import stopwatch
 from emhana.facilities.rules import EARTH_RADIUS_KM
 from emhana.kernel.db import make_sessionmaker, unit_of_work
 from emhana.reference.rules import KZ_LAT, KZ_LON, in_kazakhstan
 
 
-def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:
-    """Time a bare GROUP BY entity over the open attachments, then the stored snapshot of the same day."""
-    sessions = make_sessionmaker(engine)
-    start = time.perf_counter()
+def bare_total(engine: Engine) -> float:
+    """The baseline: open attachments counted by entity in one bare GROUP BY; return their sum."""
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL GROUP BY entity_id")
         ).all()
-    bare = time.perf_counter() - start
-    start = time.perf_counter()
+    return float(sum(n for _, n in rows))
+
+
+def computed_total(sessions: sessionmaker[Session], day: dt.date) -> float:
+    """The counts by entity, sex and age band on a day, not stored (`capitation.compute_counts`); their sum."""
+    with sessions() as s:
+        return float(sum(capitation.compute_counts(session=s, as_of=day).values()))
+
+
+def snapshot_total(sessions: sessionmaker[Session], day: dt.date) -> float:
+    """The stored snapshot of a day (`capitation.take_snapshot`, committed); the persons it counts."""
     with unit_of_work(sessions) as s:
-        snap = capitation.take_snapshot(session=s, actor=None, as_of=as_of, today=as_of)
-        total = snap.total
-    snapshot = time.perf_counter() - start
-    return {
-        "bare_s": bare,
-        "snapshot_s": snapshot,
-        "bare_total": float(sum(n for _, n in rows)),
-        "snapshot_total": float(total),
-    }
+        return float(capitation.take_snapshot(session=s, actor=None, as_of=day, today=day).total)
+
+
+def capitation_figures(engine: Engine, as_of: dt.date) -> dict[str, float]:
+    """Time a bare GROUP BY entity over the open attachments, then the stored snapshot of the same day."""
+    sessions = make_sessionmaker(engine)
+    with stopwatch() as bare:
+        bare_n = bare_total(engine)
+    with stopwatch() as snapshot:
+        snapshot_n = snapshot_total(sessions, as_of)
+    return {"bare_s": bare[0], "snapshot_s": snapshot[0], "bare_total": bare_n, "snapshot_total": snapshot_n}
 
 
 BRUTE = """

@@ -14,13 +14,14 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-from emhana.devtools.bench import campaign, http, reads, seals
+from emhana.devtools.bench import campaign, clients, http, reads, seals
 from emhana.devtools.bench.dataset import load_population, raw_copy_baseline
 from emhana.devtools.bench.fhir_ingest import fhir_figures
 from emhana.devtools.bench.measure import Figure, Report, latencies_summary, peak_memory_mb, schema_size_bytes
 from emhana.devtools.bench.medbooks import load_books
 from emhana.devtools.bench.scales import NATIONAL_PERSONS, SCALES, Scale
 from emhana.devtools.generator import GeneratorParams
+from emhana.kernel import clock
 from emhana.kernel.db import make_engine, normalize_url
 from emhana.testing.databases import migrated_schema
 
@@ -60,7 +61,7 @@ def run(scale: Scale | str, database_url: str, *, seed: int = 1, say: Say | None
         "entries": scale.entries,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started": clock.now().isoformat(timespec="seconds"),
         "load_average": os.getloadavg()[0],
     }
     warning = disk_check(scale, say)
@@ -205,7 +206,7 @@ def _near(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> 
 
 
 def _campaign(report: Report, engine: Engine, url: str, scale: Scale, seed: int) -> None:
-    r = campaign.burst(engine, url, scale.campaign_transactions, scale.clients, seed, scale.campaign_warm_up)
+    r = clients.burst(engine, url, scale.campaign_transactions, scale.clients, seed, scale.campaign_warm_up)
     errors = 0.0
     for c in scale.clients:
         svc, raw = r[f"service_{c}"], r[f"raw_{c}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NATIONAL_PERSONS = 20_500_000
-NATIONAL_BOOKS = 1_600_000  # workers with a personal medical book (SCALE.md)
+NATIONAL_BOOKS = 1_600_000  # workers with a personal medical book (docs/scale.md)
 NATIONAL_ENTRIES = 3_000_000  # their journal entries
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import cbor2
 
-from emhana.devtools.corpus.build import (
+from emhana.devtools.corpus.kit import (
     CLOCK,
     DAY,
     World,
@@ -23,6 +23,7 @@ from emhana.devtools.corpus.build import (
     transport,
     transport_raw,
 )
+from emhana.trust.keys.es256 import raw_to_der
 from emhana.trust.lists.revocation import Reason
 from emhana.trust.seals import cose, cwt
 from emhana.trust.seals import kzmb1 as seal
@@ -172,7 +173,7 @@ def kzmb_cases(world: World) -> list[dict[str, Any]]:
         (
             "M17",
             "ECDSA signature DER-encoded instead of raw r||s (§6.8)",
-            transport(signed(body, a, mutate=cose.raw_to_der)),
+            transport(signed(body, a, mutate=raw_to_der)),
             "signature_not_raw_64_bytes",
         ),
         ("M18", "protected alg missing", transport(signed(body, a, protected=kid)), "missing_alg"),

@@ -11,8 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from emhana.devtools.corpus.build import b64, expected_results, layers
+from emhana.devtools.corpus.kit import b64, expected_results, layers
 from emhana.trust.keys import pki
+from emhana.trust.keys.es256 import kid_of, raw_to_der, sign_es256
 from emhana.trust.seals import base45, cose
 from emhana.trust.seals.hc1 import PREFIX, type_oids
 
@@ -86,7 +87,7 @@ def sign(
     flip: bool = False,
 ) -> bytes:
     """Return a COSE_Sign1 of a DCC signed ES256 or PS256 by this DSC, with chosen headers and defects."""
-    kid = cose.kid_of(issued.certificate.public_bytes(serialization.Encoding.DER))
+    kid = kid_of(issued.certificate.public_bytes(serialization.Encoding.DER))
     header = cbor2.dumps(protected if protected is not None else {cose.HDR_ALG: alg, cose.HDR_KID: kid})
     data = cose.sig_structure(header, payload)
     if isinstance(issued.key, rsa.RSAPrivateKey):
@@ -95,8 +96,8 @@ def sign(
         )
     else:
         assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
-        signature = cose.sign_es256(issued.key, data)
-        signature = cose.raw_to_der(signature) if der else signature
+        signature = sign_es256(issued.key, data)
+        signature = raw_to_der(signature) if der else signature
     if flip:
         signature = signature[:-1] + bytes([signature[-1] ^ 1])
     return cose.assemble(header, unprotected or {}, payload, signature, tag=tag, cwt_tag=cwt_tag)
@@ -116,7 +117,7 @@ def hc1_cases() -> list[dict[str, Any]]:
     """Return the HC1 cases in the dgc-testdata layout."""
     ec_dsc, rsa_dsc = dsc("EC-Me"), dsc("RSA-Me", algorithm="rsa")
     test_only, no_eku = dsc("EC-Test-Only", kinds="t"), dsc("EC-No-EKU", kinds=None)
-    kid = cose.kid_of(ec_dsc.certificate.public_bytes(serialization.Encoding.DER))
+    kid = kid_of(ec_dsc.certificate.public_bytes(serialization.Encoding.DER))
     vacc = claims(dcc("v"))
     good = sign(ec_dsc, vacc)
     es256 = {cose.HDR_ALG: cose.ALG_ES256}

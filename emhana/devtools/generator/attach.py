@@ -34,9 +34,9 @@ from emhana.attachment.models import Attachment
 from emhana.attachment.policy import policy_for
 from emhana.attachment.rules import ADULT_AGE, INSURED_CATEGORIES, age_on, atu_of, check_profile
 from emhana.devtools.generator.people import AddressRow, PersonRow
+from emhana.facilities.inclusion import participating_on
 from emhana.facilities.models import District, Entity, Inclusion, Site
 from emhana.facilities.rules import InclusionStatus
-from emhana.facilities.service import included_on
 
 # id, person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, begin_date, end_date,
 # end_reason, insured_until, application_id, decided_on, created_by
@@ -117,8 +117,7 @@ class Network:
                 .join(Entity, Entity.id == Site.entity_id)
                 .where(
                     Site.active.is_(True),
-                    included_on(day),
-                    (Entity.contract_to.is_(None)) | (Entity.contract_to >= day),
+                    participating_on(day),
                 )
                 .order_by(Site.id)
             ).all()

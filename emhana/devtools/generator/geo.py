@@ -1,4 +1,4 @@
-"""Populated places from KATO and GeoNames: role, full-scale population and coordinates (SCALE.md §1-§2)."""
+"""Populated places from KATO and GeoNames: role, full-scale population and coordinates (docs/scale.md §1-§2)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from emhana.reference.loader import kato_rows, region_rows
 from emhana.reference.rules import in_kazakhstan
 
 DATA = Path(__file__).parent / "data"
-REPUBLICAN_CITIES = ("710000000", "750000000", "790000000")  # SCALE.md §2: Astana, Almaty, Shymkent
+REPUBLICAN_CITIES = ("710000000", "750000000", "790000000")  # docs/scale.md §2: Astana, Almaty, Shymkent
 
 # Median size by role of a rural settlement (lognormal, sigma below); drawn values are then scaled so
-# that a region's rural total is its population minus its towns (SCALE.md §1: "drawn from a
+# that a region's rural total is its population minus its towns (docs/scale.md §1: "drawn from a
 # heavy-tailed distribution calibrated so the rural total is ~7.47 M").
 RURAL_MEDIAN = {"centre": 1500.0, "village": 350.0, "hamlet": 120.0, "outpost": 12.0}
 RURAL_SIGMA = 0.9
@@ -212,7 +212,7 @@ def build_geography(seed: int, params: GeneratorParams) -> Geography:
             lat, lon = offset_point(rng, *final[r["parent_code"]], 2, 10)
         else:
             base = next((points[a][:2] for a in _ancestors(code, by_code) if a in points), district_anchor[district])
-            # SCALE.md §1: unmatched settlements take an anchor point plus a 5-40 km offset.
+            # docs/scale.md §1: unmatched settlements take an anchor point plus a 5-40 km offset.
             lat, lon = offset_point(rng, base[0], base[1], 5, 40)
         final[code] = (lat, lon)
         places.append(

@@ -1,4 +1,4 @@
-"""Kazakh and Russian name lists with derived patronymics and Russian-letter spellings (SCALE.md §3)."""
+"""Kazakh and Russian name lists with derived patronymics and Russian-letter spellings (docs/scale.md §3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 
-# Kazakh-specific letters and their usual Russian-letter spellings in older documents (SCALE.md §3:
+# Kazakh-specific letters and their usual Russian-letter spellings in older documents (docs/scale.md §3:
 # "a share of people with both Cyrillic Kazakh-specific letters and their Russian transliterations").
 TRANSLIT = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 VOWELS = set("аеёиоуыэюя")

@@ -6,7 +6,7 @@ import random
 
 from emhana.facilities.rules import SiteKind
 
-# Naming patterns seen in public code (SCALE.md §1): `ГКП на ПХВ "Городская поликлиника №3" акимата
+# Naming patterns seen in public code (docs/scale.md §1): `ГКП на ПХВ "Городская поликлиника №3" акимата
 # города Астана`, `КГП на ПХВ "Поликлиника №2 г. Семей" УЗ ОА`, `ГКП на ПХВ "Енбекшиказахская
 # многопрофильная ЦРБ"`, `ТОО "Центр семейного здоровья …"`; Kazakh forms of the same legal forms:
 # ШЖҚ МКК / ШЖҚ КМК (state enterprise on the right of economic management), ЖШС (LLP).

@@ -1,4 +1,4 @@
-"""The facility layer as a plan: legal entities with their sites and catchments (SCALE.md §1 recipe)."""
+"""The facility layer as a plan: legal entities with their sites and catchments (docs/scale.md §1 recipe)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class EntityPlan:
 
 
 def rural_kind(params: GeneratorParams, population: float) -> SiteKind | None:
-    """Return the kind of site a settlement of this size gets under the network norms (SCALE.md §1)."""
+    """Return the kind of site a settlement of this size gets under the network norms (docs/scale.md §1)."""
     for bound, kind in params.rural_norms:
         if population < bound:
             return kind

@@ -9,11 +9,11 @@ from emhana.facilities.rules import Profile, SiteKind
 from emhana.identity.schemas import Category
 
 # Capacity of one district (участок) by profile (A-83, L). The statutory norms (1,700 mixed / 2,200 adult /
-# 500–900 children) were NOT confirmed from a primary text (SCALE.md §4, last note): "L" rules,
+# 500–900 children) were NOT confirmed from a primary text (docs/scale.md §4, last note): "L" rules,
 # kept as defaults of a parameter and never written into the logic.
 DEFAULT_CAPACITY: dict[str, int] = {Profile.GP.value: 1700, Profile.THERAPIST.value: 2200, Profile.PEDIATRIC.value: 900}
 
-# Rural network norms by settlement population (SCALE.md §1, decree No. 962 of 30.11.2022 as summarised
+# Rural network norms by settlement population (docs/scale.md §1, decree No. 962 of 30.11.2022 as summarised
 # by egemen.kz): below the first bound no site (a visiting health worker); the last kind is open-ended.
 DEFAULT_RURAL_NORMS: tuple[tuple[int, SiteKind | None], ...] = (
     (50, None),
@@ -49,7 +49,7 @@ DEFAULT_AGE_GROUPS: tuple[tuple[float, float], ...] = (
     (0.03, 0.220),
 )
 
-# Category shares (DOMAIN.md §1.2, A-10..A-15); synthetic, mostly citizens.
+# Category shares (docs/domain.md §1.2, A-10..A-15); synthetic, mostly citizens.
 DEFAULT_CATEGORIES: tuple[tuple[Category, float], ...] = (
     (Category.CITIZEN, 0.962),
     (Category.KANDAS, 0.020),
@@ -62,7 +62,7 @@ DEFAULT_CATEGORIES: tuple[tuple[Category, float], ...] = (
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    """Everything the generator may be tuned by; the defaults give the national picture of SCALE.md."""
+    """Everything the generator may be tuned by; the defaults give the national picture of docs/scale.md."""
 
     capacity: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CAPACITY))
     rural_norms: tuple[tuple[int, SiteKind | None], ...] = DEFAULT_RURAL_NORMS
@@ -73,9 +73,9 @@ class GeneratorParams:
     as_of: dt.date = dt.date(2026, 1, 1)
     # Population of the regions table (BNS 1 Jan 2023, 19,765,004): the scale of the facility layer.
     national_population: int = 19_765_004
-    # Cities: one state polyclinic entity per 30–60 k residents (SCALE.md §1); towns from this size on
+    # Cities: one state polyclinic entity per 30–60 k residents (docs/scale.md §1); towns from this size on
     # get city-style entities; one private family health centre per this many residents (Almaty 2023:
-    # 35 private clinics for 2.2 M, SCALE.md §4; 29 % of PHC entities private in 2018).
+    # 35 private clinics for 2.2 M, docs/scale.md §4; 29 % of PHC entities private in 2018).
     polyclinic_residents: tuple[int, int] = (30_000, 60_000)
     city_min_population: int = 30_000
     private_residents: int = 60_000
@@ -89,7 +89,7 @@ class GeneratorParams:
     # Smallest facility layer, as a share of the national one, and the fewest entities per region.
     min_facility_share: float = 0.05
     min_entities_per_region: int = 3
-    # Names: share of Kazakh names (2021 census: ~70 % ethnic Kazakhs, SCALE.md §3, not re-verified),
+    # Names: share of Kazakh names (2021 census: ~70 % ethnic Kazakhs, docs/scale.md §3, not re-verified),
     # of Kazakh names written with Russian letters, of Kazakh-form patronymics (-ұлы/-қызы) and of
     # people without a patronymic (optional since 2019).
     kazakh_share: float = 0.70

@@ -19,7 +19,7 @@ from emhana.reference.rules import KZ_LAT, KZ_LON
 # Mobile operator codes of Kazakhstan (+7 7xx): Beeline, Kcell/activ, Tele2/Altel.
 OPERATORS = ("700", "701", "702", "705", "707", "708", "747", "771", "775", "776", "777", "778")
 SERIAL = [f"{s:04d}" for s in range(10_000)]
-# Weighted sums of the four serial digits (IIN positions 8-11) under both passes (DOMAIN.md §4.2).
+# Weighted sums of the four serial digits (IIN positions 8-11) under both passes (docs/domain.md §4.2).
 SERIAL_W1 = [sum(int(c) * w for c, w in zip(s, W1[7:11], strict=True)) for s in SERIAL]
 SERIAL_W2 = [sum(int(c) * w for c, w in zip(s, W2[7:11], strict=True)) for s in SERIAL]
 KM_LAT = 1 / 111.0  # degrees of latitude per km

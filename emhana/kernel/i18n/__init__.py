@@ -17,6 +17,12 @@ LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English
 CATALOGUE_DIR = Path(__file__).parent
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction into the catalogues (keyword ``N_`` of ``pybabel extract``) without
+    translating it here."""
+    return message
+
+
 def po_path(lang: str) -> Path:
     """Return the path of a language's catalogue."""
     return CATALOGUE_DIR / lang / "LC_MESSAGES" / "messages.po"

@@ -1,5 +1,5 @@
 """Trust publishing: the scheme CA and facility document signers (keys encrypted at rest), the register of
-issued seals with their revocation status, and the published signed lists (CREDENTIALS.md §6).
+issued seals with their revocation status, and the published signed lists (docs/credentials.md §6).
 
 Revision ID: 0009
 Revises: 0008

@@ -1,5 +1,5 @@
 """Medical books: an index on journal entries by kind and valid-until, for the daily reminder query that finds
-the clearances ending in a window across all books (SCALE.md: 1.6 M books).
+the clearances ending in a window across all books (docs/scale.md: 1.6 M books).
 
 Revision ID: 0011
 Revises: 0010

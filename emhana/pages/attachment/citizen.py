@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor
 from emhana.attachment import outputs, service
 from emhana.attachment.enums import Channel, PlaceBasis
@@ -54,9 +54,10 @@ router = APIRouter(include_in_schema=False)
 router.include_router(staff_router)
 router.include_router(contact_pages.router)
 
-Citizen = Annotated[Actor, require(Role.CITIZEN)]
-Reader = Annotated[Actor, require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)]
-Registrar = Annotated[Actor, require(Role.REGISTRAR)]
+Owner = Annotated[Actor, require(Can.SEE_OWN_RECORDS)]
+Applicant = Annotated[Actor, require(Can.APPLY_ON_PORTAL)]
+Reader = Annotated[Actor, require(Can.READ_APPLICATION)]
+Decider = Annotated[Actor, require(Can.DECIDE_APPLICATION)]
 FormText = Annotated[str, Form(max_length=200)]
 PROFILES = tuple(p.value for p in Profile)
 
@@ -65,8 +66,8 @@ def _labels(request: Request) -> AttachmentLabels:
     return AttachmentLabels(language(request))
 
 
-@router.get("/attachment/my", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def my_attachment(request: Request, session: SessionDep, actor: Citizen) -> HTMLResponse:
+@router.get("/attachment/my", response_class=HTMLResponse, dependencies=[require(Can.SEE_OWN_RECORDS)])
+def my_attachment(request: Request, session: SessionDep, actor: Owner) -> HTMLResponse:
     """Show the citizen's attachment, its history and applications, and those of the children they represent."""
     now = clock.now()
     me, children = service.my_views(session=session, actor=actor, today=service.local_day(now))
@@ -152,11 +153,11 @@ def _clinics_page(
     )
 
 
-@router.get("/attachment/clinics", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+@router.get("/attachment/clinics", response_class=HTMLResponse, dependencies=[require(Can.APPLY_ON_PORTAL)])
 def clinics(
     request: Request,
     session: SessionDep,
-    actor: Citizen,
+    actor: Applicant,
     address: str = "",
     lat: str = "",
     lon: str = "",
@@ -176,11 +177,11 @@ def clinics(
     )
 
 
-@router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+@router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Can.APPLY_ON_PORTAL)])
 def apply(
     request: Request,
     session: SessionDep,
-    actor: Citizen,
+    actor: Applicant,
     csrf: FormText = "",
     person_id: FormText = "",
     district_id: FormText = "",
@@ -250,7 +251,9 @@ def _application_page(
         error=error,
         al=_labels(request),
         reasons=list(REFUSAL_REASONS),
-        may_decide=actor.role is Role.REGISTRAR and app.entity_id == actor.entity_id and out.state == "submitted",
+        may_decide=may(actor.role, Can.DECIDE_APPLICATION)
+        and app.entity_id == actor.entity_id
+        and out.state == "submitted",
     )
 
 
@@ -268,7 +271,7 @@ def _find(session: Session, actor: Actor, application_id: str) -> Application | 
 @router.get(
     "/attachment/applications/{application_id}",
     response_class=HTMLResponse,
-    dependencies=[require(Role.CITIZEN, Role.REGISTRAR, Role.FUND_ADMIN)],
+    dependencies=[require(Can.READ_APPLICATION)],
 )
 def application(request: Request, application_id: str, session: SessionDep, actor: Reader) -> HTMLResponse:
     """Show an application's state, decision, reason and deadline; the registrar also gets the decide form."""
@@ -281,13 +284,13 @@ def application(request: Request, application_id: str, session: SessionDep, acto
 @router.post(
     "/attachment/applications/{application_id}/decision",
     response_class=HTMLResponse,
-    dependencies=[require(Role.REGISTRAR)],
+    dependencies=[require(Can.DECIDE_APPLICATION)],
 )
 def decide(
     request: Request,
     application_id: str,
     session: SessionDep,
-    actor: Registrar,
+    actor: Decider,
     csrf: FormText = "",
     decision: FormText = "",
     reason_code: FormText = "",

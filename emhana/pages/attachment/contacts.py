@@ -13,18 +13,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.kernel.errors import N_
-from emhana.kernel.i18n import translate
+from emhana.kernel.i18n import N_, translate
 from emhana.notify.outbox import NOTICE_LANGUAGES, RecipientKind, contact_of, set_contact
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
-Citizen = Annotated[Actor, require(Role.CITIZEN)]
+Owner = Annotated[Actor, require(Can.SET_OWN_PREFERENCES)]
 FormText = Annotated[str, Form(max_length=300)]
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}")
 MSG_EMAIL = N_("The e-mail address is not valid.")
@@ -60,8 +59,8 @@ def _page(
     )
 
 
-@router.get("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
-def settings(request: Request, session: SessionDep, actor: Citizen, saved: str = "") -> HTMLResponse:
+@router.get("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Can.SET_OWN_PREFERENCES)])
+def settings(request: Request, session: SessionDep, actor: Owner, saved: str = "") -> HTMLResponse:
     """Show the citizen's notification language and e-mail."""
     lang = language(request)
     return _page(
@@ -73,11 +72,11 @@ def settings(request: Request, session: SessionDep, actor: Citizen, saved: str =
     )
 
 
-@router.post("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Role.CITIZEN)])
+@router.post("/attachment/notifications", response_class=HTMLResponse, dependencies=[require(Can.SET_OWN_PREFERENCES)])
 def save(
     request: Request,
     session: SessionDep,
-    actor: Citizen,
+    actor: Owner,
     csrf: FormText = "",
     notice_language: FormText = "",
     email: FormText = "",

@@ -16,21 +16,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment import policy
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.schemas import PolicyIn
 from emhana.kernel import clock
-from emhana.kernel.errors import N_, InvalidDates, InvalidInput, RegistryError
-from emhana.kernel.i18n import translate
+from emhana.kernel.errors import InvalidDates, InvalidInput, RegistryError
+from emhana.kernel.i18n import N_, translate
 from emhana.pages.attachment.views import AttachmentLabels, error_text, parse_date
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
-Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+PolicyMaker = Annotated[Actor, require(Can.SET_CAMPAIGN_POLICY)]
 FLAGS = (
     "year_round",
     "allow_work_basis",
@@ -86,8 +86,8 @@ def _page(request: Request, actor: Actor, values: dict[str, Any], error: str = "
     )
 
 
-@router.get("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-def policy_form(request: Request, session: SessionDep, actor: Fund) -> HTMLResponse:
+@router.get("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Can.SET_CAMPAIGN_POLICY)])
+def policy_form(request: Request, session: SessionDep, actor: PolicyMaker) -> HTMLResponse:
     """Show the form of next year's campaign policy, filled in from the latest one."""
     latest = policy.list_policies(session)
     values = _defaults(clock.today())
@@ -129,8 +129,8 @@ def _policy_in(form: dict[str, Any]) -> PolicyIn:
         raise InvalidInput(MSG_POLICY_FIELDS) from None
 
 
-@router.post("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-async def policy_create(request: Request, session: SessionDep, actor: Fund) -> Response:
+@router.post("/attachment/policies/new", response_class=HTMLResponse, dependencies=[require(Can.SET_CAMPAIGN_POLICY)])
+async def policy_create(request: Request, session: SessionDep, actor: PolicyMaker) -> Response:
     """Create next year's campaign; a year already recorded or a window already open is refused."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not csrf_ok(request, form.get("csrf", "")):

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation, outputs, policy, reports, service
 from emhana.attachment.enums import Channel, Holder, PlaceBasis
@@ -23,8 +23,8 @@ from emhana.facilities.rules import Profile
 from emhana.identity.models import Person
 from emhana.identity.service import find_by_iin, get_person
 from emhana.kernel import clock
-from emhana.kernel.errors import N_, InvalidInput, NotFound, RegistryError
-from emhana.kernel.i18n import translate
+from emhana.kernel.errors import InvalidInput, NotFound, RegistryError
+from emhana.kernel.i18n import N_, translate
 from emhana.pages.attachment import charts
 from emhana.pages.attachment import fund as policy_pages
 from emhana.pages.attachment.views import (
@@ -49,8 +49,12 @@ from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, page_url
 router = APIRouter(include_in_schema=False)
 router.include_router(policy_pages.router)
 
-Registrar = Annotated[Actor, require(Role.REGISTRAR)]
-Fund = Annotated[Actor, require(Role.FUND_ADMIN)]
+Decider = Annotated[Actor, require(Can.DECIDE_APPLICATION)]
+Recorder = Annotated[Actor, require(Can.RECORD_WRITTEN_APPLICATION)]
+PopulationReader = Annotated[Actor, require(Can.SEE_ENTITY_POPULATION)]
+FiguresReader = Annotated[Actor, require(Can.SEE_CAMPAIGN_FIGURES)]
+PolicyMaker = Annotated[Actor, require(Can.SET_CAMPAIGN_POLICY)]
+Counter = Annotated[Actor, require(Can.COUNT_CAPITATION)]
 FormText = Annotated[str, Form(max_length=200)]
 PROFILES = tuple(p.value for p in Profile)
 POPULATION_PAGE = 25
@@ -65,8 +69,8 @@ def _labels(request: Request) -> AttachmentLabels:
     return AttachmentLabels(language(request))
 
 
-@router.get("/attachment/queue", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
-def queue(request: Request, session: SessionDep, actor: Registrar, decided: str = "") -> HTMLResponse:
+@router.get("/attachment/queue", response_class=HTMLResponse, dependencies=[require(Can.DECIDE_APPLICATION)])
+def queue(request: Request, session: SessionDep, actor: Decider, decided: str = "") -> HTMLResponse:
     """Show the entity's applications awaiting a decision, earliest deadline first, overdue highlighted."""
     now = clock.now()
     apps = service.queue(session=session, actor=actor)
@@ -117,8 +121,8 @@ def _record_page(
     )
 
 
-@router.get("/attachment/record", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
-def record_form(request: Request, session: SessionDep, actor: Registrar) -> HTMLResponse:
+@router.get("/attachment/record", response_class=HTMLResponse, dependencies=[require(Can.RECORD_WRITTEN_APPLICATION)])
+def record_form(request: Request, session: SessionDep, actor: Recorder) -> HTMLResponse:
     """Show the IIN lookup that starts an in-person or written application (A-50, A-51)."""
     return _record_page(request, session, actor)
 
@@ -134,11 +138,13 @@ def _lookup(session: Session, actor: Actor, iin: str) -> Person:
         raise NotFound(MSG_PERSON_NOT_FOUND) from None
 
 
-@router.post("/attachment/record/lookup", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
+@router.post(
+    "/attachment/record/lookup", response_class=HTMLResponse, dependencies=[require(Can.RECORD_WRITTEN_APPLICATION)]
+)
 def record_lookup(
     request: Request,
     session: SessionDep,
-    actor: Registrar,
+    actor: Recorder,
     csrf: FormText = "",
     iin: FormText = "",
     representative_iin: FormText = "",
@@ -177,8 +183,8 @@ async def _documents(form: Mapping[str, object]) -> tuple[list[DocumentIn], list
     return [d for d, _ in rows], [u for _, u in rows if u is not None]
 
 
-@router.post("/attachment/record", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
-async def record(request: Request, session: SessionDep, actor: Registrar) -> Response:
+@router.post("/attachment/record", response_class=HTMLResponse, dependencies=[require(Can.RECORD_WRITTEN_APPLICATION)])
+async def record(request: Request, session: SessionDep, actor: Recorder) -> Response:
     """Record an application made in person or in writing (with scanned documents) at the registrar's entity."""
     form = await request.form(max_files=DOC_ROWS, max_fields=40)
     fields = dict(form.items())
@@ -219,11 +225,11 @@ async def record(request: Request, session: SessionDep, actor: Registrar) -> Res
     return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
 
 
-@router.get("/attachment/population", response_class=HTMLResponse, dependencies=[require(Role.REGISTRAR)])
+@router.get("/attachment/population", response_class=HTMLResponse, dependencies=[require(Can.SEE_ENTITY_POPULATION)])
 def population(
     request: Request,
     session: SessionDep,
-    actor: Registrar,
+    actor: PopulationReader,
     site: str = "",
     district: str = "",
     profile: str = "",
@@ -272,8 +278,8 @@ def population(
     )
 
 
-@router.get("/attachment/dashboard", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-def dashboard(request: Request, session: SessionDep, actor: Fund, year: str = "") -> HTMLResponse:
+@router.get("/attachment/dashboard", response_class=HTMLResponse, dependencies=[require(Can.SEE_CAMPAIGN_FIGURES)])
+def dashboard(request: Request, session: SessionDep, actor: FiguresReader, year: str = "") -> HTMLResponse:
     """Show the Fund's campaign dashboard: applications per day, flows between organizations, refusals."""
     lang, labels = language(request), _labels(request)
     years = [p.year for p in policy.list_policies(session)]
@@ -315,8 +321,8 @@ def dashboard(request: Request, session: SessionDep, actor: Fund, year: str = ""
     )
 
 
-@router.get("/attachment/policies", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-def policies(request: Request, session: SessionDep, actor: Fund, created: str = "") -> HTMLResponse:
+@router.get("/attachment/policies", response_class=HTMLResponse, dependencies=[require(Can.SET_CAMPAIGN_POLICY)])
+def policies(request: Request, session: SessionDep, actor: PolicyMaker, created: str = "") -> HTMLResponse:
     """List the campaign policies, latest first (A-30..A-34, A-41)."""
     rows = list(reversed(policy.list_policies(session)))
     notice = policy_pages.created_notice(session, language(request), created) if created else ""
@@ -331,8 +337,8 @@ def policies(request: Request, session: SessionDep, actor: Fund, created: str = 
     )
 
 
-@router.get("/attachment/snapshots", response_class=HTMLResponse, dependencies=[require(Role.FUND_ADMIN)])
-def snapshots(request: Request, session: SessionDep, actor: Fund) -> HTMLResponse:
+@router.get("/attachment/snapshots", response_class=HTMLResponse, dependencies=[require(Can.COUNT_CAPITATION)])
+def snapshots(request: Request, session: SessionDep, actor: Counter) -> HTMLResponse:
     """List the capitation snapshots with their CSV exports (A-120, A-121)."""
     return render(
         request,

@@ -11,8 +11,8 @@ from emhana.attachment.reports import AGE_BANDS
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.identity.models import Person
 from emhana.kernel.clock import KZ_TIME
-from emhana.kernel.errors import N_, RegistryError
-from emhana.kernel.i18n import translate
+from emhana.kernel.errors import RegistryError
+from emhana.kernel.i18n import N_, translate
 
 # Labels of the attachment codes (attachment.enums); the catalogues translate them.
 CODE_LABELS: dict[str, dict[str, str]] = {

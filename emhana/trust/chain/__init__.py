@@ -1,1 +1,1 @@
-"""emhana.trust.chain."""
+"""Hash chains: the links of audit events and registered histories, and their verification (`audit verify`)."""

@@ -1,1 +1,1 @@
-"""emhana.trust.keys.wrap."""
+"""Keys and certificates: reading certificates, the demo PKI, the seal scheme CA and document signers."""

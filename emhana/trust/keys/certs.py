@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from emhana.kernel.errors import CertificateInvalid
 
-# CREDENTIALS.md §4.1: NCA RK subject-type OIDs placed in EKU, and the SIGN / AUTH key purposes.
+# docs/credentials.md §4.1: NCA RK subject-type OIDs placed in EKU, and the SIGN / AUTH key purposes.
 OID_NCA_INDIVIDUAL = x509.ObjectIdentifier("1.2.398.3.3.4.1.1")
 OID_NCA_LEGAL_ENTITY = x509.ObjectIdentifier("1.2.398.3.3.4.1.2")
 OID_NCA_FIRST_HEAD = x509.ObjectIdentifier("1.2.398.3.3.4.1.2.1")

@@ -1,4 +1,4 @@
-"""Private keys of the scheme CA and the document signers, encrypted at rest (CREDENTIALS.md §6.1).
+"""Private keys of the scheme CA and the document signers, encrypted at rest (docs/credentials.md §6.1).
 
 A key is stored as AES-256-GCM over its PKCS#8 DER, with a 12-byte random nonce in front and the key's kid
 as associated data (a ciphertext moved to another row does not open). The AES key is derived with HKDF-SHA256

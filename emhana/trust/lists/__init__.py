@@ -1,1 +1,1 @@
-"""emhana.trust.lists."""
+"""Signed lists: the trust list and the revocation list (JWS), and their publication from the database."""

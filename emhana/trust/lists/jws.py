@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from emhana.kernel.errors import TrustListInvalid
-from emhana.trust.seals.cose import P256_ORDER, sign_es256
+from emhana.trust.keys.es256 import P256_ORDER, sign_es256
 
 MAX_DOCUMENT = 16 * 1024 * 1024
 

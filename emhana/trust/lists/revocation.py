@@ -1,4 +1,4 @@
-"""The signed revocation list: truncated hashes only, per DSC kid, with a reason (CREDENTIALS.md §6.5)."""
+"""The signed revocation list: truncated hashes only, per DSC kid, with a reason (docs/credentials.md §6.5)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import TrustListInvalid
+from emhana.trust.keys import es256
 from emhana.trust.lists import jws
 from emhana.trust.lists.trustlist import ListInfo, TrustContext, list_info, parse_time, scheme_key
-from emhana.trust.seals import cose, cwt
-from emhana.trust.seals import kzmb1 as seal
 
 REVOCATION_LIST_TYPE = "kzmb-revocation-list+json"
 REVOCATION_LIST_KIND = "revocation list"
@@ -47,19 +46,6 @@ class Revocation:
 def cti_hash(kid: bytes, cti: bytes) -> bytes:
     """Return SHA-256(kid ‖ cti)[:16], the id hash of a seal version (§6.5)."""
     return hashlib.sha256(kid + cti).digest()[:HASH_LENGTH]
-
-
-def signature_hash(message: cose.Sign1) -> bytes:
-    """Return SHA-256(r)[:16]: only r for ES256, so a re-encoded (s -> n-s) signature cannot dodge it (§1.6, §6.8)."""
-    return hashlib.sha256(cose.signature_r(message)).digest()[:HASH_LENGTH]
-
-
-def revocation_of(text: str, reason: Reason, at: dt.datetime) -> Revocation:
-    """Return the revocation entry of an issued seal text (decoded, not verified: the issuer revokes its own seals)."""
-    message = cose.decode_sign1(seal.decode_transport(text))
-    claims = cwt.read_claims(cose.loads_strict(message.payload))
-    kid = message.kid or b""
-    return Revocation(kid, (cti_hash(kid, claims.cti), signature_hash(message)), reason, at)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -91,7 +77,7 @@ def build_revocation_list(
         "entries": by_kid,
     }
     ca_der = ca_certificate.public_bytes(serialization.Encoding.DER)
-    return jws.sign(payload, ca_key, typ=REVOCATION_LIST_TYPE, kid=base64.b64encode(cose.kid_of(ca_der)).decode())
+    return jws.sign(payload, ca_key, typ=REVOCATION_LIST_TYPE, kid=base64.b64encode(es256.kid_of(ca_der)).decode())
 
 
 def load_revocation_list(document: bytes, anchor: x509.Certificate) -> tuple[dict[bytes, dict[bytes, str]], ListInfo]:

@@ -22,8 +22,8 @@ from emhana.trust.keys.certs import (
     subject_bin,
     subject_organization,
 )
+from emhana.trust.keys.es256 import kid_of
 from emhana.trust.lists import jws
-from emhana.trust.seals.cose import kid_of
 
 TRUST_LIST_TYPE = "kzmb-trust-list+json"
 TRUST_LIST_KIND = "trust list"

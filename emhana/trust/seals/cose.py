@@ -7,7 +7,6 @@ is `cryptography`'s.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,9 +16,10 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from emhana.kernel.errors import SealMalformed
+from emhana.trust.keys.es256 import KID_LENGTH, P256_ORDER, sign_es256
 
 ALG_ES256 = -7
 ALG_PS256 = -37
@@ -28,9 +28,7 @@ HDR_CRIT = 2
 HDR_KID = 4
 TAG_SIGN1 = 18
 TAG_CWT = 61
-KID_LENGTH = 8
 ES256_SIGNATURE_LENGTH = 64
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 MAX_CBOR_DEPTH = 16
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -46,14 +44,6 @@ class Sign1:
     kid_protected: bool
     payload: bytes
     signature: bytes
-
-
-def kid_of(certificate_der: bytes) -> bytes:
-    """Return the COSE kid of a signer certificate: the first 8 bytes of SHA-256 over its DER.
-
-    docs/credentials.md §1.3.
-    """
-    return hashlib.sha256(certificate_der).digest()[:KID_LENGTH]
 
 
 def loads_strict(data: bytes) -> Any:
@@ -74,17 +64,6 @@ def loads_strict(data: bytes) -> Any:
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
     """Return the bytes a COSE_Sign1 signs: CBOR(["Signature1", protected, h'', payload]) (RFC 9052 §4.4)."""
     return cbor2.dumps(["Signature1", protected, b"", payload])
-
-
-def sign_es256(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    """Return an ES256 signature of data as raw r||s, 64 bytes (never DER, docs/credentials.md §6.8)."""
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def raw_to_der(signature: bytes) -> bytes:
-    """Return the DER form of a raw 64-byte ECDSA signature (what a wrong encoder would put in COSE)."""
-    return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
 
 
 def assemble(

@@ -1,4 +1,4 @@
-"""CWT claims of the medical-book seal (CREDENTIALS.md §6.3): minimal personal data, never the IIN."""
+"""CWT claims of the medical-book seal (docs/credentials.md §6.3): minimal personal data, never the IIN."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CLAIM_EXP = 4
 CLAIM_NBF = 5
 CLAIM_IAT = 6
 CLAIM_CTI = 7
-# CREDENTIALS.md §6.3: the medical-book payload sits under a private-use (negative, < -65536) claim key.
+# docs/credentials.md §6.3: the medical-book payload sits under a private-use (negative, < -65536) claim key.
 CLAIM_KZMB = -70001
 # The attachment notice payload (A-54) sits under the next private-use key: entity = iss, no person data at all.
 CLAIM_NOTICE = -70002
@@ -50,7 +50,7 @@ RECORD_HASH_LENGTH = 16
 MAX_NAME = 120
 MAX_CATEGORIES = 12
 MAX_CATEGORY = 16
-# SHC vectors reject millisecond dates (CREDENTIALS.md §2): above this a NumericDate is taken as milliseconds.
+# SHC vectors reject millisecond dates (docs/credentials.md §2): above this a NumericDate is taken as milliseconds.
 MAX_SECONDS = 10**11
 EPOCH = dt.date(1970, 1, 1)
 _IIN_LIKE = re.compile(r"\d{12}")

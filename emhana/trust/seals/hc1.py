@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from emhana.kernel.errors import CertificateInvalid, SealMalformed, TrustListInvalid
+from emhana.trust.keys import es256
 from emhana.trust.keys.certs import extended_key_usages, load_certificate
 from emhana.trust.lists.jws import strict_json
 from emhana.trust.seals import cose
@@ -26,7 +27,7 @@ CLAIM_EXP = 4
 CLAIM_IAT = 6
 CLAIM_HCERT = -260
 DSC_LIST_KIND = "DSC list"
-# CREDENTIALS.md §1.5: optional DSC EKU OIDs restricting the certificate type (and the ".0." variants).
+# docs/credentials.md §1.5: optional DSC EKU OIDs restricting the certificate type (and the ".0." variants).
 _TYPE_OIDS = {"t": "1", "v": "2", "r": "3"}
 TYPE_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
 
@@ -53,7 +54,7 @@ class DscList:
         """Return the list of these certificates, indexed by their kid."""
         by_kid: dict[bytes, list[x509.Certificate]] = {}
         for cert in certificates:
-            by_kid.setdefault(cose.kid_of(cert.public_bytes(serialization.Encoding.DER)), []).append(cert)
+            by_kid.setdefault(es256.kid_of(cert.public_bytes(serialization.Encoding.DER)), []).append(cert)
         return cls({k: tuple(v) for k, v in by_kid.items()})
 
 
@@ -104,7 +105,7 @@ def read_claims(claims: Any) -> DccClaims:
         raise SealMalformed(reason="no_eu_dcc_v1")
     kinds = [k for k in TYPE_NAMES if k in dcc]
     if len(kinds) != 1 or not isinstance(dcc[kinds[0]], list | tuple) or len(dcc[kinds[0]]) != 1:
-        raise SealMalformed(reason="not_exactly_one_entry")  # CREDENTIALS.md §1.2, test DGC2
+        raise SealMalformed(reason="not_exactly_one_entry")  # docs/credentials.md §1.2, test DGC2
     nam = dcc["nam"]
     name = " ".join(p for p in (_text(nam.get("gn")), _text(nam.get("fn"))) if p) or _text(nam.get("fnt"))
     return DccClaims(iss if isinstance(iss, str) else None, iat, exp, kinds[0], name, _text(dcc.get("dob")))

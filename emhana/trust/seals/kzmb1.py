@@ -1,4 +1,4 @@
-"""The facility QR seal: `KZMB1:` + base45(zlib(COSE_Sign1(CWT))) (CREDENTIALS.md §6.2), issued and rendered."""
+"""The facility QR seal: `KZMB1:` + base45(zlib(COSE_Sign1(CWT))) (docs/credentials.md §6.2), issued and rendered."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
+from emhana.trust.keys import es256
 from emhana.trust.keys.certs import load_pkcs12, subject_bin, subject_organization
 from emhana.trust.seals import base45, cose, cwt
 
@@ -48,7 +49,7 @@ class SealSigner:
         if bin_ is None:
             raise CertificateInvalid(reason="the signer certificate has no OU=BIN<12 digits>")
         der = certificate.public_bytes(serialization.Encoding.DER)
-        return cls(key, certificate, cose.kid_of(der), bin_, subject_organization(certificate) or "")
+        return cls(key, certificate, es256.kid_of(der), bin_, subject_organization(certificate) or "")
 
     @classmethod
     def from_pkcs12(cls, data: bytes, password: str) -> SealSigner:

@@ -1,4 +1,4 @@
-"""The offline seal verifier: pure, injected clock, exactly the outcomes and check order of CREDENTIALS.md §6.6."""
+"""The offline seal verifier: pure, injected clock, exactly the outcomes and check order of docs/credentials.md §6.6."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from enum import StrEnum
 from typing import Any
 
 from emhana.kernel.errors import SealMalformed
-from emhana.trust.lists.revocation import Reason, cti_hash, signature_hash
+from emhana.trust.lists.revocation import Reason, cti_hash
 from emhana.trust.lists.trustlist import ListInfo, SignerEntry, TrustContext
 from emhana.trust.seals import cose, cwt
 from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.hashes import signature_hash
 
 DEFAULT_SKEW = dt.timedelta(minutes=5)
 

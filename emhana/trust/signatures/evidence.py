@@ -1,4 +1,4 @@
-"""What a successful verification proves, kept with the record (CREDENTIALS.md §4.3: store the evidence)."""
+"""What a successful verification proves, kept with the record (docs/credentials.md §4.3: store the evidence)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Whose signature it is: the certificate's IIN must be the author's and its BIN the organization's.
 
 NCA RK puts the holder's IIN in the subject as SERIALNUMBER=IIN<12 digits> and, for an employee or a
-legal entity, the organization's BIN as OU=BIN<12 digits> (CREDENTIALS.md §4.1). A record is signed by its
+legal entity, the organization's BIN as OU=BIN<12 digits> (docs/credentials.md §4.1). A record is signed by its
 author (C-06, C-40: the clinician, or the corrector) on behalf of the organization that keeps the book; an
 attachment notice by the deciding PHC organization (A-54).
 """

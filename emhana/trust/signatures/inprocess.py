@@ -40,7 +40,7 @@ from emhana.trust.keys.certs import subject_bin, subject_iin
 from emhana.trust.signatures import pathcache, reasons
 from emhana.trust.signatures.cmsparse import SignedCms
 from emhana.trust.signatures.evidence import CrlUsed, Evidence
-from emhana.trust.signatures.verifiers import check_key_usage
+from emhana.trust.signatures.keyusage import check_key_usage
 
 SKEW = dt.timedelta(minutes=5)
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {

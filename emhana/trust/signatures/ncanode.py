@@ -5,7 +5,7 @@ Request ``{"cms": base64, "data": base64, "revocationCheck": ["CRL"]}``; answer 
 CertificateInfo has ``valid``, ``revocations`` [{``revoked``, ``by``, ``revocationTime``}], ``notBefore``,
 ``notAfter``, ``keyUsage`` (SIGN | AUTH | UNKNOWN), ``serialNumber`` (hex), ``signAlg`` and ``subject``
 (``iin``, ``bin``, ``commonName``, ``dn``). NCANode wraps NCA's certified KalkanCrypt and checks the chain
-against NCA RK's roots and CRLs itself (CREDENTIALS.md §4.3: the compliance path for GOST).
+against NCA RK's roots and CRLs itself (docs/credentials.md §4.3: the compliance path for GOST).
 Failures: down or refusing → ``signature.verifier_unavailable`` (503, nothing stored); says invalid →
 ``signature.revoked``, ``signature.expired``, ``signature.key_usage`` or ``signature.bad_signature``.
 """
@@ -35,7 +35,7 @@ from emhana.trust.signatures import reasons
 from emhana.trust.signatures.cmsparse import SignedCms
 from emhana.trust.signatures.evidence import Evidence
 from emhana.trust.signatures.inprocess import SKEW, common_name
-from emhana.trust.signatures.verifiers import check_key_usage
+from emhana.trust.signatures.keyusage import check_key_usage
 
 
 def _time(value: Any) -> dt.datetime | None:

@@ -129,6 +129,6 @@ def check_path_at(
             if (
                 entry is not None
                 and entry.revocation_date_utc <= signing_time
-                and crl.is_signature_valid(issuer.public_key())
-            ):  # type: ignore[arg-type]
+                and crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+            ):
                 raise CertificateRevoked(revoked_at=entry.revocation_date_utc.isoformat())

@@ -1,8 +1,14 @@
-"""The records that can be signed, what each signs (its canonical form), who may and who must sign it."""
+"""The records that can be signed: their kinds, and the registry each owning package fills with its kind.
+
+The trust layer knows no record table. A package whose records are signed registers a ``SignableKind`` when it
+is imported (``emhana.medbook.signable``: the journal entry; ``emhana.attachment.notice_signable``: the
+attachment notice): how to load the record's signable view (its canonical form), which roles sign it, whether
+only its author signs, and what to mark on the record once it is signed.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,22 +17,13 @@ from sqlalchemy.orm import Session
 from emhana.accounts.models import Account
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment.models import Application
-from emhana.facilities.models import Entity
 from emhana.identity.models import Person
-from emhana.kernel.errors import EntryNotFound, Forbidden, NotFound
-from emhana.medbook.models import JournalEntry, MedicalBook
-from emhana.notify.models import AttachmentNotice
-from emhana.trust.signatures import canonical
+from emhana.kernel.errors import Forbidden
 
 
 class RecordKind(StrEnum):
     MEDBOOK_ENTRY = "medbook_entry"  # a journal entry or a correction (C-13, C-41)
     ATTACHMENT_NOTICE = "attachment_notice"  # an attachment notification or refusal (A-54)
-
-
-ENTRY_SIGNERS = frozenset({Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.MIS_CLIENT})
-NOTICE_SIGNERS = frozenset({Role.ENTITY_ADMIN, Role.REGISTRAR})
 
 
 @dataclass(frozen=True)
@@ -42,52 +39,55 @@ class Signable:
     subject_person_id: int | None
 
 
+@dataclass(frozen=True)
+class SignableKind:
+    """How one kind of record is signed, registered by the package that owns the record.
+
+    ``load`` returns the record's signable view or raises NotFound/EntryNotFound; ``signers`` are the roles
+    that may sign (of the record's organization); ``author_signs``: only the record's author signs (a
+    ``Role.MIS_CLIENT`` on the author's behalf), and the certificate must carry the author's IIN, otherwise
+    the acting person's; ``on_signed`` marks the record once its signature is stored (in the same unit of work).
+    """
+
+    kind: RecordKind
+    load: Callable[[Session, int], Signable]
+    signers: frozenset[Role]
+    author_signs: bool
+    on_signed: Callable[[Session, int], None] | None = None
+
+
+class UnregisteredKind(LookupError):
+    """No package registered this kind of record (a wiring error: import the package that owns it)."""
+
+    def __init__(self, kind: RecordKind) -> None:
+        super().__init__(f"no signable kind {kind.value!r} is registered; import the package that owns it")
+
+
+_KINDS: dict[RecordKind, SignableKind] = {}
+
+
+def register(kind: SignableKind) -> None:
+    """Register (or replace) how a kind of record is signed; called when the owning package is imported."""
+    _KINDS[kind.kind] = kind
+
+
+def kind_of(kind: RecordKind) -> SignableKind:
+    """Return the registration of a kind; raise UnregisteredKind."""
+    found = _KINDS.get(kind)
+    if found is None:
+        raise UnregisteredKind(kind)
+    return found
+
+
 def _iin_of_account(session: Session, account_id: int | None) -> str | None:
     account = session.get(Account, account_id) if account_id is not None else None
     person = session.get(Person, account.person_id) if account and account.person_id else None
     return person.iin if person else None
 
 
-def _entry(session: Session, record_id: int) -> Signable:
-    entry = session.get(JournalEntry, record_id)
-    if entry is None:
-        raise EntryNotFound()
-    if entry.supersedes_id is not None:  # C-41: a correction signs the hash of what it corrects
-        old = session.get(JournalEntry, entry.supersedes_id)
-        assert old is not None
-        data = canonical.correction_form(entry.canonical, old.canonical)
-    else:
-        data = canonical.entry_form(entry.canonical)
-    entity = session.get(Entity, entry.entity_id)
-    book = session.get(MedicalBook, entry.book_id)
-    assert entity is not None and book is not None
-    return Signable(
-        RecordKind.MEDBOOK_ENTRY, entry.id, data, entity.id, entity.bin, entry.author_account_id, book.person_id
-    )
-
-
-def _notice(session: Session, record_id: int) -> Signable:
-    notice = session.get(AttachmentNotice, record_id)
-    if notice is None:
-        raise NotFound()
-    app = session.get(Application, notice.application_id)
-    entity = session.get(Entity, app.entity_id) if app else None
-    assert app is not None and entity is not None
-    data = canonical.notification_form(
-        number=notice.number,
-        application_id=app.id,
-        kind=notice.kind,
-        language=notice.language,
-        issued_at=notice.issued_at.isoformat(),
-        content=json.loads(notice.content),
-        pdf_sha256=notice.sha256,
-    )
-    return Signable(RecordKind.ATTACHMENT_NOTICE, notice.id, data, entity.id, entity.bin, None, app.person_id)
-
-
 def signable(session: Session, kind: RecordKind, record_id: int) -> Signable:
-    """Return the record's signable view; raise NotFound."""
-    return _entry(session, record_id) if kind is RecordKind.MEDBOOK_ENTRY else _notice(session, record_id)
+    """Return the record's signable view; raise NotFound (or UnregisteredKind)."""
+    return kind_of(kind).load(session, record_id)
 
 
 def check_may_sign(actor: Actor, record: Signable) -> None:
@@ -95,18 +95,23 @@ def check_may_sign(actor: Actor, record: Signable) -> None:
     the deciding organization's head or registrar for a notice (A-54); raise Forbidden."""
     if actor.entity_id is None or actor.entity_id != record.entity_id:
         raise Forbidden()
-    if record.kind is RecordKind.MEDBOOK_ENTRY:
-        if actor.role not in ENTRY_SIGNERS or (
-            actor.role is not Role.MIS_CLIENT and actor.account_id != record.author_account_id
-        ):
-            raise Forbidden()
-    elif actor.role not in NOTICE_SIGNERS:
+    registration = kind_of(record.kind)
+    if actor.role not in registration.signers:
+        raise Forbidden()
+    if registration.author_signs and actor.role is not Role.MIS_CLIENT and actor.account_id != record.author_account_id:
         raise Forbidden()
 
 
 def expected_iin(session: Session, actor: Actor, record: Signable) -> str | None:
     """Return the IIN the signing certificate must carry: the author's for an entry, the acting person's for a
     notice (C-06, C-40, A-54)."""
-    if record.kind is RecordKind.MEDBOOK_ENTRY:
+    if kind_of(record.kind).author_signs:
         return _iin_of_account(session, record.author_account_id)
     return _iin_of_account(session, actor.account_id)
+
+
+def mark_signed(session: Session, kind: RecordKind, record_id: int) -> None:
+    """Let the owning package mark the record as signed (a journal entry's ``signature_state``)."""
+    on_signed = kind_of(kind).on_signed
+    if on_signed is not None:
+        on_signed(session, record_id)

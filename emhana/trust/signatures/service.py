@@ -1,6 +1,6 @@
 """The signing flow: hand out the bytes to sign, accept a CMS, verify it, store it with its evidence.
 
-Production signing happens in the user's NCALayer (CREDENTIALS.md §4.2): ``to_sign`` gives the canonical
+Production signing happens in the user's NCALayer (docs/credentials.md §4.2): ``to_sign`` gives the canonical
 bytes, NCALayer returns a detached CMS, ``attach_signature`` verifies and stores it. Demo signing
 (``sign_record``) does the NCALayer part with the user's PKCS#12 file from ``emhana pki demo``.
 Signatures are verified at the wall clock (the signer's signingTime and the CRLs' dates are real times).
@@ -11,20 +11,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.kernel.errors import AlreadySigned, WrongSigner
-from emhana.medbook.models import JournalEntry
 from emhana.trust.keys.certs import load_pkcs12
 from emhana.trust.signatures import canonical, reasons
 from emhana.trust.signatures.cms import sign_detached, verify_detached
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.models import RecordSignature
-from emhana.trust.signatures.records import RecordKind, Signable, check_may_sign, expected_iin, signable
+from emhana.trust.signatures.records import (
+    RecordKind,
+    Signable,
+    check_may_sign,
+    expected_iin,
+    mark_signed,
+    signable,
+)
 from emhana.trust.signatures.truststore import TrustStore
 
 
@@ -91,7 +97,8 @@ def attach_signature(
     """Verify a detached CMS over the record's canonical bytes and store it with its evidence.
 
     Idempotent: the same CMS again returns the stored signature; another CMS for a signed record is
-    refused (``signature.already_signed``). A journal entry's ``signature_state`` becomes ``signed``.
+    refused (``signature.already_signed``). The record's package marks it signed (``SignableKind.on_signed``:
+    a journal entry's ``signature_state`` becomes ``signed``).
     """
     record = _open(session, actor, kind, record_id)
     existing = _existing(session, kind, record_id)
@@ -134,13 +141,7 @@ def attach_signature(
         if found is not None and found.cms == cms_der:
             return found
         raise AlreadySigned() from None
-    if kind is RecordKind.MEDBOOK_ENTRY:
-        entries = JournalEntry.__table__
-        assert isinstance(entries, Table)
-        session.execute(update(entries).where(entries.c.id == record_id).values(signature_state="signed"))
-        loaded = session.get(JournalEntry, record_id)
-        if loaded is not None:
-            session.expire(loaded, ["signature_state"])
+    mark_signed(session, kind, record_id)  # e.g. a journal entry's signature_state becomes signed
     record_event(
         session=session,
         actor=actor,

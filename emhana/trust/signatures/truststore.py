@@ -1,13 +1,15 @@
 """The trust configuration of record signatures: anchors, cached CRLs, extra intermediates, a GOST verifier.
 
-Configured from the environment (read when first needed, never from /work/shared):
+Configured once from ``Settings`` (``from_settings``), whose fields keep the environment names:
 
-- ``EMHANA_SIGNATURE_ANCHORS``: PEM files (separated by ``os.pathsep``) of the trusted root CAs (NCA RK's
-  RSA and GOST roots in production; ``root-ca.pem`` of ``emhana pki demo`` in the demo);
-- ``EMHANA_SIGNATURE_CRLS``: files or folders (``*.crl``, DER or PEM) of cached CRLs, refreshed by a job;
-  verification never fetches (CREDENTIALS.md §4.3, offline from cached CRLs);
-- ``EMHANA_SIGNATURE_INTERMEDIATES``: optional PEM files of intermediate CAs that CMS files may omit;
-- ``EMHANA_NCANODE_URL``: the NCANode sidecar that verifies GOST signatures (e.g. http://127.0.0.1:14579).
+- ``signature_anchors`` (``EMHANA_SIGNATURE_ANCHORS``): PEM files (separated by ``os.pathsep``) of the trusted
+  root CAs (NCA RK's RSA and GOST roots in production; ``root-ca.pem`` of ``emhana pki demo`` in the demo);
+- ``signature_crls`` (``EMHANA_SIGNATURE_CRLS``): files or folders (``*.crl``, DER or PEM) of cached CRLs,
+  refreshed by a job; verification never fetches (docs/credentials.md §4.3, offline from cached CRLs);
+- ``signature_intermediates`` (``EMHANA_SIGNATURE_INTERMEDIATES``): optional PEM files of intermediate CAs
+  that CMS files may omit;
+- ``ncanode_url`` (``EMHANA_NCANODE_URL``): the NCANode sidecar that verifies GOST signatures (e.g.
+  http://127.0.0.1:14579), wired here behind the ``verifiers.SignatureVerifier`` interface.
 """
 
 from __future__ import annotations
@@ -20,13 +22,10 @@ from pathlib import Path
 
 from cryptography import x509
 
+from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.errors import CertificateInvalid
 from emhana.trust.signatures.verifiers import SignatureVerifier
 
-ANCHORS_ENV = "EMHANA_SIGNATURE_ANCHORS"
-CRLS_ENV = "EMHANA_SIGNATURE_CRLS"
-INTERMEDIATES_ENV = "EMHANA_SIGNATURE_INTERMEDIATES"
-NCANODE_ENV = "EMHANA_NCANODE_URL"
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
@@ -93,14 +92,19 @@ def _split(value: str) -> list[Path]:
     return [Path(p) for p in value.split(os.pathsep) if p]
 
 
-def from_environment() -> TrustStore:
-    """Return the trust store configured by the EMHANA_SIGNATURE_* and EMHANA_NCANODE_URL variables."""
+def from_settings(settings: Settings) -> TrustStore:
+    """Return the trust store configured by the settings (the EMHANA_SIGNATURE_* and EMHANA_NCANODE_URL
+    variables); a GOST verifier only when an NCANode URL is set."""
     from emhana.trust.signatures.ncanode import NcaNodeVerifier
 
-    url = os.environ.get(NCANODE_ENV)
     return from_paths(
-        _split(os.environ.get(ANCHORS_ENV, "")),
-        _split(os.environ.get(CRLS_ENV, "")),
-        _split(os.environ.get(INTERMEDIATES_ENV, "")),
-        gost=NcaNodeVerifier(url) if url else None,
+        _split(settings.signature_anchors),
+        _split(settings.signature_crls),
+        _split(settings.signature_intermediates),
+        gost=NcaNodeVerifier(settings.ncanode_url) if settings.ncanode_url else None,
     )
+
+
+def from_environment() -> TrustStore:
+    """Return the trust store of the process settings (``get_settings()``), for callers without an app."""
+    return from_settings(get_settings())

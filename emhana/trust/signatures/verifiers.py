@@ -1,8 +1,9 @@
 """The verifier interface, chosen by the signer certificate's public-key algorithm OID.
 
 RSA and ECDSA are verified in-process (``inprocess.InProcessVerifier``); GOST 34.310-2004 and
-GOST R 34.10-2015 (NCA RK's GOST family, CREDENTIALS.md §4.1) go to a configured verifier such as the
-NCANode adapter (``ncanode.NcaNodeVerifier``), because ``cryptography`` has no GOST.
+GOST R 34.10-2015 (NCA RK's GOST family, docs/credentials.md §4.1) go to a configured verifier such as the
+NCANode adapter (``ncanode.NcaNodeVerifier``), because ``cryptography`` has no GOST. Both check the
+signer's key usage with ``keyusage.check_key_usage``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
 
-from emhana.kernel.errors import KeyUsageRefused, UnsupportedAlgorithm, VerifierUnavailable
+from emhana.kernel.errors import UnsupportedAlgorithm, VerifierUnavailable
 from emhana.trust.signatures import reasons
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ RSA_OID = "1.2.840.113549.1.1.1"
 EC_OID = "1.2.840.10045.2.1"
 # NCA RK's GOST arc (34.310-2004 and 34.10-2015 keys) and the Russian GOST R 34.10 key OIDs.
 GOST_PREFIXES = ("1.2.398.3.10.1.1.", "1.2.643.2.2.19", "1.2.643.2.2.20", "1.2.643.7.1.1.1.")
-SIGN_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.4")  # NCA RK SIGN key (§4.1)
-ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
 
 
 class SignatureVerifier(Protocol):
@@ -54,7 +53,7 @@ def is_gost(oid: str) -> bool:
 
 def select(signed: SignedCms, *, gost: SignatureVerifier | None) -> SignatureVerifier:
     """Return the verifier for the signer's key algorithm; raise UnsupportedAlgorithm."""
-    from emhana.trust.signatures.inprocess import InProcessVerifier
+    from emhana.trust.signatures.inprocess import InProcessVerifier  # on first use: pyhanko is slow to import
 
     oid = signed.key_oid
     if oid in (RSA_OID, EC_OID):
@@ -64,20 +63,3 @@ def select(signed: SignedCms, *, gost: SignatureVerifier | None) -> SignatureVer
             raise VerifierUnavailable(reason=reasons.NOT_CONFIGURED)
         return gost
     raise UnsupportedAlgorithm(algorithm=oid)
-
-
-def check_key_usage(cert: x509.Certificate) -> None:
-    """Admit only a signing certificate: key usage digitalSignature or nonRepudiation, and an EKU (when
-    present) of the SIGN key (1.3.6.1.5.5.7.3.4), not the AUTH key's clientAuth (§4.1)."""
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        raise KeyUsageRefused(reason=reasons.NO_SIGNING_USAGE) from None
-    if not (usage.digital_signature or usage.content_commitment):
-        raise KeyUsageRefused(reason=reasons.NO_SIGNING_USAGE)
-    try:
-        purposes = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
-    except x509.ExtensionNotFound:
-        return
-    if not purposes & {SIGN_EKU, ANY_EKU}:
-        raise KeyUsageRefused(reason=reasons.AUTH_KEY)

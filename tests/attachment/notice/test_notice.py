@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.api import notify as notify_api
+from emhana.attachment.notice.issue import ensure_notice
+from emhana.attachment.notice.signer import DemoNotificationSigner, PendingSigner, Signature, verify
 from emhana.identity.models import Person
-from emhana.notify.notice import ensure_notice
 from emhana.notify.outbox import RecipientKind, set_contact
-from emhana.notify.signer import DemoNotificationSigner, PendingSigner, Signature, verify
 from tests.attachment.conftest import IN_WINDOW, Country
 
 URL = "/api/v1/attachment"
@@ -36,7 +36,7 @@ def iin_of(sessions: sessionmaker[Session], pid: int) -> str:
 
 
 @pytest.fixture
-def signer(app) -> DemoNotificationSigner:  # type: ignore[no-untyped-def]
+def signer(app) -> DemoNotificationSigner:
     demo = DemoNotificationSigner()
     app.dependency_overrides[notify_api.get_signer] = lambda: demo
     return demo
@@ -142,15 +142,3 @@ def test_a_refusal_notice_in_russian_gives_the_reason_code_and_text(
     assert "Документы или сведения" in text or "недостовер" in text
     assert iin_of(sessions, pid).encode() not in pdf
     assert client.get(url, headers=registrar).content == pdf  # the stored notice, not a new one
-
-
-def test_the_bundled_font_covers_every_kazakh_letter() -> None:
-    from fontTools.ttLib import TTFont  # fpdf2 depends on fontTools
-
-    from emhana.notify.pdf import FONTS
-
-    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
-        with TTFont(FONTS / name) as font:
-            cmap = font.getBestCmap()
-            assert all(ord(c) in cmap for c in "әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-    assert (FONTS / "LICENSE-DejaVu.txt").read_text(encoding="utf-8").count("Bitstream") > 0

@@ -17,16 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
+from emhana.attachment.notice.models import AttachmentNotice
+from emhana.attachment.notice.signer import DemoNotificationSigner
 from emhana.identity.models import Person
-from emhana.notify.channels import Message
-from emhana.notify.models import AttachmentNotice, Notification
+from emhana.notify.models import Notification
 from emhana.notify.service import deliver_pending
-from emhana.notify.signer import DemoNotificationSigner
+from emhana.testing.mail import Mailbox
 from emhana.trust.keys import pki
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.signatures.truststore import TrustStore
 from tests.attachment.conftest import IN_WINDOW, Country
-from tests.signatures.conftest import PASSWORD, Pki, ec_pki, ncalayer  # noqa: F401  (fixture)
+from tests.trust.signatures.conftest import PASSWORD, Pki, ec_pki, ncalayer  # noqa: F401  (fixture)
 
 URL = "/api/v1/attachment"
 API = "/api/v1/signatures/attachment_notice"
@@ -42,19 +43,11 @@ def seal_of(pdf: bytes) -> str | None:
     return seal.read_qr(images[0].data) if images else None
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def send(self, message: Message) -> None:
-        self.messages.append(message)
-
-
 def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
     client: TestClient,
     app,
     country: Country,
-    person: Callable[..., int],  # type: ignore[no-untyped-def]
+    person: Callable[..., int],
     make_actor: Callable[..., tuple[Actor, str]],
     sessions: sessionmaker[Session],
     ec_pki: Pki,  # noqa: F811

@@ -1,4 +1,4 @@
-"""Keep the benchmark scripts alive: tiny runs that only check that figures come out."""
+"""Keep the focused benchmarks alive: tiny runs of their entry points that only check that figures come out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from benchmarks import bench_attach, bench_capitation, bench_load, bench_near  # noqa: E402
+from emhana.devtools.bench.focused import attach as bench_attach  # noqa: E402
+from emhana.devtools.bench.focused import capitation as bench_capitation  # noqa: E402
+from emhana.devtools.bench.focused import load as bench_load  # noqa: E402
+from emhana.devtools.bench.focused import near as bench_near  # noqa: E402
 from emhana.testing.databases import postgres_test_url  # noqa: E402
 
 

@@ -46,7 +46,7 @@ def test_national_layer_has_the_working_size() -> None:
     geo = build_geography(1, PARAMS)
     entities = build_network(1, PARAMS, geo)
     sites = [s for e in entities for s in e.sites]
-    # SCALE.md "Working sizing": ~5-6 k sites under ~600-700 entities; 29 % of entities private (2018).
+    # docs/scale.md "Working sizing": ~5-6 k sites under ~600-700 entities; 29 % of entities private (2018).
     assert 5_000 <= len(sites) <= 6_500
     assert 550 <= len(entities) <= 750
     private = sum(e.type == "private_centre" for e in entities) / len(entities)
@@ -55,7 +55,7 @@ def test_national_layer_has_the_working_size() -> None:
     assert kinds[SiteKind.FELDSHER_MIDWIFE_POST] > 1_000 and kinds[SiteKind.DOCTORS_OUTPATIENT_CLINIC] > 500
     assert abs(sum(s.weight for s in sites) - sum(r["population"] for r in region_rows())) < 1
     rural = sum(p.population for p in geo.places if not p.urban) / sum(p.population for p in geo.places)
-    assert 0.3 <= rural <= 0.45  # SCALE.md §4: 41 % rural (2022), 36 % (2026)
+    assert 0.3 <= rural <= 0.45  # docs/scale.md §4: 41 % rural (2022), 36 % (2026)
 
 
 def test_demo_plan_covers_every_region_with_valid_sites() -> None:

@@ -1,13 +1,13 @@
 """QR seals: built and verified per second beside raw `cryptography` ES256 in the same run; photo → verdict.
 
-    .venv/bin/python -m benchmarks.bench_seal [--runs 7] [--scale 1.0] [--no-service]
+    .venv/bin/emhana bench seal [--runs 7] [--scale 1.0] [--no-service]
 
-Each figure is the median of `--runs` runs of N back-to-back calls (as CREDENTIALS.md §5). Goal (issue 5):
+Each figure is the median of `--runs` runs of N back-to-back calls (as docs/credentials.md §5). Goal (issue 5):
 seal verification at least 0.4 of raw ES256 verification per second. The end-to-end row renders the seal to a
 PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo;
 a photo-like JPEG (scaled, rotated, blurred) shows the cost of a real photo. The service rows verify a seal
-issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.lists.publish), and through
-`POST /api/v1/verify` with the PNG.
+issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.scheme.publish), and
+through `POST /api/v1/verify` with the PNG.
 """
 
 from __future__ import annotations
@@ -15,59 +15,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import statistics
-import time
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-
-from benchmarks import table
-from emhana.trust.keys import pki
-from emhana.trust.lists.trustlist import TrustContext
-from emhana.trust.seals import cose, cwt
+from emhana.devtools.bench.measure import emit, per_call, table
+from emhana.devtools.bench.seals import CLOCK, DAY, NAME, make_case
+from emhana.kernel import clock
+from emhana.trust.seals import cwt
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.verifier import Outcome, verify
 
-CLOCK = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-
-
-def per_call(fn: Callable[[], object], n: int, runs: int) -> float:
-    """Return the median over runs of the mean seconds per call of n back-to-back calls."""
-    fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - start) / n)
-    return statistics.median(samples)
-
-
-def setup() -> tuple[seal.SealSigner, cwt.SealClaims, str, TrustContext]:
-    """Return a signer, the claims of a typical seal (full Cyrillic name, §6.3), its text and a trust context."""
-    ca = pki.make_scheme_ca(not_before=CLOCK - 400 * DAY)
-    issued = pki.make_dsc(ca, facility_name="Поликлиника № 1", bin_="080540012015", not_before=CLOCK - 30 * DAY)
-    assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
-    signer = seal.SealSigner.of(issued.key, issued.certificate)
-    clearance = cwt.Clearance(
-        "СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ",
-        dt.date(1995, 4, 12),
-        cwt.ClearanceStatus.FIT,
-        ("food", "child"),
-        (
-            (cwt.Section.EXAM, dt.date(2026, 2, 10)),
-            (cwt.Section.LAB, dt.date(2026, 2, 12)),
-            (cwt.Section.XRAY, dt.date(2026, 2, 11)),
-            (cwt.Section.VACCINATION, dt.date(2025, 11, 3)),
-        ),
-        2,
-        bytes(16),
-    )
-    claims = seal.claims_for(clearance, signer=signer, issued_at=CLOCK - DAY, expires_at=CLOCK + 180 * DAY)
-    text = seal.build(claims, signer).text
-    return signer, claims, text, TrustContext.single(signer.certificate)
+Case = tuple[str, Callable[[], object], int]
 
 
 def photo_like(png: bytes) -> bytes:
@@ -75,9 +32,9 @@ def photo_like(png: bytes) -> bytes:
     from PIL import Image, ImageFilter
 
     with Image.open(io.BytesIO(png)) as code:
-        code = code.convert("L")
-        page = Image.new("L", (code.width * 2, code.height * 2), 170)
-        page.paste(code, (code.width // 3, code.height // 2))
+        gray = code.convert("L")
+        page = Image.new("L", (gray.width * 2, gray.height * 2), 170)
+        page.paste(gray, (gray.width // 3, gray.height // 2))
         page = page.resize((int(page.width * 0.73), int(page.height * 0.73)), Image.Resampling.BILINEAR)
         page = page.rotate(4, fillcolor=170, expand=True).filter(ImageFilter.GaussianBlur(1.2))
         out = io.BytesIO()
@@ -85,7 +42,7 @@ def photo_like(png: bytes) -> bytes:
     return out.getvalue()
 
 
-def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], object], int]]:
+def service_cases(n: Callable[[int], int]) -> list[Case]:
     """Return the service rows: a seal issued by a facility's DSC kept in a (SQLite) database, verified against
     the published signed lists (`publish.verify_text`), and through `POST /api/v1/verify` with the PNG."""
     import tempfile
@@ -98,24 +55,21 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
     from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
     from emhana.kernel.migrate import upgrade
-    from emhana.trust.lists import publish
-    from emhana.trust.seals.issue import issue as seals
+    from emhana.trust.scheme import issue as seals
+    from emhana.trust.scheme import publish
 
     url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-seal-')) / 'emhana.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    now = dt.datetime.now(dt.UTC)
     with unit_of_work(sessions) as s:
         entity = Entity(
             bin="080540012015", name_kk="Емхана № 1", name_ru="Поликлиника № 1", legal_form="llp", ownership="private"
         )
         s.add(entity)
         s.flush()
-        clearance = cwt.Clearance(
-            "СЕЙТҚАЛИЕВА ДАНА НҰРЛАНҚЫЗЫ", dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT, ("food", "child")
-        )
-        text = seals.issue_clearance(s, entity_id=entity.id, clearance=clearance, expires_at=now + 180 * DAY)
+        clearance = cwt.Clearance(NAME, dt.date(1995, 4, 12), cwt.ClearanceStatus.FIT, ("food", "child"))
+        text = seals.issue_clearance(s, entity_id=entity.id, clearance=clearance, expires_at=clock.now() + 180 * DAY)
     png = seal.qr_png(text)
     session = sessions()
     assert publish.verify_text(session, text).outcome is Outcome.VALID
@@ -139,31 +93,32 @@ def service_cases(n: Callable[[int], int]) -> list[tuple[str, Callable[[], objec
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply every N (0.1 for a quick look).")
     parser.add_argument(
         "--no-service", dest="service", action="store_false", help="Skip the rows that need a database and the web app."
     )
-    args = parser.parse_args()
-    signer, claims, text, context = setup()
+    args = parser.parse_args(argv)
+    case = make_case()
+    text, context = case.text, case.context
     assert verify(text, context, CLOCK).outcome is Outcome.VALID
-    key, public = signer.key, signer.key.public_key()
-    message = cose.decode_sign1(seal.decode_transport(text))
-    data = cose.sig_structure(message.protected, message.payload)
-    der = key.sign(data, ec.ECDSA(hashes.SHA256()))
     png, qr = seal.qr_png(text), seal.qr_code(text)
     assert seal.read_qr(png) == text
 
     def n(base: int) -> int:
         return max(1, int(base * args.scale))
 
-    cases: list[tuple[str, Callable[[], object], int]] = [
-        ("raw ES256 sign (cryptography)", lambda: key.sign(data, ec.ECDSA(hashes.SHA256())), n(2000)),
-        ("raw ES256 verify (cryptography)", lambda: public.verify(der, data, ec.ECDSA(hashes.SHA256())), n(2000)),
-        ("seal build: claims → CBOR → COSE ES256 → zlib → base45", lambda: seal.build(claims, signer), n(2000)),
-        ("seal verify: base45 → zlib → COSE → ES256 → claims → §6.6", lambda: verify(text, context, CLOCK), n(2000)),
+    cases: list[Case] = [
+        ("raw ES256 sign (cryptography)", case.raw_sign, n(2000)),
+        ("raw ES256 verify (cryptography)", case.raw_verify, n(2000)),
+        (
+            "seal build: claims → CBOR → COSE ES256 → zlib → base45",
+            lambda: seal.build(case.claims, case.signer),
+            n(2000),
+        ),
+        ("seal verify: base45 → zlib → COSE → ES256 → claims → §6.6", case.verify, n(2000)),
         ("QR render PNG, segno, level Q, auto mask", lambda: seal.qr_png(text), n(20)),
         ("QR render PNG, segno, level Q, fixed mask", lambda: seal.qr_png(text, mask=0), n(50)),
         ("QR render SVG, segno, level Q, auto mask", lambda: seal.qr_svg(text), n(20)),
@@ -188,19 +143,20 @@ def main() -> None:
         cases.extend(service_cases(n))
     timings = {label: per_call(fn, count, args.runs) for label, fn, count in cases}
     rows = [
-        (label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}") for label, _fn, count in cases
+        (label, f"{count}", f"{timings[label] * 1e6:,.1f}", f"{1 / timings[label]:,.0f}") for label, _, count in cases
     ]
-    print(table(rows, ("operation", "N", "µs per call", "per second")))
+    emit(table(rows, ("operation", "N", "µs per call", "per second")))
     ratio_verify = timings[cases[1][0]] / timings[cases[3][0]]
     ratio_build = timings[cases[0][0]] / timings[cases[2][0]]
-    print()
-    print(
+    emit()
+    emit(
         f"seal: {len(text)} chars, QR version {qr.version} at level {qr.error} ({qr.symbol_size(border=0)[0]} "
         f"modules), PNG {len(png):,} bytes"
     )
     verdict = "met" if ratio_verify >= 0.4 else "NOT met"
-    print(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.40: {verdict})")
-    print(f"seal build / raw ES256 sign = {ratio_build:.2f}")
+    emit(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.40: {verdict})")
+    emit(f"seal build / raw ES256 sign = {ratio_build:.2f}")
+    return {"chars": float(len(text)), "verify_ratio": ratio_verify, "build_ratio": ratio_build}
 
 
 if __name__ == "__main__":

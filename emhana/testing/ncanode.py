@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
-from asn1crypto import cms, core, keys
+from asn1crypto import cms, core, keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as ax
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from emhana.kernel import clock
 from emhana.trust.keys import pki
 from emhana.trust.keys.certs import subject_bin, subject_iin
 
@@ -135,7 +136,7 @@ def gost_cms(issued: pki.Issued, *, signing_time: dt.datetime | None = None) -> 
     attributes = cms.CMSAttributes(
         [
             {"type": "content_type", "values": ["data"]},
-            {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time or dt.datetime.now(dt.UTC)})]},
+            {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time or clock.now()})]},
             {"type": "message_digest", "values": [os.urandom(32)]},
         ]
     )

@@ -21,7 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.trust.keys.certs import load_certificate, subject_organization
-from emhana.trust.keys.signers import (
+from emhana.trust.lists import revocation, trustlist
+from emhana.trust.lists.revocation import Reason, Revocation
+from emhana.trust.lists.trustlist import TrustContext, TrustListSigner
+from emhana.trust.models import DocumentSigner, IssuedSeal, PublishedList, SchemeAuthority
+from emhana.trust.scheme.signers import (
     RETIRED,
     REVOKED,
     ensure_scheme,
@@ -30,10 +34,6 @@ from emhana.trust.keys.signers import (
     scheme_issued,
     utc,
 )
-from emhana.trust.lists import revocation, trustlist
-from emhana.trust.lists.revocation import Reason, Revocation
-from emhana.trust.lists.trustlist import TrustContext, TrustListSigner
-from emhana.trust.models import DocumentSigner, IssuedSeal, PublishedList, SchemeAuthority
 from emhana.trust.seals import verifier
 
 TRUST, REVOCATIONS = "trust", "revocation"

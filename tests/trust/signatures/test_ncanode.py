@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 from emhana.kernel import errors
+from emhana.testing.ncanode import FakeNcaNode, gost_cms, serve
 from emhana.trust.signatures.cms import verify_detached
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.ncanode import NcaNodeVerifier
-from tests.signatures.conftest import BIN, IIN, Pki
-from tests.signatures.fake_ncanode import FakeNcaNode, gost_cms, serve
+from tests.trust.signatures.conftest import BIN, IIN, Pki
 
 DATA = b'{"type":"emhana.medbook.entry/1"}'
 

@@ -1,6 +1,6 @@
 """Record signatures: detached CMS verifications per second beside raw `cryptography` verify of the same signature.
 
-    .venv/bin/python -m benchmarks.bench_cms [--runs 5] [--scale 1.0]
+    .venv/bin/emhana bench cms [--runs 5] [--scale 1.0]
 
 For each of RSA-2048 and ECDSA P-256 (NCA RK-like root → intermediate → clinician SIGN certificate, a cached CRL)
 it times: the raw `cryptography` verification of the very signature the CMS carries (over its signed attributes);
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
-import time
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from benchmarks import table
+from emhana.devtools.bench.measure import emit, per_call, table
+from emhana.kernel import clock
 from emhana.trust.keys import pki
 from emhana.trust.signatures import canonical, pathcache
 from emhana.trust.signatures.cms import sign_detached, verify_detached
@@ -52,21 +51,9 @@ DOCUMENT = {
 }
 
 
-def per_call(fn: Callable[[], object], n: int, runs: int) -> float:
-    """Return the median over runs of the mean seconds per call of n back-to-back calls."""
-    fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - start) / n)
-    return statistics.median(samples)
-
-
-def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]]:
-    """Return the table rows of one key algorithm."""
-    now = dt.datetime.now(dt.UTC)
+def rows_for(algorithm: str, *, runs: int, scale: float, figures: dict[str, float]) -> list[tuple[str, ...]]:
+    """Return the table rows of one key algorithm; put its seconds per call and ratios into `figures`."""
+    now = clock.now()
     start = now - dt.timedelta(days=1)
     root = pki.make_root(not_before=start, algorithm=algorithm)
     inter = pki.make_intermediate(root, not_before=start, algorithm=algorithm)
@@ -84,13 +71,15 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
     data = canonical.jcs(DOCUMENT)
     der = sign_detached(data, signer.key, signer.certificate, [inter.certificate])
     signed = parse(der)
-    key = signer.certificate.public_key()
+    public = signer.certificate.public_key()
 
     def raw() -> None:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signed.signature, signed.signed_attributes, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signed.signature, signed.signed_attributes, ec.ECDSA(hashes.SHA256()))
+        if isinstance(public, rsa.RSAPublicKey):
+            public.verify(signed.signature, signed.signed_attributes, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(signed.signature, signed.signed_attributes, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise TypeError(f"no raw verify for a {type(public).__name__}")
 
     def full() -> None:
         verify_detached(data, der, anchors=[root.certificate], crls=[crl])
@@ -100,11 +89,17 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
         full()
 
     name = {"rsa": "RSA-2048", "ec": "ECDSA P-256"}[algorithm]
-    measured = [
-        (f"raw verify of the same signature, {name} (cryptography)", max(1, int(2000 * scale)), raw),
-        (f"CMS parse (asn1crypto), {name}", max(1, int(1000 * scale)), lambda: parse(der)),
-        (f"verify_detached: digest, signature, path, CRL, key usage, {name}", max(1, int(1000 * scale)), full),
+    measured: list[tuple[str, str, int, Callable[[], object]]] = [
+        ("raw", f"raw verify of the same signature, {name} (cryptography)", max(1, int(2000 * scale)), raw),
+        ("parse", f"CMS parse (asn1crypto), {name}", max(1, int(1000 * scale)), lambda: parse(der)),
         (
+            "verify",
+            f"verify_detached: digest, signature, path, CRL, key usage, {name}",
+            max(1, int(1000 * scale)),
+            full,
+        ),
+        (
+            "first",
             f"verify_detached, first signature of the certificate (path validated), {name}",
             max(1, int(200 * scale)),
             cold,
@@ -112,38 +107,37 @@ def rows_for(algorithm: str, *, runs: int, scale: float) -> list[tuple[str, ...]
     ]
     rows: list[tuple[str, ...]] = []
     seconds: dict[str, float] = {}
-    for label, n, fn in measured:
-        s = per_call(fn, n, runs)
-        seconds[label.split(",")[0]] = s
+    for part, label, n, fn in measured:
+        seconds[part] = s = per_call(fn, n, runs)
+        figures[f"{algorithm}.{part}_s"] = s
         rows.append((label, str(n), f"{s * 1e6:,.1f}", f"{1 / s:,.0f}"))
-    raw_s = seconds["raw verify of the same signature"]
+    figures[f"{algorithm}.verify_ratio"] = seconds["raw"] / seconds["verify"]
+    figures[f"{algorithm}.first_ratio"] = seconds["raw"] / seconds["first"]
+    figures[f"{algorithm}.cms_bytes"] = float(len(der))
     rows.append(
-        (
-            f"verify_detached / raw verify ({name}, per second)",
-            "",
-            "",
-            f"{raw_s / seconds['verify_detached: digest']:.3f}",
-        )
+        (f"verify_detached / raw verify ({name}, per second)", "", "", f"{figures[f'{algorithm}.verify_ratio']:.3f}")
     )
     rows.append(
         (
             f"verify_detached first signature / raw verify ({name}, per second)",
             "",
             "",
-            f"{raw_s / seconds['verify_detached']:.3f}",
+            f"{figures[f'{algorithm}.first_ratio']:.3f}",
         )
     )
     rows.append((f"CMS size ({name}, signer + intermediate certificates)", "", "", f"{len(der):,} B"))
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args()
-    rows = [*rows_for("ec", runs=args.runs, scale=args.scale), *rows_for("rsa", runs=args.runs, scale=args.scale)]
-    print(table(rows, ("operation", "N", "µs per call", "per second")))
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
+    rows = [rows_for(a, runs=args.runs, scale=args.scale, figures=figures) for a in ("ec", "rsa")]
+    emit(table([*rows[0], *rows[1]], ("operation", "N", "µs per call", "per second")))
+    return figures
 
 
 if __name__ == "__main__":

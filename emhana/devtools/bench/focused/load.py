@@ -1,6 +1,6 @@
 """Load N generated persons on PostgreSQL and compare with a raw psycopg COPY of the very same rows.
 
-    .venv/bin/python -m benchmarks.bench_load --population 1000000 \
+    .venv/bin/emhana bench load --population 1000000 \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Steps, each in a schema of its own (dropped afterwards):
@@ -18,12 +18,12 @@ import argparse
 import os
 import platform
 import statistics
-import time
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from benchmarks import migrated_schema, table
+from emhana.devtools.bench.focused import POSTGRES_URL
+from emhana.devtools.bench.measure import emit, stopwatch, table
 from emhana.devtools.generator import generate
 from emhana.devtools.generator.names import name_book
 from emhana.devtools.generator.params import GeneratorParams
@@ -31,6 +31,7 @@ from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFacto
 from emhana.devtools.generator.plan import make_plan
 from emhana.devtools.generator.sink import TABLES, address_lines, person_lines, phone_lines
 from emhana.kernel.db import make_engine
+from emhana.testing.databases import migrated_schema
 
 Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow]]
 
@@ -43,15 +44,15 @@ def pregenerate(seed: int, population: int) -> tuple[Rows, float]:
     """
     params = GeneratorParams()
     plan = make_plan(seed, population, params)
-    start = time.perf_counter()
-    factory = PersonFactory(seed, params, name_book(), IinCounter())
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
-    for site in plan.sites():
-        n = len(persons) + 1
-        factory.fill(site, site.persons, (n, n, n), persons, addresses, phones)
-    return (persons, addresses, phones), time.perf_counter() - start
+    with stopwatch() as took:
+        factory = PersonFactory(seed, params, name_book(), IinCounter())
+        for site in plan.sites():
+            n = len(persons) + 1
+            factory.fill(site, site.persons, (n, n, n), persons, addresses, phones)
+    return (persons, addresses, phones), took[0]
 
 
 def checkpoint(engine: Engine) -> None:
@@ -69,18 +70,18 @@ def raw_copy(engine: Engine, prefix: str, rows: Rows | None, texts: list[bytes] 
     raw = engine.raw_connection()
     try:
         conn: Any = raw.driver_connection
-        start = time.perf_counter()
-        with conn.cursor() as cur:
-            for i, (name, cols) in enumerate(TABLES):
-                with cur.copy(f"COPY {prefix}{name} ({', '.join(cols)}) FROM STDIN") as copy:
-                    if texts is not None:
-                        copy.write(texts[i])
-                    else:
-                        assert rows is not None
-                        for row in rows[i]:
-                            copy.write_row(row)
-        conn.commit()
-        return time.perf_counter() - start
+        with stopwatch() as took:
+            with conn.cursor() as cur:
+                for i, (name, cols) in enumerate(TABLES):
+                    with cur.copy(f"COPY {prefix}{name} ({', '.join(cols)}) FROM STDIN") as copy:
+                        if texts is not None:
+                            copy.write(texts[i])
+                        else:
+                            assert rows is not None
+                            for row in rows[i]:
+                                copy.write_row(row)
+            conn.commit()
+        return took[0]
     finally:
         raw.close()
 
@@ -107,9 +108,9 @@ def content_hash(engine: Engine) -> tuple[int, ...]:
 def one_round(database_url: str, seed: int, population: int, batch: int) -> dict[str, float]:
     """Steps 1-5 once, each database step in fresh schemas."""
     rows, gen_seconds = pregenerate(seed, population)
-    start = time.perf_counter()
-    texts = [person_lines(rows[0]).encode(), address_lines(rows[1]).encode(), phone_lines(rows[2]).encode()]
-    results: dict[str, float] = {"generate_only": gen_seconds, "format_only": time.perf_counter() - start}
+    with stopwatch() as formatting:
+        texts = [person_lines(rows[0]).encode(), address_lines(rows[1]).encode(), phone_lines(rows[2]).encode()]
+    results: dict[str, float] = {"generate_only": gen_seconds, "format_only": formatting[0]}
     with migrated_schema(database_url, "bench_raw") as raw_url, migrated_schema(database_url, "bench_gen") as gen_url:
         raw_engine, gen_engine = make_engine(raw_url), make_engine(gen_url)
         try:
@@ -148,10 +149,12 @@ STEPS = (
 )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--population", type=int, default=1_000_000)
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=POSTGRES_URL)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the table shows medians")
@@ -159,10 +162,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     population = 2_000 if args.smoke else args.population
     if not args.database_url.startswith(("postgresql", "postgres")):
-        parser.error("bench_load needs PostgreSQL (COPY)")
+        parser.error("bench load needs PostgreSQL (COPY)")
     n_rows = 3 * population
-    print(
-        f"bench_load: {population:,} persons = {n_rows:,} rows (person, person_address, person_phone); "
+    emit(
+        f"bench load: {population:,} persons = {n_rows:,} rows (person, person_address, person_phone); "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.repeat} round(s)"
     )
     rounds = [one_round(args.database_url, args.seed, population, args.batch) for _ in range(args.repeat)]
@@ -176,17 +179,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         results[f"{key}_rows_per_s"] = rate
         spread = f"{min(r[key] for r in rounds):.2f}-{max(r[key] for r in rounds):.2f}"
         lines.append((label, f"{seconds:.2f}", spread, f"{rate:,.0f}", f"{rate / base:.2f}"))
-    print(table(lines, ("step", "median s", "min-max s", "rows/s", "vs 2")))
+    emit(table(lines, ("step", "median s", "min-max s", "rows/s", "vs 2")))
     serial = results["generate_only"] + results["raw_real_write_row"]
     results["generator_vs_raw_plain"] = results["raw_plain_write_row"] / results["generator"]
     results["generator_vs_raw_real"] = results["raw_real_write_row"] / results["generator"]
-    print(
+    emit(
         f"speed of the generator relative to: raw COPY into plain tables (2/5) "
         f"{results['generator_vs_raw_plain']:.2f}; raw COPY into the same real tables (4/5) "
         f"{results['generator_vs_raw_real']:.2f}; generating then COPYing one after the other "
         f"(1 + 4 = {serial:.2f} s) {serial / results['generator']:.2f}"
     )
-    print(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
+    emit(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
     return results
 
 

@@ -23,7 +23,7 @@ from emhana.trust.signatures.cms import sign_detached, verify_detached
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.truststore import from_demo_folder, load_certificates
 from tests.medbook.conftest import World
-from tests.signatures.conftest import BIN, IIN, PASSWORD, Pki, entry_of
+from tests.trust.signatures.conftest import BIN, IIN, PASSWORD, Pki, entry_of
 
 DATA = b'{"type":"emhana.medbook.entry/1"}'
 

@@ -1,9 +1,9 @@
 """Capitation snapshot over N attachments beside a bare GROUP BY over the same table, in the same run.
 
-    .venv/bin/python -m benchmarks.bench_capitation [--population 1000000] [--repeat 1] [--smoke]
-    .venv/bin/python -m benchmarks.bench_capitation --sql-rows 20000000   # the national size, built in SQL
-    .venv/bin/python -m benchmarks.bench_capitation --sql-rows 20000000 --build-only bench_cap_x  # build, keep
-    .venv/bin/python -m benchmarks.bench_capitation --schema bench_cap_x  # time the steps on it, then drop it
+    .venv/bin/emhana bench capitation [--population 1000000] [--repeat 1] [--smoke]
+    .venv/bin/emhana bench capitation --sql-rows 20000000   # the national size, built in SQL
+    .venv/bin/emhana bench capitation --sql-rows 20000000 --build-only bench_cap_x  # build, keep
+    .venv/bin/emhana bench capitation --schema bench_cap_x  # time the steps on it, then drop it
 
 Setup (not timed): a migrated PostgreSQL schema and a synthetic country from the generator with N persons,
 everyone attached (one open attachment each), then ANALYZE. Timed, each in its own transaction:
@@ -16,6 +16,7 @@ everyone attached (one open attachment each), then ANALYZE. Timed, each in its o
    attachments (traceability, A-121), committed. A repeat takes the snapshot of the day before (a day
    already taken is returned as it was).
 
+The steps are those of the national run's capitation part (emhana/devtools/bench/reads.py).
 With --sql-rows N the country is a small generated one (--population, default 20,000 here) plus N
 synthetic persons, each with one open attachment spread over the generated districts, inserted with
 generate_series in the scratch schema (foreign-key triggers off during the load, secondary indexes
@@ -31,18 +32,18 @@ import argparse
 import datetime as dt
 import os
 import platform
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
-from benchmarks import migrated_schema, table
-from emhana.attachment import capitation
+from emhana.devtools.bench import reads
+from emhana.devtools.bench.focused import POSTGRES_URL
+from emhana.devtools.bench.measure import emit, stopwatch, table
 from emhana.devtools.generator import GeneratorParams, generate
-from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url
 from emhana.kernel.migrate import upgrade
-from emhana.testing.databases import schema_url
+from emhana.testing.databases import migrated_schema, schema_url
 
 NATIONAL = 20_000_000
 
@@ -63,48 +64,51 @@ SELECT p.id, d.entity_id, d.site_id, d.id, 'residence_permanent', 'first_attachm
 FROM person p CROSS JOIN nd JOIN d ON d.k = p.id % nd.n
 WHERE p.id > :after
 """
+STEPS = (
+    ("bare_s", "1. bare GROUP BY entity (open attachments)"),
+    ("compute_s", "2. counts by entity, sex, band on a day (not stored)"),
+    ("snapshot_s", "3. take_snapshot (persons + counts stored, committed)"),
+)
 
 
 def build_in_sql(url: str, rows: int) -> float:
     """Add `rows` persons with one open attachment each, in SQL; return the seconds taken."""
     engine = make_engine(url)
-    start = time.perf_counter()
     try:
-        with engine.begin() as conn:
-            indexes = conn.execute(
-                text(
-                    "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
-                    "AND i.tablename IN ('person', 'attachment') AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                    "WHERE c.conname = i.indexname)"
-                )
-            ).all()
-            for name, _ in indexes:
-                conn.execute(text(f'DROP INDEX "{name}"'))
-            conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK triggers in the load
-            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-            after = conn.scalar(text("SELECT coalesce(max(id), 0) FROM person"))
-            conn.execute(text(SYNTHETIC_PERSONS), {"n": rows})
-            conn.execute(text(SYNTHETIC_ATTACHMENTS), {"after": after})
-            for _, definition in indexes:
-                conn.execute(text(definition))
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE person"))
-            conn.execute(text("VACUUM ANALYZE attachment"))
+        with stopwatch() as took:
+            with engine.begin() as conn:
+                indexes = conn.execute(
+                    text(
+                        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+                        "AND i.tablename IN ('person', 'attachment') AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                        "WHERE c.conname = i.indexname)"
+                    )
+                ).all()
+                for name, _ in indexes:
+                    conn.execute(text(f'DROP INDEX "{name}"'))
+                conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK triggers in the load
+                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+                after = conn.scalar(text("SELECT coalesce(max(id), 0) FROM person"))
+                conn.execute(text(SYNTHETIC_PERSONS), {"n": rows})
+                conn.execute(text(SYNTHETIC_ATTACHMENTS), {"after": after})
+                for _, definition in indexes:
+                    conn.execute(text(definition))
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE person"))
+                conn.execute(text("VACUUM ANALYZE attachment"))
     finally:
         engine.dispose()
-    return time.perf_counter() - start
+    return took[0]
 
 
-def timed(fn: object) -> float:
-    start = time.perf_counter()
-    fn()  # type: ignore[operator]
-    return time.perf_counter() - start
+def _check_name(schema: str, option: str) -> None:
+    if not schema.startswith("bench_cap_") or not schema.replace("_", "").isalnum():
+        raise SystemExit(f"{option} takes a scratch schema name starting with bench_cap_")
 
 
 def build_only(base_url: str, schema: str, population: int, rows: int, seed: int) -> dict[str, float]:
     """Build the country in a new scratch schema and leave it (for --schema, which drops it)."""
-    if not schema.startswith("bench_cap_") or not schema.replace("_", "").isalnum():
-        raise SystemExit("--build-only takes a new schema name starting with bench_cap_")
+    _check_name(schema, "--build-only")
     base = normalize_url(base_url)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -118,15 +122,14 @@ def build_only(base_url: str, schema: str, population: int, rows: int, seed: int
     finally:
         engine.dispose()
     took = build_in_sql(url, rows) if rows else 0.0
-    print(f"built {schema}: {population:,} generated persons and {rows:,} more in SQL ({took:.1f} s)")
+    emit(f"built {schema}: {population:,} generated persons and {rows:,} more in SQL ({took:.1f} s)")
     return {"build_s": took}
 
 
 @contextmanager
 def existing_schema(base_url: str, schema: str) -> Iterator[str]:
     """Yield the URL of an existing scratch schema; drop it afterwards."""
-    if not schema.startswith("bench_cap_") or not schema.replace("_", "").isalnum():
-        raise SystemExit("--schema takes a scratch schema left by bench_capitation (bench_cap_...)")
+    _check_name(schema, "--schema")
     base = normalize_url(base_url)
     try:
         yield schema_url(base, schema)
@@ -137,13 +140,50 @@ def existing_schema(base_url: str, schema: str) -> Iterator[str]:
         admin.dispose()
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def one_round(engine: Engine, day: dt.date) -> dict[str, float]:
+    """Steps 1-3 once, on a day: their seconds and the persons each counted."""
+    sessions = make_sessionmaker(engine)
+    with stopwatch() as bare:
+        bare_total = reads.bare_total(engine)
+    with stopwatch() as compute:
+        computed_total = reads.computed_total(sessions, day)
+    with stopwatch() as snapshot:
+        snapshot_total = reads.snapshot_total(sessions, day)
+    return {
+        "bare_total": bare_total,
+        "computed_total": computed_total,
+        "snapshot_total": snapshot_total,
+        "bare_s": bare[0],
+        "compute_s": compute[0],
+        "snapshot_s": snapshot[0],
+    }
+
+
+def setup(engine: Engine, url: str, args: argparse.Namespace, population: int) -> int:
+    """Generate the country (unless --schema) and add the --sql-rows; return the attachments it holds."""
+    if args.schema:
+        with engine.connect() as conn:
+            attachments = int(conn.scalar(text("SELECT count(*) FROM attachment")) or 0)
+        emit(f"setup: schema {args.schema} with {attachments:,} attachments")
+        return attachments
+    with stopwatch() as took:
+        stats = generate(engine, population=population, seed=args.seed)
+    emit(f"setup: generated {stats.persons:,} persons with {stats.attachments:,} attachments in {took[0]:.1f} s")
+    if args.sql_rows:
+        seconds = build_in_sql(url, args.sql_rows)
+        emit(f"setup: added {args.sql_rows:,} persons and attachments in SQL in {seconds:.1f} s")
+    return stats.attachments + int(args.sql_rows)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--population", type=int, default=None, help="generated persons (default 1,000,000; 20,000 with --sql-rows)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds (each snapshot on an earlier day)")
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=POSTGRES_URL)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="a tiny run (3,000 persons)")
     parser.add_argument(
@@ -165,10 +205,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     args = parser.parse_args(argv)
     if not args.database_url.startswith(("postgresql", "postgres")):
-        parser.error("bench_capitation needs PostgreSQL")
+        parser.error("bench capitation needs PostgreSQL")
     population = 3_000 if args.smoke else args.population or (20_000 if args.sql_rows else 1_000_000)
-    print(f"bench_capitation: {population:,} persons; {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    figures: dict[str, float] = {}
+    emit(f"bench capitation: {population:,} persons; {os.cpu_count()} CPUs, Python {platform.python_version()}")
     if args.build_only:
         return build_only(args.database_url, args.build_only, population, args.sql_rows, args.seed)
     place = (
@@ -176,70 +215,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if args.schema
         else migrated_schema(args.database_url, "bench_cap")
     )
+    as_of = GeneratorParams().as_of
     with place as url:
         engine = make_engine(url)
         try:
-            t0 = time.perf_counter()
-            if args.schema:
-                with engine.connect() as conn:
-                    attachments = int(conn.scalar(text("SELECT count(*) FROM attachment")) or 0)
-                print(f"setup: schema {args.schema} with {attachments:,} attachments")
-            else:
-                stats = generate(engine, population=population, seed=args.seed)
-                print(
-                    f"setup: generated {stats.persons:,} persons with {stats.attachments:,} attachments in "
-                    f"{time.perf_counter() - t0:.1f} s"
-                )
-                attachments = stats.attachments
-            if args.sql_rows and not args.schema:
-                took = build_in_sql(url, args.sql_rows)
-                attachments += args.sql_rows
-                print(f"setup: added {args.sql_rows:,} persons and attachments in SQL in {took:.1f} s", flush=True)
-            sessions = make_sessionmaker(engine)
-            as_of = GeneratorParams().as_of
-            rounds: list[dict[str, float]] = []
-            for r in range(args.repeat):
-                day = as_of - dt.timedelta(days=r)
-                result: dict[str, float] = {}
-
-                def bare(result: dict[str, float] = result) -> None:
-                    with engine.connect() as conn:
-                        rows = conn.execute(
-                            text("SELECT entity_id, COUNT(*) FROM attachment WHERE end_date IS NULL GROUP BY entity_id")
-                        ).all()
-                        result["bare_total"] = float(sum(n for _, n in rows))
-
-                def compute(day: dt.date = day, result: dict[str, float] = result) -> None:
-                    with sessions() as s:
-                        counts = capitation.compute_counts(session=s, as_of=day)
-                        result["computed_total"] = float(sum(counts.values()))
-
-                def snapshot(day: dt.date = day, result: dict[str, float] = result) -> None:
-                    with unit_of_work(sessions) as s:
-                        snap = capitation.take_snapshot(session=s, actor=None, as_of=day, today=day)
-                        result["snapshot_total"] = float(snap.total)
-
-                result["bare_s"] = timed(bare)
-                result["compute_s"] = timed(compute)
-                result["snapshot_s"] = timed(snapshot)
-                rounds.append(result)
+            attachments = setup(engine, url, args, population)
+            rounds = [one_round(engine, as_of - dt.timedelta(days=r)) for r in range(args.repeat)]
         finally:
             engine.dispose()
-    for key in rounds[0]:
-        figures[key] = sorted(r[key] for r in rounds)[len(rounds) // 2]
+    figures = {key: sorted(r[key] for r in rounds)[len(rounds) // 2] for key in rounds[0]}
     figures["attachments"] = float(attachments)
     scale = NATIONAL / max(1, attachments)
     figures["snapshot_20m_extrapolated_s"] = figures["snapshot_s"] * scale
     rows = [
         (label, f"{figures[key]:.2f}", f"{figures[key] / figures['bare_s']:.1f}", f"{figures[key] * scale:.0f}")
-        for key, label in (
-            ("bare_s", "1. bare GROUP BY entity (open attachments)"),
-            ("compute_s", "2. counts by entity, sex, band on a day (not stored)"),
-            ("snapshot_s", "3. take_snapshot (persons + counts stored, committed)"),
-        )
+        for key, label in STEPS
     ]
-    print(table(rows, ("step", "median s", "vs 1", "20 M linear extrapolation s")))
-    print(
+    emit(table(rows, ("step", "median s", "vs 1", "20 M linear extrapolation s")))
+    emit(
         f"persons counted: snapshot {figures['snapshot_total']:,.0f}, computed {figures['computed_total']:,.0f}, "
         f"bare {figures['bare_total']:,.0f}"
     )

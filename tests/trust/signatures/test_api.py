@@ -19,7 +19,7 @@ from emhana.medbook.models import JournalEntry
 from emhana.trust.signatures import canonical
 from emhana.trust.signatures.models import RecordSignature
 from tests.medbook.conftest import World
-from tests.signatures.conftest import BIN, entry_of, ncalayer
+from tests.trust.signatures.conftest import BIN, entry_of, ncalayer
 
 API = "/api/v1/signatures/medbook_entry"
 

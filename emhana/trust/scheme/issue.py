@@ -16,12 +16,14 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import Forbidden, SealMalformed, SealUnknown
-from emhana.trust.keys.signers import active_dsc, dscs_of_kid, now_utc, signer_for, signer_of, utc
-from emhana.trust.lists import publish
-from emhana.trust.lists.revocation import Reason, cti_hash, signature_hash
+from emhana.trust.lists.revocation import Reason, cti_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
+from emhana.trust.scheme import publish
+from emhana.trust.scheme.rotation import signer_for
+from emhana.trust.scheme.signers import active_dsc, dscs_of_kid, now_utc, signer_of, utc
 from emhana.trust.seals import cose, cwt
 from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.hashes import signature_hash
 
 VALID = "valid"
 # Roles that may revoke or supersede a seal: staff of the issuing facility, and the Fund (scheme operator).

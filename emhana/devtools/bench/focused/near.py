@@ -1,12 +1,12 @@
 """Nearest-10 sites: emhana.facilities.service.near beside a brute-force numpy haversine scan.
 
-    .venv/bin/python -m benchmarks.bench_near \
-        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/emhana bench near --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Writes the national facility layer (no persons) into a schema of its own, draws query points near
-sites (90 %) or anywhere in Kazakhstan's extent (10 %), times `near()` (a new session per query, like
-one API request) and a numpy scan over the same site coordinates, and checks that both return the
-same sites (recall@k). The schema is dropped afterwards.
+sites (90 %) or anywhere in Kazakhstan's extent (10 %) as the national run does
+(emhana/devtools/bench/reads.py), times `near()` (a new session per query, like one API request) and a numpy
+scan over the same site coordinates, and checks that both return the same sites (recall@k). The schema is
+dropped afterwards. It runs on SQLite too.
 """
 
 from __future__ import annotations
@@ -18,33 +18,16 @@ import time
 import numpy as np
 from sqlalchemy import text
 
-from benchmarks import migrated_schema, percentile, table
+from emhana.devtools.bench.focused import POSTGRES_URL
+from emhana.devtools.bench.measure import emit, percentile, stopwatch, table
+from emhana.devtools.bench.reads import query_points
 from emhana.devtools.generator import generate
 from emhana.facilities.rules import EARTH_RADIUS_KM
 from emhana.facilities.service import near
 from emhana.kernel.db import make_engine, make_sessionmaker
-from emhana.reference.rules import KZ_LAT, KZ_LON, in_kazakhstan
+from emhana.testing.databases import migrated_schema
 
 DAY = dt.date(2026, 3, 1)
-
-
-def query_points(lat: np.ndarray, lon: np.ndarray, count: int, seed: int) -> list[tuple[float, float]]:
-    """Points 0-30 km from random sites (90 %) or uniform over the extent (10 %), inside Kazakhstan."""
-    rng = np.random.default_rng(seed)
-    points: list[tuple[float, float]] = []
-    while len(points) < count:
-        if rng.random() < 0.9:
-            i = rng.integers(len(lat))
-            dist, bearing = rng.uniform(0, 30), rng.uniform(0, 2 * np.pi)
-            p = (
-                lat[i] + np.degrees(dist * np.cos(bearing) / EARTH_RADIUS_KM),
-                lon[i] + np.degrees(dist * np.sin(bearing) / (EARTH_RADIUS_KM * np.cos(np.radians(lat[i])))),
-            )
-        else:
-            p = (rng.uniform(*KZ_LAT), rng.uniform(*KZ_LON))
-        if in_kazakhstan(float(p[0]), float(p[1])):
-            points.append((float(p[0]), float(p[1])))
-    return points
 
 
 def brute(
@@ -71,9 +54,11 @@ def summarise(label: str, seconds: list[float]) -> tuple[str, ...]:
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=POSTGRES_URL)
     parser.add_argument(
         "--facility-population",
         type=int,
@@ -91,19 +76,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with migrated_schema(args.database_url, "bench_near") as url:
         engine = make_engine(url)
         try:
-            start = time.perf_counter()
-            stats = generate(engine, population=0, seed=args.seed, facility_population=facility_population)
-            load_seconds = time.perf_counter() - start
+            with stopwatch() as load_seconds:
+                stats = generate(engine, population=0, seed=args.seed, facility_population=facility_population)
             with engine.connect() as conn:
                 rows = conn.execute(text("SELECT id, lat, lon FROM site ORDER BY id")).all()
             ids = np.array([r[0] for r in rows])
             lat, lon = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
             lat_r, lon_r = np.radians(lat), np.radians(lon)
-            points = query_points(lat, lon, queries, args.seed)
+            points = query_points(engine, queries, args.seed)
             sessions = make_sessionmaker(engine)
             with sessions() as s:  # warm-up: connection, caches, statement compilation
                 near(session=s, lat=points[0][0], lon=points[0][1], day=DAY, limit=k)
-            near_times, brute_times, recalls, gaps = [], [], [], []
+            near_times: list[float] = []
+            brute_times: list[float] = []
+            recalls: list[float] = []
+            gaps: list[float] = []
             for plat, plon in points:
                 t0 = time.perf_counter()
                 with sessions() as s:
@@ -120,11 +107,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         finally:
             engine.dispose()
     recall = sum(recalls) / len(recalls)
-    print(
-        f"bench_near: {stats.sites:,} sites of {stats.entities:,} entities ({engine.dialect.name}), "
-        f"{queries:,} queries, k={k}; layer written in {load_seconds:.1f} s"
+    emit(
+        f"bench near: {stats.sites:,} sites of {stats.entities:,} entities ({engine.dialect.name}), "
+        f"{queries:,} queries, k={k}; layer written in {load_seconds[0]:.1f} s"
     )
-    print(
+    emit(
         table(
             [
                 summarise("near() (KNN or box + haversine)", near_times),
@@ -133,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             ("method", "queries/s", "mean ms", "p50 ms", "p95 ms", "p99 ms"),
         )
     )
-    print(
+    emit(
         f"recall@{k}: {recall:.4f}; queries with identical sets: "
         f"{sum(r == 1.0 for r in recalls)}/{len(recalls)}; max k-th distance gap: {max(gaps):.6f} km"
     )

@@ -14,16 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
+from emhana.attachment.notice.issue import ensure_notice
+from emhana.attachment.notice.models import AttachmentNotice
+from emhana.attachment.notice.signer import PendingSigner
 from emhana.identity.models import Person
-from emhana.notify.models import AttachmentNotice
-from emhana.notify.notice import ensure_notice
-from emhana.notify.signer import PendingSigner
 from emhana.trust.keys import pki
 from emhana.trust.signatures import canonical
 from emhana.trust.signatures.models import RecordSignature
 from emhana.trust.signatures.truststore import TrustStore
 from tests.attachment.conftest import IN_WINDOW, Country
-from tests.signatures.conftest import PASSWORD, Pki, ncalayer
+from tests.trust.signatures.conftest import PASSWORD, Pki, ncalayer
 
 URL = "/api/v1/attachment"
 API = "/api/v1/signatures/attachment_notice"

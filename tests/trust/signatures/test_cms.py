@@ -13,7 +13,7 @@ from emhana.kernel import errors
 from emhana.trust.keys.certs import OID_CLIENT_AUTH
 from emhana.trust.signatures.cms import sign_detached, verify_detached
 from emhana.trust.signatures.cmsparse import MAX_CMS
-from tests.signatures.conftest import BIN, IIN, Pki
+from tests.trust.signatures.conftest import BIN, IIN, Pki
 
 DATA = '{"type":"emhana.medbook.entry/1","result_text":"норма\\nжоқ"}\n'.encode()
 

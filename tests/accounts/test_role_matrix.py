@@ -1,0 +1,257 @@
+"""The role matrix admits, on every route, exactly the roles the routes admitted before it existed.
+
+EXPECTED was captured from the routes' own role lists before they read emhana.accounts.roles (issue 13,
+"one role matrix"): a change of who may call a route shows up here as a diff of this table, never silently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from emhana.accounts.roles import MATRIX, Can, Role, roles_of
+from emhana.web.deps import iter_routes
+
+EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the routes
+    "public": {
+        "GET /",
+        "GET /api/v1/attachment/calendar/{year}",
+        "GET /api/v1/attachment/deadline",
+        "GET /api/v1/attachment/near",
+        "GET /api/v1/attachment/policies",
+        "GET /api/v1/attachment/policies/{year}",
+        "GET /api/v1/attachment/sites/{site_id}/free",
+        "GET /api/v1/facilities/entities",
+        "GET /api/v1/facilities/entities/{entity_id}",
+        "GET /api/v1/facilities/entities/{entity_id}/practitioners",
+        "GET /api/v1/facilities/export",
+        "GET /api/v1/facilities/near",
+        "GET /api/v1/medbook/groups",
+        "GET /api/v1/medbook/groups/{code}/versions",
+        "GET /api/v1/ping",
+        "GET /api/v1/reference/kato",
+        "GET /api/v1/reference/kato/{code}",
+        "GET /api/v1/reference/regions",
+        "GET /facilities",
+        "GET /facilities/{entity_id}",
+        "GET /fhir/R4/metadata",
+        "GET /login",
+        "GET /trust/anchor.pem",
+        "GET /trust/list",
+        "GET /trust/revocations",
+        "GET /verify",
+        "POST /api/v1/auth/token",
+        "POST /api/v1/identity/iin-check",
+        "POST /api/v1/verify",
+        "POST /login",
+        "POST /logout",
+        "POST /verify",
+    },
+    "citizen": {
+        "GET /api/v1/attachment/me",
+        "GET /api/v1/me/access-log",
+        "GET /api/v1/me/person",
+        "GET /api/v1/medbook/me",
+        "GET /api/v1/medbook/me/reads",
+        "GET /attachment/clinics",
+        "GET /attachment/my",
+        "GET /attachment/notifications",
+        "GET /medbook/my",
+        "GET /medbook/my/book.pdf",
+        "POST /attachment/apply",
+        "POST /attachment/notifications",
+        "POST /medbook/my/language",
+        "PUT /api/v1/medbook/me/language",
+    },
+    "employer": {
+        "GET /api/v1/medbook/employer/workers",
+        "GET /medbook/workers",
+    },
+    "fund_admin": {
+        "GET /api/v1/attachment/capitation/snapshots",
+        "GET /api/v1/attachment/capitation/snapshots/{snapshot_id}/export",
+        "GET /api/v1/attachment/capitation/snapshots/{snapshot_id}/persons",
+        "GET /api/v1/notify/outbox",
+        "GET /attachment/dashboard",
+        "GET /attachment/policies",
+        "GET /attachment/policies/new",
+        "GET /attachment/snapshots",
+        "POST /api/v1/attachment/capitation/snapshots",
+        "POST /api/v1/attachment/entities/{entity_id}/redistribute",
+        "POST /api/v1/attachment/jobs/daily",
+        "POST /api/v1/attachment/persons/{person_id}/detach",
+        "POST /api/v1/attachment/policies",
+        "POST /api/v1/facilities/entities",
+        "POST /api/v1/facilities/entities/{entity_id}/inclusions",
+        "POST /api/v1/facilities/import",
+        "POST /api/v1/medbook/employers",
+        "POST /api/v1/medbook/groups",
+        "POST /api/v1/notify/deliver",
+        "POST /attachment/policies/new",
+        "PUT /api/v1/attachment/policies/{year}",
+        "PUT /api/v1/interop/code-map",
+    },
+    "mis_client": {
+        "POST /fhir/R4",
+        "POST /fhir/R4/",
+    },
+    "registrar": {
+        "GET /api/v1/attachment/queue",
+        "GET /attachment/population",
+        "GET /attachment/queue",
+        "GET /attachment/record",
+        "POST /api/v1/attachment/applications/written",
+        "POST /api/v1/attachment/applications/{application_id}/decision",
+        "POST /attachment/applications/{application_id}/decision",
+        "POST /attachment/record",
+        "POST /attachment/record/lookup",
+    },
+    "responsible_therapist": {
+        "POST /api/v1/medbook/books",
+        "POST /api/v1/medbook/books/{book_id}/clearance",
+        "POST /medbook/desk/books/{book_id}/clearance",
+    },
+    "citizen registrar": {
+        "GET /api/v1/attachment/applications/{application_id}/notice.pdf",
+        "GET /api/v1/attachment/applications/{application_id}/notice.sig",
+        "POST /api/v1/attachment/applications",
+    },
+    "clinician responsible_therapist": {
+        "GET /medbook/desk",
+        "GET /medbook/desk/books/{book_id}",
+        "POST /api/v1/medbook/books/lookup",
+        "POST /api/v1/medbook/entries/{entry_id}/correction",
+        "POST /medbook/desk/books/{book_id}/correction",
+        "POST /medbook/desk/books/{book_id}/entries",
+        "POST /medbook/desk/find",
+    },
+    "entity_admin fund_admin": {
+        "POST /api/v1/facilities/entities/{entity_id}/practitioners",
+        "POST /api/v1/interop/bundles/{bundle_id}/discard",
+        "POST /api/v1/interop/bundles/{bundle_id}/replay",
+        "POST /api/v1/medbook/entities/{entity_id}/responsible",
+    },
+    "fund_admin registrar": {
+        "GET /api/v1/attachment/applications/{application_id}/documents/{document_id}",
+        "POST /api/v1/persons",
+        "POST /api/v1/representations",
+    },
+    "citizen clinician responsible_therapist": {
+        "GET /api/v1/medbook/books/{book_id}",
+    },
+    "citizen fund_admin registrar": {
+        "GET /api/v1/attachment/applications/{application_id}",
+        "GET /attachment/applications/{application_id}",
+    },
+    "clinician mis_client responsible_therapist": {
+        "GET /fhir/R4/Patient/{rid}/$medbook",
+        "POST /api/v1/medbook/books/{book_id}/entries",
+    },
+    "clinician registrar responsible_therapist": {
+        "GET /api/v1/medbook/referrals/incoming",
+    },
+    "employer fund_admin responsible_therapist": {
+        "GET /api/v1/medbook/reminders",
+    },
+    "entity_admin fund_admin mis_client": {
+        "GET /api/v1/interop/code-map",
+        "GET /api/v1/interop/dead-letters",
+        "GET /api/v1/interop/sync-status",
+    },
+    "entity_admin fund_admin responsible_therapist": {
+        "POST /api/v1/trust/seals/revoke",
+        "POST /api/v1/trust/seals/supersede",
+    },
+    "clinician entity_admin fund_admin responsible_therapist": {
+        "GET /api/v1/medbook/entities/{entity_id}/responsible",
+    },
+    "clinician fund_admin registrar responsible_therapist": {
+        "POST /api/v1/persons/lookup",
+    },
+    "citizen clinician fund_admin registrar responsible_therapist": {
+        "GET /api/v1/attachment/persons/{person_id}",
+        "GET /api/v1/persons/{person_id}",
+        "GET /api/v1/persons/{person_id}/representations",
+    },
+    "clinician entity_admin mis_client registrar responsible_therapist": {
+        "GET /api/v1/signatures/{kind}/{record_id}/to-sign",
+        "POST /api/v1/signatures/{kind}/{record_id}",
+    },
+    "clinician fund_admin mis_client registrar responsible_therapist": {
+        "GET /fhir/R4/Patient",
+        "GET /fhir/R4/Patient/{rid}",
+        "POST /fhir/R4/Patient/_search",
+    },
+    "clinician entity_admin fund_admin mis_client registrar responsible_therapist": {
+        "GET /fhir/R4/Location",
+        "GET /fhir/R4/Location/{rid}",
+        "GET /fhir/R4/Organization",
+        "GET /fhir/R4/Organization/{rid}",
+        "GET /fhir/R4/Practitioner",
+        "GET /fhir/R4/Practitioner/{rid}",
+        "GET /fhir/R4/PractitionerRole",
+        "GET /fhir/R4/PractitionerRole/{rid}",
+        "POST /fhir/R4/Location/_search",
+        "POST /fhir/R4/Organization/_search",
+        "POST /fhir/R4/Practitioner/_search",
+        "POST /fhir/R4/PractitionerRole/_search",
+    },
+    "citizen clinician employer entity_admin fund_admin mis_client registrar responsible_therapist verifier": {
+        "GET /api/v1/auth/me",
+        "POST /api/v1/auth/logout",
+    },
+}
+
+
+def declarations(dependencies: list[Any]) -> list[frozenset[Role] | str]:
+    """Every role set (or "public") a route's dependencies declare, nested ones included."""
+    found: list[frozenset[Role] | str] = []
+    for dep in dependencies:
+        roles = getattr(getattr(dep, "call", None), "emhana_roles", None)
+        if roles is not None:
+            found.append(roles)
+        found.extend(declarations(getattr(dep, "dependencies", [])))
+    return found
+
+
+def admitted(dependencies: list[Any]) -> str:
+    """The roles a route admits (those every declaration admits), spelt as in EXPECTED."""
+    declared = declarations(dependencies)
+    sets = [d for d in declared if not isinstance(d, str)]
+    if not declared:
+        return "undeclared"
+    if not sets:
+        return "public"
+    return " ".join(sorted(role.value for role in frozenset.intersection(*sets)))
+
+
+def test_every_route_admits_the_roles_it_admitted_before(app: FastAPI) -> None:
+    expected = {route: roles for roles, routes in EXPECTED.items() for route in routes}
+    now = {
+        f"{method} {path}": admitted(dependant.dependencies)
+        for path, methods, dependant in iter_routes(app)
+        for method in methods
+    }
+    changed = {k: (expected.get(k), now.get(k)) for k in expected.keys() | now.keys() if expected.get(k) != now.get(k)}
+    assert changed == {}
+
+
+def test_every_capability_is_held_by_a_role() -> None:
+    assert set(MATRIX) == set(Can)
+    assert all(MATRIX[c] for c in Can)
+
+
+def test_roles_of_is_the_union() -> None:
+    assert roles_of(Can.SIGN_MEDBOOK_ENTRY, Can.SIGN_NOTICE) == MATRIX[Can.SIGN_MEDBOOK_ENTRY] | MATRIX[Can.SIGN_NOTICE]
+    assert roles_of(Can.USE_ACCOUNT) == frozenset(Role)
+
+
+def test_every_capability_is_read_somewhere() -> None:
+    """No capability is dead: each is named outside the matrix (by a route, a page or a service)."""
+    root = Path(__file__).resolve().parents[2] / "emhana"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if p != root / "accounts" / "roles.py")
+    unread = [c.name for c in Can if not re.search(rf"\bCan\.{c.name}\b", text)]
+    assert unread == []
