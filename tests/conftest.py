@@ -3,40 +3,24 @@ EMHANA_TEST_DATABASE_URL is set), cleaned between tests; the app and authenticat
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor, actor_of, create_account, issue_token
 from emhana.app import create_app
-from emhana.attachment.policy import forget_policies
-from emhana.audit.guard import suspended
 from emhana.kernel.config import Settings
-from emhana.kernel.db import Base, make_engine, make_sessionmaker
+from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.kernel.migrate import upgrade
 from emhana.models import Base as _AllModels  # noqa: F401  (registers every table)
-from emhana.testing.databases import postgres_test_url, scratch_schema
-from tests.factories import entity_record
+from tests.builders.databases import clean, fresh_database
+from tests.builders.facilities import entity_record
 
-REFERENCE_TABLES = {"kato_unit", "region", "alembic_version"}
-
-
-@contextmanager
-def fresh_database(tmp_dir: Path) -> Iterator[str]:
-    """Yield an empty database (a new PostgreSQL schema or a new SQLite file), dropped afterwards."""
-    base = postgres_test_url()
-    if base is None:
-        yield f"sqlite:///{tmp_dir / f'emhana-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    with scratch_schema(base, "t") as url:
-        yield url
+pytest_plugins = ["tests.builders.fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +36,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
     yield eng
     eng.dispose()
-
-
-def clean(engine: Engine) -> None:
-    """Empty every table except the reference data."""
-    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-    with engine.begin() as conn, suspended(conn):  # the audit log is append-only (emhana/audit/guard.py)
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
-    forget_policies(engine)
 
 
 @pytest.fixture
@@ -142,7 +114,3 @@ def seeded_entity(sessions: sessionmaker[Session], make_actor: Callable[..., tup
         rec = entity_record()
         apply_records(session=s, actor=actor, records=[rec])
         return get_entity_by_bin(session=s, bin_=rec.bin).id
-
-
-def is_postgres() -> bool:
-    return postgres_test_url() is not None

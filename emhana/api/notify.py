@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import service as attachment_service
+from emhana.attachment.application import service as attachment_service
 from emhana.attachment.notice import issue as notice
 from emhana.attachment.notice.models import AttachmentNotice
 from emhana.attachment.notice.signer import NotificationSigner, Signature, default_signer

@@ -206,7 +206,7 @@ class RefusalCount(Base):
     """Automatic refusals per campaign year, day, reason code and channel (the Fund's dashboard).
 
     A refused request leaves the domain tables as they were; this counter is written afterwards in a
-    transaction of its own (emhana.attachment.refusals)."""
+    transaction of its own (emhana.attachment.application.refusals)."""
 
     __tablename__ = "attachment_refusal_count"
 

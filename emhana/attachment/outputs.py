@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from emhana.attachment import service
+from emhana.attachment.application import service
+from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import REVIEW_MESSAGES, Review, State
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
-from emhana.attachment.policy import policy_for
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.attachment.schemas import (
     ApplicationOut,

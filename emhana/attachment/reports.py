@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor
-from emhana.attachment import refusals as refusal_counts
+from emhana.attachment.application import refusals as refusal_counts
 from emhana.attachment.capitation import Band, active_on, parse_bands
 from emhana.attachment.enums import DEFAULT_BANDS, State
 from emhana.attachment.models import Application, Attachment

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
-from emhana.attachment import placement, policy
+from emhana.attachment import placement
+from emhana.attachment.campaign import policy
 from emhana.facilities import events
 from emhana.kernel import clock
 

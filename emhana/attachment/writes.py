@@ -1,4 +1,4 @@
-"""The writers of attachment rows and outbox rows as Core statements, and the hot path's batch of audit events.
+"""The writers of attachment rows as Core statements, and the hot path's batch of audit events.
 
 ``open_attachment`` and ``close_attachment`` are the only places where an attachment row is inserted
 or gets its end (A-01, A-06, A-96: history is added, never rewritten); anything that must follow each
@@ -13,8 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -125,18 +124,3 @@ class Events(AuditEvents):
         if written:
             chain.note_new(session, "audit", [r["id"] for r in written], rows=written)
         return written
-
-
-_IGNORING: dict[tuple[str, str, tuple[str, ...]], Fast] = {}
-
-
-def insert_ignoring(session: Session, table: Table, conflict: list[str]) -> Fast:
-    """Return an INSERT that skips rows whose conflict columns are already taken (PostgreSQL and SQLite);
-    built once per dialect and table."""
-    dialect = session.connection().dialect.name
-    key = (dialect, table.name, tuple(conflict))
-    stmt = _IGNORING.get(key)
-    if stmt is None:
-        module = postgresql if dialect == "postgresql" else sqlite
-        stmt = _IGNORING[key] = Fast(module.insert(table).on_conflict_do_nothing(index_elements=conflict))
-    return stmt

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from emhana.kernel import clock
 from emhana.kernel.errors import RegistryError
 from emhana.trust.seals.kzmb1 import read_qr
 from emhana.trust.seals.verifier import Outcome, Result
@@ -32,7 +33,7 @@ def pki_demo(
 
     if algorithm not in ("rsa", "ec"):
         raise typer.BadParameter("rsa or ec", param_hint="--algorithm")
-    manifest = write_demo(out, now=dt.datetime.now(dt.UTC), password=password, algorithm=algorithm)
+    manifest = write_demo(out, now=clock.now(), password=password, algorithm=algorithm)
     for filename, what in manifest["files"].items():
         typer.echo(f"{out / filename}\t{what}")
     typer.echo(f"{out / 'manifest.json'}\tthe list of files, people and the password (demo only)")
@@ -62,7 +63,7 @@ def pki_corpus(
 def parse_at(value: str | None) -> dt.datetime:
     """Return the verification clock: an ISO 8601 time (UTC when it has no offset), or now."""
     if value is None:
-        return dt.datetime.now(dt.UTC)
+        return clock.now()
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:

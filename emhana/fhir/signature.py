@@ -3,8 +3,8 @@
 It takes the signed bytes (``canonical.signed_bytes``), the detached CMS of the Provenance, the author IIN
 the Provenance names and the BIN of the sending organization, and returns the evidence or raises
 ``SignatureRejected`` with a reason. Trust anchors, intermediates and cached CRLs come from ``Trust``:
-``load_trust`` takes the project's one trust configuration for record signatures
-(``emhana.trust.signatures.truststore.from_environment``: ``EMHANA_SIGNATURE_ANCHORS``, ``EMHANA_SIGNATURE_CRLS``,
+``load_trust`` takes the project's one trust configuration for record signatures from ``Settings``
+(``emhana.trust.signatures.truststore.from_settings``: ``EMHANA_SIGNATURE_ANCHORS``, ``EMHANA_SIGNATURE_CRLS``,
 ``EMHANA_SIGNATURE_INTERMEDIATES``); tests may set ``app.state.fhir_trust``.
 
 The check itself is the trust component's: ``emhana.trust.signatures.cms.verify_detached`` (path validation to
@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.errors import SignatureError, WrongSigner
 from emhana.trust.signatures.cms import verify_detached
 from emhana.trust.signatures.evidence import Evidence
 from emhana.trust.signatures.identity import check_signer
-from emhana.trust.signatures.truststore import from_environment
+from emhana.trust.signatures.truststore import from_settings
 
 
 class SignatureRejected(Exception):
@@ -46,10 +47,10 @@ class Trust:
     crls: tuple[x509.CertificateRevocationList, ...] = field(default_factory=tuple)
 
 
-def load_trust() -> Trust:
-    """Return the anchors, intermediates and CRLs configured for record signatures (an empty Trust trusts
-    nobody)."""
-    store = from_environment()
+def load_trust(settings: Settings | None = None) -> Trust:
+    """Return the anchors, intermediates and CRLs the settings (by default the process's, ``get_settings()``)
+    configure for record signatures (an empty Trust trusts nobody)."""
+    store = from_settings(settings if settings is not None else get_settings())
     return Trust(tuple(store.anchors) + tuple(store.intermediates), tuple(store.crls))
 
 

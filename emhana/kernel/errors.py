@@ -90,7 +90,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from emhana.kernel.i18n import N_ as N_  # re-exported for the trust layer until it imports N_ from i18n
+from emhana.kernel.i18n import N_
 
 
 class RegistryError(Exception):

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler as Compiled
 from sqlalchemy.sql.expression import Executable
@@ -140,3 +141,19 @@ class Fast:
                 if not cursor.nextset():
                     break
             return out
+
+
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], Fast] = {}
+
+
+def insert_ignoring(conn: Connection, table: Table, conflict: Sequence[str]) -> Fast:
+    """Return an ``INSERT … ON CONFLICT (conflict) DO NOTHING`` into the table, for the connection's dialect
+    (PostgreSQL or SQLite): rows whose conflict columns are already taken are skipped; built once per dialect,
+    table and conflict columns."""
+    dialect = conn.dialect.name
+    key = (dialect, table.name, tuple(conflict))
+    stmt = _IGNORING.get(key)
+    if stmt is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        stmt = _IGNORING[key] = Fast(module.insert(table).on_conflict_do_nothing(index_elements=list(conflict)))
+    return stmt

@@ -5,15 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Can, roles_of
+from emhana.accounts.roles import Can
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import EntryNotFound
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.trust.signatures import canonical
 from emhana.trust.signatures.records import RecordKind, Signable, SignableKind, register
-
-# The entry's author signs it, or the organization's MIS on the author's behalf (C-40).
-ENTRY_SIGNERS = roles_of(Can.SIGN_MEDBOOK_ENTRY)
 
 
 def load_entry(session: Session, record_id: int) -> Signable:
@@ -49,7 +46,7 @@ register(
     SignableKind(
         kind=RecordKind.MEDBOOK_ENTRY,
         load=load_entry,
-        signers=ENTRY_SIGNERS,
+        signers=Can.SIGN_MEDBOOK_ENTRY,  # the author, or the organization's MIS on the author's behalf (C-40)
         author_signs=True,
         on_signed=mark_entry_signed,
     )

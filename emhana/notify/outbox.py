@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from emhana.kernel.fastsql import insert_ignoring
 from emhana.notify.models import Notification, NotificationContact
 
+OUTBOX = cast(Table, Notification.__table__)
 DEFAULT_LANGUAGE = "ru"
 NOTICE_LANGUAGES = ("kk", "ru")
 
@@ -100,7 +103,7 @@ def row_values(
     now: dt.datetime,
 ) -> dict[str, Any]:
     """Return the columns of one pending outbox row, from the recipient's recorded language and e-mail (None when
-    not recorded): the one shape of a message, for ``enqueue`` and for writers of many rows at once."""
+    not recorded): the one shape of a message, for ``enqueue`` and ``enqueue_many``."""
     return {
         "recipient_kind": kind.value,
         "recipient_id": recipient_id,
@@ -151,3 +154,11 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue messages given as ``row_values`` in the caller's transaction with one statement (the hot path's
+    writer, ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``): a message whose key is already queued is skipped."""
+    if rows:
+        conn = session.connection()
+        insert_ignoring(conn, OUTBOX, ["dedupe_key"]).many(conn, rows)

@@ -16,12 +16,14 @@ from urllib.parse import urlencode
 from babel.numbers import format_decimal
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emhana import __version__
+from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.facilities.models import Entity, Site
 from emhana.kernel.errors import AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
@@ -142,6 +144,14 @@ class Localizer:
         return [(self.label("profile", p), n) for p, n in sorted(counts.items())]
 
 
+@pass_context
+def can(context: Context, capability: str) -> bool:
+    """Tell whether the page's actor holds a capability of the role matrix (``{% if can("decide_application") %}``);
+    nobody logged in holds none. An unknown capability name is a template error (ValueError)."""
+    actor: Actor | None = context.get("actor")
+    return actor is not None and may(actor.role, Can(capability))
+
+
 @cache
 def environment(lang: str) -> Environment:
     """Return the Jinja2 environment of a language, with its catalogue installed (cached)."""
@@ -154,7 +164,12 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
-        loc=Localizer(lang), lang=lang, version=__version__, languages=LANGUAGE_NAMES, csrf_field=CSRF_FIELD
+        loc=Localizer(lang),
+        lang=lang,
+        version=__version__,
+        languages=LANGUAGE_NAMES,
+        csrf_field=CSRF_FIELD,
+        can=can,
     )
     return env
 

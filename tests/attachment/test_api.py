@@ -15,7 +15,8 @@ from emhana.accounts.roles import Role
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.kernel.clock import KZ_TIME
-from tests.attachment.conftest import AFTER_WINDOW, Country, represent
+from tests.builders.attachment import AFTER_WINDOW, Country
+from tests.builders.people import represent
 
 URL = "/api/v1/attachment"
 D = dt.date

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from emhana.attachment import calendar
-from emhana.attachment.calendar import Holiday, build, decision_deadline, is_working_day, next_working_day
+from emhana.attachment.campaign import calendar
+from emhana.attachment.campaign.calendar import Holiday, build, decision_deadline, is_working_day, next_working_day
 from emhana.kernel.clock import KZ_TIME
 
 

@@ -16,13 +16,15 @@ from typer.testing import CliRunner
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, placement, service
+from emhana.attachment import capitation, placement
+from emhana.attachment.application import service
 from emhana.attachment.enums import Channel, EndReason
 from emhana.attachment.schemas import ApplicationIn
 from emhana.cli.main import app as cli
 from emhana.kernel import errors
 from emhana.kernel.clock import KZ_TIME
-from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
+from tests.builders.attachment import AFTER_WINDOW, IN_WINDOW, Country
+from tests.builders.people import represent
 
 D = dt.date
 

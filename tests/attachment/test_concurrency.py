@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import placement, service
+from emhana.attachment import placement
+from emhana.attachment.application import service
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import Attachment
 from emhana.attachment.schemas import ApplicationIn
 from emhana.kernel import errors
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
-from tests.attachment.conftest import IN_WINDOW, Country
-from tests.conftest import is_postgres
+from tests.builders.attachment import IN_WINDOW, Country
+from tests.builders.databases import is_postgres
 
 pytestmark = [
     pytest.mark.postgres,

@@ -14,7 +14,7 @@ from emhana.attachment import capitation
 from emhana.attachment.models import Attachment
 from emhana.facilities.models import District
 from emhana.kernel.clock import KZ_TIME
-from tests.attachment.conftest import AFTER_WINDOW, Country
+from tests.builders.attachment import AFTER_WINDOW, Country
 
 URL = "/api/v1/attachment"
 

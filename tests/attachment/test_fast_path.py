@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import service
+from emhana.attachment.application import service
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.notice import events
 from emhana.attachment.schemas import ApplicationIn
@@ -24,7 +24,7 @@ from emhana.kernel.fastsql import Fast
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.trust.chain.verify import verify
-from tests.attachment.conftest import IN_WINDOW, Country
+from tests.builders.attachment import IN_WINDOW, Country
 
 FIELDS = (
     "recipient_kind",

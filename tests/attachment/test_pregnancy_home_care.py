@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.api import notify as notify_api
+from emhana.attachment.campaign.policy import forget_policies
 from emhana.attachment.models import ATTACHMENT_CHAIN, Application, Attachment, CampaignPolicy
 from emhana.attachment.notice.signer import DemoNotificationSigner
-from emhana.attachment.policy import forget_policies
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.trust.chain import links as chain
 from emhana.trust.chain.verify import verify
-from tests.attachment.conftest import Country
-from tests.web.test_pages import csrf_of, login
+from tests.builders.attachment import Country
+from tests.builders.web import csrf_of, login
 
 URL = "/api/v1/attachment"
 ASTANA_ACTUAL = [("permanent", "710000000"), ("actual", "711210000")]

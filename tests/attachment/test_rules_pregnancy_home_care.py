@@ -9,7 +9,7 @@ import pytest
 
 from emhana.attachment.enums import AtuLevel, Outcome, PlaceBasis, Review
 from emhana.attachment.rules import ApplicationFacts, care_at_home, check_basis, evaluate, outside_zone
-from tests.attachment.test_rules import ID_CARD, POLICY, REP_ID, TARGET, D, facts, person, policy
+from tests.builders.attachment_facts import ID_CARD, POLICY, REP_ID, TARGET, D, facts, person, policy
 
 ACTUAL = PlaceBasis.ACTUAL_RESIDENCE
 CHILD_OF_4: dict[str, object] = {"person": person(D(2021, 9, 11)), "by_self": False, "representative_valid": True}

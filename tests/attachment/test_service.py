@@ -14,16 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import placement, service
+from emhana.attachment import placement
+from emhana.attachment.application import service
+from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Channel, EndReason, State
 from emhana.attachment.models import Application, Attachment
-from emhana.attachment.policy import policy_for
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.identity.models import Person
 from emhana.kernel import errors
-from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country, represent
+from tests.builders.attachment import AFTER_WINDOW, IN_WINDOW, Country
+from tests.builders.people import represent
 
 D = dt.date
 

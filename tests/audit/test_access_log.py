@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from tests.attachment.conftest import add_person
-from tests.medbook.conftest import World, issue_book
+from tests.builders.medbook import World, issue_book
+from tests.builders.people import add_person
 
 API = "/api/v1/me/access-log"
 

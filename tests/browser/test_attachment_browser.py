@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from emhana.kernel.clock import KZ_TIME
-from tests.browser.conftest import PASSWORD, USERNAME, seed, serve
+from tests.builders.browser import PASSWORD, USERNAME, seed
+from tests.builders.servers import serve
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +26,9 @@ def seed_campaign(url: str) -> None:
     written application of a pensioner waiting in that registrar's queue."""
     from emhana.accounts.roles import Role
     from emhana.accounts.service import actor_of, create_account
-    from emhana.attachment import service
+    from emhana.attachment.application import service
+    from emhana.attachment.campaign.policy import seed_default_policies
     from emhana.attachment.enums import Channel, DocKind
-    from emhana.attachment.policy import seed_default_policies
     from emhana.attachment.schemas import ApplicationIn, DocumentIn
     from emhana.facilities.models import District
     from emhana.facilities.service import get_entity_by_bin

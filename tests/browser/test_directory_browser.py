@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DISPLAY_NAME, PASSWORD, USERNAME
+from tests.builders.browser import DISPLAY_NAME, PASSWORD, USERNAME
 
 pytestmark = pytest.mark.browser
 

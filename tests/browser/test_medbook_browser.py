@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from emhana.devtools.generator import run_with_progress
-from tests.browser.conftest import serve
+from tests.builders.servers import serve
 
 pytestmark = pytest.mark.browser
 

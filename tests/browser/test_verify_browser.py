@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import seed, serve
+from tests.builders.browser import seed
+from tests.builders.servers import serve
 
 pytestmark = pytest.mark.browser
 

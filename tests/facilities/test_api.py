@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.facilities import io
 from emhana.facilities.models import District, Entity, Inclusion, Site
-from tests.factories import entity_record, site_record
+from tests.builders.facilities import entity_record, site_record
 
 
 def counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:

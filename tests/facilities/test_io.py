@@ -8,7 +8,7 @@ from io import StringIO
 
 from emhana.facilities import io
 from emhana.facilities.rules import ROW_BIN, ROW_DISTRICTS, ROW_KATO, ROW_OUTSIDE, ROW_REQUIRED
-from tests.factories import entity_record, site_record
+from tests.builders.facilities import entity_record, site_record
 
 KNOWN = {"710000000", "750000000"}
 

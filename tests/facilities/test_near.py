@@ -13,7 +13,7 @@ from emhana.facilities.io import DistrictRecord
 from emhana.facilities.rules import InclusionStatus, haversine_km
 from emhana.facilities.service import apply_records, get_entity_by_bin, near, set_inclusion
 from emhana.identity.rules import make_bin
-from tests.factories import entity_record, site_record
+from tests.builders.facilities import entity_record, site_record
 
 
 @pytest.fixture

@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.audit.models import AuditEvent
 from emhana.facilities.models import Practitioner
 from emhana.fhir.codemap import seed_code_map
-from emhana.fhir.models import DeadLetter, InboundBundle, InboundResource
 from emhana.fhir.signature import Trust
 from emhana.identity.rules import Sex, make_iin
-from emhana.medbook.models import JournalEntry
-from tests.fhir.builders import Pki, Signer, make_pki, make_signer
-from tests.medbook.conftest import World, at, issue_book, world  # noqa: F401 (fixtures)
-
-__all__ = ["at", "world"]
-
-
-@dataclass
-class FhirWorld:
-    w: World
-    book_id: int
-    signer: Signer
-    other: Signer
-    pki: Pki
+from tests.builders.fhir import FhirWorld, Pki, Signer, make_pki, make_signer
+from tests.builders.medbook import World, issue_book
 
 
 @pytest.fixture(scope="session")
@@ -63,23 +47,3 @@ def fw(
     book = issue_book(client, world)
     at(dt.datetime.now(dt.UTC))  # signatures carry the real signing time: the checks run on the real clock
     return FhirWorld(w=world, book_id=int(book["id"]), signer=signers[0], other=signers[1], pki=demo_pki)
-
-
-def written(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
-    """Journal entries, ingested resources and accepted bundles: what a refused bundle must not change."""
-    with sessions() as s:
-        return (
-            s.scalar(select(func.count()).select_from(JournalEntry)) or 0,
-            s.scalar(select(func.count()).select_from(InboundResource)) or 0,
-            s.scalar(select(func.count()).select_from(InboundBundle).where(InboundBundle.state == "accepted")) or 0,
-        )
-
-
-def open_letters(sessions: sessionmaker[Session]) -> list[DeadLetter]:
-    with sessions() as s:
-        return list(s.scalars(select(DeadLetter).where(DeadLetter.resolved_at.is_(None)).order_by(DeadLetter.id)))
-
-
-def audit_actions(sessions: sessionmaker[Session]) -> list[str]:
-    with sessions() as s:
-        return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))

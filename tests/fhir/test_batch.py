@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.fhir.models import InboundResource
 from emhana.medbook.models import JournalEntry
 from emhana.trust.chain.verify import verify
-from tests.fhir import builders as b
-from tests.fhir.conftest import FhirWorld, written
-from tests.fhir.test_inbound import codes, issues, post
+from tests.builders import fhir as b
+from tests.builders.fhir import FhirWorld, codes, issues, post, written
 
 
 def entries(sessions: sessionmaker[Session]) -> list[JournalEntry]:

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 
 from emhana.testing.databases import migrated_schema, postgres_test_url
 from emhana.trust.keys import pki
-from tests.browser.conftest import free_port
-from tests.fhir.builders import make_pki, make_signer, seed_clinic
+from tests.builders.fhir import make_pki, make_signer, seed_clinic
+from tests.builders.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "examples" / "mis_client.py"

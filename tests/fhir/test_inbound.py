@@ -12,27 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.fhir import systems
 from emhana.medbook.models import JournalEntry
-from tests.attachment.conftest import add_person
-from tests.fhir import builders as b
-from tests.fhir.conftest import FhirWorld, audit_actions, open_letters, written
-
-FHIR_JSON = "application/fhir+json"
-
-
-def post(client: TestClient, fw: FhirWorld, doc: dict[str, Any] | bytes, who: str = "mis_a") -> Any:
-    data = doc if isinstance(doc, bytes) else b.body(doc)
-    return client.post("/fhir/R4", content=data, headers={**fw.w.h[who], "Content-Type": FHIR_JSON})
-
-
-def issues(r: Any) -> list[dict[str, Any]]:
-    assert r.headers["content-type"].startswith(FHIR_JSON), r.text
-    body = r.json()
-    assert body["resourceType"] == "OperationOutcome", body
-    return body["issue"]  # type: ignore[no-any-return]
-
-
-def codes(r: Any) -> list[str]:
-    return [i["details"]["coding"][0]["code"] for i in issues(r)]
+from tests.builders import fhir as b
+from tests.builders.fhir import FHIR_JSON, FhirWorld, audit_actions, codes, issues, open_letters, post, written
+from tests.builders.people import add_person
 
 
 def four(iin: str) -> list[dict[str, Any]]:

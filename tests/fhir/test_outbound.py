@@ -10,8 +10,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.trust.signatures.cms import verify_detached
-from tests.fhir import builders as b
-from tests.fhir.conftest import FhirWorld, audit_actions
+from tests.builders import fhir as b
+from tests.builders.fhir import FhirWorld, audit_actions
 
 
 def test_the_book_is_a_document_whose_mis_entries_carry_verifiable_signatures(

@@ -14,7 +14,7 @@ from emhana.api.fhir import _HideQuery
 from emhana.facilities.models import Post
 from emhana.fhir import systems
 from emhana.fhir.registry import READ_ACTION
-from tests.fhir.conftest import FhirWorld, audit_actions
+from tests.builders.fhir import FhirWorld, audit_actions
 
 FHIR_JSON = "application/fhir+json"
 

@@ -22,8 +22,8 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account, issue_token
 from emhana.facilities.models import District, Site
 from emhana.medbook.schemas import EmployerWorkerOut
-from tests.attachment.conftest import add_person, represent
-from tests.medbook.conftest import SCOPE_2015, granted_book, link_employers
+from tests.builders.medbook import SCOPE_2015, granted_book, link_employers
+from tests.builders.people import add_person, represent
 
 MISSING = 987_654_321
 

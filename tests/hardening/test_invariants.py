@@ -31,7 +31,9 @@ from sqlalchemy import select, update
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account
-from emhana.attachment import capitation, placement, policy, service
+from emhana.attachment import capitation, placement
+from emhana.attachment.application import service
+from emhana.attachment.campaign import policy
 from emhana.attachment.enums import Channel, EndReason, State
 from emhana.attachment.models import Application, Attachment, CampaignPolicy
 from emhana.attachment.schemas import ApplicationIn, DecisionIn, DocumentIn, PolicyIn
@@ -44,8 +46,8 @@ from emhana.identity.rules import Sex, make_iin
 from emhana.kernel import clock
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import RegistryError
-from tests.conftest import clean
-from tests.factories import entity_record, site_record
+from tests.builders.databases import clean
+from tests.builders.facilities import entity_record, site_record
 
 START = dt.datetime(2025, 9, 10, 10, 0, tzinfo=KZ_TIME)  # inside the 2025 campaign window
 BINS = ("150340001236", "201140004575", "180441000669")

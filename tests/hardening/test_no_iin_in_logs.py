@@ -23,9 +23,9 @@ from emhana.app import create_app
 from emhana.identity.models import Person
 from emhana.kernel.config import Settings
 from emhana.web.render import CSRF_COOKIE
-from tests.attachment.conftest import add_person
-from tests.browser.conftest import free_port
-from tests.medbook.conftest import book_body, clean_scope, issue_book, link_employers
+from tests.builders.medbook import book_body, clean_scope, issue_book, link_employers
+from tests.builders.people import add_person
+from tests.builders.servers import free_port
 
 API = "/api/v1"
 

@@ -13,12 +13,6 @@ READS = {"now", "utcnow", "today"}
 CLASSES = {"datetime", "date"}
 ALLOWED = {
     "emhana/kernel/clock.py": "the clock itself",
-    # until the trust layer takes the kernel clock:
-    "emhana/cli/verify.py": "until the trust layer takes the kernel clock",
-    "emhana/trust/chain/links.py": "until the trust layer takes the kernel clock",
-    "emhana/trust/scheme/signers.py": "until the trust layer takes the kernel clock",
-    "emhana/trust/signatures/cms.py": "until the trust layer takes the kernel clock",
-    "emhana/trust/signatures/service.py": "until the trust layer takes the kernel clock",
 }
 
 

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.identity.models import Person
-from tests.attachment.conftest import add_person
-from tests.medbook.conftest import (
+from tests.builders.medbook import (
     EMPLOYER_BIN,
     World,
     book_body,
@@ -23,6 +22,7 @@ from tests.medbook.conftest import (
     link_employers,
     record,
 )
+from tests.builders.people import add_person
 
 API = "/api/v1/medbook"
 JOURNAL_FIELDS = {

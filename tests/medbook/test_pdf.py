@@ -22,7 +22,7 @@ from emhana.trust.scheme import publish
 from emhana.trust.scheme.signers import utc
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.verifier import Outcome, Result, verify
-from tests.medbook.conftest import NOW, World, granted_book, issue_book, record, sign_in
+from tests.builders.medbook import NOW, World, granted_book, issue_book, record, sign_in
 
 API = "/api/v1/medbook"
 

@@ -15,7 +15,7 @@ from emhana.medbook.models import JournalEntry
 from emhana.medbook.rules import Result
 from emhana.medbook.schemas import ClinicalKind, EntryIn
 from emhana.trust.chain.verify import verify
-from tests.medbook.conftest import NOW, TODAY, World, issue_book
+from tests.builders.medbook import NOW, TODAY, World, issue_book
 
 BATCH = [
     EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="syphilis", performed_on=TODAY, result=Result.NEGATIVE),

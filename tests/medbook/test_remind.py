@@ -20,8 +20,8 @@ from emhana.notify.channels import LogChannel, Message
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.service import deliver_pending
-from tests.attachment.conftest import add_person
-from tests.medbook.conftest import EMPLOYER_BIN, NOW, World, granted_book, link_employers
+from tests.builders.medbook import EMPLOYER_BIN, NOW, World, granted_book, link_employers
+from tests.builders.people import add_person
 
 API = "/api/v1/medbook"
 VALID_UNTIL = dt.date(2027, 3, 2)  # the scope recorded on 2 March 2026 + 12 months

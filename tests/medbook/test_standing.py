@@ -15,8 +15,8 @@ from emhana.medbook.models import MedicalBook
 from emhana.medbook.rules import ClearanceStatus, expires_within
 from emhana.medbook.standing import books_of_employer, expiring, standings
 from emhana.medbook.views import clearance_of
-from tests.attachment.conftest import add_person
-from tests.medbook.conftest import EMPLOYER_BIN, NOW, OTHER_BIN, World, book_body, clean_scope, record
+from tests.builders.medbook import EMPLOYER_BIN, NOW, OTHER_BIN, World, book_body, clean_scope, record
+from tests.builders.people import add_person
 
 API = "/api/v1/medbook"
 
@@ -101,7 +101,7 @@ def test_set_based_standing_equals_the_per_book_choice(
 def test_the_employer_view_and_reminders_read_the_set_based_standing(
     client: TestClient, world: World, sessions: sessionmaker[Session], at: Callable[[dt.datetime], None]
 ) -> None:
-    from tests.medbook.conftest import link_employers
+    from tests.builders.medbook import link_employers
 
     link_employers(client, world)
     books = many_books(client, world, sessions, at)

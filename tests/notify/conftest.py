@@ -1,5 +1,5 @@
-"""Fixtures of notification tests: the attachment test country (its decisions fill the outbox), and a real SMTP
-server on localhost (emhana.testing.mail)."""
+"""Fixtures of notification tests: a real SMTP server on localhost (emhana.testing.mail); the attachment test
+country, whose decisions fill the outbox, comes from tests/builders/fixtures.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from emhana.testing import mail
-from tests.attachment.conftest import country, now, person  # noqa: F401  (fixtures shared with attachment)
 
 
 @pytest.fixture

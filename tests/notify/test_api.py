@@ -11,7 +11,7 @@ from emhana.accounts.roles import Role
 from emhana.cli.notify import app as notify_cli
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.testing.mail import Inbox
-from tests.attachment.conftest import Country
+from tests.builders.attachment import Country
 
 URL = "/api/v1"
 

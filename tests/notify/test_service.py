@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import service
+from emhana.attachment.application import service
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import Application
 from emhana.attachment.notice.signer import DemoNotificationSigner
@@ -26,7 +26,7 @@ from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.service import backoff, deliver_pending
 from emhana.testing.mail import Inbox, free_port
-from tests.attachment.conftest import IN_WINDOW, Country
+from tests.builders.attachment import IN_WINDOW, Country
 
 LATER = IN_WINDOW + dt.timedelta(minutes=1)
 

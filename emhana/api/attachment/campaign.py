@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
 from emhana.api.attachment.fund import router as fund_router
-from emhana.attachment import calendar, outputs, service
+from emhana.attachment import outputs
+from emhana.attachment.application import service
+from emhana.attachment.campaign import calendar
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import ApplicationDocument
 from emhana.attachment.rules import free_places

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, outputs, placement, policy
+from emhana.attachment import capitation, outputs, placement
+from emhana.attachment.campaign import policy
 from emhana.attachment.enums import DEFAULT_BANDS, EndReason
 from emhana.attachment.models import CapitationSnapshot
 from emhana.attachment.schemas import (

@@ -9,18 +9,13 @@ instead of reading them again through the ORM.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from emhana.attachment.facts import Period, PersonRow, Target
 from emhana.attachment.notice.templates import Template
-from emhana.attachment.writes import insert_ignoring
-from emhana.notify.models import Notification
-from emhana.notify.outbox import RecipientKind, mask_iin, row_values
-
-OUTBOX = cast(Table, Notification.__table__)
+from emhana.notify.outbox import RecipientKind, enqueue_many, mask_iin, row_values
 
 
 def _row(
@@ -102,4 +97,4 @@ def approved(
                 now,
             )
         )
-    insert_ignoring(session, OUTBOX, ["dedupe_key"]).many(session.connection(), rows)
+    enqueue_many(session, rows)

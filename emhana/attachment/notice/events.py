@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import EndReason, State
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.notice.templates import Template
-from emhana.attachment.policy import policy_for
 from emhana.facilities.models import District, Entity, Site
 from emhana.identity.models import Person
 from emhana.notify.outbox import RecipientKind, contact_of, enqueue, language_of, mask_iin

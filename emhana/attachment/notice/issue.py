@@ -5,7 +5,7 @@ download), from the facts of the decision, in the applicant's language; it is th
 signature and never rewritten. Once the organization's CMS signature of the notice is accepted through
 emhana.trust.signatures, its status is ``signed`` and the PDF handed out is the copy that says so (``document``).
 The message of a decision encloses it (``enclosure``, registered with emhana.notify.templates). Who may download
-it is decided by reading the application (emhana.api.notify checks it through emhana.attachment.service).
+it is decided by reading the application (emhana.api.notify checks it through emhana.attachment.application.service).
 """
 
 from __future__ import annotations

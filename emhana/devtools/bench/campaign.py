@@ -1,7 +1,7 @@
 """The campaign's attach transaction: a voluntary change filed on eGov and approved at once (an application and a
 transfer), through the service and as the same transaction in raw SQL, and the people who file it.
 
-The service transaction is `emhana.attachment.service.submit` (what POST /api/v1/attachment/applications runs)
+The service transaction is `emhana.attachment.application.service.submit` (what POST /api/v1/attachment/applications runs)
 in its own unit of work. The raw one takes, with psycopg and no ORM, the same locks and makes the same writes:
 person FOR UPDATE, district FOR UPDATE, the district's open attachments (capacity), the person's running
 attachment, INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT. It skips
@@ -111,14 +111,14 @@ def chain_histories(conn: Connection, person_ids: list[int]) -> None:
 
 
 def service_worker(url: str, account: int) -> Any:
-    """Run each job through emhana.attachment.service.submit in its own unit of work; return (run, close),
+    """Run each job through emhana.attachment.application.service.submit in its own unit of work; return (run, close),
     close() giving the SQL statements sent."""
     from sqlalchemy import event
 
     from emhana.accounts.service import Actor
+    from emhana.attachment.application.service import submit
     from emhana.attachment.enums import Channel
     from emhana.attachment.schemas import ApplicationIn
-    from emhana.attachment.service import submit
     from emhana.kernel.fastsql import Fast
 
     engine = make_engine(url, pool_size=1)

@@ -54,7 +54,7 @@ def measure(kind: str, url: str, account: int, jobs: list[Job], clients: int, wa
     """Run the jobs split over `clients` processes; return tx/s, p50/p99 ms, errors, the count and the SQL
     statements per transaction (warm-up included)."""
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["emhana.devtools.bench.clients", "emhana.attachment.service"])
+    ctx.set_forkserver_preload(["emhana.devtools.bench.clients", "emhana.attachment.application.service"])
     barrier, out = ctx.Barrier(clients), ctx.Queue()
     per = len(jobs) // clients
     procs = [

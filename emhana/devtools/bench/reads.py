@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.attachment import capitation
-from emhana.attachment.service import near_free
+from emhana.attachment.application.service import near_free
 from emhana.devtools.bench.dataset import raw_url
 from emhana.devtools.bench.measure import stopwatch
 from emhana.facilities.rules import EARTH_RADIUS_KM

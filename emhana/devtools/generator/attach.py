@@ -29,9 +29,9 @@ import numpy as np
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Cause, PlaceBasis
 from emhana.attachment.models import Attachment
-from emhana.attachment.policy import policy_for
 from emhana.attachment.rules import ADULT_AGE, INSURED_CATEGORIES, age_on, atu_of, check_profile
 from emhana.devtools.generator.people import AddressRow, PersonRow
 from emhana.facilities.inclusion import participating_on

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor
-from emhana.attachment import outputs, service
+from emhana.attachment import outputs
+from emhana.attachment.application import service
 from emhana.attachment.enums import Channel, PlaceBasis
 from emhana.attachment.models import Application
 from emhana.attachment.reports import names_for

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import policy
+from emhana.attachment.campaign import policy
 from emhana.attachment.enums import AtuLevel
 from emhana.attachment.schemas import PolicyIn
 from emhana.kernel import clock

@@ -15,7 +15,9 @@ from starlette.datastructures import UploadFile
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
-from emhana.attachment import capitation, outputs, policy, reports, service
+from emhana.attachment import capitation, outputs, reports
+from emhana.attachment.application import service
+from emhana.attachment.campaign import policy
 from emhana.attachment.enums import Channel, Holder, PlaceBasis
 from emhana.attachment.schemas import MAX_UPLOAD_BYTES, UPLOAD_TYPES, ApplicationIn, DocumentIn
 from emhana.facilities.models import Entity

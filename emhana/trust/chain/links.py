@@ -57,6 +57,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from emhana.audit.models import AuditEvent, ChainHead, ChainLink
+from emhana.kernel import clock
 from emhana.kernel.fastsql import Fast
 
 GENESIS = "0" * 64
@@ -292,7 +293,7 @@ def _link(
                     wanted.append((kind, r, END, end_hash))
     if not wanted:
         return 0
-    at = now or dt.datetime.now(dt.UTC)
+    at = now or clock.now()
     links: list[dict[str, Any]] = []
     for kind, r, ev, rec in wanted:
         key = kind.key_of(r)

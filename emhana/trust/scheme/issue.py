@@ -12,22 +12,21 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.facilities.models import Entity
+from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, SealMalformed, SealUnknown
 from emhana.trust.lists.revocation import Reason, cti_hash
 from emhana.trust.models import DocumentSigner, IssuedSeal
 from emhana.trust.scheme import publish
 from emhana.trust.scheme.rotation import signer_for
-from emhana.trust.scheme.signers import active_dsc, dscs_of_kid, now_utc, signer_of, utc
+from emhana.trust.scheme.signers import active_dsc, dscs_of_kid, signer_of, utc
 from emhana.trust.seals import cose, cwt
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.hashes import signature_hash
 
 VALID = "valid"
-# Roles that may revoke or supersede a seal: staff of the issuing facility, and the Fund (scheme operator).
-MANAGERS = (Role.ENTITY_ADMIN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN)
 # Strength of a status: a revoked seal is never brought back to superseded or valid.
 RANK = {VALID: 0, Reason.SUPERSEDED.value: 1, Reason.ISSUED_IN_ERROR.value: 2, Reason.REVOKED.value: 2}
 
@@ -77,7 +76,7 @@ def issue_clearance(
     now: dt.datetime | None = None,
 ) -> str:
     """Issue and register the medical-book seal of a clearance by the facility's active DSC (§6.3)."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     signer = signer_for(session, entity_id, now=moment)
     until = min(expires_at, signer.certificate.not_valid_after_utc)  # §6.5: exp <= DSC notAfter
     text = seal.issue(clearance, signer=signer, issued_at=moment, expires_at=until)
@@ -114,7 +113,7 @@ def supersede_reference(
 ) -> int:
     """Mark every valid seal registered under a reference superseded (a corrected record, §6.5, C-41);
     return how many. With `replacement` (the new seal's text) each is linked to it."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     newer = ours(session, replacement)[1] if replacement is not None else None
     rows = list(
         session.scalars(select(IssuedSeal).where(IssuedSeal.reference == reference, IssuedSeal.status == VALID))
@@ -139,7 +138,7 @@ def issue_notice(
     valid_for: dt.timedelta = dt.timedelta(days=365),
 ) -> str:
     """Issue and register the organization's seal of an attachment notice (A-54), valid a year at most."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     signer = signer_for(session, entity_id, now=moment)
     until = min(moment + valid_for, signer.certificate.not_valid_after_utc)
     text = seal.issue_notice(notice, signer=signer, issued_at=moment, expires_at=until)
@@ -162,10 +161,11 @@ def ours(session: Session, text: str) -> tuple[DocumentSigner, IssuedSeal]:
 
 
 def _authorise(actor: Actor | None, dsc: DocumentSigner) -> None:
-    """Admit the Fund for any seal, and staff of the issuing facility for its own seals."""
+    """Admit the Fund (the scheme operator) for any seal, and the issuing facility's staff who may manage seals
+    (``Can.MANAGE_SEALS``) for its own seals."""
     if actor is None or actor.role == Role.FUND_ADMIN:
         return
-    if actor.role not in MANAGERS or actor.entity_id != dsc.entity_id:
+    if not may(actor.role, Can.MANAGE_SEALS) or actor.entity_id != dsc.entity_id:
         raise Forbidden()
 
 
@@ -184,7 +184,7 @@ def revoke(
     """Revoke a seal of this service (reason revoked or issued-in-error) and re-sign the revocation list."""
     if reason == Reason.SUPERSEDED:
         raise SealMalformed(reason="use supersede for a corrected seal")
-    moment = now or now_utc()
+    moment = now or clock.now()
     dsc, row = ours(session, text)
     _authorise(actor, dsc)
     if _set(row, reason.value, actor=actor, now=moment):
@@ -196,7 +196,7 @@ def supersede(
     session: Session, *, text: str, replacement: str, actor: Actor | None, now: dt.datetime | None = None
 ) -> IssuedSeal:
     """Mark a seal superseded by its corrected version (§6.5: new cti, rv + 1), both of the same facility."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     dsc, row = ours(session, text)
     _authorise(actor, dsc)
     new_dsc, new_row = ours(session, replacement)

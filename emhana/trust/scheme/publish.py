@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from emhana.kernel import clock
 from emhana.trust.keys.certs import load_certificate, subject_organization
 from emhana.trust.lists import revocation, trustlist
 from emhana.trust.lists.revocation import Reason, Revocation
@@ -29,7 +30,6 @@ from emhana.trust.scheme.signers import (
     RETIRED,
     REVOKED,
     ensure_scheme,
-    now_utc,
     scheme_certificate,
     scheme_issued,
     utc,
@@ -101,7 +101,7 @@ def _facility_name(row: DocumentSigner) -> str:
 
 def refresh(session: Session, name: str, *, now: dt.datetime | None = None, force: bool = False) -> PublishedList:
     """Re-sign a list with the next sequence number when its content changed, it is half-way stale, or forced."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     scheme = ensure_scheme(session, now=moment)
     row = session.get(PublishedList, name)
     digest, sign = _content(session, name, scheme, moment)
@@ -144,7 +144,7 @@ def changed(session: Session, *, now: dt.datetime | None = None) -> None:
 def current(session: Session, name: str, *, now: dt.datetime | None = None) -> PublishedList:
     """Return the list as published, publishing or re-signing it first when needed."""
     row = session.get(PublishedList, name)
-    moment = now or now_utc()
+    moment = now or clock.now()
     if row is None or _ageing(row, moment):
         return refresh(session, name, now=moment)
     return row
@@ -159,7 +159,7 @@ def anchor_pem(session: Session, *, now: dt.datetime | None = None) -> bytes:
 
 def context(session: Session, *, now: dt.datetime | None = None) -> TrustContext:
     """Return the trust context of the published lists, verified against the anchor (cached per sequence)."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     # Fast path: one column-only read tells whether the cached context is still the published one.
     active_kid = select(SchemeAuthority.kid).where(SchemeAuthority.active_slot == 1).scalar_subquery()
     rows = session.execute(
@@ -187,5 +187,5 @@ def context(session: Session, *, now: dt.datetime | None = None) -> TrustContext
 
 def verify_text(session: Session, text: str, *, now: dt.datetime | None = None) -> verifier.Result:
     """Verify a seal text against the service's current trust and revocation lists (§6.6)."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     return verifier.verify(text.strip(), context(session, now=moment), moment)

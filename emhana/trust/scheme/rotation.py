@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity
+from emhana.kernel import clock
 from emhana.kernel.config import get_settings
 from emhana.kernel.errors import NotFound
 from emhana.trust.keys import pki
@@ -33,7 +34,6 @@ from emhana.trust.scheme.signers import (
     active_dsc,
     dscs_of_kid,
     ensure_scheme,
-    now_utc,
     scheme_issued,
     signer_of,
     utc,
@@ -44,7 +44,7 @@ from emhana.trust.seals.kzmb1 import SealSigner
 
 def rotate(session: Session, entity_id: int, *, now: dt.datetime | None = None) -> DocumentSigner:
     """Issue a new DSC for the facility and retire the active one (it keeps verifying until it expires)."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     entity = session.get(Entity, entity_id)
     if entity is None:
         raise NotFound()
@@ -109,7 +109,7 @@ def due_for_rotation(row: DocumentSigner, now: dt.datetime) -> bool:
 
 def signer_for(session: Session, entity_id: int, *, now: dt.datetime | None = None) -> SealSigner:
     """Return the facility's seal signer: its active DSC, issued or rotated on need (§6.1)."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     row = active_dsc(session, entity_id)
     if row is None or due_for_rotation(row, moment):
         row = rotate(session, entity_id, now=moment)
@@ -118,7 +118,7 @@ def signer_for(session: Session, entity_id: int, *, now: dt.datetime | None = No
 
 def revoke_dsc(session: Session, kid: bytes, *, now: dt.datetime | None = None) -> list[DocumentSigner]:
     """Revoke every DSC with this kid (key compromise): its seals become UNKNOWN_ISSUER once the list is synced."""
-    moment = now or now_utc()
+    moment = now or clock.now()
     rows = dscs_of_kid(session, kid)
     if not rows:
         raise NotFound()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity
+from emhana.kernel import clock
 from emhana.kernel.config import get_settings
 from emhana.kernel.errors import NotFound
 from emhana.trust.keys import pki
@@ -42,11 +43,6 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def now_utc() -> dt.datetime:
-    """Return the current instant."""
-    return dt.datetime.now(dt.UTC)
-
-
 def wrap_secret() -> str:
     """Return the secret the seal keys are encrypted with (``Settings.secret_key``, see ``wrap``)."""
     return get_settings().secret_key
@@ -66,7 +62,7 @@ def ensure_scheme(session: Session, *, now: dt.datetime | None = None) -> Scheme
     found = active_scheme(session)
     if found is not None:
         return found
-    issued = pki.make_scheme_ca(not_before=(now or now_utc()) - BACKDATE, days=SCHEME_DAYS)
+    issued = pki.make_scheme_ca(not_before=(now or clock.now()) - BACKDATE, days=SCHEME_DAYS)
     assert isinstance(issued.key, ec.EllipticCurvePrivateKey)
     der = _der(issued.certificate)
     kid = kid_of(der)
@@ -78,7 +74,7 @@ def ensure_scheme(session: Session, *, now: dt.datetime | None = None) -> Scheme
         key_wrap=wrap,
         status=ACTIVE,
         active_slot=1,
-        created_at=now or now_utc(),
+        created_at=now or clock.now(),
     )
     try:
         with session.begin_nested():

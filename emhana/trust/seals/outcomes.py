@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 from emhana.trust.seals.verifier import Outcome
 
 TITLES = {

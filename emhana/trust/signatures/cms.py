@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
+from emhana.kernel import clock
 from emhana.trust.signatures.cmsparse import parse
 from emhana.trust.signatures.evidence import Evidence
 from emhana.trust.signatures.verifiers import SignatureVerifier, select
@@ -69,14 +70,14 @@ async def averify_detached(
     """Verify a detached CMS signature over ``data`` (see the module docstring)."""
     signed = parse(cms_der)
     verifier = select(signed, gost=gost)
-    clock = at or dt.datetime.now(dt.UTC)
+    moment = at or clock.now()
     return await verifier.verify(
         data,
         signed,
         anchors=anchors,
         crls=crls,
         intermediates=intermediates,
-        at=clock if clock.tzinfo else clock.replace(tzinfo=dt.UTC),
+        at=moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emhana.kernel.errors import N_
+from emhana.kernel.i18n import N_
 
 NOT_CMS = N_("not DER-encoded CMS SignedData")
 ONE_SIGNER = N_("exactly one signer is expected")

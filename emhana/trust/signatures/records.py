@@ -1,9 +1,9 @@
 """The records that can be signed: their kinds, and the registry each owning package fills with its kind.
 
 The trust layer knows no record table. A package whose records are signed registers a ``SignableKind`` when it
-is imported (``emhana.medbook.signable``: the journal entry; ``emhana.attachment.notice_signable``: the
-attachment notice): how to load the record's signable view (its canonical form), which roles sign it, whether
-only its author signs, and what to mark on the record once it is signed.
+is imported (``emhana.medbook.signable``: the journal entry; ``emhana.attachment.notice.signable``: the
+attachment notice): how to load the record's signable view (its canonical form), which capability of the role
+matrix signs it, whether only its author signs, and what to mark on the record once it is signed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Role
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.identity.models import Person
 from emhana.kernel.errors import Forbidden
@@ -43,15 +43,15 @@ class Signable:
 class SignableKind:
     """How one kind of record is signed, registered by the package that owns the record.
 
-    ``load`` returns the record's signable view or raises NotFound/EntryNotFound; ``signers`` are the roles
-    that may sign (of the record's organization); ``author_signs``: only the record's author signs (a
+    ``load`` returns the record's signable view or raises NotFound/EntryNotFound; ``signers`` is the capability
+    of the roles that may sign (of the record's organization); ``author_signs``: only the record's author signs (a
     ``Role.MIS_CLIENT`` on the author's behalf), and the certificate must carry the author's IIN, otherwise
     the acting person's; ``on_signed`` marks the record once its signature is stored (in the same unit of work).
     """
 
     kind: RecordKind
     load: Callable[[Session, int], Signable]
-    signers: frozenset[Role]
+    signers: Can
     author_signs: bool
     on_signed: Callable[[Session, int], None] | None = None
 
@@ -96,7 +96,7 @@ def check_may_sign(actor: Actor, record: Signable) -> None:
     if actor.entity_id is None or actor.entity_id != record.entity_id:
         raise Forbidden()
     registration = kind_of(record.kind)
-    if actor.role not in registration.signers:
+    if not may(actor.role, registration.signers):
         raise Forbidden()
     if registration.author_signs and actor.role is not Role.MIS_CLIENT and actor.account_id != record.author_account_id:
         raise Forbidden()

@@ -3,7 +3,8 @@
 Production signing happens in the user's NCALayer (docs/credentials.md §4.2): ``to_sign`` gives the canonical
 bytes, NCALayer returns a detached CMS, ``attach_signature`` verifies and stores it. Demo signing
 (``sign_record``) does the NCALayer part with the user's PKCS#12 file from ``emhana pki demo``.
-Signatures are verified at the wall clock (the signer's signingTime and the CRLs' dates are real times).
+Signatures are verified at the kernel clock's now (``at`` overrides it), against the signer's signingTime and
+the CRLs' dates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
+from emhana.kernel import clock
 from emhana.kernel.errors import AlreadySigned, WrongSigner
 from emhana.trust.keys.certs import load_pkcs12
 from emhana.trust.signatures import canonical, reasons
@@ -113,7 +115,7 @@ def attach_signature(
         crls=trust.crls,
         intermediates=trust.intermediates,
         gost=trust.gost,
-        at=at or dt.datetime.now(dt.UTC),
+        at=at or clock.now(),
     )
     iin = expected_iin(session, actor, record)
     if iin is None:

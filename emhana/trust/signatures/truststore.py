@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from emhana.kernel.config import Settings, get_settings
+from emhana.kernel.config import Settings
 from emhana.kernel.errors import CertificateInvalid
 from emhana.trust.signatures.verifiers import SignatureVerifier
 
@@ -103,8 +103,3 @@ def from_settings(settings: Settings) -> TrustStore:
         _split(settings.signature_intermediates),
         gost=NcaNodeVerifier(settings.ncanode_url) if settings.ncanode_url else None,
     )
-
-
-def from_environment() -> TrustStore:
-    """Return the trust store of the process settings (``get_settings()``), for callers without an app."""
-    return from_settings(get_settings())

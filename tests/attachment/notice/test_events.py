@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import placement, service
+from emhana.attachment import placement
+from emhana.attachment.application import service
+from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Channel, EndReason
 from emhana.attachment.models import Application
-from emhana.attachment.policy import policy_for
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
@@ -25,7 +26,7 @@ from emhana.identity.models import Person
 from emhana.kernel import errors
 from emhana.notify.models import Notification
 from emhana.notify.outbox import RecipientKind, set_contact
-from tests.attachment.conftest import AFTER_WINDOW, IN_WINDOW, Country
+from tests.builders.attachment import AFTER_WINDOW, IN_WINDOW, Country
 
 D = dt.date
 LATER = IN_WINDOW + dt.timedelta(minutes=1)

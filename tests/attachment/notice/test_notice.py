@@ -19,7 +19,7 @@ from emhana.attachment.notice.issue import ensure_notice
 from emhana.attachment.notice.signer import DemoNotificationSigner, PendingSigner, Signature, verify
 from emhana.identity.models import Person
 from emhana.notify.outbox import RecipientKind, set_contact
-from tests.attachment.conftest import IN_WINDOW, Country
+from tests.builders.attachment import IN_WINDOW, Country
 
 URL = "/api/v1/attachment"
 NOW = IN_WINDOW + dt.timedelta(minutes=5)

@@ -26,8 +26,8 @@ from emhana.testing.mail import Mailbox
 from emhana.trust.keys import pki
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.signatures.truststore import TrustStore
-from tests.attachment.conftest import IN_WINDOW, Country
-from tests.trust.signatures.conftest import PASSWORD, Pki, ec_pki, ncalayer  # noqa: F401  (fixture)
+from tests.builders.attachment import IN_WINDOW, Country
+from tests.builders.signatures import PASSWORD, Pki, ncalayer
 
 URL = "/api/v1/attachment"
 API = "/api/v1/signatures/attachment_notice"
@@ -50,7 +50,7 @@ def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
     person: Callable[..., int],
     make_actor: Callable[..., tuple[Actor, str]],
     sessions: sessionmaker[Session],
-    ec_pki: Pki,  # noqa: F811
+    ec_pki: Pki,
     tmp_path: Path,
 ) -> None:
     pid = person()

@@ -12,7 +12,7 @@ from emhana.attachment.enums import AtuLevel, Cause, PlaceBasis
 from emhana.attachment.rules import ADULT_AGE, age_on, atu_of, check_profile
 from emhana.devtools.generator import GeneratorParams, generate
 from emhana.devtools.generator.attach import unit_vectors
-from tests.devtools.generator.test_generate import digest
+from tests.builders.databases import digest
 
 ATTACHMENT_SQL = (
     "SELECT person_id, entity_id, site_id, district_id, doctor_id, place_basis, cause, begin_date, "

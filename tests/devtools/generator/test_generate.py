@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 
@@ -13,20 +12,13 @@ from emhana.devtools.generator.progress import summary
 from emhana.identity.rules import is_valid_bin, is_valid_iin
 from emhana.reference.loader import region_rows
 from emhana.reference.rules import in_kazakhstan
+from tests.builders.databases import digest
 
 PERSON_HASH_SQL = (
     "SELECT p.id, p.iin, p.surname, p.given_name, p.patronymic, p.birth_date, p.sex, p.category, "
     "a.kato_code, a.text_ru, a.text_kk, a.lat, a.lon, t.number FROM person p "
     "JOIN person_address a ON a.person_id = p.id JOIN person_phone t ON t.person_id = p.id ORDER BY p.id"
 )
-
-
-def digest(engine: Engine, sql: str) -> str:
-    h = hashlib.sha256()
-    with engine.connect() as conn:
-        for row in conn.execute(text(sql)):
-            h.update(repr(tuple(row)).encode())
-    return h.hexdigest()
 
 
 def test_same_seed_gives_identical_rows(sqlite_db: Callable[[str], str], engine_of: Callable[[str], Engine]) -> None:

@@ -18,8 +18,8 @@ from emhana.audit.models import AuditEvent
 from emhana.medbook.models import JournalEntry
 from emhana.trust.signatures import canonical
 from emhana.trust.signatures.models import RecordSignature
-from tests.medbook.conftest import World
-from tests.trust.signatures.conftest import BIN, entry_of, ncalayer
+from tests.builders.medbook import World
+from tests.builders.signatures import BIN, entry_of, ncalayer
 
 API = "/api/v1/signatures/medbook_entry"
 

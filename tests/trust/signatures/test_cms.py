@@ -11,21 +11,8 @@ from cryptography import x509
 
 from emhana.kernel import errors
 from emhana.trust.keys.certs import OID_CLIENT_AUTH
-from emhana.trust.signatures.cms import sign_detached, verify_detached
 from emhana.trust.signatures.cmsparse import MAX_CMS
-from tests.trust.signatures.conftest import BIN, IIN, Pki
-
-DATA = '{"type":"emhana.medbook.entry/1","result_text":"норма\\nжоқ"}\n'.encode()
-
-
-def sign(p: Pki, data: bytes = DATA, signer=None, chain=None) -> bytes:  # type: ignore[no-untyped-def]
-    issued = signer or p.clinician
-    return sign_detached(data, issued.key, issued.certificate, [p.inter.certificate] if chain is None else chain)
-
-
-def verify(p: Pki, der: bytes, data: bytes = DATA, **kw):  # type: ignore[no-untyped-def]
-    options = {"anchors": [p.root.certificate], "crls": [p.crl], **kw}
-    return verify_detached(data, der, **options)
+from tests.builders.signatures import BIN, DATA, IIN, Pki, sign, verify
 
 
 def test_round_trip_gives_the_evidence(world_pki: Pki) -> None:

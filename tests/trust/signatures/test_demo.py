@@ -22,8 +22,8 @@ from emhana.trust.keys.certs import load_pkcs12
 from emhana.trust.signatures.cms import sign_detached, verify_detached
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.truststore import from_demo_folder, load_certificates
-from tests.medbook.conftest import World
-from tests.trust.signatures.conftest import BIN, IIN, PASSWORD, Pki, entry_of
+from tests.builders.medbook import World
+from tests.builders.signatures import BIN, IIN, PASSWORD, Pki, at_the_wall_clock, entry_of
 
 DATA = b'{"type":"emhana.medbook.entry/1"}'
 
@@ -122,6 +122,7 @@ def test_sign_demo_command_signs_a_record_in_the_database(
         "--database-url",
         database_url,
     ]
+    at_the_wall_clock()  # `sign demo` signs (OpenSSL's signingTime) and verifies (the clock's now) here and now
     wrong = CliRunner().invoke(cli_app, [*args, "--p12", str(signing(iin_="900101300017"))])
     assert wrong.exit_code == 1 and "signature.wrong_signer" in wrong.output
     result = CliRunner().invoke(cli_app, [*args, "--p12", str(signing())])

@@ -14,7 +14,7 @@ from emhana.testing.ncanode import FakeNcaNode, gost_cms, serve
 from emhana.trust.signatures.cms import verify_detached
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.ncanode import NcaNodeVerifier
-from tests.trust.signatures.conftest import BIN, IIN, Pki
+from tests.builders.signatures import BIN, IIN, Pki
 
 DATA = b'{"type":"emhana.medbook.entry/1"}'
 

@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emhana.kernel import errors
 from emhana.trust.keys import pki
 from emhana.trust.signatures import inprocess, pathcache
-from tests.trust.signatures.conftest import IIN, Pki
-from tests.trust.signatures.test_cms import DATA, sign, verify
+from tests.builders.signatures import DATA, IIN, Pki, sign, verify
 
 
 @pytest.fixture

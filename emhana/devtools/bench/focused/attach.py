@@ -8,7 +8,7 @@ identity card on file for the adults who will apply, and for each of them a targ
 unit, of a fitting profile, with a free place (so every application is approved).
 
 Each transaction is a voluntary change filed on eGov inside the 2026 campaign window and approved at
-once: `emhana.attachment.service.submit`, the function behind POST /api/v1/attachment/applications,
+once: `emhana.attachment.application.service.submit`, the function behind POST /api/v1/attachment/applications,
 in a unit of work of its own (the API's). The raw version sends, with psycopg and no ORM, the same
 locks and writes: person row FOR UPDATE, district row FOR UPDATE, count of the district's open
 attachments (capacity check), the person's running attachment, INSERT application, UPDATE the old

@@ -1,0 +1,465 @@
+"""Use cases of the attachment campaign: apply by three channels, decide, read attachments and free places.
+
+A refused application raises its RuleViolation before anything is written, so the request's
+unit of work leaves the database as it was. Ownership checks live here, after the route's role check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+
+from emhana.accounts.roles import Can, Role, may
+from emhana.accounts.service import Actor
+from emhana.attachment import facts
+from emhana.attachment.application import decision as approval
+from emhana.attachment.application import refusals
+from emhana.attachment.campaign.calendar import decision_deadline
+from emhana.attachment.campaign.policy import policy_for
+from emhana.attachment.enums import ChangeReason, Channel, Holder, Outcome, PlaceBasis, State
+from emhana.attachment.models import Application, ApplicationDocument, Attachment
+from emhana.attachment.notice import events as notify
+from emhana.attachment.placement import attached_counts, lock_persons
+from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
+from emhana.attachment.schemas import ApplicationIn, DecisionIn
+from emhana.attachment.writes import Events
+from emhana.audit.service import record_event
+from emhana.facilities.models import District, Site
+from emhana.facilities.service import NearSite, near
+from emhana.identity.models import Person
+from emhana.identity.service import may_read, represented_ids
+from emhana.kernel import clock
+from emhana.kernel.clock import KZ_TIME
+from emhana.kernel.errors import (
+    AlreadyDecided,
+    ApplicationPending,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RepresentativeRequired,
+    VersionConflict,
+)
+from emhana.kernel.fastsql import Fast
+
+DOCUMENT = cast(Table, ApplicationDocument.__table__)
+INSERT_APPLICATION = Fast(insert(facts.APPLICATION).returning(facts.APPLICATION.c.id))
+INSERT_DOCUMENT = insert(DOCUMENT)
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """Return the calendar day in Kazakhstan of an instant."""
+    return moment.astimezone(KZ_TIME).date()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A scanned document of a written application (A-51)."""
+
+    file_name: str
+    content_type: str
+    content: bytes
+
+
+def _applicant(
+    session: Session, actor: Actor, data: ApplicationIn, channel: Channel, day: dt.date
+) -> tuple[bool, int, bool]:
+    """Return (by self, applicant person id, representation valid) or refuse the actor (A-24, A-50, A-65)."""
+    if actor.role is Role.CITIZEN:
+        if channel is not Channel.EGOV or actor.person_id is None:
+            raise Forbidden()
+        if data.documents or data.applicant_person_id not in (None, actor.person_id):
+            raise InvalidInput()
+        if data.person_id == actor.person_id:
+            return True, actor.person_id, False
+        if data.person_id in represented_ids(session=session, representative_id=actor.person_id, day=day):
+            return False, actor.person_id, True
+        raise RepresentativeRequired()
+    if actor.role is Role.REGISTRAR and channel is not Channel.EGOV and actor.entity_id is not None:
+        applicant = data.applicant_person_id
+        if applicant is None or applicant == data.person_id:
+            return True, data.person_id, False
+        if session.get(Person, applicant) is None:
+            raise NotFound()
+        valid = data.person_id in represented_ids(session=session, representative_id=applicant, day=day)
+        return False, applicant, valid
+    raise Forbidden()
+
+
+def _documents(
+    session: Session,
+    channel: Channel,
+    data_documents: Sequence[DocumentFacts],
+    person_id: int,
+    applicant_id: int,
+    by_self: bool,
+) -> tuple[DocumentFacts, ...]:
+    """Return the documents the rules check: the state systems' records for eGov (A-53), else those presented."""
+    if channel is not Channel.EGOV:
+        return tuple(data_documents)
+    holders = {person_id: Holder.PERSON} if by_self else {person_id: Holder.PERSON, applicant_id: Holder.APPLICANT}
+    rows = facts.documents_on_file(session.connection(), person_id, applicant_id)  # the same id when by self
+    return tuple(DocumentFacts(kind=kind, holder=holders[pid], expires_on=until) for pid, kind, until in rows)
+
+
+def _application_row(app_id: int, values: dict[str, Any]) -> Application:
+    """Return an application inserted by a Core statement as a loaded ORM object, without reading it back."""
+    app = Application(id=app_id, **values)
+    make_transient_to_detached(app)
+    return app
+
+
+def submit(
+    *,
+    session: Session,
+    actor: Actor,
+    data: ApplicationIn,
+    channel: Channel,
+    uploads: Sequence[Upload] = (),
+    now: dt.datetime | None = None,
+) -> Application:
+    """File an application; approve it at once when every rule passes, queue it when a registrar must
+    verify something, refuse it (raising, nothing written) when a rule fails (A-50..A-52).
+
+    Core statements throughout (the hot path of the campaign): about a dozen round trips for an
+    approved transfer, and no unit-of-work flush."""
+    moment = (now or clock.now()).astimezone(dt.UTC)
+    day = local_day(moment)
+    by_self, applicant_id, rep_valid = _applicant(session, actor, data, channel, day)
+    if (channel is Channel.WRITTEN and not uploads) or len(uploads) > len(data.documents):
+        raise InvalidInput()
+    session.flush()
+    g = approval.gather(
+        session, person_id=data.person_id, district_id=data.district_id, applicant_id=applicant_id, day=day
+    )
+    if actor.role is Role.REGISTRAR and g.target.entity_id != actor.entity_id:
+        raise Forbidden()
+    if g.target.pending_application is not None:
+        raise ApplicationPending()
+    presented = [DocumentFacts(kind=d.kind.value, holder=d.holder, expires_on=d.expires_on) for d in data.documents]
+    claim = approval.Claim(
+        by_self=by_self,
+        representative_valid=rep_valid,
+        channel=channel,
+        documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self),
+        basis=data.place_basis,
+        border_claim=data.border_claim,
+        reason=data.change_reason,
+        filed_on=day,
+        pregnant=data.pregnant,
+    )
+    decision = approval.judge(session, g, claim, day, reviewed=False)
+    if decision.outcome is Outcome.REFUSE:
+        error = decision.error or InvalidInput()
+        refusals.count_later(session, year=day.year, day=day, reason_code=error.code, channel=channel.value)
+        raise error
+    approve = decision.outcome is Outcome.APPROVE
+    values: dict[str, Any] = {
+        "person_id": g.person.id,
+        "applicant_person_id": applicant_id,
+        "channel": channel.value,
+        "entity_id": g.target.entity_id,
+        "site_id": g.target.site_id,
+        "district_id": g.target.district_id,
+        "place_basis": data.place_basis.value,
+        "border_claim": data.border_claim,
+        "pregnant": data.pregnant,
+        "care_at_home": data.care_at_home,
+        "change_reason": data.change_reason.value if data.change_reason else None,
+        "state": (State.APPROVED if approve else State.SUBMITTED).value,
+        "review": ",".join(decision.review),
+        "reason_code": None,
+        "reason_note": None,
+        "submitted_at": moment,
+        "filed_on": day,
+        "deadline": decision_deadline(moment).astimezone(dt.UTC),
+        "decided_at": moment if approve else None,
+        "decided_by": None,
+        "recorded_by": actor.account_id if actor.role is Role.REGISTRAR else None,
+        "version": 1,
+    }
+    conn = session.connection()
+    app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
+    if data.documents:
+        conn.execute(
+            INSERT_DOCUMENT,
+            [
+                {
+                    "application_id": app_id,
+                    "holder": d.holder.value,
+                    "kind": d.kind.value,
+                    "number": d.number,
+                    "expires_on": d.expires_on,
+                    "file_name": up.file_name if up else None,
+                    "content_type": up.content_type if up else None,
+                    "content": up.content if up else None,
+                    "sha256": hashlib.sha256(up.content).hexdigest() if up else None,
+                }
+                for d, up in zip(
+                    data.documents, [*uploads, *[None] * (len(data.documents) - len(uploads))], strict=True
+                )
+            ],
+        )
+    events = Events(None)
+    events.add("application.submit", "application", app_id, g.person.id, channel.value, actor=actor, at=moment)
+    if approve:
+        home = care_at_home(
+            policy_for(session, day), outside=decision.outside_zone, requested=data.care_at_home, recorded=None
+        )  # A-26: the applicant's choice where the policy allows it
+        approval.approve(
+            session,
+            events,
+            g,
+            decision,
+            application_id=app_id,
+            applicant_id=applicant_id,
+            basis=data.place_basis,
+            filed_on=day,
+            decided_on=day,
+            moment=moment,
+            care_at_home=home,
+        )
+    events.write(session)
+    app = _application_row(app_id, values)
+    session.add(app)
+    return app
+
+
+def _authorize_read(session: Session, actor: Actor, app: Application, day: dt.date) -> None:
+    """Admit the Fund, the registrar of the chosen entity, the person and their representative."""
+    if actor.role is Role.FUND_ADMIN:
+        return
+    if actor.role is Role.REGISTRAR and actor.entity_id == app.entity_id:
+        return
+    if (
+        actor.role is Role.CITIZEN
+        and actor.person_id is not None
+        and (
+            actor.person_id in (app.person_id, app.applicant_person_id)
+            or app.person_id in represented_ids(session=session, representative_id=actor.person_id, day=day)
+        )
+    ):
+        return
+    raise Forbidden()
+
+
+def get_application(*, session: Session, actor: Actor, application_id: int, today: dt.date) -> Application:
+    """Return an application the actor may see: their own or a represented person's, or their entity's."""
+    app = session.get(Application, application_id)
+    if app is None:
+        # Only the Fund may read any application; to anyone else a missing one looks like someone else's.
+        raise NotFound() if actor.role is Role.FUND_ADMIN else Forbidden()
+    _authorize_read(session, actor, app, today)
+    return app
+
+
+def decide(
+    *,
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    expected_version: int,
+    data: DecisionIn,
+    now: dt.datetime | None = None,
+) -> Application:
+    """Approve (re-checking every rule) or refuse with a reason code a queued application of the
+    registrar's entity (A-52, A-70, A-71)."""
+    moment = (now or clock.now()).astimezone(dt.UTC)
+    day = local_day(moment)
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound()
+    if not may(actor.role, Can.DECIDE_APPLICATION) or actor.entity_id != app.entity_id:
+        raise Forbidden()
+    lock_persons(session, [app.person_id])
+    app = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if app is None:
+        raise NotFound()
+    if app.version != expected_version:
+        raise VersionConflict()
+    if app.state != State.SUBMITTED.value:
+        raise AlreadyDecided()
+    if data.decision == "refuse":
+        if data.reason_code not in REFUSAL_REASONS:
+            raise InvalidInput()
+        app.state, app.reason_code, app.reason_note = State.REFUSED.value, data.reason_code, data.note
+        app.decided_at = moment
+        notify.application_decided(session, app=app, attachment=None, lost=None, now=moment)
+    else:
+        by_self = app.applicant_person_id == app.person_id
+        rep_valid = not by_self and app.person_id in represented_ids(
+            session=session, representative_id=app.applicant_person_id, day=day
+        )
+        channel = Channel(app.channel)
+        presented = [
+            DocumentFacts(kind=d.kind, holder=Holder(d.holder), expires_on=d.expires_on) for d in app.documents
+        ]
+        g = approval.gather(
+            session, person_id=app.person_id, district_id=app.district_id, applicant_id=app.applicant_person_id, day=day
+        )
+        claim = approval.Claim(
+            by_self=by_self,
+            representative_valid=rep_valid,
+            channel=channel,
+            documents=_documents(session, channel, presented, app.person_id, app.applicant_person_id, by_self),
+            basis=PlaceBasis(app.place_basis),
+            border_claim=app.border_claim,
+            reason=ChangeReason(app.change_reason) if app.change_reason else None,
+            filed_on=app.filed_on,
+            pregnant=app.pregnant,
+        )
+        decision = approval.judge(session, g, claim, day, reviewed=True)
+        if decision.outcome is Outcome.REFUSE:
+            raise decision.error or InvalidInput()
+        # A-26: the registrar records whether home visits are agreed for a person outside the service zone.
+        home = care_at_home(
+            policy_for(session, app.filed_on),
+            outside=decision.outside_zone,
+            requested=app.care_at_home,
+            recorded=data.care_at_home,
+        )
+        events = Events(actor)
+        approval.approve(
+            session,
+            events,
+            g,
+            decision,
+            application_id=app.id,
+            applicant_id=app.applicant_person_id,
+            basis=PlaceBasis(app.place_basis),
+            filed_on=app.filed_on,
+            decided_on=day,
+            moment=moment,
+            care_at_home=home,
+        )
+        events.write(session)
+        app.state = State.APPROVED.value
+        app.decided_at = moment
+        app.reason_note = data.note
+    app.decided_by = actor.account_id
+    app.version += 1
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action=f"application.{data.decision}",
+        object_type="application",
+        object_id=str(app.id),
+        subject_person_id=app.person_id,
+        purpose=app.reason_code or "",
+    )
+    return app
+
+
+def queue(*, session: Session, actor: Actor) -> list[Application]:
+    """Return the registrar's entity's applications awaiting a decision, earliest deadline first (A-52)."""
+    if actor.entity_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.entity_id == actor.entity_id, Application.state == State.SUBMITTED.value)
+            .order_by(Application.deadline, Application.id)
+        )
+    )
+
+
+def attachment_of(session: Session, application_id: int) -> Attachment | None:
+    """Return the attachment opened by an application, if any."""
+    return session.scalar(select(Attachment).where(Attachment.application_id == application_id))
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A person's attachments as the citizen and the staff see them."""
+
+    person_id: int
+    current: Attachment | None
+    upcoming: Attachment | None
+    history: list[Attachment]
+    applications: list[Application]
+
+
+def active_on(att: Attachment, day: dt.date) -> bool:
+    """Tell whether an attachment is in effect on a day."""
+    return (
+        att.begin_date <= day
+        and (att.end_date is None or att.end_date >= day)
+        and (att.insured_until is None or att.insured_until >= day)
+    )
+
+
+def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.date) -> PersonView:
+    """Return a readable person's current and upcoming attachment, history and applications."""
+    if not may_read(session=session, actor=actor, person_id=person_id, day=today):
+        raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
+    if session.get(Person, person_id) is None:
+        raise NotFound()
+    history = list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.person_id == person_id)
+            .order_by(Attachment.begin_date.desc(), Attachment.id.desc())
+        )
+    )
+    apps = list(
+        session.scalars(select(Application).where(Application.person_id == person_id).order_by(Application.id.desc()))
+    )
+    record_event(
+        session=session,
+        actor=actor,
+        action="attachment.read",
+        object_type="person",
+        object_id=str(person_id),
+        subject_person_id=person_id,
+        purpose="attachment history",
+    )
+    return PersonView(
+        person_id=person_id,
+        current=next((a for a in history if active_on(a, today)), None),
+        upcoming=next((a for a in history if a.begin_date > today and a.end_date is None), None),
+        history=history,
+        applications=apps,
+    )
+
+
+def my_views(*, session: Session, actor: Actor, today: dt.date) -> tuple[PersonView | None, list[PersonView]]:
+    """Return the citizen's own view and those of the persons they represent today."""
+    if actor.person_id is None:
+        return None, []
+    me = person_view(session=session, actor=actor, person_id=actor.person_id, today=today)
+    ids = sorted(represented_ids(session=session, representative_id=actor.person_id, day=today))
+    return me, [person_view(session=session, actor=actor, person_id=i, today=today) for i in ids]
+
+
+def site_free(*, session: Session, site_id: int) -> tuple[Site, list[tuple[District, int]]]:
+    """Return a site with each active district and its load (free places are shown before choosing, A-80)."""
+    site = session.scalar(select(Site).where(Site.id == site_id).options(selectinload(Site.districts)))
+    if site is None or not site.active:
+        raise NotFound()
+    districts = [d for d in site.districts if d.active]
+    counts = attached_counts(session, [d.id for d in districts])
+    return site, [(d, counts[d.id]) for d in districts]
+
+
+def near_free(
+    *, session: Session, lat: float, lon: float, day: dt.date, limit: int, profile: str | None
+) -> list[tuple[NearSite, list[tuple[District, int]]]]:
+    """Return the nearest participating sites with the load of each district (journey 1)."""
+    found = near(session=session, lat=lat, lon=lon, day=day, limit=limit, profile=profile)
+    ids = [d.id for n in found for d in n.site.districts if d.active]
+    counts = attached_counts(session, ids)
+    return [
+        (n, [(d, counts[d.id]) for d in n.site.districts if d.active and (profile is None or d.profile == profile)])
+        for n in found
+    ]

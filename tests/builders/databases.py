@@ -1,0 +1,57 @@
+"""The test database: a fresh empty database, emptying it between tests, which engine the tests run on, and a
+digest of a query's rows."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from emhana.attachment.campaign.policy import forget_policies
+from emhana.audit.guard import suspended
+from emhana.kernel.db import Base
+from emhana.models import Base as _AllModels  # noqa: F401  (registers every table)
+from emhana.testing.databases import postgres_test_url, scratch_schema
+
+REFERENCE_TABLES = {"kato_unit", "region", "alembic_version"}
+
+
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """Yield an empty database (a new PostgreSQL schema or a new SQLite file), dropped afterwards."""
+    base = postgres_test_url()
+    if base is None:
+        yield f"sqlite:///{tmp_dir / f'emhana-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with scratch_schema(base, "t") as url:
+        yield url
+
+
+def clean(engine: Engine) -> None:
+    """Empty every table except the reference data."""
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with engine.begin() as conn, suspended(conn):  # the audit log is append-only (emhana/audit/guard.py)
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+    forget_policies(engine)
+
+
+def is_postgres() -> bool:
+    """Whether the tests run on PostgreSQL (EMHANA_TEST_DATABASE_URL is set)."""
+    return postgres_test_url() is not None
+
+
+def digest(engine: Engine, sql: str) -> str:
+    """A SHA-256 of the rows a query returns, in its order."""
+    h = hashlib.sha256()
+    with engine.connect() as conn:
+        for row in conn.execute(text(sql)):
+            h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
