@@ -1,0 +1,282 @@
+"""FHIR R4 reads and searches of the registry: Patient (and its $medbook), Organization, Location,
+Practitioner, PractitionerRole, and the CapabilityStatement."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from emhana.accounts.roles import Can
+from emhana.accounts.service import Actor
+from emhana.api.fhir.search import (
+    DIGITS12,
+    READ,
+    Params,
+    PatientReader,
+    _bad,
+    _found,
+    _items,
+    _numeric,
+    _purpose,
+    base_url,
+    router,
+    searchset,
+)
+from emhana.fhir import outbound, registry, systems
+from emhana.fhir.capability import capability_statement
+from emhana.fhir.outcome import (
+    IDENTIFIER_REQUIRED,
+    NO_BOOK,
+    FhirError,
+    Issue,
+    fhir_response,
+)
+from emhana.kernel import clock
+from emhana.kernel.errors import BookNotFound
+from emhana.web.deps import SessionDep, public, require
+
+
+@router.get("/metadata", dependencies=[public()])
+def metadata(request: Request) -> JSONResponse:
+    """The CapabilityStatement."""
+    return fhir_response(capability_statement(base_url(request)))
+
+
+# --- Patient -----------------------------------------------------------------------------------------
+
+PATIENT_PARAMS = {"identifier", "_id"}
+
+
+@router.get("/Patient/{rid}")
+def read_patient(rid: str, request: Request, session: SessionDep, actor: PatientReader) -> JSONResponse:
+    """Read a Patient (the read is logged)."""
+    now = clock.now()
+    return _found(
+        "Patient",
+        rid,
+        registry.read_patient(
+            session=session,
+            actor=actor,
+            person_id=_numeric("Patient", rid),
+            day=clock.today(),
+            now=now,
+            purpose=_purpose(request),
+        ),
+    )
+
+
+async def _search_patients(request: Request, session: SessionDep, actor: Actor) -> JSONResponse:
+    params = Params(await _items(request), PATIENT_PARAMS)
+    iin = params.token("identifier", systems.IIN)
+    person_id = params.ident()
+    if iin is None and person_id is None:
+        raise FhirError(
+            400,
+            Issue(
+                "required", "fhir.identifier_required", IDENTIFIER_REQUIRED, {"system": systems.IIN}, ("identifier",)
+            ),
+        )
+    total, found = registry.search_patients(
+        session=session,
+        actor=actor,
+        iin=iin,
+        person_id=person_id,
+        day=clock.today(),
+        now=clock.now(),
+        purpose=_purpose(request),
+    )
+    return searchset(request, "Patient", params, total, found, hide=("identifier",))
+
+
+@router.get("/Patient")
+async def search_patients(request: Request, session: SessionDep, actor: PatientReader) -> JSONResponse:
+    """Search Patients by IIN (GET; the IIN then travels in the URL because FHIR requires it)."""
+    return await _search_patients(request, session, actor)
+
+
+@router.post("/Patient/_search")
+async def search_patients_post(request: Request, session: SessionDep, actor: PatientReader) -> JSONResponse:
+    """Search Patients by IIN in a form body (preferred: the IIN stays out of URLs)."""
+    return await _search_patients(request, session, actor)
+
+
+@router.get("/Patient/{rid}/$medbook")
+def patient_medbook(
+    rid: str, request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.READ_FHIR_MEDBOOK)]
+) -> JSONResponse:
+    """The worker's personal medical book as a FHIR document Bundle with its signatures (the read is logged)."""
+    try:
+        doc = outbound.document(
+            session=session,
+            actor=actor,
+            person_id=_numeric("Patient", rid),
+            base=base_url(request),
+            now=clock.now(),
+            purpose=_purpose(request),
+        )
+    except BookNotFound:
+        raise FhirError(404, Issue("not-found", BookNotFound.code, NO_BOOK, {}, ("Patient",))) from None
+    return fhir_response(doc)
+
+
+# --- Organization, Location, Practitioner, PractitionerRole -----------------------------------------------
+
+
+async def _search_organizations(request: Request, session: SessionDep) -> JSONResponse:
+    params = Params(await _items(request), {"identifier", "name", "_id"})
+    raw = params.get("identifier")
+    bin_ = None
+    if raw is not None:
+        sys_, sep, value = raw.partition("|")
+        if not sep or sys_ != systems.BIN or not DIGITS12.match(value):
+            raise _bad("identifier", f"expected {systems.BIN}|<12 digits>")
+        bin_ = value
+    total, found = registry.search_organizations(
+        session=session,
+        bin_=bin_,
+        name=params.get("name"),
+        entity_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
+    return searchset(request, "Organization", params, total, found)
+
+
+@router.get("/Organization/{rid}", dependencies=READ)
+def read_organization(rid: str, session: SessionDep) -> JSONResponse:
+    """Read an Organization."""
+    return _found(
+        "Organization",
+        rid,
+        registry.read_organization(session=session, entity_id=_numeric("Organization", rid), day=clock.today()),
+    )
+
+
+@router.get("/Organization", dependencies=READ)
+async def search_organizations(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Organizations by BIN, name or id."""
+    return await _search_organizations(request, session)
+
+
+@router.post("/Organization/_search", dependencies=READ)
+async def search_organizations_post(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Organizations (form body)."""
+    return await _search_organizations(request, session)
+
+
+def _near(raw: str | None) -> tuple[float, float, float] | None:
+    if raw is None:
+        return None
+    parts = raw.split("|")
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+        distance = float(parts[2]) if len(parts) > 2 and parts[2] else 10.0
+    except (ValueError, IndexError):
+        raise _bad("near", "lat|lon|distance|km") from None
+    unit = parts[3] if len(parts) > 3 and parts[3] else "km"
+    if unit not in ("km", "m") or len(parts) > 4 or not (-90 <= lat <= 90 and -180 <= lon <= 180) or distance <= 0:
+        raise _bad("near", "lat|lon|distance|km")
+    return lat, lon, distance / 1000 if unit == "m" else distance
+
+
+async def _search_locations(request: Request, session: SessionDep) -> JSONResponse:
+    params = Params(await _items(request), {"near", "organization", "_id"})
+    total, found = registry.search_locations(
+        session=session,
+        near_point=_near(params.get("near")),
+        entity_id=params.reference("organization", "Organization"),
+        site_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
+    return searchset(request, "Location", params, total, found)
+
+
+@router.get("/Location/{rid}", dependencies=READ)
+def read_location(rid: str, session: SessionDep) -> JSONResponse:
+    """Read a Location (a site)."""
+    return _found("Location", rid, registry.read_location(session=session, site_id=_numeric("Location", rid)))
+
+
+@router.get("/Location", dependencies=READ)
+async def search_locations(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Locations near a point (lat|lon|distance|km), by organization or id."""
+    return await _search_locations(request, session)
+
+
+@router.post("/Location/_search", dependencies=READ)
+async def search_locations_post(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Locations (form body)."""
+    return await _search_locations(request, session)
+
+
+async def _search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
+    params = Params(await _items(request), {"identifier", "_id"})
+    total, found = registry.search_practitioners(
+        session=session,
+        iin=params.token("identifier", systems.IIN),
+        practitioner_id=params.ident(),
+        count=params.count,
+        offset=params.offset,
+    )
+    return searchset(request, "Practitioner", params, total, found, hide=("identifier",))
+
+
+@router.get("/Practitioner/{rid}", dependencies=READ)
+def read_practitioner(rid: str, session: SessionDep) -> JSONResponse:
+    """Read a Practitioner."""
+    return _found(
+        "Practitioner", rid, registry.read_practitioner(session=session, practitioner_id=_numeric("Practitioner", rid))
+    )
+
+
+@router.get("/Practitioner", dependencies=READ)
+async def search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Practitioners by IIN or id."""
+    return await _search_practitioners(request, session)
+
+
+@router.post("/Practitioner/_search", dependencies=READ)
+async def search_practitioners_post(request: Request, session: SessionDep) -> JSONResponse:
+    """Search Practitioners (form body)."""
+    return await _search_practitioners(request, session)
+
+
+async def _search_roles(request: Request, session: SessionDep) -> JSONResponse:
+    params = Params(await _items(request), {"practitioner", "organization", "_id"})
+    total, found = registry.search_roles(
+        session=session,
+        practitioner_id=params.reference("practitioner", "Practitioner"),
+        entity_id=params.reference("organization", "Organization"),
+        post_id=params.ident(),
+        day=clock.today(),
+        count=params.count,
+        offset=params.offset,
+    )
+    return searchset(request, "PractitionerRole", params, total, found)
+
+
+@router.get("/PractitionerRole/{rid}", dependencies=READ)
+def read_role(rid: str, session: SessionDep) -> JSONResponse:
+    """Read a PractitionerRole (a post)."""
+    return _found(
+        "PractitionerRole",
+        rid,
+        registry.read_role(session=session, post_id=_numeric("PractitionerRole", rid), day=clock.today()),
+    )
+
+
+@router.get("/PractitionerRole", dependencies=READ)
+async def search_roles(request: Request, session: SessionDep) -> JSONResponse:
+    """Search PractitionerRoles by practitioner, organization or id."""
+    return await _search_roles(request, session)
+
+
+@router.post("/PractitionerRole/_search", dependencies=READ)
+async def search_roles_post(request: Request, session: SessionDep) -> JSONResponse:
+    """Search PractitionerRoles (form body)."""
+    return await _search_roles(request, session)
