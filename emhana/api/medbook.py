@@ -15,7 +15,7 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from emhana.medbook import catalogue, service, views
+from emhana.medbook import appointments, catalogue, journal, service, views
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
     AppointIn,
@@ -111,7 +111,7 @@ def appoint(
     """Appoint the organization's responsible therapist (C-05); the previous appointment ends that day."""
 
     def run() -> tuple[int, dict[str, Any]]:
-        a = service.appoint(session=session, actor=actor, entity_id=entity_id, data=body, now=clock.now())
+        a = appointments.appoint(session=session, actor=actor, entity_id=entity_id, data=body, now=clock.now())
         name = session.get(Account, a.account_id).display_name  # type: ignore[union-attr]
         return 201, AppointmentOut(
             id=a.id,
@@ -147,7 +147,7 @@ def appointment_history(
             valid_from=a.valid_from,
             valid_to=a.valid_to,
         )
-        for a, name in service.appointments(session=session, actor=actor, entity_id=entity_id)
+        for a, name in appointments.appointments(session=session, actor=actor, entity_id=entity_id)
     ]
 
 
@@ -208,7 +208,7 @@ def record(
     """
 
     def run() -> tuple[int, dict[str, Any]]:
-        entry = service.record(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
+        entry = journal.record(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
     return idempotent_json(
@@ -231,7 +231,7 @@ def clearance(
     """Grant (only with the group's complete, clean scope), refuse or suspend work clearance (C-20, C-21)."""
 
     def run() -> tuple[int, dict[str, Any]]:
-        entry = service.decide_clearance(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
+        entry = journal.decide_clearance(session=session, actor=actor, book_id=book_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
     return idempotent_json(
@@ -254,7 +254,7 @@ def correct(
     """Correct an entry: a new entry with reason and author supersedes it; both stay in the history (C-41)."""
 
     def run() -> tuple[int, dict[str, Any]]:
-        entry = service.correct(session=session, actor=actor, entry_id=entry_id, data=body, now=clock.now())
+        entry = journal.correct(session=session, actor=actor, entry_id=entry_id, data=body, now=clock.now())
         return 201, _entry(session, entry.id)
 
     return idempotent_json(

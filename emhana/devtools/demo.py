@@ -25,7 +25,9 @@ from emhana.kernel import clock
 from emhana.kernel.config import Settings
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.kernel.migrate import upgrade
+from emhana.medbook import appointments as medbook_appointments
 from emhana.medbook import catalogue
+from emhana.medbook import journal as medbook_journal
 from emhana.medbook import service as medbook
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import EntryKind, Language, Result
@@ -306,7 +308,7 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
     if entity_id is None or not medbook.issuer_eligible(session=session, entity_id=entity_id, day=day):
         return None
     rt = actor_of(therapist)
-    current = medbook.responsible_on(session=session, entity_id=entity_id, day=day)
+    current = medbook_appointments.responsible_on(session=session, entity_id=entity_id, day=day)
     if current is None or current.account_id != therapist.id:
         opened = session.scalar(
             select(ResponsibleAppointment.valid_from).where(
@@ -315,7 +317,7 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
         )
         if opened is not None and opened >= day:
             return None
-        medbook.appoint(
+        medbook_appointments.appoint(
             session=session,
             actor=actor_of(admin),
             entity_id=entity_id,
@@ -346,7 +348,7 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
         and medbook.latest_clearance(medbook.current_entries(session=session, book_id=book.id)) is None
     ):
         _clean_scope(session, book, actor_of(clinician), now)
-        medbook.decide_clearance(
+        medbook_journal.decide_clearance(
             session=session,
             actor=rt,
             book_id=book.id,
@@ -371,7 +373,7 @@ def _clean_scope(session: Session, book: MedicalBook, actor: Actor, now: dt.date
         if req.code in done or (req.female_only and (person is None or person.sex != "female")):
             continue
         result = Result.NORMAL if req.kind is EntryKind.SPECIALIST_EXAM else Result.NEGATIVE
-        medbook.record(
+        medbook_journal.record(
             session=session,
             actor=actor,
             book_id=book.id,

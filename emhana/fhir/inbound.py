@@ -36,7 +36,7 @@ from emhana.fhir.outcome import Issue
 from emhana.fhir.signature import SignatureRejected, Trust, check_provenance
 from emhana.identity.models import Person
 from emhana.kernel.errors import RegistryError
-from emhana.medbook import service as medbook
+from emhana.medbook import journal as medbook_journal
 from emhana.medbook.models import MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
 
@@ -529,7 +529,7 @@ def _write_all(
     known: dict[tuple[str, str], list[InboundResource]],
     now: dt.datetime,
 ) -> list[ItemResult]:
-    """Write the items in bundle order: new resources in batches through ``medbook.record_many`` (one insert
+    """Write the items in bundle order: new resources in batches through ``medbook_journal.record_many`` (one insert
     for the batch), a newer version as a correction of its entry (C-41), a version already received not again.
 
     A batch is written before a correction, and before a resource the batch already holds appears again (the
@@ -543,10 +543,10 @@ def _write_all(
         if not batch:
             return
         try:
-            entries = medbook.record_many(
+            entries = medbook_journal.record_many(
                 session=session, actor=actor, book_id=book.id, entries=[data for _, data in batch], now=now
             )
-        except medbook.EntryRefused as exc:
+        except medbook_journal.EntryRefused as exc:
             raise _refused(batch[exc.index][0], exc.error) from None
         except RegistryError as exc:  # about the book as a whole: reported at the batch's first resource
             raise _refused(batch[0][0], exc) from None
@@ -600,7 +600,7 @@ def _write_all(
                 continue
             write_batch()
             reason = f"MIS update: {item.resource_type}/{item.resource_id} version {item.version}"
-            entry = medbook.correct(
+            entry = medbook_journal.correct(
                 session=session,
                 actor=actor,
                 entry_id=latest.entry_id,

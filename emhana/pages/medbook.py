@@ -20,7 +20,7 @@ from emhana.accounts.service import Actor
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound, NoEmployerLink, RegistryError
 from emhana.kernel.i18n import N_, translate
-from emhana.medbook import catalogue, service, views
+from emhana.medbook import catalogue, journal, views
 from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
 from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result
 from emhana.medbook.schemas import (
@@ -285,7 +285,7 @@ def record_entry(
                 "result_text": result_text.strip(),
             }
         )
-        service.record(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
+        journal.record(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=entry", status_code=303)
@@ -306,7 +306,7 @@ def decide(
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     try:
         data = ClearanceIn.model_validate({"decision": decision, "note": note.strip()})
-        service.decide_clearance(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
+        journal.decide_clearance(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=clearance", status_code=303)
@@ -343,7 +343,7 @@ def correct_entry(
             }
         )
         target = int(entry_id) if entry_id.strip().isdigit() else 0
-        service.correct(session=session, actor=actor, entry_id=target, data=data, now=clock.now(), book_id=book_id)
+        journal.correct(session=session, actor=actor, entry_id=target, data=data, now=clock.now(), book_id=book_id)
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=correction", status_code=303)

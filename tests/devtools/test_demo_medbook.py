@@ -10,7 +10,7 @@ from emhana.accounts.models import Account
 from emhana.devtools.demo import seed
 from emhana.devtools.generator import run_with_progress
 from emhana.kernel.db import make_engine, make_sessionmaker
-from emhana.medbook import service
+from emhana.medbook import appointments, service
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook, ResponsibleAppointment
 
 
@@ -37,7 +37,7 @@ def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
         assert citizen is not None and therapist is not None and employer is not None
         book = s.scalar(select(MedicalBook).where(MedicalBook.person_id == citizen.person_id))
         assert book is not None and book.group_code == "decreed_2015" and book.entity_id == therapist.entity_id
-        current = service.responsible_on(session=s, entity_id=book.entity_id, day=book.issued_on)
+        current = appointments.responsible_on(session=s, entity_id=book.entity_id, day=book.issued_on)
         assert current is not None and current.account_id == therapist.id
         clearance = service.latest_clearance(service.current_entries(session=s, book_id=book.id))
         assert clearance is not None and clearance.clearance == "granted" and clearance.valid_until is not None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.audit.models import ChainLink
 from emhana.kernel.errors import DateInFuture, NotIssuingStaff
-from emhana.medbook import service
+from emhana.medbook import journal
 from emhana.medbook.models import JournalEntry
 from emhana.medbook.rules import Result
 from emhana.medbook.schemas import ClinicalKind, EntryIn
@@ -40,12 +40,12 @@ def test_a_batch_writes_what_one_by_one_writes_and_the_chain_verifies(
     book_id = int(issue_book(client, world)["id"])
     mis = world.actors["mis_a"]
     with sessions() as s:  # one by one, then undone
-        singles = [service.record(session=s, actor=mis, book_id=book_id, data=d, now=NOW) for d in BATCH]
+        singles = [journal.record(session=s, actor=mis, book_id=book_id, data=d, now=NOW) for d in BATCH]
         expected = [e.canonical for e in singles]
         one_by_one = sorted((e.kind, e.item_code, e.clearance, e.referral_entity_id) for e in rows(s, book_id))
         s.rollback()
     with sessions.begin() as s:
-        written = service.record_many(session=s, actor=mis, book_id=book_id, entries=BATCH, now=NOW)
+        written = journal.record_many(session=s, actor=mis, book_id=book_id, entries=BATCH, now=NOW)
         assert [e.canonical for e in written] == expected  # the bytes the author's signature will cover
     with sessions() as s:
         stored = rows(s, book_id)
@@ -71,8 +71,8 @@ def test_a_future_date_refuses_the_batch_with_the_entry_index(
         kind=ClinicalKind.LAB_RESULT, item_code="helminths", performed_on=TODAY.replace(day=20), result=Result.NEGATIVE
     )
     with sessions() as s:
-        with pytest.raises(service.EntryRefused) as caught:
-            service.record_many(
+        with pytest.raises(journal.EntryRefused) as caught:
+            journal.record_many(
                 session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[BATCH[0], late, BATCH[2]], now=NOW
             )
         assert caught.value.index == 1 and isinstance(caught.value.error, DateInFuture)
@@ -85,5 +85,5 @@ def test_staff_of_another_organization_may_not_write_a_batch(
     book_id = int(issue_book(client, world)["id"])
     with sessions() as s:
         with pytest.raises(NotIssuingStaff):
-            service.record_many(session=s, actor=world.actors["clin_b"], book_id=book_id, entries=BATCH, now=NOW)
-        assert service.record_many(session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[], now=NOW) == []
+            journal.record_many(session=s, actor=world.actors["clin_b"], book_id=book_id, entries=BATCH, now=NOW)
+        assert journal.record_many(session=s, actor=world.actors["clin_a"], book_id=book_id, entries=[], now=NOW) == []
