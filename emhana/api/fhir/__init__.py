@@ -47,7 +47,7 @@ def wants_fhir(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Add the FHIR and interop routers, OperationOutcome errors for FHIR clients, and the log filter."""
-    app.state.fhir_trust = load_trust()
+    app.state.fhir_trust = load_trust(app.state.settings)
     app.include_router(router)
     app.include_router(interop, prefix="/api/v1")
     access = logging.getLogger("uvicorn.access")

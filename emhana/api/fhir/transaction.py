@@ -35,7 +35,7 @@ from emhana.web.problems import language
 def trust_of(request: Request) -> Trust:
     """Return the trust anchors and CRLs of the app."""
     trust = getattr(request.app.state, "fhir_trust", None)
-    return trust if isinstance(trust, Trust) else load_trust()
+    return trust if isinstance(trust, Trust) else load_trust(request.app.state.settings)
 
 
 def transaction_response(doc_entries: int, accepted: Accepted, lang: str) -> dict[str, Any]:
