@@ -25,7 +25,7 @@ test: $(VENV)/.dev
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium (Debian package chromium) is missing: the browser tests will be skipped. Install it with: apt-get install chromium"
 	$(BIN)/ruff format --check emhana tests examples
 	$(BIN)/ruff check emhana tests examples
-	$(BIN)/mypy emhana
+	$(BIN)/mypy emhana tests
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
@@ -35,7 +35,7 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy emhana
+	$(BIN)/mypy emhana tests
 
 ## audit: pip-audit of the installed packages; fails on a known vulnerability (see .ci/audit)
 audit: $(VENV)/.dev

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,14 +55,14 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(database_url: str, sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+def app(database_url: str, sessions: sessionmaker[Session]) -> Iterator[FastAPI]:
     application = create_app(Settings(database_url=database_url))
     yield application
     application.state.engine.dispose()
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.web.deps import declared_roles, iter_routes
 
 
-def test_every_route_declares_its_roles(app) -> None:  # type: ignore[no-untyped-def]
+def test_every_route_declares_its_roles(app: FastAPI) -> None:
     routes = list(iter_routes(app))
     assert len(routes) > 15
     undeclared = [path for path, _, dep in routes if declared_roles(dep.dependencies) is None]
@@ -22,7 +25,9 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def test_protected_routes_refuse_roles_they_do_not_admit(app, client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_protected_routes_refuse_roles_they_do_not_admit(
+    app: FastAPI, client: TestClient, auth: Callable[..., dict[str, str]]
+) -> None:
     tokens = {role: auth(role) for role in Role}
     checked = 0
     for path, methods, dependant in iter_routes(app):
@@ -45,7 +50,7 @@ def test_protected_routes_refuse_roles_they_do_not_admit(app, client: TestClient
     assert checked > 20
 
 
-def test_token_login_and_logout(client: TestClient, make_actor) -> None:  # type: ignore[no-untyped-def]
+def test_token_login_and_logout(client: TestClient, make_actor: Callable[..., tuple[Actor, str]]) -> None:
     make_actor(Role.REGISTRAR, password="right-pass")
     bad = client.post("/api/v1/auth/token", data={"username": "registrar-1", "password": "wrong"})
     assert bad.status_code == 401 and bad.json()["code"] == "auth.bad_credentials"
@@ -65,7 +70,7 @@ def test_garbage_token_is_refused(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_role_can_log_in(client: TestClient, make_actor, role: Role) -> None:  # type: ignore[no-untyped-def]
+def test_every_role_can_log_in(client: TestClient, make_actor: Callable[..., tuple[Actor, str]], role: Role) -> None:
     actor, token = make_actor(role)
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["role"] == role.value and me["username"] == actor.username

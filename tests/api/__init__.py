@@ -1,1 +1,1 @@
-"""tests.api."""
+"""Tests of the JSON API's own routes (the domains' API tests sit with their domains)."""

@@ -214,6 +214,7 @@ def test_bad_input_is_refused_with_its_own_code_and_nothing_changes(
 ) -> None:
     pid = person()
     headers = citizen(auth, pid)
+    body: dict[str, Any]
     target, body = country.districts[("A1", 1)], {}
     if case == "outside_window":
         apply(client, headers, pid, country.districts[("B1", 1)])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.attachment.application import service
+from emhana.attachment.enums import Channel
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.notice import events
 from emhana.attachment.schemas import ApplicationIn
@@ -61,7 +62,7 @@ def choose(sessions: sessionmaker[Session], me: Actor, pid: int, district: int, 
             session=s,
             actor=me,
             data=ApplicationIn(person_id=pid, district_id=district),
-            channel=service.Channel.EGOV,
+            channel=Channel.EGOV,
             now=at,
         )
         assert app.state == "approved"
@@ -133,7 +134,7 @@ def test_the_audit_trail_of_an_approved_transfer(
                     session=s,
                     actor=me,
                     data=ApplicationIn(person_id=pid, district_id=district),
-                    channel=service.Channel.EGOV,
+                    channel=Channel.EGOV,
                     now=IN_WINDOW,
                 ).id
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pypdf
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +59,7 @@ def allow_applicant_choice(sessions: sessionmaker[Session]) -> None:
 
 
 @pytest.fixture
-def signer(app) -> DemoNotificationSigner:  # type: ignore[no-untyped-def]
+def signer(app: FastAPI) -> DemoNotificationSigner:
     demo = DemoNotificationSigner()
     app.dependency_overrides[notify_api.get_signer] = lambda: demo
     return demo

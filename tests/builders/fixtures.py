@@ -1,6 +1,6 @@
 """Fixtures that tests in several directories share (a pytest plugin, listed in tests/conftest.py): the attachment
-test country on a clock inside the 2025 campaign, the medical-book world on 10 March 2026, persons, and the EC test
-PKI of record signatures."""
+test country on a clock inside the 2025 campaign and the rows an application writes, the medical-book world on
+10 March 2026, persons, and the EC test PKI of record signatures."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from tests.builders.attachment import IN_WINDOW, Country, make_country
+from tests.builders.attachment import IN_WINDOW, Country, make_country, table_counts
 from tests.builders.medbook import NOW, World, make_world
 from tests.builders.people import add_person
 from tests.builders.signatures import Pki, pki_of
@@ -35,6 +35,12 @@ def country(
     """Entities A (two sites) and B in Astana, one in Almaty, all participating; the 2025/2026 policies."""
     fund, _ = make_actor(Role.FUND_ADMIN)
     return make_country(sessions, fund)
+
+
+@pytest.fixture
+def counts(sessions: sessionmaker[Session]) -> Callable[[], tuple[int, ...]]:
+    """Count the rows an application could write (to prove that a refusal writes nothing)."""
+    return lambda: table_counts(sessions)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 
@@ -15,7 +15,7 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def login(client: TestClient, username: str, password: str = "secret-pass") -> httpx.Response:
+def login(client: TestClient, username: str, password: str = "secret-pass") -> httpx2.Response:
     """Post the login form with its CSRF token; return the response (a redirect on success)."""
     token = csrf_of(client.get("/login").text)
     return client.post(

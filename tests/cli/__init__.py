@@ -1,1 +1,1 @@
-"""tests.cli."""
+"""Tests of the command line, one module per group of commands."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from emhana.cli.main import app
@@ -25,7 +26,7 @@ def test_iin_check_exit_status() -> None:
     assert "check digit" in lines[1] and "12 digits" in lines[2]
 
 
-def test_import_and_export_facilities(tmp_path: Path, database_url: str, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_import_and_export_facilities(tmp_path: Path, database_url: str, sessions: sessionmaker[Session]) -> None:
     good = tmp_path / "list.csv"
     good.write_text(io.write_csv([entity_record()]), encoding="utf-8")
     bad = tmp_path / "bad.csv"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.facilities import io
 from emhana.facilities.models import District, Entity, Inclusion, Site
 from tests.builders.facilities import entity_record, site_record
@@ -19,7 +22,7 @@ def counts(sessions: sessionmaker[Session]) -> tuple[int, ...]:
         return tuple(s.scalar(select(func.count()).select_from(t)) or 0 for t in (Entity, Site, District, Inclusion))
 
 
-def upload(client: TestClient, headers: dict[str, str], name: str, data: bytes, ctype: str = "text/csv"):  # type: ignore[no-untyped-def]
+def upload(client: TestClient, headers: dict[str, str], name: str, data: bytes, ctype: str = "text/csv") -> Any:
     return client.post("/api/v1/facilities/import", headers=headers, files={"file": (name, data, ctype)})
 
 
@@ -37,7 +40,9 @@ def test_list_and_search(client: TestClient, seeded_entity: int) -> None:
     assert client.get("/api/v1/facilities/entities/999999").json()["code"] == "core.not_found"
 
 
-def test_import_csv_all_or_nothing(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_import_csv_all_or_nothing(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     admin = auth(Role.FUND_ADMIN)
     good = entity_record()
     other = entity_record("201140004575", sites=[site_record("A1", kato="750000000", lat=43.25, lon=76.91)])
@@ -67,7 +72,7 @@ def test_import_csv_all_or_nothing(client: TestClient, auth, sessions) -> None: 
     assert counts(sessions)[:3] == (2, 3, 5)
 
 
-def test_import_json_and_export_round_trip(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_import_json_and_export_round_trip(client: TestClient, auth: Callable[..., dict[str, str]]) -> None:
     admin = auth(Role.FUND_ADMIN)
     data = json.dumps(io.to_json_obj([entity_record()]), ensure_ascii=False).encode()
     assert upload(client, admin, "list.json", data, "application/json").status_code == 200
@@ -78,20 +83,24 @@ def test_import_json_and_export_round_trip(client: TestClient, auth) -> None:  #
     assert io.read_csv(csv_resp.content, {"710000000"}) == ([entity_record()], [])
 
 
-def test_import_refuses_malformed_file(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_import_refuses_malformed_file(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     before = counts(sessions)
     resp = upload(client, auth(Role.FUND_ADMIN), "list.json", b"[{", "application/json")
     assert resp.status_code == 422 and resp.json()["code"] == "facilities.import_rejected"
     assert counts(sessions) == before
 
 
-def test_import_needs_fund_admin(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_import_needs_fund_admin(client: TestClient, auth: Callable[..., dict[str, str]]) -> None:
     data = io.write_csv([entity_record()]).encode()
     assert upload(client, {}, "x.csv", data).status_code == 401
     assert upload(client, auth(Role.ENTITY_ADMIN), "x.csv", data).json()["code"] == "auth.forbidden"
 
 
-def test_exclusion_removes_from_list_and_near_and_keeps_history(client: TestClient, auth, seeded_entity: int) -> None:  # type: ignore[no-untyped-def]
+def test_exclusion_removes_from_list_and_near_and_keeps_history(
+    client: TestClient, auth: Callable[..., dict[str, str]], seeded_entity: int
+) -> None:
     admin = auth(Role.FUND_ADMIN)
     assert client.get("/api/v1/facilities/near?lat=51.13&lon=71.43").json()
     resp = client.post(
@@ -112,7 +121,13 @@ def test_exclusion_removes_from_list_and_near_and_keeps_history(client: TestClie
     assert back.status_code == 422 and back.json()["code"] == "core.invalid_dates"
 
 
-def test_practitioners(client: TestClient, auth, seeded_entity: int, sessions, make_actor) -> None:  # type: ignore[no-untyped-def]
+def test_practitioners(
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    seeded_entity: int,
+    sessions: sessionmaker[Session],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
     from emhana.facilities.service import apply_records, get_entity_by_bin
 
     fund, _ = make_actor(Role.FUND_ADMIN)
@@ -145,13 +160,15 @@ def test_practitioners(client: TestClient, auth, seeded_entity: int, sessions, m
     assert bad.status_code == 422 and bad.json()["code"] == "identity.invalid_iin"
 
 
-def entity_body(**kw):  # type: ignore[no-untyped-def]
+def entity_body(**kw: Any) -> dict[str, Any]:
     body = io.to_json_obj([entity_record()])[0]
     body.update(kw)
     return body
 
 
-def test_create_entity(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_create_entity(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     headers = {**auth(Role.FUND_ADMIN), "Idempotency-Key": "ent-1"}
     first = client.post("/api/v1/facilities/entities", json=entity_body(), headers=headers)
     assert first.status_code == 201, first.text
@@ -161,7 +178,9 @@ def test_create_entity(client: TestClient, auth, sessions) -> None:  # type: ign
     assert counts(sessions)[:2] == (1, 2)
 
 
-def test_create_entity_bad_input(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_create_entity_bad_input(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     admin = auth(Role.FUND_ADMIN)
     site = io.to_json_obj([entity_record()])[0]["sites"][0]
     cases = [

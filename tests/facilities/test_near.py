@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.facilities.io import DistrictRecord
 from emhana.facilities.rules import InclusionStatus, haversine_km
 from emhana.facilities.service import apply_records, get_entity_by_bin, near, set_inclusion
 from emhana.identity.rules import make_bin
 from tests.builders.facilities import entity_record, site_record
 
+Sites = list[tuple[str, float, float, str, bool]]  # (site code, lat, lon, profile, included)
+
 
 @pytest.fixture
-def network(sessions, make_actor):  # type: ignore[no-untyped-def]
+def network(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]) -> Sites:
     """Write 30 entities with 10 sites each spread over Kazakhstan; exclude 5 entities."""
     rnd = random.Random(7)
     actor, _ = make_actor(Role.FUND_ADMIN)
-    sites: list[tuple[str, float, float, str, bool]] = []
+    sites: Sites = []
     records = []
     serial = 1
     for e in range(30):
@@ -56,14 +61,14 @@ def network(sessions, make_actor):  # type: ignore[no-untyped-def]
     return sites
 
 
-def brute(sites, lat: float, lon: float, limit: int, profile: str | None) -> list[tuple[float, str]]:  # type: ignore[no-untyped-def]
+def brute(sites: Sites, lat: float, lon: float, limit: int, profile: str | None) -> list[tuple[float, str]]:
     found = [
         (haversine_km(lat, lon, a, b), code) for code, a, b, p, ok in sites if ok and (profile is None or p == profile)
     ]
     return sorted(found)[:limit]
 
 
-def test_near_matches_brute_force(network, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_near_matches_brute_force(network: Sites, sessions: sessionmaker[Session]) -> None:
     rnd = random.Random(11)
     with sessions() as s:
         for _ in range(40):
@@ -76,7 +81,7 @@ def test_near_matches_brute_force(network, sessions) -> None:  # type: ignore[no
             assert [round(n.distance_km, 6) for n in got] == [round(d, 6) for d, _ in expected]
 
 
-def test_near_api(client: TestClient, network) -> None:  # type: ignore[no-untyped-def]
+def test_near_api(client: TestClient, network: Sites) -> None:
     resp = client.get("/api/v1/facilities/near", params={"lat": 43.25, "lon": 76.9, "limit": 5, "profile": "gp"})
     assert resp.status_code == 200
     body = resp.json()
@@ -98,6 +103,6 @@ def test_near_api(client: TestClient, network) -> None:  # type: ignore[no-untyp
         ({"lat": "abc", "lon": 71}, "core.invalid_request"),
     ],
 )
-def test_near_bad_input(client: TestClient, params: dict[str, object], code: str) -> None:
+def test_near_bad_input(client: TestClient, params: dict[str, str | int], code: str) -> None:
     resp = client.get("/api/v1/facilities/near", params=params)
     assert resp.status_code == 422 and resp.json()["code"] == code

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,8 +34,8 @@ def signers(demo_pki: Pki) -> tuple[Signer, Signer]:
 def fw(
     world: World,
     client: TestClient,
-    app,
-    sessions: sessionmaker[Session],  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    sessions: sessionmaker[Session],
     demo_pki: Pki,
     signers: tuple[Signer, Signer],
     at: Callable[[dt.datetime], None],

@@ -152,7 +152,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 def run_client(live: Live, *args: str) -> object:
     done = subprocess.run(
-        [sys.executable, str(CLIENT), "--base", live.base, "--token", live.token, *args],
+        # --token=...: a token may start with "-", which argparse would take for an option
+        [sys.executable, str(CLIENT), "--base", live.base, f"--token={live.token}", *args],
         capture_output=True,
         text=True,
         timeout=60,

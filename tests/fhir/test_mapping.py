@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_the_packaged_map_names_known_kinds_and_valid_item_codes() -> None:
 
 
 def test_signed_bytes_are_rfc8785_of_the_clinical_resources_only() -> None:
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"resource": {"resourceType": "Observation", "b": 5.40, "a": "ә"}},
         {"resource": {"resourceType": "Provenance", "signature": []}},
     ]

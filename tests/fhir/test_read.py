@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.api.fhir import _HideQuery  # noqa: PLC2701
+from emhana.api.fhir import _HideQuery
 from emhana.facilities.models import Post
 from emhana.fhir import systems
 from emhana.fhir.registry import READ_ACTION

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +23,7 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account, issue_token
 from emhana.facilities.models import District, Site
 from emhana.medbook.schemas import EmployerWorkerOut
-from tests.builders.medbook import SCOPE_2015, granted_book, link_employers
+from tests.builders.medbook import SCOPE_2015, World, granted_book, link_employers
 from tests.builders.people import add_person, represent
 
 MISSING = 987_654_321
@@ -104,9 +105,8 @@ def account(
 
 def district_of(sessions: sessionmaker[Session], site_code: str) -> int:
     with sessions() as s:
-        return int(
-            s.scalars(select(District.id).join(Site, Site.id == District.site_id).where(Site.code == site_code)).first()
-        )  # type: ignore[arg-type]
+        found = s.scalars(select(District.id).join(Site, Site.id == District.site_id).where(Site.code == site_code))
+        return found.one()
 
 
 def queued(
@@ -142,7 +142,9 @@ def queued(
     return int(r.json()["id"])
 
 
-def build(client: TestClient, sessions: sessionmaker[Session], w: Any) -> tuple[dict[str, Any], dict[str, dict]]:
+def build(
+    client: TestClient, sessions: sessionmaker[Session], w: World
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     link_employers(client, w)
     book = granted_book(client, w)
     parent = add_person(sessions, born=dt.date(1980, 1, 1))
@@ -172,7 +174,7 @@ def fill(path: str, ids: dict[str, Any], missing: bool = False) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(MISSING if missing else ids[m.group(1)]), path)
 
 
-def test_every_row_of_the_table(client: TestClient, sessions, world) -> None:  # type: ignore[no-untyped-def]
+def test_every_row_of_the_table(client: TestClient, sessions: sessionmaker[Session], world: World) -> None:
     ids, headers = build(client, sessions, world)
     wrong = []
     for who, method, path, expected in TABLE:
@@ -194,7 +196,9 @@ def test_every_row_of_the_table(client: TestClient, sessions, world) -> None:  #
     assert wrong == [], "\n".join(wrong)
 
 
-def test_registrars_queues_hold_their_organization_only(client: TestClient, sessions, world) -> None:  # type: ignore[no-untyped-def]
+def test_registrars_queues_hold_their_organization_only(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
     ids, headers = build(client, sessions, world)
     for who, names in QUEUES.items():
         resp = client.get("/api/v1/attachment/queue", headers=headers[who])
@@ -202,7 +206,9 @@ def test_registrars_queues_hold_their_organization_only(client: TestClient, sess
         assert {row["id"] for row in resp.json()} == {ids[n] for n in names}, who
 
 
-def test_the_employer_sees_status_and_dates_only(client: TestClient, sessions, world) -> None:  # type: ignore[no-untyped-def]
+def test_the_employer_sees_status_and_dates_only(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
     ids, headers = build(client, sessions, world)
     resp = client.get("/api/v1/medbook/employer/workers", headers=headers["employer"])
     assert resp.status_code == 200
@@ -228,7 +234,7 @@ def test_the_employer_sees_status_and_dates_only(client: TestClient, sessions, w
     assert other.status_code in (200, 403) and (other.status_code == 403 or other.json() == [])
 
 
-def test_the_table_covers_every_citizen_readable_person_route(app) -> None:  # type: ignore[no-untyped-def]
+def test_the_table_covers_every_citizen_readable_person_route(app: FastAPI) -> None:
     """A new route that reads someone's data by id, open to citizens, must get a row here."""
     from emhana.web.deps import declared_roles, iter_routes
 

@@ -11,16 +11,20 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.core.result import Ok
 
 from emhana.accounts.roles import Role
 from emhana.web.deps import declared_roles, iter_routes
 from emhana.web.problems import PROBLEM_JSON
+from tests.builders.attachment import Country
 
 EXAMPLES = int(os.environ.get("EMHANA_FUZZ_EXAMPLES", "8"))
 ANONYMOUS_EXAMPLES = 3
@@ -118,17 +122,18 @@ def fuzz(operation: Any, headers: dict[str, str], examples: int, statuses: Count
 
 
 @pytest.fixture
-def world(country, person, seeded_entity):  # type: ignore[no-untyped-def]
+def world(country: Country, person: Callable[..., int], seeded_entity: int) -> list[int]:
     """Entities with districts, the campaign policies and a few persons (ids 1… exist)."""
     return [person() for _ in range(3)]
 
 
-def test_no_5xx_and_every_4xx_is_a_problem(app, world, auth) -> None:  # type: ignore[no-untyped-def]
+def test_no_5xx_and_every_4xx_is_a_problem(app: FastAPI, world: list[int], auth: Callable[..., dict[str, str]]) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     statuses: Counter[str] = Counter()
     operations = 0
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
         operation = result.ok()
         operations += 1
         role = role_for(app, operation.path, operation.method)

@@ -10,27 +10,35 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.app import create_app
 from emhana.identity.models import Person
 from emhana.kernel.config import Settings
 from emhana.web.render import CSRF_COOKIE
-from tests.builders.medbook import book_body, clean_scope, issue_book, link_employers
+from tests.builders.medbook import World, book_body, clean_scope, issue_book, link_employers
 from tests.builders.people import add_person
 from tests.builders.servers import free_port
 
 API = "/api/v1"
 
 
-def test_a_full_flow_logs_no_iin(database_url, sessions, world, make_actor, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_a_full_flow_logs_no_iin(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    world: World,
+    make_actor: Callable[..., tuple[Actor, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "sqlalchemy", "emhana"):
         logging.getLogger(name).setLevel(logging.DEBUG)
@@ -163,7 +171,7 @@ def _text(record: logging.LogRecord) -> str:
     return "\n".join(parts)
 
 
-def _district_b(sessions) -> int:  # type: ignore[no-untyped-def]
+def _district_b(sessions: sessionmaker[Session]) -> int:
     from emhana.facilities.models import District, Site
 
     with sessions() as s:

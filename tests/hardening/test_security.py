@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import params
+from fastapi import FastAPI, params
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.app import create_app
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.i18n import translate
@@ -51,7 +53,7 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
     assert len(resp.headers.get_list("x-content-type-options")) == 1
 
 
-def test_hsts_only_behind_https(app) -> None:  # type: ignore[no-untyped-def]
+def test_hsts_only_behind_https(app: FastAPI) -> None:
     with TestClient(app, base_url="https://emhana.example") as c:
         resp = c.get("/")
     assert resp.headers["strict-transport-security"] == security.HSTS
@@ -85,7 +87,9 @@ def test_templates_need_nothing_the_policy_forbids() -> None:
 # --- rate limits ----------------------------------------------------------------------------------------
 
 
-def test_failed_logins_are_limited_per_username(client: TestClient, make_actor) -> None:  # type: ignore[no-untyped-def]
+def test_failed_logins_are_limited_per_username(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     make_actor(Role.REGISTRAR, password="right-pass")
     rule = next(r for r in security.DEFAULT_RULES if r.name == "login-username")
     for _ in range(rule.limit):
@@ -105,7 +109,9 @@ def test_failed_logins_are_limited_per_username(client: TestClient, make_actor) 
     assert other.status_code == 401
 
 
-def test_successful_logins_do_not_count_against_the_username(client: TestClient, make_actor) -> None:  # type: ignore[no-untyped-def]
+def test_successful_logins_do_not_count_against_the_username(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     make_actor(Role.REGISTRAR, password="right-pass")
     rule = next(r for r in security.DEFAULT_RULES if r.name == "login-username")
     for _ in range(rule.limit + 2):
@@ -113,7 +119,7 @@ def test_successful_logins_do_not_count_against_the_username(client: TestClient,
         assert ok.status_code == 200
 
 
-def test_logins_are_limited_per_client_address(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+def test_logins_are_limited_per_client_address(app: FastAPI, client: TestClient) -> None:
     # The default rule with a lower limit (each refused login costs an argon2 verification).
     rule = dataclasses.replace(next(r for r in security.DEFAULT_RULES if r.name == "login-ip"), limit=4)
     app.state.rate_rules = [rule]
@@ -125,7 +131,7 @@ def test_logins_are_limited_per_client_address(app, client: TestClient) -> None:
     assert answers[-1] == 429
 
 
-def test_the_window_slides(app) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_slides(app: FastAPI) -> None:
     clock = [1000.0]
     app.state.rate_limiter = RateLimiter(clock=lambda: clock[0])
     app.state.rate_rules = [RateRule("verify-ip", ("/verify", "/api/v1/verify"), limit=2, window=60)]
@@ -158,7 +164,7 @@ def test_prefix_matching() -> None:
 # --- CSRF -----------------------------------------------------------------------------------------------
 
 
-def form_post_routes(app) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+def form_post_routes(app: FastAPI) -> list[tuple[str, object]]:
     """Every POST route of the HTML door (not the JSON APIs under /api/ and /fhir/), with what it declares."""
     return sorted(
         (path, declared_roles(dep.dependencies))
@@ -167,7 +173,7 @@ def form_post_routes(app) -> list[tuple[str, object]]:  # type: ignore[no-untype
     )
 
 
-def form_fields(app, path: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def form_fields(app: FastAPI, path: str) -> dict[str, str]:
     """Plausible values for the form fields a route declares (so that only the token is wrong)."""
     for route_path, methods, dep in iter_routes(app):
         if route_path == path and "POST" in methods:
@@ -179,7 +185,9 @@ def form_fields(app, path: str) -> dict[str, str]:  # type: ignore[no-untyped-de
     return {}
 
 
-def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(app, client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(
+    app: FastAPI, client: TestClient, auth: Callable[..., dict[str, str]]
+) -> None:
     refusal = translate("en", MSG_CSRF)
     routes = form_post_routes(app)
     assert {"/login", "/logout", "/attachment/apply"} <= {p for p, _ in routes}
@@ -216,7 +224,7 @@ def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(app, client: Test
 
 
 @pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch, database_url: str):  # type: ignore[no-untyped-def]
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[pytest.MonkeyPatch]:
     for name in ("EMHANA_SECRET_KEY", "EMHANA_DEMO_MODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMHANA_DATABASE_URL", database_url)
@@ -225,12 +233,12 @@ def environment(monkeypatch: pytest.MonkeyPatch, database_url: str):  # type: ig
     get_settings.cache_clear()
 
 
-def test_the_server_refuses_to_start_without_a_secret_key_outside_demo_mode(environment) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_refuses_to_start_without_a_secret_key_outside_demo_mode(environment: pytest.MonkeyPatch) -> None:
     with pytest.raises(security.MissingSecretKey, match="EMHANA_SECRET_KEY"):
         create_app()
 
 
-def test_demo_mode_draws_a_key_per_process(environment) -> None:  # type: ignore[no-untyped-def]
+def test_demo_mode_draws_a_key_per_process(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("EMHANA_DEMO_MODE", "1")
     app = create_app()
     with TestClient(app) as c:
@@ -238,7 +246,7 @@ def test_demo_mode_draws_a_key_per_process(environment) -> None:  # type: ignore
     app.state.engine.dispose()
 
 
-def test_a_secret_key_from_the_environment_signs_the_csrf_tokens(environment) -> None:  # type: ignore[no-untyped-def]
+def test_a_secret_key_from_the_environment_signs_the_csrf_tokens(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("EMHANA_SECRET_KEY", "k" * 48)
     first, second = create_app(), create_app()
     with TestClient(first) as a, TestClient(second) as b:

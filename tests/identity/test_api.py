@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.audit.models import AuditEvent
@@ -39,12 +41,14 @@ def person_body(iin: str = "880315301280", **kw: Any) -> dict[str, Any]:
     return body
 
 
-def person_count(sessions) -> int:  # type: ignore[no-untyped-def]
+def person_count(sessions: sessionmaker[Session]) -> int:
     with sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Person)) or 0)
 
 
-def test_create_and_read(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_create_and_read(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     registrar = auth(Role.REGISTRAR)
     resp = client.post("/api/v1/persons", json=person_body(), headers=registrar)
     assert resp.status_code == 201, resp.text
@@ -71,8 +75,12 @@ def test_create_and_read(client: TestClient, auth, sessions) -> None:  # type: i
     ],
 )
 def test_bad_person_is_refused_and_nothing_written(
-    client: TestClient, auth, sessions, change: dict[str, Any], code: str
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    sessions: sessionmaker[Session],
+    change: dict[str, Any],
+    code: str,
+) -> None:
     resp = client.post("/api/v1/persons", json=person_body(**change), headers=auth(Role.REGISTRAR))
     assert resp.status_code == 422
     body = resp.json()
@@ -83,14 +91,16 @@ def test_bad_person_is_refused_and_nothing_written(
         assert s.scalar(select(func.count()).select_from(PersonAddress)) == 0
 
 
-def test_invalid_iin_message_in_three_languages(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_iin_message_in_three_languages(client: TestClient, auth: Callable[..., dict[str, str]]) -> None:
     headers = {**auth(Role.REGISTRAR), "Accept-Language": "kk"}
     body = client.post("/api/v1/persons", json=person_body(iin="880315301281"), headers=headers).json()
     assert body["detail"] == body["messages"]["kk"]
     assert len({body["messages"][lang] for lang in ("kk", "ru", "en")}) == 3
 
 
-def test_duplicate_iin(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_iin(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     registrar = auth(Role.REGISTRAR)
     assert client.post("/api/v1/persons", json=person_body(), headers=registrar).status_code == 201
     resp = client.post("/api/v1/persons", json=person_body(), headers=registrar)
@@ -98,7 +108,9 @@ def test_duplicate_iin(client: TestClient, auth, sessions) -> None:  # type: ign
     assert person_count(sessions) == 1
 
 
-def test_idempotent_retry(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_idempotent_retry(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     headers = {**auth(Role.REGISTRAR), "Idempotency-Key": "req-42"}
     first = client.post("/api/v1/persons", json=person_body(), headers=headers)
     second = client.post("/api/v1/persons", json=person_body(), headers=headers)
@@ -110,7 +122,9 @@ def test_idempotent_retry(client: TestClient, auth, sessions) -> None:  # type: 
     assert person_count(sessions) == 1
 
 
-def test_citizen_reads_self_and_represented_only(client: TestClient, auth, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_citizen_reads_self_and_represented_only(
+    client: TestClient, auth: Callable[..., dict[str, str]], sessions: sessionmaker[Session]
+) -> None:
     registrar = auth(Role.REGISTRAR)
     father = client.post("/api/v1/persons", json=person_body(), headers=registrar).json()
     child = client.post(
@@ -154,7 +168,7 @@ def test_citizen_reads_self_and_represented_only(client: TestClient, auth, sessi
     assert reversed_period.json()["code"] == "core.invalid_dates"
 
 
-def test_lookup_by_iin_in_body(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_lookup_by_iin_in_body(client: TestClient, auth: Callable[..., dict[str, str]]) -> None:
     registrar = auth(Role.REGISTRAR)
     client.post("/api/v1/persons", json=person_body(), headers=registrar)
     found = client.post("/api/v1/persons/lookup", json={"iin": "880315301280"}, headers=registrar)

@@ -3,10 +3,11 @@ SQLAlchemy's errors and bind checks, and nothing left behind by a failed stateme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from emhana.audit.models import ChainHead
@@ -50,10 +51,11 @@ def test_rows_and_returning_match_connection_execute(fresh: Engine) -> None:
 def test_a_unique_violation_is_sqlalchemys_integrity_error_and_rolls_back(fresh: Engine) -> None:
     write = Fast(insert(HEAD))
     secret = "5" * 64  # a parameter value, not part of the key
-    for again in (
+    agains: tuple[Callable[[Connection], object], ...] = (
         lambda conn: write.rows(conn, {**head("x"), "head_hash": secret}),
         lambda conn: write.many(conn, [head("y"), {**head("x"), "head_hash": secret}]),
-    ):
+    )
+    for again in agains:
         with pytest.raises(IntegrityError) as err, fresh.begin() as conn:
             write.rows(conn, head("x"))
             again(conn)  # x again: the primary key refuses it

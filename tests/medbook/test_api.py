@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.identity.models import Person
 from tests.builders.medbook import (
     EMPLOYER_BIN,
@@ -343,8 +345,8 @@ def test_the_employer_sees_status_and_dates_only_of_its_own_workers(client: Test
 
 
 def test_the_worker_reads_her_book_chooses_the_language_and_sees_who_read_it(
-    client: TestClient, world: World, sessions: sessionmaker[Session], make_actor
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, world: World, sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     """Journey 9 and C-10."""
     link_employers(client, world)
     bid = issue_book(client, world)["id"]

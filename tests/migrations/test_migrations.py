@@ -61,7 +61,9 @@ def test_migration_files_are_named_in_chain_order() -> None:
             for t in node.targets
             if isinstance(t, ast.Name) and t.id in ("revision", "down_revision")
         }
-        links[path.name] = (values["revision"], values["down_revision"])
+        revision, down = values["revision"], values["down_revision"]
+        assert isinstance(revision, str) and (down is None or isinstance(down, str)), path.name
+        links[path.name] = (revision, down)
     names = sorted(links)
     chain: list[str | None] = [None]
     for name in names:

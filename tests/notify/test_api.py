@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from emhana.accounts.roles import Role
@@ -44,7 +45,7 @@ def test_cli_delivers_by_smtp_and_reports_the_state(
     auth: Callable[..., dict[str, str]],
     country: Country,
     person: Callable[..., int],
-    sessions,
+    sessions: sessionmaker[Session],
     database_url: str,
     smtp_server: tuple[Inbox, int],
 ) -> None:

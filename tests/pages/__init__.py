@@ -1,1 +1,1 @@
-"""tests.pages."""
+"""Tests of the server-rendered pages, one module per domain and audience."""

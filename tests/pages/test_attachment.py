@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +33,9 @@ def sign_in(client: TestClient, make_actor: MakeActor, role: Role, **kw: int | N
     return actor
 
 
-def apply(client: TestClient, person_id: int, district_id: int, lang: str = "en", basis: str = "residence_permanent"):
+def apply(
+    client: TestClient, person_id: int, district_id: int, lang: str = "en", basis: str = "residence_permanent"
+) -> httpx2.Response:
     page = client.get(f"/attachment/clinics?lang={lang}")
     return client.post(
         "/attachment/apply",

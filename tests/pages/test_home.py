@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.pages.home import router as pages_router
 from emhana.web.deps import SESSION_COOKIE, declared_roles
 from emhana.web.render import CSRF_COOKIE, install_error_pages
@@ -19,8 +25,9 @@ NAME_KK = 'Астана қаласы әкімдігінің "№3 қалалық
 def test_every_page_route_declares_who_it_admits() -> None:
     assert pages_router.routes
     for route in pages_router.routes:
-        assert declared_roles(route.dependant.dependencies) is not None, route.path  # type: ignore[attr-defined]
-        assert route.include_in_schema is False  # type: ignore[attr-defined]
+        assert isinstance(route, APIRoute)
+        assert declared_roles(route.dependant.dependencies) is not None, route.path
+        assert route.include_in_schema is False
 
 
 def test_home_says_what_emhana_is_and_links_the_ways_in(client: TestClient) -> None:
@@ -96,7 +103,9 @@ def test_directory_filters_by_region_named_in_the_page_language(client: TestClie
     assert f'href="/facilities/{seeded_entity}"' not in other
 
 
-def test_directory_paginates(client: TestClient, sessions, make_actor) -> None:
+def test_directory_paginates(
+    client: TestClient, sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     from emhana.facilities.service import apply_records
     from emhana.identity.rules import make_bin
     from tests.builders.facilities import entity_record
@@ -178,7 +187,9 @@ def test_accept_language_chooses_the_page_language(client: TestClient) -> None:
     assert '<html lang="ru">' in client.get("/", headers={"Accept-Language": "de"}).text
 
 
-def test_login_sets_an_httponly_session_cookie_and_shows_the_user(client: TestClient, make_actor) -> None:
+def test_login_sets_an_httponly_session_cookie_and_shows_the_user(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     actor, _ = make_actor(Role.FUND_ADMIN)
     r = login(client, actor.username)
     assert r.status_code == 303 and r.headers["location"] == "/"
@@ -189,7 +200,9 @@ def test_login_sets_an_httponly_session_cookie_and_shows_the_user(client: TestCl
     assert client.get("/api/v1/auth/me").json()["username"] == actor.username
 
 
-def test_login_failure_rerenders_the_form_with_a_translated_error(client: TestClient, make_actor) -> None:
+def test_login_failure_rerenders_the_form_with_a_translated_error(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     actor, _ = make_actor(Role.REGISTRAR)
     client.get("/?lang=kk")
     r = login(client, actor.username, "wrong-password")
@@ -200,7 +213,9 @@ def test_login_failure_rerenders_the_form_with_a_translated_error(client: TestCl
     assert login(client, "nobody").status_code == 401
 
 
-def test_post_forms_refuse_a_missing_or_mismatched_csrf_token(client: TestClient, make_actor) -> None:
+def test_post_forms_refuse_a_missing_or_mismatched_csrf_token(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     actor, _ = make_actor(Role.FUND_ADMIN)
     form = {"username": actor.username, "password": "secret-pass"}
     fresh = TestClient(client.app, raise_server_exceptions=False)
@@ -218,7 +233,9 @@ def test_post_forms_refuse_a_missing_or_mismatched_csrf_token(client: TestClient
     assert client.post("/logout", data={"csrf": ""}, follow_redirects=False).status_code == 403
 
 
-def test_logout_revokes_the_token_and_clears_the_cookie(client: TestClient, make_actor) -> None:
+def test_logout_revokes_the_token_and_clears_the_cookie(
+    client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
     actor, _ = make_actor(Role.FUND_ADMIN)
     assert login(client, actor.username).status_code == 303
     token = client.cookies[SESSION_COOKIE]
@@ -237,7 +254,7 @@ def test_api_errors_stay_problem_json(client: TestClient) -> None:
         assert r.headers["content-type"] == "application/problem+json"
 
 
-def test_unknown_page_paths_are_html_404_once_installed(app) -> None:
+def test_unknown_page_paths_are_html_404_once_installed(app: FastAPI) -> None:
     install_error_pages(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         page = c.get("/no-such-page?lang=en", headers=HTML)

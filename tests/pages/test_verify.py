@@ -30,8 +30,8 @@ def text(sessions: sessionmaker[Session], seeded_entity: int) -> str:
 
 def photo_like(png: bytes) -> bytes:
     """Return the QR picture as a phone might: on a grey page, scaled by a non-integer factor, blurred, JPEG."""
-    with Image.open(io.BytesIO(png)) as code:
-        code = code.convert("L")
+    with Image.open(io.BytesIO(png)) as picture:
+        code = picture.convert("L")
         page = Image.new("L", (code.width * 2, code.height * 2), 170)
         page.paste(code, (code.width // 3, code.height // 2))
         page = page.resize((int(page.width * 0.73), int(page.height * 0.73)), Image.Resampling.BILINEAR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from emhana.accounts.roles import Role
@@ -18,7 +20,7 @@ def test_wrong_method(client: TestClient) -> None:
     assert resp.status_code == 405 and resp.json()["code"] == "core.method_not_allowed"
 
 
-def test_malformed_json_body(client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_body(client: TestClient, auth: Callable[..., dict[str, str]]) -> None:
     resp = client.post(
         "/api/v1/persons", content=b"{not json", headers={**auth(Role.REGISTRAR), "Content-Type": "application/json"}
     )

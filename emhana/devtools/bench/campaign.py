@@ -1,11 +1,12 @@
 """The campaign's attach transaction: a voluntary change filed on eGov and approved at once (an application and a
 transfer), through the service and as the same transaction in raw SQL, and the people who file it.
 
-The service transaction is `emhana.attachment.application.service.submit` (what POST /api/v1/attachment/applications runs)
-in its own unit of work. The raw one takes, with psycopg and no ORM, the same locks and makes the same writes:
-person FOR UPDATE, district FOR UPDATE, the district's open attachments (capacity), the person's running
-attachment, INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT. It skips
-the rule reads the service makes and the notification outbox (emhana.devtools.bench.raw_full has them).
+The service transaction is `emhana.attachment.application.service.submit` (what POST
+/api/v1/attachment/applications runs) in its own unit of work. The raw one takes, with psycopg and no ORM, the same
+locks and makes the same writes: person FOR UPDATE, district FOR UPDATE, the district's open attachments
+(capacity), the person's running attachment, INSERT application, end the old attachment, INSERT the new one, three
+audit events, COMMIT. It skips the rule reads the service makes and the notification outbox
+(emhana.devtools.bench.raw_full has them).
 `prepare` picks the adults who apply and their target districts; `overbooking` checks afterwards that no district
 holds more open attachments than its capacity and nobody two open ones. The client processes that run these
 workers, by 1, 8 or 32 at once, are emhana.devtools.bench.clients.

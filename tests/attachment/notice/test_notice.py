@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pypdf
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +37,7 @@ def iin_of(sessions: sessionmaker[Session], pid: int) -> str:
 
 
 @pytest.fixture
-def signer(app) -> DemoNotificationSigner:
+def signer(app: FastAPI) -> DemoNotificationSigner:
     demo = DemoNotificationSigner()
     app.dependency_overrides[notify_api.get_signer] = lambda: demo
     return demo

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +46,7 @@ def seal_of(pdf: bytes) -> str | None:
 
 def test_the_notice_says_signed_once_the_organization_cms_is_accepted(
     client: TestClient,
-    app,
+    app: FastAPI,
     country: Country,
     person: Callable[..., int],
     make_actor: Callable[..., tuple[Actor, str]],

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,8 +32,8 @@ API = "/api/v1/signatures/attachment_notice"
 
 def test_the_deciding_organization_signs_its_notice(
     client: TestClient,
-    app,
-    country: Country,  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    country: Country,
     person: Callable[..., int],
     make_actor: Callable[..., tuple[Actor, str]],
     sessions: sessionmaker[Session],

@@ -2,7 +2,7 @@
 on SQLite where it supports SQLite, on PostgreSQL (EMHANA_TEST_DATABASE_URL) otherwise. Never their values.
 
 `load` is the exception: whatever its size it migrates two scratch schemas and CHECKPOINTs four times (20-30 s on
-this machine), so its one tiny run is the smoke run of tests/devtools/generator/test_benchmarks.py."""
+this machine), so its one tiny run is the smoke run of tests/devtools/bench/test_benchmarks.py."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ POSTGRES = {  # tiny runs of those that need PostgreSQL ({db}: EMHANA_TEST_DATAB
     "attach": ["--population", "1500", "--transactions", "4", "--clients", "1", "--database-url", "{db}"],
     "capitation": ["--population", "600", "--database-url", "{db}"],
 }
-ELSEWHERE = {"load": "tests/devtools/generator/test_benchmarks.py"}
+ELSEWHERE = {"load": "tests/devtools/bench/test_benchmarks.py"}
 TABLE_HEADS = {
     "cms": "| operation",
     "seal": "| operation",

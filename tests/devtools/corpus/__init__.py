@@ -1,1 +1,1 @@
-"""tests.devtools.corpus."""
+"""Tests of the seal conformance corpus."""

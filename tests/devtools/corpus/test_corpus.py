@@ -43,8 +43,8 @@ def test_every_case_gives_its_expected_outcome(cases: dict[str, dict[str, object
 
 def test_corpus_covers_every_outcome_and_pitfall(cases: dict[str, dict[str, object]]) -> None:
     kzmb = Counter(
-        str(d["EXPECTEDRESULTS"]["EXPECTEDOUTCOME"])
-        for n, d in cases.items()  # type: ignore[index]
+        str(d["EXPECTEDRESULTS"]["EXPECTEDOUTCOME"])  # type: ignore[index]
+        for n, d in cases.items()
         if n.startswith("KZMB/")
     )
     assert set(kzmb) == {o.value for o in Outcome}

@@ -1,1 +1,1 @@
-"""tests.trust.chain."""
+"""Tests of the hash chains and `audit verify`."""

@@ -1,1 +1,1 @@
-"""tests.trust.keys."""
+"""Tests of keys and certificates, and the demo-shaped PKI."""

@@ -1,1 +1,1 @@
-"""tests.trust.lists."""
+"""Tests of the signed trust and revocation lists."""

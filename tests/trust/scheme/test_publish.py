@@ -20,6 +20,7 @@ from emhana.trust.lists.trustlist import load_trust_list
 from emhana.trust.scheme import issue as seals
 from emhana.trust.scheme import rotation
 from emhana.trust.seals import kzmb1 as seal
+from emhana.trust.seals.cwt import Clearance, ClearanceStatus
 from tests.builders.scheme import issue, other_entity
 
 
@@ -141,7 +142,7 @@ def test_seals_not_of_this_service_and_bad_texts_are_refused(
             seals.issue_clearance(
                 s,
                 entity_id=seeded_entity,
-                clearance=seals.cwt.Clearance("A B", dt.date(2000, 1, 1), seals.cwt.ClearanceStatus.FIT),
+                clearance=Clearance("A B", dt.date(2000, 1, 1), ClearanceStatus.FIT),
                 expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
             ),
         )
@@ -152,7 +153,7 @@ def test_seals_not_of_this_service_and_bad_texts_are_refused(
         ca, facility_name="Чужой", bin_=entity.bin, not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     )
     foreign = seal.issue(
-        seals.cwt.Clearance("A B", dt.date(2000, 1, 1), seals.cwt.ClearanceStatus.FIT),
+        Clearance("A B", dt.date(2000, 1, 1), ClearanceStatus.FIT),
         signer=seal.SealSigner.of(foreign_dsc.key, foreign_dsc.certificate),  # type: ignore[arg-type]
         issued_at=dt.datetime.now(dt.UTC),
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),

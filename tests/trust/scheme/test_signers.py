@@ -8,6 +8,7 @@ import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,7 +50,7 @@ def test_signer_for_issues_a_dsc_certified_by_the_scheme_ca_with_the_key_encrypt
 
 def test_key_wrapping_needs_the_same_secret_and_the_same_row() -> None:
     key = pki.new_key("ec")
-    assert not isinstance(key, pki.rsa.RSAPrivateKey)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     wrap, blob = keys.encrypt_key(key, secret="s3cret", kid=b"12345678")
     assert wrap == "s1"
     opened = keys.decrypt_key(blob, wrap=wrap, secret="s3cret", kid=b"12345678")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,9 +30,9 @@ def world_pki(request: pytest.FixtureRequest) -> Pki:
 @pytest.fixture
 def signing(
     world: World,
-    app,
+    app: FastAPI,
     sessions: sessionmaker[Session],
-    ec_pki: Pki,  # type: ignore[no-untyped-def]
+    ec_pki: Pki,
     tmp_path: Path,
 ) -> Callable[..., Path]:
     """Tie clin_a to a person, trust the test PKI, and return a maker of PKCS#12 files."""

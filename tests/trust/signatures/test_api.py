@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,13 +88,14 @@ def test_refusals_are_problems_and_change_nothing(
     entry_id = entry_of(client, world)
     h = {**world.h["clin_a"], "Accept-Language": "kk"}
     data = base64.b64decode(client.get(f"{API}/{entry_id}/to-sign", headers=h).json()["canonical"])
-    cms_b64 = {
+    makers: dict[str, Callable[[], str]] = {
         "wrong_iin": lambda: ncalayer(signing(iin_="900101300017"), data),
         "wrong_bin": lambda: ncalayer(signing(bin_="201140004575"), data),
         "tampered": lambda: ncalayer(signing(), data + b" "),
         "garbage": lambda: base64.b64encode(b"\x30\x03\x02\x01\x00").decode(),
         "not_base64": lambda: "%%% not base64 %%%",
-    }[who]()
+    }
+    cms_b64 = makers[who]()
     r = client.post(f"{API}/{entry_id}", headers={**h, "Idempotency-Key": f"k-{who}"}, json={"cms": cms_b64})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -147,7 +149,9 @@ def test_a_correction_signs_the_hash_of_the_entry_it_corrects(
     assert state(sessions, fixed)[0] == "signed" and state(sessions, entry_id)[0] == "pending"
 
 
-def test_signature_routes_refuse_roles_they_do_not_admit(app, client: TestClient, auth) -> None:  # type: ignore[no-untyped-def]
+def test_signature_routes_refuse_roles_they_do_not_admit(
+    app: FastAPI, client: TestClient, auth: Callable[..., dict[str, str]]
+) -> None:
     from emhana.accounts.roles import Role
     from emhana.web.deps import declared_roles, iter_routes
 

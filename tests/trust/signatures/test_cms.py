@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms  # type: ignore[import-untyped]
 from cryptography import x509
 
 from emhana.kernel import errors
 from emhana.trust.keys.certs import OID_CLIENT_AUTH
 from emhana.trust.signatures.cmsparse import MAX_CMS
+from emhana.trust.signatures.evidence import Evidence
 from tests.builders.signatures import BIN, DATA, IIN, Pki, sign, verify
 
 
@@ -40,14 +43,14 @@ def test_tampered_data_is_a_digest_mismatch(world_pki: Pki) -> None:
     assert caught.value.code == "signature.digest_mismatch"
 
 
-def _resigned(der: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
+def _resigned(der: bytes, change: Callable[[Any], None]) -> bytes:
     info = cms.ContentInfo.load(der)
     change(info["content"]["signer_infos"][0])
     return bytes(cms.ContentInfo.load(info.dump(force=True)).dump())
 
 
 def test_a_changed_signature_value_is_refused(world_pki: Pki) -> None:
-    def flip(signer_info) -> None:  # type: ignore[no-untyped-def]
+    def flip(signer_info: Any) -> None:
         value = bytearray(signer_info["signature"].native)
         value[-3] ^= 0x01
         signer_info["signature"] = bytes(value)
@@ -58,7 +61,7 @@ def test_a_changed_signature_value_is_refused(world_pki: Pki) -> None:
 
 
 def test_a_changed_signed_attribute_breaks_the_signature(world_pki: Pki) -> None:
-    def later(signer_info) -> None:  # type: ignore[no-untyped-def]
+    def later(signer_info: Any) -> None:
         for attribute in signer_info["signed_attrs"]:
             if attribute["type"].native == "signing_time":
                 attribute["values"] = [cms.Time({"utc_time": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)})]
@@ -142,7 +145,7 @@ def test_key_usage_must_allow_signing(ec_pki: Pki) -> None:
         lambda der: b"\x30" + b"\x84\xff\xff\xff\xff" + der,
     ],
 )
-def test_malformed_der_is_refused_with_its_code(ec_pki: Pki, mangle) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_der_is_refused_with_its_code(ec_pki: Pki, mangle: Callable[[bytes], bytes]) -> None:
     with pytest.raises(errors.SignatureMalformed) as caught:
         verify(ec_pki, mangle(sign(ec_pki)))
     assert caught.value.code == "signature.malformed" and caught.value.status == 422
@@ -152,7 +155,7 @@ def test_oversized_and_unsigned_cms_are_malformed(ec_pki: Pki) -> None:
     with pytest.raises(errors.SignatureMalformed):
         verify(ec_pki, b"\x30" * (MAX_CMS + 1))
 
-    def strip(signer_info) -> None:  # type: ignore[no-untyped-def]
+    def strip(signer_info: Any) -> None:
         signer_info["signed_attrs"] = cms.CMSAttributes([])
 
     with pytest.raises(errors.SignatureMalformed) as caught:
@@ -167,7 +170,7 @@ def test_a_signing_time_after_the_clock_is_refused(ec_pki: Pki) -> None:
 
 
 def test_an_unknown_key_algorithm_is_unsupported(ec_pki: Pki) -> None:
-    def relabel(signer_info) -> None:  # type: ignore[no-untyped-def]
+    def relabel(signer_info: Any) -> None:
         signer_info["digest_algorithm"] = {"algorithm": "md5"}
 
     with pytest.raises(errors.UnsupportedAlgorithm) as caught:
@@ -176,7 +179,7 @@ def test_an_unknown_key_algorithm_is_unsupported(ec_pki: Pki) -> None:
 
 
 def test_verify_detached_also_runs_inside_an_event_loop(ec_pki: Pki) -> None:
-    async def inside():  # type: ignore[no-untyped-def]
+    async def inside() -> Evidence:
         return verify(ec_pki, sign(ec_pki))
 
     assert asyncio.run(inside()).signer_iin == IIN

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -29,12 +30,12 @@ DATA = b'{"type":"emhana.medbook.entry/1"}'
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("pki")
     return out, write_demo(out, now=dt.datetime.now(dt.UTC), algorithm="ec")
 
 
-def test_pkcs12_files_of_pki_demo_sign_and_verify(demo_dir: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+def test_pkcs12_files_of_pki_demo_sign_and_verify(demo_dir: tuple[Path, dict[str, Any]]) -> None:
     out, manifest = demo_dir
     trust = from_demo_folder(out)
     for person in manifest["people"]:
@@ -53,7 +54,7 @@ def test_pkcs12_files_of_pki_demo_sign_and_verify(demo_dir: tuple[Path, dict]) -
         assert "BIN" in caught.value.english()
 
 
-def test_an_organization_certificate_names_the_head_and_the_bin(demo_dir: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+def test_an_organization_certificate_names_the_head_and_the_bin(demo_dir: tuple[Path, dict[str, Any]]) -> None:
     out, manifest = demo_dir
     org = next(p for p in manifest["people"] if p["kind"] == "organization")
     key, cert, chain = load_pkcs12((out / f"organization-{org['bin']}.p12").read_bytes(), manifest["password"])

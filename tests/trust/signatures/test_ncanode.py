@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from emhana.kernel import errors
 from emhana.testing.ncanode import FakeNcaNode, gost_cms, serve
 from emhana.trust.signatures.cms import verify_detached
+from emhana.trust.signatures.evidence import Evidence
 from emhana.trust.signatures.identity import check_signer
 from emhana.trust.signatures.ncanode import NcaNodeVerifier
+from emhana.trust.signatures.verifiers import SignatureVerifier
 from tests.builders.signatures import BIN, IIN, Pki
 
 DATA = b'{"type":"emhana.medbook.entry/1"}'
@@ -33,7 +36,7 @@ def node(fake: tuple[FakeNcaNode, str]) -> Iterator[tuple[FakeNcaNode, NcaNodeVe
     yield fake[0], NcaNodeVerifier(fake[1], timeout=0.5)
 
 
-def verify(p: Pki, der: bytes, gost, **kw):  # type: ignore[no-untyped-def]
+def verify(p: Pki, der: bytes, gost: SignatureVerifier | None, **kw: Any) -> Evidence:
     return verify_detached(DATA, der, anchors=[p.root.certificate], crls=[p.crl], gost=gost, **kw)
 
 

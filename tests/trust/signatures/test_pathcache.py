@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms  # type: ignore[import-untyped]
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emhana.kernel import errors
 from emhana.trust.keys import pki
 from emhana.trust.signatures import inprocess, pathcache
+from emhana.trust.signatures.cmsparse import SignedCms
 from tests.builders.signatures import DATA, IIN, Pki, sign, verify
 
 
@@ -24,7 +27,7 @@ def validations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dt.datetime]]:
     seen: list[dt.datetime] = []
     real = inprocess.validate_path
 
-    async def counting(signed, **kw):  # type: ignore[no-untyped-def]
+    async def counting(signed: SignedCms, **kw: Any) -> list[x509.Certificate]:
         seen.append(signed.signing_time)
         return await real(signed, **kw)
 

@@ -1,0 +1,1 @@
+"""Tests of the attachment campaign's policy and calendar."""
