@@ -59,11 +59,6 @@ def history(sessions: sessionmaker[Session], person_id: int) -> list[Attachment]
         return list(s.scalars(select(Attachment).where(Attachment.person_id == person_id).order_by(Attachment.id)))
 
 
-@pytest.fixture
-def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Actor]:
-    return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
-
-
 def test_a05_a06_change_in_the_campaign_takes_effect_on_1_january_and_closes_the_old(
     sessions: sessionmaker[Session], country: Country, person: Callable[..., int], citizen: Callable[[int], Actor]
 ) -> None:

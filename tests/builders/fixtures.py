@@ -38,6 +38,11 @@ def country(
 
 
 @pytest.fixture
+def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Actor]:
+    return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
+
+
+@pytest.fixture
 def counts(sessions: sessionmaker[Session]) -> Callable[[], tuple[int, ...]]:
     """Count the rows an application could write (to prove that a refusal writes nothing)."""
     return lambda: table_counts(sessions)

@@ -6,71 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment.application import service
-from emhana.attachment.enums import Channel
-from emhana.attachment.models import Application
 from emhana.attachment.notice.signer import DemoNotificationSigner
-from emhana.attachment.schemas import ApplicationIn
 from emhana.identity.models import Person
 from emhana.notify.channels import Channel as NotifyChannel
 from emhana.notify.channels import LogChannel, SmtpChannel
-from emhana.notify.models import Notification
-from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.service import backoff, deliver_pending
 from emhana.testing.mail import Inbox, free_port
-from tests.builders.attachment import IN_WINDOW, Country
-
-LATER = IN_WINDOW + dt.timedelta(minutes=1)
-
-
-def apply(
-    sessions: sessionmaker[Session],
-    actor: Actor,
-    *,
-    person_id: int,
-    district_id: int,
-    at: dt.datetime = IN_WINDOW,
-    **kw: Any,
-) -> Application:
-    with sessions.begin() as s:
-        app = service.submit(
-            session=s,
-            actor=actor,
-            data=ApplicationIn(person_id=person_id, district_id=district_id, **kw),
-            channel=Channel.EGOV,
-            now=at,
-        )
-        s.expunge_all()
-        return app
-
-
-def outbox(sessions: sessionmaker[Session]) -> list[Notification]:
-    with sessions() as s:
-        return list(s.scalars(select(Notification).order_by(Notification.id)))
-
-
-@pytest.fixture
-def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Actor]:
-    return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
-
-
-def contact(
-    sessions: sessionmaker[Session],
-    pid: int,
-    language: str = "kk",
-    email: str | None = "dana@example.kz",
-    kind: RecipientKind = RecipientKind.PERSON,
-) -> None:
-    with sessions.begin() as s:
-        set_contact(session=s, kind=kind, recipient_id=pid, language=language, email=email)
+from tests.builders.attachment import Country
+from tests.builders.notices import LATER, apply, contact, outbox
 
 
 def test_delivery_through_a_real_smtp_server_with_the_notice_and_never_twice(

@@ -6,10 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
@@ -18,60 +16,15 @@ from emhana.attachment import placement
 from emhana.attachment.application import service
 from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Channel, EndReason
-from emhana.attachment.models import Application
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.identity.models import Person
 from emhana.kernel import errors
-from emhana.notify.models import Notification
-from emhana.notify.outbox import RecipientKind, set_contact
 from tests.builders.attachment import AFTER_WINDOW, IN_WINDOW, Country
+from tests.builders.notices import LATER, apply, contact, outbox
 
 D = dt.date
-LATER = IN_WINDOW + dt.timedelta(minutes=1)
-
-
-def apply(
-    sessions: sessionmaker[Session],
-    actor: Actor,
-    *,
-    person_id: int,
-    district_id: int,
-    at: dt.datetime = IN_WINDOW,
-    **kw: Any,
-) -> Application:
-    with sessions.begin() as s:
-        app = service.submit(
-            session=s,
-            actor=actor,
-            data=ApplicationIn(person_id=person_id, district_id=district_id, **kw),
-            channel=Channel.EGOV,
-            now=at,
-        )
-        s.expunge_all()
-        return app
-
-
-def outbox(sessions: sessionmaker[Session]) -> list[Notification]:
-    with sessions() as s:
-        return list(s.scalars(select(Notification).order_by(Notification.id)))
-
-
-@pytest.fixture
-def citizen(make_actor: Callable[..., tuple[Actor, str]]) -> Callable[[int], Actor]:
-    return lambda person_id: make_actor(Role.CITIZEN, person_id=person_id)[0]
-
-
-def contact(
-    sessions: sessionmaker[Session],
-    pid: int,
-    language: str = "kk",
-    email: str | None = "dana@example.kz",
-    kind: RecipientKind = RecipientKind.PERSON,
-) -> None:
-    with sessions.begin() as s:
-        set_contact(session=s, kind=kind, recipient_id=pid, language=language, email=email)
 
 
 def test_a54_a06_each_decision_queues_its_message_and_a_transfer_tells_the_losing_organization(
