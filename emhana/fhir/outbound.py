@@ -26,6 +26,7 @@ from emhana.fhir import registry, resources, systems
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.identity.models import Person
 from emhana.kernel.errors import BookNotFound
+from emhana.medbook import views
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import EntryKind
 from emhana.medbook.service import current_entries
@@ -192,10 +193,11 @@ def document(
     book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person_id)) if person else None
     if person is None or book is None:
         raise BookNotFound()
+    views.authorize_document(actor, book)
     record_event(
         session=session,
         actor=actor,
-        action="fhir.medbook.read",
+        action=views.FHIR_READ_ACTION,
         object_type="medical_book",
         object_id=str(book.id),
         subject_person_id=person.id,

@@ -38,6 +38,7 @@ from emhana.medbook.service import current_entries, get_book, latest_clearance, 
 from emhana.medbook.standing import books_of_employer, expiring, standings
 
 READ_ACTION = "medbook.read"
+FHIR_READ_ACTION = "fhir.medbook.read"  # the whole book sent to an MIS as a FHIR document (Patient/$medbook)
 DOWNLOAD_PURPOSE = "download"
 BOOK = "medical_book"
 SIGNATURE_PENDING = N_("Signature pending")
@@ -63,6 +64,13 @@ def _log_read(session: Session, actor: Actor, book: MedicalBook, purpose: str, n
         purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
         now=now,
     )
+
+
+def authorize_document(actor: Actor, book: MedicalBook) -> None:
+    """Admit the staff and the MIS of the issuing organization to the book as a FHIR document; an account bound
+    to no organization, or to another one, is refused as on GET /api/v1/medbook/books/{id}."""
+    if actor.entity_id is None or actor.entity_id != book.entity_id:
+        raise Forbidden()
 
 
 def authorize_read(actor: Actor, book: MedicalBook) -> None:
@@ -157,7 +165,11 @@ def reads_of_my_book(*, session: Session, actor: Actor) -> list[ReadOut]:
     rows = session.execute(
         select(AuditEvent, Account)
         .outerjoin(Account, Account.id == AuditEvent.account_id)
-        .where(AuditEvent.object_type == BOOK, AuditEvent.object_id == str(book.id), AuditEvent.action == READ_ACTION)
+        .where(
+            AuditEvent.object_type == BOOK,
+            AuditEvent.object_id == str(book.id),
+            AuditEvent.action.in_((READ_ACTION, FHIR_READ_ACTION)),
+        )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     ).all()
     return [

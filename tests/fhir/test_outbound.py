@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy.orm import Session, sessionmaker
 
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
 from emhana.trust.signatures.cms import verify_detached
 from tests.builders import fhir as b
 from tests.builders.fhir import FhirWorld, audit_actions
@@ -111,3 +114,19 @@ def test_a_desk_entry_signed_through_the_trust_component_carries_its_cms(
     assert base64.b64decode(binary["data"]) == data
     assert base64.b64decode(prov["signature"][0]["data"]) == cms
     assert prov["entity"][0]["what"]["reference"] == f"Binary/{binary['id']}"
+
+
+def test_only_the_issuing_organization_reads_the_book_and_the_owner_sees_its_fhir_reads(
+    client: TestClient, fw: FhirWorld, make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
+    """Issue 14: another organization's clinician, and an MIS account bound to no organization, get 403 on
+    Patient/$medbook as on GET /api/v1/medbook/books/{id}; the issuing MIS's read shows in "who read my book"."""
+    path = f"/fhir/R4/Patient/{fw.w.cook}/$medbook"
+    _, loose_mis = make_actor(Role.MIS_CLIENT)
+    for headers in (fw.w.h["clin_b"], fw.w.h["rt_x"], {"Authorization": f"Bearer {loose_mis}"}):
+        r = client.get(path, headers={**headers, "Accept": "application/fhir+json"})
+        assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome", r.text
+    assert client.get(f"/api/v1/medbook/books/{fw.book_id}", headers=fw.w.h["clin_b"]).status_code == 403
+    assert client.get(path, headers={**fw.w.h["mis_a"], "X-Purpose-Of-Use": "periodic exam"}).status_code == 200
+    reads = client.get("/api/v1/medbook/me/reads", headers=fw.w.h["cook"]).json()
+    assert [(r["role"], r["purpose"]) for r in reads] == [("mis_client", "periodic exam")]
