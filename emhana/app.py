@@ -11,10 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from emhana import __version__
 from emhana import models as tables  # noqa: F401  (every table, chain and listener registered)
 from emhana.accounts.service import LocalAuthenticator
+from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.kernel.i18n import LANGUAGES, negotiate
-from emhana.web import problems, security
+from emhana.web import hosts, problems, security
 from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -23,6 +24,7 @@ LANG_COOKIE = "lang"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for the configured database."""
+    logsafe.install()  # no IIN in any log line, uvicorn's access log included, whatever a client puts in a URL
     if settings is None:  # started from the environment (emhana serve, uvicorn --factory)
         settings = get_settings()
         security.require_secret_key(settings)
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_pages(app)
 
     from emhana.api.accounts import router as auth_router
+    from emhana.api.admin_accounts import router as accounts_router
     from emhana.api.attachment.campaign import router as attachment_router
     from emhana.api.audit import router as audit_router
     from emhana.api.facilities import router as facilities_router
@@ -63,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.seals import public_router as trust_public_router
     from emhana.api.seals import router as trust_router
     from emhana.api.signatures import router as signatures_router
+    from emhana.pages.accounts import router as accounts_pages
     from emhana.pages.attachment.citizen import router as attachment_pages
     from emhana.pages.home import router as pages_router
     from emhana.pages.medbook import router as medbook_pages
+    from emhana.pages.oversight import router as oversight_pages
     from emhana.pages.verify import router as trust_pages
 
     for router in (
@@ -79,15 +84,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
+    app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(signatures_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(accounts_pages)
     app.include_router(attachment_pages)
     app.include_router(medbook_pages)
+    app.include_router(oversight_pages)
     app.include_router(trust_router, prefix="/api/v1")
     app.include_router(trust_public_router)
     app.include_router(trust_pages)
     install_fhir(app)  # /fhir/R4 and /api/v1/interop
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     security.install(app, settings)
+    hosts.install(app, settings)  # outermost: a foreign Host is refused first (EMHANA_TRUSTED_HOSTS)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emhana.kernel.db import Base, BigId
@@ -24,6 +24,11 @@ class Account(Base):
     entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set by an administrator's reset (and on accounts they create): the password is a one-time password that
+    # opens no session; its holder must first set a password of their own (accounts.admin.change_password).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))  # None: the command line
 
 
 class ApiToken(Base):

@@ -30,6 +30,8 @@ class Can(StrEnum):
 
     # accounts
     USE_ACCOUNT = "use_account"  # who am I, sign out
+    ADMINISTER_FUND_ACCOUNTS = "administer_fund_accounts"  # the Fund appoints organizations' administrators
+    ADMINISTER_ENTITY_STAFF = "administer_entity_staff"  # an organization's administrator: its own staff only
     # a citizen's own records and requests
     SEE_OWN_RECORDS = "see_own_records"  # my person, my attachment, my medical book, who read my data
     SET_OWN_PREFERENCES = "set_own_preferences"  # the book's language, notification contacts
@@ -37,6 +39,7 @@ class Can(StrEnum):
     # identity
     READ_ANY_PERSON = "read_any_person"  # staff: read any person's identity data, find a person by IIN
     READ_PERSON = "read_person"  # a person and their representations (a citizen: their own or a child's)
+    OVERSEE_READS = "oversee_reads"  # the Fund: accounts flagged for unusual read volume (issue 14)
     REGISTER_PERSON = "register_person"  # register a person, record a legal representation
     # attachment
     APPLY_FOR_ATTACHMENT = "apply_for_attachment"  # file an application (portal or in person)
@@ -88,6 +91,8 @@ class Can(StrEnum):
 MATRIX: Mapping[Can, frozenset[Role]] = MappingProxyType(
     {
         Can.USE_ACCOUNT: ALL_ROLES,
+        Can.ADMINISTER_FUND_ACCOUNTS: frozenset({Role.FUND_ADMIN}),
+        Can.ADMINISTER_ENTITY_STAFF: frozenset({Role.ENTITY_ADMIN}),
         Can.SEE_OWN_RECORDS: frozenset({Role.CITIZEN}),
         Can.SET_OWN_PREFERENCES: frozenset({Role.CITIZEN}),
         Can.APPLY_ON_PORTAL: frozenset({Role.CITIZEN}),
@@ -96,6 +101,7 @@ MATRIX: Mapping[Can, frozenset[Role]] = MappingProxyType(
             {Role.CITIZEN, Role.REGISTRAR, Role.CLINICIAN, Role.RESPONSIBLE_THERAPIST, Role.FUND_ADMIN}
         ),
         Can.REGISTER_PERSON: frozenset({Role.REGISTRAR, Role.FUND_ADMIN}),
+        Can.OVERSEE_READS: frozenset({Role.FUND_ADMIN}),
         Can.APPLY_FOR_ATTACHMENT: frozenset({Role.CITIZEN, Role.REGISTRAR}),
         Can.RECORD_WRITTEN_APPLICATION: frozenset({Role.REGISTRAR}),
         Can.DECIDE_APPLICATION: frozenset({Role.REGISTRAR}),

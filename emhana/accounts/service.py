@@ -11,13 +11,14 @@ from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account, ApiToken
 from emhana.accounts.roles import Role
+from emhana.accounts.rules import DEMO_PREFIX as DEMO_PREFIX  # re-exported: the demo seeding names its accounts
 from emhana.kernel import clock
-from emhana.kernel.errors import BadCredentials, NotAuthenticated
+from emhana.kernel.errors import BadCredentials, NotAuthenticated, PasswordChangeRequired
 
 _hasher = PasswordHasher()
 
@@ -68,9 +69,6 @@ class Authenticator(Protocol):
         ...
 
 
-DEMO_PREFIX = "demo-"
-
-
 class LocalAuthenticator:
     """Authenticates against local accounts with argon2 password hashes.
 
@@ -81,18 +79,28 @@ class LocalAuthenticator:
         self.allow_demo = allow_demo
 
     def authenticate(self, *, session: Session, username: str, password: str) -> Actor:
-        """Return the actor for valid credentials or raise BadCredentials."""
-        if username.startswith(DEMO_PREFIX) and not self.allow_demo:
-            raise BadCredentials()
-        account = session.scalar(select(Account).where(Account.username == username))
-        stored = account.password_hash if account is not None and account.active else None
-        try:
-            _hasher.verify(stored or _dummy_hash(), password)
-        except (VerificationError, InvalidHashError):
-            raise BadCredentials() from None
-        if account is None or stored is None:
-            raise BadCredentials()
+        """Return the actor for valid credentials or raise BadCredentials; a one-time password opens no
+        session (PasswordChangeRequired: its holder sets a password of their own first)."""
+        account = verify_password(session=session, username=username, password=password, allow_demo=self.allow_demo)
+        if account.must_change_password:
+            raise PasswordChangeRequired()
         return actor_of(account)
+
+
+def verify_password(*, session: Session, username: str, password: str, allow_demo: bool = False) -> Account:
+    """Return the active account whose password this is, or raise BadCredentials (an unknown username costs
+    the same time as a wrong password). Demo accounts answer only in demo mode."""
+    if username.startswith(DEMO_PREFIX) and not allow_demo:
+        raise BadCredentials()
+    account = session.scalar(select(Account).where(Account.username == username))
+    stored = account.password_hash if account is not None and account.active else None
+    try:
+        _hasher.verify(stored or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        raise BadCredentials() from None
+    if account is None or stored is None:
+        raise BadCredentials()
+    return account
 
 
 def _digest(token: str) -> str:
@@ -120,7 +128,7 @@ def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = N
         raise NotAuthenticated()
     tok, account = row
     expires = tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=dt.UTC)
-    if tok.revoked or expires <= now or not account.active:
+    if tok.revoked or expires <= now or not account.active or account.must_change_password:
         raise NotAuthenticated()
     return actor_of(account)
 
@@ -130,6 +138,13 @@ def revoke_token(*, session: Session, token: str) -> None:
     tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if tok is not None:
         tok.revoked = True
+
+
+def revoke_tokens(*, session: Session, account_id: int) -> None:
+    """Revoke every live token of an account: its API tokens and its page sessions end at once."""
+    session.execute(
+        update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.revoked.is_(False)).values(revoked=True)
+    )
 
 
 def create_account(
@@ -142,7 +157,8 @@ def create_account(
     person_id: int | None = None,
     entity_id: int | None = None,
 ) -> Account:
-    """Create an account with an optional local password."""
+    """Create an account with an optional local password, unchecked and unaudited: for the demo seeding, the
+    generator and tests. Real accounts are made by ``emhana.accounts.admin.create`` (checked and audited)."""
     account = Account(
         username=username,
         password_hash=hash_password(password) if password else None,

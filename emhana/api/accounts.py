@@ -1,14 +1,15 @@
-"""Auth routes: OAuth2 password form for bearer tokens, the current account, logout."""
+"""Auth routes: OAuth2 password form for bearer tokens, choosing a new password, the current account, logout."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from emhana.accounts import admin
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor, Authenticator, issue_token, revoke_token
 from emhana.web.deps import SessionDep, bearer_token, public, require
@@ -38,6 +39,18 @@ def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordR
     ttl = dt.timedelta(minutes=request.app.state.settings.token_ttl_minutes)
     access = issue_token(session=session, actor=actor, ttl=ttl)
     return TokenOut(access_token=access, expires_in=int(ttl.total_seconds()), role=actor.role.value)
+
+
+@router.post("/password", status_code=204, dependencies=[public()])
+def change_password(
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=200)],
+    new_password: Annotated[str, Form(max_length=200)],
+) -> None:
+    """Choose a new password, proving the current one (or the one-time password an administrator gave: such
+    a password opens no session until this is done). Every session of the account ends; ask for a new token."""
+    admin.change_password(session=session, username=username.strip(), password=password, new_password=new_password)
 
 
 @router.get("/me", response_model=MeOut)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
@@ -31,7 +33,7 @@ from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SessionDep, public, require
-from emhana.web.idempotency import idempotent_json
+from emhana.web.idempotency import IdempotencyKey, idempotent_json
 
 router = APIRouter(prefix="/facilities", tags=["facilities"])
 
@@ -111,7 +113,7 @@ def create_entity(
     body: EntityIn,
     session: SessionDep,
     actor: Annotated[Actor, require(Can.KEEP_FACILITY_REGISTER)],
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a new healthcare entity with its sites and districts (B-04)."""
 
@@ -185,7 +187,8 @@ async def import_file(
     session: SessionDep,
     actor: Annotated[Actor, require(Can.KEEP_FACILITY_REGISTER)],
     file: Annotated[UploadFile, File()],
-) -> ImportOut:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Import entities from CSV or JSON: all or nothing, every bad row reported with its line."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
@@ -196,34 +199,50 @@ async def import_file(
     records, row_errors = (io.read_json if is_json else io.read_csv)(data, known)
     if row_errors:
         raise ImportRejected(count=len(row_errors), errors=[e.as_problem() for e in row_errors])
-    result = service.apply_records(session=session, actor=actor, records=records)
-    return ImportOut(**result.__dict__)
+
+    def run() -> tuple[int, dict[str, object]]:
+        result = service.apply_records(session=session, actor=actor, records=records)
+        return 200, ImportOut(**result.__dict__).model_dump(mode="json")
+
+    fingerprint = {"file": hashlib.sha256(data).hexdigest(), "json": is_json}
+    return await run_in_threadpool(
+        idempotent_json, session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run
+    )
 
 
 @router.post("/entities/{entity_id}/inclusions", response_model=InclusionOut, status_code=201)
 def change_inclusion(
-    entity_id: int, body: InclusionIn, session: SessionDep, actor: Annotated[Actor, require(Can.DECIDE_INCLUSION)]
-) -> InclusionOut:
+    entity_id: int,
+    body: InclusionIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.DECIDE_INCLUSION)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Include an entity in the database or exclude it from a date, with a reason (B-05, B-06).
 
     An exclusion moves the entity's attached people to the nearest participating sites with free
     places in the same transaction (A-94); whoever finds no place is detached and may apply at any time.
     """
-    entity = service.get_entity(session=session, entity_id=entity_id)
-    period = service.change_inclusion(
-        session=session,
-        actor=actor,
-        entity=entity,
-        status=InclusionStatus(body.status),
-        effective_from=body.effective_from,
-        reason=body.reason,
-    )
-    return InclusionOut(
-        status=period.status,
-        effective_from=period.effective_from,
-        effective_to=period.effective_to,
-        reason=period.reason,
-    )
+
+    def run() -> tuple[int, dict[str, object]]:
+        entity = service.get_entity(session=session, entity_id=entity_id)
+        period = service.change_inclusion(
+            session=session,
+            actor=actor,
+            entity=entity,
+            status=InclusionStatus(body.status),
+            effective_from=body.effective_from,
+            reason=body.reason,
+        )
+        return 201, InclusionOut(
+            status=period.status,
+            effective_from=period.effective_from,
+            effective_to=period.effective_to,
+            reason=period.reason,
+        ).model_dump(mode="json")
+
+    payload = {"entity": entity_id, **body.model_dump(mode="json")}
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload=payload, run=run)
 
 
 @router.get("/entities/{entity_id}/practitioners", response_model=list[PractitionerOut], dependencies=[public()])
@@ -251,31 +270,37 @@ def add_practitioner(
     body: PractitionerIn,
     session: SessionDep,
     actor: Annotated[Actor, require(Can.ADD_PRACTITIONER)],
-) -> PractitionerOut:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Register a practitioner's post at an entity; an entity admin only at their own entity."""
     if actor.role is Role.ENTITY_ADMIN and actor.entity_id != entity_id:
         raise Forbidden()
-    p = service.add_practitioner(
-        session=session,
-        actor=actor,
-        iin=body.iin,
-        surname=body.surname,
-        given_name=body.given_name,
-        patronymic=body.patronymic,
-        specialties=body.specialties,
-        entity_id=entity_id,
-        site_id=body.site_id,
-        title=body.title,
-        rate=body.rate,
-        valid_from=body.valid_from,
-    )
-    return PractitionerOut(
-        id=p.id,
-        surname=p.surname,
-        given_name=p.given_name,
-        patronymic=p.patronymic,
-        specialties=[s for s in p.specialties.split(",") if s],
-        title=body.title,
-        site_id=body.site_id,
-        rate=body.rate,
-    )
+
+    def run() -> tuple[int, dict[str, object]]:
+        p = service.add_practitioner(
+            session=session,
+            actor=actor,
+            iin=body.iin,
+            surname=body.surname,
+            given_name=body.given_name,
+            patronymic=body.patronymic,
+            specialties=body.specialties,
+            entity_id=entity_id,
+            site_id=body.site_id,
+            title=body.title,
+            rate=body.rate,
+            valid_from=body.valid_from,
+        )
+        return 201, PractitionerOut(
+            id=p.id,
+            surname=p.surname,
+            given_name=p.given_name,
+            patronymic=p.patronymic,
+            specialties=[s for s in p.specialties.split(",") if s],
+            title=body.title,
+            site_id=body.site_id,
+            rate=body.rate,
+        ).model_dump(mode="json")
+
+    payload = {"entity": entity_id, **body.model_dump(mode="json")}
+    return idempotent_json(session=session, actor=actor, key=idempotency_key, payload=payload, run=run)

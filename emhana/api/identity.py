@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,7 @@ from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.identity import service
 from emhana.identity.models import LegalRepresentation, Person
-from emhana.identity.rules import iin_hints, iin_problem
+from emhana.identity.rules import PURPOSE_TEXT_MAX, ReadPurpose, iin_hints, iin_problem
 from emhana.identity.schemas import (
     IIN,
     AddressOut,
@@ -26,7 +26,8 @@ from emhana.identity.schemas import (
 from emhana.kernel.errors import NotFound
 from emhana.kernel.i18n import LANGUAGES, N_, translate
 from emhana.web.deps import SessionDep, public, require
-from emhana.web.idempotency import idempotent_json
+from emhana.web.idempotency import IdempotencyKey, idempotent_json
+from emhana.web.purpose import PURPOSE_HELP, PurposeQuery, PurposeTextQuery, stated
 
 router = APIRouter(tags=["identity"])
 
@@ -72,6 +73,8 @@ def representation_out(r: LegalRepresentation) -> RepresentationOut:
         representative_id=r.representative_id,
         represented_id=r.represented_id,
         basis=r.basis,
+        document_kind=r.document_kind,
+        document_number=r.document_number,
         basis_document=r.basis_document,
         valid_from=r.valid_from,
         valid_to=r.valid_to,
@@ -96,23 +99,53 @@ def create_person(
     )
 
 
+def threshold(request: Request) -> int:
+    """Reads a day before an account is flagged to the Fund (Settings.read_flag_threshold)."""
+    return int(request.app.state.settings.read_flag_threshold)
+
+
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def read_person(person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON)]) -> PersonOut:
-    """Return a person's identity data; a citizen only their own or a represented person's."""
-    return person_out(service.get_person(session=session, actor=actor, person_id=person_id, purpose="api read"))
+def read_person(
+    person_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.READ_PERSON)],
+    purpose: PurposeQuery = None,
+    purpose_text: PurposeTextQuery = None,
+) -> PersonOut:
+    """Return a person's identity data (the read is logged with its purpose and shown to the person); a
+    citizen only their own or a represented person's."""
+    return person_out(
+        service.get_person(
+            session=session,
+            actor=actor,
+            person_id=person_id,
+            purpose=stated(purpose, purpose_text, "api read"),
+            flag_after=threshold(request),
+        )
+    )
 
 
 class LookupIn(BaseModel):
     iin: IIN
-    purpose: str = Field(default="identification", min_length=1, max_length=200)
+    purpose: ReadPurpose | None = Field(default=None, description=PURPOSE_HELP)
+    purpose_text: str | None = Field(default=None, max_length=PURPOSE_TEXT_MAX)
 
 
 @router.post("/persons/lookup", response_model=PersonOut)
 def lookup_person(
-    body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(Can.READ_ANY_PERSON)]
+    body: LookupIn, request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.READ_ANY_PERSON)]
 ) -> PersonOut:
     """Find a person by IIN (sent in the body) for a stated purpose."""
-    return person_out(service.find_by_iin(session=session, actor=actor, iin=body.iin, purpose=body.purpose))
+    return person_out(
+        service.find_by_iin(
+            session=session,
+            actor=actor,
+            iin=body.iin,
+            purpose=stated(body.purpose, body.purpose_text, "identification"),
+            flag_after=threshold(request),
+        )
+    )
 
 
 @router.get("/me/person", response_model=PersonOut)
@@ -125,18 +158,41 @@ def my_person(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_R
 
 @router.post("/representations", response_model=RepresentationOut, status_code=201)
 def add_representation(
-    body: RepresentationIn, session: SessionDep, actor: Annotated[Actor, require(Can.REGISTER_PERSON)]
-) -> RepresentationOut:
-    """Record a legal representation with its basis document and period."""
-    return representation_out(service.add_representation(session=session, actor=actor, data=body))
+    body: RepresentationIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.REGISTER_PERSON)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record a legal representation on its basis document (a registrar of the organization the person is
+    attached to, or the Fund); both people are told. A retry with the same Idempotency-Key returns the first
+    answer."""
+
+    def run() -> tuple[int, dict[str, object]]:
+        row = service.add_representation(session=session, actor=actor, data=body)
+        return 201, representation_out(row).model_dump(mode="json")
+
+    return idempotent_json(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.get("/persons/{person_id}/representations", response_model=list[RepresentationOut])
 def list_representations(
-    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON)]
+    person_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.READ_PERSON)],
+    purpose: PurposeQuery = None,
+    purpose_text: PurposeTextQuery = None,
 ) -> list[RepresentationOut]:
     """Return the representations where a readable person represents or is represented."""
-    service.get_person(session=session, actor=actor, person_id=person_id, purpose="representations")
+    service.get_person(
+        session=session,
+        actor=actor,
+        person_id=person_id,
+        purpose=stated(purpose, purpose_text, "representations"),
+        flag_after=threshold(request),
+    )
     return [representation_out(r) for r in service.representations_of(session=session, person_id=person_id)]
 
 

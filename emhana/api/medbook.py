@@ -38,7 +38,7 @@ from emhana.medbook.schemas import (
     RequirementIn,
 )
 from emhana.web.deps import SessionDep, public, require
-from emhana.web.idempotency import idempotent_json
+from emhana.web.idempotency import idempotent_json, idempotent_no_content
 
 router = APIRouter(prefix="/medbook", tags=["medbook"])
 IdempotencyKey = Annotated[str | None, Header()]
@@ -153,11 +153,19 @@ def appointment_history(
 
 @router.post("/employers", status_code=204, response_class=Response)
 def link_employer(
-    body: EmployerLinkIn, session: SessionDep, actor: Annotated[Actor, require(Can.LINK_EMPLOYER)]
+    body: EmployerLinkIn,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.LINK_EMPLOYER)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Tie an employer account to its BIN (it then sees its workers' clearance status and dates only)."""
-    service.link_employer(session=session, actor=actor, account_id=body.account_id, bin_=body.bin, now=clock.now())
-    return Response(status_code=204)
+
+    def run() -> None:
+        service.link_employer(session=session, actor=actor, account_id=body.account_id, bin_=body.bin, now=clock.now())
+
+    return idempotent_no_content(
+        session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
+    )
 
 
 @router.post("/books", response_model=BookOut, status_code=201)

@@ -98,7 +98,7 @@ async def read_submission(request: Request) -> str:
         if upload is not None and not isinstance(upload, str):
             data = await upload.read(photo.MAX_UPLOAD + 1)
             if data:
-                return await run_in_threadpool(photo.text_of, data)
+                return await photo.decode(data)  # bounded: pixels and concurrent decodes
         if isinstance(text, str) and text.strip():
             return text[: MAX_TEXT + 1]
     raise InvalidInput()
@@ -107,8 +107,9 @@ async def read_submission(request: Request) -> str:
 @router.post("/verify", dependencies=[public()])
 async def verify(request: Request, session: SessionDep) -> dict[str, Any]:
     """Verify a seal against the current trust and revocation lists: its text (JSON {"text": ...} or form field
-    `text`) or a photo of its QR code (multipart field `image`, at most 8 MB). The outcome is a verdict, not an
-    error: any text gets one of the nine outcomes of docs/credentials.md §6.6."""
+    `text`) or a photo of its QR code (multipart field `image`, at most 8 MB and 12 megapixels; 503 when every
+    decoder is busy). The outcome is a verdict, not an error: any text gets one of the nine outcomes of
+    docs/credentials.md §6.6."""
     text = await read_submission(request)
     result = await run_in_threadpool(publish.verify_text, session, text)
     return result_json(result)

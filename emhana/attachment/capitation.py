@@ -10,7 +10,6 @@ each count is stored with the ids of its persons and their attachments, gathered
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
-from emhana.kernel import clock
+from emhana.kernel import clock, csvsafe
 from emhana.kernel.errors import InvalidDates, InvalidInput, NotFound, SnapshotExists
 from emhana.kernel.i18n import N_
 
@@ -247,7 +246,7 @@ def export_csv(*, session: Session, snapshot: CapitationSnapshot) -> str:
         else {}
     )
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.Writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for r in rows:
         writer.writerow((snapshot.as_of.isoformat(), r.entity_id, bins.get(r.entity_id, ""), r.sex, r.band, r.count))

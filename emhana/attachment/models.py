@@ -244,3 +244,40 @@ ATTACHMENT_CHAIN = chain.register(
     ),
     Attachment,
 )
+
+# A person's applications, one chain per person: what was asked, by whom, and the decision (A-50..A-54, A-70).
+# The decision fields change once decided: each change written through the application appends an ``update``
+# link, so a decision flipped in SQL is named by `audit verify`.
+APPLICATION_CHAIN = chain.register(
+    chain.ChainKind(
+        "application",
+        chain.table_of(Application),
+        "person_id",
+        (
+            "person_id",
+            "applicant_person_id",
+            "channel",
+            "entity_id",
+            "site_id",
+            "district_id",
+            "place_basis",
+            "border_claim",
+            "pregnant",
+            "care_at_home",
+            "change_reason",
+            "state",
+            "review",
+            "reason_code",
+            "reason_note",
+            "submitted_at",
+            "filed_on",
+            "deadline",
+            "decided_at",
+            "decided_by",
+            "recorded_by",
+            "version",
+        ),
+        mutable=True,
+    ),
+    Application,
+)

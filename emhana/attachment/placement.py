@@ -2,9 +2,10 @@
 redistribution of an excluded entity's people (A-94), the district load and the row locks.
 
 Locks are taken in one order everywhere, person rows before district rows, so concurrent
-transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR UPDATE; SQLite
-serialises writers by itself. History is added, never rewritten: a row gets its end date once it
-is in the past; only a planned end in the future may be brought forward by a later decision.
+transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR UPDATE; on SQLite every
+unit of work holds the write lock from its first statement (BEGIN IMMEDIATE, emhana/kernel/db.py).
+History is added, never rewritten: a row gets its end date once it is in the past; only a planned
+end in the future may be brought forward by a later decision.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Append-only guards: database triggers that refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) of the audit
-log and of the chain links, on both databases (issue 8, item 5).
+log, of the chain links (issue 8, item 5) and of the chain checkpoints (issue 14), on both databases.
 
 The only way around them is to drop them, which needs the rights of the tables' owner: :func:`suspended`
 does that inside one transaction and puts them back before it ends. It exists for the test cleaner and for
@@ -13,11 +13,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, text
 
-GUARDED = ("audit_event", "chain_link")
+GUARDED = ("audit_event", "chain_link")  # since migration 0008
+CHECKPOINTS = ("chain_checkpoint",)  # since migration 0016
+EVERY = (*GUARDED, *CHECKPOINTS)
 FUNCTION = "emhana_append_only"
 
 
-def _pg_install() -> list[str]:
+def _pg_install(tables: tuple[str, ...]) -> list[str]:
     out = [
         f"""CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -25,7 +27,7 @@ BEGIN
 END
 $$"""
     ]
-    for t in GUARDED:
+    for t in tables:
         out.append(
             f"CREATE TRIGGER trg_{t}_append_only BEFORE UPDATE OR DELETE ON {t} "
             f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}()"
@@ -37,17 +39,17 @@ $$"""
     return out
 
 
-def _pg_remove() -> list[str]:
+def _pg_remove(tables: tuple[str, ...], function: bool) -> list[str]:
     out = []
-    for t in GUARDED:
+    for t in tables:
         out.append(f"DROP TRIGGER IF EXISTS trg_{t}_append_only ON {t}")
         out.append(f"DROP TRIGGER IF EXISTS trg_{t}_no_truncate ON {t}")
-    return [*out, f"DROP FUNCTION IF EXISTS {FUNCTION}()"]
+    return [*out, f"DROP FUNCTION IF EXISTS {FUNCTION}()"] if function else out
 
 
-def _sqlite_install() -> list[str]:
+def _sqlite_install(tables: tuple[str, ...]) -> list[str]:
     out = []
-    for t in GUARDED:
+    for t in tables:
         for op in ("UPDATE", "DELETE"):
             out.append(
                 f"CREATE TRIGGER trg_{t}_no_{op.lower()} BEFORE {op} ON {t} "
@@ -56,18 +58,19 @@ def _sqlite_install() -> list[str]:
     return out
 
 
-def _sqlite_remove() -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS trg_{t}_no_{op}" for t in GUARDED for op in ("update", "delete")]
+def _sqlite_remove(tables: tuple[str, ...]) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS trg_{t}_no_{op}" for t in tables for op in ("update", "delete")]
 
 
-def install_statements(dialect: str) -> list[str]:
-    """The SQL that installs the guards on a dialect (used by migration 0008)."""
-    return _pg_install() if dialect == "postgresql" else _sqlite_install()
+def install_statements(dialect: str, tables: tuple[str, ...] = GUARDED) -> list[str]:
+    """The SQL that installs the guards of some tables on a dialect (migrations 0008 and 0016)."""
+    return _pg_install(tables) if dialect == "postgresql" else _sqlite_install(tables)
 
 
-def remove_statements(dialect: str) -> list[str]:
-    """The SQL that removes the guards on a dialect."""
-    return _pg_remove() if dialect == "postgresql" else _sqlite_remove()
+def remove_statements(dialect: str, tables: tuple[str, ...] = GUARDED, function: bool = True) -> list[str]:
+    """The SQL that removes the guards of some tables on a dialect (and on PostgreSQL their trigger function,
+    unless another table's guard still uses it)."""
+    return _pg_remove(tables, function) if dialect == "postgresql" else _sqlite_remove(tables)
 
 
 @contextmanager
@@ -77,8 +80,8 @@ def suspended(conn: Connection) -> Iterator[None]:
     Use it only for the test cleaner or a deliberate tampering test; DDL is transactional on both
     databases, so a failure inside the block rolls the drop back too.
     """
-    for sql in remove_statements(conn.dialect.name):
+    for sql in remove_statements(conn.dialect.name, EVERY):
         conn.execute(text(sql))
     yield
-    for sql in install_statements(conn.dialect.name):
+    for sql in install_statements(conn.dialect.name, EVERY):
         conn.execute(text(sql))

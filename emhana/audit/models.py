@@ -1,4 +1,4 @@
-"""Tables of the audit log, of idempotency keys and of the hash chains over append-only history."""
+"""Tables of the audit log, of idempotency keys, of the hash chains and of their signed checkpoints."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ class ChainLink(Base):
     __table_args__ = (
         UniqueConstraint("kind", "chain_key", "seq", name="uq_chain_link_position"),
         Index("ix_chain_link_record", "kind", "record_id"),
+        # Ids never reused, on SQLite too (migration 0016): a checkpoint pins the links up to an id.
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -72,3 +74,16 @@ class ChainHead(Base):
     chain_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainCheckpoint(Base):
+    """A signed checkpoint of every chain head (emhana/trust/chain/checkpoint.py): append-only, guarded by
+    triggers; a copy kept outside the database is what `audit verify --checkpoint` trusts."""
+
+    __tablename__ = "chain_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    boundary: Mapped[int] = mapped_column(BigInteger)
+    kid: Mapped[str] = mapped_column(String(16))
+    document: Mapped[str] = mapped_column(Text)

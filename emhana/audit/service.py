@@ -16,6 +16,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from emhana.accounts.admin import AccountChange
+from emhana.accounts.admin import on_change as on_account_change
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.kernel import clock
@@ -117,3 +119,19 @@ class Events:
         written = write_events(session, self.rows)
         self.rows = []
         return written
+
+
+def _record_account_change(session: Session, change: AccountChange) -> None:
+    """Audit every change of an account's role, organization, state or password: ``emhana.accounts.admin``
+    writes accounts through one writer that calls this in the same transaction (and refuses to write without)."""
+    record_event(
+        session=session,
+        actor=change.actor,
+        action=change.action,
+        object_type="account",
+        object_id=str(change.account_id),
+        purpose=change.detail,
+    )
+
+
+on_account_change(_record_account_change)

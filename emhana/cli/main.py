@@ -1,5 +1,5 @@
 """The command line, composed from the domains: demo, serve, db, generate, import, export, iin, capitation,
-pki, verify."""
+pki, verify, accounts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from emhana import models as tables  # noqa: F401  (every table, chain and liste
 from emhana.cli import audit as audit_cli
 from emhana.cli import trust as trust_keys_cli
 from emhana.cli import verify as trust_cli
+from emhana.cli.accounts import app as accounts_app
 from emhana.cli.capitation import app as capitation_app
 from emhana.cli.medbook import app as medbook_app
 from emhana.cli.notify import app as notify_app
@@ -44,6 +45,7 @@ app.add_typer(medbook_app, name="medbook")
 app.command("verify")(trust_cli.verify_command)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(accounts_app, name="accounts")
 app.command("backup")(audit_cli.backup_command)
 app.command("restore")(audit_cli.restore_command)
 
@@ -98,10 +100,11 @@ def demo(
 
         from emhana.app import create_app
         from emhana.devtools.demo import server_settings
+        from emhana.web.security import UVICORN_OPTIONS
 
         settings = server_settings(url)  # the demo database, demo mode, and the demo PKI trusted too
         use_settings(settings)  # also what code without the app (get_settings()) reads in this process
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **UVICORN_OPTIONS)
 
 
 @app.command()
@@ -113,7 +116,17 @@ def serve(
     """Start the web server (uvicorn) for EMHANA_DATABASE_URL."""
     import uvicorn
 
-    uvicorn.run("emhana.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from emhana.web.security import UVICORN_OPTIONS  # forwarded headers: only from EMHANA_TRUSTED_PROXIES
+
+    uvicorn.run(
+        "emhana.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **UVICORN_OPTIONS,
+    )
 
 
 @db_app.command("upgrade")
@@ -140,7 +153,7 @@ def generate(
 
     stats = run_with_progress(url, population, seed)
     console.print(stats)
-    console.print("Generated rows carry no hash-chain links yet; `emhana audit seal` links them.")
+    console.print("Generated rows were linked into their hash chains as they were written (`emhana audit verify`).")
 
 
 @import_app.command("facilities")
@@ -213,6 +226,9 @@ def iin_check(iins: Annotated[list[str], typer.Argument(help="IINs to check")]) 
 
 
 def main() -> None:
+    from emhana.kernel import logsafe
+
+    logsafe.install()  # no IIN in any log line of any command (the server's app installs it too)
     app()
 
 

@@ -31,9 +31,29 @@ def _session(database_url: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
+def require_wrapping_secret() -> None:
+    """Refuse to make or open seal keys outside demo mode without EMHANA_SECRET_KEY.
+
+    Without the secret, keys would be wrapped with the public DEMO key (emhana/trust/keys/wrap.py), which protects
+    nothing: a facility's seal key would be readable by anyone with the database.
+    """
+    from emhana.kernel.config import get_settings
+
+    settings = get_settings()
+    if not settings.secret_key and not settings.demo_mode:
+        sys.stderr.write(
+            "error: trust.secret_key_missing: EMHANA_SECRET_KEY is not set, so seal keys would be wrapped with the "
+            "public demo key. Set it (generate one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(48))"), '
+            "or run the demo with EMHANA_DEMO_MODE=1. Nothing was changed.\n"
+        )
+        raise typer.Exit(2)
+
+
 def _run(database_url: str | None, work: Callable[[Session], T]) -> T:
     from emhana.kernel.errors import RegistryError
 
+    require_wrapping_secret()
     try:
         with _session(database_url) as session:
             return work(session)
@@ -59,7 +79,7 @@ def init(
         return scheme.kid
 
     kid = _run(database_url, work)
-    if not get_settings().secret_key:
+    if not get_settings().secret_key:  # demo mode only: every other run was refused by require_wrapping_secret
         sys.stderr.write(
             "warning: EMHANA_SECRET_KEY is empty: keys are wrapped with the public DEMO key "
             "(emhana/trust/keys/wrap.py); set it before a real deployment\n"

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import STAFF_ROLES, Can, Role, may
+from emhana.accounts.policy import ORGANIZATION_ROLES
+from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
 from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
 from emhana.facilities.models import Entity
@@ -80,6 +81,8 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
                 representative_id=adult.id,
                 represented_id=child.id,
                 basis="parent",
+                document_kind="birth_certificate",
+                document_number="I-АЛ 0000001",
                 basis_document="birth certificate (demo)",
                 valid_from=child.birth_date,
                 valid_to=child.birth_date.replace(year=child.birth_date.year + 18),
@@ -88,7 +91,7 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
     logins = []
     for role in Role:
         username = f"{DEMO_PREFIX}{role.value.replace('_', '-')}"
-        staff = role in STAFF_ROLES
+        staff = role in ORGANIZATION_ROLES  # the demo MIS client works for the first clinic too
         person_id = adult.id if role is Role.CITIZEN and adult is not None else None
         name = (
             f"{adult.surname} {adult.given_name}"

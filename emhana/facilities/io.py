@@ -38,6 +38,7 @@ from emhana.facilities.rules import (
     SiteKind,
 )
 from emhana.identity.rules import bin_problem, iin_problem
+from emhana.kernel import csvsafe
 from emhana.reference.rules import in_kazakhstan
 
 ENTITY_COLUMNS = (
@@ -359,7 +360,7 @@ def read_csv(data: bytes, known_kato: Container[str]) -> tuple[list[EntityRecord
                 continue
             if not any((v or "").strip() for v in row.values()):
                 continue
-            yield reader.line_num, row
+            yield reader.line_num, {k: csvsafe.unguard(v) if isinstance(v, str) else v for k, v in row.items()}
 
     try:
         collected = list(rows())
@@ -443,9 +444,10 @@ def _scalar(value: Any) -> Any:
 
 
 def write_csv(records: Iterable[EntityRecord]) -> str:
-    """Write records as CSV, one row per site (an entity without sites gets one row)."""
+    """Write records as CSV, one row per site (an entity without sites gets one row); a text that would start a
+    spreadsheet formula is written guarded (emhana/kernel/csvsafe.py)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csvsafe.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for rec in records:
         base = {k: _cell(v) for k, v in asdict(rec).items() if k in ENTITY_COLUMNS}

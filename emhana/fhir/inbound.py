@@ -367,8 +367,8 @@ def ingest(
             ],
         )
     book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person.id))
-    if book is None:
-        raise Rejected(
+    if book is None or book.entity_id != actor.entity_id:  # another organization's book: as no book at all,
+        raise Rejected(  # or the refusal would tell the MIS that this IIN has a book elsewhere (issue 14)
             422,
             [
                 Finding(

@@ -25,7 +25,6 @@ from emhana.facilities.models import Entity
 from emhana.fhir import registry, resources, systems
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.identity.models import Person
-from emhana.kernel.errors import BookNotFound
 from emhana.medbook import views
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import EntryKind
@@ -188,12 +187,11 @@ def _binary(rid: str, data: bytes) -> dict[str, Any]:
 def document(
     *, session: Session, actor: Actor, person_id: int, base: str, now: dt.datetime, purpose: str
 ) -> dict[str, Any]:
-    """Return the worker's medical book as a document Bundle (logging the read); BookNotFound otherwise."""
+    """Return the worker's medical book as a document Bundle (logging the read); Forbidden otherwise."""
     person = session.get(Person, person_id)
-    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person_id)) if person else None
-    if person is None or book is None:
-        raise BookNotFound()
-    views.authorize_document(actor, book)
+    found = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person_id)) if person else None
+    book = views.authorize_document(actor, found)
+    assert person is not None  # a book has its person
     record_event(
         session=session,
         actor=actor,

@@ -15,6 +15,7 @@ from emhana.facilities.inclusion import is_included
 from emhana.facilities.models import Entity, Post, Practitioner, Site
 from emhana.facilities.service import list_participating, near
 from emhana.fhir import resources
+from emhana.identity import service as identity
 from emhana.identity.models import Person
 
 Page = tuple[int, list[dict[str, Any]]]
@@ -37,6 +38,7 @@ def _attached(session: Session, person_id: int, day: dt.date) -> Entity | None:
 def _patient(
     session: Session, actor: Actor, person: Person, day: dt.date, now: dt.datetime, purpose: str
 ) -> dict[str, Any]:
+    identity.require_purpose(session=session, actor=actor, person_id=person.id, purpose=purpose, day=day)
     record_event(
         session=session,
         actor=actor,
@@ -47,13 +49,16 @@ def _patient(
         purpose=purpose[:200],
         now=now,
     )
+    identity.flag_reads(session=session, actor=actor, day=day)
     return resources.patient(person, _attached(session, person.id, day), day)
 
 
 def read_patient(
     *, session: Session, actor: Actor, person_id: int, day: dt.date, now: dt.datetime, purpose: str
 ) -> dict[str, Any] | None:
-    """Return a Patient by id (logging the read), or None."""
+    """Return a Patient by id (logging the read), or None; outside the reader's population only for a stated
+    purpose (the X-Purpose-Of-Use header), asked before the person is looked up (no existence oracle)."""
+    identity.require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=day)
     person = session.get(Person, person_id)
     return _patient(session, actor, person, day, now, purpose) if person else None
 

@@ -97,6 +97,9 @@ class LegalRepresentation(Base):
     representative_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     represented_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     basis: Mapped[str] = mapped_column(String(32))
+    # The document it rests on (identity.rules.BasisDocument) and its number; basis_document: issuer and date.
+    document_kind: Mapped[str] = mapped_column(String(32))
+    document_number: Mapped[str] = mapped_column(String(60))
     basis_document: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)

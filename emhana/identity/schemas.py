@@ -9,7 +9,14 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from emhana.identity.rules import bin_problem, iin_problem
+from emhana.identity.rules import (
+    BasisDocument,
+    RepresentationBasis,
+    bin_problem,
+    clean_name,
+    iin_problem,
+    name_problem,
+)
 from emhana.kernel.i18n import N_
 
 REASON_DEATH_BEFORE_BIRTH = N_("the death date is before the birth date")
@@ -32,8 +39,17 @@ def _check_bin(value: str) -> str:
     return value
 
 
+def _check_name(value: str) -> str:
+    reason = name_problem(value)
+    if reason is not None:
+        raise PydanticCustomError("identity.invalid_name", "The name is not valid: {reason}.", {"reason": reason})
+    return clean_name(value)
+
+
 IIN = Annotated[str, AfterValidator(_check_iin)]
 BIN = Annotated[str, AfterValidator(_check_bin)]
+# A surname, given name or patronymic: letters, spaces, hyphens and apostrophes only (identity.rules.name_problem).
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_check_name)]
 
 
 class Category(StrEnum):
@@ -67,14 +83,6 @@ class DocumentKind(StrEnum):
     DIGITAL_DOCUMENT = "digital_document"
 
 
-class RepresentationBasis(StrEnum):
-    PARENT = "parent"
-    GUARDIAN = "guardian"
-    TRUSTEE = "trustee"
-    FOSTER_CARER = "foster_carer"
-    POWER_OF_ATTORNEY = "power_of_attorney"
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -99,9 +107,9 @@ class DocumentIn(Strict):
 
 class PersonIn(Strict):
     iin: IIN
-    surname: str = Field(min_length=1, max_length=100)
-    given_name: str = Field(min_length=1, max_length=100)
-    patronymic: str | None = Field(default=None, max_length=100)
+    surname: Name
+    given_name: Name
+    patronymic: Name | None = None
     birth_date: dt.date
     sex: str = Field(pattern="^(male|female)$")
     category: Category = Category.CITIZEN
@@ -154,10 +162,15 @@ class PersonOut(BaseModel):
 
 
 class RepresentationIn(Strict):
-    representative_id: int
-    represented_id: int
+    """A legal representation and the document it rests on (A-24, A-63, A-65, A-67); without ``valid_to`` a
+    minor's representation ends on the eve of the 18th birthday, an adult's when its decision is revoked."""
+
+    representative_id: int = Field(ge=1)
+    represented_id: int = Field(ge=1)
     basis: RepresentationBasis
-    basis_document: str = Field(min_length=1, max_length=200)
+    document_kind: BasisDocument
+    document_number: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
+    basis_document: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")  # issuer, date
     valid_from: dt.date
     valid_to: dt.date | None = None
 
@@ -175,6 +188,8 @@ class RepresentationOut(BaseModel):
     representative_id: int
     represented_id: int
     basis: str
+    document_kind: str
+    document_number: str
     basis_document: str
     valid_from: dt.date
     valid_to: dt.date | None

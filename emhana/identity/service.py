@@ -4,25 +4,53 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from emhana.accounts.policy import sees_every_organization
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
+from emhana.audit.models import AuditEvent
 from emhana.audit.service import record_event
+from emhana.identity import access
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress, PersonPhone
+from emhana.identity.rules import (
+    MINOR_ONLY,
+    BasisDocument,
+    RepresentationCase,
+    adult_born_by,
+    name_problem,
+    representation_end,
+    representation_problem,
+    stated_problem,
+)
 from emhana.identity.schemas import PersonIn, RepresentationIn
 from emhana.kernel import clock
-from emhana.kernel.errors import DuplicateIIN, Forbidden, InvalidInput, NotFound
+from emhana.kernel.config import get_settings
+from emhana.kernel.errors import (
+    BasisNotFitting,
+    DuplicateIIN,
+    Forbidden,
+    InvalidName,
+    NotFound,
+    NotPersonsOrganization,
+    PurposeRequired,
+)
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.service import check_places
 
-# Roles that may read any person's identity data for their work; a citizen reads only their own
-# and that of the people they legally represent.
+READ_ACTION = "person.read"
+FLAG_ACTION = "identity.read_volume_flagged"  # one per account and day, shown to the Fund (pages/oversight.py)
+HONOURED = tuple(k.value for k in BasisDocument)  # an old "power_of_attorney" row gives no access
+ENDS_AT_MAJORITY = tuple(k.value for k in MINOR_ONLY)
 
 
 def create_person(*, session: Session, actor: Actor, data: PersonIn) -> Person:
     """Register a person; refuse a duplicate IIN, an unknown KATO code or a point outside Kazakhstan."""
+    for name in (data.surname, data.given_name, data.patronymic):  # PersonIn checks them; a caller may build one
+        reason = name_problem(name) if name is not None else None
+        if reason is not None:
+            raise InvalidName(reason=reason)
     if session.scalar(select(Person.id).where(Person.iin == data.iin)) is not None:
         raise DuplicateIIN()
     check_places(session, ((a.kato_code, a.lat, a.lon) for a in data.addresses))
@@ -70,13 +98,21 @@ def create_person(*, session: Session, actor: Actor, data: PersonIn) -> Person:
 
 
 def represented_ids(*, session: Session, representative_id: int, day: dt.date) -> set[int]:
-    """Return the persons a representative acts for on a day."""
+    """Return the persons a representative acts for on a day.
+
+    Only a representation on a basis document counts, within its period; one on a birth certificate or an
+    adoption decision has ended once the child is 18 whatever its row says (A-24, A-65)."""
+    rep = LegalRepresentation
     return set(
         session.scalars(
-            select(LegalRepresentation.represented_id).where(
-                LegalRepresentation.representative_id == representative_id,
-                LegalRepresentation.valid_from <= day,
-                or_(LegalRepresentation.valid_to.is_(None), LegalRepresentation.valid_to >= day),
+            select(rep.represented_id)
+            .join(Person, Person.id == rep.represented_id)
+            .where(
+                rep.representative_id == representative_id,
+                rep.document_kind.in_(HONOURED),
+                rep.valid_from <= day,
+                or_(rep.valid_to.is_(None), rep.valid_to >= day),
+                or_(rep.document_kind.not_in(ENDS_AT_MAJORITY), Person.birth_date > adult_born_by(day)),
             )
         )
     )
@@ -93,12 +129,47 @@ def may_read(*, session: Session, actor: Actor, person_id: int, day: dt.date) ->
     return False
 
 
-def get_person(*, session: Session, actor: Actor, person_id: int, purpose: str, day: dt.date | None = None) -> Person:
-    """Return a person the actor may read, logging the read; NotFound and Forbidden otherwise."""
+def needs_purpose(*, session: Session, actor: Actor, person_id: int, day: dt.date) -> bool:
+    """Tell whether reading a person takes a stated purpose: staff and the Fund reading someone outside their
+    organization's population (not attached to it, no open application or medical book there)."""
+    if actor.role is Role.CITIZEN:
+        return False
+    return actor.entity_id is None or not access.in_population(session, actor.entity_id, person_id, day)
+
+
+def require_purpose(*, session: Session, actor: Actor, person_id: int, purpose: str, day: dt.date) -> None:
+    """Refuse a read of someone outside the actor's population without a stated purpose (PurposeRequired); the
+    same answer whether or not the person exists, so it runs before the person is looked up."""
+    if needs_purpose(session=session, actor=actor, person_id=person_id, day=day):
+        reason = stated_problem(purpose)
+        if reason is not None:
+            raise PurposeRequired(reason=reason)
+
+
+def flag_reads(*, session: Session, actor: Actor, day: dt.date, flag_after: int | None = None) -> None:
+    """Count a staff or MIS read toward the account's daily volume, flagging it to the Fund past the limit."""
+    if actor.role is not Role.CITIZEN:
+        limit = get_settings().read_flag_threshold if flag_after is None else flag_after
+        flag_read_volume(session=session, actor=actor, day=day, limit=limit)
+
+
+def get_person(
+    *,
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    purpose: str,
+    day: dt.date | None = None,
+    flag_after: int | None = None,
+) -> Person:
+    """Return a person the actor may read, logging the read with its purpose; NotFound, Forbidden or
+    PurposeRequired otherwise. ``flag_after``: reads a day before the account is flagged (else the setting)."""
+    day = day or clock.today()
     # Permission first: someone who may not read a person gets the same answer whether or not the id
     # exists (no existence oracle; tests/hardening/test_data_access.py).
-    if not may_read(session=session, actor=actor, person_id=person_id, day=day or clock.today()):
+    if not may_read(session=session, actor=actor, person_id=person_id, day=day):
         raise Forbidden()
+    require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=day)
     person = session.scalar(
         select(Person)
         .where(Person.id == person_id)
@@ -109,50 +180,145 @@ def get_person(*, session: Session, actor: Actor, person_id: int, purpose: str, 
     record_event(
         session=session,
         actor=actor,
-        action="person.read",
+        action=READ_ACTION,
         object_type="person",
         object_id=str(person.id),
         subject_person_id=person.id,
         purpose=purpose,
     )
+    flag_reads(session=session, actor=actor, day=day, flag_after=flag_after)
     return person
 
 
-def find_by_iin(*, session: Session, actor: Actor, iin: str, purpose: str) -> Person:
-    """Return the person with an IIN (staff only; the IIN travels in the body, never in a URL)."""
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Return Kazakhstan's day as UTC instants (the audit log keeps UTC on both databases)."""
+    start = dt.datetime.combine(day, dt.time(), clock.KZ_TIME).astimezone(dt.UTC)
+    return start, start + dt.timedelta(days=1)
+
+
+def reads_on(*, session: Session, account_id: int, day: dt.date) -> int:
+    """Count the reads of personal data an account made on a day (audit events ``*.read``)."""
+    start, end = _day_bounds(day)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.account_id == account_id,
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
+                AuditEvent.action.like("%.read"),
+            )
+        )
+        or 0
+    )
+
+
+def flag_read_volume(*, session: Session, actor: Actor, day: dt.date, limit: int) -> bool:
+    """Flag an account to the Fund once a day when its reads that day pass the limit; tell whether it did now."""
+    count = reads_on(session=session, account_id=actor.account_id, day=day)
+    if count <= limit:
+        return False
+    start, end = _day_bounds(day)
+    already = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action == FLAG_ACTION,
+            AuditEvent.object_type == "account",
+            AuditEvent.object_id == str(actor.account_id),
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+        )
+        .limit(1)
+    )
+    if already is not None:
+        return False
+    record_event(
+        session=session,
+        actor=actor,
+        action=FLAG_ACTION,
+        object_type="account",
+        object_id=str(actor.account_id),
+        purpose=f"{count} > {limit}",
+    )
+    return True
+
+
+def find_by_iin(*, session: Session, actor: Actor, iin: str, purpose: str, flag_after: int | None = None) -> Person:
+    """Return the person with an IIN (staff only; the IIN travels in the body, never in a URL); as get_person."""
     if not may(actor.role, Can.READ_ANY_PERSON):
         raise Forbidden()
     person_id = session.scalar(select(Person.id).where(Person.iin == iin))
     if person_id is None:
         raise NotFound()
-    return get_person(session=session, actor=actor, person_id=person_id, purpose=purpose)
+    return get_person(session=session, actor=actor, person_id=person_id, purpose=purpose, flag_after=flag_after)
 
 
-def add_representation(*, session: Session, actor: Actor, data: RepresentationIn) -> LegalRepresentation:
-    """Record that one person legally represents another for a period (A-24, A-65)."""
-    found = set(session.scalars(select(Person.id).where(Person.id.in_([data.representative_id, data.represented_id]))))
-    if {data.representative_id, data.represented_id} - found:
+def may_record_representation(*, session: Session, actor: Actor, represented_id: int, day: dt.date) -> bool:
+    """The Fund, or a registrar of the organization the represented person is attached to."""
+    if sees_every_organization(actor):
+        return True
+    return (
+        actor.role is Role.REGISTRAR
+        and actor.entity_id is not None
+        and access.attached_entity(session, represented_id, day) == actor.entity_id
+    )
+
+
+def add_representation(
+    *, session: Session, actor: Actor, data: RepresentationIn, day: dt.date | None = None
+) -> LegalRepresentation:
+    """Record that one person legally represents another on a basis document that fits (A-24, A-63, A-65,
+    A-67), and tell both of them. The one writer of legal_representation rows.
+
+    Who may: checked before anything else, so that a refusal says nothing about whether the persons exist.
+    A minor's representation ends on the eve of the 18th birthday unless an earlier end is given."""
+    day = day or clock.today()
+    if not may_record_representation(session=session, actor=actor, represented_id=data.represented_id, day=day):
+        raise NotPersonsOrganization()
+    people = {
+        p.id: p
+        for p in session.scalars(select(Person).where(Person.id.in_([data.representative_id, data.represented_id])))
+    }
+    represented, representative = people.get(data.represented_id), people.get(data.representative_id)
+    if represented is None or representative is None:
         raise NotFound()
-    if data.representative_id == data.represented_id:
-        raise InvalidInput()
+    case = RepresentationCase(
+        basis=data.basis,
+        document=data.document_kind,
+        represented_born=represented.birth_date,
+        representative_born=representative.birth_date,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        same_person=data.representative_id == data.represented_id,
+        deceased=represented.death_date is not None or representative.death_date is not None,
+    )
+    problem = representation_problem(case)
+    if problem is not None:
+        raise BasisNotFitting(reason=problem)
     row = LegalRepresentation(
         representative_id=data.representative_id,
         represented_id=data.represented_id,
         basis=data.basis.value,
+        document_kind=data.document_kind.value,
+        document_number=data.document_number,
         basis_document=data.basis_document,
         valid_from=data.valid_from,
-        valid_to=data.valid_to,
+        valid_to=representation_end(case),
     )
     session.add(row)
     session.flush()
-    record_event(
-        session=session,
-        actor=actor,
-        action="representation.create",
-        object_type="representation",
-        object_id=str(row.id),
-        subject_person_id=data.represented_id,
-    )
+    for subject in (data.represented_id, data.representative_id):
+        record_event(
+            session=session,
+            actor=actor,
+            action="representation.create",
+            object_type="representation",
+            object_id=str(row.id),
+            subject_person_id=subject,
+            purpose=data.document_kind.value,
+        )
+    access.representation_recorded(session, actor, row, clock.now())
     return row
 
 

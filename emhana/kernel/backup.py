@@ -67,26 +67,41 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
         raise BackupError(f"{Path(cmd[0]).name} failed: {done.stderr.strip()[-2000:]}")
 
 
+BACKUP_MODE = 0o600  # a backup holds every person's data: readable by its owner only, whatever the umask
+
+
+def _private_file(path: Path) -> None:
+    """Create (or empty) a file only its owner can read and write, before any data goes into it."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE))
+    os.chmod(path, BACKUP_MODE)  # os.open's mode is filtered by the umask; this is not
+
+
 def backup(database_url: str, out: Path) -> None:
-    """Write a consistent copy of the database to ``out`` (pg_dump custom format, or a SQLite file)."""
+    """Write a consistent copy of the database to ``out`` (pg_dump custom format, or a SQLite file), mode 0600:
+    the data never sits in a file others can read, not even while it is being written."""
     url = make_url(normalize_url(database_url))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if url.get_backend_name() == "sqlite":
-        source = _sqlite_path(url)
-        if not source.exists():
-            raise BackupError("the SQLite database does not exist")
-        tmp = out.with_name(out.name + ".part")
-        tmp.unlink(missing_ok=True)
-        with sqlite3.connect(source) as src, sqlite3.connect(tmp) as dst:
-            src.backup(dst)  # an online, consistent snapshot, even while the server writes (WAL)
-            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = out.with_name(out.name + ".part")
+    _private_file(tmp)
+    try:
+        if url.get_backend_name() == "sqlite":
+            source = _sqlite_path(url)
+            if not source.exists():
+                raise BackupError("the SQLite database does not exist")
+            # SQLite gives its journal the database file's mode, so the snapshot never exists world-readable.
+            with sqlite3.connect(source) as src, sqlite3.connect(tmp) as dst:
+                src.backup(dst)  # an online, consistent snapshot, even while the server writes (WAL)
+                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        else:
+            target = pg_target(url)
+            cmd = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(tmp)]
+            cmd += target.args + (["--schema", target.schema] if target.schema else [])
+            _run(cmd, target.env)
+        os.chmod(tmp, BACKUP_MODE)
         tmp.replace(out)
-        return
-    target = pg_target(url)
-    cmd = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(out), *target.args]
-    if target.schema:
-        cmd += ["--schema", target.schema]
-    _run(cmd, target.env)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _ensure_empty(database_url: str, schema: str | None) -> None:

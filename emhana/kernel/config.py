@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import string
 from functools import lru_cache
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,9 +27,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = False
+    # Absolute links (FHIR Bundle.link and fullUrl) are built from `public_base_url` (the address users and MIS
+    # reach, e.g. https://emhana.example.kz behind the reverse proxy), never from a client's Host header. When
+    # `trusted_hosts` is set (comma-separated names, "*.example.kz" for subdomains; the host of public_base_url
+    # is always in it), a request naming another Host is refused with 400 (emhana/web/hosts.py).
+    public_base_url: str = Field(default="", description="e.g. https://emhana.example.kz; empty: see web/hosts.py")
+    trusted_hosts: str = Field(default="", description="host names this server answers to; empty: any")
+    # Bounded work per request (emhana/web/limits.py): bodies are refused with 413 before they are parsed; routes
+    # that take files (scans, imports; the verifier's photo has its own 8 MB cap) get the upload limit, the FHIR
+    # door the bundle limit (1,000 entries), everything else the small one; JSON nesting deeper than
+    # `max_json_depth` is a 400.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="JSON and form bodies")
+    max_upload_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="bodies of routes that take files")
+    max_fhir_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="FHIR transaction bundles")
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    # Rate limits (emhana/web/ratelimit.py): counters shared by every worker through Redis when set (else each
+    # process counts alone); X-Forwarded-For and X-Forwarded-Proto are believed only from these proxies
+    # (comma-separated addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"; empty: from nobody).
+    redis_url: str = Field(default="", description="e.g. redis://127.0.0.1:6379/0; empty: in-process counters")
+    trusted_proxies: str = Field(default="", description="addresses or networks of the reverse proxies")
     smtp_host: str = Field(default="", description="SMTP relay of the notification outbox; empty: log only")
     smtp_port: int = 25
     smtp_from: str = "noreply@emhana.invalid"
+    # Reads of personal data one account may make in a day before it is flagged to the Fund (issue 14).
+    read_flag_threshold: int = Field(default=300, ge=1)
     # Seal document signers (docs/credentials.md §6.1): a DSC signs for at most `trust_rotate_days`, then a new one
     # takes over; it stays valid for `trust_dsc_days` so that every seal it made (exp <= notAfter) still verifies.
     # Their private keys are encrypted with a key derived from `secret_key` (emhana/trust/keys/wrap.py).
@@ -42,6 +66,57 @@ class Settings(BaseSettings):
     ncanode_url: str = Field(default="", description="NCANode sidecar for GOST signatures, e.g. http://127.0.0.1:14579")
     # The seal scheme CA certificate that `emhana verify --trust-list` pins (else scheme-ca.pem beside the list).
     trust_anchor: str = Field(default="", description="PEM/DER file of the seal scheme CA for `emhana verify`")
+    # Chain checkpoints (emhana/trust/chain/checkpoint.py): the P-256 key that signs them, kept outside the database
+    # (`emhana audit checkpoint-key` makes one); `audit verify` checks checkpoints with its public half.
+    checkpoint_key: str = Field(default="", description="PEM file of the key that signs chain checkpoints")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        """Refuse a secret key with less than 256 bits (32 bytes) of entropy; empty means "none given"."""
+        if value and secret_bits(value) < MIN_SECRET_BITS:
+            raise ValueError(
+                f"EMHANA_SECRET_KEY is too weak (about {secret_bits(value)} bits; at least {MIN_SECRET_BITS} bits, "
+                "32 random bytes, are needed). Generate one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        """Accept http(s)://host[:port][/path] without query or fragment; drop a trailing slash."""
+        value = value.strip().rstrip("/")
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError("EMHANA_PUBLIC_BASE_URL must look like https://emhana.example.kz (no query)")
+        return value
+
+    def trusted_host_names(self) -> tuple[str, ...]:
+        """Return the configured host names, lower-case, with the host of public_base_url (empty: none set)."""
+        names = [n.strip().lower() for n in self.trusted_hosts.split(",") if n.strip()]
+        if names and self.public_base_url:
+            names.append((urlsplit(self.public_base_url).hostname or "").lower())
+        return tuple(dict.fromkeys(names))
+
+
+MIN_SECRET_BITS = 256
+MIN_SECRET_DISTINCT = 12
+_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+
+
+def secret_bits(secret: str) -> int:
+    """Estimate a secret's entropy in bits: length x log2(the size of the character classes it draws on).
+
+    A string of fewer than MIN_SECRET_DISTINCT different characters counts as nothing (a repeated word or
+    "kkkk..." is long but not random). `secrets.token_urlsafe(48)` estimates about 380 bits, `token_hex(32)` 330.
+    """
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return 0
+    pool = sum(len(c) for c in _CLASSES if any(ch in c for ch in secret))
+    pool += 33 if any(not ch.isascii() or not ch.isalnum() for ch in secret) else 0
+    return int(len(secret) * math.log2(max(pool, 2)))
 
 
 _GIVEN: list[Settings] = []  # settings a command gave the process (use_settings), else none

@@ -1,4 +1,29 @@
-"""Engine, sessions and the unit of work; SQLite runs in WAL mode with foreign keys on."""
+"""Engine, sessions and the unit of work; SQLite runs in WAL mode with foreign keys on.
+
+Writes are serialized alike on both databases (issue 14). PostgreSQL takes row locks (SELECT ... FOR UPDATE)
+where a use case reads, checks and then writes: the person row of an attachment, the application being
+decided, the district whose load is counted. SQLite ignores FOR UPDATE, and Python's sqlite3 driver, left to
+itself, sends no BEGIN before a SELECT: each read then ran on its own, and two requests could both read
+"version 1, no application pending" before either wrote. So on SQLite SQLAlchemy, not the driver, begins
+every transaction, with ``BEGIN IMMEDIATE``: the transaction holds the database's one write lock from its
+first statement to its end, and a read-check-write sequence cannot interleave with another. The second
+request waits (up to the busy timeout) and then reads what the first committed, as behind PostgreSQL's row
+lock: the same 412 or 409.
+
+Every unit of work takes the lock unless it says it will only read (``unit_of_work(..., read_only=True)``,
+``reader(engine)``). A request cannot say so in advance: reads of personal data are themselves logged, and
+the audit event is chained at commit (a read of the chain's head, then a write), so most GETs write. A
+deferred transaction that reads and then writes fails outright (SQLITE_BUSY_SNAPSHOT, a 500) whenever
+another one committed in between, which is worse than waiting a few milliseconds for the lock. A read-only
+unit of work (long reports, `audit verify`, the cookie lookup of an error page) instead runs in a plain
+deferred transaction, one consistent snapshot that never blocks or waits for writers (WAL), and the database
+refuses any write in it (``PRAGMA query_only``; a READ ONLY transaction on PostgreSQL), so the flag cannot
+hide a write from the lock.
+
+Durability: SQLite runs with ``synchronous=FULL``: the WAL is synced to disk at every commit, so a
+transaction acknowledged to a client survives a crash of the process, of the operating system or a power
+loss (docs/architecture.md, "Transactions and durability").
+"""
 
 from __future__ import annotations
 
@@ -8,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -18,6 +43,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# The execution option of a unit of work that only reads (see the module's docstring).
+READ_ONLY = "emhana_read_only"
+# Where a pooled SQLite connection remembers whether it is in query-only mode.
+_QUERY_ONLY = "emhana_query_only"
 
 # 64-bit keys on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -38,7 +68,8 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+    """Create an engine; SQLite gets WAL, foreign keys, synchronous=FULL and a busy timeout on every
+    connection, and BEGIN IMMEDIATE (or a read-only BEGIN) on every transaction.
 
     Personal data never reaches a log through the engine: bound parameters are hidden from its log lines
     and error messages, and its DEBUG level (which prints result rows) is capped at INFO
@@ -56,13 +87,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # the driver sends no BEGIN of its own: _sqlite_begin does
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
             # SQLite's lower() folds ASCII only; search must fold Cyrillic and Kazakh letters too.
             dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            options = conn.get_execution_options()
+            read_only = bool(options.get(READ_ONLY))
+            if conn.info.get(_QUERY_ONLY, False) != read_only:  # a pooled connection keeps the pragma
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                conn.info[_QUERY_ONLY] = read_only
+            if options.get("isolation_level") != "AUTOCOMMIT":
+                conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -77,10 +119,21 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def reader(engine: Engine) -> Engine:
+    """Return the engine for units of work that only read: one snapshot, no write lock, writes refused."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if is_postgres(engine):  # a read-only snapshot there too; it can never fail to serialize
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return engine.execution_options(**options)
+
+
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Open one transaction: commit on success, roll back on any error."""
-    session = factory()
+def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """Open one transaction: commit on success, roll back on any error.
+
+    On SQLite it holds the write lock from its first statement, unless it is ``read_only`` (see the
+    module's docstring); a read-only one that tries to write fails."""
+    session = factory(bind=reader(factory.kw["bind"])) if read_only else factory()
     try:
         yield session
         session.commit()

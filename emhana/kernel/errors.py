@@ -4,9 +4,13 @@
     ├── InvalidInput                    422 (base for input problems)
     │   ├── InvalidIIN                  422 identity.invalid_iin
     │   ├── InvalidBIN                  422 identity.invalid_bin
+    │   ├── InvalidName                 422 identity.invalid_name (control, invisible characters, digits)
+    │   ├── PurposeRequired             422 identity.purpose_required (a read outside the organization's population)
     │   ├── UnknownKato                 422 reference.unknown_kato
     │   ├── OutsideKazakhstan           422 geo.outside_kazakhstan
     │   ├── InvalidDates                422 core.invalid_dates
+    │   ├── BodyTooLarge                413 core.body_too_large (refused before it is read: emhana/web/limits.py)
+    │   ├── NestingTooDeep              400 core.too_deep (JSON nested deeper than EMHANA_MAX_JSON_DEPTH)
     │   └── ImportRejected              422 facilities.import_rejected (carries row errors)
     ├── NotFound                        404 core.not_found
     │   ├── BookNotFound                404 medbook.book_not_found
@@ -16,6 +20,7 @@
     │   ├── DuplicateIIN                409 identity.duplicate_iin
     │   ├── DuplicateBIN                409 facilities.duplicate_bin
     │   ├── IdempotencyMismatch         422 core.idempotency_mismatch
+    │   ├── IdempotencyInProgress       409 core.idempotency_in_progress (the first request with the key still runs)
     │   ├── VersionConflict             412 core.version_conflict (If-Match differs from the ETag)
     │   ├── PreconditionRequired        428 core.precondition_required (If-Match missing)
     │   ├── ApplicationPending          409 attachment.application_pending
@@ -27,14 +32,22 @@
     │   ├── SnapshotExists              409 attachment.snapshot_exists
     │   ├── BookExists                  409 medbook.book_exists (one book per person, C-03)
     │   └── EntrySuperseded             409 medbook.entry_superseded (C-41: correct the current version)
+    ├── RateLimited                     429 core.rate_limited (emhana/web/ratelimit.py)
     ├── AuthError
     │   ├── NotAuthenticated            401 auth.not_authenticated
     │   ├── BadCredentials              401 auth.bad_credentials
+    │   ├── PasswordChangeRequired      403 auth.password_change_required (a one-time password was used)
     │   └── Forbidden                   403 auth.forbidden
+    │       ├── NotPersonsOrganization  403 identity.not_persons_organization (representation: the person's
+    │       │                               organization or the Fund)
     │       ├── NotIssuingStaff         403 medbook.not_staff (C-40: staff of the issuing organization only)
     │       ├── NotResponsibleTherapist 403 medbook.not_responsible_therapist (C-05, C-20)
-    │       └── NoEmployerLink          403 medbook.no_employer_link
+    │       ├── NoEmployerLink          403 medbook.no_employer_link
+    │       └── RoleNotAllowed          403 accounts.role_not_allowed (a role outside what the actor appoints)
+    ├── UsernameTaken, AccountInvalid, WeakPassword, AccountNotFound, AccountUnchangeable
+    │                                   409/422/422/404/409 accounts.* (account administration)
     ├── RuleViolation                   422 (base for business-rule refusals)
+    │   ├── BasisNotFitting             422 identity.basis_not_fitting (A-24, A-63, A-65, A-67)
     │   ├── PersonDead                  422 attachment.person_dead (A-92)
     │   ├── RepresentativeRequired      422 attachment.representative_required (A-24, A-65)
     │   ├── DocumentRequired            422 attachment.document_required (A-60, A-65)
@@ -68,6 +81,8 @@
         ├── UploadInvalid               422 trust.upload_invalid (not a PNG/JPEG/WebP picture)
         ├── UploadTooLarge              413 trust.upload_too_large
         ├── NoQrCode                    422 trust.no_qr_code (a picture without a readable QR code)
+        ├── PictureTooLarge             413 trust.picture_too_large (more pixels than a QR photo needs)
+        ├── VerifierBusy                503 trust.verifier_busy (every picture decoder is busy)
         └── SignatureError              422 signature.error (record signatures, CMS; emhana.trust.signatures)
             ├── SignatureMalformed      422 signature.malformed (not a detached CMS SignedData we can read)
             ├── DigestMismatch          422 signature.digest_mismatch (the CMS signs other bytes)
@@ -143,6 +158,16 @@ class InvalidBIN(InvalidInput):
     message = N_("The BIN is not valid: {reason}.")
 
 
+class InvalidName(InvalidInput):
+    code = "identity.invalid_name"
+    message = N_("The name is not valid: {reason}.")
+
+
+class PurposeRequired(InvalidInput):
+    code = "identity.purpose_required"
+    message = N_("This person is outside your organization's population: state the purpose of the read ({reason}).")
+
+
 class UnknownKato(InvalidInput):
     code = "reference.unknown_kato"
     message = N_("The KATO code {kato} is not in the classifier.")
@@ -191,6 +216,11 @@ class IdempotencyMismatch(Conflict):
     message = N_("This idempotency key was already used for a different request.")
 
 
+class IdempotencyInProgress(Conflict):
+    code = "core.idempotency_in_progress"
+    message = N_("A request with this idempotency key is still being processed. Retry it in a moment.")
+
+
 class AuthError(RegistryError):
     code = "auth.error"
     status = 401
@@ -213,6 +243,53 @@ class Forbidden(AuthError):
     code = "auth.forbidden"
     status = 403
     message = N_("Your role does not allow this.")
+
+
+class NoOrganization(Forbidden):
+    code = "auth.no_organization"
+    message = N_("This account is bound to no organization; ask your administrator to bind it.")
+
+
+class PasswordChangeRequired(AuthError):
+    code = "auth.password_change_required"
+    status = 403
+    message = N_("This was a one-time password: set a new password of your own to continue.")
+
+
+class UsernameTaken(Conflict):
+    code = "accounts.username_taken"
+    message = N_("This username is already taken; choose another.")
+
+
+class AccountInvalid(InvalidInput):
+    code = "accounts.invalid"
+    message = N_("The account details are not valid.")
+
+
+class WeakPassword(InvalidInput):
+    code = "accounts.weak_password"
+    message = N_(
+        "A new password needs at least {minimum} characters and must differ from the username and from the "
+        "old password."
+    )
+
+
+class RoleNotAllowed(Forbidden):
+    code = "accounts.role_not_allowed"
+    message = N_(
+        "You may not give this role: the Fund appoints organizations' administrators, and an organization's "
+        "administrator appoints its own staff."
+    )
+
+
+class AccountNotFound(NotFound):
+    code = "accounts.not_found"
+    message = N_("There is no such account among those you administer.")
+
+
+class AccountUnchangeable(Conflict):
+    code = "accounts.unchangeable"
+    message = N_("This account is deactivated; nothing more can be changed on it.")
 
 
 class RuleViolation(RegistryError):
@@ -266,6 +343,19 @@ class EntityStillParticipating(Conflict):
 class SnapshotExists(Conflict):
     code = "attachment.snapshot_exists"
     message = N_("A capitation snapshot for {day} already exists with other age bands.")
+
+
+class BasisNotFitting(RuleViolation):
+    code = "identity.basis_not_fitting"
+    message = N_("The legal representation cannot be recorded: {reason}.")
+
+
+class NotPersonsOrganization(Forbidden):
+    code = "identity.not_persons_organization"
+    message = N_(
+        "Only a registrar of the organization the person is attached to, or the Fund, "
+        "may record a legal representation."
+    )
 
 
 class PersonDead(RuleViolation):
@@ -362,10 +452,37 @@ REQUEST_MESSAGES = (
 )
 
 
+class BodyTooLarge(InvalidInput):
+    code = "core.body_too_large"
+    status = 413
+    message = N_("The request body is larger than {limit} MB.")
+
+
+class NestingTooDeep(InvalidInput):
+    code = "core.too_deep"
+    status = 400
+    message = N_("The request body is nested deeper than {limit} levels.")
+
+
+class RateLimited(RegistryError):
+    code = "core.rate_limited"
+    status = 429
+    message = N_("Too many requests; try again later.")
+
+
 class TrustError(RegistryError):
     code = "trust.error"
     status = 422
     message = N_("The seal, signature or list cannot be used.")
+
+
+class RecordTampered(RegistryError):
+    code = "trust.record_tampered"
+    status = 409
+    message = N_(
+        "This record was changed outside emhana, so the change was refused and nothing was saved. "
+        "Tell the Fund's administrator: the integrity check names the record."
+    )
 
 
 class SealMalformed(TrustError):
@@ -414,6 +531,20 @@ class UploadTooLarge(TrustError):
 class NoQrCode(TrustError):
     code = "trust.no_qr_code"
     message = N_("No QR code could be read in the picture. Take a sharper photo of the whole code.")
+
+
+class PictureTooLarge(TrustError):
+    code = "trust.picture_too_large"
+    status = 413
+    message = N_(
+        "The picture has more than {limit} megapixels. Take a photo of the QR code alone, or send a smaller picture."
+    )
+
+
+class VerifierBusy(TrustError):
+    code = "trust.verifier_busy"
+    status = 503
+    message = N_("The verifier is busy reading other pictures. Try again in a few seconds, or paste the seal's text.")
 
 
 class BookNotFound(NotFound):

@@ -41,4 +41,7 @@ PURPOSES = {
     "examination": N_("medical examination"),
     "employer: clearance status": N_("employer: clearance status"),
     "download": N_("the owner downloads the book as a PDF"),
+    "clearance reminders": N_("reminder that the work clearance ends soon"),
+    "referral after an infection finding": N_("referral to the clinic after an infection finding"),
+    "fhir": N_("the clinic's medical information system received the book"),
 }

@@ -202,3 +202,28 @@ MEDBOOK_CHAIN = chain.register(
     ),
     JournalEntry,
 )
+
+# The book itself, one chain per book: its owner (C-11), issuer, language, work and employer, and decreed group.
+# Every change written through the application appends an ``update`` link; a change in SQL (a book moved to
+# another person, another employer or group) is named by `audit verify`.
+BOOK_CHAIN = chain.register(
+    chain.ChainKind(
+        "book",
+        chain.table_of(MedicalBook),
+        "id",
+        (
+            "person_id",
+            "entity_id",
+            "issued_by",
+            "issued_on",
+            "language",
+            "profession",
+            "position",
+            "workplace",
+            "employer_bin",
+            "group_code",
+        ),
+        mutable=True,
+    ),
+    MedicalBook,
+)

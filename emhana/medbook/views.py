@@ -39,6 +39,10 @@ from emhana.medbook.standing import books_of_employer, expiring, standings
 
 READ_ACTION = "medbook.read"
 FHIR_READ_ACTION = "fhir.medbook.read"  # the whole book sent to an MIS as a FHIR document (Patient/$medbook)
+LIST_READ_ACTION = "medbook.list.read"  # a book's line in a list: clearance reminders, incoming referrals
+READ_ACTIONS = (READ_ACTION, FHIR_READ_ACTION, LIST_READ_ACTION)
+REMINDERS_PURPOSE = "clearance reminders"
+REFERRALS_PURPOSE = "referral after an infection finding"
 DOWNLOAD_PURPOSE = "download"
 BOOK = "medical_book"
 SIGNATURE_PENDING = N_("Signature pending")
@@ -66,11 +70,26 @@ def _log_read(session: Session, actor: Actor, book: MedicalBook, purpose: str, n
     )
 
 
-def authorize_document(actor: Actor, book: MedicalBook) -> None:
+def _log_listed(session: Session, actor: Actor, book_id: int, person_id: int, purpose: str) -> None:
+    """Log a book shown as a line of a list (its owner's name, dates, and for a referral the finding)."""
+    record_event(
+        session=session,
+        actor=actor,
+        action=LIST_READ_ACTION,
+        object_type=BOOK,
+        object_id=str(book_id),
+        subject_person_id=person_id,
+        purpose=purpose,
+    )
+
+
+def authorize_document(actor: Actor, book: MedicalBook | None) -> MedicalBook:
     """Admit the staff and the MIS of the issuing organization to the book as a FHIR document; an account bound
-    to no organization, or to another one, is refused as on GET /api/v1/medbook/books/{id}."""
-    if actor.entity_id is None or actor.entity_id != book.entity_id:
+    to no organization, or to another one, is refused as on GET /api/v1/medbook/books/{id}, and so is a person
+    without a book (the answer does not tell whether someone has a book elsewhere)."""
+    if book is None or actor.entity_id is None or actor.entity_id != book.entity_id:
         raise Forbidden()
+    return book
 
 
 def authorize_read(actor: Actor, book: MedicalBook) -> None:
@@ -87,19 +106,24 @@ def read_book(*, session: Session, actor: Actor, book_id: int, purpose: str, now
     try:
         book = get_book(session=session, book_id=book_id)
     except BookNotFound:
-        if actor.role is Role.CITIZEN:  # a missing book looks like someone else's: no existence oracle
-            raise Forbidden() from None
-        raise
+        raise Forbidden() from None  # a missing book looks like someone else's: no existence oracle
     authorize_read(actor, book)
     _log_read(session, actor, book, purpose, now)
     return book
 
 
 def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.datetime) -> MedicalBook:
-    """Find a person's book by IIN (from a request body, never a URL) and log the read."""
+    """Find a person's book by IIN (from a request body, never a URL) and log the read.
+
+    A book the actor may not read is answered exactly as no book at all (404 medbook.book_not_found, on the
+    JSON API and at the desk alike): a refusal would tell a clinician that this IIN has a book elsewhere."""
     book = session.scalar(select(MedicalBook).join(Person, Person.id == MedicalBook.person_id).where(Person.iin == iin))
     if book is None:
         raise BookNotFound()
+    try:
+        authorize_read(actor, book)
+    except Forbidden:
+        raise BookNotFound() from None
     return read_book(session=session, actor=actor, book_id=book.id, purpose=purpose, now=now)
 
 
@@ -168,7 +192,7 @@ def reads_of_my_book(*, session: Session, actor: Actor) -> list[ReadOut]:
         .where(
             AuditEvent.object_type == BOOK,
             AuditEvent.object_id == str(book.id),
-            AuditEvent.action.in_((READ_ACTION, FHIR_READ_ACTION)),
+            AuditEvent.action.in_(READ_ACTIONS),
         )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     ).all()
@@ -352,6 +376,8 @@ def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: in
         if found
         else []
     )
+    for book, person in rows:
+        _log_listed(session, actor, book.id, person.id, REMINDERS_PURPOSE)
     out = [
         ReminderOut(
             book_id=book.id,
@@ -380,6 +406,7 @@ def incoming_referrals(*, session: Session, actor: Actor) -> list[ReferralOut]:
     ).all()
     out = []
     for ref, book, person in rows:
+        _log_listed(session, actor, book.id, person.id, REFERRALS_PURPOSE)
         cause = session.get(JournalEntry, ref.caused_by_id) if ref.caused_by_id else None
         granted_later = session.scalar(
             select(JournalEntry.id)

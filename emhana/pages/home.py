@@ -13,8 +13,9 @@ from emhana.accounts.service import LocalAuthenticator, issue_token, revoke_toke
 from emhana.facilities import service
 from emhana.facilities.rules import InclusionPeriod, InclusionStatus, Profile, status_on
 from emhana.kernel import clock
-from emhana.kernel.errors import BadCredentials, NotFound
+from emhana.kernel.errors import BadCredentials, NotFound, PasswordChangeRequired
 from emhana.kernel.i18n import translate
+from emhana.pages.accounts import must_change_page
 from emhana.reference.rules import is_kato_code
 from emhana.web.deps import SESSION_COOKIE, OptionalActor, SessionDep, public
 from emhana.web.render import (
@@ -145,6 +146,8 @@ def login(
             username=username.strip(),
             error=translate(language(request), exc.template()),
         )
+    except PasswordChangeRequired:  # a one-time password: its holder chooses their own first
+        return must_change_page(request, username.strip())
     settings = request.app.state.settings
     ttl = dt.timedelta(minutes=settings.token_ttl_minutes)
     token = issue_token(session=session, actor=actor, ttl=ttl)
@@ -158,7 +161,7 @@ def login(
         secure=settings.cookie_secure,
         path="/",
     )
-    set_csrf_cookie(request, response)
+    set_csrf_cookie(request, response, session_token=token)  # bound to the new session, not the anonymous one
     return response
 
 
@@ -173,4 +176,5 @@ def logout(request: Request, session: SessionDep, csrf: FormText = "") -> Respon
     settings = request.app.state.settings
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure)
+    set_csrf_cookie(request, response, session_token="")  # the ended session's token is of no further use
     return response

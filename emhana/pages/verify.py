@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from emhana.kernel.errors import TrustError, UploadTooLarge
+from emhana.kernel.errors import TrustError, UploadTooLarge, VerifierBusy
 from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
 from emhana.trust.scheme import publish
 from emhana.trust.seals import photo
@@ -109,11 +109,12 @@ async def verify_submit(
         if data:
             if len(data) > photo.MAX_UPLOAD:
                 raise UploadTooLarge(limit=photo.MAX_UPLOAD // (1024 * 1024))
-            seal_text = await run_in_threadpool(photo.text_of, data)
+            seal_text = await photo.decode(data)
         else:
             seal_text = text.strip()
     except TrustError as exc:
-        return _page(request, actor, error=translate(lang, exc.template(), exc.params), text=text, status=422)
+        status = 503 if isinstance(exc, VerifierBusy) else 422  # busy: try again; anything else: fix the input
+        return _page(request, actor, error=translate(lang, exc.template(), exc.params), text=text, status=status)
     if not seal_text:
         return _page(request, actor, error=translate(lang, MSG_EMPTY), status=422)
     result = await run_in_threadpool(publish.verify_text, session, seal_text)

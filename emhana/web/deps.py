@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from emhana.accounts.policy import unbound
 from emhana.accounts.roles import Can, Role, roles_of
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.kernel.db import unit_of_work
-from emhana.kernel.errors import Forbidden, NotAuthenticated
+from emhana.kernel.errors import Forbidden, NoOrganization, NotAuthenticated
 
 SESSION_COOKIE = "emhana_session"
 
@@ -54,19 +55,25 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 def require(*capabilities: Can) -> Any:
-    """Admit only the roles holding any of the capabilities (the matrix of emhana.accounts.roles); the
-    capabilities and the roles admitted are kept on the dependency for the access-control tests."""
+    """Admit only the roles holding any of the capabilities (the matrix of emhana.accounts.roles), and of the
+    roles that act for an organization only accounts bound to one (emhana.accounts.policy); the capabilities
+    and the roles admitted are kept on the dependency for the access-control tests."""
     if not all(isinstance(c, Can) for c in capabilities):
         raise TypeError("require() takes capabilities (emhana.accounts.roles.Can), not roles")
     admitted = roles_of(*capabilities)
     if not admitted:
         raise ValueError("a route must admit at least one role")
 
+    # Who am I and signing out stay open to an unbound account, so it can learn what is wrong with it.
+    needs_organization = capabilities != (Can.USE_ACCOUNT,)
+
     def dependency(actor: OptionalActor) -> Actor:
         if actor is None:
             raise NotAuthenticated()
         if actor.role not in admitted:
             raise Forbidden()
+        if needs_organization and unbound(actor):
+            raise NoOrganization()
         return actor
 
     dependency.emhana_roles = admitted  # type: ignore[attr-defined]

@@ -17,11 +17,19 @@ from emhana.kernel.i18n import LANGUAGES, translate
 log = logging.getLogger("emhana.web")
 
 PROBLEM_JSON = "application/problem+json"
+_RETRY = {"Retry-After": "5"}  # a 503 (a busy or unavailable dependency) is worth retrying soon
 
 # Codes that a pydantic validator may raise (PydanticCustomError type) and that name a domain error.
 _DOMAIN_CODES: dict[str, type[errors.RegistryError]] = {
     cls.code: cls
-    for cls in (errors.InvalidIIN, errors.InvalidBIN, errors.UnknownKato, errors.OutsideKazakhstan, errors.InvalidDates)
+    for cls in (
+        errors.InvalidIIN,
+        errors.InvalidBIN,
+        errors.InvalidName,
+        errors.UnknownKato,
+        errors.OutsideKazakhstan,
+        errors.InvalidDates,
+    )
 }
 
 _HTTP = {
@@ -79,7 +87,7 @@ def registry_problem(request: Request, exc: errors.RegistryError) -> JSONRespons
         template=exc.template(),
         params=exc.params,
         errors_=body_errors or None,
-        headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+        headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else _RETRY if exc.status == 503 else None,
     )
 
 

@@ -26,6 +26,7 @@ from emhana import __version__
 from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.facilities.models import Entity, Site
+from emhana.kernel.db import reader
 from emhana.kernel.errors import AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
 from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate, translations
 from emhana.reference.models import Region
@@ -279,34 +280,49 @@ def _csrf_key(request: Request) -> bytes:
     return key
 
 
-def _sign(key: bytes, nonce: str) -> str:
-    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+def _binding(session_token: str) -> str:
+    """The session a CSRF token belongs to: a hash of the session cookie ("" before sign-in)."""
+    return hashlib.sha256(session_token.encode()).hexdigest() if session_token else ""
 
 
-def _well_formed(key: bytes, token: str) -> bool:
+def _request_binding(request: Request) -> str:
+    return _binding(request.cookies.get(SESSION_COOKIE, ""))
+
+
+def _sign(key: bytes, nonce: str, binding: str) -> str:
+    return hmac.new(key, f"{nonce}|{binding}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _well_formed(key: bytes, token: str, binding: str) -> bool:
     nonce, _, signature = token.partition(".")
-    return bool(nonce) and hmac.compare_digest(_sign(key, nonce).encode(), signature.encode())
+    return bool(nonce) and hmac.compare_digest(_sign(key, nonce, binding).encode(), signature.encode())
 
 
 def csrf_token(request: Request) -> tuple[str, bool]:
-    """Return the request's CSRF token and whether it is new (a missing or forged cookie is replaced)."""
+    """Return the request's CSRF token and whether it is new (a missing, forged or other session's cookie is
+    replaced)."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if cookie and cookie.isascii() and _well_formed(_csrf_key(request), cookie):
+    if cookie and cookie.isascii() and _well_formed(_csrf_key(request), cookie, _request_binding(request)):
         return cookie, False
     return new_csrf_token(request), True
 
 
-def new_csrf_token(request: Request) -> str:
-    """Return a new CSRF token: a random nonce signed with the app's key."""
+def new_csrf_token(request: Request, *, session_token: str | None = None) -> str:
+    """Return a new CSRF token: a random nonce signed with the app's key and bound to the session (the request's
+    session cookie, or ``session_token`` when the response is opening a new session)."""
     nonce = secrets.token_urlsafe(24)
-    return f"{nonce}.{_sign(_csrf_key(request), nonce)}"
+    binding = _request_binding(request) if session_token is None else _binding(session_token)
+    return f"{nonce}.{_sign(_csrf_key(request), nonce, binding)}"
 
 
-def set_csrf_cookie(request: Request, response: Response, token: str | None = None) -> None:
-    """Set the double-submit CSRF cookie (a new token unless one is given)."""
+def set_csrf_cookie(
+    request: Request, response: Response, token: str | None = None, *, session_token: str | None = None
+) -> None:
+    """Set the double-submit CSRF cookie (a new token unless one is given; give ``session_token`` when the same
+    response sets a new session cookie, so the token is bound to the new session)."""
     response.set_cookie(
         CSRF_COOKIE,
-        token or new_csrf_token(request),
+        token or new_csrf_token(request, session_token=session_token),
         httponly=True,
         samesite="lax",
         path="/",
@@ -315,11 +331,14 @@ def set_csrf_cookie(request: Request, response: Response, token: str | None = No
 
 
 def csrf_ok(request: Request, submitted: str) -> bool:
-    """Tell whether the form's CSRF field matches the cookie (double submit) and the cookie is ours."""
+    """Tell whether the form's CSRF field matches the cookie (double submit) and the cookie is ours and bound to
+    this request's session: a token taken from one session (or from before sign-in) does not work in another."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not submitted or not (cookie.isascii() and submitted.isascii()):
         return False
-    return hmac.compare_digest(cookie.encode(), submitted.encode()) and _well_formed(_csrf_key(request), cookie)
+    return hmac.compare_digest(cookie.encode(), submitted.encode()) and _well_formed(
+        _csrf_key(request), cookie, _request_binding(request)
+    )
 
 
 def actor_from_cookie(request: Request) -> Actor | None:
@@ -327,7 +346,9 @@ def actor_from_cookie(request: Request) -> Actor | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    session: Session = request.app.state.sessions()
+    factory = request.app.state.sessions
+    # Read-only: no write lock on SQLite, so this (run on the event loop) never waits for a writer.
+    session: Session = factory(bind=reader(factory.kw["bind"]))
     try:
         return actor_for_token(session=session, token=token)
     except NotAuthenticated:

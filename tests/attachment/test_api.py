@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
+from emhana.app import create_app
+from emhana.audit.models import ChainCheckpoint
 from emhana.facilities.rules import InclusionStatus
 from emhana.facilities.service import get_entity, set_inclusion
 from emhana.kernel.clock import KZ_TIME
+from emhana.kernel.config import Settings
+from emhana.trust.chain import checkpoint
 from tests.builders.attachment import AFTER_WINDOW, Country
 from tests.builders.people import represent
 
@@ -377,8 +383,28 @@ def test_fund_detaches_redistributes_and_runs_the_daily_job(
     # The exclusion itself redistributed the two attached people (A-94); nobody is left to move.
     assert moved.status_code == 200 and moved.json() == {"moved": 0, "unplaced_person_ids": []}
     for pid in people[1:]:
-        upcoming = client.get(f"{URL}/persons/{pid}", headers=fund).json()["upcoming"]
+        # The Fund oversees every organization: its reads of a person state their purpose.
+        upcoming = client.get(f"{URL}/persons/{pid}?purpose=oversight", headers=fund).json()["upcoming"]
         assert upcoming["entity_id"] == country.a and upcoming["cause"] == "redistribution"
     now(dt.datetime(2025, 12, 21, 9, tzinfo=KZ_TIME))
     daily = client.post(f"{URL}/jobs/daily", headers=fund, json={"day": "2025-12-21"})
     assert daily.status_code == 200 and daily.json()["in_effect"] == 3
+
+
+def test_the_daily_job_checkpoints_the_chains_with_the_deployments_key(
+    database_url: str, sessions: sessionmaker[Session], auth: Callable[..., dict[str, str]], tmp_path: Path
+) -> None:
+    """Issue 14: chain heads are checkpointed on a schedule: after the daily job's work is committed."""
+    key = tmp_path / "checkpoint.pem"
+    public = checkpoint.new_key(key)
+    app = create_app(Settings(database_url=database_url, checkpoint_key=str(key)))
+    try:
+        with TestClient(app) as client:
+            fund = auth(Role.FUND_ADMIN)
+            r = client.post(f"{URL}/jobs/daily", headers=fund, json={"day": "2025-12-21"})
+            assert r.status_code == 200, r.text
+    finally:
+        app.state.engine.dispose()
+    with sessions() as s:
+        [(kid,)] = s.execute(select(ChainCheckpoint.kid)).all()
+    assert kid == checkpoint.kid_of(checkpoint.load_public(public))

@@ -236,3 +236,21 @@ def test_capitation_command_line(
         cli, ["capitation", "snapshot", "--date", "2999-01-01", "--out", str(again), "--database-url", database_url]
     )
     assert future.exit_code == 1 and "core.invalid_dates" in future.output
+
+
+def test_the_capitation_csv_carries_no_formula_cell(
+    sessions: sessionmaker[Session],
+    country: Country,
+    population: dict[str, int],
+    make_actor: Callable[..., tuple[Actor, str]],
+    now: Callable[[dt.datetime], None],
+) -> None:
+    now(AFTER_WINDOW)
+    fund, _ = make_actor(Role.FUND_ADMIN)
+    with sessions.begin() as s:  # "+0-17" parses as the band from 0 to 17, and is a formula to a spreadsheet
+        snap = capitation.take_snapshot(
+            session=s, actor=fund, as_of=D(2025, 12, 1), today=AFTER_WINDOW.date(), bands="+0-17,18+"
+        )
+        text = capitation.export_csv(session=s, snapshot=snap)
+    bands = {r["age_band"] for r in csv.DictReader(io.StringIO(text))}
+    assert bands == {"'+0-17", "18+"}

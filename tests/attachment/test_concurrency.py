@@ -1,5 +1,6 @@
 """No overbooking and no second active attachment under concurrency (A-01, A-80): many clients, each on
-its own connection, race for one free place. Needs PostgreSQL, where the row locks are real."""
+its own connection, race for one free place. Alike on PostgreSQL (row locks) and on SQLite (every unit of
+work begins with BEGIN IMMEDIATE, emhana/kernel/db.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,16 +22,6 @@ from emhana.attachment.schemas import ApplicationIn
 from emhana.kernel import errors
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from tests.builders.attachment import IN_WINDOW, Country
-from tests.builders.databases import is_postgres
-
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        not is_postgres(),
-        reason="SQLite serialises every writer of its one file, so it cannot "
-        "show a race; set EMHANA_TEST_DATABASE_URL to run this against PostgreSQL",
-    ),
-]
 
 CLIENTS = 16
 

@@ -41,3 +41,24 @@ def links(engine: Engine, kind: str) -> Iterator[Any]:
         "SELECT chain_key, seq, record_id, event FROM chain_link WHERE kind = :k ORDER BY chain_key, seq",
         k=kind,
     )
+
+
+def cut_tail(engine: Engine, kind: str, key: str, table: str, n: int) -> list[int]:
+    """Drop the last n links of a chain with their records and move its head back to the link before them, as
+    an attacker hiding the newest entries would: the shorter chain is consistent. Returns the records' ids."""
+    last = rows(
+        engine,
+        "SELECT seq, record_id FROM chain_link WHERE kind = :k AND chain_key = :c ORDER BY seq DESC",
+        k=kind,
+        c=key,
+    )
+    gone = [int(r[1]) for r in last[:n]]
+    seq = int(last[n][0]) if len(last) > n else 0
+    statements = [f"DELETE FROM {table} WHERE id = {i}" for i in gone]  # newest first (later ones cite earlier)
+    statements += [
+        "DELETE FROM chain_link WHERE kind = :k AND chain_key = :c AND seq > :s",
+        "UPDATE chain_head SET seq = :s, head_hash = COALESCE((SELECT link_hash FROM chain_link "
+        "WHERE kind = :k AND chain_key = :c AND seq = :s), :g) WHERE kind = :k AND chain_key = :c",
+    ]
+    tamper(engine, *statements, k=kind, c=key, s=seq, g="0" * 64)
+    return gone

@@ -55,6 +55,8 @@ def represent(
                 representative_id=representative,
                 represented_id=child,
                 basis="parent",
+                document_kind="birth_certificate",
+                document_number="I-АЛ 0000001",
                 basis_document="birth certificate",
                 valid_from=dt.date(2000, 1, 1),
                 valid_to=valid_to,

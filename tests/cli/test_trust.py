@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from emhana.cli.main import app
 from emhana.facilities.models import Entity
+from emhana.kernel.config import get_settings
 from emhana.trust.keys.certs import load_certificate
 from emhana.trust.lists.revocation import load_revocation_list
 from emhana.trust.lists.trustlist import load_trust_list
-from emhana.trust.models import DocumentSigner
+from emhana.trust.models import DocumentSigner, SchemeAuthority
+
+SECRET = "trust-cli-" + "Qm7vX2pL9sK4wR8tY1bH6cN3dF5gJ0zAeUiOoPaSdFgHjKlZxCvBnM"
 
 
+@pytest.fixture
+def secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The environment of a real deployment: EMHANA_SECRET_KEY set, demo mode off."""
+    monkeypatch.setenv("EMHANA_SECRET_KEY", SECRET)
+    monkeypatch.delenv("EMHANA_DEMO_MODE", raising=False)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("secret")
 def test_init_rotate_revoke_and_export(
     database_url: str, sessions: sessionmaker[Session], seeded_entity: int, tmp_path: Path
 ) -> None:
@@ -50,3 +66,36 @@ def test_init_rotate_revoke_and_export(
     problems = sorted(e.problem or "ok" for v in context.signers.values() for e in v)
     assert problems == ["dsc_revoked", "ok"]
     load_revocation_list((out / "revocation-list.json").read_bytes(), anchor)
+    with sessions() as s:
+        assert {r.key_wrap for r in s.scalars(select(DocumentSigner))} == {"s1"}  # wrapped with the secret
+
+
+def test_key_commands_refuse_the_demo_wrapping_outside_demo_mode(
+    secret: pytest.MonkeyPatch, database_url: str, sessions: sessionmaker[Session], seeded_entity: int, tmp_path: Path
+) -> None:
+    secret.delenv("EMHANA_SECRET_KEY")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    with sessions() as s:
+        entity = s.get(Entity, seeded_entity)
+        assert entity is not None
+        bin_ = entity.bin
+    for args in (
+        ["init"],
+        ["rotate", "--entity", bin_],
+        ["revoke-signer", "--kid", "00" * 8],
+        ["export", "--out", str(tmp_path / "lists")],
+    ):
+        done = runner.invoke(app, ["trust", *args, "--database-url", database_url])
+        assert done.exit_code == 2, (args, done.output)
+        assert "EMHANA_SECRET_KEY is not set" in done.output and "token_urlsafe(48)" in done.output
+    with sessions() as s:
+        assert s.scalars(select(DocumentSigner)).all() == [] and s.scalars(select(SchemeAuthority)).all() == []
+    assert not (tmp_path / "lists").exists()
+    # The demo keeps its public wrapping key, and says so.
+    secret.setenv("EMHANA_DEMO_MODE", "1")
+    get_settings.cache_clear()
+    done = runner.invoke(app, ["trust", "rotate", "--entity", bin_, "--database-url", database_url])
+    assert done.exit_code == 0, done.output
+    with sessions() as s:
+        assert {r.key_wrap for r in s.scalars(select(DocumentSigner))} == {"demo"}

@@ -131,6 +131,25 @@ def test_hc1_mode(tmp_path: Path) -> None:
     assert code == 1 and out.startswith("MALFORMED (bad_prefix)")
 
 
+def test_hc1_mode_shows_the_signature_verdict_and_reads_float_dates(tmp_path: Path) -> None:
+    import cbor2
+
+    from emhana.devtools.corpus.hc1 import CLOCK, DAY, dcc, dsc, sign, text_of
+
+    signer = dsc("EC-Me")
+    pem = tmp_path / "dsc.pem"
+    pem.write_bytes(signer.pem())
+    at = ("--at", "2026-03-01T09:00:00Z")
+    floats = {1: "XX", 4: (CLOCK + 9 * DAY).timestamp() + 0.5, 6: (CLOCK - DAY).timestamp() + 0.5, -260: {1: dcc("t")}}
+    code, out = run("--hc1", "--dsc", str(pem), *at, "--json", text_of(sign(signer, cbor2.dumps(floats))))
+    assert code == 0 and json.loads(out)["outcome"] == "VALID" and json.loads(out)["signature"] == "valid"
+    broken = {**floats, -260: {1: dcc("t", "r")}}
+    code, out = run("--hc1", "--dsc", str(pem), *at, text_of(sign(signer, cbor2.dumps(broken))))
+    assert code == 1 and out.startswith("MALFORMED (not_exactly_one_entry)") and "signature valid" in out
+    code, out = run("--hc1", "--dsc", str(pem), *at, text_of(sign(signer, cbor2.dumps(broken), flip=True)))
+    assert code == 1 and out.startswith("TAMPERED (bad_signature)") and "signature invalid" in out
+
+
 def test_pki_corpus_command(tmp_path: Path) -> None:
     result = runner.invoke(pki_app, ["corpus", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

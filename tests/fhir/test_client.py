@@ -107,7 +107,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             "EMHANA_SIGNATURE_ANCHORS": str(trust / "root.pem"),
             "EMHANA_SIGNATURE_INTERMEDIATES": str(trust / "intermediate.pem"),
             "EMHANA_SIGNATURE_CRLS": str(trust / "intermediate.crl"),
-            "EMHANA_SECRET_KEY": "test-secret-key-for-the-live-fhir-server",
+            "EMHANA_SECRET_KEY": "live-fhir-5-3bCjPXJLvNszHTyUrB5DbrDrDwrubrJIfRSarLsZ6XFcjJRoiQ",
         }
         server = subprocess.Popen(
             [

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.fhir import systems
+from emhana.identity.models import Person
 from emhana.medbook.models import JournalEntry
 from tests.builders import fhir as b
 from tests.builders.fhir import FHIR_JSON, FhirWorld, audit_actions, codes, issues, open_letters, post, written
@@ -263,12 +264,17 @@ def test_an_mis_of_another_organization_is_refused_by_the_book_rules(
     signer_b = b.make_signer(fw.pki, fw.signer.iin, bin_="201140004575")
     before = written(sessions)
     r = post(client, fw, b.bundle([b.observation(fw.w.cook_iin)], signer=signer_b), who="mis_b")
-    assert r.status_code == 403 and codes(r) == ["medbook.not_staff"]
-    assert issues(r)[0]["expression"] == ["Bundle.entry[0].resource"]
+    # Answered as for a worker without a book, or the refusal would tell the MIS that the IIN has a book elsewhere.
+    stranger = add_person(sessions, born=dt.date(1991, 2, 3))
+    with sessions() as s:
+        iin = s.scalar(select(Person.iin).where(Person.id == stranger))
+    no_book = post(client, fw, b.bundle([b.observation(str(iin))], signer=signer_b), who="mis_b")
+    assert r.status_code == no_book.status_code == 422 and codes(r) == codes(no_book) == ["medbook.book_not_found"]
+    assert issues(r)[0]["expression"] == issues(no_book)[0]["expression"] == ["Bundle.entry[0].resource.subject"]
     assert written(sessions) == before
     listed = client.get("/api/v1/interop/dead-letters", headers=fw.w.h["mis_a"]).json()
     assert listed["total"] == 0  # an MIS sees its own organization's letters only
-    assert client.get("/api/v1/interop/dead-letters", headers=fw.w.h["mis_b"]).json()["total"] == 1
+    assert client.get("/api/v1/interop/dead-letters", headers=fw.w.h["mis_b"]).json()["total"] == 2
 
 
 def test_a_positive_result_suspends_clearance_through_the_book_rules(

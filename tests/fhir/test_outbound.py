@@ -70,9 +70,12 @@ def test_desk_entries_state_their_signature_and_a_worker_without_a_book_is_not_f
     [prov] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Provenance"]
     assert "signature" not in prov
     assert {x["url"].rsplit("/", 1)[1] for x in prov["extension"]} == {"canonical-sha256", "signature-state"}
-    missing = client.get("/fhir/R4/Patient/999999/$medbook", headers=fw.w.h["mis_a"])
-    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
-    assert missing.json()["issue"][0]["details"]["coding"][0]["code"] == "medbook.book_not_found"
+    missing = client.get(
+        "/fhir/R4/Patient/999999/$medbook", headers={**fw.w.h["mis_a"], "Accept": "application/fhir+json"}
+    )
+    # A person without a book is refused like another organization's book: no oracle of who has one elsewhere.
+    assert missing.status_code == 403 and missing.json()["resourceType"] == "OperationOutcome"
+    assert missing.json()["issue"][0]["details"]["coding"][0]["code"] == "auth.forbidden"
     assert client.get(f"/fhir/R4/Patient/{fw.w.cook}/$medbook", headers=fw.w.h["employer"]).status_code == 403
 
 

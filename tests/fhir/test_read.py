@@ -72,7 +72,12 @@ def test_patient_search_errors_are_precise(client: TestClient, fw: FhirWorld) ->
     assert fw.w.cook_iin not in r.text
     r = get(client, fw, "Patient", name="Тестов")
     assert r.status_code == 400 and r.json()["issue"][0]["code"] == "not-supported"
+    # Outside the MIS's population (a missing id included: no oracle) a read needs a stated purpose.
     r = get(client, fw, "Patient/999999")
+    assert r.status_code == 422 and r.json()["issue"][0]["details"]["coding"][0]["code"] == "identity.purpose_required"
+    r = client.get(
+        "/fhir/R4/Patient/999999", headers={**fw.w.h["mis_a"], "Accept": FHIR_JSON, "X-Purpose-Of-Use": "care"}
+    )
     assert r.status_code == 404 and r.json()["issue"][0]["code"] == "not-found"
     r = get(client, fw, "Patient", who="employer", identifier=f"{systems.IIN}|{fw.w.cook_iin}")
     assert r.status_code == 403 and r.json()["issue"][0]["code"] == "forbidden"

@@ -1,7 +1,10 @@
-"""Crash safety (issue 8, item 3): a real uvicorn server is killed with SIGKILL while clients stream
-attachments and journal entries through the HTTP API (and on PostgreSQL the database restarts once); after a
-restart every acknowledged request is there, nothing is half-written, unanswered requests retried with their
-Idempotency-Key land exactly once, and `emhana audit verify` is clean."""
+"""Crash safety (issue 8, item 3; issue 14): clients stream attachments and journal entries through the HTTP
+API of a real uvicorn server, and mid-stream everything dies at once by SIGKILL: on PostgreSQL the postmaster of
+a cluster of the test's own (initdb in a temporary folder, a free port; the shared server is never touched),
+then the server; a process holding an uncommitted transaction too. After a restart every acknowledged request
+is there, nothing is half-written, the uncommitted transaction is gone, unanswered requests (no answer, or a
+5xx a client retries) retried with their Idempotency-Key land exactly once, and `emhana audit verify` is
+clean."""
 
 from __future__ import annotations
 
@@ -12,17 +15,14 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from emhana.accounts.roles import Role
@@ -35,10 +35,10 @@ from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.kernel.migrate import upgrade
 from emhana.medbook.catalogue import seed_catalogue
 from emhana.medbook.models import ResponsibleAppointment
-from emhana.testing.databases import postgres_test_url, schema_url
 from tests.builders.databases import is_postgres
 from tests.builders.facilities import entity_record, site_record
 from tests.builders.people import add_person
+from tests.builders.postgres_cluster import Cluster, own_cluster
 from tests.builders.servers import free_port
 
 CLIENTS = 4
@@ -47,25 +47,48 @@ ENTRY_CODES = ("therapist", "dermatovenerologist", "gynecologist")
 
 
 @contextmanager
-def scratch_database(tmp_dir: Path) -> Iterator[str]:
-    """A new SQLite file, or a new PostgreSQL schema whose admin connections do not outlive the restart."""
-    base = postgres_test_url()
-    if base is None:
-        yield f"sqlite:///{tmp_dir / 'crash.db'}"
+def scratch_database(tmp_dir: Path) -> Iterator[tuple[str, Cluster | None]]:
+    """A new SQLite file, or (when the tests run on PostgreSQL) a new cluster of the test's own."""
+    if not is_postgres():
+        yield f"sqlite:///{tmp_dir / 'crash.db'}", None
         return
-    schema = f"crash_{uuid.uuid4().hex[:10]}"
+    with own_cluster() as cluster:
+        yield cluster.url, cluster
 
-    def admin(sql: str) -> None:
-        engine = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-        engine.dispose()
 
-    admin(f"CREATE SCHEMA {schema}")
-    try:
-        yield schema_url(base, schema)
-    finally:
-        admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+# A process that, told to go, commits one row of the probe table, then writes another and waits, never
+# committing it.
+HOLDER = """
+import sys, time
+from sqlalchemy import text
+from emhana.kernel.db import make_engine
+engine = make_engine(sys.argv[1])
+print("started", flush=True)
+sys.stdin.readline()
+with engine.begin() as conn:
+    conn.execute(text("INSERT INTO crash_probe (id) VALUES (1)"))
+conn = engine.connect()
+conn.execute(text("INSERT INTO crash_probe (id) VALUES (2)"))
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def start_holder(url: str) -> subprocess.Popen[str]:
+    """Start the holder (it waits to be told to go)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    return proc
+
+
+def hold_uncommitted(holder: subprocess.Popen[str]) -> None:
+    """Tell the holder to go and wait until its second row is written and not committed."""
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "ready"
 
 
 @dataclass
@@ -137,7 +160,11 @@ def seed(url: str) -> Seeded:
 def server(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start `uvicorn emhana.app:create_app` in its own process; yield its base URL and the process."""
     port = free_port()
-    env = {**os.environ, "EMHANA_DATABASE_URL": url, "EMHANA_SECRET_KEY": "crash-test-" + "k" * 40}
+    env = {
+        **os.environ,
+        "EMHANA_DATABASE_URL": url,
+        "EMHANA_SECRET_KEY": "crash-test-eXEqwbqY-jpOtUb19jG0xEtBdakYNn_MTErTUDtmRWYwMcWw9QK",
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -197,6 +224,10 @@ def post(
         with ledger.lock:
             ledger.unanswered.append((kind, path, body, headers))
         return False
+    if r.status_code >= 500:  # the database died under it: the client retries with the same key
+        with ledger.lock:
+            ledger.unanswered.append((kind, path, body, headers))
+        return False
     if r.status_code not in (200, 201):
         with ledger.lock:
             ledger.errors.append(f"{path}: {r.status_code} {r.text[:300]}")
@@ -253,7 +284,7 @@ def run_clients(
     ledger: Ledger,
     people: list[tuple[int, str]],
     kill_after_acks: int | None,
-    proc: subprocess.Popen[bytes],
+    crash: Callable[[], None],
 ) -> None:
     stop = threading.Event()
     share = [people[n::CLIENTS] for n in range(CLIENTS)]
@@ -266,29 +297,20 @@ def run_clients(
         deadline = time.monotonic() + 20
         while len(ledger.entries) + len(ledger.applications) < kill_after_acks and time.monotonic() < deadline:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)  # mid-stream: requests are in flight on every client
-        proc.wait(10)
+        crash()  # mid-stream: requests are in flight on every client
         stop.set()
     for t in threads:
         t.join(30)
 
 
-def restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
 def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    if is_postgres() and not Path("/etc/postgresql").is_dir():
-        pytest.skip("no local PostgreSQL cluster to restart")
-    with scratch_database(tmp_path) as url:
+    with scratch_database(tmp_path) as (url, cluster):
         upgrade(url)
         world = seed(url)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE crash_probe (id INTEGER PRIMARY KEY)"))
+        engine.dispose()
         ledger = Ledger()
         first, rest = world.people[: PEOPLE // 2], world.people[PEOPLE // 2 :]
         with server(url) as (base, proc):
@@ -310,19 +332,40 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
                 )
                 assert r.status_code == 201, r.text
                 books.append(r.json()["id"])
-            run_clients(base, world, books, ledger, first, kill_after_acks=20, proc=proc)
+
+            holder = start_holder(url)
+
+            def crash() -> None:
+                if cluster is not None:
+                    hold_uncommitted(holder)
+                    cluster.kill()  # the postmaster first: transactions die in flight under the server
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+                if cluster is None:  # SQLite's write lock is free once the server is dead (it is not fair)
+                    hold_uncommitted(holder)
+                holder.send_signal(signal.SIGKILL)
+                holder.wait(10)
+
+            run_clients(base, world, books, ledger, first, kill_after_acks=20, crash=crash)
             assert proc.returncode == -signal.SIGKILL
+            if cluster is not None:
+                assert cluster.proc is not None and cluster.proc.returncode == -signal.SIGKILL
         acknowledged_before = (len(ledger.entries), len(ledger.applications))
         assert sum(acknowledged_before) > 0 and ledger.unanswered, "the kill should land mid-stream"
-        if is_postgres():
-            restart_postgres()
+        if cluster is not None:
+            cluster.start()
+            assert "automatic recovery in progress" in cluster.log()  # a crash, not a clean shutdown
+        engine = make_engine(url)
+        with engine.connect() as conn:  # committed stays, uncommitted is gone
+            assert list(conn.execute(text("SELECT id FROM crash_probe ORDER BY id")).scalars()) == [1]
+        engine.dispose()
         with server(url) as (base, proc):
             with httpx.Client(base_url=base, timeout=10) as client:  # retry what got no answer, same keys
                 retried = list(ledger.unanswered)
                 ledger.unanswered.clear()
                 for kind, path, body, headers in retried:
                     assert post(client, ledger, kind, path, body, headers)
-            run_clients(base, world, books, ledger, rest, kill_after_acks=None, proc=proc)
+            run_clients(base, world, books, ledger, rest, kill_after_acks=None, crash=lambda: None)
         assert not ledger.unanswered and not ledger.errors, ledger.errors
         check(url, ledger, books)
 

@@ -139,6 +139,8 @@ def build_world(sessions: Any) -> dict[str, Any]:
                         representative_id=persons[1],
                         represented_id=child,
                         basis="parent",
+                        document_kind="birth_certificate",
+                        document_number="I-АЛ 0000001",
                         basis_document="birth certificate",
                         valid_from=dt.date(2000, 1, 1),
                     )

@@ -1,6 +1,7 @@
 """No IIN in a URL or a log line: a representative flow runs through a real uvicorn server (its access log
-prints every request line with the query string) with every logger at DEBUG, SQLAlchemy's included; then
-every IIN of the database is searched for in everything that was logged."""
+prints every request line with the query string) with every logger at DEBUG, SQLAlchemy's included, and a
+client that puts IINs in paths and queries (emhana/kernel/logsafe.py masks them); then every IIN of the
+database is searched for in everything that was logged."""
 
 from __future__ import annotations
 
@@ -120,11 +121,27 @@ def test_a_full_flow_logs_no_iin(
         c.cookies.set("emhana_session", world.h["cook"]["Authorization"][7:])
         assert c.get("/medbook/my").status_code == 200
         assert c.get("/attachment/my").status_code == 200
+        # A client puts IINs in URLs: paths, queries, percent-encoded, inside a longer run of digits.
+        iin = world.cook_iin
+        encoded = "".join(f"%{ord(d):02X}" for d in iin)
+        for url in (
+            f"{API}/persons/{iin}",
+            f"{API}/medbook/books/{iin}",
+            f"{API}/facilities/entities?q={iin}",
+            f"{API}/facilities/entities?q={encoded}",
+            f"{API}/facilities/entities?q=7{iin}9",
+            f"/medbook/desk?iin={iin}",
+            f"/fhir/R4/Patient?identifier=http://emhana.kz/iin|{iin}",
+            f"/no/such/page/{iin}?iin={iin}",
+        ):
+            c.get(url, headers=world.h["clin_a"])
+        c.post(f"{API}/persons/lookup?iin={iin}", headers=world.h["reg_b"], json={"iin": iin})
     with sessions() as s:
         iins = set(s.scalars(select(Person.iin)))
     iins |= {"920704411239"}
     logged = "\n".join(_text(r) for r in caplog.records)
     assert re.search(r'"(GET|POST) /api/v1/medbook/books/\d+ HTTP/1.1" 200', logged), "no access log captured"
+    assert '"GET /api/v1/persons/************ HTTP/1.1"' in logged, "the IIN of a path is not masked"
     assert "SELECT" in logged, "no SQL log captured"
     leaks = [line[:300] for line in logged.splitlines() if any(iin in line for iin in iins)]
     assert leaks == []
@@ -166,8 +183,8 @@ def serve(app: Any) -> Iterator[str]:
 
 def _text(record: logging.LogRecord) -> str:
     parts = [record.getMessage()]
-    if record.exc_info:
-        parts.append(logging.Formatter().formatException(record.exc_info))
+    if record.exc_info:  # handlers write the exception's text as the record carries it, if it does
+        parts.append(record.exc_text or logging.Formatter().formatException(record.exc_info))
     return "\n".join(parts)
 
 

@@ -12,15 +12,16 @@ import pytest
 from fastapi import FastAPI, params
 from fastapi.testclient import TestClient
 
+from emhana.accounts.policy import ORGANIZATION_ROLES
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.app import create_app
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.i18n import translate
-from emhana.web import security
+from emhana.web import ratelimit, security
 from emhana.web.deps import declared_roles, iter_routes
+from emhana.web.ratelimit import RateLimiter, RateRule
 from emhana.web.render import CSRF_COOKIE, MSG_CSRF, TEMPLATES
-from emhana.web.security import RateLimiter, RateRule
 
 PROBLEM = "application/problem+json"
 
@@ -87,11 +88,11 @@ def test_templates_need_nothing_the_policy_forbids() -> None:
 # --- rate limits ----------------------------------------------------------------------------------------
 
 
-def test_failed_logins_are_limited_per_username(
+def test_failed_logins_are_limited_per_username_from_one_address(
     client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
 ) -> None:
     make_actor(Role.REGISTRAR, password="right-pass")
-    rule = next(r for r in security.DEFAULT_RULES if r.name == "login-username")
+    rule = next(r for r in ratelimit.DEFAULT_RULES if r.name == "login-pair")
     for _ in range(rule.limit):
         bad = client.post("/api/v1/auth/token", data={"username": "registrar-1", "password": "wrong"})
         assert bad.status_code == 401
@@ -113,7 +114,7 @@ def test_successful_logins_do_not_count_against_the_username(
     client: TestClient, make_actor: Callable[..., tuple[Actor, str]]
 ) -> None:
     make_actor(Role.REGISTRAR, password="right-pass")
-    rule = next(r for r in security.DEFAULT_RULES if r.name == "login-username")
+    rule = next(r for r in ratelimit.DEFAULT_RULES if r.name == "login-username")
     for _ in range(rule.limit + 2):
         ok = client.post("/api/v1/auth/token", data={"username": "registrar-1", "password": "right-pass"})
         assert ok.status_code == 200
@@ -121,7 +122,7 @@ def test_successful_logins_do_not_count_against_the_username(
 
 def test_logins_are_limited_per_client_address(app: FastAPI, client: TestClient) -> None:
     # The default rule with a lower limit (each refused login costs an argon2 verification).
-    rule = dataclasses.replace(next(r for r in security.DEFAULT_RULES if r.name == "login-ip"), limit=4)
+    rule = dataclasses.replace(next(r for r in ratelimit.DEFAULT_RULES if r.name == "login-ip"), limit=4)
     app.state.rate_rules = [rule]
     answers = [
         client.post("/api/v1/auth/token", data={"username": f"user-{i}", "password": "x"}).status_code
@@ -147,7 +148,7 @@ def test_the_window_slides(app: FastAPI) -> None:
 
 def test_verifier_routes_are_limited_per_client_address(client: TestClient) -> None:
     """The rule is keyed by prefix: it holds for /verify and /api/v1/verify… whether or not they exist yet."""
-    rule = next(r for r in security.DEFAULT_RULES if r.name == "verify-ip")
+    rule = next(r for r in ratelimit.DEFAULT_RULES if r.name == "verify-ip")
     answers = [client.get("/api/v1/verify/status").status_code for _ in range(rule.limit + 1)]
     assert 429 not in answers[: rule.limit] and answers[-1] == 429
     assert client.get("/api/v1/reference/regions").status_code == 200  # other routes are not limited
@@ -157,8 +158,6 @@ def test_prefix_matching() -> None:
     rule = RateRule("r", ("/verify", "/api/v1/verify"), limit=1, window=1)
     assert rule.matches("GET", "/verify") and rule.matches("POST", "/api/v1/verify/seal")
     assert not rule.matches("GET", "/verifyx") and not rule.matches("GET", "/api/v1/verifiers")
-    assert security.form_username(b"username=Ab%20C+&password=x") == "ab c"
-    assert security.form_username(b"\xff\xfe") == ""
 
 
 # --- CSRF -----------------------------------------------------------------------------------------------
@@ -186,7 +185,7 @@ def form_fields(app: FastAPI, path: str) -> dict[str, str]:
 
 
 def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(
-    app: FastAPI, client: TestClient, auth: Callable[..., dict[str, str]]
+    app: FastAPI, client: TestClient, auth: Callable[..., dict[str, str]], seeded_entity: int
 ) -> None:
     refusal = translate("en", MSG_CSRF)
     routes = form_post_routes(app)
@@ -196,11 +195,13 @@ def test_every_form_post_rejects_a_missing_or_wrong_csrf_token(
         role = next(iter(sorted(roles))) if isinstance(roles, frozenset) else None
         cookies = {}
         if role is not None:
-            cookies["emhana_session"] = auth(role)["Authorization"][7:]
+            entity = seeded_entity if role in ORGANIZATION_ROLES else None  # staff act for an organization
+            cookies["emhana_session"] = auth(role, entity_id=entity)["Authorization"][7:]
         url = re.sub(r"\{[^}]+\}", "1", path) + "?lang=en"
         fields = form_fields(app, path)
         client.cookies.clear()
-        form = client.get("/login?lang=en")  # a page sets a genuine CSRF cookie
+        client.cookies.update(cookies)
+        form = client.get("/login?lang=en")  # a page sets a genuine CSRF cookie, bound to the session
         genuine = form.cookies[CSRF_COOKIE]
         attempts = {
             "missing": ({**cookies, CSRF_COOKIE: genuine}, fields),
@@ -247,7 +248,7 @@ def test_demo_mode_draws_a_key_per_process(environment: pytest.MonkeyPatch) -> N
 
 
 def test_a_secret_key_from_the_environment_signs_the_csrf_tokens(environment: pytest.MonkeyPatch) -> None:
-    environment.setenv("EMHANA_SECRET_KEY", "k" * 48)
+    environment.setenv("EMHANA_SECRET_KEY", "n-pgsYtoOB2_MeCpqeksF0WIZcSV_ac1-s-cUgM9-p13100Hrkp5b2EfNgIEtK_s")
     first, second = create_app(), create_app()
     with TestClient(first) as a, TestClient(second) as b:
         token = a.get("/login").cookies[CSRF_COOKIE]

@@ -106,3 +106,23 @@ def test_verify_exits_one_and_names_the_row_without_any_iin(
     } in found
     iins = [r[0] for r in rows(engine, "SELECT iin FROM person")]
     assert iins and not any(iin in done.output or iin in as_json.output for iin in iins)
+
+
+def test_a_backup_is_readable_by_its_owner_only(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    """Issue 14: backups were written world-readable (0644 under the usual umask); they hold everyone's data."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "dumps" / "emhana.backup"
+        done = runner.invoke(app, ["backup", "--out", str(out), "--database-url", database_url])
+        assert done.exit_code == 0, done.output
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        out.chmod(0o644)  # a second backup over an old, readable one does not inherit its mode
+        done = runner.invoke(app, ["backup", "--out", str(out), "--database-url", database_url])
+        assert done.exit_code == 0, done.output
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.stat().st_size > 0
+        assert sorted(p.name for p in out.parent.iterdir()) == ["emhana.backup"]  # no part file left behind
+    finally:
+        os.umask(old)

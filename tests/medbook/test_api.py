@@ -358,8 +358,8 @@ def test_the_worker_reads_her_book_chooses_the_language_and_sees_who_read_it(
     )
     assert found.status_code == 200 and found.json()["id"] == bid
     assert (
-        client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": world.cook_iin}).status_code == 403
-    )  # books of their organization only
+        client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": world.cook_iin}).status_code == 404
+    )  # books of their organization only, and another's answers as no book (test_a_book_elsewhere_looks_like_none)
     client.get(f"{API}/employer/workers", headers=world.h["employer"])
     mine = client.get(f"{API}/me", headers=world.h["cook"]).json()
     assert mine["entries"][0]["item_name"] == "Терапевт"
@@ -394,3 +394,19 @@ def test_a_retried_entry_with_the_same_idempotency_key_is_written_once(
     assert counts(sessions) == before
     other = client.post(f"{API}/books/{bid}/entries", headers=headers, json={**body, "item_code": "measles"})
     assert other.json()["code"] == "core.idempotency_mismatch"
+
+
+def test_a_book_elsewhere_looks_like_no_book_when_looked_up_by_iin(
+    client: TestClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    """Issue 14: 403-against-404 told a clinician whether an IIN has a medical book at another organization."""
+    issue_book(client, world)
+    with sessions() as s:
+        no_book = s.get(Person, add_person(sessions, born=dt.date(1980, 1, 1))).iin  # type: ignore[union-attr]
+    unknown = "880315301280"  # a valid IIN nobody holds
+    answers = [
+        client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": iin, "purpose": "exam"})
+        for iin in (world.cook_iin, no_book, unknown)
+    ]
+    assert [(r.status_code, r.json()) for r in answers] == [(answers[1].status_code, answers[1].json())] * 3
+    assert answers[0].status_code == 404 and answers[0].json()["code"] == "medbook.book_not_found"

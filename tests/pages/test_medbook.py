@@ -191,6 +191,14 @@ def test_clinician_finds_a_book_by_iin_in_the_form_and_records_an_entry(
         other_iin = s.get(Person, add_person(sessions)).iin  # type: ignore[union-attr]
     missing = client.post("/medbook/desk/find?lang=en", data={"csrf": token, "iin": other_iin})
     assert missing.status_code == 404 and "The personal medical book does not exist." in missing.text
+    sign_in(client, world, "clin_b")  # another organization's book looks like no book at all (issue 14)
+    token_b = csrf_of(client.get("/medbook/desk?lang=en").text)
+    elsewhere = client.post("/medbook/desk/find?lang=en", data={"csrf": token_b, "iin": world.cook_iin})
+    none = client.post("/medbook/desk/find?lang=en", data={"csrf": token_b, "iin": other_iin})
+    assert elsewhere.status_code == none.status_code == 404
+    assert elsewhere.text.replace(token_b, "") == none.text.replace(token_b, "")
+    sign_in(client, world, "clin_a")
+    token = csrf_of(client.get("/medbook/desk?lang=en").text)
     found = client.post(
         "/medbook/desk/find?lang=en", data={"csrf": token, "iin": world.cook_iin, "purpose": "periodic examination"}
     )

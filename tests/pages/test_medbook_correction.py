@@ -154,10 +154,12 @@ def test_only_authorized_staff_correct(client: TestClient, world: World, session
         == 403
     )
     sign_in(client, world, "clin_b")  # a clinician of another organization (C-40)
+    token = csrf_of(client.get("/verify").text)  # CSRF tokens are bound to the session: each signs in anew
     other = client.post(f"/medbook/desk/books/{book_id}/correction?lang=en", data={"csrf": token, **form(wrong_id)})
     assert other.status_code == 403 and "Only clinicians and the responsible therapist" in other.text
     for who in ("cook", "employer", "reg_b"):
         sign_in(client, world, who)
+        token = csrf_of(client.get("/verify").text)
         assert (
             client.post(
                 f"/medbook/desk/books/{book_id}/correction", headers=HTML, data={"csrf": token, **form(wrong_id)}

@@ -1,5 +1,5 @@
-"""The main menu reads the role matrix (the templates' ``can``): every role sees the entries, in the order, it saw
-when the menu chose by role name."""
+"""The main menu reads the role matrix (the templates' ``can``): every role sees its entries in a fixed order (as
+when the menu chose by role name, with the access-log, oversight and accounts entries of issue 14)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ CITIZEN = [
     ("/attachment/my", "My attachment"),
     ("/attachment/clinics", "Clinics near me"),
     ("/medbook/my", "My medical book"),
+    ("/me/reads", "Who has read my data"),
 ]
 REGISTRAR = [
     ("/attachment/queue", "Application queue"),
@@ -35,8 +36,12 @@ BY_ROLE: dict[Role | None, list[tuple[str, str]]] = {
     Role.CLINICIAN: [("/medbook/desk", "Medical book desk")],
     Role.RESPONSIBLE_THERAPIST: [("/medbook/desk", "Medical book desk")],
     Role.EMPLOYER: [("/medbook/workers", "Workers' clearance")],
-    Role.FUND_ADMIN: [("/attachment/dashboard", "Attachment campaign")],
-    Role.ENTITY_ADMIN: [],
+    Role.FUND_ADMIN: [
+        ("/attachment/dashboard", "Attachment campaign"),
+        ("/oversight/reads", "Unusual read volume"),
+        ("/accounts", "Accounts"),
+    ],
+    Role.ENTITY_ADMIN: [("/accounts", "Accounts")],
     Role.VERIFIER: [],
     Role.MIS_CLIENT: [],
 }

@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
@@ -46,6 +47,7 @@ from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import SessionDep, public, require
+from emhana.web.purpose import PurposeQuery, PurposeTextQuery, stated
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])
 router.include_router(fund_router)
@@ -199,7 +201,10 @@ async def apply_written(
         return 201, outputs.application_out(session, app, clock.now()).model_dump(mode="json")
 
     fingerprint = {"application": body.model_dump(mode="json"), "files": [u.content.hex()[:64] for u in uploads]}
-    status, payload = run_once(session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run)
+    # In a worker thread: a retry waiting for the first one's key must not hold up the event loop.
+    status, payload = await run_in_threadpool(
+        run_once, session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run
+    )
     return _application_response(status, payload)
 
 
@@ -293,11 +298,23 @@ def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_
 
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)
 def person_attachments(
-    person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)]
+    person_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)],
+    purpose: PurposeQuery = None,
+    purpose_text: PurposeTextQuery = None,
 ) -> PersonAttachmentsOut:
-    """Return a person's current and upcoming attachment and history; a citizen only their own or a child's."""
+    """Return a person's current and upcoming attachment and history; a citizen only their own or a child's;
+    staff only their organization's applications, and for a person outside its population only with a stated
+    purpose (the read is logged with it)."""
     now = clock.now()
     if actor.role is Role.CITIZEN and actor.person_id is None:
         raise Forbidden()
-    view = service.person_view(session=session, actor=actor, person_id=person_id, today=service.local_day(now))
+    view = service.person_view(
+        session=session,
+        actor=actor,
+        person_id=person_id,
+        today=service.local_day(now),
+        purpose=stated(purpose, purpose_text, "history of attachments"),
+    )
     return outputs.person_out(session, view, now)

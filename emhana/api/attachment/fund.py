@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
@@ -29,6 +30,7 @@ from emhana.attachment.schemas import (
 from emhana.audit.idempotency import run_once
 from emhana.kernel import clock
 from emhana.kernel.errors import PreconditionRequired
+from emhana.trust.chain import checkpoint
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 
@@ -150,9 +152,10 @@ def redistribute(
 
 @router.post("/jobs/daily", response_model=DailyOut)
 def daily(
-    body: DailyIn, session: SessionDep, actor: Administrator, idempotency_key: IdempotencyKey = None
+    body: DailyIn, request: Request, session: SessionDep, actor: Administrator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Run the daily job: approved attachments come into effect, the dead and the uninsured are detached."""
+    """Run the daily job: approved attachments come into effect, the dead and the uninsured are detached; once
+    its work is committed, the hash chains' heads are checkpointed with the deployment's key (if one is set)."""
 
     def run() -> tuple[int, dict[str, Any]]:
         in_effect, dead, uninsured = placement.run_daily(session=session, actor=actor, day=min(body.day, clock.today()))
@@ -160,9 +163,12 @@ def daily(
             mode="json"
         )
 
-    return idempotent_json(
+    response = idempotent_json(
         session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
     )
+    state = request.app.state
+    response.background = BackgroundTask(checkpoint.scheduled, state.engine, state.settings.checkpoint_key)
+    return response
 
 
 def snapshot_out(session: SessionDep, snap: CapitationSnapshot) -> SnapshotOut:

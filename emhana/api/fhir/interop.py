@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from emhana.accounts.roles import Can
@@ -18,6 +17,7 @@ from emhana.fhir.inbound import Rejected
 from emhana.kernel import clock
 from emhana.kernel.i18n import N_
 from emhana.web.deps import SessionDep, require
+from emhana.web.idempotency import IdempotencyKey, idempotent_json, idempotent_no_content
 from emhana.web.problems import problem
 
 interop = APIRouter(prefix="/interop", tags=["interop"])
@@ -106,13 +106,25 @@ def dead_letters(
 
 @interop.post("/bundles/{bundle_id}/replay", response_model=ReplayOut)
 def replay(
-    bundle_id: int, request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)]
+    bundle_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Replay a refused bundle after the mapping or the data was fixed."""
+    """Replay a refused bundle after the mapping or the data was fixed (a refusal keeps no key: retry it)."""
     now = clock.now()
-    try:
+
+    def run() -> tuple[int, dict[str, Any]]:
         accepted = deadletter.replay(
             session=session, actor=actor, bundle_id=bundle_id, trust=trust_of(request), now=now
+        )
+        written = sum(1 for r in accepted.results if r.created)
+        return 200, ReplayOut(bundle_id=bundle_id, state="accepted", written=written).model_dump()
+
+    try:
+        return idempotent_json(
+            session=session, actor=actor, key=idempotency_key, payload={"bundle": bundle_id}, run=run
         )
     except Rejected as exc:
         session.rollback()
@@ -127,18 +139,23 @@ def replay(
                 for f in exc.findings
             ],
         )
-    return JSONResponse(
-        ReplayOut(
-            bundle_id=bundle_id, state="accepted", written=sum(1 for r in accepted.results if r.created)
-        ).model_dump()
-    )
 
 
 @interop.post("/bundles/{bundle_id}/discard", status_code=204)
-def discard(bundle_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)]) -> Response:
+def discard(
+    bundle_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.REPLAY_DEAD_LETTER)],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Close a refused bundle's dead letters without replaying it."""
-    deadletter.discard(session=session, actor=actor, bundle_id=bundle_id, now=clock.now())
-    return Response(status_code=204)
+
+    def run() -> None:
+        deadletter.discard(session=session, actor=actor, bundle_id=bundle_id, now=clock.now())
+
+    return idempotent_no_content(
+        session=session, actor=actor, key=idempotency_key, payload={"bundle": bundle_id}, run=run
+    )
 
 
 @interop.get("/sync-status", response_model=SyncStatusOut)

@@ -20,6 +20,7 @@ from emhana.fhir.outcome import (
     fhir_response,
 )
 from emhana.web.deps import require
+from emhana.web.hosts import public_base
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 
@@ -33,8 +34,8 @@ PatientReader = Annotated[Actor, require(Can.READ_FHIR_PATIENT)]
 
 
 def base_url(request: Request) -> str:
-    """Return the absolute base of the FHIR door."""
-    return str(request.base_url).rstrip("/") + router.prefix
+    """Return the absolute base of the FHIR door, from the configured public address (never a client's Host)."""
+    return public_base(request) + router.prefix
 
 
 def _purpose(request: Request) -> str:

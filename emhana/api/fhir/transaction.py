@@ -3,10 +3,12 @@ dead-letter queue."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
@@ -14,6 +16,7 @@ from emhana.api.fhir.search import (
     MAX_BODY,
     router,
 )
+from emhana.audit.idempotency import run_once
 from emhana.fhir import deadletter, inbound
 from emhana.fhir.inbound import Accepted, Rejected
 from emhana.fhir.outcome import (
@@ -27,6 +30,7 @@ from emhana.fhir.outcome import (
 from emhana.fhir.signature import Trust, load_trust
 from emhana.kernel import clock
 from emhana.web.deps import SessionDep, require
+from emhana.web.idempotency import IdempotencyKey
 from emhana.web.problems import language
 
 # --- Transaction ---------------------------------------------------------------------------------------
@@ -68,18 +72,32 @@ def transaction_response(doc_entries: int, accepted: Accepted, lang: str) -> dic
 @router.post("", status_code=200)
 @router.post("/", status_code=200, include_in_schema=False)
 async def transaction(
-    request: Request, session: SessionDep, actor: Annotated[Actor, require(Can.SUBMIT_FHIR_BUNDLE)]
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.SUBMIT_FHIR_BUNDLE)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Ingest a signed transaction Bundle of one worker's results; refused bundles go to the dead-letter queue."""
+    """Ingest a signed transaction Bundle of one worker's results; refused bundles go to the dead-letter queue.
+
+    With an Idempotency-Key a retry of the same bundle gets the first transaction-response (a refusal keeps
+    no key); without one, a resent resource version is still written once (the inbound ledger)."""
     body = await request.body()
     now = clock.now()
     if len(body) > MAX_BODY:
         raise FhirError(413, Issue("too-costly", "fhir.too_large", TOO_LARGE, {"limit": MAX_BODY}, ("Bundle",)))
-    try:
+    lang = language(request)
+
+    def run() -> tuple[int, dict[str, Any]]:
         accepted = inbound.ingest(session=session, actor=actor, body=body, trust=trust_of(request), now=now)
+        return 200, transaction_response(len(json.loads(body)["entry"]), accepted, lang)
+
+    fingerprint = {"bundle": hashlib.sha256(body).hexdigest()}
+    try:
+        status, answer = await run_in_threadpool(
+            run_once, session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run
+        )
     except Rejected as exc:
         session.rollback()
         deadletter.record_rejection(session=session, actor=actor, body=body, rejected=exc, now=now)
-        return fhir_response(outcome([f.issue for f in exc.findings], language(request)), exc.status)
-    count = len(json.loads(body)["entry"])
-    return fhir_response(transaction_response(count, accepted, language(request)))
+        return fhir_response(outcome([f.issue for f in exc.findings], lang), exc.status)
+    return fhir_response(answer, status)

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
+from emhana.accounts.policy import organization_of, sees_every_organization
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.attachment import facts
@@ -33,7 +34,7 @@ from emhana.audit.service import record_event
 from emhana.facilities.models import District, Site
 from emhana.facilities.service import NearSite, near
 from emhana.identity.models import Person
-from emhana.identity.service import may_read, represented_ids
+from emhana.identity.service import may_read, represented_ids, require_purpose
 from emhana.kernel import clock
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
@@ -46,6 +47,7 @@ from emhana.kernel.errors import (
     VersionConflict,
 )
 from emhana.kernel.fastsql import Fast
+from emhana.trust.chain import links as chain
 
 DOCUMENT = cast(Table, ApplicationDocument.__table__)
 INSERT_APPLICATION = Fast(insert(facts.APPLICATION).returning(facts.APPLICATION.c.id))
@@ -185,6 +187,8 @@ def submit(
     }
     conn = session.connection()
     app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
+    # The person's applications chain (tamper evidence), hashed from the row as written at commit.
+    chain.note_new(session, "application", [app_id], rows=[{**values, "id": app_id}])
     if data.documents:
         conn.execute(
             INSERT_DOCUMENT,
@@ -399,10 +403,14 @@ def active_on(att: Attachment, day: dt.date) -> bool:
     )
 
 
-def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.date) -> PersonView:
-    """Return a readable person's current and upcoming attachment, history and applications."""
+def person_view(
+    *, session: Session, actor: Actor, person_id: int, today: dt.date, purpose: str = "history of attachments"
+) -> PersonView:
+    """Return a readable person's current and upcoming attachment, history and applications; outside the
+    reader's population only for a stated purpose."""
     if not may_read(session=session, actor=actor, person_id=person_id, day=today):
         raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
+    require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=today)
     if session.get(Person, person_id) is None:
         raise NotFound()
     history = list(
@@ -412,9 +420,12 @@ def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.dat
             .order_by(Attachment.begin_date.desc(), Attachment.id.desc())
         )
     )
-    apps = list(
-        session.scalars(select(Application).where(Application.person_id == person_id).order_by(Application.id.desc()))
-    )
+    filed = select(Application).where(Application.person_id == person_id)
+    if actor.role is not Role.CITIZEN and not sees_every_organization(actor):
+        # Staff see the applications filed with their own organization only: another one's refusal notes,
+        # document numbers and pregnancy flags are not theirs to read.
+        filed = filed.where(Application.entity_id == organization_of(actor))
+    apps = list(session.scalars(filed.order_by(Application.id.desc())))
     record_event(
         session=session,
         actor=actor,
@@ -422,7 +433,7 @@ def person_view(*, session: Session, actor: Actor, person_id: int, today: dt.dat
         object_type="person",
         object_id=str(person_id),
         subject_person_id=person_id,
-        purpose="attachment history",
+        purpose=purpose[:200],
     )
     return PersonView(
         person_id=person_id,

@@ -1,7 +1,13 @@
-"""Bulk writers of person rows (PostgreSQL COPY, SQLite executemany) and id reservation."""
+"""Bulk writers of person rows (PostgreSQL COPY, SQLite executemany) and id reservation.
+
+Every batch carries the hash-chain links of its rows: each person and each first attachment opens its own
+chain (``emhana.trust.chain.bulk``), hashed while the batch is formatted and written with the rows in the
+same transaction, so a generated register verifies clean without `emhana audit seal`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import queue
 import sys
 import threading
@@ -9,9 +15,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
+from emhana.attachment.models import ATTACHMENT_CHAIN
 from emhana.devtools.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
 from emhana.devtools.generator.people import AddressRow, PersonRow, PhoneRow
+from emhana.kernel import clock
 from emhana.kernel.db import is_postgres
+from emhana.trust.chain.bulk import HEAD_COLUMNS, LINK_COLUMNS, FreshChains
+from emhana.trust.chain.kinds import PERSON
 
 PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
 ADDRESS_COLUMNS = (
@@ -29,7 +39,8 @@ ADDRESS_COLUMNS = (
 )
 PHONE_COLUMNS = ("id", "person_id", "number", "kind")
 TABLES = (("person", PERSON_COLUMNS), ("person_address", ADDRESS_COLUMNS), ("person_phone", PHONE_COLUMNS))
-ATTACHMENT_TABLE = ("attachment", ATTACHMENT_COLUMNS)
+ATTACHMENT_TABLE = ("attachment", (*ATTACHMENT_COLUMNS, "created_at"))
+CHAIN_TABLES = (("chain_link", LINK_COLUMNS), ("chain_head", HEAD_COLUMNS))
 NULL = "\\N"
 Batch = tuple[bytes, ...]
 
@@ -63,28 +74,73 @@ def phone_lines(rows: list[PhoneRow]) -> str:
     return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\n" for r in rows)
 
 
-def attachment_lines(rows: list[AttachmentRow]) -> str:
-    """Open first attachments (end date, end reason, application and author always NULL)."""
-    n = NULL
+def attachment_lines(rows: list[AttachmentRow], created_at: dt.datetime) -> str:
+    """Open first attachments (end date, end reason, application and author always NULL), made at one moment."""
+    n, at = NULL, created_at.isoformat()
     return "".join(
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
-        f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\n"
+        f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\t{at}\n"
         for r in rows
     )
+
+
+def chain_rows(persons: list[PersonRow], attachments: list[AttachmentRow], at: dt.datetime) -> FreshChains:
+    """The first link and head of every generated person's identity chain and attachment history."""
+    chains = FreshChains(at)
+    for p in persons:
+        row = {
+            "id": p[0],
+            "iin": p[1],
+            "surname": p[2],
+            "given_name": p[3],
+            "patronymic": p[4],
+            "birth_date": p[5],
+            "sex": p[6],
+            "category": p[7],
+            "death_date": None,
+        }
+        chains.open(PERSON, p[0], row)
+    for a in attachments:
+        row = dict(zip(ATTACHMENT_COLUMNS, a, strict=True))
+        row["created_at"] = at
+        row["care_at_home"] = None
+        chains.open(ATTACHMENT_CHAIN, a[0], row)
+    return chains
+
+
+def link_lines(chains: FreshChains) -> str:
+    return "".join(
+        f"{k}\t{c}\t{s}\t{r}\t{e}\t{h}\t{p}\t{lh}\t{at.isoformat()}\n" for k, c, s, r, e, h, p, lh, at in chains.links
+    )
+
+
+def head_lines(chains: FreshChains) -> str:
+    return "".join(f"{k}\t{c}\t{s}\t{h}\n" for k, c, s, h in chains.heads)
+
+
+def moment() -> dt.datetime:
+    """The moment a load stamps on its rows and links, as both databases store it (UTC, microseconds)."""
+    return clock.now().astimezone(dt.UTC)
 
 
 class PostgresCopySink:
     """Writes each batch with three COPY ... FROM STDIN statements and commits it."""
 
     def __init__(
-        self, engine: Engine, tables: tuple[str, str, str] = ("person", "person_address", "person_phone")
+        self,
+        engine: Engine,
+        tables: tuple[str, str, str] = ("person", "person_address", "person_phone"),
+        at: dt.datetime | None = None,
     ) -> None:
         self.raw = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection  # psycopg.Connection
+        self.at = at or moment()
         self.statements = [
             f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, (_, cols) in zip(tables, TABLES, strict=True)
         ]
-        self.statements.append(f"COPY {ATTACHMENT_TABLE[0]} ({', '.join(ATTACHMENT_TABLE[1])}) FROM STDIN")
+        self.statements += [
+            f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, cols in (ATTACHMENT_TABLE, *CHAIN_TABLES)
+        ]
 
     @staticmethod
     def prepare(
@@ -92,19 +148,25 @@ class PostgresCopySink:
         addresses: list[AddressRow],
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
+        at: dt.datetime | None = None,
     ) -> Batch:
-        """Format a batch as COPY text (done in the generating thread)."""
+        """Format a batch as COPY text, with its chain links (done in the generating thread)."""
+        at = at or moment()
+        chains = chain_rows(persons, attachments or [], at)
         return (
             person_lines(persons).encode(),
             address_lines(addresses).encode(),
             phone_lines(phones).encode(),
-            attachment_lines(attachments or []).encode(),
+            attachment_lines(attachments or [], at).encode(),
+            link_lines(chains).encode(),
+            head_lines(chains).encode(),
         )
 
     def send(self, batch: Batch) -> None:
         """COPY a formatted batch and commit (only waits on the network, so it may run in a thread).
 
-        The attachments go last in the same transaction, after the persons they refer to."""
+        The attachments follow the persons they refer to, and the chain links and heads come last, in the
+        same transaction."""
         with self.conn.cursor() as cur:
             for statement, data in zip(self.statements, batch, strict=True):
                 if data:
@@ -119,7 +181,7 @@ class PostgresCopySink:
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
     ) -> None:
-        self.send(self.prepare(persons, addresses, phones, attachments))
+        self.send(self.prepare(persons, addresses, phones, attachments, self.at))
 
     def close(self) -> None:
         self.raw.close()
@@ -128,12 +190,14 @@ class PostgresCopySink:
 class SqliteSink:
     """Writes each batch with executemany in one transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, at: dt.datetime | None = None) -> None:
         self.raw = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection  # sqlite3.Connection
+        self.at = at or moment()
+        self.stored_at = self.at.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite form (UTC, naive)
         self.statements = [
             f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            for name, cols in (*TABLES, ATTACHMENT_TABLE)
+            for name, cols in (*TABLES, ATTACHMENT_TABLE, *CHAIN_TABLES)
         ]
 
     def write(
@@ -143,9 +207,21 @@ class SqliteSink:
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
     ) -> None:
+        chains = chain_rows(persons, attachments or [], self.at)
+        at = self.stored_at
+        batches: tuple[list[Any], ...] = (
+            persons,
+            addresses,
+            phones,
+            [(*a, at) for a in attachments or []],
+            [(*link[:-1], at) for link in chains.links],
+            chains.heads,
+        )
         cur = self.conn.cursor()
         try:
-            for statement, rows in zip(self.statements, (persons, addresses, phones, attachments or []), strict=True):
+            if not self.conn.in_transaction:
+                cur.execute("BEGIN IMMEDIATE")  # the rows and their links together, or neither
+            for statement, rows in zip(self.statements, batches, strict=True):
                 if rows:
                     cur.executemany(statement, rows)
             self.conn.commit()
@@ -170,7 +246,8 @@ class BackgroundSink:
     SWITCH_INTERVAL = 0.0002
 
     def __init__(self, engine: Engine, workers: int = 1, depth: int = 2) -> None:
-        self.sinks = [PostgresCopySink(engine) for _ in range(workers)]
+        self.at = moment()
+        self.sinks = [PostgresCopySink(engine, at=self.at) for _ in range(workers)]
         self.old_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self.old_interval, self.SWITCH_INTERVAL))
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
@@ -202,7 +279,7 @@ class BackgroundSink:
     ) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments))
+        self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at))
 
     def close(self) -> None:
         try:

@@ -11,19 +11,25 @@ Findings name the table, the row id, the chain kind and key (internal ids only, 
 * ``reordered``    — a link does not follow the link before it (positions swapped, or a link dropped);
 * ``gap``          — a position of the chain is missing;
 * ``head_mismatch``— the chain's head does not name its last link.
+
+Given signed checkpoints (``emhana.trust.chain.checkpoint``), it also names what a consistent but shorter chain
+hides: ``behind_checkpoint`` (links, a chain or a head's position lost since the checkpoint: a tail cut),
+``rewritten_since_checkpoint`` (the links the checkpoint pinned were replaced) and ``checkpoint_signature``
+(a checkpoint that does not verify with the pinned key: forged or edited).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
 from emhana.audit.models import ChainHead, ChainLink
-from emhana.trust.chain.links import END, GENESIS, KINDS, OPEN, ChainKind, is_open, link_hash, record_hash, table_of
+from emhana.trust.chain import checkpoint as cp
+from emhana.trust.chain.kinds import END, GENESIS, KINDS, OPEN, ChainKind, is_open, link_hash, record_hash, table_of
 
 BATCH = 5_000
 
@@ -38,14 +44,19 @@ class Finding:
     record_id: int | None
     chain_key: str
     seq: int | None = None
+    detail: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.detail:  # only checkpoint findings carry one
+            del out["detail"]
+        return out
 
     def __str__(self) -> str:
         where = f"{self.table} id={self.record_id}" if self.record_id is not None else self.table
         seq = f" seq={self.seq}" if self.seq is not None else ""
-        return f"{self.problem}: {where} ({self.kind} chain {self.chain_key}{seq})"
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.problem}: {where} ({self.kind} chain {self.chain_key}{seq}){detail}"
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Report:
     links: int
     records: int
     chains: int
+    checkpoints: int = 0
 
     @property
     def clean(self) -> bool:
@@ -67,6 +79,7 @@ class Report:
             "links": self.links,
             "records": self.records,
             "chains": self.chains,
+            "checkpoints": self.checkpoints,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -139,7 +152,11 @@ def _check_records(
         link = opens[0]
         if link.chain_key != key:
             findings.append(Finding("moved", kind.name, kind.table.name, rid, link.chain_key, int(link.seq)))
-        changed = link.record_hash != record_hash(kind, r, OPEN)
+        if kind.mutable:  # the latest link, open or update, holds the row as it must be now
+            newest = max(links, key=lambda x: int(x.seq))
+            changed = newest.record_hash != record_hash(kind, r, newest.event)
+        else:
+            changed = link.record_hash != record_hash(kind, r, OPEN)
         if kind.end_fields:
             latest = max(ends, key=lambda x: int(x.seq)) if ends else None
             if latest is None:
@@ -153,8 +170,11 @@ def _check_records(
     return count
 
 
-def verify(conn: Connection, kinds: list[str] | None = None) -> Report:
-    """Check every chain (or those of the given kinds) against the rows; see the module docstring."""
+def verify(
+    conn: Connection, kinds: list[str] | None = None, checkpoints: Sequence[cp.Checkpoint | CheckpointFault] = ()
+) -> Report:
+    """Check every chain (or those of the given kinds) against the rows, then against each checkpoint (or the
+    fault found reading it); see the module docstring."""
     findings: list[Finding] = []
     links = records = 0
     chains = 0
@@ -165,4 +185,69 @@ def verify(conn: Connection, kinds: list[str] | None = None) -> Report:
         chains += len(last)
         _check_heads(conn, kind, last, findings)
         records += _check_records(conn, kind, by_record, findings)
-    return Report(findings=findings, links=links, records=records, chains=chains)
+    for checkpoint in checkpoints:
+        if isinstance(checkpoint, CheckpointFault):
+            findings.append(
+                Finding(
+                    "checkpoint_signature",
+                    "checkpoint",
+                    "chain_checkpoint",
+                    checkpoint.id,
+                    checkpoint.source,
+                    None,
+                    checkpoint.reason,
+                )
+            )
+        else:
+            findings.extend(check_checkpoint(conn, checkpoint, kinds))
+    return Report(findings=findings, links=links, records=records, chains=chains, checkpoints=len(checkpoints))
+
+
+@dataclass(frozen=True)
+class CheckpointFault:
+    """A checkpoint that could not be read: its stored id or file, and why (its signature does not verify)."""
+
+    id: int | None
+    source: str
+    reason: str
+
+
+def check_checkpoint(conn: Connection, checkpoint: cp.Checkpoint, kinds: list[str] | None = None) -> list[Finding]:
+    """Compare the chains as of a checkpoint's boundary with what it pinned (see the module docstring)."""
+    pinned: dict[str, Any] = checkpoint.content["kinds"]
+    names = [k for k in (kinds or sorted(set(pinned) | set(KINDS))) if k in pinned]
+    sizes = {k: int(pinned[k]["buckets"]) for k in names}
+    now = cp.state(conn, checkpoint.boundary, sizes)
+    where = f"checkpoint {checkpoint.id}" if checkpoint.id is not None else "checkpoint file"
+    findings: list[Finding] = []
+    for name in names:
+        table = KINDS[name].table.name if name in KINDS else name
+        then = {int(i): e for i, e in pinned[name]["digests"].items()}
+        for bucket in sorted(set(then) | set(now[name])):
+            was = then.get(bucket, [0, 0, ""])
+            found = now[name][bucket].entry() if bucket in now[name] else [0, 0, ""]
+            if list(was) == found:
+                continue
+            behind = found[0] < was[0] or found[1] < was[1]
+            keys = _keys_in(conn, name, checkpoint.boundary, sizes[name], bucket)
+            findings.append(
+                Finding(
+                    "behind_checkpoint" if behind else "rewritten_since_checkpoint",
+                    name,
+                    table,
+                    None,
+                    ",".join(keys) if keys else "?",
+                    None,
+                    f"{where} pinned {was[0]} chains with {was[1]} links here, now {found[0]} with {found[1]}",
+                )
+            )
+    return findings
+
+
+def _keys_in(conn: Connection, kind: str, upto: int, buckets: int, bucket: int, most: int = 20) -> list[str]:
+    """The chains now in a bucket, by their links or their heads (the one cut or rewritten is among them)."""
+    heads = table_of(ChainHead)
+    known = {k for k, _, _ in cp.heads_as_of(conn, kind, upto)}
+    known |= {str(k) for k in conn.scalars(select(heads.c.chain_key).where(heads.c.kind == kind))}
+    keys = sorted((k for k in known if cp.bucket_of(k, buckets) == bucket), key=lambda k: (len(k), k))
+    return keys[:most] + (["…"] if len(keys) > most else [])

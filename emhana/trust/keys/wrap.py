@@ -5,8 +5,9 @@ as associated data (a ciphertext moved to another row does not open). The AES ke
 from ``EMHANA_SECRET_KEY`` (wrap id "s1").
 
 DEMO FALLBACK: when ``EMHANA_SECRET_KEY`` is empty, the AES key is derived from the public constant
-``DEMO_SECRET`` (wrap id "demo"). Such keys are protected by nothing; a deployment must set the secret before
-`emhana trust init`. A stored key remembers its wrap id, so a key wrapped in demo mode still opens once a
+``DEMO_SECRET`` (wrap id "demo"). Such keys are protected by nothing, so outside demo mode nothing makes
+them: the server refuses to start without the secret (web/security.py) and every `emhana trust` key command
+refuses to run (cli/trust.py). A stored key remembers its wrap id, so a key wrapped in demo mode still opens once a
 secret is set (rotate then to get keys wrapped with the secret), and a key wrapped with a secret that has
 changed since fails with a clear CertificateInvalid instead of a wrong key.
 """

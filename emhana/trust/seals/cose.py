@@ -46,12 +46,15 @@ class Sign1:
     signature: bytes
 
 
-def loads_strict(data: bytes) -> Any:
-    """Decode exactly one CBOR item: no duplicate keys, definite lengths only, no trailing bytes (§6.6)."""
+def loads_strict(data: bytes, *, allow_indefinite: bool = False) -> Any:
+    """Decode exactly one CBOR item: no duplicate keys, definite lengths only, no trailing bytes (§6.6).
+
+    ``allow_indefinite`` is for HC1 payloads only: EU DCC decoders are lenient (§1.2) and CBOR allows indefinite
+    lengths; KZMB1 never uses it."""
     fp = io.BytesIO(data)
     try:
         value = cbor2.CBORDecoder(
-            fp, allow_duplicate_keys=False, allow_indefinite=False, max_depth=MAX_CBOR_DEPTH
+            fp, allow_duplicate_keys=False, allow_indefinite=allow_indefinite, max_depth=MAX_CBOR_DEPTH
         ).decode()
     # Hostile bytes reach cbor2's tag decoders too (datetimes, bignums, sets): any failure is MALFORMED.
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -161,12 +162,26 @@ def _bad(reason: str) -> SealMalformed:
     return SealMalformed(reason=reason)
 
 
-def _seconds(value: Any, name: str) -> int:
+def numeric_date(value: Any, name: str, *, fractional: bool = False) -> int:
+    """Return a CWT NumericDate in whole seconds; raise SealMalformed.
+
+    RFC 8392 §2 allows an integer or a floating-point number. KZMB1 takes integers only (§6.6: integer seconds,
+    as our issuer writes them); HC1 (``fractional=True``) takes a finite float too, rounded down, as the EU
+    reference verifiers do. Either way a value above MAX_SECONDS is taken as milliseconds and refused.
+    """
+    if type(value) is float and fractional:
+        if not math.isfinite(value) or not 0 <= value < MAX_SECONDS:
+            raise _bad(f"{name}_not_seconds")
+        return math.floor(value)
     if type(value) is not int:
         raise _bad(f"{name}_not_integer_seconds")
     if not 0 <= value < MAX_SECONDS:
         raise _bad(f"{name}_not_seconds")
     return value
+
+
+def _seconds(value: Any, name: str) -> int:
+    return numeric_date(value, name)
 
 
 def _clearance(payload: Any) -> Clearance:

@@ -17,7 +17,7 @@ from emhana.kernel.errors import CertificateInvalid, SealMalformed, TrustListInv
 from emhana.trust.keys import es256
 from emhana.trust.keys.certs import extended_key_usages, load_certificate
 from emhana.trust.lists.jws import strict_json
-from emhana.trust.seals import cose
+from emhana.trust.seals import cose, cwt
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.verifier import DEFAULT_SKEW, Outcome, Result, time_outcome
 
@@ -78,7 +78,8 @@ def load_dsc_list(document: bytes) -> DscList:
 
 @dataclass(frozen=True)
 class DccClaims:
-    """What the HC1 verifier reads from a DCC: times, country, the type (v/t/r), name and birth date."""
+    """What the HC1 verifier reads from a DCC: times, country, the type (v/t/r), name and birth date, and the
+    schema remarks that do not stop a reference verifier (a missing `ver`, `fnt` or `dob`)."""
 
     iss: str | None
     iat: int
@@ -86,6 +87,7 @@ class DccClaims:
     kind: str
     name: str
     dob: str
+    remarks: tuple[str, ...] = ()
 
 
 def _text(value: Any) -> str:
@@ -93,12 +95,17 @@ def _text(value: Any) -> str:
 
 
 def read_claims(claims: Any) -> DccClaims:
-    """Read CWT claims of a DCC (hcert §3.3); raise SealMalformed when the structure is wrong (CBO2, DGC2)."""
+    """Read CWT claims of a DCC (hcert §3.3) as leniently as the EU reference verifiers; raise SealMalformed only
+    when the certificate cannot be read at all (CBO2, DGC1, DGC2, no usable time).
+
+    NumericDates may be floats (RFC 8392 §2), taken in whole seconds; schema details a verifier can do without
+    become remarks.
+    """
     if not isinstance(claims, Mapping):
         raise SealMalformed(reason="claims_not_map")
-    iat, exp, iss = claims.get(CLAIM_IAT), claims.get(CLAIM_EXP), claims.get(CLAIM_ISS)
-    if type(iat) is not int or type(exp) is not int:
-        raise SealMalformed(reason="iat_or_exp_not_integer")
+    iss = claims.get(CLAIM_ISS)
+    iat = cwt.numeric_date(claims.get(CLAIM_IAT), "iat", fractional=True)
+    exp = cwt.numeric_date(claims.get(CLAIM_EXP), "exp", fractional=True)
     hcert = claims.get(CLAIM_HCERT)
     dcc = hcert.get(1) if isinstance(hcert, Mapping) else None
     if not isinstance(dcc, Mapping) or not isinstance(dcc.get("nam"), Mapping):
@@ -108,10 +115,16 @@ def read_claims(claims: Any) -> DccClaims:
         raise SealMalformed(reason="not_exactly_one_entry")  # docs/credentials.md §1.2, test DGC2
     nam = dcc["nam"]
     name = " ".join(p for p in (_text(nam.get("gn")), _text(nam.get("fn"))) if p) or _text(nam.get("fnt"))
-    return DccClaims(iss if isinstance(iss, str) else None, iat, exp, kinds[0], name, _text(dcc.get("dob")))
+    remarks = tuple(
+        f"schema:{what}_missing"
+        for what, present in (("ver", _text(dcc.get("ver"))), ("fnt", _text(nam.get("fnt"))), ("dob", "dob" in dcc))
+        if not present
+    )
+    return DccClaims(iss if isinstance(iss, str) else None, iat, exp, kinds[0], name, _text(dcc.get("dob")), remarks)
 
 
 def _allowed(cert: x509.Certificate, kind: str) -> bool:
+    """Tell whether a DSC may sign this type: a DSC without any type OID (of either family) may sign every type."""
     try:
         ekus = extended_key_usages(cert)
     except ValueError:
@@ -121,12 +134,16 @@ def _allowed(cert: x509.Certificate, kind: str) -> bool:
 
 
 def verify_hc1(text: str, dscs: DscList, at: dt.datetime, *, skew: dt.timedelta = DEFAULT_SKEW) -> Result:
-    """Verify an `HC1:` text offline at `at` with the outcomes of §6.6 (no revocation list for DCCs here)."""
+    """Verify an `HC1:` text offline at `at` with the outcomes of §6.6 (no revocation list for DCCs here).
+
+    The order is the specification's (hcert §6.3): transport and COSE, the DSC by kid, the signature, and only
+    then the payload. So a DCC whose payload breaks the schema still reports its signature's verdict (`signature`
+    in the result), and a forged one is TAMPERED whatever its payload says.
+    """
     if at.tzinfo is None:
         raise ValueError("the verification clock must be timezone-aware")
     try:
         message = cose.decode_sign1(seal.decode_transport(text, PREFIX), require_tag=False, kid_length=None)
-        claims = read_claims(cose.loads_strict(message.payload))
     except SealMalformed as exc:
         return Result(Outcome.MALFORMED, str(exc.params.get("reason")), at)
     kid = message.kid
@@ -142,9 +159,16 @@ def verify_hc1(text: str, dscs: DscList, at: dt.datetime, *, skew: dt.timedelta 
             signer = cert
             break
     if signer is None:
-        return Result(Outcome.TAMPERED, "bad_signature", at, kid)
+        return Result(Outcome.TAMPERED, "bad_signature", at, kid, signature="invalid")
+    try:
+        claims = read_claims(cose.loads_strict(message.payload, allow_indefinite=True))
+    except SealMalformed as exc:
+        return Result(Outcome.MALFORMED, str(exc.params.get("reason")), at, kid, signature="valid")
+    notes = claims.remarks
     if not _allowed(signer, claims.kind):
-        return Result(Outcome.ISSUER_NOT_AUTHORISED, "dsc_not_allowed_for_type", at, kid)
+        return Result(
+            Outcome.ISSUER_NOT_AUTHORISED, "dsc_not_allowed_for_type", at, kid, notes=notes, signature="valid"
+        )
     shown = {
         "name": claims.name,
         "birth_date": claims.dob,
@@ -163,8 +187,8 @@ def verify_hc1(text: str, dscs: DscList, at: dt.datetime, *, skew: dt.timedelta 
         skew=int(skew.total_seconds()),
     )
     if timing is not None:
-        return Result(timing[0], timing[1], at, kid, shown)
-    return Result(Outcome.VALID, None, at, kid, shown)
+        return Result(timing[0], timing[1], at, kid, shown, notes=notes, signature="valid")
+    return Result(Outcome.VALID, None, at, kid, shown, notes=notes, signature="valid")
 
 
 def _iso(seconds: int) -> str:

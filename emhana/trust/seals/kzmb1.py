@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emhana.kernel.errors import CertificateInvalid, SealMalformed, SealRefused
+from emhana.kernel.errors import CertificateInvalid, PictureTooLarge, SealMalformed, SealRefused
 from emhana.trust.keys import es256
 from emhana.trust.keys.certs import load_pkcs12, subject_bin, subject_organization
 from emhana.trust.seals import base45, cose, cwt
@@ -24,6 +24,11 @@ PREFIX = "KZMB1:"
 MAX_TEXT = 4296 + 8
 # Inflated COSE is capped against zlib bombs (§6.2); a real seal inflates to well under 1 KiB.
 MAX_INFLATED = 64 * 1024
+# A photo of a QR code needs a few megapixels (a V15 code at 10 pixels per module is under 1 MP; a phone's photo
+# is 12 MP): larger pictures are refused from their header, before decoding. Pillow's own decompression-bomb
+# limit (89 MP) is far above this, so its warning never decides anything here.
+MAX_PIXELS = 12_000_000
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 
 
 @dataclass(frozen=True)
@@ -194,20 +199,49 @@ def qr_svg(text: str, *, scale: int = 4, mask: int | None = None) -> bytes:
     return out.getvalue()
 
 
+def refuse_bombs() -> None:
+    """Make Pillow refuse, in the whole process, any picture above MAX_PIXELS instead of warning about it.
+
+    Pillow warns between MAX_IMAGE_PIXELS and twice that and raises above; the limit is lowered to ours and the
+    warning turned into an error, once (the filter is process-wide: it is never toggled around a call, which
+    would race between threads).
+    """
+    from PIL import Image
+
+    if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    if not any(f[0] == "error" and f[2] is Image.DecompressionBombWarning for f in warnings.filters):
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
 def read_qr(image: bytes) -> str | None:
-    """Return the text of the QR code in a PNG/JPG photo (zxing-cpp), or None when there is none."""
+    """Return the text of the QR code in a PNG/JPEG/WebP (GIF, BMP) photo (zxing-cpp), or None when there is none.
+
+    The picture's size is read from its header and checked before a single pixel is decoded: a picture of more
+    than MAX_PIXELS raises PictureTooLarge (a 280 KB PNG can declare 9400 x 9400 pixels, 700 MB once decoded).
+    """
     import zxingcpp
     from PIL import Image
 
+    refuse_bombs()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(image)) as picture:
-                picture.load()
-                codes = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
-    # Pillow and zxing-cpp raise many types on hostile images; any of them means "no readable QR code".
+        picture = Image.open(io.BytesIO(image), formats=PICTURE_FORMATS)  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PictureTooLarge(limit=MAX_PIXELS // 1_000_000) from None
+    # Pillow raises many types on hostile headers; any of them means "no readable QR code".
     except Exception:
         return None
+    with picture:
+        width, height = picture.size
+        if width * height > MAX_PIXELS:
+            raise PictureTooLarge(limit=MAX_PIXELS // 1_000_000)
+        try:
+            picture.draft("L", picture.size)  # a JPEG is decoded straight to grey: a third of the memory
+            picture.load()
+            codes = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+        # Pillow and zxing-cpp raise many types on hostile images; any of them means "no readable QR code".
+        except Exception:
+            return None
     texts = [code.text for code in codes]
     # A photo may hold other codes too: prefer one that carries a seal or an HC1 certificate.
     return next((t for t in texts if t.startswith((PREFIX, "HC1:"))), texts[0] if texts else None)

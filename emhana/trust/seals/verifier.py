@@ -45,6 +45,9 @@ class Result:
     trust_list: ListInfo | None = None
     revocation_list: ListInfo | None = None
     notes: tuple[str, ...] = field(default=())
+    # HC1 only: the signature's own verdict ("valid" or "invalid"), reported apart from the payload's schema
+    # (a DCC whose payload breaks the schema still says whether its signature holds); None when not reached.
+    signature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
@@ -54,7 +57,7 @@ class Result:
                 return None
             return {"sequence": i.sequence, "issued_at": _iso(i.issued_at), "stale": i.stale(self.verified_at)}
 
-        return {
+        out = {
             "outcome": self.outcome.value,
             "reason": self.reason,
             "verified_at": _iso(self.verified_at),
@@ -64,6 +67,9 @@ class Result:
             "revocation_list": info(self.revocation_list),
             "notes": list(self.notes),
         }
+        if self.signature is not None:
+            out["signature"] = self.signature
+        return out
 
     def summary(self) -> str:
         """Return one line starting with the outcome word."""
@@ -81,6 +87,10 @@ class Result:
             issuer = s.get("facility_name") or s.get("facility_bin") or s.get("issuer_country")
             if issuer:
                 words.append(f"— issued by {issuer}")
+        if self.signature is not None:  # HC1: the signature's verdict and the payload's schema remarks
+            words.append(f"— signature {self.signature}")
+            if self.notes:
+                words.append(f"— remarks: {', '.join(self.notes)}")
         words.append(f"— verified offline at {_iso(self.verified_at)}")
         if self.trust_list:
             words.append(f"with trust list #{self.trust_list.sequence} of {_iso(self.trust_list.issued_at)}")
@@ -144,13 +154,21 @@ def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelt
     """Verify a `KZMB1:` seal text offline at the moment `at`; never raises on any text."""
     if at.tzinfo is None:
         raise ValueError("the verification clock must be timezone-aware")
-    lists = {"trust_list": trust.trust_list, "revocation_list": trust.revocation_list}
 
     def verdict(
         outcome: Outcome, reason: str | None, kid: bytes | None = None, shown: Mapping[str, Any] | None = None
     ) -> Result:
         notes = ("revocation_list_stale",) if trust.revocation_list and trust.revocation_list.stale(at) else ()
-        return Result(outcome, reason, at, kid, shown, notes=notes, **lists)
+        return Result(
+            outcome,
+            reason,
+            at,
+            kid,
+            shown,
+            trust_list=trust.trust_list,
+            revocation_list=trust.revocation_list,
+            notes=notes,
+        )
 
     # 1. MALFORMED: transport, COSE structure and claim structure, before any key is looked at.
     try:

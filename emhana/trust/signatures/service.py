@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.kernel import clock
-from emhana.kernel.errors import AlreadySigned, WrongSigner
+from emhana.kernel.errors import AlreadySigned, Forbidden, NotFound, WrongSigner
 from emhana.trust.keys.certs import load_pkcs12
 from emhana.trust.signatures import canonical, reasons
 from emhana.trust.signatures.cms import sign_detached, verify_detached
@@ -59,7 +59,12 @@ def signature_of(session: Session, kind: RecordKind, record_id: int) -> RecordSi
 
 
 def _open(session: Session, actor: Actor, kind: RecordKind, record_id: int) -> Signable:
-    record = signable(session, kind, record_id)
+    """Return a record the actor may sign; a record that does not exist is refused like one that is not theirs,
+    so that the answer does not tell another organization which records exist."""
+    try:
+        record = signable(session, kind, record_id)
+    except NotFound:
+        raise Forbidden() from None
     check_may_sign(actor, record)
     return record
 

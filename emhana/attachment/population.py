@@ -1,0 +1,46 @@
+"""What identity asks the attachment campaign about an organization's population (emhana.identity.access).
+
+A person belongs to an organization's population when attached to it (the open attachment, A-01) or when an
+application to it waits for its decision or for its effective date. Identity uses the answers to let a
+registrar record a legal representation of a person attached to their organization, and to let staff read
+their own population's identity data without stating a purpose each time (issue 14).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emhana.attachment.models import Application, Attachment
+from emhana.identity import access
+
+OPEN_STATES = ("submitted", "approved")  # decided and in effect: an attachment row says it
+
+
+def attached_entity(session: Session, person_id: int, day: dt.date) -> int | None:
+    """Return the organization of the person's open attachment, or None."""
+    del day  # at most one open attachment per person (A-01); a future one is already the person's organization
+    return session.scalar(
+        select(Attachment.entity_id).where(Attachment.person_id == person_id, Attachment.end_date.is_(None)).limit(1)
+    )
+
+
+def has_open_application(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
+    """Tell whether an application of the person to the organization is not yet in effect."""
+    del day
+    found = session.scalar(
+        select(Application.id)
+        .where(
+            Application.person_id == person_id,
+            Application.entity_id == entity_id,
+            Application.state.in_(OPEN_STATES),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+access.register_attachment(attached_entity)
+access.register_relation("attachment.application", has_open_application)

@@ -1,0 +1,259 @@
+"""The access matrix across organizations, run over every route and page of every door (JSON API, FHIR, pages).
+
+Two organizations have every role each (tests/builders/organizations.py); A keeps a patient's medical book with a
+positive syphilis result and her referral, and a written application with a document number. Then:
+- every route answers an anonymous request with 401 (or a redirect to the login page) unless it is in PUBLIC;
+- every GET route, called by each of B's accounts with A's record ids, never shows A's secrets (the patient's
+  IIN and surname, the document number), and where it refuses, the refusal looks like the answer for an id that
+  does not exist;
+- A's own accounts do see them where they should (so this test can fail);
+- an MIS client bound to no organization is refused at every route that admits MIS clients;
+- writes by B on A's records are refused and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.audit.models import AuditEvent
+from emhana.medbook.models import JournalEntry
+from emhana.web.deps import declared_roles, iter_routes
+from tests.builders.medbook import NOW
+from tests.builders.organizations import Across, two_organizations
+
+MISSING = 987_654_321
+
+# Routes open to everyone. Anything else must answer an anonymous request with 401 or send it to the login page.
+PUBLIC = {
+    "GET /",
+    "GET /api/v1/attachment/calendar/{year}",
+    "GET /api/v1/attachment/deadline",
+    "GET /api/v1/attachment/near",
+    "GET /api/v1/attachment/policies",
+    "GET /api/v1/attachment/policies/{year}",
+    "GET /api/v1/attachment/sites/{site_id}/free",
+    "GET /api/v1/facilities/entities",
+    "GET /api/v1/facilities/entities/{entity_id}",
+    "GET /api/v1/facilities/entities/{entity_id}/practitioners",
+    "GET /api/v1/facilities/export",
+    "GET /api/v1/facilities/near",
+    "GET /api/v1/medbook/groups",
+    "GET /api/v1/medbook/groups/{code}/versions",
+    "GET /api/v1/ping",
+    "GET /api/v1/reference/kato",
+    "GET /api/v1/reference/kato/{code}",
+    "GET /api/v1/reference/regions",
+    "GET /facilities",
+    "GET /facilities/{entity_id}",
+    "GET /fhir/R4/metadata",
+    "GET /login",
+    "GET /trust/anchor.pem",
+    "GET /trust/list",
+    "GET /trust/revocations",
+    "GET /verify",
+    "POST /api/v1/auth/token",
+    "POST /api/v1/identity/iin-check",
+    "POST /api/v1/verify",
+    "POST /login",
+    "POST /logout",
+    "POST /verify",
+    # Changing a one-time password: it opens no session, so the form proves the current password itself.
+    "POST /api/v1/auth/password",
+    "GET /password",
+    "POST /password",
+}
+# Documentation and health routes FastAPI or the app adds without the dependency machinery.
+UNDECLARED_OPEN = {"GET /openapi.json", "GET /docs", "GET /docs/oauth2-redirect", "GET /redoc"}
+
+# Routes whose id names a record everyone may know exists (the public directory of healthcare entities).
+PUBLIC_IDS = {"/api/v1/medbook/entities/{entity_id}/responsible"}
+
+FILL = {
+    "year": "2026",
+    "site_id": str(MISSING),
+    "code": "catering",
+    "snapshot_id": str(MISSING),
+    "bundle_id": str(MISSING),
+}
+
+
+@pytest.fixture
+def across(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    make_actor: Callable[..., tuple[Actor, str]],
+    at: Callable[[Any], None],
+) -> Across:
+    at(NOW)
+    return two_organizations(client, sessions, make_actor)
+
+
+def routes(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
+    for path, methods, dependant in iter_routes(app):
+        for method in sorted(methods - {"HEAD"}):
+            yield method, path, declared_roles(dependant.dependencies)
+
+
+def fill(path: str, ids: dict[str, Any], missing: bool = False) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in FILL:
+            return FILL[name]
+        return str(MISSING) if missing and name != "kind" else str(ids[name])
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def closed(resp: Any) -> bool:
+    return resp.status_code == 401 or (resp.status_code in (302, 303, 307) and "/login" in resp.headers["location"])
+
+
+def code_of(resp: Any) -> str | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        if body.get("resourceType") == "OperationOutcome":
+            issues = body.get("issue") or [{}]
+            return str(issues[0].get("details", {}).get("coding", [{}])[0].get("code"))
+        return body.get("code")
+    return None
+
+
+def test_only_declared_routes_are_open_to_everyone(app: FastAPI, client: TestClient, across: Across) -> None:
+    wrong = []
+    for method, path, declared in routes(app):
+        key = f"{method} {path}"
+        if key in UNDECLARED_OPEN:
+            continue
+        if (declared == "public") != (key in PUBLIC):
+            wrong.append(f"{key}: declared {declared!r} but PUBLIC says {key in PUBLIC}")
+            continue
+        resp = client.request(method, fill(path, across.ids), follow_redirects=False)
+        if key not in PUBLIC and not closed(resp):
+            wrong.append(f"{key}: {resp.status_code} to an anonymous request")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_another_organizations_records_never_reach_b(app: FastAPI, client: TestClient, across: Across) -> None:
+    leaks = []
+    for method, path, declared in routes(app):
+        if method != "GET" or not isinstance(declared, frozenset):
+            continue
+        for who, role in across.of("b").items() | {("other_employer", Role.EMPLOYER), ("stranger", Role.CITIZEN)}:
+            if role not in declared:
+                continue
+            resp = client.get(fill(path, across.ids), headers=across.h[who], follow_redirects=False)
+            shown = [s for s in across.secrets if s in resp.text]
+            if shown:
+                leaks.append(f"{who} GET {path}: {resp.status_code} shows {shown}")
+            elif "{" in path and 400 <= resp.status_code < 500 and path not in PUBLIC_IDS:
+                absent = client.get(fill(path, across.ids, missing=True), headers=across.h[who], follow_redirects=False)
+                if (resp.status_code, code_of(resp)) != (absent.status_code, code_of(absent)):
+                    leaks.append(
+                        f"{who} GET {path}: {resp.status_code} {code_of(resp)}, but {absent.status_code} "
+                        f"{code_of(absent)} for a missing id (tells that the record exists)"
+                    )
+    assert leaks == [], "\n".join(leaks)
+
+
+# Where A's own accounts must see A's records: without these the test above could pass by seeing nothing.
+SEEN_BY_A = {
+    ("registrar_a", "/api/v1/attachment/applications/{application_id}"),
+    ("registrar_a", "/api/v1/medbook/referrals/incoming"),
+    ("clinician_a", "/api/v1/medbook/books/{book_id}"),
+    ("clinician_a", "/medbook/desk/books/{book_id}"),
+    ("mis_a", "/fhir/R4/Patient/{rid}/$medbook"),
+    ("clinician_a", "/api/v1/medbook/referrals/incoming"),
+}
+
+
+def test_a_sees_its_own_records(client: TestClient, across: Across) -> None:
+    missing = [
+        f"{who} {path}"
+        for who, path in sorted(SEEN_BY_A)
+        if not any(s in client.get(fill(path, across.ids), headers=across.h[who]).text for s in across.secrets)
+    ]
+    assert missing == []
+
+
+def test_an_mis_client_bound_to_no_organization_is_refused_everywhere(
+    app: FastAPI, client: TestClient, across: Across
+) -> None:
+    wrong = []
+    for method, path, declared in routes(app):
+        if not isinstance(declared, frozenset) or Role.MIS_CLIENT not in declared or path.startswith("/api/v1/auth/"):
+            continue  # who am I and signing out stay open to it (checked below); signing out would end the test
+        resp = client.request(method, fill(path, across.ids), headers=across.h["mis_none"], follow_redirects=False)
+        if resp.status_code != 403 or code_of(resp) != "auth.no_organization":
+            wrong.append(f"{method} {path}: {resp.status_code} {code_of(resp)}")
+    assert wrong == [], "\n".join(wrong)
+    assert client.get("/api/v1/auth/me", headers=across.h["mis_none"]).status_code == 200  # it can learn why
+
+
+def test_b_cannot_write_on_as_records(client: TestClient, sessions: sessionmaker[Session], across: Across) -> None:
+    ids = across.ids
+    with sessions() as s:
+        before = s.scalar(select(func.count()).select_from(JournalEntry))
+    attempts = [
+        ("registrar_b", f"/api/v1/attachment/applications/{ids['application_id']}/decision", {"decision": "approve"}),
+        (
+            "clinician_b",
+            f"/api/v1/medbook/books/{ids['book_id']}/entries",
+            {"kind": "lab_result", "item_code": "syphilis", "performed_on": "2026-03-05", "result": "negative"},
+        ),
+        (
+            "mis_b",
+            f"/api/v1/medbook/books/{ids['book_id']}/entries",
+            {"kind": "lab_result", "item_code": "syphilis", "performed_on": "2026-03-05", "result": "negative"},
+        ),
+        ("therapist_b", f"/api/v1/medbook/books/{ids['book_id']}/clearance", {"decision": "granted"}),
+        (
+            "clinician_b",
+            f"/api/v1/medbook/entries/{ids['entry_id']}/correction",
+            {
+                "kind": "lab_result",
+                "item_code": "syphilis",
+                "performed_on": "2026-03-02",
+                "result": "negative",
+                "reason": "typo",
+            },
+        ),
+    ]
+    wrong = []
+    for who, path, body in attempts:
+        etag = f'"application-{ids["application_id"]}-v1"'  # what A's registrar would send
+        resp = client.post(path, headers={**across.h[who], "If-Match": etag}, json=body)
+        if resp.status_code not in (403, 404):
+            wrong.append(f"{who} POST {path}: {resp.status_code} {resp.text[:120]}")
+    with sessions() as s:
+        after = s.scalar(select(func.count()).select_from(JournalEntry))
+    assert wrong == [], "\n".join(wrong)
+    assert after == before
+
+
+def test_reads_in_lists_are_logged_for_the_owner(
+    client: TestClient, sessions: sessionmaker[Session], across: Across
+) -> None:
+    """The referral list shows the patient's IIN and finding: each such read is logged with its purpose."""
+    assert client.get("/api/v1/medbook/referrals/incoming", headers=across.h["registrar_a"]).status_code == 200
+    with sessions() as s:
+        purposes = set(
+            s.scalars(
+                select(AuditEvent.purpose).where(
+                    AuditEvent.subject_person_id == across.ids["person_id"], AuditEvent.action == "medbook.list.read"
+                )
+            )
+        )
+    assert purposes == {"referral after an infection finding"}
