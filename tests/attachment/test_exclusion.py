@@ -53,7 +53,7 @@ def test_exclusion_moves_people_to_free_places_and_keeps_past_snapshots(
     assert excluded.status_code == 201, excluded.text
 
     for pid in in_b:
-        view = client.get(f"{URL}/persons/{pid}", headers=fund).json()
+        view = client.get(f"{URL}/persons/{pid}?purpose=oversight", headers=fund).json()  # the Fund states why
         new, old = view["history"]
         assert view["upcoming"] == new and new["entity_id"] == country.a and new["cause"] == "redistribution"
         assert new["begin_date"] == "2025-12-20" and new["end_date"] is None

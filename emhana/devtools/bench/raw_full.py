@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from emhana.attachment.models import ATTACHMENT_CHAIN
+from emhana.attachment.models import APPLICATION_CHAIN, ATTACHMENT_CHAIN
 from emhana.devtools.bench.campaign import BEGIN, NOW, Job
 from emhana.devtools.bench.dataset import raw_url
 from emhana.kernel import clock
@@ -63,12 +63,13 @@ SQL = {
     "VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s) "
     "RETURNING id",
     "heads": "INSERT INTO chain_head (kind, chain_key, seq, head_hash) VALUES ('attachment', %(k)s, 0, %(g)s), "
-    "('audit', %(k)s, 0, %(g)s) ON CONFLICT (kind, chain_key) DO UPDATE SET seq = chain_head.seq "
+    "('audit', %(k)s, 0, %(g)s), ('application', %(k)s, 0, %(g)s) "
+    "ON CONFLICT (kind, chain_key) DO UPDATE SET seq = chain_head.seq "
     "RETURNING kind, seq, head_hash",
     "link": "INSERT INTO chain_link (kind, chain_key, seq, record_id, event, record_hash, prev_hash, link_hash, "
     "linked_at) VALUES {}",
     "move": "UPDATE chain_head h SET seq = v.seq, head_hash = v.head FROM (VALUES (%s, %s::int, %s), "
-    "(%s, %s::int, %s)) AS v (kind, seq, head) WHERE h.kind = v.kind AND h.chain_key = %s",
+    "(%s, %s::int, %s), (%s, %s::int, %s)) AS v (kind, seq, head) WHERE h.kind = v.kind AND h.chain_key = %s",
 }
 OUTBOX_ROW = "(%s, %s, %s, %s, %s, %s, %s, 'pending', 0, NULL, %s, %s, NULL, %s)"
 LINK_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -122,6 +123,31 @@ def raw_full_worker(url: str, account: int) -> Any:
                 },
             )
             app = (cur.fetchone() or (0,))[0]
+            application = {
+                "id": app,
+                "person_id": pid,
+                "applicant_person_id": pid,
+                "channel": "egov",
+                "entity_id": entity,
+                "site_id": site,
+                "district_id": district,
+                "place_basis": "residence_permanent",
+                "border_claim": False,
+                "pregnant": False,
+                "care_at_home": False,
+                "change_reason": None,
+                "state": "approved",
+                "review": "",
+                "reason_code": None,
+                "reason_note": None,
+                "submitted_at": moment,
+                "filed_on": day,
+                "deadline": moment + dt.timedelta(days=1),
+                "decided_at": moment,
+                "decided_by": None,
+                "recorded_by": None,
+                "version": 1,
+            }
             running = [h for h in history if h[3] is None]
             last_day = BEGIN - dt.timedelta(days=1)
             for h in running:
@@ -208,6 +234,9 @@ def raw_full_worker(url: str, account: int) -> Any:
                 )
                 wanted.append(("attachment", h[0], chain.END, end))
             wanted.append(("attachment", new["id"], chain.OPEN, chain.record_hash(ATTACHMENT_CHAIN, new, chain.OPEN)))
+            wanted.append(
+                ("application", app, chain.OPEN, chain.record_hash(APPLICATION_CHAIN, application, chain.OPEN))
+            )
             for audit_id, e in zip(audit_ids, events, strict=True):
                 row = dict(zip(chain.AUDIT.open_fields, e, strict=True), id=audit_id)
                 wanted.append(("audit", audit_id, chain.OPEN, chain.record_hash(chain.AUDIT, row, chain.OPEN)))
@@ -218,7 +247,8 @@ def raw_full_worker(url: str, account: int) -> Any:
                 links.append((kind, key, seq + 1, rid, ev, rec, prev, lh, moment))
                 heads[kind] = (seq + 1, lh)
             cur.execute(rows_sql("link", LINK_ROW, len(links)), [v for row in links for v in row])
-            cur.execute(SQL["move"], [*("attachment", *heads["attachment"]), *("audit", *heads["audit"]), key])
+            moved = [v for kind in ("attachment", "audit", "application") for v in (kind, *heads[kind])]
+            cur.execute(SQL["move"], [*moved, key])
             statements[0] += 16 + len(running)  # BEGIN, 14 statements and the ends, COMMIT
 
     def close() -> int:

@@ -99,7 +99,9 @@ def _record_page(
     sites = reports.entity_sites(session=session, entity_id=actor.entity_id) if actor.entity_id else []
     loads = {d.id: n for s in sites for d, n in service.site_free(session=session, site_id=s.id)[1]}
     current = (
-        service.person_view(session=session, actor=actor, person_id=person.id, today=clock.today()).current
+        service.person_view(
+            session=session, actor=actor, person_id=person.id, today=clock.today(), purpose="attachment application"
+        ).current
         if person
         else None
     )

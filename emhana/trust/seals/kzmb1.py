@@ -28,7 +28,7 @@ MAX_INFLATED = 64 * 1024
 # is 12 MP): larger pictures are refused from their header, before decoding. Pillow's own decompression-bomb
 # limit (89 MP) is far above this, so its warning never decides anything here.
 MAX_PIXELS = 12_000_000
-PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")  # TIFF: scans, and the images inside our PDFs
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def refuse_bombs() -> None:
 
 
 def read_qr(image: bytes) -> str | None:
-    """Return the text of the QR code in a PNG/JPEG/WebP (GIF, BMP) photo (zxing-cpp), or None when there is none.
+    """Return the text of the QR code in a PNG/JPEG/WebP (GIF, BMP, TIFF) photo (zxing-cpp), or None when there is none.
 
     The picture's size is read from its header and checked before a single pixel is decoded: a picture of more
     than MAX_PIXELS raises PictureTooLarge (a 280 KB PNG can declare 9400 x 9400 pixels, 700 MB once decoded).
