@@ -19,6 +19,7 @@ from emhana.identity.labels import PURPOSES
 from emhana.identity.rules import ReadPurpose
 from emhana.kernel import clock
 from emhana.kernel.i18n import N_, translate
+from emhana.medbook.labels import PURPOSES as BOOK_PURPOSES
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import language, render
 
@@ -35,6 +36,25 @@ ACTIONS = {
     "medbook.read": N_("Read your medical book"),
     "fhir.patient.read": N_("Read your identity data from a medical information system"),
     "fhir.medbook.read": N_("Read your medical book from a medical information system"),
+    "medbook.list.read": N_("Saw your medical book in a list (reminders, referrals)"),
+    "medbook.issue": N_("Issued your medical book"),
+    "medbook.language": N_("Changed the language of your medical book"),
+    "notification.contact": N_("Changed your notification settings"),
+    "application.submit": N_("Filed an attachment application"),
+    "attachment.open": N_("Attached you to a clinic"),
+    "attachment.end": N_("Ended your attachment"),
+}
+# The fixed purposes the doors log for reads that need no stated one (inside the reader's own population).
+DOOR_PURPOSES = {
+    "issue": N_("issuing the medical book"),
+    "history of attachments": N_("history of attachments"),
+    "attachment application": N_("attachment application"),
+    "own record": N_("your own request"),
+    "clinics near home": N_("your own request"),
+    "notification settings": N_("your own request"),
+    "api read": N_("work of the organization the person belongs to"),
+    "representations": N_("legal representation"),
+    "identification": N_("identification"),
 }
 OTHER_ACTION = N_("Another access to your data")
 
@@ -50,7 +70,8 @@ def purpose_words(lang: str, purpose: str) -> str:
     if code.strip() in {p.value for p in ReadPurpose}:
         label = translate(lang, PURPOSES[ReadPurpose(code.strip())])
         return f"{label}: {words.strip()}" if words.strip() else label
-    return purpose
+    known = DOOR_PURPOSES.get(purpose) or BOOK_PURPOSES.get(purpose)
+    return translate(lang, known) if known else purpose
 
 
 @router.get("/oversight/reads", response_class=HTMLResponse, dependencies=[require(Can.OVERSEE_READS)])

@@ -14,6 +14,7 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.identity import service
 from emhana.kernel import clock
+from emhana.pages.oversight import purpose_words
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 MakeActor = Callable[..., tuple[Actor, str]]
@@ -79,3 +80,17 @@ def test_the_pages_admit_only_their_role(
     assert client.get(path, headers=HTML, follow_redirects=False).status_code in (303, 401)
     _, registrar = make_actor(Role.REGISTRAR, entity_id=seeded_entity)
     assert client.get(path, headers=bearer(registrar)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("logged", "words"),
+    [
+        ("issue", {"kk": "медициналық кітапшаны беру", "ru": "выдача медицинской книжки"}),
+        ("history of attachments", {"kk": "бекітулер тарихы", "ru": "история прикреплений"}),
+        ("owner", {"ru": "владелец читает свою книжку"}),
+        ("care: follow-up", {"en": "medical care of the person: follow-up"}),
+    ],
+)
+def test_the_owner_reads_every_purpose_in_words_not_codes(logged: str, words: dict[str, str]) -> None:
+    for lang, expected in words.items():
+        assert purpose_words(lang, logged).lower().startswith(expected.lower()), (lang, purpose_words(lang, logged))
