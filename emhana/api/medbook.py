@@ -15,7 +15,7 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from emhana.medbook import appointments, catalogue, journal, service, views
+from emhana.medbook import appointments, catalogue, journal, reads, service, views
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
     AppointIn,
@@ -291,9 +291,20 @@ def choose_language(
 
 
 @router.get("/me/reads", response_model=list[ReadOut])
-def my_book_reads(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> list[ReadOut]:
-    """Return who read the worker's book, when and why (journey 9)."""
-    return views.reads_of_my_book(session=session, actor=actor)
+def my_book_reads(
+    response: Response,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> list[ReadOut]:
+    """Return who read the worker's book, when, from which organization and why, one visit a line, latest first
+    and in Kazakhstan's time (journey 9); a page of 50, with the next and previous pages in the Link header."""
+    found = reads.reads_of_my_book(session=session, actor=actor, page=page)
+    links = [f'</api/v1/medbook/me/reads?page={page + 1}>; rel="next"'] if found.has_next else []
+    links += [f'</api/v1/medbook/me/reads?page={page - 1}>; rel="prev"'] if found.has_previous else []
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return found.items
 
 
 @router.get("/employer/workers", response_model=list[EmployerWorkerOut])

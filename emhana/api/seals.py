@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -18,10 +19,11 @@ from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel.errors import InvalidInput, UploadTooLarge
 from emhana.kernel.i18n import LANGUAGES, translate
+from emhana.medbook.group_names import names_of
 from emhana.trust.lists.revocation import Reason
 from emhana.trust.scheme import issue as seals
 from emhana.trust.scheme import publish
-from emhana.trust.seals import photo
+from emhana.trust.seals import photo, present
 from emhana.trust.seals.kzmb1 import MAX_TEXT
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Result
@@ -69,11 +71,24 @@ def anchor(session: SessionDep) -> Response:
     )
 
 
-def result_json(result: Result) -> dict[str, Any]:
-    """Return the whole verifier result with the outcome's title and meaning in kk, ru and en."""
+def result_json(result: Result, groups: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+    """Return the whole verifier result with the outcome's title and meaning in kk, ru and en.
+
+    The claims keep their ISO instants and add Kazakhstan's dates (``valid_until_local`` ..., the day the book
+    prints); ``shown`` holds the claims as a page shows them in each language (labels, dd.mm.yyyy dates, the
+    clearance and the decreed groups by name), ``groups`` being the names of the decreed groups by code."""
     body = result.to_dict()
     body["title"] = {lang: translate(lang, TITLES[result.outcome]) for lang in LANGUAGES}
     body["meaning"] = {lang: translate(lang, MEANINGS[result.outcome]) for lang in LANGUAGES}
+    if body.get("claims"):
+        body["claims"] |= present.local_dates(result.shown)
+    body["shown"] = {
+        lang: [
+            {"label": translate(lang, label), "value": value}
+            for label, value in present.rows(result.shown, lang, groups=groups or {})
+        ]
+        for lang in LANGUAGES
+    }
     return body
 
 
@@ -112,7 +127,8 @@ async def verify(request: Request, session: SessionDep) -> dict[str, Any]:
     docs/credentials.md §6.6."""
     text = await read_submission(request)
     result = await run_in_threadpool(publish.verify_text, session, text)
-    return result_json(result)
+    codes = map(str, (result.shown or {}).get("categories") or ())
+    return result_json(result, names_of(session, codes))
 
 
 class RevokeIn(BaseModel):

@@ -23,6 +23,7 @@ from emhana.attachment.enums import BASIS_ADDRESS, Cause, EndReason, PlaceBasis,
 from emhana.attachment.facts import Period, periods
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.notice import events as notify
+from emhana.attachment.notice import supersede
 from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
 from emhana.attachment.writes import Events, NewAttachment, close_attachment, open_attachment
 from emhana.facilities.inclusion import is_participating
@@ -143,12 +144,19 @@ def end_from(
 
 
 def place(
-    session: Session, events: Events, new: NewAttachment, history: Sequence[Period] | None = None
+    session: Session,
+    events: Events,
+    new: NewAttachment,
+    history: Sequence[Period] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> tuple[int, list[Period]]:
     """Close the person's running attachment and open the new one in the same transaction (A-06, A-90);
     return the new attachment's id and the ended ones. The audit events join ``events``."""
     ended = end_from(session, new.person_id, new.begin, EndReason.TRANSFER, history)
     new_id = open_attachment(session, events.actor, new)
+    # The person's earlier attachment notices no longer say where they are attached (A-54, §6.5).
+    supersede.earlier(session, person_id=new.person_id, keep_application=new.application_id, now=now or clock.now())
     for old in ended:
         events.add("attachment.end", "attachment", old.id, new.person_id, old.end_reason or "")
     events.add("attachment.open", "attachment", new_id, new.person_id, new.cause.value)

@@ -4,6 +4,7 @@
     ├── InvalidInput                    422 (base for input problems)
     │   ├── InvalidIIN                  422 identity.invalid_iin
     │   ├── InvalidBIN                  422 identity.invalid_bin
+    │   ├── InvalidEmployerNumber       422 medbook.invalid_employer (neither a BIN nor an entrepreneur's IIN)
     │   ├── InvalidName                 422 identity.invalid_name (control, invisible characters, digits)
     │   ├── PurposeRequired             422 identity.purpose_required (a read outside the organization's population)
     │   ├── UnknownKato                 422 reference.unknown_kato
@@ -70,7 +71,8 @@
     │       ├── Contraindication        422 medbook.contraindication (C-20, C-30)
     │       ├── CorrectionReasonRequired 422 medbook.correction_reason_required (C-41)
     │       ├── NotCorrectable          422 medbook.not_correctable (C-41)
-    │       └── DateInFuture            422 medbook.date_in_future (C-13)
+    │       ├── DateInFuture            422 medbook.date_in_future (C-13)
+    │       └── ItemKindMismatch        422 medbook.item_kind_mismatch (C-13: an item recorded under another kind)
     └── TrustError                      422 trust.error (base for seals, signatures and lists)
         ├── SealMalformed               422 trust.malformed (a seal text that cannot be decoded, §6.6 step 1)
         ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
@@ -156,6 +158,16 @@ class InvalidIIN(InvalidInput):
 class InvalidBIN(InvalidInput):
     code = "identity.invalid_bin"
     message = N_("The BIN is not valid: {reason}.")
+
+
+class InvalidEmployerNumber(InvalidInput):
+    """An employer is a legal entity (BIN) or an individual entrepreneur (IIN); the number passes neither check."""
+
+    code = "medbook.invalid_employer"
+    message = N_(
+        "The employer's number is neither a valid BIN of a legal entity nor a valid IIN of an individual "
+        "entrepreneur: {reason}."
+    )
 
 
 class InvalidName(InvalidInput):
@@ -629,6 +641,11 @@ class NotCorrectable(MedbookRule):
 class DateInFuture(MedbookRule):
     code = "medbook.date_in_future"
     message = N_("The date {day} is in the future.")
+
+
+class ItemKindMismatch(MedbookRule):
+    code = "medbook.item_kind_mismatch"
+    message = N_("“{item}” cannot be recorded as “{kind}”: its kind is “{expected}”.")
 
 
 class SignatureError(TrustError):

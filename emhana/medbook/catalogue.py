@@ -37,6 +37,16 @@ def item_names() -> dict[str, dict[str, str]]:
     }
 
 
+def item_kinds() -> dict[str, str]:
+    """Return the entry kind of each catalogue item (the fluorography is an X-ray, the gynecologist an exam)."""
+    return {code: str(item["kind"]) for code, item in _packaged()["items"].items()}
+
+
+def group_names() -> dict[str, dict[str, str]]:
+    """Return the kk/ru/en names of the packaged decreed groups (for messages naming a group code)."""
+    return {g["code"]: {k: v for k, v in g.items() if k.startswith("name_")} for g in _packaged()["groups"]}
+
+
 def default_group_rows() -> list[dict[str, Any]]:
     """Return the packaged decreed groups (``data/decreed_groups.json``) as version-1 table rows."""
     data = _packaged()

@@ -29,11 +29,13 @@ from emhana.kernel.errors import (
     DateInFuture,
     EntryNotFound,
     EntrySuperseded,
+    ItemKindMismatch,
     NotCorrectable,
     RegistryError,
 )
 from emhana.medbook import catalogue, seal
 from emhana.medbook.appointments import require_responsible
+from emhana.medbook.labels import item_label, items_label, kind_label
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import (
     CLINICAL_KINDS,
@@ -49,7 +51,8 @@ from emhana.medbook.rules import (
     suspends,
 )
 from emhana.medbook.schemas import ClearanceIn, CorrectionIn, Decision, EntryIn
-from emhana.medbook.service import NO_ITEMS, current_entries, get_book, local_day, require_staff
+from emhana.medbook.service import current_entries, get_book, local_day, require_staff
+from emhana.medbook.suspension import notify_suspended
 
 
 def _write(
@@ -94,7 +97,9 @@ def _write(
     )
     session.add(entry)
     session.flush()
-    if kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
+    if kind is EntryKind.CLEARANCE and clearance == ClearanceStatus.SUSPENDED.value:
+        seal.suspend(session, book_id=book.id, actor=actor, now=now)  # C-30: the seals say "suspended"
+    elif kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
         seal.withdraw(session, book_id=book.id, keep=entry.id, actor=actor, now=now)
     return entry
 
@@ -225,7 +230,7 @@ def _suspend_if(
     result = Result(entry.result) if entry.result else None
     if not suspends(group, EntryKind(entry.kind), entry.item_code, result):
         return
-    _write(
+    suspension = _write(
         session,
         book=book,
         actor=actor,
@@ -248,6 +253,7 @@ def _suspend_if(
         referral_entity_id=target,
         caused_by_id=entry.id,
     )
+    notify_suspended(session, book=book, suspension=suspension, clinic_id=target, now=now)
 
 
 def _check_date(day: dt.date, now: dt.datetime) -> None:
@@ -255,11 +261,19 @@ def _check_date(day: dt.date, now: dt.datetime) -> None:
         raise DateInFuture(day=day.isoformat())
 
 
+def _check_item(kind: str, item_code: str) -> None:
+    """Refuse a catalogue item recorded under another kind (a "laboratory test" named "Gynecologist", C-13)."""
+    expected = catalogue.item_kinds().get(item_code)
+    if expected is not None and expected != kind:
+        raise ItemKindMismatch(item=item_label(item_code), kind=kind_label(kind), expected=kind_label(expected))
+
+
 def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: dt.datetime) -> JournalEntry:
     """Append a clinical entry from the clinician's desk or the MIS (C-12, C-13); infection suspends (C-30)."""
     book = get_book(session=session, book_id=book_id)
     require_staff(actor, book)
     _check_date(data.performed_on, now)
+    _check_item(data.kind.value, data.item_code)
     entry = _write(
         session,
         book=book,
@@ -301,6 +315,7 @@ def record_many(
     for index, data in enumerate(entries):
         try:
             _check_date(data.performed_on, now)
+            _check_item(data.kind.value, data.item_code)
         except RegistryError as exc:
             raise EntryRefused(index, exc) from None
     if not entries:
@@ -348,6 +363,7 @@ def correct(
     if session.scalar(select(JournalEntry.id).where(JournalEntry.supersedes_id == old.id)) is not None:
         raise EntrySuperseded()
     _check_date(data.performed_on, now)
+    _check_item(data.kind.value, data.item_code)
     entry = _write(
         session,
         book=book,
@@ -393,13 +409,11 @@ def decide_clearance(
         ]
         verdict = assess(group, findings, sex=person.sex if person else "", today=day)
         if verdict.missing or verdict.overdue:
-            raise ClearanceIncomplete(
-                missing=", ".join(verdict.missing) or NO_ITEMS, overdue=", ".join(verdict.overdue) or NO_ITEMS
-            )
+            raise ClearanceIncomplete(missing=items_label(verdict.missing), overdue=items_label(verdict.overdue))
         if verdict.contraindicated:
-            raise Contraindication(items=", ".join(verdict.contraindicated))
+            raise Contraindication(items=items_label(verdict.contraindicated))
         valid_until = verdict.valid_until
-    return _write(
+    entry = _write(
         session,
         book=book,
         actor=actor,
@@ -410,3 +424,6 @@ def decide_clearance(
         valid_until=valid_until,
         result_text=data.note,
     )
+    if data.decision is Decision.SUSPENDED:  # the worker and her employer are told (C-30); no referral here
+        notify_suspended(session, book=book, suspension=entry, clinic_id=None, now=now)
+    return entry

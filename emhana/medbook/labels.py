@@ -1,8 +1,12 @@
-"""Labels of medical-book values as msgids (kk/ru/en catalogues), shared by the pages and the PDF."""
+"""Labels of medical-book values as msgids (kk/ru/en catalogues), shared by the pages and the PDF, and the
+kk/ru/en names of catalogue items and groups as message parameters, so no raw code reaches a reader."""
 
 from __future__ import annotations
 
-from emhana.kernel.i18n import N_
+from collections.abc import Iterable
+
+from emhana.kernel.i18n import LANGUAGES, N_, Localized, gettext_for
+from emhana.medbook.catalogue import group_names, item_names
 from emhana.medbook.rules import ClearanceStatus, EntryKind
 
 KINDS = {
@@ -45,3 +49,29 @@ PURPOSES = {
     "referral after an infection finding": N_("referral to the clinic after an infection finding"),
     "fhir": N_("the clinic's medical information system received the book"),
 }
+
+NO_ITEMS = "—"
+
+
+def item_label(code: str) -> Localized:
+    """Return a catalogue item's name in every language (the code itself for an item the catalogue lacks)."""
+    names = item_names().get(code, {})
+    return Localized({lang: names.get(f"name_{lang}") or code for lang in LANGUAGES})
+
+
+def items_label(codes: Iterable[str]) -> Localized:
+    """Return several items' names joined in every language (a dash when there are none)."""
+    labels = [item_label(code) for code in codes]
+    return Localized({lang: ", ".join(x.in_language(lang) for x in labels) or NO_ITEMS for lang in LANGUAGES})
+
+
+def kind_label(kind: str) -> Localized:
+    """Return an entry kind's label in every language."""
+    msgid = KINDS.get(kind)
+    return Localized({lang: gettext_for(lang, msgid) if msgid else kind for lang in LANGUAGES})
+
+
+def group_label(code: str) -> Localized:
+    """Return a decreed group's name in every language (the code itself for a group the catalogue lacks)."""
+    names = group_names().get(code, {})
+    return Localized({lang: names.get(f"name_{lang}") or code for lang in LANGUAGES})

@@ -15,7 +15,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from emhana.kernel.i18n import N_, gettext_for
-from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES
+from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES, item_label
 from emhana.medbook.schemas import BookOut, EntryOut
 from emhana.notify.pdf import FONT, new_document
 from emhana.trust.seals.kzmb1 import qr_png
@@ -76,6 +76,8 @@ def _value(lang: str, field: str, value: object) -> str:
         return _t(lang, RESULTS[value])
     if field == "kind" and isinstance(value, str) and value in KINDS:
         return _t(lang, KINDS[value])
+    if field == "item_code" and isinstance(value, str):
+        return item_label(value).in_language(lang)
     if field == "performed_on" and isinstance(value, str):
         return _day(dt.date.fromisoformat(value))
     return ", ".join(value) if isinstance(value, list) else str(value)
@@ -101,7 +103,12 @@ def render(book: BookOut, *, seal_text: str | None, printed_at: dt.datetime) -> 
     _row(pdf, _t(lang, "Profession"), book.profession)
     _row(pdf, _t(lang, "Position"), book.position)
     _row(pdf, _t(lang, "Workplace"), book.workplace)
-    _row(pdf, _t(lang, "Employer's BIN"), book.employer_bin)
+    entrepreneur = book.employer_kind == "entrepreneur"  # an individual entrepreneur is named by IIN, not BIN
+    _row(
+        pdf,
+        _t(lang, "Employer's IIN (individual entrepreneur)" if entrepreneur else "Employer's BIN (legal entity)"),
+        book.employer_bin,
+    )
     group = book.group_name + ("" if book.group_verified else f" ({_t(lang, 'unverified list')})")
     _row(pdf, _t(lang, "Decreed group"), group)
     _row(pdf, _t(lang, "Issued by"), f"{book.entity_name}, {_day(book.issued_on)}")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
-from emhana.identity.schemas import BIN, IIN, Strict
+from emhana.identity.rules import bin_problem, iin_problem
+from emhana.identity.schemas import IIN, Strict
 from emhana.medbook.rules import ClearanceStatus, EntryKind, Language, Result
 
 Code = str  # an item or group code: lower-case letters, digits and underscores
@@ -81,9 +84,46 @@ class AppointmentOut(BaseModel):
     valid_to: dt.date | None
 
 
+class EmployerKind(StrEnum):
+    """Who employs a worker: a legal entity, named by its BIN, or an individual entrepreneur (ИП / ЖК), by IIN."""
+
+    LEGAL_ENTITY = "legal_entity"
+    ENTREPRENEUR = "entrepreneur"
+
+
+def employer_kind(number: str) -> EmployerKind | None:
+    """Tell the kind of an employer's 12-digit number, or None when it is neither a BIN nor an IIN.
+
+    A BIN has a structure (registration month, type and attribute digits) besides its check digit; an IIN
+    issued since 2013 has only its check digit (D-03). A number with a BIN's structure is a legal entity's.
+    """
+    if bin_problem(number) is None:
+        return EmployerKind.LEGAL_ENTITY
+    if iin_problem(number) is None:
+        return EmployerKind.ENTREPRENEUR
+    return None
+
+
+def _check_employer(value: str) -> str:
+    value = value.strip()
+    if employer_kind(value) is None:
+        reason = iin_problem(value)  # the weaker test names what is wrong with the number in any case
+        raise PydanticCustomError(
+            "medbook.invalid_employer",
+            "The employer's number is neither a valid BIN of a legal entity nor a valid IIN of an individual "
+            "entrepreneur: {reason}.",
+            {"reason": reason},
+        )
+    return value
+
+
+# The employer's number: a legal entity's BIN or an individual entrepreneur's IIN, each with its check digit.
+EmployerNumber = Annotated[str, AfterValidator(_check_employer)]
+
+
 class EmployerLinkIn(Strict):
     account_id: int
-    bin: BIN
+    bin: EmployerNumber
 
 
 class BookIn(Strict):
@@ -91,7 +131,7 @@ class BookIn(Strict):
     profession: str = Field(min_length=1, max_length=200)
     position: str = Field(min_length=1, max_length=200)
     workplace: str = Field(min_length=1, max_length=300)
-    employer_bin: BIN
+    employer_bin: EmployerNumber
     group_code: Code = Field(pattern=CODE, max_length=40)
     language: Language
 
@@ -184,6 +224,7 @@ class BookOut(BaseModel):
     position: str
     workplace: str
     employer_bin: str
+    employer_kind: EmployerKind | None = None  # a BIN names a legal entity, an IIN an individual entrepreneur
     group_code: str
     group_name: str
     group_verified: bool
@@ -195,10 +236,26 @@ class BookOut(BaseModel):
 
 
 class ReadOut(BaseModel):
-    at: dt.datetime
+    """One visit of a reader to the book for one purpose: repeated reads close together count as one."""
+
+    at: dt.datetime  # the latest read of the visit, in Kazakhstan's time (UTC+05:00)
+    at_local: str  # the same as dd.mm.yyyy HH:MM
+    time_zone: str
     reader: str
     role: str
+    organization: str
     purpose: str
+    count: int = 1  # reads in the visit
+
+
+class ReadsPage(BaseModel):
+    """A page of the "who read my book" list, latest visit first."""
+
+    items: list[ReadOut]
+    page: int
+    per_page: int
+    has_previous: bool
+    has_next: bool
 
 
 class EmployerWorkerOut(BaseModel):

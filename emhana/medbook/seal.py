@@ -6,7 +6,8 @@ document-signer keys kept in the database (emhana.trust.scheme.issue.DatabaseSea
 ``exp`` capped at the signer certificate's notAfter). The seal of a clearance entry is kept in
 ``medbook_seal`` and reused while it still says the same, is in force and the register lists it as valid.
 A new clearance decision, or a correction of an entry the clearance relied on, marks the earlier seals
-superseded (``withdraw``), so a verifier shows them as replaced by a newer version.
+superseded (``withdraw``), so a verifier shows them as replaced by a newer version. A suspension revokes them
+with the reason "suspended" (``suspend``), so a verifier says "clearance suspended" (C-30).
 """
 
 from __future__ import annotations
@@ -244,5 +245,37 @@ def withdraw(
         assert entry is not None
         count += seals.supersede_reference(session, reference=reference_of(entry), actor=actor, now=now)
         session.delete(kept)
+    session.flush()
+    return count
+
+
+def suspend(
+    session: Session,
+    *,
+    book_id: int,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Revoke with the reason "suspended" the seals of a book's granted clearances (C-30, §6.5); return how many.
+
+    A suspended worker's seal must not read "replaced by a newer version": no newer seal exists until a new
+    clearance after negative controls (C-31), which issues a new seal under its own record. The kept texts are
+    dropped, so no page or PDF shows a suspended seal again.
+    """
+    granted = list(
+        session.scalars(
+            select(JournalEntry).where(
+                JournalEntry.book_id == book_id,
+                JournalEntry.kind == EntryKind.CLEARANCE.value,
+                JournalEntry.clearance == ClearanceStatus.GRANTED.value,
+            )
+        )
+    )
+    count = 0
+    for entry in granted:
+        count += seals.suspend_reference(session, reference=reference_of(entry), actor=actor, now=now)
+        kept = session.get(ClearanceSeal, entry.id)
+        if kept is not None:
+            session.delete(kept)
     session.flush()
     return count

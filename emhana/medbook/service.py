@@ -19,10 +19,12 @@ from emhana.audit.service import record_event
 from emhana.facilities.inclusion import is_included
 from emhana.facilities.models import Licence
 from emhana.identity.models import Person
+from emhana.identity.rules import iin_problem
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
     BookExists,
     BookNotFound,
+    InvalidEmployerNumber,
     IssuerNotEligible,
     NotFound,
     NotIssuingStaff,
@@ -34,7 +36,7 @@ from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
 from emhana.medbook.rules import (
     EntryKind,
 )
-from emhana.medbook.schemas import BookIn
+from emhana.medbook.schemas import BookIn, EmployerKind, employer_kind
 
 NO_ITEMS = "-"
 
@@ -85,6 +87,8 @@ def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> 
     if person is None:
         raise NotFound()
     catalogue.in_force(session=session, code=data.group_code, day=day)
+    if employer_kind(data.employer_bin) is None:  # the schema refuses it at the door; services are called directly too
+        raise InvalidEmployerNumber(reason=iin_problem(data.employer_bin) or "")
     if session.scalar(select(MedicalBook.id).where(MedicalBook.person_id == person.id)) is not None:
         raise BookExists()
     book = MedicalBook(
@@ -133,7 +137,12 @@ def latest_clearance(entries: list[JournalEntry]) -> JournalEntry | None:
 
 
 def link_employer(*, session: Session, actor: Actor, account_id: int, bin_: str, now: dt.datetime) -> EmployerLink:
-    """Tie an employer account to the BIN whose workers' clearance it may see (replacing an earlier BIN)."""
+    """Tie an employer account to the number whose workers' clearance it may see (replacing an earlier one): a
+    legal entity's BIN or an individual entrepreneur's IIN. The log names the kind, and an entrepreneur's IIN,
+    personal data, is not written into the purpose that its readers see."""
+    kind = employer_kind(bin_)
+    if kind is None:
+        raise InvalidEmployerNumber(reason=iin_problem(bin_) or "")
     account = session.get(Account, account_id)
     if account is None or account.role != Role.EMPLOYER.value:
         raise NotFound()
@@ -150,7 +159,7 @@ def link_employer(*, session: Session, actor: Actor, account_id: int, bin_: str,
         action="medbook.employer_link",
         object_type="account",
         object_id=str(account_id),
-        purpose=bin_,
+        purpose=bin_ if kind is EmployerKind.LEGAL_ENTITY else f"employer: {kind.value}",
         now=now,
     )
     return link

@@ -10,10 +10,8 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emhana.accounts.models import Account
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
-from emhana.audit.models import AuditEvent
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
@@ -29,9 +27,9 @@ from emhana.medbook.schemas import (
     EntryOut,
     FieldChange,
     OwnerOut,
-    ReadOut,
     ReferralOut,
     ReminderOut,
+    employer_kind,
 )
 from emhana.medbook.seal import SealIssuer, seal_for
 from emhana.medbook.service import current_entries, get_book, latest_clearance, local_day
@@ -177,31 +175,6 @@ def set_language(*, session: Session, actor: Actor, language: str, now: dt.datet
     return book
 
 
-def reads_of_my_book(*, session: Session, actor: Actor) -> list[ReadOut]:
-    """Return who read the citizen's book, when and why, latest first (journey 9)."""
-    book = (
-        session.scalar(select(MedicalBook).where(MedicalBook.person_id == actor.person_id))
-        if actor.person_id is not None
-        else None
-    )
-    if book is None:
-        raise BookNotFound()
-    rows = session.execute(
-        select(AuditEvent, Account)
-        .outerjoin(Account, Account.id == AuditEvent.account_id)
-        .where(
-            AuditEvent.object_type == BOOK,
-            AuditEvent.object_id == str(book.id),
-            AuditEvent.action.in_(READ_ACTIONS),
-        )
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    ).all()
-    return [
-        ReadOut(at=e.at, reader=a.display_name if a else "", role=a.role if a else "", purpose=e.purpose)
-        for e, a in rows
-    ]
-
-
 def _fields(e: JournalEntry) -> dict[str, str | list[str] | None]:
     return {
         "kind": e.kind,
@@ -307,6 +280,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         position=book.position,
         workplace=book.workplace,
         employer_bin=book.employer_bin,
+        employer_kind=employer_kind(book.employer_bin),
         group_code=book.group_code,
         group_name=group.name_kk if lang == "kk" else group.name_ru,
         group_verified=group.verified,

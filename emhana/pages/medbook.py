@@ -21,6 +21,7 @@ from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound, NoEmployerLink, RegistryError
 from emhana.kernel.i18n import N_, translate
 from emhana.medbook import catalogue, journal, views
+from emhana.medbook import reads as my_reads
 from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
 from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result
 from emhana.medbook.schemas import (
@@ -62,7 +63,10 @@ def clearance_mark(book: BookOut) -> EntryOut | None:
 
 
 def book_html(book: BookOut) -> Markup:
-    """Render the book itself in the owner's chosen language, whatever the page language (C-10)."""
+    """Render the book itself in the owner's chosen language, whatever the page language (C-10); a corrected
+    item is named, not coded, in the difference of a correction (C-41)."""
+    lang = book.language.value
+    items = {code: n.get(f"name_{lang}", code) for code, n in catalogue.item_names().items()}
     html = (
         environment(book.language.value)
         .get_template("medbook/_book.html")
@@ -73,6 +77,7 @@ def book_html(book: BookOut) -> Markup:
             results=RESULTS,
             statuses=STATUSES,
             fields=FIELDS,
+            items=items,
             by_id={e.id: e for e in book.entries},
         )
     )
@@ -80,7 +85,7 @@ def book_html(book: BookOut) -> Markup:
 
 
 @router.get("/medbook/my", response_class=HTMLResponse, dependencies=[require(Can.SEE_OWN_RECORDS)])
-def my_book(request: Request, session: SessionDep, actor: Owner, error: str = "") -> HTMLResponse:
+def my_book(request: Request, session: SessionDep, actor: Owner, error: str = "", page: int = 1) -> HTMLResponse:
     """Show the worker's own book in their chosen language, the language form and who has read the book."""
     try:
         book = views.my_book(session=session, actor=actor, now=clock.now())
@@ -90,14 +95,14 @@ def my_book(request: Request, session: SessionDep, actor: Owner, error: str = ""
             "medbook/my.html",
             actor=actor,
             book=None,
-            reads=[],
+            reads=None,
             body="",
             languages=BOOK_LANGUAGES,
             purposes=PURPOSES,
             error="",
         )
     out = views.book_out(session, book, clock.today())
-    reads = views.reads_of_my_book(session=session, actor=actor)
+    reads = my_reads.reads_of_my_book(session=session, actor=actor, page=page, lang=language(request))
     message = translate(language(request), MSG_BAD_LANGUAGE) if error == "language" else ""
     return render(
         request,
@@ -156,12 +161,35 @@ def employer_workers(request: Request, session: SessionDep, actor: Employer) -> 
     return render(request, "medbook/workers.html", actor=actor, workers=workers, statuses=STATUSES)
 
 
+def item_groups(lang: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Return the catalogue's items grouped by the entry kind they are recorded under, in the order of the kinds:
+    (kind, its label msgid, [(item code, name)]); the desk offers each item only under its kind."""
+    names = catalogue.item_names()
+    kinds = catalogue.item_kinds()
+    groups = []
+    for kind in ClinicalKind:
+        items = sorted(
+            ((code, names[code].get(f"name_{lang}", code)) for code in names if kinds.get(code) == kind.value),
+            key=lambda i: i[1],
+        )
+        if items:
+            groups.append((kind.value, KINDS[kind.value], items))
+    return groups
+
+
 def _desk(
-    request: Request, actor: Actor, *, book: BookOut | None = None, error: str = "", notice: str = "", status: int = 200
+    request: Request,
+    actor: Actor,
+    *,
+    book: BookOut | None = None,
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+    correct: int | None = None,
 ) -> HTMLResponse:
     lang = language(request)
-    names = catalogue.item_names()
-    items = sorted(((code, n.get(f"name_{lang}", code)) for code, n in names.items()), key=lambda i: i[1])
+    entries = correctable(book) if book else []
+    prefill = next((e for e in entries if e.id == correct), None)
     return render(
         request,
         "medbook/desk.html",
@@ -171,14 +199,17 @@ def _desk(
         body=book_html(book) if book else "",
         error=error,
         notice=notice,
-        items=items,
+        item_groups=item_groups(lang),
+        known_items=set(catalogue.item_kinds()),
+        item_name={code: n.get(f"name_{lang}", code) for code, n in catalogue.item_names().items()},
         kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind],
         results=RESULTS,
         result_codes=[r.value for r in Result],
         decisions=[d.value for d in Decision],
         statuses=STATUSES,
         today=clock.today().isoformat(),
-        correctable=correctable(book) if book else [],
+        correctable=entries,
+        prefill=prefill,
         kinds_all=KINDS,
     )
 
@@ -247,15 +278,24 @@ def find(
     response_class=HTMLResponse,
     dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)],
 )
-def desk_book(request: Request, session: SessionDep, actor: Examiner, book_id: int, done: str = "") -> HTMLResponse:
-    """Show a book of the actor's organization at the desk (the read is logged)."""
+def desk_book(
+    request: Request, session: SessionDep, actor: Examiner, book_id: int, done: str = "", correct: str = ""
+) -> HTMLResponse:
+    """Show a book of the actor's organization at the desk (the read is logged); ``correct`` names the entry whose
+    values fill the correction form."""
     lang = language(request)
     notice = {
         "entry": translate(lang, MSG_RECORDED),
         "clearance": translate(lang, MSG_DECIDED),
         "correction": translate(lang, MSG_CORRECTED),
     }.get(done, "")
-    return _desk(request, actor, book=_read(session, actor, book_id), notice=notice)
+    return _desk(
+        request,
+        actor,
+        book=_read(session, actor, book_id),
+        notice=notice,
+        correct=int(correct) if correct.isdigit() else None,
+    )
 
 
 @router.post("/medbook/desk/books/{book_id}/entries", dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)])

@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from emhana.kernel.errors import TrustError, UploadTooLarge, VerifierBusy
 from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+from emhana.medbook.group_names import names_of
 from emhana.trust.scheme import publish
-from emhana.trust.seals import photo
+from emhana.trust.seals import photo, present
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Outcome, Result
 from emhana.web.deps import OptionalActor, SessionDep, public
@@ -19,40 +21,24 @@ from emhana.web.render import MSG_CSRF, csrf_ok, language, render
 
 router = APIRouter(include_in_schema=False)
 
-# Claims shown for a medical-book seal and for an attachment notice, with their labels (never an IIN: none is
-# in a seal). Labels are catalogue msgids, translated in the template.
-CLEARANCE_ROWS = (
-    ("name", N_("Name")),
-    ("birth_date", N_("Birth date")),
-    ("clearance", N_("Clearance")),
-    ("categories", N_("Work categories")),
-    ("valid_until", N_("Valid until")),
-    ("facility_name", N_("Issued by")),
-    ("issued_at", N_("Issued at")),
-)
-NOTICE_ROWS = (
-    ("notice_number", N_("Notice number")),
-    ("notice_kind", N_("Notice")),
-    ("site", N_("Site")),
-    ("begin_date", N_("Attached from")),
-    ("facility_name", N_("Issued by")),
-    ("issued_at", N_("Issued at")),
-    ("valid_until", N_("Valid until")),
-)
 GOOD = frozenset({Outcome.VALID})
 
 
 def _page(
-    request: Request, actor: Any, *, result: Result | None = None, error: str = "", text: str = "", status: int = 200
+    request: Request,
+    actor: Any,
+    *,
+    result: Result | None = None,
+    error: str = "",
+    text: str = "",
+    status: int = 200,
+    session: Session | None = None,
 ) -> HTMLResponse:
-    shown = dict(result.shown) if result and result.shown else {}
-    rows = NOTICE_ROWS if "notice_number" in shown else CLEARANCE_ROWS
-    claims = [
-        (label, ", ".join(v) if isinstance(v, list) else str(v))
-        for key, label in rows
-        if (v := shown.get(key)) not in (None, "", [])
-    ]
     lang = language(request)
+    shown = dict(result.shown) if result and result.shown else {}
+    # Dates in Kazakhstan's time, as the book prints them; clearance, notice and groups by their names.
+    groups = names_of(session, map(str, shown.get("categories") or ())) if session is not None else {}
+    claims = present.rows(shown, lang, groups=groups)
     # The verdict is also given in the other two languages: the holder and the inspector may not share one.
     others = (
         [
@@ -82,6 +68,8 @@ def _page(
         title=TITLES[result.outcome] if result else "",
         meaning=MEANINGS[result.outcome] if result else "",
         max_mb=photo.MAX_UPLOAD // (1024 * 1024),
+        verified_at=present.moment_text(result.verified_at) if result else "",
+        list_issued_at=present.moment_text(result.trust_list.issued_at) if result and result.trust_list else "",
     )
 
 
@@ -118,7 +106,7 @@ async def verify_submit(
     if not seal_text:
         return _page(request, actor, error=translate(lang, MSG_EMPTY), status=422)
     result = await run_in_threadpool(publish.verify_text, session, seal_text)
-    return _page(request, actor, result=result, text=seal_text if not data else "")
+    return _page(request, actor, result=result, text=seal_text if not data else "", session=session)
 
 
 MSG_EMPTY = N_("Paste the text of the seal or choose a photo of its QR code.")

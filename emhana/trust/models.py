@@ -94,7 +94,7 @@ class IssuedSeal(Base):
         UniqueConstraint("kid", "cti_hash", name="uq_trust_seal_kid_cti"),
         Index("ix_trust_seal_listed", "status", "expires_at"),
         Index("ix_trust_seal_reference", "record_type", "reference"),
-        CheckConstraint("status IN ('valid', 'revoked', 'superseded', 'issued-in-error')", name="status"),
+        CheckConstraint("status IN ('valid', 'revoked', 'superseded', 'issued-in-error', 'suspended')", name="status"),
     )
 
 

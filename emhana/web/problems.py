@@ -25,6 +25,7 @@ _DOMAIN_CODES: dict[str, type[errors.RegistryError]] = {
     for cls in (
         errors.InvalidIIN,
         errors.InvalidBIN,
+        errors.InvalidEmployerNumber,
         errors.InvalidName,
         errors.UnknownKato,
         errors.OutsideKazakhstan,

@@ -224,10 +224,12 @@ def test_one_seal_per_clearance_verifies_through_the_live_lists_until_a_correcti
     verdict = check(sessions, second)
     assert verdict.outcome is Outcome.VALID and verdict.shown is not None
     assert "2026-03-03" in json.dumps(verdict.shown)
-    # A new decision replaces the clearance itself: a suspension leaves no seal, and the last one is superseded.
+    # A suspension leaves no seal, and the last one says so (C-30): suspended, not superseded; the first stays
+    # superseded only if nothing stronger applies: its clearance is suspended too.
     r = client.post(f"{API}/books/{book['id']}/clearance", headers=world.h["rt_a"], json={"decision": "suspended"})
     assert r.status_code == 201, r.text
-    assert check(sessions, second).outcome is Outcome.SUPERSEDED
+    assert check(sessions, second).outcome is Outcome.SUSPENDED
+    assert check(sessions, first).outcome is Outcome.SUSPENDED
     assert seal_in(download(client)) is None
 
 

@@ -165,6 +165,7 @@ def approve(
             care_at_home=care_at_home if decision.outside_zone else None,
         ),
         g.history,
+        now=moment,
     )
     notices.approved(
         session,

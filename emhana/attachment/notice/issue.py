@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from emhana.attachment.enums import PlaceBasis, State
 from emhana.attachment.models import Application, Attachment
+from emhana.attachment.notice import supersede
 from emhana.attachment.notice.events import notice_number, reason_params
 from emhana.attachment.notice.models import AttachmentNotice
 from emhana.attachment.notice.pdf import CARE_AT_HOME_VALUES, NoticeContent, SignedBy, render
@@ -144,6 +145,7 @@ def ensure_notice(
         if found is None:
             raise
         return found
+    supersede.if_replaced(session, notice=row, app=app, now=now)  # a later decision already replaced it
     return row
 
 

@@ -46,11 +46,28 @@ def gettext_for(lang: str, message: str) -> str:
     return translations(lang).gettext(message)
 
 
+class Localized(str):
+    """A message parameter known in every language (a catalogue item's kk/ru/en name): the plain string is the
+    English text; ``translate`` puts in the text of the language it renders."""
+
+    texts: dict[str, str]
+
+    def __new__(cls, texts: dict[str, str]) -> Localized:
+        obj = super().__new__(cls, texts.get("en", ""))
+        obj.texts = dict(texts)
+        return obj
+
+    def in_language(self, lang: str) -> str:
+        """Return the text in a language (English when it has none)."""
+        return self.texts.get(lang) or str(self)
+
+
 def translate(lang: str, template: str, params: dict[str, Any] | None = None) -> str:
-    """Translate a message template and fill in its parameters."""
+    """Translate a message template and fill in its parameters (``Localized`` ones in the same language)."""
     text = gettext_for(lang, template)
     if not params:
         return text
+    params = {k: v.in_language(lang) if isinstance(v, Localized) else v for k, v in params.items()}
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

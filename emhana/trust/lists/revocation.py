@@ -26,11 +26,16 @@ HASH_LENGTH = 16
 
 
 class Reason(StrEnum):
-    """Why a seal version is listed (§6.5); `superseded` is what a correction does to the previous version."""
+    """Why a seal version is listed (§6.5); `superseded` is what a correction does to the previous version,
+    `suspended` what an infection or carriage found in a worker does to the seal of her clearance (C-30)."""
 
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
     ISSUED_IN_ERROR = "issued-in-error"
+    SUSPENDED = "suspended"
+
+
+STRENGTH = {Reason.SUPERSEDED: 0, Reason.SUSPENDED: 1, Reason.REVOKED: 2, Reason.ISSUED_IN_ERROR: 2}
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,9 @@ def load_revocation_list(document: bytes, anchor: x509.Certificate) -> tuple[dic
                 if len(digest) != HASH_LENGTH:
                     raise ValueError("hash length")
                 known = index.setdefault(kid, {})
-                # A seal listed both as revoked and as superseded is revoked: the stronger reason wins.
-                if known.get(digest) in (None, Reason.SUPERSEDED):
+                # A seal listed for several reasons gets the strongest: revoked, then suspended, then superseded.
+                before = known.get(digest)
+                if before is None or STRENGTH[reason] > STRENGTH[Reason(before)]:
                     known[digest] = reason.value
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise TrustListInvalid(kind=REVOCATION_LIST_KIND, reason="an entry is not well formed") from None

@@ -28,7 +28,13 @@ from emhana.trust.seals.hashes import signature_hash
 
 VALID = "valid"
 # Strength of a status: a revoked seal is never brought back to superseded or valid.
-RANK = {VALID: 0, Reason.SUPERSEDED.value: 1, Reason.ISSUED_IN_ERROR.value: 2, Reason.REVOKED.value: 2}
+RANK = {
+    VALID: 0,
+    Reason.SUPERSEDED.value: 1,
+    Reason.SUSPENDED.value: 2,
+    Reason.ISSUED_IN_ERROR.value: 2,
+    Reason.REVOKED.value: 2,
+}
 
 
 def _at(seconds: int) -> dt.datetime:
@@ -124,6 +130,25 @@ def supersede_reference(
             continue
         row.superseded_by_id = newer.id if newer is not None else None
         count += _set(row, Reason.SUPERSEDED.value, actor=actor, now=moment)
+    if count:
+        publish.changed(session, now=moment)
+    return count
+
+
+def suspend_reference(
+    session: Session, *, reference: str, actor: Actor | None = None, now: dt.datetime | None = None
+) -> int:
+    """Revoke with the reason "suspended" every seal registered under a reference that is valid or superseded
+    (the clearance it states was suspended, C-30); return how many. A verifier then says "clearance suspended"."""
+    moment = now or clock.now()
+    rows = list(
+        session.scalars(
+            select(IssuedSeal).where(
+                IssuedSeal.reference == reference, IssuedSeal.status.in_([VALID, Reason.SUPERSEDED.value])
+            )
+        )
+    )
+    count = sum(_set(row, Reason.SUSPENDED.value, actor=actor, now=moment) for row in rows)
     if count:
         publish.changed(session, now=moment)
     return count

@@ -14,6 +14,7 @@ TITLES = {
     Outcome.NOT_YET_VALID: N_("Not yet valid"),
     Outcome.EXPIRED: N_("Expired"),
     Outcome.REVOKED: N_("Revoked"),
+    Outcome.SUSPENDED: N_("Clearance suspended"),
     Outcome.SUPERSEDED: N_("Replaced by a newer version"),
 }
 
@@ -39,6 +40,10 @@ MEANINGS = {
     ),
     Outcome.EXPIRED: N_("The seal was genuine but its validity has ended: a new examination or document is needed."),
     Outcome.REVOKED: N_("The issuing facility has revoked this seal. Do not accept it."),
+    Outcome.SUSPENDED: N_(
+        "The holder's clearance for work was suspended after this seal was issued: the holder may not do this "
+        "work until a new examination with negative control tests and a new clearance. Do not accept it."
+    ),
     Outcome.SUPERSEDED: N_(
         "The facility issued a corrected version of this document; ask the holder for the current one."
     ),

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     NOT_YET_VALID = "NOT_YET_VALID"
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"
     SUPERSEDED = "SUPERSEDED"
     VALID = "VALID"
 
@@ -211,12 +212,15 @@ def verify(text: str, trust: TrustContext, at: dt.datetime, *, skew: dt.timedelt
     )
     if timing is not None:
         return verdict(timing[0], timing[1], kid, shown)
-    # 6. REVOKED / SUPERSEDED: the id hash or the signature-r hash is listed for this kid.
+    # 6. REVOKED / SUSPENDED / SUPERSEDED: the id hash or the signature-r hash is listed for this kid.
     listed = trust.revocations.get(signer.kid, {})
     found = (listed.get(cti_hash(signer.kid, claims.cti)), listed.get(signature_hash(message)))
     reasons = {r for r in found if r is not None}
-    if reasons - {Reason.SUPERSEDED.value}:
-        return verdict(Outcome.REVOKED, min(reasons - {Reason.SUPERSEDED.value}), kid, shown)
+    revoked = reasons - {Reason.SUPERSEDED.value, Reason.SUSPENDED.value}
+    if revoked:
+        return verdict(Outcome.REVOKED, min(revoked), kid, shown)
+    if Reason.SUSPENDED.value in reasons:  # the clearance it states was suspended (C-30), not corrected
+        return verdict(Outcome.SUSPENDED, Reason.SUSPENDED.value, kid, shown)
     if reasons:
         return verdict(Outcome.SUPERSEDED, Reason.SUPERSEDED.value, kid, shown)
     return verdict(Outcome.VALID, None, kid, shown)

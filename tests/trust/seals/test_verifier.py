@@ -130,6 +130,21 @@ def test_revoked_before_superseded_and_correction_flow(scheme: Scheme) -> None:
     assert (result.outcome, result.reason) == (Outcome.REVOKED, "issued-in-error")
 
 
+def test_a_suspended_clearance_is_neither_revoked_nor_superseded(scheme: Scheme) -> None:
+    """C-30: a seal listed "suspended" says so; a revocation still wins, a supersession does not."""
+    from emhana.trust.seals.outcomes import MEANINGS, TITLES
+
+    old = issue(scheme.a)
+    result = verify(old, _context_with(scheme, (old, Reason.SUSPENDED)), CLOCK)
+    assert (result.outcome, result.reason) == (Outcome.SUSPENDED, "suspended") and result.shown is not None
+    assert result.to_dict()["outcome"] == "SUSPENDED" and result.summary().startswith("SUSPENDED (suspended)")
+    both = _context_with(scheme, (old, Reason.SUPERSEDED), (old, Reason.SUSPENDED))
+    assert verify(old, both, CLOCK).outcome is Outcome.SUSPENDED
+    revoked = _context_with(scheme, (old, Reason.SUSPENDED), (old, Reason.REVOKED))
+    assert (verify(old, revoked, CLOCK).outcome, verify(old, revoked, CLOCK).reason) == (Outcome.REVOKED, "revoked")
+    assert TITLES[Outcome.SUSPENDED] == "Clearance suspended" and "suspended" in MEANINGS[Outcome.SUSPENDED]
+
+
 def test_every_dsc_with_the_kid_is_tried(scheme: Scheme) -> None:
     text = issue(scheme.a)
     (right,) = scheme.context.signers[scheme.a.kid]
