@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emhana.app import create_app
+from emhana.devtools.generator import run_with_progress
 from emhana.kernel.config import Settings
 from emhana.kernel.migrate import upgrade
 from tests.builders.browser import CHROMIUM, CHROMIUM_ARGS, seed
@@ -47,3 +48,28 @@ def page(browser: Any) -> Iterator[Any]:
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Serve the app over a small demo database (module scope); yield its base URL and the demo citizen's IIN."""
+    from sqlalchemy import select
+
+    from emhana.accounts.models import Account
+    from emhana.app import create_app
+    from emhana.devtools.demo import seed
+    from emhana.identity.models import Person
+    from emhana.kernel.config import Settings
+    from emhana.kernel.db import make_engine, make_sessionmaker
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
+    seed(url, population=300, seed_value=1, generate=run_with_progress)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        iin = s.scalar(
+            select(Person.iin).join(Account, Account.person_id == Person.id).where(Account.username == "demo-citizen")
+        )
+    engine.dispose()
+    assert iin is not None
+    with serve(create_app(Settings(database_url=url, demo_mode=True)), "uvicorn-medbook") as base:
+        yield base, iin

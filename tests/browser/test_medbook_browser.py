@@ -5,54 +5,17 @@ its granted clearance and, in the access log, the clinician's read."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emhana.devtools.generator import run_with_progress
-from tests.builders.servers import serve
+from tests.builders.browser import login
 
 pytestmark = pytest.mark.browser
 
 NOTE = "осмотр в браузере: без патологии"
 REASON = "исправление в браузере: перепутан вид записи"
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """Serve the app over a small demo database; yield its base URL and the demo citizen's IIN."""
-    from sqlalchemy import select
-
-    from emhana.accounts.models import Account
-    from emhana.app import create_app
-    from emhana.devtools.demo import seed
-    from emhana.identity.models import Person
-    from emhana.kernel.config import Settings
-    from emhana.kernel.db import make_engine, make_sessionmaker
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
-    seed(url, population=300, seed_value=1, generate=run_with_progress)
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
-        iin = s.scalar(
-            select(Person.iin).join(Account, Account.person_id == Person.id).where(Account.username == "demo-citizen")
-        )
-    engine.dispose()
-    assert iin is not None
-    with serve(create_app(Settings(database_url=url, demo_mode=True)), "uvicorn-medbook") as base:
-        yield base, iin
-
-
-def login(page: Any, base: str, username: str) -> None:
-    from emhana.devtools.demo import DEMO_PASSWORD
-
-    page.goto(f"{base}/login?lang=en")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.locator("form[action='/login'] button[type=submit]").click()
 
 
 def test_clinician_records_and_worker_sees_the_read(demo_server: tuple[str, str], browser: Any) -> None:

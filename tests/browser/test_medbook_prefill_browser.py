@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_medbook_browser import demo_server, login
+from tests.builders.browser import login
 
 pytestmark = pytest.mark.browser
-__all__ = ["demo_server"]
 
 
 def test_picking_an_entry_prefills_the_correction_form(demo_server: tuple[str, str], browser: Any) -> None:

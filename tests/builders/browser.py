@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import actor_of, create_account
@@ -57,3 +58,14 @@ def seed(url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def login(page: Any, base: str, username: str) -> None:
+    """Sign in on the login page as a demo account."""
+    from emhana.devtools.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/login?lang=en")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.locator("form[action='/login'] button[type=submit]").click()

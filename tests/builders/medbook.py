@@ -5,6 +5,7 @@ record entries and grant clearance; a clock standing on 10 March 2026."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -231,3 +232,24 @@ def journal(client: TestClient, w: World, n: int = 3) -> tuple[int, list[int]]:
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     return book["id"], ids
+
+
+def csrf_of(html: str) -> str:
+    """Return the CSRF token of a page's form."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def form(entry_id: int, **changes: str) -> dict[str, str]:
+    """The desk's correction form for an entry, with the fields a test changes."""
+    return {
+        "entry_id": str(entry_id),
+        "kind": "specialist_exam",
+        "item_code": "therapist",
+        "performed_on": "2026-03-02",
+        "result": "normal",
+        "result_text": "без патологии",
+        "reason": "ошибка при вводе результата",
+        **changes,
+    }

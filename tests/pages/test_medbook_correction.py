@@ -4,8 +4,6 @@ and the difference; every refusal has its own message and changes nothing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -14,28 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.medbook.models import JournalEntry
 from emhana.pages.medbook import router as medbook_pages
 from emhana.web.deps import declared_roles, iter_routes
-from tests.builders.medbook import World, counts, issue_book, record, sign_in
+from tests.builders.medbook import World, counts, csrf_of, form, issue_book, record, sign_in
 
 HTML = {"Accept": "text/html"}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def form(entry_id: int, **changes: str) -> dict[str, str]:
-    return {
-        "entry_id": str(entry_id),
-        "kind": "specialist_exam",
-        "item_code": "therapist",
-        "performed_on": "2026-03-02",
-        "result": "normal",
-        "result_text": "без патологии",
-        "reason": "ошибка при вводе результата",
-        **changes,
-    }
 
 
 def desk_with_wrong_entry(client: TestClient, w: World, who: str = "clin_a") -> tuple[int, int, str]:

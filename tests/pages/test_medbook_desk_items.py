@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.medbook.pdf import _value
-from tests.builders.medbook import World, counts, issue_book, record, sign_in
-from tests.pages.test_medbook_correction import csrf_of, form
+from tests.builders.medbook import World, counts, csrf_of, form, issue_book, record, sign_in
 
 
 def optgroups(html: str, select_id: str) -> dict[str, list[str]]:

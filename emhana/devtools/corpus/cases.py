@@ -359,17 +359,18 @@ def kzmb_cases(world: World) -> list[dict[str, Any]]:
         "EXPIRED",
         "expiry_beyond_signer_certificate",
     )
-    # REVOKED / SUPERSEDED (step 6): revocation entries are hashes only.
+    # REVOKED / SUPERSEDED / SUSPENDED (step 6): revocation entries are hashes only.
     for case_id, description, reason, outcome in (
         ("R1", "revoked", Reason.REVOKED, "REVOKED"),
         ("R2", "issued in error", Reason.ISSUED_IN_ERROR, "REVOKED"),
         ("S1", "superseded by a correction", Reason.SUPERSEDED, "SUPERSEDED"),
+        ("S2", "clearance suspended after an infection finding", Reason.SUSPENDED, "SUSPENDED"),
     ):
         version = claims(a, record_version=4)
         listed = seal.build(version, a).text
         revoke(world, listed, reason)
         add(case_id, description, listed, outcome, reason.value, c=version)
-    listed_message = cose.decode_sign1(seal.decode_transport(cases[-3]["PREFIX"]))
+    listed_message = cose.decode_sign1(seal.decode_transport(cases[-4]["PREFIX"]))  # R1, the revoked one
     add(
         "R3",
         "revoked seal with its signature re-encoded as (r, n-s)",
