@@ -38,6 +38,8 @@ class Entity(Base):
     contract_from: Mapped[dt.date | None] = mapped_column(Date)
     contract_to: Mapped[dt.date | None] = mapped_column(Date)
     region_kato: Mapped[str | None] = mapped_column(String(9), ForeignKey("kato_unit.code"), index=True)
+    # registration in the Resource Management System (СУР), which with a licence lets an entity issue books (C-04)
+    sur_registered_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     licences: Mapped[list[Licence]] = relationship(

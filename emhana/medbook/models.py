@@ -129,6 +129,9 @@ class JournalEntry(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     canonical: Mapped[bytes] = mapped_column(LargeBinary)
     signature_state: Mapped[str] = mapped_column(String(16), default="pending")
+    # a diagnosis (specialist_diagnosis, past_infection): "active" bars work when the rules say so, "resolved" is
+    # history (C-30); None for every other kind
+    clinical_status: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         CheckConstraint(
@@ -139,9 +142,96 @@ class JournalEntry(Base):
         CheckConstraint("source IN ('manual', 'mis')", name="source"),
         CheckConstraint("(kind = 'clearance') = (clearance IS NOT NULL)", name="clearance"),
         CheckConstraint("supersedes_id IS NULL OR reason IS NOT NULL", name="correction_reason"),
+        CheckConstraint("clinical_status IS NULL OR clinical_status IN ('active', 'resolved')", name="clinical_status"),
         Index("ix_medbook_entry_book_kind", "book_id", "kind"),
         Index("ix_medbook_entry_kind_valid_until", "kind", "valid_until"),  # reminders (medbook.standing.expiring)
     )
+
+
+class Employment(Base):
+    """One job of a book's owner (issue 15): profession, workplace, employer and decreed group, from/to.
+
+    A worker may hold several at once (a second decreed activity); the book's own profession, workplace,
+    employer and group mirror the current main one. ``employer_number`` is a legal entity's BIN or an
+    individual entrepreneur's IIN. Rows are closed (``valid_to``), never deleted.
+    """
+
+    __tablename__ = "medbook_employment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("medical_book.id"), index=True)
+    profession: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200))
+    workplace: Mapped[str] = mapped_column(String(300))
+    employer_number: Mapped[str] = mapped_column(String(12), index=True)
+    group_code: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id"))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="dates"),)
+
+
+class Examination(Base):
+    """An organization examining a book's owner now (issue 15): opened with a purpose, it lets the
+    organization's staff read and record in the book until ``open_until``."""
+
+    __tablename__ = "medbook_examination"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("medical_book.id"), index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # at_hiring, periodic, indication
+    purpose: Mapped[str] = mapped_column(String(200))
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    open_until: Mapped[dt.date] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("kind IN ('at_hiring', 'periodic', 'indication')", name="kind"),)
+
+
+class InfectionRule(Base):
+    """One diagnosis (ICD-10 category) or carrier state that bars work in decreed groups while active (C-30).
+
+    An editable list: a rule is ended (``valid_to``) and a new one added, never edited in place. ``groups``
+    lists the decreed group codes it bars; empty means every decreed group.
+    """
+
+    __tablename__ = "medbook_infection_rule"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # diagnosis, carrier
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(Text, default="")
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("code", "valid_from", name="uq_medbook_infection_rule_code_from"),
+        CheckConstraint("kind IN ('diagnosis', 'carrier')", name="kind"),
+    )
+
+
+class ReferralReceipt(Base):
+    """The receiving clinic's acknowledgement of a referral entry (C-30); the entry itself stays append-only."""
+
+    __tablename__ = "medbook_referral_receipt"
+
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("medbook_entry.id"), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class EmployerLink(Base):
