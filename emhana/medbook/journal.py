@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment.models import Attachment
 from emhana.facilities.models import Entity
-from emhana.facilities.service import near
 from emhana.identity.models import Person
 from emhana.kernel.errors import (
     ClearanceIncomplete,
@@ -37,6 +35,7 @@ from emhana.medbook import catalogue, seal
 from emhana.medbook.appointments import require_responsible
 from emhana.medbook.labels import item_label, items_label, kind_label
 from emhana.medbook.models import JournalEntry, MedicalBook
+from emhana.medbook.referral import referral_target
 from emhana.medbook.rules import (
     CLINICAL_KINDS,
     ClearanceStatus,
@@ -51,7 +50,7 @@ from emhana.medbook.rules import (
     suspends,
 )
 from emhana.medbook.schemas import ClearanceIn, CorrectionIn, Decision, EntryIn
-from emhana.medbook.service import current_entries, get_book, local_day, require_staff
+from emhana.medbook.service import current_entries, get_book, local_day, recording_entity, require_staff
 from emhana.medbook.suspension import notify_suspended
 
 
@@ -77,7 +76,7 @@ def _write(
     """Append one entry with the canonical bytes its author's signature will cover (C-06, C-41)."""
     referral_bin = session.get(Entity, referral_entity_id).bin if referral_entity_id else None  # type: ignore[union-attr]
     entry = _entry_row(
-        _owner(session, book),
+        _owner(session, book, actor),
         book=book,
         actor=actor,
         now=now,
@@ -112,9 +111,10 @@ class _Owner:
     entity_bin: str | None
 
 
-def _owner(session: Session, book: MedicalBook) -> _Owner:
+def _owner(session: Session, book: MedicalBook, actor: Actor) -> _Owner:
+    """The entity named in an entry is the one that records it (any licensed clinic examining the worker)."""
     person = session.get(Person, book.person_id)
-    entity = session.get(Entity, book.entity_id)
+    entity = session.get(Entity, recording_entity(actor, book))
     return _Owner(person.iin if person else None, entity.bin if entity else None)
 
 
@@ -174,7 +174,7 @@ def _entry_row(
         valid_until=valid_until,
         referral_entity_id=referral_entity_id,
         caused_by_id=caused_by_id,
-        entity_id=book.entity_id,
+        entity_id=recording_entity(actor, book),
         author_account_id=actor.account_id,
         author_name=actor.display_name,
         source=source.value,
@@ -184,32 +184,6 @@ def _entry_row(
         canonical=canonical_bytes(document),
         signature_state="pending",
     )
-
-
-def referral_target(*, session: Session, person_id: int, day: dt.date) -> int | None:
-    """Return the PHC entity a person is attached to on a day, or the nearest participating one (C-30)."""
-    attached = session.scalar(
-        select(Attachment.entity_id)
-        .where(
-            Attachment.person_id == person_id,
-            Attachment.begin_date <= day,
-            or_(Attachment.end_date.is_(None), Attachment.end_date >= day),
-        )
-        .order_by(Attachment.begin_date.desc())
-    )
-    if attached is not None:
-        return attached
-    person = session.get(Person, person_id)
-    homes = [
-        a
-        for a in (person.addresses if person else [])
-        if a.lat is not None and a.lon is not None and (a.valid_to is None or a.valid_to >= day)
-    ]
-    homes.sort(key=lambda a: a.kind != "permanent")
-    if not homes:
-        return None
-    found = near(session=session, lat=homes[0].lat, lon=homes[0].lon, day=day, limit=1)  # type: ignore[arg-type]
-    return found[0].entity.id if found else None
 
 
 def _after_result(session: Session, book: MedicalBook, entry: JournalEntry, actor: Actor, now: dt.datetime) -> None:
@@ -271,7 +245,7 @@ def _check_item(kind: str, item_code: str) -> None:
 def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: dt.datetime) -> JournalEntry:
     """Append a clinical entry from the clinician's desk or the MIS (C-12, C-13); infection suspends (C-30)."""
     book = get_book(session=session, book_id=book_id)
-    require_staff(actor, book)
+    require_staff(session, actor, book)
     _check_date(data.performed_on, now)
     _check_item(data.kind.value, data.item_code)
     entry = _write(
@@ -311,7 +285,7 @@ def record_many(
     Returns the entries in the order given.
     """
     book = get_book(session=session, book_id=book_id)
-    require_staff(actor, book)
+    require_staff(session, actor, book)
     for index, data in enumerate(entries):
         try:
             _check_date(data.performed_on, now)
@@ -321,7 +295,7 @@ def record_many(
     if not entries:
         return []
     group = _group_today(session, book, now)
-    owner = _owner(session, book)
+    owner = _owner(session, book, actor)
     rows = [
         _entry_row(
             owner,
@@ -355,7 +329,7 @@ def correct(
     if old is None or (book_id is not None and old.book_id != book_id):
         raise EntryNotFound()
     book = get_book(session=session, book_id=old.book_id)
-    require_staff(actor, book)
+    require_staff(session, actor, book)
     if data.reason is None or not data.reason.strip():
         raise CorrectionReasonRequired()
     if EntryKind(old.kind) not in CLINICAL_KINDS:
@@ -389,7 +363,7 @@ def decide_clearance(
 ) -> JournalEntry:
     """Grant, refuse or suspend work clearance; a grant needs the group's complete, clean scope (C-20, C-21)."""
     book = get_book(session=session, book_id=book_id)
-    require_staff(actor, book)
+    require_staff(session, actor, book)
     day = data.performed_on or local_day(now)
     require_responsible(session, actor, book.entity_id, local_day(now))
     _check_date(day, now)

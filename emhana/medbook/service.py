@@ -54,7 +54,12 @@ def get_book(*, session: Session, book_id: int) -> MedicalBook:
     return book
 
 
-def require_staff(actor: Actor, book: MedicalBook) -> None:
+def recording_entity(actor: Actor, book: MedicalBook) -> int:
+    """Return the entity an entry is recorded by: the actor's organization (the book's issuer for the Fund)."""
+    return actor.entity_id if actor.entity_id is not None else book.entity_id
+
+
+def require_staff(session: Session, actor: Actor, book: MedicalBook) -> None:  # noqa: ARG001 (issue 15: the examinations)
     """Admit only clinicians, the responsible therapist and the MIS of the issuing organization (C-40)."""
     if not may(actor.role, Can.WRITE_MEDBOOK_ENTRY) or actor.entity_id is None or actor.entity_id != book.entity_id:
         raise NotIssuingStaff()
