@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.health import router as health_router
     from emhana.api.identity import router as identity_router
     from emhana.api.medbook import router as medbook_router
+    from emhana.api.medbook_infections import router as medbook_infections_router
+    from emhana.api.medbook_jobs import router as medbook_jobs_router
     from emhana.api.notify import router as notify_router
     from emhana.api.reference import router as reference_router
     from emhana.api.seals import public_router as trust_public_router
@@ -68,9 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.signatures import router as signatures_router
     from emhana.pages.accounts import router as accounts_pages
     from emhana.pages.attachment.citizen import router as attachment_pages
+    from emhana.pages.catalogue import router as catalogue_pages
     from emhana.pages.home import router as pages_router
+    from emhana.pages.infections import router as infections_pages
     from emhana.pages.medbook import router as medbook_pages
+    from emhana.pages.medbook_jobs import router as medbook_jobs_pages
+    from emhana.pages.medbook_sign import router as medbook_sign_pages
     from emhana.pages.oversight import router as oversight_pages
+    from emhana.pages.referrals import router as referrals_pages
     from emhana.pages.verify import router as trust_pages
 
     for router in (
@@ -81,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attachment_router,
         notify_router,
         medbook_router,
+        medbook_infections_router,
+        medbook_jobs_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
@@ -91,6 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_pages)
     app.include_router(attachment_pages)
     app.include_router(medbook_pages)
+    app.include_router(catalogue_pages)
+    app.include_router(infections_pages)
+    app.include_router(medbook_sign_pages)
+    app.include_router(medbook_jobs_pages)
+    app.include_router(referrals_pages)
     app.include_router(oversight_pages)
     app.include_router(trust_router, prefix="/api/v1")
     app.include_router(trust_public_router)

@@ -75,6 +75,7 @@ def entity_out(entity: Entity, day: dt.date) -> EntityOut:
         contract_to=entity.contract_to,
         region_kato=entity.region_kato,
         status=current.status if current else None,
+        sur_registered_on=entity.sur_registered_on,
         licences=[
             LicenceOut(
                 number=lic.number,

@@ -15,9 +15,10 @@ from emhana.accounts.models import Account
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from emhana.medbook import appointments, catalogue, journal, reads, service, views
+from emhana.medbook import appointments, catalogue, catalogue_versions, journal, reads, referrals, service, views
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
+    AcknowledgeIn,
     AppointIn,
     AppointmentOut,
     BookIn,
@@ -33,9 +34,9 @@ from emhana.medbook.schemas import (
     LanguageIn,
     LookupIn,
     ReadOut,
+    ReceiptOut,
     ReferralOut,
     ReminderOut,
-    RequirementIn,
 )
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json, idempotent_no_content
@@ -58,7 +59,7 @@ def _group_out(g: DecreedGroup) -> GroupOut:
         periodicity_months=g.periodicity_months,
         verified=g.verified,
         source=g.source,
-        requirements=[RequirementIn.model_validate(r) for r in g.requirements],
+        requirements=catalogue_versions.requirements_out(g),
     )
 
 
@@ -93,7 +94,8 @@ def add_group_version(
     """Add the Fund's new version of a decreed group (or a new group) from its effective date."""
 
     def run() -> tuple[int, dict[str, Any]]:
-        return 201, _group_out(catalogue.add_version(session=session, actor=actor, data=body)).model_dump(mode="json")
+        group = catalogue_versions.add_version(session=session, actor=actor, data=body)
+        return 201, _group_out(group).model_dump(mode="json")
 
     return idempotent_json(
         session=session, actor=actor, key=idempotency_key, payload=body.model_dump(mode="json"), run=run
@@ -329,5 +331,31 @@ def reminders(
 def incoming_referrals(
     session: SessionDep, actor: Annotated[Actor, require(Can.RECEIVE_REFERRALS)]
 ) -> list[ReferralOut]:
-    """Return the workers referred to this PHC organization after an infection or carrier finding (C-30)."""
-    return views.incoming_referrals(session=session, actor=actor)
+    """Return the workers referred to this PHC organization after an infection or carrier finding (C-30), with
+    the item's name in kk/ru/en, the referring organization and whether the referral is acknowledged."""
+    return referrals.incoming(session=session, actor=actor)
+
+
+@router.post("/referrals/{entry_id}/acknowledge", response_model=ReceiptOut)
+def acknowledge_referral(
+    entry_id: int,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Can.RECEIVE_REFERRALS)],
+    body: AcknowledgeIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Acknowledge a referral to this PHC organization (C-30): once; a repeat answers with the first receipt.
+    A referral to another organization answers as a missing one (404 medbook.referral_not_found)."""
+    data = body or AcknowledgeIn()
+
+    def run() -> tuple[int, dict[str, Any]]:
+        r = referrals.acknowledge(session=session, actor=actor, entry_id=entry_id, note=data.note, now=clock.now())
+        return 200, referrals.receipt_out(r).model_dump(mode="json")
+
+    return idempotent_json(
+        session=session,
+        actor=actor,
+        key=idempotency_key,
+        payload={"entry_id": entry_id, **data.model_dump(mode="json")},
+        run=run,
+    )

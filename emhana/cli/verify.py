@@ -19,6 +19,8 @@ pki_app = typer.Typer(help="Demo PKI for record signatures and QR seals (demo on
 
 ANCHOR_ENV = "EMHANA_TRUST_ANCHOR"  # Settings.trust_anchor, named in messages
 MAX_INPUT_FILE = 20 * 1024 * 1024
+VERIFIED_AT = "verified offline at {time}"
+WITH_TRUST_LIST = "with trust list no. {number} of {time}"
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 
@@ -151,8 +153,29 @@ def verify_command(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
-        typer.echo(result.summary())
+        typer.echo(result.summary() if hc1 else summary(result))
     raise typer.Exit(0 if result.outcome is Outcome.VALID else 1)
+
+
+def summary(result: Result, lang: str = "en") -> str:
+    """Return one line starting with the outcome word, as the verifier page says it: the claims by their labels
+    and names (clearance, notice, decreed groups), dates dd.mm.yyyy and times in Kazakhstan's time with its zone."""
+    from emhana.kernel.i18n import translate
+    from emhana.medbook.catalogue import group_names
+    from emhana.trust.seals import present
+
+    words = [result.outcome.value]
+    if result.reason:
+        words.append(f"({result.reason})")
+    words.extend(
+        f"— {translate(lang, label)}: {value}"
+        for label, value in present.rows(result.shown, lang, groups=group_names())
+    )
+    words.append(f"— {translate(lang, VERIFIED_AT, {'time': present.moment_text(result.verified_at)})}")
+    if result.trust_list:
+        when = present.moment_text(result.trust_list.issued_at)
+        words.append(translate(lang, WITH_TRUST_LIST, {"number": result.trust_list.sequence, "time": when}))
+    return " ".join(words)
 
 
 def _load_dsc(value: str) -> bytes:

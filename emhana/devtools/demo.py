@@ -1,7 +1,9 @@
 """Seed the demo: migrate, generate a synthetic country, create one demo account per role, publish the seal
 scheme's trust lists (`emhana trust init`) so the demo's seals verify on /verify, and write a demo PKI next to
 the demo database whose certificates carry the demo clinician's and responsible therapist's IIN and their
-organization's BIN, so that `emhana sign demo` can sign the demo book's entries (demo only, not NCA RK)."""
+organization's BIN, so that `emhana sign demo` and the desk's demo button sign the demo book's entries (demo only,
+not NCA RK). The demo book's clearance and findings are signed with it when seeding (a seal needs a signed
+clearance, C-06), all but one clinician's entry, left for a person to sign at the desk."""
 
 from __future__ import annotations
 
@@ -36,9 +38,13 @@ from emhana.medbook.schemas import AppointIn, BookIn, ClearanceIn, ClinicalKind,
 from emhana.trust.chain.links import seal_unlinked
 from emhana.trust.keys import pki
 from emhana.trust.scheme import publish, signers
+from emhana.trust.signatures import demo as demo_signing
+from emhana.trust.signatures.records import RecordKind
+from emhana.trust.signatures.service import sign_record
+from emhana.trust.signatures.truststore import from_demo_folder
 
 DEMO_PASSWORD = "demo"
-DEMO_GROUP = "decreed_2015"
+DEMO_GROUP = "catering"  # a cook of a school canteen; the 2015 scope is closed history (C-51)
 DEMO_EMPLOYER_BIN = make_bin(2015, 3, 4, 0, 1234) or "150340001236"
 SIGNER_ROLES = tuple(r for r in Role if may(r, Can.EXAMINE_FOR_MEDBOOK))  # they author the demo book's entries
 CRL_DAYS = 30
@@ -114,11 +120,7 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
 
 def pki_folder(url: str) -> Path | None:
     """Return the folder of the demo PKI next to a SQLite demo database (None for other databases)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
-        return None
-    db = Path(url[len(prefix) :])
-    return db.with_name(f"{db.stem}-pki")
+    return demo_signing.pki_folder(url)
 
 
 def server_settings(url: str) -> Settings:
@@ -129,6 +131,7 @@ def server_settings(url: str) -> Settings:
     if folder is None or not (folder / "root-ca.pem").exists():
         return given
     demo_pki = {
+        "demo_pki": str(folder),
         "signature_anchors": str(folder / "root-ca.pem"),
         "signature_crls": str(folder / "intermediate-ca.crl"),
         "signature_intermediates": str(folder / "intermediate-ca.pem"),
@@ -278,9 +281,9 @@ def seed(
         logins = create_demo_accounts(s)
         give_signers_persons(s)
         init_trust(s)
-        seed_medbook(s)
         if folder is not None:
             write_pki(s, folder)
+        seed_medbook(s, folder=folder)
     engine.dispose()
     return logins
 
@@ -289,9 +292,10 @@ def _account(session: Session, role: Role) -> Account | None:
     return session.scalar(select(Account).where(Account.username == f"{DEMO_PREFIX}{role.value.replace('_', '-')}"))
 
 
-def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBook | None:
+def seed_medbook(session: Session, now: dt.datetime | None = None, *, folder: Path | None = None) -> MedicalBook | None:
     """Show medical books in the demo: appoint demo-responsible-therapist, issue the demo citizen's book with a
-    clean decreed_2015 scope and a granted clearance, and link demo-employer to the book's BIN (idempotent)."""
+    clean public-catering scope and a granted clearance, signed with the demo PKI in ``folder`` when given (all but
+    one clinician's entry), and link demo-employer to the book's BIN (idempotent)."""
     now = now or clock.now()
     day = medbook.local_day(now)
     therapist, clinician, admin, citizen, employer, fund = (
@@ -358,6 +362,8 @@ def seed_medbook(session: Session, now: dt.datetime | None = None) -> MedicalBoo
             now=now,
             data=ClearanceIn(decision=Decision.GRANTED, note="demo"),
         )
+        if folder is not None:
+            sign_demo_book(session, book, folder)
     if employer is not None and fund is not None and session.get(EmployerLink, employer.id) is None:
         medbook.link_employer(
             session=session, actor=actor_of(fund), account_id=employer.id, bin_=book.employer_bin, now=now
@@ -383,3 +389,35 @@ def _clean_scope(session: Session, book: MedicalBook, actor: Actor, now: dt.date
             now=now,
             data=EntryIn(kind=ClinicalKind(req.kind.value), item_code=req.code, performed_on=performed, result=result),
         )
+
+
+def sign_demo_book(session: Session, book: MedicalBook, folder: Path) -> int:
+    """Sign the demo book's unsigned entries with their authors' demo PKCS#12 files, verified against the demo PKI
+    as any signature is, all but the clinician's first entry (left for the desk's sign button); return how many."""
+    trust = from_demo_folder(folder)
+    entries = list(
+        session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.book_id == book.id, JournalEntry.signature_state == "pending")
+            .order_by(JournalEntry.id)
+        )
+    )
+    clinician = _account(session, Role.CLINICIAN)
+    left = next((e.id for e in entries if clinician is not None and e.author_account_id == clinician.id), None)
+    count = 0
+    for entry in entries:
+        author = session.get(Account, entry.author_account_id) if entry.author_account_id else None
+        path = demo_signing.pkcs12_path(folder, author.username) if author is not None else None
+        if entry.id == left or author is None or path is None:
+            continue
+        sign_record(
+            session,
+            RecordKind.MEDBOOK_ENTRY,
+            entry.id,
+            pkcs12=path.read_bytes(),
+            password=PKI_PASSWORD,
+            actor=actor_of(author),
+            trust=trust,
+        )
+        count += 1
+    return count

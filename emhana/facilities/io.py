@@ -53,6 +53,7 @@ ENTITY_COLUMNS = (
     "licence_issued_on",
     "licence_valid_until",
     "licence_subtypes",
+    "sur_registered_on",
     "status",
     "status_from",
     "status_reason",
@@ -114,6 +115,7 @@ class EntityRecord:
     contract_from: dt.date | None
     contract_to: dt.date | None
     sites: list[SiteRecord] = field(default_factory=list)
+    sur_registered_on: dt.date | None = None  # registered in the Resource Management System (СУР, C-04)
 
     def entity_key(self) -> tuple[Any, ...]:
         """Return the entity fields that must agree across rows of one BIN."""
@@ -257,6 +259,7 @@ def read_row(line: int, data: dict[str, Any], known_kato: Container[str]) -> tup
         licence_issued_on=r.date("licence_issued_on") or dt.date.min,
         licence_valid_until=r.date("licence_valid_until", required=False),
         licence_subtypes=r.text("licence_subtypes", required=False),
+        sur_registered_on=r.date("sur_registered_on", required=False),
         status=r.choice("status", [s.value for s in InclusionStatus]),
         status_from=r.date("status_from") or dt.date.min,
         status_reason=r.text("status_reason", required=False),

@@ -60,6 +60,7 @@ class EntityOut(BaseModel):
     contract_to: dt.date | None
     region_kato: str | None
     status: str | None
+    sur_registered_on: dt.date | None = None  # in the Resource Management System (СУР): may issue books (C-04)
     licences: list[LicenceOut]
     inclusions: list[InclusionOut]
     sites: list[SiteOut]
@@ -174,6 +175,7 @@ class EntityIn(BaseModel):
     licence_issued_on: dt.date
     licence_valid_until: dt.date | None = None
     licence_subtypes: str = Field(default="", max_length=500)
+    sur_registered_on: dt.date | None = None  # registered in the Resource Management System (СУР, C-04)
     status: InclusionStatus = InclusionStatus.INCLUDED
     status_from: dt.date
     status_reason: str = Field(default="", max_length=300)

@@ -162,6 +162,7 @@ def apply_records(
         entity.legal_form, entity.ownership = rec.legal_form, rec.ownership
         entity.program_gobmp, entity.program_osms = rec.program_gobmp, rec.program_osms
         entity.contract_from, entity.contract_to = rec.contract_from, rec.contract_to
+        entity.sur_registered_on = rec.sur_registered_on
         if rec.sites:
             entity.region_kato = oblast_of(rec.sites[0].kato)
         session.flush()
@@ -275,6 +276,7 @@ def to_record(entity: Entity, day: dt.date) -> EntityRecord:
         status_reason=period.reason,
         contract_from=entity.contract_from,
         contract_to=entity.contract_to,
+        sur_registered_on=entity.sur_registered_on,
         sites=[
             SiteRecord(
                 code=s.code,
@@ -473,6 +475,7 @@ def record_of(data: EntityIn) -> EntityRecord:
         licence_issued_on=data.licence_issued_on,
         licence_valid_until=data.licence_valid_until,
         licence_subtypes=data.licence_subtypes,
+        sur_registered_on=data.sur_registered_on,
         status=data.status.value,
         status_from=data.status_from,
         status_reason=data.status_reason,

@@ -67,7 +67,10 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "code": "transaction",
                         "documentation": "Observation, DiagnosticReport, Immunization and Condition of one "
                         "worker, signed by the author in a Provenance (detached CMS over "
-                        "RFC 8785 JSON); all or nothing",
+                        "RFC 8785 JSON); all or nothing. A Condition is a diagnosis: ICD-10 code and "
+                        "clinicalStatus required (active, recurrence, relapse: active and, when the Fund's "
+                        "infection rules bar it, clearance is suspended; inactive, remission, resolved: "
+                        "history); verificationStatus refuted or entered-in-error is refused",
                     }
                 ],
             }

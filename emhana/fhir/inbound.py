@@ -36,10 +36,23 @@ from emhana.fhir.outcome import Issue
 from emhana.fhir.signature import SignatureRejected, Trust, check_provenance
 from emhana.identity.models import Person
 from emhana.kernel.errors import RegistryError
+from emhana.kernel.i18n import N_
 from emhana.medbook import journal as medbook_journal
 from emhana.medbook.models import MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
 
+# A Condition (C-12, C-30) becomes a diagnosis entry with its ICD-10 codes and clinical status; an ICD-10 code the
+# code map does not list is recorded under the kind below with the item DIAGNOSIS_ITEM (the journal checks the code).
+DIAGNOSIS_ITEM = "diagnosis"
+INFECTIOUS_LETTERS = ("A", "B", "Z22")  # ICD-10 chapter I and carrier states: a "past infectious disease" entry
+NO_CLINICAL_STATUS = N_(
+    "The Condition has no clinical status (active, recurrence, relapse, inactive, remission or resolved); a diagnosis "
+    "is recorded as active or resolved."
+)
+NOT_A_DIAGNOSIS = N_(
+    "The Condition's verification status is {status}: it is not a diagnosis and is not recorded; send a new version "
+    "with the clinical status resolved to end a diagnosis already received."
+)
 SUBJECT_FIELD = {
     "Observation": "subject",
     "DiagnosticReport": "subject",
@@ -80,6 +93,7 @@ class Item:
     kind: str
     item_code: str
     facts: mapping.Facts
+    clinical_status: str | None = None  # a Condition's, as the journal records it (C-30)
 
 
 @dataclass(frozen=True)
@@ -258,6 +272,8 @@ def _map_item(
         )
         return None
     row = next((table[k] for c in coded for k in mapping.lookup_keys(c) if k in table), None)
+    if rtype == "Condition":
+        return _map_condition(i, resource, row, path, findings)
     if row is None:
         first = coded[0]
         findings.append(
@@ -281,6 +297,47 @@ def _map_item(
         return None
     version = str((resource.get("meta") or {}).get("versionId") or "1")[:64]
     return Item(i, rtype, rid, version, "", row.kind, row.item_code, found)
+
+
+def _map_condition(
+    i: int, resource: Mapping[str, Any], row: CodeMap | None, path: str, findings: list[Finding]
+) -> Item | None:
+    """Map a Condition to a diagnosis (C-12, C-30): refuted or entered-in-error is refused (it is no diagnosis),
+    the clinical status is required, and an ICD-10 code the code map lacks still makes a diagnosis entry."""
+    rid, before = _id(resource), len(findings)
+    status = mapping.refuted(resource)
+    if status is not None:
+        issue = Issue("business-rule", "fhir.not_a_diagnosis", NOT_A_DIAGNOSIS, {"status": status}, (path,))
+        findings.append(Finding(i, "Condition", rid, issue))
+    clinical = mapping.clinical_status(resource)
+    if clinical is None and status is None:
+        issue = Issue("required", "fhir.no_clinical_status", NO_CLINICAL_STATUS, {}, (f"{path}.clinicalStatus",))
+        findings.append(Finding(i, "Condition", rid, issue))
+    icd = mapping.icd10_codes(resource, path)
+    if row is None and not icd:
+        first = next(iter(mapping.codings(resource, path)))
+        issue = Issue(
+            "code-invalid",
+            "fhir.unknown_code",
+            outcome.UNKNOWN_CODE,
+            {"system": first.system, "code": first.code},
+            (first.expression,),
+        )
+        findings.append(Finding(i, "Condition", rid, issue))
+    found = replace(mapping.facts(resource, path), codes=icd)
+    if found.performed_on is None:
+        findings.append(Finding(i, "Condition", rid, Issue("required", "fhir.no_date", outcome.NO_DATE, {}, (path,))))
+    if len(findings) > before:
+        return None
+    if row is not None:
+        kind, item_code = row.kind, row.item_code
+    else:
+        infectious = any(c.upper().startswith(INFECTIOUS_LETTERS) for c in icd)
+        kind = ClinicalKind.PAST_INFECTION.value if infectious else ClinicalKind.SPECIALIST_DIAGNOSIS.value
+        item_code = DIAGNOSIS_ITEM
+    version = str((resource.get("meta") or {}).get("versionId") or "1")[:64]
+    diagnosis = kind in (ClinicalKind.PAST_INFECTION.value, ClinicalKind.SPECIALIST_DIAGNOSIS.value)
+    return Item(i, "Condition", rid, version, "", kind, item_code, found, clinical if diagnosis else None)
 
 
 def _version_order(version: str) -> tuple[int, str]:
@@ -593,6 +650,7 @@ def _write_all(
             "result": item.facts.result,
             "result_text": item.facts.result_text,
             "codes": list(item.facts.codes),
+            "clinical_status": item.clinical_status,
         }
         try:
             if latest is None:

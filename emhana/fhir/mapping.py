@@ -166,3 +166,50 @@ def facts(resource: Mapping[str, Any], path: str) -> Facts:
         result_text=_text(resource),
         codes=tuple(c[:40] for c in codes),
     )
+
+
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+# FHIR's clinical statuses of a Condition as a journal's diagnosis sees them (C-30): active ones may bar work.
+_CLINICAL = {
+    "active": "active",
+    "recurrence": "active",
+    "relapse": "active",
+    "inactive": "resolved",
+    "remission": "resolved",
+    "resolved": "resolved",
+}
+NOT_A_DIAGNOSIS = frozenset({"refuted", "entered-in-error"})
+
+
+def _status_codes(concept: Any, system: str) -> list[str]:
+    if not isinstance(concept, Mapping):
+        return []
+    return [
+        str(c.get("code", ""))
+        for c in concept.get("coding") or []
+        if isinstance(c, Mapping) and c.get("system", system) == system
+    ]
+
+
+def clinical_status(resource: Mapping[str, Any]) -> str | None:
+    """Return a Condition's clinical status as the journal records it (active or resolved), or None when it
+    has none we know (active, recurrence, relapse -> active; inactive, remission, resolved -> resolved)."""
+    for code in _status_codes(resource.get("clinicalStatus"), CONDITION_CLINICAL):
+        if code in _CLINICAL:
+            return _CLINICAL[code]
+    return None
+
+
+def refuted(resource: Mapping[str, Any]) -> str | None:
+    """Return a Condition's verification status when it says the condition is not there (refuted,
+    entered-in-error), else None."""
+    return next(
+        (c for c in _status_codes(resource.get("verificationStatus"), CONDITION_VERIFICATION) if c in NOT_A_DIAGNOSIS),
+        None,
+    )
+
+
+def icd10_codes(resource: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """Return the ICD-10 codes of a resource's coded concept, in order, without repeats."""
+    return tuple(dict.fromkeys(c.code[:40] for c in codings(resource, path) if c.system == systems.ICD10))[:10]

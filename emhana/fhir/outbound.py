@@ -23,6 +23,7 @@ from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.fhir import registry, resources, systems
+from emhana.fhir.mapping import CONDITION_CLINICAL
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.identity.models import Person
 from emhana.medbook import views
@@ -62,7 +63,7 @@ def _entry_resource(e: JournalEntry, patient_ref: dict[str, Any]) -> dict[str, A
         icd = [{"system": systems.ICD10, "code": c} for c in e.codes.split(",") if c]
         if icd:
             concept["coding"] = concept.get("coding", []) + icd
-        return {
+        condition: dict[str, Any] = {
             "resourceType": "Condition",
             "id": rid,
             "identifier": ident,
@@ -71,6 +72,9 @@ def _entry_resource(e: JournalEntry, patient_ref: dict[str, Any]) -> dict[str, A
             "onsetDateTime": when,
             "category": [{"coding": [{"system": systems.KIND, "code": e.kind}]}],
         }
+        if e.clinical_status:  # active or resolved (C-30); entries recorded before issue 15 have none
+            condition["clinicalStatus"] = {"coding": [{"system": CONDITION_CLINICAL, "code": e.clinical_status}]}
+        return condition
     if e.kind == EntryKind.XRAY:
         out: dict[str, Any] = {
             "resourceType": "DiagnosticReport",

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///./emhana.db")
     demo_mode: bool = False
+    # Demo mode only: the folder of the demo PKI (`emhana demo` writes it beside a SQLite database, which is the
+    # default) whose PKCS#12 files the desk's "Sign with the demo PKI" button uses (emhana/trust/signatures/demo.py).
+    demo_pki: str = Field(default="", description="Folder of the demo PKI (demo mode only; not NCA RK)")
     secret_key: str = Field(default="", description="HMAC key for CSRF and cookies; generated if empty")
     token_ttl_minutes: int = 12 * 60
     default_language: str = "ru"

@@ -16,6 +16,8 @@
     ├── NotFound                        404 core.not_found
     │   ├── BookNotFound                404 medbook.book_not_found
     │   ├── EntryNotFound               404 medbook.entry_not_found
+    │   ├── EmploymentNotFound          404 medbook.employment_not_found (issue 15: a job of the book)
+    │   ├── InfectionRuleNotFound       404 medbook.infection_rule_not_found
     │   └── GroupNotFound               404 medbook.group_not_found
     ├── Conflict                        409 core.conflict
     │   ├── DuplicateIIN                409 identity.duplicate_iin
@@ -66,13 +68,21 @@
     │   ├── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
     │   └── MedbookRule                 422 medbook.rule (base for medical-book refusals, docs/domain.md §3)
     │       ├── IssuerNotEligible       422 medbook.issuer_not_eligible (C-04)
+    │       ├── ExaminerNotEligible     422 medbook.examiner_not_eligible (C-04: licence and СУР to examine)
+    │       ├── InvalidJobDates         422 medbook.invalid_job_dates (a job ending before it began)
     │       ├── AppointeeNotEligible    422 medbook.appointee_not_eligible (C-05)
     │       ├── ClearanceIncomplete     422 medbook.clearance_incomplete (C-20, C-21)
     │       ├── Contraindication        422 medbook.contraindication (C-20, C-30)
     │       ├── CorrectionReasonRequired 422 medbook.correction_reason_required (C-41)
     │       ├── NotCorrectable          422 medbook.not_correctable (C-41)
     │       ├── DateInFuture            422 medbook.date_in_future (C-13)
-    │       └── ItemKindMismatch        422 medbook.item_kind_mismatch (C-13: an item recorded under another kind)
+    │       ├── ItemKindMismatch        422 medbook.item_kind_mismatch (C-13: an item recorded under another kind)
+    │       ├── InvalidRequirement      422 medbook.invalid_requirement (C-22: a decreed group's item is inconsistent)
+    │       ├── DiagnosisCodeInvalid    422 medbook.invalid_diagnosis_code (C-12: a malformed or unknown ICD-10 code)
+    │       ├── DiagnosisIncomplete     422 medbook.diagnosis_incomplete (C-12: a diagnosis without code or status)
+    │       ├── ClinicalStatusNotAllowed 422 medbook.clinical_status_not_allowed (only diagnoses have one)
+    │       ├── DiagnosisBarsWork       422 medbook.diagnosis_bars_work (C-30: no clearance while it is active)
+    │       └── InfectionRuleInvalid    422 medbook.invalid_infection_rule (C-30: the Fund's list of infections)
     └── TrustError                      422 trust.error (base for seals, signatures and lists)
         ├── SealMalformed               422 trust.malformed (a seal text that cannot be decoded, §6.6 step 1)
         ├── TrustListInvalid            422 trust.list_invalid (bad signature, type or content of a list)
@@ -569,6 +579,21 @@ class EntryNotFound(NotFound):
     message = N_("The journal entry does not exist.")
 
 
+class EmploymentNotFound(NotFound):
+    code = "medbook.employment_not_found"
+    message = N_("This book has no such current job.")
+
+
+class ReferralNotFound(NotFound):
+    code = "medbook.referral_not_found"
+    message = N_("There is no such referral to your organization.")
+
+
+class InfectionRuleNotFound(NotFound):
+    code = "medbook.infection_rule_not_found"
+    message = N_("The infection rule does not exist.")
+
+
 class GroupNotFound(NotFound):
     code = "medbook.group_not_found"
     message = N_("The decreed group {group} is not in the catalogue on {day}.")
@@ -586,7 +611,10 @@ class EntrySuperseded(Conflict):
 
 class NotIssuingStaff(Forbidden):
     code = "medbook.not_staff"
-    message = N_("Only clinicians and the responsible therapist of the issuing organization may write in this book.")
+    message = N_(
+        "Only clinicians and the responsible therapist of the issuing organization, or of an organization examining "
+        "the worker now, may write in this book."
+    )
 
 
 class NotResponsibleTherapist(Forbidden):
@@ -607,8 +635,22 @@ class MedbookRule(RuleViolation):
 class IssuerNotEligible(MedbookRule):
     code = "medbook.issuer_not_eligible"
     message = N_(
-        "Books are issued only by a licensed organization included in the database of healthcare entities on {day}."
+        "Books are issued only by an organization that holds a medical licence and is registered in the Resource "
+        "Management System on {day}."
     )
+
+
+class ExaminerNotEligible(MedbookRule):
+    code = "medbook.examiner_not_eligible"
+    message = N_(
+        "Only an organization that holds a medical licence and is registered in the Resource Management System "
+        "may examine workers for a personal medical book ({day})."
+    )
+
+
+class InvalidJobDates(MedbookRule):
+    code = "medbook.invalid_job_dates"
+    message = N_("A job cannot end before it began: it began on {began}, the date given is {day}.")
 
 
 class AppointeeNotEligible(MedbookRule):
@@ -646,6 +688,41 @@ class DateInFuture(MedbookRule):
 class ItemKindMismatch(MedbookRule):
     code = "medbook.item_kind_mismatch"
     message = N_("“{item}” cannot be recorded as “{kind}”: its kind is “{expected}”.")
+
+
+class InvalidRequirement(MedbookRule):
+    code = "medbook.invalid_requirement"
+    message = N_("The item “{item}” of the decreed group is not valid: {reason}.")
+
+
+class DiagnosisCodeInvalid(MedbookRule):
+    code = "medbook.invalid_diagnosis_code"
+    message = N_("“{code}” cannot be recorded as a diagnosis: {reason}.")
+
+
+class DiagnosisIncomplete(MedbookRule):
+    code = "medbook.diagnosis_incomplete"
+    message = N_("A diagnosis needs its ICD-10 code and its clinical status, active or resolved.")
+
+
+class ClinicalStatusNotAllowed(MedbookRule):
+    code = "medbook.clinical_status_not_allowed"
+    message = N_(
+        "Only a diagnosis or a past infectious disease is active or resolved; leave the status empty for “{kind}”."
+    )
+
+
+class DiagnosisBarsWork(MedbookRule):
+    code = "medbook.diagnosis_bars_work"
+    message = N_(
+        "Work clearance is refused while the diagnosis “{diagnosis}” ({code}) is active; record it as resolved after "
+        "treatment and negative control tests."
+    )
+
+
+class InfectionRuleInvalid(MedbookRule):
+    code = "medbook.invalid_infection_rule"
+    message = N_("The infection rule cannot be saved: {reason}.")
 
 
 class SignatureError(TrustError):

@@ -1,10 +1,13 @@
 """The catalogue of decreed groups (халықтың декреттелген тобы, docs/domain.md §3.7) as versioned data: the
-packaged seed (C-51 verified, C-52 unverified), the version in force on a day, and the Fund's new versions."""
+packaged versions (C-51 verified and closed, C-52 unverified with per-item schedules, C-53), the version in force
+on a day, the groups no longer in force, and the pure rule view of a version. The Fund's new versions are
+written by ``group_versions``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,16 +15,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from emhana.accounts.service import Actor
-from emhana.audit.service import record_event
-from emhana.kernel.errors import GroupNotFound, InvalidDates
-from emhana.kernel.i18n import N_
+from emhana.kernel.errors import GroupNotFound
+from emhana.kernel.i18n import LANGUAGES, Localized
 from emhana.medbook.models import DecreedGroup
-from emhana.medbook.rules import EntryKind, GroupRule, Requirement
-from emhana.medbook.schemas import GroupIn
+from emhana.medbook.rules import EntryKind, GroupRule, Requirement, Schedule, Sex
 
 DATA = Path(__file__).parent / "data" / "decreed_groups.json"
-REASON_VERSION_ORDER = N_("a new version must take effect after the version in force")
 
 
 @cache
@@ -38,8 +37,17 @@ def item_names() -> dict[str, dict[str, str]]:
 
 
 def item_kinds() -> dict[str, str]:
-    """Return the entry kind of each catalogue item (the fluorography is an X-ray, the gynecologist an exam)."""
-    return {code: str(item["kind"]) for code, item in _packaged()["items"].items()}
+    """Return the entry kind of each catalogue item bound to one kind (the fluorography is an X-ray, the
+    gynecologist an exam); the diagnosis items, recorded under either diagnosis kind, are not here."""
+    return {code: str(item["kind"]) for code, item in _packaged()["items"].items() if "kind" in item}
+
+
+def item_allowed_kinds() -> dict[str, frozenset[str]]:
+    """Return every entry kind each item may be recorded under (one, or both diagnosis kinds)."""
+    return {
+        code: frozenset(item["kinds"]) if "kinds" in item else frozenset({str(item["kind"])})
+        for code, item in _packaged()["items"].items()
+    }
 
 
 def group_names() -> dict[str, dict[str, str]]:
@@ -47,31 +55,40 @@ def group_names() -> dict[str, dict[str, str]]:
     return {g["code"]: {k: v for k, v in g.items() if k.startswith("name_")} for g in _packaged()["groups"]}
 
 
-def default_group_rows() -> list[dict[str, Any]]:
-    """Return the packaged decreed groups (``data/decreed_groups.json``) as version-1 table rows."""
+def _group_row(group: dict[str, Any], version: dict[str, Any], ends: str | None) -> dict[str, Any]:
     data = _packaged()
+    return {
+        "code": group["code"],
+        "version": version["version"],
+        "effective_from": dt.date.fromisoformat(version["effective_from"]),
+        "effective_to": dt.date.fromisoformat(ends) if ends else None,
+        "name_kk": group["name_kk"],
+        "name_ru": group["name_ru"],
+        "name_en": group["name_en"],
+        "periodicity_months": version["periodicity_months"],
+        "requirements": [dict(r) for r in data["scopes"][version["scope"]]],
+        "verified": version["verified"],
+        "source": version["source"],
+    }
+
+
+def default_group_rows() -> list[dict[str, Any]]:
+    """Return every packaged version of the decreed groups (``data/decreed_groups.json``) as table rows.
+
+    A version ends on its own ``effective_to`` (the 2015 scope, closed) or where the next version begins.
+    Migration 0004a inserts these rows into a new database; 0020 brings an older one to the same rows.
+    """
     rows = []
-    for g in data["groups"]:
-        rows.append(
-            {
-                "code": g["code"],
-                "version": 1,
-                "effective_from": dt.date.fromisoformat(g["effective_from"]),
-                "effective_to": None,
-                "name_kk": g["name_kk"],
-                "name_ru": g["name_ru"],
-                "name_en": g["name_en"],
-                "periodicity_months": g["periodicity_months"],
-                "requirements": list(data["scopes"][g["scope"]]),
-                "verified": g["verified"],
-                "source": g["source"],
-            }
-        )
+    for g in _packaged()["groups"]:
+        versions = g["versions"]
+        for i, v in enumerate(versions):
+            ends = v.get("effective_to") or (versions[i + 1]["effective_from"] if i + 1 < len(versions) else None)
+            rows.append(_group_row(g, v, ends))
     return rows
 
 
 def seed_catalogue(session: Session) -> None:
-    """Insert the packaged groups that are not in the catalogue yet (tests and fresh databases)."""
+    """Insert every packaged version of the groups that are not in the catalogue yet (tests, fresh databases)."""
     known = set(session.scalars(select(DecreedGroup.code)))
     for row in default_group_rows():
         if row["code"] not in known:
@@ -79,21 +96,30 @@ def seed_catalogue(session: Session) -> None:
     session.flush()
 
 
+def requirement_of(item: Mapping[str, Any], *, verified: bool, source: str) -> Requirement:
+    """Return the pure view of one stored item; an item without its own source or verified flag takes the
+    version's, and the 2015 data's ``female_only`` reads as ``sex`` female."""
+    sex = item.get("sex") or ("female" if item.get("female_only") else None)
+    return Requirement(
+        kind=EntryKind(item["kind"]),
+        code=item["code"],
+        infection=bool(item.get("infection", False)),
+        months=item.get("months"),
+        schedule=Schedule(item.get("schedule") or Schedule.PERIODIC),
+        sex=Sex(sex) if sex else None,
+        min_age=item.get("min_age"),
+        max_age=item.get("max_age"),
+        source=item.get("source") or source,
+        verified=bool(item.get("verified", verified)),
+    )
+
+
 def rule_of(group: DecreedGroup) -> GroupRule:
     """Return the pure rule view of a stored group version."""
     return GroupRule(
         code=group.code,
         periodicity_months=group.periodicity_months,
-        requirements=tuple(
-            Requirement(
-                kind=EntryKind(r["kind"]),
-                code=r["code"],
-                female_only=bool(r.get("female_only", False)),
-                infection=bool(r.get("infection", False)),
-                months=r.get("months"),
-            )
-            for r in group.requirements
-        ),
+        requirements=tuple(requirement_of(r, verified=group.verified, source=group.source) for r in group.requirements),
     )
 
 
@@ -113,8 +139,19 @@ def in_force(*, session: Session, code: str, day: dt.date) -> DecreedGroup:
         .limit(1)
     )
     if group is None:
-        raise GroupNotFound(group=code, day=day.isoformat())
+        raise GroupNotFound(group=_named(session, code), day=day.strftime("%d.%m.%Y"))
     return group
+
+
+def _named(session: Session, code: str) -> Localized:
+    """Return a group's kk/ru/en name for a message (its newest version's, else the packaged one's, else the code
+    a caller gave: no name is known for it)."""
+    row = session.scalar(
+        select(DecreedGroup).where(DecreedGroup.code == code).order_by(DecreedGroup.version.desc()).limit(1)
+    )
+    names = {"kk": row.name_kk, "ru": row.name_ru, "en": row.name_en} if row else {}
+    packaged = group_names().get(code, {})
+    return Localized({lang: names.get(lang) or packaged.get(f"name_{lang}") or code for lang in LANGUAGES})
 
 
 def list_in_force(*, session: Session, day: dt.date) -> list[DecreedGroup]:
@@ -130,52 +167,26 @@ def versions(*, session: Session, code: str) -> list[DecreedGroup]:
     return found
 
 
-def add_version(*, session: Session, actor: Actor, data: GroupIn) -> DecreedGroup:
-    """Add the Fund's new version of a group (or a new group); the previous version ends where it begins."""
-    current = session.scalar(
-        select(DecreedGroup)
-        .where(DecreedGroup.code == data.code, DecreedGroup.effective_to.is_(None))
-        .order_by(DecreedGroup.version.desc())
-        .limit(1)
-    )
-    last = (
-        session.scalar(
-            select(DecreedGroup.version)
-            .where(DecreedGroup.code == data.code)
-            .order_by(DecreedGroup.version.desc())
-            .limit(1)
-        )
-        or 0
-    )
-    if current is not None:
-        if data.effective_from <= current.effective_from:
-            raise InvalidDates(reason=REASON_VERSION_ORDER)
-        current.effective_to = data.effective_from
-    group = DecreedGroup(
-        code=data.code,
-        version=last + 1,
-        effective_from=data.effective_from,
-        effective_to=None,
-        name_kk=data.name_kk,
-        name_ru=data.name_ru,
-        name_en=data.name_en,
-        periodicity_months=data.periodicity_months,
-        requirements=[
-            r.model_dump(mode="json", exclude_defaults=True) | {"kind": r.kind.value, "code": r.code}
-            for r in data.requirements
-        ],
-        verified=data.verified,
-        source=data.source,
-        created_by=actor.account_id,
-    )
-    session.add(group)
-    session.flush()
-    record_event(
-        session=session,
-        actor=actor,
-        action="medbook.group_version",
-        object_type="decreed_group",
-        object_id=str(group.id),
-        purpose=f"{group.code} v{group.version}",
-    )
-    return group
+def closed(*, session: Session, day: dt.date) -> list[DecreedGroup]:
+    """Return the last version of every group that is no longer in force on a day (history, e.g. the 2015
+    scope), by code."""
+    live = set(session.scalars(select(DecreedGroup.code).where(*_in_force(day))))
+    last: dict[str, DecreedGroup] = {}
+    for g in session.scalars(
+        select(DecreedGroup).where(DecreedGroup.effective_from <= day).order_by(DecreedGroup.code, DecreedGroup.version)
+    ):
+        if g.code not in live:
+            last[g.code] = g
+    return list(last.values())
+
+
+def in_force_or_last(*, session: Session, code: str, day: dt.date) -> DecreedGroup:
+    """Return the version in force on a day, else the last one that began before it (a book of a closed group,
+    e.g. the 2015 scope, still has its results judged for infection, C-30); raise GroupNotFound for neither."""
+    try:
+        return in_force(session=session, code=code, day=day)
+    except GroupNotFound:
+        began = [g for g in versions(session=session, code=code) if g.effective_from <= day]
+        if not began:
+            raise
+        return began[-1]

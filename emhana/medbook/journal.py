@@ -31,8 +31,9 @@ from emhana.kernel.errors import (
     NotCorrectable,
     RegistryError,
 )
-from emhana.medbook import catalogue, seal
+from emhana.medbook import catalogue, infections, scope, seal
 from emhana.medbook.appointments import require_responsible
+from emhana.medbook.employment import groups_of
 from emhana.medbook.labels import item_label, items_label, kind_label
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.referral import referral_target
@@ -47,6 +48,7 @@ from emhana.medbook.rules import (
     assess,
     canonical_bytes,
     not_in_future,
+    rule_for_groups,
     suspends,
 )
 from emhana.medbook.schemas import ClearanceIn, CorrectionIn, Decision, EntryIn
@@ -66,6 +68,7 @@ def _write(
     result: Result | None = None,
     result_text: str = "",
     codes: list[str] | None = None,
+    clinical_status: str | None = None,
     clearance: str | None = None,
     valid_until: dt.date | None = None,
     referral_entity_id: int | None = None,
@@ -86,6 +89,7 @@ def _write(
         result=result,
         result_text=result_text,
         codes=codes,
+        clinical_status=clinical_status,
         clearance=clearance,
         valid_until=valid_until,
         referral_entity_id=referral_entity_id,
@@ -98,8 +102,10 @@ def _write(
     session.flush()
     if kind is EntryKind.CLEARANCE and clearance == ClearanceStatus.SUSPENDED.value:
         seal.suspend(session, book_id=book.id, actor=actor, now=now)  # C-30: the seals say "suspended"
-    elif kind is EntryKind.CLEARANCE:  # C-41: a new decision is a new version; the earlier seals are replaced
+    elif kind is EntryKind.CLEARANCE and clearance == ClearanceStatus.REFUSED.value:  # C-41: replaced at once
         seal.withdraw(session, book_id=book.id, keep=entry.id, actor=actor, now=now)
+    # a grant replaces the earlier seals when its clinician signs it (signable.mark_entry_signed): until then the
+    # earlier decision stands (service.counts)
     return entry
 
 
@@ -130,6 +136,7 @@ def _entry_row(
     result: Result | None = None,
     result_text: str = "",
     codes: list[str] | None = None,
+    clinical_status: str | None = None,
     clearance: str | None = None,
     valid_until: dt.date | None = None,
     referral_entity_id: int | None = None,
@@ -162,6 +169,8 @@ def _entry_row(
         "source": source.value,
         "recorded_at": now.astimezone(dt.UTC).isoformat(),
     }
+    if clinical_status is not None:  # a diagnosis: active or resolved (C-30); absent from every other kind
+        document["clinical_status"] = clinical_status
     return JournalEntry(
         book_id=book.id,
         kind=kind.value,
@@ -170,6 +179,7 @@ def _entry_row(
         result=result.value if result else None,
         result_text=result_text,
         codes=",".join(codes or []),
+        clinical_status=clinical_status,
         clearance=clearance,
         valid_until=valid_until,
         referral_entity_id=referral_entity_id,
@@ -192,8 +202,15 @@ def _after_result(session: Session, book: MedicalBook, entry: JournalEntry, acto
 
 
 def _group_today(session: Session, book: MedicalBook, now: dt.datetime) -> GroupRule:
-    """Return the rule of the book's decreed group in force today (C-30 judges results by it)."""
-    return catalogue.rule_of(catalogue.in_force(session=session, code=book.group_code, day=local_day(now)))
+    """Return the united rule of the worker's decreed groups today, one per current job (C-30 judges results by
+    it); a group whose catalogue version has closed (the 2015 scope) is judged by its last version."""
+    day = local_day(now)
+    return rule_for_groups(
+        [
+            catalogue.rule_of(catalogue.in_force_or_last(session=session, code=code, day=day))
+            for code in groups_of(session, book, day)
+        ]
+    )
 
 
 def _suspend_if(
@@ -202,7 +219,8 @@ def _suspend_if(
     """Write the suspension and the referral an entry's result calls for, if any (C-30)."""
     day = local_day(now)
     result = Result(entry.result) if entry.result else None
-    if not suspends(group, EntryKind(entry.kind), entry.item_code, result):
+    infected = suspends(group, EntryKind(entry.kind), entry.item_code, result)
+    if not infected and not infections.bars(session, book, entry, day):  # a positive test or a barring diagnosis
         return
     suspension = _write(
         session,
@@ -232,13 +250,14 @@ def _suspend_if(
 
 def _check_date(day: dt.date, now: dt.datetime) -> None:
     if not not_in_future(day, local_day(now)):
-        raise DateInFuture(day=day.isoformat())
+        raise DateInFuture(day=day.strftime("%d.%m.%Y"))
 
 
 def _check_item(kind: str, item_code: str) -> None:
     """Refuse a catalogue item recorded under another kind (a "laboratory test" named "Gynecologist", C-13)."""
-    expected = catalogue.item_kinds().get(item_code)
-    if expected is not None and expected != kind:
+    allowed = catalogue.item_allowed_kinds().get(item_code)
+    if allowed is not None and kind not in allowed:
+        expected = sorted(allowed)[0]
         raise ItemKindMismatch(item=item_label(item_code), kind=kind_label(kind), expected=kind_label(expected))
 
 
@@ -248,6 +267,7 @@ def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: 
     require_staff(session, actor, book)
     _check_date(data.performed_on, now)
     _check_item(data.kind.value, data.item_code)
+    codes, status = infections.diagnosis_of(data)
     entry = _write(
         session,
         book=book,
@@ -258,7 +278,8 @@ def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: 
         performed_on=data.performed_on,
         result=data.result,
         result_text=data.result_text,
-        codes=data.codes,
+        codes=codes,
+        clinical_status=status,
     )
     _after_result(session, book, entry, actor, now)
     return entry
@@ -286,10 +307,12 @@ def record_many(
     """
     book = get_book(session=session, book_id=book_id)
     require_staff(session, actor, book)
+    checked = []
     for index, data in enumerate(entries):
         try:
             _check_date(data.performed_on, now)
             _check_item(data.kind.value, data.item_code)
+            checked.append(infections.diagnosis_of(data))
         except RegistryError as exc:
             raise EntryRefused(index, exc) from None
     if not entries:
@@ -307,9 +330,10 @@ def record_many(
             performed_on=data.performed_on,
             result=data.result,
             result_text=data.result_text,
-            codes=data.codes,
+            codes=codes,
+            clinical_status=status,
         )
-        for data in entries
+        for data, (codes, status) in zip(entries, checked, strict=True)
     ]
     session.add_all(rows)
     session.flush()
@@ -338,6 +362,7 @@ def correct(
         raise EntrySuperseded()
     _check_date(data.performed_on, now)
     _check_item(data.kind.value, data.item_code)
+    codes, status = infections.diagnosis_of(data)
     entry = _write(
         session,
         book=book,
@@ -348,12 +373,13 @@ def correct(
         performed_on=data.performed_on,
         result=data.result,
         result_text=data.result_text,
-        codes=data.codes,
+        codes=codes,
+        clinical_status=status,
         supersedes_id=old.id,
         reason=data.reason.strip(),
     )
-    # C-41: the seals of the clearances that relied on the corrected entry are replaced by newer versions.
-    seal.withdraw(session, book_id=book.id, recorded_after=old.id, actor=actor, now=now)
+    # C-40, C-41: the correction takes effect once signed; then (emhana.medbook.signable) the seals of the
+    # clearances that relied on the corrected entry are replaced by newer versions.
     _after_result(session, book, entry, actor, now)
     return entry
 
@@ -365,12 +391,13 @@ def decide_clearance(
     book = get_book(session=session, book_id=book_id)
     require_staff(session, actor, book)
     day = data.performed_on or local_day(now)
-    require_responsible(session, actor, book.entity_id, local_day(now))
+    require_responsible(session, actor, recording_entity(actor, book), local_day(now))  # the examining clinic's
     _check_date(day, now)
     valid_until = None
     if data.decision is Decision.GRANTED:
         person = session.get(Person, book.person_id)
-        group = catalogue.rule_of(catalogue.in_force(session=session, code=book.group_code, day=day))
+        # C-53: the united scope of the worker's decreed groups (one per job; the book's own for now)
+        group = scope.rule_for_book(session, codes=groups_of(session, book, day), day=day)
         findings = [
             Finding(
                 kind=EntryKind(e.kind),
@@ -381,11 +408,20 @@ def decide_clearance(
             for e in current_entries(session=session, book_id=book.id)
             if EntryKind(e.kind) in CLINICAL_KINDS
         ]
-        verdict = assess(group, findings, sex=person.sex if person else "", today=day)
-        if verdict.missing or verdict.overdue:
-            raise ClearanceIncomplete(missing=items_label(verdict.missing), overdue=items_label(verdict.overdue))
+        verdict = assess(
+            group,
+            findings,
+            sex=person.sex if person else "",
+            today=day,
+            age=scope.age_of(person, day),
+            occasion=scope.occasion_of(session, book=book, actor=actor, day=day),
+        )
+        if verdict.missing or verdict.overdue:  # the unverified requirements are said so (C-52)
+            missing, overdue = scope.items_label(verdict.missing, group), scope.items_label(verdict.overdue, group)
+            raise ClearanceIncomplete(missing=missing, overdue=overdue)
         if verdict.contraindicated:
             raise Contraindication(items=items_label(verdict.contraindicated))
+        infections.refuse_if_barred(session, book, day)  # C-30: an active diagnosis that bars the work
         valid_until = verdict.valid_until
     entry = _write(
         session,

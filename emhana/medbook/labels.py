@@ -39,6 +39,7 @@ FIELDS = {
     "result": N_("Result"),
     "result_text": N_("Conclusion"),
     "codes": N_("Diagnosis codes"),
+    "clinical_status": N_("Diagnosis status"),
 }
 PURPOSES = {
     "owner": N_("the owner reads their own book"),
@@ -48,6 +49,7 @@ PURPOSES = {
     "clearance reminders": N_("reminder that the work clearance ends soon"),
     "referral after an infection finding": N_("referral to the clinic after an infection finding"),
     "fhir": N_("the clinic's medical information system received the book"),
+    "the organization's books": N_("the clinic's list of its medical books"),
 }
 
 NO_ITEMS = "—"

@@ -145,6 +145,7 @@ class JournalEntry(Base):
         CheckConstraint("clinical_status IS NULL OR clinical_status IN ('active', 'resolved')", name="clinical_status"),
         Index("ix_medbook_entry_book_kind", "book_id", "kind"),
         Index("ix_medbook_entry_kind_valid_until", "kind", "valid_until"),  # reminders (medbook.standing.expiring)
+        Index("ix_medbook_entry_entity_book", "entity_id", "book_id"),  # the books an organization recorded in
     )
 
 
@@ -289,6 +290,7 @@ MEDBOOK_CHAIN = chain.register(
             "recorded_at",
             "canonical",
         ),
+        optional_fields=("clinical_status",),  # issue 15, migration 0018: a diagnosis is active or resolved
     ),
     JournalEntry,
 )

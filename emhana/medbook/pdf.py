@@ -14,6 +14,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.i18n import N_, gettext_for
 from emhana.medbook.labels import FIELDS, KINDS, RESULTS, STATUSES, item_label
 from emhana.medbook.schemas import BookOut, EntryOut
@@ -22,7 +23,16 @@ from emhana.trust.seals.kzmb1 import qr_png
 
 SEAL_CAPTION = N_("Seal of the medical organization: scan the QR code to check the clearance for work.")
 NO_SEAL = N_("No seal: the book has no clearance for work in force.")
+PENDING_GRANT = N_("A new clearance of %(day)s is recorded: it takes effect once its clinician signs it.")
+AWAITING_SIGNATURE = N_("No seal yet: the clearance for work awaits its clinician's signature.")  # C-06
 PRINTED_AT = N_("Printed on %(day)s")
+CLINICAL_STATUSES = {"active": N_("Active diagnosis"), "resolved": N_("Resolved diagnosis")}
+# A referral's state, in the words of the book's page (_book.html).
+REFERRAL_STATES = {
+    "no_target": N_("No receiving organization yet: the worker's address of residence is not known"),
+    "sent": N_("Sent to %(organization)s"),
+    "acknowledged": N_("Received by %(organization)s on %(day)s"),
+}
 SEAL_SIZE_MM = 45  # docs/credentials.md §6.2: 35–60 mm printed
 SUPERSEDED = FontFace(color=(110, 110, 110))
 
@@ -34,6 +44,12 @@ def _t(lang: str, msgid: str, **params: object) -> str:
 
 def _day(value: dt.date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else "—"
+
+
+def _moment(value: dt.datetime) -> str:
+    """Return an instant in Kazakhstan's time with its zone, as the pages write it."""
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(KZ_TIME).strftime("%d.%m.%Y %H:%M") + " (UTC+5)"
 
 
 def _row(pdf: FPDF, label: str, value: str) -> None:
@@ -51,9 +67,20 @@ def _result(lang: str, e: EntryOut) -> str:
             parts.append(_t(lang, "valid until %(day)s", day=_day(e.valid_until)))
     elif e.result:
         parts.append(_t(lang, RESULTS.get(e.result.value, e.result.value)))
+    if e.referral_state in REFERRAL_STATES:
+        parts.append(
+            _t(
+                lang,
+                REFERRAL_STATES[e.referral_state],
+                organization=e.referral_entity_name or "",
+                day=_day(e.referral_acknowledged_on),
+            )
+        )
     if e.result_text:
         parts.append(e.result_text)
-    if e.codes:
+    if e.clinical_status in CLINICAL_STATUSES:  # a diagnosis: its status and its codes by name, as the page shows
+        parts.append(f"{_t(lang, CLINICAL_STATUSES[e.clinical_status])}: {'; '.join(e.diagnoses or e.codes)}")
+    elif e.codes:
         parts.append(", ".join(e.codes))
     if not e.current:
         parts.append(_t(lang, "Superseded by entry No. %(number)s", number=e.superseded_by_id))
@@ -118,9 +145,7 @@ def render(book: BookOut, *, seal_text: str | None, printed_at: dt.datetime) -> 
     _journal(pdf, book, lang)
     pdf.ln(4)
     pdf.set_font(FONT, "", 7)
-    pdf.multi_cell(
-        0, 4, _t(lang, PRINTED_AT, day=printed_at.strftime("%d.%m.%Y %H:%M")), new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    pdf.multi_cell(0, 4, _t(lang, PRINTED_AT, day=_moment(printed_at)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
 
@@ -134,15 +159,24 @@ def _clearance(pdf: FPDF, book: BookOut, lang: str, seal_text: str | None) -> No
         lines.append(_t(lang, "decided on %(day)s", day=_day(c.decided_on)))
     if c.valid_until:
         lines.append(_t(lang, "valid until %(day)s", day=_day(c.valid_until)))
-    marks = [e for e in book.entries if e.current and e.clearance]
+    marks = [
+        e
+        for e in book.entries
+        if e.current and e.clearance and (e.clearance != "granted" or e.signature_state == "signed")
+    ]  # the decision in force: a grant counts once signed (service.counts)
     mark = max(marks, key=lambda e: (e.performed_on, e.id)) if marks else None
     if mark is not None:
         lines.append(mark.signature_label)
+    if c.pending_grant_on:
+        lines.append(_t(lang, PENDING_GRANT, day=_day(c.pending_grant_on)))
     top = pdf.get_y()
     pdf.multi_cell(110, 6, "\n".join(lines), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if seal_text is None:
         pdf.set_font(FONT, "", 8)
-        pdf.multi_cell(110, 5, _t(lang, NO_SEAL), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        granted = c.pending_grant_on is not None
+        pdf.multi_cell(
+            110, 5, _t(lang, AWAITING_SIGNATURE if granted else NO_SEAL), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         return
     x = pdf.w - pdf.r_margin - SEAL_SIZE_MM
     pdf.image(io.BytesIO(qr_png(seal_text, scale=4)), x=x, y=top, w=SEAL_SIZE_MM, h=SEAL_SIZE_MM)

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from emhana.accounts.models import Account
 from emhana.identity.models import Person
 from emhana.kernel.i18n import N_, translate
-from emhana.medbook.models import EmployerLink, MedicalBook
+from emhana.medbook import employment
+from emhana.medbook.models import EmployerLink, Employment, MedicalBook
 from emhana.medbook.standing import expiring
 from emhana.notify.outbox import RecipientKind, enqueue
 from emhana.notify.templates import register
@@ -87,7 +88,11 @@ def queue_reminders(session: Session, *, today: dt.date, within_days: int, now: 
         )
     }
     employers: dict[str, list[Account]] = {}
-    bins = {b.employer_bin for b, _p in books.values()}
+    numbers_of: dict[int, set[str]] = {book_id: set() for book_id in books}  # every current job's employer
+    for job in session.scalars(select(Employment).where(Employment.book_id.in_(ids))):
+        if employment.current_on(job, today):
+            numbers_of[job.book_id].add(job.employer_number)
+    bins: set[str] = set().union(*numbers_of.values())
     for link, account in session.execute(
         select(EmployerLink, Account)
         .join(Account, Account.id == EmployerLink.account_id)
@@ -116,7 +121,9 @@ def queue_reminders(session: Session, *, today: dt.date, within_days: int, now: 
         )
         queued, already = (queued + 1, already) if row is not None else (queued, already + 1)
         worker = " ".join(p for p in (person.surname, person.given_name, person.patronymic) if p)
-        for account in employers.get(book.employer_bin, []):
+        for account in sorted(
+            {a.id: a for n in numbers_of[book.id] for a in employers.get(n, [])}.values(), key=lambda a: a.id
+        ):
             kind, recipient = (
                 (RecipientKind.PERSON, account.person_id)
                 if account.person_id is not None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -64,15 +64,67 @@ class Language(StrEnum):
     RU = "ru"
 
 
+class Schedule(StrEnum):
+    """When a decreed group's item is required (C-53): at hiring, at every periodic examination, or only when an
+    epidemic or medical indication names it."""
+
+    AT_HIRING = "at_hiring"
+    PERIODIC = "periodic"
+    INDICATION = "indication"
+
+
+class Occasion(StrEnum):
+    """Why a worker is examined now: at hiring (preliminary, C-53) or periodically (C-21)."""
+
+    AT_HIRING = "at_hiring"
+    PERIODIC = "periodic"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+# Which items each occasion requires besides those an indication names (C-53).
+REQUIRED_ON = {
+    Occasion.AT_HIRING: frozenset({Schedule.AT_HIRING, Schedule.PERIODIC}),
+    Occasion.PERIODIC: frozenset({Schedule.PERIODIC}),
+}
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """One item a decreed group requires; ``infection`` items suspend clearance when positive (C-30)."""
+    """One item a decreed group requires (C-22, C-53): when (``schedule``), how often (``months``, None = the
+    group's periodicity), of whom (``sex``, ``min_age``/``max_age`` in full years, None = anyone), on what
+    authority (``source``, ``verified``); ``infection`` items suspend clearance when positive (C-30)."""
 
     kind: EntryKind
     code: str
-    female_only: bool = False
     infection: bool = False
-    months: int | None = None  # overrides the group's periodicity (e.g. a vaccination)
+    months: int | None = None
+    schedule: Schedule = Schedule.PERIODIC
+    sex: Sex | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    source: str = ""
+    verified: bool = False
+
+    @property
+    def female_only(self) -> bool:
+        """The 2015 catalogue's flag (the gynecologist for women, C-51), read from ``sex``."""
+        return self.sex is Sex.FEMALE
+
+    def applies_to(self, sex: str, age: int | None) -> bool:
+        """Tell whether the item applies to a person of a sex and an age (an unknown age: it applies)."""
+        if self.sex is not None and sex != self.sex.value:
+            return False
+        if age is None:
+            return True
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
+
+    def required(self, occasion: Occasion, indications: Collection[str]) -> bool:
+        """Tell whether the occasion, or an indication naming the item, requires it (C-53)."""
+        return self.schedule in REQUIRED_ON[occasion] or self.code in indications
 
 
 @dataclass(frozen=True)
@@ -83,9 +135,67 @@ class GroupRule:
     periodicity_months: int
     requirements: tuple[Requirement, ...]
 
-    def applicable(self, sex: str) -> tuple[Requirement, ...]:
-        """Return the requirements that apply to a person of a sex (gynecologist for women, C-51)."""
-        return tuple(r for r in self.requirements if not r.female_only or sex == "female")
+    def applicable(
+        self,
+        sex: str,
+        age: int | None = None,
+        occasion: Occasion = Occasion.PERIODIC,
+        indications: Collection[str] = (),
+    ) -> tuple[Requirement, ...]:
+        """Return the requirements of a person of a sex and an age on an occasion (the gynecologist for women,
+        C-51; at hiring the at-hiring items too, C-53; items an indication names)."""
+        return tuple(r for r in self.requirements if r.applies_to(sex, age) and r.required(occasion, indications))
+
+    def months_of(self, requirement: Requirement) -> int:
+        """Return an item's periodicity: its own, else the group's."""
+        return requirement.months or self.periodicity_months
+
+
+def _stricter(a: Requirement, b: Requirement, months_a: int, months_b: int) -> Requirement:
+    """Merge one item two groups both require: the shorter periodicity, the earlier occasion, the wider
+    applicability, and verified only when both say so."""
+    order = (Schedule.PERIODIC, Schedule.AT_HIRING, Schedule.INDICATION)
+    schedule = min(a.schedule, b.schedule, key=order.index)
+    return Requirement(
+        kind=a.kind,
+        code=a.code,
+        infection=a.infection or b.infection,
+        months=min(months_a, months_b),
+        schedule=schedule,
+        sex=a.sex if a.sex == b.sex else None,
+        min_age=None if a.min_age is None or b.min_age is None else min(a.min_age, b.min_age),
+        max_age=None if a.max_age is None or b.max_age is None else max(a.max_age, b.max_age),
+        source="; ".join(dict.fromkeys(s for s in (a.source, b.source) if s)),
+        verified=a.verified and b.verified,
+    )
+
+
+def rule_for_groups(rules: Sequence[GroupRule]) -> GroupRule:
+    """Return the scope of a worker in several decreed groups (two jobs): the union of their items; an item
+    both require keeps the stricter reading (the shorter periodicity, C-54). Its periodicity is the shortest."""
+    if not rules:
+        raise ValueError("a worker's scope needs at least one decreed group")
+    if len(rules) == 1:
+        return rules[0]
+    merged: dict[tuple[EntryKind, str], Requirement] = {}
+    for rule in rules:
+        for req in rule.requirements:
+            own = replace(req, months=rule.months_of(req))
+            key = (req.kind, req.code)
+            seen = merged.get(key)
+            merged[key] = own if seen is None else _stricter(seen, own, seen.months or 0, own.months or 0)
+    return GroupRule(
+        code="+".join(r.code for r in rules),
+        periodicity_months=min(r.periodicity_months for r in rules),
+        requirements=tuple(merged.values()),
+    )
+
+
+def age_on(birth_date: dt.date | None, day: dt.date) -> int | None:
+    """Return a person's age in full years on a day (None when the birth date is unknown)."""
+    if birth_date is None:
+        return None
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 @dataclass(frozen=True)
@@ -127,29 +237,46 @@ def latest(findings: Iterable[Finding], kind: EntryKind, code: str, today: dt.da
     return chosen
 
 
-def assess(group: GroupRule, findings: Sequence[Finding], *, sex: str, today: dt.date) -> Assessment:
-    """Decide work clearance (C-20, C-21).
+def assess(
+    group: GroupRule,
+    findings: Sequence[Finding],
+    *,
+    sex: str,
+    today: dt.date,
+    age: int | None = None,
+    occasion: Occasion = Occasion.PERIODIC,
+    indications: Collection[str] = (),
+) -> Assessment:
+    """Decide work clearance (C-20, C-21, C-53).
 
-    Granted only when every item the group requires of this person is present, current (its next due date,
-    performed_on + periodicity, is after today) and without contraindication (positive or abnormal).
-    The clearance is valid until the earliest next due date of the items.
+    The items required are those of the person's sex and age that the occasion requires (at hiring: the
+    at-hiring and periodic ones; periodically: the periodic ones) and those an indication names. Granted only
+    when each is present, current (its next due date, performed_on + its own periodicity or the group's, is
+    after today) and without contraindication (positive or abnormal). The clearance is valid until the
+    earliest next due date of the periodic items (one-off items must only be current), or of all items when
+    none is periodic.
     """
     missing, overdue, bad = [], [], []
     due: dict[str, dt.date] = {}
-    for req in group.applicable(sex):
+    ends: list[dt.date] = []
+    required = group.applicable(sex, age, occasion, indications)
+    for req in required:
         found = latest(findings, req.kind, req.code, today)
         if found is None:
             missing.append(req.code)
             continue
-        due[req.code] = add_months(found.performed_on, req.months or group.periodicity_months)
+        due[req.code] = add_months(found.performed_on, group.months_of(req))
+        if req.schedule is Schedule.PERIODIC:
+            ends.append(due[req.code])
         if due[req.code] <= today:
             overdue.append(req.code)
         if found.result is None or found.result in CONTRAINDICATING:
             bad.append(req.code)
     granted = not (missing or overdue or bad)
+    ends = ends or list(due.values())
     return Assessment(
         granted=granted,
-        valid_until=min(due.values()) if granted and due else None,
+        valid_until=min(ends) if granted and ends else None,
         missing=tuple(missing),
         overdue=tuple(overdue),
         contraindicated=tuple(bad),

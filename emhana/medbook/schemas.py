@@ -12,7 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from emhana.identity.rules import bin_problem, iin_problem
 from emhana.identity.schemas import IIN, Strict
-from emhana.medbook.rules import ClearanceStatus, EntryKind, Language, Result
+from emhana.medbook.diagnoses import ClinicalStatus
+from emhana.medbook.rules import ClearanceStatus, EntryKind, Language, Result, Schedule, Sex
 
 Code = str  # an item or group code: lower-case letters, digits and underscores
 CODE = r"^[a-z0-9_]{1,64}$"
@@ -36,11 +37,20 @@ class Decision(StrEnum):
 
 
 class RequirementIn(Strict):
+    """One item of a decreed group's version (C-22, C-53): when, how often (None: the group's periodicity),
+    of whom (ages in full years), on what authority (``verified`` None: as the version says)."""
+
     kind: ClinicalKind
     code: Code = Field(pattern=CODE)
-    female_only: bool = False
+    female_only: bool = False  # the 2015 form of ``sex: female``, still read
     infection: bool = False
     months: int | None = Field(default=None, ge=1, le=120)
+    schedule: Schedule = Schedule.PERIODIC
+    sex: Sex | None = None
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    source: str = Field(default="", max_length=2000)
+    verified: bool | None = None
 
 
 class GroupIn(Strict):
@@ -141,6 +151,75 @@ class LookupIn(Strict):
     purpose: str = Field(default="", max_length=200)
 
 
+class JobIn(Strict):
+    """A job of the book's owner (issue 15): a change of the main job (the current one ends where this one begins,
+    or the one named by ``replaces``) or, with ``second``, a further current job (a second decreed activity)."""
+
+    profession: str = Field(min_length=1, max_length=200)
+    position: str = Field(min_length=1, max_length=200)
+    workplace: str = Field(min_length=1, max_length=300)
+    employer_number: EmployerNumber
+    group_code: Code = Field(pattern=CODE, max_length=40)
+    valid_from: dt.date
+    second: bool = False
+    replaces: int | None = None
+
+
+class JobEndIn(Strict):
+    ended_on: dt.date
+
+
+class ExaminationKind(StrEnum):
+    AT_HIRING = "at_hiring"
+    PERIODIC = "periodic"
+    INDICATION = "indication"
+
+
+class ExaminationIn(Strict):
+    """Open an examination of the worker: the IIN proves the examiner found her (needed when the organization
+    has no other right to the book); the purpose is kept in the book's access log."""
+
+    kind: ExaminationKind
+    purpose: str = Field(min_length=1, max_length=200)
+    iin: IIN | None = None
+    days: int = Field(default=30, ge=1, le=90)
+
+
+class ExaminationOut(BaseModel):
+    id: int
+    book_id: int
+    entity_id: int
+    kind: ExaminationKind
+    purpose: str
+    opened_at: dt.datetime
+    open_until: dt.date
+    closed_at: dt.datetime | None
+
+
+class EmploymentOut(BaseModel):
+    """One job of the book's owner; the current ones first, the main one marked."""
+
+    id: int
+    profession: str
+    position: str
+    workplace: str
+    employer_number: str
+    employer_kind: EmployerKind | None
+    group_code: str
+    group_name_kk: str
+    group_name_ru: str
+    group_name_en: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    current: bool
+    main: bool
+
+
+class JobsOut(BaseModel):
+    book_id: int
+    employments: list[EmploymentOut]
+
+
 class LanguageIn(Strict):
     language: Language
 
@@ -152,6 +231,9 @@ class EntryIn(Strict):
     result: Result | None = None
     result_text: str = Field(default="", max_length=2000)
     codes: list[str] = Field(default_factory=list, max_length=10)
+    # a diagnosis (specialist_diagnosis, past_infection) is active or resolved; the journal refuses it missing
+    # there and present on any other kind (C-30), with a coded error
+    clinical_status: ClinicalStatus | None = None
 
 
 class CorrectionIn(EntryIn):
@@ -198,6 +280,12 @@ class EntryOut(BaseModel):
     canonical_sha256: str
     signature_state: str
     signature_label: str
+    clinical_status: str | None = None  # a diagnosis: active or resolved (C-30)
+    diagnoses: list[str] = Field(default_factory=list)  # a diagnosis's codes by name, in the book's language
+    # a referral's receiving organization (in the book's language) and its state: no_target, sent, acknowledged
+    referral_entity_name: str | None = None
+    referral_state: str | None = None
+    referral_acknowledged_on: dt.date | None = None
 
 
 class OwnerOut(BaseModel):
@@ -214,6 +302,8 @@ class ClearanceOut(BaseModel):
     status: ClearanceStatus
     decided_on: dt.date | None
     valid_until: dt.date | None
+    # a later grant recorded but not yet signed by its clinician: it takes effect once signed (C-06, C-40)
+    pending_grant_on: dt.date | None = None
 
 
 class BookOut(BaseModel):
@@ -233,6 +323,7 @@ class BookOut(BaseModel):
     issued_on: dt.date
     clearance: ClearanceOut
     entries: list[EntryOut]
+    employments: list[EmploymentOut] = []  # issue 15: the owner's jobs, the current ones first
 
 
 class ReadOut(BaseModel):
@@ -293,3 +384,24 @@ class ReferralOut(BaseModel):
     cause_item: str
     cause_result: str | None
     open: bool
+    cause_item_name: dict[str, str] = Field(default_factory=dict)  # the item's name in kk, ru and en
+    from_entity_name_kk: str = ""
+    from_entity_name_ru: str = ""
+    to_entity_id: int | None = None
+    acknowledged: bool = False
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_on: dt.date | None = None  # the day in Kazakhstan
+
+
+class AcknowledgeIn(Strict):
+    note: str = Field(default="", max_length=500)
+
+
+class ReceiptOut(BaseModel):
+    """The receiving organization's acknowledgement of a referral (C-30)."""
+
+    entry_id: int
+    entity_id: int
+    acknowledged_by: int | None
+    acknowledged_at: dt.datetime
+    note: str

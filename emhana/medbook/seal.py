@@ -5,9 +5,15 @@ component (emhana.trust.seals.kzmb1). Signing goes through a ``SealIssuer``; ``d
 document-signer keys kept in the database (emhana.trust.scheme.issue.DatabaseSealIssuer: every seal registered,
 ``exp`` capped at the signer certificate's notAfter). The seal of a clearance entry is kept in
 ``medbook_seal`` and reused while it still says the same, is in force and the register lists it as valid.
-A new clearance decision, or a correction of an entry the clearance relied on, marks the earlier seals
-superseded (``withdraw``), so a verifier shows them as replaced by a newer version. A suspension revokes them
-with the reason "suspended" (``suspend``), so a verifier says "clearance suspended" (C-30).
+A new clearance decision, or a signed correction of an entry the clearance relied on, marks the earlier seals
+superseded (``withdraw``, ``correction_signed``), so a verifier shows them as replaced by a newer version. A
+suspension revokes them with the reason "suspended" (``suspend``), so a verifier says "clearance suspended" (C-30).
+
+Signatures count (C-06, C-40): a clearance is sealed only once its clinician signed it with their NCA RK key
+(verified with path and CRL by emhana.trust.signatures; ``signature_state`` is then ``signed``); until then the
+book says "awaiting signature" (``awaits_signature``). What a seal asserts, the dates of its sections, counts
+signed entries only, and an entry stays in force until a *signed* correction supersedes it. Its record hash
+(§6.3 key 8) is over the clinician's CMS of the clearance.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import datetime as dt
 import hashlib
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +40,10 @@ from emhana.trust.seals import cose
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.cwt import MAX_CATEGORY, RECORD_HASH_LENGTH, Clearance, Section, read_claims
 from emhana.trust.seals.cwt import ClearanceStatus as SealStatus
+from emhana.trust.signatures.models import RecordSignature
+from emhana.trust.signatures.records import RecordKind
+
+SIGNED = "signed"  # JournalEntry.signature_state once its author's signature is verified and stored
 
 SECTIONS = {
     EntryKind.SPECIALIST_EXAM: Section.EXAM,
@@ -66,13 +76,46 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), KZ_TIME)
 
 
-def reference_of(clearance: JournalEntry) -> str:
+def is_signed(entry: JournalEntry) -> bool:
+    """Tell whether an entry's author signed it (C-06, C-40): only then does it count for a seal."""
+    return entry.signature_state == SIGNED
+
+
+def awaits_signature(clearance: JournalEntry | None, today: dt.date) -> bool:
+    """Tell whether a book's clearance in force is a grant still awaiting its clinician's signature (no seal yet)."""
+    return (
+        clearance is not None
+        and not is_signed(clearance)
+        and status_on(clearance.clearance, clearance.valid_until, today) is ClearanceStatus.GRANTED
+    )
+
+
+def superseded_by_signed() -> Select[int | None]:
+    """Return a query of the entries a signed correction superseded (an unsigned one is pending, C-40, C-41)."""
+    return select(JournalEntry.supersedes_id).where(
+        JournalEntry.supersedes_id.is_not(None), JournalEntry.signature_state == SIGNED
+    )
+
+
+def record_hash(session: Session, clearance: JournalEntry) -> bytes:
+    """Return the hash a clearance's seals carry (§6.3 key 8): over the clinician's CMS of the clearance record,
+    or over its canonical bytes while it is unsigned (no seal is issued then; withdrawals still find it)."""
+    signature = session.scalar(
+        select(RecordSignature.cms).where(
+            RecordSignature.record_kind == RecordKind.MEDBOOK_ENTRY.value, RecordSignature.record_id == clearance.id
+        )
+    )
+    return hashlib.sha256(signature if signature is not None else clearance.canonical).digest()[:RECORD_HASH_LENGTH]
+
+
+def reference_of(session: Session, clearance: JournalEntry) -> str:
     """Return the register reference of the seals of a clearance entry (the hash its seals carry, §6.3 key 8)."""
-    return seals.record_reference(hashlib.sha256(clearance.canonical).digest()[:RECORD_HASH_LENGTH])
+    return seals.record_reference(record_hash(session, clearance))
 
 
 def summary_of(session: Session, book: MedicalBook, clearance: JournalEntry) -> Clearance | None:
-    """Return what the seal of a clearance entry says, or None when its person is missing (§6.3)."""
+    """Return what the seal of a clearance entry says, or None when its person is missing (§6.3); the section
+    dates count signed entries in force only."""
     person = session.get(Person, book.person_id)
     if person is None:
         return None
@@ -82,7 +125,8 @@ def summary_of(session: Session, book: MedicalBook, clearance: JournalEntry) -> 
             JournalEntry.book_id == book.id,
             JournalEntry.kind.in_([k.value for k in SECTIONS]),
             JournalEntry.performed_on <= clearance.performed_on,
-            JournalEntry.id.not_in(select(JournalEntry.supersedes_id).where(JournalEntry.supersedes_id.is_not(None))),
+            JournalEntry.signature_state == SIGNED,
+            JournalEntry.id.not_in(superseded_by_signed()),
         )
     ):
         section = SECTIONS[EntryKind(e.kind)]
@@ -108,8 +152,7 @@ def summary_of(session: Session, book: MedicalBook, clearance: JournalEntry) -> 
         categories=(book.group_code,) if len(book.group_code) <= MAX_CATEGORY else (),
         dates=tuple(sorted(dates.items())),
         record_version=version,
-        # §6.3 key 8 wants the hash of the clinician's CMS; until signatures land, of the canonical bytes.
-        record_hash=hashlib.sha256(clearance.canonical).digest()[:RECORD_HASH_LENGTH],
+        record_hash=record_hash(session, clearance),  # §6.3 key 8: over the clinician's CMS
     )
 
 
@@ -181,9 +224,10 @@ def seal_for(
 ) -> str | None:
     """Return the `KZMB1:` seal of a book's current clearance, or None when there is nothing to seal.
 
-    Only a granted clearance still in force is sealed (C-20, C-21); the seal carries name, birth date,
-    the decreed group, the dates of the latest clean items, the record version and a hash of the clearance
-    record, never the IIN or clinical content (docs/credentials.md §6.3). It expires when the clearance does,
+    Only a granted clearance still in force and signed by its clinician is sealed (C-06, C-20, C-21); the seal
+    carries name, birth date, the decreed group, the dates of the latest clean signed items, the record version
+    and a hash of the clinician's CMS of the clearance, never the IIN or clinical content (docs/credentials.md
+    §6.3). It expires when the clearance does,
     never after the signer's certificate (§6.5). The seal kept for the entry is returned while it stands;
     otherwise a new one is issued and kept.
     """
@@ -191,6 +235,7 @@ def seal_for(
     if (
         clearance is None
         or clearance.book_id != book.id
+        or not is_signed(clearance)
         or clearance.valid_until is None
         or status_on(clearance.clearance, clearance.valid_until, today) is not ClearanceStatus.GRANTED
     ):
@@ -211,7 +256,7 @@ def seal_for(
     if text is None:
         return None
     if kept is not None:  # what the kept seal said has changed: the new one replaces it (C-41)
-        seals.supersede_reference(session, reference=reference_of(clearance), replacement=text, now=now)
+        seals.supersede_reference(session, reference=reference_of(session, clearance), replacement=text, now=now)
     return _keep(session, clearance.id, text, digest, now)
 
 
@@ -243,7 +288,7 @@ def withdraw(
     for kept in list(session.scalars(query)):
         entry = session.get(JournalEntry, kept.entry_id)
         assert entry is not None
-        count += seals.supersede_reference(session, reference=reference_of(entry), actor=actor, now=now)
+        count += seals.supersede_reference(session, reference=reference_of(session, entry), actor=actor, now=now)
         session.delete(kept)
     session.flush()
     return count
@@ -273,9 +318,25 @@ def suspend(
     )
     count = 0
     for entry in granted:
-        count += seals.suspend_reference(session, reference=reference_of(entry), actor=actor, now=now)
+        count += seals.suspend_reference(session, reference=reference_of(session, entry), actor=actor, now=now)
         kept = session.get(ClearanceSeal, entry.id)
         if kept is not None:
             session.delete(kept)
     session.flush()
     return count
+
+
+def grant_signed(session: Session, entry: JournalEntry, *, now: dt.datetime | None = None) -> int:
+    """Withdraw the earlier clearances' seals now that a grant is signed and so in force (C-41); return how many.
+    An unsigned grant counts for nothing (emhana.medbook.service.counts) and changes no seal."""
+    if entry.kind != EntryKind.CLEARANCE.value or entry.clearance != ClearanceStatus.GRANTED.value:
+        return 0
+    return withdraw(session, book_id=entry.book_id, keep=entry.id, now=now)
+
+
+def correction_signed(session: Session, correction: JournalEntry, *, now: dt.datetime | None = None) -> int:
+    """Withdraw the seals that relied on the entry a correction supersedes, now that the correction is signed
+    and so in force (C-40, C-41); return how many. An unsigned correction is pending and changes no seal."""
+    if correction.supersedes_id is None:
+        return 0
+    return withdraw(session, book_id=correction.book_id, recorded_after=correction.supersedes_id, now=now)

@@ -13,13 +13,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
-from emhana.accounts.roles import Can, Role, may
+from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
-from emhana.facilities.inclusion import is_included
-from emhana.facilities.models import Licence
 from emhana.identity.models import Person
 from emhana.identity.rules import iin_problem
+from emhana.kernel import clock
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
     BookExists,
@@ -30,12 +29,10 @@ from emhana.kernel.errors import (
     NotIssuingStaff,
     NotResponsibleTherapist,
 )
-from emhana.medbook import catalogue
+from emhana.medbook import access, catalogue
 from emhana.medbook.appointments import require_responsible
-from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
-from emhana.medbook.rules import (
-    EntryKind,
-)
+from emhana.medbook.models import EmployerLink, Employment, JournalEntry, MedicalBook
+from emhana.medbook.rules import ClearanceStatus, EntryKind
 from emhana.medbook.schemas import BookIn, EmployerKind, employer_kind
 
 NO_ITEMS = "-"
@@ -59,25 +56,17 @@ def recording_entity(actor: Actor, book: MedicalBook) -> int:
     return actor.entity_id if actor.entity_id is not None else book.entity_id
 
 
-def require_staff(session: Session, actor: Actor, book: MedicalBook) -> None:  # noqa: ARG001 (issue 15: the examinations)
-    """Admit only clinicians, the responsible therapist and the MIS of the issuing organization (C-40)."""
-    if not may(actor.role, Can.WRITE_MEDBOOK_ENTRY) or actor.entity_id is None or actor.entity_id != book.entity_id:
+def require_staff(session: Session, actor: Actor, book: MedicalBook) -> None:
+    """Admit only clinicians, the responsible therapist and the MIS of the issuing organization, or of an
+    organization examining the worker now (C-40, issue 15: the book follows her across clinics)."""
+    if not access.may_write(session, actor, book, local_day(clock.now())):
         raise NotIssuingStaff()
 
 
 def issuer_eligible(*, session: Session, entity_id: int, day: dt.date) -> bool:
-    """Tell whether an entity holds a medical licence and is included in the database on a day (C-04)."""
-    licensed = session.scalar(
-        select(Licence.id)
-        .where(
-            Licence.entity_id == entity_id,
-            Licence.issued_on <= day,
-            or_(Licence.valid_until.is_(None), Licence.valid_until >= day),
-        )
-        .limit(1)
-    )
-    included = is_included(session=session, entity_id=entity_id, day=day)
-    return licensed is not None and included
+    """Tell whether an entity holds a medical licence and is registered in the Resource Management System (СУР)
+    on a day (C-04); inclusion in the Fund's database of entities is not a condition."""
+    return access.licensed_and_registered(session=session, entity_id=entity_id, day=day)
 
 
 def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> MedicalBook:
@@ -87,7 +76,7 @@ def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> 
         raise NotResponsibleTherapist()
     require_responsible(session, actor, actor.entity_id, day)
     if not issuer_eligible(session=session, entity_id=actor.entity_id, day=day):
-        raise IssuerNotEligible(day=day.isoformat())
+        raise IssuerNotEligible(day=day.strftime("%d.%m.%Y"))
     person = session.scalar(select(Person).where(Person.iin == data.iin))
     if person is None:
         raise NotFound()
@@ -110,6 +99,21 @@ def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> 
     )
     session.add(book)
     session.flush()
+    session.add(  # issue 15: the job the book is issued for opens its employment history
+        Employment(
+            book_id=book.id,
+            profession=book.profession,
+            position=book.position,
+            workplace=book.workplace,
+            employer_number=book.employer_bin,
+            group_code=book.group_code,
+            valid_from=day,
+            entity_id=book.entity_id,
+            recorded_by=actor.account_id,
+            recorded_at=now,
+        )
+    )
+    session.flush()
     record_event(
         session=session,
         actor=actor,
@@ -123,22 +127,55 @@ def issue(*, session: Session, actor: Actor, data: BookIn, now: dt.datetime) -> 
     return book
 
 
+SIGNED = "signed"  # JournalEntry.signature_state once its author's signature is verified (C-40)
+
+
 def current_entries(*, session: Session, book_id: int) -> list[JournalEntry]:
-    """Return a book's entries that no correction superseded, oldest first."""
-    superseded = select(JournalEntry.supersedes_id).where(JournalEntry.supersedes_id.is_not(None))
+    """Return a book's entries in force, oldest first (C-40, C-41): those no *signed* correction superseded; a
+    correction awaiting its author's signature is pending, so the entry it corrects stays in force until then."""
+    superseded = select(JournalEntry.supersedes_id).where(
+        JournalEntry.supersedes_id.is_not(None), JournalEntry.signature_state == SIGNED
+    )
     return list(
         session.scalars(
             select(JournalEntry)
-            .where(JournalEntry.book_id == book_id, JournalEntry.id.not_in(superseded))
+            .where(
+                JournalEntry.book_id == book_id,
+                JournalEntry.id.not_in(superseded),
+                or_(JournalEntry.supersedes_id.is_(None), JournalEntry.signature_state == SIGNED),
+            )
             .order_by(JournalEntry.id)
         )
     )
 
 
+def counts(entry: JournalEntry) -> bool:
+    """Tell whether a clearance entry is a decision in force: a refusal or a suspension at once (C-30, they only
+    restrict), a grant only once its clinician signed it (C-06, C-40); a pending correction never."""
+    if entry.supersedes_id is not None and entry.signature_state != SIGNED:
+        return False
+    return entry.clearance != ClearanceStatus.GRANTED.value or entry.signature_state == SIGNED
+
+
 def latest_clearance(entries: list[JournalEntry]) -> JournalEntry | None:
-    """Return the clearance entry in force: the latest by date, then by recording order."""
-    marks = [e for e in entries if e.kind == EntryKind.CLEARANCE]
+    """Return the clearance entry in force: the latest by date, then by recording order, among the decisions that
+    count (``counts``): until a new grant is signed, the earlier decision and its seal stand."""
+    marks = [e for e in entries if e.kind == EntryKind.CLEARANCE and counts(e)]
     return max(marks, key=lambda e: (e.performed_on, e.id)) if marks else None
+
+
+def pending_grant(entries: list[JournalEntry]) -> JournalEntry | None:
+    """Return the latest grant recorded after the decision in force and awaiting its clinician's signature."""
+    mark = latest_clearance(entries)
+    waiting = [
+        e
+        for e in entries
+        if e.kind == EntryKind.CLEARANCE
+        and not counts(e)
+        and e.clearance == ClearanceStatus.GRANTED.value
+        and (mark is None or (e.performed_on, e.id) > (mark.performed_on, mark.id))
+    ]
+    return max(waiting, key=lambda e: (e.performed_on, e.id)) if waiting else None
 
 
 def link_employer(*, session: Session, actor: Actor, account_id: int, bin_: str, now: dt.datetime) -> EmployerLink:

@@ -1,4 +1,8 @@
-"""The journal entry as a signable record: registered with the trust layer when medbook is imported (C-40)."""
+"""The journal entry as a signable record: registered with the trust layer when medbook is imported (C-40).
+
+Signing is what makes an entry count (C-06, C-40): a signed clearance can be sealed, and a signed correction takes
+effect, so the seals that relied on the entry it corrects are withdrawn then, not when it was written (C-41).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from sqlalchemy.orm import Session
 from emhana.accounts.roles import Can
 from emhana.facilities.models import Entity
 from emhana.kernel.errors import EntryNotFound
+from emhana.medbook import seal
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.trust.signatures import canonical
 from emhana.trust.signatures.records import RecordKind, Signable, SignableKind, register
@@ -33,13 +38,16 @@ def load_entry(session: Session, record_id: int) -> Signable:
 
 
 def mark_entry_signed(session: Session, record_id: int) -> None:
-    """Set the entry's ``signature_state`` to ``signed`` (entries are otherwise append-only)."""
+    """Set the entry's ``signature_state`` to ``signed`` (entries are otherwise append-only); a signed correction
+    now supersedes its entry, so the seals that relied on that entry are withdrawn (C-40, C-41)."""
     entries = JournalEntry.__table__
     assert isinstance(entries, Table)
-    session.execute(update(entries).where(entries.c.id == record_id).values(signature_state="signed"))
+    session.execute(update(entries).where(entries.c.id == record_id).values(signature_state=seal.SIGNED))
     loaded = session.get(JournalEntry, record_id)
     if loaded is not None:
         session.expire(loaded, ["signature_state"])
+        seal.correction_signed(session, loaded)
+        seal.grant_signed(session, loaded)
 
 
 register(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.rules import ClearanceStatus, EntryKind, status_on
+
+SIGNED = "signed"  # JournalEntry.signature_state once its author's signature is verified (C-40)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ def in_force(books: Select[int] | None = None) -> Select[int, int, str | None, d
     conditions: list[ColumnElement[bool]] = [
         JournalEntry.kind == EntryKind.CLEARANCE.value,
         JournalEntry.id.not_in(superseded),
+        # service.counts: a grant counts once signed (C-06, C-40); a refusal or a suspension at once (C-30)
+        or_(JournalEntry.clearance != ClearanceStatus.GRANTED.value, JournalEntry.signature_state == SIGNED),
     ]
     if books is not None:
         conditions.append(JournalEntry.book_id.in_(books))

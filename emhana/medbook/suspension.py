@@ -19,6 +19,7 @@ from emhana.accounts.models import Account
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
 from emhana.kernel.i18n import N_, translate
+from emhana.medbook import employment
 from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
 from emhana.notify.outbox import RecipientKind, enqueue
 from emhana.notify.templates import register
@@ -63,13 +64,14 @@ for _template in TEMPLATES:
     register(_template, render)
 
 
-def _employers(session: Session, book: MedicalBook) -> list[Account]:
-    """Return the active accounts linked to the book's employer."""
+def _employers(session: Session, book: MedicalBook, day: dt.date) -> list[Account]:
+    """Return the active accounts linked to the worker's current employers (every current job, issue 15)."""
+    numbers = {job.employer_number for job in employment.current(session=session, book_id=book.id, day=day)}
     return list(
         session.scalars(
             select(Account)
             .join(EmployerLink, EmployerLink.account_id == Account.id)
-            .where(EmployerLink.bin == book.employer_bin, Account.active.is_(True))
+            .where(EmployerLink.bin.in_(sorted(numbers)), Account.active.is_(True))
             .order_by(Account.id)
         )
     )
@@ -108,7 +110,7 @@ def notify_suspended(
                 now=now,
             )
         )
-    for account in _employers(session, book):
+    for account in _employers(session, book, suspension.performed_on):
         kind, recipient = (
             (RecipientKind.PERSON, account.person_id)
             if account.person_id is not None

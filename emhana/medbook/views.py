@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from emhana.accounts.roles import Can, Role, may
+from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
-from emhana.kernel.errors import BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound
+from emhana.kernel import clock
+from emhana.kernel.errors import BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound, PurposeRequired
 from emhana.kernel.i18n import N_, translate
-from emhana.medbook import catalogue, pdf
-from emhana.medbook.models import EmployerLink, JournalEntry, MedicalBook
+from emhana.medbook import access, catalogue, employment, infections, pdf
+from emhana.medbook.diagnoses import InfectionRule
+from emhana.medbook.models import EmployerLink, Employment, JournalEntry, MedicalBook
+from emhana.medbook.referral import Standing, standing_of
 from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, status_on
 from emhana.medbook.schemas import (
     BookOut,
@@ -27,13 +31,12 @@ from emhana.medbook.schemas import (
     EntryOut,
     FieldChange,
     OwnerOut,
-    ReferralOut,
     ReminderOut,
     employer_kind,
 )
 from emhana.medbook.seal import SealIssuer, seal_for
-from emhana.medbook.service import current_entries, get_book, latest_clearance, local_day
-from emhana.medbook.standing import books_of_employer, expiring, standings
+from emhana.medbook.service import SIGNED, current_entries, get_book, latest_clearance, local_day, pending_grant
+from emhana.medbook.standing import expiring, standings
 
 READ_ACTION = "medbook.read"
 FHIR_READ_ACTION = "fhir.medbook.read"  # the whole book sent to an MIS as a FHIR document (Patient/$medbook)
@@ -81,48 +84,68 @@ def _log_listed(session: Session, actor: Actor, book_id: int, person_id: int, pu
     )
 
 
+def _basis(actor: Actor, book: MedicalBook) -> access.Basis | None:
+    session = object_session(book)
+    return access.read_basis(session, actor, book, clock.today()) if session is not None else None
+
+
 def authorize_document(actor: Actor, book: MedicalBook | None) -> MedicalBook:
-    """Admit the staff and the MIS of the issuing organization to the book as a FHIR document; an account bound
-    to no organization, or to another one, is refused as on GET /api/v1/medbook/books/{id}, and so is a person
-    without a book (the answer does not tell whether someone has a book elsewhere)."""
-    if book is None or actor.entity_id is None or actor.entity_id != book.entity_id:
+    """Admit the staff and the MIS of the issuing organization, of one examining the worker now or of one that
+    recorded in the book, to the book as a FHIR document; anyone else is refused as on GET
+    /api/v1/medbook/books/{id}, and so is a person without a book (the answer does not tell whether someone has a
+    book elsewhere)."""
+    if book is None or actor.role is Role.CITIZEN or _basis(actor, book) is None:
         raise Forbidden()
     return book
 
 
 def authorize_read(actor: Actor, book: MedicalBook) -> None:
-    """Admit the owner and the staff of the issuing organization to the whole book."""
-    if actor.role is Role.CITIZEN and actor.person_id is not None and actor.person_id == book.person_id:
-        return
-    if may(actor.role, Can.EXAMINE_FOR_MEDBOOK) and actor.entity_id == book.entity_id:
-        return
-    raise Forbidden()
+    """Admit the owner and the staff of the issuing organization, of one examining the worker now or of one
+    that recorded in the book (issue 15, medbook.access) to the whole book."""
+    if _basis(actor, book) is None:
+        raise Forbidden()
 
 
 def read_book(*, session: Session, actor: Actor, book_id: int, purpose: str, now: dt.datetime) -> MedicalBook:
-    """Return a readable book and log the read."""
+    """Return a readable book and log the read: an examining organization's read is logged with the purpose of
+    its examination when none is given; one that only recorded in the book before must state a purpose."""
     try:
         book = get_book(session=session, book_id=book_id)
     except BookNotFound:
         raise Forbidden() from None  # a missing book looks like someone else's: no existence oracle
-    authorize_read(actor, book)
-    _log_read(session, actor, book, purpose, now)
+    day = local_day(now)
+    basis = access.read_basis(session, actor, book, day)
+    if basis is None:
+        raise Forbidden()
+    stated = access.stated_purpose(purpose) if basis is not access.Basis.OWNER else purpose
+    if basis is access.Basis.EXAMINING and not stated and actor.entity_id is not None:
+        exam = access.open_examination(session=session, book_id=book.id, entity_id=actor.entity_id, day=day)
+        stated = exam.purpose if exam is not None else ""
+    if basis is access.Basis.RECORDED and not stated:
+        raise PurposeRequired(reason=access.purpose_reason())
+    _log_read(session, actor, book, stated if basis is not access.Basis.ISSUER else purpose, now)
     return book
 
 
 def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.datetime) -> MedicalBook:
     """Find a person's book by IIN (from a request body, never a URL) and log the read.
 
-    A book the actor may not read is answered exactly as no book at all (404 medbook.book_not_found, on the
-    JSON API and at the desk alike): a refusal would tell a clinician that this IIN has a book elsewhere."""
+    Staff whose organization may read the book find it as before. A clinic that never recorded in it (the second
+    clinic, issue 15) finds it only with a stated purpose (identity.purpose_required otherwise, whether or not the
+    IIN has a book) and only as the responsible therapist or a clinician of a licensed organization registered in
+    СУР (C-04); the read is logged with that purpose. Any other refusal answers exactly as no book at all (404
+    medbook.book_not_found, on the JSON API and at the desk alike): it would tell that this IIN has a book."""
     book = session.scalar(select(MedicalBook).join(Person, Person.id == MedicalBook.person_id).where(Person.iin == iin))
-    if book is None:
+    day = local_day(now)
+    if book is not None and access.read_basis(session, actor, book, day) is not None:
+        return read_book(session=session, actor=actor, book_id=book.id, purpose=purpose, now=now)
+    stated = access.stated_purpose(purpose)
+    if not stated:
+        raise PurposeRequired(reason=access.purpose_reason())
+    if book is None or not access.may_find(session, actor, day):
         raise BookNotFound()
-    try:
-        authorize_read(actor, book)
-    except Forbidden:
-        raise BookNotFound() from None
-    return read_book(session=session, actor=actor, book_id=book.id, purpose=purpose, now=now)
+    _log_read(session, actor, book, stated, now)
+    return book
 
 
 def my_book(*, session: Session, actor: Actor, now: dt.datetime, purpose: str = "") -> MedicalBook:
@@ -183,6 +206,7 @@ def _fields(e: JournalEntry) -> dict[str, str | list[str] | None]:
         "result": e.result,
         "result_text": e.result_text,
         "codes": e.codes.split(",") if e.codes else [],
+        "clinical_status": e.clinical_status,
     }
 
 
@@ -193,8 +217,15 @@ def entry_out(
     superseded_by: dict[int, int],
     names: dict[str, dict[str, str]],
     lang: str,
+    referrals: dict[int, Standing] | None = None,
+    rules: Sequence[InfectionRule] = (),
 ) -> EntryOut:
-    """Map an entry to its view, with the field-by-field difference of a correction (C-41)."""
+    """Map an entry to its view, with the field-by-field difference of a correction (C-41) and, for a referral,
+    its receiving organization and state (C-30; ``referrals`` from referral.standing_of)."""
+    referral = (referrals or {}).get(e.id)
+    codes = e.codes.split(",") if e.codes else []
+    # a diagnosis by its name (the infection rules' kk/ru/en names, else its ICD-10 code) and status (C-30)
+    named = [infections.diagnosis_label(rules, c).in_language(lang) for c in codes] if e.clinical_status else []
     changes = []
     if e.supersedes_id is not None and e.supersedes_id in by_id:
         changes = [
@@ -204,7 +235,7 @@ def entry_out(
         id=e.id,
         kind=EntryKind(e.kind),
         item_code=e.item_code,
-        item_name=names.get(e.item_code, {}).get(f"name_{lang}", e.item_code),
+        item_name=names.get(e.item_code, {}).get(f"name_{lang}") or ", ".join(named) or e.item_code,
         performed_on=e.performed_on,
         result=Result(e.result) if e.result else None,
         result_text=e.result_text,
@@ -220,7 +251,7 @@ def entry_out(
         recorded_at=e.recorded_at,
         current=e.id not in superseded_by,
         supersedes_id=e.supersedes_id,
-        superseded_by_id=superseded_by.get(e.id),
+        superseded_by_id=superseded_by.get(e.id) or None,
         reason=e.reason,
         changes=changes,
         canonical=e.canonical.decode("utf-8"),
@@ -229,18 +260,26 @@ def entry_out(
         signature_label=translate(lang, SIGNATURE_LABELS[e.signature_state])
         if e.signature_state in SIGNATURE_LABELS
         else e.signature_state,
+        referral_entity_name=referral.name(lang) or None if referral else None,
+        referral_state=referral.state.value if referral else None,
+        referral_acknowledged_on=referral.acknowledged_on if referral else None,
+        clinical_status=e.clinical_status,
+        diagnoses=named,
     )
 
 
 def clearance_of(session: Session, book: MedicalBook, today: dt.date) -> ClearanceOut:
     """Return the clearance status a book shows today (C-20, C-21)."""
-    mark = latest_clearance(current_entries(session=session, book_id=book.id))
+    entries = current_entries(session=session, book_id=book.id)
+    mark, waiting = latest_clearance(entries), pending_grant(entries)
+    pending_on = waiting.performed_on if waiting is not None else None
     if mark is None:
-        return ClearanceOut(status=ClearanceStatus.NONE, decided_on=None, valid_until=None)
+        return ClearanceOut(status=ClearanceStatus.NONE, decided_on=None, valid_until=None, pending_grant_on=pending_on)
     return ClearanceOut(
         status=status_on(mark.clearance, mark.valid_until, today),
         decided_on=mark.performed_on,
         valid_until=mark.valid_until,
+        pending_grant_on=pending_on,
     )
 
 
@@ -259,8 +298,15 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         session.scalars(select(JournalEntry).where(JournalEntry.book_id == book.id).order_by(JournalEntry.id))
     )
     by_id = {e.id: e for e in entries}
-    superseded_by = {e.supersedes_id: e.id for e in entries if e.supersedes_id is not None}
+    # a correction supersedes once signed (C-40); until then it is pending and the entry it corrects stays in force
+    superseded_by = {
+        e.supersedes_id: e.id for e in entries if e.supersedes_id is not None and e.signature_state == SIGNED
+    }
+    pending = {e.id for e in entries if e.supersedes_id is not None and e.signature_state != SIGNED}
+    superseded_by.update(dict.fromkeys(pending, 0))  # a pending correction is not in force yet either
     names = catalogue.item_names()
+    rules = infections.rules_on(session=session, day=today) if any(e.clinical_status for e in entries) else []
+    referrals = standing_of(session=session, entries=entries)
     home = next(
         (a for a in person.addresses if a.kind == "permanent"), person.addresses[0] if person.addresses else None
     )
@@ -288,7 +334,13 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         entity_name=entity.name_kk if lang == "kk" else entity.name_ru,
         issued_on=book.issued_on,
         clearance=clearance_of(session, book, today),
-        entries=[entry_out(e, by_id=by_id, superseded_by=superseded_by, names=names, lang=lang) for e in entries],
+        entries=[
+            entry_out(
+                e, by_id=by_id, superseded_by=superseded_by, names=names, lang=lang, referrals=referrals, rules=rules
+            )
+            for e in entries
+        ],
+        employments=employment.employments_out(session, book, today),
     )
 
 
@@ -306,12 +358,21 @@ def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today:
     The clearance of all the employer's books comes from one set-based query (standing.standings).
     """
     bin_ = employer_bin(session, actor)
-    standing = standings(session, books_of_employer(bin_), today)
+    employed = access.employed_books(bin_, today)  # issue 15: current jobs only; a past employer sees nobody
+    standing = standings(session, select(MedicalBook.id).where(MedicalBook.id.in_(employed)), today)
+    positions: dict[int, str] = {
+        row.book_id: row.position
+        for row in session.execute(
+            select(Employment.book_id, Employment.position)
+            .where(Employment.employer_number == bin_, access.held_on(today))
+            .order_by(Employment.valid_from.desc(), Employment.id.desc())
+        )
+    }
     out = []
     for book, person in session.execute(
         select(MedicalBook, Person)
         .join(Person, Person.id == MedicalBook.person_id)
-        .where(MedicalBook.employer_bin == bin_)
+        .where(MedicalBook.id.in_(employed))
         .order_by(Person.surname, Person.id)
     ):
         c = standing[book.id]
@@ -322,7 +383,7 @@ def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today:
                 surname=person.surname,
                 given_name=person.given_name,
                 patronymic=person.patronymic,
-                position=book.position,
+                position=positions.get(book.id, book.position),
                 status=c.status,
                 decided_on=c.decided_on,
                 valid_until=c.valid_until,
@@ -334,8 +395,8 @@ def employer_workers(*, session: Session, actor: Actor, now: dt.datetime, today:
 def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: int) -> list[ReminderOut]:
     """Return the books whose clearance ends within N days, for the owner's and employer's reminders (C-21)."""
     books = select(MedicalBook.id)
-    if actor.role is Role.EMPLOYER:
-        books = books.where(MedicalBook.employer_bin == employer_bin(session, actor))
+    if actor.role is Role.EMPLOYER:  # issue 15: the workers it employs today
+        books = books.where(MedicalBook.id.in_(access.employed_books(employer_bin(session, actor), today)))
     elif actor.role is not Role.FUND_ADMIN:
         books = books.where(MedicalBook.entity_id == actor.entity_id)
     found = {s.book_id: s for s in expiring(session, today=today, within_days=within_days, books=books)}
@@ -365,46 +426,3 @@ def reminders(*, session: Session, actor: Actor, today: dt.date, within_days: in
         for book, person in rows
     ]
     return sorted(out, key=lambda r: (r.valid_until, r.book_id))
-
-
-def incoming_referrals(*, session: Session, actor: Actor) -> list[ReferralOut]:
-    """Return the referrals to the actor's PHC organization; open until a later clearance is granted (C-30, C-31)."""
-    if actor.entity_id is None:
-        raise Forbidden()
-    rows = session.execute(
-        select(JournalEntry, MedicalBook, Person)
-        .join(MedicalBook, MedicalBook.id == JournalEntry.book_id)
-        .join(Person, Person.id == MedicalBook.person_id)
-        .where(JournalEntry.kind == EntryKind.REFERRAL.value, JournalEntry.referral_entity_id == actor.entity_id)
-        .order_by(JournalEntry.id.desc())
-    ).all()
-    out = []
-    for ref, book, person in rows:
-        _log_listed(session, actor, book.id, person.id, REFERRALS_PURPOSE)
-        cause = session.get(JournalEntry, ref.caused_by_id) if ref.caused_by_id else None
-        granted_later = session.scalar(
-            select(JournalEntry.id)
-            .where(
-                JournalEntry.book_id == book.id,
-                JournalEntry.kind == EntryKind.CLEARANCE.value,
-                JournalEntry.clearance == ClearanceStatus.GRANTED.value,
-                JournalEntry.id > ref.id,
-            )
-            .limit(1)
-        )
-        out.append(
-            ReferralOut(
-                entry_id=ref.id,
-                book_id=book.id,
-                person_id=person.id,
-                iin=person.iin,
-                surname=person.surname,
-                given_name=person.given_name,
-                referred_on=ref.performed_on,
-                from_entity_id=ref.entity_id,
-                cause_item=ref.item_code,
-                cause_result=cause.result if cause else None,
-                open=granted_later is None,
-            )
-        )
-    return out

@@ -7,9 +7,9 @@ functions as the API, so every read is logged.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from emhana.kernel.errors import BookNotFound, NoEmployerLink, RegistryError
+from emhana.kernel.errors import BookNotFound, NoEmployerLink, PurposeRequired, RegistryError
 from emhana.kernel.i18n import N_, translate
 from emhana.medbook import catalogue, journal, views
 from emhana.medbook import reads as my_reads
 from emhana.medbook.labels import FIELDS, KINDS, PURPOSES, RESULTS, STATUSES
-from emhana.medbook.rules import CLINICAL_KINDS, EntryKind, Language, Result
+from emhana.medbook.my_seal import seal_view
+from emhana.medbook.rules import CLINICAL_KINDS, ClearanceStatus, EntryKind, Language, Result
 from emhana.medbook.schemas import (
     BookOut,
     ClearanceIn,
@@ -34,6 +35,8 @@ from emhana.medbook.schemas import (
     EntryOut,
     LookupIn,
 )
+from emhana.pages.medbook_books import router as books_router
+from emhana.pages.medbook_sign import sign_context
 from emhana.web.deps import SessionDep, require
 from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, environment, language, render, render_error
 
@@ -52,19 +55,40 @@ MSG_BAD_FORM = N_("Check the form: a field is missing or not valid.")
 MSG_RECORDED = N_("The entry is recorded.")
 MSG_DECIDED = N_("The clearance decision is recorded.")
 MSG_CORRECTED = N_("The correction is recorded; the corrected entry stays in the history.")
+MSG_ISSUED = N_("The personal medical book is issued.")
+MSG_SEAL_LABEL = N_("QR code of the seal of the clearance for work")
 
 BOOK_LANGUAGES = {Language.KK.value: "Қазақша", Language.RU.value: "Русский"}
 
 
+def _counts(e: EntryOut) -> bool:
+    """The same rule as service.counts: a grant counts once signed, a refusal or suspension at once."""
+    return e.clearance != ClearanceStatus.GRANTED.value or e.signature_state == "signed"
+
+
 def clearance_mark(book: BookOut) -> EntryOut | None:
     """Return the clearance entry in force (the same choice as service.latest_clearance)."""
-    marks = [e for e in book.entries if e.current and e.kind is EntryKind.CLEARANCE]
+    marks = [e for e in book.entries if e.current and e.kind is EntryKind.CLEARANCE and _counts(e)]
     return max(marks, key=lambda e: (e.performed_on, e.id)) if marks else None
 
 
-def book_html(book: BookOut) -> Markup:
+def pending_grant(book: BookOut) -> EntryOut | None:
+    """Return a grant recorded after the decision in force and awaiting its clinician's signature, if any."""
+    mark = clearance_mark(book)
+    waiting = [
+        e
+        for e in book.entries
+        if e.kind is EntryKind.CLEARANCE
+        and not _counts(e)
+        and (mark is None or (e.performed_on, e.id) > (mark.performed_on, mark.id))
+    ]
+    return max(waiting, key=lambda e: (e.performed_on, e.id)) if waiting else None
+
+
+def book_html(book: BookOut, sign: dict[str, Any] | None = None) -> Markup:
     """Render the book itself in the owner's chosen language, whatever the page language (C-10); a corrected
-    item is named, not coded, in the difference of a correction (C-41)."""
+    item is named, not coded, in the difference of a correction (C-41); ``sign`` (medbook_sign.sign_context) adds
+    the desk's sign buttons to the actor's own unsigned entries."""
     lang = book.language.value
     items = {code: n.get(f"name_{lang}", code) for code, n in catalogue.item_names().items()}
     html = (
@@ -73,12 +97,14 @@ def book_html(book: BookOut) -> Markup:
         .render(
             b=book,
             mark=clearance_mark(book),
+            pending=pending_grant(book),
             kinds=KINDS,
             results=RESULTS,
             statuses=STATUSES,
             fields=FIELDS,
             items=items,
             by_id={e.id: e for e in book.entries},
+            sign=sign,
         )
     )
     return Markup(html)  # rendered by an autoescaping environment
@@ -100,10 +126,14 @@ def my_book(request: Request, session: SessionDep, actor: Owner, error: str = ""
             languages=BOOK_LANGUAGES,
             purposes=PURPOSES,
             error="",
+            seal=None,
+            seal_svg="",
         )
     out = views.book_out(session, book, clock.today())
-    reads = my_reads.reads_of_my_book(session=session, actor=actor, page=page, lang=language(request))
-    message = translate(language(request), MSG_BAD_LANGUAGE) if error == "language" else ""
+    lang = language(request)
+    seal = seal_view(session, book, now=clock.now(), label=translate(lang, MSG_SEAL_LABEL))
+    reads = my_reads.reads_of_my_book(session=session, actor=actor, page=page, lang=lang)
+    message = translate(lang, MSG_BAD_LANGUAGE) if error == "language" else ""
     return render(
         request,
         "medbook/my.html",
@@ -111,6 +141,8 @@ def my_book(request: Request, session: SessionDep, actor: Owner, error: str = ""
         book=out,
         reads=reads,
         body=book_html(out),
+        seal=seal,
+        seal_svg=Markup(seal.svg) if seal.svg else "",  # segno's SVG: module paths only, no user data
         languages=BOOK_LANGUAGES,
         purposes=PURPOSES,
         error=message,
@@ -161,15 +193,23 @@ def employer_workers(request: Request, session: SessionDep, actor: Employer) -> 
     return render(request, "medbook/workers.html", actor=actor, workers=workers, statuses=STATUSES)
 
 
+CLINICAL_STATUSES = {"active": N_("Active diagnosis"), "resolved": N_("Resolved diagnosis")}
+
+
+def icd_codes(typed: str) -> list[str]:
+    """Return the ICD-10 codes typed in one field, separated by commas, semicolons or spaces (A15.0, Z22.1)."""
+    return [c.strip().upper() for c in typed.replace(";", ",").replace(" ", ",").split(",") if c.strip()]
+
+
 def item_groups(lang: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """Return the catalogue's items grouped by the entry kind they are recorded under, in the order of the kinds:
     (kind, its label msgid, [(item code, name)]); the desk offers each item only under its kind."""
     names = catalogue.item_names()
-    kinds = catalogue.item_kinds()
+    kinds = catalogue.item_allowed_kinds()
     groups = []
     for kind in ClinicalKind:
         items = sorted(
-            ((code, names[code].get(f"name_{lang}", code)) for code in names if kinds.get(code) == kind.value),
+            ((code, names[code].get(f"name_{lang}", code)) for code in names if kind.value in kinds[code]),
             key=lambda i: i[1],
         )
         if items:
@@ -186,6 +226,7 @@ def _desk(
     notice: str = "",
     status: int = 200,
     correct: int | None = None,
+    ask_purpose: int | None = None,
 ) -> HTMLResponse:
     lang = language(request)
     entries = correctable(book) if book else []
@@ -196,21 +237,23 @@ def _desk(
         actor=actor,
         status=status,
         book=book,
-        body=book_html(book) if book else "",
+        body=book_html(book, sign_context(request, actor)) if book else "",
         error=error,
         notice=notice,
         item_groups=item_groups(lang),
-        known_items=set(catalogue.item_kinds()),
+        known_items=set(catalogue.item_names()),
         item_name={code: n.get(f"name_{lang}", code) for code, n in catalogue.item_names().items()},
         kinds=[(k.value, KINDS[k.value]) for k in ClinicalKind],
         results=RESULTS,
         result_codes=[r.value for r in Result],
+        clinical_statuses=CLINICAL_STATUSES,
         decisions=[d.value for d in Decision],
         statuses=STATUSES,
         today=clock.today().isoformat(),
         correctable=entries,
         prefill=prefill,
         kinds_all=KINDS,
+        ask_purpose=ask_purpose,
     )
 
 
@@ -238,8 +281,8 @@ def _refused(
     return _desk(request, actor, book=book, error=message, status=status)
 
 
-def _read(session: Session, actor: Actor, book_id: int) -> BookOut:
-    book = views.read_book(session=session, actor=actor, book_id=book_id, purpose="", now=clock.now())
+def _read(session: Session, actor: Actor, book_id: int, purpose: str = "") -> BookOut:
+    book = views.read_book(session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now())
     return views.book_out(session, book, clock.today())
 
 
@@ -279,12 +322,26 @@ def find(
     dependencies=[require(Can.EXAMINE_FOR_MEDBOOK)],
 )
 def desk_book(
-    request: Request, session: SessionDep, actor: Examiner, book_id: int, done: str = "", correct: str = ""
+    request: Request,
+    session: SessionDep,
+    actor: Examiner,
+    book_id: int,
+    done: str = "",
+    correct: str = "",
+    purpose: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """Show a book of the actor's organization at the desk (the read is logged); ``correct`` names the entry whose
-    values fill the correction form."""
+    values fill the correction form. A book the organization only recorded in before asks for the purpose of the
+    read first (issue 15)."""
     lang = language(request)
+    try:
+        book = _read(session, actor, book_id, purpose.strip())
+    except PurposeRequired as exc:
+        session.rollback()
+        message = translate(lang, exc.template(), exc.params)
+        return _desk(request, actor, error=message, status=exc.status, ask_purpose=book_id)
     notice = {
+        "issued": translate(lang, MSG_ISSUED),
         "entry": translate(lang, MSG_RECORDED),
         "clearance": translate(lang, MSG_DECIDED),
         "correction": translate(lang, MSG_CORRECTED),
@@ -292,7 +349,7 @@ def desk_book(
     return _desk(
         request,
         actor,
-        book=_read(session, actor, book_id),
+        book=book,
         notice=notice,
         correct=int(correct) if correct.isdigit() else None,
     )
@@ -310,9 +367,12 @@ def record_entry(
     performed_on: FormText = "",
     result: FormText = "",
     result_text: FormText = "",
+    codes: FormText = "",
+    clinical_status: FormText = "",
 ) -> Response:
     """Record an examination, test, X-ray, vaccination, past infection or diagnosis (C-13); an infection
-    suspends clearance and refers the worker in the same transaction (C-30)."""
+    suspends clearance and refers the worker in the same transaction (C-30), and so does an active diagnosis
+    that bars the work."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     try:
@@ -323,6 +383,8 @@ def record_entry(
                 "performed_on": performed_on,
                 "result": result or None,
                 "result_text": result_text.strip(),
+                "codes": icd_codes(codes),
+                "clinical_status": clinical_status or None,
             }
         )
         journal.record(session=session, actor=actor, book_id=book_id, data=data, now=clock.now())
@@ -365,6 +427,8 @@ def correct_entry(
     performed_on: FormText = "",
     result: FormText = "",
     result_text: FormText = "",
+    codes: FormText = "",
+    clinical_status: FormText = "",
     reason: FormText = "",
 ) -> Response:
     """Correct a chosen entry: the corrected values and a mandatory reason make a new entry that supersedes it;
@@ -379,6 +443,8 @@ def correct_entry(
                 "performed_on": performed_on,
                 "result": result or None,
                 "result_text": result_text.strip(),
+                "codes": icd_codes(codes),
+                "clinical_status": clinical_status or None,
                 "reason": reason.strip() or None,
             }
         )
@@ -387,3 +453,7 @@ def correct_entry(
     except (RegistryError, ValidationError) as exc:
         return _refused(request, session, actor, exc, book_id)
     return RedirectResponse(f"/medbook/desk/books/{book_id}?done=correction", status_code=303)
+
+
+# The organization's books and the form that issues one (emhana/pages/medbook_books.py) share the desk's paths.
+router.include_router(books_router)

@@ -304,7 +304,10 @@ def csrf_token(request: Request) -> tuple[str, bool]:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if cookie and cookie.isascii() and _well_formed(_csrf_key(request), cookie, _request_binding(request)):
         return cookie, False
-    return new_csrf_token(request), True
+    made: str | None = getattr(request.state, "new_csrf", None)  # one new token per request, however often asked
+    if made is None:
+        made = request.state.new_csrf = new_csrf_token(request)
+    return made, True
 
 
 def new_csrf_token(request: Request, *, session_token: str | None = None) -> str:

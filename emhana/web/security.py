@@ -24,11 +24,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# The desk's sign button (static/sign.js) talks to the user's local NCALayer on its one WebSocket origin.
 # Pages use only same-origin scripts, styles and images (no inline script or style attribute: checked by
 # tests/hardening/test_security.py); inline SVG charts use presentation attributes, which CSP allows.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self' wss://127.0.0.1:13579; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 # FastAPI's /docs and /redoc load Swagger UI / ReDoc from jsDelivr with an inline bootstrap script; they
 # show the public API description only.

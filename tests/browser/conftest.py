@@ -57,9 +57,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
     from emhana.accounts.models import Account
     from emhana.app import create_app
-    from emhana.devtools.demo import seed
+    from emhana.devtools.demo import seed, server_settings
     from emhana.identity.models import Person
-    from emhana.kernel.config import Settings
     from emhana.kernel.db import make_engine, make_sessionmaker
 
     url = f"sqlite:///{tmp_path_factory.mktemp('medbook') / 'emhana.db'}"
@@ -71,5 +70,5 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         )
     engine.dispose()
     assert iin is not None
-    with serve(create_app(Settings(database_url=url, demo_mode=True)), "uvicorn-medbook") as base:
+    with serve(create_app(server_settings(url)), "uvicorn-medbook") as base:  # as `emhana demo`: its PKI trusted
         yield base, iin

@@ -56,6 +56,7 @@ def entity_record(
         status_reason="",
         contract_from=dt.date(2026, 1, 1),
         contract_to=dt.date(2026, 12, 31),
+        sur_registered_on=kw.get("sur_registered_on", dt.date(2015, 3, 1)),
         sites=sites
         if sites is not None
         else [

@@ -23,8 +23,10 @@ from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.fhir import systems
 from emhana.fhir.canonical import signed_bytes
 from emhana.fhir.codemap import seed_code_map
+from emhana.fhir.mapping import CONDITION_CLINICAL, CONDITION_VERIFICATION
 from emhana.fhir.models import DeadLetter, InboundBundle, InboundResource
 from emhana.medbook.catalogue import seed_catalogue
+from emhana.medbook.infections import seed_infection_rules
 from emhana.medbook.models import JournalEntry, ResponsibleAppointment
 from emhana.trust.keys import pki
 from emhana.trust.signatures.cms import sign_detached
@@ -124,14 +126,31 @@ def immunization(iin: str, *, cvx: str = "43", on: str = "2025-11-20") -> dict[s
     }
 
 
-def condition(iin: str, *, icd: str = "A15.0", on: str = "2019-05-01") -> dict[str, Any]:
-    return {
+def condition(
+    iin: str,
+    *,
+    icd: str = "A15.0",
+    on: str = "2019-05-01",
+    clinical: str | None = "resolved",
+    verification: str | None = None,
+    rid: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """A Condition (a past tuberculosis, resolved, by default); ``clinical`` None leaves out clinicalStatus."""
+    res: dict[str, Any] = {
         "resourceType": "Condition",
-        "id": uuid.uuid4().hex[:16],
+        "id": rid or uuid.uuid4().hex[:16],
         "code": {"coding": [{"system": systems.ICD10, "code": icd}]},
         "subject": subject(iin),
         "onsetDateTime": on,
     }
+    if clinical is not None:
+        res["clinicalStatus"] = {"coding": [{"system": CONDITION_CLINICAL, "code": clinical}]}
+    if verification is not None:
+        res["verificationStatus"] = {"coding": [{"system": CONDITION_VERIFICATION, "code": verification}]}
+    if version:
+        res["meta"] = {"versionId": version}
+    return res
 
 
 def bundle(
@@ -200,6 +219,7 @@ def seed_clinic(session: Session, *, mis_name: str = "MIS") -> Clinic:
     """Write the decreed groups, the code map, clinic A (BIN 150340001236) with its MIS account and an appointed
     responsible therapist; return who is who."""
     seed_catalogue(session)
+    seed_infection_rules(session)
     seed_code_map(session)
     fund = actor_of(
         create_account(session=session, username="fund", password=None, role=Role.FUND_ADMIN, display_name="Fund")

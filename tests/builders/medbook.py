@@ -1,6 +1,6 @@
 """A small world for medical books: clinic A issues books (its responsible therapist appointed), PHC clinic B
-where the cook is attached, clinic X excluded from the database, the seeded catalogue; requests that issue a book,
-record entries and grant clearance; a clock standing on 10 March 2026."""
+where the cook is attached, clinic X excluded from the database (and not in СУР), the seeded catalogue; requests
+that issue a book, record entries and grant clearance; a clock standing on 10 March 2026."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from emhana.facilities.service import apply_records, get_entity_by_bin
 from emhana.identity.models import Person
 from emhana.kernel.clock import KZ_TIME
 from emhana.medbook.catalogue import seed_catalogue
+from emhana.medbook.infections import seed_infection_rules
 from emhana.medbook.models import JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.notify.models import Notification
 from emhana.web.deps import SESSION_COOKIE
@@ -68,10 +69,12 @@ def make_world(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[
     x = entity_record(
         "180441000669",
         status="excluded",
+        sur_registered_on=None,  # issue 15: not registered in СУР, so it may not issue books (C-04)
         sites=[site_record("X1", lat=51.10, lon=71.40, districts=[DistrictRecord("gp", 1, 5)])],
     )
     with sessions.begin() as s:
         seed_catalogue(s)
+        seed_infection_rules(s)
         apply_records(session=s, actor=fund, records=[a, b, x])
         ids = [get_entity_by_bin(session=s, bin_=r.bin).id for r in (a, b, x)]
     cook = add_person(sessions, born=dt.date(1990, 5, 1), sex="female")
@@ -126,7 +129,7 @@ def make_world(sessions: sessionmaker[Session], make_actor: Callable[..., tuple[
                 entity_id=ids[1],
                 site_id=site_b,
                 district_id=district_b,
-                place_basis="residence",
+                place_basis="residence_permanent",
                 cause="application",
                 begin_date=dt.date(2025, 1, 1),
                 decided_on=dt.date(2024, 12, 1),
@@ -214,12 +217,17 @@ def sign_in(client: TestClient, w: World, name: str) -> None:
     client.cookies.set(SESSION_COOKIE, w.h[name]["Authorization"].removeprefix("Bearer "))
 
 
-def granted_book(client: TestClient, w: World) -> dict[str, Any]:
-    """Issue the cook's book (ru), record the clean scope on 2 March 2026, grant clearance; return the book."""
+def granted_book(client: TestClient, w: World, *, signed: bool = True) -> dict[str, Any]:
+    """Issue the cook's book (ru), record the clean scope on 2 March 2026, grant clearance; return the book.
+    ``signed``: the clinicians sign every entry and the clearance with the test PKI, so it can be sealed (C-06)."""
+    from tests.builders.signatures import sign_book
+
     book_id = int(issue_book(client, w)["id"])
     clean_scope(client, w, book_id)
     r = client.post(f"/api/v1/medbook/books/{book_id}/clearance", headers=w.h["rt_a"], json={"decision": "granted"})
     assert r.status_code == 201, r.text
+    if signed:
+        sign_book(client, w, book_id)
     return client.get(f"/api/v1/medbook/books/{book_id}", headers=w.h["rt_a"]).json()  # type: ignore[no-any-return]
 
 
@@ -253,3 +261,52 @@ def form(entry_id: int, **changes: str) -> dict[str, str]:
         "reason": "ошибка при вводе результата",
         **changes,
     }
+
+
+# --- Issue 15: the book across clinics and jobs ------------------------------------------------------------------
+
+CAFE_IIN = "880315301280"  # an individual entrepreneur's café: the employer is named by the owner's IIN
+CAFE_JOB = {
+    "profession": "повар",
+    "position": "повар-кондитер",
+    "workplace": "Кафе «Жібек жолы»",
+    "employer_number": CAFE_IIN,
+    "group_code": "catering",
+}
+
+
+def add_clinic(
+    sessions: sessionmaker[Session],
+    make_actor: Callable[..., tuple[Actor, str]],
+    w: World,
+    name: str,
+    bin_: str,
+    *,
+    sur_registered_on: dt.date | None = dt.date(2015, 3, 1),
+) -> int:
+    """Register one more clinic (registered in СУР unless told) with a responsible therapist ``rt_<name>`` and a
+    clinician ``clin_<name>`` in the world's headers; return its id."""
+    record_ = entity_record(
+        bin_,
+        sur_registered_on=sur_registered_on,
+        sites=[site_record(f"{name.upper()}1", lat=51.12, lon=71.42, districts=[DistrictRecord("gp", 1, 50)])],
+    )
+    with sessions.begin() as s:
+        apply_records(session=s, actor=w.actors["fund"], records=[record_])
+        entity_id = get_entity_by_bin(session=s, bin_=bin_).id
+    for prefix, role in (("rt", Role.RESPONSIBLE_THERAPIST), ("clin", Role.CLINICIAN)):
+        actor, token = make_actor(role, entity_id=entity_id)
+        w.actors[f"{prefix}_{name}"], w.h[f"{prefix}_{name}"] = actor, {"Authorization": f"Bearer {token}"}
+    return entity_id
+
+
+def add_employer(
+    client: TestClient, w: World, make_actor: Callable[..., tuple[Actor, str]], name: str, number: str
+) -> None:
+    """Create an employer account ``name`` linked by the Fund to a BIN or an entrepreneur's IIN."""
+    actor, token = make_actor(Role.EMPLOYER)
+    w.actors[name], w.h[name] = actor, {"Authorization": f"Bearer {token}"}
+    r = client.post(
+        "/api/v1/medbook/employers", headers=w.h["fund"], json={"account_id": actor.account_id, "bin": number}
+    )
+    assert r.status_code == 204, r.text

@@ -27,7 +27,7 @@ from emhana.accounts.service import Actor
 from emhana.attachment.models import ApplicationDocument, Attachment
 from emhana.facilities.models import District, Site
 from emhana.identity.models import Person
-from emhana.medbook.models import JournalEntry, ResponsibleAppointment
+from emhana.medbook.models import Employment, JournalEntry, ResponsibleAppointment
 from tests.builders.medbook import EMPLOYER_BIN, NOW, World, book_body, clean_scope, link_employers, make_world, record
 from tests.builders.people import add_person
 
@@ -129,7 +129,7 @@ def two_organizations(
                 entity_id=w.a,
                 site_id=site_a,
                 district_id=district_a,
-                place_basis="residence",
+                place_basis="residence_permanent",
                 cause="application",
                 begin_date=dt.date(2025, 1, 1),
                 decided_on=dt.date(2024, 12, 1),
@@ -161,8 +161,17 @@ def two_organizations(
         "record_id": int(positive.json()["id"]),
         "kind": "medbook_entry",
         "account_id": actors["registrar_a"].account_id,
+        "employment_id": _job_of(sessions, book),
     }
     return Across(w=w, h=h, roles=roles, ids=ids, secrets=[patient_iin, PATIENT_SURNAME, DOCUMENT_NUMBER])
+
+
+def _job_of(sessions: sessionmaker[Session], book_id: int) -> int:
+    """The id of the job the book was issued for (issue 15)."""
+    with sessions() as s:
+        job = s.scalar(select(Employment.id).where(Employment.book_id == book_id))
+    assert job is not None
+    return int(job)
 
 
 __all__ = ["EMPLOYER_BIN", "Across", "two_organizations"]

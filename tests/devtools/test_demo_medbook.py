@@ -36,7 +36,7 @@ def test_demo_seeds_a_cleared_medical_book_twice(tmp_path: Path) -> None:
         employer = s.scalar(select(Account).where(Account.username == "demo-employer"))
         assert citizen is not None and therapist is not None and employer is not None
         book = s.scalar(select(MedicalBook).where(MedicalBook.person_id == citizen.person_id))
-        assert book is not None and book.group_code == "decreed_2015" and book.entity_id == therapist.entity_id
+        assert book is not None and book.group_code == "catering" and book.entity_id == therapist.entity_id
         current = appointments.responsible_on(session=s, entity_id=book.entity_id, day=book.issued_on)
         assert current is not None and current.account_id == therapist.id
         clearance = service.latest_clearance(service.current_entries(session=s, book_id=book.id))

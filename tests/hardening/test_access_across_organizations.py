@@ -49,6 +49,7 @@ PUBLIC = {
     "GET /api/v1/facilities/near",
     "GET /api/v1/medbook/groups",
     "GET /api/v1/medbook/groups/{code}/versions",
+    "GET /api/v1/medbook/infection-rules",
     "GET /api/v1/ping",
     "GET /api/v1/reference/kato",
     "GET /api/v1/reference/kato/{code}",
@@ -57,6 +58,7 @@ PUBLIC = {
     "GET /facilities/{entity_id}",
     "GET /fhir/R4/metadata",
     "GET /login",
+    "GET /medbook/groups",
     "GET /trust/anchor.pem",
     "GET /trust/list",
     "GET /trust/revocations",
@@ -84,6 +86,8 @@ FILL = {
     "code": "catering",
     "snapshot_id": str(MISSING),
     "bundle_id": str(MISSING),
+    "examination_id": str(MISSING),
+    "rule_id": str(MISSING),  # an infection rule: the Fund's list, no organization's record
 }
 
 
@@ -174,8 +178,10 @@ SEEN_BY_A = {
     ("registrar_a", "/api/v1/medbook/referrals/incoming"),
     ("clinician_a", "/api/v1/medbook/books/{book_id}"),
     ("clinician_a", "/medbook/desk/books/{book_id}"),
+    ("clinician_a", "/medbook/desk/books"),
     ("mis_a", "/fhir/R4/Patient/{rid}/$medbook"),
     ("clinician_a", "/api/v1/medbook/referrals/incoming"),
+    ("registrar_a", "/medbook/referrals"),
 }
 
 

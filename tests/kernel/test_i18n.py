@@ -13,7 +13,9 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from emhana.kernel.i18n import LANGUAGES, negotiate, parse_accept_language, po_path, translate
+from emhana.identity.rules import REASON_PURPOSE_MISSING
+from emhana.kernel.errors import PurposeRequired
+from emhana.kernel.i18n import LANGUAGES, gettext_for, negotiate, parse_accept_language, po_path, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
@@ -141,3 +143,12 @@ def test_problem_json_is_kazakh_for_a_kazakh_reader(client: TestClient) -> None:
     assert "Қазақстан" in kk.json()["detail"] and "Kazakhstan" in en.json()["detail"]
     assert kk.headers["content-language"] == "kk"
     assert kk.json()["messages"]["ru"] == en.json()["messages"]["ru"]
+
+
+def test_a_reason_parameter_is_translated_with_its_message() -> None:
+    """A page renders a refusal with translate(); its ``reason``, a catalogue message, must not stay English."""
+    exc = PurposeRequired(reason=REASON_PURPOSE_MISSING)
+    for lang in ("kk", "ru"):
+        text = translate(lang, exc.template(), exc.params)
+        assert REASON_PURPOSE_MISSING not in text
+        assert gettext_for(lang, REASON_PURPOSE_MISSING) in text

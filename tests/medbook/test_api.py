@@ -25,6 +25,7 @@ from tests.builders.medbook import (
     record,
 )
 from tests.builders.people import add_person
+from tests.builders.signatures import sign_entries
 
 API = "/api/v1/medbook"
 JOURNAL_FIELDS = {
@@ -54,8 +55,8 @@ def keys(value: object) -> set[str]:
 
 def test_the_catalogue_is_public_versioned_and_edited_by_the_fund(client: TestClient, world: World) -> None:
     groups = {g["code"]: g for g in client.get(f"{API}/groups").json()}
-    assert groups["decreed_2015"]["verified"] is True and groups["catering"]["verified"] is False
-    assert len(groups["catering"]["requirements"]) == 9 and groups["catering"]["periodicity_months"] == 12
+    assert "decreed_2015" not in groups and groups["catering"]["verified"] is False  # 2015: history (C-51)
+    assert len(groups["catering"]["requirements"]) == 10 and groups["catering"]["periodicity_months"] == 12
     body = {
         **{k: groups["catering"][k] for k in ("code", "name_kk", "name_ru", "name_en", "requirements")},
         "periodicity_months": 6,
@@ -65,11 +66,12 @@ def test_the_catalogue_is_public_versioned_and_edited_by_the_fund(client: TestCl
     }
     assert client.post(f"{API}/groups", headers=world.h["clin_a"], json=body).status_code == 403
     r = client.post(f"{API}/groups", headers=world.h["fund"], json=body)
-    assert r.status_code == 201 and r.json()["version"] == 2
+    assert r.status_code == 201 and r.json()["version"] == 3
     versions = client.get(f"{API}/groups/catering/versions").json()
     assert [(v["version"], v["effective_to"], v["periodicity_months"]) for v in versions] == [
-        (1, "2026-03-01", 12),
-        (2, None, 6),
+        (1, "2025-01-01", 12),
+        (2, "2026-03-01", 12),
+        (3, None, 6),
     ]
     again = client.post(f"{API}/groups", headers=world.h["fund"], json=body)
     assert again.status_code == 422 and again.json()["code"] == "core.invalid_dates"
@@ -147,6 +149,9 @@ def test_infection_suspends_refers_and_only_new_negative_tests_return_to_work(
     assert granted.json()["valid_until"] == "2027-02-20"  # the earliest next due date (C-21)
     assert granted.json()["signature_state"] == "pending" and granted.json()["signature_label"] == "Подпись ожидается"
     workers = client.get(f"{API}/employer/workers", headers=world.h["employer"]).json()
+    assert [w["status"] for w in workers] == ["none"]  # an unsigned grant counts for nothing (C-06, C-40)
+    sign_entries(client, world, granted.json()["id"])
+    workers = client.get(f"{API}/employer/workers", headers=world.h["employer"]).json()
     assert [(w["status"], w["valid_until"]) for w in workers] == [("granted", "2027-02-20")]
 
     positive = record(
@@ -180,6 +185,9 @@ def test_infection_suspends_refers_and_only_new_negative_tests_return_to_work(
     )
     back = client.post(f"{API}/books/{bid}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
     assert back.status_code == 201 and back.json()["valid_until"] == "2027-02-20"
+    assert client.get(f"{API}/employer/workers", headers=world.h["employer"]).json()[0]["status"] == "suspended"
+    assert client.get(f"{API}/referrals/incoming", headers=world.h["clin_b"]).json()[0]["open"] is True
+    sign_entries(client, world, back.json()["id"])
     assert client.get(f"{API}/referrals/incoming", headers=world.h["clin_b"]).json()[0]["open"] is False
     assert client.get(f"{API}/employer/workers", headers=world.h["employer"]).json()[0]["status"] == "granted"
     history = client.get(f"{API}/me", headers=world.h["cook"]).json()["entries"]
@@ -233,6 +241,11 @@ def test_corrections_supersede_with_reason_and_keep_history(
         ("codes", "[]", '["LOINC:10701-0"]'),
     }
     assert json.loads(new["canonical"])["supersedes"] == wrong["id"]
+    entries = {e["id"]: e for e in client.get(f"{API}/books/{bid}", headers=world.h["clin_a"]).json()["entries"]}
+    # until its author signs it the correction is pending and the entry it corrects stays in force (C-40)
+    assert entries[wrong["id"]]["current"] is True and entries[wrong["id"]]["superseded_by_id"] is None
+    assert entries[new["id"]]["current"] is False
+    sign_entries(client, world, new["id"])
     entries = {e["id"]: e for e in client.get(f"{API}/books/{bid}", headers=world.h["clin_a"]).json()["entries"]}
     assert entries[wrong["id"]]["current"] is False and entries[wrong["id"]]["superseded_by_id"] == new["id"]
     assert entries[new["id"]]["current"] is True
@@ -323,7 +336,8 @@ def test_the_employer_sees_status_and_dates_only_of_its_own_workers(client: Test
     link_employers(client, world)
     bid = issue_book(client, world)["id"]
     clean_scope(client, world, bid)
-    client.post(f"{API}/books/{bid}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
+    granted = client.post(f"{API}/books/{bid}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
+    sign_entries(client, world, granted.json()["id"])
     r = client.get(f"{API}/employer/workers", headers=world.h["employer"])
     assert r.status_code == 200 and len(r.json()) == 1
     assert not keys(r.json()) & JOURNAL_FIELDS
@@ -358,9 +372,9 @@ def test_the_worker_reads_her_book_chooses_the_language_and_sees_who_read_it(
         json={"iin": world.cook_iin, "purpose": "periodic examination"},
     )
     assert found.status_code == 200 and found.json()["id"] == bid
-    assert (
-        client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": world.cook_iin}).status_code == 404
-    )  # books of their organization only, and another's answers as no book (test_a_book_elsewhere_looks_like_none)
+    elsewhere = client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": world.cook_iin})
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "identity.purpose_required"
+    # issue 15: another clinic finds the book only with a stated purpose (test_a_book_elsewhere_looks_like_none)
     client.get(f"{API}/employer/workers", headers=world.h["employer"])
     mine = client.get(f"{API}/me", headers=world.h["cook"]).json()
     assert mine["entries"][0]["item_name"] == "Терапевт"
@@ -400,14 +414,22 @@ def test_a_retried_entry_with_the_same_idempotency_key_is_written_once(
 def test_a_book_elsewhere_looks_like_no_book_when_looked_up_by_iin(
     client: TestClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
-    """Issue 14: 403-against-404 told a clinician whether an IIN has a medical book at another organization."""
+    """Issue 14: 403-against-404 told a clinician whether an IIN has a medical book at another organization.
+
+    Issue 15: a clinic that never recorded in the book finds it with a stated purpose, so the same answer is now
+    asked of a lookup without a purpose (purpose required) and of an organization that may not examine for books
+    (X: not registered in СУР)."""
     issue_book(client, world)
     with sessions() as s:
         no_book = s.get(Person, add_person(sessions, born=dt.date(1980, 1, 1))).iin  # type: ignore[union-attr]
     unknown = "880315301280"  # a valid IIN nobody holds
-    answers = [
-        client.post(f"{API}/books/lookup", headers=world.h["clin_b"], json={"iin": iin, "purpose": "exam"})
-        for iin in (world.cook_iin, no_book, unknown)
-    ]
-    assert [(r.status_code, r.json()) for r in answers] == [(answers[1].status_code, answers[1].json())] * 3
-    assert answers[0].status_code == 404 and answers[0].json()["code"] == "medbook.book_not_found"
+    for who, purpose, code in (
+        ("clin_b", "", "identity.purpose_required"),
+        ("rt_x", "exam", "medbook.book_not_found"),
+    ):
+        answers = [
+            client.post(f"{API}/books/lookup", headers=world.h[who], json={"iin": iin, "purpose": purpose})
+            for iin in (world.cook_iin, no_book, unknown)
+        ]
+        assert [(r.status_code, r.json()) for r in answers] == [(answers[1].status_code, answers[1].json())] * 3
+        assert answers[0].json()["code"] == code

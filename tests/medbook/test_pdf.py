@@ -23,6 +23,7 @@ from emhana.trust.scheme.signers import utc
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.verifier import Outcome, Result, verify
 from tests.builders.medbook import NOW, World, granted_book, issue_book, record, sign_in
+from tests.builders.signatures import sign_entries
 
 API = "/api/v1/medbook"
 
@@ -67,7 +68,7 @@ def test_the_pdf_speaks_the_owner_language_and_carries_a_seal_that_verifies(
     text = text_of(russian)
     assert owner_name(sessions, world) in text and world.cook_iin in text
     assert f"Личная медицинская книжка № {book['id']}" in text
-    assert "Допущен к работе" in text and f"действителен до {until}" in text and "Подпись ожидается" in text
+    assert "Допущен к работе" in text and f"действителен до {until}" in text and "Подписано автором" in text
     assert "дейін жарамды" not in text
     sealed = seal_in(russian)
     assert sealed is not None and sealed.startswith("KZMB1:")
@@ -87,7 +88,7 @@ def test_the_pdf_speaks_the_owner_language_and_carries_a_seal_that_verifies(
     assert r.status_code == 200, r.text
     kazakh = text_of(download(client))
     assert owner_name(sessions, world) in kazakh and f"{until} дейін жарамды" in kazakh
-    assert "Жұмысқа жіберілді" in kazakh and "Қолтаңба күтілуде" in kazakh
+    assert "Жұмысқа жіберілді" in kazakh and "Авторы қол қойған" in kazakh
     assert "действителен до" not in kazakh and "Допущен к работе" not in kazakh
 
 
@@ -125,6 +126,7 @@ def test_without_a_current_clearance_there_is_no_seal_and_superseded_entries_are
         },
     )
     assert fixed.status_code == 201, fixed.text
+    sign_entries(client, world, fixed.json()["id"])  # a correction supersedes once signed (C-40)
     sign_in(client, world, "cook")
     pdf = download(client)
     text = text_of(pdf)
@@ -216,6 +218,8 @@ def test_one_seal_per_clearance_verifies_through_the_live_lists_until_a_correcti
         },
     )
     assert fixed.status_code == 201, fixed.text
+    assert check(sessions, first).outcome is Outcome.VALID  # unsigned, the correction is pending (C-40)
+    sign_entries(client, world, fixed.json()["id"])
     assert check(sessions, first).outcome is Outcome.SUPERSEDED
     r = client.post("/api/v1/verify", json={"text": first})
     assert r.status_code == 200 and r.json()["outcome"] == "SUPERSEDED", r.text

@@ -22,6 +22,7 @@ from emhana.notify.outbox import RecipientKind, set_contact
 from emhana.notify.service import deliver_pending
 from tests.builders.medbook import EMPLOYER_BIN, NOW, World, granted_book, link_employers
 from tests.builders.people import add_person
+from tests.builders.signatures import sign_entries
 
 API = "/api/v1/medbook"
 VALID_UNTIL = dt.date(2027, 3, 2)  # the scope recorded on 2 March 2026 + 12 months
@@ -96,11 +97,13 @@ def test_expired_suspended_and_renewed_clearances(
     assert run(sessions, dt.date(2027, 2, 20)).books == 0  # a suspension in force: no reminder
     r = client.post(f"{API}/books/{book_id}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
     assert r.status_code == 201
+    sign_entries(client, world, int(r.json()["id"]))
     first = run(sessions, dt.date(2027, 2, 20))
     assert first == RemindReport(books=1, queued=3, already=0, to_accounts=1)
     # A new clearance is a new entry with its own reminder; the old one's keys do not block it.
     r = client.post(f"{API}/books/{book_id}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
     assert r.status_code == 201
+    sign_entries(client, world, int(r.json()["id"]))
     assert run(sessions, dt.date(2027, 2, 20)) == RemindReport(books=1, queued=3, already=0, to_accounts=1)
     keys = [r.dedupe_key for r in outbox(sessions) if r.template in (OWNER_TEMPLATE, EMPLOYER_TEMPLATE)]
     assert len(keys) == len(set(keys)) == 6  # the suspension's own messages are not reminders

@@ -17,6 +17,7 @@ from emhana.medbook.standing import books_of_employer, expiring, standings
 from emhana.medbook.views import clearance_of
 from tests.builders.medbook import EMPLOYER_BIN, NOW, OTHER_BIN, World, book_body, clean_scope, record
 from tests.builders.people import add_person
+from tests.builders.signatures import sign_entries
 
 API = "/api/v1/medbook"
 
@@ -29,10 +30,14 @@ def new_book(client: TestClient, w: World, sessions: sessionmaker[Session], bin_
     return int(r.json()["id"])
 
 
-def decide(client: TestClient, w: World, book_id: int, decision: str, on: dt.date | None = None) -> None:
+def decide(
+    client: TestClient, w: World, book_id: int, decision: str, on: dt.date | None = None, *, signed: bool = True
+) -> None:
     body = {"decision": decision, **({"performed_on": on.isoformat()} if on else {})}
     r = client.post(f"{API}/books/{book_id}/clearance", headers=w.h["rt_a"], json=body)
     assert r.status_code == 201, r.text
+    if signed:
+        sign_entries(client, w, int(r.json()["id"]))
 
 
 def many_books(
@@ -40,7 +45,17 @@ def many_books(
 ) -> dict[str, int]:
     books = {
         name: new_book(client, w, sessions)
-        for name in ("none", "granted", "suspended_after_grant", "refused", "old_scope", "backdated", "infected")
+        for name in (
+            "none",
+            "granted",
+            "suspended_after_grant",
+            "refused",
+            "old_scope",
+            "backdated",
+            "infected",
+            "awaiting",
+            "regrant_awaiting",
+        )
     }
     books["other_bin"] = new_book(client, w, sessions, OTHER_BIN)
     for name in ("granted", "suspended_after_grant", "backdated", "infected", "other_bin"):
@@ -53,6 +68,13 @@ def many_books(
     # A decision recorded later but dated earlier is not the one in force: the latest by date is.
     decide(client, w, books["backdated"], "refused", on=dt.date(2026, 3, 5))
     assert record(client, w, books["infected"], "lab_result", "intestinal_carriage", "positive").status_code == 201
+    # An unsigned grant counts for nothing (C-06, C-40): none before it, the earlier grant with its dates after one.
+    clean_scope(client, w, books["awaiting"])
+    decide(client, w, books["awaiting"], "granted", signed=False)
+    clean_scope(client, w, books["regrant_awaiting"], on=dt.date(2025, 4, 1))
+    decide(client, w, books["regrant_awaiting"], "granted")
+    clean_scope(client, w, books["regrant_awaiting"])
+    decide(client, w, books["regrant_awaiting"], "granted", signed=False)
     return books
 
 
@@ -91,11 +113,16 @@ def test_set_based_standing_equals_the_per_book_choice(
             "backdated": "granted",
             "infected": "suspended",
             "other_bin": "granted",
+            "awaiting": "none",
+            "regrant_awaiting": "granted",
         }
         assert today[books["old_scope"]].valid_until == dt.date(2026, 4, 1)
+        assert today[books["regrant_awaiting"]].valid_until == dt.date(2026, 4, 1)  # the signed one's date
         mine = standings(s, books_of_employer(EMPLOYER_BIN), NOW.date())
         assert books["other_bin"] not in mine and len(mine) == len(books) - 1
-        assert [x.book_id for x in expiring(s, today=NOW.date(), within_days=30)] == [books["old_scope"]]
+        assert [x.book_id for x in expiring(s, today=NOW.date(), within_days=30)] == sorted(
+            [books["old_scope"], books["regrant_awaiting"]]
+        )
 
 
 def test_the_employer_view_and_reminders_read_the_set_based_standing(
@@ -110,10 +137,24 @@ def test_the_employer_view_and_reminders_read_the_set_based_standing(
         i: s
         for i, s in zip(
             books.values(),
-            ("none", "granted", "suspended", "refused", "granted", "granted", "suspended", "granted"),
+            (
+                "none",
+                "granted",
+                "suspended",
+                "refused",
+                "granted",
+                "granted",
+                "suspended",
+                "none",
+                "granted",
+                "granted",
+            ),
             strict=True,
         )
         if i != books["other_bin"]
     }
     soon = client.get(f"{API}/reminders?within_days=30", headers=world.h["rt_a"]).json()
-    assert [(r["book_id"], r["valid_until"], r["days_left"]) for r in soon] == [(books["old_scope"], "2026-04-01", 22)]
+    assert [(r["book_id"], r["valid_until"], r["days_left"]) for r in soon] == [
+        (books["old_scope"], "2026-04-01", 22),
+        (books["regrant_awaiting"], "2026-04-01", 22),
+    ]

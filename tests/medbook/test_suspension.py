@@ -9,12 +9,14 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from emhana.accounts.service import Actor
 from emhana.facilities.models import Entity
 from emhana.medbook.suspension import CLINIC_TEMPLATE, EMPLOYER_TEMPLATE, WORKER_TEMPLATE, render
 from emhana.notify.models import Notification
@@ -23,7 +25,18 @@ from emhana.trust.models import IssuedSeal
 from emhana.trust.scheme import publish
 from emhana.trust.seals import kzmb1 as trust_seal
 from emhana.trust.seals.verifier import Outcome, Result, verify
-from tests.builders.medbook import NOW, World, granted_book, link_employers, record, sign_in
+from tests.builders.medbook import (
+    CAFE_IIN,
+    CAFE_JOB,
+    NOW,
+    World,
+    add_employer,
+    granted_book,
+    link_employers,
+    record,
+    sign_in,
+)
+from tests.builders.signatures import sign_entries
 
 API = "/api/v1/medbook"
 
@@ -88,6 +101,8 @@ def test_a_positive_result_suspends_the_seal_and_a_new_clearance_seals_again(
     assert control.status_code == 201, control.text
     back = client.post(f"{API}/books/{bid}/clearance", headers=world.h["rt_a"], json={"decision": "granted"})
     assert back.status_code == 201, back.text
+    assert current_seal(client, world) is None  # until the therapist signs the new clearance (C-06)
+    sign_entries(client, world, back.json()["id"])
     second = current_seal(client, world)
     assert second is not None and second != first
     renewed = check(sessions, second)
@@ -136,3 +151,28 @@ def test_the_worker_the_employer_and_the_receiving_clinic_are_told(
     assert r.status_code == 201, r.text
     again = messages(sessions, WORKER_TEMPLATE, EMPLOYER_TEMPLATE, CLINIC_TEMPLATE)[len(sent) :]
     assert sorted(m.template for m in again) == sorted([WORKER_TEMPLATE, EMPLOYER_TEMPLATE])
+
+
+def test_every_current_employer_is_told_and_an_ended_one_is_not(
+    client: TestClient,
+    world: World,
+    sessions: sessionmaker[Session],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    """Issue 15: a worker with a second job (an entrepreneur's café) has both employers told of a suspension."""
+    link_employers(client, world)
+    add_employer(client, world, make_actor, "cafe", CAFE_IIN)
+    bid = int(granted_book(client, world)["id"])
+    second = client.post(
+        f"/api/v1/medbook/books/{bid}/jobs",
+        headers=world.h["rt_a"],
+        json={**CAFE_JOB, "valid_from": "2026-03-05", "second": True},
+    )
+    assert second.status_code == 201, second.text
+    positive = record(
+        client, world, bid, "lab_result", "intestinal_carriage", "positive", dt.date(2026, 3, 9), who="mis_a"
+    )
+    assert positive.status_code == 201, positive.text
+    told = {m.recipient_id for m in messages(sessions, EMPLOYER_TEMPLATE)}
+    assert told == {world.actors["employer"].account_id, world.actors["cafe"].account_id}
+    assert world.actors["other_employer"].account_id not in told

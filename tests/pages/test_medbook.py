@@ -17,6 +17,7 @@ from emhana.pages.medbook import router as medbook_pages
 from emhana.web.deps import SESSION_COOKIE, declared_roles, iter_routes
 from tests.builders.medbook import World, clean_scope, issue_book, link_employers, record
 from tests.builders.people import add_person
+from tests.builders.signatures import sign_entries
 from tests.builders.web import csrf_of
 
 API = "/api/v1/medbook"
@@ -45,8 +46,10 @@ def full_book(client: TestClient, w: World) -> int:
         },
     )
     assert fixed.status_code == 201, fixed.text
+    sign_entries(client, w, fixed.json()["id"])  # a correction takes effect once signed (C-40)
     granted = client.post(f"{API}/books/{book_id}/clearance", headers=w.h["rt_a"], json={"decision": "granted"})
     assert granted.status_code == 201, granted.text
+    sign_entries(client, w, granted.json()["id"])  # a grant counts once signed (C-06)
     return book_id
 
 
@@ -189,13 +192,13 @@ def test_clinician_finds_a_book_by_iin_in_the_form_and_records_an_entry(
     assert bad.status_code == 422 and "Check the form" in bad.text
     with sessions() as s:
         other_iin = s.get(Person, add_person(sessions)).iin  # type: ignore[union-attr]
-    missing = client.post("/medbook/desk/find?lang=en", data={"csrf": token, "iin": other_iin})
+    missing = client.post("/medbook/desk/find?lang=en", data={"csrf": token, "iin": other_iin, "purpose": "hiring"})
     assert missing.status_code == 404 and "The personal medical book does not exist." in missing.text
     sign_in(client, world, "clin_b")  # another organization's book looks like no book at all (issue 14)
     token_b = csrf_of(client.get("/medbook/desk?lang=en").text)
     elsewhere = client.post("/medbook/desk/find?lang=en", data={"csrf": token_b, "iin": world.cook_iin})
     none = client.post("/medbook/desk/find?lang=en", data={"csrf": token_b, "iin": other_iin})
-    assert elsewhere.status_code == none.status_code == 404
+    assert elsewhere.status_code == none.status_code == 422  # issue 15: without a purpose, whether or not it exists
     assert elsewhere.text.replace(token_b, "") == none.text.replace(token_b, "")
     sign_in(client, world, "clin_a")
     token = csrf_of(client.get("/medbook/desk?lang=en").text)
@@ -214,7 +217,7 @@ def test_clinician_finds_a_book_by_iin_in_the_form_and_records_an_entry(
             "result": "negative",
         },
     )
-    assert future.status_code == 422 and "The date 2026-04-01 is in the future." in future.text
+    assert future.status_code == 422 and "The date 01.04.2026 is in the future." in future.text
     done = client.post(
         f"/medbook/desk/books/{book_id}/entries",
         data={

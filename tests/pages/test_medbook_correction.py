@@ -13,6 +13,7 @@ from emhana.medbook.models import JournalEntry
 from emhana.pages.medbook import router as medbook_pages
 from emhana.web.deps import declared_roles, iter_routes
 from tests.builders.medbook import World, counts, csrf_of, form, issue_book, record, sign_in
+from tests.builders.signatures import sign_entries
 
 HTML = {"Accept": "text/html"}
 
@@ -54,6 +55,9 @@ def test_staff_correct_an_entry_and_the_history_shows_both_and_the_difference(
         ("normal", wrong_id, "ошибка при вводе результата"),
     ]
     assert rows[1].author_name == world.actors[who].display_name
+    assert "Это исправление вступит в силу после подписания." in shown and "Заменена записью" not in shown
+    sign_entries(client, world, rows[1].id)  # the correction takes effect once its author signed it (C-40)
+    shown = client.get(done.headers["location"] + "&lang=en").text
     # Both stay in the history (the book speaks the owner's Russian): the old one superseded, the new one with
     # its reason and the field-by-field difference.
     assert f"Заменена записью № {rows[1].id}" in shown
@@ -68,7 +72,7 @@ def test_staff_correct_an_entry_and_the_history_shows_both_and_the_difference(
     ("changes", "status", "message"),
     [
         ({"reason": "  "}, 422, "A correction must give its reason."),
-        ({"performed_on": "2026-04-01"}, 422, "The date 2026-04-01 is in the future."),
+        ({"performed_on": "2026-04-01"}, 422, "The date 01.04.2026 is in the future."),
         ({"entry_id": "999999"}, 404, "The journal entry does not exist."),
         ({"kind": "clearance"}, 422, "Check the form: a field is missing or not valid."),
     ],

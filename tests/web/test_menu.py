@@ -23,22 +23,26 @@ CITIZEN = [
     ("/medbook/my", "My medical book"),
     ("/me/reads", "Who has read my data"),
 ]
+DESK, BOOKS = ("/medbook/desk", "Medical book desk"), ("/medbook/desk/books", "Books")
+REFERRALS = ("/medbook/referrals", "Incoming referrals")
 REGISTRAR = [
     ("/attachment/queue", "Application queue"),
     ("/attachment/record", "Record an application"),
     ("/attachment/population", "Attached population"),
+    REFERRALS,
 ]
 # The role's own entries, between the directory and the seal check (the menu as it was by role name).
 BY_ROLE: dict[Role | None, list[tuple[str, str]]] = {
     None: [],
     Role.CITIZEN: CITIZEN,
     Role.REGISTRAR: REGISTRAR,
-    Role.CLINICIAN: [("/medbook/desk", "Medical book desk")],
-    Role.RESPONSIBLE_THERAPIST: [("/medbook/desk", "Medical book desk")],
+    Role.CLINICIAN: [DESK, BOOKS, REFERRALS],
+    Role.RESPONSIBLE_THERAPIST: [DESK, BOOKS, REFERRALS],
     Role.EMPLOYER: [("/medbook/workers", "Workers' clearance")],
     Role.FUND_ADMIN: [
         ("/attachment/dashboard", "Attachment campaign"),
         ("/oversight/reads", "Unusual read volume"),
+        ("/medbook/infections", "Infections that bar work"),
         ("/accounts", "Accounts"),
     ],
     Role.ENTITY_ADMIN: [("/accounts", "Accounts")],

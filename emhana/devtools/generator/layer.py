@@ -113,6 +113,7 @@ def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams
                 "subtypes": SUBTYPES[e.type],
             }
         )
+        rows["entity"][-1]["sur_registered_on"] = rows["licence"][-1]["issued_on"]  # registered in СУР (C-04)
         rows["inclusion"].append(
             {
                 "id": first["inclusion"] + i,

@@ -63,11 +63,15 @@ class Localized(str):
 
 
 def translate(lang: str, template: str, params: dict[str, Any] | None = None) -> str:
-    """Translate a message template and fill in its parameters (``Localized`` ones in the same language)."""
+    """Translate a message template and fill in its parameters (``Localized`` ones in the same language, and a
+    ``reason``, itself a catalogue message, translated too: pages and problem+json say the same)."""
     text = gettext_for(lang, template)
     if not params:
         return text
-    params = {k: v.in_language(lang) if isinstance(v, Localized) else v for k, v in params.items()}
+    params = {
+        k: v.in_language(lang) if isinstance(v, Localized) else gettext_for(lang, v) if k == "reason" and v else v
+        for k, v in params.items()
+    }
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

@@ -52,6 +52,7 @@ from emhana.kernel import clock
 from emhana.kernel.config import Settings
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from emhana.medbook.catalogue import seed_catalogue
+from emhana.medbook.infections import seed_infection_rules
 from emhana.medbook.models import JournalEntry, MedicalBook, ResponsibleAppointment
 from emhana.medbook.rules import canonical_bytes
 from emhana.testing.databases import migrated_schema
@@ -77,6 +78,7 @@ CLINIC = EntityRecord(
     status_reason="",
     contract_from=dt.date(2026, 1, 1),
     contract_to=dt.date(2026, 12, 31),
+    sur_registered_on=dt.date(2015, 3, 1),
     sites=[
         SiteRecord(
             code="S1",
@@ -102,6 +104,7 @@ def seed(url: str, workers: int) -> tuple[str, list[str], list[int], int, int]:
     try:
         with unit_of_work(make_sessionmaker(engine)) as s:
             seed_catalogue(s)
+            seed_infection_rules(s)
             seed_code_map(s)
             apply_records(session=s, actor=None, records=[CLINIC])
             entity = get_entity_by_bin(session=s, bin_=CLINIC_BIN).id
