@@ -363,6 +363,8 @@ def correct(
     _check_date(data.performed_on, now)
     _check_item(data.kind.value, data.item_code)
     codes, status = infections.diagnosis_of(data)
+    if not codes and status is None and old.codes and old.clinical_status is None:
+        codes = old.codes.split(",")  # an MIS test keeps its source codes (LOINC) unless the correction names others
     entry = _write(
         session,
         book=book,

@@ -15,7 +15,7 @@ from emhana.audit.models import AuditEvent
 from emhana.facilities.models import Entity
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import BookNotFound
-from emhana.medbook.models import MedicalBook
+from emhana.medbook.models import EmployerLink, Employment, MedicalBook
 from emhana.medbook.schemas import ReadOut, ReadsPage
 from emhana.medbook.views import BOOK, READ_ACTIONS
 
@@ -65,10 +65,18 @@ def reads_of_my_book(
     if book is None:
         raise BookNotFound()
     lang = lang or book.language
+    # an employer has no organization in the register: it is named by the workplace of the worker's job with it
+    workplaces = {
+        job.employer_number: job.workplace
+        for job in session.scalars(
+            select(Employment).where(Employment.book_id == book.id).order_by(Employment.valid_from)
+        )
+    }
     rows = session.execute(
-        select(AuditEvent.at, AuditEvent.account_id, AuditEvent.purpose, Account, Entity)
+        select(AuditEvent.at, AuditEvent.account_id, AuditEvent.purpose, Account, Entity, EmployerLink.bin)
         .outerjoin(Account, Account.id == AuditEvent.account_id)
         .outerjoin(Entity, Entity.id == Account.entity_id)
+        .outerjoin(EmployerLink, EmployerLink.account_id == AuditEvent.account_id)
         .where(
             AuditEvent.object_type == BOOK,
             AuditEvent.object_id == str(book.id),
@@ -77,13 +85,13 @@ def reads_of_my_book(
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     ).all()
     visits = collapse_reads(
-        [(_aware(at), (account_id, purpose)) for at, account_id, purpose, _, _ in rows], READ_VISIT_GAP
+        [(_aware(at), (account_id, purpose)) for at, account_id, purpose, _, _, _ in rows], READ_VISIT_GAP
     )
     page = max(page, 1)
     shown = visits[(page - 1) * per_page : page * per_page]
     items = []
     for index, count in shown:
-        at, _, purpose, account, entity = rows[index]
+        at, _, purpose, account, entity, employer = rows[index]
         local = _aware(at).astimezone(KZ_TIME)
         items.append(
             ReadOut(
@@ -92,7 +100,7 @@ def reads_of_my_book(
                 time_zone=READS_TIME_ZONE,
                 reader=account.display_name if account else "",
                 role=account.role if account else "",
-                organization=_organization(entity, lang),
+                organization=_organization(entity, lang) or workplaces.get(employer or "", ""),
                 purpose=purpose,
                 count=count,
             )

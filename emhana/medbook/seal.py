@@ -242,7 +242,7 @@ def seal_for(
         return None
     if _start_of(clearance.valid_until) <= now:
         return None
-    entity = session.get(Entity, book.entity_id)
+    entity = session.get(Entity, clearance.entity_id)  # the clinic that granted it seals it (issue 15), not the issuer
     summary = summary_of(session, book, clearance)
     if entity is None or summary is None:
         return None

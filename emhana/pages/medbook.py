@@ -258,8 +258,10 @@ def _desk(
 
 
 def correctable(book: BookOut) -> list[EntryOut]:
-    """Return the entries a correction may supersede: current clinical ones, latest first (C-40, C-41)."""
-    return [e for e in reversed(book.entries) if e.current and e.kind in CLINICAL_KINDS]
+    """Return the entries a correction may supersede: current clinical ones not corrected yet (a correction awaiting
+    its signature included), latest first (C-40, C-41)."""
+    corrected = {e.supersedes_id for e in book.entries if e.supersedes_id is not None}
+    return [e for e in reversed(book.entries) if e.current and e.kind in CLINICAL_KINDS and e.id not in corrected]
 
 
 def _refused(

@@ -96,11 +96,14 @@ def test_the_therapist_signs_the_clearance_and_the_qr_appears(demo_server: tuple
     with page.expect_navigation():
         decide.locator("button[type=submit]").click()
     expect(page.locator(DEMO_BUTTON)).to_have_count(1)  # the new decision awaits her signature
+    pending = page.locator(".medbook-pending-grant")
+    expect(pending).to_contain_text("вступит в силу после подписания")  # the book speaks its own language (ru)
     qr, text = worker_seal(browser, base)
-    assert qr == 0 and "awaits" in text, text
+    assert qr == 1, text  # until the new grant is signed the earlier signed decision and its seal stand
     with page.expect_navigation():
         page.locator(DEMO_BUTTON).click()
     expect(page.locator(DEMO_BUTTON)).to_have_count(0)
+    expect(pending).to_have_count(0)
     qr, text = worker_seal(browser, base)
     assert qr == 1, text
     context.close()

@@ -111,3 +111,15 @@ def test_the_book_sent_to_another_mis_carries_the_clinical_status(
     [condition] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Condition"]
     assert condition["clinicalStatus"] == {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]}
     assert {"system": "http://hl7.org/fhir/sid/icd-10", "code": "A15.0"} in condition["code"]["coding"]
+
+
+def test_a_syphilis_condition_is_a_diagnosis_not_the_laboratory_test_of_that_name(
+    client: TestClient, fw: FhirWorld, sessions: sessionmaker[Session]
+) -> None:
+    """The code map names Conditions A51/A54 by their own diagnosis items: the laboratory test items "syphilis" and
+    "gonorrhea" are recorded under their kind only, so a Condition mapped to them would be refused."""
+    iin = fw.w.cook_iin
+    r = send(client, fw, b.condition(iin, icd="A51.0", on="2026-03-05", clinical="resolved"))
+    assert r.status_code == 200, r.text
+    [row] = entries(sessions, fw.book_id)
+    assert (row.kind, row.item_code, row.clinical_status) == ("past_infection", "syphilis_infection", "resolved")

@@ -34,7 +34,10 @@ def test_a_laboratory_test_named_gynecologist_is_refused_in_every_language(
     assert all("gynecologist" not in m and "lab_result" not in m for m in messages.values())
     assert counts(sessions) == before
     assert record(client, world, bid, "specialist_exam", "gynecologist", "normal").status_code == 201
-    assert record(client, world, bid, "vaccination", "measles", "normal").status_code == 201  # not in the catalogue
+    assert record(client, world, bid, "vaccination", "rabies", "normal").status_code == 201  # not in the catalogue
+    assert record(client, world, bid, "vaccination", "measles", "normal").status_code == 201  # a vaccination item
+    refused = record(client, world, bid, "lab_result", "measles", "negative")
+    assert refused.json()["code"] == "medbook.item_kind_mismatch"  # a vaccination is not a laboratory test
 
 
 def test_a_correction_to_another_kinds_item_is_refused_and_writes_nothing(
@@ -85,4 +88,5 @@ def test_an_incomplete_clearance_names_the_missing_items_in_every_language(clien
 
 def test_the_items_label_says_a_dash_for_none_and_the_code_for_an_unknown_item() -> None:
     assert items_label([]).in_language("kk") == "—"
-    assert items_label(["measles", "therapist"]).in_language("ru") == "measles, Терапевт"
+    assert items_label(["rabies", "therapist"]).in_language("ru") == "rabies, Терапевт"
+    assert items_label(["measles", "tuberculosis"]).in_language("kk") == "Қызылшаға қарсы вакцинация, Туберкулез"

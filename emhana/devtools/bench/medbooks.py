@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from emhana.accounts.roles import Role
 from emhana.devtools.bench.dataset import raw_url
 from emhana.devtools.generator.sink import reserve_ids
-from emhana.medbook.models import JournalEntry, MedicalBook
+from emhana.medbook.models import Employment, JournalEntry, MedicalBook
 from emhana.medbook.rules import canonical_bytes
 from emhana.trust.signatures import canonical
 
@@ -30,6 +30,7 @@ NULL = "\\N"
 # loudly rather than load a wrong shape); the FHIR part's baseline copies journal entries by the same names.
 BOOK_COLUMNS = tuple(MedicalBook.__table__.columns.keys())
 ENTRY_COLUMNS = tuple(JournalEntry.__table__.columns.keys())
+JOB_COLUMNS = tuple(c for c in Employment.__table__.columns.keys() if c != "id")
 PROFESSIONS = (
     ("food", "Повар"),
     ("catering", "Официант"),
@@ -100,6 +101,7 @@ def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Book
             )
             book_lines: list[str] = []
             entry_lines: list[str] = []
+            job_lines: list[str] = []
             for i, (pid, iin, entity, bin_) in enumerate(cur):
                 if (i + 1) * books // adults == i * books // adults:  # an even stride through the adults
                     continue
@@ -110,6 +112,10 @@ def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Book
                     f"{bid}\t{pid}\t{entity}\t{issuer}\t{ISSUED_ON}\t{'kk' if pid % 2 else 'ru'}\t"
                     f"{profession}\t{profession}\tТОО «Работодатель {book_no % 50_000}»\t{employer}\t"
                     f"{group}\t{recorded}\n"
+                )
+                job_lines.append(  # the book's one job, as issuing writes it (emhana.medbook.employment)
+                    f"{bid}\t{profession}\t{profession}\tТОО «Работодатель {book_no % 50_000}»\t{employer}\t"
+                    f"{group}\t{ISSUED_ON}\t{NULL}\t{entity}\t{issuer}\t{recorded}\n"
                 )
                 marks: list[tuple[str, str, str | None, str | None, dt.date | None]] = [
                     ("clearance", "", None, "granted", ISSUED_ON.replace(year=ISSUED_ON.year + 1))
@@ -137,15 +143,15 @@ def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Book
                     entry_lines.append(
                         f"{eid}\t{bid}\t{kind}\t{item}\t{ISSUED_ON}\t{result or NULL}\t\t\t{clearance or NULL}\t"
                         f"{until or NULL}\t{NULL}\t{NULL}\t{entity}\t{issuer}\tBench issuer\tmanual\t{NULL}\t{NULL}\t"
-                        f"{recorded}\t{_canonical(document)}\tpending\n"
+                        f"{recorded}\t{_canonical(document)}\tsigned\t{NULL}\n"  # signed: a grant counts once signed
                     )
                     entry_no += 1
                 book_no += 1
                 if len(book_lines) >= BATCH:
-                    _flush(writer, book_lines, entry_lines)
-                    book_lines, entry_lines = [], []
+                    _flush(writer, book_lines, entry_lines, job_lines)
+                    book_lines, entry_lines, job_lines = [], [], []
             if book_lines:
-                _flush(writer, book_lines, entry_lines)
+                _flush(writer, book_lines, entry_lines, job_lines)
     seconds = time.perf_counter() - start
     with engine.connect() as conn:
         conn.execute(text("ANALYZE medical_book, medbook_entry"))
@@ -153,9 +159,11 @@ def load_books(engine: Engine, books: int, entries: int, as_of: dt.date) -> Book
     return Books(book_no, entry_no, seconds, issuer)
 
 
-def _flush(conn: psycopg.Connection, books: list[str], entries: list[str]) -> None:
+def _flush(conn: psycopg.Connection, books: list[str], entries: list[str], jobs: list[str]) -> None:
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy(f"COPY medical_book ({', '.join(BOOK_COLUMNS)}) FROM STDIN") as copy:
             copy.write("".join(books))
         with cur.copy(f"COPY medbook_entry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
             copy.write("".join(entries))
+        with cur.copy(f"COPY medbook_employment ({', '.join(JOB_COLUMNS)}) FROM STDIN") as copy:
+            copy.write("".join(jobs))
