@@ -195,6 +195,7 @@ def document(
     person = session.get(Person, person_id)
     found = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person_id)) if person else None
     book = views.authorize_document(actor, found)
+    views.require_document_purpose(session=session, actor=actor, book=book, purpose=purpose, now=now)
     assert person is not None  # a book has its person
     record_event(
         session=session,

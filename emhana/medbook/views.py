@@ -16,6 +16,7 @@ from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
+from emhana.identity.rules import is_stated
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound, PurposeRequired
 from emhana.kernel.i18n import N_, translate
@@ -97,6 +98,18 @@ def authorize_document(actor: Actor, book: MedicalBook | None) -> MedicalBook:
     if book is None or actor.role is Role.CITIZEN or _basis(actor, book) is None:
         raise Forbidden()
     return book
+
+
+def require_document_purpose(
+    *, session: Session, actor: Actor, book: MedicalBook, purpose: str, now: dt.datetime
+) -> None:
+    """Ask an organization that only recorded in the book before (no examination open now) for the purpose of its
+    FHIR read, as the JSON API and the desk do (issue 14's policy)."""
+    basis = access.read_basis(session, actor, book, local_day(now))
+    if basis is access.Basis.RECORDED and not is_stated(
+        " ".join(purpose.split())
+    ):  # a listed purpose (X-Purpose-Of-Use)
+        raise PurposeRequired(reason=access.purpose_reason())
 
 
 def authorize_read(actor: Actor, book: MedicalBook) -> None:

@@ -206,3 +206,22 @@ def _someone(sessions: sessionmaker[Session]) -> str:
         person = s.get(Person, add_person(sessions, born=dt.date(1985, 2, 2)))
         assert person is not None
         return person.iin
+
+
+def test_a_clinic_that_only_recorded_before_states_a_purpose_for_the_fhir_document_too(
+    client: TestClient, world: World, sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]]
+) -> None:
+    """Issue 14's policy at every door: after its examination is closed, clinic C reads the book as a FHIR
+    document only with a stated purpose (the JSON API and the desk ask too)."""
+    book_id = issue_book(client, world)["id"]
+    add_clinic(sessions, make_actor, world, "c", CLINIC_C)
+    exam = examine(client, world, "clin_c", book_id, world.cook_iin).json()
+    assert record(client, world, book_id, "lab_result", "syphilis", "negative", who="clin_c").status_code == 201
+    url = f"/fhir/R4/Patient/{world.cook}/$medbook"
+    assert client.get(url, headers=world.h["clin_c"]).status_code == 200  # examining: the examination's purpose
+    assert client.post(f"{API}/examinations/{exam['id']}/close", headers=world.h["clin_c"]).status_code == 200
+    bare = client.get(url, headers={**world.h["clin_c"], "Accept": "application/fhir+json"})
+    assert bare.status_code == 422 and bare.json()["resourceType"] == "OperationOutcome"
+    assert "identity.purpose_required" in bare.text
+    stated = client.get(url, headers={**world.h["clin_c"], "X-Purpose-Of-Use": "medbook"})
+    assert stated.status_code == 200, stated.text
