@@ -15,7 +15,7 @@ from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.kernel.i18n import LANGUAGES, negotiate
-from emhana.web import hosts, problems, security
+from emhana.web import apidocs, hosts, problems, security
 from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -29,7 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
         security.require_secret_key(settings)
     app = FastAPI(
-        title="emhana", version=__version__, description="Open national registry for Kazakhstan's primary health care."
+        title="emhana",
+        version=__version__,
+        description="Open national registry for Kazakhstan's primary health care.",
+        docs_url=None,  # served by web/apidocs.py from the installed package, not a CDN
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.accounts import router as auth_router
     from emhana.api.admin_accounts import router as accounts_router
     from emhana.api.attachment.campaign import router as attachment_router
+    from emhana.api.attachment.places import router as near_places_router
     from emhana.api.audit import router as audit_router
     from emhana.api.facilities import router as facilities_router
     from emhana.api.fhir import install as install_fhir
@@ -64,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.medbook_infections import router as medbook_infections_router
     from emhana.api.medbook_jobs import router as medbook_jobs_router
     from emhana.api.notify import router as notify_router
+    from emhana.api.participants import router as participants_router
     from emhana.api.reference import router as reference_router
     from emhana.api.seals import public_router as trust_public_router
     from emhana.api.seals import router as trust_router
@@ -71,13 +77,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.pages.accounts import router as accounts_pages
     from emhana.pages.attachment.citizen import router as attachment_pages
     from emhana.pages.catalogue import router as catalogue_pages
+    from emhana.pages.eds import router as eds_pages
+    from emhana.pages.entities_fund import router as entities_fund_pages
+    from emhana.pages.entity_sites import router as entity_sites_pages
     from emhana.pages.home import router as pages_router
+    from emhana.pages.inbox import router as inbox_pages
     from emhana.pages.infections import router as infections_pages
+    from emhana.pages.jobs import router as jobs_pages
+    from emhana.pages.language import router as language_pages
     from emhana.pages.medbook import router as medbook_pages
     from emhana.pages.medbook_jobs import router as medbook_jobs_pages
     from emhana.pages.medbook_sign import router as medbook_sign_pages
     from emhana.pages.oversight import router as oversight_pages
+    from emhana.pages.participants import router as participants_pages
     from emhana.pages.referrals import router as referrals_pages
+    from emhana.pages.representation import router as representation_pages
     from emhana.pages.verify import router as trust_pages
 
     for router in (
@@ -98,18 +112,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(signatures_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(accounts_pages)
+    app.include_router(language_pages)
     app.include_router(attachment_pages)
+    app.include_router(entity_sites_pages)
+    app.include_router(near_places_router, prefix="/api/v1")
     app.include_router(medbook_pages)
     app.include_router(catalogue_pages)
     app.include_router(infections_pages)
     app.include_router(medbook_sign_pages)
+    app.include_router(eds_pages)
     app.include_router(medbook_jobs_pages)
     app.include_router(referrals_pages)
     app.include_router(oversight_pages)
+    app.include_router(inbox_pages)
+    app.include_router(representation_pages)
+    app.include_router(jobs_pages)
+    app.include_router(entities_fund_pages)
+    app.include_router(participants_pages)
+    app.include_router(participants_router, prefix="/api/v1")
     app.include_router(trust_router, prefix="/api/v1")
     app.include_router(trust_public_router)
     app.include_router(trust_pages)
     install_fhir(app)  # /fhir/R4 and /api/v1/interop
+    apidocs.install(app)  # /docs and /redoc, their files under /static/apidocs (before /static)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     security.install(app, settings)
     hosts.install(app, settings)  # outermost: a foreign Host is refused first (EMHANA_TRUSTED_HOSTS)

@@ -56,10 +56,12 @@ class Can(StrEnum):
     SEE_CAMPAIGN_FIGURES = "see_campaign_figures"  # the Fund's campaign dashboard
     # notifications
     OPERATE_OUTBOX = "operate_outbox"  # read the outbox and deliver it
+    OVERSEE_JOBS = "oversee_jobs"  # the scheduled jobs' last runs, failures and the outbox's backlog (issue 16)
     # facilities
     KEEP_FACILITY_REGISTER = "keep_facility_register"  # register and import healthcare entities
     DECIDE_INCLUSION = "decide_inclusion"  # include an entity in the Fund's database or exclude it
     ADD_PRACTITIONER = "add_practitioner"
+    KEEP_OWN_SITES = "keep_own_sites"  # an organization's administrator: its sites, districts, capacity, posts
     # medical books
     SET_DECREED_GROUPS = "set_decreed_groups"
     APPOINT_RESPONSIBLE_THERAPIST = "appoint_responsible_therapist"
@@ -117,9 +119,11 @@ MATRIX: Mapping[Can, frozenset[Role]] = MappingProxyType(
         Can.COUNT_CAPITATION: frozenset({Role.FUND_ADMIN}),
         Can.SEE_CAMPAIGN_FIGURES: frozenset({Role.FUND_ADMIN}),
         Can.OPERATE_OUTBOX: frozenset({Role.FUND_ADMIN}),
+        Can.OVERSEE_JOBS: frozenset({Role.FUND_ADMIN}),
         Can.KEEP_FACILITY_REGISTER: frozenset({Role.FUND_ADMIN}),
         Can.DECIDE_INCLUSION: frozenset({Role.FUND_ADMIN}),
         Can.ADD_PRACTITIONER: frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN}),
+        Can.KEEP_OWN_SITES: frozenset({Role.ENTITY_ADMIN}),
         Can.SET_DECREED_GROUPS: frozenset({Role.FUND_ADMIN}),
         Can.APPOINT_RESPONSIBLE_THERAPIST: frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN}),
         Can.READ_APPOINTMENTS: frozenset(

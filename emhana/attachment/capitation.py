@@ -33,7 +33,23 @@ from emhana.kernel.i18n import N_
 # no sort plan: the planner cannot tell how few groups a CASE of age bands makes, so it would sort every row.
 COUNT_SETTINGS = {"work_mem": "1GB", "enable_sort": "off"}
 REASON_FUTURE = N_("a capitation snapshot can only be taken for today or a past day")
-BAD_BANDS = N_("The age bands must look like 0-4,5-14,65+ and cover every age from 0 without gaps.")
+BAD_BANDS = N_("The age bands must look like 0,1-4,5-14,65+ and cover every age from 0 without gaps.")
+# A-121 (L): the default bands (enums.DEFAULT_BANDS, infants under 1 apart) have no verified source; a snapshot
+# taken with them says so until the Fund sets its own bands (the ``bands`` of take_snapshot, from the API or CLI).
+UNVERIFIED_BANDS = N_(
+    "The age bands are an unverified default (under 1, 1-4, 5-14, 15-17, 18-39, 40-64, 65 and over) until the "
+    "Fund sets them from the tariff rules."
+)
+
+
+def bands_unverified(bands: str) -> bool:
+    """Tell whether a snapshot's bands are the unverified default rather than bands the Fund set (A-121, L)."""
+    return normalized_bands(bands) == normalized_bands(DEFAULT_BANDS)
+
+
+def normalized_bands(text: str) -> str:
+    """Return bands as stored: their labels joined by commas."""
+    return ",".join(b.label for b in bands_or_refuse(text))
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,8 @@ class Band:
 
 
 def parse_bands(text: str) -> tuple[Band, ...]:
-    """Parse "0-4,5-14,...,65+" into contiguous bands from age 0, the last one open; ValueError otherwise."""
+    """Parse "0,1-4,5-14,...,65+" into contiguous bands from age 0, the last one open; a band of one age is
+    written alone ("0": infants under 1); ValueError otherwise."""
     bands: list[Band] = []
     expected = 0
     parts = [p.strip() for p in text.split(",") if p.strip()]
@@ -55,6 +72,8 @@ def parse_bands(text: str) -> tuple[Band, ...]:
         elif "-" in part and not last:
             a, b = part.split("-", 1)
             low, high = int(a), int(b)
+        elif part.isdigit() and not last:
+            low = high = int(part)
         else:
             raise ValueError(part)
         if low != expected or (high is not None and high < low):

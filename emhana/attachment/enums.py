@@ -129,5 +129,8 @@ class DocKind(StrEnum):
     OTHER = "other"
 
 
-# sex-age correction coefficients need age bands; the bands are configuration (L).
-DEFAULT_BANDS = "0-4,5-14,15-17,18-39,40-64,65+"
+# A-121 (L): the sex-age correction coefficients of the tariff rules (ДСМ-309/2020) need age bands, and no source
+# for them was read. These are an UNVERIFIED DEFAULT until the Fund sets them (emhana/attachment/capitation.py:
+# the ``bands`` of each snapshot, POST /api/v1/attachment/capitation/snapshots or ``emhana capitation snapshot
+# --bands``); infants under 1 are a band of their own by default, apart from children of 1-4.
+DEFAULT_BANDS = "0,1-4,5-14,15-17,18-39,40-64,65+"

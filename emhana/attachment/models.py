@@ -98,6 +98,8 @@ class Application(Base):
         Index("ix_attachment_application_entity_state", "entity_id", "state"),
         CheckConstraint("state IN ('submitted', 'approved', 'refused', 'in_effect')", name="state"),
         CheckConstraint("channel IN ('egov', 'in_person', 'written')", name="channel"),
+        # the valid reasons for a change outside the campaign (migration 0025).
+        CheckConstraint("change_reason IS NULL OR change_reason IN ('relocation', 'closure')", name="change_reason"),
     )
 
 

@@ -1,5 +1,6 @@
 """Opening and ending attachments: transfer in one transaction (A-06), detachment (A-91..A-93),
-redistribution of an excluded entity's people (A-94), the district load and the row locks.
+redistribution of the people of an entity excluded or without a Fund contract (A-94, B-06: nobody is left
+without a clinic), the district load and the row locks.
 
 Locks are taken in one order everywhere, person rows before district rows, so concurrent
 transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR UPDATE; on SQLite every
@@ -15,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
@@ -28,6 +29,7 @@ from emhana.attachment.rules import Policy, age_on, check_profile, same_atu
 from emhana.attachment.writes import Events, NewAttachment, close_attachment, open_attachment
 from emhana.facilities.inclusion import is_participating
 from emhana.facilities.models import District, Entity, Site
+from emhana.facilities.rules import under_contract
 from emhana.facilities.service import near
 from emhana.identity.models import Person, PersonAddress
 from emhana.kernel import clock
@@ -199,27 +201,40 @@ def redistribute(
     policy: Policy,
     candidates: int = 20,
 ) -> tuple[int, list[int]]:
-    """Move the people of an entity that left the database or lost its contract to the nearest
-    participating sites of their ATU with a free place of a fitting profile (A-94, B-06).
+    """Move the people of an entity that left the database or lost its Fund contract (A-94, B-06) to the
+    nearest participating site; return (moved, unplaced person ids).
 
-    Returns (moved, unplaced person ids); unplaced people are detached and may apply at any time
-    (A-42, closure). Call it after facilities.service.set_inclusion has excluded the entity.
+    Redistribution never leaves a person without a clinic: the nearest participating site of the person's ATU
+    with a free place of a fitting profile takes them; when none has one, the nearest participating site of a
+    fitting profile takes them over its capacity (the Fund sees it: ``attachment.overflow``); beyond the ATU
+    only when it has no such site. Nobody is detached: ``unplaced`` lists only people for whom no participating
+    site of a fitting profile exists within the candidates searched; they stay where they were and the Fund
+    sees them in the answer and the audit event.
+
+    People with an approved change to the entity that has not taken effect (an attachment from 1 January, A-05)
+    are redistributed too, from the day that change would have taken effect, and told (they keep their current
+    organization until then). People leaving the entity for a change not yet in effect are not left with it
+    after its first day out: the organization they chose takes them from that day (when it takes part then).
+    Call it after the exclusion or the end of the contract is recorded.
     """
     if session.get(Entity, entity_id) is None:
         raise NotFound()
     if is_participating(session=session, entity_id=entity_id, day=on):
         raise EntityStillParticipating()
-    begin = max(on, today + ONE_DAY)
     rows = list(
         session.scalars(select(Attachment).where(Attachment.entity_id == entity_id, Attachment.end_date.is_(None)))
     )
-    lock_persons(session, [a.person_id for a in rows])
+    ending = list(session.scalars(select(Attachment.person_id).where(*_ending_after(entity_id, on))))
+    lock_persons(session, [a.person_id for a in rows] + ending)  # one batch, in id order
+    leaving = _leaving_early(session, entity_id, on)  # read before the moves below end more of its rows
     events = Events(actor)
-    moved, unplaced = 0, []
+    moved, over, unplaced = 0, 0, []
     for att in sorted(rows, key=lambda a: a.person_id):
         person = session.get(Person, att.person_id)
         if person is None:
             continue
+        # A pending attachment (an approved change from 1 January) is replaced from its own first day.
+        begin = max(on, today + ONE_DAY, att.begin_date)
         basis = PlaceBasis(att.place_basis)
         address = address_of(person, basis, begin)
         here = session.get(Site, att.site_id)
@@ -232,7 +247,7 @@ def redistribute(
         target = (
             None
             if point is None
-            else _nearest_free(
+            else nearest_place(
                 session,
                 lat=point[0],
                 lon=point[1],
@@ -245,11 +260,10 @@ def redistribute(
             )
         )
         if target is None:
-            end_from(session, att.person_id, begin, EndReason.ENTITY_EXCLUDED)
-            notify.detached(session, att=att, now=clock.now())
-            unplaced.append(att.person_id)
+            unplaced.append(att.person_id)  # kept attached, never detached (A-94); the Fund sees them
             continue
-        district, site = target
+        district, site, full = target
+        over += full
         new_id, _ = place(
             session,
             events,
@@ -270,12 +284,76 @@ def redistribute(
         if new is not None:
             notify.redistributed(session, old=att, new=new, now=clock.now())
         moved += 1
-    events.add("entity.redistribute", "entity", entity_id, None, f"moved {moved}, unplaced {len(unplaced)}")
+    for att, successor in leaving:
+        begin = max(on, today + ONE_DAY)
+        if begin > (att.end_date or begin):
+            continue
+        if not is_participating(session=session, entity_id=successor.entity_id, day=begin):
+            unplaced.append(att.person_id)
+            continue
+        # Their chosen organization takes them from the first day out instead of from 1 January (A-94).
+        new_id, _ = place(
+            session,
+            events,
+            NewAttachment(
+                person_id=att.person_id,
+                entity_id=successor.entity_id,
+                site_id=successor.site_id,
+                district_id=successor.district_id,
+                doctor_id=successor.doctor_id,
+                basis=PlaceBasis(successor.place_basis),
+                cause=Cause.REDISTRIBUTION,
+                begin=begin,
+                decided_on=today,
+                insured_until=successor.insured_until,
+            ),
+        )
+        new = session.get(Attachment, new_id)
+        if new is not None:
+            notify.redistributed(session, old=att, new=new, now=clock.now())
+        moved += 1
+    events.add(
+        "entity.redistribute",
+        "entity",
+        entity_id,
+        None,
+        f"moved {moved}, over capacity {over}, unplaced {len(unplaced)}",
+    )
     events.write(session)
     return moved, unplaced
 
 
-def _nearest_free(
+def _ending_after(entity_id: int, on: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """Return the conditions of the attachments at an entity that run past its first day out to a planned end."""
+    return (
+        Attachment.entity_id == entity_id,
+        Attachment.end_date.is_not(None),
+        Attachment.end_date >= on,
+        Attachment.end_date >= Attachment.begin_date,  # one replaced before it took effect never runs
+    )
+
+
+def _leaving_early(session: Session, entity_id: int, on: dt.date) -> list[tuple[Attachment, Attachment]]:
+    """Return the attachments at an entity with a planned end on or after its first day out (``on``), each with
+    the person's change that follows it (an approved change to another organization from the next day, A-05).
+    The caller holds the persons' locks."""
+    ending = list(session.scalars(select(Attachment).where(*_ending_after(entity_id, on))))
+    found = []
+    for att in sorted(ending, key=lambda a: a.person_id):
+        successor = session.scalar(
+            select(Attachment).where(
+                Attachment.person_id == att.person_id,
+                Attachment.end_date.is_(None),
+                Attachment.entity_id != entity_id,
+                Attachment.begin_date > on,
+            )
+        )
+        if successor is not None and att.end_date is not None and successor.begin_date == att.end_date + ONE_DAY:
+            found.append((att, successor))
+    return found
+
+
+def nearest_place(
     session: Session,
     *,
     lat: float,
@@ -286,21 +364,38 @@ def _nearest_free(
     policy: Policy,
     limit: int,
     kato: str | None,
-) -> tuple[District, Site] | None:
-    """Return the nearest free district of a fitting profile in the person's ATU, locked, or None."""
+) -> tuple[District, Site, bool] | None:
+    """Return the district that takes a redistributed person (A-94), locked, and whether it takes them over its
+    capacity; None when no participating site of a fitting profile is among the ``limit`` nearest.
+
+    In this order: the nearest site of the person's ATU with a free place of a fitting profile; the nearest
+    site of the ATU with a district of a fitting profile, over its capacity (its least loaded such district);
+    then the same two beyond the ATU. The receiving entity must take part on ``day``, the day the attachment
+    takes effect (A-05, B-06).
+    """
+    fitting: list[tuple[bool, District, Site]] = []  # (in the ATU, district, site), nearest site first
     for found in near(session=session, lat=lat, lon=lon, day=day, limit=limit):
-        if found.entity.id == exclude or (
-            kato is not None and not same_atu(kato, found.site.kato_code, policy.atu_level)
-        ):
+        if found.entity.id == exclude or not under_contract(found.entity.contract_to, day):
             continue
-        if found.entity.contract_to is not None and found.entity.contract_to < day:
-            continue
+        in_atu = kato is None or same_atu(kato, found.site.kato_code, policy.atu_level)
         for d in sorted(found.site.districts, key=lambda x: x.number):
-            if not d.active or check_profile(d.profile, age) is not None:
-                continue
+            if d.active and check_profile(d.profile, age) is None:
+                fitting.append((in_atu, d, found.site))
+    for in_atu in (True, False):
+        here = [(d, s) for a, d, s in fitting if a is in_atu]
+        for d, site in here:
             district = lock_district(session, d.id)
             if attached_count(session, district.id) < district.capacity:
-                return district, found.site
+                return district, site, False
+        if here:
+            nearest_site = here[0][1].id
+            loads = [
+                (attached_count(session, d.id) / max(d.capacity, 1), d.number, d, s)
+                for d, s in here
+                if s.id == nearest_site
+            ]
+            _, _, d, site = min(loads, key=lambda t: (t[0], t[1]))
+            return lock_district(session, d.id), site, True
     return None
 
 
@@ -310,7 +405,12 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
         session.scalars(
             select(Application)
             .join(Attachment, Attachment.application_id == Application.id)
-            .where(Application.state == State.APPROVED.value, Attachment.begin_date <= day)
+            .where(
+                Application.state == State.APPROVED.value,
+                Attachment.begin_date <= day,
+                # one replaced before it took effect (a later change, a redistribution, A-94) never does
+                or_(Attachment.end_date.is_(None), Attachment.end_date >= Attachment.begin_date),
+            )
         )
     )
     for app in due:

@@ -18,7 +18,7 @@ from emhana.attachment.capitation import Band, active_on, parse_bands
 from emhana.attachment.enums import DEFAULT_BANDS, State
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.rules import years_before
-from emhana.audit.service import record_event
+from emhana.audit.service import event_row, record_event, write_events
 from emhana.facilities.models import District, Entity, Practitioner, Site
 from emhana.identity.models import Person
 from emhana.kernel.errors import Forbidden
@@ -98,6 +98,21 @@ def population(
         object_type="entity",
         object_id=str(actor.entity_id),
         purpose=f"{len(pairs)} of {total}",
+    )
+    # Each person shown in the list reads it in "who read my data" (issue 16): the lines of a list count.
+    write_events(
+        session,
+        [
+            event_row(
+                actor=actor,
+                action="population.read",
+                object_type="attachment",
+                object_id=a.id,
+                subject_person_id=p.id,
+                purpose="attached population",
+            )
+            for a, p in pairs
+        ],
     )
     return total, [
         PopulationRow(person=p, attachment=a, site=sites[a.site_id], district=districts[a.district_id])

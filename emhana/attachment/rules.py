@@ -58,12 +58,14 @@ RULE_REFUSALS: tuple[type[errors.RuleViolation], ...] = (
     errors.EntityNotParticipating,
     errors.CampaignClosed,
     errors.ReasonNotValid,
+    errors.RelocationNotShown,
     errors.BasisNotAllowed,
     errors.AddressMissing,
     errors.AtuMismatch,
     errors.ProfileMismatch,
     errors.ChangeLimit,
     errors.CapacityExceeded,
+    errors.ContractEndsBeforeEffect,
 )
 REFUSAL_REASONS: dict[str, str] = {**GENERIC_REFUSALS, **{c.code: c.message for c in RULE_REFUSALS}}
 
@@ -114,6 +116,9 @@ class TargetFacts:
     capacity: int
     attached: int
     site_kato: str
+    # A-05: the first day the entity is no longer in the database (the end of the inclusion period in force on
+    # the decision day), or None when no end is recorded.
+    included_to: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class CurrentFacts:
 
     district_id: int
     entity_participating: bool
+    # A-42: the state databases show a change of address since this attachment was decided (``relocated``).
+    moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,23 @@ def check_entity(target: TargetFacts, today: dt.date) -> errors.RuleViolation | 
     return None
 
 
+def last_day_served(target: TargetFacts) -> dt.date | None:
+    """Return the last day the entity may serve attached people: its Fund contract's last day or the day before
+    its inclusion ends, whichever comes first (None: neither has an end)."""
+    ends = [d for d in (target.contract_to, target.included_to and target.included_to - dt.timedelta(days=1)) if d]
+    return min(ends) if ends else None
+
+
+def check_effective(target: TargetFacts, begin: dt.date) -> errors.RuleViolation | None:
+    """A-05, B-03, B-06: the Fund contract and the inclusion are checked on the day the attachment takes effect
+    (1 January of the next year for a change in the campaign), not on the decision day: an entity whose contract
+    or inclusion ends before that day cannot take the attachment."""
+    last = last_day_served(target)
+    if last is not None and last < begin:
+        return errors.ContractEndsBeforeEffect(last_day=last.isoformat(), begin=begin.isoformat())
+    return None
+
+
 def window_open(policy: Policy, day: dt.date) -> bool:
     """A-31, A-32, A-33: the campaign window (both ends included), or all year under a year-round policy."""
     return policy.year_round or policy.window_start <= day <= policy.window_end
@@ -264,6 +288,30 @@ def cause_of(
     if window_open(policy, filed_on):
         return None, Cause.VOLUNTARY_CHANGE, ()
     return errors.CampaignClosed(day=filed_on.isoformat()), None, ()
+
+
+def relocated(*, since: dt.date, then: tuple[int, str] | None, now: tuple[int, str, dt.date | None] | None) -> bool:
+    """A-42: tell whether a person has moved since their attachment was decided on ``since``.
+
+    ``then`` is (id, KATO) of the address the attachment rested on that day, ``now`` (id, KATO, valid from)
+    the address the new application rests on. A move is an address recorded from a day after ``since``, or a
+    current address in another place than the one the attachment was made for."""
+    if now is None:
+        return False
+    _, kato, valid_from = now
+    if valid_from is not None and valid_from > since:
+        return True
+    return then is not None and then[0] != now[0] and then[1] != kato
+
+
+def check_relocation(
+    reason: ChangeReason | None, current: CurrentFacts | None, channel: Channel
+) -> errors.RuleViolation | None:
+    """A-42, A-53: on eGov a change for relocation rests on the address change the state databases show; in
+    person or in writing the applicant presents its proof and a registrar checks it (Review.RELOCATION)."""
+    if reason is ChangeReason.RELOCATION and current is not None and channel is Channel.EGOV and not current.moved:
+        return errors.RelocationNotShown()
+    return None
 
 
 def actual_residence_child(policy: Policy, age: int) -> bool:
@@ -398,6 +446,8 @@ def evaluate(facts: ApplicationFacts) -> Decision:
     error, cause, review = cause_of(f.policy, filed_on=f.filed_on, reason=f.reason, current=f.current)
     if error is not None or cause is None:
         return Decision(Outcome.REFUSE, error or errors.CampaignClosed(day=f.filed_on.isoformat()))
+    if (error := check_relocation(f.reason, f.current, f.channel)) is not None:
+        return Decision(Outcome.REFUSE, error)
     atu_error, atu_review = check_atu(
         f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato, border_claim=f.border_claim
     )
@@ -417,6 +467,8 @@ def evaluate(facts: ApplicationFacts) -> Decision:
         + ((Review.WRITTEN,) if f.channel is Channel.WRITTEN else ())
     )
     begin = begin_date(f.policy, cause, f.today)
+    if (error := check_effective(f.target, begin)) is not None:
+        return Decision(Outcome.REFUSE, error)
     until = insured_until(f.documents, f.today) if f.person.category in INSURED_CATEGORIES else None
     outside = outside_zone(f.policy, address_kato=f.address_kato, site_kato=f.target.site_kato)
     outcome = Outcome.NEEDS_REGISTRAR if pending and not f.reviewed else Outcome.APPROVE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from emhana.attachment.enums import AtuLevel, ChangeReason, DocKind, Holder, PlaceBasis
@@ -104,6 +104,14 @@ class ApplicationIn(Strict):
         "should the address lie outside the organization's service zone",
     )
     documents: list[DocumentIn] = Field(default_factory=list, max_length=10)
+
+    @field_validator("change_reason", mode="before")
+    @classmethod
+    def _a42(cls, value: object) -> object:
+        """A-42: only relocation and closure are reasons for a change outside the campaign (a coded error)."""
+        if value is not None and value not in {r.value for r in ChangeReason}:
+            raise PydanticCustomError("attachment.reason_unknown", "The reason is not one of A-42.")
+        return value
 
 
 class Messages(BaseModel):
@@ -284,3 +292,19 @@ class HolidayOut(BaseModel):
 class DeadlineOut(BaseModel):
     submitted_at: dt.datetime
     deadline: dt.datetime
+
+
+class OutlookOut(BaseModel):
+    """What an application for a person would meet today, before it is filed (A-41, A-42)."""
+
+    person_id: int
+    window_open: bool
+    attached: bool
+    needs_reason: bool = Field(description="A-42: outside the campaign a change needs a valid reason")
+    reasons: list[ChangeReason] = Field(description="A-42: the reasons the registry's data support today")
+    uses_quota: bool = Field(description="A-41: filing now uses one of the year's voluntary changes")
+    changes_used: int
+    changes_allowed: int
+    replaces_change_from: dt.date | None = Field(
+        description="An approved change not yet in effect (from this day) that this application would replace"
+    )

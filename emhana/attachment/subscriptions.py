@@ -1,5 +1,7 @@
 """What the attachment campaign does when the layers below it tell of a change: an entity excluded from the
-database moves its attached people to the nearest participating sites with free places (A-94, B-06)."""
+database, or whose Fund contract ended, moves its attached people (pending changes from 1 January included) to the
+nearest participating sites, over capacity when none has a free place: nobody is left without a clinic (A-94,
+B-06)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from emhana.kernel import clock
 
 @events.on_excluded
 def redistribute_after_exclusion(session: Session, actor: Actor | None, event: events.EntityExcluded) -> None:
-    """Redistribute the excluded entity's attached people from the exclusion day (A-94)."""
+    """Redistribute the people of an entity excluded or without a Fund contract from its first day out (A-94)."""
     day = clock.today()
     placement.redistribute(
         session=session,

@@ -1,10 +1,12 @@
 """The command line, composed from the domains: demo, serve, db, generate, import, export, iin, capitation,
-pki, verify, accounts."""
+pki, verify, accounts, worker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from emhana.cli.capitation import app as capitation_app
 from emhana.cli.medbook import app as medbook_app
 from emhana.cli.notify import app as notify_app
 from emhana.cli.sign import app as sign_app
+from emhana.cli.worker import worker as worker_command
 from emhana.devtools.bench.cli import app as bench_app
 from emhana.kernel import clock
 from emhana.kernel.config import get_settings, use_settings
@@ -48,6 +51,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(accounts_app, name="accounts")
 app.command("backup")(audit_cli.backup_command)
 app.command("restore")(audit_cli.restore_command)
+app.command("worker")(worker_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -67,14 +71,29 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
+    worker_: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the scheduled jobs beside the server.")
+    ] = True,
+    today: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--today",
+            formats=["%Y-%m-%d"],
+            help="The demo clock's day (it runs from 10:00 that day); default: inside an open campaign period.",
+        ),
+    ] = None,
 ) -> None:
-    """Create the demo database (SQLite), seed it with a synthetic country and start the server."""
-    from emhana.devtools.demo import DEMO_PASSWORD
+    """Create the demo database (SQLite), seed it with a synthetic country and start the server (with the
+    scheduled jobs of `emhana worker` in a thread beside it)."""
+    from emhana.devtools.demo import DEMO_PASSWORD, banner, demo_day, start_clock
     from emhana.devtools.demo import seed as seed_demo
     from emhana.devtools.generator import run_with_progress
 
     url = f"sqlite:///{db.resolve()}"
-    logins = seed_demo(url, population=population, seed_value=seed, generate=run_with_progress)
+    day = today.date() if today is not None else demo_day(url)
+    began = time.perf_counter()
+    logins = seed_demo(url, population=population, seed_value=seed, generate=run_with_progress, today=day)
+    seeded = time.perf_counter() - began
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]emhana demo[/bold] — database {db.resolve()}")
     for label, path in (
@@ -95,6 +114,9 @@ def demo(
 
     for line in signing_help(url):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in [*banner(url, base, day), f"Seeded in {seeded:.1f} s"]:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    start_clock(day)  # the server's clock: standing on the demo day, ticking from now
     if serve_:
         import uvicorn
 
@@ -104,7 +126,17 @@ def demo(
 
         settings = server_settings(url)  # the demo database, demo mode, and the demo PKI trusted too
         use_settings(settings)  # also what code without the app (get_settings()) reads in this process
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+        from emhana.jobs.scheduler import Scheduler, start_background
+        from emhana.kernel.db import make_engine
+
+        jobs_engine = make_engine(url)
+        jobs = start_background(Scheduler(jobs_engine, settings)) if worker_ else None
+        try:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+        finally:
+            if jobs is not None:
+                jobs.stop()
+            jobs_engine.dispose()
 
 
 @app.command()

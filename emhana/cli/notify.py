@@ -63,5 +63,5 @@ def status(database_url: DbUrl = None) -> None:
             found = counts(session)
     finally:
         engine.dispose()
-    for state in ("pending", "failed", "sent"):
+    for state in ("pending", "failed", "dead", "sent"):
         sys.stdout.write(f"{state}: {found.get(state, 0)}\n")

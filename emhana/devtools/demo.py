@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,15 @@ from emhana.accounts.models import Account
 from emhana.accounts.policy import ORGANIZATION_ROLES
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
+from emhana.attachment.campaign.policy import policy_for
+from emhana.attachment.models import Attachment
+from emhana.devtools import demo_clock, demo_people, pki_demo
+from emhana.devtools.demo_banner import banner as banner
+from emhana.devtools.demo_banner import journey_starts as journey_starts
+from emhana.devtools.generator import medbooks as medbook_states
+from emhana.devtools.generator.campaign import HistoryStats, replay
+from emhana.devtools.generator.papers import write_papers
+from emhana.devtools.generator.params import GeneratorParams
 from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
 from emhana.facilities.models import Entity
 from emhana.identity.models import LegalRepresentation, Person
@@ -41,13 +50,22 @@ from emhana.trust.scheme import publish, signers
 from emhana.trust.signatures import demo as demo_signing
 from emhana.trust.signatures.records import RecordKind
 from emhana.trust.signatures.service import sign_record
-from emhana.trust.signatures.truststore import from_demo_folder
+from emhana.trust.signatures.truststore import TrustStore, from_demo_folder
 
 DEMO_PASSWORD = "demo"
 DEMO_GROUP = "catering"  # a cook of a school canteen; the 2015 scope is closed history (C-51)
 DEMO_EMPLOYER_BIN = make_bin(2015, 3, 4, 0, 1234) or "150340001236"
 SIGNER_ROLES = tuple(r for r in Role if may(r, Can.EXAMINE_FOR_MEDBOOK))  # they author the demo book's entries
 CRL_DAYS = 30
+NEIGHBOUR = f"{DEMO_PREFIX}neighbour"  # journey 2: a citizen who represents nobody
+HISTORY_SHARE = 0.4  # drawn applications of the replayed campaign per person (two in three are filed)
+HISTORY_MOST = 4_000
+
+
+class Generate(Protocol):
+    """The synthetic generator as the demo runs it (generator.run_with_progress)."""
+
+    def __call__(self, url: str, population: int, seed: int, *, params: GeneratorParams | None = None) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,7 @@ class DemoLogin:
 
 
 def _pick_family(session: Session, today: dt.date) -> tuple[Person | None, Person | None]:
-    """Pick an adult and a child under five from the same settlement for the citizen demo."""
+    """Pick an adult and a child under five for the citizen demo when the generated people have no family."""
     adult = session.scalar(
         select(Person)
         .where(
@@ -75,13 +93,19 @@ def _pick_family(session: Session, today: dt.date) -> tuple[Person | None, Perso
     return adult, child
 
 
-def create_demo_accounts(session: Session, today: dt.date | None = None) -> list[DemoLogin]:
-    """Create demo-<role> accounts (password ``demo``) tied to generated people and entities."""
-    today = today or clock.today()
-    existing = set(session.scalars(select(Account.username).where(Account.username.like(f"{DEMO_PREFIX}%"))))
-    entity_id = session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
+def _demo_parent(session: Session, today: dt.date, existing: set[str]) -> Person | None:
+    """Return the demo citizen's person: a parent of a child under 5 and of a child of 5-17 (demo_people), with an
+    actual address other than the registration address; without generated families, an adult made the legal
+    representative of a child under 5 on a birth certificate."""
+    if f"{DEMO_PREFIX}citizen" in existing:
+        account = _account(session, Role.CITIZEN)
+        return session.get(Person, account.person_id) if account and account.person_id else None
+    family = demo_people.pick_family(session, today, demo_people.citizen_person_ids(session))
+    if family is not None:
+        demo_people.give_actual_address(session, family, today)
+        return family.parent
     adult, child = _pick_family(session, today)
-    if adult is not None and child is not None and f"{DEMO_PREFIX}citizen" not in existing:
+    if adult is not None and child is not None:
         session.add(
             LegalRepresentation(
                 representative_id=adult.id,
@@ -94,6 +118,16 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
                 valid_to=child.birth_date.replace(year=child.birth_date.year + 18),
             )
         )
+    return adult
+
+
+def create_demo_accounts(session: Session, today: dt.date | None = None) -> list[DemoLogin]:
+    """Create demo-<role> accounts (password ``demo``) tied to generated people and entities, and demo-neighbour,
+    a citizen of the demo citizen's settlement who represents nobody (journey 2)."""
+    today = today or clock.today()
+    existing = set(session.scalars(select(Account.username).where(Account.username.like(f"{DEMO_PREFIX}%"))))
+    entity_id = session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
+    adult = _demo_parent(session, today, existing)
     logins = []
     for role in Role:
         username = f"{DEMO_PREFIX}{role.value.replace('_', '-')}"
@@ -115,7 +149,33 @@ def create_demo_accounts(session: Session, today: dt.date | None = None) -> list
                 entity_id=entity_id if staff else None,
             )
         logins.append(DemoLogin(username, role, name))
+    neighbour = _neighbour(session, adult, today, existing)
+    if neighbour is not None:
+        logins.append(neighbour)
     return logins
+
+
+def _neighbour(session: Session, adult: Person | None, today: dt.date, existing: set[str]) -> DemoLogin | None:
+    if NEIGHBOUR in existing:
+        account = session.scalar(select(Account).where(Account.username == NEIGHBOUR))
+        return DemoLogin(NEIGHBOUR, Role.CITIZEN, account.display_name) if account else None
+    person = (
+        demo_people.pick_neighbour(session, adult, today, demo_people.citizen_person_ids(session))
+        if adult is not None
+        else None
+    )
+    if person is None:
+        return None
+    name = f"{person.surname} {person.given_name}"
+    create_account(
+        session=session,
+        username=NEIGHBOUR,
+        password=DEMO_PASSWORD,
+        role=Role.CITIZEN,
+        display_name=name,
+        person_id=person.id,
+    )
+    return DemoLogin(NEIGHBOUR, Role.CITIZEN, name)
 
 
 def pki_folder(url: str) -> Path | None:
@@ -162,9 +222,14 @@ def give_signers_persons(session: Session) -> None:
         taken.add(person.id)
 
 
-def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None) -> dict[str, Path]:
+def write_pki(
+    session: Session, folder: Path, *, now: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, Path]:
     """Write the demo PKI (EC keys: fast) into ``folder``: root and intermediate CA, a CRL, and a PKCS#12 file per
-    demo signer whose certificate carries its person's IIN and its entity's BIN; return username -> file."""
+    demo signer whose certificate carries its person's IIN and its entity's BIN; return username -> file. The
+    certificates are valid from the day before ``now`` and the CRL is current from ``now`` to CRL_DAYS after
+    ``until`` (the demo clock and the machine's, whichever is earlier and later: a CMS carries the machine's
+    signing time, checked against the certificates; the CRL is checked at the clock's time)."""
     moment = now or clock.now()
     start = moment - dt.timedelta(days=1)
     root = pki.make_root(not_before=start, algorithm="ec")
@@ -172,7 +237,8 @@ def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "root-ca.pem").write_bytes(root.pem())
     (folder / "intermediate-ca.pem").write_bytes(inter.pem())
-    crl = pki.make_crl(inter, [], this_update=moment, next_update=moment + dt.timedelta(days=CRL_DAYS), number=1)
+    last = max(moment, until or moment)
+    crl = pki.make_crl(inter, [], this_update=moment, next_update=last + dt.timedelta(days=CRL_DAYS), number=1)
     from cryptography.hazmat.primitives import serialization
 
     (folder / "intermediate-ca.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
@@ -198,6 +264,7 @@ def write_pki(session: Session, folder: Path, *, now: dt.datetime | None = None)
         path.write_bytes(pki.to_pkcs12(account.display_name, issued, [inter.certificate], PKI_PASSWORD))
         files[account.username] = path
         people.append({"username": account.username, "file": path.name, "bin": entity.bin})
+    files.update(pki_demo.write_citizen(session, folder, inter, not_before=start))  # her EDS (issue 16, item 6)
     (folder / "manifest.json").write_text(
         json.dumps(
             {
@@ -262,30 +329,110 @@ def signing_help(url: str) -> list[str]:
     return lines
 
 
+def demo_day(url: str, real_today: dt.date | None = None) -> dt.date:
+    """Return the day `emhana demo` runs on when none is given: inside an open campaign period (demo_clock)."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return demo_clock.default_day(s, real_today)
+    finally:
+        engine.dispose()
+
+
+def start_clock(day: dt.date) -> clock.use:
+    """Put the demo clock in use for the process: standing on ``day`` (10:00, or now when it is today) and ticking
+    from now; the returned ``clock.use`` puts the previous clock back when used as a ``with`` block (tests)."""
+    return clock.use(demo_clock.Ticking(demo_clock.start_of(day)))
+
+
 def seed(
-    url: str, *, population: int, seed_value: int, generate: Callable[[str, int, int], object] | None = None
+    url: str,
+    *,
+    population: int,
+    seed_value: int,
+    generate: Generate | None = None,
+    today: dt.date | None = None,
 ) -> list[DemoLogin]:
-    """Migrate the database, generate the synthetic country if it is empty, create demo accounts, publish the
-    trust lists, and write the demo PKI next to a SQLite demo database."""
+    """Migrate the database; if it is empty, generate the synthetic country with the papers the state databases
+    hold (documents, addresses, families); create demo accounts, publish the trust lists, write the demo PKI next
+    to a SQLite demo database, and, on a fresh database, open medical books in every state and replay the campaign
+    up to the demo day. Everything is written under a clock standing on ``today`` (default: the process clock's
+    today) at the hour the demo clock starts (``demo_clock.start_of``); `emhana demo` passes the day it serves
+    on (``demo_day``)."""
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     with sessions() as s:
         empty = not s.scalar(select(func.count()).select_from(Person))
-    if empty and generate is not None:
-        generate(url, population, seed_value)
-        with engine.begin() as conn:  # the generator's COPY writes no chain links: link its rows now
-            seal_unlinked(conn)
-    folder = pki_folder(url)
-    with unit_of_work(sessions) as s:
-        logins = create_demo_accounts(s)
-        give_signers_persons(s)
-        init_trust(s)
-        if folder is not None:
-            write_pki(s, folder)
-        seed_medbook(s, folder=folder)
+        day = today or clock.today()
+        level = policy_for(s, day).atu_level
+    fresh = empty and generate is not None
+    with clock.use(clock.Fixed(demo_clock.start_of(day))):
+        if fresh and generate is not None:
+            generate(
+                url, population, seed_value, params=GeneratorParams(as_of=dt.date(day.year, 1, 1), contract_years=2)
+            )
+            with engine.begin() as conn:
+                write_papers(conn, as_of=day, seed=seed_value, level=level)
+                seal_unlinked(conn)  # the generator's COPY writes no chain links: link its rows now
+        folder = pki_folder(url)
+        with unit_of_work(sessions) as s:
+            logins = create_demo_accounts(s, day)
+            fund = _account(s, Role.FUND_ADMIN)
+            demo_clock.ensure_policy(s, day, actor_of(fund) if fund is not None else None)
+            give_signers_persons(s)
+            init_trust(s)
+            if folder is not None:
+                write_pki(
+                    s, folder, now=min(clock.now(), clock.SYSTEM.now()), until=max(clock.now(), clock.SYSTEM.now())
+                )
+            if fresh:  # before the demo citizen's book: its therapist was appointed long before the demo day
+                medbook_states.seed_states(s, day=day, folder=folder, taken=demo_people.citizen_person_ids(s))
+            seed_medbook(s, folder=folder)
+        if fresh:
+            with unit_of_work(sessions) as s:
+                seed_history(s, day, seed_value, min(HISTORY_MOST, int(population * HISTORY_SHARE)))
     engine.dispose()
     return logins
+
+
+def seed_history(session: Session, day: dt.date, seed_value: int, total: int) -> HistoryStats:
+    """Replay the campaign of the demo day's year up to the day (generator.campaign), leaving out the people of the
+    journeys and the organizations of the demo's staff."""
+    fund = _account(session, Role.FUND_ADMIN)
+    keep_out = demo_people.citizen_person_ids(session)
+    for account_person in list(keep_out):
+        keep_out |= {
+            r.represented_id
+            for r in session.scalars(
+                select(LegalRepresentation).where(LegalRepresentation.representative_id == account_person)
+            )
+        }
+    staff = demo_people.demo_entities(session)
+    pensioner = demo_people.pick_pensioner(session, min(staff, default=None), day, keep_out)
+    if pensioner is not None:
+        keep_out.add(pensioner.id)
+    return replay(
+        session,
+        policy=policy_for(session, day),
+        until=day,
+        seed=seed_value,
+        total=total,
+        keep_out=keep_out,
+        keep_entities=staff | _citizen_entities(session, keep_out),
+        fund=actor_of(fund) if fund is not None else None,
+        queue_at=min(staff, default=None),
+    )
+
+
+def _citizen_entities(session: Session, people: set[int]) -> set[int]:
+    """The organizations the journeys' people are attached to (kept in the database while history is replayed)."""
+    return set(
+        session.scalars(
+            select(Attachment.entity_id).where(Attachment.person_id.in_(people or {0}), Attachment.end_date.is_(None))
+        )
+    )
 
 
 def _account(session: Session, role: Role) -> Account | None:
@@ -404,6 +551,16 @@ def sign_demo_book(session: Session, book: MedicalBook, folder: Path) -> int:
     )
     clinician = _account(session, Role.CLINICIAN)
     left = next((e.id for e in entries if clinician is not None and e.author_account_id == clinician.id), None)
+    count = 0
+    # A CMS carries the machine's signing time, which must not be after the clock: a demo day in the past signs now.
+    with clock.use(clock.Fixed(max(clock.now(), clock.SYSTEM.now()))):
+        count = _sign_entries(session, entries, folder, trust, left)
+    return count
+
+
+def _sign_entries(
+    session: Session, entries: list[JournalEntry], folder: Path, trust: TrustStore, left: int | None
+) -> int:
     count = 0
     for entry in entries:
         author = session.get(Account, entry.author_account_id) if entry.author_account_id else None

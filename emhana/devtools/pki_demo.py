@@ -8,11 +8,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from emhana.accounts.models import Account
+from emhana.identity.models import Person
 from emhana.identity.rules import Sex, make_bin, make_iin
 from emhana.trust.keys import pki
+from emhana.trust.keys.certs import OID_EMAIL_PROTECTION, OID_NCA_INDIVIDUAL
 from emhana.trust.lists.revocation import Reason, build_revocation_list
 from emhana.trust.lists.trustlist import TrustListSigner, build_trust_list
 from emhana.trust.seals import kzmb1 as seal
@@ -80,6 +86,55 @@ def demo_people() -> tuple[list[DemoOrganization], list[DemoClinician]]:
         DemoClinician("НҰРЛАНОВ", "ЕРЛАН", _iin(dt.date(1990, 1, 5), Sex.MALE, 3390), 1, revoked=True),
     ]
     return organizations, clinicians
+
+
+CITIZEN_USERNAME = "demo-citizen"  # the demo citizen's account (emhana.devtools.demo creates it)
+
+
+def make_citizen(
+    ca: pki.Issued, *, surname: str, given_name: str, iin: str, not_before: dt.datetime, algorithm: str = "ec"
+) -> pki.Issued:
+    """Return an individual's SIGN certificate, as NCA RK issues to a person: SERIALNUMBER=IIN…, no organization
+    (demo PKI, not NCA RK)."""
+    subject = pki.name(cn=f"{surname} {given_name}", sn=surname, serial=f"IIN{iin}", c="KZ", gn=given_name)
+    return pki.issue_certificate(
+        subject,
+        pki.new_key(algorithm),
+        issuer=ca,
+        not_before=not_before,
+        days=365,
+        key_usage=x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=True,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        ),
+        eku=(OID_EMAIL_PROTECTION, OID_NCA_INDIVIDUAL),
+        crl_url=pki.CRL_URL,
+    )
+
+
+def write_citizen(
+    session: Session, folder: Path, ca: pki.Issued, *, not_before: dt.datetime, username: str = CITIZEN_USERNAME
+) -> dict[str, Path]:
+    """Write the demo citizen's PKCS#12 file (``<username>.p12``, certificate with her person's IIN) into the demo
+    PKI folder, so that she signs in with her EDS and signs her portal applications in the demo; return
+    username -> file (empty when the account or its person is missing)."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    person = session.get(Person, account.person_id) if account is not None and account.person_id else None
+    if account is None or person is None:
+        return {}
+    issued = make_citizen(
+        ca, surname=person.surname.upper(), given_name=person.given_name.upper(), iin=person.iin, not_before=not_before
+    )
+    path = folder / f"{username}.p12"
+    path.write_bytes(pki.to_pkcs12(account.display_name, issued, [ca.certificate], DEMO_PASSWORD))
+    return {username: path}
 
 
 def write_demo(out: Path, *, now: dt.datetime, password: str = DEMO_PASSWORD, algorithm: str = "rsa") -> dict[str, Any]:

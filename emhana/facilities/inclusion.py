@@ -47,3 +47,19 @@ def is_included(*, session: Session, entity_id: int, day: dt.date) -> bool:
 def is_participating(*, session: Session, entity_id: int, day: dt.date) -> bool:
     """Tell whether an entity is included on a day with a Fund contract not yet ended (A-04, B-06)."""
     return session.scalar(select(Entity.id).where(Entity.id == entity_id, participating_on(day))) is not None
+
+
+def included_until(*, session: Session, entity_id: int, day: dt.date) -> dt.date | None:
+    """Return the first day an entity included on a day is no longer included (the end of the inclusion period in
+    force that day, A-05, B-05), or None when that period has no end or the entity is not included then."""
+    return session.scalar(
+        select(Inclusion.effective_to)
+        .where(
+            Inclusion.entity_id == entity_id,
+            Inclusion.status == InclusionStatus.INCLUDED.value,
+            Inclusion.effective_from <= day,
+            or_(Inclusion.effective_to.is_(None), Inclusion.effective_to > day),
+        )
+        .order_by(Inclusion.effective_from.desc())
+        .limit(1)
+    )

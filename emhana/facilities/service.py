@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities import events
+from emhana.facilities.contract import lost as contract_lost
 from emhana.facilities.inclusion import included_on
 from emhana.facilities.io import DistrictRecord, EntityRecord, SiteRecord
 from emhana.facilities.models import District, Entity, Inclusion, Licence, Post, Practitioner, Site
@@ -161,6 +162,7 @@ def apply_records(
         entity.name_kk, entity.name_ru = rec.name_kk, rec.name_ru
         entity.legal_form, entity.ownership = rec.legal_form, rec.ownership
         entity.program_gobmp, entity.program_osms = rec.program_gobmp, rec.program_osms
+        ended = entity.id is not None and contract_lost(entity.contract_to, rec.contract_to)  # B-06
         entity.contract_from, entity.contract_to = rec.contract_from, rec.contract_to
         entity.sur_registered_on = rec.sur_registered_on
         if rec.sites:
@@ -185,6 +187,9 @@ def apply_records(
             created, n = _apply_site(session, entity, site_rec)
             counts["sc" if created else "su"] += 1
             counts["d"] += n
+        if ended and rec.contract_to is not None:  # the contract lost: its people are redistributed
+            session.flush()
+            events.contract_ended(session, actor, entity.id, rec.contract_to)
     session.flush()
     return ImportResult(counts["ec"], counts["eu"], counts["sc"], counts["su"], counts["d"])
 

@@ -40,6 +40,7 @@ class Access:
     role: str
     action: str
     purpose: str
+    entity_id: int | None = None  # the organization the reader's account acts for (none for the Fund, a citizen)
 
 
 def _counts(purpose: str) -> tuple[int | None, int | None]:
@@ -95,6 +96,7 @@ def access_log(*, session: Session, person_id: int, account_id: int, limit: int 
             role=a.role if a else "",
             action=e.action,
             purpose=e.purpose,
+            entity_id=a.entity_id if a else None,
         )
         for e, a in rows
     ]

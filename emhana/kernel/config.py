@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     smtp_from: str = "noreply@emhana.invalid"
     # Reads of personal data one account may make in a day before it is flagged to the Fund (issue 14).
     read_flag_threshold: int = Field(default=300, ge=1)
+    # The map of the clinic search (static/clinic_map.js): with no tile source it draws an offline base (the places
+    # of the reference data and a scale); a production server may name an XYZ tile source, e.g.
+    # https://tile.example.kz/{z}/{x}/{y}.png, whose origin the Content-Security-Policy then admits for images.
+    map_tile_url: str = Field(default="", description="XYZ tile URL template (https); empty: offline base map")
+    map_tile_attribution: str = Field(default="", description="attribution shown with the tiles, e.g. © OpenStreetMap")
     # Seal document signers (docs/credentials.md §6.1): a DSC signs for at most `trust_rotate_days`, then a new one
     # takes over; it stays valid for `trust_dsc_days` so that every seal it made (exp <= notAfter) still verifies.
     # Their private keys are encrypted with a key derived from `secret_key` (emhana/trust/keys/wrap.py).
@@ -95,6 +100,24 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
                 raise ValueError("EMHANA_PUBLIC_BASE_URL must look like https://emhana.example.kz (no query)")
         return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str) -> str:
+        """Accept an https XYZ template with {z}, {x} and {y} on a named host (empty: the offline base map)."""
+        value = value.strip()
+        if value:
+            parts = urlsplit(value.replace("{", "").replace("}", ""))
+            if parts.scheme != "https" or not parts.hostname or not all(f"{{{k}}}" in value for k in "zxy"):
+                raise ValueError("EMHANA_MAP_TILE_URL must look like https://tile.example.kz/{z}/{x}/{y}.png")
+        return value
+
+    def map_tile_origin(self) -> str:
+        """Return the origin (https://host[:port]) of the configured tile source, or "" when there is none."""
+        if not self.map_tile_url:
+            return ""
+        netloc = urlsplit(self.map_tile_url).netloc.replace("{s}", "*")  # {s}.tile.example.kz: its subdomains
+        return f"https://{netloc}" if "{" not in netloc else ""
 
     def trusted_host_names(self) -> tuple[str, ...]:
         """Return the configured host names, lower-case, with the host of public_base_url (empty: none set)."""

@@ -8,8 +8,15 @@
     │   ├── InvalidName                 422 identity.invalid_name (control, invisible characters, digits)
     │   ├── PurposeRequired             422 identity.purpose_required (a read outside the organization's population)
     │   ├── UnknownKato                 422 reference.unknown_kato
+    │   ├── AddressNotFound             422 reference.address_not_found (no KATO settlement in a typed address)
+    │   ├── AddressAmbiguous            422 reference.address_ambiguous (several settlements: candidates in errors)
+    │   ├── NoAddressOfKind             422 identity.no_address_of_kind (no current address of the asked kind)
+    │   ├── NameRequired                422 facilities.name_required (a site's name in kk and ru)
+    │   ├── CapacityInvalid             422 facilities.capacity_invalid (a district's capacity out of range)
+    │   ├── DoctorNotAtEntity           422 facilities.doctor_not_at_entity (a district's doctor without a post)
     │   ├── OutsideKazakhstan           422 geo.outside_kazakhstan
     │   ├── InvalidDates                422 core.invalid_dates
+    │   ├── CalendarNotCovered          422 attachment.calendar_not_covered (A-52: a day beyond the calendar data)
     │   ├── BodyTooLarge                413 core.body_too_large (refused before it is read: emhana/web/limits.py)
     │   ├── NestingTooDeep              400 core.too_deep (JSON nested deeper than EMHANA_MAX_JSON_DEPTH)
     │   └── ImportRejected              422 facilities.import_rejected (carries row errors)
@@ -22,6 +29,7 @@
     ├── Conflict                        409 core.conflict
     │   ├── DuplicateIIN                409 identity.duplicate_iin
     │   ├── DuplicateBIN                409 facilities.duplicate_bin
+    │   ├── DistrictNumberTaken         409 facilities.district_number_taken
     │   ├── IdempotencyMismatch         422 core.idempotency_mismatch
     │   ├── IdempotencyInProgress       409 core.idempotency_in_progress (the first request with the key still runs)
     │   ├── VersionConflict             412 core.version_conflict (If-Match differs from the ETag)
@@ -66,6 +74,7 @@
     │   ├── ProfileMismatch             422 attachment.profile_mismatch (A-81)
     │   ├── ChangeLimit                 422 attachment.change_limit (A-41)
     │   ├── CapacityExceeded            422 attachment.capacity_exceeded (A-80, A-71)
+    │   ├── ContractEndsBeforeEffect    422 attachment.contract_ends_before_effect (A-05, B-06)
     │   └── MedbookRule                 422 medbook.rule (base for medical-book refusals, docs/domain.md §3)
     │       ├── IssuerNotEligible       422 medbook.issuer_not_eligible (C-04)
     │       ├── ExaminerNotEligible     422 medbook.examiner_not_eligible (C-04: licence and СУР to examine)
@@ -195,6 +204,36 @@ class UnknownKato(InvalidInput):
     message = N_("The KATO code {kato} is not in the classifier.")
 
 
+class AddressNotFound(InvalidInput):
+    code = "reference.address_not_found"
+    message = N_("No settlement of the KATO classifier was found in the address “{text}”.")
+
+
+class AddressAmbiguous(InvalidInput):
+    code = "reference.address_ambiguous"
+    message = N_("The address “{text}” names several settlements: choose one, or add the region or district.")
+
+
+class NoAddressOfKind(InvalidInput):
+    code = "identity.no_address_of_kind"
+    message = N_("No current address of this kind is recorded for you.")
+
+
+class NameRequired(InvalidInput):
+    code = "facilities.name_required"
+    message = N_("Give the name in Kazakh and in Russian.")
+
+
+class CapacityInvalid(InvalidInput):
+    code = "facilities.capacity_invalid"
+    message = N_("The capacity of a district is a whole number from 1 to {limit}.")
+
+
+class DoctorNotAtEntity(InvalidInput):
+    code = "facilities.doctor_not_at_entity"
+    message = N_("This doctor holds no current post at your organization.")
+
+
 class OutsideKazakhstan(InvalidInput):
     code = "geo.outside_kazakhstan"
     message = N_("The coordinates {lat}, {lon} are outside Kazakhstan.")
@@ -230,6 +269,11 @@ class DuplicateIIN(Conflict):
 class DuplicateBIN(Conflict):
     code = "facilities.duplicate_bin"
     message = N_("An entity with this BIN is already registered.")
+
+
+class DistrictNumberTaken(Conflict):
+    code = "facilities.district_number_taken"
+    message = N_("The site already has a district No. {number}.")
 
 
 class IdempotencyMismatch(Conflict):
@@ -434,6 +478,22 @@ class ReasonNotValid(RuleViolation):
     )
 
 
+class RelocationNotShown(RuleViolation):
+    code = "attachment.relocation_not_shown"
+    message = N_(
+        "A change outside the campaign for relocation needs a new address: the state databases show no change of "
+        "address since the current attachment was made."
+    )
+
+
+class ReasonUnknown(InvalidInput):
+    code = "attachment.reason_unknown"
+    message = N_(
+        "Outside the campaign a change is allowed only for a valid reason: relocation, or closure, "
+        "reorganization or loss of contract of the current organization."
+    )
+
+
 class BasisNotAllowed(RuleViolation):
     code = "attachment.basis_not_allowed"
     message = N_("This place basis is not allowed for this person under the campaign policy.")
@@ -462,6 +522,26 @@ class ChangeLimit(RuleViolation):
 class CapacityExceeded(RuleViolation):
     code = "attachment.capacity_exceeded"
     message = N_("The district has no free places.")
+
+
+class ContractEndsBeforeEffect(RuleViolation):
+    """A-05, B-03, B-06: the Fund contract and the inclusion are checked on the day the attachment takes effect."""
+
+    code = "attachment.contract_ends_before_effect"
+    message = N_(
+        "The organization cannot take this attachment: its contract with the Fund or its inclusion in the "
+        "database ends on {last_day}, before {begin}, the day the attachment would take effect."
+    )
+
+
+class CalendarNotCovered(InvalidInput):
+    """A-52: a day beyond the working-day calendar's data; no deadline is counted from weekends alone."""
+
+    code = "attachment.calendar_not_covered"
+    message = N_(
+        "The working-day calendar has no data for {day}: the holidays and transferred days off of {year} are "
+        "not recorded yet, so no working day can be counted. Nothing was changed."
+    )
 
 
 # Messages used by the web and API doors that have no exception class of their own.

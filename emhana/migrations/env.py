@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from emhana.jobs.models import include_name
 from emhana.kernel.config import get_settings
 from emhana.kernel.db import make_engine
 from emhana.models import Base
@@ -16,7 +17,10 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -25,7 +29,10 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as conn:
         context.configure(
-            connection=conn, target_metadata=target_metadata, render_as_batch=conn.dialect.name == "sqlite"
+            connection=conn,
+            target_metadata=target_metadata,
+            render_as_batch=conn.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -13,7 +13,8 @@ from emhana.kernel.db import Base, BigId
 class Notification(Base):
     """One message to one recipient, written in the transaction of the decision that causes it (outbox).
 
-    A delivery job sends pending rows later; a failure is recorded and retried with backoff, never lost.
+    A delivery job sends pending rows later; a failure is recorded and retried with backoff, never lost: after
+    the last attempt the row is a dead letter (state ``dead``), kept with its last error.
     ``dedupe_key`` makes the write idempotent: the same decision never queues the same message twice.
     """
 
@@ -38,7 +39,7 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notification_outbox_due", "state", "next_attempt_at"),
         Index("ix_notification_outbox_recipient", "recipient_kind", "recipient_id"),
-        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+        CheckConstraint("state IN ('pending', 'sent', 'failed', 'dead')", name="state"),
         CheckConstraint("recipient_kind IN ('person', 'entity', 'account')", name="recipient_kind"),
         CheckConstraint("language IN ('kk', 'ru')", name="language"),
     )

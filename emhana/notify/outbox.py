@@ -33,9 +33,34 @@ class RecipientKind(StrEnum):
 
 
 class DeliveryState(StrEnum):
+    """Where a message stands: waiting for its first attempt, sent, failed and waiting for its next attempt, or
+    dead (a dead letter: it failed ``MAX_ATTEMPTS`` times, is kept with its last error and tried no more)."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    DEAD = "dead"
+
+
+# Retries: the waits after failed attempts double from BACKOFF_FIRST up to BACKOFF_MAX; after MAX_ATTEMPTS failed
+# attempts the message is a dead letter (about 38 hours of retries: 1, 2, 4, ... 256 minutes, then 6 hours).
+BACKOFF_FIRST = dt.timedelta(minutes=1)
+BACKOFF_MAX = dt.timedelta(hours=6)
+MAX_ATTEMPTS = 15
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Return the wait after a number of failed attempts: 1, 2, 4, ... minutes, at most 6 hours."""
+    factor: int = 2 ** min(max(attempts - 1, 0), 20)
+    return min(BACKOFF_FIRST * factor, BACKOFF_MAX)
+
+
+def after_failure(attempts: int, now: dt.datetime) -> tuple[DeliveryState, dt.datetime]:
+    """Return the state and the next attempt's time of a message that has just failed its ``attempts``-th attempt:
+    failed and retried after its backoff, or dead once it has failed ``MAX_ATTEMPTS`` times."""
+    if attempts >= MAX_ATTEMPTS:
+        return DeliveryState.DEAD, now
+    return DeliveryState.FAILED, now + backoff(attempts)
 
 
 class ChannelHint(StrEnum):

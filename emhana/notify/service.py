@@ -3,34 +3,28 @@
 At-least-once: a row is marked sent only after its channel accepted it, in the caller's transaction.
 If that transaction is lost after a send, the message goes again with the same Message-ID; a row
 once sent is never sent again. Failures keep the row (state failed, attempts, last error) and set
-the next attempt later and later; nothing is dropped.
+the next attempt later and later; after ``outbox.MAX_ATTEMPTS`` failures the row is a dead letter (state
+dead, kept with its last error, shown to the Fund), never dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from emhana.kernel.config import Settings
 from emhana.notify import templates
 from emhana.notify.channels import Channel, LogChannel, Message, SmtpChannel, message_id
 from emhana.notify.models import Notification
-from emhana.notify.outbox import ChannelHint, DeliveryState
+from emhana.notify.outbox import ChannelHint, DeliveryState, after_failure
+from emhana.notify.outbox import backoff as backoff  # the retry policy lives in outbox.py
 
-BACKOFF_FIRST = dt.timedelta(minutes=1)
-BACKOFF_MAX = dt.timedelta(hours=6)
 MAX_ERROR = 500
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """Return the wait after a number of failed attempts: 1, 2, 4, ... minutes, at most 6 hours."""
-    factor: int = 2 ** min(max(attempts - 1, 0), 20)
-    return min(BACKOFF_FIRST * factor, BACKOFF_MAX)
 
 
 def channels_from(
@@ -75,19 +69,34 @@ def _message(session: Session, row: Notification, signer: object | None, now: dt
     )
 
 
-def due(session: Session, *, now: dt.datetime, limit: int) -> list[Notification]:
-    """Return the rows due for an attempt, oldest first, locked (skipping rows another worker holds)."""
-    return list(
-        session.scalars(
-            select(Notification)
-            .where(
-                Notification.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
-                Notification.next_attempt_at <= now,
-            )
-            .order_by(Notification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+def _due_where(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Notification.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
+        Notification.next_attempt_at <= now,
+    )
+
+
+def due(
+    session: Session, *, now: dt.datetime, limit: int, channels: Collection[str] | None = None
+) -> list[Notification]:
+    """Return the rows due for an attempt, oldest first, locked (skipping rows another worker holds); with
+    ``channels``, only the rows for those channels (the others wait for a deliverer that has theirs, and do not
+    hold up the rest of the queue)."""
+    query = select(Notification).where(*_due_where(now))
+    if channels is not None:
+        query = query.where(Notification.channel.in_(list(channels)))
+    return list(session.scalars(query.order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+
+
+def waiting_for_channel(session: Session, *, now: dt.datetime, channels: Collection[str]) -> int:
+    """Count the due rows whose channel is not among the given ones."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(*_due_where(now), Notification.channel.not_in(list(channels)))
         )
+        or 0
     )
 
 
@@ -103,20 +112,18 @@ def deliver_pending(
 
     ``signer`` signs the documents that messages enclose (for the attachment notice, an
     emhana.attachment.notice.signer.NotificationSigner); without one, messages go without enclosures."""
-    sent = failed = skipped = 0
-    for row in due(session, now=now, limit=limit):
-        channel = channels.get(row.channel)
-        if channel is None:  # not configured here: the row waits for a deliverer that has it
-            skipped += 1
-            continue
+    sent = failed = 0
+    skipped = waiting_for_channel(session, now=now, channels=channels)  # they wait for a deliverer that has it
+    for row in due(session, now=now, limit=limit, channels=channels):
+        channel = channels[row.channel]
         row.attempts += 1
         try:
             channel.send(_message(session, row, signer, now))
         # Any failure of a channel (network, relay refusal, rendering) is recorded on the row, never raised.
         except Exception as exc:
-            row.state = DeliveryState.FAILED.value
+            state, row.next_attempt_at = after_failure(row.attempts, now)  # a dead letter after MAX_ATTEMPTS
+            row.state = state.value
             row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-            row.next_attempt_at = now + backoff(row.attempts)
             failed += 1
         else:
             row.state, row.sent_at, row.last_error = DeliveryState.SENT.value, now, None

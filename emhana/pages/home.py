@@ -18,9 +18,11 @@ from emhana.kernel.i18n import translate
 from emhana.pages.accounts import must_change_page
 from emhana.reference.rules import is_kato_code
 from emhana.web.deps import SESSION_COOKIE, OptionalActor, SessionDep, public
+from emhana.web.nextpath import safe_next
 from emhana.web.render import (
     MSG_CSRF,
     MSG_ENTITY_NOT_FOUND,
+    MSG_LOGIN_FIRST,
     MSG_NOT_FOUND_TITLE,
     MSG_REFUSED,
     PAGE_SIZE,
@@ -122,16 +124,24 @@ def entity_page(request: Request, entity_id: str, session: SessionDep, actor: Op
 
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[public()])
-def login_form(request: Request, actor: OptionalActor) -> HTMLResponse:
-    """Show the login form."""
-    return render(request, "login.html", actor=actor, username="", error="")
+def login_form(request: Request, actor: OptionalActor, next: str = "") -> HTMLResponse:  # noqa: A002
+    """Show the login form; ``next`` is the local page to return to once signed in."""
+    back = safe_next(next, "")
+    notice = translate(language(request), MSG_LOGIN_FIRST) if back else ""
+    return render(request, "login.html", actor=actor, username="", error="", notice=notice, next=back)
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[public()])
 def login(
-    request: Request, session: SessionDep, username: FormText = "", password: FormText = "", csrf: FormText = ""
+    request: Request,
+    session: SessionDep,
+    username: FormText = "",
+    password: FormText = "",
+    csrf: FormText = "",
+    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
 ) -> Response:
-    """Check the credentials, set the session cookie and go home; a wrong password re-renders the form."""
+    """Check the credentials, set the session cookie and go to ``next`` (a local page) or home; a wrong password
+    re-renders the form."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF)
     authenticator: LocalAuthenticator = getattr(request.app.state, "authenticator", LocalAuthenticator())
@@ -145,13 +155,14 @@ def login(
             status=401,
             username=username.strip(),
             error=translate(language(request), exc.template()),
+            next=safe_next(next, ""),
         )
     except PasswordChangeRequired:  # a one-time password: its holder chooses their own first
         return must_change_page(request, username.strip())
     settings = request.app.state.settings
     ttl = dt.timedelta(minutes=settings.token_ttl_minutes)
     token = issue_token(session=session, actor=actor, ttl=ttl)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

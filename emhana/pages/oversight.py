@@ -33,6 +33,10 @@ ACTIONS = {
     "person.create": N_("Registered you"),
     "representation.create": N_("Recorded a legal representation"),
     "attachment.read": N_("Read your attachment and applications"),
+    "application.read": N_("Read your attachment application"),
+    "population.read": N_("Saw your attachment in the organization's list of attached people"),
+    "application.approve": N_("Approved your attachment application"),
+    "application.refuse": N_("Refused your attachment application"),
     "medbook.read": N_("Read your medical book"),
     "fhir.patient.read": N_("Read your identity data from a medical information system"),
     "fhir.medbook.read": N_("Read your medical book from a medical information system"),
@@ -49,6 +53,7 @@ DOOR_PURPOSES = {
     "issue": N_("issuing the medical book"),
     "history of attachments": N_("history of attachments"),
     "attachment application": N_("attachment application"),
+    "attached population": N_("work of the organization the person belongs to"),
     "own record": N_("your own request"),
     "clinics near home": N_("your own request"),
     "notification settings": N_("your own request"),
@@ -100,11 +105,14 @@ def my_reads(request: Request, session: SessionDep, actor: Owner) -> HTMLRespons
         else []
     )
     lang = language(request)
+    ids = {r.entity_id for r in rows if r.entity_id is not None}
+    entities = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))} if ids else {}
     return render(
         request,
         "oversight/my_reads.html",
         actor=actor,
         rows=rows,
+        entities=entities,
         when=local_time,
         action=lambda a: translate(lang, ACTIONS.get(a, OTHER_ACTION)),
         why=lambda p: purpose_words(lang, p),

@@ -136,9 +136,15 @@ async def refuse(
     else:
         response = problems.registry_problem(request, exc)
         response.headers.update(headers or {})
+        for page in BROWSER_PAGES:  # a browser gets the HTML error page (web.render.install_error_pages)
+            response = page(request, response)
     if exc.status == 413:
         response.headers["Connection"] = "close"  # the rest of the body is not read
     await response(scope, receive, send)
+
+
+# Turns a problem+json answer into the HTML error page for a browser; web.render.install_error_pages adds it.
+BROWSER_PAGES: list[Callable[[Request, Response], Response]] = []
 
 
 class _Overflow(HTTPException):

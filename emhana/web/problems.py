@@ -30,6 +30,7 @@ _DOMAIN_CODES: dict[str, type[errors.RegistryError]] = {
         errors.UnknownKato,
         errors.OutsideKazakhstan,
         errors.InvalidDates,
+        errors.ReasonUnknown,
     )
 }
 

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import inspect
+import json
 import secrets
 from collections import Counter
 from functools import cache
@@ -15,23 +16,25 @@ from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emhana import __version__
 from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.facilities.models import Entity, Site
+from emhana.kernel import clock
 from emhana.kernel.db import reader
-from emhana.kernel.errors import AuthError, NotAuthenticated, OutsideKazakhstan, RegistryError
+from emhana.kernel.errors import NotAuthenticated, OutsideKazakhstan
 from emhana.kernel.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate, translations
 from emhana.reference.models import Region
 from emhana.reference.rules import in_kazakhstan
+from emhana.web import limits
 from emhana.web.deps import SESSION_COOKIE
+from emhana.web.nextpath import current_page, referer_page
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSRF_COOKIE = "csrf"
@@ -95,6 +98,9 @@ MSG_NOT_FOUND_TITLE = N_("Page not found")
 MSG_NOT_FOUND = N_("There is no such page. Check the address or start from the home page.")
 MSG_ENTITY_NOT_FOUND = N_("There is no healthcare entity with this number in the database.")
 MSG_LOGIN_FIRST = N_("Log in to see this page.")
+MSG_SERVER_TITLE = N_("Something went wrong")
+MSG_METHOD = N_("This address only receives forms. Go back to the page of the form and send it from there.")
+MSG_FORM_INVALID = N_("The form is incomplete or not valid. Go back, check the fields and send it again.")
 MSG_BAD_POINT = N_("Enter the latitude and longitude as decimal numbers, for example 51.128 and 71.430.")
 
 
@@ -171,8 +177,14 @@ def environment(lang: str) -> Environment:
         languages=LANGUAGE_NAMES,
         csrf_field=CSRF_FIELD,
         can=can,
+        clock_now=kz_now,  # the demo strip shows the process clock (the demo's stands inside the campaign)
     )
     return env
+
+
+def kz_now() -> dt.datetime:
+    """Return the process clock's instant in Kazakhstan's time."""
+    return clock.now().astimezone(clock.KZ_TIME)
 
 
 def language(request: Request) -> str:
@@ -182,11 +194,15 @@ def language(request: Request) -> str:
 
 
 def language_links(request: Request) -> list[tuple[str, str, str]]:
-    """Return (code, endonym, URL) for each language: the current path and query with ?lang= replaced."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return [
-        (code, LANGUAGE_NAMES[code], f"{request.url.path}?{urlencode([*query, ('lang', code)])}") for code in LANGUAGES
-    ]
+    """Return (code, endonym, URL) for each language: ``/language/{code}?next=`` the GET form of this page, so that
+    a switch after a refused form shows that form's page again, never a POST URL answered by 405."""
+    back = urlencode({"next": current_page(request)})
+    return [(code, LANGUAGE_NAMES[code], f"/language/{code}?{back}") for code in LANGUAGES]
+
+
+def login_url(request: Request) -> str:
+    """Return the login page's URL that brings the person back to this page once signed in."""
+    return f"/login?{urlencode({'next': current_page(request)})}"
 
 
 def page_url(request: Request, **changes: Any) -> str:
@@ -361,46 +377,78 @@ def actor_from_cookie(request: Request) -> Actor | None:
 
 
 def wants_html(request: Request) -> bool:
-    """Tell whether an error should be a page: not under /api/, and the client accepts HTML."""
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    """Tell whether an error should be a page: not under /api/ or /fhir/, and the client accepts HTML."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/fhir/")) and "text/html" in request.headers.get("accept", "")
+
+
+def _problem_page(request: Request, response: Response) -> Response:
+    """Turn a problem+json answer into the error page in the request's language (its detail is already in that
+    language); anything else is returned as it is."""
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return response
+    try:
+        body = json.loads(bytes(response.body))
+    except ValueError:
+        return response
+    status = int(body.get("status") or response.status_code)
+    lang = language(request)
+    title = MSG_NOT_FOUND_TITLE if status == 404 else MSG_SERVER_TITLE if status >= 500 else MSG_REFUSED
+    message = str(body.get("detail") or "")
+    if status == 404 and body.get("code") == "core.not_found":  # no such route; a missing record says which
+        message = translate(lang, MSG_NOT_FOUND)
+    elif status == 405:
+        message = translate(lang, MSG_METHOD)
+    elif status == 422 and body.get("code") in ("core.invalid_request", "core.invalid_json"):
+        message = translate(lang, MSG_FORM_INVALID)
+    try:
+        actor = actor_from_cookie(request) if status < 500 and status not in (413, 429) else None
+    except Exception:  # noqa: BLE001 -- the database may be what failed; the page is shown without the menu's actor
+        actor = None
+    page = render(
+        request,
+        "error.html",
+        actor=actor,
+        status=status,
+        title=translate(lang, title),
+        message=message,
+        back=referer_page(request),
+    )
+    for name in ("allow", "retry-after"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Render 404 and authentication or role refusals as HTML pages for browsers (a missing login shows the
-    login form); everything else keeps the installed problem+json handler.
+    """Answer a browser (Accept: text/html, outside /api/ and /fhir/) with an HTML page in its language wherever
+    an API client gets problem+json: every installed exception handler is wrapped. A page that needs a login
+    redirects to ``/login?next=`` this page; API clients keep problem+json.
 
-    Call after ``problems.install(app)``: it wraps the HTTPException handler installed there.
+    Call after ``problems.install(app)``: it wraps the handlers installed there.
     """
-    previous = app.exception_handlers[StarletteHTTPException]
+    for kind, previous in list(app.exception_handlers.items()):
+        app.add_exception_handler(kind, _browser_handler(previous))
+    if browser_page not in limits.BROWSER_PAGES:  # the refusals of the body and rate limits, before any route
+        limits.BROWSER_PAGES.append(browser_page)
 
-    async def _http(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_html(request):
-            return render_error(
-                request, status=404, title=MSG_NOT_FOUND_TITLE, message=MSG_NOT_FOUND, actor=actor_from_cookie(request)
-            )
+
+def browser_page(request: Request, response: Response) -> Response:
+    """Return the HTML error page for a browser's problem+json answer, else the answer as it is."""
+    if not wants_html(request):
+        return response
+    try:
+        return _problem_page(request, response)
+    except Exception:  # noqa: BLE001 -- an error page that cannot be drawn falls back to the problem itself
+        return response
+
+
+def _browser_handler(previous: Any) -> Any:
+    async def handler(request: Request, exc: Exception) -> Response:
+        if wants_html(request) and isinstance(exc, NotAuthenticated):
+            return RedirectResponse(login_url(request), status_code=303)
         result = previous(request, exc)
         response: Response = await result if inspect.isawaitable(result) else result
-        return response
+        return browser_page(request, response)
 
-    app.add_exception_handler(StarletteHTTPException, _http)
-    previous_registry = app.exception_handlers[RegistryError]
-
-    async def _registry(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, AuthError) and wants_html(request):
-            if isinstance(exc, NotAuthenticated):
-                return render(
-                    request,
-                    "login.html",
-                    actor=None,
-                    status=401,
-                    username="",
-                    error=translate(language(request), MSG_LOGIN_FIRST),
-                )
-            return render_error(
-                request, status=exc.status, title=MSG_REFUSED, message=exc.template(), actor=actor_from_cookie(request)
-            )
-        result = previous_registry(request, exc)
-        response: Response = await result if inspect.isawaitable(result) else result
-        return response
-
-    app.add_exception_handler(RegistryError, _registry)
+    return handler

@@ -32,12 +32,12 @@ CSP = (
     "connect-src 'self' wss://127.0.0.1:13579; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc load Swagger UI / ReDoc from jsDelivr with an inline bootstrap script; they
-# show the public API description only.
+# /docs and /redoc (web/apidocs.py) load Swagger UI / ReDoc from the app itself (no CDN) with FastAPI's inline
+# bootstrap script; they show the public API description only. ReDoc runs a worker from a blob.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
 PERMISSIONS = (
@@ -51,16 +51,22 @@ NO_STORE = (b"cache-control", b"no-store")
 STATIC_PREFIX = "/static/"
 
 
-def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
-    """Return the security headers of a response to a path (HSTS only over https)."""
-    return list(_headers(path.startswith(DOCS_PATHS), https))
+def security_headers(path: str, https: bool, tiles: str = "") -> list[tuple[bytes, bytes]]:
+    """Return the security headers of a response to a path (HSTS only over https); ``tiles`` is the origin of
+    the configured map tile source (EMHANA_MAP_TILE_URL), which the pages' CSP then admits for images only."""
+    return list(_headers(path.startswith(DOCS_PATHS), https, tiles))
+
+
+def page_csp(tiles: str) -> str:
+    """Return the pages' CSP, admitting images from the map tile origin when one is configured."""
+    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {tiles};") if tiles else CSP
 
 
 @functools.cache
-def _headers(docs: bool, https: bool) -> tuple[tuple[bytes, bytes], ...]:
-    """The four possible header sets, encoded once (they are sent with every response)."""
+def _headers(docs: bool, https: bool, tiles: str = "") -> tuple[tuple[bytes, bytes], ...]:
+    """The possible header sets, encoded once (they are sent with every response)."""
     headers = [
-        ("Content-Security-Policy", DOCS_CSP if docs else CSP),
+        ("Content-Security-Policy", DOCS_CSP if docs else page_csp(tiles)),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
@@ -79,6 +85,7 @@ class HeadersMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.tiles = settings.map_tile_origin()  # the map's tile origin, admitted for images (EMHANA_MAP_TILE_URL)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +96,8 @@ class HeadersMiddleware:
             if message["type"] == "http.response.start":
                 path = str(scope.get("path", ""))
                 # Read when the answer starts: a trusted proxy's X-Forwarded-Proto has set the scheme by then.
-                extra = security_headers(path, scope.get("scheme") == "https" or self.settings.cookie_secure)
+                https = scope.get("scheme") == "https" or self.settings.cookie_secure
+                extra = security_headers(path, https, self.tiles)
                 names = {k for k, _ in extra}
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
                 if not path.startswith(STATIC_PREFIX) and not any(k.lower() == NO_STORE[0] for k, _ in headers):

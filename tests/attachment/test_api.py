@@ -388,7 +388,8 @@ def test_fund_detaches_redistributes_and_runs_the_daily_job(
         assert upcoming["entity_id"] == country.a and upcoming["cause"] == "redistribution"
     now(dt.datetime(2025, 12, 21, 9, tzinfo=KZ_TIME))
     daily = client.post(f"{URL}/jobs/daily", headers=fund, json={"day": "2025-12-21"})
-    assert daily.status_code == 200 and daily.json()["in_effect"] == 3
+    # The first person's attachment (from 11 December) ended on 10 December, before it took effect: never in effect.
+    assert daily.status_code == 200 and daily.json()["in_effect"] == 2
 
 
 def test_the_daily_job_checkpoints_the_chains_with_the_deployments_key(

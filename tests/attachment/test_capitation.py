@@ -77,7 +77,7 @@ def test_counts_per_entity_sex_and_age_band(
     assert counts == {
         (country.a, "male", "18-39"): 1,
         (country.a, "female", "65+"): 1,
-        (country.a, "female", "0-4"): 1,
+        (country.a, "female", "1-4"): 1,
         (country.b, "male", "18-39"): 1,
         (country.b, "female", "18-39"): 1,
     }
@@ -134,7 +134,7 @@ def test_snapshot_is_reproducible_and_immutable_whatever_happens_since(
             == stored
         )
         jan = capitation.compute_counts(session=s, as_of=D(2026, 1, 1))
-    assert jan == {(country.b, "male", "18-39"): 1, (country.a, "female", "0-4"): 1, (country.b, "female", "40-64"): 1}
+    assert jan == {(country.b, "male", "18-39"): 1, (country.a, "female", "1-4"): 1, (country.b, "female", "40-64"): 1}
 
 
 def test_snapshot_refuses_the_future_and_other_bands_for_a_taken_day(
@@ -191,7 +191,7 @@ def test_snapshot_through_the_api(
     taken = client.post(url, headers=fund, json={"as_of": "2025-12-01"})
     assert taken.status_code == 201, taken.text
     snap = taken.json()
-    assert snap["total"] == 5 and snap["bands"] == "0-4,5-14,15-17,18-39,40-64,65+"
+    assert snap["total"] == 5 and snap["bands"] == "0,1-4,5-14,15-17,18-39,40-64,65+"
     assert client.post(url, headers=fund, json={"as_of": "2025-12-01"}).json() == snap
     future = client.post(url, headers=auth(Role.FUND_ADMIN), json={"as_of": "2026-01-01"})
     assert future.status_code == 422 and future.json()["code"] == "core.invalid_dates"
@@ -219,7 +219,7 @@ def test_capitation_command_line(
     assert done.exit_code == 0, done.output
     assert "5 persons" in done.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert [r["age_band"] for r in rows if r["entity_bin"] == "150340001236"] == ["0-4", "65+", "18-39"]
+    assert [r["age_band"] for r in rows if r["entity_bin"] == "150340001236"] == ["1-4", "65+", "18-39"]
     again = tmp_path / "again.csv"
     assert (
         runner.invoke(

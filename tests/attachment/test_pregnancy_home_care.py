@@ -333,7 +333,7 @@ def test_a23_a26_citizen_portal_declares_pregnancy_and_asks_for_home_visits(
     woman = person(sex="female", addresses=[*KARAGANDA, ("actual", "351000000")])
     actor, _ = make_actor(Role.CITIZEN, person_id=woman)
     assert login(client, actor.username).status_code == 303
-    page = client.get("/attachment/clinics?lang=en")
+    page = client.get(f"/attachment/apply?district_id={country.districts[('A1', 1)]}&lang=en")  # the apply form
     assert 'name="pregnant"' in page.text and 'name="care_at_home"' in page.text
     sent = client.post(
         "/attachment/apply",

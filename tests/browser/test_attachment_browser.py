@@ -122,7 +122,7 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.goto(f"{base}/login?lang=ru")
     page.get_by_label("Имя пользователя").fill(username)
     page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("button", name="Войти", exact=True).click()
     page.wait_for_url(f"{base}/")
 
 

@@ -19,7 +19,7 @@ def test_the_fund_reads_adds_and_ends_infection_rules(live_server: str, page: An
     page.goto(f"{live_server}/login?lang=ru")
     page.get_by_label("Имя пользователя").fill(USERNAME)
     page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("button", name="Войти", exact=True).click()
     page.wait_for_url(f"{live_server}/")
 
     page.get_by_role("navigation", name="Главное меню").get_by_role(

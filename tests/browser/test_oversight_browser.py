@@ -60,7 +60,7 @@ def test_the_fund_finds_the_flagged_registrar_from_the_main_menu(flagged_server:
     page.goto(f"{flagged_server}/login?lang=ru")
     page.get_by_label("Имя пользователя").fill(USERNAME)
     page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("button", name="Войти", exact=True).click()
     page.wait_for_url(f"{flagged_server}/")
 
     menu = page.get_by_role("navigation", name="Главное меню")

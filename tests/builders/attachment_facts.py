@@ -31,7 +31,7 @@ TARGET = TargetFacts(
     attached=3,
     site_kato="711210000",
 )
-CURRENT = CurrentFacts(district_id=3, entity_participating=True)
+CURRENT = CurrentFacts(district_id=3, entity_participating=True, moved=True)
 
 
 def facts(**kw: Any) -> ApplicationFacts:

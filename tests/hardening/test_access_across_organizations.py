@@ -39,6 +39,7 @@ PUBLIC = {
     "GET /api/v1/attachment/calendar/{year}",
     "GET /api/v1/attachment/deadline",
     "GET /api/v1/attachment/near",
+    "GET /api/v1/attachment/near/address",  # from a typed address: the reference data and the directory only
     "GET /api/v1/attachment/policies",
     "GET /api/v1/attachment/policies/{year}",
     "GET /api/v1/attachment/sites/{site_id}/free",
@@ -46,6 +47,8 @@ PUBLIC = {
     "GET /api/v1/facilities/entities/{entity_id}",
     "GET /api/v1/facilities/entities/{entity_id}/practitioners",
     "GET /api/v1/facilities/export",
+    "GET /api/v1/facilities/participant-lists",
+    "GET /api/v1/facilities/participant-lists/{year}",
     "GET /api/v1/facilities/near",
     "GET /api/v1/medbook/groups",
     "GET /api/v1/medbook/groups/{code}/versions",
@@ -56,7 +59,11 @@ PUBLIC = {
     "GET /api/v1/reference/regions",
     "GET /facilities",
     "GET /facilities/{entity_id}",
+    # The published lists of participating entities (B-02): organizations only, no personal data.
+    "GET /participants",
+    "GET /participants/{year}",
     "GET /fhir/R4/metadata",
+    "GET /language/{code}",
     "GET /login",
     "GET /medbook/groups",
     "GET /trust/anchor.pem",
@@ -68,6 +75,10 @@ PUBLIC = {
     "POST /api/v1/verify",
     "POST /login",
     "POST /logout",
+    # Signing in with EDS (issue 16, item 6): a one-time challenge, its signed answer, the demo PKI's button.
+    "POST /login/eds",
+    "POST /login/eds/challenge",
+    "POST /login/eds/demo",
     "POST /verify",
     # Changing a one-time password: it opens no session, so the form proves the current password itself.
     "POST /api/v1/auth/password",
@@ -88,6 +99,8 @@ FILL = {
     "bundle_id": str(MISSING),
     "examination_id": str(MISSING),
     "rule_id": str(MISSING),  # an infection rule: the Fund's list, no organization's record
+    "post_id": str(MISSING),  # a practitioner's post (the entity admin's sites page)
+    "district_id": str(MISSING),  # a district of a site (the entity admin's sites page)
 }
 
 

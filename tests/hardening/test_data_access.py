@@ -57,6 +57,9 @@ TABLE: list[tuple[str, str, str, str]] = [
     # A representation that has ended gives nothing.
     ("former_guardian", "GET", "/api/v1/persons/{child}", "hidden"),
     ("former_guardian", "GET", "/api/v1/attachment/persons/{child}", "hidden"),
+    ("parent", "GET", "/api/v1/attachment/persons/{child}/outlook", "ok"),
+    ("parent", "GET", "/api/v1/attachment/persons/{stranger}/outlook", "hidden"),
+    ("former_guardian", "GET", "/api/v1/attachment/persons/{child}/outlook", "hidden"),
     ("former_guardian", "GET", "/api/v1/attachment/applications/{child_app}", "hidden"),
     # A registrar sees their own organization's applications only.
     ("registrar_b", "GET", "/api/v1/attachment/applications/{stranger_app}", "ok"),

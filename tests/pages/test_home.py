@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
@@ -170,15 +171,17 @@ def test_language_switch_sets_the_cookie_and_keeps_the_query(client: TestClient,
     r = client.get("/facilities", params={"q": "поликлиника", "lang": "kk"})
     assert r.cookies.get("lang") == "kk"
     assert '<html lang="kk">' in r.text
-    assert (
-        'href="/facilities?q=%D0%BF%D0%BE%D0%BB%D0%B8%D0%BA%D0%BB%D0%B8%D0%BD%D0%B8%D0%BA%D0%B0&amp;lang=ru"' in r.text
-    )
+    # The link goes through /language/ru, which keeps the choice and comes back to this page with its query.
+    query = urlencode({"q": "поликлиника"})
+    assert f'href="/language/ru?{urlencode({"next": f"/facilities?{query}"})}"' in r.text
     assert "Қазақша" in r.text and "Русский" in r.text and "English" in r.text
     follow = client.get("/facilities", headers={"Accept-Language": "en"})
     assert '<html lang="kk">' in follow.text, "the cookie beats Accept-Language"
     switched = client.get("/facilities?lang=ru")
     assert switched.cookies.get("lang") == "ru"
     assert "Субъекты здравоохранения в базе данных" in switched.text
+    by_link = client.get(f"/language/en?{urlencode({'next': f'/facilities?{query}'})}", follow_redirects=False)
+    assert by_link.headers["location"] == f"/facilities?{query}" and by_link.cookies.get("lang") == "en"
 
 
 def test_accept_language_chooses_the_page_language(client: TestClient) -> None:

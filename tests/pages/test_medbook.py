@@ -82,7 +82,8 @@ def test_every_medbook_page_declares_who_it_admits() -> None:
 )
 def test_medbook_pages_admit_only_their_role(client: TestClient, world: World, path: str, other: str) -> None:
     anonymous = client.get(f"{path}?lang=en", headers=HTML)
-    assert anonymous.status_code == 401 and "Log in to see this page." in anonymous.text
+    assert anonymous.url.path == "/login" and anonymous.url.params["next"] == path  # back here once signed in
+    assert anonymous.status_code == 200 and "Log in to see this page." in anonymous.text
     sign_in(client, world, other)
     assert client.get(f"{path}?lang=en", headers=HTML).status_code == 403
 

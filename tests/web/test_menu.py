@@ -22,12 +22,14 @@ CITIZEN = [
     ("/attachment/clinics", "Clinics near me"),
     ("/medbook/my", "My medical book"),
     ("/me/reads", "Who has read my data"),
+    ("/me/notifications", "My notifications"),
 ]
 DESK, BOOKS = ("/medbook/desk", "Medical book desk"), ("/medbook/desk/books", "Books")
 REFERRALS = ("/medbook/referrals", "Incoming referrals")
 REGISTRAR = [
     ("/attachment/queue", "Application queue"),
     ("/attachment/record", "Record an application"),
+    ("/representations/new", "Record a legal representation"),
     ("/attachment/population", "Attached population"),
     REFERRALS,
 ]
@@ -40,12 +42,14 @@ BY_ROLE: dict[Role | None, list[tuple[str, str]]] = {
     Role.RESPONSIBLE_THERAPIST: [DESK, BOOKS, REFERRALS],
     Role.EMPLOYER: [("/medbook/workers", "Workers' clearance")],
     Role.FUND_ADMIN: [
+        ("/representations/new", "Record a legal representation"),
         ("/attachment/dashboard", "Attachment campaign"),
         ("/oversight/reads", "Unusual read volume"),
+        ("/oversight/jobs", "Scheduled jobs"),
         ("/medbook/infections", "Infections that bar work"),
         ("/accounts", "Accounts"),
     ],
-    Role.ENTITY_ADMIN: [("/accounts", "Accounts")],
+    Role.ENTITY_ADMIN: [("/entity/sites", "Sites of my organization"), ("/accounts", "Accounts")],
     Role.VERIFIER: [],
     Role.MIS_CLIENT: [],
 }

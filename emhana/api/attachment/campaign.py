@@ -21,7 +21,7 @@ from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
 from emhana.api.attachment.fund import router as fund_router
 from emhana.attachment import outputs
-from emhana.attachment.application import service
+from emhana.attachment.application import reasons, service
 from emhana.attachment.campaign import calendar
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import ApplicationDocument
@@ -37,6 +37,7 @@ from emhana.attachment.schemas import (
     HolidayOut,
     MyAttachmentsOut,
     NearFreeOut,
+    OutlookOut,
     PersonAttachmentsOut,
     SiteFreeOut,
 )
@@ -294,6 +295,15 @@ def my_attachments(session: SessionDep, actor: Annotated[Actor, require(Can.SEE_
         me=outputs.person_out(session, me, now) if me else None,
         represented=[outputs.person_out(session, v, now) for v in represented],
     )
+
+
+@router.get("/persons/{person_id}/outlook", response_model=OutlookOut)
+def outlook(person_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.APPLY_ON_PORTAL)]) -> OutlookOut:
+    """Tell the applicant, before filing, what an application for herself or a represented child meets today:
+    a change outside the campaign needs a valid reason (A-42), a change in it uses the year's quota (A-41)
+    and replaces an approved change not yet in effect. A person she does not represent answers 403."""
+    view = reasons.outlook(session=session, actor=actor, person_id=person_id, day=clock.today())
+    return reasons.outlook_out(view, person_id)
 
 
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)

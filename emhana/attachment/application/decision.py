@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from emhana.attachment import facts
+from emhana.attachment.application.reasons import current_facts
 from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Cause, ChangeReason, Channel, PlaceBasis
 from emhana.attachment.facts import Period, PersonRow, Target
@@ -23,7 +24,6 @@ from emhana.attachment.notice import approval_rows as notices
 from emhana.attachment.placement import basis_address, place
 from emhana.attachment.rules import (
     ApplicationFacts,
-    CurrentFacts,
     Decision,
     DocumentFacts,
     PersonFacts,
@@ -31,6 +31,7 @@ from emhana.attachment.rules import (
     evaluate,
 )
 from emhana.attachment.writes import Events, NewAttachment
+from emhana.facilities.inclusion import included_until
 from emhana.kernel.errors import InvalidInput, NotFound
 
 
@@ -110,15 +111,15 @@ def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed:
             target=TargetFacts(
                 entity_participating=t.included,
                 contract_to=t.contract_to,
+                # checked on the day the attachment takes effect (rules.check_effective)
+                included_to=included_until(session=session, entity_id=t.entity_id, day=today) if t.included else None,
                 district_id=t.district_id,
                 profile=t.profile,
                 capacity=capacity,
                 attached=attached,
                 site_kato=t.site_kato,
             ),
-            current=CurrentFacts(district_id=current.district_id, entity_participating=current.participating)
-            if current
-            else None,
+            current=current_facts(g.person.addresses, current, address),
             voluntary_changes_this_year=voluntary_changes(g.history, claim.filed_on.year),
             reviewed=reviewed,
             pregnant=claim.pregnant,

@@ -259,6 +259,16 @@ def get_application(*, session: Session, actor: Actor, application_id: int, toda
         # Only the Fund may read any application; to anyone else a missing one looks like someone else's.
         raise NotFound() if actor.role is Role.FUND_ADMIN else Forbidden()
     _authorize_read(session, actor, app, today)
+    if actor.person_id != app.person_id:  # shown to the person in "who read my data" (issue 16)
+        record_event(
+            session=session,
+            actor=actor,
+            action="application.read",
+            object_type="application",
+            object_id=str(app.id),
+            subject_person_id=app.person_id,
+            purpose="attachment application",
+        )
     return app
 
 

@@ -2,9 +2,12 @@
 
 Holidays are data (``data/holidays_kz.csv``, sources in ``data/README.md``). Non-religious holidays
 that fall on a weekend give the next working day off (Law No. 267-II of 13.12.2001, art. 5);
-Orthodox Christmas and Kurban Ait are never moved. Government decree transfers are data rows of
-kind ``day_off`` / ``working_day``; none are recorded yet. Outside the years of the file only
-weekends are days off.
+Orthodox Christmas and Kurban Ait are never moved. Transfers of days off by a legal act (a Government
+decree, since 2024 an order of the Minister of Labour) are data rows of kind ``day_off`` / ``working_day``
+with their source (2025: Sunday 5 January a working day, Friday 3 January a day off).
+
+A-52: a day outside the years of the file is refused (``CalendarNotCovered``), never counted from
+weekends alone: add the next year's rows (holidays, Kurban Ait, transfers) before it begins.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from emhana.kernel.clock import KZ_TIME  # Kazakhstan's one time, UTC+5
+from emhana.kernel.errors import CalendarNotCovered
 
 DATA = Path(__file__).parent / "data"
 
@@ -107,9 +111,18 @@ def kazakhstan() -> Calendar:
     return build(read_holidays(DATA / "holidays_kz.csv"))
 
 
+def covered(day: dt.date, calendar: Calendar) -> None:
+    """A-52: refuse a day of a year the calendar holds no data for (CalendarNotCovered), so that no
+    deadline is ever counted from weekends alone."""
+    if day.year not in calendar.years:
+        raise CalendarNotCovered(day=day.isoformat(), year=day.year)
+
+
 def is_working_day(day: dt.date, calendar: Calendar | None = None) -> bool:
-    """Tell whether a day is a working day (five-day week, holidays and substitute days off)."""
+    """Tell whether a day is a working day (five-day week, holidays, substitute days off and transfers);
+    CalendarNotCovered for a day of a year without data (A-52)."""
     cal = calendar or kazakhstan()
+    covered(day, cal)
     if day in cal.working_weekends:
         return True
     return day.weekday() < 5 and day not in cal.days_off
@@ -152,6 +165,8 @@ def decision_deadline(submitted_at: dt.datetime, calendar: Calendar | None = Non
 def holidays_of(year: int, calendar: Calendar | None = None) -> list[tuple[dt.date, str, Holiday | None]]:
     """Return the days off of a year beyond weekends: (day, kind, holiday row or None for substitutes)."""
     cal = calendar or kazakhstan()
+    if year not in cal.years:  # also a year no date can have (0, 10000): the same refusal, never a 500
+        raise CalendarNotCovered(day=str(year), year=year)
     rows: list[tuple[dt.date, str, Holiday | None]] = [(h.day, h.kind, h) for h in cal.holidays if h.day.year == year]
     rows += [(d, "substitute", None) for d in cal.substitutes if d.year == year]
     return sorted(rows, key=lambda r: (r[0], r[1]))

@@ -99,7 +99,7 @@ def write_layer(conn: Connection, plan: Plan, seed: int, params: GeneratorParams
                 "program_gobmp": state or rng.random() < 0.9,
                 "program_osms": True,
                 "contract_from": dt.date(year, 1, 1),
-                "contract_to": dt.date(year, 12, 31),
+                "contract_to": dt.date(year + params.contract_years - 1, 12, 31),
                 "region_kato": e.region,
             }
         )

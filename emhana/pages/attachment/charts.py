@@ -6,6 +6,7 @@ Every label is escaped here; the result is safe markup for the templates. Each c
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from html import escape
 
@@ -71,27 +72,44 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, width: int = 
     return Markup("".join(parts))  # noqa: S704 -- every label above went through html.escape
 
 
+# A label's glyphs are about this wide at 12px (DejaVu/Liberation Sans, Cyrillic capitals included): long labels
+# wrap to the next line at this estimate, so no label runs out of the drawing however the names are spelled.
+GLYPH_WIDTH = 7.6
+LINE_HEIGHT = 15
+
+
+def wrap_label(label: str, width: int) -> list[str]:
+    """Split a label into lines that fit a chart's width (at a space where one is; a long word is cut)."""
+    per_line = max(10, int(width / GLYPH_WIDTH))
+    return textwrap.wrap(label, per_line, break_on_hyphens=False) or [""]
+
+
 def bar_chart(rows: Sequence[tuple[str, int]], *, title: str, width: int = 720, accent: bool = False) -> Markup:
-    """Draw horizontal bars, each under its label (for example flows or refusal reasons), largest first."""
-    row_h, top = 46, 4
-    height = top * 2 + row_h * max(1, len(rows))
+    """Draw horizontal bars, each under its label (for example flows or refusal reasons), largest first; a long
+    label wraps onto more lines and is never cut."""
+    top = 4
     top_value = max((n for _, n in rows), default=0) or 1
     inner_w = width - 60
     color = ACCENT if accent else BAR
-    parts = [
+    body: list[str] = []
+    y = top
+    for label, n in rows:
+        lines = wrap_label(label, width)
+        w = max(2.0, inner_w * n / top_value)
+        spans = "".join(
+            f'<tspan x="0" dy="{0 if i == 0 else LINE_HEIGHT}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+        )
+        bar_y = y + 6 + LINE_HEIGHT * len(lines)
+        body.append(
+            f'<text class="label" x="0" y="{y + 14}" font-size="12" fill="{INK}">{spans}</text>'
+            f'<rect class="bar" x="0" y="{bar_y}" width="{w:.1f}" height="16" fill="{color}" rx="2">'
+            f"<title>{escape(label)}: {n}</title></rect>"
+            f'<text x="{w + 6:.1f}" y="{bar_y + 13}" font-size="12" font-weight="600" fill="{INK}">{n}</text>'
+        )
+        y = bar_y + 16 + 10
+    height = max(y, 46) + top
+    head = (
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-    ]
-    for i, (label, n) in enumerate(rows):
-        y = top + row_h * i
-        w = max(2.0, inner_w * n / top_value)
-        short = label if len(label) <= 100 else label[:99] + "…"
-        parts.append(
-            f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"><title>{escape(label)}</title>'
-            f"{escape(short)}</text>"
-            f'<rect class="bar" x="0" y="{y + 20}" width="{w:.1f}" height="16" fill="{color}" rx="2">'
-            f"<title>{escape(label)}: {n}</title></rect>"
-            f'<text x="{w + 6:.1f}" y="{y + 33}" font-size="12" font-weight="600" fill="{INK}">{n}</text>'
-        )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 -- every label above went through html.escape
+    )
+    return Markup(head + "".join(body) + "</svg>")  # noqa: S704 -- every label above went through html.escape

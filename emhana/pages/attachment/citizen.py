@@ -6,6 +6,7 @@ The registrar's and the Fund's pages live in staff_pages. Every page calls the s
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,22 +15,33 @@ from sqlalchemy.orm import Session
 from emhana.accounts.roles import Can, may
 from emhana.accounts.service import Actor
 from emhana.attachment import outputs
-from emhana.attachment.application import service
-from emhana.attachment.enums import Channel, PlaceBasis
+from emhana.attachment.application import reasons, service
+from emhana.attachment.enums import ChangeReason, Channel, PlaceBasis
 from emhana.attachment.models import Application
 from emhana.attachment.reports import names_for
 from emhana.attachment.rules import REFUSAL_REASONS
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
+from emhana.facilities.models import District, Site
 from emhana.facilities.rules import Profile
-from emhana.identity.service import get_person
+from emhana.identity.service import represented_ids
 from emhana.kernel import clock
-from emhana.kernel.errors import AlreadyDecided, InvalidInput, NotFound, RegistryError, VersionConflict
+from emhana.kernel.errors import (
+    AlreadyDecided,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ReasonUnknown,
+    RegistryError,
+    RepresentativeRequired,
+    VersionConflict,
+)
 from emhana.kernel.i18n import translate
+from emhana.pages import eds as eds_pages
 from emhana.pages.attachment import contacts as contact_pages
+from emhana.pages.attachment.clinics import router as clinics_router
 from emhana.pages.attachment.staff import router as staff_router
 from emhana.pages.attachment.views import (
     BASES,
-    MSG_NO_POINT,
     MSG_NOT_CITIZEN_LINKED,
     MSG_REASON_REQUIRED,
     MSG_STALE,
@@ -46,7 +58,7 @@ from emhana.web.render import (
     MSG_REFUSED,
     csrf_ok,
     language,
-    read_point,
+    language_links,
     render,
     render_error,
 )
@@ -54,6 +66,7 @@ from emhana.web.render import (
 router = APIRouter(include_in_schema=False)
 router.include_router(staff_router)
 router.include_router(contact_pages.router)
+router.include_router(clinics_router)  # the clinic search, /attachment/clinics
 
 Owner = Annotated[Actor, require(Can.SEE_OWN_RECORDS)]
 Applicant = Annotated[Actor, require(Can.APPLY_ON_PORTAL)]
@@ -90,92 +103,74 @@ def my_attachment(request: Request, session: SessionDep, actor: Owner) -> HTMLRe
     )
 
 
-def _clinics_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    *,
-    address: str = "",
-    lat: str = "",
-    lon: str = "",
-    profile: str = "",
-    person: str = "",
-    error: str = "",
-    status: int = 200,
+APPLY_FIELDS = ("person_id", "district_id", "place_basis", "change_reason", "pregnant", "border_claim", "care_at_home")
+BACK_FIELDS = ("address", "lat", "lon", "profile")
+
+
+def _apply_page(
+    request: Request, session: Session, actor: Actor, typed: dict[str, str], *, error: str = "", status: int = 200
 ) -> HTMLResponse:
-    """Render the clinics near an address of the citizen or a point they typed, with the apply form."""
-    lang, day = language(request), clock.today()
+    """Render the apply form for a chosen district with everything the person typed, what the application
+    would meet today (A-41 quota, A-42 reasons) and the error of a refused submission."""
     if actor.person_id is None:
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_NOT_CITIZEN_LINKED, actor=actor)
-    me = get_person(session=session, actor=actor, person_id=actor.person_id, purpose="clinics near home", day=day)
-    _, children = service.my_views(session=session, actor=actor, today=day)
-    names = names_for(session, [], [c.person_id for c in children])
-    points = [
-        a for a in me.addresses if a.lat is not None and a.lon is not None and (a.valid_to is None or a.valid_to >= day)
-    ]
-    chosen = next((a for a in points if str(a.id) == address), None)
-    point: tuple[float, float] | None = None
-    near_error = ""
-    if lat.strip() or lon.strip():
-        point, near_error = read_point(lang, lat, lon)
+    lang, day = language(request), clock.today()
+    child_ids = sorted(represented_ids(session=session, representative_id=actor.person_id, day=day))
+    names = names_for(session, [], [actor.person_id, *child_ids])
+    person = parse_int(typed.get("person_id")) or actor.person_id
+    basis = PlaceBasis(choice(typed.get("place_basis"), BASES) or PlaceBasis.RESIDENCE_PERMANENT.value)
+    view, person_error = None, ""
+    try:
+        view = reasons.outlook(session=session, actor=actor, person_id=person, day=day, basis=basis)
+    except (Forbidden, NotFound):
+        person_error = translate(lang, RepresentativeRequired.message)
+    district = parse_int(typed.get("district_id"))
+    chosen = session.get(District, district) if district else None
+    free = None
+    try:
+        loads = {d.id: n for d, n in service.site_free(session=session, site_id=chosen.site_id)[1]} if chosen else {}
+    except NotFound:  # the site has closed meanwhile
+        loads = {}
+    if chosen is not None and chosen.id in loads:
+        free = max(0, chosen.capacity - loads[chosen.id])
     else:
-        chosen = chosen or next((a for a in points if a.kind == "permanent"), points[0] if points else None)
-        if chosen is not None and chosen.lat is not None and chosen.lon is not None:
-            point = (chosen.lat, chosen.lon)
-        else:
-            near_error = translate(lang, MSG_NO_POINT)
-    profile = profile if profile in PROFILES else ""
-    found = (
-        service.near_free(session=session, lat=point[0], lon=point[1], day=day, limit=10, profile=profile or None)
-        if point
-        else []
-    )
-    target = parse_int(person)
+        chosen = None
+    back = {k: typed.get(k, "") for k in BACK_FIELDS if typed.get(k)}
+    here = [(k, typed[k]) for k in (*APPLY_FIELDS, *BACK_FIELDS) if typed.get(k)]
     return render(
         request,
-        "attachment/clinics.html",
+        "attachment/apply.html",
         actor=actor,
         status=status,
-        me=me,
-        children=children,
+        typed=typed,
+        person=person,
+        child_ids=child_ids,
         names=names,
-        points=points,
-        chosen=chosen if not (lat.strip() or lon.strip()) else None,
-        lat=lat.strip(),
-        lon=lon.strip(),
-        profile=profile,
-        profiles=PROFILES,
-        found=found,
-        near_error=near_error,
-        error=error,
+        view=view,
+        holding=reasons.holding(view) if view else [],
+        person_error=person_error,
+        district=chosen,
+        site=session.get(Site, chosen.site_id) if chosen else None,
+        free=free,
         bases=BASES,
-        target=target,
+        reasons=reasons.REASONS,
+        error=error,
+        back_url="/attachment/clinics" + (f"?{urlencode({**back, 'person': str(person)})}"),
+        again_links=[
+            (c, n, f"/attachment/apply?{urlencode([*here, ('lang', c)])}") for c, n, _ in language_links(request)
+        ],
         al=_labels(request),
+        eds_apply=eds_pages.apply_context(request, actor),  # the signing step (H-eds, issue 16 item 6)
     )
 
 
-@router.get("/attachment/clinics", response_class=HTMLResponse, dependencies=[require(Can.APPLY_ON_PORTAL)])
-def clinics(
-    request: Request,
-    session: SessionDep,
-    actor: Applicant,
-    address: str = "",
-    lat: str = "",
-    lon: str = "",
-    profile: str = "",
-    person: str = "",
-) -> HTMLResponse:
-    """Show participating sites near home or work with distance, profile and free places per district."""
-    return _clinics_page(
-        request,
-        session,
-        actor,
-        address=address[:20],
-        lat=lat[:30],
-        lon=lon[:30],
-        profile=profile[:20],
-        person=person[:20],
-    )
+@router.get("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Can.APPLY_ON_PORTAL)])
+def apply_form(request: Request, session: SessionDep, actor: Applicant) -> HTMLResponse:
+    """Show the apply form for a district chosen on the clinics page, or the form as it was typed (the
+    language links of a refused form lead here): a non-representative is told at once, and the year's
+    change quota and the reasons of a change outside the campaign before anything is filed."""
+    typed = {k: v[:200] for k, v in request.query_params.items() if k in (*APPLY_FIELDS, *BACK_FIELDS)}
+    return _apply_page(request, session, actor, typed)
 
 
 @router.post("/attachment/apply", response_class=HTMLResponse, dependencies=[require(Can.APPLY_ON_PORTAL)])
@@ -187,6 +182,7 @@ def apply(
     person_id: FormText = "",
     district_id: FormText = "",
     place_basis: FormText = "",
+    change_reason: FormText = "",
     address: FormText = "",
     lat: FormText = "",
     lon: FormText = "",
@@ -194,19 +190,35 @@ def apply(
     pregnant: FormText = "",
     care_at_home: FormText = "",
     border_claim: FormText = "",
+    sign: FormText = "",
+    cms: Annotated[str, Form(max_length=64 * 1024)] = "",
 ) -> Response:
     """Apply on the portal for oneself or a represented child (A-50); the same service as the API.
-    A-23 (M): a declared pregnancy; A-26: the applicant's wish for home visits outside the service zone."""
+    A-23 (M): a declared pregnancy; A-26: the applicant's wish for home visits outside the service zone;
+    A-42: the reason of a change outside the campaign. A refusal shows the form again as it was typed."""
     if not csrf_ok(request, csrf):
         return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
     person, district = parse_int(person_id), parse_int(district_id)
     basis = choice(place_basis, BASES) or PlaceBasis.RESIDENCE_PERMANENT.value
-    again = {"address": address, "lat": lat, "lon": lon, "profile": profile, "person": person_id}
+    typed = {
+        "person_id": person_id,
+        "district_id": district_id,
+        "place_basis": basis,
+        "change_reason": change_reason,
+        "pregnant": pregnant,
+        "border_claim": border_claim,
+        "care_at_home": care_at_home,
+        "address": address,
+        "lat": lat,
+        "lon": lon,
+        "profile": profile,
+    }
+    lang = language(request)
     if person is None or district is None:
-        return _clinics_page(
-            request, session, actor, **again, status=422, error=translate(language(request), InvalidInput.message)
-        )
+        return _apply_page(request, session, actor, typed, status=422, error=translate(lang, InvalidInput.message))
     try:
+        if change_reason and change_reason not in reasons.REASONS:
+            raise ReasonUnknown()
         app = service.submit(
             session=session,
             actor=actor,
@@ -216,16 +228,16 @@ def apply(
                 person_id=person,
                 district_id=district,
                 place_basis=PlaceBasis(basis),
+                change_reason=ChangeReason(change_reason) if change_reason else None,
                 pregnant=pregnant == "on",
                 border_claim=border_claim == "on",
                 care_at_home=True if care_at_home == "on" else None,
             ),
         )
+        eds_pages.sign_with_submit(request, session, actor, app, sign, cms)  # signed with the submission
     except RegistryError as exc:
         session.rollback()
-        return _clinics_page(
-            request, session, actor, **again, status=exc.status, error=error_text(language(request), exc)
-        )
+        return _apply_page(request, session, actor, typed, status=exc.status, error=error_text(lang, exc))
     return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
 
 
@@ -252,6 +264,7 @@ def _application_page(
         error=error,
         al=_labels(request),
         reasons=list(REFUSAL_REASONS),
+        eds=eds_pages.signature_context(request, session, actor, app),  # the applicant's signature (issue 16)
         may_decide=may(actor.role, Can.DECIDE_APPLICATION)
         and app.entity_id == actor.entity_id
         and out.state == "submitted",

@@ -1,9 +1,15 @@
-"""The Fund's page that creates next year's campaign policy (A-30..A-34, A-41) from a form.
+"""The Fund's pages: the form that creates next year's campaign policy (A-30..A-34, A-41), and taking a
+capitation snapshot with its exports (A-120, A-121).
 
 The form posts to /attachment/policies/new with its CSRF field; the values go through the same schema
 (PolicyIn) and use case (policy.create_policy) as POST /api/v1/attachment/policies, so a campaign
 whose window has opened, or a year already recorded, is refused the same way and past campaigns
 stay as they were. Errors are shown above the form, which keeps what was typed.
+
+A capitation snapshot is taken from /attachment/snapshots/new through the same use case as the API
+(capitation.take_snapshot); it then opens on its own page, with its counts per organization and two CSV exports:
+the counts, and the persons behind each count (the attachment that counted each one), so that the snapshot can
+be reproduced to the person (A-121).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
+from emhana.attachment import capitation, snapshot_export
 from emhana.attachment.campaign import policy
-from emhana.attachment.enums import AtuLevel
+from emhana.attachment.enums import DEFAULT_BANDS, AtuLevel
 from emhana.attachment.schemas import PolicyIn
 from emhana.kernel import clock
 from emhana.kernel.errors import InvalidDates, InvalidInput, RegistryError
@@ -141,11 +148,11 @@ async def policy_create(request: Request, session: SessionDep, actor: PolicyMake
         created = policy.create_policy(session=session, actor=actor, data=data, today=clock.today())
     except RegistryError as exc:
         session.rollback()
-        return _page(request, actor, values, error=_message(language(request), exc), status=exc.status)
+        return _page(request, actor, values, error=error_message(language(request), exc), status=exc.status)
     return RedirectResponse(f"/attachment/policies?created={created.year}", status_code=303)
 
 
-def _message(lang: str, exc: RegistryError) -> str:
+def error_message(lang: str, exc: RegistryError) -> str:
     """Return an error's text; the reason of inconsistent dates is translated too."""
     if isinstance(exc, InvalidDates):
         return translate(lang, exc.template(), {**exc.params, "reason": translate(lang, str(exc.params["reason"]))})
@@ -158,3 +165,78 @@ def created_notice(session: Session, lang: str, created: str) -> str:
     if year is None or year not in {p.year for p in policy.list_policies(session)}:
         return ""
     return translate(lang, MSG_POLICY_CREATED, {"year": year})
+
+
+Counter = Annotated[Actor, require(Can.COUNT_CAPITATION)]
+MSG_SNAPSHOT_DAY = N_("Enter the day of the snapshot as a date (YYYY-MM-DD).")
+
+
+def _snapshot_form(
+    request: Request, actor: Actor, values: dict[str, str], error: str = "", status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "attachment/fund_snapshot_new.html",
+        actor=actor,
+        status=status,
+        v=values,
+        error=error,
+        al=AttachmentLabels(language(request)),
+    )
+
+
+@router.get("/attachment/snapshots/new", response_class=HTMLResponse, dependencies=[require(Can.COUNT_CAPITATION)])
+def snapshot_form(request: Request, actor: Counter) -> HTMLResponse:
+    """Show the form that takes a capitation snapshot, on today with the default age bands."""
+    return _snapshot_form(request, actor, {"as_of": clock.today().isoformat(), "bands": DEFAULT_BANDS})
+
+
+@router.post("/attachment/snapshots/new", response_class=HTMLResponse, dependencies=[require(Can.COUNT_CAPITATION)])
+async def snapshot_take(request: Request, session: SessionDep, actor: Counter) -> Response:
+    """Take the capitation snapshot of a day (A-120); a day already taken with the same bands opens as it was."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not csrf_ok(request, form.get("csrf", "")):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    values = {
+        "as_of": form.get("as_of", "").strip()[:10],
+        "bands": form.get("bands", "").strip()[:200] or DEFAULT_BANDS,
+    }
+    try:
+        as_of = parse_date(values["as_of"])
+        if as_of is None:
+            raise InvalidInput(MSG_SNAPSHOT_DAY)
+        snap = capitation.take_snapshot(
+            session=session, actor=actor, as_of=as_of, today=clock.today(), bands=values["bands"], now=clock.now()
+        )
+    except RegistryError as exc:
+        session.rollback()
+        return _snapshot_form(request, actor, values, error=error_message(language(request), exc), status=exc.status)
+    return RedirectResponse(f"/attachment/snapshots/{snap.id}", status_code=303)
+
+
+@router.get(
+    "/attachment/snapshots/{snapshot_id}", response_class=HTMLResponse, dependencies=[require(Can.COUNT_CAPITATION)]
+)
+def snapshot_page(snapshot_id: int, request: Request, session: SessionDep, actor: Counter) -> HTMLResponse:
+    """Show a snapshot: its counts per organization, sex and age band, with its two CSV exports (A-120, A-121)."""
+    snap = capitation.get_snapshot(session=session, snapshot_id=snapshot_id)
+    return render(
+        request,
+        "attachment/fund_snapshot.html",
+        actor=actor,
+        snap=snap,
+        bands=snap.bands.split(","),
+        rows=snapshot_export.totals(session=session, snapshot=snap),
+        al=AttachmentLabels(language(request)),
+    )
+
+
+@router.get("/attachment/snapshots/{snapshot_id}/persons.csv", dependencies=[require(Can.COUNT_CAPITATION)])
+def snapshot_persons_csv(snapshot_id: int, session: SessionDep, actor: Counter) -> Response:
+    """Export the persons counted in a snapshot, each with the attachment that counted them (A-121)."""
+    snap = capitation.get_snapshot(session=session, snapshot_id=snapshot_id)
+    return Response(
+        snapshot_export.persons_csv(session=session, actor=actor, snapshot=snap),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="capitation-{snap.as_of}-persons.csv"'},
+    )

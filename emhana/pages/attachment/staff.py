@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,16 +17,16 @@ from starlette.datastructures import UploadFile
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment import capitation, outputs, reports
-from emhana.attachment.application import service
+from emhana.attachment.application import reasons, service
 from emhana.attachment.campaign import policy
-from emhana.attachment.enums import Channel, Holder, PlaceBasis
+from emhana.attachment.enums import ChangeReason, Channel, Holder, PlaceBasis
 from emhana.attachment.schemas import MAX_UPLOAD_BYTES, UPLOAD_TYPES, ApplicationIn, DocumentIn
 from emhana.facilities.models import Entity
 from emhana.facilities.rules import Profile
 from emhana.identity.models import Person
-from emhana.identity.service import find_by_iin, get_person
+from emhana.identity.service import find_by_iin, get_person, represented_ids
 from emhana.kernel import clock
-from emhana.kernel.errors import InvalidInput, NotFound, RegistryError
+from emhana.kernel.errors import InvalidInput, NotFound, ReasonUnknown, RegistryError
 from emhana.kernel.i18n import N_, translate
 from emhana.pages.attachment import charts
 from emhana.pages.attachment import fund as policy_pages
@@ -35,6 +36,7 @@ from emhana.pages.attachment.views import (
     FORM_DOC_KINDS,
     MSG_DECIDED,
     MSG_IIN_FORMAT,
+    MSG_NOT_REPRESENTATIVE,
     MSG_PERSON_NOT_FOUND,
     MSG_SCAN_REQUIRED,
     SEXES,
@@ -46,7 +48,17 @@ from emhana.pages.attachment.views import (
     parse_int,
 )
 from emhana.web.deps import SessionDep, require
-from emhana.web.render import MSG_CSRF, MSG_REFUSED, csrf_ok, language, page_url, parse_page, render, render_error
+from emhana.web.render import (
+    MSG_CSRF,
+    MSG_REFUSED,
+    csrf_ok,
+    language,
+    language_links,
+    page_url,
+    parse_page,
+    render,
+    render_error,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(policy_pages.router)
@@ -81,7 +93,14 @@ def queue(request: Request, session: SessionDep, actor: Decider, decided: str = 
     number = parse_int(decided)
     notice = translate(language(request), MSG_DECIDED, {"number": number}) if number else ""
     return render(
-        request, "attachment/queue.html", actor=actor, outs=outs, names=names, notice=notice, al=_labels(request)
+        request,
+        "attachment/queue.html",
+        actor=actor,
+        outs=outs,
+        names=names,
+        notice=notice,
+        decided=number,
+        al=_labels(request),
     )
 
 
@@ -92,20 +111,34 @@ def _record_page(
     *,
     person: Person | None = None,
     applicant: Person | None = None,
+    typed: Mapping[str, str] | None = None,
     error: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    """Render the registrar's form: the IIN lookup, then the application of the person found."""
+    """Render the registrar's form: the IIN lookup, then the application of the person found, with what was
+    typed kept after a refusal, a representative who does not represent the person told at once, and what
+    the application would meet today (A-41 quota, A-42 reasons)."""
     sites = reports.entity_sites(session=session, entity_id=actor.entity_id) if actor.entity_id else []
     loads = {d.id: n for s in sites for d, n in service.site_free(session=session, site_id=s.id)[1]}
+    day = clock.today()
     current = (
         service.person_view(
-            session=session, actor=actor, person_id=person.id, today=clock.today(), purpose="attachment application"
+            session=session, actor=actor, person_id=person.id, today=day, purpose="attachment application"
         ).current
         if person
         else None
     )
     names = reports.names_for(session, [current] if current else [])
+    view = reasons.outlook(session=session, actor=actor, person_id=person.id, day=day) if person else None
+    not_represented = (
+        person is not None
+        and applicant is not None
+        and applicant.id != person.id
+        and person.id not in represented_ids(session=session, representative_id=applicant.id, day=day)
+    )
+    here = [("person_id", str(person.id))] if person else []
+    if applicant is not None:
+        here.append(("applicant_person_id", str(applicant.id)))
     return render(
         request,
         "attachment/record.html",
@@ -121,14 +154,36 @@ def _record_page(
         bases=BASES,
         doc_kinds=FORM_DOC_KINDS,
         rows=range(DOC_ROWS),
+        typed=typed or {},
+        view=view,
+        holding=reasons.holding(view) if view else [],
+        reasons=reasons.REASONS,
+        rep_error=translate(language(request), MSG_NOT_REPRESENTATIVE) if not_represented else "",
+        again_links=[
+            (c, n, f"/attachment/record?{urlencode([*here, ('lang', c)])}") for c, n, _ in language_links(request)
+        ],
         al=_labels(request),
     )
 
 
 @router.get("/attachment/record", response_class=HTMLResponse, dependencies=[require(Can.RECORD_WRITTEN_APPLICATION)])
-def record_form(request: Request, session: SessionDep, actor: Recorder) -> HTMLResponse:
-    """Show the IIN lookup that starts an in-person or written application (A-50, A-51)."""
-    return _record_page(request, session, actor)
+def record_form(
+    request: Request, session: SessionDep, actor: Recorder, person_id: str = "", applicant_person_id: str = ""
+) -> HTMLResponse:
+    """Show the IIN lookup that starts an in-person or written application (A-50, A-51); with the ids of a
+    person found (the language links of the form lead here), the form for that person again."""
+    pid, aid = parse_int(person_id), parse_int(applicant_person_id)
+    try:
+        person = _person(session, actor, pid) if pid else None
+        applicant = _person(session, actor, aid) if aid and person else None
+    except RegistryError as exc:
+        return _record_page(request, session, actor, error=error_text(language(request), exc), status=exc.status)
+    return _record_page(request, session, actor, person=person, applicant=applicant)
+
+
+def _person(session: Session, actor: Actor, person_id: int) -> Person:
+    """Return a person the registrar found before (the read is logged with the form's purpose)."""
+    return get_person(session=session, actor=actor, person_id=person_id, purpose="attachment application")
 
 
 def _lookup(session: Session, actor: Actor, iin: str) -> Person:
@@ -197,6 +252,7 @@ async def record(request: Request, session: SessionDep, actor: Recorder) -> Resp
     lang = language(request)
     person_id, applicant_id = parse_int(fields.get("person_id")), parse_int(fields.get("applicant_person_id"))
     person = applicant = None
+    typed = {k: str(v)[:200] for k, v in fields.items() if isinstance(v, str) and k != "csrf"}
     try:
         if person_id is None:
             raise InvalidInput()
@@ -216,6 +272,7 @@ async def record(request: Request, session: SessionDep, actor: Recorder) -> Resp
             border_claim=fields.get("border_claim") == "on",
             applicant_person_id=applicant_id,
             pregnant=fields.get("pregnant") == "on",  # A-23 (M)
+            change_reason=_reason(fields.get("change_reason")),  # A-42
             documents=documents,
         )
         app = service.submit(session=session, actor=actor, data=data, channel=channel, uploads=uploads, now=clock.now())
@@ -224,9 +281,26 @@ async def record(request: Request, session: SessionDep, actor: Recorder) -> Resp
         person = session.get(Person, person_id) if person_id else None
         applicant = session.get(Person, applicant_id) if applicant_id else None
         return _record_page(
-            request, session, actor, person=person, applicant=applicant, error=error_text(lang, exc), status=exc.status
+            request,
+            session,
+            actor,
+            person=person,
+            applicant=applicant,
+            typed=typed,
+            error=error_text(lang, exc),
+            status=exc.status,
         )
     return RedirectResponse(f"/attachment/applications/{app.id}", status_code=303)
+
+
+def _reason(value: object) -> ChangeReason | None:
+    """Return the posted reason of a change outside the campaign; one outside A-42 is a coded error."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if text not in reasons.REASONS:
+        raise ReasonUnknown()
+    return ChangeReason(text)
 
 
 @router.get("/attachment/population", response_class=HTMLResponse, dependencies=[require(Can.SEE_ENTITY_POPULATION)])

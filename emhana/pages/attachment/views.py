@@ -4,6 +4,8 @@ parsing, and the messages the pages show. No rule lives here; the pages call the
 from __future__ import annotations
 
 import datetime as dt
+import re
+from functools import cache
 from typing import Any
 
 from emhana.attachment.enums import DocKind, PlaceBasis
@@ -40,6 +42,10 @@ CODE_LABELS: dict[str, dict[str, str]] = {
         "relocation": N_("Change of residence"),
         "closure": N_("Closure of the organization"),
         "redistribution": N_("Redistribution"),
+    },
+    "change_reason": {
+        "relocation": N_("Change of residence (relocation)"),
+        "closure": N_("Closure, reorganization or loss of contract of the current organization"),
     },
     "end_reason": {
         "transfer": N_("Transferred to another organization"),
@@ -93,6 +99,26 @@ MSG_SCAN_REQUIRED = N_(
     "A written application needs at least one scanned document (PDF, JPEG, PNG or TIFF, up to 10 MB)."
 )
 MSG_REASON_REQUIRED = N_("Choose the reason of the refusal.")
+MSG_NOT_REPRESENTATIVE = N_(
+    "The registry holds no legal representation of this person by this applicant: record the representation "
+    "with its basis document first, or the application will be refused."
+)
+
+
+MSG_OTHER_REASON = N_("Another reason")
+PLACEHOLDER = re.compile(r"\{(\w+)")
+
+
+@cache
+def error_messages() -> dict[str, str]:
+    """Return the message of every error by its code (the whole RegistryError tree)."""
+    found: dict[str, str] = {}
+    pending: list[type[RegistryError]] = [RegistryError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls.message)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 class AttachmentLabels:
@@ -109,9 +135,10 @@ class AttachmentLabels:
         return translate(self.lang, message) if message else value
 
     def reason(self, code: str) -> str:
-        """Return the title of a refusal reason without its parameters (for selects and charts)."""
-        message = REFUSAL_REASONS.get(code)
-        return translate(self.lang, message, {"day": "…", "limit": "…", "expires_on": "…"}) if message else code
+        """Return the title of a refusal reason without its parameters (for selects and charts): a ground of
+        A-70/A-71, or the message of any other error an automatic refusal counted; never the code itself."""
+        message = REFUSAL_REASONS.get(code) or error_messages().get(code) or MSG_OTHER_REASON
+        return translate(self.lang, message, dict.fromkeys(PLACEHOLDER.findall(message), "…"))
 
     def person(self, person: Person | None) -> str:
         """Return a person's full name."""

@@ -37,5 +37,7 @@ class RecordSignature(Base):
 
     __table_args__ = (
         UniqueConstraint("record_kind", "record_id", name="uq_record_signature_record"),
-        CheckConstraint("record_kind IN ('medbook_entry', 'attachment_notice')", name="record_kind"),
+        CheckConstraint(
+            "record_kind IN ('medbook_entry', 'attachment_notice', 'attachment_application')", name="record_kind"
+        ),
     )

@@ -24,6 +24,7 @@ from emhana.kernel.errors import Forbidden
 class RecordKind(StrEnum):
     MEDBOOK_ENTRY = "medbook_entry"  # a journal entry or a correction (C-13, C-41)
     ATTACHMENT_NOTICE = "attachment_notice"  # an attachment notification or refusal (A-54)
+    ATTACHMENT_APPLICATION = "attachment_application"  # a portal application, signed by its applicant (issue 16)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Signable:
     organization_bin: str
     author_account_id: int | None  # None: the signer is whoever acts for the organization (a notice)
     subject_person_id: int | None
+    signer_person_id: int | None = None  # the person who signs (an application's applicant), see applicant_signs
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SignableKind:
     signers: Can
     author_signs: bool
     on_signed: Callable[[Session, int], None] | None = None
+    applicant_signs: bool = False  # the record's ``signer_person_id`` signs it herself (no organization, no BIN)
 
 
 class UnregisteredKind(LookupError):
@@ -92,7 +95,14 @@ def signable(session: Session, kind: RecordKind, record_id: int) -> Signable:
 
 def check_may_sign(actor: Actor, record: Signable) -> None:
     """Admit the record's author (or the organization's MIS on the author's behalf) for an entry (C-40), and
-    the deciding organization's head or registrar for a notice (A-54); raise Forbidden."""
+    the deciding organization's head or registrar for a notice (A-54), the applicant for her application; raise
+    Forbidden."""
+    if kind_of(record.kind).applicant_signs:
+        if actor.person_id is None or actor.person_id != record.signer_person_id:
+            raise Forbidden()
+        if not may(actor.role, kind_of(record.kind).signers):
+            raise Forbidden()
+        return
     if actor.entity_id is None or actor.entity_id != record.entity_id:
         raise Forbidden()
     registration = kind_of(record.kind)
@@ -104,7 +114,10 @@ def check_may_sign(actor: Actor, record: Signable) -> None:
 
 def expected_iin(session: Session, actor: Actor, record: Signable) -> str | None:
     """Return the IIN the signing certificate must carry: the author's for an entry, the acting person's for a
-    notice (C-06, C-40, A-54)."""
+    notice (C-06, C-40, A-54), the applicant's for an application."""
+    if kind_of(record.kind).applicant_signs:
+        person = session.get(Person, record.signer_person_id) if record.signer_person_id is not None else None
+        return person.iin if person is not None else None
     if kind_of(record.kind).author_signs:
         return _iin_of_account(session, record.author_account_id)
     return _iin_of_account(session, actor.account_id)

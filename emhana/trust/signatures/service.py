@@ -30,6 +30,7 @@ from emhana.trust.signatures.records import (
     Signable,
     check_may_sign,
     expected_iin,
+    kind_of,
     mark_signed,
     signable,
 )
@@ -125,7 +126,8 @@ def attach_signature(
     iin = expected_iin(session, actor, record)
     if iin is None:
         raise WrongSigner(reason=reasons.AUTHOR_WITHOUT_IIN)
-    check_signer(evidence, iin=iin, bin_=record.organization_bin)
+    bin_ = None if kind_of(kind).applicant_signs else record.organization_bin  # a person signs for herself
+    check_signer(evidence, iin=iin, bin_=bin_)
     row = RecordSignature(
         record_kind=kind.value,
         record_id=record_id,

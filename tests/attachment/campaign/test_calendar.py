@@ -9,6 +9,8 @@ import pytest
 from emhana.attachment.campaign import calendar
 from emhana.attachment.campaign.calendar import Holiday, build, decision_deadline, is_working_day, next_working_day
 from emhana.kernel.clock import KZ_TIME
+from emhana.kernel.errors import CalendarNotCovered
+from emhana.kernel.i18n import translate
 
 
 def kz(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> dt.datetime:
@@ -18,7 +20,7 @@ def kz(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> dt.datetime:
 def test_every_year_has_the_fixed_holidays_and_kurban_ait() -> None:
     cal = calendar.kazakhstan()
     for year in (2025, 2026, 2027):
-        rows = [h for h in cal.holidays if h.day.year == year]
+        rows = [h for h in cal.holidays if h.day.year == year and h.kind in ("holiday", "religious")]
         assert len(rows) == 15, year  # 14 fixed days + the first day of Kurban Ait
         assert {h.day for h in rows} >= {
             dt.date(year, m, d)
@@ -71,7 +73,9 @@ def test_religious_holidays_are_not_moved() -> None:
         (dt.date(2025, 9, 6), False),  # Saturday
         (dt.date(2025, 12, 16), False),  # Independence Day
         (dt.date(2026, 5, 27), False),  # Kurban Ait
-        (dt.date(2028, 1, 3), True),  # a year without data: weekends only
+        (dt.date(2025, 1, 3), False),  # Friday: the day off moved from Sunday 5 January 2025
+        (dt.date(2025, 1, 5), True),  # Sunday made a working day by the 2025 transfer
+        (dt.date(2025, 1, 6), True),
     ],
 )
 def test_is_working_day(day: dt.date, working: bool) -> None:
@@ -117,3 +121,32 @@ def test_decree_transfers_are_data() -> None:
     assert is_working_day(dt.date(2025, 1, 4), cal) and not is_working_day(dt.date(2025, 1, 3), cal)
     with pytest.raises(ValueError):
         build((Holiday(dt.date(2025, 1, 4), "festival", "", "", "", ""),))
+
+
+def test_the_2025_transfer_is_data_with_its_source() -> None:
+    rows = {h.day: h for h in calendar.kazakhstan().holidays if h.kind in ("day_off", "working_day")}
+    assert rows[dt.date(2025, 1, 3)].kind == "day_off" and rows[dt.date(2025, 1, 5)].kind == "working_day"
+    assert all("Minister of Labour" in h.source and h.name_kk and h.name_ru for h in rows.values())
+    # Filed on Friday 3 January 2025 (a day off): accepted on Sunday 5 January, a working day, and due then.
+    assert decision_deadline(kz(2025, 1, 3, 12)).date() == dt.date(2025, 1, 5)
+    assert next_working_day(dt.date(2025, 1, 2)) == dt.date(2025, 1, 5)
+
+
+@pytest.mark.parametrize("day", [dt.date(2028, 1, 3), dt.date(2024, 12, 30), dt.date(2031, 6, 2)])
+def test_a_day_beyond_the_calendar_fails_loudly(day: dt.date) -> None:
+    """A-52: no deadline is counted from weekends alone for a year without data."""
+    with pytest.raises(CalendarNotCovered) as caught:
+        is_working_day(day)
+    assert caught.value.code == "attachment.calendar_not_covered" and caught.value.status == 422
+    assert caught.value.params == {"day": day.isoformat(), "year": day.year}
+    with pytest.raises(CalendarNotCovered):
+        decision_deadline(kz(day.year, day.month, day.day))
+    with pytest.raises(CalendarNotCovered):
+        calendar.holidays_of(day.year)
+    texts = {lang: translate(lang, caught.value.template()) for lang in ("kk", "ru", "en")}
+    assert len(set(texts.values())) == 3 and all("{day}" in t and "{year}" in t for t in texts.values())
+
+
+def test_the_last_day_of_the_data_does_not_count_into_an_unknown_year() -> None:
+    with pytest.raises(CalendarNotCovered):
+        next_working_day(dt.date(2027, 12, 31))

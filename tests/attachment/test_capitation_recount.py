@@ -1,0 +1,180 @@
+"""A-121: capitation counts checked against an independent recount, in plain Python, from the attachment periods
+(first and last days both counted, the insured term too), not the query that made them; and the default age
+bands, an unverified default with infants under 1 apart (A-121, L)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.attachment import capitation, placement
+from emhana.attachment.application import service
+from emhana.attachment.enums import DEFAULT_BANDS, Channel, EndReason
+from emhana.attachment.models import Attachment
+from emhana.attachment.schemas import ApplicationIn
+from emhana.identity.models import Person
+from emhana.kernel.clock import KZ_TIME
+from tests.builders.attachment import IN_WINDOW, Country
+from tests.builders.people import represent
+
+D = dt.date
+
+
+def band_by_hand(born: dt.date, day: dt.date) -> str:
+    """The default bands, written out: under 1, 1-4, 5-14, 15-17, 18-39, 40-64, 65 and over."""
+    age = day.year - born.year
+    if (day.month, day.day) < (born.month, born.day):
+        age -= 1
+    for top, label in ((0, "0"), (4, "1-4"), (14, "5-14"), (17, "15-17"), (39, "18-39"), (64, "40-64")):
+        if age <= top:
+            return label
+    return "65+"
+
+
+Period = tuple[int, int, dt.date, dt.date | None, dt.date | None]
+
+
+def recount(
+    periods: list[Period], people: dict[int, tuple[dt.date, str]], day: dt.date
+) -> dict[tuple[int, str, str], int]:
+    """Count (entity, sex, band) on a day from (person, entity, begin, end, insured until): both ends inclusive."""
+    found: Counter[tuple[int, str, str]] = Counter()
+    for person_id, entity_id, begin, end, insured in periods:
+        if begin <= day and (end is None or day <= end) and (insured is None or day <= insured):
+            born, sex = people[person_id]
+            found[(entity_id, sex, band_by_hand(born, day))] += 1
+    return dict(found)
+
+
+def submit(sessions: sessionmaker[Session], actor: Actor, person_id: int, district_id: int, at: dt.datetime) -> None:
+    with sessions.begin() as s:
+        service.submit(
+            session=s,
+            actor=actor,
+            data=ApplicationIn(person_id=person_id, district_id=district_id),
+            channel=Channel.EGOV,
+            now=at,
+        )
+
+
+def test_counts_match_an_independent_recount_from_the_periods(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    def actor(pid: int) -> Actor:
+        return make_actor(Role.CITIZEN, person_id=pid)[0]
+
+    parent = person(born=D(1990, 1, 1), sex="female")
+    infant = person(born=D(2024, 9, 12), sex="male", documents=[("birth_certificate", None)])  # 1 on 12 Sep 2025
+    newborn = person(born=D(2025, 6, 1), sex="female", documents=[("birth_certificate", None)])
+    for child in (infant, newborn):
+        represent(sessions, parent, child)
+    adults = [person(born=D(1950 + 7 * i, 3, 1 + i), sex=("male", "female")[i % 2]) for i in range(6)]
+    migrant = person(  # A-14, A-91: counted up to and including the last day of the insured term
+        born=D(1995, 2, 2),
+        category="eaeu_migrant",
+        documents=[("passport", None), ("insurance_contract", D(2025, 11, 4))],
+    )
+    submit(sessions, actor(migrant), migrant, country.districts[("B1", 1)], IN_WINDOW)
+    submit(sessions, actor(parent), infant, country.districts[("A1", 2)], IN_WINDOW)
+    submit(sessions, actor(parent), newborn, country.districts[("A1", 2)], IN_WINDOW)
+    submit(sessions, actor(parent), parent, country.districts[("A2", 1)], IN_WINDOW)
+    for i, pid in enumerate(adults):
+        submit(sessions, actor(pid), pid, country.districts[(("A1", "B1", "A2")[i % 3], 1)], IN_WINDOW)
+    # A change for next year, a death ending on a day, an emigration.
+    later = IN_WINDOW + dt.timedelta(days=20)
+    submit(sessions, actor(adults[0]), adults[0], country.districts[("B1", 1)], later)
+    with sessions.begin() as s:
+        placement.detach(
+            session=s,
+            actor=None,
+            person_id=adults[1],
+            reason=EndReason.DEATH,
+            on=D(2025, 10, 15),
+            today=D(2025, 10, 15),
+        )
+        placement.detach(
+            session=s,
+            actor=None,
+            person_id=adults[2],
+            reason=EndReason.EMIGRATION,
+            on=D(2025, 11, 3),
+            today=D(2025, 10, 20),
+        )
+    with sessions() as s:
+        periods = [
+            (a.person_id, a.entity_id, a.begin_date, a.end_date, a.insured_until) for a in s.scalars(select(Attachment))
+        ]
+        people = {p.id: (p.birth_date, p.sex) for p in s.scalars(select(Person))}
+        days = [
+            D(2025, 9, 10),
+            D(2025, 9, 11),
+            D(2025, 9, 12),
+            D(2025, 10, 15),
+            D(2025, 10, 16),
+            D(2025, 11, 3),
+            D(2025, 11, 4),
+            D(2025, 11, 5),
+            D(2025, 12, 31),
+            D(2026, 1, 1),
+            D(2026, 6, 1),
+        ]
+        for day in days:
+            assert capitation.compute_counts(session=s, as_of=day) == recount(periods, people, day), day
+        insured = next(i for p, _, _, _, i in periods if p == migrant)
+        assert insured == D(2025, 11, 4)
+        assert recount(periods, people, D(2025, 11, 4)).get((country.b, "male", "18-39"), 0) > recount(
+            periods, people, D(2025, 11, 5)
+        ).get((country.b, "male", "18-39"), 0)
+        # The last day of an attachment is counted, the next is not (end dates inclusive).
+        dead_end = next(e for p, _, _, e, _ in periods if p == adults[1])
+        assert dead_end == D(2025, 10, 15)
+        on_last = capitation.compute_counts(session=s, as_of=dead_end)
+        after = capitation.compute_counts(session=s, as_of=dead_end + dt.timedelta(days=1))
+        assert sum(on_last.values()) == sum(after.values()) + 1
+        # Infants under 1 are a band of their own; the infant moves to 1-4 on its first birthday.
+        assert recount(periods, people, D(2025, 9, 11))[(country.a, "male", "0")] == 1
+        assert (country.a, "male", "0") not in capitation.compute_counts(session=s, as_of=D(2025, 9, 12))
+        assert capitation.compute_counts(session=s, as_of=D(2025, 9, 12))[(country.a, "male", "1-4")] == 1
+
+
+def test_default_bands_are_an_unverified_default_with_infants_apart() -> None:
+    bands = capitation.parse_bands(DEFAULT_BANDS)
+    assert [(b.low, b.high) for b in bands[:2]] == [(0, 0), (1, 4)]
+    assert capitation.bands_unverified(DEFAULT_BANDS) and not capitation.bands_unverified("0-17,18+")
+    assert capitation.parse_bands("0,1,2-4,5+")[1].label == "1"
+    assert "unverified" in capitation.UNVERIFIED_BANDS
+
+
+def test_a_snapshot_in_the_past_matches_the_recount_whatever_happens_since(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    pid = person(born=D(2000, 1, 1))
+    submit(sessions, make_actor(Role.CITIZEN, person_id=pid)[0], pid, country.districts[("A1", 1)], IN_WINDOW)
+    with sessions.begin() as s:
+        snap = capitation.take_snapshot(session=s, actor=None, as_of=D(2025, 9, 30), today=D(2025, 10, 1))
+        stored = {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=snap)}
+    submit(
+        sessions,
+        make_actor(Role.CITIZEN, person_id=pid)[0],
+        pid,
+        country.districts[("B1", 1)],
+        dt.datetime(2025, 10, 2, 10, tzinfo=KZ_TIME),
+    )
+    with sessions() as s:
+        periods = [
+            (a.person_id, a.entity_id, a.begin_date, a.end_date, a.insured_until) for a in s.scalars(select(Attachment))
+        ]
+        people = {p.id: (p.birth_date, p.sex) for p in s.scalars(select(Person))}
+    assert stored == recount(periods, people, D(2025, 9, 30)) == {(country.a, "male", "18-39"): 1}
