@@ -370,9 +370,7 @@ def seed(
     fresh = empty and generate is not None
     with clock.use(clock.Fixed(demo_clock.start_of(day))):
         if fresh and generate is not None:
-            generate(
-                url, population, seed_value, params=GeneratorParams(as_of=dt.date(day.year, 1, 1), contract_years=2)
-            )
+            generate(url, population, seed_value, params=GeneratorParams(as_of=dt.date(day.year, 1, 1)))
             with engine.begin() as conn:
                 write_papers(conn, as_of=day, seed=seed_value, level=level)
                 seal_unlinked(conn)  # the generator's COPY writes no chain links: link its rows now

@@ -278,11 +278,14 @@ def starts(session: Session, day: dt.date) -> Starts:
     applied = set(session.scalars(select(Application.person_id)))
     taken = citizen_person_ids(session) | {k.id for k in kids} | applied
     pensioner = pick_pensioner(session, min(staff, default=None), day, taken)
-    mine = set(
+    demo_people = set(
         session.scalars(
-            select(Attachment.entity_id).where(
-                Attachment.person_id.in_(taken - applied or {0}), Attachment.end_date.is_(None)
-            )
+            select(Account.person_id).where(Account.username.like(f"{DEMO_PREFIX}%"), Account.person_id.is_not(None))
+        )
+    ) | {k.id for k in kids}
+    mine = set(  # the clinics of the demo's own people (not of every citizen with an eGov account)
+        session.scalars(
+            select(Attachment.entity_id).where(Attachment.person_id.in_(demo_people), Attachment.end_date.is_(None))
         )
     )
     excludable = pick_exclusion(session, citizen, staff | mine, day)

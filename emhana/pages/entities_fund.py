@@ -21,7 +21,7 @@ from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment import placement, redistribution_report
 from emhana.attachment.campaign import policy
-from emhana.facilities import listing, service
+from emhana.facilities import contract, listing, service
 from emhana.facilities.rules import InclusionStatus, period_on
 from emhana.kernel import clock
 from emhana.kernel.errors import InvalidInput, RegistryError
@@ -47,6 +47,7 @@ Decider = Annotated[Actor, require(Can.DECIDE_INCLUSION)]
 Administrator = Annotated[Actor, require(Can.ADMINISTER_ATTACHMENTS)]
 
 MSG_INCLUSION_FIELDS = N_("Choose include or exclude, enter the date it takes effect (YYYY-MM-DD) and the reason.")
+MSG_CONTRACT_FIELDS = N_("Enter the last day of the contract (YYYY-MM-DD) and the reason.")
 MSG_INCLUDED = N_("The organization is included in the database from {day}.")
 MSG_REDISTRIBUTED = N_("The remaining people were redistributed: {moved} moved, {unplaced} without a place.")
 # Common grounds of an exclusion or inclusion (B-05); the Fund may type any other.
@@ -68,6 +69,8 @@ def _entity_page(
     error: str = "",
     status: int = 200,
     notice: str = "",
+    ended: dict[str, str] | None = None,
+    contract_error: str = "",
 ) -> HTMLResponse:
     entity = service.get_entity(session=session, entity_id=entity_id)
     today = clock.today()
@@ -91,6 +94,8 @@ def _entity_page(
         error=error,
         notice=notice,
         reasons=[translate(lang, r) for r in REASONS],
+        ended=ended or {"last_day": today.isoformat(), "reason": ""},
+        contract_error=contract_error,
     )
 
 
@@ -158,6 +163,34 @@ async def change_inclusion(entity_id: int, request: Request, session: SessionDep
     if period.status == InclusionStatus.EXCLUDED.value:
         return RedirectResponse(f"/fund/entities/{entity_id}/redistribution", status_code=303)
     return RedirectResponse(f"/fund/entities/{entity_id}?included={period.effective_from}", status_code=303)
+
+
+@router.post(
+    "/fund/entities/{entity_id}/contract", response_class=HTMLResponse, dependencies=[require(Can.DECIDE_INCLUSION)]
+)
+async def end_contract(entity_id: int, request: Request, session: SessionDep, actor: Decider) -> Response:
+    """Record that the entity's Fund contract ends early (B-06); its people are redistributed from the next day
+    (A-94), and the Fund lands on the redistribution's page."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not csrf_ok(request, form.get("csrf", "")):
+        return render_error(request, status=403, title=MSG_REFUSED, message=MSG_CSRF, actor=actor)
+    ended = {
+        "last_day": form.get("last_day", "").strip()[:10],
+        "reason": " ".join(form.get("reason", "").split())[:300],
+    }
+    try:
+        service.get_entity(session=session, entity_id=entity_id)
+        day = parse_date(ended["last_day"])
+        if day is None or not ended["reason"]:
+            raise InvalidInput(MSG_CONTRACT_FIELDS)
+        contract.end_contract(session=session, actor=actor, entity_id=entity_id, last_day=day, reason=ended["reason"])
+    except RegistryError as exc:
+        session.rollback()
+        if exc.status == 404:
+            raise
+        message = error_message(language(request), exc)
+        return _entity_page(request, session, actor, entity_id, ended=ended, contract_error=message, status=exc.status)
+    return RedirectResponse(f"/fund/entities/{entity_id}/redistribution", status_code=303)
 
 
 def _report_page(

@@ -47,6 +47,8 @@ ACTIONS = {
     "application.submit": N_("Filed an attachment application"),
     "attachment.open": N_("Attached you to a clinic"),
     "attachment.end": N_("Ended your attachment"),
+    "signature.to_sign": N_("Opened an entry of your records to sign it"),
+    "signature.attach": N_("Signed an entry of your records with an electronic signature"),
 }
 # The fixed purposes the doors log for reads that need no stated one (inside the reader's own population).
 DOOR_PURPOSES = {
@@ -60,6 +62,7 @@ DOOR_PURPOSES = {
     "api read": N_("work of the organization the person belongs to"),
     "representations": N_("legal representation"),
     "identification": N_("identification"),
+    "sign": N_("signing a record"),
 }
 OTHER_ACTION = N_("Another access to your data")
 

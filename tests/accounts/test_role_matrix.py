@@ -98,6 +98,7 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
         "GET /fund/entities",
         "GET /fund/entities/{entity_id}",
         "POST /fund/entities/{entity_id}",
+        "POST /fund/entities/{entity_id}/contract",
         "GET /fund/entities/{entity_id}/redistribution",
         "POST /fund/entities/{entity_id}/redistribution",
         "GET /fund/participants",

@@ -126,6 +126,7 @@ def test_the_fund_takes_a_snapshot_and_exports_it_to_the_person(
     assert taken.status_code == 303
     page = client.get(taken.headers["location"] + "?lang=kk")
     assert page.status_code == 200 and "10.09.2025" in page.text
+    assert 'id="bands-unverified"' in page.text  # the default bands, not yet set by the Fund
     persons = client.get(taken.headers["location"] + "/persons.csv")
     assert persons.status_code == 200 and persons.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(persons.text)))
@@ -204,3 +205,48 @@ def test_the_fund_redistributes_the_people_left_at_a_clinic_without_contract(
     with sessions() as s:
         open_now = s.scalars(select(Attachment).where(Attachment.person_id == pid, Attachment.end_date.is_(None)))
         assert [a.entity_id for a in open_now] == [country.a]
+
+
+def test_the_fund_ends_a_contract_on_the_entity_page_and_its_people_are_redistributed(
+    client: TestClient,
+    make_actor: MakeActor,
+    country: Country,
+    person: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    pid = person()
+    with sessions.begin() as s:
+        s.add(
+            Attachment(
+                person_id=pid,
+                entity_id=country.b,
+                site_id=country.sites["B1"],
+                district_id=country.districts[("B1", 1)],
+                place_basis="residence_permanent",
+                cause="first_attachment",
+                begin_date=dt.date(2024, 1, 1),
+                decided_on=dt.date(2023, 12, 1),
+            )
+        )
+    sign_in_fund(client, make_actor)
+    form = client.get(f"/fund/entities/{country.b}?lang=kk")
+    assert form.status_code == 200 and "Шартты тоқтату" in form.text
+    token = csrf_of(form.text)
+    refused = client.post(
+        f"/fund/entities/{country.b}/contract?lang=ru",
+        data={"csrf": token, "last_day": "2025-09-30", "reason": " "},
+    )
+    assert refused.status_code == 422 and 'id="contract-error"' in refused.text and 'value="2025-09-30"' in refused.text
+    with sessions() as s:
+        assert s.get(Entity, country.b).contract_to != dt.date(2025, 9, 30)  # type: ignore[union-attr]
+    done = client.post(
+        f"/fund/entities/{country.b}/contract",
+        data={"csrf": token, "last_day": "2025-09-30", "reason": "Договор не продлён"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/fund/entities/{country.b}/redistribution"
+    with sessions() as s:
+        assert s.get(Entity, country.b).contract_to == dt.date(2025, 9, 30)  # type: ignore[union-attr]
+        open_now = s.scalars(select(Attachment).where(Attachment.person_id == pid, Attachment.end_date.is_(None)))
+        moved = [(a.entity_id, a.begin_date) for a in open_now]
+    assert moved == [(country.a, dt.date(2025, 10, 1))]

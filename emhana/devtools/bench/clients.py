@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,15 @@ KINDS = ("raw", "service")  # the national run's burst: the service beside the l
 def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, barrier: Any, out: Any) -> None:
     """One client process: connect, warm up, wait for the others, run its jobs, report (start, end, latencies,
     errors, SQL statements sent)."""
-    run, close = WORKERS[kind](url, account)
-    for job in jobs[:warm_up]:  # not timed: the first calls compile and cache statements
-        run(job)
+    try:
+        run, close = WORKERS[kind](url, account)
+        for job in jobs[:warm_up]:  # not timed: the first calls compile and cache statements
+            run(job)
+    except Exception:  # a client that cannot start reports it instead of leaving the others waiting for ever
+        traceback.print_exc()
+        barrier.abort()
+        out.put((time.monotonic(), time.monotonic(), [], len(jobs), 0))
+        return
     barrier.wait()
     latencies: list[float] = []
     errors = 0

@@ -100,9 +100,10 @@ class GeneratorParams:
     default_town_population: int = 20_000
     default_settlement_population: int = 5_000
     with_practitioners: bool = True
-    # Years the Fund's contracts run from 1 January of the as-of year (the demo: 2, so that a campaign's changes,
-    # which take effect on 1 January of the next year, find the organizations still under contract, A-05).
-    contract_years: int = 1
+    # Years the Fund's contracts run from 1 January of the as-of year: 2, so that a campaign's changes, which take
+    # effect on 1 January of the next year, find the organizations still under contract in the demo and
+    # the benchmarks alike.
+    contract_years: int = 2
     # Attachment of the generated people (issue 3, item 10): the share who choose a site other than the
     # nearest one of their unit with a free place, and how many next-nearest sites they choose among.
     choice_share: float = 0.10

@@ -226,6 +226,7 @@ def snapshot_page(snapshot_id: int, request: Request, session: SessionDep, actor
         actor=actor,
         snap=snap,
         bands=snap.bands.split(","),
+        unverified=capitation.UNVERIFIED_BANDS if capitation.bands_unverified(snap.bands) else "",
         rows=snapshot_export.totals(session=session, snapshot=snap),
         al=AttachmentLabels(language(request)),
     )
