@@ -3,6 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?=
+# pytest workers (pytest-xdist): each has its own database (a SQLite file or a PostgreSQL schema); whole files
+# stay on one worker, so a module's browser server and demo are made once
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck pytest bench clean audit
 
@@ -27,7 +30,7 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check emhana tests examples
 	$(BIN)/mypy emhana tests
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff format --check emhana tests examples
