@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Protocol
 
@@ -42,6 +42,8 @@ class Actor:
     display_name: str
     person_id: int | None = None
     entity_id: int | None = None
+    # A system client's granted scopes (SMART ``system/...``); None for a person, whom the role alone governs.
+    scopes: frozenset[str] | None = None
 
 
 def actor_of(account: Account) -> Actor:
@@ -107,11 +109,27 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, session: Session, actor: Actor, ttl: dt.timedelta, now: dt.datetime | None = None) -> str:
-    """Create an opaque bearer token for the actor and return it (only its hash is stored)."""
+def issue_token(
+    *,
+    session: Session,
+    actor: Actor,
+    ttl: dt.timedelta,
+    now: dt.datetime | None = None,
+    scopes: frozenset[str] | None = None,
+) -> str:
+    """Create an opaque bearer token for the actor and return it (only its hash is stored); a system client's
+    token carries its granted ``scopes``."""
     now = now or clock.now()
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(account_id=actor.account_id, token_hash=_digest(token), created_at=now, expires_at=now + ttl))
+    session.add(
+        ApiToken(
+            account_id=actor.account_id,
+            token_hash=_digest(token),
+            created_at=now,
+            expires_at=now + ttl,
+            scopes=" ".join(sorted(scopes)) if scopes is not None else None,
+        )
+    )
     session.flush()
     return token
 
@@ -130,7 +148,10 @@ def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = N
     expires = tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=dt.UTC)
     if tok.revoked or expires <= now or not account.active or account.must_change_password:
         raise NotAuthenticated()
-    return actor_of(account)
+    actor = actor_of(account)
+    if tok.scopes is None:
+        return actor
+    return replace(actor, scopes=frozenset(tok.scopes.split()))
 
 
 def revoke_token(*, session: Session, token: str) -> None:

@@ -37,3 +37,9 @@ def clinical_resources(entries: Sequence[Mapping[str, Any]]) -> list[Any]:
 def signed_bytes(entries: Sequence[Mapping[str, Any]]) -> bytes:
     """Return the RFC 8785 bytes of the bundle's clinical resources (what the Provenance signature covers)."""
     return rfc8785.dumps(clinical_resources(entries))
+
+
+def resource_bytes(resource: Mapping[str, Any]) -> bytes:
+    """Return the RFC 8785 bytes of one resource as received (kept in the inbound ledger; its SHA-256 tells
+    a resent version from a changed one)."""
+    return rfc8785.dumps(resource)

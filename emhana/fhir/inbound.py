@@ -94,6 +94,7 @@ class Item:
     item_code: str
     facts: mapping.Facts
     clinical_status: str | None = None  # a Condition's, as the journal records it (C-30)
+    body: bytes = b""  # the resource as received, RFC 8785 (canonical.resource_bytes)
 
 
 @dataclass(frozen=True)
@@ -442,7 +443,9 @@ def ingest(
     for i, resource in clinical:
         item = _map_item(session, i, resource, cache, findings)
         if item is not None:
-            items.append(replace(item, full_url=str(entries[i].get("fullUrl", ""))))
+            items.append(
+                replace(item, full_url=str(entries[i].get("fullUrl", "")), body=canonical.resource_bytes(resource))
+            )
     if findings:
         raise Rejected(422, findings)
     # The authoring clinician's signature over the clinical resources.
@@ -728,6 +731,8 @@ def _received_as(
         bundle_id=bundle.id,
         entry_id=entry_id,
         received_at=now,
+        content_sha256=hashlib.sha256(item.body).hexdigest() if item.body else "",
+        body=item.body or None,
     )
     session.add(row)
     known.setdefault((item.resource_type, item.resource_id), []).append(row)

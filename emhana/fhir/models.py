@@ -80,6 +80,10 @@ class InboundResource(Base):
     bundle_id: Mapped[int] = mapped_column(ForeignKey("fhir_inbound_bundle.id"), index=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("medbook_entry.id"), index=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The resource as received (RFC 8785 canonical JSON) and its SHA-256: a resent version with other content
+    # is a conflict, and what was ingested can be read back (issue 17). Empty for rows received before 0026.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         UniqueConstraint("source", "resource_type", "resource_id", "version", name="uq_fhir_inbound_resource_key"),

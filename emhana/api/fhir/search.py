@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -110,9 +111,17 @@ class Params:
 
 
 def searchset(
-    request: Request, rtype: str, params: Params, total: int, found: list[dict[str, Any]], *, hide: tuple[str, ...] = ()
+    request: Request,
+    rtype: str,
+    params: Params,
+    total: int,
+    found: list[dict[str, Any]],
+    *,
+    hide: tuple[str, ...] = (),
+    extensions: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> JSONResponse:
-    """Return a searchset Bundle with self/next/previous links (``hide``: parameters never put in a link)."""
+    """Return a searchset Bundle with self/next/previous links (``hide``: parameters never put in a link);
+    ``extensions`` gives, by resource id, the ``entry.search.extension`` of a match (e.g. its distance)."""
     base = base_url(request)
     link = [{"relation": "self", "url": f"{base}/{rtype}?{params.query(without=hide)}"}]
     if params.offset + params.count < total:
@@ -132,11 +141,18 @@ def searchset(
             "total": total,
             "link": link,
             "entry": [
-                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": _search(r, extensions)}
                 for r in found
             ],
         }
     )
+
+
+def _search(resource: dict[str, Any], extensions: Mapping[str, list[dict[str, Any]]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"mode": "match"}
+    if extensions and extensions.get(str(resource["id"])):
+        out["extension"] = extensions[str(resource["id"])]
+    return out
 
 
 def _found(rtype: str, rid: str, resource: dict[str, Any] | None) -> JSONResponse:
