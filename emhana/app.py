@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.attachment.campaign import router as attachment_router
     from emhana.api.attachment.places import router as near_places_router
     from emhana.api.audit import router as audit_router
+    from emhana.api.clients import router as clients_router
     from emhana.api.facilities import router as facilities_router
     from emhana.api.fhir import install as install_fhir
     from emhana.api.health import router as health_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.api.medbook_infections import router as medbook_infections_router
     from emhana.api.medbook_jobs import router as medbook_jobs_router
     from emhana.api.notify import router as notify_router
+    from emhana.api.oauth import router as oauth_router
     from emhana.api.participants import router as participants_router
     from emhana.api.reference import router as reference_router
     from emhana.api.seals import public_router as trust_public_router
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from emhana.pages.accounts import router as accounts_pages
     from emhana.pages.attachment.citizen import router as attachment_pages
     from emhana.pages.catalogue import router as catalogue_pages
+    from emhana.pages.clients import router as clients_pages
     from emhana.pages.eds import router as eds_pages
     from emhana.pages.entities_fund import router as entities_fund_pages
     from emhana.pages.entity_sites import router as entity_sites_pages
@@ -108,10 +111,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(clients_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(signatures_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(accounts_pages)
+    app.include_router(clients_pages)
     app.include_router(language_pages)
     app.include_router(attachment_pages)
     app.include_router(entity_sites_pages)
@@ -133,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trust_router, prefix="/api/v1")
     app.include_router(trust_public_router)
     app.include_router(trust_pages)
+    app.include_router(oauth_router)  # SMART token endpoint and discovery (before the FHIR door's routes)
     install_fhir(app)  # /fhir/R4 and /api/v1/interop
     apidocs.install(app)  # /docs and /redoc, their files under /static/apidocs (before /static)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,7 +10,9 @@ from emhana.attachment.notice import models as attachment_notice_models
 from emhana.audit import models as audit_models
 from emhana.facilities import models as facilities_models
 from emhana.facilities import publication as facilities_publication
+from emhana.fhir import bulk_models as fhir_bulk_models
 from emhana.fhir import models as fhir_models
+from emhana.fhir import versions as fhir_versions
 from emhana.identity import models as identity_models
 from emhana.jobs import models as jobs_models
 from emhana.kernel.db import Base
@@ -32,7 +34,9 @@ __all__ = [
     "chain_links",
     "facilities_models",
     "facilities_publication",
+    "fhir_bulk_models",
     "fhir_models",
+    "fhir_versions",
     "identity_models",
     "jobs_models",
     "medbook_models",

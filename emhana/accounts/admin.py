@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from emhana.accounts.models import Account
+from emhana.accounts.models import Account, ClientApp
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.rules import (
     BOUND_ROLES,
     ENTITY_STAFF_ROLES,
     FUND_APPOINTED_ROLES,
+    MSG_CLIENT_ACCOUNT,
     MSG_OWN_ACCOUNT,
     PASSWORD_MIN,
     Binding,
@@ -226,6 +227,13 @@ def listing(
     return total, list(rows)
 
 
+def _not_a_client(session: Session, account: Account) -> None:
+    """Refuse to change an account that acts for a client application: its role and organization are the
+    client's binding (emhana/accounts/clients.py), and it signs in with its keys, not a password."""
+    if session.scalar(select(ClientApp.id).where(ClientApp.account_id == account.id)) is not None:
+        raise AccountUnchangeable(MSG_CLIENT_ACCOUNT)
+
+
 def _changeable(actor: Actor | None, account: Account) -> None:
     if actor is not None and account.id == actor.account_id:
         raise AccountUnchangeable(MSG_OWN_ACCOUNT)
@@ -239,6 +247,7 @@ def set_role(
     """Give an account another role or move it to another organization (``entity_id`` None keeps its
     organization when the new role has one). Its sessions end: it signs in again under its new role."""
     _changeable(actor, account)
+    _not_a_client(session, account)
     keep = account.entity_id if role in BOUND_ROLES else None
     binding = Binding(role, entity_id if entity_id is not None else keep, account.person_id)
     if actor is not None and not administers(actor.role, actor.entity_id, binding):
@@ -269,6 +278,7 @@ def reset_password(*, session: Session, actor: Actor | None, account: Account) -
     account's sessions end and its holder must choose a new password at the next sign-in."""
     if not account.active:
         raise AccountUnchangeable()
+    _not_a_client(session, account)
     otp = one_time_password()
     account.password_hash, account.must_change_password = hash_password(otp), True
     revoke_tokens(session=session, account_id=account.id)

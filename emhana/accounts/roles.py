@@ -32,6 +32,7 @@ class Can(StrEnum):
     USE_ACCOUNT = "use_account"  # who am I, sign out
     ADMINISTER_FUND_ACCOUNTS = "administer_fund_accounts"  # the Fund appoints organizations' administrators
     ADMINISTER_ENTITY_STAFF = "administer_entity_staff"  # an organization's administrator: its own staff only
+    REGISTER_CLIENT_APPS = "register_client_apps"  # MIS client applications: the Fund any, an administrator its own
     # a citizen's own records and requests
     SEE_OWN_RECORDS = "see_own_records"  # my person, my attachment, my medical book, who read my data
     SET_OWN_PREFERENCES = "set_own_preferences"  # the book's language, notification contacts
@@ -95,6 +96,7 @@ MATRIX: Mapping[Can, frozenset[Role]] = MappingProxyType(
         Can.USE_ACCOUNT: ALL_ROLES,
         Can.ADMINISTER_FUND_ACCOUNTS: frozenset({Role.FUND_ADMIN}),
         Can.ADMINISTER_ENTITY_STAFF: frozenset({Role.ENTITY_ADMIN}),
+        Can.REGISTER_CLIENT_APPS: frozenset({Role.FUND_ADMIN, Role.ENTITY_ADMIN}),
         Can.SEE_OWN_RECORDS: frozenset({Role.CITIZEN}),
         Can.SET_OWN_PREFERENCES: frozenset({Role.CITIZEN}),
         Can.APPLY_ON_PORTAL: frozenset({Role.CITIZEN}),

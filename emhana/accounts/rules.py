@@ -37,6 +37,9 @@ MSG_NO_ORGANIZATION = N_("This role works for no healthcare organization: leave 
 MSG_NEEDS_PERSON = N_("A citizen's account must be tied to a registered person.")
 MSG_UNKNOWN_BIN = N_("No healthcare entity with this BIN is registered.")
 MSG_OWN_ACCOUNT = N_("You cannot change the role of, or deactivate, your own account.")
+MSG_CLIENT_ACCOUNT = N_(
+    "This account acts for a client application; change or deactivate it on the client application's page."
+)
 
 
 @dataclass(frozen=True)

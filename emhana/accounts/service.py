@@ -105,6 +105,16 @@ def verify_password(*, session: Session, username: str, password: str, allow_dem
     return account
 
 
+# A system client's token starts with this ("." is outside the token alphabet, so no person's token does): the scope
+# gate looks up only such tokens, and a token with scopes but without the prefix is refused (``actor_for_token``).
+SYSTEM_TOKEN_PREFIX = "sys."
+
+
+def is_system_token(token: str) -> bool:
+    """Tell whether a bearer token is a system client's (scoped) token by its form alone."""
+    return token.startswith(SYSTEM_TOKEN_PREFIX)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -120,7 +130,7 @@ def issue_token(
     """Create an opaque bearer token for the actor and return it (only its hash is stored); a system client's
     token carries its granted ``scopes``."""
     now = now or clock.now()
-    token = secrets.token_urlsafe(32)
+    token = (SYSTEM_TOKEN_PREFIX if scopes is not None else "") + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
             account_id=actor.account_id,
@@ -151,6 +161,8 @@ def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = N
     actor = actor_of(account)
     if tok.scopes is None:
         return actor
+    if not is_system_token(token):  # the scope gate would not have seen it
+        raise NotAuthenticated()
     return replace(actor, scopes=frozenset(tok.scopes.split()))
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from emhana.accounts import admin
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor, Authenticator, issue_token, revoke_token
+from emhana.api.oauth import password_grant_only
 from emhana.web.deps import SessionDep, bearer_token, public, require
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,7 +32,7 @@ class MeOut(BaseModel):
     entity_id: int | None
 
 
-@router.post("/token", response_model=TokenOut, dependencies=[public()])
+@router.post("/token", response_model=TokenOut, dependencies=[public(), Depends(password_grant_only)])
 def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     authenticator: Authenticator = request.app.state.authenticator

@@ -1,5 +1,5 @@
 """The command line, composed from the domains: demo, serve, db, generate, import, export, iin, capitation,
-pki, verify, accounts, worker."""
+pki, verify, accounts, clients, worker."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from emhana.cli import trust as trust_keys_cli
 from emhana.cli import verify as trust_cli
 from emhana.cli.accounts import app as accounts_app
 from emhana.cli.capitation import app as capitation_app
+from emhana.cli.clients import app as clients_app
 from emhana.cli.medbook import app as medbook_app
 from emhana.cli.notify import app as notify_app
 from emhana.cli.sign import app as sign_app
@@ -49,6 +50,7 @@ app.command("verify")(trust_cli.verify_command)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(clients_app, name="clients")
 app.command("backup")(audit_cli.backup_command)
 app.command("restore")(audit_cli.restore_command)
 app.command("worker")(worker_command)

@@ -16,13 +16,16 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from emhana.accounts.models import Account
+from emhana.accounts import clients
+from emhana.accounts.admin import write_account
+from emhana.accounts.models import Account, ClientApp
 from emhana.accounts.policy import ORGANIZATION_ROLES
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import DEMO_PREFIX, Actor, actor_of, create_account
 from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.models import Attachment
 from emhana.devtools import demo_clock, demo_people, pki_demo
+from emhana.devtools.demo_banner import DEMO_CLIENT_ID, DEMO_CLIENT_JWKS, DEMO_CLIENT_KEY, DEMO_CLIENT_KID
 from emhana.devtools.demo_banner import banner as banner
 from emhana.devtools.demo_banner import journey_starts as journey_starts
 from emhana.devtools.generator import medbooks as medbook_states
@@ -30,7 +33,8 @@ from emhana.devtools.generator.campaign import HistoryStats, replay
 from emhana.devtools.generator.papers import write_papers
 from emhana.devtools.generator.params import GeneratorParams
 from emhana.devtools.pki_demo import DEMO_PASSWORD as PKI_PASSWORD
-from emhana.facilities.models import Entity
+from emhana.facilities.models import Entity, Practitioner
+from emhana.facilities.service import add_practitioner
 from emhana.identity.models import LegalRepresentation, Person
 from emhana.identity.rules import make_bin
 from emhana.kernel import clock
@@ -60,6 +64,7 @@ CRL_DAYS = 30
 NEIGHBOUR = f"{DEMO_PREFIX}neighbour"  # journey 2: a citizen who represents nobody
 HISTORY_SHARE = 0.4  # drawn applications of the replayed campaign per person (two in three are filed)
 HISTORY_MOST = 4_000
+DEMO_CLIENT_SCOPES = clients.PUSH_AND_READ
 
 
 class Generate(Protocol):
@@ -222,6 +227,118 @@ def give_signers_persons(session: Session) -> None:
         taken.add(person.id)
 
 
+def bind_mis_client(session: Session) -> None:
+    """Bind demo-mis-client to the demo staff's clinic when an older demo database left it bound to none (an MIS
+    acts for one organization: unbound, every FHIR push is refused with 403)."""
+    mis, therapist = _account(session, Role.MIS_CLIENT), _account(session, Role.RESPONSIBLE_THERAPIST)
+    if mis is None or mis.entity_id is not None or therapist is None or therapist.entity_id is None:
+        return
+    mis.entity_id = therapist.entity_id
+    write_account(session, mis, action="account.role_changed", actor=None)
+
+
+def register_signers(session: Session, day: dt.date) -> list[Practitioner]:
+    """Register the demo's signing clinicians (clinician, responsible therapist) as practitioners of their clinic,
+    by their person's IIN, so that a bundle they sign passes "author registered" (idempotent)."""
+    admin = _account(session, Role.ENTITY_ADMIN)
+    done = []
+    for role in SIGNER_ROLES:
+        account = _account(session, role)
+        person = session.get(Person, account.person_id) if account and account.person_id else None
+        if account is None or person is None or account.entity_id is None:
+            continue
+        known = session.scalar(select(Practitioner).where(Practitioner.iin == person.iin))
+        if known is not None:
+            done.append(known)
+            continue
+        done.append(
+            add_practitioner(
+                session=session,
+                actor=actor_of(admin) if admin is not None else actor_of(account),
+                iin=person.iin,
+                surname=person.surname,
+                given_name=person.given_name,
+                patronymic=person.patronymic,
+                specialties=["therapist"],
+                entity_id=account.entity_id,
+                site_id=None,
+                title="врач-терапевт",
+                rate=1.0,
+                valid_from=day - dt.timedelta(days=365),
+            )
+        )
+    return done
+
+
+def _client_key_pem() -> bytes:
+    """A fresh EC P-384 private key (ES384, as SMART Backend Services requires) in unencrypted PKCS#8 PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _public_jwks(key_pem: bytes, kid: str) -> str:
+    """The JWK set of the public half of an EC P-384 private key, to register for the client."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the demo client's key is not an EC key")
+    numbers = key.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes(48, "big")).rstrip(b"=").decode()
+
+    jwk = {
+        "kty": "EC",
+        "crv": "P-384",
+        "x": b64(numbers.x),
+        "y": b64(numbers.y),
+        "kid": kid,
+        "alg": "ES384",
+        "use": "sig",
+    }
+    return json.dumps({"keys": [jwk]}, indent=1)
+
+
+def register_demo_client(session: Session, folder: Path) -> ClientApp | None:
+    """Register the demo's client application (``DEMO_CLIENT_ID``) for the demo staff's clinic, acting through
+    demo-mis-client (so both of the banner's push commands write as the same MIS), with an EC P-384 key pair
+    written into the demo folder (``demo-mis-app.key.pem``, its public JWK set beside it) and the scopes to push
+    results and read; a key already there is kept (idempotent)."""
+    mis = _account(session, Role.MIS_CLIENT)
+    if mis is None or mis.entity_id is None:
+        return None
+    key_path, jwks_path = folder / DEMO_CLIENT_KEY, folder / DEMO_CLIENT_JWKS
+    if not key_path.exists() or not jwks_path.exists():
+        key_path.write_bytes(_client_key_pem())
+        jwks_path.write_text(_public_jwks(key_path.read_bytes(), DEMO_CLIENT_KID), encoding="utf-8")
+    jwks = jwks_path.read_text(encoding="utf-8")
+    client = session.scalar(select(ClientApp).where(ClientApp.client_id == DEMO_CLIENT_ID))
+    if client is None:
+        return clients.register(
+            session=session,
+            actor=None,
+            new=clients.NewClient(
+                name="Demo MIS",
+                entity_id=mis.entity_id,
+                jwks=jwks,
+                scopes=DEMO_CLIENT_SCOPES,
+                client_id=DEMO_CLIENT_ID,
+                account_id=mis.id,  # one MIS, two ways to a token: its password (demo) and its key
+            ),
+        )
+    if client.active and clients.parse_jwks(jwks) != client.jwks:
+        clients.set_keys(session=session, actor=None, client=client, jwks=jwks)
+    return client
+
+
 def write_pki(
     session: Session, folder: Path, *, now: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> dict[str, Path]:
@@ -380,11 +497,14 @@ def seed(
             fund = _account(s, Role.FUND_ADMIN)
             demo_clock.ensure_policy(s, day, actor_of(fund) if fund is not None else None)
             give_signers_persons(s)
+            bind_mis_client(s)
+            register_signers(s, day)
             init_trust(s)
             if folder is not None:
                 write_pki(
                     s, folder, now=min(clock.now(), clock.SYSTEM.now()), until=max(clock.now(), clock.SYSTEM.now())
                 )
+                register_demo_client(s, folder)
             if fresh:  # before the demo citizen's book: its therapist was appointed long before the demo day
                 medbook_states.seed_states(s, day=day, folder=folder, taken=demo_people.citizen_person_ids(s))
             seed_medbook(s, folder=folder)

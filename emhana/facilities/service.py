@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -410,6 +410,45 @@ def near(
         for i, districts in by_site.items():
             set_committed_value(loaded[i][0], "districts", districts)
     return [NearSite(site=loaded[i][0], entity=loaded[i][1], distance_km=d) for d, i in chosen]
+
+
+def within(
+    *,
+    session: Session,
+    lat: float,
+    lon: float,
+    radius_km: float,
+    day: dt.date,
+    limit: int,
+    offset: int = 0,
+    where: tuple[ColumnElement[bool], ...] = (),
+) -> tuple[int, list[NearSite]]:
+    """Return how many participating sites lie within a distance of a point (exact) and a page of them,
+    nearest first (the FHIR ``near`` search; ``where``: more conditions on the site and its entity).
+
+    One query reads the id and position of the eligible sites in the bounding box of the circle (a range
+    on the latitude index); their great-circle distances are computed here, so the count costs the sites
+    in the box, never all sites. A second query loads the page's sites with their entities.
+    """
+    lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, radius_km)
+    rows = session.execute(
+        select(Site.id, Site.lat, Site.lon)
+        .join(Entity, Entity.id == Site.entity_id)
+        .where(*_eligible(day, None), *where, Site.lat.between(lat_min, lat_max), Site.lon.between(lon_min, lon_max))
+    )
+    inside = sorted((d, r.id) for r in rows if (d := haversine_km(lat, lon, r.lat, r.lon)) <= radius_km)
+    page = inside[offset : offset + limit] if limit > 0 else []
+    loaded = (
+        {
+            s.id: (s, e)
+            for s, e in session.execute(
+                select(Site, Entity).join(Entity, Entity.id == Site.entity_id).where(Site.id.in_([i for _, i in page]))
+            )
+        }
+        if page
+        else {}
+    )
+    return len(inside), [NearSite(site=loaded[i][0], entity=loaded[i][1], distance_km=d) for d, i in page]
 
 
 def add_practitioner(

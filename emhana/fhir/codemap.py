@@ -1,4 +1,4 @@
-"""The code map as data: list it, and let the Fund add or change a mapping (audited)."""
+"""The code map as data: list it, and let the Fund add or change a mapping (audited) to an item of the catalogue."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from emhana.audit.service import record_event
 from emhana.fhir.mapping import default_rows
 from emhana.fhir.models import CodeMap
 from emhana.identity.schemas import Strict
+from emhana.medbook.journal import check_catalogue_item
 from emhana.medbook.schemas import CODE, ClinicalKind
 
 ResourceType = Literal["Observation", "DiagnosticReport", "Immunization", "Condition"]
@@ -62,7 +63,11 @@ def list_codes(*, session: Session, system: str | None = None) -> list[CodeMapOu
 
 
 def put_code(*, session: Session, actor: Actor, data: CodeMapIn, now: dt.datetime) -> CodeMapOut:
-    """Add a mapping or change the one with the same (system, code, resource type)."""
+    """Add a mapping or change the one with the same (system, code, resource type); an active mapping must name an
+    item of the catalogue that may be recorded under its kind (``ItemNotInCatalogue``, issue 17), so no push writes
+    an unknown item into a book (an inactive one may keep it: that is how a wrong mapping is switched off)."""
+    if data.active:
+        check_catalogue_item(data.kind.value, data.item_code)
     row = session.scalar(
         select(CodeMap).where(
             CodeMap.system == data.system, CodeMap.code == data.code, CodeMap.resource_type == data.resource_type

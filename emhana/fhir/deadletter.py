@@ -42,8 +42,9 @@ def _letters(bundle: InboundBundle, findings: list[Finding], now: dt.datetime) -
 
 def record_rejection(
     *, session: Session, actor: Actor, body: bytes, rejected: Rejected, now: dt.datetime
-) -> InboundBundle:
-    """Keep a refused bundle and one dead letter per finding (call after the refused writes were rolled back)."""
+) -> tuple[InboundBundle, list[DeadLetter]]:
+    """Keep a refused bundle and one dead letter per finding, in the findings' order (call after the refused writes
+    were rolled back); return them, so that the refusal names its letters."""
     bundle = InboundBundle(
         account_id=actor.account_id,
         entity_id=actor.entity_id,
@@ -56,9 +57,10 @@ def record_rejection(
     )
     session.add(bundle)
     session.flush()
-    session.add_all(_letters(bundle, rejected.findings, now))
+    letters = _letters(bundle, rejected.findings, now)
+    session.add_all(letters)
     session.flush()
-    return bundle
+    return bundle, letters
 
 
 def _scope(actor: Actor) -> int | None:
@@ -99,6 +101,14 @@ def _bundle_for(session: Session, actor: Actor, bundle_id: int) -> InboundBundle
     if entity is not None and bundle.entity_id != entity:
         raise NotFound()
     return bundle
+
+
+def get_letter(*, session: Session, actor: Actor, letter_id: int) -> LetterView:
+    """Return one dead letter the operator may see (another organization's is unknown: NotFound)."""
+    letter = session.get(DeadLetter, letter_id)
+    if letter is None:
+        raise NotFound()
+    return LetterView(letter, _bundle_for(session, actor, letter.bundle_id))
 
 
 def replay(*, session: Session, actor: Actor, bundle_id: int, trust: Trust, now: dt.datetime) -> Accepted:

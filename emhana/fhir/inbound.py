@@ -1,12 +1,15 @@
 """Inbound sync: an MIS posts a transaction Bundle of Observation, DiagnosticReport (X-ray), Immunization and
 Condition resources for one worker; they become journal entries of the worker's medical book (C-12, C-13).
 
-Order of checks, all before anything is written: JSON, Bundle of type transaction, FHIR R4 validation of
-every resource (fhir.resources), accepted resource types, one worker identified by IIN with a book, every
-code mapped (the ``fhir_code_map`` table), the authoring clinician's signature (``signature``, over
-``canonical.signed_bytes``). Then each resource is written through the medical-book service (its rules
-apply: C-40 staff of the issuing organization, C-30 suspension and referral) unless its (source, type, id,
-version) was already received; a newer version corrects the entry of the older one (C-41).
+Order of checks, all before anything is written: JSON, Bundle of type transaction, accepted resource types,
+FHIR R4 validation of every resource (fhir.resources), every entry's request (POST or PUT, ``inbound_checks``),
+one worker identified by IIN with a book, each result's status (final, amended, corrected; completed; or
+entered-in-error, a retraction) and value, every code mapped (the ``fhir_code_map`` table) to an item of the
+catalogue, the authoring clinician (a registered practitioner) and signature (``signature``, over
+``canonical.signed_bytes``). Then each resource is written through the medical-book service (its rules apply:
+C-40 staff of the issuing organization, C-30 suspension and referral) unless its (source, type, id, version)
+was already received; a newer version corrects the entry of the older one (C-41), entered-in-error retracts it
+(``inbound_store``).
 
 All or nothing: any problem raises ``Rejected`` with every finding; the door rolls the request back and then
 keeps the bundle and its findings in the dead-letter queue (``deadletter.record_rejection``).
@@ -31,7 +34,27 @@ from emhana.accounts.service import Actor
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity, Practitioner
 from emhana.fhir import canonical, mapping, outcome, systems
-from emhana.fhir.models import CodeMap, InboundBundle, InboundResource
+from emhana.fhir.inbound_checks import (
+    AUTHOR_NOT_REGISTERED,
+    ITEM_NOT_IN_CATALOGUE,
+    Finding,
+    Rejected,
+    check_requests,
+    check_status,
+    check_value,
+    entered_in_error,
+)
+from emhana.fhir.inbound_store import (
+    SUBJECT_FIELD,
+    Item,
+    ItemResult,
+    content_key,
+    received,
+    source_of,
+    version_of,
+    write_all,
+)
+from emhana.fhir.models import CodeMap, InboundBundle
 from emhana.fhir.outcome import Issue
 from emhana.fhir.signature import SignatureRejected, Trust, check_provenance
 from emhana.identity.models import Person
@@ -39,7 +62,19 @@ from emhana.kernel.errors import RegistryError
 from emhana.kernel.i18n import N_
 from emhana.medbook import journal as medbook_journal
 from emhana.medbook.models import MedicalBook
-from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
+from emhana.medbook.schemas import ClinicalKind
+
+__all__ = [  # what the doors, the dead-letter queue and the read-back use
+    "SUBJECT_FIELD",
+    "Accepted",
+    "Finding",
+    "Item",
+    "ItemResult",
+    "Rejected",
+    "ingest",
+    "parse",
+    "source_of",
+]
 
 # A Condition (C-12, C-30) becomes a diagnosis entry with its ICD-10 codes and clinical status; an ICD-10 code the
 # code map does not list is recorded under the kind below with the item DIAGNOSIS_ITEM (the journal checks the code).
@@ -53,58 +88,7 @@ NOT_A_DIAGNOSIS = N_(
     "The Condition's verification status is {status}: it is not a diagnosis and is not recorded; send a new version "
     "with the clinical status resolved to end a diagnosis already received."
 )
-SUBJECT_FIELD = {
-    "Observation": "subject",
-    "DiagnosticReport": "subject",
-    "Immunization": "patient",
-    "Condition": "subject",
-}
 MAX_ENTRIES = 1000
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem of a bundle: the entry position (None for the whole bundle), what it is, the issue."""
-
-    position: int | None
-    resource_type: str
-    resource_id: str
-    issue: Issue
-
-
-class Rejected(Exception):  # noqa: N818 (a refusal, like the medbook rules' exceptions)
-    """The bundle is refused as a whole; ``status`` is the HTTP status, ``findings`` every problem."""
-
-    def __init__(self, status: int, findings: list[Finding]) -> None:
-        self.status = status
-        self.findings = findings
-        super().__init__("; ".join(f.issue.english() for f in findings))
-
-
-@dataclass(frozen=True)
-class Item:
-    """A clinical resource of the bundle ready to be written."""
-
-    position: int
-    resource_type: str
-    resource_id: str
-    version: str
-    full_url: str
-    kind: str
-    item_code: str
-    facts: mapping.Facts
-    clinical_status: str | None = None  # a Condition's, as the journal records it (C-30)
-    body: bytes = b""  # the resource as received, RFC 8785 (canonical.resource_bytes)
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    position: int
-    resource_type: str
-    resource_id: str
-    version: str
-    entry_id: int
-    created: bool
 
 
 @dataclass(frozen=True)
@@ -112,11 +96,6 @@ class Accepted:
     bundle_id: int
     results: list[ItemResult]
     provenance_positions: list[int]
-
-
-def source_of(account_id: int) -> str:
-    """Return the source system of an MIS account (idempotency keys are scoped by it)."""
-    return f"account/{account_id}"
 
 
 def fhirpath(loc: Sequence[Any], root: str = "Bundle") -> str:
@@ -184,6 +163,9 @@ def parse(body: bytes) -> dict[str, Any]:
             )
     if findings:
         raise Rejected(422, findings)
+    findings = check_requests(entries)  # POST or PUT only (fhir.resources takes any method, or none)
+    if findings:
+        raise Rejected(400 if any(f.issue.code == "required" for f in findings) else 422, findings)
     try:
         get_fhir_model_class("Bundle").model_validate(doc)
     except ValidationError as exc:
@@ -224,11 +206,12 @@ def _subject_iin(resource: Mapping[str, Any], session: Session) -> str | None:
     return None
 
 
-def _author_iin(provenance: Mapping[str, Any]) -> str | None:
-    for agent in provenance.get("agent") or []:
+def _author_iin(provenance: Mapping[str, Any]) -> tuple[str, int] | None:
+    """Return the IIN of the Provenance's first agent named by IIN, and that agent's place, or None."""
+    for k, agent in enumerate(provenance.get("agent") or []):
         ident = (agent.get("who") or {}).get("identifier") or {}
         if ident.get("system") == systems.IIN and isinstance(ident.get("value"), str):
-            return str(ident["value"])
+            return str(ident["value"]), k
     return None
 
 
@@ -292,12 +275,34 @@ def _map_item(
             )
         )
         return None
+    if not _in_catalogue(i, resource, row, coded, findings):
+        return None
     found = mapping.facts(resource, path)
     if found.performed_on is None:
         findings.append(Finding(i, rtype, rid, Issue("required", "fhir.no_date", outcome.NO_DATE, {}, (path,))))
         return None
-    version = str((resource.get("meta") or {}).get("versionId") or "1")[:64]
-    return Item(i, rtype, rid, version, "", row.kind, row.item_code, found)
+    return Item(i, rtype, rid, "", "", row.kind, row.item_code, found)
+
+
+def _in_catalogue(
+    i: int, resource: Mapping[str, Any], row: CodeMap, coded: list[mapping.Coded], findings: list[Finding]
+) -> bool:
+    """Tell whether the code map row names an item of the catalogue for its kind; else note a finding at the
+    coding that chose the row (a mapping written before the code map refused unknown items, issue 17)."""
+    try:
+        medbook_journal.check_catalogue_item(row.kind, row.item_code)
+    except RegistryError:
+        where = next((c for c in coded if (row.system, row.code) in mapping.lookup_keys(c)), coded[0])
+        issue = Issue(
+            "code-invalid",
+            "fhir.item_not_in_catalogue",
+            ITEM_NOT_IN_CATALOGUE,
+            {"system": row.system, "code": row.code, "item": row.item_code, "kind": row.kind},
+            (where.expression,),
+        )
+        findings.append(Finding(i, str(resource["resourceType"]), _id(resource), issue))
+        return False
+    return True
 
 
 def _map_condition(
@@ -306,7 +311,7 @@ def _map_condition(
     """Map a Condition to a diagnosis (C-12, C-30): refuted or entered-in-error is refused (it is no diagnosis),
     the clinical status is required, and an ICD-10 code the code map lacks still makes a diagnosis entry."""
     rid, before = _id(resource), len(findings)
-    status = mapping.refuted(resource)
+    status = mapping.refuted(resource)  # refuted: entered-in-error is a retraction (inbound_store)
     if status is not None:
         issue = Issue("business-rule", "fhir.not_a_diagnosis", NOT_A_DIAGNOSIS, {"status": status}, (path,))
         findings.append(Finding(i, "Condition", rid, issue))
@@ -325,6 +330,8 @@ def _map_condition(
             (first.expression,),
         )
         findings.append(Finding(i, "Condition", rid, issue))
+    if row is not None:
+        _in_catalogue(i, resource, row, list(mapping.codings(resource, path)), findings)
     found = replace(mapping.facts(resource, path), codes=icd)
     if found.performed_on is None:
         findings.append(Finding(i, "Condition", rid, Issue("required", "fhir.no_date", outcome.NO_DATE, {}, (path,))))
@@ -336,13 +343,25 @@ def _map_condition(
         infectious = any(c.upper().startswith(INFECTIOUS_LETTERS) for c in icd)
         kind = ClinicalKind.PAST_INFECTION.value if infectious else ClinicalKind.SPECIALIST_DIAGNOSIS.value
         item_code = DIAGNOSIS_ITEM
-    version = str((resource.get("meta") or {}).get("versionId") or "1")[:64]
     diagnosis = kind in (ClinicalKind.PAST_INFECTION.value, ClinicalKind.SPECIALIST_DIAGNOSIS.value)
-    return Item(i, "Condition", rid, version, "", kind, item_code, found, clinical if diagnosis else None)
+    return Item(i, "Condition", rid, "", "", kind, item_code, found, clinical if diagnosis else None)
 
 
-def _version_order(version: str) -> tuple[int, str]:
-    return (int(version), "") if version.isdigit() else (-1, version)
+def _checked_item(
+    session: Session, i: int, resource: Mapping[str, Any], cache: dict[str, Any], findings: list[Finding]
+) -> Item | None:
+    """Return a resource as an item to write: entered-in-error as a retraction (nothing to map), otherwise a
+    result in its final form, with a value, mapped to an item of the catalogue; None after noting findings."""
+    rtype, rid = str(resource["resourceType"]), _id(resource)
+    if not rid:
+        return _map_item(session, i, resource, cache, findings)  # it names the missing id
+    if entered_in_error(resource):
+        return Item(i, rtype, rid, "", "", "", "", mapping.Facts(None, None, "", ()), retract=True)
+    problem = check_status(i, resource) or check_value(i, resource)
+    if problem is not None:
+        findings.append(problem)
+        return None
+    return _map_item(session, i, resource, cache, findings)
 
 
 def ingest(
@@ -441,10 +460,18 @@ def ingest(
     cache: dict[str, Any] = {}
     items = []
     for i, resource in clinical:
-        item = _map_item(session, i, resource, cache, findings)
+        item = _checked_item(session, i, resource, cache, findings)
         if item is not None:
+            version, explicit = version_of(resource)
             items.append(
-                replace(item, full_url=str(entries[i].get("fullUrl", "")), body=canonical.resource_bytes(resource))
+                replace(
+                    item,
+                    version=version,
+                    explicit=explicit,
+                    content=content_key(resource),
+                    full_url=str(entries[i].get("fullUrl", "")),
+                    body=canonical.resource_bytes(resource),
+                )
             )
     if findings:
         raise Rejected(422, findings)
@@ -454,7 +481,7 @@ def ingest(
         session, actor, entries, clinical, provenances, trust, signed_at or now, signed_data
     )
     # Write.
-    received = bundle or InboundBundle(
+    received_bundle = bundle or InboundBundle(
         account_id=actor.account_id,
         entity_id=actor.entity_id,
         received_at=now,
@@ -463,27 +490,27 @@ def ingest(
         state="accepted",
         last_attempt_at=now,
     )
-    received.state, received.accepted_at, received.last_attempt_at = "accepted", now, now
-    received.signed_data = signed_data
-    received.signature, received.signer = evidence
-    session.add(received)
+    received_bundle.state, received_bundle.accepted_at, received_bundle.last_attempt_at = "accepted", now, now
+    received_bundle.signed_data = signed_data
+    received_bundle.signature, received_bundle.signer = evidence
+    session.add(received_bundle)
     session.flush()
     writer = replace(actor, display_name=f"{author} ({actor.display_name})"[:200])
-    known = _received(session, source_of(received.account_id), items)
-    results = _write_all(session, writer, book, received, items, known, now)
+    known = received(session, source_of(received_bundle.account_id), items)
+    results = write_all(session, writer, book, received_bundle, items, known, now)
     session.flush()
-    received.resources = sum(1 for r in results if r.created)
+    received_bundle.resources = sum(1 for r in results if r.created)
     record_event(
         session=session,
         actor=actor,
         action="fhir.ingest",
         object_type="fhir_bundle",
-        object_id=str(received.id),
+        object_id=str(received_bundle.id),
         subject_person_id=person.id,
-        purpose=f"{received.resources} resources",
+        purpose=f"{received_bundle.resources} resources",
         now=now,
     )
-    return Accepted(received.id, results, [i for i, _ in provenances])
+    return Accepted(received_bundle.id, results, [i for i, _ in provenances])
 
 
 def clinical_type(entries: Sequence[Mapping[str, Any]], i: int) -> str:
@@ -507,20 +534,16 @@ def _check_signature(
         raise _bundle_issue(422, "security", "fhir.unsigned", outcome.UNSIGNED, where)
     i, prov = signed[0]
     path = f"Bundle.entry[{i}].resource"
-    author_iin = _author_iin(prov)
-    practitioner = session.scalar(select(Practitioner).where(Practitioner.iin == author_iin)) if author_iin else None
-    if practitioner is None:
-        raise Rejected(
-            422,
-            [
-                Finding(
-                    i,
-                    "Provenance",
-                    _id(prov),
-                    Issue("security", "fhir.no_author", outcome.NO_AUTHOR, {"system": systems.IIN}, (f"{path}.agent",)),
-                )
-            ],
-        )
+    named = _author_iin(prov)
+    if named is None:  # no agent named by IIN
+        issue = Issue("security", "fhir.no_author", outcome.NO_AUTHOR, {"system": systems.IIN}, (f"{path}.agent",))
+        raise Rejected(422, [Finding(i, "Provenance", _id(prov), issue)])
+    author_iin, k = named
+    practitioner = session.scalar(select(Practitioner).where(Practitioner.iin == author_iin))
+    if practitioner is None:  # named, but not in the Fund's database of practitioners
+        where = f"{path}.agent[{k}].who.identifier"
+        issue = Issue("security", "fhir.author_not_registered", AUTHOR_NOT_REGISTERED, {}, (where,))
+        raise Rejected(422, [Finding(i, "Provenance", _id(prov), issue)])
     targets = {str(t.get("reference", "")) for t in prov.get("target") or []}
     uncovered = [
         j
@@ -559,7 +582,7 @@ def _check_signature(
     entity_bin = session.scalar(select(Entity.bin).where(Entity.id == actor.entity_id)) if actor.entity_id else None
     try:
         evidence = check_provenance(
-            data=signed_data, cms_der=cms_der, author_iin=author_iin or "", entity_bin=entity_bin, trust=trust, at=at
+            data=signed_data, cms_der=cms_der, author_iin=author_iin, entity_bin=entity_bin, trust=trust, at=at
         )
     except SignatureRejected as exc:
         expression = (f"{path}.signature[0].data", f"{path}.agent") if exc.mismatch else (f"{path}.signature[0].data",)
@@ -567,173 +590,3 @@ def _check_signature(
         raise Rejected(422, [Finding(i, "Provenance", _id(prov), issue)]) from None
     name = " ".join(p for p in (practitioner.surname, practitioner.given_name, practitioner.patronymic) if p)
     return (cms_der, evidence.signer_subject[:300]), name
-
-
-def _received(session: Session, source: str, items: list[Item]) -> dict[tuple[str, str], list[InboundResource]]:
-    """Return the versions already received of the bundle's resources, by (type, id), in one query."""
-    known: dict[tuple[str, str], list[InboundResource]] = {}
-    ids = {i.resource_id for i in items}
-    for row in session.scalars(
-        select(InboundResource).where(InboundResource.source == source, InboundResource.resource_id.in_(ids))
-    ):
-        known.setdefault((row.resource_type, row.resource_id), []).append(row)
-    return known
-
-
-def _write_all(
-    session: Session,
-    actor: Actor,
-    book: MedicalBook,
-    bundle: InboundBundle,
-    items: list[Item],
-    known: dict[tuple[str, str], list[InboundResource]],
-    now: dt.datetime,
-) -> list[ItemResult]:
-    """Write the items in bundle order: new resources in batches through ``medbook_journal.record_many`` (one insert
-    for the batch), a newer version as a correction of its entry (C-41), a version already received not again.
-
-    A batch is written before a correction, and before a resource the batch already holds appears again (the
-    same resource twice in one bundle: the second is a duplicate or a newer version of the first).
-    """
-    source = source_of(bundle.account_id)
-    results: dict[int, ItemResult] = {}
-    batch: list[tuple[Item, EntryIn]] = []
-
-    def write_batch() -> None:
-        if not batch:
-            return
-        try:
-            entries = medbook_journal.record_many(
-                session=session, actor=actor, book_id=book.id, entries=[data for _, data in batch], now=now
-            )
-        except medbook_journal.EntryRefused as exc:
-            raise _refused(batch[exc.index][0], exc.error) from None
-        except RegistryError as exc:  # about the book as a whole: reported at the batch's first resource
-            raise _refused(batch[0][0], exc) from None
-        for (item, _), entry in zip(batch, entries, strict=True):
-            results[item.position] = _received_as(session, source, bundle, item, entry.id, known, now)
-        batch.clear()
-
-    for item in items:
-        key = (item.resource_type, item.resource_id)
-        if any((i.resource_type, i.resource_id) == key for i, _ in batch):
-            write_batch()
-        earlier = known.setdefault(key, [])
-        same = next((r for r in earlier if r.version == item.version), None)
-        if same is not None:
-            results[item.position] = ItemResult(
-                item.position, item.resource_type, item.resource_id, item.version, same.entry_id, False
-            )
-            continue
-        latest = max(earlier, key=lambda r: (_version_order(r.version), r.id or 0)) if earlier else None
-        path = f"Bundle.entry[{item.position}].resource"
-        if latest is not None and _version_order(item.version) < _version_order(latest.version):
-            write_batch()  # an earlier resource's refusal comes first, as when each was written in turn
-            raise Rejected(
-                409,
-                [
-                    Finding(
-                        item.position,
-                        item.resource_type,
-                        item.resource_id,
-                        Issue(
-                            "conflict",
-                            "fhir.stale_version",
-                            outcome.STALE_VERSION,
-                            {"version": item.version, "current": latest.version},
-                            (f"{path}.meta.versionId",),
-                        ),
-                    )
-                ],
-            )
-        fields = {
-            "kind": ClinicalKind(item.kind),
-            "item_code": item.item_code,
-            "performed_on": item.facts.performed_on,
-            "result": item.facts.result,
-            "result_text": item.facts.result_text,
-            "codes": list(item.facts.codes),
-            "clinical_status": item.clinical_status,
-        }
-        try:
-            if latest is None:
-                batch.append((item, EntryIn(**fields)))
-                continue
-            write_batch()
-            reason = f"MIS update: {item.resource_type}/{item.resource_id} version {item.version}"
-            entry = medbook_journal.correct(
-                session=session,
-                actor=actor,
-                entry_id=latest.entry_id,
-                data=CorrectionIn(**fields, reason=reason),
-                now=now,
-            )
-        except RegistryError as exc:
-            raise _refused(item, exc) from None
-        except ValidationError as exc:
-            raise Rejected(
-                422,
-                [
-                    Finding(
-                        item.position,
-                        item.resource_type,
-                        item.resource_id,
-                        Issue(
-                            "invalid",
-                            "fhir.invalid_resource",
-                            outcome.INVALID_RESOURCE,
-                            {"reason": str(exc.errors()[0].get("msg", ""))[:200]},
-                            (path,),
-                        ),
-                    )
-                ],
-            ) from None
-        results[item.position] = _received_as(session, source, bundle, item, entry.id, known, now)
-    write_batch()
-    return [results[item.position] for item in items]
-
-
-def _refused(item: Item, exc: RegistryError) -> Rejected:
-    return Rejected(
-        exc.status if exc.status in (403, 409) else 422,
-        [
-            Finding(
-                item.position,
-                item.resource_type,
-                item.resource_id,
-                Issue(
-                    "business-rule",
-                    exc.code,
-                    exc.template(),
-                    dict(exc.params),
-                    (f"Bundle.entry[{item.position}].resource",),
-                ),
-            )
-        ],
-    )
-
-
-def _received_as(
-    session: Session,
-    source: str,
-    bundle: InboundBundle,
-    item: Item,
-    entry_id: int,
-    known: dict[tuple[str, str], list[InboundResource]],
-    now: dt.datetime,
-) -> ItemResult:
-    """Note a resource version as received (the ledger of idempotency) and return its result."""
-    row = InboundResource(
-        source=source,
-        resource_type=item.resource_type,
-        resource_id=item.resource_id,
-        version=item.version,
-        bundle_id=bundle.id,
-        entry_id=entry_id,
-        received_at=now,
-        content_sha256=hashlib.sha256(item.body).hexdigest() if item.body else "",
-        body=item.body or None,
-    )
-    session.add(row)
-    known.setdefault((item.resource_type, item.resource_id), []).append(row)
-    return ItemResult(item.position, item.resource_type, item.resource_id, item.version, entry_id, True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emhana.fhir import systems
+from emhana.kernel.clock import kz_date
 from emhana.medbook.rules import Result
 
 CLINICAL_TYPES = ("Observation", "DiagnosticReport", "Immunization", "Condition")
@@ -90,12 +91,18 @@ def lookup_keys(coded: Coded) -> list[tuple[str, str]]:
 
 
 def _date(value: Any) -> dt.date | None:
+    """Return the day in Kazakhstan of a FHIR date or dateTime: an instant keeps its instant (``…T20:30:00Z`` is
+    the next day at UTC+5), a date alone is that day."""
     if not isinstance(value, str) or len(value) < 10:
         return None  # FHIR allows a year or a month alone; an examination needs its day
     try:
-        return dt.date.fromisoformat(value[:10])
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # FHIR requires a zone with a time; one without is read as Kazakhstan's time
+    return kz_date(moment) if moment.tzinfo is not None else moment.date()
 
 
 def performed_on(resource: Mapping[str, Any]) -> dt.date | None:
@@ -138,15 +145,59 @@ def result_of(resource: Mapping[str, Any]) -> Result | None:
     return None
 
 
+def _quantity(quantity: Any) -> str:
+    if not isinstance(quantity, Mapping) or "value" not in quantity:
+        return ""
+    unit = quantity.get("unit") or quantity.get("code") or ""
+    return f"{quantity.get('comparator', '')}{quantity['value']} {unit}".strip()
+
+
+def _concept_text(concept: Any) -> str:
+    if not isinstance(concept, Mapping):
+        return ""
+    if isinstance(concept.get("text"), str):
+        return str(concept["text"])
+    shown = [str(c["display"]) for c in concept.get("coding") or [] if isinstance(c, Mapping) and c.get("display")]
+    return ", ".join(shown)
+
+
+def value_text(resource: Mapping[str, Any]) -> str:
+    """Return an Observation's value as text (value[x]: string, quantity, number, boolean, concept, range, ratio,
+    time, dateTime, period), or a DiagnosticReport's conclusion; empty when it has none."""
+    parts: list[str] = []
+    for name in ("valueString", "valueTime", "valueDateTime", "conclusion"):
+        if isinstance(resource.get(name), str) and resource[name].strip():
+            parts.append(resource[name])
+    if isinstance(resource.get("valueInteger"), int | float) and not isinstance(resource.get("valueInteger"), bool):
+        parts.append(str(resource["valueInteger"]))
+    if isinstance(resource.get("valueBoolean"), bool):
+        parts.append("true" if resource["valueBoolean"] else "false")
+    parts.append(_quantity(resource.get("valueQuantity")))
+    parts.append(_concept_text(resource.get("valueCodeableConcept")))
+    value_range = resource.get("valueRange")
+    if isinstance(value_range, Mapping):
+        parts.append(
+            " - ".join(p for p in (_quantity(value_range.get("low")), _quantity(value_range.get("high"))) if p)
+        )
+    ratio = resource.get("valueRatio")
+    if isinstance(ratio, Mapping):
+        parts.append("/".join(p for p in (_quantity(ratio.get("numerator")), _quantity(ratio.get("denominator"))) if p))
+    period = resource.get("valuePeriod")
+    if isinstance(period, Mapping):
+        parts.append(" - ".join(str(period[k]) for k in ("start", "end") if isinstance(period.get(k), str)))
+    return "; ".join(p for p in parts if p)
+
+
+def has_value(resource: Mapping[str, Any]) -> bool:
+    """Tell whether a result resource says something: a result we read (interpretation, coded value or
+    conclusion code) or a value (``value_text``). An Observation or a report without one is no result."""
+    return result_of(resource) is not None or bool(value_text(resource))
+
+
 def _text(resource: Mapping[str, Any]) -> str:
     parts: list[str] = []
-    if isinstance(resource.get("valueString"), str):
-        parts.append(resource["valueString"])
-    quantity = resource.get("valueQuantity")
-    if isinstance(quantity, Mapping) and "value" in quantity:
-        parts.append(f"{quantity['value']} {quantity.get('unit') or quantity.get('code') or ''}".strip())
-    if isinstance(resource.get("conclusion"), str):
-        parts.append(resource["conclusion"])
+    if value := value_text(resource):
+        parts.append(value)
     name = CODE_FIELD.get(str(resource.get("resourceType", "")), "")
     concept = resource.get(name) or {}
     if not parts and isinstance(concept.get("text"), str):

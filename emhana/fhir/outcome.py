@@ -38,6 +38,13 @@ UNSUPPORTED_SEARCH = N_("The search parameter {name} is not supported.")
 IDENTIFIER_REQUIRED = N_("Patients are searched by identifier ({system}|IIN) only.")
 NOT_FOUND = N_("Resource {type}/{id} is not known.")
 TOO_LARGE = N_("The body is larger than {limit} bytes.")
+BAD_PARAMETER = N_("The parameter {name} is not valid: {reason}.")
+IGNORED_SEARCH = N_("The search parameter {name} is not supported and was ignored.")
+NOT_ACCEPTABLE = N_("This server answers in FHIR JSON (application/fhir+json) only, not in {found}.")
+UNSUPPORTED_MEDIA = N_("This server reads FHIR JSON (application/fhir+json) only, not {found}.")
+BAD_CURSOR = N_("The hidden search criteria of this link have expired or are not valid; search again.")
+VALID = N_("No issue found: the resource passes the checks that run before anything is written.")
+NOT_VALIDATED = N_("Only transaction Bundles are validated here; {found} is not.")
 
 
 @dataclass(frozen=True)

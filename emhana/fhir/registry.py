@@ -1,4 +1,7 @@
-"""Read and search use cases of the FHIR door over the registry; reads of a Patient are audit-logged."""
+"""Read and search use cases of the FHIR door over the registry; reads of a Patient are audit-logged.
+
+The directory resources (Organization, Location, Practitioner, PractitionerRole) are served with the ``meta`` of
+their recorded version (emhana/fhir/versions.py); a Patient's ``meta`` is derived (``patient_meta``)."""
 
 from __future__ import annotations
 
@@ -10,13 +13,16 @@ from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.attachment.models import Attachment
+from emhana.audit.models import ChainLink
 from emhana.audit.service import record_event
-from emhana.facilities.inclusion import is_included
+from emhana.facilities.inclusion import included_on
 from emhana.facilities.models import Entity, Post, Practitioner, Site
-from emhana.facilities.service import list_participating, near
-from emhana.fhir import resources
+from emhana.facilities.service import list_participating, within
+from emhana.fhir import resources, versions
+from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE, Bounds
 from emhana.identity import service as identity
 from emhana.identity.models import Person
+from emhana.kernel import clock
 
 Page = tuple[int, list[dict[str, Any]]]
 READ_ACTION = "fhir.patient.read"
@@ -50,7 +56,22 @@ def _patient(
         now=now,
     )
     identity.flag_reads(session=session, actor=actor, day=day)
-    return resources.patient(person, _attached(session, person.id, day), day)
+    out = resources.patient(person, _attached(session, person.id, day), day)
+    return versions.with_meta(out, *patient_meta(session, person, out))
+
+
+def patient_meta(session: Session, person: Person, resource: dict[str, Any]) -> tuple[str, dt.datetime]:
+    """Return a Patient's versionId and lastUpdated. A Patient is not kept version by version: its versionId is
+    the first 16 hex digits of the SHA-256 of what is served (so its ETag changes exactly when its content does)
+    and lastUpdated the last change recorded of the person's identity or attachment (their hash-chain links),
+    or when the person was registered (docs/fhir-versions.md)."""
+    linked = session.scalar(
+        select(func.max(ChainLink.linked_at)).where(
+            ChainLink.kind.in_(("person", "attachment")), ChainLink.chain_key == str(person.id)
+        )
+    )
+    moments = [versions.utc(m) for m in (linked, person.created_at) if m is not None]
+    return versions.content_hash(resource)[:16], max(moments) if moments else clock.now()
 
 
 def read_patient(
@@ -83,12 +104,9 @@ def search_patients(
     return len(found), [_patient(session, actor, p, day, now, purpose) for p in found]
 
 
-def read_organization(*, session: Session, entity_id: int, day: dt.date) -> dict[str, Any] | None:
-    """Return an Organization by id, or None."""
-    entity = session.get(Entity, entity_id)
-    return (
-        resources.organization(entity, is_included(session=session, entity_id=entity.id, day=day)) if entity else None
-    )
+def read_organization(*, session: Session, entity_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any] | None:
+    """Return an Organization by id with its ``meta``, or None."""
+    return versions.current(session, ORGANIZATION, entity_id, day, now)
 
 
 def search_organizations(
@@ -97,35 +115,47 @@ def search_organizations(
     bin_: str | None,
     name: str | None,
     entity_id: int | None,
+    updated: Bounds,
     day: dt.date,
+    now: dt.datetime,
     count: int,
     offset: int,
 ) -> Page:
-    """Return Organizations by BIN or id (any status), or the participating ones filtered by name."""
-    if bin_ is not None or entity_id is not None:
-        query = select(Entity)
+    """Return Organizations by BIN or id (any status), or the participating ones filtered by name; ``updated``:
+    the ``_lastUpdated`` range of their latest version."""
+    if bin_ is not None or entity_id is not None or updated:
+        query = select(Entity.id)
         if bin_ is not None:
             query = query.where(Entity.bin == bin_)
         if entity_id is not None:
             query = query.where(Entity.id == entity_id)
-        found = list(session.scalars(query))
-        return len(found), [
-            resources.organization(e, is_included(session=session, entity_id=e.id, day=day))
-            for e in found[offset : offset + count]
-        ]
-    total, entities = list_participating(session=session, day=day, q=name or "", limit=count, offset=offset)
-    return total, [resources.organization(e, True) for e in entities]
+        if bin_ is None and entity_id is None:  # by _lastUpdated and name: the participating ones, as below
+            query = query.where(included_on(day))
+            if name:
+                like = f"%{name.lower()}%"
+                query = query.where(or_(func.lower(Entity.name_ru).like(like), func.lower(Entity.name_kk).like(like)))
+        if updated:
+            query = query.where(versions.updated_within(ORGANIZATION, Entity.id, updated))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        ids = list(session.scalars(query.order_by(Entity.id).limit(count).offset(offset)))
+    else:
+        total, entities = list_participating(session=session, day=day, q=name or "", limit=count, offset=offset)
+        ids = [e.id for e in entities]
+    return total, _served(session, ORGANIZATION, ids, day, now)
 
 
-def read_location(*, session: Session, site_id: int) -> dict[str, Any] | None:
-    """Return a Location by id, or None."""
-    row = session.execute(
-        select(Site, Entity).join(Entity, Entity.id == Site.entity_id).where(Site.id == site_id)
-    ).first()
-    return resources.location(row[0], row[1]) if row else None
+def _served(session: Session, rtype: str, ids: list[int], day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
+    """Return the resources of a type by id, in order, with their ``meta`` (recording the versions they need)."""
+    rendered = versions.render(session, rtype, ids, day)
+    return versions.served(session, rtype, [rendered[i] for i in ids if i in rendered], now)
 
 
-MAX_NEAR = 1000
+def read_location(*, session: Session, site_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any] | None:
+    """Return a Location by id with its ``meta``, or None."""
+    return versions.current(session, LOCATION, site_id, day, now)
+
+
+Extensions = dict[str, list[dict[str, Any]]]
 
 
 def search_locations(
@@ -134,60 +164,68 @@ def search_locations(
     near_point: tuple[float, float, float] | None,
     entity_id: int | None,
     site_id: int | None,
+    updated: Bounds,
     day: dt.date,
+    now: dt.datetime,
     count: int,
     offset: int,
-) -> Page:
-    """Return Locations nearest first within a distance (participating sites), or by organization or id."""
+) -> tuple[int, list[dict[str, Any]], Extensions]:
+    """Return Locations nearest first within a distance (participating sites: the total is exact, the distance of
+    each match is its ``entry.search.extension``), or by organization or id; and the extensions by id."""
+    cond = []
+    if entity_id is not None:
+        cond.append(Site.entity_id == entity_id)
+    if site_id is not None:
+        cond.append(Site.id == site_id)
+    if updated:
+        cond.append(versions.updated_within(LOCATION, Site.id, updated))
     if near_point is not None:
         lat, lon, radius = near_point
-        wanted = min(offset + count + 1, MAX_NEAR)
-        found = near(session=session, lat=lat, lon=lon, day=day, limit=wanted)
-        inside = [
-            n
-            for n in found
-            if n.distance_km <= radius
-            and (entity_id is None or n.entity.id == entity_id)
-            and (site_id is None or n.site.id == site_id)
-        ]
-        # ``total`` is exact when fewer than ``wanted`` sites were fetched; otherwise at least this many.
-        return len(inside), [
-            resources.location(n.site, n.entity, n.distance_km) for n in inside[offset : offset + count]
-        ]
-    query = select(Site, Entity).join(Entity, Entity.id == Site.entity_id).where(Site.active.is_(True))
-    if entity_id is not None:
-        query = query.where(Site.entity_id == entity_id)
-    if site_id is not None:
-        query = query.where(Site.id == site_id)
+        total, page = within(
+            session=session, lat=lat, lon=lon, radius_km=radius, day=day, limit=count, offset=offset, where=tuple(cond)
+        )
+        found = versions.served(session, LOCATION, [resources.location(n.site, n.entity) for n in page], now)
+        return total, found, {str(n.site.id): [resources.distance(n.distance_km)] for n in page}
+    query = select(Site.id).where(Site.active.is_(True), *cond)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(Site.id).limit(count).offset(offset)).all()
-    return total, [resources.location(s, e) for s, e in rows]
+    ids = list(session.scalars(query.order_by(Site.id).limit(count).offset(offset)))
+    return total, _served(session, LOCATION, ids, day, now), {}
 
 
-def read_practitioner(*, session: Session, practitioner_id: int) -> dict[str, Any] | None:
-    """Return a Practitioner by id, or None."""
-    p = session.get(Practitioner, practitioner_id)
-    return resources.practitioner(p) if p else None
+def read_practitioner(
+    *, session: Session, practitioner_id: int, day: dt.date, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Return a Practitioner by id with its ``meta``, or None."""
+    return versions.current(session, PRACTITIONER, practitioner_id, day, now)
 
 
 def search_practitioners(
-    *, session: Session, iin: str | None, practitioner_id: int | None, count: int, offset: int
+    *,
+    session: Session,
+    iin: str | None,
+    practitioner_id: int | None,
+    updated: Bounds,
+    day: dt.date,
+    now: dt.datetime,
+    count: int,
+    offset: int,
 ) -> Page:
     """Return Practitioners by IIN or id, or all of them by surname."""
-    query = select(Practitioner)
+    query = select(Practitioner.id)
     if iin is not None:
         query = query.where(Practitioner.iin == iin)
     if practitioner_id is not None:
         query = query.where(Practitioner.id == practitioner_id)
+    if updated:
+        query = query.where(versions.updated_within(PRACTITIONER, Practitioner.id, updated))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Practitioner.surname, Practitioner.id).limit(count).offset(offset))
-    return total, [resources.practitioner(p) for p in rows]
+    ids = list(session.scalars(query.order_by(Practitioner.surname, Practitioner.id).limit(count).offset(offset)))
+    return total, _served(session, PRACTITIONER, ids, day, now)
 
 
-def read_role(*, session: Session, post_id: int, day: dt.date) -> dict[str, Any] | None:
-    """Return a PractitionerRole by id, or None."""
-    post = session.get(Post, post_id)
-    return resources.practitioner_role(post, day) if post else None
+def read_role(*, session: Session, post_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any] | None:
+    """Return a PractitionerRole by id with its ``meta``, or None."""
+    return versions.current(session, ROLE, post_id, day, now)
 
 
 def search_roles(
@@ -196,18 +234,49 @@ def search_roles(
     practitioner_id: int | None,
     entity_id: int | None,
     post_id: int | None,
+    updated: Bounds,
     day: dt.date,
+    now: dt.datetime,
     count: int,
     offset: int,
 ) -> Page:
     """Return PractitionerRoles of a practitioner or at an organization."""
-    query = select(Post)
+    query = select(Post.id)
     if practitioner_id is not None:
         query = query.where(Post.practitioner_id == practitioner_id)
     if entity_id is not None:
         query = query.where(Post.entity_id == entity_id)
     if post_id is not None:
         query = query.where(Post.id == post_id)
+    if updated:
+        query = query.where(versions.updated_within(ROLE, Post.id, updated))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Post.id).limit(count).offset(offset))
-    return total, [resources.practitioner_role(p, day) for p in rows]
+    ids = list(session.scalars(query.order_by(Post.id).limit(count).offset(offset)))
+    return total, _served(session, ROLE, ids, day, now)
+
+
+def history(
+    *,
+    session: Session,
+    rtype: str,
+    rid: int | None,
+    since: dt.datetime | None,
+    day: dt.date,
+    now: dt.datetime,
+    count: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]] | None:
+    """Return the versions of a directory resource (its current one recorded first, if new), newest first, or
+    of every resource of the type with ``rid`` None; None when the resource does not exist."""
+    if rid is not None and versions.current(session, rtype, rid, day, now) is None:
+        return None
+    return versions.history(session, rtype, rid, since=since, count=count, offset=offset)
+
+
+def vread(
+    *, session: Session, rtype: str, rid: int, version_id: int, day: dt.date, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Return one version of a directory resource as it was served, or None (unknown resource or version)."""
+    if versions.current(session, rtype, rid, day, now) is None:
+        return None
+    return versions.version(session, rtype, rid, version_id)

@@ -78,9 +78,9 @@ def organization(entity: Entity, active: bool) -> dict[str, Any]:
     }
 
 
-def location(site: Site, entity: Entity, distance_km: float | None = None) -> dict[str, Any]:
+def location(site: Site, entity: Entity) -> dict[str, Any]:
     """Return a Location with its position, address (KATO) and managing organization."""
-    out: dict[str, Any] = {
+    return {
         "resourceType": "Location",
         "id": str(site.id),
         "identifier": [{"system": systems.SITE, "value": f"{entity.bin}/{site.code}"}],
@@ -93,19 +93,22 @@ def location(site: Site, entity: Entity, distance_km: float | None = None) -> di
         "position": {"latitude": site.lat, "longitude": site.lon},
         "managingOrganization": reference("Organization", entity.id, entity.name_ru),
     }
-    if distance_km is not None:
-        out["extension"] = [
-            {
-                "url": "http://hl7.org/fhir/StructureDefinition/location-distance",
-                "valueDistance": {
-                    "value": round(distance_km, 3),
-                    "unit": "km",
-                    "system": "http://unitsofmeasure.org",
-                    "code": "km",
-                },
-            }
-        ]
-    return out
+
+
+LOCATION_DISTANCE = "http://hl7.org/fhir/StructureDefinition/location-distance"
+
+
+def distance(distance_km: float) -> dict[str, Any]:
+    """Return the distance of a match from the point of a ``near`` search, for its ``entry.search.extension``."""
+    return {
+        "url": LOCATION_DISTANCE,
+        "valueDistance": {
+            "value": round(distance_km, 3),
+            "unit": "km",
+            "system": "http://unitsofmeasure.org",
+            "code": "km",
+        },
+    }
 
 
 def practitioner(p: Practitioner) -> dict[str, Any]:

@@ -5,9 +5,14 @@
   its attempts; the job itself succeeds when the outbox was worked through).
 * ``campaign_daily``: the attachment campaign's daily job (00:30 in Kazakhstan): approved attachments come into
   effect on their day, the dead (A-92) and the uninsured (A-91) are detached (``attachment.placement.run_daily``).
+* ``fhir_directory_versions``: record a new version of every FHIR directory resource (Organization, Location,
+  Practitioner, PractitionerRole) whose served content changed with the day alone (a post or a participation
+  that ended), so that ``_lastUpdated``, ``_history`` and ``$export`` see it (00:45; docs/fhir-versions.md).
 * ``chain_checkpoint``: a signed checkpoint of every hash chain's head (01:00, after the campaign's job), with
   the deployment's key (``EMHANA_CHECKPOINT_KEY``); skipped, and recorded so, while no key is set.
 * ``medbook_reminders``: reminders before work clearances end (08:00, C-21; ``medbook.remind``).
+* ``fhir_bulk_export``: run the queued FHIR ``$export`` requests and delete the files that expired (every minute;
+  ``fhir.bulk``, docs/bulk-export.md).
 
 A daily job runs once a day in Kazakhstan, at its time or at the first chance after it (a worker started later
 in the day runs what the day missed); a failed one is tried again after a growing wait, at most
@@ -150,6 +155,22 @@ def medbook_reminders(ctx: Context) -> Done:
     return Done(report.queued)
 
 
+def fhir_directory_versions(ctx: Context) -> Done:
+    """Record the directory resources whose served content changed; return how many versions were recorded."""
+    from emhana.fhir.versions import refresh_all
+
+    with unit_of_work(ctx.sessions) as session:
+        return Done(refresh_all(session=session, day=clock.today(), now=clock.now()))
+
+
+def fhir_bulk_export(ctx: Context) -> Done:
+    """Run the queued FHIR bulk exports, oldest first, and purge the expired files; return the resources exported."""
+    from emhana.fhir.bulk import run_due
+
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    return Done(run_due(ctx.engine, pause=SQLITE_PAUSE if sqlite else 0.0))
+
+
 # In this order within a tick, so that what the daily jobs queue goes out in the same tick.
 CATALOGUE: tuple[Job, ...] = (
     Job(
@@ -157,6 +178,13 @@ CATALOGUE: tuple[Job, ...] = (
         N_("Daily job of the attachment campaign"),
         campaign_daily,
         at=dt.time(0, 30),
+        max_attempts=4,
+    ),
+    Job(
+        "fhir_directory_versions",
+        N_("Versions of the FHIR directory"),
+        fhir_directory_versions,
+        at=dt.time(0, 45),
         max_attempts=4,
     ),
     Job("chain_checkpoint", N_("Checkpoint of the hash chains"), chain_checkpoint, at=dt.time(1, 0), max_attempts=4),
@@ -168,5 +196,6 @@ CATALOGUE: tuple[Job, ...] = (
         max_attempts=4,
     ),
     Job("outbox", N_("Delivery of notifications"), deliver_outbox, every=dt.timedelta(minutes=1)),
+    Job("fhir_bulk_export", N_("FHIR bulk data exports"), fhir_bulk_export, every=dt.timedelta(minutes=1)),
 )
 BY_NAME = {job.name: job for job in CATALOGUE}

@@ -78,6 +78,16 @@ def now() -> dt.datetime:
     return current().now().astimezone(dt.UTC)
 
 
+def machine_now() -> dt.datetime:
+    """Return the machine's own time (aware, UTC), whatever clock is in use.
+
+    Only for a time another machine stamped with its own clock and that the process's clock must not shift: the
+    ``exp`` and ``iat`` of a client assertion (a system client signs them with its real time, also while the demo
+    or a test runs on a clock of its own). Everything the registry decides and records reads ``now()``.
+    """
+    return dt.datetime.now(dt.UTC)
+
+
 def today() -> dt.date:
     """Return today's date in Kazakhstan by the clock in use."""
     return kz_date(now())

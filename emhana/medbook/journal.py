@@ -22,15 +22,18 @@ from emhana.facilities.models import Entity
 from emhana.identity.models import Person
 from emhana.kernel.errors import (
     ClearanceIncomplete,
+    Conflict,
     Contraindication,
     CorrectionReasonRequired,
     DateInFuture,
     EntryNotFound,
     EntrySuperseded,
     ItemKindMismatch,
+    MedbookRule,
     NotCorrectable,
     RegistryError,
 )
+from emhana.kernel.i18n import N_
 from emhana.medbook import catalogue, infections, scope, seal
 from emhana.medbook.appointments import require_responsible
 from emhana.medbook.employment import groups_of
@@ -52,8 +55,15 @@ from emhana.medbook.rules import (
     suspends,
 )
 from emhana.medbook.schemas import ClearanceIn, CorrectionIn, Decision, EntryIn
-from emhana.medbook.service import current_entries, get_book, local_day, recording_entity, require_staff
+from emhana.medbook.service import SIGNED, current_entries, get_book, local_day, recording_entity, require_staff
 from emhana.medbook.suspension import notify_suspended
+
+
+class EntryRetracted(Conflict):
+    """The entry was retracted as entered in error (issue 17): it is corrected or retracted no more."""
+
+    code = "medbook.entry_retracted"
+    message = N_("This entry was retracted as entered in error; record a new entry instead.")
 
 
 def _write(
@@ -75,6 +85,8 @@ def _write(
     caused_by_id: int | None = None,
     supersedes_id: int | None = None,
     reason: str | None = None,
+    retracted: bool | None = None,
+    signature_state: str = "pending",
 ) -> JournalEntry:
     """Append one entry with the canonical bytes its author's signature will cover (C-06, C-41)."""
     referral_bin = session.get(Entity, referral_entity_id).bin if referral_entity_id else None  # type: ignore[union-attr]
@@ -97,6 +109,8 @@ def _write(
         caused_by_id=caused_by_id,
         supersedes_id=supersedes_id,
         reason=reason,
+        retracted=retracted,
+        signature_state=signature_state,
     )
     session.add(entry)
     session.flush()
@@ -144,6 +158,8 @@ def _entry_row(
     caused_by_id: int | None = None,
     supersedes_id: int | None = None,
     reason: str | None = None,
+    retracted: bool | None = None,
+    signature_state: str = "pending",
 ) -> JournalEntry:
     """Build (not add) one entry and the canonical bytes its author's signature will cover (C-06)."""
     source = Source.MIS if actor.role is Role.MIS_CLIENT else Source.MANUAL
@@ -171,6 +187,8 @@ def _entry_row(
     }
     if clinical_status is not None:  # a diagnosis: active or resolved (C-30); absent from every other kind
         document["clinical_status"] = clinical_status
+    if retracted:  # a retraction (issue 17); absent from every other entry
+        document["retracted"] = True
     return JournalEntry(
         book_id=book.id,
         kind=kind.value,
@@ -192,7 +210,8 @@ def _entry_row(
         reason=reason,
         recorded_at=now,
         canonical=canonical_bytes(document),
-        signature_state="pending",
+        signature_state=signature_state,
+        retracted=retracted,
     )
 
 
@@ -259,6 +278,21 @@ def _check_item(kind: str, item_code: str) -> None:
     if allowed is not None and kind not in allowed:
         expected = sorted(allowed)[0]
         raise ItemKindMismatch(item=item_label(item_code), kind=kind_label(kind), expected=kind_label(expected))
+
+
+class ItemNotInCatalogue(MedbookRule):
+    """An item the catalogue does not list for the kind (what an MIS code map may name, issue 17)."""
+
+    code = "medbook.item_not_in_catalogue"
+    message = N_("“{item}” is not an item of the catalogue that can be recorded as “{kind}”.")
+
+
+def check_catalogue_item(kind: str, item_code: str) -> None:
+    """Refuse an item the catalogue does not list for the kind (C-13): the code map sends MIS results only to items
+    of the catalogue, under a kind the item may be recorded as."""
+    allowed = catalogue.item_allowed_kinds().get(item_code)
+    if allowed is None or kind not in allowed:
+        raise ItemNotInCatalogue(item=item_label(item_code), kind=kind_label(kind))
 
 
 def record(*, session: Session, actor: Actor, book_id: int, data: EntryIn, now: dt.datetime) -> JournalEntry:
@@ -358,6 +392,8 @@ def correct(
         raise CorrectionReasonRequired()
     if EntryKind(old.kind) not in CLINICAL_KINDS:
         raise NotCorrectable()
+    if old.retracted:
+        raise EntryRetracted()
     if session.scalar(select(JournalEntry.id).where(JournalEntry.supersedes_id == old.id)) is not None:
         raise EntrySuperseded()
     _check_date(data.performed_on, now)
@@ -383,6 +419,55 @@ def correct(
     # C-40, C-41: the correction takes effect once signed; then (emhana.medbook.signable) the seals of the
     # clearances that relied on the corrected entry are replaced by newer versions.
     _after_result(session, book, entry, actor, now)
+    return entry
+
+
+def current_version(session: Session, entry: JournalEntry) -> JournalEntry:
+    """Return the latest version of an entry: the last of the corrections that supersede it in turn (C-41)."""
+    seen = {entry.id}
+    while (
+        newer := session.scalar(select(JournalEntry).where(JournalEntry.supersedes_id == entry.id))
+    ) is not None and newer.id not in seen:
+        seen.add(newer.id)
+        entry = newer
+    return entry
+
+
+def retract(*, session: Session, actor: Actor, entry_id: int, reason: str, now: dt.datetime) -> JournalEntry:
+    """Retract a clinical entry entered in error (issue 17, FHIR ``entered-in-error``): a new row marked
+    ``retracted`` supersedes the entry's latest version, with the reason; the entry then counts nowhere
+    (``service.current_entries``: clearance, suspension and diagnosis rules no longer see it) and the book shows
+    it as retracted. The request that retracts is signed by the entry's author (an MIS bundle's CMS covers the
+    entered-in-error resource), so the retraction is in force at once and the seals that relied on the entry
+    are withdrawn (C-40, C-41). A suspension the entry caused stays: only a clinician's decision lifts it (C-30).
+    """
+    found = session.get(JournalEntry, entry_id)
+    if found is None:
+        raise EntryNotFound()
+    old = current_version(session, found)
+    if old.retracted:
+        raise EntryRetracted()
+    book = get_book(session=session, book_id=old.book_id)
+    require_staff(session, actor, book)
+    if not reason.strip():
+        raise CorrectionReasonRequired()
+    if EntryKind(old.kind) not in CLINICAL_KINDS:
+        raise NotCorrectable()
+    entry = _write(
+        session,
+        book=book,
+        actor=actor,
+        now=now,
+        kind=EntryKind(old.kind),
+        item_code=old.item_code,
+        performed_on=old.performed_on,
+        codes=old.codes.split(",") if old.codes else [],
+        supersedes_id=old.id,
+        reason=reason.strip(),
+        retracted=True,
+        signature_state=SIGNED,
+    )
+    seal.correction_signed(session, entry)
     return entry
 
 

@@ -132,6 +132,10 @@ class JournalEntry(Base):
     # a diagnosis (specialist_diagnosis, past_infection): "active" bars work when the rules say so, "resolved" is
     # history (C-30); None for every other kind
     clinical_status: Mapped[str | None] = mapped_column(String(16))
+    # True on a retraction (issue 17: the MIS sent the resource as entered-in-error): the row supersedes the entry
+    # it retracts, which then no longer counts (service.current_entries); None on every other entry (the hash
+    # chain hashes it only when set, so the links of earlier entries stand)
+    retracted: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         CheckConstraint(
@@ -143,6 +147,7 @@ class JournalEntry(Base):
         CheckConstraint("(kind = 'clearance') = (clearance IS NOT NULL)", name="clearance"),
         CheckConstraint("supersedes_id IS NULL OR reason IS NOT NULL", name="correction_reason"),
         CheckConstraint("clinical_status IS NULL OR clinical_status IN ('active', 'resolved')", name="clinical_status"),
+        CheckConstraint("retracted IS NULL OR (retracted AND supersedes_id IS NOT NULL)", name="retraction"),
         Index("ix_medbook_entry_book_kind", "book_id", "kind"),
         Index("ix_medbook_entry_kind_valid_until", "kind", "valid_until"),  # reminders (medbook.standing.expiring)
         Index("ix_medbook_entry_entity_book", "entity_id", "book_id"),  # the books an organization recorded in
@@ -290,7 +295,8 @@ MEDBOOK_CHAIN = chain.register(
             "recorded_at",
             "canonical",
         ),
-        optional_fields=("clinical_status",),  # issue 15, migration 0018: a diagnosis is active or resolved
+        # issue 15, migration 0018: a diagnosis is active or resolved; issue 17, migration 0030: a retraction
+        optional_fields=("clinical_status", "retracted"),
     ),
     JournalEntry,
 )

@@ -82,9 +82,14 @@ def _result(lang: str, e: EntryOut) -> str:
         parts.append(f"{_t(lang, CLINICAL_STATUSES[e.clinical_status])}: {'; '.join(e.diagnoses or e.codes)}")
     elif e.codes:
         parts.append(", ".join(e.codes))
-    if not e.current:
+    if e.retracted_by_id:  # issue 17: withdrawn by the MIS as entered in error
+        parts.append(_t(lang, "Retracted as entered in error by entry No. %(number)s", number=e.retracted_by_id))
+    elif not e.current:
         parts.append(_t(lang, "Superseded by entry No. %(number)s", number=e.superseded_by_id))
-    if e.supersedes_id:
+    if e.retracted:
+        retracts = "Retracts entry No. %(number)s, entered in error. Reason: %(reason)s"
+        parts.append(_t(lang, retracts, number=e.supersedes_id, reason=e.reason or ""))
+    elif e.supersedes_id:
         parts.append(
             _t(lang, "Corrects entry No. %(number)s. Reason: %(reason)s", number=e.supersedes_id, reason=e.reason or "")
         )

@@ -282,6 +282,8 @@ class EntryOut(BaseModel):
     signature_label: str
     clinical_status: str | None = None  # a diagnosis: active or resolved (C-30)
     diagnoses: list[str] = Field(default_factory=list)  # a diagnosis's codes by name, in the book's language
+    retracted: bool = False  # a retraction (issue 17: entered in error at the MIS)
+    retracted_by_id: int | None = None  # the retraction that withdrew this entry
     # a referral's receiving organization (in the book's language) and its state: no_target, sent, acknowledged
     referral_entity_name: str | None = None
     referral_state: str | None = None

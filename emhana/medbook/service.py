@@ -132,11 +132,15 @@ SIGNED = "signed"  # JournalEntry.signature_state once its author's signature is
 
 def current_entries(*, session: Session, book_id: int) -> list[JournalEntry]:
     """Return a book's entries in force, oldest first (C-40, C-41): those no *signed* correction superseded; a
-    correction awaiting its author's signature is pending, so the entry it corrects stays in force until then."""
+    correction awaiting its author's signature is pending, so the entry it corrects stays in force until then.
+
+    A retraction (issue 17, ``retracted``) is in force nowhere: it and every entry it retracts are left out, the
+    entry it supersedes and the ones that entry corrected, pending or not (the MIS withdrew the resource itself).
+    """
     superseded = select(JournalEntry.supersedes_id).where(
         JournalEntry.supersedes_id.is_not(None), JournalEntry.signature_state == SIGNED
     )
-    return list(
+    entries = list(
         session.scalars(
             select(JournalEntry)
             .where(
@@ -147,6 +151,26 @@ def current_entries(*, session: Session, book_id: int) -> list[JournalEntry]:
             .order_by(JournalEntry.id)
         )
     )
+    gone = retracted_by(session=session, book_id=book_id)
+    return [e for e in entries if e.id not in gone] if gone else entries
+
+
+def retracted_by(*, session: Session, book_id: int) -> dict[int, int]:
+    """Return, for a book's retractions (issue 17) and every entry they retract, the retraction that withdrew it:
+    the entry a retraction supersedes and, back along the corrections, each entry that one corrected."""
+    rows = session.execute(
+        select(JournalEntry.id, JournalEntry.supersedes_id, JournalEntry.retracted).where(
+            JournalEntry.book_id == book_id, JournalEntry.supersedes_id.is_not(None)
+        )
+    ).all()
+    links = {row.id: row.supersedes_id for row in rows}
+    gone: dict[int, int] = {}
+    for retraction in (row.id for row in rows if row.retracted):
+        target: int | None = retraction
+        while target is not None and target not in gone:
+            gone[target] = retraction
+            target = links.get(target)
+    return gone
 
 
 def counts(entry: JournalEntry) -> bool:

@@ -36,7 +36,15 @@ from emhana.medbook.schemas import (
     employer_kind,
 )
 from emhana.medbook.seal import SealIssuer, seal_for
-from emhana.medbook.service import SIGNED, current_entries, get_book, latest_clearance, local_day, pending_grant
+from emhana.medbook.service import (
+    SIGNED,
+    current_entries,
+    get_book,
+    latest_clearance,
+    local_day,
+    pending_grant,
+    retracted_by,
+)
 from emhana.medbook.standing import expiring, standings
 
 READ_ACTION = "medbook.read"
@@ -232,6 +240,7 @@ def entry_out(
     lang: str,
     referrals: dict[int, Standing] | None = None,
     rules: Sequence[InfectionRule] = (),
+    retracted_by: dict[int, int] | None = None,
 ) -> EntryOut:
     """Map an entry to its view, with the field-by-field difference of a correction (C-41) and, for a referral,
     its receiving organization and state (C-30; ``referrals`` from referral.standing_of)."""
@@ -262,7 +271,7 @@ def entry_out(
         author_name=e.author_name,
         source=e.source,
         recorded_at=e.recorded_at,
-        current=e.id not in superseded_by,
+        current=e.id not in superseded_by and e.id not in (retracted_by or {}),
         supersedes_id=e.supersedes_id,
         superseded_by_id=superseded_by.get(e.id) or None,
         reason=e.reason,
@@ -278,6 +287,8 @@ def entry_out(
         referral_acknowledged_on=referral.acknowledged_on if referral else None,
         clinical_status=e.clinical_status,
         diagnoses=named,
+        retracted=bool(e.retracted),
+        retracted_by_id=(retracted_by or {}).get(e.id) if not e.retracted else None,
     )
 
 
@@ -317,6 +328,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
     }
     pending = {e.id for e in entries if e.supersedes_id is not None and e.signature_state != SIGNED}
     superseded_by.update(dict.fromkeys(pending, 0))  # a pending correction is not in force yet either
+    retracted = retracted_by(session=session, book_id=book.id)  # issue 17: retractions and what they withdrew
     names = catalogue.item_names()
     rules = infections.rules_on(session=session, day=today) if any(e.clinical_status for e in entries) else []
     referrals = standing_of(session=session, entries=entries)
@@ -349,7 +361,14 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         clearance=clearance_of(session, book, today),
         entries=[
             entry_out(
-                e, by_id=by_id, superseded_by=superseded_by, names=names, lang=lang, referrals=referrals, rules=rules
+                e,
+                by_id=by_id,
+                superseded_by=superseded_by,
+                names=names,
+                lang=lang,
+                referrals=referrals,
+                rules=rules,
+                retracted_by=retracted,
             )
             for e in entries
         ],

@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emhana.fhir.outcome import Issue, fhir_response, outcome
 from emhana.kernel.config import Settings
 from emhana.kernel.i18n import N_, negotiate
 from emhana.web import problems
@@ -73,6 +74,9 @@ class TrustedHostMiddleware:
             self.settings.default_language,
         )
         response = problems.problem(request, status=400, code="core.untrusted_host", template=MSG_UNTRUSTED_HOST)
+        if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):  # the FHIR door: OperationOutcome
+            issue = Issue("invalid", "core.untrusted_host", MSG_UNTRUSTED_HOST)
+            response = fhir_response(outcome([issue], request.state.lang), 400)
         await response(scope, receive, send)
 
 

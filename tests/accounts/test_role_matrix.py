@@ -38,12 +38,32 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
         "GET /api/v1/medbook/groups/{code}/versions",
         "GET /api/v1/medbook/infection-rules",
         "GET /api/v1/ping",
+        "POST /api/v1/oauth/token",  # SMART Backend Services: the client assertion is the credential (issue 17)
+        "GET /fhir/R4/.well-known/smart-configuration",
         "GET /api/v1/reference/kato",
         "GET /api/v1/reference/kato/{code}",
         "GET /api/v1/reference/regions",
         "GET /facilities",
         "GET /facilities/{entity_id}",
         "GET /fhir/R4/metadata",
+        "GET /fhir/R4/Organization",
+        "GET /fhir/R4/Organization/{rid}",
+        "POST /fhir/R4/Organization/_search",
+        "GET /fhir/R4/Organization/_history",
+        "GET /fhir/R4/Organization/{rid}/_history",
+        "GET /fhir/R4/Organization/{rid}/_history/{vid}",
+        "GET /fhir/R4/Location",
+        "GET /fhir/R4/Location/{rid}",
+        "POST /fhir/R4/Location/_search",
+        "GET /fhir/R4/Location/_history",
+        "GET /fhir/R4/Location/{rid}/_history",
+        "GET /fhir/R4/Location/{rid}/_history/{vid}",
+        "GET /fhir/R4/PractitionerRole",
+        "GET /fhir/R4/PractitionerRole/{rid}",
+        "POST /fhir/R4/PractitionerRole/_search",
+        "GET /fhir/R4/PractitionerRole/_history",
+        "GET /fhir/R4/PractitionerRole/{rid}/_history",
+        "GET /fhir/R4/PractitionerRole/{rid}/_history/{vid}",
         "GET /language/{code}",
         "GET /login",
         "GET /medbook/groups",
@@ -140,6 +160,7 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
     "mis_client": {
         "POST /fhir/R4",
         "POST /fhir/R4/",
+        "POST /fhir/R4/Bundle/$validate",
     },
     "registrar": {
         "GET /api/v1/attachment/queue",
@@ -193,6 +214,18 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
     },
     "entity_admin fund_admin": {
         "GET /accounts",
+        "GET /api/v1/clients",
+        "GET /api/v1/clients/{client_id}",
+        "GET /clients",
+        "GET /clients/{client_id}",
+        "POST /api/v1/clients",
+        "POST /api/v1/clients/{client_id}/deactivate",
+        "PUT /api/v1/clients/{client_id}/jwks",
+        "PUT /api/v1/clients/{client_id}/scopes",
+        "POST /clients",
+        "POST /clients/{client_id}/deactivate",
+        "POST /clients/{client_id}/jwks",
+        "POST /clients/{client_id}/scopes",
         "GET /api/v1/accounts",
         "GET /api/v1/accounts/{account_id}",
         "POST /accounts",
@@ -224,6 +257,26 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
     },
     "clinician mis_client responsible_therapist": {
         "GET /fhir/R4/Patient/{rid}/$medbook",
+        "GET /fhir/R4/Condition",  # read back (issue 17)
+        "GET /fhir/R4/Condition/{rid}",  # read back (issue 17)
+        "GET /fhir/R4/Condition/{rid}/_history",  # read back (issue 17)
+        "GET /fhir/R4/Condition/{rid}/_history/{vid}",  # read back (issue 17)
+        "POST /fhir/R4/Condition/_search",  # read back (issue 17)
+        "GET /fhir/R4/DiagnosticReport",  # read back (issue 17)
+        "GET /fhir/R4/DiagnosticReport/{rid}",  # read back (issue 17)
+        "GET /fhir/R4/DiagnosticReport/{rid}/_history",  # read back (issue 17)
+        "GET /fhir/R4/DiagnosticReport/{rid}/_history/{vid}",  # read back (issue 17)
+        "POST /fhir/R4/DiagnosticReport/_search",  # read back (issue 17)
+        "GET /fhir/R4/Immunization",  # read back (issue 17)
+        "GET /fhir/R4/Immunization/{rid}",  # read back (issue 17)
+        "GET /fhir/R4/Immunization/{rid}/_history",  # read back (issue 17)
+        "GET /fhir/R4/Immunization/{rid}/_history/{vid}",  # read back (issue 17)
+        "POST /fhir/R4/Immunization/_search",  # read back (issue 17)
+        "GET /fhir/R4/Observation",  # read back (issue 17)
+        "GET /fhir/R4/Observation/{rid}",  # read back (issue 17)
+        "GET /fhir/R4/Observation/{rid}/_history",  # read back (issue 17)
+        "GET /fhir/R4/Observation/{rid}/_history/{vid}",  # read back (issue 17)
+        "POST /fhir/R4/Observation/_search",  # read back (issue 17)
         "POST /api/v1/medbook/books/{book_id}/entries",
     },
     "clinician registrar responsible_therapist": {
@@ -238,6 +291,7 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
     "entity_admin fund_admin mis_client": {
         "GET /api/v1/interop/code-map",
         "GET /api/v1/interop/dead-letters",
+        "GET /api/v1/interop/dead-letters/{letter_id}",
         "GET /api/v1/interop/sync-status",
     },
     "entity_admin fund_admin responsible_therapist": {
@@ -265,18 +319,19 @@ EXPECTED: dict[str, set[str]] = {  # the roles admitted (or public) -> the route
         "POST /fhir/R4/Patient/_search",
     },
     "clinician entity_admin fund_admin mis_client registrar responsible_therapist": {
-        "GET /fhir/R4/Location",
-        "GET /fhir/R4/Location/{rid}",
-        "GET /fhir/R4/Organization",
-        "GET /fhir/R4/Organization/{rid}",
         "GET /fhir/R4/Practitioner",
         "GET /fhir/R4/Practitioner/{rid}",
-        "GET /fhir/R4/PractitionerRole",
-        "GET /fhir/R4/PractitionerRole/{rid}",
-        "POST /fhir/R4/Location/_search",
-        "POST /fhir/R4/Organization/_search",
+        "GET /fhir/R4/Practitioner/_history",
+        "GET /fhir/R4/Practitioner/{rid}/_history",
+        "GET /fhir/R4/Practitioner/{rid}/_history/{vid}",
         "POST /fhir/R4/Practitioner/_search",
-        "POST /fhir/R4/PractitionerRole/_search",
+        # FHIR Bulk Data $export (docs/bulk-export.md): who exports what is decided inside (fhir/bulk.py)
+        "GET /fhir/R4/$export",
+        "GET /fhir/R4/Group/{entity_id}",
+        "GET /fhir/R4/Group/{entity_id}/$export",
+        "GET /fhir/R4/$export-status/{export_id}",
+        "DELETE /fhir/R4/$export-status/{export_id}",
+        "GET /fhir/R4/$export-file/{export_id}/{file_id}",
     },
     "citizen clinician employer entity_admin fund_admin mis_client registrar responsible_therapist verifier": {
         "GET /api/v1/auth/me",

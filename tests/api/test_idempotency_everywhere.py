@@ -31,6 +31,7 @@ from tests.builders.servers import serve
 # POST routes that need no key, and why. Keep it short: a route that writes a record belongs elsewhere.
 EXEMPT = {
     "/api/v1/auth/token": "sign-in: its answer is a new bearer token, which must never be stored for replay",
+    "/api/v1/oauth/token": "SMART token endpoint: a new bearer token, never stored; each assertion's jti is single-use",
     "/api/v1/auth/logout": "ends the caller's own token; a retry finds it ended already",
     "/api/v1/auth/password": "anonymous, and its form carries passwords, whose fingerprint must not be kept",
     "/api/v1/accounts": "its answer carries a one-time password, which must not be stored for replay; "
@@ -46,6 +47,11 @@ EXEMPT = {
     "/fhir/R4/Location/_search": "FHIR search by POST (a read)",
     "/fhir/R4/Practitioner/_search": "FHIR search by POST (a read)",
     "/fhir/R4/PractitionerRole/_search": "FHIR search by POST (a read)",
+    "/fhir/R4/Observation/_search": "FHIR search by POST (a read)",
+    "/fhir/R4/DiagnosticReport/_search": "FHIR search by POST (a read)",
+    "/fhir/R4/Immunization/_search": "FHIR search by POST (a read)",
+    "/fhir/R4/Condition/_search": "FHIR search by POST (a read)",
+    "/fhir/R4/Bundle/$validate": "FHIR $validate: checks a bundle and writes nothing",
 }
 RUNNERS = {"idempotent_json", "idempotent_no_content", "run_once"}
 

@@ -67,7 +67,10 @@ def test_the_fund_finds_each_jobs_last_run_and_the_failure_from_the_main_menu(jo
     expect(page.locator('table.jobs tr[data-job="chain_checkpoint"] td.outcome')).to_have_text("Пропущено")
     expect(page.locator('table.jobs tr[data-job="outbox"]')).to_contain_text("Каждую минуту")
     expect(page.locator("dl.backlog dd.dead")).to_have_text("0")
-    expect(page.locator("table.runs tbody tr")).to_have_count(5)
+    versions = page.locator('table.jobs tr[data-job="fhir_directory_versions"]')
+    expect(versions).to_contain_text("Версии справочника FHIR")
+    expect(versions).to_contain_text("Ежедневно в 00:45 по времени Казахстана")
+    expect(page.locator("table.runs tbody tr")).to_have_count(7)  # the failed run, then the six jobs of the tick
 
     page.get_by_role("navigation", name="Язык").get_by_role("link", name="Қазақша").click()
     expect(page.locator("html")).to_have_attribute("lang", "kk")

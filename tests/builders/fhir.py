@@ -102,8 +102,16 @@ def observation(
     return res
 
 
-def xray(iin: str, *, conclusion: str = "17621005", on: str = "2026-03-02", rid: str | None = None) -> dict[str, Any]:
-    return {
+def xray(
+    iin: str,
+    *,
+    conclusion: str = "17621005",
+    on: str = "2026-03-02",
+    rid: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """A chest X-ray report; ``version`` sets meta.versionId (without one, the content stands for it, issue 17)."""
+    res: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": rid or uuid.uuid4().hex[:16],
         "status": "final",
@@ -113,6 +121,9 @@ def xray(iin: str, *, conclusion: str = "17621005", on: str = "2026-03-02", rid:
         "conclusion": "Без патологии",
         "conclusionCode": [{"coding": [{"system": systems.SNOMED, "code": conclusion}]}],
     }
+    if version:
+        res["meta"] = {"versionId": version}
+    return res
 
 
 def immunization(iin: str, *, cvx: str = "43", on: str = "2025-11-20") -> dict[str, Any]:

@@ -22,15 +22,19 @@ def test_worker_once_runs_what_is_due_and_records_it(database_url: str, sessions
     assert first.exit_code == 0, first.output
     assert first.output.splitlines() == [
         "campaign_daily: succeeded, 0 items",
+        "fhir_directory_versions: succeeded, 0 items",
         "chain_checkpoint: skipped, 0 items",
         "medbook_reminders: succeeded, 0 items",
         "outbox: succeeded, 0 items",
+        "fhir_bulk_export: succeeded, 0 items",
     ]
     assert again.exit_code == 0 and again.output == ""
     with sessions() as s:
         assert [r.job for r in s.scalars(select(JobRun).order_by(JobRun.id))] == [
             "campaign_daily",
+            "fhir_directory_versions",
             "chain_checkpoint",
             "medbook_reminders",
             "outbox",
+            "fhir_bulk_export",
         ]

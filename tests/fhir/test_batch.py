@@ -29,11 +29,11 @@ def test_a_bundle_is_written_in_order_with_duplicates_versions_and_suspension(
     iin = fw.w.cook_iin
     resources = [
         b.observation(iin, rid="a", version="1"),
-        b.observation(iin, rid="b", code="22587-0"),
+        b.observation(iin, rid="b", code="22587-0", version="1"),
         b.observation(iin, rid="a", version="1"),  # the same again: a duplicate
         b.observation(iin, rid="a", version="2", on="2026-03-03"),  # newer: corrects the first
-        b.observation(iin, rid="c", interpretation="POS"),  # C-30: suspends and refers
-        b.xray(iin, rid="d"),
+        b.observation(iin, rid="c", interpretation="POS", version="1"),  # C-30: suspends and refers
+        b.xray(iin, rid="d", version="1"),
     ]
     r = post(client, fw, b.bundle(resources, signer=fw.signer))
     assert r.status_code == 200, r.text

@@ -150,7 +150,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             server.wait(timeout=15)
 
 
-def run_client(live: Live, *args: str) -> object:
+def run_client(live: Live, *args: str, exit_code: int = 0) -> object:
     done = subprocess.run(
         # --token=...: a token may start with "-", which argparse would take for an option
         [sys.executable, str(CLIENT), "--base", live.base, f"--token={live.token}", *args],
@@ -159,7 +159,7 @@ def run_client(live: Live, *args: str) -> object:
         timeout=60,
         cwd=ROOT,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == exit_code, done.stderr
     return json.loads(done.stdout)
 
 
@@ -198,6 +198,6 @@ def test_the_reference_client_pushes_a_signed_bundle(live: Live) -> None:
         headers={"Authorization": f"Bearer {live.fund_token}"},
     ).json()
     assert status["resources_ingested"] >= 2 and status["last_success_at"] is not None
-    wrong = run_client(live, *args[:3], "--author-iin", "111111111111", *args[5:])
+    wrong = run_client(live, *args[:3], "--author-iin", "111111111111", *args[5:], exit_code=1)  # a refusal exits 1
     assert isinstance(wrong, dict) and wrong["resourceType"] == "OperationOutcome"
-    assert wrong["issue"][0]["details"]["coding"][0]["code"] == "fhir.no_author"
+    assert wrong["issue"][0]["details"]["coding"][0]["code"] == "fhir.author_not_registered"

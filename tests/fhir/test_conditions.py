@@ -94,8 +94,11 @@ def test_a_condition_without_clinical_status_or_refuted_is_refused_and_writes_no
         )
         texts.add(issues(localized)[0]["details"]["text"])
     assert len(texts) == 3 and any("clinical status" in t for t in texts)
-    refuted = send(client, fw, b.condition(iin, clinical="active", verification="entered-in-error"))
+    refuted = send(client, fw, b.condition(iin, clinical="active", verification="refuted"))
     assert refuted.status_code == 422 and codes(refuted) == ["fhir.not_a_diagnosis"], refuted.text
+    # entered-in-error withdraws a Condition received before; one never received is refused (issue 17)
+    unknown = send(client, fw, b.condition(iin, clinical="active", verification="entered-in-error"))
+    assert unknown.status_code == 422 and codes(unknown) == ["fhir.unknown_retraction"], unknown.text
     malformed = send(client, fw, b.condition(iin, icd="A45.0", clinical="active"))  # ICD-10 has no A45
     assert malformed.status_code == 422 and codes(malformed) == ["medbook.invalid_diagnosis_code"], malformed.text
     assert written(sessions) == before

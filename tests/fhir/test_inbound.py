@@ -73,11 +73,17 @@ def test_a_new_version_corrects_the_entry_of_the_old_one(
         rows = list(s.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     assert rows[1].supersedes_id == rows[0].id and rows[1].performed_on == dt.date(2026, 3, 3)
     assert rows[1].reason == "MIS update: Observation/lab-1 version 2"
-    stale = post(
+    again = post(client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1")], signer=fw.signer))
+    # Version 1 as it was received: a duplicate, not a rollback to it.
+    assert again.status_code == 200 and again.json()["entry"][0]["response"]["status"] == "200 OK"
+    before = written(sessions)
+    changed = post(
         client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1", on="2026-03-04")], signer=fw.signer)
     )
-    # Version 1 was already received: a duplicate, not a rollback to it.
-    assert stale.status_code == 200 and stale.json()["entry"][0]["response"]["status"] == "200 OK"
+    # Version 1 with other content: a conflict, not a duplicate that drops the change (issue 17).
+    assert changed.status_code == 409 and codes(changed) == ["fhir.version_conflict"]
+    assert issues(changed)[0]["expression"] == ["Bundle.entry[0].resource.meta.versionId"]
+    assert written(sessions) == before
 
 
 def test_malformed_json_is_a_structure_outcome_and_a_dead_letter(
@@ -236,9 +242,9 @@ def test_a_wrongly_signed_bundle_is_refused(client: TestClient, fw: FhirWorld, s
     stranger = b.make_signer(b.make_pki(), fw.signer.iin)
     untrusted = post(client, fw, b.bundle([b.observation(iin)], signer=stranger))
     assert untrusted.status_code == 422 and codes(untrusted) == ["signature.untrusted_chain"]
-    # An author who is not a registered practitioner.
+    # An author who is not a registered practitioner (issue 17: not "no author").
     unknown = post(client, fw, b.bundle([b.observation(iin)], signer=fw.signer, author_iin="111111111111"))
-    assert unknown.status_code == 422 and codes(unknown) == ["fhir.no_author"]
+    assert unknown.status_code == 422 and codes(unknown) == ["fhir.author_not_registered"]
     assert written(sessions) == before
     assert len(open_letters(sessions)) == 4
 

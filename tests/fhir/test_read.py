@@ -103,8 +103,12 @@ def test_location_near_is_nearest_first_within_the_distance(client: TestClient, 
     assert r.status_code == 200, r.text
     names = [e["resource"]["managingOrganization"]["reference"] for e in bundle["entry"]]
     assert names == [f"Organization/{fw.w.b}", f"Organization/{fw.w.a}"]  # X is excluded, B is at the point
-    distances = [e["resource"]["extension"][0]["valueDistance"]["value"] for e in bundle["entry"]]
+    # The distance is the match's, in entry.search (not the Location's own data).
+    distances = [e["search"]["extension"][0]["valueDistance"]["value"] for e in bundle["entry"]]
     assert distances[0] == 0.0 and 0 < distances[1] < 10
+    assert all(e["search"]["extension"][0]["url"].endswith("/location-distance") for e in bundle["entry"])
+    assert all("extension" not in e["resource"] for e in bundle["entry"])
+    assert bundle["total"] == 2
     assert get(client, fw, "Location", near="51.15|71.45|1|km").json()["total"] == 1
     page = get(client, fw, "Location", near="51.15|71.45|10|km", _count="1", _offset="1").json()
     assert [e["resource"]["managingOrganization"]["reference"] for e in page["entry"]] == [f"Organization/{fw.w.a}"]
@@ -136,11 +140,12 @@ def test_practitioner_and_role(client: TestClient, fw: FhirWorld, sessions: sess
 
 
 def test_anonymous_reads_are_refused_with_an_outcome_for_fhir_clients(client: TestClient) -> None:
-    r = client.get("/fhir/R4/Organization", headers={"Accept": FHIR_JSON})
+    r = client.get("/fhir/R4/Practitioner", headers={"Accept": FHIR_JSON})  # the directory's people need a token
     assert r.status_code == 401 and r.json()["issue"][0]["code"] == "login"
     assert r.headers["content-type"].startswith(FHIR_JSON)
-    plain = client.get("/fhir/R4/Organization")  # a client that does not speak FHIR gets problem+json
-    assert plain.status_code == 401 and plain.json()["code"] == "auth.not_authenticated"
+    plain = client.get("/fhir/R4/Practitioner")  # whatever the Accept header, an OperationOutcome (issue 17)
+    assert plain.status_code == 401 and plain.json()["issue"][0]["code"] == "login"
+    assert client.get("/fhir/R4/Organization", headers={"Accept": FHIR_JSON}).status_code == 200  # public
 
 
 def test_the_access_log_never_shows_a_search_query() -> None:
@@ -155,3 +160,16 @@ def test_the_access_log_never_shows_a_search_query() -> None:
     )
     assert _HideQuery().filter(record)
     assert "900501401006" not in record.getMessage() and "/fhir/R4/Patient" in record.getMessage()
+
+
+def test_the_capability_statement_declares_the_directorys_versions_and_public_reads(client: TestClient) -> None:
+    cap = client.get("/fhir/R4/metadata").json()
+    by_type = {r["type"]: r for r in cap["rest"][0]["resource"]}
+    for rtype in ("Organization", "Location", "Practitioner", "PractitionerRole"):
+        item = by_type[rtype]
+        codes = {i["code"] for i in item["interaction"]}
+        assert {"read", "vread", "history-instance", "history-type", "search-type"} <= codes
+        assert item["versioning"] == "versioned" and item["readHistory"] is True
+        assert "_lastUpdated" in {p["name"] for p in item["searchParam"]}
+        assert ("Public" in item.get("documentation", "")) == (rtype != "Practitioner")
+    assert "Public" not in by_type["Patient"].get("documentation", "")

@@ -28,10 +28,12 @@ from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.medbook.models import JournalEntry
 from emhana.web.deps import declared_roles, iter_routes
+from tests.builders.clients import add_client
 from tests.builders.medbook import NOW
 from tests.builders.organizations import Across, two_organizations
 
 MISSING = 987_654_321
+CLIENT_OF_A = "Damu MIS of organization A"
 
 # Routes open to everyone. Anything else must answer an anonymous request with 401 or send it to the login page.
 PUBLIC = {
@@ -54,6 +56,8 @@ PUBLIC = {
     "GET /api/v1/medbook/groups/{code}/versions",
     "GET /api/v1/medbook/infection-rules",
     "GET /api/v1/ping",
+    "POST /api/v1/oauth/token",  # SMART Backend Services: the signed client assertion is the credential
+    "GET /fhir/R4/.well-known/smart-configuration",
     "GET /api/v1/reference/kato",
     "GET /api/v1/reference/kato/{code}",
     "GET /api/v1/reference/regions",
@@ -63,6 +67,25 @@ PUBLIC = {
     "GET /participants",
     "GET /participants/{year}",
     "GET /fhir/R4/metadata",
+    # The public directory on FHIR (issue 17, item 5): as the published list, no IIN; its versions too.
+    "GET /fhir/R4/Organization",
+    "GET /fhir/R4/Organization/{rid}",
+    "POST /fhir/R4/Organization/_search",
+    "GET /fhir/R4/Organization/_history",
+    "GET /fhir/R4/Organization/{rid}/_history",
+    "GET /fhir/R4/Organization/{rid}/_history/{vid}",
+    "GET /fhir/R4/Location",
+    "GET /fhir/R4/Location/{rid}",
+    "POST /fhir/R4/Location/_search",
+    "GET /fhir/R4/Location/_history",
+    "GET /fhir/R4/Location/{rid}/_history",
+    "GET /fhir/R4/Location/{rid}/_history/{vid}",
+    "GET /fhir/R4/PractitionerRole",
+    "GET /fhir/R4/PractitionerRole/{rid}",
+    "POST /fhir/R4/PractitionerRole/_search",
+    "GET /fhir/R4/PractitionerRole/_history",
+    "GET /fhir/R4/PractitionerRole/{rid}/_history",
+    "GET /fhir/R4/PractitionerRole/{rid}/_history/{vid}",
     "GET /language/{code}",
     "GET /login",
     "GET /medbook/groups",
@@ -97,10 +120,14 @@ FILL = {
     "code": "catering",
     "snapshot_id": str(MISSING),
     "bundle_id": str(MISSING),
+    "letter_id": str(MISSING),  # a dead letter (its organization's operators and the Fund; issue 17)
     "examination_id": str(MISSING),
     "rule_id": str(MISSING),  # an infection rule: the Fund's list, no organization's record
     "post_id": str(MISSING),  # a practitioner's post (the entity admin's sites page)
     "district_id": str(MISSING),  # a district of a site (the entity admin's sites page)
+    "export_id": str(MISSING),  # a FHIR bulk export (its owner's only; docs/bulk-export.md)
+    "file_id": str(MISSING),  # a file of a FHIR bulk export
+    "vid": "1",  # a version of a FHIR resource (vread)
 }
 
 
@@ -112,7 +139,10 @@ def across(
     at: Callable[[Any], None],
 ) -> Across:
     at(NOW)
-    return two_organizations(client, sessions, make_actor)
+    found = two_organizations(client, sessions, make_actor)
+    found.ids["client_id"] = add_client(sessions, found.w.a, name=CLIENT_OF_A)  # A's MIS client application
+    found.secrets.append(CLIENT_OF_A)
+    return found
 
 
 def routes(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
@@ -195,6 +225,9 @@ SEEN_BY_A = {
     ("mis_a", "/fhir/R4/Patient/{rid}/$medbook"),
     ("clinician_a", "/api/v1/medbook/referrals/incoming"),
     ("registrar_a", "/medbook/referrals"),
+    ("admin_a", "/api/v1/clients/{client_id}"),
+    ("admin_a", "/clients/{client_id}"),
+    ("admin_a", "/clients"),
 }
 
 

@@ -44,13 +44,15 @@ PREFERENCE = [
 
 
 FHIR_JSON = "application/fhir+json"
+OAUTH_TOKEN = "/api/v1/oauth/token"  # system clients' token endpoint: OAuth's JSON errors carry the registry's code
 
 
 def problems_of(path: str, status: int, content_type: str, body: bytes) -> list[str]:
     """Return what is wrong with one answer (empty when it is acceptable).
 
     The FHIR facade (/fhir/…) may also answer errors as FHIR does: an OperationOutcome whose issue
-    carries the same stable code as a coding; everything answers problem+json with a code otherwise.
+    carries the same stable code as a coding; the OAuth token endpoint answers OAuth's JSON errors (RFC 6749
+    §5.2) with the registry's code beside ``error``; everything answers problem+json with a code otherwise.
     """
     if status >= 500:
         return [f"server error {status}: {body[:300]!r}"]
@@ -62,6 +64,11 @@ def problems_of(path: str, status: int, content_type: str, body: bytes) -> list[
         codes = [c.get("code") for i in doc.get("issue", []) for c in i.get("details", {}).get("coding", [])]
         if doc.get("resourceType") != "OperationOutcome" or not any(codes):
             return [f"{status} OperationOutcome without a code: {doc}"]
+        return []
+    if path == OAUTH_TOKEN and kind == "application/json":  # RFC 6749 §5.2 fixes the media type of its errors
+        doc = json.loads(body)
+        if not doc.get("error") or not doc.get("code"):
+            return [f"{status} OAuth error without its error or code: {doc}"]
         return []
     if kind != PROBLEM_JSON:
         return [f"{status} is {kind!r}, not problem+json: {body[:200]!r}"]

@@ -100,18 +100,19 @@ def test_a_starting_worker_queues_what_the_day_missed_and_a_done_day_is_not_run_
         app, tasks = make_app(database_url, queue, Settings(database_url=database_url), jobs=daily)
         with app.open():
             missed = defer_missed(queue, tasks)
-        assert missed == ["campaign_daily", "chain_checkpoint", "medbook_reminders"]  # 08:00 and before
+        assert missed == ["campaign_daily", "fhir_directory_versions", "chain_checkpoint", "medbook_reminders"]
         app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False, listen_notify=False)
         assert sorted(recorded(sessions)) == [
             ("campaign_daily", "succeeded"),
             ("chain_checkpoint", "skipped"),
+            ("fhir_directory_versions", "succeeded"),
             ("medbook_reminders", "succeeded"),
         ]
         with app.open():
             assert defer_missed(queue, tasks) == []
             defer(tasks["campaign_daily"], clock.now())  # the periodic run of a day already done
         app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False, listen_notify=False)
-        assert len(recorded(sessions)) == 3
+        assert len(recorded(sessions)) == 4
 
 
 def test_a_running_worker_defers_the_periodic_jobs_by_itself(

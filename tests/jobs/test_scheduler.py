@@ -59,12 +59,21 @@ def test_due_jobs_run_once_and_every_run_is_recorded(
     ticks = Ticks()
     scheduler = Scheduler(engine, Settings(database_url=str(engine.url)), monotonic=ticks)
     first = scheduler.tick()
-    assert ran(first) == ["campaign_daily", "chain_checkpoint", "medbook_reminders", "outbox"]
+    assert ran(first) == [
+        "campaign_daily",
+        "fhir_directory_versions",
+        "chain_checkpoint",
+        "medbook_reminders",
+        "outbox",
+        "fhir_bulk_export",
+    ]
     assert runs(sessions) == [
         ("campaign_daily", "succeeded", 0),
+        ("fhir_directory_versions", "succeeded", 0),  # no directory rows in this database
         ("chain_checkpoint", "skipped", 0),  # no checkpoint key in these settings
         ("medbook_reminders", "succeeded", 0),
         ("outbox", "succeeded", 0),
+        ("fhir_bulk_export", "succeeded", 0),  # FHIR bulk exports (every minute, nothing queued)
     ]
     with sessions() as s:
         row = s.scalars(select(JobRun).where(JobRun.job == "campaign_daily")).one()
@@ -72,16 +81,23 @@ def test_due_jobs_run_once_and_every_run_is_recorded(
     assert scheduler.tick() == []  # nothing is due again at the same instant
 
     fixed.advance(dt.timedelta(minutes=1))
-    assert ran(scheduler.tick()) == ["outbox"]  # the frequent job only; the daily ones ran today
+    assert ran(scheduler.tick()) == ["outbox", "fhir_bulk_export"]  # the frequent job only; the daily ones ran today
 
     fixed.set(dt.datetime(2025, 9, 11, 0, 10, tzinfo=KZ))  # a new day, before the campaign's time
-    assert ran(scheduler.tick()) == ["outbox"]
+    assert ran(scheduler.tick()) == ["outbox", "fhir_bulk_export"]
     fixed.set(dt.datetime(2025, 9, 11, 0, 31, tzinfo=KZ))
-    assert ran(scheduler.tick()) == ["campaign_daily", "outbox"]
+    assert ran(scheduler.tick()) == ["campaign_daily", "outbox", "fhir_bulk_export"]
     fixed.set(dt.datetime(2025, 9, 11, 1, 1, tzinfo=KZ))
-    assert ran(scheduler.tick()) == ["chain_checkpoint", "outbox"]
+    assert ran(scheduler.tick()) == ["fhir_directory_versions", "chain_checkpoint", "outbox", "fhir_bulk_export"]
     fixed.set(dt.datetime(2025, 9, 12, 9, 0, tzinfo=KZ))  # a worker started late: the day's missed jobs run
-    assert ran(scheduler.tick()) == ["campaign_daily", "chain_checkpoint", "medbook_reminders", "outbox"]
+    assert ran(scheduler.tick()) == [
+        "campaign_daily",
+        "fhir_directory_versions",
+        "chain_checkpoint",
+        "medbook_reminders",
+        "outbox",
+        "fhir_bulk_export",
+    ]
 
 
 def test_a_standing_clock_still_delivers_every_minute_of_the_machine(
@@ -93,7 +109,7 @@ def test_a_standing_clock_still_delivers_every_minute_of_the_machine(
     ticks.value += 30
     assert scheduler.tick() == []
     ticks.value += 31  # a minute of the machine has passed; the demo's clock stands still
-    assert ran(scheduler.tick()) == ["outbox"]
+    assert ran(scheduler.tick()) == ["outbox", "fhir_bulk_export"]
 
 
 def broken(ctx: Context) -> Done:

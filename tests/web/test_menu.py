@@ -48,8 +48,13 @@ BY_ROLE: dict[Role | None, list[tuple[str, str]]] = {
         ("/oversight/jobs", "Scheduled jobs"),
         ("/medbook/infections", "Infections that bar work"),
         ("/accounts", "Accounts"),
+        ("/clients", "Client applications"),
     ],
-    Role.ENTITY_ADMIN: [("/entity/sites", "Sites of my organization"), ("/accounts", "Accounts")],
+    Role.ENTITY_ADMIN: [
+        ("/entity/sites", "Sites of my organization"),
+        ("/accounts", "Accounts"),
+        ("/clients", "Client applications"),
+    ],
     Role.VERIFIER: [],
     Role.MIS_CLIENT: [],
 }

@@ -1,6 +1,14 @@
 """Thin doors: /fhir/R4 (read, search, transaction, $medbook, metadata) and /api/v1/interop (code map,
-dead-letter queue, sync status). ``install`` adds both routers, the OperationOutcome rendering of errors on
-/fhir paths and the access-log filter that keeps search parameters (an IIN) out of the logs."""
+dead-letter queue, sync status). ``install`` adds both routers, the FHIR door's content negotiation, the
+OperationOutcome rendering of errors on /fhir paths and the access-log filter that keeps search parameters (an
+IIN) out of the logs.
+
+Content negotiation under /fhir (FHIR R4 http.html#mime-type): the door speaks FHIR JSON only. ``_format``
+(which overrides Accept) json, application/json or application/fhir+json is fine, any other (xml...) is 406; an
+Accept header that admits no JSON (application/fhir+xml only) is 406; a body sent as XML (or RDF) is 415;
+``_pretty=true`` indents the answer. Every error under /fhir is an OperationOutcome (JSON), whatever the Accept
+header: the registry's problem+json answers (authentication, permissions, routing, validation) are turned into one,
+their stable code kept in ``issue.details.coding`` and their headers (WWW-Authenticate, Allow) kept."""
 
 from __future__ import annotations
 
@@ -8,18 +16,36 @@ import json
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from emhana.api.fhir import bulk as bulk  # $export, its status and files, and Group
+from emhana.api.fhir import ingested as ingested  # read back of what MIS sent (explicit types, _history first)
 from emhana.api.fhir import resources as resources  # the read and search routes, registered first
+from emhana.api.fhir import scopes
 from emhana.api.fhir import transaction as transaction  # then the transaction
+from emhana.api.fhir import validate as validate  # $validate (no write)
 from emhana.api.fhir.interop import interop
-from emhana.api.fhir.search import router
-from emhana.fhir.outcome import FHIR_JSON, FhirError, error_response, outcome_from_texts
+from emhana.api.fhir.search import SUMMARY, _bad, parse_elements, router, subset
+from emhana.fhir.outcome import (
+    BAD_PARAMETER,
+    FHIR_JSON,
+    NOT_ACCEPTABLE,
+    UNSUPPORTED_MEDIA,
+    FhirError,
+    Issue,
+    error_response,
+    outcome_from_texts,
+)
 from emhana.fhir.signature import load_trust
+from emhana.kernel import errors
+from emhana.kernel.i18n import negotiate
 from emhana.web.problems import PROBLEM_JSON, language
 
 __all__ = ["install", "wants_fhir"]
+
+
+log = logging.getLogger("emhana.web")
 
 
 class _HideQuery(logging.Filter):
@@ -32,24 +58,94 @@ class _HideQuery(logging.Filter):
         return True
 
 
-def wants_fhir(request: Request) -> bool:
-    """Tell whether a client speaks FHIR: it accepts or sends FHIR JSON, or names a ``_format``.
+JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"})
+OTHER_BODIES = ("xml", "turtle", "rdf")  # FHIR's other formats: a body in one of them is 415
+WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
-    Such a client gets authentication and routing errors as OperationOutcome; any other client of /fhir gets
-    the registry's problem+json (FHIR's own errors are always OperationOutcome).
-    """
-    return (
-        "fhir" in request.headers.get("accept", "")
-        or "fhir" in request.headers.get("content-type", "")
-        or "_format" in request.query_params
+
+def under_fhir(path: str) -> bool:
+    """Tell whether a path belongs to the FHIR door (/fhir and below, existing routes or not)."""
+    return path == "/fhir" or path.startswith("/fhir/")
+
+
+def wants_fhir(request: Request) -> bool:
+    """Tell whether a request is for the FHIR door, whose every answer, errors included, is FHIR JSON."""
+    return under_fhir(request.url.path)
+
+
+def _admits_json(accept: str) -> bool:
+    """Tell whether an Accept header admits a JSON answer (a JSON type or a wildcard with q > 0)."""
+    for part in accept.split(","):
+        media, *options = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media and q > 0 and (media in ("*/*", "application/*") or media.endswith(("/json", "+json", "json+fhir"))):
+            return True
+    return False
+
+
+def refusal(request: Request) -> FhirError | None:
+    """Return the refusal of a request the door cannot answer in its format (406, 415) or format (400), or None."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        if fmt.split(";")[0].strip().lower() not in JSON_FORMATS:
+            return FhirError(
+                406, Issue("not-supported", "fhir.not_acceptable", NOT_ACCEPTABLE, {"found": fmt[:64]}, ("_format",))
+            )
+    elif not _admits_json(request.headers.get("accept", "") or "*/*") and "/$export-file/" not in request.url.path:
+        # (a bulk export's file is NDJSON: its client asks for application/fhir+ndjson; docs/bulk-export.md)
+        found = request.headers.get("accept", "")[:100]
+        return FhirError(406, Issue("not-supported", "fhir.not_acceptable", NOT_ACCEPTABLE, {"found": found}))
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method in WITH_BODY and any(k in kind for k in OTHER_BODIES):
+        return FhirError(415, Issue("not-supported", "fhir.unsupported_media", UNSUPPORTED_MEDIA, {"found": kind[:64]}))
+    summary = request.query_params.get("_summary")
+    if summary is not None and summary not in SUMMARY:
+        return _bad("_summary", "one of " + ", ".join(SUMMARY))
+    try:
+        parse_elements(request.query_params.get("_elements"))
+    except FhirError as exc:
+        return exc
+    if request.query_params.get("_pretty", "false") not in ("true", "false"):
+        return FhirError(
+            400,
+            Issue(
+                "invalid",
+                "fhir.bad_parameter",
+                BAD_PARAMETER,
+                {"name": "_pretty", "reason": "true or false"},
+                ("_pretty",),
+            ),
+        )
+    return None
+
+
+def _lang(request: Request) -> str:
+    lang = getattr(request.state, "lang", None)
+    if isinstance(lang, str):
+        return lang
+    settings = request.app.state.settings
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("lang"),
+        request.headers.get("accept-language"),
+        settings.default_language,
     )
 
 
 def install(app: FastAPI) -> None:
-    """Add the FHIR and interop routers, OperationOutcome errors for FHIR clients, and the log filter."""
+    """Add the FHIR and interop routers, the door's negotiation and OperationOutcome errors, and the log filter."""
     app.state.fhir_trust = load_trust(app.state.settings)
     app.include_router(router)
     app.include_router(interop, prefix="/api/v1")
+    scopes.install(app)  # system clients' tokens do only what their SMART scopes allow (before any route)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _HideQuery) for f in access.filters):
         access.addFilter(_HideQuery())
@@ -60,24 +156,50 @@ def install(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def _outcomes(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        if (
-            not request.url.path.startswith(router.prefix)
-            or not wants_fhir(request)
-            or response.headers.get("content-type", "").split(";")[0] != PROBLEM_JSON
-        ):
+        if not wants_fhir(request):
+            return await call_next(request)
+        refused = refusal(request)
+        if refused is not None:
+            return error_response(refused, _lang(request))
+        try:
+            response = await call_next(request)
+        except Exception:  # Starlette would answer it outside this middleware, as problem+json
+            log.exception("unexpected error")
+            unexpected = errors.RegistryError()
+            issue = Issue("exception", unexpected.code, unexpected.template(), unexpected.params, severity="fatal")
+            return error_response(FhirError(500, issue), _lang(request))
+        kind = response.headers.get("content-type", "").split(";")[0]
+        query = request.query_params
+        pretty = query.get("_pretty") == "true"
+        shaped = response.status_code == 200 and ("_summary" in query or "_elements" in query)  # a read's subset
+        if kind != PROBLEM_JSON and not ((pretty or shaped) and kind in (FHIR_JSON, "application/json")):
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])
         try:
-            prob = json.loads(body)
+            doc = json.loads(body)
         except ValueError:
-            prob = {}
-        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
-        return JSONResponse(
-            outcome_from_texts(
-                response.status_code, str(prob.get("code", "core.error")), prob.get("messages") or {}, language(request)
-            ),
-            status_code=response.status_code,
-            media_type=FHIR_JSON,
-            headers=headers,
+            if kind != PROBLEM_JSON:
+                return _rebuilt(response, body, kind)
+            doc = {}
+        if kind == PROBLEM_JSON:
+            prob = doc if isinstance(doc, dict) else {}
+            doc = outcome_from_texts(
+                response.status_code, str(prob.get("code", "core.error")), prob.get("messages") or {}, _lang(request)
+            )
+            kind = FHIR_JSON
+        elif shaped and isinstance(doc, dict) and doc.get("resourceType") not in ("Bundle", "OperationOutcome"):
+            doc = subset(doc, query.get("_summary"), parse_elements(query.get("_elements")))
+        text = json.dumps(
+            doc, ensure_ascii=False, indent=2 if pretty else None, separators=None if pretty else (",", ":")
         )
+        return _rebuilt(response, text.encode(), kind)
+
+
+def _rebuilt(response: Any, body: bytes, kind: str) -> Response:
+    """Return a response with a new body and media type, keeping the other headers (WWW-Authenticate, Allow,
+    Set-Cookie...) of the one it replaces."""
+    out = Response(body, status_code=response.status_code, media_type=kind)
+    out.raw_headers.extend(
+        (k, v) for k, v in response.raw_headers if k.lower() not in (b"content-length", b"content-type")
+    )
+    return out

@@ -79,29 +79,33 @@ def dead_letters(
     total, rows = deadletter.list_letters(
         session=session, actor=actor, include_resolved=include_resolved, limit=limit, offset=offset
     )
-    return LettersOut(
-        total=total,
-        items=[
-            LetterOut(
-                id=v.letter.id,
-                bundle_id=v.bundle.id,
-                position=v.letter.position,
-                resource_type=v.letter.resource_type,
-                resource_id=v.letter.resource_id,
-                code=v.letter.code,
-                reason=v.letter.reason,
-                expression=v.letter.expression,
-                created_at=v.letter.created_at,
-                resolved_at=v.letter.resolved_at,
-                resolution=v.letter.resolution,
-                bundle_state=v.bundle.state,
-                attempts=v.bundle.attempts,
-                account_id=v.bundle.account_id,
-                entity_id=v.bundle.entity_id,
-            )
-            for v in rows
-        ],
+    return LettersOut(total=total, items=[_letter_out(v) for v in rows])
+
+
+def _letter_out(v: deadletter.LetterView) -> LetterOut:
+    return LetterOut(
+        id=v.letter.id,
+        bundle_id=v.bundle.id,
+        position=v.letter.position,
+        resource_type=v.letter.resource_type,
+        resource_id=v.letter.resource_id,
+        code=v.letter.code,
+        reason=v.letter.reason,
+        expression=v.letter.expression,
+        created_at=v.letter.created_at,
+        resolved_at=v.letter.resolved_at,
+        resolution=v.letter.resolution,
+        bundle_state=v.bundle.state,
+        attempts=v.bundle.attempts,
+        account_id=v.bundle.account_id,
+        entity_id=v.bundle.entity_id,
     )
+
+
+@interop.get("/dead-letters/{letter_id}", response_model=LetterOut)
+def dead_letter(letter_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.WATCH_INTEROP)]) -> LetterOut:
+    """One dead letter: the refusal a FHIR transaction's OperationOutcome names (its extension and Location)."""
+    return _letter_out(deadletter.get_letter(session=session, actor=actor, letter_id=letter_id))
 
 
 @interop.post("/bundles/{bundle_id}/replay", response_model=ReplayOut)
@@ -173,5 +177,6 @@ def code_map(session: SessionDep, system: str | None = None) -> list[CodeMapOut]
 
 @interop.put("/code-map", response_model=CodeMapOut)
 def put_code_map(body: CodeMapIn, session: SessionDep, actor: Annotated[Actor, require(Can.MAP_CODES)]) -> CodeMapOut:
-    """Add or change one mapping (the Fund); replaying dead letters then applies it."""
+    """Add or change one mapping (the Fund) to an item of the catalogue for its kind; replaying dead letters then
+    applies it."""
     return put_code(session=session, actor=actor, data=body, now=clock.now())

@@ -1,15 +1,21 @@
 """FHIR R4 reads and searches of the registry: Patient (and its $medbook), Organization, Location,
-Practitioner, PractitionerRole, and the CapabilityStatement."""
+Practitioner, PractitionerRole, and the CapabilityStatement.
+
+The public directory (Organization, Location, PractitionerRole: no IIN in them) is open without a token, as the
+published list of participants is on /facilities; Practitioner (its IIN) and Patient need one. Reads carry the
+ETag of ``meta.versionId`` (``versioned``); vread and ``_history`` are in ``history``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
+from emhana.api.fhir import history as history  # registered before the reads: Type/_history is not an id
+from emhana.api.fhir.history import LAST_UPDATED, PUBLIC_READ, last_updated
 from emhana.api.fhir.search import (
     DIGITS12,
     READ,
@@ -17,13 +23,14 @@ from emhana.api.fhir.search import (
     PatientReader,
     _bad,
     _found,
-    _items,
     _numeric,
     _purpose,
     base_url,
     router,
+    search_items,
     searchset,
 )
+from emhana.api.fhir.versioned import versioned
 from emhana.fhir import outbound, registry, systems
 from emhana.fhir.capability import capability_statement
 from emhana.fhir.outcome import (
@@ -33,6 +40,7 @@ from emhana.fhir.outcome import (
     Issue,
     fhir_response,
 )
+from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound
 from emhana.web.deps import SessionDep, public, require
@@ -50,25 +58,24 @@ PATIENT_PARAMS = {"identifier", "_id"}
 
 
 @router.get("/Patient/{rid}")
-def read_patient(rid: str, request: Request, session: SessionDep, actor: PatientReader) -> JSONResponse:
-    """Read a Patient (the read is logged)."""
+def read_patient(rid: str, request: Request, session: SessionDep, actor: PatientReader) -> Response:
+    """Read a Patient (the read is logged), with its ETag; If-None-Match answered with 304."""
     now = clock.now()
-    return _found(
-        "Patient",
-        rid,
-        registry.read_patient(
-            session=session,
-            actor=actor,
-            person_id=_numeric("Patient", rid),
-            day=clock.today(),
-            now=now,
-            purpose=_purpose(request),
-        ),
+    found = registry.read_patient(
+        session=session,
+        actor=actor,
+        person_id=_numeric("Patient", rid),
+        day=clock.today(),
+        now=now,
+        purpose=_purpose(request),
     )
+    _found("Patient", rid, found)
+    assert found is not None
+    return versioned(request, found)
 
 
 async def _search_patients(request: Request, session: SessionDep, actor: Actor) -> JSONResponse:
-    params = Params(await _items(request), PATIENT_PARAMS)
+    params = Params(await search_items(request), PATIENT_PARAMS)
     iin = params.token("identifier", systems.IIN)
     person_id = params.ident()
     if iin is None and person_id is None:
@@ -124,8 +131,16 @@ def patient_medbook(
 # --- Organization, Location, Practitioner, PractitionerRole -----------------------------------------------
 
 
+def _read(request: Request, rtype: str, rid: str, found: dict[str, Any] | None) -> Response:
+    _found(rtype, rid, found)
+    assert found is not None
+    return versioned(request, found)
+
+
 async def _search_organizations(request: Request, session: SessionDep) -> JSONResponse:
-    params = Params(await _items(request), {"identifier", "name", "_id"})
+    params = Params(
+        await search_items(request), {"identifier", "name", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
+    )
     raw = params.get("identifier")
     bin_ = None
     if raw is not None:
@@ -138,32 +153,32 @@ async def _search_organizations(request: Request, session: SessionDep) -> JSONRe
         bin_=bin_,
         name=params.get("name"),
         entity_id=params.ident(),
+        updated=last_updated(params),
         day=clock.today(),
+        now=clock.now(),
         count=params.count,
         offset=params.offset,
     )
-    return searchset(request, "Organization", params, total, found)
+    return searchset(request, ORGANIZATION, params, total, found)
 
 
-@router.get("/Organization/{rid}", dependencies=READ)
-def read_organization(rid: str, session: SessionDep) -> JSONResponse:
-    """Read an Organization."""
-    return _found(
-        "Organization",
-        rid,
-        registry.read_organization(session=session, entity_id=_numeric("Organization", rid), day=clock.today()),
-    )
+@router.get("/Organization/{rid}", dependencies=PUBLIC_READ)
+def read_organization(rid: str, request: Request, session: SessionDep) -> Response:
+    """Read an Organization (public: the directory), with its ETag."""
+    entity_id = _numeric(ORGANIZATION, rid)
+    found = registry.read_organization(session=session, entity_id=entity_id, day=clock.today(), now=clock.now())
+    return _read(request, ORGANIZATION, rid, found)
 
 
-@router.get("/Organization", dependencies=READ)
+@router.get("/Organization", dependencies=PUBLIC_READ)
 async def search_organizations(request: Request, session: SessionDep) -> JSONResponse:
-    """Search Organizations by BIN, name or id."""
+    """Search Organizations by BIN, name, id or _lastUpdated (public)."""
     return await _search_organizations(request, session)
 
 
-@router.post("/Organization/_search", dependencies=READ)
+@router.post("/Organization/_search", dependencies=PUBLIC_READ)
 async def search_organizations_post(request: Request, session: SessionDep) -> JSONResponse:
-    """Search Organizations (form body)."""
+    """Search Organizations (form body; public)."""
     return await _search_organizations(request, session)
 
 
@@ -183,60 +198,73 @@ def _near(raw: str | None) -> tuple[float, float, float] | None:
 
 
 async def _search_locations(request: Request, session: SessionDep) -> JSONResponse:
-    params = Params(await _items(request), {"near", "organization", "_id"})
-    total, found = registry.search_locations(
+    params = Params(
+        await search_items(request), {"near", "organization", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
+    )
+    total, found, extensions = registry.search_locations(
         session=session,
         near_point=_near(params.get("near")),
-        entity_id=params.reference("organization", "Organization"),
+        entity_id=params.reference("organization", ORGANIZATION),
         site_id=params.ident(),
+        updated=last_updated(params),
         day=clock.today(),
+        now=clock.now(),
         count=params.count,
         offset=params.offset,
     )
-    return searchset(request, "Location", params, total, found)
+    return searchset(request, LOCATION, params, total, found, extensions=extensions)
 
 
-@router.get("/Location/{rid}", dependencies=READ)
-def read_location(rid: str, session: SessionDep) -> JSONResponse:
-    """Read a Location (a site)."""
-    return _found("Location", rid, registry.read_location(session=session, site_id=_numeric("Location", rid)))
+@router.get("/Location/{rid}", dependencies=PUBLIC_READ)
+def read_location(rid: str, request: Request, session: SessionDep) -> Response:
+    """Read a Location (a site; public), with its ETag."""
+    site_id = _numeric(LOCATION, rid)
+    return _read(
+        request,
+        LOCATION,
+        rid,
+        registry.read_location(session=session, site_id=site_id, day=clock.today(), now=clock.now()),
+    )
 
 
-@router.get("/Location", dependencies=READ)
+@router.get("/Location", dependencies=PUBLIC_READ)
 async def search_locations(request: Request, session: SessionDep) -> JSONResponse:
-    """Search Locations near a point (lat|lon|distance|km), by organization or id."""
+    """Search Locations near a point (lat|lon|distance|km), by organization, id or _lastUpdated (public)."""
     return await _search_locations(request, session)
 
 
-@router.post("/Location/_search", dependencies=READ)
+@router.post("/Location/_search", dependencies=PUBLIC_READ)
 async def search_locations_post(request: Request, session: SessionDep) -> JSONResponse:
-    """Search Locations (form body)."""
+    """Search Locations (form body; public)."""
     return await _search_locations(request, session)
 
 
 async def _search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
-    params = Params(await _items(request), {"identifier", "_id"})
+    params = Params(await search_items(request), {"identifier", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED})
     total, found = registry.search_practitioners(
         session=session,
         iin=params.token("identifier", systems.IIN),
         practitioner_id=params.ident(),
+        updated=last_updated(params),
+        day=clock.today(),
+        now=clock.now(),
         count=params.count,
         offset=params.offset,
     )
-    return searchset(request, "Practitioner", params, total, found, hide=("identifier",))
+    return searchset(request, PRACTITIONER, params, total, found, hide=("identifier",))
 
 
 @router.get("/Practitioner/{rid}", dependencies=READ)
-def read_practitioner(rid: str, session: SessionDep) -> JSONResponse:
-    """Read a Practitioner."""
-    return _found(
-        "Practitioner", rid, registry.read_practitioner(session=session, practitioner_id=_numeric("Practitioner", rid))
-    )
+def read_practitioner(rid: str, request: Request, session: SessionDep) -> Response:
+    """Read a Practitioner, with its ETag."""
+    pid = _numeric(PRACTITIONER, rid)
+    found = registry.read_practitioner(session=session, practitioner_id=pid, day=clock.today(), now=clock.now())
+    return _read(request, PRACTITIONER, rid, found)
 
 
 @router.get("/Practitioner", dependencies=READ)
 async def search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
-    """Search Practitioners by IIN or id."""
+    """Search Practitioners by IIN, id or _lastUpdated."""
     return await _search_practitioners(request, session)
 
 
@@ -247,36 +275,39 @@ async def search_practitioners_post(request: Request, session: SessionDep) -> JS
 
 
 async def _search_roles(request: Request, session: SessionDep) -> JSONResponse:
-    params = Params(await _items(request), {"practitioner", "organization", "_id"})
+    params = Params(
+        await search_items(request), {"practitioner", "organization", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
+    )
     total, found = registry.search_roles(
         session=session,
-        practitioner_id=params.reference("practitioner", "Practitioner"),
-        entity_id=params.reference("organization", "Organization"),
+        practitioner_id=params.reference("practitioner", PRACTITIONER),
+        entity_id=params.reference("organization", ORGANIZATION),
         post_id=params.ident(),
+        updated=last_updated(params),
         day=clock.today(),
+        now=clock.now(),
         count=params.count,
         offset=params.offset,
     )
-    return searchset(request, "PractitionerRole", params, total, found)
+    return searchset(request, ROLE, params, total, found)
 
 
-@router.get("/PractitionerRole/{rid}", dependencies=READ)
-def read_role(rid: str, session: SessionDep) -> JSONResponse:
-    """Read a PractitionerRole (a post)."""
-    return _found(
-        "PractitionerRole",
-        rid,
-        registry.read_role(session=session, post_id=_numeric("PractitionerRole", rid), day=clock.today()),
+@router.get("/PractitionerRole/{rid}", dependencies=PUBLIC_READ)
+def read_role(rid: str, request: Request, session: SessionDep) -> Response:
+    """Read a PractitionerRole (a post; public: its practitioner by id only), with its ETag."""
+    post_id = _numeric(ROLE, rid)
+    return _read(
+        request, ROLE, rid, registry.read_role(session=session, post_id=post_id, day=clock.today(), now=clock.now())
     )
 
 
-@router.get("/PractitionerRole", dependencies=READ)
+@router.get("/PractitionerRole", dependencies=PUBLIC_READ)
 async def search_roles(request: Request, session: SessionDep) -> JSONResponse:
-    """Search PractitionerRoles by practitioner, organization or id."""
+    """Search PractitionerRoles by practitioner, organization, id or _lastUpdated (public)."""
     return await _search_roles(request, session)
 
 
-@router.post("/PractitionerRole/_search", dependencies=READ)
+@router.post("/PractitionerRole/_search", dependencies=PUBLIC_READ)
 async def search_roles_post(request: Request, session: SessionDep) -> JSONResponse:
-    """Search PractitionerRoles (form body)."""
+    """Search PractitionerRoles (form body; public)."""
     return await _search_roles(request, session)

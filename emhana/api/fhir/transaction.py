@@ -17,8 +17,9 @@ from emhana.api.fhir.search import (
     router,
 )
 from emhana.audit.idempotency import run_once
-from emhana.fhir import deadletter, inbound
+from emhana.fhir import deadletter, inbound, systems
 from emhana.fhir.inbound import Accepted, Rejected
+from emhana.fhir.models import DeadLetter
 from emhana.fhir.outcome import (
     DUPLICATE,
     TOO_LARGE,
@@ -34,6 +35,9 @@ from emhana.web.idempotency import IdempotencyKey
 from emhana.web.problems import language
 
 # --- Transaction ---------------------------------------------------------------------------------------
+
+# An OperationOutcome issue's dead letter: sub-extensions letter and bundle (ids) and location (its address)
+DEAD_LETTER = f"{systems.BASE}/StructureDefinition/dead-letter"
 
 
 def trust_of(request: Request) -> Trust:
@@ -97,7 +101,31 @@ async def transaction(
             run_once, session=session, actor=actor, key=idempotency_key, payload=fingerprint, run=run
         )
     except Rejected as exc:
-        session.rollback()
-        deadletter.record_rejection(session=session, actor=actor, body=body, rejected=exc, now=now)
-        return fhir_response(outcome([f.issue for f in exc.findings], lang), exc.status)
+        session.rollback()  # nothing of the bundle stays; then, in the same request, its refusal is kept
+        _, letters = deadletter.record_rejection(session=session, actor=actor, body=body, rejected=exc, now=now)
+        return refusal_response(request, exc, letters, lang)
     return fhir_response(answer, status)
+
+
+def letter_url(request: Request, letter_id: int) -> str:
+    """Return the address of a dead letter in the interop API."""
+    return str(request.base_url).rstrip("/") + f"/api/v1/interop/dead-letters/{letter_id}"
+
+
+def refusal_response(request: Request, exc: Rejected, letters: list[DeadLetter], lang: str) -> Response:
+    """Return the OperationOutcome of a refused bundle: each issue names its dead letter (extension ``dead-letter``:
+    the letter, its bundle and the letter's address in the interop API) and ``Location`` the first letter."""
+    body = outcome([f.issue for f in exc.findings], lang)
+    for issue, letter in zip(body["issue"], letters, strict=True):
+        issue["extension"] = [
+            {
+                "url": DEAD_LETTER,
+                "extension": [
+                    {"url": "letter", "valueString": str(letter.id)},
+                    {"url": "bundle", "valueString": str(letter.bundle_id)},
+                    {"url": "location", "valueUrl": letter_url(request, letter.id)},
+                ],
+            }
+        ]
+    headers = {"Location": letter_url(request, letters[0].id)} if letters else None
+    return fhir_response(body, exc.status, headers=headers)

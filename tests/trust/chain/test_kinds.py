@@ -35,7 +35,8 @@ GOLDEN = {
     "attachment": "d0c336bafca62e4e443779d12bf00dca8382444afe6e047557d8e162eb934c68",
     "audit": "07819a350ba4f518a8db83384a6be5029a6e44584e5f402a760ab79ee6f8a2a7",
     "book": "d52d528f39937fae0aeca47f0e28dbf6d92deafb8320cb0bce6e8a9d51422c3b",
-    "medbook": "2cb4c2680b3cc57eab2d3ff52ed5631322ce1e2d6a9cb6f2e07f884bba6f96ea",
+    # issue 17 added the optional ``retracted`` (True here); with it None the hash is the one before (2cb4c268…)
+    "medbook": "9145be68f027ec7744ba6b9da9ce2740c39b83224ec5bd63951932135badf872",
     "person": "2fb49fc762ce3c5ce315f6af8929f6fc1764ec7cd383473360714e7fe1f140d4",
     "representation": "133c039f44660f7af5a370ec7adce3168786b0e0f47a227c935a4a986469f9f4",
 }
