@@ -311,8 +311,6 @@ def _provenance(
     return out
 
 
-
-
 def _binary(rid: str, data: bytes) -> dict[str, Any]:
     return {
         "resourceType": "Binary",

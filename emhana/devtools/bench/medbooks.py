@@ -29,7 +29,8 @@ NULL = "\\N"
 # The COPY lines below are written in the tables' own column order (a column added to a table makes the COPY fail
 # loudly rather than load a wrong shape); the FHIR part's baseline copies journal entries by the same names.
 BOOK_COLUMNS = tuple(MedicalBook.__table__.columns.keys())
-ENTRY_COLUMNS = tuple(JournalEntry.__table__.columns.keys())
+# every column the lines below write, in the table's order; a retraction (``retracted``) is never loaded
+ENTRY_COLUMNS = tuple(c for c in JournalEntry.__table__.columns.keys() if c != "retracted")
 JOB_COLUMNS = tuple(c for c in Employment.__table__.columns.keys() if c != "id")
 PROFESSIONS = (
     ("food", "Повар"),
