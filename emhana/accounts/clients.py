@@ -33,7 +33,7 @@ from emhana.kernel import clock
 from emhana.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from emhana.kernel.i18n import N_
 
-# What a new client is offered by default on the page: push results, read the worker and the directory.
+# What a new client is offered by default on the page: push results and read them back, the worker, the directory.
 PUSH_AND_READ = (
     "system/Observation.c",
     "system/DiagnosticReport.c",
@@ -45,16 +45,14 @@ PUSH_AND_READ = (
     "system/Location.rs",
     "system/Practitioner.rs",
     "system/PractitionerRole.rs",
-)
-# The scopes the page offers as checkboxes.
-OFFERED_SCOPES = (
-    *PUSH_AND_READ,
+    # reading back what it sent (and the books of its organization's workers)
     "system/Observation.rs",
     "system/DiagnosticReport.rs",
     "system/Immunization.rs",
     "system/Condition.rs",
-    "system/*.rs",
 )
+# The scopes the page offers as checkboxes.
+OFFERED_SCOPES = (*PUSH_AND_READ, "system/*.rs")
 ALGORITHMS = {"RS384": "RSA", "ES384": "EC"}
 MAX_KEYS = 10
 MAX_JWKS_CHARS = 64_000
