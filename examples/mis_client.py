@@ -12,6 +12,12 @@ SMART Backend Services, a JWT signed with the client's registered key, through e
     python examples/mis_client.py --base ... --client-id ID --key client.key.pem push --iin 900501401006 \
         --author-iin 800102400117 --p12 clinician.p12 --password secret --observation 20507-0:NEG:2026-03-02 \
         --xray 2026-03-02
+    # read back what was sent, by a location of the transaction-response
+    python examples/mis_client.py --base ... --client-id ID --key client.key.pem read \
+        --location Observation/<id>/_history/1
+    # retract a result sent in error: the same result again, a later version, entered-in-error
+    python examples/mis_client.py --base ... push ... --observation 20507-0:NEG:2026-03-02 --version 2 \
+        --entered-in-error
 
 Each command prints one JSON document on stdout; a push the server refuses prints its OperationOutcome and exits
 with 1. Resource ids are derived from the worker, the code and the date (not random; keyed by a digest of the
@@ -48,7 +54,8 @@ SNOMED = "http://snomed.info/sct"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 PUSH_AND_READ = (
     "system/Observation.c system/DiagnosticReport.c system/Immunization.c system/Condition.c system/Provenance.c "
-    "system/Patient.rs system/Organization.rs system/Location.rs system/Practitioner.rs system/PractitionerRole.rs"
+    "system/Patient.rs system/Organization.rs system/Location.rs system/Practitioner.rs system/PractitionerRole.rs "
+    "system/Observation.rs system/DiagnosticReport.rs system/Immunization.rs system/Condition.rs"
 )
 
 
@@ -231,6 +238,23 @@ def signed_bundle(resources: list[dict[str, Any]], *, author_iin: str, p12: byte
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
+def revise(resource: dict[str, Any], version: int, entered_in_error: bool) -> dict[str, Any]:
+    """Return a new version of a resource already sent: its ``meta.versionId``, and ``entered-in-error`` as its
+    status to retract it (the server withdraws the book's entry through the signed bundle)."""
+    out = {**resource, "meta": {"versionId": str(version)}}
+    if entered_in_error:
+        out["status"] = "entered-in-error"
+    return out
+
+
+def read(client: SyncFHIRClient, location: str) -> dict[str, Any]:
+    """Read what was sent back by a transaction-response ``location`` (Type/id or Type/id/_history/version)."""
+    try:
+        return dict(client.execute(location, method="get"))
+    except OperationOutcome as exc:
+        return dict(exc.resource) if getattr(exc, "resource", None) else {"error": str(exc)}
+
+
 def push(client: SyncFHIRClient, bundle: dict[str, Any]) -> dict[str, Any]:
     """POST the transaction Bundle to the server base; return the transaction-response or the OperationOutcome."""
     try:
@@ -266,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--password", required=True)
     s.add_argument("--observation", action="append", default=[], help="LOINC:INTERPRETATION:YYYY-MM-DD")
     s.add_argument("--xray", action="append", default=[], help="YYYY-MM-DD of a normal chest X-ray")
+    s.add_argument("--version", type=int, default=1, help="meta.versionId of the resources (a later one revises)")
+    s.add_argument("--entered-in-error", action="store_true", help="retract these results (sent before, in error)")
+    r = sub.add_parser("read", help="read back what was sent, by a transaction-response location")
+    r.add_argument("--location", required=True, help="Type/id or Type/id/_history/version")
     args = parser.parse_args(argv)
     if args.client_id and args.key is None:
         parser.error("--client-id needs --key")
@@ -280,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         out: Any = find_patient(client, args.iin)
     elif args.command == "near":
         out = clinics_near(client, args.lat, args.lon, args.km, args.limit)
+    elif args.command == "read":
+        out = read(client, args.location)
     else:
         p12 = args.p12.read_bytes()
         secret = id_secret(p12, args.password)
@@ -288,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             loinc, interpretation, day = spec.split(":", 2)
             resources.append(observation(args.iin, loinc, interpretation, day, secret))
         resources += [chest_xray(args.iin, day, secret=secret) for day in args.xray]
+        if args.version != 1 or args.entered_in_error:
+            resources = [revise(r, args.version, args.entered_in_error) for r in resources]
         out = push(
             client,
             signed_bundle(resources, author_iin=args.author_iin, p12=p12, password=args.password),

@@ -29,7 +29,7 @@ from emhana.fhir.inbound_checks import RETRACTED, VERSION_CONFLICT, Finding, Rej
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.fhir.outcome import Issue
 from emhana.kernel.errors import RegistryError
-from emhana.kernel.i18n import N_
+from emhana.kernel.i18n import N_, translate
 from emhana.medbook import journal as medbook_journal
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
@@ -70,6 +70,13 @@ class ItemResult:
     version: str
     entry_id: int
     created: bool
+
+
+# The reasons written into the book, in the book's language (kk or ru), naming the resource the MIS sent.
+RETRACTED_REASON = N_(
+    "The medical information system withdrew this result as entered in error (its record {reference})."
+)
+UPDATED_REASON = N_("The medical information system sent a new version of this result (its record {reference}).")
 
 
 def source_of(account_id: int) -> str:
@@ -300,10 +307,12 @@ def _change(
         )
     try:
         if item.retract:
-            reason = f"MIS: {item.resource_type}/{item.resource_id} entered in error (version {item.version[:16]})"
+            reason = translate(
+                book.language, RETRACTED_REASON, {"reference": f"{item.resource_type}/{item.resource_id}"}
+            )
             entry = medbook_journal.retract(session=session, actor=actor, entry_id=head.id, reason=reason, now=now)
         else:
-            reason = f"MIS update: {item.resource_type}/{item.resource_id} version {item.version}"
+            reason = translate(book.language, UPDATED_REASON, {"reference": f"{item.resource_type}/{item.resource_id}"})
             entry = medbook_journal.correct(
                 session=session,
                 actor=actor,

@@ -54,6 +54,26 @@ def _entities(session: Session, ids: set[int]) -> dict[int, Entity]:
     return {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids or {0})))}
 
 
+# What each offered scope lets the client do, in words beside the scope itself.
+SCOPE_WORDS = {
+    "system/Observation.c": N_("Send results of examinations and laboratory tests"),
+    "system/DiagnosticReport.c": N_("Send X-ray reports"),
+    "system/Immunization.c": N_("Send vaccinations"),
+    "system/Condition.c": N_("Send diagnoses and past infections"),
+    "system/Provenance.c": N_("Send the signatures of results"),
+    "system/Patient.rs": N_("Read and search patients"),
+    "system/Organization.rs": N_("Read and search healthcare organizations"),
+    "system/Location.rs": N_("Read and search the sites of organizations"),
+    "system/Practitioner.rs": N_("Read and search medical workers"),
+    "system/PractitionerRole.rs": N_("Read and search the posts of medical workers"),
+    "system/Observation.rs": N_("Read back results of examinations and laboratory tests"),
+    "system/DiagnosticReport.rs": N_("Read back X-ray reports"),
+    "system/Immunization.rs": N_("Read back vaccinations"),
+    "system/Condition.rs": N_("Read back diagnoses and past infections"),
+    "system/*.rs": N_("Read everything its organization may read"),
+}
+
+
 def _list_page(
     request: Request,
     session: Session,
@@ -83,6 +103,7 @@ def _list_page(
         typed=typed or {"name": "", "bin": "", "jwks": ""},
         chosen=set(typed_scopes if typed_scopes is not None else clients.PUSH_AND_READ),
         offered=clients.OFFERED_SCOPES,
+        scope_words=SCOPE_WORDS,
         error=error,
         prev_url=page_url(request, page=page_no - 1) if page_no > 1 else None,
         next_url=page_url(request, page=page_no + 1) if page_no < pages else None,
@@ -115,6 +136,7 @@ def _client_page(
         jwks=shown,
         chosen=chosen,
         offered=[*clients.OFFERED_SCOPES, *sorted(chosen - set(clients.OFFERED_SCOPES))],
+        scope_words=SCOPE_WORDS,
         error=error,
         done=translate(language(request), DONE[done]) if done in DONE else "",
         token_url=f"{request.base_url}api/v1/oauth/token",

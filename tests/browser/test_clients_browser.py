@@ -75,6 +75,9 @@ def test_the_fund_registers_an_mis_gives_it_keys_and_scopes_and_deactivates_it(l
     expect(page.locator("#client-kids")).to_have_text("vendor-key-1, vendor-key-2")
 
     scopes = page.locator("form#client-scopes")
+    expect(scopes.locator("label", has=page.locator("input[value='system/Observation.c']"))).to_contain_text(
+        "Отправлять результаты осмотров и лабораторных исследований"  # each scope in words beside its code
+    )
     expect(scopes.locator("input[value='system/*.rs']")).to_be_checked()
     scopes.locator("input[value='system/*.rs']").uncheck()
     submit(scopes, page)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.fhir import systems
+from emhana.fhir.inbound_store import UPDATED_REASON
 from emhana.identity.models import Person
-from emhana.medbook.models import JournalEntry
+from emhana.kernel.i18n import translate
+from emhana.medbook.models import JournalEntry, MedicalBook
 from tests.builders import fhir as b
 from tests.builders.fhir import FHIR_JSON, FhirWorld, audit_actions, codes, issues, open_letters, post, written
 from tests.builders.people import add_person
@@ -72,7 +74,11 @@ def test_a_new_version_corrects_the_entry_of_the_old_one(
     with sessions() as s:
         rows = list(s.scalars(select(JournalEntry).order_by(JournalEntry.id)))
     assert rows[1].supersedes_id == rows[0].id and rows[1].performed_on == dt.date(2026, 3, 3)
-    assert rows[1].reason == "MIS update: Observation/lab-1 version 2"
+    with sessions() as s:
+        language = s.get(MedicalBook, rows[1].book_id).language  # type: ignore[union-attr]
+    # the reason in the book's language, naming the MIS's record (the ledger keeps the version)
+    assert rows[1].reason == translate(language, UPDATED_REASON, {"reference": "Observation/lab-1"})
+    assert "Observation/lab-1" in rows[1].reason and "MIS update" not in rows[1].reason
     again = post(client, fw, b.bundle([b.observation(iin, rid="lab-1", version="1")], signer=fw.signer))
     # Version 1 as it was received: a duplicate, not a rollback to it.
     assert again.status_code == 200 and again.json()["entry"][0]["response"]["status"] == "200 OK"

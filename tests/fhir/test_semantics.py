@@ -14,10 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.fhir import systems
+from emhana.fhir.inbound_store import RETRACTED_REASON
 from emhana.fhir.mapping import CONDITION_VERIFICATION
 from emhana.fhir.models import CodeMap, InboundResource
 from emhana.identity.models import Person
-from emhana.medbook.models import JournalEntry
+from emhana.kernel.i18n import translate
+from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.service import current_entries
 from tests.builders import fhir as b
 from tests.builders.fhir import FhirWorld, codes, issues, open_letters, post, written
@@ -171,7 +173,11 @@ def test_entered_in_error_retracts_the_entry_through_a_signed_correction(
     assert retraction.retracted is True and retraction.supersedes_id == old.id
     assert retraction.signature_state == "signed"  # the bundle's CMS covers the entered-in-error resource
     assert (retraction.kind, retraction.item_code, retraction.result) == (old.kind, old.item_code, None)
-    assert retraction.reason is not None and "entered in error" in retraction.reason
+    with sessions() as s:
+        language = s.get(MedicalBook, fw.book_id).language  # type: ignore[union-attr]
+    reference = f"{resource['resourceType']}/{resource['id']}"  # the reason, in the book's language, names it
+    assert retraction.reason == translate(language, RETRACTED_REASON, {"reference": reference})
+    assert reference in retraction.reason and "{" not in retraction.reason
     assert b'"retracted":true' in retraction.canonical
     assert in_force(sessions, fw.book_id) == []
     # The same withdrawal again is a duplicate; a new version of a withdrawn resource is refused.
