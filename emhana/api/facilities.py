@@ -32,7 +32,7 @@ from emhana.facilities.schemas import (
 from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, ImportRejected, InvalidInput, OutsideKazakhstan
 from emhana.reference.rules import in_kazakhstan
-from emhana.web.deps import SessionDep, public, require
+from emhana.web.deps import ReadSessionDep, SessionDep, public, require
 from emhana.web.idempotency import IdempotencyKey, idempotent_json
 
 router = APIRouter(prefix="/facilities", tags=["facilities"])
@@ -95,7 +95,7 @@ def entity_out(entity: Entity, day: dt.date) -> EntityOut:
 
 @router.get("/entities", response_model=EntityPage, dependencies=[public()])
 def list_entities(
-    session: SessionDep,
+    session: ReadSessionDep,
     q: Annotated[str, Query(max_length=100)] = "",
     region: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -128,14 +128,14 @@ def create_entity(
 
 
 @router.get("/entities/{entity_id}", response_model=EntityOut, dependencies=[public()])
-def read_entity(entity_id: int, session: SessionDep) -> EntityOut:
+def read_entity(entity_id: int, session: ReadSessionDep) -> EntityOut:
     """Return one entity with its licences, inclusion history and sites."""
     return entity_out(service.get_entity(session=session, entity_id=entity_id), clock.today())
 
 
 @router.get("/near", response_model=list[NearOut], dependencies=[public()])
 def near(
-    session: SessionDep,
+    session: ReadSessionDep,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,

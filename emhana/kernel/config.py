@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EMHANA_", extra="ignore")
 
     database_url: str = Field(default="sqlite:///./emhana.db")
+    # Read replicas (docs/replicas.md): PostgreSQL streaming standbys (comma-separated URLs) that serve the routes
+    # which only read, while their replay lag is within `replica_max_lag_seconds`; a client that has just written
+    # reads from the primary for `replica_read_your_writes_seconds`. Empty: every request uses database_url.
+    database_replica_urls: str = Field(default="", description="comma-separated URLs of PostgreSQL standbys")
+    replica_max_lag_seconds: float = Field(default=5.0, ge=0)
+    replica_read_your_writes_seconds: float = Field(default=10.0, ge=0)
     demo_mode: bool = False
     # Demo mode only: the folder of the demo PKI (`emhana demo` writes it beside a SQLite database, which is the
     # default) whose PKCS#12 files the desk's "Sign with the demo PKI" button uses (emhana/trust/signatures/demo.py).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from emhana.accounts.policy import unbound
@@ -13,6 +15,7 @@ from emhana.accounts.roles import Can, Role, roles_of
 from emhana.accounts.service import Actor, actor_for_token
 from emhana.kernel.db import unit_of_work
 from emhana.kernel.errors import Forbidden, NoOrganization, NotAuthenticated
+from emhana.kernel.replicas import Replicas, client_key, replica_urls
 
 SESSION_COOKIE = "emhana_session"
 
@@ -21,11 +24,80 @@ def get_session(request: Request) -> Iterator[Session]:
     """Open the request's unit of work: commit when the route succeeds, roll back on any error."""
     with unit_of_work(request.app.state.sessions) as session:
         yield session
+    replicas = replicas_of(request) if request.method not in READ_METHODS else None
+    if replicas is not None:  # read-your-writes (docs/replicas.md)
+        replicas.note_write(client_key(bearer_token(request), request.client.host if request.client else None))
 
 
 # scope="function": commit before the response is sent, so a client that follows a redirect (or reads
 # after a 201) always sees what the request wrote, and a failed commit is reported instead of hidden.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DATABASE_HEADER = "X-Emhana-Database"  # "primary" or "replica", only when read replicas are configured
+
+
+def replicas_of(request: Request) -> Replicas | None:
+    """Return the app's read-replica router, made on first use from its settings; None when none is configured."""
+    state = request.app.state
+    replicas: Replicas | None | bool = getattr(state, "replicas", False)
+    if replicas is False:
+        settings = getattr(state, "settings", None)
+        urls = replica_urls(settings.database_replica_urls) if settings is not None else []
+        with _REPLICAS_LOCK:
+            replicas = getattr(state, "replicas", False)
+            if replicas is False:
+                replicas = state.replicas = (
+                    Replicas(
+                        state.engine,
+                        urls,
+                        max_lag=settings.replica_max_lag_seconds,
+                        read_your_writes=settings.replica_read_your_writes_seconds,
+                    )
+                    if urls and settings is not None
+                    else None
+                )
+    return replicas if isinstance(replicas, Replicas) else None
+
+
+_REPLICAS_LOCK = threading.Lock()
+
+
+def get_read_session(request: Request, response: Response) -> Iterator[Session]:
+    """Open a unit of work that only reads, on a read replica when one is configured, healthy and within the lag
+    bound and the client has not just written; else exactly the request's unit of work (``get_session``)."""
+    replicas = replicas_of(request)
+    if replicas is None:
+        yield from get_session(request)
+        return
+    client = client_key(bearer_token(request), request.client.host if request.client else None)
+    standby = replicas.choose(client)
+    if standby is not None:
+        session = standby.sessions()  # bound to the standby's read-only engine
+        try:
+            session.connection()  # a standby that stopped since its last check: fail over at once
+        except SQLAlchemyError:
+            session.close()
+            replicas.mark_down(standby)
+            standby = None
+        else:
+            response.headers[DATABASE_HEADER] = "replica"
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+            return
+    response.headers[DATABASE_HEADER] = "primary"
+    with unit_of_work(request.app.state.sessions, read_only=True) as session:
+        yield session
+
+
+# Routes that only read (the public directory): a read replica may serve them (docs/replicas.md).
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def bearer_token(request: Request) -> str | None:
