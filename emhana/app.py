@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -15,11 +16,22 @@ from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.db import make_engine, make_sessionmaker
 from emhana.kernel.i18n import LANGUAGES, negotiate
+from emhana.kernel.replicas import Replicas
 from emhana.web import apidocs, hosts, problems, security
+from emhana.web import replicas as replica_headers
 from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "web" / "static"
 LANG_COOKIE = "lang"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, close the read replicas' connections (docs/replicas.md)."""
+    yield
+    replicas = getattr(app.state, "replicas", None)
+    if isinstance(replicas, Replicas):
+        replicas.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Open national registry for Kazakhstan's primary health care.",
         docs_url=None,  # served by web/apidocs.py from the installed package, not a CDN
         redoc_url=None,
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -53,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("Content-Language", request.state.lang)  # security headers: web/security.py
         return response
 
+    if settings.database_replica_urls.strip():
+        replica_headers.install(app, settings)  # docs/replicas.md
     problems.install(app)
     install_error_pages(app)
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account, ApiToken
@@ -145,8 +149,12 @@ def issue_token(
 
 
 def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = None) -> Actor:
-    """Return the actor of a live token or raise NotAuthenticated."""
-    now = now or clock.now()
+    """Return the actor of a live token or raise NotAuthenticated (always a query: ``TokenCache`` caches it)."""
+    return _lookup(session=session, token=token, now=now or clock.now())[0]
+
+
+def _lookup(*, session: Session, token: str, now: dt.datetime) -> tuple[Actor, dt.datetime]:
+    """Return the actor of a live token and the token's expiry, or raise NotAuthenticated."""
     row = session.execute(
         select(ApiToken, Account)
         .join(Account, Account.id == ApiToken.account_id)
@@ -160,24 +168,116 @@ def actor_for_token(*, session: Session, token: str, now: dt.datetime | None = N
         raise NotAuthenticated()
     actor = actor_of(account)
     if tok.scopes is None:
-        return actor
+        return actor, expires
     if not is_system_token(token):  # the scope gate would not have seen it
         raise NotAuthenticated()
-    return replace(actor, scopes=frozenset(tok.scopes.split()))
+    return replace(actor, scopes=frozenset(tok.scopes.split())), expires
 
 
 def revoke_token(*, session: Session, token: str) -> None:
-    """Revoke a token if it exists."""
+    """Revoke a token if it exists (and forget it in this process's cache, now and at commit)."""
     tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if tok is not None:
         tok.revoked = True
+    TOKENS.forget_at_commit(session, digest=_digest(token))
 
 
 def revoke_tokens(*, session: Session, account_id: int) -> None:
-    """Revoke every live token of an account: its API tokens and its page sessions end at once."""
+    """Revoke every live token of an account: its API tokens and its page sessions end at once (in this process
+    at once; in the others within ``TokenCache.ttl``)."""
     session.execute(
         update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.revoked.is_(False)).values(revoked=True)
     )
+    TOKENS.forget_at_commit(session, account_id=account_id)
+
+
+# --- the token cache -------------------------------------------------------------------------------------------
+
+FORGET = "emhana.tokens.forget"  # session.info: digests and account ids to forget again once the session commits
+
+
+@dataclass
+class _Cached:
+    actor: Actor
+    expires_at: dt.datetime
+    until: float  # monotonic time after which the token is looked up again
+
+
+class TokenCache:
+    """Actors of live tokens by the token's hash, kept ``ttl`` seconds per process, so that a request's
+    authentication costs no query (docs/access-log.md, "Tokens").
+
+    A sign-out, a revocation (``revoke_token``, ``revoke_tokens``: every change of an account's role, state or
+    password goes through it) or any ORM change of an account or token row is honoured at once in the process
+    that made it, and again when its transaction commits (so a lookup racing the change cannot keep the old
+    state); the other processes see it within ``ttl`` seconds. A token's own expiry is checked on every use."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 100_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # moves at every forget
+
+    def actor(self, *, sessions: Callable[[], AbstractContextManager[Session]], token: str, now: dt.datetime) -> Actor:
+        """Return the actor of a live token, from the cache or else looked up in a session of ``sessions()``;
+        raise NotAuthenticated."""
+        digest = _digest(token)
+        found = self._entries.get(digest)
+        if found is not None and found.until > time.monotonic():
+            if found.expires_at <= now:
+                raise NotAuthenticated()
+            return found.actor
+        until, generation = time.monotonic() + self.ttl, self._generation
+        with sessions() as session:
+            actor, expires = _lookup(session=session, token=token, now=now)
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            if generation == self._generation:  # nothing was forgotten meanwhile: the lookup is not stale
+                self._entries[digest] = _Cached(actor, expires, until)
+        return actor
+
+    def forget(self, *, digest: str | None = None, account_id: int | None = None) -> None:
+        """Drop one token, or every token of an account, from the cache."""
+        with self._lock:
+            self._generation += 1
+            if digest is not None:
+                self._entries.pop(digest, None)
+            if account_id is not None:
+                for d in [d for d, c in self._entries.items() if c.actor.account_id == account_id]:
+                    del self._entries[d]
+
+    def forget_at_commit(self, session: Session, *, digest: str | None = None, account_id: int | None = None) -> None:
+        """Forget now and again when the session's transaction commits."""
+        self.forget(digest=digest, account_id=account_id)
+        session.info.setdefault(FORGET, []).append((digest, account_id))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+TOKENS = TokenCache()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_account_rows(session: Session, _flush: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, Account):
+            TOKENS.forget_at_commit(session, account_id=obj.id)
+        elif isinstance(obj, ApiToken):
+            TOKENS.forget_at_commit(session, digest=obj.token_hash, account_id=obj.account_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    for digest, account_id in session.info.pop(FORGET, ()):
+        TOKENS.forget(digest=digest, account_id=account_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_nothing(session: Session) -> None:
+    session.info.pop(FORGET, None)
 
 
 def create_account(

@@ -38,7 +38,7 @@ from emhana.medbook.schemas import (
     ReferralOut,
     ReminderOut,
 )
-from emhana.web.deps import SessionDep, public, require
+from emhana.web.deps import LoggedReadSessionDep, SessionDep, public, require
 from emhana.web.idempotency import idempotent_json, idempotent_no_content
 
 router = APIRouter(prefix="/medbook", tags=["medbook"])
@@ -197,7 +197,10 @@ def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(
 
 @router.get("/books/{book_id}", response_model=BookOut)
 def read_book(
-    book_id: int, session: SessionDep, actor: Annotated[Actor, require(Can.READ_MEDBOOK)], purpose: Purpose = ""
+    book_id: int,
+    session: LoggedReadSessionDep,
+    actor: Annotated[Actor, require(Can.READ_MEDBOOK)],
+    purpose: Purpose = "",
 ) -> BookOut:
     """Return the whole book with its history; the read is logged with who, when and why."""
     book = views.read_book(session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now())

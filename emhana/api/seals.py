@@ -27,7 +27,7 @@ from emhana.trust.seals import photo, present
 from emhana.trust.seals.kzmb1 import MAX_TEXT
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Result
-from emhana.web.deps import SessionDep, public, require
+from emhana.web.deps import ReadSessionDep, SessionDep, public, require
 from emhana.web.idempotency import idempotent_json
 
 router = APIRouter(tags=["trust"])
@@ -46,7 +46,7 @@ def _list(session: Session, name: str) -> Response:
 
 
 @public_router.get("/trust/list", dependencies=[public()], responses={200: {"content": {"application/json": {}}}})
-def trust_list(session: SessionDep) -> Response:
+def trust_list(session: ReadSessionDep) -> Response:
     """Return the signed trust list of document signers (flattened JWS; sequence number and issue time inside)."""
     return _list(session, publish.TRUST)
 
@@ -54,7 +54,7 @@ def trust_list(session: SessionDep) -> Response:
 @public_router.get(
     "/trust/revocations", dependencies=[public()], responses={200: {"content": {"application/json": {}}}}
 )
-def revocation_list(session: SessionDep) -> Response:
+def revocation_list(session: ReadSessionDep) -> Response:
     """Return the signed revocation list: truncated hashes per signer kid with a reason, never an id (§6.5)."""
     return _list(session, publish.REVOCATIONS)
 
@@ -62,7 +62,7 @@ def revocation_list(session: SessionDep) -> Response:
 @public_router.get(
     "/trust/anchor.pem", dependencies=[public()], responses={200: {"content": {"application/x-pem-file": {}}}}
 )
-def anchor(session: SessionDep) -> Response:
+def anchor(session: ReadSessionDep) -> Response:
     """Return the scheme CA certificate: the anchor verifiers pin to check both lists and every DSC."""
     return Response(
         publish.anchor_pem(session),
@@ -120,7 +120,7 @@ async def read_submission(request: Request) -> str:
 
 
 @router.post("/verify", dependencies=[public()])
-async def verify(request: Request, session: SessionDep) -> dict[str, Any]:
+async def verify(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """Verify a seal against the current trust and revocation lists: its text (JSON {"text": ...} or form field
     `text`) or a photo of its QR code (multipart field `image`, at most 8 MB and 12 megapixels; 503 when every
     decoder is busy). The outcome is a verdict, not an error: any text gets one of the nine outcomes of

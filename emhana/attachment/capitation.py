@@ -5,7 +5,14 @@ Nothing decided on a day changes any day up to it (new attachments begin tomorro
 see rules.begin_date), so the count of a past day is the same whenever it is computed; a stored
 snapshot is never rewritten. The work runs inside the database in one INSERT ... SELECT ... GROUP BY:
 each count is stored with the ids of its persons and their attachments, gathered by the same GROUP BY
-(array_agg on PostgreSQL, json_group_array on SQLite).
+(capitation_ids on PostgreSQL, json_group_array on SQLite).
+
+On PostgreSQL the SELECT runs in parallel workers (issue 18; migration 0035): PostgreSQL 15 plans no
+INSERT ... SELECT in parallel, so the INSERT takes its rows from ``capitation_cells``, which runs the SELECT
+(RETURN QUERY may use workers), and the id lists are gathered by ``capitation_ids``, an array_agg whose
+partial lists the workers' results are joined by (array_agg has no combine function before PostgreSQL 16).
+The age band is the index of the person's birth date among the band thresholds (width_bucket) joined to a
+VALUES list of the labels, so that the planner knows how few cells there are and aggregates in the workers.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Text, and_, case, cast, column, func, insert, literal, or_, select, text
+from sqlalchemy import values as values_of
 from sqlalchemy.orm import Session, undefer
 
 from emhana.accounts.service import Actor
@@ -29,9 +38,13 @@ from emhana.kernel.errors import InvalidDates, InvalidInput, NotFound, SnapshotE
 from emhana.kernel.i18n import N_
 
 # PostgreSQL settings for the transaction that counts (L; measured on 20 M attachments, RESULTS.md): memory to
-# hash the persons in one batch and to keep the few thousand cells with their id lists in a hash table, and
-# no sort plan: the planner cannot tell how few groups a CASE of age bands makes, so it would sort every row.
-COUNT_SETTINGS = {"work_mem": "1GB", "enable_sort": "off"}
+# hash the persons in one batch and to keep the few thousand cells with their id lists in a hash table; no sort
+# plan and no nested loop (the join to the band labels is estimated far too selective, which would otherwise
+# lead the planner to probe the attachments by index once per person); no JIT (each parallel worker would
+# compile the expressions again, for a query that is done in well under a second per million).
+COUNT_SETTINGS = {"work_mem": "1GB", "enable_sort": "off", "enable_nestloop": "off", "jit": "off"}
+# The columns capitation_cells returns (migration 0035), in order, with their types.
+CELL_COLUMNS = "entity_id bigint, sex text, band text, count bigint, person_ids bigint[], attachment_ids bigint[]"
 REASON_FUTURE = N_("a capitation snapshot can only be taken for today or a past day")
 BAD_BANDS = N_("The age bands must look like 0,1-4,5-14,65+ and cover every age from 0 without gaps.")
 # A-121 (L): the default bands (enums.DEFAULT_BANDS, infants under 1 apart) have no verified source; a snapshot
@@ -120,6 +133,38 @@ def counted(as_of: dt.date, bands: tuple[Band, ...]):  # type: ignore[no-untyped
     )
 
 
+def band_index(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[int]:
+    """Return a SQL expression (PostgreSQL) giving the index in ``bands`` of a person's band on a day.
+
+    The same bands as band_of: a person is in band i when born on or before years_before(as_of, low) of
+    bands 1..i, i.e. not after it. width_bucket counts the thresholds (each of those days plus one, ascending) that
+    are on or before the birth date, so the index is the number of bands past the first less that count."""
+    days = sorted(years_before(as_of, b.low) + dt.timedelta(days=1) for b in bands[1:])
+    if not days:
+        return literal(0, Integer)
+    thresholds = text("ARRAY[" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + "]")
+    return literal(len(days), Integer) - func.width_bucket(Person.birth_date, thresholds)
+
+
+def cells_select(as_of: dt.date, bands: tuple[Band, ...], *, ids: bool):  # type: ignore[no-untyped-def]
+    """Return the PostgreSQL SELECT of the cells of a day: entity, sex, band, count (and with ``ids`` the
+    persons and attachments counted, in the same order), in the column types of CELL_COLUMNS."""
+    labels = values_of(column("k", Integer), column("label", Text), name="band_label").data(
+        [(i, b.label) for i, b in enumerate(bands)]
+    )
+    sex = cast(Person.sex, Text)
+    aggregates: list[ColumnElement[Any]] = [func.count()]
+    if ids:
+        aggregates += [func.capitation_ids(Attachment.person_id), func.capitation_ids(Attachment.id)]
+    return (
+        select(Attachment.entity_id, sex, labels.c.label, *aggregates)
+        .join(Person, Person.id == Attachment.person_id)
+        .join(labels, labels.c.k == band_index(bands, as_of))
+        .where(active_on(as_of))
+        .group_by(Attachment.entity_id, sex, labels.c.label)
+    )
+
+
 def tune_for_counting(session: Session) -> None:
     """Apply COUNT_SETTINGS to the session's current transaction only (PostgreSQL; nothing elsewhere)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -130,7 +175,11 @@ def tune_for_counting(session: Session) -> None:
 def compute_counts(*, session: Session, as_of: dt.date, bands: str = DEFAULT_BANDS) -> dict[tuple[int, str, str], int]:
     """Compute the counts of a day from attachment history without storing anything."""
     tune_for_counting(session)
-    sub = counted(as_of, bands_or_refuse(bands)).subquery()
+    parsed = bands_or_refuse(bands)
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(cells_select(as_of, parsed, ids=False))
+        return {(int(e), str(s), str(b)): int(n) for e, s, b, n in found}
+    sub = counted(as_of, parsed).subquery()
     rows = session.execute(
         select(sub.c.entity_id, sub.c.sex, sub.c.band, func.count()).group_by(sub.c.entity_id, sub.c.sex, sub.c.band)
     )
@@ -166,24 +215,7 @@ def take_snapshot(
     session.add(snap)
     session.flush()
     tune_for_counting(session)
-    sub = counted(as_of, parsed).subquery()
-    # The two aggregates see each group's rows in the same order, so person_ids[i] and attachment_ids[i]
-    # belong together.
-    ids = func.array_agg if session.get_bind().dialect.name == "postgresql" else func.json_group_array
-    session.execute(
-        insert(CapitationCount).from_select(
-            ["snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids"],
-            select(
-                literal(snap.id),
-                sub.c.entity_id,
-                sub.c.sex,
-                sub.c.band,
-                func.count(),
-                ids(sub.c.person_id),
-                ids(sub.c.attachment_id),
-            ).group_by(sub.c.entity_id, sub.c.sex, sub.c.band),
-        )
-    )
+    store_cells(session, snap.id, as_of, parsed)
     snap.total = (
         session.scalar(
             select(func.coalesce(func.sum(CapitationCount.count), 0)).where(CapitationCount.snapshot_id == snap.id)
@@ -200,6 +232,48 @@ def take_snapshot(
         purpose=f"{snap.total} persons",
     )
     return snap
+
+
+STORED = ("snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids")
+
+
+def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple[Band, ...]) -> None:
+    """Store the cells of a day with their persons, in one INSERT ... SELECT inside the database.
+
+    The two id aggregates see each group's rows in the same order (and, on PostgreSQL, combine the workers'
+    partial lists in the same order), so person_ids[i] and attachment_ids[i] belong together."""
+    if session.get_bind().dialect.name != "postgresql":
+        sub = counted(as_of, bands).subquery()
+        ids = func.json_group_array
+        session.execute(
+            insert(CapitationCount).from_select(
+                list(STORED),
+                select(
+                    literal(snapshot_id),
+                    sub.c.entity_id,
+                    sub.c.sex,
+                    sub.c.band,
+                    func.count(),
+                    ids(sub.c.person_id),
+                    ids(sub.c.attachment_id),
+                ).group_by(sub.c.entity_id, sub.c.sex, sub.c.band),
+            )
+        )
+        return
+    # The SELECT goes to capitation_cells as text, its values inlined: dates, the band labels (digits, "-" and
+    # "+" only, parse_bands) and integers, rendered by SQLAlchemy's literal compiler.
+    query = str(
+        cells_select(as_of, bands, ids=True).compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+    session.execute(
+        text(
+            f"INSERT INTO capitation_count ({', '.join(STORED)}) "
+            f"SELECT :snapshot_id, c.* FROM capitation_cells(:query) AS c({CELL_COLUMNS})"
+        ),
+        {"snapshot_id": snapshot_id, "query": query},
+    )
 
 
 def get_snapshot(*, session: Session, snapshot_id: int) -> CapitationSnapshot:

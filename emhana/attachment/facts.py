@@ -1,25 +1,28 @@
 """Core reads of the facts the attachment rules need, in as few round trips as the locks allow.
 
 The person row is locked first (with its addresses in the same statement), then the target district
-with its site, entity, the pending application and the applicant's contact are read in one statement,
-then the person's history. The district row is locked last, and its load counted in a separate
-statement after the lock, so that the count sees every attachment committed by the transactions the
-lock waited for (under READ COMMITTED each statement takes a fresh snapshot).
+with its site, entity, the entity's inclusion, the pending application and the applicant's contact are read
+with the person's history in one statement (``target_and_periods``). The district rows are locked last, with
+the load the database keeps for each (``emhana.attachment.load``): the target's and that of the district the
+person leaves, in id order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, or_, select, true
 
 from emhana.attachment.enums import State
+from emhana.attachment.load import lock_loads
 from emhana.attachment.models import Application, Attachment
 from emhana.audit.models import ChainLink
 from emhana.facilities.inclusion import included_on, participating_on
-from emhana.facilities.models import District, Entity, Site
+from emhana.facilities.models import District, Entity, Inclusion, Site
+from emhana.facilities.rules import InclusionStatus
 from emhana.identity.models import IdentityDocument, Person, PersonAddress
 from emhana.kernel.fastsql import Fast
 from emhana.notify.models import NotificationContact
@@ -33,6 +36,7 @@ DISTRICT = cast(Table, District.__table__)
 SITE = cast(Table, Site.__table__)
 ENTITY = cast(Table, Entity.__table__)
 CONTACT = cast(Table, NotificationContact.__table__)
+INCLUSION = cast(Table, Inclusion.__table__)
 LINK = cast(Table, ChainLink.__table__)
 
 
@@ -58,6 +62,7 @@ class PersonRow:
     death_date: dt.date | None
     category: str
     addresses: tuple[Address, ...]
+    sealed_notices: bool = True  # some attachment notice of the person has a valid seal (A-54)
 
     @property
     def full_name(self) -> str:
@@ -88,6 +93,7 @@ class Target:
     pending_application: int | None
     applicant_language: str | None = None  # the applicant's notification contact (notify.outbox)
     applicant_email: str | None = None
+    included_to: dt.date | None = None  # the end of the entity's inclusion in force that day (A-05, B-05)
 
 
 @dataclass(frozen=True)
@@ -148,9 +154,12 @@ LOCK_PERSON = (
 FAST_LOCK_PERSON = Fast(LOCK_PERSON)
 
 
-def lock_person(conn: Connection, person_id: int) -> PersonRow | None:
-    """Lock a person row (the first lock of every attachment transaction) and read it with its addresses."""
-    rows = FAST_LOCK_PERSON.rows(conn, {"person_id": person_id})
+def lock_person(conn: Connection, person_id: int, statement: Fast = FAST_LOCK_PERSON) -> PersonRow | None:
+    """Lock a person row (the first lock of every attachment transaction) and read it with its addresses.
+
+    ``statement``: LOCK_PERSON, or LOCK_PERSON with one more column, whether the person has attachment notices
+    with a valid seal (the decision's path adds it, emhana.attachment.application.decision)."""
+    rows = statement.rows(conn, {"person_id": person_id})
     if not rows:
         return None
     first = rows[0]
@@ -165,6 +174,7 @@ def lock_person(conn: Connection, person_id: int) -> PersonRow | None:
         death_date=first[6],
         category=first[7],
         addresses=addresses,
+        sealed_notices=bool(first[13]) if len(first) > 13 else True,
     )
 
 
@@ -174,6 +184,23 @@ _d, _s, _e, _c = DISTRICT.c, SITE.c, ENTITY.c, CONTACT.c
 def _contact(column: ColumnElement[str | None], kind: str, recipient: ColumnElement[int]) -> ColumnElement[str | None]:
     """Return a scalar subquery: a field of a recipient's notification contact (language or e-mail)."""
     return select(column).where(_c.recipient_kind == kind, _c.recipient_id == recipient).scalar_subquery()
+
+
+def included_until_on(day: ColumnElement[dt.date]) -> ColumnElement[dt.date | None]:
+    """Return a scalar subquery: the first day the statement's entity is no longer included, of the inclusion period
+    in force on the day (``emhana.facilities.inclusion.included_until`` in the target's statement)."""
+    return (
+        select(INCLUSION.c.effective_to)
+        .where(
+            INCLUSION.c.entity_id == _e.id,
+            INCLUSION.c.status == InclusionStatus.INCLUDED.value,
+            INCLUSION.c.effective_from <= day,
+            or_(INCLUSION.c.effective_to.is_(None), INCLUSION.c.effective_to > day),
+        )
+        .order_by(INCLUSION.c.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 TARGET = (
@@ -201,6 +228,7 @@ TARGET = (
         .scalar_subquery(),
         _contact(_c.language, "person", bindparam("applicant_id")),
         _contact(_c.email, "person", bindparam("applicant_id")),
+        included_until_on(DAY),
     )
     .select_from(DISTRICT.join(SITE, _s.id == _d.site_id).join(ENTITY, _e.id == _s.entity_id))
     .where(_d.id == bindparam("district_id"))
@@ -256,18 +284,44 @@ FAST_PERIODS = Fast(PERIODS)
 def periods(conn: Connection, person_id: int, day: dt.date) -> list[Period]:
     """Return every attachment of a person, earliest first, each with its entity's participation on a day
     (included with a Fund contract not yet ended, A-04, B-06); read after the person's lock."""
-    rows = FAST_PERIODS.rows(conn, {"person_id": person_id, "day": day})
-    return [
-        Period(
-            **dict(zip(PERIOD_FIELDS, r, strict=False)),
-            participating=bool(r[12]),
-            entity_language=r[13],
-            entity_email=r[14],
-            chained=bool(r[15]),
-            end_hash=r[16],
-        )
-        for r in rows
-    ]
+    return [_period(r) for r in FAST_PERIODS.rows(conn, {"person_id": person_id, "day": day})]
+
+
+def _period(r: Sequence[Any]) -> Period:
+    return Period(
+        **dict(zip(PERIOD_FIELDS, r, strict=False)),
+        participating=bool(r[12]),
+        entity_language=r[13],
+        entity_email=r[14],
+        chained=bool(r[15]),
+        end_hash=r[16],
+    )
+
+
+# The target and the person's history in one round trip: the target's row beside each attachment of the person
+# (once, with none, for a person without any). Both are read after the person's lock, which every writer of a
+# person's attachments and applications takes first, so nothing they show can change before the commit.
+_TARGET_ROW, _PERIOD_ROWS = TARGET.subquery("target_row"), PERIODS.subquery("period_rows")
+TARGET_WIDTH = len(TARGET.selected_columns)
+FAST_TARGET_AND_PERIODS = Fast(
+    select(*_TARGET_ROW.c, *_PERIOD_ROWS.c)
+    .select_from(_TARGET_ROW.outerjoin(_PERIOD_ROWS, true()))
+    .order_by(_PERIOD_ROWS.c.begin_date, _PERIOD_ROWS.c.id)
+)
+
+
+def target_and_periods(
+    conn: Connection, *, district_id: int, person_id: int, applicant_id: int, day: dt.date
+) -> tuple[Target | None, list[Period]]:
+    """Return ``target`` and ``periods`` of the same person and day in one statement (None and [] for a missing
+    district)."""
+    rows = FAST_TARGET_AND_PERIODS.rows(
+        conn, {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id, "day": day}
+    )
+    if not rows:
+        return None, []
+    n = TARGET_WIDTH
+    return Target(*rows[0][:n]), [_period(r[n:]) for r in rows if r[n] is not None]
 
 
 # The person and the applicant (the same id twice for a person applying for themself).
@@ -286,24 +340,16 @@ def documents_on_file(conn: Connection, person_id: int, applicant_id: int) -> li
     ]
 
 
-LOCK_DISTRICT = select(_d.capacity).where(_d.id == bindparam("district_id"), _d.active.is_(True)).with_for_update()
-DISTRICT_LOAD = (
-    select(func.count())
-    .select_from(ATTACHMENT)
-    .where(ATTACHMENT.c.district_id == bindparam("district_id"), ATTACHMENT.c.end_date.is_(None))
-)
+def lock_district_load(conn: Connection, district_id: int, lowering: Iterable[int] = ()) -> tuple[int, int] | None:
+    """Lock an active district row with its kept load (``emhana.attachment.load``) and return (capacity,
+    attached), or None when the district is missing or inactive.
 
-
-FAST_LOCK_DISTRICT, FAST_DISTRICT_LOAD = Fast(LOCK_DISTRICT), Fast(DISTRICT_LOAD)
-
-
-def lock_district_load(conn: Connection, district_id: int) -> tuple[int, int] | None:
-    """Lock an active district row, then count its open attachments; return (capacity, attached) or None.
-
-    Two statements on purpose: a count in the locking statement would use that statement's snapshot,
-    taken before the wait, and miss the place a concurrent winner has just committed (A-80)."""
-    locked = FAST_LOCK_DISTRICT.rows(conn, {"district_id": district_id})
-    if not locked:
+    ``lowering``: the districts whose load this transaction will lower (the person's running attachment), locked
+    in the same statement, all in id order, so that two transfers in opposite directions queue instead of
+    deadlocking. A row locked after a wait is read in its latest committed version: the number counts the place a
+    concurrent winner has just taken (A-80)."""
+    locked = lock_loads(conn, {district_id, *lowering})
+    found = locked.get(district_id)
+    if found is None or not found[1]:
         return None
-    attached = FAST_DISTRICT_LOAD.rows(conn, {"district_id": district_id})[0][0] or 0
-    return int(locked[0][0]), int(attached)
+    return found[0], found[2]

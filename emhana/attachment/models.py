@@ -165,6 +165,19 @@ class Attachment(Base):
     )
 
 
+class DistrictLoad(Base):
+    """The open attachments of a district (A-80), kept by the database itself: triggers on ``attachment`` add and
+    take away one for every row opened, ended or removed, whoever writes it, and one on ``district`` gives a new
+    district its row (migration 0031; docs/architecture.md, "District load"). ``emhana.attachment.load.recount``
+    sets it again from the rows. Read under the district row's lock for the capacity check, and by the near
+    search without one."""
+
+    __tablename__ = "district_load"
+
+    district_id: Mapped[int] = mapped_column(BigId, ForeignKey("district.id"), primary_key=True, autoincrement=False)
+    attached: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class CapitationSnapshot(Base):
     """A dated, immutable count of the attached population (A-120, A-121)."""
 

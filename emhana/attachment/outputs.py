@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
@@ -80,9 +81,12 @@ def _reason(session: Session, app: Application) -> ReasonOut | None:
     return ReasonOut(code=app.reason_code, messages=all_languages(template, params), note=app.reason_note)
 
 
-def application_out(session: Session, app: Application, now: dt.datetime) -> ApplicationOut:
-    """Return an application with its review items, reason, deadline and resulting attachment."""
-    att = service.attachment_of(session, app.id)
+def application_out(
+    session: Session, app: Application, now: dt.datetime, known: Mapping[int, Attachment] | None = None
+) -> ApplicationOut:
+    """Return an application with its review items, reason, deadline and resulting attachment (``known``: the
+    attachments by application id when the caller holds every one that could be it, so none is looked up)."""
+    att = known.get(app.id) if known is not None else service.attachment_of(session, app.id)
     state = app.state
     if state == State.APPROVED.value and att is not None and att.begin_date <= service.local_day(now):
         state = State.IN_EFFECT.value
@@ -129,12 +133,14 @@ def application_out(session: Session, app: Application, now: dt.datetime) -> App
 
 def person_out(session: Session, view: service.PersonView, now: dt.datetime) -> PersonAttachmentsOut:
     """Return a person's attachments and applications."""
+    known = {a.application_id: a for a in view.history if a.application_id is not None}
     return PersonAttachmentsOut(
         person_id=view.person_id,
         current=attachment_out(view.current) if view.current else None,
         upcoming=attachment_out(view.upcoming) if view.upcoming else None,
         history=[attachment_out(a) for a in view.history],
-        applications=[application_out(session, a, now) for a in view.applications],
+        # the person's whole history is at hand: an application's attachment is one of them (no query each)
+        applications=[application_out(session, a, now, known) for a in view.applications],
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from emhana.accounts.service import Actor
 from emhana.attachment.enums import BASIS_ADDRESS, Cause, EndReason, PlaceBasis, State
 from emhana.attachment.facts import Period, periods
+from emhana.attachment.load import lock_loads
 from emhana.attachment.models import Application, Attachment
 from emhana.attachment.notice import events as notify
 from emhana.attachment.notice import supersede
@@ -152,13 +153,18 @@ def place(
     history: Sequence[Period] | None = None,
     *,
     now: dt.datetime | None = None,
+    sealed_notices: bool = True,
 ) -> tuple[int, list[Period]]:
     """Close the person's running attachment and open the new one in the same transaction (A-06, A-90);
-    return the new attachment's id and the ended ones. The audit events join ``events``."""
+    return the new attachment's id and the ended ones. The audit events join ``events``.
+
+    ``sealed_notices``: False when the caller has read, under the person's lock, that no attachment notice of the
+    person has a valid seal (facts.lock_person): there is then nothing to supersede."""
     ended = end_from(session, new.person_id, new.begin, EndReason.TRANSFER, history)
     new_id = open_attachment(session, events.actor, new)
-    # The person's earlier attachment notices no longer say where they are attached (A-54, §6.5).
-    supersede.earlier(session, person_id=new.person_id, keep_application=new.application_id, now=now or clock.now())
+    if sealed_notices:
+        # The person's earlier attachment notices no longer say where they are attached (A-54, §6.5).
+        supersede.earlier(session, person_id=new.person_id, keep_application=new.application_id, now=now or clock.now())
     for old in ended:
         events.add("attachment.end", "attachment", old.id, new.person_id, old.end_reason or "")
     events.add("attachment.open", "attachment", new_id, new.person_id, new.cause.value)
@@ -226,6 +232,7 @@ def redistribute(
     )
     ending = list(session.scalars(select(Attachment.person_id).where(*_ending_after(entity_id, on))))
     lock_persons(session, [a.person_id for a in rows] + ending)  # one batch, in id order
+    lock_loads(session.connection(), {a.district_id for a in rows})  # the districts they leave, in id order
     leaving = _leaving_early(session, entity_id, on)  # read before the moves below end more of its rows
     events = Events(actor)
     moved, over, unplaced = 0, 0, []
@@ -422,6 +429,15 @@ def run_daily(*, session: Session, actor: Actor | None, day: dt.date) -> tuple[i
             now=clock.now(),
             attachment=session.scalar(select(Attachment).where(Attachment.application_id == app.id)),
         )
+    # The persons whose attachment ends today, then the districts they leave, each in id order, before any row is
+    # ended: the order of the campaign's locks (docs/architecture.md, "District load").
+    leaving = session.execute(
+        select(Attachment.person_id, Attachment.district_id)
+        .join(Person, Person.id == Attachment.person_id)
+        .where(Attachment.end_date.is_(None), or_(Person.death_date <= day, Attachment.insured_until < day))
+    ).all()
+    lock_persons(session, [p for p, _ in leaving])
+    lock_loads(session.connection(), [d for _, d in leaving])
     dead = list(
         session.scalars(
             select(Attachment.person_id)

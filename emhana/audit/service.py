@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from emhana.accounts.admin import AccountChange
@@ -78,9 +78,15 @@ def event_row(
 def write_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Insert audit rows with one statement on the session's connection and return them as written, each
     with its id (the fields the audit hash chain hashes, so the chain needs no read-back); none: no statement."""
+    return insert_events(session.connection(), rows)
+
+
+def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``write_events`` on a connection in its transaction (the access log's group writer,
+    ``emhana.trust.chain.readlog``)."""
     if not rows:
         return []
-    ids = [r[0] for r in INSERT_EVENTS.many(session.connection(), list(rows), returning=True)]
+    ids = [r[0] for r in INSERT_EVENTS.many(conn, list(rows), returning=True)]
     return [{**r, "id": int(i)} for r, i in zip(rows, ids, strict=True)]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import rfc8785
+from emhana.fhir import jcs
 
 
 def clinical_resources(entries: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -36,10 +36,16 @@ def clinical_resources(entries: Sequence[Mapping[str, Any]]) -> list[Any]:
 
 def signed_bytes(entries: Sequence[Mapping[str, Any]]) -> bytes:
     """Return the RFC 8785 bytes of the bundle's clinical resources (what the Provenance signature covers)."""
-    return rfc8785.dumps(clinical_resources(entries))
+    return jcs.dumps(clinical_resources(entries))
 
 
 def resource_bytes(resource: Mapping[str, Any]) -> bytes:
     """Return the RFC 8785 bytes of one resource as received (kept in the inbound ledger; its SHA-256 tells
     a resent version from a changed one)."""
-    return rfc8785.dumps(resource)
+    return jcs.dumps(resource)
+
+
+def signed_bytes_of(resources: Sequence[bytes]) -> bytes:
+    """Return ``signed_bytes`` from the ``resource_bytes`` of the clinical resources, in order (RFC 8785 writes
+    an array as its elements' bytes, comma-separated, in brackets)."""
+    return b"[" + b",".join(resources) + b"]"

@@ -18,21 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
-from emhana.fhir import mapping, outcome
+from emhana.fhir import jcs, mapping, outcome
 from emhana.fhir.inbound_checks import RETRACTED, VERSION_CONFLICT, Finding, Rejected, unknown_retraction
 from emhana.fhir.models import InboundBundle, InboundResource
 from emhana.fhir.outcome import Issue
 from emhana.kernel.errors import RegistryError
+from emhana.kernel.fastsql import Fast
 from emhana.kernel.i18n import N_, translate
 from emhana.medbook import journal as medbook_journal
 from emhana.medbook.models import JournalEntry, MedicalBook
 from emhana.medbook.schemas import ClinicalKind, CorrectionIn, EntryIn
+from emhana.trust.chain.kinds import table_of
 
 OTHER_WORKER = N_("{type}/{id} was received for another worker; a resource keeps its subject.")
 SUBJECT_FIELD = {
@@ -63,6 +64,18 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Ledger:
+    """One resource version received (a row of the ledger, ``InboundResource``), as the checks read it."""
+
+    resource_type: str
+    resource_id: str
+    version: str
+    entry_id: int
+    body: bytes | None
+    content: str | None = None  # its content_key, when the writer knows it (else computed from ``body``)
+
+
+@dataclass(frozen=True)
 class ItemResult:
     position: int
     resource_type: str
@@ -84,21 +97,29 @@ def source_of(account_id: int) -> str:
     return f"account/{account_id}"
 
 
-def content_key(resource: Mapping[str, Any]) -> str:
-    """Return the SHA-256 of a resource without ``meta`` (RFC 8785): what a version's content is compared by."""
-    return hashlib.sha256(rfc8785.dumps({k: v for k, v in resource.items() if k != "meta"})).hexdigest()
+def content_key(resource: Mapping[str, Any], body: bytes | None = None) -> str:
+    """Return the SHA-256 of a resource without ``meta`` (RFC 8785): what a version's content is compared by.
+
+    ``body``: the resource's RFC 8785 bytes when the caller has them (``canonical.resource_bytes``), used as they
+    are for a resource without ``meta``."""
+    if body is not None and "meta" not in resource:
+        return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(jcs.dumps({k: v for k, v in resource.items() if k != "meta"})).hexdigest()
 
 
-def version_of(resource: Mapping[str, Any]) -> tuple[str, bool]:
-    """Return a resource's version and whether the MIS gave it (``meta.versionId``), else its content key."""
+def version_of(resource: Mapping[str, Any], content: str | None = None) -> tuple[str, bool]:
+    """Return a resource's version and whether the MIS gave it (``meta.versionId``), else its content key
+    (``content``, when the caller has it)."""
     given = (resource.get("meta") or {}).get("versionId")
     if isinstance(given, str) and given:
         return given[:64], True
-    return content_key(resource), False
+    return content or content_key(resource), False
 
 
-def _stored_content(row: InboundResource) -> str | None:
+def _stored_content(row: Ledger) -> str | None:
     """Return a ledger row's content key, or None when its body was not kept (received before 0026)."""
+    if row.content:
+        return row.content
     if not row.body:
         return None
     return content_key(json.loads(row.body))
@@ -108,15 +129,23 @@ def _numeric(version: str) -> int | None:
     return int(version) if version.isdigit() and len(version) < 19 else None
 
 
-def received(session: Session, source: str, items: list[Item]) -> dict[tuple[str, str], list[InboundResource]]:
-    """Return the versions already received of the bundle's resources, by (type, id), in the order received."""
-    known: dict[tuple[str, str], list[InboundResource]] = {}
-    ids = {i.resource_id for i in items}
-    for row in session.scalars(
-        select(InboundResource)
-        .where(InboundResource.source == source, InboundResource.resource_id.in_(ids))
-        .order_by(InboundResource.id)
+Known = dict[tuple[str, str], list[Ledger]]
+_LEDGER = table_of(InboundResource)
+_INSERT_LEDGER = Fast(insert(_LEDGER))
+
+
+def received(session: Session, source: str, items: list[Item]) -> Known:
+    """Return the versions already received of the bundle's resources, by (type, id), in the order received
+    (one query, no ORM objects)."""
+    known: Known = {}
+    ids, types = sorted({i.resource_id for i in items}), sorted({i.resource_type for i in items})
+    c = _LEDGER.c
+    for r in session.execute(  # the types too: the ledger's unique index then finds the rows at once (source,
+        select(c.resource_type, c.resource_id, c.version, c.entry_id, c.body)  # type, id), whatever the history
+        .where(c.source == source, c.resource_type.in_(types), c.resource_id.in_(ids))
+        .order_by(c.id)
     ):
+        row = Ledger(r.resource_type, r.resource_id, r.version, int(r.entry_id), r.body)
         known.setdefault((row.resource_type, row.resource_id), []).append(row)
     return known
 
@@ -129,7 +158,7 @@ def _issue(
     return Rejected(status, [Finding(item.position, item.resource_type, item.resource_id, issue)])
 
 
-def _same_version(earlier: list[InboundResource], item: Item) -> InboundResource | None:
+def _same_version(earlier: list[Ledger], item: Item) -> Ledger | None:
     """Return the ledger row the item repeats, or None; the same explicit version with other content is refused."""
     for row in earlier:
         if row.version == item.version:
@@ -152,7 +181,7 @@ def _same_version(earlier: list[InboundResource], item: Item) -> InboundResource
     return None
 
 
-def _stale(earlier: list[InboundResource], item: Item) -> Rejected | None:
+def _stale(earlier: list[Ledger], item: Item) -> Rejected | None:
     """Return the refusal of an explicit numeric version older than one already received, or None."""
     mine = _numeric(item.version) if item.explicit else None
     newest = max((n for r in earlier if (n := _numeric(r.version)) is not None), default=None)
@@ -176,12 +205,12 @@ def write_all(
     book: MedicalBook,
     bundle: InboundBundle,
     items: list[Item],
-    known: dict[tuple[str, str], list[InboundResource]],
+    known: Known,
     now: dt.datetime,
 ) -> list[ItemResult]:
-    """Write the items in bundle order: new resources in batches through ``medbook_journal.record_many`` (one insert
-    for the batch), a newer version as a correction of its entry (C-41), entered-in-error as a retraction of it,
-    a version already received not again.
+    """Write the items in bundle order: new resources in batches through ``medbook_journal.record_batch`` (one
+    insert for the batch), a newer version as a correction of its entry (C-41), entered-in-error as a retraction
+    of it, a version already received not again; then the ledger rows of every version written, in one insert.
 
     A batch is written before a correction or a retraction, and before a resource the batch already holds appears
     again (the same resource twice in one bundle: the second is a duplicate or a newer version of the first). A
@@ -190,25 +219,28 @@ def write_all(
     source = source_of(bundle.account_id)
     results: dict[int, ItemResult] = {}
     batch: list[tuple[Item, EntryIn]] = []
+    in_batch: set[tuple[str, str]] = set()
+    pending: list[dict[str, Any]] = []  # ledger rows, inserted at the end
 
     def write_batch() -> None:
         if not batch:
             return
         try:
-            entries = medbook_journal.record_many(
+            ids = medbook_journal.record_batch(
                 session=session, actor=actor, book_id=book.id, entries=[data for _, data in batch], now=now
             )
         except medbook_journal.EntryRefused as exc:
             raise refused(batch[exc.index][0], exc.error) from None
         except RegistryError as exc:  # about the book as a whole: reported at the batch's first resource
             raise refused(batch[0][0], exc) from None
-        for (item, _), entry in zip(batch, entries, strict=True):
-            results[item.position] = received_as(session, source, bundle, item, entry.id, known, now)
+        for (item, _), entry_id in zip(batch, ids, strict=True):
+            results[item.position] = received_as(pending, source, bundle, item, entry_id, known, now)
         batch.clear()
+        in_batch.clear()
 
     for item in items:
         key = (item.resource_type, item.resource_id)
-        if any((i.resource_type, i.resource_id) == key for i, _ in batch):
+        if key in in_batch:
             write_batch()
         earlier = known.setdefault(key, [])
         try:
@@ -228,10 +260,12 @@ def write_all(
             raise stale or unknown_retraction(item.position, _as_resource(item))
         if latest is None:
             batch.append((item, _entry_in(item)))
+            in_batch.add(key)
             continue
         write_batch()
-        results[item.position] = _change(session, actor, book, bundle, item, latest, known, now)
+        results[item.position] = _change(session, actor, book, bundle, item, latest, known, now, pending)
     write_batch()
+    _INSERT_LEDGER.many(session.connection(), pending)
     return [results[item.position] for item in items]
 
 
@@ -276,9 +310,10 @@ def _change(
     book: MedicalBook,
     bundle: InboundBundle,
     item: Item,
-    latest: InboundResource,
-    known: dict[tuple[str, str], list[InboundResource]],
+    latest: Ledger,
+    known: Known,
     now: dt.datetime,
+    pending: list[dict[str, Any]],
 ) -> ItemResult:
     """Correct (a new version) or retract (entered-in-error) the entry of the latest version received."""
     source = source_of(bundle.account_id)
@@ -300,7 +335,7 @@ def _change(
     head = medbook_journal.current_version(session, received_entry)
     if head.retracted:
         if item.retract:  # withdrawn already: noted, nothing written
-            result = received_as(session, source, bundle, item, head.id, known, now)
+            result = received_as(pending, source, bundle, item, head.id, known, now)
             return ItemResult(result.position, result.resource_type, result.resource_id, result.version, head.id, False)
         raise _issue(
             item, 409, "conflict", "fhir.retracted", RETRACTED, "", type=item.resource_type, id=item.resource_id
@@ -324,7 +359,7 @@ def _change(
         raise refused(item, exc) from None
     except ValidationError as exc:
         raise _invalid(item, exc) from None
-    return received_as(session, source, bundle, item, entry.id, known, now)
+    return received_as(pending, source, bundle, item, entry.id, known, now)
 
 
 def refused(item: Item, exc: RegistryError) -> Rejected:
@@ -349,26 +384,29 @@ def refused(item: Item, exc: RegistryError) -> Rejected:
 
 
 def received_as(
-    session: Session,
+    pending: list[dict[str, Any]],
     source: str,
     bundle: InboundBundle,
     item: Item,
     entry_id: int,
-    known: dict[tuple[str, str], list[InboundResource]],
+    known: Known,
     now: dt.datetime,
 ) -> ItemResult:
-    """Note a resource version as received (the ledger of idempotency) and return its result."""
-    row = InboundResource(
-        source=source,
-        resource_type=item.resource_type,
-        resource_id=item.resource_id,
-        version=item.version,
-        bundle_id=bundle.id,
-        entry_id=entry_id,
-        received_at=now,
-        content_sha256=hashlib.sha256(item.body).hexdigest() if item.body else "",
-        body=item.body or None,
+    """Note a resource version as received (a row of the ledger of idempotency, added to ``pending``, which the
+    caller inserts) and return its result."""
+    pending.append(
+        {
+            "source": source,
+            "resource_type": item.resource_type,
+            "resource_id": item.resource_id,
+            "version": item.version,
+            "bundle_id": bundle.id,
+            "entry_id": entry_id,
+            "received_at": now,
+            "content_sha256": hashlib.sha256(item.body).hexdigest() if item.body else "",
+            "body": item.body or None,
+        }
     )
-    session.add(row)
+    row = Ledger(item.resource_type, item.resource_id, item.version, entry_id, item.body or None, item.content or None)
     known.setdefault((item.resource_type, item.resource_id), []).append(row)
     return ItemResult(item.position, item.resource_type, item.resource_id, item.version, entry_id, True)

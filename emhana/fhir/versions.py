@@ -10,7 +10,10 @@ with an ETag. A version is recorded
   must act on a higher one's records": the FHIR layer listens to the registry's rows);
 - when what is served differs from the latest version: an organization's participation and a post's period
   depend on the day, and rows written by Core code pass no session event. The first serve of a resource that
-  has no version yet records its version 1;
+  has no version yet records its version 1. A read on a read-only unit of work (a route that only reads, with
+  read replicas configured: docs/replicas.md) never writes in it: the resources that need a version are
+  rendered again and recorded on the primary in a unit of work of its own (``primary_writer``), and served
+  as the primary has them;
 - by ``refresh`` over a whole type (the daily job, or by hand), so that ``_lastUpdated`` and the type's history
   see the changes of the day before anyone reads them.
 
@@ -51,6 +54,7 @@ from emhana.facilities.models import Entity, Inclusion, Post, Practitioner, Site
 from emhana.fhir import resources
 from emhana.kernel import clock
 from emhana.kernel.db import Base, BigId
+from emhana.kernel.replicas import Writer, primary_writer
 
 ORGANIZATION, LOCATION, PRACTITIONER, ROLE = "Organization", "Location", "Practitioner", "PractitionerRole"
 TYPES = (ORGANIZATION, LOCATION, PRACTITIONER, ROLE)
@@ -185,7 +189,10 @@ def stamp(
     session: Session, rtype: str, current: Mapping[int, Mapping[str, Any]], now: dt.datetime
 ) -> dict[int, dict[str, Any]]:
     """Return the resources with their ``meta``, recording a new version of each whose content differs from its
-    latest version (or that has none) at ``now``."""
+    latest version (or that has none) at ``now``; on a read-only unit of work, on the primary (``_stamp_on``)."""
+    writer = primary_writer(session)
+    if writer is not None:
+        return _stamp_on(writer, session, rtype, current, now)
     out: dict[int, dict[str, Any]] = {}
     todo = dict(current)
     for _ in range(3):  # a concurrent writer may take a version number: read again and retry
@@ -219,6 +226,31 @@ def stamp(
         if rid not in out:
             last = latest(session, rtype, [rid]).get(rid)
             out[rid] = with_meta(resource, last.version_id if last else 1, last.last_updated if last else now)
+    return out
+
+
+def _stamp_on(
+    writer: Writer, session: Session, rtype: str, current: Mapping[int, Mapping[str, Any]], now: dt.datetime
+) -> dict[int, dict[str, Any]]:
+    """``stamp`` for a read-only unit of work (a standby's, or the primary's; docs/replicas.md): the resources
+    whose latest version has their content are served with it; the others are rendered again on the primary
+    (the read's database may lag behind it: what it rendered may be older than the primary's latest version)
+    and their versions recorded there, in a unit of work of the primary's own, and served as the primary has
+    them. A resource the primary does not have is served without ``meta``."""
+    known = latest(session, rtype, current)
+    out: dict[int, dict[str, Any]] = {}
+    todo: list[int] = []
+    for rid, resource in current.items():
+        last = known.get(rid)
+        if last is not None and last.sha256 == content_hash(resource):
+            out[rid] = with_meta(resource, last.version_id, last.last_updated)
+        else:
+            todo.append(rid)
+    if todo:
+        with writer() as primary:
+            out.update(stamp(primary, rtype, render(primary, rtype, todo, clock.today()), now))
+        for rid in todo:
+            out.setdefault(rid, dict(current[rid]))
     return out
 
 

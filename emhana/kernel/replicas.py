@@ -9,7 +9,15 @@ work should use, and whether it is a replica:
   last transaction it replayed (``now() - pg_last_xact_replay_timestamp()``): a standby whose replay stopped, or
   fell behind, ages past the bound and is no longer used. Each standby's lag is checked at most once a second;
 * a standby that refuses connections (``mark_down``, or its lag check failing) is skipped for a few seconds, then
-  tried again; with no healthy standby the primary serves the read (failover).
+  tried again; with no healthy standby the primary serves the read (failover);
+* read-your-writes across processes: a write's response carries the primary's WAL position after its commit
+  (``write_position``, in a cookie and a header, docs/replicas.md); a read that presents it goes to a standby
+  only if that standby has replayed up to it (``choose(client, after=...)``), else to the primary. No state is
+  shared between processes: the position travels with the client.
+
+A read-only unit of work (on a standby, or on the primary) never writes. The rare read that needs something
+recorded first (a FHIR directory version that a day's change made new, a trust list to publish or re-sign)
+asks ``primary_writer(session)`` for a unit of work of its own on the primary, never the read's session.
 
 Time here is a duration (``time.monotonic``), never a date, so the kernel clock is not involved.
 """
@@ -18,9 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
@@ -39,8 +49,28 @@ MAX_REMEMBERED_WRITERS = 100_000
 _PRIMARY_LSN = text("SELECT pg_current_wal_lsn()")
 _STANDBY_LAG = text(
     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= CAST(:primary AS pg_lsn),"
-    " EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+    " EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), pg_last_wal_replay_lsn()"
 )
+_REPLAYED = text("SELECT pg_last_wal_replay_lsn()")
+_LSN = re.compile(r"^([0-9A-Fa-f]{1,8})[/-]([0-9A-Fa-f]{1,8})$")  # "-" in a cookie, where "/" would be quoted
+
+# session.info key: a factory of a unit of work on the primary, set on the read-only units of work of the routes
+# that only read (emhana/web/deps.py), for the rare read that must record something first (module docstring).
+PRIMARY_WRITER = "emhana.replicas.primary_writer"
+Writer = Callable[[], AbstractContextManager[Session]]
+
+
+def primary_writer(session: Session) -> Writer | None:
+    """Return the factory of a unit of work on the primary when the session is a read-only one that must not
+    write (docs/replicas.md), else None: the session may write itself."""
+    found: Writer | None = session.info.get(PRIMARY_WRITER)
+    return found
+
+
+def lsn_value(lsn: str | None) -> int | None:
+    """Return a WAL position (``16/B374D848``, or ``16-B374D848``) as a number, or None when it is not one."""
+    match = _LSN.match(lsn.strip()) if lsn else None
+    return (int(match.group(1), 16) << 32) + int(match.group(2), 16) if match else None
 
 
 def replica_urls(setting: str) -> list[str]:
@@ -65,6 +95,7 @@ class Standby:
     sessions: sessionmaker[Session]
     checked_at: float = -1e18
     lag: float | None = None  # seconds; None: not usable (down, or not a standby)
+    replayed: int = 0  # WAL position replayed at the last check (lsn_value)
     down_until: float = -1e18
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -130,7 +161,8 @@ class Replicas:
                 log.warning("lag check of a read replica failed: %s", type(error).__name__)
                 self.mark_down(standby)
                 return None
-            in_recovery, caught_up, age = row
+            in_recovery, caught_up, age, replayed = row
+            standby.replayed = lsn_value(str(replayed) if replayed is not None else None) or 0
             if not in_recovery:  # promoted, or not a standby at all: not a replica of this primary
                 standby.lag = None
             elif caught_up:
@@ -159,8 +191,27 @@ class Replicas:
                 found.append(standby)
         return found
 
-    def choose(self, client: str) -> Standby | None:
-        """Return the standby that should serve this client's read, or None for the primary."""
+    def write_position(self) -> str | None:
+        """Return the primary's WAL position now (after a write's commit: at or past that commit), or None."""
+        return self._primary_lsn()
+
+    def has_replayed(self, standby: Standby, after: int) -> bool:
+        """Tell whether the standby has replayed the WAL up to ``after``: from its last check, else asked now."""
+        if standby.replayed >= after:
+            return True
+        try:
+            with standby.engine.connect() as conn:
+                found = conn.execute(_REPLAYED).scalar_one()
+        except SQLAlchemyError:
+            self.mark_down(standby)
+            return False
+        standby.replayed = max(standby.replayed, lsn_value(str(found) if found is not None else None) or 0)
+        return standby.replayed >= after
+
+    def choose(self, client: str, *, after: int | None = None) -> Standby | None:
+        """Return the standby that should serve this client's read, or None for the primary. ``after``: the WAL
+        position of the client's last write (read-your-writes across processes); a standby serves only once it
+        has replayed it."""
         if self.wrote_recently(client):
             return None
         found = self.healthy()
@@ -168,7 +219,11 @@ class Replicas:
             return None
         with self._lock:
             self._next = (self._next + 1) % len(found)
-            return found[self._next]
+            order = found[self._next :] + found[: self._next]
+        for standby in order:
+            if after is None or self.has_replayed(standby, after):
+                return standby
+        return None
 
     def dispose(self) -> None:
         for standby in self.standbys:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Role
@@ -33,12 +33,13 @@ from emhana.kernel.errors import (
     NotCorrectable,
     RegistryError,
 )
+from emhana.kernel.fastsql import Fast
 from emhana.kernel.i18n import N_
 from emhana.medbook import catalogue, infections, scope, seal
 from emhana.medbook.appointments import require_responsible
 from emhana.medbook.employment import groups_of
 from emhana.medbook.labels import item_label, items_label, kind_label
-from emhana.medbook.models import JournalEntry, MedicalBook
+from emhana.medbook.models import MEDBOOK_CHAIN, JournalEntry, MedicalBook
 from emhana.medbook.referral import referral_target
 from emhana.medbook.rules import (
     CLINICAL_KINDS,
@@ -57,6 +58,8 @@ from emhana.medbook.rules import (
 from emhana.medbook.schemas import ClearanceIn, CorrectionIn, Decision, EntryIn
 from emhana.medbook.service import SIGNED, current_entries, get_book, local_day, recording_entity, require_staff
 from emhana.medbook.suspension import notify_suspended
+from emhana.trust.chain import links as chain
+from emhana.trust.chain.kinds import table_of
 
 
 class EntryRetracted(Conflict):
@@ -138,7 +141,7 @@ def _owner(session: Session, book: MedicalBook, actor: Actor) -> _Owner:
     return _Owner(person.iin if person else None, entity.bin if entity else None)
 
 
-def _entry_row(
+def _entry_values(
     owner: _Owner,
     *,
     book: MedicalBook,
@@ -160,8 +163,9 @@ def _entry_row(
     reason: str | None = None,
     retracted: bool | None = None,
     signature_state: str = "pending",
-) -> JournalEntry:
-    """Build (not add) one entry and the canonical bytes its author's signature will cover (C-06)."""
+) -> dict[str, Any]:
+    """Return the columns of one entry (every column, ``id`` aside) with the canonical bytes its author's
+    signature will cover (C-06)."""
     source = Source.MIS if actor.role is Role.MIS_CLIENT else Source.MANUAL
     document: dict[str, Any] = {
         "type": "emhana.medbook.entry/1",
@@ -189,30 +193,35 @@ def _entry_row(
         document["clinical_status"] = clinical_status
     if retracted:  # a retraction (issue 17); absent from every other entry
         document["retracted"] = True
-    return JournalEntry(
-        book_id=book.id,
-        kind=kind.value,
-        item_code=item_code,
-        performed_on=performed_on,
-        result=result.value if result else None,
-        result_text=result_text,
-        codes=",".join(codes or []),
-        clinical_status=clinical_status,
-        clearance=clearance,
-        valid_until=valid_until,
-        referral_entity_id=referral_entity_id,
-        caused_by_id=caused_by_id,
-        entity_id=recording_entity(actor, book),
-        author_account_id=actor.account_id,
-        author_name=actor.display_name,
-        source=source.value,
-        supersedes_id=supersedes_id,
-        reason=reason,
-        recorded_at=now,
-        canonical=canonical_bytes(document),
-        signature_state=signature_state,
-        retracted=retracted,
-    )
+    return {
+        "book_id": book.id,
+        "kind": kind.value,
+        "item_code": item_code,
+        "performed_on": performed_on,
+        "result": result.value if result else None,
+        "result_text": result_text,
+        "codes": ",".join(codes or []),
+        "clinical_status": clinical_status,
+        "clearance": clearance,
+        "valid_until": valid_until,
+        "referral_entity_id": referral_entity_id,
+        "caused_by_id": caused_by_id,
+        "entity_id": recording_entity(actor, book),
+        "author_account_id": actor.account_id,
+        "author_name": actor.display_name,
+        "source": source.value,
+        "supersedes_id": supersedes_id,
+        "reason": reason,
+        "recorded_at": now,
+        "canonical": canonical_bytes(document),
+        "signature_state": signature_state,
+        "retracted": retracted,
+    }
+
+
+def _entry_row(owner: _Owner, **fields: Any) -> JournalEntry:
+    """Build (not add) one entry (``_entry_values``)."""
+    return JournalEntry(**_entry_values(owner, **fields))
 
 
 def _after_result(session: Session, book: MedicalBook, entry: JournalEntry, actor: Actor, now: dt.datetime) -> None:
@@ -328,17 +337,11 @@ class EntryRefused(Exception):  # noqa: N818 (a refusal carrying the rule's erro
         super().__init__(f"entry {index}: {error.english()}")
 
 
-def record_many(
-    *, session: Session, actor: Actor, book_id: int, entries: Sequence[EntryIn], now: dt.datetime
-) -> list[JournalEntry]:
-    """Append many clinical entries to one book, as ``record`` does each (C-12, C-13, C-30, C-40), in one go.
-
-    The book, the staff check (C-40) and the decreed group in force (C-30) are looked up once; every entry's
-    date is checked before anything is written (C-13), and a refused one raises ``EntryRefused`` with its
-    index; the entries are inserted in one flush, in order; each result that shows infection or carriage
-    then gets its suspension and referral (C-30). The hash chain links every row at commit, as for ``record``.
-    Returns the entries in the order given.
-    """
+def _checked_batch(
+    session: Session, actor: Actor, book_id: int, entries: Sequence[EntryIn], now: dt.datetime
+) -> tuple[MedicalBook, list[tuple[list[str], str | None]]]:
+    """Return the book and each entry's codes and clinical status after the checks ``record`` makes (C-13, C-40);
+    a refused entry raises ``EntryRefused`` with its index."""
     book = get_book(session=session, book_id=book_id)
     require_staff(session, actor, book)
     checked = []
@@ -349,12 +352,20 @@ def record_many(
             checked.append(infections.diagnosis_of(data))
         except RegistryError as exc:
             raise EntryRefused(index, exc) from None
-    if not entries:
-        return []
-    group = _group_today(session, book, now)
+    return book, checked
+
+
+def _batch_values(
+    session: Session,
+    actor: Actor,
+    book: MedicalBook,
+    entries: Sequence[EntryIn],
+    checked: list[tuple[list[str], str | None]],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
     owner = _owner(session, book, actor)
-    rows = [
-        _entry_row(
+    return [
+        _entry_values(
             owner,
             book=book,
             actor=actor,
@@ -369,11 +380,64 @@ def record_many(
         )
         for data, (codes, status) in zip(entries, checked, strict=True)
     ]
+
+
+def record_many(
+    *, session: Session, actor: Actor, book_id: int, entries: Sequence[EntryIn], now: dt.datetime
+) -> list[JournalEntry]:
+    """Append many clinical entries to one book, as ``record`` does each (C-12, C-13, C-30, C-40), in one go.
+
+    The book, the staff check (C-40) and the decreed group in force (C-30) are looked up once; every entry's
+    date is checked before anything is written (C-13), and a refused one raises ``EntryRefused`` with its
+    index; the entries are inserted in one flush, in order; each result that shows infection or carriage
+    then gets its suspension and referral (C-30). The hash chain links every row at commit, as for ``record``.
+    Returns the entries in the order given (``record_batch`` writes the same rows without ORM objects).
+    """
+    book, checked = _checked_batch(session, actor, book_id, entries, now)
+    if not entries:
+        return []
+    group = _group_today(session, book, now)
+    rows = [JournalEntry(**values) for values in _batch_values(session, actor, book, entries, checked, now)]
     session.add_all(rows)
     session.flush()
     for row in rows:
         _suspend_if(session, book, row, actor, now, group)
     return rows
+
+
+_ENTRIES = table_of(JournalEntry)
+_INSERT_ENTRIES = Fast(insert(_ENTRIES).returning(_ENTRIES.c.id, sort_by_parameter_order=True))
+
+
+def record_batch(
+    *, session: Session, actor: Actor, book_id: int, entries: Sequence[EntryIn], now: dt.datetime
+) -> list[int]:
+    """``record_many`` for a large batch (an MIS bundle): the same checks, rows, order, C-30 suspensions and
+    referrals and hash chain links, written with one Core statement (no ORM object per entry); returns the
+    entries' ids in the order given.
+
+    The rows are handed to the hash chain as written (``chain.note_new``), so on PostgreSQL its links at commit
+    need no read-back. Only an entry that may call for a suspension (a result the decreed group's rule judges as
+    infection or carriage, or a diagnosis) is loaded as an object, to be judged exactly as ``record`` judges it.
+    """
+    book, checked = _checked_batch(session, actor, book_id, entries, now)
+    if not entries:
+        return []
+    group = _group_today(session, book, now)
+    values = _batch_values(session, actor, book, entries, checked, now)
+    conn = session.connection()
+    ids = [int(r[0]) for r in _INSERT_ENTRIES.many(conn, values, returning=True)]
+    # PostgreSQL stores the moment as given (timestamptz), so the chain hashes the rows as written; SQLite keeps
+    # the wall time without its zone (as an ORM write does), so there the chain reads them back
+    written = [{**v, "id": i} for v, i in zip(values, ids, strict=True)] if conn.dialect.name == "postgresql" else []
+    chain.note_new(session, MEDBOOK_CHAIN.name, ids, written)
+    for row_id, v in zip(ids, values, strict=True):
+        result = Result(v["result"]) if v["result"] else None
+        if v["clinical_status"] is not None or suspends(group, EntryKind(v["kind"]), v["item_code"], result):
+            entry = session.get(JournalEntry, row_id)
+            assert entry is not None
+            _suspend_if(session, book, entry, actor, now, group)
+    return ids
 
 
 def correct(

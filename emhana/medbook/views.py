@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.audit.service import record_event
+from emhana.audit.readlog import log_read
+from emhana.audit.service import event_row, record_event
 from emhana.facilities.models import Entity
 from emhana.identity.models import Person
 from emhana.identity.rules import is_stated
@@ -43,7 +44,6 @@ from emhana.medbook.service import (
     latest_clearance,
     local_day,
     pending_grant,
-    retracted_by,
 )
 from emhana.medbook.standing import expiring, standings
 
@@ -68,15 +68,17 @@ CLINICAL_FIELDS = ("kind", "item_code", "performed_on", "result", "result_text",
 
 
 def _log_read(session: Session, actor: Actor, book: MedicalBook, purpose: str, now: dt.datetime) -> None:
-    record_event(
-        session=session,
-        actor=actor,
-        action=READ_ACTION,
-        object_type=BOOK,
-        object_id=str(book.id),
-        subject_person_id=book.person_id,
-        purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
-        now=now,
+    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
+        session,
+        event_row(
+            actor=actor,
+            action=READ_ACTION,
+            object_type=BOOK,
+            object_id=book.id,
+            subject_person_id=book.person_id,
+            purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
+            at=now,
+        ),
     )
 
 
@@ -294,8 +296,33 @@ def entry_out(
 
 def clearance_of(session: Session, book: MedicalBook, today: dt.date) -> ClearanceOut:
     """Return the clearance status a book shows today (C-20, C-21)."""
-    entries = current_entries(session=session, book_id=book.id)
-    mark, waiting = latest_clearance(entries), pending_grant(entries)
+    return _clearance(current_entries(session=session, book_id=book.id), today)
+
+
+def _withdrawn(entries: Sequence[JournalEntry]) -> dict[int, int]:
+    """``service.retracted_by`` over a book's entries already loaded (every entry of the book): no query."""
+    links = {e.id: e.supersedes_id for e in entries if e.supersedes_id is not None}
+    gone: dict[int, int] = {}
+    for retraction in (e.id for e in entries if e.supersedes_id is not None and e.retracted):
+        target: int | None = retraction
+        while target is not None and target not in gone:
+            gone[target] = retraction
+            target = links.get(target)
+    return gone
+
+
+def _in_force(entries: Sequence[JournalEntry], gone: Mapping[int, int]) -> list[JournalEntry]:
+    """``service.current_entries`` over a book's entries already loaded (in id order): no query."""
+    superseded = {e.supersedes_id for e in entries if e.supersedes_id is not None and e.signature_state == SIGNED}
+    return [
+        e
+        for e in entries
+        if e.id not in superseded and (e.supersedes_id is None or e.signature_state == SIGNED) and e.id not in gone
+    ]
+
+
+def _clearance(entries: Sequence[JournalEntry], today: dt.date) -> ClearanceOut:
+    mark, waiting = latest_clearance(list(entries)), pending_grant(list(entries))
     pending_on = waiting.performed_on if waiting is not None else None
     if mark is None:
         return ClearanceOut(status=ClearanceStatus.NONE, decided_on=None, valid_until=None, pending_grant_on=pending_on)
@@ -328,7 +355,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
     }
     pending = {e.id for e in entries if e.supersedes_id is not None and e.signature_state != SIGNED}
     superseded_by.update(dict.fromkeys(pending, 0))  # a pending correction is not in force yet either
-    retracted = retracted_by(session=session, book_id=book.id)  # issue 17: retractions and what they withdrew
+    retracted = _withdrawn(entries)  # issue 17: retractions and what they withdrew (as service.retracted_by)
     names = catalogue.item_names()
     rules = infections.rules_on(session=session, day=today) if any(e.clinical_status for e in entries) else []
     referrals = standing_of(session=session, entries=entries)
@@ -358,7 +385,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         entity_id=entity.id,
         entity_name=entity.name_kk if lang == "kk" else entity.name_ru,
         issued_on=book.issued_on,
-        clearance=clearance_of(session, book, today),
+        clearance=_clearance(_in_force(entries, retracted), today),  # as clearance_of, from the entries loaded
         entries=[
             entry_out(
                 e,

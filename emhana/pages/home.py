@@ -17,7 +17,7 @@ from emhana.kernel.errors import BadCredentials, NotFound, PasswordChangeRequire
 from emhana.kernel.i18n import translate
 from emhana.pages.accounts import must_change_page
 from emhana.reference.rules import is_kato_code
-from emhana.web.deps import SESSION_COOKIE, OptionalActor, SessionDep, public
+from emhana.web.deps import SESSION_COOKIE, OptionalActor, ReadSessionDep, SessionDep, public
 from emhana.web.nextpath import safe_next
 from emhana.web.render import (
     MSG_CSRF,
@@ -51,7 +51,7 @@ def home(request: Request, actor: OptionalActor) -> HTMLResponse:
 @router.get("/facilities", response_class=HTMLResponse, dependencies=[public()])
 def directory(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: OptionalActor,
     q: str = "",
     region: str = "",
@@ -99,7 +99,7 @@ def directory(
 
 
 @router.get("/facilities/{entity_id}", response_class=HTMLResponse, dependencies=[public()])
-def entity_page(request: Request, entity_id: str, session: SessionDep, actor: OptionalActor) -> HTMLResponse:
+def entity_page(request: Request, entity_id: str, session: ReadSessionDep, actor: OptionalActor) -> HTMLResponse:
     """Show one entity with its licences, inclusion history, sites and districts."""
     entity = None
     if entity_id.isdigit() and len(entity_id) < 19:

@@ -19,7 +19,7 @@ from emhana.kernel.errors import InvalidInput, RegistryError
 from emhana.kernel.i18n import N_, translate
 from emhana.pages.attachment.fund import error_message
 from emhana.pages.attachment.views import AttachmentLabels, parse_date
-from emhana.web.deps import OptionalActor, SessionDep, public, require
+from emhana.web.deps import OptionalActor, ReadSessionDep, SessionDep, public, require
 from emhana.web.render import (
     MSG_CSRF,
     MSG_NOT_FOUND_TITLE,
@@ -110,14 +110,14 @@ async def fund_publish(request: Request, session: SessionDep, actor: Keeper) -> 
 
 
 @router.get("/participants", response_class=HTMLResponse, dependencies=[public()])
-def public_index(request: Request, session: SessionDep, actor: OptionalActor) -> HTMLResponse:
+def public_index(request: Request, session: ReadSessionDep, actor: OptionalActor) -> HTMLResponse:
     """List the campaign years whose list of participating entities is published."""
     return render(request, "participants_index.html", actor=actor, rows=publication.versions(session=session))
 
 
 @router.get("/participants/{year}", response_class=HTMLResponse, dependencies=[public()])
 def public_list(
-    year: str, request: Request, session: SessionDep, actor: OptionalActor, version: str = ""
+    year: str, request: Request, session: ReadSessionDep, actor: OptionalActor, version: str = ""
 ) -> HTMLResponse:
     """Show a campaign year's published list of participating entities (B-02): its latest version, or the one
     asked for, with its publication date and the other versions."""

@@ -16,7 +16,7 @@ from emhana.trust.scheme import publish
 from emhana.trust.seals import photo, present
 from emhana.trust.seals.outcomes import MEANINGS, TITLES
 from emhana.trust.seals.verifier import Outcome, Result
-from emhana.web.deps import OptionalActor, SessionDep, public
+from emhana.web.deps import OptionalActor, ReadSessionDep, public
 from emhana.web.render import MSG_CSRF, csrf_ok, language, render
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +82,7 @@ def verify_form(request: Request, actor: OptionalActor) -> HTMLResponse:
 @router.post("/verify", response_class=HTMLResponse, dependencies=[public()])
 async def verify_submit(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: OptionalActor,
     csrf: Annotated[str, Form(max_length=200)] = "",
     text: Annotated[str, Form(max_length=20_000)] = "",

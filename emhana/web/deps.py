@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from emhana.accounts.policy import unbound
 from emhana.accounts.roles import Can, Role, roles_of
-from emhana.accounts.service import Actor, actor_for_token
+from emhana.accounts.service import TOKENS, Actor
+from emhana.audit import readlog
+from emhana.kernel import clock
 from emhana.kernel.db import unit_of_work
 from emhana.kernel.errors import Forbidden, NoOrganization, NotAuthenticated
-from emhana.kernel.replicas import Replicas, client_key, replica_urls
+from emhana.kernel.replicas import PRIMARY_WRITER, Replicas, client_key, lsn_value, replica_urls
+from emhana.trust.chain import readlog as _chain_readlog  # noqa: F401  (registers the access log's writer)
 
 SESSION_COOKIE = "emhana_session"
 
@@ -25,8 +29,10 @@ def get_session(request: Request) -> Iterator[Session]:
     with unit_of_work(request.app.state.sessions) as session:
         yield session
     replicas = replicas_of(request) if request.method not in READ_METHODS else None
-    if replicas is not None:  # read-your-writes (docs/replicas.md)
+    if replicas is not None:  # read-your-writes (docs/replicas.md): in this process, and the WAL position after
+        # the commit for the client to present to any process (emhana/web/replicas.py sends it)
         replicas.note_write(client_key(bearer_token(request), request.client.host if request.client else None))
+        request.state.emhana_read_after = replicas.write_position()
 
 
 # scope="function": commit before the response is sent, so a client that follows a redirect (or reads
@@ -35,6 +41,8 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATABASE_HEADER = "X-Emhana-Database"  # "primary" or "replica", only when read replicas are configured
+READ_AFTER_HEADER = "X-Emhana-Read-After"  # the primary's WAL position after a write (docs/replicas.md)
+READ_AFTER_COOKIE = "emhana_read_after"
 
 
 def replicas_of(request: Request) -> Replicas | None:
@@ -63,15 +71,19 @@ def replicas_of(request: Request) -> Replicas | None:
 _REPLICAS_LOCK = threading.Lock()
 
 
-def get_read_session(request: Request, response: Response) -> Iterator[Session]:
+def get_read_session(request: Request) -> Iterator[Session]:
     """Open a unit of work that only reads, on a read replica when one is configured, healthy and within the lag
-    bound and the client has not just written; else exactly the request's unit of work (``get_session``)."""
+    bound and the client has not just written (in this process, or as the WAL position it presents says); else
+    exactly the request's unit of work (``get_session``). With replicas configured it is read-only wherever it
+    runs; what a read must record first goes to the primary in a unit of work of its own (PRIMARY_WRITER)."""
     replicas = replicas_of(request)
     if replicas is None:
         yield from get_session(request)
         return
     client = client_key(bearer_token(request), request.client.host if request.client else None)
-    standby = replicas.choose(client)
+    after = lsn_value(request.headers.get(READ_AFTER_HEADER) or request.cookies.get(READ_AFTER_COOKIE))
+    standby = replicas.choose(client, after=after)
+    writer = partial(unit_of_work, request.app.state.sessions)
     if standby is not None:
         session = standby.sessions()  # bound to the standby's read-only engine
         try:
@@ -81,7 +93,8 @@ def get_read_session(request: Request, response: Response) -> Iterator[Session]:
             replicas.mark_down(standby)
             standby = None
         else:
-            response.headers[DATABASE_HEADER] = "replica"
+            request.state.emhana_database = "replica"
+            session.info[PRIMARY_WRITER] = writer
             try:
                 yield session
                 session.commit()
@@ -91,13 +104,30 @@ def get_read_session(request: Request, response: Response) -> Iterator[Session]:
             finally:
                 session.close()
             return
-    response.headers[DATABASE_HEADER] = "primary"
+    request.state.emhana_database = "primary"
     with unit_of_work(request.app.state.sessions, read_only=True) as session:
+        session.info[PRIMARY_WRITER] = writer
         yield session
 
 
-# Routes that only read (the public directory): a read replica may serve them (docs/replicas.md).
+# Routes that only read (the public directory, the FHIR directory, the trust lists, the verifier, the public pages):
+# a read replica may serve them (docs/replicas.md, "What is routed").
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+def get_logged_read_session(request: Request) -> Iterator[Session]:
+    """Open a read-only unit of work on the primary for a read of personal data: its audit events go to the
+    process's access log (``emhana.audit.readlog``), written with those of concurrent reads in one transaction
+    before the answer is sent; a failure to write them fails the read (docs/access-log.md)."""
+    with unit_of_work(request.app.state.sessions, read_only=True) as session:
+        readlog.attach(session, request.app.state.engine)
+        yield session
+        engine, rows = readlog.take(session)
+    readlog.log_of(engine).append(rows)  # the read's connection is back in the pool while it waits
+
+
+# Routes that read personal data and write nothing but its access log.
+LoggedReadSessionDep = Annotated[Session, Depends(get_logged_read_session, scope="function")]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -108,13 +138,18 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def optional_actor(request: Request, session: SessionDep) -> Actor | None:
-    """Return the authenticated actor, or None for an anonymous request (a bad token is an error)."""
+def optional_actor(request: Request) -> Actor | None:
+    """Return the authenticated actor, or None for an anonymous request (a bad token is an error).
+
+    From the process's token cache, else looked up in a short read-only unit of work of its own, so a route
+    that only reads holds no write transaction for it (docs/access-log.md, "Tokens")."""
     token = bearer_token(request)
     if token is None:
         return None
     try:
-        actor = actor_for_token(session=session, token=token)
+        actor = TOKENS.actor(
+            sessions=partial(unit_of_work, request.app.state.sessions, read_only=True), token=token, now=clock.now()
+        )
     except NotAuthenticated:
         if request.headers.get("authorization"):
             raise

@@ -178,3 +178,41 @@ def test_a_snapshot_in_the_past_matches_the_recount_whatever_happens_since(
         ]
         people = {p.id: (p.birth_date, p.sex) for p in s.scalars(select(Person))}
     assert stored == recount(periods, people, D(2025, 9, 30)) == {(country.a, "male", "18-39"): 1}
+
+
+def test_stored_snapshots_and_their_trace_match_the_recount_on_birthdays_and_any_bands(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    """The stored cells (on PostgreSQL counted in parallel workers, issue 18) and the persons traced in them are
+    those of the recount: each person once, with the attachment that counted them, in the right band on the day of
+    a birthday (29 February included) and with bands the Fund sets."""
+    born = [D(1988, 2, 29), D(1986, 3, 1), D(1961, 3, 1), D(1960, 2, 29), D(2007, 3, 1), D(1990, 7, 7)]
+    pids = [person(born=b, sex=("male", "female")[i % 2]) for i, b in enumerate(born)]
+    for i, pid in enumerate(pids):
+        district = country.districts[(("A1", "B1", "A2")[i % 3], 1)]
+        submit(sessions, make_actor(Role.CITIZEN, person_id=pid)[0], pid, district, IN_WINDOW)
+    with sessions() as s:
+        rows = list(s.scalars(select(Attachment)))
+        periods = [(a.person_id, a.entity_id, a.begin_date, a.end_date, a.insured_until) for a in rows]
+        people = {p.id: (p.birth_date, p.sex) for p in s.scalars(select(Person))}
+        attachment_of = {(a.person_id, a.entity_id): a.id for a in rows}
+    days = [D(2026, 2, 28), D(2026, 3, 1), D(2028, 2, 28), D(2028, 2, 29), D(2029, 3, 1)]
+    with sessions.begin() as s:
+        for day in days:
+            snap = capitation.take_snapshot(session=s, actor=None, as_of=day, today=day)
+            stored = {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=snap)}
+            assert stored == recount(periods, people, day), day
+            assert snap.total == sum(stored.values())
+            traced = capitation.persons_of(session=s, snapshot=snap)
+            assert sorted(t.person_id for t in traced) == sorted(p for p, _, b, _, _ in periods if b <= day)
+            for t in traced:
+                assert t.attachment_id == attachment_of[(t.person_id, t.entity_id)]
+                assert t.band == band_by_hand(people[t.person_id][0], day) and t.sex == people[t.person_id][1]
+        fund = capitation.take_snapshot(
+            session=s, actor=None, as_of=D(2030, 1, 1), today=D(2030, 1, 1), bands="0-17,18-40,41+"
+        )
+        by_band = Counter(t.band for t in capitation.persons_of(session=s, snapshot=fund))
+        assert by_band == {"18-40": 2, "41+": 4}

@@ -11,27 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from emhana.audit.models import ChainLink
 from emhana.kernel.errors import DateInFuture, NotIssuingStaff
 from emhana.medbook import journal
-from emhana.medbook.models import JournalEntry
 from emhana.medbook.rules import Result
 from emhana.medbook.schemas import ClinicalKind, EntryIn
 from emhana.trust.chain.verify import verify
+from tests.builders.journal_batch import BATCH, rows
 from tests.builders.medbook import NOW, TODAY, World, issue_book
-
-BATCH = [
-    EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="syphilis", performed_on=TODAY, result=Result.NEGATIVE),
-    EntryIn(kind=ClinicalKind.LAB_RESULT, item_code="intestinal_carriage", performed_on=TODAY, result=Result.POSITIVE),
-    EntryIn(
-        kind=ClinicalKind.SPECIALIST_EXAM,
-        item_code="therapist",
-        performed_on=TODAY,
-        result=Result.NORMAL,
-        codes=["Z00.0"],
-    ),
-]
-
-
-def rows(session: Session, book_id: int) -> list[JournalEntry]:
-    return list(session.scalars(select(JournalEntry).where(JournalEntry.book_id == book_id).order_by(JournalEntry.id)))
 
 
 def test_a_batch_writes_what_one_by_one_writes_and_the_chain_verifies(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
@@ -25,6 +26,7 @@ from emhana.attachment.application import reasons, service
 from emhana.attachment.campaign import calendar
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import ApplicationDocument
+from emhana.attachment.nearby import Place
 from emhana.attachment.rules import free_places
 from emhana.attachment.schemas import (
     MAX_UPLOAD_BYTES,
@@ -42,12 +44,11 @@ from emhana.attachment.schemas import (
     SiteFreeOut,
 )
 from emhana.audit.idempotency import run_once
-from emhana.facilities.models import District
 from emhana.facilities.rules import Profile
 from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
 from emhana.reference.rules import in_kazakhstan
-from emhana.web.deps import SessionDep, public, require
+from emhana.web.deps import LoggedReadSessionDep, SessionDep, public, require
 from emhana.web.purpose import PurposeQuery, PurposeTextQuery, stated
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])
@@ -56,7 +57,7 @@ router.include_router(fund_router)
 IdempotencyKey = Annotated[str | None, Header()]
 
 
-def _districts(rows: list[tuple[District, int]]) -> list[DistrictFreeOut]:
+def _districts(rows: Sequence[tuple[Place, int]]) -> list[DistrictFreeOut]:
     """Return districts with capacity, attached and free places."""
     return [
         DistrictFreeOut(
@@ -309,7 +310,7 @@ def outlook(person_id: int, session: SessionDep, actor: Annotated[Actor, require
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)
 def person_attachments(
     person_id: int,
-    session: SessionDep,
+    session: LoggedReadSessionDep,
     actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)],
     purpose: PurposeQuery = None,
     purpose_text: PurposeTextQuery = None,

@@ -17,7 +17,7 @@ from emhana.fhir import registry
 from emhana.fhir.outcome import fhir_response
 from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE, Bounds, parse_bounds
 from emhana.kernel import clock
-from emhana.web.deps import SessionDep, public
+from emhana.web.deps import ReadSessionDep, public
 
 PUBLIC_READ = [public()]
 LAST_UPDATED = "_lastUpdated"
@@ -74,7 +74,7 @@ def _since(params: Params) -> Any:
 
 
 def _install(rtype: str, dependencies: list[Any]) -> None:
-    async def type_history(request: Request, session: SessionDep) -> JSONResponse:
+    async def type_history(request: Request, session: ReadSessionDep) -> JSONResponse:
         params = Params(await search_items(request), {"_since"})
         found = registry.history(
             session=session,
@@ -89,7 +89,7 @@ def _install(rtype: str, dependencies: list[Any]) -> None:
         assert found is not None
         return _history_bundle(request, f"{rtype}/_history", params, *found)
 
-    async def instance_history(rid: str, request: Request, session: SessionDep) -> JSONResponse:
+    async def instance_history(rid: str, request: Request, session: ReadSessionDep) -> JSONResponse:
         params = Params(await search_items(request), {"_since"})
         found = registry.history(
             session=session,
@@ -105,7 +105,7 @@ def _install(rtype: str, dependencies: list[Any]) -> None:
             return _found(rtype, rid, None)
         return _history_bundle(request, f"{rtype}/{rid}/_history", params, *found)
 
-    def vread(rid: str, vid: str, request: Request, session: SessionDep) -> Response:
+    def vread(rid: str, vid: str, request: Request, session: ReadSessionDep) -> Response:
         resource = registry.vread(
             session=session,
             rtype=rtype,

@@ -43,7 +43,7 @@ from emhana.fhir.outcome import (
 from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound
-from emhana.web.deps import SessionDep, public, require
+from emhana.web.deps import LoggedReadSessionDep, ReadSessionDep, SessionDep, public, require
 
 
 @router.get("/metadata", dependencies=[public()])
@@ -58,7 +58,7 @@ PATIENT_PARAMS = {"identifier", "_id"}
 
 
 @router.get("/Patient/{rid}")
-def read_patient(rid: str, request: Request, session: SessionDep, actor: PatientReader) -> Response:
+def read_patient(rid: str, request: Request, session: LoggedReadSessionDep, actor: PatientReader) -> Response:
     """Read a Patient (the read is logged), with its ETag; If-None-Match answered with 304."""
     now = clock.now()
     found = registry.read_patient(
@@ -137,7 +137,7 @@ def _read(request: Request, rtype: str, rid: str, found: dict[str, Any] | None) 
     return versioned(request, found)
 
 
-async def _search_organizations(request: Request, session: SessionDep) -> JSONResponse:
+async def _search_organizations(request: Request, session: ReadSessionDep) -> JSONResponse:
     params = Params(
         await search_items(request), {"identifier", "name", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
     )
@@ -163,7 +163,7 @@ async def _search_organizations(request: Request, session: SessionDep) -> JSONRe
 
 
 @router.get("/Organization/{rid}", dependencies=PUBLIC_READ)
-def read_organization(rid: str, request: Request, session: SessionDep) -> Response:
+def read_organization(rid: str, request: Request, session: ReadSessionDep) -> Response:
     """Read an Organization (public: the directory), with its ETag."""
     entity_id = _numeric(ORGANIZATION, rid)
     found = registry.read_organization(session=session, entity_id=entity_id, day=clock.today(), now=clock.now())
@@ -171,13 +171,13 @@ def read_organization(rid: str, request: Request, session: SessionDep) -> Respon
 
 
 @router.get("/Organization", dependencies=PUBLIC_READ)
-async def search_organizations(request: Request, session: SessionDep) -> JSONResponse:
+async def search_organizations(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Organizations by BIN, name, id or _lastUpdated (public)."""
     return await _search_organizations(request, session)
 
 
 @router.post("/Organization/_search", dependencies=PUBLIC_READ)
-async def search_organizations_post(request: Request, session: SessionDep) -> JSONResponse:
+async def search_organizations_post(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Organizations (form body; public)."""
     return await _search_organizations(request, session)
 
@@ -197,7 +197,7 @@ def _near(raw: str | None) -> tuple[float, float, float] | None:
     return lat, lon, distance / 1000 if unit == "m" else distance
 
 
-async def _search_locations(request: Request, session: SessionDep) -> JSONResponse:
+async def _search_locations(request: Request, session: ReadSessionDep) -> JSONResponse:
     params = Params(
         await search_items(request), {"near", "organization", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
     )
@@ -216,7 +216,7 @@ async def _search_locations(request: Request, session: SessionDep) -> JSONRespon
 
 
 @router.get("/Location/{rid}", dependencies=PUBLIC_READ)
-def read_location(rid: str, request: Request, session: SessionDep) -> Response:
+def read_location(rid: str, request: Request, session: ReadSessionDep) -> Response:
     """Read a Location (a site; public), with its ETag."""
     site_id = _numeric(LOCATION, rid)
     return _read(
@@ -228,18 +228,18 @@ def read_location(rid: str, request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/Location", dependencies=PUBLIC_READ)
-async def search_locations(request: Request, session: SessionDep) -> JSONResponse:
+async def search_locations(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Locations near a point (lat|lon|distance|km), by organization, id or _lastUpdated (public)."""
     return await _search_locations(request, session)
 
 
 @router.post("/Location/_search", dependencies=PUBLIC_READ)
-async def search_locations_post(request: Request, session: SessionDep) -> JSONResponse:
+async def search_locations_post(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Locations (form body; public)."""
     return await _search_locations(request, session)
 
 
-async def _search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
+async def _search_practitioners(request: Request, session: ReadSessionDep) -> JSONResponse:
     params = Params(await search_items(request), {"identifier", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED})
     total, found = registry.search_practitioners(
         session=session,
@@ -255,7 +255,7 @@ async def _search_practitioners(request: Request, session: SessionDep) -> JSONRe
 
 
 @router.get("/Practitioner/{rid}", dependencies=READ)
-def read_practitioner(rid: str, request: Request, session: SessionDep) -> Response:
+def read_practitioner(rid: str, request: Request, session: ReadSessionDep) -> Response:
     """Read a Practitioner, with its ETag."""
     pid = _numeric(PRACTITIONER, rid)
     found = registry.read_practitioner(session=session, practitioner_id=pid, day=clock.today(), now=clock.now())
@@ -263,18 +263,18 @@ def read_practitioner(rid: str, request: Request, session: SessionDep) -> Respon
 
 
 @router.get("/Practitioner", dependencies=READ)
-async def search_practitioners(request: Request, session: SessionDep) -> JSONResponse:
+async def search_practitioners(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Practitioners by IIN, id or _lastUpdated."""
     return await _search_practitioners(request, session)
 
 
 @router.post("/Practitioner/_search", dependencies=READ)
-async def search_practitioners_post(request: Request, session: SessionDep) -> JSONResponse:
+async def search_practitioners_post(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search Practitioners (form body)."""
     return await _search_practitioners(request, session)
 
 
-async def _search_roles(request: Request, session: SessionDep) -> JSONResponse:
+async def _search_roles(request: Request, session: ReadSessionDep) -> JSONResponse:
     params = Params(
         await search_items(request), {"practitioner", "organization", "_id", "_lastUpdated"}, repeatable={LAST_UPDATED}
     )
@@ -293,7 +293,7 @@ async def _search_roles(request: Request, session: SessionDep) -> JSONResponse:
 
 
 @router.get("/PractitionerRole/{rid}", dependencies=PUBLIC_READ)
-def read_role(rid: str, request: Request, session: SessionDep) -> Response:
+def read_role(rid: str, request: Request, session: ReadSessionDep) -> Response:
     """Read a PractitionerRole (a post; public: its practitioner by id only), with its ETag."""
     post_id = _numeric(ROLE, rid)
     return _read(
@@ -302,12 +302,12 @@ def read_role(rid: str, request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/PractitionerRole", dependencies=PUBLIC_READ)
-async def search_roles(request: Request, session: SessionDep) -> JSONResponse:
+async def search_roles(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search PractitionerRoles by practitioner, organization, id or _lastUpdated (public)."""
     return await _search_roles(request, session)
 
 
 @router.post("/PractitionerRole/_search", dependencies=PUBLIC_READ)
-async def search_roles_post(request: Request, session: SessionDep) -> JSONResponse:
+async def search_roles_post(request: Request, session: ReadSessionDep) -> JSONResponse:
     """Search PractitionerRoles (form body; public)."""
     return await _search_roles(request, session)

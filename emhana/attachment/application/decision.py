@@ -21,6 +21,7 @@ from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Cause, ChangeReason, Channel, PlaceBasis
 from emhana.attachment.facts import Period, PersonRow, Target
 from emhana.attachment.notice import approval_rows as notices
+from emhana.attachment.notice import supersede
 from emhana.attachment.placement import basis_address, place
 from emhana.attachment.rules import (
     ApplicationFacts,
@@ -31,8 +32,8 @@ from emhana.attachment.rules import (
     evaluate,
 )
 from emhana.attachment.writes import Events, NewAttachment
-from emhana.facilities.inclusion import included_until
 from emhana.kernel.errors import InvalidInput, NotFound
+from emhana.kernel.fastsql import Fast
 
 
 def running(history: Sequence[Period]) -> Period | None:
@@ -45,9 +46,14 @@ def voluntary_changes(history: Sequence[Period], year: int) -> int:
     return sum(1 for a in history if a.cause == Cause.VOLUNTARY_CHANGE.value and a.decided_on.year == year)
 
 
+# The person's lock, with whether the decision has earlier notices to supersede (A-54): most have none, and skip
+# that read (placement.place).
+LOCK_PERSON = Fast(facts.LOCK_PERSON.add_columns(supersede.sealed(facts.PERSON.c.id)))
+
+
 @dataclass(frozen=True)
 class Gathered:
-    """The person (locked), the target and the person's history, read in three statements."""
+    """The person (locked), the target and the person's history, read in two statements."""
 
     person: PersonRow
     target: Target
@@ -58,13 +64,15 @@ def gather(session: Session, *, person_id: int, district_id: int, applicant_id: 
     """Lock the person and read the target and the history; NotFound for a missing person or district,
     or an inactive district or site."""
     conn = session.connection()
-    person = facts.lock_person(conn, person_id)
+    person = facts.lock_person(conn, person_id, LOCK_PERSON)
     if person is None:
         raise NotFound()
-    target = facts.target(conn, district_id=district_id, person_id=person_id, applicant_id=applicant_id, day=day)
+    target, history = facts.target_and_periods(
+        conn, district_id=district_id, person_id=person_id, applicant_id=applicant_id, day=day
+    )
     if target is None or not target.district_active or not target.site_active:
         raise NotFound()
-    return Gathered(person=person, target=target, history=facts.periods(conn, person_id, day))
+    return Gathered(person=person, target=target, history=history)
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,9 @@ class Claim:
 def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed: bool) -> Decision:
     """Lock the target district, count its load and apply every rule (docs/domain.md §1)."""
     policy = policy_for(session, claim.filed_on)
-    load = facts.lock_district_load(session.connection(), g.target.district_id)
+    # The target's row and that of the district the person leaves (its load falls), in id order.
+    leaving = [a.district_id for a in g.history if a.end_date is None]
+    load = facts.lock_district_load(session.connection(), g.target.district_id, leaving)
     if load is None:
         raise NotFound()
     capacity, attached = load
@@ -112,7 +122,7 @@ def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed:
                 entity_participating=t.included,
                 contract_to=t.contract_to,
                 # A-05: checked on the day the attachment takes effect (rules.check_effective)
-                included_to=included_until(session=session, entity_id=t.entity_id, day=today) if t.included else None,
+                included_to=t.included_to if t.included else None,
                 district_id=t.district_id,
                 profile=t.profile,
                 capacity=capacity,
@@ -167,6 +177,7 @@ def approve(
         ),
         g.history,
         now=moment,
+        sealed_notices=g.person.sealed_notices,
     )
     notices.approved(
         session,

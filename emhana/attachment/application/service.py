@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from emhana.accounts.policy import organization_of, sees_every_organization
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
-from emhana.attachment import facts
+from emhana.attachment import facts, nearby
 from emhana.attachment.application import decision as approval
 from emhana.attachment.application import refusals
 from emhana.attachment.campaign.calendar import decision_deadline
@@ -30,9 +30,9 @@ from emhana.attachment.placement import attached_counts, lock_persons
 from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
 from emhana.attachment.writes import Events
-from emhana.audit.service import record_event
+from emhana.audit.readlog import log_read
+from emhana.audit.service import event_row, record_event
 from emhana.facilities.models import District, Site
-from emhana.facilities.service import NearSite, near
 from emhana.identity.models import Person
 from emhana.identity.service import may_read, represented_ids, require_purpose
 from emhana.kernel import clock
@@ -421,8 +421,6 @@ def person_view(
     if not may_read(session=session, actor=actor, person_id=person_id, day=today):
         raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
     require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=today)
-    if session.get(Person, person_id) is None:
-        raise NotFound()
     history = list(
         session.scalars(
             select(Attachment)
@@ -430,20 +428,24 @@ def person_view(
             .order_by(Attachment.begin_date.desc(), Attachment.id.desc())
         )
     )
-    filed = select(Application).where(Application.person_id == person_id)
+    if not history and session.scalar(select(Person.id).where(Person.id == person_id)) is None:
+        raise NotFound()  # a person with attachments exists: asked only when there are none
+    filed = select(Application).where(Application.person_id == person_id).options(selectinload(Application.documents))
     if actor.role is not Role.CITIZEN and not sees_every_organization(actor):
         # Staff see the applications filed with their own organization only: another one's refusal notes,
         # document numbers and pregnancy flags are not theirs to read.
         filed = filed.where(Application.entity_id == organization_of(actor))
     apps = list(session.scalars(filed.order_by(Application.id.desc())))
-    record_event(
-        session=session,
-        actor=actor,
-        action="attachment.read",
-        object_type="person",
-        object_id=str(person_id),
-        subject_person_id=person_id,
-        purpose=purpose[:200],
+    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
+        session,
+        event_row(
+            actor=actor,
+            action="attachment.read",
+            object_type="person",
+            object_id=person_id,
+            subject_person_id=person_id,
+            purpose=purpose[:200],
+        ),
     )
     return PersonView(
         person_id=person_id,
@@ -475,12 +477,7 @@ def site_free(*, session: Session, site_id: int) -> tuple[Site, list[tuple[Distr
 
 def near_free(
     *, session: Session, lat: float, lon: float, day: dt.date, limit: int, profile: str | None
-) -> list[tuple[NearSite, list[tuple[District, int]]]]:
-    """Return the nearest participating sites with the load of each district (journey 1)."""
-    found = near(session=session, lat=lat, lon=lon, day=day, limit=limit, profile=profile)
-    ids = [d.id for n in found for d in n.site.districts if d.active]
-    counts = attached_counts(session, ids)
-    return [
-        (n, [(d, counts[d.id]) for d in n.site.districts if d.active and (profile is None or d.profile == profile)])
-        for n in found
-    ]
+) -> nearby.Found:
+    """Return the nearest participating sites with the load of each district (journey 1): one Core statement on
+    PostgreSQL, the loads as the database keeps them (emhana.attachment.nearby)."""
+    return nearby.near_free(session=session, lat=lat, lon=lon, day=day, limit=limit, profile=profile)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from emhana.attachment.models import Application, Attachment
@@ -24,6 +24,23 @@ from emhana.trust.scheme import issue as seals
 from emhana.trust.seals.cwt import RECORD_TYPE_NOTICE
 
 ATTACHMENT = "attachment"
+
+
+def sealed(person_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Return the SQL condition: some attachment notice of the person has a valid seal (``earlier`` has work)."""
+    return (
+        select(IssuedSeal.id)
+        .where(
+            IssuedSeal.record_type == RECORD_TYPE_NOTICE,
+            IssuedSeal.status == seals.VALID,
+            IssuedSeal.reference.in_(
+                select(AttachmentNotice.number)
+                .join(Application, Application.id == AttachmentNotice.application_id)
+                .where(Application.person_id == person_id, AttachmentNotice.kind == ATTACHMENT)
+            ),
+        )
+        .exists()
+    )
 
 
 def earlier(session: Session, *, person_id: int, keep_application: int | None, now: dt.datetime) -> int:

@@ -20,6 +20,8 @@ from emhana.trust.keys import pki
 from emhana.trust.signatures.cms import sign_detached
 
 RECORDED = "2026-03-02T10:00:00+05:00"
+# LOINC codes of laboratory tests the seeded code map sends to items of the catalogue (emhana.fhir.codemap)
+LOINC_CODES = ("20507-0", "22587-0", "24111-7", "10704-5", "625-4", "626-2")
 AUTHOR = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 
 
@@ -115,6 +117,16 @@ def immunization(iin: str, *, on: str = "2025-11-20", rid: str | None = None) ->
         "patient": _subject(iin),
         "occurrenceDateTime": on,
     }
+
+
+def worker_results(iin: str, size: int, prefix: str) -> list[dict[str, Any]]:
+    """``size`` results of one worker as an MIS sends them: an X-ray report, an Immunization and laboratory
+    Observations (negative, the seeded code map's LOINC codes in turn); resource ids start with ``prefix``."""
+    out = [xray(iin, rid=f"{prefix}x"), immunization(iin, rid=f"{prefix}i")][:size]
+    out += [
+        observation(iin, code=LOINC_CODES[k % len(LOINC_CODES)], rid=f"{prefix}o{k}") for k in range(size - len(out))
+    ]
+    return out
 
 
 def signed_bundle(resources: list[dict[str, Any]], signer: Signer) -> bytes:

@@ -3,10 +3,11 @@ transfer), through the service and as the same transaction in raw SQL, and the p
 
 The service transaction is `emhana.attachment.application.service.submit` (what POST
 /api/v1/attachment/applications runs) in its own unit of work. The raw one takes, with psycopg and no ORM, the same
-locks and makes the same writes: person FOR UPDATE, district FOR UPDATE, the district's open attachments
-(capacity), the person's running attachment, INSERT application, end the old attachment, INSERT the new one, three
-audit events, COMMIT. It skips the rule reads the service makes and the notification outbox
-(emhana.devtools.bench.raw_full has them).
+locks and makes the same writes: person FOR UPDATE, the person's running attachment, the target district and the
+one left FOR UPDATE in id order with the open attachments the database keeps for each (capacity; district_load,
+migration 0031), INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT (the
+database's triggers keep both districts' loads, as for the service). It skips the rule reads the service makes and
+the notification outbox (emhana.devtools.bench.raw_full has them).
 `prepare` picks the adults who apply and their target districts; `overbooking` checks afterwards that no district
 holds more open attachments than its capacity and nobody two open ones. The client processes that run these
 workers, by 1, 8 or 32 at once, are emhana.devtools.bench.clients.
@@ -157,10 +158,12 @@ def service_worker(url: str, account: int) -> Any:
 
 RAW_SQL = {
     "person": "SELECT id FROM person WHERE id = %s FOR UPDATE",
-    "district": "SELECT capacity, active, doctor_id FROM district WHERE id = %s FOR UPDATE",
-    "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %s AND end_date IS NULL",
-    "running": "SELECT id, begin_date FROM attachment WHERE person_id = %s AND (end_date IS NULL OR end_date >= %s) "
-    "ORDER BY begin_date",
+    "running": "SELECT id, begin_date, district_id, end_date FROM attachment WHERE person_id = %s "
+    "AND (end_date IS NULL OR end_date >= %s) ORDER BY begin_date",
+    # The target district and the one the person leaves, in id order, with the load the database keeps
+    # (district_load, migration 0031): the service's locks (emhana.attachment.load.lock_loads).
+    "districts": "SELECT d.id, d.capacity, d.active, d.doctor_id, l.attached FROM district d "
+    "JOIN district_load l ON l.district_id = d.id WHERE d.id IN (%s, %s) ORDER BY d.id FOR UPDATE OF d, l",
     "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
     "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
     "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "
@@ -187,30 +190,30 @@ def raw_worker(url: str, account: int) -> Any:
         pid, district, site, entity = job
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(RAW_SQL["person"], (pid,))
-            cur.execute(RAW_SQL["district"], (district,))
-            capacity, active, doctor = cur.fetchone() or (0, False, None)
-            cur.execute(RAW_SQL["count"], (district,))
-            row = cur.fetchone()
-            if not active or row is None or row[0] >= capacity:
-                raise RuntimeError("capacity exceeded")
             cur.execute(RAW_SQL["running"], (pid, BEGIN))
             running = cur.fetchall()
+            leaving = next((r[2] for r in running if r[3] is None), district)
+            cur.execute(RAW_SQL["districts"], (district, leaving))
+            row = next((r for r in cur.fetchall() if r[0] == district), None)
+            if row is None or not row[2] or row[4] >= row[1]:
+                raise RuntimeError("capacity exceeded")
+            doctor = row[3]
             cur.execute(
                 RAW_SQL["application"],
                 (pid, pid, entity, site, district, moment, day, moment + dt.timedelta(days=1), moment),
             )
             app = (cur.fetchone() or (0,))[0]
-            for att_id, _ in running:
+            for att_id, *_ in running:
                 cur.execute(RAW_SQL["end"], (BEGIN - dt.timedelta(days=1), att_id))
             cur.execute(RAW_SQL["open"], (pid, entity, site, district, doctor, BEGIN, app, day))
             new = (cur.fetchone() or (0,))[0]
             events: list[tuple[Any, ...]] = [
                 (moment, account, "application.submit", pid, "application", str(app), "egov")
             ]
-            events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, _ in running]
+            events += [(moment, None, "attachment.end", pid, "attachment", str(a), "transfer") for a, *_ in running]
             events.append((moment, None, "attachment.open", pid, "attachment", str(new), "voluntary_change"))
             cur.executemany(RAW_SQL["audit"], events)
-            statements[0] += 8 + len(running) + len(events)  # BEGIN and COMMIT included
+            statements[0] += 7 + len(running) + len(events)  # BEGIN and COMMIT included
 
     def close() -> int:
         conn.close()

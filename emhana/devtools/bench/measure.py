@@ -42,6 +42,7 @@ class Figure:
     higher_is_better: bool = True
     goal: str = ""
     met: bool | None = None
+    conditions: str = ""  # what the figure was measured under: clients, bundle size, history, cache state
 
     @property
     def ratio(self) -> float | None:
@@ -92,6 +93,7 @@ class Report:
                     "ratio": f.ratio,
                     "goal": f.goal,
                     "met": f.met,
+                    "conditions": f.conditions,
                 }
                 for f in self.lines
             ],

@@ -25,6 +25,8 @@ class Scale:
     http_warm_up: float = 2.0  # seconds per endpoint before the timed window
     campaign_warm_up: int = 2  # untimed transactions per client
     baseline_persons: int | None = None  # persons re-loaded by the raw COPY baseline (None: all)
+    http_sample: int = 2_000  # persons and books the HTTP reads draw from (each answers 200 once before timing)
+    profile_seconds: float = 30.0  # each load profile's timed window (open loop), after http_warm_up
 
     @property
     def books(self) -> int:
@@ -43,10 +45,12 @@ SCALES: dict[str, Scale] = {
         near_queries=20,
         seal_calls=200,
         fhir_entries=40,
-        http_seconds=1.0,
+        http_seconds=2.0,
         http_connections=8,
         http_warm_up=0.5,
         campaign_warm_up=1,
+        http_sample=100,
+        profile_seconds=3.0,
     ),
     "1m": Scale(
         "1m",

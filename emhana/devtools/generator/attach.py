@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Cause, PlaceBasis
 from emhana.attachment.models import Attachment
-from emhana.attachment.rules import ADULT_AGE, INSURED_CATEGORIES, age_on, atu_of, check_profile
+from emhana.attachment.rules import ADULT_AGE, INSURED_CATEGORIES, atu_of, check_profile, years_before
 from emhana.devtools.generator.people import AddressRow, PersonRow
 from emhana.facilities.inclusion import participating_on
 from emhana.facilities.models import District, Entity, Inclusion, Site
@@ -58,6 +58,7 @@ ATTACHMENT_COLUMNS = (
     "decided_on",
     "created_by",
 )
+RESIDENCE, FIRST = PlaceBasis.RESIDENCE_PERMANENT.value, Cause.FIRST_ATTACHMENT.value  # read once
 NEAREST = 32  # sites of a unit ranked per person before falling back to the whole unit
 ADULT, CHILD = 0, 1  # the two profile classes of A-81
 
@@ -190,6 +191,16 @@ class Attacher:
         self.choice_ranks = choice_ranks
         self.stats = AttachStats()
         self.insured_until = dt.date(as_of.year, 12, 31).isoformat()
+        # A person born after this day is under ADULT_AGE on as_of (rules.age_on); birth days read once each.
+        self.adult_until = years_before(as_of, ADULT_AGE).toordinal()
+        self.births: dict[str, int] = {}
+
+    def _born(self, iso: str) -> int:
+        """The ordinal of a birth date (ISO), parsed once per distinct day."""
+        day = self.births.get(iso)
+        if day is None:
+            day = self.births[iso] = dt.date.fromisoformat(iso).toordinal()
+        return day
 
     def attach(
         self, persons: list[PersonRow], addresses: list[AddressRow], start: int, out: list[AttachmentRow]
@@ -215,7 +226,7 @@ class Attacher:
                 self.stats.unattached += 1
 
     def _class(self, person: PersonRow) -> int:
-        return CHILD if age_on(dt.date.fromisoformat(person[5]), self.as_of) < ADULT_AGE else ADULT
+        return CHILD if self._born(person[5]) > self.adult_until else ADULT
 
     def _ranked(self, unit: _Unit, addresses: list[AddressRow], members: list[int], k: int) -> Any:
         """Return for each member the indexes (into unit.sites) of its k nearest sites, nearest first."""
@@ -276,7 +287,7 @@ class Attacher:
     def _row(self, person: PersonRow, site: int, district: int) -> AttachmentRow:
         """An open first attachment that began before the as-of day, on the permanent residence."""
         net = self.net
-        first = max(dt.date.fromisoformat(person[5]).toordinal(), net.site_since[site])
+        first = max(self._born(person[5]), net.site_since[site])
         last = self.as_of.toordinal() - 1
         begin = last - int(self.rng.random() * min(max(0, last - first), 3650))
         decided = max(first, begin - 1)
@@ -288,8 +299,8 @@ class Attacher:
             net.site_ids[site],
             net.district_ids[district],
             net.district_doctor[district],
-            PlaceBasis.RESIDENCE_PERMANENT.value,
-            Cause.FIRST_ATTACHMENT.value,
+            RESIDENCE,
+            FIRST,
             dt.date.fromordinal(begin).isoformat(),
             None,
             None,

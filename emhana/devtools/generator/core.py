@@ -70,6 +70,7 @@ def generate(
     facility_population: int | None = None,
     writers: int = 2,
     attach: bool = True,
+    bulk: bool = False,
 ) -> GenerateStats:
     """Write a synthetic facility layer and `population` persons (one address, one phone each), each
     attached as the campaign would attach them (see emhana.devtools.generator.attach; `attach=False`: none).
@@ -82,6 +83,9 @@ def generate(
     under a small demo population). Memory stays bounded: persons are written `batch` at a time.
     On PostgreSQL `writers` connections COPY batches while the next ones are generated (0: no thread).
     Each batch commits on its own: a failure leaves the batches already written (their ids reserved).
+    `bulk=True` (PostgreSQL; the benchmarks' national load) writes all persons in one transaction instead, the
+    secondary indexes and foreign keys of the loaded tables built again at its end (sink.BackgroundSink,
+    emhana.devtools.generator.deferred): all or nothing, and the loaded tables stay locked until it commits.
     """
     if population < 0 or batch < 1 or writers < 0:
         raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
@@ -103,7 +107,7 @@ def generate(
             counts = write_layer(conn, plan, seed, params, iins)
         report("facilities", 1, 1)
     t2 = time.perf_counter()
-    first, attached = write_persons(engine, plan, seed, params, iins, population, batch, report, writers, attach)
+    first, attached = write_persons(engine, plan, seed, params, iins, population, batch, report, writers, attach, bulk)
     t3 = time.perf_counter()
     analyze(engine, write_facilities)
     t4 = time.perf_counter()
@@ -155,6 +159,7 @@ def write_persons(
     report: Progress,
     writers: int = 2,
     attach: bool = True,
+    bulk: bool = False,
 ) -> tuple[int, AttachStats]:
     """Stream the planned persons, attached, into the database; return the first person id and what
     the attachment did. Each batch's attachments are written in the same transaction as its persons."""
@@ -175,7 +180,7 @@ def write_persons(
         )
     pid, aid, tid = ids
     factory = PersonFactory(seed, params, name_book(), iins)
-    sink = open_sink(engine, writers)
+    sink = open_sink(engine, writers, bulk)
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
@@ -203,8 +208,10 @@ def write_persons(
             sink.write(persons, addresses, phones, attachments)
             done += len(persons)
             report("persons", done, population)
-    finally:
-        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
     return pid, attacher.stats if attacher is not None else AttachStats(unattached=population)
 
 

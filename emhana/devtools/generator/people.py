@@ -25,6 +25,8 @@ SERIAL_W2 = [sum(int(c) * w for c, w in zip(s, W2[7:11], strict=True)) for s in 
 KM_LAT = 1 / 111.0  # degrees of latitude per km
 KM_LON = 1 / 75.0  # degrees of longitude per km near 47° N (close enough for jitter)
 
+# Enum values read once (an enum member's .value is a property lookup, paid per person otherwise).
+KANDAS, CITIZEN, PERMANENT = Category.KANDAS.value, Category.CITIZEN.value, AddressKind.PERMANENT.value
 PersonRow = tuple[int, str, str, str, str | None, str, str, str]
 AddressRow = tuple[int, int, str, str, str, str, str, float, float, str, None]
 PhoneRow = tuple[int, int, str, str]
@@ -110,7 +112,7 @@ class PersonFactory:
         ordinal = self.as_of - int((age + r()) * 365.2425) - 1
         iin, iso = self.iins.issue(ordinal, female)
         category = self.cats[bisect.bisect(self.cat_cum, r() * self.cat_cum[-1])]
-        kazakh = category == Category.KANDAS.value or (category == Category.CITIZEN.value and r() < self.citizen_kazakh)
+        kazakh = category == KANDAS or (category == CITIZEN and r() < self.citizen_kazakh)
         f = 1 if female else 0
         nb = self.names
         if kazakh:
@@ -183,7 +185,7 @@ class PersonFactory:
                 (
                     aid,
                     pid,
-                    AddressKind.PERMANENT.value,
+                    PERMANENT,
                     text_kk,
                     text_ru,
                     place.code,

@@ -2,7 +2,14 @@
 
 Every batch carries the hash-chain links of its rows: each person and each first attachment opens its own
 chain (``emhana.trust.chain.bulk``), hashed while the batch is formatted and written with the rows in the
-same transaction, so a generated register verifies clean without `emhana audit seal`.
+same transaction, so a generated register verifies clean without `emhana audit seal`. On PostgreSQL the links
+are formatted straight into COPY text with one :class:`~emhana.trust.chain.bulk.Opener` per kind (the field
+values each row hashes are laid out once, in the canonical order), the same hashes as ``chain_rows``.
+
+A bulk load (``open_sink(..., bulk=True)``, PostgreSQL) writes every batch in one transaction on one connection
+with the secondary indexes, unique constraints and foreign keys of the loaded tables set aside
+(``emhana.devtools.generator.deferred``) and built again before the commit: all or nothing, and the schema
+the migrations made is back when it commits (or, on any failure, never left it).
 """
 
 from __future__ import annotations
@@ -11,17 +18,19 @@ import datetime as dt
 import queue
 import sys
 import threading
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
 from emhana.attachment.models import ATTACHMENT_CHAIN
 from emhana.devtools.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
+from emhana.devtools.generator.deferred import LOADED_TABLES, defer, restore
 from emhana.devtools.generator.people import AddressRow, PersonRow, PhoneRow
 from emhana.kernel import clock
 from emhana.kernel.db import is_postgres
-from emhana.trust.chain.bulk import HEAD_COLUMNS, LINK_COLUMNS, FreshChains
-from emhana.trust.chain.kinds import PERSON
+from emhana.trust.chain.bulk import HEAD_COLUMNS, LINK_COLUMNS, FreshChains, Opener, encode
+from emhana.trust.chain.kinds import GENESIS, OPEN, PERSON
 
 PERSON_COLUMNS = ("id", "iin", "surname", "given_name", "patronymic", "birth_date", "sex", "category")
 ADDRESS_COLUMNS = (
@@ -43,6 +52,28 @@ ATTACHMENT_TABLE = ("attachment", (*ATTACHMENT_COLUMNS, "created_at"))
 CHAIN_TABLES = (("chain_link", LINK_COLUMNS), ("chain_head", HEAD_COLUMNS))
 NULL = "\\N"
 Batch = tuple[bytes, ...]
+# The open links of the generated rows: a person hashes all its identity fields (death_date NULL), a first
+# attachment its opening fields (care_at_home NULL, so not hashed). chain_lines fills them in this order.
+PERSON_OPENER = Opener(PERSON)
+ATTACHMENT_OPENER = Opener(ATTACHMENT_CHAIN)
+PERSON_ORDER = ("birth_date", "category", "death_date", "given_name", "iin", "patronymic", "sex", "surname")
+ATTACHMENT_ORDER = (
+    "application_id",
+    "begin_date",
+    "cause",
+    "created_at",
+    "created_by",
+    "decided_on",
+    "district_id",
+    "doctor_id",
+    "entity_id",
+    "insured_until",
+    "person_id",
+    "place_basis",
+    "site_id",
+)
+if PERSON_OPENER.order != PERSON_ORDER or ATTACHMENT_OPENER.order != ATTACHMENT_ORDER:
+    raise RuntimeError("the hashed fields of person or attachment changed: update sink.chain_lines")
 
 
 class PersonSink(Protocol):
@@ -55,6 +86,8 @@ class PersonSink(Protocol):
     ) -> None: ...
 
     def close(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 def person_lines(rows: list[PersonRow]) -> str:
@@ -108,6 +141,45 @@ def chain_rows(persons: list[PersonRow], attachments: list[AttachmentRow], at: d
     return chains
 
 
+def chain_lines(persons: list[PersonRow], attachments: list[AttachmentRow], at: dt.datetime) -> tuple[str, str]:
+    """The COPY text of ``chain_rows(persons, attachments, at)``: its links and its heads, in the same order."""
+    enc, null = encode_basestring, "null"
+    stamp, created = at.isoformat(), encode(at)
+    pk, ak = PERSON.name, ATTACHMENT_CHAIN.name
+    links: list[str] = []
+    heads: list[str] = []
+    link, head = links.append, heads.append
+    hashes = PERSON_OPENER.hashes
+    for p in persons:
+        pid = p[0]
+        patronymic = null if p[4] is None else enc(p[4])
+        rec, lh = hashes(pid, pid, (enc(p[5]), enc(p[7]), null, enc(p[3]), enc(p[1]), patronymic, enc(p[6]), enc(p[2])))
+        link(f"{pk}\t{pid}\t1\t{pid}\t{OPEN}\t{rec}\t{GENESIS}\t{lh}\t{stamp}\n")
+        head(f"{pk}\t{pid}\t1\t{lh}\n")
+    hashes = ATTACHMENT_OPENER.hashes
+    for a in attachments:
+        aid, person = a[0], a[1]
+        opening = (
+            null if a[12] is None else a[12],
+            enc(a[8]),
+            enc(a[7]),
+            created,
+            null if a[14] is None else a[14],
+            enc(a[13]),
+            a[4],
+            null if a[5] is None else a[5],
+            a[2],
+            null if a[11] is None else enc(a[11]),
+            person,
+            enc(a[6]),
+            a[3],
+        )
+        rec, lh = hashes(aid, person, opening)
+        link(f"{ak}\t{person}\t1\t{aid}\t{OPEN}\t{rec}\t{GENESIS}\t{lh}\t{stamp}\n")
+        head(f"{ak}\t{person}\t1\t{lh}\n")
+    return "".join(links), "".join(heads)
+
+
 def link_lines(chains: FreshChains) -> str:
     return "".join(
         f"{k}\t{c}\t{s}\t{r}\t{e}\t{h}\t{p}\t{lh}\t{at.isoformat()}\n" for k, c, s, r, e, h, p, lh, at in chains.links
@@ -131,10 +203,12 @@ class PostgresCopySink:
         engine: Engine,
         tables: tuple[str, str, str] = ("person", "person_address", "person_phone"),
         at: dt.datetime | None = None,
+        commit: bool = True,
     ) -> None:
         self.raw = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection  # psycopg.Connection
         self.at = at or moment()
+        self.commit = commit  # False: the batches add up in one transaction (a bulk load commits it)
         self.statements = [
             f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, (_, cols) in zip(tables, TABLES, strict=True)
         ]
@@ -152,14 +226,14 @@ class PostgresCopySink:
     ) -> Batch:
         """Format a batch as COPY text, with its chain links (done in the generating thread)."""
         at = at or moment()
-        chains = chain_rows(persons, attachments or [], at)
+        links, heads = chain_lines(persons, attachments or [], at)
         return (
             person_lines(persons).encode(),
             address_lines(addresses).encode(),
             phone_lines(phones).encode(),
             attachment_lines(attachments or [], at).encode(),
-            link_lines(chains).encode(),
-            head_lines(chains).encode(),
+            links.encode(),
+            heads.encode(),
         )
 
     def send(self, batch: Batch) -> None:
@@ -172,7 +246,8 @@ class PostgresCopySink:
                 if data:
                     with cur.copy(statement) as copy:
                         copy.write(data)
-        self.conn.commit()
+        if self.commit:
+            self.conn.commit()
 
     def write(
         self,
@@ -184,6 +259,10 @@ class PostgresCopySink:
         self.send(self.prepare(persons, addresses, phones, attachments, self.at))
 
     def close(self) -> None:
+        self.raw.close()
+
+    def abort(self) -> None:
+        self.conn.rollback()
         self.raw.close()
 
 
@@ -231,6 +310,9 @@ class SqliteSink:
     def close(self) -> None:
         self.raw.close()
 
+    def abort(self) -> None:
+        self.close()  # every batch commits on its own
+
 
 class BackgroundSink:
     """COPYs batches in writer threads (one connection each) while the caller generates the next ones.
@@ -241,13 +323,26 @@ class BackgroundSink:
     psycopg sends COPY data in 128 kB pieces and a sending thread needs the GIL back after each one
     (measured here: about +15 % rows/s); the old interval is restored by close(). Two writers keep
     both cores of a small server busy (measured: +20 % rows/s over one writer at 1 M persons).
+
+    ``bulk=True``: one writer, one transaction for the whole load, the loaded tables' secondary indexes and
+    foreign keys set aside first (``deferred.defer``) and built again by close() before it commits; abort()
+    (or a failed batch) rolls everything back, the schema included.
     """
 
     SWITCH_INTERVAL = 0.0002
 
-    def __init__(self, engine: Engine, workers: int = 1, depth: int = 2) -> None:
+    def __init__(self, engine: Engine, workers: int = 1, depth: int = 2, bulk: bool = False) -> None:
         self.at = moment()
-        self.sinks = [PostgresCopySink(engine, at=self.at) for _ in range(workers)]
+        self.bulk = bulk
+        workers = 1 if bulk else workers
+        self.sinks = [PostgresCopySink(engine, at=self.at, commit=not bulk) for _ in range(workers)]
+        self.restore: list[str] = []
+        if bulk:
+            try:
+                self.restore = defer(self.sinks[0].conn, LOADED_TABLES)
+            except BaseException:
+                self.sinks[0].abort()
+                raise
         self.old_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self.old_interval, self.SWITCH_INTERVAL))
         self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
@@ -281,12 +376,26 @@ class BackgroundSink:
             raise self.error
         self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at))
 
+    def _stop(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+
     def close(self) -> None:
+        """Wait for the last batches; a bulk load then builds its indexes and keys again and commits."""
         try:
-            for _ in self.threads:
-                self.queue.put(None)
-            for thread in self.threads:
-                thread.join()
+            self._stop()
+            if self.bulk:
+                if self.error is None:
+                    try:
+                        conn = self.sinks[0].conn
+                        restore(conn, self.restore)
+                        conn.commit()
+                    except BaseException as exc:
+                        self.error = exc
+                if self.error is not None:
+                    self.sinks[0].conn.rollback()
             for sink in self.sinks:
                 sink.close()
         finally:
@@ -294,12 +403,24 @@ class BackgroundSink:
         if self.error is not None:
             raise self.error
 
+    def abort(self) -> None:
+        """Stop after the batches already queued and roll back what is not committed (a bulk load: all)."""
+        try:
+            self.error = self.error or RuntimeError("load aborted")  # the threads skip what is still queued
+            self._stop()
+            for sink in self.sinks:
+                sink.abort()
+        finally:
+            sys.setswitchinterval(self.old_interval)
 
-def open_sink(engine: Engine, workers: int = 2) -> PersonSink:
+
+def open_sink(engine: Engine, workers: int = 2, bulk: bool = False) -> PersonSink:
     """Return the fastest sink for the engine's database (PostgreSQL: COPY in writer threads;
-    workers=0 COPYs in the caller's thread)."""
+    workers=0 COPYs in the caller's thread; bulk: one transaction with indexes and keys built at the end)."""
     if not is_postgres(engine):
         return SqliteSink(engine)
+    if bulk:
+        return BackgroundSink(engine, 1, bulk=True)
     return BackgroundSink(engine, workers) if workers > 0 else PostgresCopySink(engine)
 
 

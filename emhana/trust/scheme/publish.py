@@ -5,6 +5,10 @@ set (rotation, revocation of a DSC) or of the seal statuses calls `changed`, whi
 content differs with the next sequence number. A list older than half its max-age is re-signed on read
 (again with the next sequence number, since verifiers refuse a list that does not advance it). Verifying
 uses the published documents themselves, loaded as an offline verifier would, cached per sequence numbers.
+
+A read on a read-only unit of work (the routes that only read, with read replicas configured;
+docs/replicas.md) never writes in it: the first publication, a re-signing and the scheme CA's creation go
+to the primary in a unit of work of their own (``primary_writer``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emhana.kernel import clock
+from emhana.kernel.replicas import primary_writer
 from emhana.trust.keys.certs import load_certificate, subject_organization
 from emhana.trust.lists import revocation, trustlist
 from emhana.trust.lists.revocation import Reason, Revocation
@@ -29,6 +34,7 @@ from emhana.trust.models import DocumentSigner, IssuedSeal, PublishedList, Schem
 from emhana.trust.scheme.signers import (
     RETIRED,
     REVOKED,
+    active_scheme,
     ensure_scheme,
     scheme_certificate,
     scheme_issued,
@@ -146,15 +152,31 @@ def current(session: Session, name: str, *, now: dt.datetime | None = None) -> P
     row = session.get(PublishedList, name)
     moment = now or clock.now()
     if row is None or _ageing(row, moment):
+        writer = primary_writer(session)
+        if writer is not None:  # a read-only unit of work: publish on the primary (module docstring)
+            with writer() as primary:
+                return refresh(primary, name, now=moment)
         return refresh(session, name, now=moment)
     return row
+
+
+def _scheme(session: Session, now: dt.datetime | None) -> SchemeAuthority:
+    """Return the active scheme CA, created first when there is none (on the primary for a read-only session)."""
+    found = active_scheme(session)
+    if found is not None:
+        return found
+    writer = primary_writer(session)
+    if writer is not None:
+        with writer() as primary:
+            return ensure_scheme(primary, now=now)
+    return ensure_scheme(session, now=now)
 
 
 def anchor_pem(session: Session, *, now: dt.datetime | None = None) -> bytes:
     """Return the scheme CA certificate as PEM: the anchor that verifiers pin."""
     from cryptography.hazmat.primitives import serialization
 
-    return scheme_certificate(ensure_scheme(session, now=now)).public_bytes(serialization.Encoding.PEM)
+    return scheme_certificate(_scheme(session, now)).public_bytes(serialization.Encoding.PEM)
 
 
 def context(session: Session, *, now: dt.datetime | None = None) -> TrustContext:
@@ -172,7 +194,7 @@ def context(session: Session, *, now: dt.datetime | None = None) -> TrustContext
             found = _contexts.get((kid, heads[TRUST][0], heads[REVOCATIONS][0]))
         if found is not None:
             return found
-    scheme = ensure_scheme(session, now=moment)
+    scheme = _scheme(session, moment)
     trust_row, revocation_row = current(session, TRUST, now=moment), current(session, REVOCATIONS, now=moment)
     ident = (scheme.kid, trust_row.sequence, revocation_row.sequence)
     anchor = scheme_certificate(scheme)

@@ -76,6 +76,19 @@ class Section(IntEnum):
 
 _STATUSES = frozenset(int(s) for s in ClearanceStatus)
 _SECTIONS = frozenset(int(s) for s in Section)
+# The members by value, looked up in a dict: calling an IntEnum per field is slow on the verifier's hot path.
+_STATUS_OF = {int(s): s for s in ClearanceStatus}
+_SECTION_OF = {int(s): s for s in Section}
+
+
+def _is_map(value: Any) -> bool:
+    """Tell whether a decoded CBOR value is a map (cbor2 gives a dict; the ABC check is the slow fallback)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _is_array(value: Any) -> bool:
+    """Tell whether a decoded CBOR value is an array."""
+    return type(value) is list or isinstance(value, list | tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +198,7 @@ def _seconds(value: Any, name: str) -> int:
 
 
 def _clearance(payload: Any) -> Clearance:
-    if not isinstance(payload, Mapping):
+    if not _is_map(payload):
         raise _bad("payload_not_map")
     if payload.get(MB_VERSION) != SCHEMA_VERSION or type(payload.get(MB_VERSION)) is not int:
         raise _bad("unsupported_payload_version")
@@ -202,35 +215,36 @@ def _clearance(payload: Any) -> Clearance:
         raise _bad("bad_status")
     categories = payload.get(MB_CATEGORIES, [])
     if (
-        not isinstance(categories, list | tuple)
+        not _is_array(categories)
         or len(categories) > MAX_CATEGORIES
         or not all(isinstance(x, str) and 0 < len(x) <= MAX_CATEGORY for x in categories)
     ):
         raise _bad("bad_categories")
     dates = payload.get(MB_DATES, [])
-    if not isinstance(dates, list | tuple) or len(dates) > len(Section) * 4:
+    if not _is_array(dates) or len(dates) > len(Section) * 4:
         raise _bad("bad_dates")
     parsed: list[tuple[Section, dt.date]] = []
     for item in dates:
         if not (
-            isinstance(item, list | tuple)
+            _is_array(item)
             and len(item) == 2
-            and all(type(v) is int for v in item)
+            and type(item[0]) is int
+            and type(item[1]) is int
             and item[0] in _SECTIONS
             and -200_000 < item[1] < 200_000
         ):
             raise _bad("bad_dates")
-        parsed.append((Section(item[0]), EPOCH + dt.timedelta(days=item[1])))
+        parsed.append((_SECTION_OF[item[0]], EPOCH + dt.timedelta(days=item[1])))
     rv, record_hash = payload.get(MB_RECORD_VERSION), payload.get(MB_RECORD_HASH)
     if type(rv) is not int or not 0 < rv < 2**31:
         raise _bad("bad_record_version")
     if record_hash is not None and (not isinstance(record_hash, bytes) or len(record_hash) != RECORD_HASH_LENGTH):
         raise _bad("bad_record_hash")
-    return Clearance(name, birth_date, ClearanceStatus(status), tuple(categories), tuple(parsed), rv, record_hash)
+    return Clearance(name, birth_date, _STATUS_OF[status], tuple(categories), tuple(parsed), rv, record_hash)
 
 
 def _header(claims: Any) -> tuple[str, int, int, int, bytes]:
-    if not isinstance(claims, Mapping):
+    if not _is_map(claims):
         raise _bad("claims_not_map")
     iss = claims.get(CLAIM_ISS)
     if not (isinstance(iss, str) and len(iss) == 12 and iss.isascii() and iss.isdigit()):
@@ -320,7 +334,7 @@ def encode(claims: AnyClaims) -> bytes:
 
 
 def _notice(payload: Any) -> Notice:
-    if not isinstance(payload, Mapping):
+    if not _is_map(payload):
         raise _bad("payload_not_map")
     if payload.get(NT_VERSION) != SCHEMA_VERSION or type(payload.get(NT_VERSION)) is not int:
         raise _bad("unsupported_payload_version")
@@ -339,7 +353,7 @@ def _notice(payload: Any) -> Notice:
 
 def read_claims(claims: Any) -> AnyClaims:
     """Read decoded CWT claims of a medical-book or an attachment-notice seal strictly; raise SealMalformed."""
-    if isinstance(claims, Mapping) and CLAIM_NOTICE in claims and CLAIM_KZMB not in claims:
+    if _is_map(claims) and CLAIM_NOTICE in claims and CLAIM_KZMB not in claims:
         iss, iat, nbf, exp, cti = _header(claims)
         return NoticeClaims(iss, iat, nbf, exp, cti, _notice(claims[CLAIM_NOTICE]))
     return from_map(claims)

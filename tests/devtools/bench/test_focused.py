@@ -6,12 +6,16 @@ this machine), so its one tiny run is the smoke run of tests/devtools/bench/test
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from emhana.cli.main import app
+from emhana.devtools.bench import clients
 from emhana.devtools.bench.focused import BENCHMARKS
 from emhana.testing.databases import postgres_test_url
 
@@ -19,7 +23,7 @@ PG_ONLY = ("attach", "capitation", "load")
 SQLITE = {  # tiny runs of the benchmarks that support SQLite ({db}: a fresh SQLite file)
     "cms": ["--runs", "1", "--scale", "0.002"],
     "seal": ["--runs", "1", "--scale", "0.005"],
-    "near": ["--facility-population", "10000", "--queries", "5", "--database-url", "{db}"],
+    "near": ["--population", "1000", "--facility-population", "10000", "--queries", "5", "--database-url", "{db}"],
     "fhir": ["--bundles", "2", "--size", "2", "--database-url", "{db}"],
 }
 POSTGRES = {  # tiny runs of those that need PostgreSQL ({db}: EMHANA_TEST_DATABASE_URL)
@@ -80,3 +84,21 @@ def test_tiny_run_on_postgres(name: str) -> None:
     code, output = bench(name, *[a.replace("{db}", base) for a in POSTGRES[name]])
     assert code == 0, output
     assert TABLE_HEADS[name] in output and "|---" in output
+
+
+def test_a_failed_campaign_transaction_counts_as_an_error_never_toward_the_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def worker(url: str, account: int) -> Any:
+        def run(job: tuple[int, int, int, int]) -> None:
+            if job[0] % 3 == 0:
+                raise RuntimeError("capacity exceeded")
+
+        return run, lambda: 0
+
+    monkeypatch.setitem(clients.WORKERS, "flaky", worker)
+    out: queue.Queue[Any] = queue.Queue()
+    jobs = [(i, 0, 0, 0) for i in range(1, 13)]  # after a warm-up of one: 2..12, of which 3, 6, 9 and 12 fail
+    clients.client("flaky", "unused", 0, jobs, 1, threading.Barrier(1), out)
+    _, _, latencies, errors, _ = out.get_nowait()
+    assert (len(latencies), errors) == (7, 4)

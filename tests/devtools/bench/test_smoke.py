@@ -1,4 +1,6 @@
-"""The smoke run of `emhana bench` (issue 7): every figure is produced — present, finite, positive — never its value.
+"""The smoke run of `emhana bench` (issue 7): every figure is produced — present, finite, positive — never its value;
+and the correctness signals hold (issue 18, item 6): no failed transaction, no non-2xx answer, no overbooking, the
+near search equal to brute force, the load profiles without an error. Speed is never asserted.
 
 It needs PostgreSQL (COPY, client processes sharing one server, uvicorn with 2 workers); on SQLite it is skipped.
 """
@@ -51,22 +53,37 @@ FIGURES = [
     "seal.verify_per_s",
     "seal.verify_per_s.baseline",
     "seal.verify_per_s.ratio",
-    "http.attachment.rps",
-    "http.attachment.rps.baseline",
-    "http.attachment.p99_ms",
-    "http.attachment.p50_ms",
-    "http.clearance.rps",
-    "http.clearance.rps.baseline",
-    "http.clearance.p99_ms",
-    "http.clearance.p50_ms",
+    *[
+        f"http.{k}.{m}"
+        for k in ("attachment", "clearance", "fhir_patient", "near")
+        for m in ("rps", "rps.baseline", "rps.ratio", "p99_ms", "p50_ms")
+    ],
     "http.ping.p50_ms",
+    "load.wall_min",
+    *[
+        f"profile.{p}.{k}.{m}"
+        for p, kinds in (
+            ("campaign_peak", ("application", "near", "status")),
+            ("clearance_checks", ("seal_verify", "employer_list")),
+        )
+        for k in kinds
+        for m in ("achieved_per_s", "achieved_per_s.baseline", "p50_ms", "p99_ms", "offered")
+    ],
     "db.size_mb",
     "db.bytes_per_person",
     "memory.peak_mb",
     "memory.server_peak_mb",
     "total_s",
 ]
-CHECKS = ["campaign_errors", "overbooked_districts", "double_attached", "http_errors", "near_same_sites_share"]
+CHECKS = [
+    "campaign_errors",
+    "overbooked_districts",
+    "double_attached",
+    "http_errors",
+    "near_same_sites_share",
+    "profile_campaign_peak_errors",
+    "profile_clearance_checks_errors",
+]
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +119,32 @@ def test_every_figure_is_present_finite_and_positive(smoke: tuple[Report, dict[s
     bad = {k: figures[k] for k in FIGURES if not (math.isfinite(figures[k]) and figures[k] > 0)}
     assert not bad
     assert all(math.isfinite(v) for v in figures.values())
+
+
+@needs_postgres
+def test_the_correctness_signals_hold(smoke: tuple[Report, dict[str, object]]) -> None:
+    """Issue 18, item 6: figures that cannot flatter. Correctness only, never speed."""
+    report = smoke[0]
+    checks = report.context["checks"]
+    assert checks["campaign_errors"] == 0  # no failed transaction (none can count toward a rate)
+    assert checks["http_errors"] == 0  # every sampled read answered 2xx: the readers are entitled to what they read
+    assert checks["overbooked_districts"] == 0 and checks["double_attached"] == 0
+    assert checks["near_same_sites_share"] == 1.0  # near_free agrees with the brute-force scan
+    assert checks["profile_campaign_peak_errors"] == 0 and checks["profile_clearance_checks_errors"] == 0
+    figures = report.figures()
+    assert all(figures[k] == 0 for k in figures if k.startswith("http.") and k.endswith(".errors"))
+    assert all(figures[k] == 0 for k in figures if k.startswith("profile.") and k.endswith(".errors"))
+    # every application the campaign profile offered was approved (decided in its own transaction)
+    assert figures["profile.campaign_peak.approved"] >= figures["profile.campaign_peak.application.offered"] > 0
+
+
+@needs_postgres
+def test_the_markdown_report_names_the_machine_and_the_conditions(smoke: tuple[Report, dict[str, object]]) -> None:
+    from emhana.devtools.bench.cli import markdown
+
+    text = markdown(smoke[0])
+    assert "emhana bench --scale smoke" in text and "PostgreSQL" in text and "load average at the start" in text
+    assert "| conditions |" in text and "keep-alive connections" in text and "open loop" in text
 
 
 @needs_postgres

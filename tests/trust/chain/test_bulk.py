@@ -46,3 +46,25 @@ def test_fresh_chains_open_at_seq_one_after_the_genesis() -> None:
     lh = link_hash(kind="person", key="42", record_id=42, event_=OPEN, rec_hash=rec, prev_hash=GENESIS)
     assert link == ("person", "42", 1, 42, OPEN, rec, GENESIS, lh, at)
     assert head == ("person", "42", 1, lh)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+@pytest.mark.parametrize("extra", ROWS)
+def test_an_opener_hashes_like_the_writer(name: str, extra: dict[str, Any]) -> None:
+    kind = KINDS[name]
+    row = _row(name, extra)
+    fields = (*kind.open_fields, *(f for f in kind.optional_fields if row.get(f) is not None))
+    opener = bulk.Opener(kind, fields)
+    values = tuple(bulk.encode(row[f]) for f in opener.order)
+    key = kind.key_of(row)
+    rec, lh = opener.hashes(row["id"], key, values)
+    assert rec == record_hash(kind, row, OPEN)
+    assert lh == link_hash(kind=name, key=key, record_id=row["id"], event_=OPEN, rec_hash=rec, prev_hash=GENESIS)
+
+
+def test_an_opener_refuses_fields_the_kind_does_not_hash() -> None:
+    kind = KINDS["person"]
+    with pytest.raises(ValueError, match="missing"):
+        bulk.Opener(kind, kind.open_fields[1:])
+    with pytest.raises(ValueError, match="not hashed"):
+        bulk.Opener(kind, (*kind.open_fields, "created_at"))

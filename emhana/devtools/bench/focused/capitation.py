@@ -13,8 +13,9 @@ everyone attached (one open attachment each), then ANALYZE. Timed, each in its o
    (`emhana.attachment.capitation.compute_counts`: attachment JOIN person, dates and bands);
 3. the snapshot itself (`capitation.take_snapshot`, what POST /capitation/snapshots and
    `emhana capitation snapshot` run): stores the counts, each with the ids of its persons and their
-   attachments (traceability, A-121), committed. A repeat takes the snapshot of the day before (a day
-   already taken is returned as it was).
+   attachments (traceability, A-121), committed; on PostgreSQL its SELECT runs in parallel workers like
+   step 1's (migration 0035). A repeat takes the snapshot of the day before (a day already taken is returned
+   as it was).
 
 The steps are those of the national run's capitation part (emhana/devtools/bench/reads.py).
 With --sql-rows N the country is a small generated one (--population, default 20,000 here) plus N

@@ -2,12 +2,12 @@
 
     .venv/bin/emhana bench seal [--runs 7] [--scale 1.0] [--no-service]
 
-Each figure is the median of `--runs` runs of N back-to-back calls (as docs/credentials.md §5). Goal (issue 5):
-seal verification at least 0.4 of raw ES256 verification per second. The end-to-end row renders the seal to a
-PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page does with a photo;
-a photo-like JPEG (scaled, rotated, blurred) shows the cost of a real photo. The service rows verify a seal
-issued by a DSC kept in a SQLite database against the published signed lists (emhana.trust.scheme.publish), and
-through `POST /api/v1/verify` with the PNG.
+Each figure is the median of `--runs` runs of N back-to-back calls (as docs/credentials.md §5). Goal: seal
+verification at least 0.7 of raw ES256 verification per second (issue 18; 0.4 in issue 5). The end-to-end row
+renders the seal to a PNG with segno, decodes it with zxing-cpp and verifies it, which is what the verifier page
+does with a photo; a photo-like JPEG (scaled, rotated, blurred) shows the cost of a real photo. The service rows
+verify a seal issued by a DSC kept in a SQLite database against the published signed lists
+(emhana.trust.scheme.publish), and through `POST /api/v1/verify` with the PNG.
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
         f"seal: {len(text)} chars, QR version {qr.version} at level {qr.error} ({qr.symbol_size(border=0)[0]} "
         f"modules), PNG {len(png):,} bytes"
     )
-    verdict = "met" if ratio_verify >= 0.4 else "NOT met"
-    emit(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.40: {verdict})")
+    verdict = "met" if ratio_verify >= 0.7 else "NOT met"
+    emit(f"seal verify / raw ES256 verify = {ratio_verify:.2f} (goal ≥ 0.70: {verdict})")
     emit(f"seal build / raw ES256 sign = {ratio_build:.2f}")
     return {"chars": float(len(text)), "verify_ratio": ratio_verify, "build_ratio": ratio_build}
 

@@ -1,0 +1,143 @@
+"""The bulk load (one transaction, indexes and foreign keys built at its end) and the chain links it formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+
+from emhana import models  # noqa: F401  (registers every chained table)
+from emhana.devtools.generator import generate, sink
+from emhana.devtools.generator.attach import AttachmentRow
+from emhana.devtools.generator.people import PersonRow
+from emhana.kernel import clock
+from emhana.testing.databases import migrated_schema, postgres_test_url
+from emhana.trust.chain.verify import verify
+
+AT = dt.datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=dt.UTC)
+PERSONS: list[PersonRow] = [
+    (7, "900131300017", 'Қ"у\\ат', "Әсел", None, "1990-01-31", "female", "citizen"),
+    (8, "850220400016", "O'Neil", "Иван", "Иванович", "1985-02-20", "male", "foreigner"),
+]
+ATTACHMENTS: list[AttachmentRow] = [
+    (3, 7, 11, 12, 13, 14, "residence_permanent", "first_attachment", "2020-05-01", None, None, "2026-12-31", None,
+     "2020-04-30", None),
+    (4, 8, 11, 12, 15, None, "residence_permanent", "first_attachment", "2019-01-02", None, None, None, None,
+     "2019-01-01", None),
+]  # fmt: skip
+
+
+def test_chain_lines_are_the_links_and_heads_of_chain_rows() -> None:
+    chains = sink.chain_rows(PERSONS, ATTACHMENTS, AT)
+    assert sink.chain_lines(PERSONS, ATTACHMENTS, AT) == (sink.link_lines(chains), sink.head_lines(chains))
+
+
+# Everything that makes a schema: indexes, constraints (with their validity), triggers, columns.
+SCHEMA = """
+SELECT 'index ' || tablename || ' ' || replace(indexdef, schemaname || '.', '') FROM pg_indexes
+ WHERE schemaname = current_schema()
+UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || contype::text || ' '
+ || pg_get_constraintdef(oid) || ' ' || condeferrable::text || convalidated::text
+ FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+UNION ALL SELECT 'trigger ' || tgrelid::regclass::text || ' ' || tgname || ' ' || tgenabled::text
+ FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = current_schema()::regnamespace AND NOT tgisinternal
+UNION ALL SELECT 'column ' || table_name || ' ' || column_name || ' ' || data_type || ' '
+ || coalesce(column_default, '') || ' ' || is_nullable FROM information_schema.columns
+ WHERE table_schema = current_schema()
+ORDER BY 1
+"""
+# The rows of the loaded tables, without what the database stamps with its own clock (created_at defaults).
+CONTENT = {
+    "person": "SELECT id, iin, surname, given_name, patronymic, birth_date, sex, category, death_date FROM person",
+    "person_address": "SELECT * FROM person_address",
+    "person_phone": "SELECT * FROM person_phone",
+    "attachment": "SELECT * FROM attachment",
+    "chain_link": "SELECT kind, chain_key, seq, record_id, event, record_hash, prev_hash, link_hash, linked_at "
+    "FROM chain_link",
+    "chain_head": "SELECT * FROM chain_head",
+    "district_load": "SELECT * FROM district_load",
+}
+
+
+def schema_of(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        name = str(conn.scalar(text("SELECT current_schema()")))
+        return [str(line).replace(name + ".", "") for line in conn.scalars(text(SCHEMA))]
+
+
+def content_of(engine: Engine) -> dict[str, tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return {
+            table: tuple(
+                conn.execute(
+                    text(f"SELECT COUNT(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM ({q}) x")
+                ).one()
+            )
+            for table, q in CONTENT.items()
+        }
+
+
+@pytest.fixture
+def second_pg_url() -> Any:
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip("PostgreSQL is not configured")
+    with migrated_schema(base, "gen_bulk") as url:
+        yield url
+
+
+def test_a_bulk_load_stores_the_same_rows_and_leaves_the_migrated_schema(
+    pg_url: str, second_pg_url: str, engine_of: Callable[[str], Engine]
+) -> None:
+    batched, bulk = engine_of(pg_url), engine_of(second_pg_url)
+    migrated = schema_of(bulk)
+    with clock.use(clock.Fixed(AT)):
+        generate(batched, population=3_000, seed=5, batch=700)
+        stats = generate(bulk, population=3_000, seed=5, batch=700, bulk=True)
+    assert stats.persons == stats.attachments == 3_000
+    assert schema_of(bulk) == migrated
+    same = content_of(bulk)
+    assert same == content_of(batched)
+    assert same["chain_link"][0] == same["chain_head"][0] == 6_000
+    with bulk.connect() as conn:
+        report = verify(conn)
+    assert report.clean and report.links >= 6_000, report.findings[:3]
+    again = generate(bulk, population=500, seed=6, bulk=True)  # on a filled database: ids after the first load
+    assert again.first_person_id == 3_001 and schema_of(bulk) == migrated
+
+
+@pytest.mark.parametrize("where", ["copy", "restore"])
+def test_a_failed_bulk_load_leaves_nothing_and_the_schema_whole(
+    pg_url: str, engine_of: Callable[[str], Engine], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    engine = engine_of(pg_url)
+    generate(engine, population=0, seed=5)  # the facility layer
+    migrated = schema_of(engine)
+    sent: list[int] = []
+    send = sink.PostgresCopySink.send
+
+    def failing_send(self: sink.PostgresCopySink, batch: sink.Batch) -> None:
+        sent.append(1)
+        if len(sent) == 2:
+            raise psycopg.OperationalError("the connection broke")
+        send(self, batch)
+
+    def failing_restore(conn: Any, statements: list[str], work_mem: str = "") -> None:
+        conn.execute(statements[0])
+        raise psycopg.OperationalError("the connection broke")
+
+    if where == "copy":
+        monkeypatch.setattr(sink.PostgresCopySink, "send", failing_send)
+    else:
+        monkeypatch.setattr(sink, "restore", failing_restore)
+    with pytest.raises(psycopg.OperationalError):
+        generate(engine, population=2_000, seed=5, batch=500, bulk=True)
+    assert schema_of(engine) == migrated
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM person")) == 0
+        assert conn.scalar(text("SELECT COUNT(*) FROM chain_link WHERE kind IN ('person', 'attachment')")) == 0
