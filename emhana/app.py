@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from emhana import __version__
@@ -14,15 +14,18 @@ from emhana import models as tables  # noqa: F401  (every table, chain and liste
 from emhana.accounts.service import LocalAuthenticator
 from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
-from emhana.kernel.db import make_engine, make_sessionmaker
-from emhana.kernel.i18n import LANGUAGES, negotiate
+from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url
 from emhana.kernel.replicas import Replicas
 from emhana.web import apidocs, hosts, problems, security
 from emhana.web import replicas as replica_headers
+from emhana.web.language import LanguageMiddleware
 from emhana.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "web" / "static"
-LANG_COOKIE = "lang"
+# Connections each worker keeps to PostgreSQL (SQLAlchemy's default is 5): each request served at once holds one
+# (sync routes run in a pool of 40 threads), and a connection past the pool's size is opened for one request and
+# closed after it, a new server process each time: costlier than the read it serves. 16 kept, up to 40 in all.
+POOL_SIZE, POOL_OVERFLOW = 16, 24
 
 
 @asynccontextmanager
@@ -32,6 +35,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     replicas = getattr(app.state, "replicas", None)
     if isinstance(replicas, Replicas):
         replicas.dispose()
+
+
+def is_postgres_url(url: str) -> bool:
+    return normalize_url(url).startswith("postgresql")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,23 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=_lifespan,
     )
-    engine = make_engine(settings.database_url)
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if is_postgres_url(settings.database_url) else {}
+    engine = make_engine(settings.database_url, **pool)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.authenticator = LocalAuthenticator(allow_demo=settings.demo_mode)
 
-    @app.middleware("http")
-    async def _language(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        query = request.query_params.get("lang")
-        request.state.lang = negotiate(
-            query, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), settings.default_language
-        )
-        response = await call_next(request)
-        if query and query.lower() in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, query.lower(), max_age=365 * 24 * 3600, samesite="lax")
-        response.headers.setdefault("Content-Language", request.state.lang)  # security headers: web/security.py
-        return response
+    app.add_middleware(LanguageMiddleware, settings=settings)  # plain ASGI (web/language.py)
 
     if settings.database_replica_urls.strip():
         replica_headers.install(app, settings)  # docs/replicas.md

@@ -218,6 +218,16 @@ class TokenCache:
         self._lock = threading.Lock()
         self._generation = 0  # moves at every forget
 
+    def cached(self, *, token: str, now: dt.datetime) -> Actor | None:
+        """Return the actor of a token from the cache (no query; raise NotAuthenticated when it has expired), or
+        None when this process does not hold it: ``actor`` then looks it up."""
+        found = self._entries.get(_digest(token))
+        if found is None or found.until <= time.monotonic():
+            return None
+        if found.expires_at <= now:
+            raise NotAuthenticated()
+        return found.actor
+
     def actor(self, *, sessions: Callable[[], AbstractContextManager[Session]], token: str, now: dt.datetime) -> Actor:
         """Return the actor of a live token, from the cache or else looked up in a session of ``sessions()``;
         raise NotAuthenticated."""

@@ -4,8 +4,9 @@ sex and age band, with the persons counted, computed from attachment begin and e
 Nothing decided on a day changes any day up to it (new attachments begin tomorrow at the earliest,
 see rules.begin_date), so the count of a past day is the same whenever it is computed; a stored
 snapshot is never rewritten. The work runs inside the database in one INSERT ... SELECT ... GROUP BY:
-each count is stored with the ids of its persons and their attachments, gathered by the same GROUP BY
-(capitation_ids on PostgreSQL, json_group_array on SQLite).
+each count is stored with the ids of the attachments counted, gathered by the same GROUP BY (capitation_ids on
+PostgreSQL, json_group_array on SQLite); each names its person (``attachment.person_id``, never changed and
+hashed in the person's attachment chain), so the persons of a count are read through them (``persons_of``).
 
 On PostgreSQL the SELECT runs in parallel workers (issue 18; migration 0035): PostgreSQL 15 plans no
 INSERT ... SELECT in parallel, so the INSERT takes its rows from ``capitation_cells``, which runs the SELECT
@@ -13,6 +14,14 @@ INSERT ... SELECT in parallel, so the INSERT takes its rows from ``capitation_ce
 partial lists the workers' results are joined by (array_agg has no combine function before PostgreSQL 16).
 The age band is the index of the person's birth date among the band thresholds (width_bucket) joined to a
 VALUES list of the labels, so that the planner knows how few cells there are and aggregates in the workers.
+
+The count reads one table (issue 18; migration 0037): each attachment row carries its person's sex and birth date,
+set from the person row by the database itself on every insert and again whenever the person's change, so they are
+the person's own (a join of every person cost about five times the bare scan). The trace is one id list per cell,
+the attachments (issue 18, migration 0037: the list of their persons beside it doubled the aggregation and the
+storage, and repeated what each attachment row says); from it anyone can recount each cell from ``person`` and
+the attachment dates (docs/architecture.md, "Capitation"). ``fill_person_fields`` sets the copies again for every
+row in one statement.
 """
 
 from __future__ import annotations
@@ -22,9 +31,24 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Text, and_, case, cast, column, func, insert, literal, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Text,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy import values as values_of
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
 from emhana.attachment.enums import DEFAULT_BANDS
@@ -32,7 +56,6 @@ from emhana.attachment.models import Attachment, CapitationCount, CapitationSnap
 from emhana.attachment.rules import years_before
 from emhana.audit.service import record_event
 from emhana.facilities.models import Entity
-from emhana.identity.models import Person
 from emhana.kernel import clock, csvsafe
 from emhana.kernel.errors import InvalidDates, InvalidInput, NotFound, SnapshotExists
 from emhana.kernel.i18n import N_
@@ -44,7 +67,7 @@ from emhana.kernel.i18n import N_
 # compile the expressions again, for a query that is done in well under a second per million).
 COUNT_SETTINGS = {"work_mem": "1GB", "enable_sort": "off", "enable_nestloop": "off", "jit": "off"}
 # The columns capitation_cells returns (migration 0035), in order, with their types.
-CELL_COLUMNS = "entity_id bigint, sex text, band text, count bigint, person_ids bigint[], attachment_ids bigint[]"
+CELL_COLUMNS = "entity_id bigint, sex text, band text, count bigint, attachment_ids bigint[]"
 REASON_FUTURE = N_("a capitation snapshot can only be taken for today or a past day")
 BAD_BANDS = N_("The age bands must look like 0,1-4,5-14,65+ and cover every age from 0 without gaps.")
 # A-121 (L): the default bands (enums.DEFAULT_BANDS, infants under 1 apart) have no verified source; a snapshot
@@ -107,10 +130,13 @@ def bands_or_refuse(text: str) -> tuple[Band, ...]:
 
 
 def band_of(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[str]:
-    """Return a SQL expression naming a person's age band on a day, by birth-date thresholds."""
+    """Return a SQL expression naming a person's age band on a day, by birth-date thresholds (one band, "0+":
+    its label)."""
     whens: list[tuple[ColumnElement[bool], str]] = [
-        (Person.birth_date <= years_before(as_of, b.low), b.label) for b in reversed(bands[1:])
+        (Attachment.person_birth_date <= years_before(as_of, b.low), b.label) for b in reversed(bands[1:])
     ]
+    if not whens:
+        return literal(bands[0].label, Text)
     return case(*whens, else_=literal(bands[0].label))
 
 
@@ -124,13 +150,16 @@ def active_on(as_of: dt.date) -> ColumnElement[bool]:
 
 
 def counted(as_of: dt.date, bands: tuple[Band, ...]):  # type: ignore[no-untyped-def]
-    """Return the SELECT of the persons counted on a day: person, attachment, entity, sex, band."""
+    """Return the SELECT of the persons counted on a day: person, attachment, entity, sex, band (the person's sex
+    and birth date as the attachment row carries them, equal to the person's: migration 0037)."""
     band = band_of(bands, as_of).label("band")
-    return (
-        select(Attachment.person_id, Attachment.id.label("attachment_id"), Attachment.entity_id, Person.sex, band)
-        .join(Person, Person.id == Attachment.person_id)
-        .where(active_on(as_of))
-    )
+    return select(
+        Attachment.person_id,
+        Attachment.id.label("attachment_id"),
+        Attachment.entity_id,
+        Attachment.person_sex.label("sex"),
+        band,
+    ).where(active_on(as_of))
 
 
 def band_index(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[int]:
@@ -143,26 +172,51 @@ def band_index(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[int]:
     if not days:
         return literal(0, Integer)
     thresholds = text("ARRAY[" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + "]")
-    return literal(len(days), Integer) - func.width_bucket(Person.birth_date, thresholds)
+    return literal(len(days), Integer) - func.width_bucket(Attachment.person_birth_date, thresholds)
 
 
 def cells_select(as_of: dt.date, bands: tuple[Band, ...], *, ids: bool):  # type: ignore[no-untyped-def]
     """Return the PostgreSQL SELECT of the cells of a day: entity, sex, band, count (and with ``ids`` the
-    persons and attachments counted, in the same order), in the column types of CELL_COLUMNS."""
+    attachments counted), in the column types of CELL_COLUMNS."""
     labels = values_of(column("k", Integer), column("label", Text), name="band_label").data(
         [(i, b.label) for i, b in enumerate(bands)]
     )
-    sex = cast(Person.sex, Text)
+    sex = cast(Attachment.person_sex, Text)
     aggregates: list[ColumnElement[Any]] = [func.count()]
     if ids:
-        aggregates += [func.capitation_ids(Attachment.person_id), func.capitation_ids(Attachment.id)]
+        aggregates.append(func.capitation_ids(Attachment.id))
     return (
         select(Attachment.entity_id, sex, labels.c.label, *aggregates)
-        .join(Person, Person.id == Attachment.person_id)
         .join(labels, labels.c.k == band_index(bands, as_of))
         .where(active_on(as_of))
         .group_by(Attachment.entity_id, sex, labels.c.label)
     )
+
+
+FILL_PERSON_FIELDS = {
+    # The same statements as migration 0037's fill: only the rows whose copies differ are written.
+    "postgresql": (
+        "UPDATE attachment a SET person_sex = p.sex, person_birth_date = p.birth_date FROM person p "
+        "WHERE p.id = a.person_id AND (a.person_sex IS DISTINCT FROM p.sex "
+        "OR a.person_birth_date IS DISTINCT FROM p.birth_date)"
+    ),
+    "sqlite": (
+        "UPDATE attachment SET person_sex = (SELECT p.sex FROM person p WHERE p.id = attachment.person_id), "
+        "person_birth_date = (SELECT p.birth_date FROM person p WHERE p.id = attachment.person_id) "
+        "WHERE person_sex IS NOT (SELECT p.sex FROM person p WHERE p.id = attachment.person_id) "
+        "OR person_birth_date IS NOT (SELECT p.birth_date FROM person p WHERE p.id = attachment.person_id)"
+    ),
+}
+
+
+def fill_person_fields(conn: Connection) -> int:
+    """Set every attachment row's copy of its person's sex and birth date from the person, in one statement, and
+    return the rows that differed (0 when the triggers of migration 0037 kept them, as they do for every writer).
+
+    For a load that wrote rows with the triggers switched off (``session_replication_role = replica``); the
+    check constraint on PostgreSQL refuses such rows without the copies, so a load that switches triggers off
+    gives them itself (as ``emhana bench capitation --sql-rows`` does) and this repairs any that differ."""
+    return int(conn.execute(text(FILL_PERSON_FIELDS[conn.dialect.name])).rowcount or 0)
 
 
 def tune_for_counting(session: Session) -> None:
@@ -234,17 +288,13 @@ def take_snapshot(
     return snap
 
 
-STORED = ("snapshot_id", "entity_id", "sex", "band", "count", "person_ids", "attachment_ids")
+STORED = ("snapshot_id", "entity_id", "sex", "band", "count", "attachment_ids")
 
 
 def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple[Band, ...]) -> None:
-    """Store the cells of a day with their persons, in one INSERT ... SELECT inside the database.
-
-    The two id aggregates see each group's rows in the same order (and, on PostgreSQL, combine the workers'
-    partial lists in the same order), so person_ids[i] and attachment_ids[i] belong together."""
+    """Store the cells of a day with the attachments counted, in one INSERT ... SELECT inside the database."""
     if session.get_bind().dialect.name != "postgresql":
         sub = counted(as_of, bands).subquery()
-        ids = func.json_group_array
         session.execute(
             insert(CapitationCount).from_select(
                 list(STORED),
@@ -254,8 +304,7 @@ def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple
                     sub.c.sex,
                     sub.c.band,
                     func.count(),
-                    ids(sub.c.person_id),
-                    ids(sub.c.attachment_id),
+                    func.json_group_array(sub.c.attachment_id),
                 ).group_by(sub.c.entity_id, sub.c.sex, sub.c.band),
             )
         )
@@ -307,21 +356,29 @@ class TracedPerson:
     band: str
 
 
+# The attachments of a snapshot's cells (of one entity, or all) with the person of each, in the database.
+TRACED = {
+    "postgresql": (
+        "SELECT a.person_id, a.id, c.entity_id, c.sex, c.band FROM capitation_count c "
+        "CROSS JOIN LATERAL unnest(c.attachment_ids) AS x(id) JOIN attachment a ON a.id = x.id "
+        "WHERE c.snapshot_id = :snapshot_id AND (CAST(:entity_id AS bigint) IS NULL OR c.entity_id = :entity_id)"
+    ),
+    "sqlite": (
+        "SELECT a.person_id, a.id, c.entity_id, c.sex, c.band FROM capitation_count c "
+        "JOIN json_each(c.attachment_ids) AS x JOIN attachment a ON a.id = x.value "
+        "WHERE c.snapshot_id = :snapshot_id AND (:entity_id IS NULL OR c.entity_id = :entity_id)"
+    ),
+}
+
+
 def persons_of(*, session: Session, snapshot: CapitationSnapshot, entity_id: int | None = None) -> list[TracedPerson]:
-    """Return the persons counted in a snapshot, by entity and person (traceability to the person, A-121)."""
-    query = (
-        select(CapitationCount)
-        .options(undefer(CapitationCount.person_ids), undefer(CapitationCount.attachment_ids))
-        .where(CapitationCount.snapshot_id == snapshot.id)
+    """Return the persons counted in a snapshot, by entity and person (traceability to the person, A-121): the
+    attachments stored in each count, each with its person."""
+    found = session.execute(
+        text(TRACED[session.get_bind().dialect.name]), {"snapshot_id": snapshot.id, "entity_id": entity_id}
     )
-    if entity_id is not None:
-        query = query.where(CapitationCount.entity_id == entity_id)
-    found = [
-        TracedPerson(int(p), int(a), c.entity_id, c.sex, c.band)
-        for c in session.scalars(query)
-        for p, a in zip(c.person_ids, c.attachment_ids, strict=True)
-    ]
-    return sorted(found, key=lambda t: (t.entity_id, t.person_id))
+    traced = [TracedPerson(int(p), int(a), int(e), str(s), str(b)) for p, a, e, s, b in found]
+    return sorted(traced, key=lambda t: (t.entity_id, t.person_id))
 
 
 CSV_HEADER = ("as_of", "entity_id", "entity_bin", "sex", "age_band", "count")

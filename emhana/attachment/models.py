@@ -145,6 +145,12 @@ class Attachment(Base):
     decided_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # The person's sex and birth date, copied by the database itself and kept equal to the person's (triggers of
+    # migration 0037: set from the person on every insert, whatever a writer gives, and again when the person's
+    # change), so that capitation counts one table (docs/architecture.md, "Capitation"). Writers need not give
+    # them. Not hashed in the attachment chain: they are the person's, hashed in the person's chain.
+    person_sex: Mapped[str | None] = mapped_column(String(6))
+    person_birth_date: Mapped[dt.date | None] = mapped_column(Date)
 
     __table_args__ = (
         # A-01: at most one open attachment per person, enforced by the database itself.
@@ -160,6 +166,13 @@ class Attachment(Base):
             "district_id",
             sqlite_where=text("end_date IS NULL"),
             postgresql_where=text("end_date IS NULL"),
+        ),
+        # The attachment an application opened (attachment_of; migration 0038): only those rows have one.
+        Index(
+            "ix_attachment_application",
+            "application_id",
+            sqlite_where=text("application_id IS NOT NULL"),
+            postgresql_where=text("application_id IS NOT NULL"),
         ),
         CheckConstraint("(end_date IS NULL) = (end_reason IS NULL)", name="end_reason"),
     )
@@ -191,17 +204,18 @@ class CapitationSnapshot(Base):
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
 
 
-# The persons behind a count, as ids: bigint[] on PostgreSQL, a JSON list on SQLite.
+# The attachments behind a count, as ids: bigint[] on PostgreSQL, a JSON list on SQLite.
 IdList = ARRAY(BigInteger).with_variant(JSON(), "sqlite")
 
 
 class CapitationCount(Base):
-    """The count of one entity x sex x age band in a snapshot, with the persons counted and their
-    attachments (traceability to the person, A-121): person_ids[i] was counted through attachment_ids[i].
+    """The count of one entity x sex x age band in a snapshot, with the attachments counted (traceability to the
+    person, A-121): each names its person (``attachment.person_id``, never changed, hashed in its chain).
 
     The trace sits in the count's row (migration 0006) rather than one row per person: a national
-    snapshot writes a few thousand rows instead of 20 million, and the count and its persons come
-    from the same GROUP BY, so they cannot disagree."""
+    snapshot writes a few thousand rows instead of 20 million, and the count and its attachments come
+    from the same GROUP BY, so they cannot disagree. The persons' ids beside them (until migration 0037) repeated
+    what the attachment rows say at twice the cost (capitation.persons_of reads them through the attachments)."""
 
     __tablename__ = "capitation_count"
 
@@ -211,7 +225,6 @@ class CapitationCount(Base):
     sex: Mapped[str] = mapped_column(String(6))
     band: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer)
-    person_ids: Mapped[list[int]] = mapped_column(IdList, deferred=True)
     attachment_ids: Mapped[list[int]] = mapped_column(IdList, deferred=True)
 
     __table_args__ = (UniqueConstraint("snapshot_id", "entity_id", "sex", "band", name="uq_capitation_count_cell"),)

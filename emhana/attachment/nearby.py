@@ -1,28 +1,52 @@
 """The nearest participating sites with their districts' free places (journey 1), in one Core statement.
 
 ``near_free`` (emhana.attachment.application.service) answers the public near search of the attachment API and
-the clinics page. On PostgreSQL one statement does it all: a KNN scan of the GiST index ix_site_point gives the
-nearest eligible sites by planar distance with their entities, and each brings its active districts with the load
-the database keeps for them (``district_load``, emhana.attachment.load): no attachment row is counted and no ORM
-object built. The great-circle re-ranking and its proof of exactness are those of
-``emhana.facilities.service.near`` (the fetch grows fourfold when it cannot prove the answer). On other databases
-``near`` gives the sites and one more statement the districts with their loads.
+the clinics page. On PostgreSQL one statement does it all (docs/near-search.md): a KNN scan of the GiST index
+ix_site_point gives the nearest eligible sites by planar distance in degrees, the database itself ranks those
+candidates by great-circle distance and keeps the k nearest, and only those bring
+their entities and their active districts with the load the database keeps for them (``district_load``,
+emhana.attachment.load): no attachment row is counted, no lock is taken or waited for, no ORM object is built.
+Every row also carries what proves the answer exact (``reach``); the rare answer it cannot prove is fetched again
+with four times the candidates. A session with no transaction open (the public near search) is answered on the
+near search's own autocommit connections, one round trip. On other databases ``near`` gives the sites and one more
+statement the districts with their loads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Connection, Date, Integer, Table, and_, bindparam, exists, func, select
+import psycopg
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Float,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    exists,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from emhana.attachment.models import DistrictLoad
 from emhana.facilities.inclusion import included_on
 from emhana.facilities.models import District, Entity, Site
-from emhana.facilities.rules import bounding_box, haversine_km
+from emhana.facilities.rules import EARTH_RADIUS_KM, haversine_km
 from emhana.facilities.service import near
 from emhana.kernel.fastsql import Fast
 
@@ -48,8 +72,7 @@ class Place(Protocol):
     def doctor_id(self) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class SiteRow:
+class SiteRow(NamedTuple):
     id: int
     entity_id: int
     kind: str
@@ -62,15 +85,13 @@ class SiteRow:
     lon: float
 
 
-@dataclass(frozen=True)
-class EntityRow:
+class EntityRow(NamedTuple):
     id: int
     name_kk: str
     name_ru: str
 
 
-@dataclass(frozen=True)
-class DistrictRow:
+class DistrictRow(NamedTuple):
     id: int
     number: int
     profile: str
@@ -78,8 +99,7 @@ class DistrictRow:
     doctor_id: int | None
 
 
-@dataclass(frozen=True)
-class Nearby:
+class Nearby(NamedTuple):
     """A site near a point, with its entity and its great-circle distance."""
 
     site: SiteRow
@@ -88,6 +108,7 @@ class Nearby:
 
 
 Found = list[tuple[Nearby, list[tuple[DistrictRow, int]]]]
+Rows = Callable[[Mapping[str, Any]], list[tuple[Any, ...]]]
 
 DAY = bindparam("day", type_=Date)
 SITE_COLUMNS = (
@@ -102,29 +123,51 @@ SITE_COLUMNS = (
     _s.lat,
     _s.lon,
 )
+TWO_R = 2 * EARTH_RADIUS_KM  # as haversine_km multiplies: (2 R) asin(...)
+FIRST_FETCH = 48  # candidates of the first fetch: enough to prove the answer of about 98 queries in 100 at k = 10
 
 
 def _statement(profile: bool) -> Fast:
-    """Return the KNN statement: the ``fetch`` nearest eligible sites by planar distance, each with its active
-    districts (of the profile, when asked) and their loads, nearest first."""
-    planar = func.point(_s.lon, _s.lat).op("<->")(func.point(bindparam("lon"), bindparam("lat")))
+    """Return the near statement: the ``fetch`` nearest eligible sites by planar distance (``cand``), of them the
+    ``k`` nearest by great-circle distance (``top``), each with its entity and its active districts (of the
+    profile, when asked) and their loads, nearest first; every row also carries the number of candidates and the
+    planar distance of the farthest, which prove the answer (``reach``)."""
+    lat, lon = bindparam("lat", type_=Float), bindparam("lon", type_=Float)
+    planar = func.point(_s.lon, _s.lat).op("<->", return_type=Float)(func.point(lon, lat))
     cond = [_s.active.is_(True), included_on(DAY)]
     if profile:
         cond.append(exists().where(_d.site_id == _s.id, _d.profile == bindparam("profile"), _d.active.is_(True)))
-    nearest = (
+    cand = (
         select(*SITE_COLUMNS, _e.name_kk.label("e_kk"), _e.name_ru.label("e_ru"), planar.label("planar"))
         .select_from(SITE.join(ENTITY, _e.id == _s.entity_id))
         .where(*cond)
         .order_by(planar)
         .limit(bindparam("fetch", type_=Integer))
-        .subquery("nearest")
+        .cte("cand")
     )
-    on = [_d.site_id == nearest.c.id, _d.active.is_(True)]
+    c = cand.c
+    two = literal_column("2", Float)
+    # haversine_km's own steps in its order, so that both give the same number for the same site
+    a = func.power(func.sin((func.radians(c.lat) - func.radians(lat)) / two), two) + func.cos(
+        func.radians(lat)
+    ) * func.cos(func.radians(c.lat)) * func.power(func.sin(func.radians(c.lon - lon) / two), two)
+    km = (bindparam("two_r", type_=Float) * func.asin(func.least(literal_column("1", Float), func.sqrt(a)))).label("km")
+    top = (
+        select(*(col for col in c if col.key != "planar"), km)
+        .order_by(km, c.id)
+        .limit(bindparam("k", type_=Integer))
+        .subquery("top")
+    )
+    on = [_d.site_id == top.c.id, _d.active.is_(True)]
     if profile:
         on.append(_d.profile == bindparam("profile"))
     return Fast(
         select(
-            *nearest.c,
+            select(func.count()).select_from(cand).scalar_subquery(),
+            select(func.max(c.planar)).scalar_subquery(),
+            *(top.c[col.key] for col in SITE_COLUMNS),
+            top.c.e_kk,
+            top.c.e_ru,
             _d.id,
             _d.number,
             _d.profile,
@@ -132,43 +175,64 @@ def _statement(profile: bool) -> Fast:
             _d.doctor_id,
             func.coalesce(_l.attached, 0),
         )
-        .select_from(nearest.outerjoin(DISTRICT, and_(*on)).outerjoin(LOAD, _l.district_id == _d.id))
-        .order_by(nearest.c.planar, nearest.c.id, _d.number, _d.id)
+        .select_from(top.outerjoin(DISTRICT, and_(*on)).outerjoin(LOAD, _l.district_id == _d.id))
+        .order_by(top.c.km, top.c.id, _d.number, _d.id)
     )
 
 
-KNN = {False: _statement(False), True: _statement(True)}
+NEAR = {False: _statement(False), True: _statement(True)}
 
 
-def _knn(conn: Connection, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
-    """PostgreSQL: the answer from the KNN statement, re-ranked by great-circle distance (exact)."""
-    fetch = max(6 * limit, 64)  # a short first fetch has to grow for about 1 query in 10
-    params: dict[str, Any] = {"lat": lat, "lon": lon, "day": day}
+def reach(lat: float, km: float, squeeze: float = 1.0) -> float:
+    """Return a planar distance (degrees of latitude, and of longitude times ``squeeze``) within which lies every
+    point at most ``km`` (great-circle) from a point at latitude ``lat``; infinity when none can be given.
+
+    With d the angle of ``km``, a point (φ', λ') is that near when sin²(Δφ/2) + cos φ cos φ' sin²(Δλ/2) <= sin²(d/2),
+    and there cos φ' >= cos(|φ| + d). For a given Δφ the planar distance grows with Δλ; at the largest Δλ its square
+    is a convex function of sin²(Δφ/2) (each term is 4 asin²(√x) of a linear function of it, a series of positive
+    powers of x), so it is largest at an end: Δφ = d with Δλ = 0, or Δφ = 0 with sin²(Δλ/2) at most
+    sin²(d/2) / (cos φ cos(|φ| + d)). Longitudes are not taken round the antimeridian (nor does the index's
+    planar distance take them so)."""
+    d = km / EARTH_RADIUS_KM
+    far = abs(math.radians(lat)) + d
+    if far >= math.pi / 2:
+        return math.inf
+    x = math.sin(d / 2) ** 2 / (math.cos(math.radians(lat)) * math.cos(far))
+    if x >= 1.0:
+        return math.inf
+    return math.degrees(max(d, squeeze * 2 * math.asin(math.sqrt(x))))
+
+
+def _answer(rows: Rows, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
+    """PostgreSQL: the answer of the near statement, exact by great-circle distance.
+
+    Every eligible site nearer in planar distance than the farthest candidate is a candidate, so the answer is
+    exact when the candidates are all the eligible sites, or when every point as near as the k-th answer lies
+    nearer in planar distance than the farthest candidate (``reach``); otherwise the fetch grows fourfold."""
+    params: dict[str, Any] = {"lat": lat, "lon": lon, "day": day, "k": limit, "two_r": TWO_R}
     if profile:
         params["profile"] = profile
+    fetch = max(FIRST_FETCH, 2 * limit)
     while True:
-        rows = KNN[bool(profile)].rows(conn, {**params, "fetch": fetch})
+        params["fetch"] = fetch
+        got = rows(params)
+        if not got:
+            return []  # no eligible site at all
         sites: dict[int, tuple[Nearby, list[tuple[DistrictRow, int]]]] = {}
-        farthest = 0.0
-        for r in rows:
-            found = sites.get(r[0])
+        for r in got:
+            found = sites.get(r[2])
             if found is None:
-                site = SiteRow(*r[:10])
-                found = sites[r[0]] = (
-                    Nearby(site, EntityRow(site.entity_id, r[10], r[11]), haversine_km(lat, lon, r[8], r[9])),
+                site = SiteRow(*r[2:12])
+                found = sites[r[2]] = (
+                    Nearby(site, EntityRow(r[3], r[12], r[13]), haversine_km(lat, lon, r[10], r[11])),
                     [],
                 )
-                farthest = float(r[12])
-            if r[13] is not None:
-                found[1].append((DistrictRow(r[13], r[14], r[15], r[16], r[17]), int(r[18])))
+            if r[14] is not None:
+                found[1].append((DistrictRow(r[14], r[15], r[16], r[17], r[18]), r[19]))
         ranked = sorted(sites.values(), key=lambda t: (t[0].distance_km, t[0].site.id))
-        if len(sites) < fetch:
-            return ranked[:limit]
-        if len(ranked) >= limit:
-            lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, ranked[limit - 1][0].distance_km)
-            corner = math.hypot(max(lat_max - lat, lat - lat_min), max(lon_max - lon, lon - lon_min))
-            if corner * (1 + 1e-9) + 1e-9 < farthest:
-                return ranked[:limit]
+        candidates, farthest = got[0][0], got[0][1]
+        if candidates < fetch or reach(lat, ranked[-1][0].distance_km) * (1 + 1e-9) + 1e-9 < farthest:
+            return ranked
         fetch *= 4
 
 
@@ -190,22 +254,99 @@ def _loads(session: Session, site_ids: list[int], profile: str | None) -> dict[i
     return by_site
 
 
+class _Own:
+    """The near search's own connections to one database: autocommit, outside the application's pool (requests
+    that hold every pooled connection never make it wait), checked out without a ping; its statements compiled
+    once and sent, prepared, on psycopg's cursor."""
+
+    def __init__(self, bind: Engine) -> None:
+        self.engine = create_engine(
+            bind.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4, hide_parameters=True
+        )
+        event.listen(self.engine, "connect", _generic_plans)
+        self.compiled = {k: v.stmt.compile(dialect=self.engine.dialect) for k, v in NEAR.items()}  # type: ignore[attr-defined]
+
+    def answer(self, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
+        """Answer on one of the connections; a connection found broken (the server restarted since it was last
+        used) is dropped and the statement sent once more on a new one."""
+        compiled = self.compiled[bool(profile)]
+        for attempt in (1, 2):
+            pooled = self.engine.raw_connection()
+            conn = cast(psycopg.Connection[Any], pooled.driver_connection)
+            try:
+                return _answer(partial(_send, conn, compiled), lat, lon, day, limit, profile)
+            except DBAPIError:
+                if attempt == 2 or not conn.broken:
+                    raise
+                pooled.invalidate()
+            finally:
+                pooled.close()
+        raise AssertionError("unreachable")
+
+
+def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
+    """Plan the near statement once per connection: PostgreSQL's choice between a generic plan and one planned
+    for each execution's values goes, on some data, to planning every execution (0.4 ms, more than the
+    execution) with a hash join over every district; the generic plan reads the chosen sites' districts by key."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET plan_cache_mode = force_generic_plan")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _send(conn: psycopg.Connection[Any], compiled: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a compiled statement (none of whose types has a bind processor) prepared on a psycopg connection;
+    a driver error becomes SQLAlchemy's, its parameters hidden."""
+    sql, values = compiled.string, compiled.construct_params(dict(params))
+    try:
+        return conn.execute(sql, values, prepare=True).fetchall()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, values, exc, psycopg.Error, hide_parameters=True) from exc
+
+
+_OWN: weakref.WeakKeyDictionary[Pool, _Own] = weakref.WeakKeyDictionary()
+_OWN_LOCK = threading.Lock()
+
+
+def _own(bind: Engine) -> _Own:
+    """Return the near search's own connections to the database of an engine (made on first use, disposed with
+    the engine, or with its pool)."""
+    pool = bind.pool
+    found = _OWN.get(pool)
+    if found is None:
+        with _OWN_LOCK:
+            found = _OWN.get(pool)
+            if found is None:
+                found = _OWN[pool] = _Own(bind)
+                engine, root = found.engine, bind
+                while isinstance(getattr(root, "_proxied", None), Engine):  # an engine with options: its own
+                    root = root._proxied  # type: ignore[attr-defined]
+                event.listen(root, "engine_disposed", lambda _root: engine.dispose())  # ends with the app's
+                weakref.finalize(pool, engine.dispose)
+    return found
+
+
+def _on(conn: Connection) -> Callable[[bool], Rows]:
+    def statement(profile: bool) -> Rows:
+        return lambda params: NEAR[profile].rows(conn, params)
+
+    return statement
+
+
 def near_free(*, session: Session, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
     """Return the nearest participating sites, nearest first, each with its active districts (of the profile, when
-    given) and their open attachments."""
+    given) and their open attachments.
+
+    On PostgreSQL a session in a transaction (which may hold writes of its own) is answered on its connection; any
+    other (the public near search, whose first statement this is) on the near search's own connections, which read
+    the latest committed loads as the session would have."""
     if limit <= 0:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
         if session.in_transaction():
-            return _knn(session.connection(), lat, lon, day, limit, profile)
-        # The first statement of its session (the public near search): one statement needs no transaction of its
-        # own, so it runs without one (no BEGIN, no ROLLBACK: one round trip), then the session is as it was.
-        try:
-            return _knn(
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}), lat, lon, day, limit, profile
-            )
-        finally:
-            session.rollback()  # ends the session's transaction: a later statement begins an ordinary one
+            return _answer(_on(session.connection())(bool(profile)), lat, lon, day, limit, profile)
+        return _own(cast(Engine, bind)).answer(lat, lon, day, limit, profile)
     found = near(session=session, lat=lat, lon=lon, day=day, limit=limit, profile=profile)
     districts = _loads(session, [n.site.id for n in found], profile)
     return [

@@ -23,6 +23,7 @@ from emhana.attachment.enums import Cause, EndReason, PlaceBasis
 from emhana.attachment.facts import ATTACHMENT
 from emhana.attachment.models import Attachment
 from emhana.audit.service import Events as AuditEvents
+from emhana.audit.service import send_events
 from emhana.kernel import clock
 from emhana.kernel.errors import AlreadyAttached
 from emhana.kernel.fastsql import Fast
@@ -45,6 +46,7 @@ class NewAttachment:
     insured_until: dt.date | None = None
     application_id: int | None = None
     care_at_home: bool | None = None  # A-26: home visits agreed outside the service zone (None inside it)
+    id: int | None = None  # the row's id when the caller has taken it from the table's sequence already
 
 
 OPEN = Fast(insert(ATTACHMENT).returning(ATTACHMENT.c.id))
@@ -57,7 +59,11 @@ CLOSE = Fast(
 
 def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -> int:
     """Insert a person's new attachment row and return its id (A-01: the database's partial unique index
-    refuses a second open one, which becomes AlreadyAttached)."""
+    refuses a second open one, which becomes AlreadyAttached).
+
+    With ``new.id`` given, the INSERT joins the connection's open pipeline, if any (``fastsql.pipeline``): the
+    caller then turns an IntegrityError of the attachment table at the pipeline's end into AlreadyAttached
+    (``already_attached``)."""
     row: dict[str, Any] = {
         "person_id": new.person_id,
         "entity_id": new.entity_id,
@@ -77,7 +83,11 @@ def open_attachment(session: Session, actor: Actor | None, new: NewAttachment) -
         "created_at": clock.now(),
     }
     try:
-        new_id = int(OPEN.rows(session.connection(), row)[0][0])
+        if new.id is not None:
+            new_id = row["id"] = new.id
+            OPEN.later(session.connection(), row)
+        else:
+            new_id = int(OPEN.rows(session.connection(), row)[0][0])
     except IntegrityError as exc:
         raise AlreadyAttached() from exc
     # The person's history chain (tamper evidence), hashed from the row as written: no read-back.
@@ -98,7 +108,7 @@ def close_attachment(
 
     ``linked``: whether the row is in its chain already, with the record hash of its latest end link, as
     read with the person's history (facts.periods); an unlinked row is read back at commit."""
-    CLOSE.rows(
+    CLOSE.later(
         session.connection(),
         {"b_id": attachment_id, "b_person": person_id, "b_end": last_day, "b_reason": reason.value},
     )
@@ -115,12 +125,22 @@ def close_attachment(
         set_committed_value(loaded, "end_reason", reason.value)
 
 
+def already_attached(exc: IntegrityError) -> bool:
+    """Tell whether a database error is the refusal of a second open attachment of a person (A-01): a unique
+    violation on the attachment table."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(exc.orig, "sqlstate", None) == "23505" and getattr(diag, "table_name", None) == ATTACHMENT.name
+
+
 class Events(AuditEvents):
     """The audit events of an attachment transaction: written by the audit package's one writer with one
-    statement, then handed as written to the audit hash chain (linked at commit, no read-back)."""
+    statement (in the connection's open pipeline, if any), then handed as written to the audit hash chain
+    (linked at commit, no read-back)."""
 
     def write(self, session: Session) -> list[dict[str, Any]]:
-        written = super().write(session)
-        if written:
-            chain.note_new(session, "audit", [r["id"] for r in written], rows=written)
-        return written
+        rows, self.rows = self.rows, []
+        if not rows:
+            return []
+        written = send_events(session.connection(), rows)
+        written.then(lambda done: chain.note_new(session, "audit", [r["id"] for r in done], rows=done))
+        return written.rows if written.done else []

@@ -6,13 +6,16 @@ Here a read that runs in a read-only unit of work instead hands its events to :f
 the session until it commits, and its ``before_commit`` hands them to the process's :class:`GroupLog` of the
 primary engine and blocks until they are committed:
 
-* the first request to arrive when no batch is being written leads: it waits ``gather`` seconds for others
-  (nothing when it is alone), takes every waiting request's events (up to ``max_rows``), writes them in one
-  transaction through the registered writer (one multi-row INSERT and their chain links, see
+* a request whose events no leader has taken leads when fewer than ``leaders`` batches are being written (two
+  on PostgreSQL, one on SQLite, whose writes take turns anyway): it waits ``gather`` seconds for others (nothing
+  when it is alone), takes every waiting request's events (up to ``max_rows``), writes them in one transaction
+  through the registered writer (one multi-row INSERT and their chain links, see
   ``emhana.trust.chain.readlog``) and commits, then wakes the requests whose events it wrote;
-* those that arrived while a batch was being written wait for it, and the next leader takes them all;
+* the others wait for the batch that took their events, or lead the next one;
 * a batch that fails is retried one request at a time, so a bad row fails only its own read; a request whose
-  events could not be written gets the error (its commit fails, the read answers 5xx, never unlogged).
+  events could not be written gets the error (its commit fails, the read answers 5xx, never unlogged);
+* each leader writes on a connection of the log's own, kept open between batches (no checkout and no ping per
+  batch); a kept connection that the server dropped (a restart) is replaced and the batch written once more.
 
 No thread of its own: a waiting request becomes the leader when the leader before it is done, so it works the
 same under uvicorn, in tests and in a command. A session that is not read-only writes its read events in its
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from emhana.audit.models import AuditEvent
@@ -43,6 +47,7 @@ READS = "emhana.readlog.rows"  # session.info: the read events waiting for the s
 ENGINE = "emhana.readlog.engine"  # session.info: the primary engine that logs them (else the session's own)
 GATHER_SECONDS = 0.001
 MAX_ROWS = 500
+LEADERS = 2  # batches of one process written at once on PostgreSQL (each on a connection of the log's own)
 WAIT_SECONDS = 30.0
 
 _writer: list[Writer] = []
@@ -60,6 +65,7 @@ class ReadLogFailed(RuntimeError):
 @dataclass(eq=False)
 class _Ticket:
     rows: list[dict[str, Any]]
+    taken: bool = False  # in a leader's batch
     done: bool = False
     error: BaseException | None = None
 
@@ -71,12 +77,18 @@ class GroupLog:
     engine: Engine
     gather: float = GATHER_SECONDS
     max_rows: int = MAX_ROWS
+    leaders: int = 0  # batches written at once (0: LEADERS on PostgreSQL, 1 on SQLite, whose writes take turns)
     batches: int = 0  # transactions committed (for tests and benchmarks)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _queue: list[_Ticket] = field(default_factory=list)
-    _leading: bool = False
+    _leading: int = 0  # leaders writing now
     _last: int = 0  # requests in the last batch
     _own: Engine | None = None
+    _idle: list[Connection] = field(default_factory=list)  # the log's own connections, between batches
+
+    def __post_init__(self) -> None:
+        if self.leaders <= 0:
+            self.leaders = LEADERS if self.engine.dialect.name == "postgresql" else 1
 
     def append(self, rows: Sequence[Row], timeout: float = WAIT_SECONDS) -> None:
         """Write the rows durably with those of concurrent requests; return once committed, else raise."""
@@ -86,28 +98,30 @@ class GroupLog:
         deadline = time.monotonic() + timeout
         with self._cond:
             self._queue.append(ticket)
-            while not ticket.done and self._leading:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if ticket in self._queue:  # never written: nobody will write it now
+        while True:
+            with self._cond:
+                while not ticket.done and (ticket.taken or self._leading >= self.leaders):
+                    left = deadline - time.monotonic()
+                    if left <= 0 and not ticket.taken:  # never written: nobody will write it now
                         self._queue.remove(ticket)
                         raise ReadLogFailed("the access log did not answer in time")
-                    # taken by a leader that is still writing: its outcome decides, wait for it
-                self._cond.wait(max(left, 0.05))
-            lead = not ticket.done
-            if lead:
-                self._leading = True
-        if lead:
+                    # (taken by a leader that is still writing: its outcome decides, wait for it)
+                    self._cond.wait(max(left, 0.05))
+                if ticket.done:
+                    break
+                self._leading += 1
             try:
                 self._lead(ticket)
             finally:
                 with self._cond:
-                    self._leading = False
+                    self._leading -= 1
                     self._cond.notify_all()
         if ticket.error is not None:
             raise ReadLogFailed("the access log could not be written") from ticket.error
 
     def _lead(self, mine: _Ticket) -> None:
+        """Write batches from the head of the queue until the leader's own events are written, or another leader
+        has taken them (it then waits for that one's outcome like any other request)."""
         while not mine.done:
             if self.gather > 0 and self._last > 1:  # others were reading a moment ago: let them join
                 time.sleep(self.gather)
@@ -116,8 +130,11 @@ class GroupLog:
                 size = 0
                 while self._queue and (not batch or size + len(self._queue[0].rows) <= self.max_rows):
                     t = self._queue.pop(0)
+                    t.taken = True
                     batch.append(t)
                     size += len(t.rows)
+            if not batch:
+                return
             self._write(batch)
             with self._cond:
                 self._cond.notify_all()
@@ -135,27 +152,61 @@ class GroupLog:
                     except BaseException as one:  # noqa: BLE001
                         t.error = one
         self._last = len(batch)
-        for t in batch:
-            t.done = True
+        with self._cond:
+            for t in batch:
+                t.done = True
 
     def _commit(self, rows: Sequence[Row]) -> None:
         if not _writer:
             raise ReadLogFailed("no access-log writer is registered (import emhana.trust.chain.readlog)")
-        if self._own is None:
-            # A connection of its own, outside the application's pool: the requests waiting for this batch may
-            # hold every pooled connection (one leader at a time, so one connection is enough).
-            url = self.engine.url.render_as_string(hide_password=False)
-            own = self._own = make_engine(url, pool_size=1, max_overflow=0)
-            event.listen(self.engine, "engine_disposed", lambda _engine: own.dispose())  # ends with the app's
-            weakref.finalize(self, own.dispose)
-        with self._own.begin() as conn:
-            _writer[0](conn, rows)
-        self.batches += 1
+        for attempt in (1, 2):
+            conn, kept = self._connection()
+            try:
+                with conn.begin():
+                    _writer[0](conn, rows)
+            except BaseException as exc:
+                conn.invalidate()  # whatever went wrong, the next batch starts on a fresh connection
+                conn.close()
+                # A kept connection the server dropped meanwhile (a restart): once more on a new one. The events
+                # are at most written twice, never lost (docs/access-log.md, "What a crash can lose").
+                if attempt == 1 and kept and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    continue
+                raise
+            with self._cond:
+                self._idle.append(conn)
+            self.batches += 1
+            return
+
+    def _connection(self) -> tuple[Connection, bool]:
+        """One of the log's own connections, and whether it was kept open since an earlier batch (no checkout and
+        no ping per batch)."""
+        with self._cond:
+            if self._idle:
+                return self._idle.pop(), True
+            if self._own is None:
+                # Connections of its own, outside the application's pool: the requests waiting for a batch may hold
+                # every pooled connection (one per leader).
+                url = self.engine.url.render_as_string(hide_password=False)
+                own = self._own = make_engine(url, pool_size=self.leaders, max_overflow=0)
+                me = weakref.ref(self)
+                event.listen(self.engine, "engine_disposed", lambda _engine: _close(me()))  # ends with the app's
+                weakref.finalize(self, own.dispose)
+            own = self._own
+        return own.connect(), False
 
     def close(self) -> None:
-        """Close the log's own connection (it opens again on the next batch)."""
+        """Close the log's own connections (they open again on the next batch)."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         if self._own is not None:
             self._own.dispose()
+
+
+def _close(log: GroupLog | None) -> None:
+    if log is not None:
+        log.close()
 
 
 _LOGS: weakref.WeakKeyDictionary[Engine, GroupLog] = weakref.WeakKeyDictionary()

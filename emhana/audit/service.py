@@ -21,10 +21,12 @@ from emhana.accounts.admin import on_change as on_account_change
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
 from emhana.kernel import clock
-from emhana.kernel.fastsql import Fast
+from emhana.kernel.fastsql import Fast, Later, pipelined
 
 AUDIT = cast(Table, AuditEvent.__table__)
 INSERT_EVENTS = Fast(insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True))
+EVENT_FIELDS = ("at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose")  # event_row
+INSERT_EVENTS_ANY_ORDER = Fast(insert(AUDIT).returning(AUDIT.c.id, *(AUDIT.c[k] for k in EVENT_FIELDS)))
 
 
 def record_event(
@@ -88,6 +90,36 @@ def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[d
         return []
     ids = [r[0] for r in INSERT_EVENTS.many(conn, list(rows), returning=True)]
     return [{**r, "id": int(i)} for r, i in zip(rows, ids, strict=True)]
+
+
+def send_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Later[dict[str, Any]]:
+    """``insert_events``, sent in the connection's open pipeline if there is one (``emhana.kernel.fastsql.pipeline``,
+    read at its end); the result's rows are the rows as written, each with its id, in the order given."""
+    given = [dict(r) for r in rows]
+    out: Later[dict[str, Any]] = Later()
+    if not pipelined(conn) or any(tuple(r) != EVENT_FIELDS for r in given):
+        INSERT_EVENTS.many_later(conn, given, returning=True).then(
+            lambda ids: out.resolve([{**r, "id": int(i[0])} for r, i in zip(given, ids, strict=True)])
+        )
+    else:  # one multi-row INSERT, its returned rows matched to the given ones by their fields
+        INSERT_EVENTS_ANY_ORDER.many_later(conn, given, returning=True, ordered=False).then(
+            lambda written: out.resolve(_match(given, written))
+        )
+    return out
+
+
+def _match(given: Sequence[dict[str, Any]], written: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Give each row its id from the rows an INSERT returned as (id, *EVENT_FIELDS), in any order. Rows alike in
+    every field may take each other's id: the same rows with the same ids result (and so the same chain links)."""
+    ids: dict[tuple[Any, ...], list[int]] = {}
+    for w in written:
+        ids.setdefault(tuple(w[1:]), []).append(int(w[0]))
+    for found in ids.values():
+        found.reverse()
+    try:
+        return [{**r, "id": ids[tuple(r[k] for k in EVENT_FIELDS)].pop()} for r in given]
+    except (KeyError, IndexError) as exc:  # the database stored something else than what was given
+        raise RuntimeError("audit events written differ from those given") from exc
 
 
 @dataclass

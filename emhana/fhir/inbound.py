@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from emhana.accounts.service import Actor
 from emhana.audit.service import event_row, write_events
 from emhana.facilities.models import Entity, Practitioner
-from emhana.fhir import canonical, mapping, outcome, systems
+from emhana.fhir import canonical, mapping, outcome, shapes, systems
 from emhana.fhir.inbound_checks import (
     AUTHOR_NOT_REGISTERED,
     ITEM_NOT_IN_CATALOGUE,
@@ -97,6 +97,7 @@ class Accepted:
     bundle_id: int
     results: list[ItemResult]
     provenance_positions: list[int]
+    entries: int = 0  # the bundle's entries (the transaction-response has one each)
 
 
 def fhirpath(loc: Sequence[Any], root: str = "Bundle") -> str:
@@ -198,12 +199,18 @@ def _validate(doc: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     The Bundle is validated without its entries' resources, and each resource by its own model, as the Bundle's
     model validates it (``resourceType`` picks the model), which spares the Bundle model's per-resource type
     lookup (about a third of the validation time of a bundle of 100). When anything is wrong the whole Bundle is
-    validated again as one model, so the errors are exactly the Bundle model's, in its order."""
+    validated again as one model, so the errors are exactly the Bundle model's, in its order.
+
+    What ``shapes`` accepts (the common shapes, by rules at least as strict as the models') is valid by the
+    models and is not validated by them again; everything else is (about 8 of 9 ms of a bundle of 100 spared)."""
     bundle = get_fhir_model_class("Bundle")
     try:
-        bundle.model_validate({**doc, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]})
+        if not shapes.accepts_envelope(doc):
+            bundle.model_validate({**doc, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]})
         for entry in entries:
-            get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+            resource = entry["resource"]
+            if not shapes.accepts(resource):
+                get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     except ValidationError as split:
         bundle.model_validate(doc)  # the Bundle model's own errors
         raise split from None  # (the same resources; never reached while both models agree)
@@ -233,15 +240,30 @@ def _author_iin(provenance: Mapping[str, Any]) -> tuple[str, int] | None:
     return None
 
 
-def _codes_for(session: Session, rtype: str) -> dict[tuple[str, str], CodeMap]:
+@dataclass(frozen=True)
+class MapRow:
+    """An active row of the code map (``CodeMap``), as the mapping reads it."""
+
+    system: str
+    code: str
+    kind: str
+    item_code: str
+
+
+def _codes_for(session: Session, rtype: str) -> dict[tuple[str, str], MapRow]:
     return _codes_of(session, [rtype])[rtype]
 
 
-def _codes_of(session: Session, rtypes: Sequence[str]) -> dict[str, dict[tuple[str, str], CodeMap]]:
-    """Return the active code map of each resource type, by (system, code), with one query for them all."""
-    out: dict[str, dict[tuple[str, str], CodeMap]] = {t: {} for t in rtypes}
-    for r in session.scalars(select(CodeMap).where(CodeMap.resource_type.in_(rtypes), CodeMap.active.is_(True))):
-        out[r.resource_type][(r.system, r.code)] = r
+def _codes_of(session: Session, rtypes: Sequence[str]) -> dict[str, dict[tuple[str, str], MapRow]]:
+    """Return the active code map of each resource type, by (system, code), with one query for them all (rows,
+    no ORM objects)."""
+    out: dict[str, dict[tuple[str, str], MapRow]] = {t: {} for t in rtypes}
+    c = CodeMap.__table__.c
+    query = select(c.resource_type, c.system, c.code, c.kind, c.item_code).where(
+        c.resource_type.in_(rtypes), c.active.is_(True)
+    )
+    for rtype, system, code, kind, item_code in session.execute(query):
+        out[rtype][(system, code)] = MapRow(system, code, kind, item_code)
     return out
 
 
@@ -310,7 +332,7 @@ def _map_item(
 
 
 def _in_catalogue(
-    i: int, resource: Mapping[str, Any], row: CodeMap, coded: list[mapping.Coded], findings: list[Finding]
+    i: int, resource: Mapping[str, Any], row: MapRow, coded: list[mapping.Coded], findings: list[Finding]
 ) -> bool:
     """Tell whether the code map row names an item of the catalogue for its kind; else note a finding at the
     coding that chose the row (a mapping written before the code map refused unknown items, issue 17)."""
@@ -331,7 +353,7 @@ def _in_catalogue(
 
 
 def _map_condition(
-    i: int, resource: Mapping[str, Any], row: CodeMap | None, path: str, findings: list[Finding]
+    i: int, resource: Mapping[str, Any], row: MapRow | None, path: str, findings: list[Finding]
 ) -> Item | None:
     """Map a Condition to a diagnosis (C-12, C-30): refuted or entered-in-error is refused (it is no diagnosis),
     the clinical status is required, and an ICD-10 code the code map lacks still makes a diagnosis entry."""
@@ -455,7 +477,13 @@ def ingest(
         )
     first = clinical[0][0]
     subject_expr = f"Bundle.entry[{first}].resource.{SUBJECT_FIELD[clinical_type(entries, first)]}"
-    person = session.scalar(select(Person).where(Person.iin == next(iter(iins.values()))))
+    # the worker and her book (one per person) in one query
+    found = session.execute(
+        select(Person, MedicalBook)
+        .outerjoin(MedicalBook, MedicalBook.person_id == Person.id)
+        .where(Person.iin == next(iter(iins.values())))
+    ).first()
+    person, book = (found[0], found[1]) if found is not None else (None, None)
     if person is None:
         raise Rejected(
             422,
@@ -468,7 +496,6 @@ def ingest(
                 )
             ],
         )
-    book = session.scalar(select(MedicalBook).where(MedicalBook.person_id == person.id))
     if book is None or book.entity_id != actor.entity_id:  # another organization's book: as no book at all,
         raise Rejected(  # or the refusal would tell the MIS that this IIN has a book elsewhere (issue 14)
             422,
@@ -504,8 +531,11 @@ def ingest(
         raise Rejected(422, findings)
     # The authoring clinician's signature over the clinical resources (every one is an item: no findings).
     signed_data = canonical.signed_bytes_of([item.body for item in items])
+    # the MIS's organization, held for the whole write: the journal's entries name it from the session's (weak)
+    # identity map with no query of their own
+    issuer = session.get(Entity, actor.entity_id) if actor.entity_id else None
     evidence, author = _check_signature(
-        session, actor, entries, clinical, provenances, trust, signed_at or now, signed_data
+        session, entries, clinical, provenances, trust, signed_at or now, signed_data, issuer
     )
     # Write.
     received_bundle = bundle or InboundBundle(
@@ -520,13 +550,11 @@ def ingest(
     received_bundle.state, received_bundle.accepted_at, received_bundle.last_attempt_at = "accepted", now, now
     received_bundle.signed_data = signed_data
     received_bundle.signature, received_bundle.signer = evidence
-    session.add(received_bundle)
-    session.flush()
     writer = replace(actor, display_name=f"{author} ({actor.display_name})"[:200])
     known = received(session, source_of(received_bundle.account_id), items)
-    results = write_all(session, writer, book, received_bundle, items, known, now)
+    results = write_all(session, writer, book, received_bundle, items, known, now)  # a new bundle inserted there
+    received_bundle.resources = sum(1 for r in results if r.created)  # (unchanged then: no UPDATE)
     session.flush()
-    received_bundle.resources = sum(1 for r in results if r.created)
     event = event_row(
         actor=actor,
         action="fhir.ingest",
@@ -538,7 +566,7 @@ def ingest(
     )
     written = write_events(session, [event])  # one Core insert; handed to the audit chain as written
     chain.note_new(session, "audit", [r["id"] for r in written], rows=written)
-    return Accepted(received_bundle.id, results, [i for i, _ in provenances])
+    return Accepted(received_bundle.id, results, [i for i, _ in provenances], len(entries))
 
 
 def clinical_type(entries: Sequence[Mapping[str, Any]], i: int) -> str:
@@ -547,13 +575,13 @@ def clinical_type(entries: Sequence[Mapping[str, Any]], i: int) -> str:
 
 def _check_signature(
     session: Session,
-    actor: Actor,
     entries: list[dict[str, Any]],
     clinical: list[tuple[int, Any]],
     provenances: list[tuple[int, Any]],
     trust: Trust,
     at: dt.datetime,
     signed_data: bytes,
+    issuer: Entity | None,
 ) -> tuple[tuple[bytes, str], str]:
     """Return ((CMS, signer subject), author name) or raise Rejected (C-06: the author signs)."""
     signed = [(i, p) for i, p in provenances if (p.get("signature") or [{}])[0].get("data")]
@@ -607,7 +635,7 @@ def _check_signature(
                 )
             ],
         ) from None
-    entity_bin = session.scalar(select(Entity.bin).where(Entity.id == actor.entity_id)) if actor.entity_id else None
+    entity_bin = issuer.bin if issuer is not None else None
     try:
         evidence = check_provenance(
             data=signed_data, cms_der=cms_der, author_iin=author_iin, entity_bin=entity_bin, trust=trust, at=at

@@ -210,7 +210,8 @@ def write_all(
 ) -> list[ItemResult]:
     """Write the items in bundle order: new resources in batches through ``medbook_journal.record_batch`` (one
     insert for the batch), a newer version as a correction of its entry (C-41), entered-in-error as a retraction
-    of it, a version already received not again; then the ledger rows of every version written, in one insert.
+    of it, a version already received not again; then the bundle, when it is new (not yet in the session: it is
+    added with the count of resources it created), and the ledger rows of every version written, in one insert.
 
     A batch is written before a correction or a retraction, and before a resource the batch already holds appears
     again (the same resource twice in one bundle: the second is a duplicate or a newer version of the first). A
@@ -265,8 +266,15 @@ def write_all(
         write_batch()
         results[item.position] = _change(session, actor, book, bundle, item, latest, known, now, pending)
     write_batch()
+    ordered = [results[item.position] for item in items]
+    if bundle.id is None:  # a bundle received now: inserted once, with what it created (no UPDATE after)
+        bundle.resources = sum(1 for r in ordered if r.created)
+        session.add(bundle)
+        session.flush()
+    for row in pending:
+        row["bundle_id"] = bundle.id
     _INSERT_LEDGER.many(session.connection(), pending)
-    return [results[item.position] for item in items]
+    return ordered
 
 
 def _as_resource(item: Item) -> dict[str, Any]:
@@ -400,7 +408,7 @@ def received_as(
             "resource_type": item.resource_type,
             "resource_id": item.resource_id,
             "version": item.version,
-            "bundle_id": bundle.id,
+            "bundle_id": bundle.id,  # set again once a new bundle is inserted (write_all)
             "entry_id": entry_id,
             "received_at": now,
             "content_sha256": hashlib.sha256(item.body).hexdigest() if item.body else "",

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
+from emhana.audit.readlog import is_read_only
 from emhana.identity.models import LegalRepresentation
 
 AttachmentReader = Callable[[Session, int, dt.date], int | None]  # (session, person, day) -> entity or None
@@ -56,10 +57,36 @@ def attached_entity(session: Session, person_id: int, day: dt.date) -> int | Non
 
 def in_population(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
     """Tell whether a person belongs to an organization's population: attached to it, or with an open
-    application or a medical book there."""
-    if attached_entity(session, person_id, day) == entity_id:
-        return True
-    return any(reader(session, entity_id, person_id, day) for reader in _relations.values())
+    application or a medical book there.
+
+    In a unit of work that only reads (one snapshot: the answer cannot change in it) the answer is kept for the
+    transaction, so a read that asks twice (whether it may read, then whether it needs a purpose) queries once."""
+    memo = _memo(session)
+    key = (entity_id, person_id, day)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = attached_entity(session, person_id, day) == entity_id or any(
+        reader(session, entity_id, person_id, day) for reader in _relations.values()
+    )
+    memo = _memo(session)  # the queries above began the transaction if none was open
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+_MEMO = "emhana.identity.population"  # session.info: (transaction, {(entity, person, day): answer})
+
+
+def _memo(session: Session) -> dict[tuple[int, int, dt.date], bool] | None:
+    """The population answers kept for the session's current transaction, when it only reads; else None."""
+    transaction = session.get_transaction()
+    if transaction is None or not is_read_only(session):
+        return None
+    kept = session.info.get(_MEMO)
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_MEMO] = (transaction, {})
+    memo: dict[tuple[int, int, dt.date], bool] = kept[1]
+    return memo
 
 
 def representation_recorded(session: Session, actor: Actor, row: LegalRepresentation, now: dt.datetime) -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, String, Text, func
+from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from emhana.audit.models import AuditEvent
 from emhana.kernel.db import Base, BigId
+
+# The account's audit events by time: the day's read volume of an account (service.flag_read_volume) is a range of
+# this index, whatever the account read before (migration 0040; docs/access-log.md, "Read volume").
+Index("ix_audit_event_account_at", AuditEvent.account_id, AuditEvent.at)
 
 
 class Person(Base):

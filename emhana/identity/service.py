@@ -214,25 +214,66 @@ def reads_on(*, session: Session, account_id: int, day: dt.date) -> int:
     )
 
 
-def flag_read_volume(*, session: Session, actor: Actor, day: dt.date, limit: int) -> bool:
-    """Flag an account to the Fund once a day when its reads that day pass the limit; tell whether it did now."""
-    count = reads_on(session=session, account_id=actor.account_id, day=day)
-    if count <= limit:
-        return False
+def _reads_past(*, session: Session, account_id: int, day: dt.date, limit: int) -> bool:
+    """Tell whether an account made more than ``limit`` reads of personal data on a day, counting no further than
+    ``limit + 1`` of that day's events (a range of ix_audit_event_account_at)."""
     start, end = _day_bounds(day)
-    already = session.scalar(
+    first = (
         select(AuditEvent.id)
         .where(
-            AuditEvent.action == FLAG_ACTION,
-            AuditEvent.object_type == "account",
-            AuditEvent.object_id == str(actor.account_id),
+            AuditEvent.account_id == account_id,
             AuditEvent.at >= start,
             AuditEvent.at < end,
+            AuditEvent.action.like("%.read"),
         )
-        .limit(1)
+        .limit(limit + 1)
+        .subquery()
     )
-    if already is not None:
+    return int(session.scalar(select(func.count()).select_from(first)) or 0) > limit
+
+
+def _flag_of(*, session: Session, account_id: int, day: dt.date, event_id: int | None = None) -> int | None:
+    """Return the id of the account's read-volume flag of a day (that one only, when ``event_id`` is given)."""
+    start, end = _day_bounds(day)
+    query = select(AuditEvent.id).where(
+        AuditEvent.account_id == account_id,  # the flagged account is the flag's actor: the same index range
+        AuditEvent.action == FLAG_ACTION,
+        AuditEvent.object_type == "account",
+        AuditEvent.object_id == str(account_id),
+        AuditEvent.at >= start,
+        AuditEvent.at < end,
+    )
+    if event_id is not None:
+        query = query.where(AuditEvent.id == event_id)
+    return session.scalar(query.limit(1))
+
+
+# (account, day) -> the id of that day's flag, once this process has seen it in the database: a read of a flagged
+# account then checks that one row by its key instead of counting (docs/access-log.md, "Read volume").
+_FLAGS: dict[tuple[int, dt.date], int] = {}
+_FLAGS_KEPT = 10_000
+
+
+def flag_read_volume(*, session: Session, actor: Actor, day: dt.date, limit: int) -> bool:
+    """Flag an account to the Fund once a day when its reads that day pass the limit; tell whether it did now.
+
+    Cost per read, whatever the account's history: one row by its key once the day's flag is known to this
+    process, else a count of at most ``limit + 1`` of the day's events (docs/access-log.md, "Read volume")."""
+    key = (actor.account_id, day)
+    seen = _FLAGS.get(key)
+    if seen is not None:
+        if _flag_of(session=session, account_id=actor.account_id, day=day, event_id=seen) is not None:
+            return False
+        _FLAGS.pop(key, None)  # not in this database (another one, or cleaned): count again
+    if not _reads_past(session=session, account_id=actor.account_id, day=day, limit=limit):
         return False
+    already = _flag_of(session=session, account_id=actor.account_id, day=day)
+    if already is not None:
+        if len(_FLAGS) >= _FLAGS_KEPT:
+            _FLAGS.clear()
+        _FLAGS[key] = already
+        return False
+    count = reads_on(session=session, account_id=actor.account_id, day=day)  # once a day and account: exact
     record_event(
         session=session,
         actor=actor,

@@ -12,15 +12,20 @@ INSERT or UPDATE for which SQLAlchemy would compute a default first is never sen
 to ``Connection.execute``). Driver errors become SQLAlchemy's
 (``DBAPIError.instance``, so a unique violation is an ``IntegrityError`` as before). Statements sent this way
 skip the engine's ``before_cursor_execute`` events and its log.
+
+``pipeline`` goes one step further for a path that knows its next statements before the results of the
+previous ones (the campaign's reads under the person's lock, then its writes): the statements given to
+``Fast.later`` inside it are queued and sent together in psycopg's pipeline mode, one round trip for all, in order;
+any other statement on the connection first sends what is queued, so the server sees everything in the order given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Engine, Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler as Compiled
@@ -28,6 +33,8 @@ from sqlalchemy.sql.expression import Executable
 
 Row = tuple[Any, ...]
 FEW = 50  # rows of an INSERT sent as one multi-row VALUES statement (within PostgreSQL's parameter limit)
+CACHED_PARAMS = 50  # psycopg keeps the parsed form of statements of at most 50 parameters (and 4 kB)
+TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK: a result with rows
 
 
 def _values(compiled: Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,6 +92,7 @@ class Fast:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Row]:
         """Execute with one set of parameters; return the result rows (none for a statement without)."""
+        _send_queued(conn)
         driver = self._driver_sql(conn, params)
         if driver is None:
             result = conn.execute(self.stmt, dict(params))
@@ -94,7 +102,49 @@ class Fast:
         with _cursor(conn, sql, values) as cursor:
             Fast.sent += 1
             cursor.execute(sql, values)
-            return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+            return [tuple(r) for r in cursor.fetchall()] if _has_rows(cursor) else []
+
+    def later(self, conn: Connection, params: Mapping[str, Any]) -> Later[Row]:
+        """``rows``, queued in the connection's open ``pipeline`` if there is one (sent with it), else run at once."""
+        queue = _queue(conn)
+        driver = self._driver_sql(conn, params) if queue is not None else None
+        if queue is None or driver is None:
+            return Later(self.rows(conn, params))
+        sql, compiled = driver
+        later: Later[Row] = Later()
+        queue.items.append((later, sql, _values(compiled, params), ONE))
+        Fast.sent += 1
+        return later
+
+    def many_later(
+        self, conn: Connection, params: Sequence[Mapping[str, Any]], returning: bool = False, ordered: bool = True
+    ) -> Later[Row]:
+        """``many``, queued in the connection's open ``pipeline`` if there is one (sent with it), else run at once."""
+        queue = _queue(conn)
+        driver = self._driver_sql(conn, params[0]) if queue is not None and params else None
+        if queue is None or driver is None:
+            return Later(self.many(conn, params, returning=returning, ordered=ordered))
+        sql, compiled = driver
+        later: Later[Row] = Later()
+        if self._insert and len(params) <= FEW and not (returning and ordered):
+            # Multi-row statements of at most CACHED_PARAMS parameters each: in a pipeline more of them cost no round
+            # trip, and psycopg parses each one once only.
+            keys = tuple(params[0])
+            per = max(1, CACHED_PARAMS // len(keys))
+            parts: list[Later[Row]] = []
+            for start in range(0, len(params), per):
+                chunk = params[start : start + per]
+                sql, compiled = self._multi_sql(conn, keys, len(chunk))
+                flat = _values(compiled, {f"{k}_r{i}": p[k] for i, p in enumerate(chunk) for k in keys})
+                parts.append(Later())
+                queue.items.append((parts[-1], sql, flat, ONE))
+                Fast.sent += 1
+            parts[-1].then(lambda _last: later.resolve([r for part in parts for r in part.rows]))
+            return later
+        values = [_values(compiled, p) for p in params]
+        queue.items.append((later, sql, values, MANY_RETURNING if returning else MANY))
+        Fast.sent += len(values)
+        return later
 
     def _multi_sql(self, conn: Connection, keys: tuple[str, ...], n: int) -> tuple[str, Compiled]:
         """Return the INSERT of n rows as one VALUES list, its parameters named ``<column>_r<i>``."""
@@ -116,6 +166,7 @@ class Fast:
         executions keeps."""
         if not params:
             return []
+        _send_queued(conn)
         driver = self._driver_sql(conn, params[0])
         if driver is None:
             result = conn.execute(self.stmt, [dict(p) for p in params])
@@ -141,6 +192,159 @@ class Fast:
                 if not cursor.nextset():
                     break
             return out
+
+
+PIPELINE = "emhana.fastsql.pipeline"  # Connection.info: the statements sent in the open pipeline, not yet read
+
+
+T = TypeVar("T")
+
+
+class Later(Generic[T]):
+    """The result rows of a statement sent with ``Fast.later``: known at once where it ran at once, else when its
+    pipeline ends (``pipeline``); the callbacks given to ``then`` run with the rows, in the order they were given."""
+
+    def __init__(self, rows: list[T] | None = None) -> None:
+        self._rows = rows
+        self._then: list[Callable[[list[T]], object]] = []
+
+    def then(self, fn: Callable[[list[T]], object]) -> Later[T]:
+        """Call ``fn(rows)`` once the rows are known (now, when they are)."""
+        if self._rows is not None:
+            fn(self._rows)
+        else:
+            self._then.append(fn)
+        return self
+
+    def resolve(self, rows: list[T]) -> None:
+        """Make the rows known and run the callbacks waiting for them."""
+        self._rows = rows
+        waiting, self._then = self._then, []
+        for fn in waiting:
+            fn(rows)
+
+    @property
+    def done(self) -> bool:
+        return self._rows is not None
+
+    @property
+    def rows(self) -> list[T]:
+        """The rows; an error before the pipeline has ended."""
+        if self._rows is None:
+            raise RuntimeError("read before its pipeline ended")
+        return self._rows
+
+
+ONE, MANY, MANY_RETURNING = 0, 1, 2  # how a queued statement is executed
+
+
+class _Queue:
+    """The statements given to ``Fast.later`` in an open ``pipeline``, not sent yet."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.driver: Any = conn.connection.driver_connection
+        self.error: type[Exception] = conn.dialect.loaded_dbapi.Error
+        self.hide = conn.engine.hide_parameters
+        self.items: list[tuple[Later[Row], str, Any, int]] = []
+
+    def send(self) -> None:
+        """Send what is queued in one round trip (psycopg's pipeline mode), in order; resolve each result."""
+        if not self.items:
+            return
+        items, self.items = self.items, []
+        cursors: list[Any] = []
+        try:
+            try:
+                with self.driver.pipeline():
+                    for _, sql, values, mode in items:
+                        cursor = self.driver.cursor()
+                        cursors.append(cursor)
+                        if mode == ONE:
+                            cursor.execute(sql, values)
+                        else:
+                            cursor.executemany(sql, values, returning=mode == MANY_RETURNING)
+            except self.error as exc:
+                raise DBAPIError.instance(items[0][1], None, exc, self.error, hide_parameters=self.hide) from exc
+            for (later, _, _, mode), cursor in zip(items, cursors, strict=True):
+                later.resolve(_read(cursor, mode))
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+def _read(cursor: Any, mode: int) -> list[Row]:
+    """Return a sent statement's result rows: one set, or one set per execution of a MANY_RETURNING."""
+    if mode != MANY_RETURNING:
+        return [tuple(r) for r in cursor.fetchall()] if _has_rows(cursor) else []
+    out: list[Row] = []
+    while True:
+        row = cursor.fetchone()
+        if row is not None:
+            out.append(tuple(row))
+        if not cursor.nextset():
+            return out
+
+
+def _has_rows(cursor: Any) -> bool:
+    """Whether the statement just run returned rows (its result's status, not ``description``, which builds a
+    column object for each column of the result)."""
+    result = cursor.pgresult
+    return result is not None and result.status == TUPLES_OK
+
+
+def _queue(conn: Connection) -> _Queue | None:
+    found: _Queue | None = conn.info.get(PIPELINE)
+    return found
+
+
+def _send_queued(conn: Connection) -> None:
+    """Send what an open pipeline holds before any other statement runs on the connection, so statements run in
+    the order they were given."""
+    queue = _queue(conn)
+    if queue is not None:
+        queue.send()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_statement(conn: Connection, *_: Any) -> None:
+    # Connection.info is that of the database connection: the same queue whatever Connection object runs this one.
+    if PIPELINE in conn.info:
+        _send_queued(conn)
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """Send the statements given to ``Fast.later`` inside the block together, in order, in one round trip on
+    PostgreSQL (psycopg's pipeline mode), where each ``Fast.rows`` waits for its own; their results are known
+    (``Later.rows``, ``Later.then``) when the block ends. On any other database (SQLite) each runs at once, as
+    with ``Fast.rows``.
+
+    Any other statement on the connection inside the block (``Fast.rows``, an ORM flush or query) first sends
+    what is queued, so everything runs on the server in the order it was given (locks too). An error of a queued
+    statement is raised where they are sent, as SQLAlchemy's (``DBAPIError.instance``). What is queued is sent
+    even when the block raises (as psycopg's own pipeline does), an error of it then not hiding the block's. A
+    pipeline inside a pipeline is part of it."""
+    if not pipelined(conn) or PIPELINE in conn.info:
+        yield
+        return
+    queue = conn.info[PIPELINE] = _Queue(conn)
+    try:
+        yield
+    except BaseException:
+        try:
+            queue.send()
+        except Exception:  # noqa: BLE001 - the block's own error is the one to raise
+            pass
+        raise
+    else:
+        queue.send()
+    finally:
+        conn.info.pop(PIPELINE, None)
+
+
+def pipelined(conn: Connection) -> bool:
+    """Tell whether ``pipeline`` sends statements together on this connection (PostgreSQL with psycopg)."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 
 _IGNORING: dict[tuple[str, str, tuple[str, ...]], Fast] = {}

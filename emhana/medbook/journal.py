@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -43,6 +44,7 @@ from emhana.medbook.models import MEDBOOK_CHAIN, JournalEntry, MedicalBook
 from emhana.medbook.referral import referral_target
 from emhana.medbook.rules import (
     CLINICAL_KINDS,
+    CONTRAINDICATING,
     ClearanceStatus,
     EntryKind,
     Finding,
@@ -281,9 +283,16 @@ def _check_date(day: dt.date, now: dt.datetime) -> None:
         raise DateInFuture(day=day.strftime("%d.%m.%Y"))
 
 
+@cache
+def _allowed_kinds() -> dict[str, frozenset[str]]:
+    """The kinds each item of the packaged catalogue may be recorded under (package data: read once; callers
+    only read it)."""
+    return catalogue.item_allowed_kinds()
+
+
 def _check_item(kind: str, item_code: str) -> None:
     """Refuse a catalogue item recorded under another kind (a "laboratory test" named "Gynecologist", C-13)."""
-    allowed = catalogue.item_allowed_kinds().get(item_code)
+    allowed = _allowed_kinds().get(item_code)
     if allowed is not None and kind not in allowed:
         expected = sorted(allowed)[0]
         raise ItemKindMismatch(item=item_label(item_code), kind=kind_label(kind), expected=kind_label(expected))
@@ -299,7 +308,7 @@ class ItemNotInCatalogue(MedbookRule):
 def check_catalogue_item(kind: str, item_code: str) -> None:
     """Refuse an item the catalogue does not list for the kind (C-13): the code map sends MIS results only to items
     of the catalogue, under a kind the item may be recorded as."""
-    allowed = catalogue.item_allowed_kinds().get(item_code)
+    allowed = _allowed_kinds().get(item_code)
     if allowed is None or kind not in allowed:
         raise ItemNotInCatalogue(item=item_label(item_code), kind=kind_label(kind))
 
@@ -419,11 +428,12 @@ def record_batch(
     The rows are handed to the hash chain as written (``chain.note_new``), so on PostgreSQL its links at commit
     need no read-back. Only an entry that may call for a suspension (a result the decreed group's rule judges as
     infection or carriage, or a diagnosis) is loaded as an object, to be judged exactly as ``record`` judges it.
+    The decreed groups are read only when an entry may call for one: a result that is neither positive nor
+    abnormal suspends under no group's rule (``rules.suspends``), so a batch of such results reads none.
     """
     book, checked = _checked_batch(session, actor, book_id, entries, now)
     if not entries:
         return []
-    group = _group_today(session, book, now)
     values = _batch_values(session, actor, book, entries, checked, now)
     conn = session.connection()
     ids = [int(r[0]) for r in _INSERT_ENTRIES.many(conn, values, returning=True)]
@@ -431,8 +441,15 @@ def record_batch(
     # the wall time without its zone (as an ORM write does), so there the chain reads them back
     written = [{**v, "id": i} for v, i in zip(values, ids, strict=True)] if conn.dialect.name == "postgresql" else []
     chain.note_new(session, MEDBOOK_CHAIN.name, ids, written)
+    judged = []  # (id, values, result) of the entries that may call for a suspension
     for row_id, v in zip(ids, values, strict=True):
         result = Result(v["result"]) if v["result"] else None
+        if v["clinical_status"] is not None or result in CONTRAINDICATING:
+            judged.append((row_id, v, result))
+    if not judged:
+        return ids
+    group = _group_today(session, book, now)
+    for row_id, v, result in judged:
         if v["clinical_status"] is not None or suspends(group, EntryKind(v["kind"]), v["item_code"], result):
             entry = session.get(JournalEntry, row_id)
             assert entry is not None

@@ -186,4 +186,5 @@ def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     writer, ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``): a message whose key is already queued is skipped."""
     if rows:
         conn = session.connection()
-        insert_ignoring(conn, OUTBOX, ["dedupe_key"]).many(conn, rows)
+        # Sent in the connection's open pipeline, if any (emhana.kernel.fastsql.pipeline), with the decision's writes.
+        insert_ignoring(conn, OUTBOX, ["dedupe_key"]).many_later(conn, rows)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.policy import unbound
 from emhana.accounts.roles import Can, Role, roles_of
@@ -138,18 +139,27 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def optional_actor(request: Request) -> Actor | None:
+async def optional_actor(request: Request) -> Actor | None:
     """Return the authenticated actor, or None for an anonymous request (a bad token is an error).
 
-    From the process's token cache, else looked up in a short read-only unit of work of its own, so a route
-    that only reads holds no write transaction for it (docs/access-log.md, "Tokens")."""
+    From the process's token cache on the event loop (no thread, no query), else looked up in a worker thread in a
+    short read-only unit of work of its own, so a route that only reads holds no write transaction for it
+    (docs/access-log.md, "Tokens")."""
     token = bearer_token(request)
     if token is None:
         return None
+    now = clock.now()
     try:
-        actor = TOKENS.actor(
-            sessions=partial(unit_of_work, request.app.state.sessions, read_only=True), token=token, now=clock.now()
-        )
+        actor = TOKENS.cached(token=token, now=now)
+        if actor is None:
+            actor = await run_in_threadpool(
+                partial(
+                    TOKENS.actor,
+                    sessions=partial(unit_of_work, request.app.state.sessions, read_only=True),
+                    token=token,
+                    now=now,
+                )
+            )
     except NotAuthenticated:
         if request.headers.get("authorization"):
             raise
@@ -174,7 +184,7 @@ def require(*capabilities: Can) -> Any:
     # Who am I and signing out stay open to an unbound account, so it can learn what is wrong with it.
     needs_organization = capabilities != (Can.USE_ACCOUNT,)
 
-    def dependency(actor: OptionalActor) -> Actor:
+    async def dependency(actor: OptionalActor) -> Actor:  # no thread of its own: it only compares
         if actor is None:
             raise NotAuthenticated()
         if actor.role not in admitted:
@@ -191,7 +201,7 @@ def require(*capabilities: Can) -> Any:
 def public() -> Any:
     """Declare a route open to everyone, anonymous included."""
 
-    def dependency() -> None:
+    async def dependency() -> None:
         return None
 
     dependency.emhana_roles = "public"  # type: ignore[attr-defined]

@@ -14,27 +14,58 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.responses import Response
 
 from emhana.kernel.config import Settings
 from emhana.web.deps import DATABASE_HEADER, READ_AFTER_COOKIE, READ_AFTER_HEADER
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ReplicaHeadersMiddleware:
+    """Add which database answered and, after a write, the read-after position and cookie (plain ASGI: the
+    request's dependencies leave them on its state before the answer starts)."""
+
+    def __init__(self, app: ASGIApp, *, window: int) -> None:
+        self.app = app
+        self.window = window
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_position(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state = scope.get("state") or {}
+                database = state.get("emhana_database")
+                after = state.get("emhana_read_after")
+                if database is not None or after is not None:
+                    response = Response()
+                    response.raw_headers[:] = list(message.get("headers", ()))
+                    if database is not None:
+                        response.headers[DATABASE_HEADER] = database
+                    if after is not None:
+                        response.headers[READ_AFTER_HEADER] = after
+                        cookie = after.replace("/", "-")  # a cookie value without quotes
+                        response.set_cookie(
+                            READ_AFTER_COOKIE, cookie, max_age=self.window, httponly=True, samesite="lax"
+                        )
+                    message["headers"] = response.raw_headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_position)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the replica headers and the read-after cookie to the app's responses."""
     window = max(1, round(settings.replica_read_your_writes_seconds))
-
-    @app.middleware("http")
-    async def _replica_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        database = getattr(request.state, "emhana_database", None)
-        if database is not None:
-            response.headers[DATABASE_HEADER] = database
-        after = getattr(request.state, "emhana_read_after", None)
-        if after is not None:
-            response.headers[READ_AFTER_HEADER] = after
-            cookie = after.replace("/", "-")  # a cookie value without quotes
-            response.set_cookie(READ_AFTER_COOKIE, cookie, max_age=window, httponly=True, samesite="lax")
-        return response
+    app.add_middleware(ReplicaHeadersMiddleware, window=window)

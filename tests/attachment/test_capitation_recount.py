@@ -8,7 +8,8 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
@@ -216,3 +217,131 @@ def test_stored_snapshots_and_their_trace_match_the_recount_on_birthdays_and_any
         )
         by_band = Counter(t.band for t in capitation.persons_of(session=s, snapshot=fund))
         assert by_band == {"18-40": 2, "41+": 4}
+
+
+def copies(s: Session) -> dict[int, tuple[str | None, dt.date | None]]:
+    """Each attachment's copy of its person's sex and birth date (migration 0037), by attachment id."""
+    return {a.id: (a.person_sex, a.person_birth_date) for a in s.scalars(select(Attachment))}
+
+
+def persons_of_rows(s: Session) -> dict[int, tuple[str, dt.date]]:
+    """Each attachment's person's own sex and birth date, read from ``person``, by attachment id."""
+    found = s.execute(
+        select(Attachment.id, Person.sex, Person.birth_date).join(Person, Person.id == Attachment.person_id)
+    )
+    return {int(i): (str(sex), born) for i, sex, born in found}
+
+
+def test_the_copies_on_the_attachment_rows_follow_the_person_and_the_snapshot_the_recount(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    """The count reads sex and birth date from the attachment row (issue 18): the database sets them from the
+    person on every insert, whatever the writer gives, and again when the person's are corrected, so a snapshot
+    taken after a correction is the recount from ``person``."""
+    pids = [person(born=D(1980 + i, 5, 5), sex=("male", "female")[i % 2]) for i in range(4)]
+    for i, pid in enumerate(pids):
+        submit(
+            sessions,
+            make_actor(Role.CITIZEN, person_id=pid)[0],
+            pid,
+            country.districts[(("A1", "B1")[i % 2], 1)],
+            IN_WINDOW,
+        )
+    with sessions() as s:
+        assert copies(s) == persons_of_rows(s) and len(copies(s)) == 4
+    # A correction of the person's record (sex, then birth date) reaches every attachment of that person.
+    with sessions.begin() as s:
+        fixed = s.get(Person, pids[0])
+        assert fixed is not None
+        fixed.sex = "female"
+        s.flush()
+        fixed.birth_date = D(2020, 1, 2)
+        s.get(Person, pids[1]).category = "citizen"  # type: ignore[union-attr]  # another field: nothing to copy
+    # A writer that gives other values (here in SQL) does not keep them.
+    with sessions.begin() as s:
+        s.execute(
+            update(Attachment)
+            .where(Attachment.person_id == pids[2])
+            .values(person_sex="female", person_birth_date=D(1900, 1, 1))
+        )
+    with sessions() as s:
+        assert copies(s) == persons_of_rows(s)
+        assert {sex for sex, _ in copies(s).values()} == {"male", "female"}
+        periods = [
+            (a.person_id, a.entity_id, a.begin_date, a.end_date, a.insured_until) for a in s.scalars(select(Attachment))
+        ]
+        people = {p.id: (p.birth_date, p.sex) for p in s.scalars(select(Person))}
+    day = D(2026, 6, 1)
+    with sessions.begin() as s:
+        snap = capitation.take_snapshot(session=s, actor=None, as_of=day, today=day)
+        stored = {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=snap)}
+        assert stored == recount(periods, people, day)
+        assert stored[(country.a, "female", "5-14")] == 1  # the corrected person: a girl of 6
+        assert capitation.fill_person_fields(s.connection()) == 0  # nothing left to set
+
+
+def test_fill_person_fields_sets_copies_written_with_the_triggers_off(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    """A load that switched triggers off (PostgreSQL, ``session_replication_role``) and wrote other copies is
+    set right in one statement; on SQLite no writer can switch them off, and the fill finds nothing to set."""
+    pid = person(born=D(1970, 7, 7), sex="female")
+    submit(sessions, make_actor(Role.CITIZEN, person_id=pid)[0], pid, country.districts[("A1", 1)], IN_WINDOW)
+    with sessions.begin() as s:
+        postgres = s.get_bind().dialect.name == "postgresql"
+        if postgres:
+            s.execute(text("SET LOCAL session_replication_role = replica"))
+        s.execute(update(Attachment).values(person_sex="male", person_birth_date=D(1999, 9, 9)))
+    with sessions.begin() as s:
+        assert (copies(s) != persons_of_rows(s)) == postgres
+        assert capitation.fill_person_fields(s.connection()) == (1 if postgres else 0)
+    with sessions() as s:
+        assert copies(s) == persons_of_rows(s) == {next(iter(copies(s))): ("female", D(1970, 7, 7))}
+
+
+@pytest.mark.parametrize("bands", ["0+", "0-64,65+", "0,1+"])
+def test_snapshots_with_few_bands_match_the_recount(
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+    bands: str,
+) -> None:
+    """Bands the Fund may set, down to one band for every age ("0+"), on SQLite and PostgreSQL alike."""
+    pids = [
+        person(born=b, sex=("male", "female")[i % 2])
+        for i, b in enumerate([D(1950, 1, 1), D(2025, 3, 3), D(1990, 1, 1)])
+    ]
+    for pid in pids[::2]:
+        submit(sessions, make_actor(Role.CITIZEN, person_id=pid)[0], pid, country.districts[("A1", 1)], IN_WINDOW)
+    parent = person(born=D(1991, 1, 1))
+    represent(sessions, parent, pids[1])
+    submit(sessions, make_actor(Role.CITIZEN, person_id=parent)[0], pids[1], country.districts[("B1", 1)], IN_WINDOW)
+    day = D(2025, 12, 1)
+    parsed = capitation.parse_bands(bands)
+
+    def band(born: dt.date) -> str:
+        age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return next(b.label for b in parsed if age >= b.low and (b.high is None or age <= b.high))
+
+    with sessions() as s:
+        expected = Counter(
+            (int(entity), str(sex), band(born))
+            for entity, sex, born in s.execute(
+                select(Attachment.entity_id, Person.sex, Person.birth_date).join(
+                    Person, Person.id == Attachment.person_id
+                )
+            )
+        )
+    with sessions.begin() as s:
+        assert capitation.compute_counts(session=s, as_of=day, bands=bands) == dict(expected)
+        snap = capitation.take_snapshot(session=s, actor=None, as_of=day, today=day, bands=bands)
+        stored = {(c.entity_id, c.sex, c.band): c.count for c in capitation.counts_of(session=s, snapshot=snap)}
+        assert stored == dict(expected) and snap.total == 3
+        assert len(capitation.persons_of(session=s, snapshot=snap)) == 3

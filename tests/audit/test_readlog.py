@@ -57,7 +57,7 @@ def test_concurrent_reads_share_one_transaction_and_each_is_linked(
 ) -> None:
     clinician, _ = make_actor(Role.CLINICIAN)
     people = [add_person(sessions, born=dt.date(1980, 1, 1 + i)) for i in range(8)]
-    log = readlog.GroupLog(engine, gather=0)
+    log = readlog.GroupLog(engine, gather=0, leaders=1)
     first_batch = threading.Event()
     others_waiting = threading.Event()
     calls: list[int] = []

@@ -1,5 +1,6 @@
 """emhana.kernel.fastsql.Fast gives what Connection.execute gives, on both databases: rows, RETURNING in order,
-SQLAlchemy's errors and bind checks, and nothing left behind by a failed statement."""
+SQLAlchemy's errors and bind checks, and nothing left behind by a failed statement; in a pipeline the same, in the
+order the statements were given."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from collections.abc import Callable
 from typing import cast
 
 import pytest
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from emhana.audit.models import ChainHead
 from emhana.facilities.models import District
-from emhana.kernel.fastsql import FEW, Fast
+from emhana.kernel.fastsql import CACHED_PARAMS, FEW, Fast, Later, pipeline
 from tests.builders.databases import clean
 
 HEAD = cast(Table, ChainHead.__table__)
@@ -72,3 +73,37 @@ def test_bind_processors_still_check_values(fresh: Engine) -> None:
         with pytest.raises((StatementError, TypeError, ValueError)) as err:
             stmt.rows(conn, {"on": 2})
         assert not isinstance(err.value, DBAPIError)  # refused before anything was sent
+
+
+def test_a_pipeline_runs_its_statements_in_order_and_gives_their_rows_at_its_end(fresh: Engine) -> None:
+    """Queued statements (one round trip on PostgreSQL, at once on SQLite) run before any other statement of the
+    connection, which sees their writes; their rows and callbacks come when the block ends, as Fast.rows gives them."""
+    write = Fast(insert(HEAD).returning(HEAD.c.chain_key, HEAD.c.seq))
+    plain = Fast(insert(HEAD))
+    count = select(func.count()).select_from(HEAD)
+    seen: list[list[tuple[object, ...]]] = []
+    width = len(head("x"))
+    rows = [head(f"m{i}", i) for i in range(2 * (CACHED_PARAMS // width) + 1)]  # more than one statement's worth
+    with fresh.begin() as conn:
+        with pipeline(conn):
+            one = write.later(conn, head("a", 1)).then(seen.append)
+            several: Later[tuple[object, ...]] = write.many_later(conn, rows, returning=True, ordered=False)
+            plain.many_later(conn, [head("p0"), head("p1")])
+            assert conn.execute(count).scalar_one() == 1 + len(rows) + 2  # sent before this read
+            after = write.later(conn, head("z", 9))
+        assert one.rows == [("a", 1)] == seen[0]
+        assert sorted(several.rows) == sorted((r["chain_key"], r["seq"]) for r in rows)
+        assert after.rows == [("z", 9)]
+    with fresh.connect() as conn:
+        assert conn.execute(count).scalar_one() == 1 + len(rows) + 2 + 1
+
+
+def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_transaction_leaves_nothing(fresh: Engine) -> None:
+    write = Fast(insert(HEAD))
+    with pytest.raises(IntegrityError), fresh.begin() as conn:
+        with pipeline(conn):
+            write.later(conn, head("x"))
+            write.later(conn, head("x"))  # the primary key refuses it, when it is sent
+            write.later(conn, head("y"))
+    with fresh.connect() as conn:
+        assert conn.execute(select(HEAD.c.chain_key)).all() == []

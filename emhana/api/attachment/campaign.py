@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.roles import Can, Role
 from emhana.accounts.service import Actor
+from emhana.api.attachment import places
 from emhana.api.attachment.fund import router as fund_router
 from emhana.attachment import outputs
 from emhana.attachment.application import reasons, service
@@ -112,41 +113,17 @@ def site_free(site_id: int, session: SessionDep) -> SiteFreeOut:
 
 
 @router.get("/near", response_model=list[NearFreeOut], dependencies=[public()])
-def near(
-    session: SessionDep,
+async def near(
+    request: Request,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     profile: Profile | None = None,
-) -> list[NearFreeOut]:
+) -> Response:
     """Return the nearest participating sites with distance and free places per district (journey 1)."""
     if not in_kazakhstan(lat, lon):
         raise OutsideKazakhstan(lat=lat, lon=lon)
-    found = service.near_free(
-        session=session, lat=lat, lon=lon, day=clock.today(), limit=limit, profile=profile.value if profile else None
-    )
-    out = []
-    for n, rows in found:
-        districts = _districts(rows)
-        out.append(
-            NearFreeOut(
-                site_id=n.site.id,
-                site_name_kk=n.site.name_kk,
-                site_name_ru=n.site.name_ru,
-                address_kk=n.site.address_kk,
-                address_ru=n.site.address_ru,
-                kind=n.site.kind,
-                lat=n.site.lat,
-                lon=n.site.lon,
-                distance_km=round(n.distance_km, 3),
-                entity_id=n.entity.id,
-                entity_name_kk=n.entity.name_kk,
-                entity_name_ru=n.entity.name_ru,
-                free=sum(d.free for d in districts),
-                districts=districts,
-            )
-        )
-    return out
+    return await places.near_answer(request, lat, lon, limit, profile)
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)

@@ -5,14 +5,17 @@ temporary, registration). The same search as the page /attachment/clinics (pages
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.attachment.application import service
+from emhana.attachment.nearby import Found
 from emhana.attachment.rules import free_places
 from emhana.attachment.schemas import DistrictFreeOut, NearFreeOut
 from emhana.facilities.places import locate_address, locate_kato
@@ -20,6 +23,7 @@ from emhana.facilities.rules import Profile
 from emhana.identity.schemas import AddressKind
 from emhana.identity.service import get_person
 from emhana.kernel import clock
+from emhana.kernel.db import reader
 from emhana.kernel.errors import Forbidden, InvalidInput, NoAddressOfKind
 from emhana.reference import address as places
 from emhana.reference.address import Located
@@ -102,6 +106,81 @@ def _sites(session: SessionDep, lat: float, lon: float, limit: int, profile: Pro
             )
         )
     return out
+
+
+def near_json(found: Found) -> list[dict[str, Any]]:
+    """Return the near search's answer as the JSON of ``list[NearFreeOut]``, field for field, built straight from
+    the rows (no model is built or validated: the public near search's answer, docs/near-search.md)."""
+    out = []
+    for n, rows in found:
+        site, entity = n.site, n.entity
+        districts = []
+        total = 0
+        for d, attached in rows:
+            free = free_places(d.capacity, attached)
+            total += free
+            districts.append(
+                {
+                    "district_id": d.id,
+                    "number": d.number,
+                    "profile": d.profile,
+                    "capacity": d.capacity,
+                    "attached": attached,
+                    "free": free,
+                    "doctor_id": d.doctor_id,
+                }
+            )
+        out.append(
+            {
+                "site_id": site.id,
+                "site_name_kk": site.name_kk,
+                "site_name_ru": site.name_ru,
+                "address_kk": site.address_kk,
+                "address_ru": site.address_ru,
+                "kind": site.kind,
+                "lat": site.lat,
+                "lon": site.lon,
+                "distance_km": round(n.distance_km, 3),
+                "entity_id": entity.id,
+                "entity_name_kk": entity.name_kk,
+                "entity_name_ru": entity.name_ru,
+                "free": total,
+                "districts": districts,
+            }
+        )
+    return out
+
+
+def near_body(found: Found) -> bytes:
+    """Return the answer's bytes as FastAPI's JSONResponse would write them."""
+    return json.dumps(near_json(found), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+# Threads of the public near search's own: requests that wait long in the shared thread pool (decisions queued on
+# a district's lock at a campaign's peak) never hold up a search, which takes well under a millisecond.
+NEAR_THREADS = anyio.CapacityLimiter(8)
+
+
+async def near_answer(request: Request, lat: float, lon: float, limit: int, profile: Profile | None) -> Response:
+    """Answer GET /api/v1/attachment/near in a thread of NEAR_THREADS: the search (``service.near_free`` in a
+    session that only reads, on the primary: free places are never a replica's; on PostgreSQL one statement on the
+    near search's own connections) and the JSON of ``list[NearFreeOut]``."""
+
+    def run() -> bytes:
+        state = request.app.state
+        with state.sessions(bind=reader(state.engine)) as session:  # on SQLite: no write lock to wait for
+            found = service.near_free(
+                session=session,
+                lat=lat,
+                lon=lon,
+                day=clock.today(),
+                limit=limit,
+                profile=profile.value if profile else None,
+            )
+        return near_body(found)
+
+    body = await anyio.to_thread.run_sync(run, limiter=NEAR_THREADS)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/address", response_model=NearFromOut, dependencies=[public()])

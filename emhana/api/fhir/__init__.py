@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -154,52 +155,105 @@ def install(app: FastAPI) -> None:
     async def _fhir_error(request: Request, exc: FhirError) -> JSONResponse:
         return error_response(exc, language(request))
 
-    @app.middleware("http")
-    async def _outcomes(request: Request, call_next: Any) -> Any:
-        if not wants_fhir(request):
-            return await call_next(request)
+    app.add_middleware(OutcomesMiddleware)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class OutcomesMiddleware:
+    """The door's negotiation and OperationOutcome errors (plain ASGI: other paths pass untouched, and an answer
+    under /fhir is held back only when it must be rewritten: a problem+json error, ``_pretty`` or a subset)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not under_fhir(str(scope.get("path", ""))):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         refused = refusal(request)
         if refused is not None:
-            return error_response(refused, _lang(request))
+            await error_response(refused, _lang(request))(scope, receive, send)
+            return
+        query = request.query_params
+        pretty = query.get("_pretty") == "true"
+        subsetting = "_summary" in query or "_elements" in query
+        held: list[Message] = []  # the start of an answer to rewrite, then its body
+        started = False
+
+        async def send_outcome(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                kind = _content_type(message)
+                shaped = message["status"] == 200 and subsetting  # a read's subset
+                if kind == PROBLEM_JSON or ((pretty or shaped) and kind in (FHIR_JSON, "application/json")):
+                    held.append(message)
+                    return
+                started = True
+                await send(message)
+            elif held and message["type"] == "http.response.body":
+                held.append(message)
+                if not message.get("more_body", False):
+                    started = True
+                    body = b"".join(m.get("body", b"") for m in held[1:])
+                    out = _rewrite(
+                        request, held[0], body, pretty=pretty, shaped=held[0]["status"] == 200 and subsetting
+                    )
+                    await out(scope, receive, send)
+            else:
+                await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_outcome)
         except Exception:  # Starlette would answer it outside this middleware, as problem+json
+            if started:
+                raise
             log.exception("unexpected error")
             unexpected = errors.RegistryError()
             issue = Issue("exception", unexpected.code, unexpected.template(), unexpected.params, severity="fatal")
-            return error_response(FhirError(500, issue), _lang(request))
-        kind = response.headers.get("content-type", "").split(";")[0]
-        query = request.query_params
-        pretty = query.get("_pretty") == "true"
-        shaped = response.status_code == 200 and ("_summary" in query or "_elements" in query)  # a read's subset
-        if kind != PROBLEM_JSON and not ((pretty or shaped) and kind in (FHIR_JSON, "application/json")):
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            if kind != PROBLEM_JSON:
-                return _rebuilt(response, body, kind)
-            doc = {}
-        if kind == PROBLEM_JSON:
-            prob = doc if isinstance(doc, dict) else {}
-            doc = outcome_from_texts(
-                response.status_code, str(prob.get("code", "core.error")), prob.get("messages") or {}, _lang(request)
-            )
-            kind = FHIR_JSON
-        elif shaped and isinstance(doc, dict) and doc.get("resourceType") not in ("Bundle", "OperationOutcome"):
-            doc = subset(doc, query.get("_summary"), parse_elements(query.get("_elements")))
-        text = json.dumps(
-            doc, ensure_ascii=False, indent=2 if pretty else None, separators=None if pretty else (",", ":")
+            await error_response(FhirError(500, issue), _lang(request))(scope, receive, send)
+
+
+def _content_type(start: Message) -> str:
+    for k, v in start.get("headers", ()):
+        if k.lower() == b"content-type":
+            return str(v.decode("latin-1").split(";")[0])
+    return ""
+
+
+def _rewrite(request: Request, start: Message, body: bytes, *, pretty: bool, shaped: bool) -> Response:
+    """The answer as the door sends it: a problem+json error as an OperationOutcome, a read's subset, indented."""
+    kind = _content_type(start)
+    status = int(start["status"])
+    headers = list(start.get("headers", ()))
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        if kind != PROBLEM_JSON:
+            return _rebuilt(status, headers, body, kind)
+        doc = {}
+    if kind == PROBLEM_JSON:
+        prob = doc if isinstance(doc, dict) else {}
+        doc = outcome_from_texts(
+            status, str(prob.get("code", "core.error")), prob.get("messages") or {}, _lang(request)
         )
-        return _rebuilt(response, text.encode(), kind)
+        kind = FHIR_JSON
+    elif shaped and isinstance(doc, dict) and doc.get("resourceType") not in ("Bundle", "OperationOutcome"):
+        query = request.query_params
+        doc = subset(doc, query.get("_summary"), parse_elements(query.get("_elements")))
+    text = json.dumps(doc, ensure_ascii=False, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+    return _rebuilt(status, headers, text.encode(), kind)
 
 
-def _rebuilt(response: Any, body: bytes, kind: str) -> Response:
+def _rebuilt(status: int, headers: list[tuple[bytes, bytes]], body: bytes, kind: str) -> Response:
     """Return a response with a new body and media type, keeping the other headers (WWW-Authenticate, Allow,
     Set-Cookie...) of the one it replaces."""
-    out = Response(body, status_code=response.status_code, media_type=kind)
-    out.raw_headers.extend(
-        (k, v) for k, v in response.raw_headers if k.lower() not in (b"content-length", b"content-type")
-    )
+    out = Response(body, status_code=status, media_type=kind)
+    out.raw_headers.extend((k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type"))
     return out

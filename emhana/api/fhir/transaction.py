@@ -4,7 +4,6 @@ dead-letter queue."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Annotated, Any
 
 from fastapi import Request, Response
@@ -93,7 +92,7 @@ async def transaction(
 
     def run() -> tuple[int, dict[str, Any]]:
         accepted = inbound.ingest(session=session, actor=actor, body=body, trust=trust_of(request), now=now)
-        return 200, transaction_response(len(json.loads(body)["entry"]), accepted, lang)
+        return 200, transaction_response(accepted.entries, accepted, lang)
 
     fingerprint = {"bundle": hashlib.sha256(body).hexdigest()}
     try:

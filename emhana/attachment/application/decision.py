@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import BigInteger, any_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from emhana.attachment import facts
@@ -20,6 +21,7 @@ from emhana.attachment.application.reasons import current_facts
 from emhana.attachment.campaign.policy import policy_for
 from emhana.attachment.enums import Cause, ChangeReason, Channel, PlaceBasis
 from emhana.attachment.facts import Period, PersonRow, Target
+from emhana.attachment.load import DISTRICT, LOAD
 from emhana.attachment.notice import approval_rows as notices
 from emhana.attachment.notice import supersede
 from emhana.attachment.placement import basis_address, place
@@ -33,7 +35,7 @@ from emhana.attachment.rules import (
 )
 from emhana.attachment.writes import Events, NewAttachment
 from emhana.kernel.errors import InvalidInput, NotFound
-from emhana.kernel.fastsql import Fast
+from emhana.kernel.fastsql import Fast, Row, pipeline, pipelined
 
 
 def running(history: Sequence[Period]) -> Period | None:
@@ -51,28 +53,105 @@ def voluntary_changes(history: Sequence[Period], year: int) -> int:
 LOCK_PERSON = Fast(facts.LOCK_PERSON.add_columns(supersede.sealed(facts.PERSON.c.id)))
 
 
+# On PostgreSQL, in the same round trip as the person's lock (``gather``): the target district's row and that of the
+# district the person leaves (their running attachment's), locked in id order with their kept loads, as
+# emhana.attachment.load.lock_loads locks them; and the ids the application and its attachment will get.
+_d, _l, _t = DISTRICT.c, LOAD.c, facts.ATTACHMENT.c
+_LEAVING = (
+    select(func.array_agg(_t.district_id))
+    .where(_t.person_id == bindparam("person_id"), _t.end_date.is_(None))
+    .scalar_subquery()
+)
+LOCK_LOADS = Fast(
+    select(_d.id, _d.capacity, _d.active, _l.attached)
+    .select_from(DISTRICT.join(LOAD, _l.district_id == _d.id))
+    .where(_d.id == any_(func.array_append(_LEAVING, bindparam("district_id", type_=BigInteger))))
+    .order_by(_d.id)
+    .with_for_update(of=[DISTRICT, LOAD])
+)
+NEW_IDS = Fast(
+    select(
+        func.nextval(func.pg_get_serial_sequence(facts.APPLICATION.name, "id")),
+        func.nextval(func.pg_get_serial_sequence(facts.ATTACHMENT.name, "id")),
+    )
+)
+
+
+class _Read(Fast):
+    """A statement's rows, read already in a pipeline, for a reader that is given a statement to run."""
+
+    def __init__(self, rows: list[Row]) -> None:  # no statement of its own
+        self._given = rows
+
+    def rows(self, conn: object, params: object) -> list[Row]:
+        return self._given
+
+
 @dataclass(frozen=True)
 class Gathered:
-    """The person (locked), the target and the person's history, read in two statements."""
+    """The person (locked), the target and the person's history, read in two statements (one round trip on
+    PostgreSQL, with what ``gather`` was asked for besides)."""
 
     person: PersonRow
     target: Target
     history: list[Period]
+    # Locked with the person on PostgreSQL: (capacity, active, open attachments) of the target district and of the
+    # one the person leaves, by id (None: locked by ``judge``).
+    loads: dict[int, tuple[int, bool, int]] | None = None
+    documents: list[tuple[int, str, dt.date | None]] | None = None  # facts.documents_on_file, when asked for
+    new_ids: tuple[int, int] | None = None  # (application, attachment) ids taken from their sequences
 
 
-def gather(session: Session, *, person_id: int, district_id: int, applicant_id: int, day: dt.date) -> Gathered:
+def gather(
+    session: Session,
+    *,
+    person_id: int,
+    district_id: int,
+    applicant_id: int,
+    day: dt.date,
+    documents: bool = False,
+    new_ids: bool = False,
+) -> Gathered:
     """Lock the person and read the target and the history; NotFound for a missing person or district,
-    or an inactive district or site."""
+    or an inactive district or site.
+
+    On PostgreSQL the reads go in one round trip (``fastsql.pipeline``), the person's lock first, then the
+    districts' locks with their loads (``judge`` uses them), the identity documents on file of the person and the
+    applicant (``documents``), and the next ids of an application and an attachment (``new_ids``)."""
     conn = session.connection()
-    person = facts.lock_person(conn, person_id, LOCK_PERSON)
-    if person is None:
+    params = {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id, "day": day}
+    if not pipelined(conn):
+        person = facts.lock_person(conn, person_id, LOCK_PERSON)
+        if person is None:
+            raise NotFound()
+        target, history = facts.target_and_periods(
+            conn, district_id=district_id, person_id=person_id, applicant_id=applicant_id, day=day
+        )
+        if target is None or not target.district_active or not target.site_active:
+            raise NotFound()
+        docs = facts.documents_on_file(conn, person_id, applicant_id) if documents else None
+        return Gathered(person=person, target=target, history=history, documents=docs)
+    with pipeline(conn):
+        locked = LOCK_PERSON.later(conn, {"person_id": person_id})
+        # Two statements, not facts.target_and_periods' one: no round trip is saved here by merging them, and
+        # each stays short enough for psycopg to keep its parsed form (it parses statements over 4 kB every time).
+        target_read = facts.FAST_TARGET.later(conn, params)
+        periods_read = facts.FAST_PERIODS.later(conn, params)
+        docs_read = facts.DOCUMENTS.later(conn, params) if documents else None
+        loads = LOCK_LOADS.later(conn, params)
+        ids = NEW_IDS.later(conn, {}) if new_ids else None
+    person = facts.lock_person(conn, person_id, _Read(locked.rows))
+    target = Target(*target_read.rows[0]) if target_read.rows else None
+    if person is None or target is None or not target.district_active or not target.site_active:
         raise NotFound()
-    target, history = facts.target_and_periods(
-        conn, district_id=district_id, person_id=person_id, applicant_id=applicant_id, day=day
+    return Gathered(
+        person=person,
+        target=target,
+        history=[facts._period(r) for r in periods_read.rows],
+        loads={int(i): (int(c), bool(a), int(k or 0)) for i, c, a, k in loads.rows},
+        documents=[(int(p), str(k), x) for p, k, x in docs_read.rows] if docs_read is not None else None,
+        new_ids=(int(ids.rows[0][0]), int(ids.rows[0][1])) if ids is not None else None,
     )
-    if target is None or not target.district_active or not target.site_active:
-        raise NotFound()
-    return Gathered(person=person, target=target, history=history)
 
 
 @dataclass(frozen=True)
@@ -95,7 +174,11 @@ def judge(session: Session, g: Gathered, claim: Claim, today: dt.date, reviewed:
     policy = policy_for(session, claim.filed_on)
     # The target's row and that of the district the person leaves (its load falls), in id order.
     leaving = [a.district_id for a in g.history if a.end_date is None]
-    load = facts.lock_district_load(session.connection(), g.target.district_id, leaving)
+    if g.loads is not None and {g.target.district_id, *leaving} <= g.loads.keys():  # locked by gather
+        found = g.loads[g.target.district_id]
+        load = (found[0], found[2]) if found[1] else None
+    else:  # not locked yet, or a district without its load row (lock_loads gives it one)
+        load = facts.lock_district_load(session.connection(), g.target.district_id, leaving)
     if load is None:
         raise NotFound()
     capacity, attached = load
@@ -150,10 +233,12 @@ def approve(
     decided_on: dt.date,
     moment: dt.datetime,
     care_at_home: bool | None = None,
+    attachment_id: int | None = None,
 ) -> int:
     """Close the running attachment, open the new one and queue the notices; return the new attachment's id.
 
-    ``care_at_home`` is the home-visit agreement of A-26, recorded only for a person outside the zone."""
+    ``care_at_home`` is the home-visit agreement of A-26, recorded only for a person outside the zone;
+    ``attachment_id`` the new attachment's id when taken from its sequence already (``gather``'s ``new_ids``)."""
     if decision.cause is None or decision.begin_date is None:
         raise InvalidInput()
     lost = running(g.history)
@@ -174,6 +259,7 @@ def approve(
             insured_until=decision.insured_until,
             application_id=application_id,
             care_at_home=care_at_home if decision.outside_zone else None,
+            id=attachment_id,
         ),
         g.history,
         now=moment,

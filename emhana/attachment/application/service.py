@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from emhana.accounts.policy import organization_of, sees_every_organization
@@ -27,9 +28,9 @@ from emhana.attachment.enums import ChangeReason, Channel, Holder, Outcome, Plac
 from emhana.attachment.models import Application, ApplicationDocument, Attachment
 from emhana.attachment.notice import events as notify
 from emhana.attachment.placement import attached_counts, lock_persons
-from emhana.attachment.rules import REFUSAL_REASONS, DocumentFacts, care_at_home
+from emhana.attachment.rules import REFUSAL_REASONS, Decision, DocumentFacts, care_at_home
 from emhana.attachment.schemas import ApplicationIn, DecisionIn
-from emhana.attachment.writes import Events
+from emhana.attachment.writes import Events, already_attached
 from emhana.audit.readlog import log_read
 from emhana.audit.service import event_row, record_event
 from emhana.facilities.models import District, Site
@@ -38,6 +39,7 @@ from emhana.identity.service import may_read, represented_ids, require_purpose
 from emhana.kernel import clock
 from emhana.kernel.clock import KZ_TIME
 from emhana.kernel.errors import (
+    AlreadyAttached,
     AlreadyDecided,
     ApplicationPending,
     Forbidden,
@@ -46,7 +48,7 @@ from emhana.kernel.errors import (
     RepresentativeRequired,
     VersionConflict,
 )
-from emhana.kernel.fastsql import Fast
+from emhana.kernel.fastsql import Fast, pipeline
 from emhana.trust.chain import links as chain
 
 DOCUMENT = cast(Table, ApplicationDocument.__table__)
@@ -100,12 +102,17 @@ def _documents(
     person_id: int,
     applicant_id: int,
     by_self: bool,
+    on_file: Sequence[tuple[int, str, dt.date | None]] | None = None,
 ) -> tuple[DocumentFacts, ...]:
-    """Return the documents the rules check: the state systems' records for eGov (A-53), else those presented."""
+    """Return the documents the rules check: the state systems' records for eGov (A-53), else those presented.
+
+    ``on_file``: the records as read already (``decision.gather``), else they are read here."""
     if channel is not Channel.EGOV:
         return tuple(data_documents)
     holders = {person_id: Holder.PERSON} if by_self else {person_id: Holder.PERSON, applicant_id: Holder.APPLICANT}
-    rows = facts.documents_on_file(session.connection(), person_id, applicant_id)  # the same id when by self
+    rows = (  # the same id when by self
+        on_file if on_file is not None else facts.documents_on_file(session.connection(), person_id, applicant_id)
+    )
     return tuple(DocumentFacts(kind=kind, holder=holders[pid], expires_on=until) for pid, kind, until in rows)
 
 
@@ -137,7 +144,13 @@ def submit(
         raise InvalidInput()
     session.flush()
     g = approval.gather(
-        session, person_id=data.person_id, district_id=data.district_id, applicant_id=applicant_id, day=day
+        session,
+        person_id=data.person_id,
+        district_id=data.district_id,
+        applicant_id=applicant_id,
+        day=day,
+        documents=channel is Channel.EGOV,
+        new_ids=True,
     )
     if actor.role is Role.REGISTRAR and g.target.entity_id != actor.entity_id:
         raise Forbidden()
@@ -148,7 +161,7 @@ def submit(
         by_self=by_self,
         representative_valid=rep_valid,
         channel=channel,
-        documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self),
+        documents=_documents(session, channel, presented, g.person.id, applicant_id, by_self, g.documents),
         basis=data.place_basis,
         border_claim=data.border_claim,
         reason=data.change_reason,
@@ -186,7 +199,42 @@ def submit(
         "version": 1,
     }
     conn = session.connection()
-    app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
+    try:
+        with pipeline(conn):  # the writes in one round trip on PostgreSQL, ids taken from their sequences by gather
+            app_id = _write(session, actor, g, decision, data, channel, uploads, values, moment, day, applicant_id)
+    except IntegrityError as exc:
+        if already_attached(exc):  # A-01: a second open attachment, refused by the database's unique index
+            raise AlreadyAttached() from exc
+        raise
+    app = _application_row(app_id, values)
+    session.add(app)
+    return app
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    g: approval.Gathered,
+    decision: Decision,
+    data: ApplicationIn,
+    channel: Channel,
+    uploads: Sequence[Upload],
+    values: dict[str, Any],
+    moment: dt.datetime,
+    day: dt.date,
+    applicant_id: int,
+) -> int:
+    """Write a filed application, and on approval its transfer (``decision.approve``), with the audit events;
+    return the application's id. With ids taken already (``g.new_ids``) nothing here waits for a result, so on
+    PostgreSQL the statements go in the caller's pipeline, with the locks of the chains' heads the commit appends to
+    (``chain.lock_heads``)."""
+    conn = session.connection()
+    approve = decision.outcome is Outcome.APPROVE
+    if g.new_ids is not None:
+        app_id = g.new_ids[0]
+        INSERT_APPLICATION.later(conn, {**values, "id": app_id})
+    else:
+        app_id = int(INSERT_APPLICATION.rows(conn, values)[0][0])
     # The person's applications chain (tamper evidence), hashed from the row as written at commit.
     chain.note_new(session, "application", [app_id], rows=[{**values, "id": app_id}])
     if data.documents:
@@ -227,11 +275,14 @@ def submit(
             decided_on=day,
             moment=moment,
             care_at_home=home,
+            attachment_id=g.new_ids[1] if g.new_ids is not None else None,
         )
     events.write(session)
-    app = _application_row(app_id, values)
-    session.add(app)
-    return app
+    if g.new_ids is not None and not g.person.sealed_notices:
+        # Every chain this transaction appends to: the person's applications, attachments and audit events.
+        key = str(g.person.id)
+        chain.lock_heads(session, [("application", key), ("audit", key), *([("attachment", key)] if approve else [])])
+    return app_id
 
 
 def _authorize_read(session: Session, actor: Actor, app: Application, day: dt.date) -> None:

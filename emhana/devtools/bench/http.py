@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -123,6 +124,9 @@ def server(
         "EMHANA_DEMO_MODE": "0",
         **(env or {}),
     }
+    # the server's errors go to a file, read only if it exits: a pipe nobody reads would block the server once
+    # it had written a pipe's worth
+    errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -142,13 +146,14 @@ def server(
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
     )
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("the server exited: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
+                errors.seek(0)
+                raise RuntimeError("the server exited: " + errors.read().decode(errors="replace")[-2000:])
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2) as r:
                     if r.status == 200:
@@ -166,6 +171,7 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        errors.close()
 
 
 def tokens(

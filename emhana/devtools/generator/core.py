@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -15,7 +17,14 @@ from emhana.devtools.generator.names import name_book
 from emhana.devtools.generator.params import GeneratorParams
 from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
 from emhana.devtools.generator.plan import Plan, make_plan
-from emhana.devtools.generator.sink import open_sink, reserve_ids, used_serials
+from emhana.devtools.generator.sink import (
+    BackgroundSink,
+    PersonSink,
+    open_sink,
+    person_texts,
+    reserve_ids,
+    used_serials,
+)
 from emhana.kernel.db import is_postgres
 
 log = logging.getLogger(__name__)
@@ -85,7 +94,9 @@ def generate(
     Each batch commits on its own: a failure leaves the batches already written (their ids reserved).
     `bulk=True` (PostgreSQL; the benchmarks' national load) writes all persons in one transaction instead, the
     secondary indexes and foreign keys of the loaded tables built again at its end (sink.BackgroundSink,
-    emhana.devtools.generator.deferred): all or nothing, and the loaded tables stay locked until it commits.
+    emhana.devtools.generator.deferred): all or nothing, and the loaded tables stay locked until it commits; the
+    rows are generated in a forked process while this one hashes their chain links and COPYs (``_write_forked``:
+    the same rows, in the same order).
     """
     if population < 0 or batch < 1 or writers < 0:
         raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
@@ -178,33 +189,54 @@ def write_persons(
             if attach
             else None
         )
-    pid, aid, tid = ids
     factory = PersonFactory(seed, params, name_book(), iins)
-    sink = open_sink(engine, writers, bulk)
+    batches = _batches(plan, factory, attacher, (ids[0], ids[1], ids[2]), batch)
+    if bulk and is_postgres(engine) and "fork" in mp.get_all_start_methods():
+        stats = _write_forked(engine, batches, report, population, attacher)
+    else:
+        _write(open_sink(engine, writers, bulk), batches, report, population)
+        stats = attacher.stats if attacher is not None else None
+    return ids[0], stats if stats is not None else AttachStats(unattached=population)
+
+
+Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow], list[AttachmentRow]]
+
+
+def _batches(
+    plan: Plan, factory: PersonFactory, attacher: Attacher | None, ids: tuple[int, int, int], batch: int
+) -> Iterator[Rows]:
+    """Generate the planned persons, attached, in batches of ``batch`` (the last one smaller), ids from ``ids``."""
+    pid, aid, tid = ids
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
     attachments: list[AttachmentRow] = []
     done = 0
+    for site in plan.sites():
+        left = site.persons
+        while left > 0:
+            n = min(left, batch - len(persons))
+            start = len(persons)
+            factory.fill(
+                site, n, (pid + done + start, aid + done + start, tid + done + start), persons, addresses, phones
+            )
+            if attacher is not None:
+                attacher.attach(persons, addresses, start, attachments)
+            left -= n
+            if len(persons) >= batch:
+                yield persons, addresses, phones, attachments
+                done += len(persons)
+                persons, addresses, phones, attachments = [], [], [], []
+    if persons:
+        yield persons, addresses, phones, attachments
+
+
+def _write(sink: PersonSink, batches: Iterator[Rows], report: Progress, population: int) -> None:
+    """Write the batches generated here (each batch's attachments in the same transaction as its persons)."""
+    done = 0
     report("persons", 0, population)
     try:
-        for site in plan.sites():
-            left = site.persons
-            while left > 0:
-                n = min(left, batch - len(persons))
-                start = len(persons)
-                factory.fill(
-                    site, n, (pid + done + start, aid + done + start, tid + done + start), persons, addresses, phones
-                )
-                if attacher is not None:
-                    attacher.attach(persons, addresses, start, attachments)
-                left -= n
-                if len(persons) >= batch:
-                    sink.write(persons, addresses, phones, attachments)
-                    done += len(persons)
-                    persons, addresses, phones, attachments = [], [], [], []
-                    report("persons", done, population)
-        if persons:
+        for persons, addresses, phones, attachments in batches:
             sink.write(persons, addresses, phones, attachments)
             done += len(persons)
             report("persons", done, population)
@@ -212,7 +244,76 @@ def write_persons(
         sink.abort()
         raise
     sink.close()
-    return pid, attacher.stats if attacher is not None else AttachStats(unattached=population)
+
+
+def _produce(out: Any, batches: Iterator[Rows], attacher: Attacher | None) -> None:
+    """In the generating process: send each batch (persons, addresses and phones as COPY text; the persons and
+    attachments as rows, whose chains the loading process hashes), then what the attachment did."""
+    try:
+        for persons, addresses, phones, attachments in batches:
+            out.send(("batch", person_texts(persons, addresses, phones), persons, attachments))
+        out.send(("done", attacher.stats if attacher is not None else None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the loading process, which raises it
+        out.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        out.close()
+
+
+def _write_forked(
+    engine: Engine, batches: Iterator[Rows], report: Progress, population: int, attacher: Attacher | None
+) -> AttachStats | None:
+    """Generate in a forked process while this one hashes the chains and COPYs (the bulk load on PostgreSQL).
+
+    Python runs one thread at a time: generating, formatting and hashing a person cost more than PostgreSQL
+    spends storing it, so on one process the load waits on Python. The forked process generates the rows (the
+    same sequence: it starts from this process's state, and nothing else draws from it) and formats the
+    persons, addresses and phones; this one formats the attachments, hashes the chain links and COPYs.
+    """
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_produce, args=(send, batches, attacher), name="emhana-generator", daemon=True)
+    child.start()
+    send.close()
+    stats: AttachStats | None = None
+    done = 0
+    try:
+        sink = BackgroundSink(engine, 1, bulk=True)
+    except BaseException:
+        _stop(child)
+        raise
+    report("persons", 0, population)
+    try:
+        while True:
+            try:
+                message = receive.recv()
+            except EOFError:
+                raise RuntimeError("the generating process ended without its last batch") from None
+            if message[0] == "batch":
+                _, texts, persons, attachments = message
+                sink.write_formatted(texts, persons, attachments)
+                done += len(persons)
+                report("persons", done, population)
+            elif message[0] == "done":
+                stats = message[1]
+                break
+            else:
+                raise RuntimeError(f"the generating process failed: {message[1]}")
+    except BaseException:
+        _stop(child)
+        sink.abort()
+        raise
+    finally:
+        receive.close()
+    child.join()
+    sink.close()
+    return stats
+
+
+def _stop(child: Any) -> None:
+    """End the generating process (ours) and wait for it."""
+    if child.is_alive():
+        child.terminate()
+    child.join()
 
 
 def analyze(engine: Engine, facilities: bool) -> None:

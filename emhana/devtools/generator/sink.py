@@ -18,6 +18,7 @@ import datetime as dt
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any, Protocol
 
@@ -49,6 +50,9 @@ ADDRESS_COLUMNS = (
 PHONE_COLUMNS = ("id", "person_id", "number", "kind")
 TABLES = (("person", PERSON_COLUMNS), ("person_address", ADDRESS_COLUMNS), ("person_phone", PHONE_COLUMNS))
 ATTACHMENT_TABLE = ("attachment", (*ATTACHMENT_COLUMNS, "created_at"))
+# The person's sex and birth date on each attachment row (migration 0037), written by the PostgreSQL sinks when
+# the table has them (the database's trigger sets the same values; a bulk load switches it off).
+PERSON_FIELDS = ("person_sex", "person_birth_date")
 CHAIN_TABLES = (("chain_link", LINK_COLUMNS), ("chain_head", HEAD_COLUMNS))
 NULL = "\\N"
 Batch = tuple[bytes, ...]
@@ -107,14 +111,33 @@ def phone_lines(rows: list[PhoneRow]) -> str:
     return "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\n" for r in rows)
 
 
-def attachment_lines(rows: list[AttachmentRow], created_at: dt.datetime) -> str:
-    """Open first attachments (end date, end reason, application and author always NULL), made at one moment."""
+def attachment_lines(rows: list[AttachmentRow], created_at: dt.datetime, persons: list[PersonRow] | None = None) -> str:
+    """Open first attachments (end date, end reason, application and author always NULL), made at one moment.
+
+    With ``persons`` (the batch's persons, whom the rows attach), each line ends with its person's sex and birth
+    date (the columns of ``PERSON_FIELDS``, which a bulk load writes itself; see ``deferred.SET_BASED``)."""
     n, at = NULL, created_at.isoformat()
+    if persons is None:
+        return "".join(
+            f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
+            f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\t{at}\n"
+            for r in rows
+        )
+    person = _persons_by_id(persons)
     return "".join(
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[6]}\t{r[7]}\t{r[8]}"
-        f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\t{at}\n"
+        f"\t{n}\t{n}\t{n if r[11] is None else r[11]}\t{n}\t{r[13]}\t{n}\t{at}\t{p[6]}\t{p[5]}\n"
         for r in rows
+        for p in (person(r[1]),)
     )
+
+
+def _persons_by_id(persons: list[PersonRow]) -> Callable[[int], PersonRow]:
+    """Find a person of the batch by id: by position when the ids are consecutive (the generator's batches)."""
+    first = persons[0][0] if persons else 0
+    if persons and persons[-1][0] - first == len(persons) - 1:
+        return lambda pid: persons[pid - first]
+    return {p[0]: p for p in persons}.__getitem__
 
 
 def chain_rows(persons: list[PersonRow], attachments: list[AttachmentRow], at: dt.datetime) -> FreshChains:
@@ -190,6 +213,22 @@ def head_lines(chains: FreshChains) -> str:
     return "".join(f"{k}\t{c}\t{s}\t{h}\n" for k, c, s, h in chains.heads)
 
 
+def person_texts(persons: list[PersonRow], addresses: list[AddressRow], phones: list[PhoneRow]) -> Batch:
+    """The COPY text of a batch's persons, addresses and phones (the first three of ``PostgresCopySink.prepare``;
+    pure, so another process may format them)."""
+    return person_lines(persons).encode(), address_lines(addresses).encode(), phone_lines(phones).encode()
+
+
+def has_person_fields(conn: Any) -> bool:
+    """Whether the attachment table (current schema, psycopg connection) has the columns of ``PERSON_FIELDS``."""
+    found = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'attachment' AND column_name = ANY(%s)",
+        (list(PERSON_FIELDS),),
+    ).fetchone()
+    return bool(found and found[0] == len(PERSON_FIELDS))
+
+
 def moment() -> dt.datetime:
     """The moment a load stamps on its rows and links, as both databases store it (UTC, microseconds)."""
     return clock.now().astimezone(dt.UTC)
@@ -212,8 +251,13 @@ class PostgresCopySink:
         self.statements = [
             f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, (_, cols) in zip(tables, TABLES, strict=True)
         ]
+        self.person_fields = has_person_fields(self.conn)
+        attachment = ATTACHMENT_TABLE[0]
+        columns: tuple[str, ...] = ATTACHMENT_TABLE[1]
+        if self.person_fields:
+            columns = (*columns, *PERSON_FIELDS)
         self.statements += [
-            f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, cols in (ATTACHMENT_TABLE, *CHAIN_TABLES)
+            f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, cols in ((attachment, columns), *CHAIN_TABLES)
         ]
 
     @staticmethod
@@ -223,15 +267,24 @@ class PostgresCopySink:
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
         at: dt.datetime | None = None,
+        person_fields: bool = False,
     ) -> Batch:
-        """Format a batch as COPY text, with its chain links (done in the generating thread)."""
+        """Format a batch as COPY text, with its chain links (done in the generating thread); ``person_fields``:
+        the attachments carry their persons' sex and birth date (``PERSON_FIELDS``)."""
         at = at or moment()
+        return (
+            *person_texts(persons, addresses, phones),
+            *PostgresCopySink.prepare_attached(persons, attachments, at, person_fields),
+        )
+
+    @staticmethod
+    def prepare_attached(
+        persons: list[PersonRow], attachments: list[AttachmentRow] | None, at: dt.datetime, person_fields: bool
+    ) -> Batch:
+        """The COPY text of a batch's attachments, chain links and heads (the last three of ``prepare``)."""
         links, heads = chain_lines(persons, attachments or [], at)
         return (
-            person_lines(persons).encode(),
-            address_lines(addresses).encode(),
-            phone_lines(phones).encode(),
-            attachment_lines(attachments or [], at).encode(),
+            attachment_lines(attachments or [], at, persons if person_fields else None).encode(),
             links.encode(),
             heads.encode(),
         )
@@ -256,7 +309,7 @@ class PostgresCopySink:
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
     ) -> None:
-        self.send(self.prepare(persons, addresses, phones, attachments, self.at))
+        self.send(self.prepare(persons, addresses, phones, attachments, self.at, self.person_fields))
 
     def close(self) -> None:
         self.raw.close()
@@ -324,6 +377,9 @@ class BackgroundSink:
     (measured here: about +15 % rows/s); the old interval is restored by close(). Two writers keep
     both cores of a small server busy (measured: +20 % rows/s over one writer at 1 M persons).
 
+    ``write_formatted`` takes a batch whose persons, addresses and phones another process formatted (the bulk
+    load's, ``core._write_forked``).
+
     ``bulk=True``: one writer, one transaction for the whole load, the loaded tables' secondary indexes and
     foreign keys set aside first (``deferred.defer``) and built again by close() before it commits; abort()
     (or a failed batch) rolls everything back, the schema included.
@@ -331,8 +387,10 @@ class BackgroundSink:
 
     SWITCH_INTERVAL = 0.0002
 
-    def __init__(self, engine: Engine, workers: int = 1, depth: int = 2, bulk: bool = False) -> None:
-        self.at = moment()
+    def __init__(
+        self, engine: Engine, workers: int = 1, depth: int = 2, bulk: bool = False, at: dt.datetime | None = None
+    ) -> None:
+        self.at = at or moment()
         self.bulk = bulk
         workers = 1 if bulk else workers
         self.sinks = [PostgresCopySink(engine, at=self.at, commit=not bulk) for _ in range(workers)]
@@ -374,7 +432,21 @@ class BackgroundSink:
     ) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at))
+        self.queue.put(
+            PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at, self.sinks[0].person_fields)
+        )
+
+    def write_formatted(self, texts: Batch, persons: list[PersonRow], attachments: list[AttachmentRow]) -> None:
+        """Queue a batch whose persons, addresses and phones are already COPY text (``person_texts``, e.g. made
+        in another process); its attachments, chain links and heads are formatted here."""
+        if self.error is not None:
+            raise self.error
+        attached = PostgresCopySink.prepare_attached(persons, attachments, self.at, self.person_fields)
+        self.queue.put((*texts, *attached))
+
+    @property
+    def person_fields(self) -> bool:
+        return self.sinks[0].person_fields
 
     def _stop(self) -> None:
         for _ in self.threads:
@@ -414,13 +486,13 @@ class BackgroundSink:
             sys.setswitchinterval(self.old_interval)
 
 
-def open_sink(engine: Engine, workers: int = 2, bulk: bool = False) -> PersonSink:
+def open_sink(engine: Engine, workers: int = 2, bulk: bool = False, at: dt.datetime | None = None) -> PersonSink:
     """Return the fastest sink for the engine's database (PostgreSQL: COPY in writer threads;
     workers=0 COPYs in the caller's thread; bulk: one transaction with indexes and keys built at the end)."""
     if not is_postgres(engine):
         return SqliteSink(engine)
     if bulk:
-        return BackgroundSink(engine, 1, bulk=True)
+        return BackgroundSink(engine, 1, bulk=True, at=at)
     return BackgroundSink(engine, workers) if workers > 0 else PostgresCopySink(engine)
 
 

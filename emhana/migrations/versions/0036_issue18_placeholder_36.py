@@ -1,4 +1,8 @@
-"""Placeholder of issue 18, near search (helper C); its helper replaces this text and fills it in (or leaves it a no-op).
+"""Issue 18, the near search: no change to the schema (a link of the chain kept whole).
+
+The near search with free places (``emhana.attachment.nearby``, docs/near-search.md) reads what earlier migrations
+built: the GiST index ``ix_site_point`` on ``point(lon, lat)`` (0005) and the loads kept in ``district_load`` by
+triggers (0031). Nothing to add, nothing to take away.
 
 Revision ID: 0036
 Revises: 0035

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from emhana.audit.models import ChainLink
 from emhana.kernel import clock
 from emhana.kernel.errors import RecordTampered
+from emhana.kernel.fastsql import pipeline
 from emhana.trust.chain.kinds import (
     AUDIT,
     END,
@@ -79,6 +80,7 @@ from emhana.trust.chain.store import (
     _has_columns,
     _latest_links,
     _lock_heads,
+    _lock_heads_later,
     _move_heads,
     read_rows,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "link_hash",
     "link_changed_rows",
     "link_new_rows",
+    "lock_heads",
     "note_changed",
     "note_new",
     "read_rows",
@@ -157,6 +160,7 @@ def _link(
     known: Known | None = None,
     linked: Linked | None = None,
     before: Mapping[str, Mapping[int, Mapping[str, Any] | None]] | None = None,
+    locked: Mapping[tuple[str, str], tuple[int, str]] | None = None,
 ) -> int:
     """Append the links that rows need: ``new`` rows were inserted in this transaction; ``changed`` rows may
     or may not be linked already. Returns the number of links appended.
@@ -164,7 +168,8 @@ def _link(
     ``known`` holds rows by kind and id exactly as their writer stored them, so they are not read back;
     ``linked`` the record hash of the latest end link (None: only an open link) of changed rows known to be
     linked already, so their links are not looked up; ``before`` the old values of the fields the application
-    changed in mutable rows: such a row must have hashed to its latest link before (else TamperedRow)."""
+    changed in mutable rows: such a row must have hashed to its latest link before (else TamperedRow);
+    ``locked`` the (seq, hash) of heads this transaction has locked already (``lock_heads``), not locked again."""
     known, linked, before = known or {}, linked or {}, before or {}
     rows: dict[str, list[dict[str, Any]]] = {}
     is_new: dict[str, set[int]] = {}
@@ -177,7 +182,11 @@ def _link(
     keys = sorted({(name, KINDS[name].key_of(r)) for name, rs in rows.items() for r in rs})
     if not keys:
         return 0
-    heads = _lock_heads(conn, keys)
+    locked = locked or {}
+    heads = {k: locked[k] for k in keys if k in locked}
+    missing = [k for k in keys if k not in locked]
+    if missing:
+        heads.update(_lock_heads(conn, missing))
     wanted: list[tuple[ChainKind, dict[str, Any], str, str]] = []  # kind, row, event, record hash
     for name, rs in rows.items():
         kind = KINDS[name]
@@ -216,8 +225,9 @@ def _link(
             }
         )
         heads[(kind.name, key)] = (seq + 1, lh)
-    INSERT_LINK.many(conn, links)
-    _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
+    with pipeline(conn):  # one round trip on PostgreSQL
+        INSERT_LINK.many_later(conn, links)
+        _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
     return len(links)
 
 
@@ -268,6 +278,8 @@ class Pending:
     # The values a mutable row's changed fields had before this transaction (None: not known), to check that
     # the row still hashed to its latest link before the application changed it.
     before: dict[str, dict[int, dict[str, Any] | None]] = field(default_factory=lambda: defaultdict(dict))
+    # Heads locked ahead of the commit (``lock_heads``): (seq, hash) by (kind, key), as read under the lock.
+    heads: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
 
 def _pending(session: Session) -> Pending:
@@ -311,6 +323,24 @@ def note_changed(
     for i, h in (linked or {}).items():
         if i in given:
             pending.linked[kind][int(i)] = h
+
+
+def lock_heads(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    """Lock now the heads of chains (kind, key) the session's commit will append to, in sorted order, so that the
+    commit does not wait for them in a round trip of its own: sent in the connection's open pipeline, if any
+    (``emhana.kernel.fastsql.pipeline``), with the transaction's last writes.
+
+    For a writer that knows every chain its transaction appends to (the campaign's decision): the heads stay locked
+    to the commit, which appends to them from the (seq, hash) read here. A head the commit needs that is not among
+    them is locked then (after these: a writer that cannot name all its heads should not call this)."""
+    pending = _pending(session)
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    conn = session.connection()
+    _lock_heads_later(conn, wanted).then(
+        lambda rows: pending.heads.update({(k, c): (int(seq), h) for k, c, seq, h in rows})
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -363,6 +393,7 @@ def _link_pending(session: Session) -> None:
             known=pending.known,
             linked=pending.linked,
             before=pending.before,
+            locked=pending.heads,
         )
 
 

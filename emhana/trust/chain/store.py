@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from emhana.audit.models import ChainHead, ChainLink
-from emhana.kernel.fastsql import Fast
+from emhana.kernel.fastsql import Fast, Later
 from emhana.trust.chain.kinds import END, GENESIS, OPEN, UPDATE, ChainKind, is_open, record_hash, table_of
 
 CHUNK = 500
@@ -76,6 +76,17 @@ def _lock_heads(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple
     return {(kind, key): (int(seq), head) for kind, key, seq, head in result}
 
 
+def _lock_heads_later(conn: Connection, keys: Sequence[tuple[str, str]]) -> Later[tuple[Any, ...]]:
+    """``_lock_heads``, sent in the connection's open pipeline if there is one (``emhana.kernel.fastsql.pipeline``):
+    its rows are (kind, key, seq, hash)."""
+    return _head_statements(conn)[0].many_later(
+        conn,
+        [{"kind": k, "chain_key": c, "seq": 0, "head_hash": GENESIS} for k, c in keys],
+        returning=True,
+        ordered=False,
+    )
+
+
 def _latest_links(conn: Connection, kind: ChainKind, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """Return, per record id already linked, the event and record hash of its latest link (of an end link
     for kinds with ends: their open link is never superseded)."""
@@ -118,6 +129,6 @@ def _events_wanted(
 
 def _move_heads(conn: Connection, moved: Sequence[tuple[str, str, int, str]]) -> None:
     """Write the new seq and hash of the (already locked) heads."""
-    _head_statements(conn)[1].many(
+    _head_statements(conn)[1].many_later(
         conn, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved]
     )

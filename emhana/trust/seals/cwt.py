@@ -79,6 +79,12 @@ _SECTIONS = frozenset(int(s) for s in Section)
 # The members by value, looked up in a dict: calling an IntEnum per field is slow on the verifier's hot path.
 _STATUS_OF = {int(s): s for s in ClearanceStatus}
 _SECTION_OF = {int(s): s for s in Section}
+_MAX_DATES = len(Section) * 4
+# Day n of §6.3 key 6 is date.fromordinal(_EPOCH_ORDINAL + n): the same date as EPOCH + timedelta(days=n) for the
+# accepted range (|n| < 200,000), without building a timedelta per date.
+_EPOCH_ORDINAL = EPOCH.toordinal()
+_date_of_ordinal = dt.date.fromordinal
+_date_from_iso = dt.date.fromisoformat
 
 
 def _is_map(value: Any) -> bool:
@@ -194,48 +200,49 @@ def numeric_date(value: Any, name: str, *, fractional: bool = False) -> int:
 
 
 def _seconds(value: Any, name: str) -> int:
+    # The common case first, inline: an int in range is what numeric_date would return; anything else goes through
+    # numeric_date, which raises with the reason (issue 18: three calls per seal on the verifier's hot path).
+    if type(value) is int and 0 <= value < MAX_SECONDS:
+        return value
     return numeric_date(value, name)
 
 
 def _clearance(payload: Any) -> Clearance:
     if not _is_map(payload):
         raise _bad("payload_not_map")
-    if payload.get(MB_VERSION) != SCHEMA_VERSION or type(payload.get(MB_VERSION)) is not int:
+    get = payload.get
+    version = get(MB_VERSION)
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise _bad("unsupported_payload_version")
-    name, birth, status = payload.get(MB_NAME), payload.get(MB_BIRTH_DATE), payload.get(MB_STATUS)
+    name, birth, status = get(MB_NAME), get(MB_BIRTH_DATE), get(MB_STATUS)
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
         raise _bad("bad_name")
     if not isinstance(birth, str) or len(birth) != 10:
         raise _bad("bad_birth_date")
     try:
-        birth_date = dt.date.fromisoformat(birth)
+        birth_date = _date_from_iso(birth)
     except ValueError:
         raise _bad("bad_birth_date") from None
     if type(status) is not int or status not in _STATUSES:
         raise _bad("bad_status")
-    categories = payload.get(MB_CATEGORIES, [])
-    if (
-        not _is_array(categories)
-        or len(categories) > MAX_CATEGORIES
-        or not all(isinstance(x, str) and 0 < len(x) <= MAX_CATEGORY for x in categories)
-    ):
+    categories = get(MB_CATEGORIES, ())
+    if not _is_array(categories) or len(categories) > MAX_CATEGORIES:
         raise _bad("bad_categories")
-    dates = payload.get(MB_DATES, [])
-    if not _is_array(dates) or len(dates) > len(Section) * 4:
+    for category in categories:
+        if not isinstance(category, str) or not 0 < len(category) <= MAX_CATEGORY:
+            raise _bad("bad_categories")
+    dates = get(MB_DATES, ())
+    if not _is_array(dates) or len(dates) > _MAX_DATES:
         raise _bad("bad_dates")
     parsed: list[tuple[Section, dt.date]] = []
     for item in dates:
-        if not (
-            _is_array(item)
-            and len(item) == 2
-            and type(item[0]) is int
-            and type(item[1]) is int
-            and item[0] in _SECTIONS
-            and -200_000 < item[1] < 200_000
-        ):
+        if not (_is_array(item) and len(item) == 2):
             raise _bad("bad_dates")
-        parsed.append((_SECTION_OF[item[0]], EPOCH + dt.timedelta(days=item[1])))
-    rv, record_hash = payload.get(MB_RECORD_VERSION), payload.get(MB_RECORD_HASH)
+        section, day = item
+        if not (type(section) is int and type(day) is int and section in _SECTIONS and -200_000 < day < 200_000):
+            raise _bad("bad_dates")
+        parsed.append((_SECTION_OF[section], _date_of_ordinal(_EPOCH_ORDINAL + day)))
+    rv, record_hash = get(MB_RECORD_VERSION), get(MB_RECORD_HASH)
     if type(rv) is not int or not 0 < rv < 2**31:
         raise _bad("bad_record_version")
     if record_hash is not None and (not isinstance(record_hash, bytes) or len(record_hash) != RECORD_HASH_LENGTH):
@@ -246,15 +253,16 @@ def _clearance(payload: Any) -> Clearance:
 def _header(claims: Any) -> tuple[str, int, int, int, bytes]:
     if not _is_map(claims):
         raise _bad("claims_not_map")
-    iss = claims.get(CLAIM_ISS)
+    get = claims.get
+    iss = get(CLAIM_ISS)
     if not (isinstance(iss, str) and len(iss) == 12 and iss.isascii() and iss.isdigit()):
         raise _bad("bad_iss")
-    iat = _seconds(claims.get(CLAIM_IAT), "iat")
-    nbf = _seconds(claims.get(CLAIM_NBF, iat), "nbf")
-    exp = _seconds(claims.get(CLAIM_EXP), "exp")
-    if exp <= max(iat, nbf):
+    iat = _seconds(get(CLAIM_IAT), "iat")
+    nbf = _seconds(get(CLAIM_NBF, iat), "nbf")
+    exp = _seconds(get(CLAIM_EXP), "exp")
+    if exp <= (iat if iat >= nbf else nbf):
         raise _bad("exp_not_after_iat")
-    cti = claims.get(CLAIM_CTI)
+    cti = get(CLAIM_CTI)
     if not isinstance(cti, bytes) or len(cti) != CTI_LENGTH:
         raise _bad("bad_cti")
     return iss, iat, nbf, exp, cti

@@ -19,7 +19,7 @@ from emhana.devtools.bench import clients
 from emhana.devtools.bench.focused import BENCHMARKS
 from emhana.testing.databases import postgres_test_url
 
-PG_ONLY = ("attach", "capitation", "load")
+PG_ONLY = ("attach", "capitation", "load", "http")
 SQLITE = {  # tiny runs of the benchmarks that support SQLite ({db}: a fresh SQLite file)
     "cms": ["--runs", "1", "--scale", "0.002"],
     "seal": ["--runs", "1", "--scale", "0.005"],
@@ -30,7 +30,7 @@ POSTGRES = {  # tiny runs of those that need PostgreSQL ({db}: EMHANA_TEST_DATAB
     "attach": ["--population", "1500", "--transactions", "4", "--clients", "1", "--database-url", "{db}"],
     "capitation": ["--population", "600", "--database-url", "{db}"],
 }
-ELSEWHERE = {"load": "tests/devtools/bench/test_benchmarks.py"}
+ELSEWHERE = {"load": "tests/devtools/bench/test_benchmarks.py", "http": "tests/devtools/bench/test_focused_http.py"}
 TABLE_HEADS = {
     "cms": "| operation",
     "seal": "| operation",
@@ -39,6 +39,7 @@ TABLE_HEADS = {
     "attach": "| transaction",
     "capitation": "| step",
     "load": "| step",
+    "http": "| path",
 }
 
 

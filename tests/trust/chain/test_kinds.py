@@ -18,7 +18,7 @@ from emhana.trust.chain.kinds import END, KINDS, OPEN, UPDATE, ChainKind, link_h
 NOT_HASHED = {
     "audit_event": {"id"},
     "medbook_entry": {"id", "signature_state"},  # set when signed; the signature is evidence of its own
-    "attachment": {"id"},
+    "attachment": {"id", "person_sex", "person_birth_date"},  # copies of the person's, hashed in its chain (0037)
     "person": {"id", "created_at"},  # the row's own bookkeeping
     "legal_representation": {"id"},
     "medical_book": {"id", "created_at"},

@@ -1,11 +1,18 @@
-"""COSE_Sign1: ES256 with raw r||s, strict parsing, protected kid precedence, PS256 for HC1."""
+"""COSE_Sign1: ES256 with raw r||s, strict parsing, protected kid precedence, PS256 for HC1; the hand-written
+fast paths (KZMB1 layout, Sig_structure, DER) byte for byte what the CBOR and DER encoders do."""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
 
 import cbor2
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emhana.kernel.errors import SealMalformed
 from emhana.trust.keys import es256
@@ -122,3 +129,80 @@ def test_kid_is_sha256_prefix_of_certificate_der() -> None:
     import hashlib
 
     assert es256.kid_of(b"der") == hashlib.sha256(b"der").digest()[:8]
+
+
+_LENGTHS = st.one_of(st.integers(0, 300), st.sampled_from([23, 24, 255, 256, 65535, 65536]))
+
+
+@settings(deadline=None)  # a shared machine stalls a call now and then: no timing decides a result
+@given(protected=_LENGTHS, payload=_LENGTHS)
+def test_sig_structure_is_cbor2s_encoding(protected: int, payload: int) -> None:
+    p, q = bytes([7]) * protected, bytes([9]) * payload
+    assert cose.sig_structure(p, q) == cbor2.dumps(["Signature1", p, b"", q])
+
+
+_SCALARS = st.one_of(
+    st.integers(1, es256.P256_ORDER - 1),
+    st.integers(1, 2**64),  # leading zero bytes
+    st.integers(0, 255).map(lambda k: (k << 248) | 1),  # every first byte, high bit or not
+)
+
+
+@settings(deadline=None)
+@given(r=_SCALARS, s=_SCALARS)
+def test_der_signature_is_encode_dss_signature(r: int, s: int) -> None:
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    assert cose.der_signature(raw) == encode_dss_signature(r, s) == es256.raw_to_der(raw)
+
+
+@settings(deadline=None)
+@given(
+    payload=st.binary(max_size=600),
+    kid=st.binary(min_size=8, max_size=8),
+    signature=st.binary(min_size=64, max_size=64),
+)
+def test_the_kzmb1_layout_is_read_by_offsets_as_the_decoder_reads_it(
+    payload: bytes, kid: bytes, signature: bytes
+) -> None:
+    message = cose.assemble(cbor2.dumps({1: -7, 4: kid}), {}, payload, signature)
+    fast = cose._read_kzmb1(message)
+    assert fast is not None  # our issuer's layout always takes the shortcut
+    assert fast == cose.decode_sign1(message) == cose.decode_sign1_in_full(message)
+
+
+def _mutations(message: bytes) -> st.SearchStrategy[bytes]:
+    at = st.integers(0, len(message) - 1)
+    return st.one_of(
+        st.tuples(at, st.integers(0, 255)).map(lambda m: message[: m[0]] + bytes([m[1]]) + message[m[0] + 1 :]),
+        st.tuples(at, st.integers(0, 255)).map(lambda m: message[: m[0]] + bytes([m[1]]) + message[m[0] :]),
+        at.map(lambda i: message[:i] + message[i + 1 :]),
+        at.map(lambda i: message[:i]),
+        st.binary(min_size=1, max_size=3).map(lambda tail: message + tail),
+    )
+
+
+_MESSAGE = cose.encode_sign1(b"\xa1\x01\x02" * 30, KEY, KID)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_mutations(_MESSAGE), _mutations(cose.encode_sign1(b"", KEY, KID)), st.binary(max_size=120)))
+def test_any_other_bytes_decode_as_the_decoder_decodes_them(data: bytes) -> None:
+    def outcome(decode: Callable[[bytes], cose.Sign1]) -> object:
+        try:
+            return decode(data)
+        except SealMalformed as exc:
+            return exc.params["reason"]
+
+    assert outcome(cose.decode_sign1) == outcome(cose.decode_sign1_in_full)
+    fast = cose._read_kzmb1(data)
+    assert fast is None or fast == cose.decode_sign1_in_full(data)
+
+
+def test_the_range_check_of_r_and_s_is_exact_at_the_group_order() -> None:
+    parsed = cose.decode_sign1(cose.encode_sign1(b"p", KEY, KID))
+    r, s = parsed.signature[:32], parsed.signature[32:]
+    n = es256.P256_ORDER
+    high_s = r + (n - int.from_bytes(s, "big")).to_bytes(32, "big")  # the same signature, re-encoded (§1.6)
+    assert cose.verify_signature(dataclasses.replace(parsed, signature=high_s), KEY.public_key())
+    for bad in (n.to_bytes(32, "big") + s, r + n.to_bytes(32, "big"), bytes(32) + s, r + bytes(32)):
+        assert not cose.verify_signature(dataclasses.replace(parsed, signature=bad), KEY.public_key())

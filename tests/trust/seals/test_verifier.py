@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import time
 import zlib
 
 import cbor2
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from emhana.trust.lists.revocation import Reason, build_revocation_list, with_revocation_list
 from emhana.trust.lists.trustlist import SignerEntry, TrustContext
-from emhana.trust.seals import base45, cose, cwt
+from emhana.trust.seals import base45, cose, cwt, verifier
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals.hashes import revocation_of
 from emhana.trust.seals.verifier import Outcome, verify
@@ -256,3 +257,9 @@ def test_rotation_and_withdrawal_of_a_dsc(scheme: Scheme) -> None:
     withdrawn = context(newer, sequence=7)
     assert verify(old_seal, withdrawn, CLOCK).outcome is Outcome.UNKNOWN_ISSUER
     assert verify(new_seal, withdrawn, CLOCK).outcome is Outcome.VALID
+
+
+@settings(deadline=None)
+@given(st.one_of(st.integers(0, cwt.MAX_SECONDS - 1), st.sampled_from([0, 59, 86399, 86400, cwt.MAX_SECONDS - 1])))
+def test_shown_dates_are_written_as_strftime_writes_them(seconds: int) -> None:
+    assert verifier._date_of(seconds) == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -14,6 +14,7 @@ BENCHMARKS = {
     "capitation": "the capitation snapshot beside a bare GROUP BY over the same attachments (PostgreSQL)",
     "cms": "detached CMS verification beside a raw cryptography verify of the same signature",
     "fhir": "signed FHIR transaction Bundles through the door beside a bulk insert of the same entries",
+    "http": "the audited HTTP reads and the near search beside ping on the real server, 2 workers (PostgreSQL)",
     "load": "the generator's bulk load beside a raw psycopg COPY of the very same rows (PostgreSQL)",
     "near": "the nearest-10-sites search beside a brute-force numpy haversine scan",
     "seal": "QR seals built and verified beside raw ES256; photo to verdict",

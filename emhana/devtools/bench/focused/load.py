@@ -8,11 +8,16 @@ Steps, each in a schema of its own (dropped afterwards):
   2. raw COPY (`write_row`) of the pre-generated rows into plain tables of the same columns (no keys);
   3. raw COPY of the same rows pre-formatted as text (`write`) into the plain tables;
   4. raw COPY (`write_row`) into the real migrated tables (primary keys, unique IIN, foreign keys, indexes);
-  5. the generator itself, `generate(..., facilities=False, bulk=True)` as the national load runs it: it generates
-     and loads in batches, attachments and chain links included, in one transaction with the secondary indexes
-     and foreign keys built at its end (its time counts those builds; the raw steps have no attachments and no
-     chain links, so this step does more than they do);
-and checks that steps 4 and 5 stored identical rows.
+  5. the generator itself, `generate(..., facilities=False, bulk=True)` as the national load runs it, on a schema
+     that already holds the facility layer (written first, untimed): it generates and loads in batches, everyone's
+     attachment and the chain links of persons and attachments included, in one transaction with the secondary
+     indexes and foreign keys built at its end (its time counts those builds; the raw steps 2-4 have no
+     attachments and no chain links, so this step does more than they do);
+  6. the national benchmark's own baseline (`emhana bench --scale ...`, `dataset.raw_copy_baseline`): the rows
+     step 5 stored in person, person_address, person_phone and attachment, COPYed with bare psycopg into a second
+     migrated schema holding the same facility layer (keys, indexes, foreign keys; no chain links);
+and checks that steps 4 and 5 stored identical persons, addresses and phones. "persons/s vs 6" is the issue's
+load ratio (goal ≥ 0.6 with chain links written).
 """
 
 from __future__ import annotations
@@ -25,22 +30,25 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from emhana.devtools.bench.dataset import raw_copy_baseline
 from emhana.devtools.bench.focused import POSTGRES_URL
 from emhana.devtools.bench.measure import emit, stopwatch, table
 from emhana.devtools.generator import generate
+from emhana.devtools.generator.layer import write_layer
 from emhana.devtools.generator.names import name_book
 from emhana.devtools.generator.params import GeneratorParams
 from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
 from emhana.devtools.generator.plan import make_plan
-from emhana.devtools.generator.sink import TABLES, address_lines, person_lines, phone_lines
+from emhana.devtools.generator.sink import TABLES, address_lines, person_lines, phone_lines, used_serials
 from emhana.kernel.db import make_engine
 from emhana.testing.databases import migrated_schema
 
 Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow]]
 
 
-def pregenerate(seed: int, population: int) -> tuple[Rows, float]:
-    """Generate the rows the generator will write (same seed, fresh database) and time it.
+def pregenerate(seed: int, population: int, used: dict[str, int]) -> tuple[Rows, float]:
+    """Generate the rows the generator will write (same seed, a database holding the facility layer whose
+    practitioners use the IIN serials ``used``) and time it.
 
     The plan (geography and facility layer, ~0.3 s) is built first and not timed: the generator's
     person phase does not include it either.
@@ -51,7 +59,7 @@ def pregenerate(seed: int, population: int) -> tuple[Rows, float]:
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
     with stopwatch() as took:
-        factory = PersonFactory(seed, params, name_book(), IinCounter())
+        factory = PersonFactory(seed, params, name_book(), IinCounter(used))
         for site in plan.sites():
             n = len(persons) + 1
             factory.fill(site, site.persons, (n, n, n), persons, addresses, phones)
@@ -109,14 +117,23 @@ def content_hash(engine: Engine) -> tuple[int, ...]:
 
 
 def one_round(database_url: str, seed: int, population: int, batch: int) -> dict[str, float]:
-    """Steps 1-5 once, each database step in fresh schemas."""
-    rows, gen_seconds = pregenerate(seed, population)
-    with stopwatch() as formatting:
-        texts = [person_lines(rows[0]).encode(), address_lines(rows[1]).encode(), phone_lines(rows[2]).encode()]
-    results: dict[str, float] = {"generate_only": gen_seconds, "format_only": formatting[0]}
+    """Steps 1-6 once, each database step in fresh schemas."""
     with migrated_schema(database_url, "bench_raw") as raw_url, migrated_schema(database_url, "bench_gen") as gen_url:
         raw_engine, gen_engine = make_engine(raw_url), make_engine(gen_url)
         try:
+            params = GeneratorParams()
+            with gen_engine.begin() as conn:  # the layer step 5's plan sizes (as the national load's), untimed
+                write_layer(conn, make_plan(seed, population, params), seed, params, IinCounter(used_serials(conn)))
+            with gen_engine.connect() as conn:
+                used = used_serials(conn)
+            rows, gen_seconds = pregenerate(seed, population, used)
+            with stopwatch() as formatting:
+                texts = [
+                    person_lines(rows[0]).encode(),
+                    address_lines(rows[1]).encode(),
+                    phone_lines(rows[2]).encode(),
+                ]
+            results: dict[str, float] = {"generate_only": gen_seconds, "format_only": formatting[0]}
             with raw_engine.begin() as conn:
                 for name, cols in TABLES:
                     conn.execute(
@@ -134,8 +151,13 @@ def one_round(database_url: str, seed: int, population: int, batch: int) -> dict
             checkpoint(gen_engine)
             stats = generate(gen_engine, population=population, seed=seed, batch=batch, facilities=False, bulk=True)
             results["generator"] = stats.person_seconds
+            results["attachments"] = float(stats.attachments)
+            results["attached_outside_unit"] = float(stats.attached_outside_unit)
             same = content_hash(raw_engine) == content_hash(gen_engine)
             results["same_rows"] = 1.0 if same else 0.0
+            checkpoint(gen_engine)
+            national = raw_copy_baseline(gen_engine, database_url, population, stats.first_person_id)
+            results["national_baseline"] = national.seconds
         finally:
             raw_engine.dispose()
             gen_engine.dispose()
@@ -149,6 +171,7 @@ STEPS = (
     ("raw_plain_write_text", "3. raw COPY write(text) -> plain tables (no keys)"),
     ("raw_real_write_row", "4. raw COPY write_row -> real tables (keys, FKs)"),
     ("generator", "5. generator: generate + COPY, pipelined (+ attachments, chain links)"),
+    ("national_baseline", "6. national baseline: raw COPY of 5's rows (+ attachments) -> real tables"),
 )
 
 
@@ -191,6 +214,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
         f"{results['generator_vs_raw_plain']:.2f}; raw COPY into the same real tables (4/5) "
         f"{results['generator_vs_raw_real']:.2f}; generating then COPYing one after the other "
         f"(1 + 4 = {serial:.2f} s) {serial / results['generator']:.2f}"
+    )
+    results["persons_per_s"] = population / results["generator"]
+    results["national_baseline_persons_per_s"] = population / results["national_baseline"]
+    results["load_ratio"] = results["national_baseline"] / results["generator"]
+    emit(
+        f"the issue's load figure: generator {results['persons_per_s']:,.0f} persons/s (with chain links, "
+        f"{results['attachments']:,.0f} attachments, {results['attached_outside_unit']:,.0f} outside their unit) "
+        f"vs raw COPY of the same rows (6) "
+        f"{results['national_baseline_persons_per_s']:,.0f} persons/s: {results['load_ratio']:.2f} (goal >= 0.6)"
     )
     emit(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
     return results

@@ -6,7 +6,8 @@
 Writes a synthetic country (everyone attached; the facility layer sized for the population, or for
 --facility-population) into a schema of its own and draws query points near sites (90 %) or anywhere in
 Kazakhstan's extent (10 %) as the national run does (emhana/devtools/bench/reads.py). Times `near_free` (a new
-session per query, like one API request: one KNN statement with the loads the database keeps) and, on
+session per query, like one API request: one statement on the near search's own connections, the k nearest
+sites with the loads the database keeps, docs/near-search.md) and, on
 PostgreSQL, the national run's brute-force SQL scan of every site that counts each chosen district's open
 attachment rows (reads.BRUTE), interleaved, and checks that both give the same sites and the same free places. On
 SQLite the scan is numpy's great-circle distance over the site coordinates (sites only). The schema is dropped
