@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,9 +15,9 @@ from emhana import models as tables  # noqa: F401  (every table, chain and liste
 from emhana.accounts.service import LocalAuthenticator
 from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
-from emhana.kernel.db import make_engine, make_sessionmaker, normalize_url
+from emhana.kernel.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker, normalize_url
 from emhana.kernel.replicas import Replicas
-from emhana.web import apidocs, hosts, problems, security
+from emhana.web import apidocs, hosts, problems, routing, security
 from emhana.web import replicas as replica_headers
 from emhana.web.language import LanguageMiddleware
 from emhana.web.render import install_error_pages
@@ -55,7 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=_lifespan,
     )
-    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if is_postgres_url(settings.database_url) else {}
+    # On PostgreSQL: the kept pool, and a connection pinged before use only after a second idle (kernel/db.py): a
+    # busy worker's connections come back within milliseconds, and a ping per checkout was a round trip per request.
+    pool: dict[str, Any] = (
+        {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "ping_after_idle": PING_AFTER_IDLE_SECONDS}
+        if is_postgres_url(settings.database_url)
+        else {}
+    )
     engine = make_engine(settings.database_url, **pool)
     app.state.settings = settings
     app.state.engine = engine
@@ -157,4 +164,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     security.install(app, settings)
     hosts.install(app, settings)  # outermost: a foreign Host is refused first (EMHANA_TRUSTED_HOSTS)
+    routing.install(app)  # each request asks only the routers its path can reach (web/routing.py)
     return app

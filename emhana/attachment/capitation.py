@@ -12,8 +12,12 @@ On PostgreSQL the SELECT runs in parallel workers (issue 18; migration 0035): Po
 INSERT ... SELECT in parallel, so the INSERT takes its rows from ``capitation_cells``, which runs the SELECT
 (RETURN QUERY may use workers), and the id lists are gathered by ``capitation_ids``, an array_agg whose
 partial lists the workers' results are joined by (array_agg has no combine function before PostgreSQL 16).
-The age band is the index of the person's birth date among the band thresholds (width_bucket) joined to a
-VALUES list of the labels, so that the planner knows how few cells there are and aggregates in the workers.
+The cells are grouped by entity, sex and the index of the person's birth date among the band thresholds
+(width_bucket, an integer), and only the few thousand cells are given their band's label; the planner, which
+cannot know how few such indexes there are, is told that the workers' rows cost little to gather
+(``parallel_tuple_cost``), so that it aggregates in the workers (issue 18: joining every row to a VALUES list of
+the labels, which told it instead, made the snapshot about a fifth slower). The INSERT of the cells and the
+snapshot's total are one statement.
 
 The count reads one table (issue 18; migration 0037): each attachment row carries its person's sex and birth date,
 set from the person row by the database itself on every insert and again whenever the person's change, so they are
@@ -39,16 +43,16 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    column,
     func,
     insert,
     literal,
     or_,
     select,
     text,
+    update,
 )
-from sqlalchemy import values as values_of
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from emhana.accounts.service import Actor
 from emhana.attachment.enums import DEFAULT_BANDS
@@ -62,10 +66,17 @@ from emhana.kernel.i18n import N_
 
 # PostgreSQL settings for the transaction that counts (L; measured on 20 M attachments, RESULTS.md): memory to
 # hash the persons in one batch and to keep the few thousand cells with their id lists in a hash table; no sort
-# plan and no nested loop (the join to the band labels is estimated far too selective, which would otherwise
-# lead the planner to probe the attachments by index once per person); no JIT (each parallel worker would
-# compile the expressions again, for a query that is done in well under a second per million).
-COUNT_SETTINGS = {"work_mem": "1GB", "enable_sort": "off", "enable_nestloop": "off", "jit": "off"}
+# plan and no nested loop (never a probe of the attachments by index once per person, whatever the estimates);
+# no JIT (each parallel worker would compile the expressions again, for a query that is done in well under a
+# second per million); the workers' rows (a few thousand cells, which the planner estimates at many more) cheap to
+# gather, so that they aggregate.
+COUNT_SETTINGS = {
+    "work_mem": "1GB",
+    "enable_sort": "off",
+    "enable_nestloop": "off",
+    "jit": "off",
+    "parallel_tuple_cost": "0.0001",
+}
 # The columns capitation_cells returns (migration 0035), in order, with their types.
 CELL_COLUMNS = "entity_id bigint, sex text, band text, count bigint, attachment_ids bigint[]"
 REASON_FUTURE = N_("a capitation snapshot can only be taken for today or a past day")
@@ -162,34 +173,43 @@ def counted(as_of: dt.date, bands: tuple[Band, ...]):  # type: ignore[no-untyped
     ).where(active_on(as_of))
 
 
-def band_index(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[int]:
-    """Return a SQL expression (PostgreSQL) giving the index in ``bands`` of a person's band on a day.
+def birth_bucket(bands: tuple[Band, ...], as_of: dt.date) -> ColumnElement[int]:
+    """Return a SQL expression (PostgreSQL) giving the number of band thresholds on or before a person's birth date
+    on a day: the person's band is ``bands[len(bands) - 1 - bucket]``.
 
     The same bands as band_of: a person is in band i when born on or before years_before(as_of, low) of
     bands 1..i, i.e. not after it. width_bucket counts the thresholds (each of those days plus one, ascending) that
-    are on or before the birth date, so the index is the number of bands past the first less that count."""
+    are on or before the birth date, so the band's index is the number of bands past the first less that count."""
     days = sorted(years_before(as_of, b.low) + dt.timedelta(days=1) for b in bands[1:])
     if not days:
         return literal(0, Integer)
     thresholds = text("ARRAY[" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + "]")
-    return literal(len(days), Integer) - func.width_bucket(Attachment.person_birth_date, thresholds)
+    return func.width_bucket(Attachment.person_birth_date, thresholds)
 
 
 def cells_select(as_of: dt.date, bands: tuple[Band, ...], *, ids: bool):  # type: ignore[no-untyped-def]
     """Return the PostgreSQL SELECT of the cells of a day: entity, sex, band, count (and with ``ids`` the
-    attachments counted), in the column types of CELL_COLUMNS."""
-    labels = values_of(column("k", Integer), column("label", Text), name="band_label").data(
-        [(i, b.label) for i, b in enumerate(bands)]
-    )
-    sex = cast(Attachment.person_sex, Text)
-    aggregates: list[ColumnElement[Any]] = [func.count()]
+    attachments counted), in the column types of CELL_COLUMNS: grouped by entity, sex and birth_bucket, then each
+    cell given its band's label."""
+    keys: list[Any] = [Attachment.entity_id, Attachment.person_sex]
+    if len(bands) > 1:  # (one band: no bucket, whose constant a GROUP BY would read as a column's position)
+        keys.append(birth_bucket(bands, as_of).label("bucket"))
+    aggregates: list[ColumnElement[Any]] = [func.count().label("count")]
     if ids:
-        aggregates.append(func.capitation_ids(Attachment.id))
-    return (
-        select(Attachment.entity_id, sex, labels.c.label, *aggregates)
-        .join(labels, labels.c.k == band_index(bands, as_of))
-        .where(active_on(as_of))
-        .group_by(Attachment.entity_id, sex, labels.c.label)
+        aggregates.append(func.capitation_ids(Attachment.id).label("ids"))
+    cells = select(*keys, *aggregates).where(active_on(as_of)).group_by(*keys).subquery("cells")
+    last = len(bands) - 1
+    label: ColumnElement[str] = (
+        case(*((cells.c.bucket == last - i, literal(b.label, Text)) for i, b in enumerate(bands)))
+        if len(bands) > 1
+        else literal(bands[0].label, Text)
+    )
+    return select(
+        cells.c.entity_id,
+        cast(cells.c.person_sex, Text),
+        label,
+        cells.c.count,
+        *([cells.c.ids] if ids else []),
     )
 
 
@@ -220,10 +240,10 @@ def fill_person_fields(conn: Connection) -> int:
 
 
 def tune_for_counting(session: Session) -> None:
-    """Apply COUNT_SETTINGS to the session's current transaction only (PostgreSQL; nothing elsewhere)."""
+    """Apply COUNT_SETTINGS to the session's current transaction only, in one statement (PostgreSQL; nothing
+    elsewhere)."""
     if session.get_bind().dialect.name == "postgresql":
-        for name, value in COUNT_SETTINGS.items():
-            session.execute(select(func.set_config(name, value, True)))
+        session.execute(select(*(func.set_config(name, value, True) for name, value in COUNT_SETTINGS.items())))
 
 
 def compute_counts(*, session: Session, as_of: dt.date, bands: str = DEFAULT_BANDS) -> dict[tuple[int, str, str], int]:
@@ -269,14 +289,7 @@ def take_snapshot(
     session.add(snap)
     session.flush()
     tune_for_counting(session)
-    store_cells(session, snap.id, as_of, parsed)
-    snap.total = (
-        session.scalar(
-            select(func.coalesce(func.sum(CapitationCount.count), 0)).where(CapitationCount.snapshot_id == snap.id)
-        )
-        or 0
-    )
-    session.flush()
+    set_committed_value(snap, "total", store_cells(session, snap.id, as_of, parsed))  # the row holds it already
     record_event(
         session=session,
         actor=actor,
@@ -291,8 +304,13 @@ def take_snapshot(
 STORED = ("snapshot_id", "entity_id", "sex", "band", "count", "attachment_ids")
 
 
-def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple[Band, ...]) -> None:
-    """Store the cells of a day with the attachments counted, in one INSERT ... SELECT inside the database."""
+def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple[Band, ...]) -> int:
+    """Store the cells of a day with the attachments counted, in one INSERT ... SELECT inside the database, and
+    the snapshot's total (the sum of the counts) in its row; return the total. On PostgreSQL both are one
+    statement."""
+    total_of = select(func.coalesce(func.sum(CapitationCount.count), 0)).where(
+        CapitationCount.snapshot_id == snapshot_id
+    )
     if session.get_bind().dialect.name != "postgresql":
         sub = counted(as_of, bands).subquery()
         session.execute(
@@ -308,7 +326,12 @@ def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple
                 ).group_by(sub.c.entity_id, sub.c.sex, sub.c.band),
             )
         )
-        return
+        total = int(session.scalar(total_of) or 0)
+        session.execute(
+            update(CapitationSnapshot).where(CapitationSnapshot.id == snapshot_id).values(total=total),
+            execution_options={"synchronize_session": False},
+        )
+        return total
     # The SELECT goes to capitation_cells as text, its values inlined: dates, the band labels (digits, "-" and
     # "+" only, parse_bands) and integers, rendered by SQLAlchemy's literal compiler.
     query = str(
@@ -316,13 +339,16 @@ def store_cells(session: Session, snapshot_id: int, as_of: dt.date, bands: tuple
             dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
         )
     )
-    session.execute(
+    total = session.scalar(
         text(
-            f"INSERT INTO capitation_count ({', '.join(STORED)}) "
-            f"SELECT :snapshot_id, c.* FROM capitation_cells(:query) AS c({CELL_COLUMNS})"
+            f"WITH stored AS (INSERT INTO capitation_count ({', '.join(STORED)}) "
+            f"SELECT :snapshot_id, c.* FROM capitation_cells(:query) AS c({CELL_COLUMNS}) RETURNING count) "
+            "UPDATE capitation_snapshot SET total = (SELECT coalesce(sum(count), 0) FROM stored) "
+            "WHERE id = :snapshot_id RETURNING total"
         ),
         {"snapshot_id": snapshot_id, "query": query},
     )
+    return int(total or 0)
 
 
 def get_snapshot(*, session: Session, snapshot_id: int) -> CapitationSnapshot:

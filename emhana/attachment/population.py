@@ -9,6 +9,8 @@ their own population's identity data without stating a purpose each time (issue 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +27,24 @@ def attached_entity(session: Session, person_id: int, day: dt.date) -> int | Non
     return session.scalar(
         select(Attachment.entity_id).where(Attachment.person_id == person_id, Attachment.end_date.is_(None)).limit(1)
     )
+
+
+class Period(Protocol):
+    """An attachment period as the population needs it (an ``Attachment`` or a row of one)."""
+
+    @property
+    def entity_id(self) -> int: ...
+
+    @property
+    def end_date(self) -> dt.date | None: ...
+
+
+def known_from(session: Session, person_id: int, day: dt.date, history: Iterable[Period]) -> None:
+    """Tell identity the person's organization, from the person's whole attachment history just read in the
+    session's transaction: the entity of the open period, as ``attached_entity`` would answer (kept only in a
+    read-only unit of work: ``access.attachment_known``)."""
+    entity = next((a.entity_id for a in history if a.end_date is None), None)
+    access.attachment_known(session, person_id, day, entity)
 
 
 def has_open_application(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:

@@ -9,9 +9,11 @@ primary engine and blocks until they are committed:
 * a request whose events no leader has taken leads when fewer than ``leaders`` batches are being written (two
   on PostgreSQL, one on SQLite, whose writes take turns anyway): it waits ``gather`` seconds for others (nothing
   when it is alone), takes every waiting request's events (up to ``max_rows``), writes them in one transaction
-  through the registered writer (one multi-row INSERT and their chain links, see
-  ``emhana.trust.chain.readlog``) and commits, then wakes the requests whose events it wrote;
-* the others wait for the batch that took their events, or lead the next one;
+  through the registered writer (on PostgreSQL one statement on an autocommit connection, its own transaction:
+  one round trip; see ``emhana.trust.chain.readlog``), then wakes the requests whose events it wrote, and only
+  them (each request waits on a lock of its own);
+* the others wait for the batch that took their events, or for the lead, which a leader that is done hands to
+  the first request still waiting;
 * a batch that fails is retried one request at a time, so a bad row fails only its own read; a request whose
   events could not be written gets the error (its commit fails, the read answers 5xx, never unlogged);
 * each leader writes on a connection of the log's own, kept open between batches (no checkout and no ping per
@@ -29,6 +31,7 @@ import datetime as dt
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,24 +53,42 @@ MAX_ROWS = 500
 LEADERS = 2  # batches of one process written at once on PostgreSQL (each on a connection of the log's own)
 WAIT_SECONDS = 30.0
 
-_writer: list[Writer] = []
+_writer: list[tuple[Writer, bool]] = []
 
 
-def set_writer(writer: Writer) -> None:
-    """Register how a batch is written on a connection in its transaction (the trust layer links the chain)."""
-    _writer[:] = [writer]
+def set_writer(writer: Writer, *, one_statement: bool = False) -> None:
+    """Register how a batch is written on a connection (the trust layer links the chain).
+
+    ``one_statement``: on PostgreSQL the writer writes a batch with one statement, atomic on its own, so the log's
+    connections stay in autocommit and that statement is the batch's whole transaction (one round trip, one
+    fsync). Any other writer runs there between a BEGIN and a COMMIT of the log's; elsewhere (SQLite) every writer
+    runs in the log's transaction."""
+    _writer[:] = [(writer, one_statement)]
 
 
 class ReadLogFailed(RuntimeError):
     """The events of a read could not be made durable: the read must not be answered."""
 
 
+def _locked() -> Any:
+    """A lock already held: released to wake the one request that waits on it."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Ticket:
-    rows: list[dict[str, Any]]
+    """One request's events, and how it learns their outcome: its own lock, released to wake only it."""
+
+    rows: Sequence[Row]
     taken: bool = False  # in a leader's batch
     done: bool = False
+    leading: bool = False  # its request leads (or has been handed the lead)
+    lead: bool = False  # handed the lead by a leader that is done while this one still waited
     error: BaseException | None = None
+    signaled: bool = False  # the wake lock is released and not yet taken again by its request
+    wake: Any = field(default_factory=_locked)
 
 
 @dataclass
@@ -79,65 +100,81 @@ class GroupLog:
     max_rows: int = MAX_ROWS
     leaders: int = 0  # batches written at once (0: LEADERS on PostgreSQL, 1 on SQLite, whose writes take turns)
     batches: int = 0  # transactions committed (for tests and benchmarks)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-    _queue: list[_Ticket] = field(default_factory=list)
-    _leading: int = 0  # leaders writing now
+    _mutex: Any = field(default_factory=threading.Lock)
+    _queue: deque[_Ticket] = field(default_factory=deque)
+    _leading: int = 0  # leaders writing now (or handed the lead and about to)
     _last: int = 0  # requests in the last batch
     _own: Engine | None = None
     _idle: list[Connection] = field(default_factory=list)  # the log's own connections, between batches
 
     def __post_init__(self) -> None:
+        self._postgres = self.engine.dialect.name == "postgresql"
         if self.leaders <= 0:
-            self.leaders = LEADERS if self.engine.dialect.name == "postgresql" else 1
+            self.leaders = LEADERS if self._postgres else 1
 
     def append(self, rows: Sequence[Row], timeout: float = WAIT_SECONDS) -> None:
         """Write the rows durably with those of concurrent requests; return once committed, else raise."""
-        ticket = _Ticket([dict(r) for r in rows])
-        if not ticket.rows:
+        if not rows:
             return
+        ticket = _Ticket(rows)
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._mutex:
             self._queue.append(ticket)
-        while True:
-            with self._cond:
-                while not ticket.done and (ticket.taken or self._leading >= self.leaders):
-                    left = deadline - time.monotonic()
-                    if left <= 0 and not ticket.taken:  # never written: nobody will write it now
-                        self._queue.remove(ticket)
-                        raise ReadLogFailed("the access log did not answer in time")
-                    # (taken by a leader that is still writing: its outcome decides, wait for it)
-                    self._cond.wait(max(left, 0.05))
-                if ticket.done:
-                    break
+            lead = ticket.leading = self._leading < self.leaders
+            if lead:
                 self._leading += 1
-            try:
-                self._lead(ticket)
-            finally:
-                with self._cond:
-                    self._leading -= 1
-                    self._cond.notify_all()
+        if lead or self._wait(ticket, deadline):  # at once, or handed over by a leader that is done
+            self._lead(ticket, deadline)
         if ticket.error is not None:
             raise ReadLogFailed("the access log could not be written") from ticket.error
 
-    def _lead(self, mine: _Ticket) -> None:
+    def _wait(self, ticket: _Ticket, deadline: float) -> bool:
+        """Wait until the ticket's events are written (or failed), or it is handed the lead (then True: the
+        request must lead, even if its own events are written meanwhile, to hand the lead on)."""
+        while True:
+            woken = ticket.wake.acquire(timeout=max(deadline - time.monotonic(), 0.05 if ticket.taken else 0.0))
+            with self._mutex:
+                if woken:
+                    ticket.signaled = False
+                if ticket.lead:
+                    ticket.lead = False
+                    return True
+                if ticket.done:
+                    return False
+                if not woken and not ticket.taken:  # never written: nobody will write it now
+                    self._queue.remove(ticket)
+                    raise ReadLogFailed("the access log did not answer in time")
+                # (taken by a leader that is still writing: its outcome decides, wait for it)
+
+    def _lead(self, mine: _Ticket, deadline: float) -> None:
         """Write batches from the head of the queue until the leader's own events are written, or another leader
-        has taken them (it then waits for that one's outcome like any other request)."""
-        while not mine.done:
-            if self.gather > 0 and self._last > 1:  # others were reading a moment ago: let them join
-                time.sleep(self.gather)
-            with self._cond:
-                batch: list[_Ticket] = []
-                size = 0
-                while self._queue and (not batch or size + len(self._queue[0].rows) <= self.max_rows):
-                    t = self._queue.pop(0)
-                    t.taken = True
-                    batch.append(t)
-                    size += len(t.rows)
-            if not batch:
-                return
-            self._write(batch)
-            with self._cond:
-                self._cond.notify_all()
+        has taken them; then hand the lead to the first request still waiting (or give it up) and, if another
+        leader took the events, wait for its outcome like any other request."""
+        try:
+            while not mine.done:
+                if self.gather > 0 and self._last > 1:  # others were reading a moment ago: let them join
+                    time.sleep(self.gather)
+                with self._mutex:
+                    batch: list[_Ticket] = []
+                    size = 0
+                    while self._queue and (not batch or size + len(self._queue[0].rows) <= self.max_rows):
+                        t = self._queue.popleft()
+                        t.taken = True
+                        batch.append(t)
+                        size += len(t.rows)
+                if not batch:
+                    break
+                self._write(batch)
+        finally:
+            with self._mutex:
+                following = next((t for t in self._queue if not t.leading), None)
+                if following is not None:  # the lead passes on: the count of leaders stays
+                    following.leading = following.lead = True
+                    _signal(following)
+                else:
+                    self._leading -= 1
+        if not mine.done:
+            self._wait(mine, max(deadline, time.monotonic() + 0.05))
 
     def _write(self, batch: list[_Ticket]) -> None:
         try:
@@ -152,18 +189,25 @@ class GroupLog:
                     except BaseException as one:  # noqa: BLE001
                         t.error = one
         self._last = len(batch)
-        with self._cond:
+        with self._mutex:
             for t in batch:
                 t.done = True
+                _signal(t)
 
     def _commit(self, rows: Sequence[Row]) -> None:
         if not _writer:
             raise ReadLogFailed("no access-log writer is registered (import emhana.trust.chain.readlog)")
+        writer, one_statement = _writer[0]
         for attempt in (1, 2):
             conn, kept = self._connection()
             try:
                 with conn.begin():
-                    _writer[0](conn, rows)
+                    if self._postgres and not one_statement:  # autocommit: a transaction of the log's own
+                        conn.exec_driver_sql("BEGIN")
+                        writer(conn, rows)
+                        conn.exec_driver_sql("COMMIT")
+                    else:  # one statement: its own transaction (PostgreSQL), else the log's (SQLite)
+                        writer(conn, rows)
             except BaseException as exc:
                 conn.invalidate()  # whatever went wrong, the next batch starts on a fresh connection
                 conn.close()
@@ -172,22 +216,24 @@ class GroupLog:
                 if attempt == 1 and kept and isinstance(exc, DBAPIError) and exc.connection_invalidated:
                     continue
                 raise
-            with self._cond:
+            with self._mutex:
                 self._idle.append(conn)
-            self.batches += 1
+                self.batches += 1
             return
 
     def _connection(self) -> tuple[Connection, bool]:
         """One of the log's own connections, and whether it was kept open since an earlier batch (no checkout and
         no ping per batch)."""
-        with self._cond:
+        with self._mutex:
             if self._idle:
                 return self._idle.pop(), True
             if self._own is None:
                 # Connections of its own, outside the application's pool: the requests waiting for a batch may hold
-                # every pooled connection (one per leader).
+                # every pooled connection (one per leader). On PostgreSQL in autocommit: a batch written with one
+                # statement commits with it, in the same round trip.
                 url = self.engine.url.render_as_string(hide_password=False)
-                own = self._own = make_engine(url, pool_size=self.leaders, max_overflow=0)
+                options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if self._postgres else {}
+                own = self._own = make_engine(url, pool_size=self.leaders, max_overflow=0, **options)
                 me = weakref.ref(self)
                 event.listen(self.engine, "engine_disposed", lambda _engine: _close(me()))  # ends with the app's
                 weakref.finalize(self, own.dispose)
@@ -196,12 +242,19 @@ class GroupLog:
 
     def close(self) -> None:
         """Close the log's own connections (they open again on the next batch)."""
-        with self._cond:
+        with self._mutex:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
         if self._own is not None:
             self._own.dispose()
+
+
+def _signal(ticket: _Ticket) -> None:
+    """Wake the ticket's request (under the log's mutex; at most one release until it has woken)."""
+    if not ticket.signaled:
+        ticket.signaled = True
+        ticket.wake.release()
 
 
 def _close(log: GroupLog | None) -> None:

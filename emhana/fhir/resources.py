@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple, Protocol, cast
 
+from sqlalchemy import Date, Integer, String, Table, bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from emhana.attachment.models import Attachment
+from emhana.audit.models import ChainLink
 from emhana.facilities.models import Entity, Post, Practitioner, Site
 from emhana.fhir import systems
-from emhana.identity.models import Person
+from emhana.identity.models import Person, PersonAddress
+from emhana.kernel.fastsql import Fast, pipeline
 
 
 def _name(surname: str, given: str, patronymic: str | None) -> dict[str, Any]:
@@ -27,8 +34,51 @@ def reference(rtype: str, rid: int, display: str | None = None) -> dict[str, Any
     return out
 
 
+class AddressLike(Protocol):
+    """An address as a Patient shows it (a ``PersonAddress`` or a row of one)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def text_kk(self) -> str | None: ...
+
+    @property
+    def text_ru(self) -> str | None: ...
+
+    @property
+    def kato_code(self) -> str: ...
+
+    @property
+    def valid_to(self) -> dt.date | None: ...
+
+
 def patient(person: Person, attached: Entity | None, today: dt.date) -> dict[str, Any]:
     """Return a Patient: IIN identifier, name, sex, birth and death, address, attached organization."""
+    return patient_of(
+        PatientRow(
+            person.id,
+            person.iin,
+            person.surname,
+            person.given_name,
+            person.patronymic,
+            person.sex,
+            person.birth_date,
+            person.death_date,
+            person.created_at,
+            None,
+            attached.id if attached is not None else None,
+            attached.name_ru if attached is not None else None,
+            None,
+        ),
+        person.addresses,
+        today,
+    )
+
+
+def patient_of(person: PatientRow, addresses: Iterable[AddressLike], today: dt.date) -> dict[str, Any]:
+    """``patient`` from a row of the person (``PatientRow``: its organization is ``gp_id``, ``gp_name``) and the
+    person's addresses in id order."""
     out: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(person.id),
@@ -40,19 +90,114 @@ def patient(person: Person, attached: Entity | None, today: dt.date) -> dict[str
     }
     if person.death_date is not None:
         out["deceasedDateTime"] = person.death_date.isoformat()
-    addresses = [a for a in person.addresses if a.valid_to is None or a.valid_to >= today]
-    if addresses:
+    shown = [a for a in addresses if a.valid_to is None or a.valid_to >= today]
+    if shown:
         out["address"] = [
             {
                 "use": "home" if a.kind == "permanent" else "temp",
                 "text": a.text_ru or a.text_kk or "",
                 "district": a.kato_code,
             }
-            for a in addresses
+            for a in shown
         ]
-    if attached is not None:
-        out["generalPractitioner"] = [reference("Organization", attached.id, attached.name_ru)]
+    if person.gp_id is not None:
+        out["generalPractitioner"] = [reference("Organization", person.gp_id, person.gp_name)]
     return out
+
+
+# --- a Patient's read in one round trip (issue 18) ------------------------------------------------------------------
+
+
+class PatientRow(NamedTuple):
+    """A person as a Patient's read needs it: the columns shown, when registered, the organization of the open
+    attachment (``attachment.population.attached_entity``: the population check), the attached organization on the
+    day (``generalPractitioner``, as ``fhir.registry``) and the last change recorded in the person's identity and
+    attachment chains (``registry.patient_meta``)."""
+
+    id: int
+    iin: str
+    surname: str
+    given_name: str
+    patronymic: str | None
+    sex: str
+    birth_date: dt.date
+    death_date: dt.date | None
+    created_at: dt.datetime | None
+    open_entity_id: int | None
+    gp_id: int | None
+    gp_name: str | None
+    linked_at: dt.datetime | None
+
+
+class AddressRow(NamedTuple):
+    kind: str
+    text_kk: str | None
+    text_ru: str | None
+    kato_code: str
+    valid_to: dt.date | None
+
+
+_PERSON = cast(Table, Person.__table__)
+_ADDRESS = cast(Table, PersonAddress.__table__)
+_ATTACHMENT = cast(Table, Attachment.__table__)
+_ENTITY = cast(Table, Entity.__table__)
+_LINK = cast(Table, ChainLink.__table__)
+
+
+def _patient_statement() -> Fast:
+    person, day = bindparam("person", type_=Integer), bindparam("day", type_=Date)
+    open_att, gp_att, gp = _ATTACHMENT.alias("open_att"), _ATTACHMENT.alias("gp_att"), _ENTITY.alias("gp")
+    open_entity = (  # attachment.population.attached_entity
+        select(open_att.c.entity_id)
+        .where(open_att.c.person_id == person, open_att.c.end_date.is_(None))
+        .limit(1)
+        .scalar_subquery()
+    )
+    gp_id = (  # fhir.registry._attached
+        select(gp_att.c.entity_id)
+        .where(
+            gp_att.c.person_id == person,
+            gp_att.c.begin_date <= day,
+            or_(gp_att.c.end_date.is_(None), gp_att.c.end_date > day),
+        )
+        .order_by(gp_att.c.begin_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    linked = (  # fhir.registry.patient_meta
+        select(func.max(_LINK.c.linked_at))
+        .where(
+            or_(_LINK.c.kind == "person", _LINK.c.kind == "attachment"),  # no expanding IN: sent as compiled
+            _LINK.c.chain_key == bindparam("key", type_=String),
+        )
+        .scalar_subquery()
+    )
+    columns = [_PERSON.c[name] for name in PatientRow._fields[:9]]
+    return Fast(
+        select(*columns, open_entity, gp.c.id, gp.c.name_ru, linked)
+        .select_from(_PERSON.outerjoin(gp, gp.c.id == gp_id))
+        .where(_PERSON.c.id == person)
+    )
+
+
+PATIENT = _patient_statement()
+ADDRESSES = Fast(
+    select(*(_ADDRESS.c[name] for name in AddressRow._fields))
+    .where(_ADDRESS.c.person_id == bindparam("person", type_=Integer))
+    .order_by(_ADDRESS.c.id)
+)
+
+
+def patient_rows(session: Session, person_id: int, day: dt.date) -> tuple[PatientRow, list[AddressRow]] | None:
+    """Read what a Patient shows of a person, with its ``meta``'s inputs and the person's organization, in one round
+    trip on PostgreSQL (``fastsql.pipeline``); None when there is no such person."""
+    conn = session.connection()
+    with pipeline(conn):
+        found = PATIENT.later(conn, {"person": person_id, "day": day, "key": str(person_id)})
+        addresses = ADDRESSES.later(conn, {"person": person_id})
+    if not found.rows:
+        return None
+    return PatientRow(*found.rows[0]), [AddressRow(*r) for r in addresses.rows]
 
 
 def organization(entity: Entity, active: bool) -> dict[str, Any]:

@@ -11,6 +11,10 @@ their package is imported (``emhana.models`` imports them all):
 - ``on_representation(handler)``: what to do when a legal representation is recorded (notify both people:
   ``attachment/representation.py``).
 
+A reader that has just read a person's attachment history in a read-only unit of work tells identity the
+person's organization (``attachment_known``: ``attachment/population.py``, ``known_from``), so that the population
+check of the same read asks no query of its own.
+
 Nothing registered means nobody is in any population: staff then state a purpose for every read and only the
 Fund records representations (the policy fails closed).
 """
@@ -60,33 +64,56 @@ def in_population(session: Session, entity_id: int, person_id: int, day: dt.date
     application or a medical book there.
 
     In a unit of work that only reads (one snapshot: the answer cannot change in it) the answer is kept for the
-    transaction, so a read that asks twice (whether it may read, then whether it needs a purpose) queries once."""
-    memo = _memo(session)
+    transaction, so a read that asks twice (whether it may read, then whether it needs a purpose) queries once;
+    and the person's organization is not asked for when the caller has already read it in that transaction
+    (``attachment_known``)."""
+    kept = _kept(session)
     key = (entity_id, person_id, day)
-    if memo is not None and key in memo:
-        return memo[key]
-    found = attached_entity(session, person_id, day) == entity_id or any(
-        reader(session, entity_id, person_id, day) for reader in _relations.values()
-    )
-    memo = _memo(session)  # the queries above began the transaction if none was open
-    if memo is not None:
-        memo[key] = found
+    if kept is not None and key in kept.answers:
+        return kept.answers[key]
+    known = kept.attached.get((person_id, day), _UNKNOWN) if kept is not None else _UNKNOWN
+    attached = attached_entity(session, person_id, day) if known is _UNKNOWN else known
+    found = attached == entity_id or any(reader(session, entity_id, person_id, day) for reader in _relations.values())
+    kept = _kept(session)  # the queries above began the transaction if none was open
+    if kept is not None:
+        kept.answers[key] = found
     return found
 
 
-_MEMO = "emhana.identity.population"  # session.info: (transaction, {(entity, person, day): answer})
+def attachment_known(session: Session, person_id: int, day: dt.date, entity_id: int | None) -> None:
+    """Keep the organization a person is attached to on a day (None: none), as the caller has just read it in
+    the session's transaction, so that ``in_population`` does not ask for it again in that transaction. Kept only
+    in a unit of work that only reads (one snapshot: what was read stays true in it); elsewhere nothing is kept."""
+    kept = _kept(session)
+    if kept is not None:
+        kept.attached[(person_id, day)] = entity_id
 
 
-def _memo(session: Session) -> dict[tuple[int, int, dt.date], bool] | None:
-    """The population answers kept for the session's current transaction, when it only reads; else None."""
+_MEMO = "emhana.identity.population"  # session.info: the answers kept for the session's current transaction
+_UNKNOWN = object()
+
+
+class _Kept:
+    """What a read-only transaction has learnt of populations: the answers given, and the organizations of the
+    persons whose attachment the caller read itself."""
+
+    __slots__ = ("answers", "attached", "transaction")
+
+    def __init__(self, transaction: object) -> None:
+        self.transaction = transaction
+        self.answers: dict[tuple[int, int, dt.date], bool] = {}
+        self.attached: dict[tuple[int, dt.date], int | None] = {}
+
+
+def _kept(session: Session) -> _Kept | None:
+    """What is kept for the session's current transaction, when it only reads; else None."""
     transaction = session.get_transaction()
     if transaction is None or not is_read_only(session):
         return None
-    kept = session.info.get(_MEMO)
-    if kept is None or kept[0] is not transaction:
-        kept = session.info[_MEMO] = (transaction, {})
-    memo: dict[tuple[int, int, dt.date], bool] = kept[1]
-    return memo
+    kept: _Kept | None = session.info.get(_MEMO)
+    if kept is None or kept.transaction is not transaction:
+        kept = session.info[_MEMO] = _Kept(transaction)
+    return kept
 
 
 def representation_recorded(session: Session, actor: Actor, row: LegalRepresentation, now: dt.datetime) -> None:

@@ -28,12 +28,14 @@ loss (docs/architecture.md, "Transactions and durability").
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -48,6 +50,11 @@ NAMING = {
 READ_ONLY = "emhana_read_only"
 # Where a pooled SQLite connection remembers whether it is in query-only mode.
 _QUERY_ONLY = "emhana_query_only"
+
+# The application's pooled PostgreSQL connections are checked (a round trip) before use only after this long idle.
+PING_AFTER_IDLE_SECONDS = 1.0
+# Where a pooled connection's record remembers when it was last given back to the pool.
+_CHECKED_IN = "emhana_checked_in"
 
 # 64-bit keys on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -67,9 +74,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, synchronous=FULL and a busy timeout on every
-    connection, and BEGIN IMMEDIATE (or a read-only BEGIN) on every transaction.
+    connection, and BEGIN IMMEDIATE (or a read-only BEGIN) on every transaction. On PostgreSQL a pooled
+    connection is pinged before each use (``pool_pre_ping``), or with ``ping_after_idle`` only after it has been
+    idle that many seconds (``_ping_when_idle``; the application's primary engine, emhana.app).
 
     Personal data never reaches a log through the engine: bound parameters are hidden from its log lines
     and error messages, and its DEBUG level (which prints result rows) is capped at INFO
@@ -107,8 +116,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if ping_after_idle is None:
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Check a pooled connection before handing it out only when it has been idle for ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip per request on a busy server, whose
+    connections come back within milliseconds. Here a connection that was idle longer (after a quiet spell, when a
+    restarted or failed-over server, a firewall or ``idle_session_timeout`` may have cut it) is pinged, and one that
+    does not answer is replaced before use, as with ``pool_pre_ping``. A connection cut while the server is busy is
+    found by the statement that uses it: that request fails (5xx, nothing written) and SQLAlchemy marks every
+    connection of the pool made before that moment for replacement at its next checkout, so the requests after
+    it connect again."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < seconds:
+            return  # just connected, or back from a request a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool replaces it and checks out again (DisconnectionError)
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def _lower(value: Any) -> Any:
@@ -120,12 +160,26 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+_READER = "_emhana_reader"  # the engine's reader, kept on the engine itself (it goes with it)
+
+
 def reader(engine: Engine) -> Engine:
-    """Return the engine for units of work that only read: one snapshot, no write lock, writes refused."""
+    """Return the engine for units of work that only read: one snapshot, no write lock, writes refused (made once
+    per engine: an option view of it, which costs more to make than a short read)."""
+    found: Engine | None = engine.__dict__.get(_READER)
+    if found is not None:
+        return found
     options: dict[str, Any] = {READ_ONLY: True}
     if is_postgres(engine):  # a read-only snapshot there too; it can never fail to serialize
         options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    return engine.execution_options(**options)
+    found = engine.__dict__[_READER] = engine.execution_options(**options)
+    return found
+
+
+def read_only_session(factory: sessionmaker[Session]) -> Session:
+    """Return a session of a read-only unit of work (``unit_of_work(..., read_only=True)``), for a caller that
+    ends it itself (commit or rollback, then close)."""
+    return factory(bind=reader(factory.kw["bind"]))
 
 
 @contextmanager
@@ -134,7 +188,7 @@ def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> 
 
     On SQLite it holds the write lock from its first statement, unless it is ``read_only`` (see the
     module's docstring); a read-only one that tries to write fails."""
-    session = factory(bind=reader(factory.kw["bind"])) if read_only else factory()
+    session = read_only_session(factory) if read_only else factory()
     try:
         yield session
         session.commit()

@@ -21,8 +21,11 @@ any other statement on the connection first sends what is queued, so the server 
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, bindparam, event
@@ -194,6 +197,26 @@ class Fast:
             return out
 
 
+def sql_later(conn: Connection, sql: str, params: Mapping[str, Any]) -> Later[Row]:
+    """Run one statement written for PostgreSQL in psycopg's paramstyle (``%(name)s``), queued in the connection's
+    open ``pipeline`` if there is one (sent with it), else at once; return its rows as ``Fast.later`` does.
+
+    For a hot statement that SQLAlchemy Core cannot say in one piece (a data-modifying WITH over ``unnest`` arrays,
+    whose text and parameters stay the same whatever the number of rows, so psycopg and the server keep it
+    prepared). Only where ``pipelined(conn)``; a driver error becomes SQLAlchemy's."""
+    if not pipelined(conn):
+        raise RuntimeError("sql_later runs on PostgreSQL with psycopg only")
+    Fast.sent += 1
+    queue = _queue(conn)
+    if queue is not None:
+        later: Later[Row] = Later()
+        queue.items.append((later, sql, dict(params), ONE))
+        return later
+    with _cursor(conn, sql, params) as cursor:
+        cursor.execute(sql, params)
+        return Later([tuple(r) for r in cursor.fetchall()] if _has_rows(cursor) else [])
+
+
 PIPELINE = "emhana.fastsql.pipeline"  # Connection.info: the statements sent in the open pipeline, not yet read
 
 
@@ -252,6 +275,13 @@ class _Queue:
         if not self.items:
             return
         items, self.items = self.items, []
+        wire = _Wire.of(self.driver)
+        if wire is not None:
+            results = wire.send(items, self.error, self.hide)
+            if results is not None:
+                for (later, _, _, _), rows in zip(items, results, strict=True):
+                    later.resolve(rows)
+                return
         cursors: list[Any] = []
         try:
             try:
@@ -270,6 +300,140 @@ class _Queue:
         finally:
             for cursor in cursors:
                 cursor.close()
+
+
+_PLACEHOLDER = re.compile(r"%(?:\((\w+)\)s|(%)|(.))", re.S)
+_CONVERTED: dict[str, tuple[bytes, tuple[str, ...]] | None] = {}
+_NAME_MARK = b"/* emhana.fastsql */ "  # our statements' keys in psycopg's cache of prepared statements
+
+
+def _to_dollars(sql: str) -> tuple[bytes, tuple[str, ...]] | None:
+    """Return a statement in psycopg's ``%(name)s`` paramstyle as PostgreSQL's ``$n`` form with the parameter names
+    in order (a name given twice is one parameter); None for any other ``%`` form (sent by psycopg's cursor)."""
+    found = _CONVERTED.get(sql, False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    names: list[str] = []
+    bad = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal bad
+        if m.group(2):
+            return "%"
+        if m.group(1) is None:
+            bad = True
+            return ""
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    text = _PLACEHOLDER.sub(one, sql)
+    result = None if bad else (text.encode(), tuple(names))
+    if len(_CONVERTED) < 2_000:
+        _CONVERTED[sql] = result
+    return result
+
+
+class _Wire:
+    """A pipeline sent with libpq's calls through psycopg's own parts (its adapters, generators and cache of prepared
+    statements) instead of one psycopg cursor per statement: about half the client's work for each statement of the
+    campaign's transaction (benchmarks/RESULTS.md).
+
+    What psycopg's cursors would do is done the same way: the transaction's BEGIN first when none is open, each
+    statement prepared (once per connection and parameter types, named and kept in psycopg's cache of prepared
+    statements, so psycopg evicts and discards it as it does its own) unless the connection prepares nothing
+    (``prepare_threshold`` None), parameters adapted by psycopg's dumpers (text format) and rows by its loaders, an
+    error raised as psycopg's (then SQLAlchemy's) after the pipeline is drained."""
+
+    def __init__(self, driver: Any) -> None:
+        from psycopg import pq
+        from psycopg.adapt import PyFormat, Transformer
+
+        self.driver = driver
+        self.pgconn = driver.pgconn
+        self.pq = pq
+        self.text = PyFormat.TEXT
+        self.transformer = Transformer
+
+    @staticmethod
+    def of(driver: Any) -> _Wire | None:
+        """The wire of a psycopg connection outside psycopg's own pipeline, or None (psycopg's cursors then)."""
+        if getattr(driver, "_pipeline", True) is not None or not hasattr(driver, "_prepared"):
+            return None
+        return _Wire(driver)
+
+    def send(
+        self, items: list[tuple[Later[Row], str, Any, int]], error: type[Exception], hide: bool
+    ) -> list[list[Row]] | None:
+        """Send the items in one pipeline; return each one's rows (a MANY_RETURNING's rows of every execution in
+        order), or None if some statement is not in a form sent this way (nothing was sent then)."""
+        from psycopg import errors
+        from psycopg.generators import fetch_many, pipeline_communicate
+
+        pq, pgconn, driver = self.pq, self.pgconn, self.driver
+        converted = [_to_dollars(sql) for _, sql, _, _ in items]
+        if any(c is None for c in converted) or pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            return None
+        tx = self.transformer(driver)
+        cache = driver._prepared
+        prepare = cache.prepare_threshold is not None
+        commands: deque[Callable[[], object]] = deque()
+        # What each result answers: (item index, or -1 for BEGIN, or -2 for a PREPARE with its (key, name)).
+        expect: list[tuple[int, Any]] = []
+        if not driver.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            commands.append(partial(pgconn.send_query_params, driver._get_tx_start_command(), None))
+            expect.append((-1, None))
+        naming: dict[Any, bytes] = {}
+        for index, ((_, _, values, mode), found) in enumerate(zip(items, converted, strict=True)):
+            query, names = found  # type: ignore[misc]
+            for params in [values] if mode == ONE else values:
+                dumped = tx.dump_sequence([params[n] for n in names], [self.text] * len(names))
+                types = tuple(tx.types or ())
+                if not prepare:
+                    commands.append(partial(pgconn.send_query_params, query, dumped, types, tx.formats))
+                    expect.append((index, None))
+                    continue
+                key = (_NAME_MARK + query, types)
+                name = cache._names.get(key) or naming.get(key)
+                if name is None:
+                    name = naming[key] = f"_pg3_{cache._prepared_idx}".encode()
+                    cache._prepared_idx += 1
+                    commands.append(partial(pgconn.send_prepare, name, query, types))
+                    expect.append((-2, (key, name)))
+                elif key in cache._names:
+                    cache._names.move_to_end(key)  # recently used: the last psycopg would evict
+                commands.append(partial(pgconn.send_query_prepared, name, dumped, tx.formats))
+                expect.append((index, None))
+        commands.append(pgconn.pipeline_sync)
+        pgconn.enter_pipeline_mode()
+        try:
+            got = driver.wait(pipeline_communicate(pgconn, commands))
+            while not got or got[-1][0].status != pq.ExecStatus.PIPELINE_SYNC:
+                more = driver.wait(fetch_many(pgconn))  # the results of one more statement, or the final sync
+                if more:
+                    got.append(more)
+        finally:
+            pgconn.exit_pipeline_mode()
+        out: list[list[Row]] = [[] for _ in items]
+        failed: tuple[int, Any] | None = None
+        for (index, what), results in zip(expect, got, strict=False):
+            result = results[0]
+            status = result.status
+            if status == pq.ExecStatus.FATAL_ERROR:
+                failed = failed or (index, result)
+            elif index == -2 and status == pq.ExecStatus.COMMAND_OK:
+                key, name = what
+                cache._names[key] = name  # prepared: reused by the next pipelines on this connection
+            elif index >= 0 and status == pq.ExecStatus.TUPLES_OK:
+                tx.set_pgresult(result)
+                out[index].extend(tx.load_rows(0, result.ntuples, tuple))
+        cache._rotate()
+        if failed is not None:
+            index, result = failed
+            exc = errors.error_from_result(result, encoding=pgconn._encoding)
+            sql = items[index][1] if index >= 0 else "BEGIN"
+            raise DBAPIError.instance(sql, None, exc, error, hide_parameters=hide) from exc
+        return out
 
 
 def _read(cursor: Any, mode: int) -> list[Row]:

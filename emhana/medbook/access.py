@@ -14,6 +14,7 @@ Every function here only answers; the reads are logged by ``medbook.views``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
@@ -97,17 +98,39 @@ def may_write(session: Session, actor: Actor, book: MedicalBook, day: dt.date) -
 
 def read_basis(session: Session, actor: Actor, book: MedicalBook, day: dt.date) -> Basis | None:
     """Return why the actor may read the whole book, or None (then the book answers as a missing one)."""
+    return basis_of(
+        actor,
+        person_id=book.person_id,
+        entity_id=book.entity_id,
+        examining=lambda entity: (
+            open_examination(session=session, book_id=book.id, entity_id=entity, day=day) is not None
+        ),
+        recorded=lambda entity: has_recorded(session=session, book_id=book.id, entity_id=entity),
+    )
+
+
+def basis_of(
+    actor: Actor,
+    *,
+    person_id: int,
+    entity_id: int,
+    examining: Callable[[int], bool],
+    recorded: Callable[[int], bool],
+) -> Basis | None:
+    """``read_basis`` of a book with its owner and issuer, asking ``examining`` (an open examination of the reader's
+    organization on the day) and then ``recorded`` (an entry of it in the book) only when the answer depends on them:
+    with queries (``read_basis``) or from what the caller has already read (``medbook.views.read_book_out``)."""
     if actor.role is Role.CITIZEN:
-        return Basis.OWNER if actor.person_id is not None and actor.person_id == book.person_id else None
+        return Basis.OWNER if actor.person_id is not None and actor.person_id == person_id else None
     if actor.entity_id is None or not (
         may(actor.role, Can.EXAMINE_FOR_MEDBOOK) or may(actor.role, Can.READ_FHIR_MEDBOOK)
     ):
         return None
-    if actor.entity_id == book.entity_id:
+    if actor.entity_id == entity_id:
         return Basis.ISSUER
-    if open_examination(session=session, book_id=book.id, entity_id=actor.entity_id, day=day) is not None:
+    if examining(actor.entity_id):
         return Basis.EXAMINING
-    if has_recorded(session=session, book_id=book.id, entity_id=actor.entity_id):
+    if recorded(actor.entity_id):
         return Basis.RECORDED
     return None
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from emhana.accounts.roles import Role
@@ -16,20 +17,22 @@ from emhana.accounts.service import Actor
 from emhana.audit.readlog import log_read
 from emhana.audit.service import event_row, record_event
 from emhana.facilities.models import Entity
-from emhana.identity.models import Person
+from emhana.identity.models import Person, PersonAddress
 from emhana.identity.rules import is_stated
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound, Forbidden, GroupNotFound, NoEmployerLink, NotFound, PurposeRequired
+from emhana.kernel.fastsql import Fast, pipeline
 from emhana.kernel.i18n import N_, translate
 from emhana.medbook import access, catalogue, employment, infections, pdf
 from emhana.medbook.diagnoses import InfectionRule
-from emhana.medbook.models import EmployerLink, Employment, JournalEntry, MedicalBook
+from emhana.medbook.models import DecreedGroup, EmployerLink, Employment, Examination, JournalEntry, MedicalBook
 from emhana.medbook.referral import Standing, standing_of
 from emhana.medbook.rules import ClearanceStatus, EntryKind, Result, difference, status_on
 from emhana.medbook.schemas import (
     BookOut,
     ClearanceOut,
     EmployerWorkerOut,
+    EmploymentOut,
     EntryOut,
     FieldChange,
     OwnerOut,
@@ -67,7 +70,7 @@ DEFAULT_PURPOSE = {
 CLINICAL_FIELDS = ("kind", "item_code", "performed_on", "result", "result_text", "codes")
 
 
-def _log_read(session: Session, actor: Actor, book: MedicalBook, purpose: str, now: dt.datetime) -> None:
+def _log_read(session: Session, actor: Actor, book: MedicalBook | BookRow, purpose: str, now: dt.datetime) -> None:
     log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
         session,
         event_row(
@@ -148,6 +151,35 @@ def read_book(*, session: Session, actor: Actor, book_id: int, purpose: str, now
         raise PurposeRequired(reason=access.purpose_reason())
     _log_read(session, actor, book, stated if basis is not access.Basis.ISSUER else purpose, now)
     return book
+
+
+def read_book_out(
+    *, session: Session, actor: Actor, book_id: int, purpose: str, now: dt.datetime, today: dt.date
+) -> BookOut:
+    """``read_book`` and then ``book_out``, with the same checks in the same order, the same refusals and the same
+    read logged, from three statements sent together (one round trip on PostgreSQL): the book with its owner,
+    issuer, group, owner's home address and the reader's open examination; its entries; its jobs with their groups'
+    names. Whether the reader's organization recorded in the book is told by the entries."""
+    loaded = _load(session, book_id, day=local_day(now), today=today, reader=actor.entity_id)
+    if loaded is None:
+        raise Forbidden()  # a missing book looks like someone else's: no existence oracle
+    book, head, entries, jobs = loaded
+    basis = access.basis_of(
+        actor,
+        person_id=book.person_id,
+        entity_id=book.entity_id,
+        examining=lambda _entity: head.exam_id is not None,
+        recorded=lambda entity: any(e.entity_id == entity for e in entries),
+    )
+    if basis is None:
+        raise Forbidden()
+    stated = access.stated_purpose(purpose) if basis is not access.Basis.OWNER else purpose
+    if basis is access.Basis.EXAMINING and not stated and actor.entity_id is not None:
+        stated = head.exam_purpose or ""  # the purpose of its examination (access.open_examination)
+    if basis is access.Basis.RECORDED and not stated:
+        raise PurposeRequired(reason=access.purpose_reason())
+    _log_read(session, actor, book, stated if basis is not access.Basis.ISSUER else purpose, now)
+    return _book_out(session, book, head, entries, jobs, today)
 
 
 def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.datetime) -> MedicalBook:
@@ -336,18 +368,277 @@ def _clearance(entries: Sequence[JournalEntry], today: dt.date) -> ClearanceOut:
 
 def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
     """Render the whole book in the owner's language, with the full history of entries (C-10, C-41)."""
-    person = session.get(Person, book.person_id)
-    entity = session.get(Entity, book.entity_id)
-    if person is None or entity is None:
+    session.flush()  # the statements below read the rows, not the session's objects
+    loaded = _load(session, book.id, day=today, today=today, reader=None)
+    if loaded is None:
         raise NotFound()
-    lang = book.language
-    try:
-        group = catalogue.in_force(session=session, code=book.group_code, day=today)
-    except GroupNotFound:
-        group = catalogue.versions(session=session, code=book.group_code)[-1]
-    entries = list(
-        session.scalars(select(JournalEntry).where(JournalEntry.book_id == book.id).order_by(JournalEntry.id))
+    _, head, entries, jobs = loaded
+    return _book_out(session, book, head, entries, jobs, today)
+
+
+# --- the whole book in three statements (issue 18) ----------------------------------------------------------------
+
+_BOOK = cast(Table, MedicalBook.__table__)
+_PERSON = cast(Table, Person.__table__)
+_ADDRESS = cast(Table, PersonAddress.__table__)
+_ENTITY = cast(Table, Entity.__table__)
+_GROUP = cast(Table, DecreedGroup.__table__)
+_EXAM = cast(Table, Examination.__table__)
+_ENTRY = cast(Table, JournalEntry.__table__)
+_JOB = cast(Table, Employment.__table__)
+
+
+class BookRow(NamedTuple):
+    """A book's own columns, as ``book_out`` shows them."""
+
+    id: int
+    person_id: int
+    entity_id: int
+    issued_on: dt.date
+    language: str
+    profession: str
+    position: str
+    workplace: str
+    employer_bin: str
+    group_code: str
+
+
+class Head(NamedTuple):
+    """What a book's view shows beside its own columns and entries: the owner, the issuer's names, the group version
+    in force (else the newest), the owner's home address, and the reader organization's open examination."""
+
+    iin: str
+    surname: str
+    given_name: str
+    patronymic: str | None
+    birth_date: dt.date
+    entity_name_kk: str
+    entity_name_ru: str
+    group_id: int | None
+    group_name_kk: str | None
+    group_name_ru: str | None
+    group_verified: bool | None
+    home_id: int | None
+    home_kk: str | None
+    home_ru: str | None
+    home_kato: str | None
+    exam_id: int | None
+    exam_purpose: str | None
+
+
+class EntryRow(NamedTuple):
+    """A journal entry's columns, as its view needs them (the attributes of ``JournalEntry`` of the same names)."""
+
+    id: int
+    book_id: int
+    kind: str
+    item_code: str
+    performed_on: dt.date
+    result: str | None
+    result_text: str
+    codes: str
+    clearance: str | None
+    valid_until: dt.date | None
+    referral_entity_id: int | None
+    caused_by_id: int | None
+    entity_id: int
+    author_account_id: int | None
+    author_name: str
+    source: str
+    supersedes_id: int | None
+    reason: str | None
+    recorded_at: dt.datetime
+    canonical: bytes
+    signature_state: str
+    clinical_status: str | None
+    retracted: bool | None
+
+
+class JobRow(NamedTuple):
+    """A job of the book's owner (the attributes of ``Employment`` of the same names) with its group's names: those
+    of the group's newest version in the catalogue (``group_names.names_of``), None for a code not there."""
+
+    id: int
+    profession: str
+    position: str
+    workplace: str
+    employer_number: str
+    group_code: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    name_kk: str | None
+    name_ru: str | None
+    name_en: str | None
+
+
+def _head_statement() -> Fast:
+    day, today = bindparam("day", type_=Date), bindparam("today", type_=Date)
+    grp, in_force, newest = _GROUP.alias("grp"), _GROUP.alias("grp_in_force"), _GROUP.alias("grp_newest")
+    home, address = _ADDRESS.alias("home"), _ADDRESS.alias("address")
+    exam, open_exam = _EXAM.alias("exam"), _EXAM.alias("open_exam")
+    entity = _ENTITY.alias("issuer")
+    in_force_id = (  # catalogue.in_force
+        select(in_force.c.id)
+        .where(
+            in_force.c.code == _BOOK.c.group_code,
+            in_force.c.effective_from <= today,
+            or_(in_force.c.effective_to.is_(None), in_force.c.effective_to > today),
+        )
+        .order_by(in_force.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    newest_id = (  # catalogue.versions(...)[-1]
+        select(newest.c.id)
+        .where(newest.c.code == _BOOK.c.group_code)
+        .order_by(newest.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    home_id = (  # the first permanent address, else the first one (Person.addresses is in id order)
+        select(address.c.id)
+        .where(address.c.person_id == _BOOK.c.person_id)
+        .order_by(case((address.c.kind == "permanent", 0), else_=1), address.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    exam_id = (  # access.open_examination of the reader's organization
+        select(open_exam.c.id)
+        .where(
+            open_exam.c.book_id == _BOOK.c.id,
+            open_exam.c.entity_id == bindparam("reader", type_=Integer),
+            open_exam.c.closed_at.is_(None),
+            open_exam.c.open_until >= day,
+        )
+        .order_by(open_exam.c.open_until.desc(), open_exam.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return Fast(
+        select(
+            *(_BOOK.c[name] for name in BookRow._fields),
+            _PERSON.c.iin,
+            _PERSON.c.surname,
+            _PERSON.c.given_name,
+            _PERSON.c.patronymic,
+            _PERSON.c.birth_date,
+            entity.c.name_kk,
+            entity.c.name_ru,
+            grp.c.id,
+            grp.c.name_kk,
+            grp.c.name_ru,
+            grp.c.verified,
+            home.c.id,
+            home.c.text_kk,
+            home.c.text_ru,
+            home.c.kato_code,
+            exam.c.id,
+            exam.c.purpose,
+        )
+        .select_from(
+            _BOOK.join(_PERSON, _PERSON.c.id == _BOOK.c.person_id)
+            .join(entity, entity.c.id == _BOOK.c.entity_id)
+            .outerjoin(grp, grp.c.id == func.coalesce(in_force_id, newest_id))
+            .outerjoin(home, home.c.id == home_id)
+            .outerjoin(exam, exam.c.id == exam_id)
+        )
+        .where(_BOOK.c.id == bindparam("book", type_=Integer))
+    )
+
+
+def _jobs_statement() -> Fast:
+    names, newest = _GROUP.alias("job_group"), _GROUP.alias("job_group_newest")
+    version = select(func.max(newest.c.version)).where(newest.c.code == _JOB.c.group_code).scalar_subquery()
+    return Fast(
+        select(*(_JOB.c[name] for name in JobRow._fields[:8]), names.c.name_kk, names.c.name_ru, names.c.name_en)
+        .select_from(_JOB.outerjoin(names, and_(names.c.code == _JOB.c.group_code, names.c.version == version)))
+        .where(_JOB.c.book_id == bindparam("book", type_=Integer))
+        .order_by(_JOB.c.valid_from.desc(), _JOB.c.id.desc())  # employment.history: newest first
+    )
+
+
+_HEAD = _head_statement()
+_ENTRIES = Fast(
+    select(*(_ENTRY.c[name] for name in EntryRow._fields))
+    .where(_ENTRY.c.book_id == bindparam("book", type_=Integer))
+    .order_by(_ENTRY.c.id)
+)
+_JOBS = _jobs_statement()
+
+
+def _load(
+    session: Session, book_id: int, *, day: dt.date, today: dt.date, reader: int | None
+) -> tuple[BookRow, Head, list[EntryRow], list[JobRow]] | None:
+    """Read a book, what its view shows beside it, its entries and its jobs, in one round trip on PostgreSQL
+    (``fastsql.pipeline``); None when there is no such book."""
+    conn = session.connection()
+    with pipeline(conn):
+        head = _HEAD.later(conn, {"book": book_id, "day": day, "today": today, "reader": reader})
+        entries = _ENTRIES.later(conn, {"book": book_id})
+        jobs = _JOBS.later(conn, {"book": book_id})
+    if not head.rows:
+        return None
+    row = head.rows[0]
+    width = len(BookRow._fields)
+    return (
+        BookRow(*row[:width]),
+        Head(*row[width:]),
+        [EntryRow(*r) for r in entries.rows],
+        [JobRow(*r) for r in jobs.rows],
+    )
+
+
+def _employments_out(book: MedicalBook | BookRow, rows: list[JobRow], day: dt.date) -> list[EmploymentOut]:
+    """``employment.employments_out`` from the rows read: the current jobs first (the main one on top), then the
+    ended ones, newest first, each with its decreed group's kk/ru/en name."""
+    jobs = cast(list[Employment], rows)  # JobRow has the attributes of Employment that these functions read
+    held = [j for j in reversed(jobs) if employment.current_on(j, day)]
+    main = employment.main_job(cast(MedicalBook, book), held)
+    ordered = ([main] if main else []) + [j for j in held if j is not main] + [j for j in jobs if j not in held]
+    packaged = catalogue.group_names()
+    out = []
+    for job in ordered:
+        row = cast(JobRow, job)
+        names = (
+            {"name_kk": row.name_kk, "name_ru": row.name_ru, "name_en": row.name_en}
+            if row.name_kk is not None
+            else packaged.get(row.group_code, {})
+        )
+        out.append(
+            EmploymentOut(
+                id=row.id,
+                profession=row.profession,
+                position=row.position,
+                workplace=row.workplace,
+                employer_number=row.employer_number,
+                employer_kind=employer_kind(row.employer_number),
+                group_code=row.group_code,
+                group_name_kk=names.get("name_kk", row.group_code),
+                group_name_ru=names.get("name_ru", row.group_code),
+                group_name_en=names.get("name_en", row.group_code),
+                valid_from=row.valid_from,
+                valid_to=row.valid_to,
+                current=job in held,
+                main=job is main,
+            )
+        )
+    return out
+
+
+def _book_out(
+    session: Session,
+    book: MedicalBook | BookRow,
+    head: Head,
+    rows: list[EntryRow],
+    jobs: list[JobRow],
+    today: dt.date,
+) -> BookOut:
+    """The whole book in the owner's language from what ``_load`` read; a query more only for a book with a
+    diagnosis (the infection rules in force) or a referral (its receiving organization and receipt)."""
+    if head.group_id is None:
+        raise GroupNotFound(group=book.group_code, day="-")  # as catalogue.versions: no version at all
+    lang = book.language
+    entries = cast(list[JournalEntry], rows)  # EntryRow has the attributes of JournalEntry that these read
     by_id = {e.id: e for e in entries}
     # a correction supersedes once signed (C-40); until then it is pending and the entry it corrects stays in force
     superseded_by = {
@@ -359,20 +650,18 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
     names = catalogue.item_names()
     rules = infections.rules_on(session=session, day=today) if any(e.clinical_status for e in entries) else []
     referrals = standing_of(session=session, entries=entries)
-    home = next(
-        (a for a in person.addresses if a.kind == "permanent"), person.addresses[0] if person.addresses else None
-    )
+    home = (head.home_kk if lang == "kk" else head.home_ru) or head.home_kato if head.home_id is not None else None
     return BookOut(
         id=book.id,
         language=book.language,
         owner=OwnerOut(
-            person_id=person.id,
-            iin=person.iin,
-            surname=person.surname,
-            given_name=person.given_name,
-            patronymic=person.patronymic,
-            birth_date=person.birth_date,
-            address=(home.text_kk if lang == "kk" else home.text_ru) or home.kato_code if home else None,
+            person_id=book.person_id,
+            iin=head.iin,
+            surname=head.surname,
+            given_name=head.given_name,
+            patronymic=head.patronymic,
+            birth_date=head.birth_date,
+            address=home,
         ),
         profession=book.profession,
         position=book.position,
@@ -380,10 +669,10 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
         employer_bin=book.employer_bin,
         employer_kind=employer_kind(book.employer_bin),
         group_code=book.group_code,
-        group_name=group.name_kk if lang == "kk" else group.name_ru,
-        group_verified=group.verified,
-        entity_id=entity.id,
-        entity_name=entity.name_kk if lang == "kk" else entity.name_ru,
+        group_name=head.group_name_kk if lang == "kk" else head.group_name_ru,
+        group_verified=head.group_verified,
+        entity_id=book.entity_id,
+        entity_name=head.entity_name_kk if lang == "kk" else head.entity_name_ru,
         issued_on=book.issued_on,
         clearance=_clearance(_in_force(entries, retracted), today),  # as clearance_of, from the entries loaded
         entries=[
@@ -399,7 +688,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
             )
             for e in entries
         ],
-        employments=employment.employments_out(session, book, today),
+        employments=_employments_out(book, jobs, today),
     )
 
 

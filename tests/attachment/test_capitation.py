@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from emhana.accounts.service import Actor
 from emhana.attachment import capitation, placement
 from emhana.attachment.application import service
 from emhana.attachment.enums import Channel, EndReason
+from emhana.attachment.models import CapitationSnapshot
 from emhana.attachment.schemas import ApplicationIn
 from emhana.cli.main import app as cli
 from emhana.kernel import errors
@@ -99,6 +101,8 @@ def test_snapshot_is_reproducible_and_immutable_whatever_happens_since(
         traced = capitation.persons_of(session=s, snapshot=snap)
         snap_id = snap.id
     assert snap.total == 5 == sum(stored.values()) == len(traced)
+    with sessions() as s:  # the total is the stored row's, written with the counts, not only the object's
+        assert s.scalar(select(CapitationSnapshot.total).where(CapitationSnapshot.id == snap_id)) == 5
     assert {p.person_id for p in traced} == set(population.values())
     # What happens next: a transfer for next year, a death, an emigration, a new first attachment.
     attach(

@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +76,12 @@ def _scan(
     eligible = [(haversine_km(lat, lon, a, b), i) for i, a, b in sites if profile is None or i in by_site]
     kept = load.loads(s, [d.id for d in districts])
     return [(i, km, [(d.id, d.capacity, kept[d.id]) for d in by_site.get(i, [])]) for km, i in sorted(eligible)[:k]]
+
+
+@pytest.fixture
+def scattered(sessions: sessionmaker[Session], country: Country) -> None:
+    """Three hundred more sites scattered over Kazakhstan's extent."""
+    _scatter(sessions, country, 300, seed=18)
 
 
 def test_near_free_among_hundreds_of_sites_equals_a_scan_of_them_all(
@@ -181,3 +189,64 @@ def test_no_eligible_site_is_an_empty_answer(sessions: sessionmaker[Session], co
     with sessions() as s:
         assert service.near_free(session=s, lat=51.15, lon=71.45, day=DAY, limit=5, profile="dental") == []
         assert service.near_free(session=s, lat=51.15, lon=71.45, day=DAY, limit=0, profile=None) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lat=st.floats(35.0, 60.0),
+    lon=st.floats(40.0, 95.0),
+    k=st.integers(1, 30),
+    profile=st.sampled_from([None, "pediatric", "gp"]),
+    in_transaction=st.booleans(),
+)
+def test_near_free_anywhere_around_the_country_equals_a_scan(
+    sessions: sessionmaker[Session],
+    scattered: None,
+    lat: float,
+    lon: float,
+    k: int,
+    profile: str | None,
+    in_transaction: bool,
+) -> None:
+    """Any point in and around Kazakhstan's extent (far in the steppe, past its borders), any k, with and without
+    a profile, on the near search's own connections or in a session's transaction: the same sites, in the same
+    order, with the same districts and loads as a scan of every site."""
+    with sessions() as s:
+        if in_transaction:
+            s.execute(select(1))
+        got = service.near_free(session=s, lat=lat, lon=lon, day=DAY, limit=k, profile=profile)
+        want = _scan(s, lat, lon, k, profile)
+    assert [(n.site.id, [(d.id, d.capacity, c) for d, c in rows]) for n, rows in got] == [
+        (i, rows) for i, _, rows in want
+    ]
+    assert [n.distance_km for n, _ in got] == pytest.approx([km for _, km, _ in want], rel=1e-12)
+
+
+@pytest.mark.postgres
+def test_an_answer_the_first_fetch_cannot_prove_is_fetched_again_and_exact(
+    engine: Engine, sessions: sessionmaker[Session], scattered: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a first fetch of two candidates (for the nearest one) many answers cannot be proved from it: the
+    statement is sent again with four times as many, and the answer is still the scan's."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the KNN statement: PostgreSQL")
+    monkeypatch.setattr(nearby, "FIRST_FETCH", 1)
+    sent: list[int] = []
+    send = nearby._send
+
+    def counted(conn: object, compiled: object, params: dict[str, object]) -> list[tuple[object, ...]]:
+        sent.append(int(str(params["fetch"])))
+        return send(conn, compiled, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nearby, "_send", counted)
+    rng = random.Random(5)
+    # half in the country, half far away (every site thousands of kilometres off, nearly as far as the nearest)
+    points = [(rng.uniform(*KZ_LAT), rng.uniform(*KZ_LON)) for _ in range(10)]
+    points += [(rng.uniform(0.0, 20.0), rng.uniform(100.0, 140.0)) for _ in range(10)]
+    for lat, lon in points:
+        with sessions() as s:
+            got = service.near_free(session=s, lat=lat, lon=lon, day=DAY, limit=1, profile=None)
+            want = _scan(s, lat, lon, 1, None)
+        assert [n.site.id for n, _ in got] == [i for i, _, _ in want]
+    assert sent.count(2) == 20  # each search began with 2 x 1 candidates
+    assert 8 in sent  # and some were fetched again, four times as many

@@ -85,7 +85,7 @@ def test_concurrent_reads_share_one_transaction_and_each_is_linked(
         for t in threads:
             t.join(10)
     finally:
-        readlog.set_writer(chain_readlog.write_linked)
+        chain_readlog.register()
         log.close()
     assert calls == [1, 7]  # two transactions for eight reads
     events = _events(sessions)
@@ -166,7 +166,7 @@ def test_a_read_whose_log_cannot_be_written_is_not_answered(
     try:
         r = client.get(f"/api/v1/medbook/books/{book}", headers=world.h["clin_a"], params={"purpose": "exam"})
     finally:
-        readlog.set_writer(chain_readlog.write_linked)
+        chain_readlog.register()
     assert r.status_code == 500
     assert world.cook_iin not in r.text
     assert not [e for e in _events(sessions) if e.action == "medbook.read"]

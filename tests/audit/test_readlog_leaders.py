@@ -89,7 +89,7 @@ def test_a_second_leader_writes_while_the_first_is_still_writing(
         a.join(10)
     finally:
         release.set()
-        readlog.set_writer(chain_readlog.write_linked)
+        chain_readlog.register()
         log.close()
     assert _purposes(sessions) == ["first", "second"]
     _linked_and_clean(engine, sessions)
@@ -117,6 +117,47 @@ def test_many_concurrent_reads_are_each_written_once(
     log.close()
     assert errors == []
     assert _purposes(sessions) == [f"read {i:02d}" for i in range(24)]
+    assert log._leading == 0 and not log._queue  # every lead handed on or given up
+    _linked_and_clean(engine, sessions)
+
+
+@pytest.mark.parametrize("gather", [0.0, 0.001])
+def test_the_lead_passes_on_under_load_and_every_request_learns_its_outcome(
+    engine: Engine, sessions: sessionmaker[Session], make_actor: Callable[..., tuple[Actor, str]], gather: float
+) -> None:
+    clinician, _ = make_actor(Role.CLINICIAN)
+    people = [add_person(sessions, born=dt.date(1980, 1, 1 + i)) for i in range(3)]
+    log = readlog.GroupLog(engine, gather=gather, leaders=2)
+    errors: list[BaseException] = []
+    batches: list[int] = []
+    turn = iter(range(10**6))
+
+    def writer(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        batches.append(len(rows))
+        time.sleep(0.001 * (next(turn) % 3))  # batches of uneven length, so leaders overtake each other
+        chain_readlog.write_linked(conn, rows)
+
+    def read(i: int) -> None:
+        for j in range(3):
+            try:
+                log.append([_row(clinician, people[(i + j) % 3], f"read {i:02d}.{j}")], timeout=20)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    readlog.set_writer(writer, one_statement=True)  # on PostgreSQL write_linked is one statement
+    try:
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        chain_readlog.register()
+        log.close()
+    assert errors == []
+    assert _purposes(sessions) == sorted(f"read {i:02d}.{j}" for i in range(30) for j in range(3))
+    assert sum(batches) == 90 and len(batches) == log.batches  # each request written once, in one batch
+    assert log._leading == 0 and not log._queue
     _linked_and_clean(engine, sessions)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from emhana.kernel.db import make_engine, make_sessionmaker, reader, unit_of_work
+from emhana.kernel.db import READ_ONLY, make_engine, make_sessionmaker, reader, unit_of_work
+from emhana.testing.databases import postgres_test_url
 
 
 @pytest.fixture
@@ -137,3 +139,47 @@ def test_a_read_only_unit_of_work_reads_one_snapshot(probe: tuple[Engine, str], 
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
     finally:
         other.dispose()
+
+
+def test_the_reader_of_an_engine_is_made_once(sqlite_file: tuple[Path, Engine], tmp_path: Path) -> None:
+    _path, engine = sqlite_file
+    assert reader(engine) is reader(engine)
+    assert reader(engine).get_execution_options()[READ_ONLY] is True
+    assert not engine.get_execution_options().get(READ_ONLY)  # the engine itself still writes
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        assert reader(other) is not reader(engine)
+    finally:
+        other.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle", [0.0, 3600.0])
+def test_a_pooled_connection_is_pinged_only_after_it_was_idle(idle: float) -> None:
+    """With ``ping_after_idle`` (the app's primary engine) a connection idle past the bound is pinged and, dead,
+    replaced before use; one back from a request a moment ago is not pinged: cut meanwhile, its statement fails
+    once and the pool then connects again."""
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip("EMHANA_TEST_DATABASE_URL is not set")
+    engine = make_engine(base, ping_after_idle=idle, pool_size=1, max_overflow=0)
+    admin = make_engine(base)
+    try:
+        with engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": pid}) is True
+            conn.commit()
+        time.sleep(0.2)
+        if idle == 0.0:  # pinged, found dead, replaced: the statement never sees it
+            with engine.connect() as conn:
+                assert conn.scalar(text("SELECT pg_backend_pid()")) != pid
+        else:
+            with pytest.raises(DBAPIError) as failed, engine.connect() as conn:
+                conn.scalar(text("SELECT 1"))
+            assert failed.value.connection_invalidated
+            with engine.connect() as conn:
+                assert conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -49,8 +49,9 @@ def voluntary_changes(history: Sequence[Period], year: int) -> int:
 
 
 # The person's lock, with whether the decision has earlier notices to supersede: most have none, and skip
-# that read (placement.place).
-LOCK_PERSON = Fast(facts.LOCK_PERSON.add_columns(supersede.sealed(facts.PERSON.c.id)))
+# that read (placement.place). The person is named by the statement's own parameter: a column of the outer query would
+# not be correlated two subqueries down (it would ask whether anyone's notice is sealed).
+LOCK_PERSON = Fast(facts.LOCK_PERSON.add_columns(supersede.sealed(bindparam("person_id", type_=BigInteger))))
 
 
 # On PostgreSQL, in the same round trip as the person's lock (``gather``): the target district's row and that of the

@@ -10,16 +10,17 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached, selectinload
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from emhana.accounts.policy import organization_of, sees_every_organization
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
-from emhana.attachment import facts, nearby
+from emhana.attachment import facts, nearby, population
 from emhana.attachment.application import decision as approval
 from emhana.attachment.application import refusals
 from emhana.attachment.campaign.calendar import decision_deadline
@@ -117,10 +118,19 @@ def _documents(
 
 
 def _application_row(app_id: int, values: dict[str, Any]) -> Application:
-    """Return an application inserted by a Core statement as a loaded ORM object, without reading it back."""
-    app = Application(id=app_id, **values)
+    """Return an application inserted by a Core statement as a loaded ORM object, without reading it back: its
+    attributes set as a query's load sets them (no change events; Application has no constructor logic)."""
+    if not _CONFIGURED:
+        configure_mappers()  # what the constructor would do first
+        _CONFIGURED.append(True)
+    app = _NEW_APPLICATION()
+    app.__dict__.update(values, id=app_id)
     make_transient_to_detached(app)
     return app
+
+
+_NEW_APPLICATION = manager_of_class(Application).new_instance
+_CONFIGURED: list[bool] = []
 
 
 def submit(
@@ -455,12 +465,60 @@ class PersonView:
     applications: list[Application]
 
 
-def active_on(att: Attachment, day: dt.date) -> bool:
+class Period(Protocol):
+    """An attachment period's dates (an ``Attachment`` or an ``AttachmentRow``)."""
+
+    @property
+    def begin_date(self) -> dt.date: ...
+
+    @property
+    def end_date(self) -> dt.date | None: ...
+
+    @property
+    def insured_until(self) -> dt.date | None: ...
+
+
+P = TypeVar("P", bound=Period)
+
+
+def active_on(att: Period, day: dt.date) -> bool:
     """Tell whether an attachment is in effect on a day."""
     return (
         att.begin_date <= day
         and (att.end_date is None or att.end_date >= day)
         and (att.insured_until is None or att.insured_until >= day)
+    )
+
+
+def _current(history: Sequence[P], day: dt.date) -> P | None:
+    """The period of a history (latest first) in effect on a day."""
+    return next((a for a in history if active_on(a, day)), None)
+
+
+def _upcoming(history: Sequence[P], day: dt.date) -> P | None:
+    """The open period of a history that takes effect after a day (an approved change, A-05)."""
+    return next((a for a in history if a.begin_date > day and a.end_date is None), None)
+
+
+def _staff_only_own(actor: Actor) -> bool:
+    """Staff see the applications filed with their own organization only: another one's refusal notes,
+    document numbers and pregnancy flags are not theirs to read. A citizen and the Fund see every one."""
+    return actor.role is not Role.CITIZEN and not sees_every_organization(actor)
+
+
+def _log_person_read(session: Session, actor: Actor, person_id: int, purpose: str) -> None:
+    """Log the read of a person's attachments, batched with other reads' events when the session only reads
+    (docs/access-log.md)."""
+    log_read(
+        session,
+        event_row(
+            actor=actor,
+            action="attachment.read",
+            object_type="person",
+            object_id=person_id,
+            subject_person_id=person_id,
+            purpose=purpose[:200],
+        ),
     )
 
 
@@ -482,28 +540,157 @@ def person_view(
     if not history and session.scalar(select(Person.id).where(Person.id == person_id)) is None:
         raise NotFound()  # a person with attachments exists: asked only when there are none
     filed = select(Application).where(Application.person_id == person_id).options(selectinload(Application.documents))
-    if actor.role is not Role.CITIZEN and not sees_every_organization(actor):
-        # Staff see the applications filed with their own organization only: another one's refusal notes,
-        # document numbers and pregnancy flags are not theirs to read.
+    if _staff_only_own(actor):
         filed = filed.where(Application.entity_id == organization_of(actor))
     apps = list(session.scalars(filed.order_by(Application.id.desc())))
-    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
-        session,
-        event_row(
-            actor=actor,
-            action="attachment.read",
-            object_type="person",
-            object_id=person_id,
-            subject_person_id=person_id,
-            purpose=purpose[:200],
-        ),
-    )
+    _log_person_read(session, actor, person_id, purpose)
     return PersonView(
         person_id=person_id,
-        current=next((a for a in history if active_on(a, today)), None),
-        upcoming=next((a for a in history if a.begin_date > today and a.end_date is None), None),
+        current=_current(history, today),
+        upcoming=_upcoming(history, today),
         history=history,
         applications=apps,
+    )
+
+
+class AttachmentRow(NamedTuple):
+    """An attachment period as the API answers it (``AttachmentOut``), with the application that opened it."""
+
+    id: int
+    person_id: int
+    entity_id: int
+    site_id: int
+    district_id: int
+    doctor_id: int | None
+    place_basis: str
+    cause: str
+    begin_date: dt.date
+    end_date: dt.date | None
+    end_reason: str | None
+    insured_until: dt.date | None
+    care_at_home: bool | None
+    application_id: int | None
+
+
+class ApplicationRow(NamedTuple):
+    """An application as the API answers it (``ApplicationOut``), before its texts and its attachment."""
+
+    id: int
+    person_id: int
+    applicant_person_id: int
+    channel: str
+    entity_id: int
+    site_id: int
+    district_id: int
+    place_basis: str
+    border_claim: bool
+    pregnant: bool
+    care_at_home: bool | None
+    change_reason: str | None
+    state: str
+    review: str
+    reason_code: str | None
+    reason_note: str | None
+    submitted_at: dt.datetime
+    filed_on: dt.date
+    deadline: dt.datetime
+    decided_at: dt.datetime | None
+    version: int
+
+
+class DocumentRow(NamedTuple):
+    """A document of an application as the API answers it (``DocumentOut``; its file is not read)."""
+
+    id: int
+    holder: str
+    kind: str
+    number: str
+    expires_on: dt.date | None
+    file_name: str | None
+    content_type: str | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """``PersonView`` as rows rather than ORM entities: what the API answers (``outputs.person_json``)."""
+
+    person_id: int
+    current: AttachmentRow | None
+    upcoming: AttachmentRow | None
+    history: list[AttachmentRow]
+    applications: list[tuple[ApplicationRow, list[DocumentRow]]]  # latest first, each with its documents
+
+
+def _history_statement(own_only: bool) -> Fast:
+    """The person (no row: no such person), each of their attachment periods (latest first; one row of NULLs:
+    none) and whether they filed an application the reader may see, in one statement."""
+    app = facts.APPLICATION
+    filed = select(app.c.id).where(app.c.person_id == bindparam("person"))
+    if own_only:
+        filed = filed.where(app.c.entity_id == bindparam("entity"))
+    att = facts.ATTACHMENT
+    return Fast(
+        select(facts.PERSON.c.id, *(att.c[name] for name in AttachmentRow._fields), filed.exists())
+        .select_from(facts.PERSON.outerjoin(att, att.c.person_id == facts.PERSON.c.id))
+        .where(facts.PERSON.c.id == bindparam("person"))
+        .order_by(att.c.begin_date.desc(), att.c.id.desc())
+    )
+
+
+def _applications_statement(own_only: bool) -> Fast:
+    """The person's applications the reader may see, latest first, each with its documents in order (one row per
+    document; one with NULLs for an application without)."""
+    app = facts.APPLICATION
+    stmt = (
+        select(*(app.c[n] for n in ApplicationRow._fields), *(DOCUMENT.c[n] for n in DocumentRow._fields))
+        .select_from(app.outerjoin(DOCUMENT, DOCUMENT.c.application_id == app.c.id))
+        .where(app.c.person_id == bindparam("person"))
+    )
+    if own_only:
+        stmt = stmt.where(app.c.entity_id == bindparam("entity"))
+    return Fast(stmt.order_by(app.c.id.desc(), DOCUMENT.c.id))
+
+
+PERSON_HISTORY = {own: _history_statement(own) for own in (False, True)}
+PERSON_APPLICATIONS = {own: _applications_statement(own) for own in (False, True)}
+
+
+def person_record(
+    *, session: Session, actor: Actor, person_id: int, today: dt.date, purpose: str = "history of attachments"
+) -> PersonRecord:
+    """``person_view`` as rows (the API's read), with the same checks in the same order and the same read logged:
+    one statement reads the person, their attachments and whether they filed an application the reader may see
+    (a second one reads those, with their documents, only if so); the person's organization it shows answers the
+    population check of the purpose rule (no query of its own)."""
+    if not may_read(session=session, actor=actor, person_id=person_id, day=today):
+        raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
+    own_only = _staff_only_own(actor)
+    params = {"person": person_id, "entity": actor.entity_id} if own_only else {"person": person_id}
+    conn = session.connection()
+    rows = PERSON_HISTORY[own_only].rows(conn, params)
+    history = [AttachmentRow._make(r[1:-1]) for r in rows if r[1] is not None]
+    population.known_from(session, person_id, today, history)
+    require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=today)
+    if not rows:
+        raise NotFound()
+    if own_only:
+        organization_of(actor)  # an organization role bound to none is refused, as by person_view
+    applications: list[tuple[ApplicationRow, list[DocumentRow]]] = []
+    if rows[0][-1]:
+        width = len(ApplicationRow._fields)
+        for r in PERSON_APPLICATIONS[own_only].rows(conn, params):
+            if not applications or applications[-1][0].id != r[0]:
+                applications.append((ApplicationRow._make(r[:width]), []))
+            if r[width] is not None:
+                applications[-1][1].append(DocumentRow._make(r[width:]))
+    _log_person_read(session, actor, person_id, purpose)
+    return PersonRecord(
+        person_id=person_id,
+        current=_current(history, today),
+        upcoming=_upcoming(history, today),
+        history=history,
+        applications=applications,
     )
 
 

@@ -109,10 +109,11 @@ def server(
     workers: int = 2,
     peaks: list[float] | None = None,
     *,
-    factory: str = "emhana.app:create_app",
+    factory: str = "emhana.devtools.bench.floor:create_app",
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
-    """Start `uvicorn <factory>` (emhana.app:create_app) on a free loopback port; stop it (by its pid) afterwards.
+    """Start `uvicorn <factory>` on a free loopback port; stop it (by its pid) afterwards. The default is the real
+    application (emhana.app:create_app) with the bench-only reference floor route (emhana.devtools.bench.floor).
     `peaks` receives the server's peak memory (its processes' VmHWM summed) just before it stops; `env` adds
     variables (emhana.devtools.bench.serve reads EMHANA_BENCH_CLOCK)."""
     peaks = [] if peaks is None else peaks

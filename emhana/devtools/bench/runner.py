@@ -396,6 +396,8 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
     conns, seconds = scale.http_connections, scale.http_seconds
     paths: dict[str, list[http.Call]] = {
         "ping": [http.Call("GET", "/api/v1/ping")],
+        # the reference floor: a bench-only route (emhana.devtools.bench.floor), the least an audited read costs
+        "floor": [http.Call("GET", f"/bench/floor/{p}", token) for p in persons],
         "attachment": [http.Call("GET", f"/api/v1/attachment/persons/{p}", token) for p in persons],
         "clearance": [http.Call("GET", f"/api/v1/medbook/books/{b}?purpose=bench", token) for b in books],
         "fhir_patient": [http.Call("GET", f"/fhir/R4/Patient/{p}", token) for p in persons],
@@ -415,7 +417,7 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
             )
             left = {c.path for c, _st in bad}
             paths[kind] = [c for c in calls if c.path not in left]
-    for kind in ("ping", "attachment", "ping", "clearance", "fhir_patient", "near"):
+    for kind in ("ping", "floor", "attachment", "ping", "clearance", "fhir_patient", "near"):
         calls = paths[kind]
         if not calls:
             continue
@@ -434,6 +436,7 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
     errors = sum(refused.values())
     statuses: dict[str, dict[int, int]] = {}
     for key, label, audited in (
+        ("floor", "HTTP GET reference floor (bench-only: token, one indexed query, access log; no goal)", False),
         ("attachment", "HTTP GET a person's attachment (audited, clinician of its entity)", True),
         ("clearance", "HTTP GET a worker's book and clearance (audited, its issuer)", True),
         ("fhir_patient", "HTTP GET FHIR Patient (audited, clinician of its entity)", True),

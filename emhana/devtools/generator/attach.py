@@ -203,11 +203,17 @@ class Attacher:
         return day
 
     def attach(
-        self, persons: list[PersonRow], addresses: list[AddressRow], start: int, out: list[AttachmentRow]
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        start: int,
+        out: list[AttachmentRow],
+        end: int | None = None,
     ) -> None:
-        """Attach persons[start:] (whose permanent addresses are addresses[start:]) and append their rows."""
+        """Attach persons[start:end] (whose permanent addresses are addresses[start:end]) and append their rows."""
+        end = len(persons) if end is None else end
         groups: dict[str, list[int]] = {}
-        for i in range(start, len(persons)):
+        for i in range(start, end):
             groups.setdefault(atu_of(addresses[i][5], self.net.level), []).append(i)
         chosen: dict[int, tuple[int, int]] = {}
         for atu, members in groups.items():
@@ -219,7 +225,7 @@ class Attacher:
                         self.stats.outside_unit += 1
                 if placed is not None:
                     chosen[i] = placed
-        for i in range(start, len(persons)):  # rows in person order, whatever the grouping
+        for i in range(start, end):  # rows in person order, whatever the grouping
             if i in chosen:
                 out.append(self._row(persons[i], *chosen[i]))
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing as mp
 import time
@@ -19,8 +20,14 @@ from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFacto
 from emhana.devtools.generator.plan import Plan, make_plan
 from emhana.devtools.generator.sink import (
     BackgroundSink,
+    Batch,
     PersonSink,
+    attachment_lines,
+    has_person_fields,
+    moment,
     open_sink,
+    parse_addresses,
+    parse_persons,
     person_texts,
     reserve_ids,
     used_serials,
@@ -95,8 +102,8 @@ def generate(
     `bulk=True` (PostgreSQL; the benchmarks' national load) writes all persons in one transaction instead, the
     secondary indexes and foreign keys of the loaded tables built again at its end (sink.BackgroundSink,
     emhana.devtools.generator.deferred): all or nothing, and the loaded tables stay locked until it commits; the
-    rows are generated in a forked process while this one hashes their chain links and COPYs (``_write_forked``:
-    the same rows, in the same order).
+    rows are generated and attached in two forked processes while this one hashes their chain links and COPYs
+    (``_write_forked``: the same rows, in the same order).
     """
     if population < 0 or batch < 1 or writers < 0:
         raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
@@ -190,11 +197,13 @@ def write_persons(
             else None
         )
     factory = PersonFactory(seed, params, name_book(), iins)
-    batches = _batches(plan, factory, attacher, (ids[0], ids[1], ids[2]), batch)
+    first_ids = (ids[0], ids[1], ids[2])
     if bulk and is_postgres(engine) and "fork" in mp.get_all_start_methods():
-        stats = _write_forked(engine, batches, report, population, attacher)
+        stats = _write_forked(engine, _generated(plan, factory, first_ids, batch), report, population, attacher)
     else:
-        _write(open_sink(engine, writers, bulk), batches, report, population)
+        _write(
+            open_sink(engine, writers, bulk), _batches(plan, factory, attacher, first_ids, batch), report, population
+        )
         stats = attacher.stats if attacher is not None else None
     return ids[0], stats if stats is not None else AttachStats(unattached=population)
 
@@ -202,15 +211,19 @@ def write_persons(
 Rows = tuple[list[PersonRow], list[AddressRow], list[PhoneRow], list[AttachmentRow]]
 
 
-def _batches(
-    plan: Plan, factory: PersonFactory, attacher: Attacher | None, ids: tuple[int, int, int], batch: int
-) -> Iterator[Rows]:
-    """Generate the planned persons, attached, in batches of ``batch`` (the last one smaller), ids from ``ids``."""
+Spans = list[tuple[int, int]]
+Generated = tuple[list[PersonRow], list[AddressRow], list[PhoneRow], Spans]
+
+
+def _generated(plan: Plan, factory: PersonFactory, ids: tuple[int, int, int], batch: int) -> Iterator[Generated]:
+    """Generate the planned persons in batches of ``batch`` (the last one smaller), ids from ``ids``; each batch
+    with the spans (start, end) of its persons that live in the catchment of one site: those ``_attach`` attaches
+    together."""
     pid, aid, tid = ids
     persons: list[PersonRow] = []
     addresses: list[AddressRow] = []
     phones: list[PhoneRow] = []
-    attachments: list[AttachmentRow] = []
+    spans: Spans = []
     done = 0
     for site in plan.sites():
         left = site.persons
@@ -220,15 +233,33 @@ def _batches(
             factory.fill(
                 site, n, (pid + done + start, aid + done + start, tid + done + start), persons, addresses, phones
             )
-            if attacher is not None:
-                attacher.attach(persons, addresses, start, attachments)
+            spans.append((start, len(persons)))
             left -= n
             if len(persons) >= batch:
-                yield persons, addresses, phones, attachments
+                yield persons, addresses, phones, spans
                 done += len(persons)
-                persons, addresses, phones, attachments = [], [], [], []
+                persons, addresses, phones, spans = [], [], [], []
     if persons:
-        yield persons, addresses, phones, attachments
+        yield persons, addresses, phones, spans
+
+
+def _attach(
+    attacher: Attacher | None, persons: list[PersonRow], addresses: list[AddressRow], spans: Spans
+) -> list[AttachmentRow]:
+    """The attachments of a generated batch, span by span (the draws and the places taken depend on the spans)."""
+    attachments: list[AttachmentRow] = []
+    if attacher is not None:
+        for start, end in spans:
+            attacher.attach(persons, addresses, start, attachments, end)
+    return attachments
+
+
+def _batches(
+    plan: Plan, factory: PersonFactory, attacher: Attacher | None, ids: tuple[int, int, int], batch: int
+) -> Iterator[Rows]:
+    """Generate the planned persons, attached, in batches of ``batch`` (the last one smaller), ids from ``ids``."""
+    for persons, addresses, phones, spans in _generated(plan, factory, ids, batch):
+        yield persons, addresses, phones, _attach(attacher, persons, addresses, spans)
 
 
 def _write(sink: PersonSink, batches: Iterator[Rows], report: Progress, population: int) -> None:
@@ -246,52 +277,119 @@ def _write(sink: PersonSink, batches: Iterator[Rows], report: Progress, populati
     sink.close()
 
 
-def _produce(out: Any, batches: Iterator[Rows], attacher: Attacher | None) -> None:
-    """In the generating process: send each batch (persons, addresses and phones as COPY text; the persons and
-    attachments as rows, whose chains the loading process hashes), then what the attachment did."""
+def _send(out: Any, header: tuple[Any, ...], texts: Batch) -> None:
+    out.send(header)
+    for data in texts:
+        out.send_bytes(data)
+
+
+def _generate(out: Any, generated: Iterator[Generated], others: list[Any]) -> None:
+    """The generating process: send each batch as the COPY text of its persons, addresses and phones (each as
+    bytes of its own) with its spans, then ``done``."""
+    for other in others:
+        other.close()
     try:
-        for persons, addresses, phones, attachments in batches:
-            out.send(("batch", person_texts(persons, addresses, phones), persons, attachments))
-        out.send(("done", attacher.stats if attacher is not None else None))
-    except BaseException as exc:  # noqa: BLE001 - reported to the loading process, which raises it
+        for persons, addresses, phones, spans in generated:
+            _send(out, ("batch", len(persons), spans), person_texts(persons, addresses, phones))
+        out.send(("done", None))
+    except BaseException as exc:  # noqa: BLE001 - passed on to the loading process, which raises it
         out.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         out.close()
 
 
-def _write_forked(
-    engine: Engine, batches: Iterator[Rows], report: Progress, population: int, attacher: Attacher | None
-) -> AttachStats | None:
-    """Generate in a forked process while this one hashes the chains and COPYs (the bulk load on PostgreSQL).
+def _attach_texts(
+    source: Any, out: Any, attacher: Attacher | None, at: dt.datetime, person_fields: bool, others: list[Any]
+) -> None:
+    """The attaching process: attach each batch the generating process sends (its persons and addresses read back
+    from their COPY text, span by span as ``_batches`` does) and pass it on with the COPY text of its
+    attachments; then what the attachment did."""
+    for other in others:
+        other.close()
+    try:
+        while True:
+            try:
+                message = source.recv()
+            except EOFError:
+                raise RuntimeError("the generating process ended without its last batch") from None
+            if message[0] != "batch":
+                out.send(
+                    ("done", attacher.stats if attacher is not None else None) if message[0] == "done" else message
+                )
+                return
+            persons_text, addresses_text, phones_text = (source.recv_bytes() for _ in range(3))
+            attached = b""
+            if attacher is not None:
+                persons = parse_persons(persons_text.decode())
+                attachments = _attach(attacher, persons, parse_addresses(addresses_text.decode()), message[2])
+                attached = attachment_lines(attachments, at, persons if person_fields else None).encode()
+            _send(out, ("batch", message[1], 4), (persons_text, addresses_text, phones_text, attached))
+    except BaseException as exc:  # noqa: BLE001 - passed on to the loading process, which raises it
+        out.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        out.close()
+        source.close()
 
-    Python runs one thread at a time: generating, formatting and hashing a person cost more than PostgreSQL
-    spends storing it, so on one process the load waits on Python. The forked process generates the rows (the
-    same sequence: it starts from this process's state, and nothing else draws from it) and formats the
-    persons, addresses and phones; this one formats the attachments, hashes the chain links and COPYs.
+
+def _write_forked(
+    engine: Engine, generated: Iterator[Generated], report: Progress, population: int, attacher: Attacher | None
+) -> AttachStats | None:
+    """Generate and attach in two forked processes while this one hashes the chains and COPYs (the bulk load on
+    PostgreSQL).
+
+    Python runs one thread at a time: generating, attaching, formatting and hashing a person cost more than
+    PostgreSQL spends storing it, so on one process the load waits on Python. A first forked process generates
+    the persons, addresses and phones (the same sequence: it starts from this process's state, and nothing else
+    draws from it) and formats them as COPY text; a second one reads the persons and addresses back from that
+    text, attaches them (the attacher's own draws, in the same spans and order as ``_batches``) and formats the
+    attachments; this one takes the hashed values back out of the text, hashes the chain links
+    (``sink.chain_text``) and COPYs. Only bytes cross between the processes: no row is pickled.
     """
+    at = moment()
+    with engine.connect() as conn:
+        person_fields = has_person_fields(conn.connection.driver_connection)
     ctx = mp.get_context("fork")
+    from_generator, to_attacher = ctx.Pipe(duplex=False)
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_produce, args=(send, batches, attacher), name="emhana-generator", daemon=True)
-    child.start()
-    send.close()
+    children = [
+        ctx.Process(
+            target=_generate,
+            args=(to_attacher, generated, [from_generator, receive, send]),
+            name="emhana-generator",
+            daemon=True,
+        ),
+        ctx.Process(
+            target=_attach_texts,
+            args=(from_generator, send, attacher, at, person_fields, [to_attacher, receive]),
+            name="emhana-attacher",
+            daemon=True,
+        ),
+    ]
+    for child in children:
+        child.start()
+    for end in (from_generator, to_attacher, send):
+        end.close()
     stats: AttachStats | None = None
     done = 0
     try:
-        sink = BackgroundSink(engine, 1, bulk=True)
+        sink = BackgroundSink(engine, 1, bulk=True, at=at)
+        if sink.person_fields != person_fields:
+            raise RuntimeError("the attachment table changed while the load began")
     except BaseException:
-        _stop(child)
+        _stop(*children)
         raise
     report("persons", 0, population)
     try:
         while True:
             try:
                 message = receive.recv()
+                if message[0] == "batch":
+                    texts = tuple(receive.recv_bytes() for _ in range(message[2]))
             except EOFError:
-                raise RuntimeError("the generating process ended without its last batch") from None
+                raise RuntimeError("the attaching process ended without its last batch") from None
             if message[0] == "batch":
-                _, texts, persons, attachments = message
-                sink.write_formatted(texts, persons, attachments)
-                done += len(persons)
+                sink.write_texts(texts)
+                done += message[1]
                 report("persons", done, population)
             elif message[0] == "done":
                 stats = message[1]
@@ -299,21 +397,24 @@ def _write_forked(
             else:
                 raise RuntimeError(f"the generating process failed: {message[1]}")
     except BaseException:
-        _stop(child)
+        _stop(*children)
         sink.abort()
         raise
     finally:
         receive.close()
-    child.join()
+    for child in children:
+        child.join()
     sink.close()
     return stats
 
 
-def _stop(child: Any) -> None:
-    """End the generating process (ours) and wait for it."""
-    if child.is_alive():
-        child.terminate()
-    child.join()
+def _stop(*children: Any) -> None:
+    """End the forked processes (ours) and wait for them."""
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    for child in children:
+        child.join()
 
 
 def analyze(engine: Engine, facilities: bool) -> None:

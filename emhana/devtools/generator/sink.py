@@ -4,7 +4,8 @@ Every batch carries the hash-chain links of its rows: each person and each first
 chain (``emhana.trust.chain.bulk``), hashed while the batch is formatted and written with the rows in the
 same transaction, so a generated register verifies clean without `emhana audit seal`. On PostgreSQL the links
 are formatted straight into COPY text with one :class:`~emhana.trust.chain.bulk.Opener` per kind (the field
-values each row hashes are laid out once, in the canonical order), the same hashes as ``chain_rows``.
+values each row hashes are laid out once, in the canonical order), the same hashes as ``chain_rows``; a batch
+that other processes formatted is hashed from its COPY text (``chain_text``), the same links again.
 
 A bulk load (``open_sink(..., bulk=True)``, PostgreSQL) writes every batch in one transaction on one connection
 with the secondary indexes, unique constraints and foreign keys of the loaded tables set aside
@@ -15,6 +16,7 @@ the migrations made is back when it commits (or, on any failure, never left it).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import queue
 import sys
 import threading
@@ -203,6 +205,117 @@ def chain_lines(persons: list[PersonRow], attachments: list[AttachmentRow], at: 
     return "".join(links), "".join(heads)
 
 
+# The bytes JSON escapes in a string but for the backslash (a quote, control characters): ``translate(None,
+# _PLAIN)`` keeps only them. A backslash is found line by line: only NULLs may hold one.
+_PLAIN = bytes(b for b in range(256) if (b >= 0x20 and b != ord('"')) or b in b"\t\n")
+
+
+class _NotBare(Exception):
+    """A line holds a value that JSON escapes (or COPY reads as an escape)."""
+
+
+def _value(field: str) -> str | None:
+    return None if field == NULL else field
+
+
+def _number(field: str) -> int | None:
+    return None if field == NULL else int(field)
+
+
+def parse_persons(text: str) -> list[PersonRow]:
+    """The rows of ``person_lines`` text (whose values hold no COPY escape)."""
+    rows: list[PersonRow] = []
+    for line in text.split("\n")[:-1]:
+        f = line.split("\t")
+        rows.append((int(f[0]), f[1], f[2], f[3], _value(f[4]), f[5], f[6], f[7]))
+    return rows
+
+
+def parse_addresses(text: str) -> list[AddressRow]:
+    """The rows of ``address_lines`` text (whose values hold no COPY escape; coordinates as ``repr`` wrote them)."""
+    rows: list[AddressRow] = []
+    for line in text.split("\n")[:-1]:
+        f = line.split("\t")
+        rows.append((int(f[0]), int(f[1]), f[2], f[3], f[4], f[5], f[6], float(f[7]), float(f[8]), f[9], None))
+    return rows
+
+
+def parse_attachments(text: str) -> list[AttachmentRow]:
+    """The rows of ``attachment_lines`` text (whose values hold no COPY escape)."""
+    rows: list[AttachmentRow] = []
+    for line in text.split("\n")[:-1]:
+        f = line.split("\t")
+        row: Any = (
+            int(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), _number(f[5]), f[6], f[7], f[8], _value(f[9]),
+            _value(f[10]), _value(f[11]), _number(f[12]), f[13], _number(f[14]),
+        )  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def chain_text(persons: bytes, attachments: bytes, at: dt.datetime) -> tuple[bytes, bytes]:
+    """The COPY text of the chain links and heads of a batch given as COPY text (``person_lines`` and
+    ``attachment_lines``, as another process formatted them): character for character ``chain_lines`` of its
+    rows (tests/devtools/generator/test_bulk_load.py compares them).
+
+    The canonical record text is laid out here with the values taken from the lines as they are (a string is
+    its characters between quotes, an int its digits, ``\\N`` null): one split, two f-strings and two SHA-256
+    per person or attachment. A batch holding a character that JSON would escape goes through ``chain_lines``
+    on its parsed rows."""
+    if not (persons.translate(None, _PLAIN) or attachments.translate(None, _PLAIN)):
+        try:
+            return _bare_chain_text(persons.decode(), attachments.decode(), at)
+        except _NotBare:
+            pass
+    links, heads = chain_lines(parse_persons(persons.decode()), parse_attachments(attachments.decode()), at)
+    return links.encode(), heads.encode()
+
+
+def _bare_chain_text(persons: str, attachments: str, at: dt.datetime) -> tuple[bytes, bytes]:
+    """``chain_text`` of lines whose values hold no quote nor control character; raises ``_NotBare`` at a line
+    holding a backslash anywhere but in a NULL (``\\N``) of a field that may be NULL."""
+    sha, n = hashlib.sha256, NULL
+    stamp, created, g = at.isoformat(), encode(at), GENESIS
+    pk, ak = PERSON.name, ATTACHMENT_CHAIN.name
+    links: list[str] = []
+    heads: list[str] = []
+    link, head = links.append, heads.append
+    for line in persons.split("\n")[:-1]:
+        pid, iin, surname, given, patronymic, birth, sex, category = line.split("\t")
+        if line.count("\\") != (patronymic == n):
+            raise _NotBare
+        patronymic = "null" if patronymic == n else f'"{patronymic}"'
+        rec = sha(
+            f'{{"event":"open","fields":{{"birth_date":"{birth}","category":"{category}","death_date":null,'
+            f'"given_name":"{given}","iin":"{iin}","patronymic":{patronymic},"sex":"{sex}","surname":"{surname}"}},'
+            f'"id":{pid},"table":"person"}}'.encode()
+        ).hexdigest()
+        lh = sha(f"{pk}|{pid}|{pid}|{OPEN}|{rec}|{g}".encode()).hexdigest()
+        link(f"{pk}\t{pid}\t1\t{pid}\t{OPEN}\t{rec}\t{g}\t{lh}\t{stamp}\n")
+        head(f"{pk}\t{pid}\t1\t{lh}\n")
+    for line in attachments.split("\n")[:-1]:
+        f = line.split("\t")
+        if len(f) not in (16, 18):
+            raise ValueError(f"an attachment line of {len(f)} fields")
+        aid, person, doctor, insured, application, created_by = f[0], f[1], f[5], f[11], f[12], f[14]
+        nulls = (doctor == n) + (f[9] == n) + (f[10] == n) + (insured == n) + (application == n) + (created_by == n)
+        if line.count("\\") != nulls:
+            raise _NotBare
+        insured = "null" if insured == n else f'"{insured}"'
+        rec = sha(
+            f'{{"event":"open","fields":{{"application_id":{"null" if application == n else application},'
+            f'"begin_date":"{f[8]}","cause":"{f[7]}","created_at":{created},'
+            f'"created_by":{"null" if created_by == n else created_by},"decided_on":"{f[13]}",'
+            f'"district_id":{f[4]},"doctor_id":{"null" if doctor == n else doctor},"entity_id":{f[2]},'
+            f'"insured_until":{insured},"person_id":{person},'
+            f'"place_basis":"{f[6]}","site_id":{f[3]}}},"id":{aid},"table":"attachment"}}'.encode()
+        ).hexdigest()
+        lh = sha(f"{ak}|{person}|{aid}|{OPEN}|{rec}|{g}".encode()).hexdigest()
+        link(f"{ak}\t{person}\t1\t{aid}\t{OPEN}\t{rec}\t{g}\t{lh}\t{stamp}\n")
+        head(f"{ak}\t{person}\t1\t{lh}\n")
+    return "".join(links).encode(), "".join(heads).encode()
+
+
 def link_lines(chains: FreshChains) -> str:
     return "".join(
         f"{k}\t{c}\t{s}\t{r}\t{e}\t{h}\t{p}\t{lh}\t{at.isoformat()}\n" for k, c, s, r, e, h, p, lh, at in chains.links
@@ -377,8 +490,8 @@ class BackgroundSink:
     (measured here: about +15 % rows/s); the old interval is restored by close(). Two writers keep
     both cores of a small server busy (measured: +20 % rows/s over one writer at 1 M persons).
 
-    ``write_formatted`` takes a batch whose persons, addresses and phones another process formatted (the bulk
-    load's, ``core._write_forked``).
+    ``write_texts`` takes a batch another process formatted as COPY text (the bulk load's, ``core._write_forked``)
+    and hashes its chain links from that text (``chain_text``).
 
     ``bulk=True``: one writer, one transaction for the whole load, the loaded tables' secondary indexes and
     foreign keys set aside first (``deferred.defer``) and built again by close() before it commits; abort()
@@ -436,13 +549,12 @@ class BackgroundSink:
             PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at, self.sinks[0].person_fields)
         )
 
-    def write_formatted(self, texts: Batch, persons: list[PersonRow], attachments: list[AttachmentRow]) -> None:
-        """Queue a batch whose persons, addresses and phones are already COPY text (``person_texts``, e.g. made
-        in another process); its attachments, chain links and heads are formatted here."""
+    def write_texts(self, texts: Batch) -> None:
+        """Queue a batch already formatted as COPY text (made in other processes: persons, addresses, phones,
+        attachments); its chain links and heads are hashed here, from that text (``chain_text``)."""
         if self.error is not None:
             raise self.error
-        attached = PostgresCopySink.prepare_attached(persons, attachments, self.at, self.person_fields)
-        self.queue.put((*texts, *attached))
+        self.queue.put((*texts, *chain_text(texts[0], texts[3], self.at)))
 
     @property
     def person_fields(self) -> bool:

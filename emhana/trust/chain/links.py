@@ -74,15 +74,14 @@ from emhana.trust.chain.kinds import (
     table_of,
 )
 from emhana.trust.chain.store import (
-    INSERT_LINK,
     _chunks,
     _events_wanted,
     _has_columns,
     _latest_links,
     _lock_heads,
     _lock_heads_later,
-    _move_heads,
     read_rows,
+    write_links,
 )
 
 __all__ = [
@@ -226,8 +225,9 @@ def _link(
         )
         heads[(kind.name, key)] = (seq + 1, lh)
     with pipeline(conn):  # one round trip on PostgreSQL
-        INSERT_LINK.many_later(conn, links)
-        _move_heads(conn, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})])
+        write_links(
+            conn, links, [(k, c, *heads[(k, c)]) for k, c in sorted({(x["kind"], x["chain_key"]) for x in links})]
+        )
     return len(links)
 
 

@@ -5,6 +5,7 @@ Used by the writer (``links.py``); kept apart so each module stays small.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from emhana.audit.models import ChainHead, ChainLink
-from emhana.kernel.fastsql import Fast, Later
+from emhana.kernel.fastsql import Fast, Later, pipelined, sql_later
 from emhana.trust.chain.kinds import END, GENESIS, OPEN, UPDATE, ChainKind, is_open, record_hash, table_of
 
 CHUNK = 500
@@ -132,3 +133,56 @@ def _move_heads(conn: Connection, moved: Sequence[tuple[str, str, int, str]]) ->
     _head_statements(conn)[1].many_later(
         conn, [{"kind": k, "chain_key": c, "seq": s, "head_hash": h} for k, c, s, h in moved]
     )
+
+
+_LINK_COLUMNS = ("kind", "chain_key", "seq", "record_id", "event", "record_hash", "prev_hash", "link_hash", "linked_at")
+_LINK_TYPES = ("varchar", "varchar", "bigint", "bigint", "varchar", "varchar", "varchar", "varchar", "timestamptz")
+# On PostgreSQL: the links and their heads' new (seq, hash) in one statement, each column one array parameter, so the
+# statement's text is the same for any number of links (prepared once per connection). The heads are locked already
+# (``_lock_heads``); the upsert keeps them right even if one was not.
+LINK_AND_MOVE = (
+    "WITH moved AS (INSERT INTO {head} (kind, chain_key, seq, head_hash) "
+    "SELECT * FROM unnest(%(h_kind)s::varchar[], %(h_key)s::varchar[], %(h_seq)s::bigint[], %(h_hash)s::varchar[]) "
+    "ON CONFLICT (kind, chain_key) DO UPDATE SET seq = excluded.seq, head_hash = excluded.head_hash) "
+    "INSERT INTO {link} ({columns}) SELECT * FROM unnest({arrays})".format(
+        head=table_of(ChainHead).name,
+        link=table_of(ChainLink).name,
+        columns=", ".join(_LINK_COLUMNS),
+        arrays=", ".join(f"%({c})s::{t}[]" for c, t in zip(_LINK_COLUMNS, _LINK_TYPES, strict=True)),
+    )
+)
+
+
+def write_links(
+    conn: Connection, links: Sequence[Mapping[str, Any]], moved: Sequence[tuple[str, str, int, str]]
+) -> None:
+    """Insert the links and move their chains' (locked) heads to (seq, hash): in the connection's open pipeline if any
+    (``emhana.kernel.fastsql.pipeline``), one statement on PostgreSQL."""
+    if not pipelined(conn):
+        INSERT_LINK.many_later(conn, links)
+        _move_heads(conn, moved)
+        return
+    params: dict[str, Any] = {c: _array([link[c] for link in links]) for c in _LINK_COLUMNS}
+    params["h_kind"], params["h_key"], params["h_seq"], params["h_hash"] = (
+        _array(list(x)) for x in zip(*moved, strict=True)
+    )
+    sql_later(conn, LINK_AND_MOVE, params)
+
+
+def _array(values: Sequence[Any]) -> str:
+    """Return PostgreSQL's text form of a one-dimensional array of values of one kind (str, int or datetime), each
+    quoted: the statement casts it to its type. Cheaper for the client than psycopg's adapter of Python lists."""
+    first = values[0]
+    texts: Sequence[str]
+    if isinstance(first, dt.datetime):  # a naive one is read in the session's time zone, as psycopg's would be
+        texts = [v.isoformat() for v in values]
+    elif isinstance(first, str):
+        texts = values
+    elif isinstance(first, int) and not isinstance(first, bool):
+        return "{" + ",".join(str(int(v)) for v in values) + "}"
+    else:
+        raise TypeError(f"no array form for {type(first).__name__}")
+    joined = '","'.join(texts)
+    if "\\" in joined or joined.count('"') != 2 * (len(texts) - 1):  # a value with a quote or a backslash
+        joined = '","'.join(t.replace("\\", "\\\\").replace('"', '\\"') for t in texts)
+    return '{"' + joined + '"}'

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 
 from emhana import models  # noqa: F401  (registers every chained table)
 from emhana.devtools.generator import generate, sink
-from emhana.devtools.generator.attach import AttachmentRow
-from emhana.devtools.generator.people import PersonRow
+from emhana.devtools.generator.attach import Attacher, AttachmentRow
+from emhana.devtools.generator.people import AddressRow, PersonFactory, PersonRow
 from emhana.kernel import clock
 from emhana.testing.databases import migrated_schema, postgres_test_url
 from emhana.trust.chain.verify import verify
@@ -31,9 +31,75 @@ ATTACHMENTS: list[AttachmentRow] = [
 ]  # fmt: skip
 
 
+# Rows whose COPY text holds nothing JSON escapes (chain_text's own path): NULL in every nullable hashed field
+# and not, names in two alphabets.
+BARE_PERSONS: list[PersonRow] = [
+    (101, "900131300017", "Қасымов", "Әсел", None, "1990-01-31", "female", "citizen"),
+    (102, "850220400016", "O'Neil", "Иван", "Иванович", "1985-02-20", "male", "foreigner"),
+    (103, "120505500011", "Ли", "Ким", "", "2012-05-05", "male", "kandas"),
+]
+BARE_ATTACHMENTS: list[AttachmentRow] = [
+    (31, 101, 11, 12, 13, 14, "residence_permanent", "first_attachment", "2020-05-01", None, None, "2026-12-31", None,
+     "2020-04-30", None),
+    (32, 102, 11, 12, 15, None, "residence_permanent", "first_attachment", "2019-01-02", None, None, None, None,
+     "2019-01-01", None),
+    (33, 103, 21, 22, 23, 24, "residence_permanent", "first_attachment", "2019-01-02", None, None, None, None,
+     "2019-01-01", None),
+]  # fmt: skip
+
+
 def test_chain_lines_are_the_links_and_heads_of_chain_rows() -> None:
     chains = sink.chain_rows(PERSONS, ATTACHMENTS, AT)
     assert sink.chain_lines(PERSONS, ATTACHMENTS, AT) == (sink.link_lines(chains), sink.head_lines(chains))
+
+
+def _texts(persons: list[PersonRow], attachments: list[AttachmentRow], person_fields: bool) -> tuple[bytes, bytes]:
+    return (
+        sink.person_lines(persons).encode(),
+        sink.attachment_lines(attachments, AT, persons if person_fields else None).encode(),
+    )
+
+
+@pytest.mark.parametrize("person_fields", [False, True])
+def test_chain_text_hashes_the_copy_text_as_chain_lines_hashes_the_rows(
+    person_fields: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = tuple(part.encode() for part in sink.chain_lines(BARE_PERSONS, BARE_ATTACHMENTS, AT))
+    only_persons = tuple(part.encode() for part in sink.chain_lines(BARE_PERSONS, [], AT))
+    persons, attachments = _texts(BARE_PERSONS, BARE_ATTACHMENTS, person_fields)
+    monkeypatch.setattr(sink, "chain_lines", None)  # the text's own path, not the rows'
+    assert sink.chain_text(persons, attachments, AT) == expected
+    assert sink.chain_text(persons, b"", AT) == only_persons
+
+
+@pytest.mark.parametrize(
+    "surname",
+    ['Қ"у\\ат', "back\\slash", "tab\x01", "\\N", "a\\Nb"],
+    ids=["quote", "backslash", "control", "null", "inner-null"],
+)
+def test_chain_text_hashes_a_batch_json_would_escape_through_its_rows(surname: str) -> None:
+    persons = [*BARE_PERSONS, (104, "900131300025", surname, "Әсел", None, "1990-01-31", "female", "citizen")]
+    expected = tuple(part.encode() for part in sink.chain_lines(persons, BARE_ATTACHMENTS, AT))
+    assert sink.chain_text(*_texts(persons, BARE_ATTACHMENTS, True), AT) == expected
+
+
+def test_the_lines_parse_back_to_their_rows() -> None:
+    assert sink.parse_persons(sink.person_lines(BARE_PERSONS)) == BARE_PERSONS
+    addresses: list[AddressRow] = [
+        (5, 101, "permanent", "Алматы, Абай көшесі, 1-үй", "Алматы, ул. Абая, д. 1", "751110000", "2024", 43.238949,
+         76.889709, "2001-02-03", None),
+        (6, 102, "permanent", "Ақсу, 2-үй", "Аксу, д. 2", "556010000", "2024", 52.0, 76.1, "2019-01-01", None),
+    ]  # fmt: skip
+    assert sink.parse_addresses(sink.address_lines(addresses)) == addresses
+    for person_fields in (False, True):
+        lines = sink.attachment_lines(BARE_ATTACHMENTS, AT, BARE_PERSONS if person_fields else None)
+        assert sink.parse_attachments(lines) == BARE_ATTACHMENTS
+
+
+def test_chain_text_refuses_a_line_of_another_shape() -> None:
+    persons, attachments = _texts(BARE_PERSONS, BARE_ATTACHMENTS, True)
+    with pytest.raises(ValueError, match="fields"):
+        sink.chain_text(persons, attachments.replace(b"\tresidence_permanent", b"\tresidence\tpermanent", 1), AT)
 
 
 # Everything that makes a schema: indexes, constraints (with their validity), triggers, columns.
@@ -109,6 +175,32 @@ def test_a_bulk_load_stores_the_same_rows_and_leaves_the_migrated_schema(
     assert report.clean and report.links >= 6_000, report.findings[:3]
     again = generate(bulk, population=500, seed=6, bulk=True)  # on a filled database: ids after the first load
     assert again.first_person_id == 3_001 and schema_of(bulk) == migrated
+
+
+@pytest.mark.parametrize("where", ["generate", "attach"])
+def test_a_forked_process_that_fails_fails_the_load_and_leaves_nothing(
+    pg_url: str, engine_of: Callable[[str], Engine], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    engine = engine_of(pg_url)
+    generate(engine, population=0, seed=5)  # the facility layer
+    migrated = schema_of(engine)
+    calls: list[int] = []
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise ArithmeticError("a forked process broke")
+        original(*args, **kwargs)
+
+    owner: Any = PersonFactory if where == "generate" else Attacher
+    original = getattr(owner, "fill" if where == "generate" else "attach")
+    monkeypatch.setattr(owner, "fill" if where == "generate" else "attach", failing)
+    with pytest.raises(RuntimeError, match="ArithmeticError: a forked process broke"):
+        generate(engine, population=2_000, seed=5, batch=500, bulk=True)
+    assert schema_of(engine) == migrated
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM person")) == 0
+        assert conn.scalar(text("SELECT COUNT(*) FROM chain_link WHERE kind IN ('person', 'attachment')")) == 0
 
 
 @pytest.mark.parametrize("where", ["copy", "restore"])

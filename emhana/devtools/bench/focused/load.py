@@ -224,6 +224,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
         f"vs raw COPY of the same rows (6) "
         f"{results['national_baseline_persons_per_s']:,.0f} persons/s: {results['load_ratio']:.2f} (goal >= 0.6)"
     )
+    ratios = [r["national_baseline"] / r["generator"] for r in rounds]
+    results["load_ratio_min"], results["load_ratio_max"] = min(ratios), max(ratios)
+    emit(
+        "the load figure of each round (6 / 5, both measured in that round): "
+        + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    )
     emit(f"rows of 4 and 5 identical in every round: {'yes' if results['same_rows'] else 'NO'}")
     return results
 
