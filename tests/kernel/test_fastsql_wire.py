@@ -75,6 +75,8 @@ def test_psycopg_discarding_its_prepared_statements_is_survived(fresh: Engine) -
 
 def test_a_connection_that_prepares_nothing_still_pipelines(fresh: Engine) -> None:
     with fresh.begin() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")  # a pooled connection may hold what an earlier test prepared
+        assert not ours(conn)
         conn.connection.driver_connection.prepare_threshold = None  # type: ignore[union-attr]
         try:
             with pipeline(conn):
