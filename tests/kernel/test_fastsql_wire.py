@@ -6,6 +6,7 @@ and ``sql_later`` for statements written in psycopg's paramstyle."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import count
 from typing import Any, cast
 
 import pytest
@@ -19,10 +20,17 @@ from tests.builders.databases import clean
 HEAD = cast(Table, ChainHead.__table__)
 WRITE = Fast(insert(HEAD).returning(HEAD.c.chain_key, HEAD.c.seq))
 READ = Fast(select(HEAD.c.seq).where(HEAD.c.chain_key == bindparam("k")))
+RUNS = count()
 
 
 def head(key: str, seq: int = 0) -> dict[str, object]:
     return {"kind": "audit", "chain_key": key, "seq": seq, "head_hash": "0" * 64}
+
+
+def deallocate_all(conn: Connection) -> None:
+    """DEALLOCATE ALL, which psycopg answers by emptying its cache of prepared statements -- but only the first time
+    it sees the statement's text on a connection (later runs are counted, not checked), so each run is made new."""
+    conn.exec_driver_sql(f"/* {next(RUNS)} */ DEALLOCATE ALL")
 
 
 def ours(conn: Connection) -> list[Any]:
@@ -50,6 +58,8 @@ def test_placeholders_become_numbered_parameters_once_per_name() -> None:
 def test_rows_come_back_typed_and_statements_are_prepared_once(fresh: Engine) -> None:
     with fresh.begin() as conn:
         assert pipelined(conn)
+        deallocate_all(conn)  # a pooled connection may hold what an earlier test prepared
+        assert not ours(conn)
         for i in range(3):
             with pipeline(conn):
                 wrote = WRITE.later(conn, head(f"k{i}", i))
@@ -66,7 +76,7 @@ def test_psycopg_discarding_its_prepared_statements_is_survived(fresh: Engine) -
             with pipeline(conn):
                 WRITE.later(conn, head("a"))
             assert ours(conn)
-            conn.exec_driver_sql("DEALLOCATE ALL")  # psycopg drops its cache on this command, ours with it
+            deallocate_all(conn)  # psycopg drops its cache on this command, ours with it
             assert not ours(conn)
             with pipeline(conn):
                 again = WRITE.later(conn, head("b"))
@@ -75,7 +85,7 @@ def test_psycopg_discarding_its_prepared_statements_is_survived(fresh: Engine) -
 
 def test_a_connection_that_prepares_nothing_still_pipelines(fresh: Engine) -> None:
     with fresh.begin() as conn:
-        conn.exec_driver_sql("DEALLOCATE ALL")  # a pooled connection may hold what an earlier test prepared
+        deallocate_all(conn)  # a pooled connection may hold what an earlier test prepared
         assert not ours(conn)
         conn.connection.driver_connection.prepare_threshold = None  # type: ignore[union-attr]
         try:
