@@ -10,7 +10,8 @@ known path with another method, the redirect of a trailing slash and the 404 are
 (tests/web/test_routing.py checks every route of the app against the unfiltered lookup).
 
 A router whose routes include one without a literal beginning (a ``Host`` route) is always asked; routes added to
-an included router later are seen (its prefixes are rebuilt when FastAPI's count of its route changes moves).
+an included router later, or to a router included in it, are seen (its prefixes are rebuilt when FastAPI's count
+of route changes of one of those routers moves).
 """
 
 from __future__ import annotations
@@ -51,19 +52,46 @@ def _effective(context: Any) -> Any:
     return starlette_route if starlette_route is not None else context
 
 
+def _routers(router: Any) -> list[Any]:
+    """The router and every router included in it, at any depth (each once)."""
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [router]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        found.append(current)
+        stack.extend(r.original_router for r in current.routes if isinstance(r, fastapi_routing._IncludedRouter))
+    return found
+
+
 class PrefixFilter:
     """Stand-in for an included router's ``matches``: "no match" at once for a path outside its routes' literal
-    beginnings, else the router's own answer."""
+    beginnings, else the router's own answer.
+
+    Whether its routes changed is read from each router it reaches (its own and those included in it) and that
+    router's own count of changes, compared one by one: FastAPI's recursive ``_get_routes_version`` walks every
+    route of every router, which for some 40 routers asked on each request cost more than the match itself."""
 
     def __init__(self, included: Any, matches: Callable[[Scope], tuple[Match, Scope]]) -> None:
         self.included = included
         self.matches = matches
-        self.version: int | None = None
+        self.watched: tuple[tuple[Any, int], ...] = ()
         self.prefixes: tuple[str, ...] | None = None
 
+    def _changed(self) -> bool:
+        if not self.watched:
+            return True
+        for router, version in self.watched:
+            if router._routes_version != version:
+                return True
+        return False
+
     def _prefixes(self) -> tuple[str, ...] | None:
-        version = self.included.original_router._get_routes_version()
-        if version != self.version:
+        if self._changed():
+            watched = tuple((r, r._routes_version) for r in _routers(self.included.original_router))
             found: set[str] = set()
             prefixes: tuple[str, ...] | None = ()
             for context in self.included.effective_route_contexts():
@@ -73,7 +101,7 @@ class PrefixFilter:
                     break
                 found.add(prefix)
             self.prefixes = tuple(sorted(found)) if prefixes is not None else None
-            self.version = version
+            self.watched = watched
         return self.prefixes
 
     def __call__(self, scope: Scope) -> tuple[Match, Scope]:

@@ -126,6 +126,30 @@ def test_a_route_added_later_to_an_included_router_is_found() -> None:
         assert client.get("/r/later/3").json() == {"later": 3}
 
 
+def test_a_route_added_later_to_a_router_included_in_an_included_router_is_found() -> None:
+    app = FastAPI()
+    outer, inner = APIRouter(), APIRouter()
+
+    @inner.get("/first", dependencies=[public()])
+    def first() -> dict[str, bool]:
+        return {"first": True}
+
+    outer.include_router(inner, prefix="/in")
+    app.include_router(outer, prefix="/out")
+    routing.install(app)
+    with TestClient(app) as client:
+        assert client.get("/out/in/first").json() == {"first": True}
+        assert client.get("/elsewhere/x").status_code == 404
+
+        @inner.get("/x", dependencies=[public()])
+        def x() -> dict[str, bool]:
+            return {"x": True}
+
+        outer.include_router(inner, prefix="/elsewhere")  # a new literal beginning for the same outer router
+        assert client.get("/out/in/x").json() == {"x": True}
+        assert client.get("/out/elsewhere/x").json() == {"x": True}
+
+
 def test_the_app_filters_its_routers(client: TestClient, app: FastAPI) -> None:
     assert client.get("/api/v1/ping").json() == {"ok": True}
     assert client.get("/api/v1/nowhere").status_code == 404
