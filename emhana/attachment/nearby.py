@@ -4,13 +4,14 @@
 the clinics page. On PostgreSQL one statement does it all (docs/near-search.md): a KNN scan of the GiST index
 ix_site_point_squeezed gives the nearest eligible sites by planar distance in degrees of latitude and of longitude
 times 0.67 (facilities.models.SQUEEZE, close to the great-circle distance over Kazakhstan), the database itself
-ranks those candidates by great-circle distance and keeps the k nearest, nearest first, and only those bring
-their entities and their active districts with the load the database keeps for them (``district_load``,
-emhana.attachment.load): no attachment row is counted, no lock is taken or waited for, no ORM object is built.
-Every row also carries what proves the answer exact (``reach``); the rare answer it cannot prove is fetched again
-with four times the candidates. A session with no transaction open (the public near search) is answered on the
-near search's own autocommit connections, one round trip. On other databases ``near`` gives the sites and one more
-statement the districts with their loads.
+ranks those candidates by great-circle distance and keeps the k nearest, nearest first, one row each, and only
+those bring their site and entity rows and their active districts with the load the database keeps for them
+(``district_load``, emhana.attachment.load), in arrays: no attachment row is counted, no lock is taken or waited
+for, no ORM object is built. Every row also carries what proves the answer exact (``reach``); the rare answer it
+cannot prove is fetched again with four times the candidates. A session with no transaction open (the public near
+search) is answered on the near search's own autocommit connections, one round trip of a statement prepared on
+them, its rows in binary. On other databases ``near`` gives the sites and one more statement the districts with
+their loads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from functools import partial
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol, cast
 
 import psycopg
@@ -31,7 +33,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Table,
-    and_,
     bindparam,
     create_engine,
     event,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -133,17 +135,17 @@ FIRST_FETCH = 24
 def _statement(profile: bool) -> Fast:
     """Return the near statement: the ``fetch`` nearest eligible sites by planar distance on the squeezed point
     (``cand``, the index ix_site_point_squeezed), of them the ``k`` nearest by great-circle distance (``top``),
-    each with its entity and its active districts (of the profile, when asked) and their loads, nearest first;
-    every row also carries the number of candidates and the planar distance of the farthest, which prove the
-    answer (``reach``), and its site's great-circle distance."""
+    one row each, nearest first, with its site and entity and its active districts (of the profile, when asked)
+    and their loads as arrays, in one order; every row also carries the number of candidates and the planar
+    distance of the farthest, which prove the answer (``reach``), and its site's great-circle distance."""
     lat, lon = bindparam("lat", type_=Float), bindparam("lon", type_=Float)
     planar = squeezed_point(_s.lon, _s.lat).op("<->", return_type=Float)(squeezed_point(lon, lat))
-    cond = [_s.active.is_(True), included_on(DAY)]
+    cond = [_s.active.is_(True), included_on(DAY, _s.entity_id)]
     if profile:
         cond.append(exists().where(_d.site_id == _s.id, _d.profile == bindparam("profile"), _d.active.is_(True)))
+    # the candidates carry only what ranks them: their site and entity rows are read for the k kept
     cand = (
-        select(*SITE_COLUMNS, _e.name_kk.label("e_kk"), _e.name_ru.label("e_ru"), planar.label("planar"))
-        .select_from(SITE.join(ENTITY, _e.id == _s.entity_id))
+        select(_s.id, _s.lat, _s.lon, planar.label("planar"))
         .where(*cond)
         .order_by(planar)
         .limit(bindparam("fetch", type_=Integer))
@@ -156,32 +158,34 @@ def _statement(profile: bool) -> Fast:
         func.radians(lat)
     ) * func.cos(func.radians(c.lat)) * func.power(func.sin(func.radians(c.lon - lon) / two), two)
     km = (bindparam("two_r", type_=Float) * func.asin(func.least(literal_column("1", Float), func.sqrt(a)))).label("km")
-    top = (
-        select(*(col for col in c if col.key != "planar"), km)
-        .order_by(km, c.id)
-        .limit(bindparam("k", type_=Integer))
-        .subquery("top")
-    )
-    on = [_d.site_id == top.c.id, _d.active.is_(True)]
+    top = select(c.id, km).order_by(km, c.id).limit(bindparam("k", type_=Integer)).subquery("top")
+    where = [_d.site_id == _s.id, _d.active.is_(True)]
     if profile:
-        on.append(_d.profile == bindparam("profile"))
+        where.append(_d.profile == bindparam("profile"))
+    # a site's districts in arrays, one element each, in the order of their numbers (one a site: the index
+    # uq_district_site_number reads them so; the client sorts them should the aggregate not keep it); no active
+    # district: NULL arrays
+    ordered = (
+        select(_d.id, _d.number, _d.profile, _d.capacity, _d.doctor_id, func.coalesce(_l.attached, 0).label("attached"))
+        .select_from(DISTRICT.outerjoin(LOAD, _l.district_id == _d.id))
+        .where(*where)
+        .order_by(_d.number)
+        .correlate(SITE)
+        .subquery("ordered")
+    )
+    places = select(*(func.array_agg(col) for col in ordered.c)).lateral("places")
     return Fast(
         select(
             select(func.count()).select_from(cand).scalar_subquery(),
             select(func.max(c.planar)).scalar_subquery(),
             top.c.km,
-            *(top.c[col.key] for col in SITE_COLUMNS),
-            top.c.e_kk,
-            top.c.e_ru,
-            _d.id,
-            _d.number,
-            _d.profile,
-            _d.capacity,
-            _d.doctor_id,
-            func.coalesce(_l.attached, 0),
+            *SITE_COLUMNS,
+            _e.name_kk,
+            _e.name_ru,
+            *places.c,
         )
-        .select_from(top.outerjoin(DISTRICT, and_(*on)).outerjoin(LOAD, _l.district_id == _d.id))
-        .order_by(top.c.km, top.c.id, _d.number, _d.id)
+        .select_from(top.join(SITE, _s.id == top.c.id).join(ENTITY, _e.id == _s.entity_id).join(places, true()))
+        .order_by(top.c.km, top.c.id)
     )
 
 
@@ -209,16 +213,28 @@ def reach(lat: float, km: float, squeeze: float = 1.0) -> float:
 
 
 _tuple: Any = tuple.__new__  # a named tuple from a tuple of its fields, in order
+_BY_NUMBER = itemgetter(1, 0)  # a district's number, then its id
+
+
+def _places(row: tuple[Any, ...]) -> list[tuple[DistrictRow, int]]:
+    """The districts of a row of the near statement with their loads, from its arrays, in the order of their
+    numbers (the order the aggregate keeps from its sorted input; sorted here should it ever not)."""
+    if row[15] is None:
+        return []  # no active district (of the profile)
+    places: Any = zip(row[15], row[16], row[17], row[18], row[19], row[20], strict=True)
+    if row[16] != sorted(row[16]):
+        places = sorted(places, key=_BY_NUMBER)
+    return [(_tuple(DistrictRow, (i, n, p, c, doctor)), a) for i, n, p, c, doctor, a in places]
 
 
 def _answer(rows: Rows, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
     """PostgreSQL: the answer of the near statement, exact by great-circle distance.
 
     The rows come nearest first (by the great-circle distance the database computed with haversine_km's steps,
-    then the site id), a site's districts together. Every eligible site nearer in planar distance than the
-    farthest candidate is a candidate, so the answer is exact when the candidates are all the eligible sites, or
-    when every point as near as the k-th answer lies nearer in planar distance than the farthest candidate
-    (``reach``); otherwise the fetch grows fourfold."""
+    then the site id), one a site, its districts in arrays (put here in the order of their numbers). Every
+    eligible site nearer in planar distance than the farthest candidate is a candidate, so the answer is exact
+    when the candidates are all the eligible sites, or when every point as near as the k-th answer lies nearer in
+    planar distance than the farthest candidate (``reach``); otherwise the fetch grows fourfold."""
     params: dict[str, Any] = {"lat": lat, "lon": lon, "day": day, "k": limit, "two_r": TWO_R}
     if profile:
         params["profile"] = profile
@@ -228,19 +244,13 @@ def _answer(rows: Rows, lat: float, lon: float, day: dt.date, limit: int, profil
         got = rows(params)
         if not got:
             return []  # no eligible site at all
-        ranked: Found = []
-        last = None
-        districts: list[tuple[DistrictRow, int]] = []
-        for r in got:  # (the named tuples made as tuples: half the time of their own __new__, which checks arguments)
-            if r[3] != last:
-                last, districts = r[3], []
-                site, entity = _tuple(SiteRow, r[3:13]), _tuple(EntityRow, (r[4], r[13], r[14]))
-                ranked.append((_tuple(Nearby, (site, entity, r[2])), districts))
-            if r[15] is not None:
-                districts.append((_tuple(DistrictRow, r[15:20]), r[20]))
         candidates, farthest = got[0][0], got[0][1]
         if candidates < fetch or reach(lat, got[-1][2], SQUEEZE) * (1 + 1e-9) + 1e-9 < farthest:
-            return ranked
+            # (the named tuples made as tuples: half the time of their own __new__, which checks arguments)
+            return [
+                (_tuple(Nearby, (_tuple(SiteRow, r[3:13]), _tuple(EntityRow, (r[4], r[13], r[14])), r[2])), _places(r))
+                for r in got
+            ]
         fetch *= 4
 
 
@@ -262,10 +272,25 @@ def _loads(session: Session, site_ids: list[int], profile: str | None) -> dict[i
     return by_site
 
 
+class _Statement(NamedTuple):
+    """A near statement compiled for psycopg: its SQL and its parameters with the values of its constants."""
+
+    sql: str
+    constants: dict[str, Any]
+
+
+def _compiled(stmt: Any, dialect: Any) -> _Statement:
+    """Compile a near statement for a dialect once; keep the values of its own constants."""
+    compiled = stmt.compile(dialect=dialect)
+    keys = {"lat": 0.0, "lon": 0.0, "day": None, "k": 0, "two_r": 0.0, "fetch": 0, "profile": None}
+    # (none of the statement's types has a bind processor: psycopg adapts every value itself)
+    return _Statement(compiled.string, {k: v for k, v in compiled.construct_params(keys).items() if k not in keys})
+
+
 class _Own:
     """The near search's own connections to one database: autocommit, outside the application's pool (requests
-    that hold every pooled connection never make it wait), checked out without a ping; its statements compiled
-    once and sent, prepared, on psycopg's cursor."""
+    that hold every pooled connection never make it wait), checked out without a ping or a reset; its statements
+    compiled once and sent, prepared, on a cursor kept with each connection, their rows in binary."""
 
     def __init__(self, bind: Engine) -> None:
         # no reset on return: in autocommit no transaction is ever left open
@@ -278,7 +303,7 @@ class _Own:
             hide_parameters=True,
         )
         event.listen(self.engine, "connect", _generic_plans)
-        self.compiled = {k: v.stmt.compile(dialect=self.engine.dialect) for k, v in NEAR.items()}  # type: ignore[attr-defined]
+        self.compiled = {k: _compiled(v.stmt, self.engine.dialect) for k, v in NEAR.items()}
 
     def answer(self, lat: float, lon: float, day: dt.date, limit: int, profile: str | None) -> Found:
         """Answer on one of the connections; a connection found broken (the server restarted since it was last
@@ -287,8 +312,11 @@ class _Own:
         for attempt in (1, 2):
             pooled = self.engine.raw_connection()
             conn = cast(psycopg.Connection[Any], pooled.driver_connection)
+            cursor = pooled.info.get(_CURSOR)
+            if cursor is None:
+                cursor = pooled.info[_CURSOR] = conn.cursor()  # kept with the connection, closed with it
             try:
-                return _answer(partial(_send, conn, compiled), lat, lon, day, limit, profile)
+                return _answer(partial(_send, cursor, compiled), lat, lon, day, limit, profile)
             except DBAPIError:
                 if attempt == 2 or not conn.broken:
                     raise
@@ -296,6 +324,9 @@ class _Own:
             finally:
                 pooled.close()
         raise AssertionError("unreachable")
+
+
+_CURSOR = "emhana.near.cursor"
 
 
 def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
@@ -308,14 +339,15 @@ def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
-def _send(conn: psycopg.Connection[Any], compiled: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Run a compiled statement (none of whose types has a bind processor) prepared on a psycopg connection;
-    a driver error becomes SQLAlchemy's, its parameters hidden."""
-    sql, values = compiled.string, compiled.construct_params(dict(params))
+def _send(cursor: psycopg.Cursor[Any], compiled: _Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a compiled near statement prepared on a connection's cursor, its rows in binary; a driver error becomes
+    SQLAlchemy's, its parameters hidden."""
+    values = {**compiled.constants, **params}
     try:
-        return conn.execute(sql, values, prepare=True).fetchall()
+        cursor.execute(compiled.sql, values, prepare=True, binary=True)
+        return cursor.fetchall()
     except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, values, exc, psycopg.Error, hide_parameters=True) from exc
+        raise DBAPIError.instance(compiled.sql, values, exc, psycopg.Error, hide_parameters=True) from exc
 
 
 _OWN: weakref.WeakKeyDictionary[Pool, _Own] = weakref.WeakKeyDictionary()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.facilities.models import Entity, Inclusion
@@ -17,11 +17,12 @@ from emhana.facilities.rules import InclusionStatus
 Day = dt.date | ColumnElement[dt.date]
 
 
-def included_on(day: Day) -> ColumnElement[bool]:
-    """Return the SQL condition: the entity row of the statement is included in the database on the day
-    (A-04, B-02): an included period has begun on or before it and ends (``effective_to``, excluded) after it."""
+def included_on(day: Day, entity_id: ColumnExpressionArgument[int] | None = None) -> ColumnElement[bool]:
+    """Return the SQL condition: the entity row of the statement (or the entity of ``entity_id``, a column such as
+    ``site.entity_id``, with no entity row joined) is included in the database on the day (A-04, B-02): an
+    included period has begun on or before it and ends (``effective_to``, excluded) after it."""
     return exists().where(
-        Inclusion.entity_id == Entity.id,
+        Inclusion.entity_id == (Entity.id if entity_id is None else entity_id),
         Inclusion.status == InclusionStatus.INCLUDED.value,
         Inclusion.effective_from <= day,
         or_(Inclusion.effective_to.is_(None), Inclusion.effective_to > day),

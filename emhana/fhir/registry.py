@@ -14,15 +14,18 @@ from sqlalchemy.orm import Session
 from emhana.accounts.service import Actor
 from emhana.attachment.models import Attachment
 from emhana.audit.models import ChainLink
-from emhana.audit.service import record_event
+from emhana.audit.readlog import log_read
+from emhana.audit.service import event_row, record_event
 from emhana.facilities.inclusion import included_on
 from emhana.facilities.models import Entity, Post, Practitioner, Site
 from emhana.facilities.service import list_participating, within
 from emhana.fhir import resources, versions
 from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE, Bounds
 from emhana.identity import service as identity
+from emhana.identity.access import attachment_known
 from emhana.identity.models import Person
 from emhana.kernel import clock
+from emhana.kernel.fastsql import pipeline
 
 Page = tuple[int, list[dict[str, Any]]]
 READ_ACTION = "fhir.patient.read"
@@ -78,10 +81,40 @@ def read_patient(
     *, session: Session, actor: Actor, person_id: int, day: dt.date, now: dt.datetime, purpose: str
 ) -> dict[str, Any] | None:
     """Return a Patient by id (logging the read), or None; outside the reader's population only for a stated
-    purpose (the X-Purpose-Of-Use header), asked before the person is looked up (no existence oracle)."""
+    purpose (the X-Purpose-Of-Use header), asked before existence is told (no existence oracle).
+
+    One round trip on PostgreSQL (``resources.patient_later``: the person, the organizations of the population check
+    and of ``generalPractitioner``, the last change of its chains, its addresses; and the first statement of the read
+    volume's check, ``identity.volume_later``), then the checks in the order of the search's ``_patient``: the
+    purpose, the person, the read logged, the read volume counted."""
+    conn = session.connection()
+    with pipeline(conn):
+        found = resources.patient_later(conn, person_id, day)
+        volume = identity.volume_later(session=session, actor=actor, day=day)
+    rows = found()
+    if rows is not None:  # the population check's organization, read above (no query of its own)
+        attachment_known(session, person_id, day, rows[0].open_entity_id)
+    # the purpose before existence: the same answer whether or not the person exists
     identity.require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=day)
-    person = session.get(Person, person_id)
-    return _patient(session, actor, person, day, now, purpose) if person else None
+    if rows is None:
+        return None
+    person, addresses = rows
+    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
+        session,
+        event_row(
+            actor=actor,
+            action=READ_ACTION,
+            object_type="person",
+            object_id=person.id,
+            subject_person_id=person.id,
+            purpose=purpose[:200],
+            at=now,
+        ),
+    )
+    identity.flag_checked(session=session, check=volume)
+    out = resources.patient_of(person, addresses, day)
+    moments = [versions.utc(m) for m in (person.linked_at, person.created_at) if m is not None]
+    return versions.with_meta(out, versions.content_hash(out)[:16], max(moments) if moments else clock.now())
 
 
 def search_patients(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Date, Integer, String, Table, bindparam, func, or_, select
+from sqlalchemy import Connection, Date, Integer, String, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.attachment.models import Attachment
@@ -193,11 +193,24 @@ def patient_rows(session: Session, person_id: int, day: dt.date) -> tuple[Patien
     trip on PostgreSQL (``fastsql.pipeline``); None when there is no such person."""
     conn = session.connection()
     with pipeline(conn):
-        found = PATIENT.later(conn, {"person": person_id, "day": day, "key": str(person_id)})
-        addresses = ADDRESSES.later(conn, {"person": person_id})
-    if not found.rows:
-        return None
-    return PatientRow(*found.rows[0]), [AddressRow(*r) for r in addresses.rows]
+        found = patient_later(conn, person_id, day)
+    return found()
+
+
+def patient_later(
+    conn: Connection, person_id: int, day: dt.date
+) -> Callable[[], tuple[PatientRow, list[AddressRow]] | None]:
+    """``patient_rows``'s statements, sent in the connection's open ``fastsql.pipeline`` (with the caller's own): call
+    what it returns once the pipeline has ended for the rows (None when there is no such person)."""
+    found = PATIENT.later(conn, {"person": person_id, "day": day, "key": str(person_id)})
+    addresses = ADDRESSES.later(conn, {"person": person_id})
+
+    def rows() -> tuple[PatientRow, list[AddressRow]] | None:
+        if not found.rows:
+            return None
+        return PatientRow(*found.rows[0]), [AddressRow(*r) for r in addresses.rows]
+
+    return rows
 
 
 def organization(entity: Entity, active: bool) -> dict[str, Any]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, Integer, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from emhana.accounts.policy import sees_every_organization
 from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.audit.models import AuditEvent
+from emhana.audit.readlog import is_read_only
 from emhana.audit.service import record_event
 from emhana.identity import access
 from emhana.identity.models import IdentityDocument, LegalRepresentation, Person, PersonAddress, PersonPhone
@@ -36,6 +38,7 @@ from emhana.kernel.errors import (
     NotPersonsOrganization,
     PurposeRequired,
 )
+from emhana.kernel.fastsql import Fast, Later, Row
 from emhana.reference.loader import KATO_VERSION
 from emhana.reference.service import check_places
 
@@ -214,26 +217,76 @@ def reads_on(*, session: Session, account_id: int, day: dt.date) -> int:
     )
 
 
-def _reads_past(*, session: Session, account_id: int, day: dt.date, limit: int) -> bool:
-    """Tell whether an account made more than ``limit`` reads of personal data on a day, counting no further than
-    ``limit + 1`` of that day's events (a range of ix_audit_event_account_at)."""
-    start, end = _day_bounds(day)
+def _reads_counted() -> Fast:
+    """The day's reads of an account, counted no further than ``first`` (a range of ix_audit_event_account_at)."""
     first = (
         select(AuditEvent.id)
         .where(
-            AuditEvent.account_id == account_id,
-            AuditEvent.at >= start,
-            AuditEvent.at < end,
+            AuditEvent.account_id == bindparam("account", type_=AuditEvent.account_id.type),
+            AuditEvent.at >= bindparam("start", type_=AuditEvent.at.type),
+            AuditEvent.at < bindparam("end", type_=AuditEvent.at.type),
             AuditEvent.action.like("%.read"),
         )
-        .limit(limit + 1)
+        .limit(bindparam("first", type_=Integer))
         .subquery()
     )
-    return int(session.scalar(select(func.count()).select_from(first)) or 0) > limit
+    return Fast(select(func.count()).select_from(first))
+
+
+# A kept flag looked for by its id alone (the primary key; its other columns compared here, ``_is_flag``): with
+# the account, the action and the day in its condition too, a planner whose statistics lag behind a fast-growing
+# audit_event may scan the account's whole day by ix_audit_event_account_at instead (thousands of rows).
+FLAG_FOUND = Fast(
+    select(AuditEvent.account_id, AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.at).where(
+        AuditEvent.id == bindparam("event", type_=AuditEvent.id.type)
+    )
+)
+
+
+def _is_flag(rows: list[Row], account_id: int, day: dt.date) -> bool:
+    """Tell whether the row ``FLAG_FOUND`` read is the account's read-volume flag of the day (as ``_flag_of``)."""
+    if not rows:
+        return False
+    account, action, object_type, object_id, at = rows[0]
+    start, end = _day_bounds(day)
+    at = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC back
+    return bool(
+        account == account_id
+        and action == FLAG_ACTION
+        and object_type == "account"
+        and object_id == str(account_id)
+        and start <= at < end
+    )
+
+
+READS_COUNTED = _reads_counted()
+
+
+def _count_params(account_id: int, day: dt.date, limit: int) -> dict[str, object]:
+    start, end = _day_bounds(day)
+    return {"account": account_id, "start": start, "end": end, "first": limit + 1}
+
+
+def _flushed(session: Session) -> Connection:
+    """The session's connection, its pending rows flushed first as a query of the session would (autoflush): a
+    session that writes counts its own events of the read."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
+def _reads_past(*, session: Session, account_id: int, day: dt.date, limit: int) -> bool:
+    """Tell whether an account made more than ``limit`` reads of personal data on a day, counting no further than
+    ``limit + 1`` of that day's events (a range of ix_audit_event_account_at)."""
+    rows = READS_COUNTED.rows(_flushed(session), _count_params(account_id, day, limit))
+    return int(rows[0][0] or 0) > limit
 
 
 def _flag_of(*, session: Session, account_id: int, day: dt.date, event_id: int | None = None) -> int | None:
     """Return the id of the account's read-volume flag of a day (that one only, when ``event_id`` is given)."""
+    if event_id is not None:
+        rows = FLAG_FOUND.rows(_flushed(session), {"event": event_id})
+        return event_id if _is_flag(rows, account_id, day) else None
     start, end = _day_bounds(day)
     query = select(AuditEvent.id).where(
         AuditEvent.account_id == account_id,  # the flagged account is the flag's actor: the same index range
@@ -243,8 +296,6 @@ def _flag_of(*, session: Session, account_id: int, day: dt.date, event_id: int |
         AuditEvent.at >= start,
         AuditEvent.at < end,
     )
-    if event_id is not None:
-        query = query.where(AuditEvent.id == event_id)
     return session.scalar(query.limit(1))
 
 
@@ -259,19 +310,26 @@ def flag_read_volume(*, session: Session, actor: Actor, day: dt.date, limit: int
 
     Cost per read, whatever the account's history: one row by its key once the day's flag is known to this
     process, else a count of at most ``limit + 1`` of the day's events (docs/access-log.md, "Read volume")."""
-    key = (actor.account_id, day)
-    seen = _FLAGS.get(key)
+    seen = _FLAGS.get((actor.account_id, day))
     if seen is not None:
         if _flag_of(session=session, account_id=actor.account_id, day=day, event_id=seen) is not None:
             return False
-        _FLAGS.pop(key, None)  # not in this database (another one, or cleaned): count again
-    if not _reads_past(session=session, account_id=actor.account_id, day=day, limit=limit):
+        _FLAGS.pop((actor.account_id, day), None)  # not in this database (another one, or cleaned): count again
+    return _flag_past(session=session, actor=actor, day=day, limit=limit)
+
+
+def _flag_past(*, session: Session, actor: Actor, day: dt.date, limit: int, past: bool | None = None) -> bool:
+    """``flag_read_volume`` once no kept flag of the day was found: count (unless ``past`` already tells whether the
+    day's reads passed the limit), then keep the day's flag found or record it with the exact count."""
+    if past is None:
+        past = _reads_past(session=session, account_id=actor.account_id, day=day, limit=limit)
+    if not past:
         return False
     already = _flag_of(session=session, account_id=actor.account_id, day=day)
     if already is not None:
         if len(_FLAGS) >= _FLAGS_KEPT:
             _FLAGS.clear()
-        _FLAGS[key] = already
+        _FLAGS[(actor.account_id, day)] = already
         return False
     count = reads_on(session=session, account_id=actor.account_id, day=day)  # once a day and account: exact
     record_event(
@@ -283,6 +341,58 @@ def flag_read_volume(*, session: Session, actor: Actor, day: dt.date, limit: int
         purpose=f"{count} > {limit}",
     )
     return True
+
+
+@dataclass(frozen=True)
+class VolumeCheck:
+    """The first statement of a read's volume check (``flag_reads``), sent ahead in the read's round trip
+    (``volume_later``): the kept flag's id it looks for (None: the day's reads counted), and its rows."""
+
+    actor: Actor
+    day: dt.date
+    limit: int
+    seen: int | None
+    first: Later[Row] | None  # None: nothing sent ahead, ``flag_reads`` runs in full when the check is finished
+
+
+def volume_later(*, session: Session, actor: Actor, day: dt.date, flag_after: int | None = None) -> VolumeCheck | None:
+    """Send the first statement of ``flag_reads`` now, in the connection's open ``fastsql.pipeline`` if there is one
+    (the read's own round trip): the kept flag of the day by its key, else the day's reads counted; finish the check
+    with ``flag_checked`` once the read's event is logged. None for a citizen (not counted).
+
+    Sent ahead only in a unit of work that only reads: there a read's events are never in the database before its
+    commit (``audit.readlog``), so the answer is the one ``flag_reads`` would get after the event. A session that
+    writes counts its own uncommitted events: its check runs in full in ``flag_checked``, after them."""
+    if actor.role is Role.CITIZEN:
+        return None
+    limit = get_settings().read_flag_threshold if flag_after is None else flag_after
+    if not is_read_only(session):
+        return VolumeCheck(actor, day, limit, None, None)
+    seen = _FLAGS.get((actor.account_id, day))
+    conn = session.connection()
+    first = (
+        FLAG_FOUND.later(conn, {"event": seen})
+        if seen is not None
+        else READS_COUNTED.later(conn, _count_params(actor.account_id, day, limit))
+    )
+    return VolumeCheck(actor, day, limit, seen, first)
+
+
+def flag_checked(*, session: Session, check: VolumeCheck | None) -> bool:
+    """Finish a read's volume check sent ahead (``volume_later``) as ``flag_read_volume`` would: the same flag, once
+    a day, with the exact count; tell whether it flagged now."""
+    if check is None:
+        return False
+    actor, day, limit = check.actor, check.day, check.limit
+    if check.first is None:
+        return flag_read_volume(session=session, actor=actor, day=day, limit=limit)
+    rows = check.first.rows
+    if check.seen is not None:
+        if _is_flag(rows, actor.account_id, day):
+            return False  # the day's flag, kept by this process, is in the database
+        _FLAGS.pop((actor.account_id, day), None)
+        return _flag_past(session=session, actor=actor, day=day, limit=limit)
+    return _flag_past(session=session, actor=actor, day=day, limit=limit, past=int(rows[0][0] or 0) > limit)
 
 
 def find_by_iin(*, session: Session, actor: Actor, iin: str, purpose: str, flag_after: int | None = None) -> Person:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
@@ -334,6 +334,47 @@ def _to_dollars(sql: str) -> tuple[bytes, tuple[str, ...]] | None:
     return result
 
 
+_MARKED: dict[bytes, bytes] = {}
+
+
+def _marked(query: bytes) -> bytes:
+    """A statement's key in psycopg's cache of prepared statements: one object per statement, its hash computed once."""
+    found = _MARKED.get(query)
+    if found is None:
+        found = _NAME_MARK + query
+        if len(_MARKED) < 2_000:  # as many as _to_dollars keeps
+            _MARKED[query] = found
+    return found
+
+
+def _drain(pgconn: Any) -> Generator[Any, Any, list[list[Any]]]:
+    """A generator for psycopg's ``wait``: read the results of a pipeline's statements up to its sync, each statement's
+    results in a list of their own (the sync alone in the last), as psycopg's ``fetch_many`` gives them one statement
+    at a time; waits for the socket only while libpq has no whole result to give."""
+    from psycopg.pq import ExecStatus
+    from psycopg.waiting import Wait
+
+    sync, ready = ExecStatus.PIPELINE_SYNC, Wait.R
+    out: list[list[Any]] = []
+    results: list[Any] = []
+    while True:
+        if pgconn.is_busy():
+            while not (yield ready):
+                continue
+            pgconn.consume_input()
+            continue
+        result = pgconn.get_result()
+        if result is None:  # the end of one statement's results
+            if results:
+                out.append(results)
+                results = []
+        elif result.status == sync:
+            out.append([result])
+            return out
+        else:
+            results.append(result)
+
+
 class _Wire:
     """A pipeline sent with libpq's calls through psycopg's own parts (its adapters, generators and cache of prepared
     statements) instead of one psycopg cursor per statement: about half the client's work for each statement of the
@@ -368,7 +409,7 @@ class _Wire:
         """Send the items in one pipeline; return each one's rows (a MANY_RETURNING's rows of every execution in
         order), or None if some statement is not in a form sent this way (nothing was sent then)."""
         from psycopg import errors
-        from psycopg.generators import fetch_many, pipeline_communicate
+        from psycopg.generators import pipeline_communicate
 
         pq, pgconn, driver = self.pq, self.pgconn, self.driver
         converted = [_to_dollars(sql) for _, sql, _, _ in items]
@@ -377,7 +418,7 @@ class _Wire:
         tx = self.transformer(driver)
         cache = driver._prepared
         prepare = cache.prepare_threshold is not None
-        commands: deque[Callable[[], object]] = deque()
+        commands: list[Callable[[], object]] = []
         # What each result answers: (item index, or -1 for BEGIN, or -2 for a PREPARE with its (key, name)).
         expect: list[tuple[int, Any]] = []
         if not driver.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
@@ -393,7 +434,7 @@ class _Wire:
                     commands.append(partial(pgconn.send_query_params, query, dumped, types, tx.formats))
                     expect.append((index, None))
                     continue
-                key = (_NAME_MARK + query, types)
+                key = (_marked(query), types)
                 name = cache._names.get(key) or naming.get(key)
                 if name is None:
                     name = naming[key] = f"_pg3_{cache._prepared_idx}".encode()
@@ -404,14 +445,18 @@ class _Wire:
                     cache._names.move_to_end(key)  # recently used: the last psycopg would evict
                 commands.append(partial(pgconn.send_query_prepared, name, dumped, tx.formats))
                 expect.append((index, None))
-        commands.append(pgconn.pipeline_sync)
         pgconn.enter_pipeline_mode()
         try:
-            got = driver.wait(pipeline_communicate(pgconn, commands))
-            while not got or got[-1][0].status != pq.ExecStatus.PIPELINE_SYNC:
-                more = driver.wait(fetch_many(pgconn))  # the results of one more statement, or the final sync
-                if more:
-                    got.append(more)
+            # Every command into libpq's output buffer first (in pipeline mode it writes nothing before the sync below
+            # 64 kB), then the sync, which writes them: one write and one wake-up of the server for the whole pipeline,
+            # where psycopg's pipeline_communicate writes each command apart. What the socket does not take at once is
+            # written by pipeline_communicate, which reads results meanwhile.
+            for command in commands:
+                command()
+            pgconn.pipeline_sync()
+            got = [] if pgconn.flush() == 0 else driver.wait(pipeline_communicate(pgconn, deque()))
+            if not got or got[-1][0].status != pq.ExecStatus.PIPELINE_SYNC:
+                got.extend(driver.wait(_drain(pgconn)))  # the results of the other statements, to the final sync
         finally:
             pgconn.exit_pipeline_mode()
         out: list[list[Row]] = [[] for _ in items]

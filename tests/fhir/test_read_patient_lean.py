@@ -1,5 +1,5 @@
-"""GET /fhir/R4/Patient/{id} in one round trip (issue 18): the same bytes, ETag, Last-Modified and 304 as the read of
-``fhir.registry.read_patient`` (the ORM read it replaced), the purpose asked before existence, the read logged and
+"""GET /fhir/R4/Patient/{id} in one round trip (issue 18): the same bytes, ETag, Last-Modified and 304 as the ORM read
+it replaced (the search's, ``fhir.registry.search_patients``), the purpose asked before existence, the read logged and
 flagged as before, and at most three statements."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from emhana.api.fhir.resources import logged_patient
 from emhana.api.fhir.versioned import versioned
 from emhana.audit.readlog import take
 from emhana.fhir import registry
@@ -27,19 +26,20 @@ FHIR_JSON = "application/fhir+json"
 
 
 def reference(sessions: sessionmaker[Session], fw: FhirWorld, who: str, person_id: int) -> dict[str, Any]:
-    """The Patient as ``registry.read_patient`` reads it, its logged read dropped."""
+    """The Patient as the ORM read of the search reads it (``registry.search_patients``), its logged read dropped."""
     with unit_of_work(sessions, read_only=True) as s:
-        found = registry.read_patient(
+        total, found = registry.search_patients(
             session=s,
             actor=fw.w.actors[who],
+            iin=None,
             person_id=person_id,
             day=clock.today(),
             now=clock.now(),
             purpose="",
         )
         take(s)
-    assert found is not None
-    return found
+    assert total == 1
+    return found[0]
 
 
 def test_a_patient_reads_byte_for_byte_as_the_registry_read_with_its_etag_and_304(
@@ -119,7 +119,7 @@ def test_a_patient_read_takes_at_most_three_statements_and_logs_its_read(
 ) -> None:
     with unit_of_work(sessions, read_only=True) as s:
         with selects(s) as seen:
-            found = logged_patient(
+            found = registry.read_patient(
                 session=s,
                 actor=fw.w.actors["clin_b"],
                 person_id=fw.w.cook,

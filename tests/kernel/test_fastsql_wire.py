@@ -117,3 +117,18 @@ def test_sql_later_queues_in_the_pipeline_and_runs_at_once_outside(fresh: Engine
         assert queued.rows == [(42, "x")]
         assert sql_later(conn, sql, {"a": 1, "s": "y"}).rows == [(2, "y")]
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_pipeline_larger_than_the_sockets_buffers_comes_back_whole_and_in_order(fresh: Engine) -> None:
+    # Written in one go after the sync where the socket takes it all, else partly by psycopg's pipeline_communicate,
+    # which reads results meanwhile (the server blocks on its answers otherwise): several MB both ways here.
+    sql = "SELECT %(i)s::bigint, %(s)s::text"
+    big = "ж" * 4_000
+    with fresh.begin() as conn:
+        with pipeline(conn):
+            queued = [sql_later(conn, sql, {"i": i, "s": f"{i}{big}"}) for i in range(1_500)]
+        assert [q.rows for q in queued] == [[(i, f"{i}{big}")] for i in range(1_500)]
+        with pipeline(conn):
+            one = READ.later(conn, {"k": "none"})
+            many = [WRITE.later(conn, head(f"b{i}")) for i in range(300)]
+        assert one.rows == [] and [m.rows for m in many] == [[(f"b{i}", 0)] for i in range(300)]

@@ -7,12 +7,10 @@ ETag of ``meta.versionId`` (``versioned``); vread and ``_history`` are in ``hist
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
@@ -33,8 +31,7 @@ from emhana.api.fhir.search import (
     searchset,
 )
 from emhana.api.fhir.versioned import versioned
-from emhana.audit.service import record_event
-from emhana.fhir import outbound, registry, resources, systems, versions
+from emhana.fhir import outbound, registry, systems
 from emhana.fhir.capability import capability_statement
 from emhana.fhir.outcome import (
     IDENTIFIER_REQUIRED,
@@ -44,8 +41,6 @@ from emhana.fhir.outcome import (
     fhir_response,
 )
 from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE
-from emhana.identity import service as identity
-from emhana.identity.access import attachment_known
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound
 from emhana.web.deps import LoggedReadSessionDep, ReadSessionDep, SessionDep, public, require
@@ -65,7 +60,7 @@ PATIENT_PARAMS = {"identifier", "_id"}
 @router.get("/Patient/{rid}")
 def read_patient(rid: str, request: Request, session: LoggedReadSessionDep, actor: PatientReader) -> Response:
     """Read a Patient (the read is logged), with its ETag; If-None-Match answered with 304."""
-    found = logged_patient(
+    found = registry.read_patient(
         session=session,
         actor=actor,
         person_id=_numeric("Patient", rid),
@@ -76,36 +71,6 @@ def read_patient(rid: str, request: Request, session: LoggedReadSessionDep, acto
     _found("Patient", rid, found)
     assert found is not None
     return versioned(request, found)
-
-
-def logged_patient(
-    *, session: Session, actor: Actor, person_id: int, day: dt.date, now: dt.datetime, purpose: str
-) -> dict[str, Any] | None:
-    """``registry.read_patient`` with the same checks in the same order, the same read logged and the same answer,
-    from one round trip (``resources.patient_rows``: the person, the organizations of the population check and of
-    ``generalPractitioner``, the last change of its chains, its addresses) instead of six statements."""
-    rows = resources.patient_rows(session, person_id, day)
-    if rows is not None:  # the population check's organization, read above (no query of its own)
-        attachment_known(session, person_id, day, rows[0].open_entity_id)
-    # the purpose before existence: the same answer whether or not the person exists
-    identity.require_purpose(session=session, actor=actor, person_id=person_id, purpose=purpose, day=day)
-    if rows is None:
-        return None
-    person, addresses = rows
-    record_event(
-        session=session,
-        actor=actor,
-        action=registry.READ_ACTION,
-        object_type="person",
-        object_id=str(person.id),
-        subject_person_id=person.id,
-        purpose=purpose[:200],
-        now=now,
-    )
-    identity.flag_reads(session=session, actor=actor, day=day)
-    out = resources.patient_of(person, addresses, day)
-    moments = [versions.utc(m) for m in (person.linked_at, person.created_at) if m is not None]
-    return versions.with_meta(out, versions.content_hash(out)[:16], max(moments) if moments else clock.now())
 
 
 async def _search_patients(request: Request, session: SessionDep, actor: Actor) -> JSONResponse:

@@ -56,7 +56,8 @@ LOCK_PERSON = Fast(facts.LOCK_PERSON.add_columns(supersede.sealed(bindparam("per
 
 # On PostgreSQL, in the same round trip as the person's lock (``gather``): the target district's row and that of the
 # district the person leaves (their running attachment's), locked in id order with their kept loads, as
-# emhana.attachment.load.lock_loads locks them; and the ids the application and its attachment will get.
+# emhana.attachment.load.lock_loads locks them; and, with the target, the ids the application and its attachment
+# will get.
 _d, _l, _t = DISTRICT.c, LOAD.c, facts.ATTACHMENT.c
 _LEAVING = (
     select(func.array_agg(_t.district_id))
@@ -70,12 +71,14 @@ LOCK_LOADS = Fast(
     .order_by(_d.id)
     .with_for_update(of=[DISTRICT, LOAD])
 )
-NEW_IDS = Fast(
-    select(
-        func.nextval(func.pg_get_serial_sequence(facts.APPLICATION.name, "id")),
-        func.nextval(func.pg_get_serial_sequence(facts.ATTACHMENT.name, "id")),
-    )
+# The target's read with the ids the application and its attachment will get, taken from their sequences (``gather``'s
+# ``new_ids``): one statement, not two. The target's row is the district's, by its key: one row (no ids taken for a
+# missing district, which is refused).
+NEW_IDS = (
+    func.nextval(func.pg_get_serial_sequence(facts.APPLICATION.name, "id")),
+    func.nextval(func.pg_get_serial_sequence(facts.ATTACHMENT.name, "id")),
 )
+TARGET_AND_IDS = Fast(facts.TARGET.add_columns(*NEW_IDS))
 
 
 class _Read(Fast):
@@ -116,9 +119,9 @@ def gather(
     """Lock the person and read the target and the history; NotFound for a missing person or district,
     or an inactive district or site.
 
-    On PostgreSQL the reads go in one round trip (``fastsql.pipeline``), the person's lock first, then the
-    districts' locks with their loads (``judge`` uses them), the identity documents on file of the person and the
-    applicant (``documents``), and the next ids of an application and an attachment (``new_ids``)."""
+    On PostgreSQL the reads go in one round trip (``fastsql.pipeline``), the person's lock first, the target with
+    the next ids of an application and an attachment (``new_ids``), the history, the identity documents on file of the
+    person and the applicant (``documents``), then the districts' locks with their loads (``judge`` uses them)."""
     conn = session.connection()
     params = {"district_id": district_id, "person_id": person_id, "applicant_id": applicant_id, "day": day}
     if not pipelined(conn):
@@ -136,14 +139,14 @@ def gather(
         locked = LOCK_PERSON.later(conn, {"person_id": person_id})
         # Two statements, not facts.target_and_periods' one: no round trip is saved here by merging them, and
         # each stays short enough for psycopg to keep its parsed form (it parses statements over 4 kB every time).
-        target_read = facts.FAST_TARGET.later(conn, params)
+        target_read = (TARGET_AND_IDS if new_ids else facts.FAST_TARGET).later(conn, params)
         periods_read = facts.FAST_PERIODS.later(conn, params)
         docs_read = facts.DOCUMENTS.later(conn, params) if documents else None
         loads = LOCK_LOADS.later(conn, params)
-        ids = NEW_IDS.later(conn, {}) if new_ids else None
     person = facts.lock_person(conn, person_id, _Read(locked.rows))
-    target = Target(*target_read.rows[0]) if target_read.rows else None
-    if person is None or target is None or not target.district_active or not target.site_active:
+    found = target_read.rows[0] if target_read.rows else None
+    target = Target(*found[: facts.TARGET_WIDTH]) if found is not None else None
+    if person is None or found is None or target is None or not target.district_active or not target.site_active:
         raise NotFound()
     return Gathered(
         person=person,
@@ -151,7 +154,7 @@ def gather(
         history=[facts._period(r) for r in periods_read.rows],
         loads={int(i): (int(c), bool(a), int(k or 0)) for i, c, a, k in loads.rows},
         documents=[(int(p), str(k), x) for p, k, x in docs_read.rows] if docs_read is not None else None,
-        new_ids=(int(ids.rows[0][0]), int(ids.rows[0][1])) if ids is not None else None,
+        new_ids=(int(found[-2]), int(found[-1])) if new_ids else None,
     )
 
 

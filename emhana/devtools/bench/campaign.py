@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, text
 from emhana.accounts.roles import Role
 from emhana.devtools.bench.dataset import raw_url
 from emhana.kernel.clock import KZ_TIME
-from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
+from emhana.kernel.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker, unit_of_work
 
 NOW = dt.datetime(2026, 9, 10, 10, 0, tzinfo=KZ_TIME)  # a Thursday inside the 2026 campaign window
 BEGIN = dt.date(2027, 1, 1)  # its effective date
@@ -123,7 +123,9 @@ def service_worker(url: str, account: int) -> Any:
     from emhana.attachment.schemas import ApplicationIn
     from emhana.kernel.fastsql import Fast
 
-    engine = make_engine(url, pool_size=1)
+    # The application's engine (emhana.app): a pooled connection pinged only after an idle second, not at every
+    # checkout (which is a round trip per transaction the API does not make).
+    engine = make_engine(url, pool_size=1, ping_after_idle=PING_AFTER_IDLE_SECONDS)
     sessions = make_sessionmaker(engine)
     statements, runs = [0], [0]
     Fast.sent = 0

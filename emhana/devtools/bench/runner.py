@@ -398,6 +398,9 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
         "ping": [http.Call("GET", "/api/v1/ping")],
         # the reference floor: a bench-only route (emhana.devtools.bench.floor), the least an audited read costs
         "floor": [http.Call("GET", f"/bench/floor/{p}", token) for p in persons],
+        # its async twin (emhana.devtools.bench.floor_async): no worker thread, no SQLAlchemy session, the reads
+        # and their access-log writes of concurrent requests in one statement
+        "floor_async": [http.Call("GET", f"/bench/floor-async/{p}", token) for p in persons],
         "attachment": [http.Call("GET", f"/api/v1/attachment/persons/{p}", token) for p in persons],
         "clearance": [http.Call("GET", f"/api/v1/medbook/books/{b}?purpose=bench", token) for b in books],
         "fhir_patient": [http.Call("GET", f"/fhir/R4/Patient/{p}", token) for p in persons],
@@ -417,7 +420,7 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
             )
             left = {c.path for c, _st in bad}
             paths[kind] = [c for c in calls if c.path not in left]
-    for kind in ("ping", "floor", "attachment", "ping", "clearance", "fhir_patient", "near"):
+    for kind in ("ping", "floor", "floor_async", "attachment", "ping", "clearance", "fhir_patient", "near"):
         calls = paths[kind]
         if not calls:
             continue
@@ -437,6 +440,11 @@ def _http(report: Report, engine: Engine, scale: Scale, seed: int, host: str, po
     statuses: dict[str, dict[int, int]] = {}
     for key, label, audited in (
         ("floor", "HTTP GET reference floor (bench-only: token, one indexed query, access log; no goal)", False),
+        (
+            "floor_async",
+            "HTTP GET reference floor, async (bench-only: the floor on the event loop over psycopg; no goal)",
+            False,
+        ),
         ("attachment", "HTTP GET a person's attachment (audited, clinician of its entity)", True),
         ("clearance", "HTTP GET a worker's book and clearance (audited, its issuer)", True),
         ("fhir_patient", "HTTP GET FHIR Patient (audited, clinician of its entity)", True),

@@ -177,6 +177,38 @@ class Network:
         return best
 
 
+@dataclass
+class People:
+    """What the attacher reads of a batch's persons, by position: id, birth date (the day's ordinal), category,
+    and their permanent address's KATO code and coordinates (numpy arrays)."""
+
+    pids: list[int]
+    born: list[int]
+    categories: list[str]
+    katos: list[str]
+    lats: Any
+    lons: Any
+
+    @classmethod
+    def of_rows(cls, persons: list[PersonRow], addresses: list[AddressRow]) -> People:
+        """The persons of rows (``addresses[i]`` is the permanent address of ``persons[i]``)."""
+        days: dict[str, int] = {}
+        born = []
+        for p in persons:
+            day = days.get(p[5])
+            if day is None:
+                day = days[p[5]] = dt.date.fromisoformat(p[5]).toordinal()
+            born.append(day)
+        return cls(
+            [p[0] for p in persons],
+            born,
+            [p[7] for p in persons],
+            [a[5] for a in addresses],
+            np.array([a[7] for a in addresses], dtype=float),
+            np.array([a[8] for a in addresses], dtype=float),
+        )
+
+
 class Attacher:
     """Chooses a district for every generated person and formats the attachment rows."""
 
@@ -191,15 +223,16 @@ class Attacher:
         self.choice_ranks = choice_ranks
         self.stats = AttachStats()
         self.insured_until = dt.date(as_of.year, 12, 31).isoformat()
-        # A person born after this day is under ADULT_AGE on as_of (rules.age_on); birth days read once each.
+        # A person born after this day is under ADULT_AGE on as_of (rules.age_on).
         self.adult_until = years_before(as_of, ADULT_AGE).toordinal()
-        self.births: dict[str, int] = {}
+        self.last = as_of.toordinal() - 1  # the last day an attachment may begin
+        self.days: dict[int, str] = {}  # ordinal -> ISO date, formatted once each
+        self.atus: dict[str, str] = {}  # KATO code -> its ATU at the policy's level
 
-    def _born(self, iso: str) -> int:
-        """The ordinal of a birth date (ISO), parsed once per distinct day."""
-        day = self.births.get(iso)
+    def _day(self, ordinal: int) -> str:
+        day = self.days.get(ordinal)
         if day is None:
-            day = self.births[iso] = dt.date.fromisoformat(iso).toordinal()
+            day = self.days[ordinal] = dt.date.fromordinal(ordinal).isoformat()
         return day
 
     def attach(
@@ -212,31 +245,47 @@ class Attacher:
     ) -> None:
         """Attach persons[start:end] (whose permanent addresses are addresses[start:end]) and append their rows."""
         end = len(persons) if end is None else end
+        self.attach_people(People.of_rows(persons[start:end], addresses[start:end]), 0, out, end - start)
+
+    def attach_people(self, people: People, start: int, out: list[AttachmentRow], end: int | None = None) -> None:
+        """``attach`` of persons given by position (``People``): the same draws, places and rows."""
+        end = len(people.pids) if end is None else end
         groups: dict[str, list[int]] = {}
+        atus, level, katos = self.atus, self.net.level, people.katos
         for i in range(start, end):
-            groups.setdefault(atu_of(addresses[i][5], self.net.level), []).append(i)
+            kato = katos[i]
+            atu = atus.get(kato)
+            if atu is None:
+                atu = atus[kato] = atu_of(kato, level)
+            group = groups.get(atu)
+            if group is None:
+                groups[atu] = [i]
+            else:
+                group.append(i)
         chosen: dict[int, tuple[int, int]] = {}
+        adult_until, born = self.adult_until, people.born
+        classes = [CHILD if born[i] > adult_until else ADULT for i in range(start, end)]  # by i - start
         for atu, members in groups.items():
             unit = self.net.units.get(atu)
-            for i, placed in zip(members, self._place(unit, persons, addresses, members), strict=True):
+            for i, placed in zip(members, self._place(unit, people, classes, start, members), strict=True):
                 if placed is None:
-                    placed = self._anywhere(persons[i], addresses[i])
+                    placed = self._anywhere(people, classes[i - start], i)
                     if placed is not None:
                         self.stats.outside_unit += 1
                 if placed is not None:
                     chosen[i] = placed
+        row = self._row
+        pids, categories = people.pids, people.categories
         for i in range(start, end):  # rows in person order, whatever the grouping
-            if i in chosen:
-                out.append(self._row(persons[i], *chosen[i]))
+            placed = chosen.get(i)
+            if placed is not None:
+                out.append(row(pids[i], born[i], categories[i], *placed))
             else:
                 self.stats.unattached += 1
 
-    def _class(self, person: PersonRow) -> int:
-        return CHILD if self._born(person[5]) > self.adult_until else ADULT
-
-    def _ranked(self, unit: _Unit, addresses: list[AddressRow], members: list[int], k: int) -> Any:
+    def _ranked(self, unit: _Unit, people: People, members: list[int], k: int) -> Any:
         """Return for each member the indexes (into unit.sites) of its k nearest sites, nearest first."""
-        pts = unit_vectors([addresses[i][7] for i in members], [addresses[i][8] for i in members])
+        pts = unit_vectors(people.lats[members], people.lons[members])
         dots = pts @ unit.xyz.T  # larger dot = nearer
         if k >= dots.shape[1]:
             return np.argsort(-dots, axis=1, kind="stable")
@@ -245,74 +294,87 @@ class Attacher:
         return np.take_along_axis(part, order, axis=1)
 
     def _place(
-        self, unit: _Unit | None, persons: list[PersonRow], addresses: list[AddressRow], members: list[int]
+        self, unit: _Unit | None, people: People, classes: list[int], start: int, members: list[int]
     ) -> list[tuple[int, int] | None]:
         if unit is None or not unit.sites:
             return [None] * len(members)
         out: list[tuple[int, int] | None] = []
+        heads = 1 + self.choice_ranks  # the nearest and those chosen instead: usually all of a ranking read
         for lo in range(0, len(members), 4096):  # bounded matrices
             part = members[lo : lo + 4096]
-            ranked = self._ranked(unit, addresses, part, NEAREST).tolist()
-            for i, order in zip(part, ranked, strict=True):
-                out.append(self._choose(unit, persons[i], addresses[i], order))
+            ranked = self._ranked(unit, people, part, NEAREST)
+            for row, (i, head) in enumerate(zip(part, ranked[:, :heads].tolist(), strict=True)):
+                out.append(self._choose(unit, people, classes[i - start], i, head, ranked, row))
         return out
 
-    def _choose(self, unit: _Unit, person: PersonRow, address: AddressRow, order: list[int]) -> tuple[int, int] | None:
-        cls_ = self._class(person)
+    def _choose(
+        self, unit: _Unit, people: People, cls_: int, i: int, head: list[int], ranked: Any, row: int
+    ) -> tuple[int, int] | None:
+        """The site and district of person ``i`` of a unit, ranked ``ranked[row]`` (whose first ones are
+        ``head``)."""
         net, r = self.net, self.rng.random
-        if len(order) > 1 and r() < self.choice_share:
+        sites, take = unit.sites, net.take
+        ranks = ranked.shape[1]
+        if ranks > 1 and r() < self.choice_share:
             # By choice: one of the next few sites of the unit, if it has a fitting free place.
-            pick = order[1 + int(r() * min(self.choice_ranks, len(order) - 1))]
-            d = net.take(unit.sites[pick], cls_)
+            pick = head[1 + int(r() * min(self.choice_ranks, ranks - 1))]
+            d = take(sites[pick], cls_)
             if d is not None:
                 self.stats.by_choice += 1
-                return unit.sites[pick], d
-        for j in order:
-            d = net.take(unit.sites[j], cls_)
+                return sites[pick], d
+        for j in head:
+            d = take(sites[j], cls_)
             if d is not None:
-                return unit.sites[j], d
-        if len(order) < len(unit.sites):  # the k nearest were full: the rest of the unit
-            rest = self._ranked(unit, [address], [0], len(unit.sites))[0].tolist()
+                return sites[j], d
+        order = ranked[row].tolist()
+        for j in order[len(head) :]:
+            d = take(sites[j], cls_)
+            if d is not None:
+                return sites[j], d
+        if len(order) < len(sites):  # the k nearest were full: the rest of the unit
+            rest = self._ranked(unit, people, [i], len(sites))[0].tolist()
             for j in rest[len(order) :]:
-                d = net.take(unit.sites[j], cls_)
+                d = take(sites[j], cls_)
                 if d is not None:
-                    return unit.sites[j], d
+                    return sites[j], d
         return None
 
-    def _anywhere(self, person: PersonRow, address: AddressRow) -> tuple[int, int] | None:
+    def _anywhere(self, people: People, cls_: int, i: int) -> tuple[int, int] | None:
         unit = self.net.everywhere
         if unit is None or not unit.sites:
             return None
-        cls_ = self._class(person)
-        for j in self._ranked(unit, [address], [0], len(unit.sites))[0].tolist():
+        for j in self._ranked(unit, people, [i], len(unit.sites))[0].tolist():
             d = self.net.take(unit.sites[j], cls_)
             if d is not None:
                 return unit.sites[j], d
         return None
 
-    def _row(self, person: PersonRow, site: int, district: int) -> AttachmentRow:
-        """An open first attachment that began before the as-of day, on the permanent residence."""
+    def _row(self, pid: int, born: int, category: str, site: int, district: int) -> AttachmentRow:
+        """An open first attachment that began before the as-of day, on the permanent residence (of a person born
+        on the day of ordinal ``born``)."""
         net = self.net
-        first = max(self._born(person[5]), net.site_since[site])
-        last = self.as_of.toordinal() - 1
+        first = born
+        since = net.site_since[site]
+        if since > first:
+            first = since
+        last = self.last
         begin = last - int(self.rng.random() * min(max(0, last - first), 3650))
         decided = max(first, begin - 1)
-        insured = self.insured_until if person[7] in INSURED_CATEGORIES else None
         row: AttachmentRow = (
             self.next_id,
-            person[0],
+            pid,
             net.site_entity[site],
             net.site_ids[site],
             net.district_ids[district],
             net.district_doctor[district],
             RESIDENCE,
             FIRST,
-            dt.date.fromordinal(begin).isoformat(),
+            self._day(begin),
             None,
             None,
-            insured,
+            self.insured_until if category in INSURED_CATEGORIES else None,
             None,
-            dt.date.fromordinal(decided).isoformat(),
+            self._day(decided),
             None,
         )
         self.next_id += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import multiprocessing as mp
 import time
@@ -10,25 +9,30 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, text
 
-from emhana.devtools.generator.attach import Attacher, AttachmentRow, AttachStats, Network
+from emhana.devtools.generator.attach import Attacher, AttachmentRow, AttachStats, Network, People
 from emhana.devtools.generator.layer import LayerCounts, write_layer
 from emhana.devtools.generator.names import name_book
 from emhana.devtools.generator.params import GeneratorParams
-from emhana.devtools.generator.people import AddressRow, IinCounter, PersonFactory, PersonRow, PhoneRow
+from emhana.devtools.generator.people import (
+    AddressRow,
+    IinCounter,
+    LineBatch,
+    PersonFactory,
+    PersonRow,
+    PhoneRow,
+)
 from emhana.devtools.generator.plan import Plan, make_plan
 from emhana.devtools.generator.sink import (
     BackgroundSink,
     Batch,
     PersonSink,
-    attachment_lines,
+    bulk_attachment_lines,
     has_person_fields,
     moment,
     open_sink,
-    parse_addresses,
-    parse_persons,
-    person_texts,
     reserve_ids,
     used_serials,
 )
@@ -102,8 +106,9 @@ def generate(
     `bulk=True` (PostgreSQL; the benchmarks' national load) writes all persons in one transaction instead, the
     secondary indexes and foreign keys of the loaded tables built again at its end (sink.BackgroundSink,
     emhana.devtools.generator.deferred): all or nothing, and the loaded tables stay locked until it commits; the
-    rows are generated and attached in two forked processes while this one hashes their chain links and COPYs
-    (``_write_forked``: the same rows, in the same order).
+    rows are generated and attached in a forked process while this one hashes their chain links and COPYs
+    (``_write_forked``: the same rows, in the same order), in COPY layouts that leave out the values every row
+    shares (``sink.bulk_fixed``).
     """
     if population < 0 or batch < 1 or writers < 0:
         raise ValueError("population must be >= 0, batch >= 1 and writers >= 0")
@@ -199,7 +204,7 @@ def write_persons(
     factory = PersonFactory(seed, params, name_book(), iins)
     first_ids = (ids[0], ids[1], ids[2])
     if bulk and is_postgres(engine) and "fork" in mp.get_all_start_methods():
-        stats = _write_forked(engine, _generated(plan, factory, first_ids, batch), report, population, attacher)
+        stats = _write_forked(engine, _generated_lines(plan, factory, first_ids, batch), report, population, attacher)
     else:
         _write(
             open_sink(engine, writers, bulk), _batches(plan, factory, attacher, first_ids, batch), report, population
@@ -249,8 +254,9 @@ def _attach(
     """The attachments of a generated batch, span by span (the draws and the places taken depend on the spans)."""
     attachments: list[AttachmentRow] = []
     if attacher is not None:
+        people = People.of_rows(persons, addresses)
         for start, end in spans:
-            attacher.attach(persons, addresses, start, attachments, end)
+            attacher.attach_people(people, start, attachments, end)
     return attachments
 
 
@@ -283,92 +289,110 @@ def _send(out: Any, header: tuple[Any, ...], texts: Batch) -> None:
         out.send_bytes(data)
 
 
-def _generate(out: Any, generated: Iterator[Generated], others: list[Any]) -> None:
-    """The generating process: send each batch as the COPY text of its persons, addresses and phones (each as
-    bytes of its own) with its spans, then ``done``."""
+Lines = Iterator[tuple[LineBatch, Spans]]
+
+
+def _generated_lines(plan: Plan, factory: PersonFactory, ids: tuple[int, int, int], batch: int) -> Lines:
+    """``_generated`` as COPY text lines (``PersonFactory.fill_lines``): the same persons in the same batches and
+    spans."""
+    pid, aid, tid = ids
+    lines = LineBatch()
+    spans: Spans = []
+    done = 0
+    for site in plan.sites():
+        left = site.persons
+        while left > 0:
+            n = min(left, batch - len(lines))
+            start = len(lines)
+            factory.fill_lines(site, n, (pid + done + start, aid + done + start, tid + done + start), lines)
+            spans.append((start, len(lines)))
+            left -= n
+            if len(lines) >= batch:
+                yield lines, spans
+                done += len(lines)
+                lines, spans = LineBatch(), []
+    if lines:
+        yield lines, spans
+
+
+def _attached(
+    attacher: Attacher | None, people: People, spans: Spans, sexes: list[str], births: list[str], person_fields: bool
+) -> bytes:
+    """The COPY text (bulk layout) of the attachments of a batch of persons given by position, span by span as
+    ``_attach`` attaches them."""
+    if attacher is None:
+        return b""
+    attachments: list[AttachmentRow] = []
+    for start, end in spans:
+        attacher.attach_people(people, start, attachments, end)
+    first = people.pids[0] if people.pids else 0
+
+    def person(pid: int) -> tuple[str, str]:
+        return sexes[pid - first], births[pid - first]
+
+    return bulk_attachment_lines(attachments, person if person_fields else None).encode()
+
+
+def _people(first: int, lines: LineBatch) -> People:
+    """The persons of a batch of lines (ids from ``first``) as the attacher reads them; coordinates as the address
+    lines have them (``float`` of that text is the generated value)."""
+    n = len(lines)
+    return People(
+        list(range(first, first + n)),
+        lines.born,
+        lines.categories,
+        lines.katos,
+        np.fromiter(map(float, lines.lats), dtype=float, count=n),
+        np.fromiter(map(float, lines.lons), dtype=float, count=n),
+    )
+
+
+def _generate(out: Any, generated: Lines, others: list[Any], attacher: Attacher | None, person_fields: bool) -> None:
+    """The generating process: generate each batch as COPY text (bulk layouts), attach it, and send the text of
+    its persons, addresses, phones and attachments (each as bytes of its own); then what the attachment did."""
     for other in others:
         other.close()
     try:
-        for persons, addresses, phones, spans in generated:
-            _send(out, ("batch", len(persons), spans), person_texts(persons, addresses, phones))
-        out.send(("done", None))
+        for lines, spans in generated:
+            first = int(lines.persons[0].split("\t", 1)[0])
+            attached = _attached(attacher, _people(first, lines), spans, lines.sexes, lines.births, person_fields)
+            texts = ("".join(lines.persons), "".join(lines.addresses), "".join(lines.phones))
+            _send(out, ("batch", len(lines), 4), (*(t.encode() for t in texts), attached))
+        out.send(("done", attacher.stats if attacher is not None else None))
     except BaseException as exc:  # noqa: BLE001 - passed on to the loading process, which raises it
         out.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         out.close()
-
-
-def _attach_texts(
-    source: Any, out: Any, attacher: Attacher | None, at: dt.datetime, person_fields: bool, others: list[Any]
-) -> None:
-    """The attaching process: attach each batch the generating process sends (its persons and addresses read back
-    from their COPY text, span by span as ``_batches`` does) and pass it on with the COPY text of its
-    attachments; then what the attachment did."""
-    for other in others:
-        other.close()
-    try:
-        while True:
-            try:
-                message = source.recv()
-            except EOFError:
-                raise RuntimeError("the generating process ended without its last batch") from None
-            if message[0] != "batch":
-                out.send(
-                    ("done", attacher.stats if attacher is not None else None) if message[0] == "done" else message
-                )
-                return
-            persons_text, addresses_text, phones_text = (source.recv_bytes() for _ in range(3))
-            attached = b""
-            if attacher is not None:
-                persons = parse_persons(persons_text.decode())
-                attachments = _attach(attacher, persons, parse_addresses(addresses_text.decode()), message[2])
-                attached = attachment_lines(attachments, at, persons if person_fields else None).encode()
-            _send(out, ("batch", message[1], 4), (persons_text, addresses_text, phones_text, attached))
-    except BaseException as exc:  # noqa: BLE001 - passed on to the loading process, which raises it
-        out.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        out.close()
-        source.close()
 
 
 def _write_forked(
-    engine: Engine, generated: Iterator[Generated], report: Progress, population: int, attacher: Attacher | None
+    engine: Engine, generated: Lines, report: Progress, population: int, attacher: Attacher | None
 ) -> AttachStats | None:
-    """Generate and attach in two forked processes while this one hashes the chains and COPYs (the bulk load on
+    """Generate and attach in a forked process while this one hashes the chains and COPYs (the bulk load on
     PostgreSQL).
 
     Python runs one thread at a time: generating, attaching, formatting and hashing a person cost more than
-    PostgreSQL spends storing it, so on one process the load waits on Python. A first forked process generates
-    the persons, addresses and phones (the same sequence: it starts from this process's state, and nothing else
-    draws from it) and formats them as COPY text; a second one reads the persons and addresses back from that
-    text, attaches them (the attacher's own draws, in the same spans and order as ``_batches``) and formats the
-    attachments; this one takes the hashed values back out of the text, hashes the chain links
-    (``sink.chain_text``) and COPYs. Only bytes cross between the processes: no row is pickled.
+    PostgreSQL spends storing it, so on one process the load waits on Python. The forked process generates the
+    persons, addresses and phones straight as COPY text in the bulk layouts (the same sequence: it starts from
+    this process's state, and nothing else draws from it), attaches them (the attacher's own draws, in the same
+    spans and order as ``_batches``) and formats the attachments; this one takes the hashed values back out of
+    the text, hashes the chain links (``sink.chain_text``) and COPYs. Only bytes cross between the processes:
+    no row is pickled. (Attaching in a third process, between these two, was measured no faster on the two
+    cores of the benchmark machine: it adds a hand-over of what the attacher reads of each person.)
     """
     at = moment()
     with engine.connect() as conn:
         person_fields = has_person_fields(conn.connection.driver_connection)
     ctx = mp.get_context("fork")
-    from_generator, to_attacher = ctx.Pipe(duplex=False)
     receive, send = ctx.Pipe(duplex=False)
-    children = [
-        ctx.Process(
-            target=_generate,
-            args=(to_attacher, generated, [from_generator, receive, send]),
-            name="emhana-generator",
-            daemon=True,
-        ),
-        ctx.Process(
-            target=_attach_texts,
-            args=(from_generator, send, attacher, at, person_fields, [to_attacher, receive]),
-            name="emhana-attacher",
-            daemon=True,
-        ),
-    ]
-    for child in children:
-        child.start()
-    for end in (from_generator, to_attacher, send):
-        end.close()
+    child = ctx.Process(
+        target=_generate,
+        args=(send, generated, [receive], attacher, person_fields),
+        name="emhana-generator",
+        daemon=True,
+    )
+    child.start()
+    send.close()
     stats: AttachStats | None = None
     done = 0
     try:
@@ -376,7 +400,7 @@ def _write_forked(
         if sink.person_fields != person_fields:
             raise RuntimeError("the attachment table changed while the load began")
     except BaseException:
-        _stop(*children)
+        _stop(child)
         raise
     report("persons", 0, population)
     try:
@@ -386,7 +410,7 @@ def _write_forked(
                 if message[0] == "batch":
                     texts = tuple(receive.recv_bytes() for _ in range(message[2]))
             except EOFError:
-                raise RuntimeError("the attaching process ended without its last batch") from None
+                raise RuntimeError("the generating process ended without its last batch") from None
             if message[0] == "batch":
                 sink.write_texts(texts)
                 done += message[1]
@@ -397,13 +421,12 @@ def _write_forked(
             else:
                 raise RuntimeError(f"the generating process failed: {message[1]}")
     except BaseException:
-        _stop(*children)
+        _stop(child)
         sink.abort()
         raise
     finally:
         receive.close()
-    for child in children:
-        child.join()
+    child.join()
     sink.close()
     return stats
 

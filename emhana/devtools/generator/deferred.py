@@ -111,6 +111,39 @@ def defer(conn: Any, tables: tuple[str, ...] = LOADED_TABLES, keep: frozenset[st
     ]
 
 
+# The defaults of columns (NULL: none), as the catalog writes them.
+_DEFAULTS = """
+SELECT a.attname, pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = to_regclass(%s) AND a.attname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+
+def fixed_defaults(conn: Any, fixed: dict[str, dict[str, str | None]]) -> list[str]:
+    """Make ``fixed[table][column]`` (text in the column's input form; None: NULL) the default of each column, in
+    the open transaction of a psycopg connection, so that a COPY may leave the column out; return the statements
+    that put the defaults back as the catalog had them (the same expression, or none).
+
+    The default is the column's own typed constant, so a row COPYed without the column stores what a row
+    COPYed with that value would. Only the catalog changes (no row is rewritten); like ``defer``, meant for the
+    bulk load's own transaction, which holds the tables locked."""
+    from psycopg import sql
+
+    back: list[str] = []
+    for table, values in fixed.items():
+        found = dict(conn.execute(_DEFAULTS, (table, list(values))).fetchall())
+        missing = set(values) - set(found)
+        if missing:
+            raise ValueError(f"{table} has no column {sorted(missing)}")
+        for column, value in values.items():
+            name = sql.SQL("ALTER TABLE {} ALTER COLUMN {} ").format(sql.Identifier(table), sql.Identifier(column))
+            default = sql.SQL("NULL") if value is None else sql.Literal(value)
+            conn.execute(name + sql.SQL("SET DEFAULT ") + default)
+            before = found[column]
+            back.append(name.as_string(conn) + ("DROP DEFAULT" if before is None else f"SET DEFAULT {before}"))
+    return back
+
+
 def restore(conn: Any, statements: list[str], work_mem: str = "512MB") -> None:
     """Put back what ``defer`` set aside (same transaction), sorting in memory where it fits."""
     conn.execute(f"SET LOCAL maintenance_work_mem = '{work_mem}'")

@@ -6,6 +6,8 @@ import bisect
 import datetime as dt
 import itertools
 import random
+from dataclasses import dataclass, field
+from typing import Any
 
 from emhana.devtools.generator.names import NameBook
 from emhana.devtools.generator.naming import MICRODISTRICTS, STREETS
@@ -24,12 +26,59 @@ SERIAL_W1 = [sum(int(c) * w for c, w in zip(s, W1[7:11], strict=True)) for s in 
 SERIAL_W2 = [sum(int(c) * w for c, w in zip(s, W2[7:11], strict=True)) for s in SERIAL]
 KM_LAT = 1 / 111.0  # degrees of latitude per km
 KM_LON = 1 / 75.0  # degrees of longitude per km near 47° N (close enough for jitter)
+CENTURY = {"18": 1, "19": 3, "20": 5}  # the IIN's 7th digit of a man born in the century (a woman: + 1)
+
+# The street part of an address (", мкр. Самал-3" / ", Самал-3 шағын ауданы" for microdistrict 3, ", ул. Абая"
+# / ", Абай көшесі"), a house (1-180) and a flat (1-240), in Russian and Kazakh, laid out once.
+MICRO_RU = [[f", мкр. {ru}-{n}" for n in range(1, 13)] for ru, _ in MICRODISTRICTS]
+MICRO_KK = [[f", {kk}-{n} шағын ауданы" for n in range(1, 13)] for _, kk in MICRODISTRICTS]
+STREET_RU = [f", ул. {ru}" for ru, _ in STREETS]
+STREET_KK = [f", {kk} көшесі" for _, kk in STREETS]
+HOUSE_RU = [f", д. {n}" for n in range(1, 181)]
+HOUSE_KK = [f", {n}-үй" for n in range(1, 181)]
+FLAT_RU = [f", кв. {n}" for n in range(1, 241)]
+FLAT_KK = [f", {n}-пәтер" for n in range(1, 241)]
+# Days before the as-of day an address may date from, by age: up to the person's age, at most 20 years.
+SINCE_SPAN = [min(age * 365 + 1, 20 * 365) for age in range(200)]
+PHONE_PREFIX = [f"+7{code}" for code in OPERATORS]
+MOBILE = "mobile"
+NULL = "\\N"
 
 # Enum values read once (an enum member's .value is a property lookup, paid per person otherwise).
 KANDAS, CITIZEN, PERMANENT = Category.KANDAS.value, Category.CITIZEN.value, AddressKind.PERMANENT.value
 PersonRow = tuple[int, str, str, str, str | None, str, str, str]
 AddressRow = tuple[int, int, str, str, str, str, str, float, float, str, None]
 PhoneRow = tuple[int, int, str, str]
+# The columns of the bulk load's COPY text (``PersonFactory.fill_lines``): a person's as ``sink.PERSON_COLUMNS``;
+# an address's and a phone's without the values every generated row shares (``BULK_FIXED``), which the bulk
+# load sets as the columns' defaults for its transaction (``deferred.fixed_defaults``).
+BULK_ADDRESS_COLUMNS = ("id", "person_id", "text_kk", "text_ru", "kato_code", "lat", "lon", "valid_from")
+BULK_PHONE_COLUMNS = ("id", "person_id", "number")
+BULK_FIXED: dict[str, dict[str, str | None]] = {
+    "person_address": {"kind": AddressKind.PERMANENT.value, "kato_version": KATO_VERSION, "valid_to": None},
+    "person_phone": {"kind": "mobile"},
+}
+
+
+@dataclass
+class LineBatch:
+    """Persons generated as COPY text lines (``PersonFactory.fill_lines``) and what the attacher reads of each:
+    birth date (ISO and ordinal), category, the address's KATO code and its coordinates (as the address line has
+    them), and the person's sex (the attachment's copy of it)."""
+
+    persons: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    births: list[str] = field(default_factory=list)
+    born: list[int] = field(default_factory=list)  # the birth dates' ordinals
+    categories: list[str] = field(default_factory=list)
+    katos: list[str] = field(default_factory=list)
+    lats: list[str] = field(default_factory=list)
+    lons: list[str] = field(default_factory=list)
+    sexes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.persons)
 
 
 class IinCounter:
@@ -41,14 +90,19 @@ class IinCounter:
 
     def __init__(self, used: dict[str, int] | None = None) -> None:
         self.used = used or {}  # 7-digit prefix -> highest serial already in the database
-        self.next: dict[int, int] = {}  # ordinal * 2 + female -> next serial
+        # At (ordinal * 2 + female) - first: [next serial, 7-digit prefix, ISO date, weighted sums W1 and W2 of the
+        # prefix], or None for a day and sex not met yet. A list, not a dict: it is read for every person, and
+        # its index stays in the processor's cache where a dict of as many entries does not.
+        self.slots: list[list[Any] | None] = []
+        self.first = 0
         self.dates: dict[int, tuple[str, str, int, int]] = {}
+        self.isos: dict[int, str] = {}  # ordinal -> ISO date
 
     def date(self, ordinal: int) -> tuple[str, str, int, int]:
         """Return (ISO date, YYMMDD, weighted sum W1, weighted sum W2) of a day, cached."""
         info = self.dates.get(ordinal)
         if info is None:
-            iso = dt.date.fromordinal(ordinal).isoformat()
+            iso = self.iso(ordinal)
             six = iso[2:4] + iso[5:7] + iso[8:10]
             info = (
                 iso,
@@ -59,26 +113,54 @@ class IinCounter:
             self.dates[ordinal] = info
         return info
 
+    def iso(self, ordinal: int) -> str:
+        """The ISO text of a day, cached."""
+        iso = self.isos.get(ordinal)
+        if iso is None:
+            iso = self.isos[ordinal] = dt.date.fromordinal(ordinal).isoformat()
+        return iso
+
+    def _slot(self, ordinal: int, female: bool) -> list[Any]:
+        key = ordinal * 2 + female
+        slots = self.slots
+        if not slots:
+            self.first = key
+        if key < self.first:  # room below, as much again as there is (few moves)
+            grow = max(self.first - key, len(slots))
+            slots[:0] = [None] * grow
+            self.first -= grow
+        if key - self.first >= len(slots):
+            slots.extend([None] * max(key - self.first + 1 - len(slots), len(slots)))
+        iso, six, p1, p2 = self.date(ordinal)
+        century = CENTURY[iso[:2]] + female
+        prefix = f"{six}{century}"
+        slot = [self.used.get(prefix, -1) + 1, prefix, iso, p1 + W1[6] * century, p2 + W2[6] * century]
+        slots[key - self.first] = slot
+        return slot
+
     def issue(self, ordinal: int, female: bool) -> tuple[str, str]:
         """Return (IIN, ISO birth date); a day whose serials are used up moves to the next day."""
+        iin, iso, _ = self.issue_day(ordinal, female)
+        return iin, iso
+
+    def issue_day(self, ordinal: int, female: bool) -> tuple[str, str, int]:
+        """``issue``, with the ordinal of the birth date (the day asked for, or a later one)."""
+        slots = self.slots
         while True:
-            iso, six, p1, p2 = self.date(ordinal)
-            century = {18: 1, 19: 3, 20: 5}[int(iso[:2])] + female
-            key = ordinal * 2 + female
-            serial = self.next.get(key)
-            if serial is None:
-                serial = self.used.get(f"{six}{century}", -1) + 1
-            p1 += 7 * century
-            p2 += W2[6] * century
+            i = ordinal * 2 + female - self.first
+            slot = slots[i] if 0 <= i < len(slots) else None
+            if slot is None:
+                slot = self._slot(ordinal, female)
+            serial, prefix, iso, p1, p2 = slot
             while serial < 10_000:
                 check = (p1 + SERIAL_W1[serial]) % 11
                 if check == 10:
                     check = (p2 + SERIAL_W2[serial]) % 11
                 if check != 10:
-                    self.next[key] = serial + 1
-                    return f"{six}{century}{SERIAL[serial]}{check}", iso
+                    slot[0] = serial + 1
+                    return f"{prefix}{SERIAL[serial]}{check}", iso, ordinal
                 serial += 1
-            self.next[key] = serial
+            slot[0] = serial
             ordinal += 1
 
 
@@ -145,57 +227,157 @@ class PersonFactory:
         phones: list[PhoneRow],
     ) -> None:
         """Append `count` persons living in the site's catchment, with ids from (person, address, phone)."""
+        self._fill(site, count, ids, persons, addresses, phones, None)
+
+    def fill_lines(self, site: SitePlan, count: int, ids: tuple[int, int, int], out: LineBatch) -> None:
+        """``fill``, the same persons, appended to ``out`` as COPY text lines in the bulk layouts (the
+        ``BULK_*_COLUMNS``), with what the attacher reads of each of them."""
+        self._fill(site, count, ids, [], [], [], out)
+
+    def _fill(
+        self,
+        site: SitePlan,
+        count: int,
+        ids: tuple[int, int, int],
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        out: LineBatch | None,
+    ) -> None:
+        """``fill`` (``out`` None: rows) or ``fill_lines`` (``out``: lines), one sequence of draws for both.
+
+        ``identity`` is written out here (the same draws in the same order) and everything that depends only
+        on a place, an age or a drawn index is looked up: this loop is most of the national load's Python time.
+        """
         if count and not site.catchment:
             raise ValueError(f"site {site.name_ru} has people to place but no catchment")
         r = self.rng.random
-        places = [pl for pl, _ in site.catchment]
+        bisect_right = bisect.bisect_right
         cum = list(itertools.accumulate(w for _, w in site.catchment))
         total = cum[-1] if cum else 0.0
+        n_places = len(cum)
+        near_site = site.spread_km > 0
+        # Per place: (people live around the site, lat, lon, locality ru, locality kk, KATO code).
+        places = [
+            (near_site and pl.urban, pl.lat, pl.lon, pl.locality_ru, pl.locality_kk, pl.code)
+            for pl, _ in site.catchment
+        ]
+        site_spread, site_lat, site_lon = site.spread_km, site.lat, site.lon
         pid, aid, tid = ids
-        as_of = self.as_of
+        as_of, age_cum, age_male, age_last = self.as_of, self.age_cum, self.age_male, len(self.age_cum) - 1
+        age_total, cat_cum, cat_total, cats = self.age_cum[-1], self.cat_cum, self.cat_cum[-1], self.cats
+        citizen_kazakh, p = self.citizen_kazakh, self.params
+        translit, no_patronymic = p.transliterated_share, p.no_patronymic
+        kazakh_form = p.no_patronymic + p.kazakh_form_patronymic
+        nb, issue, iso_of = self.names, self.iins.issue_day, self.iins.iso
+        kk_given, kk_given_ru, kk_surname, kk_surname_ru = nb.kk_given, nb.kk_given_ru, nb.kk_surname, nb.kk_surname_ru
+        kk_patr_kz, kk_patr_kz_ru, kk_patr_ru = nb.kk_patronymic_kz, nb.kk_patronymic_kz_ru, nb.kk_patronymic_ru
+        ru_given, ru_surname, ru_patronymic = nb.ru_given, nb.ru_surname, nb.ru_patronymic
         lat_lo, lat_hi = KZ_LAT[0] + 0.05, KZ_LAT[1] - 0.05
         lon_lo, lon_hi = KZ_LON[0] + 0.05, KZ_LON[1] - 0.05
+        n_micro, n_streets = len(MICRODISTRICTS), len(STREETS)
+        if out is not None:
+            person_line, address_line, phone_line = out.persons.append, out.addresses.append, out.phones.append
+            birth, born_on, category_of = out.births.append, out.born.append, out.categories.append
+            kato_of = out.katos.append
+            lat_of, lon_of, sex_of = out.lats.append, out.lons.append, out.sexes.append
+        else:
+            person, address, phone = persons.append, addresses.append, phones.append
         for _ in range(count):
-            iin, surname, given, patronymic, iso, sex, category, age = self.identity()
-            persons.append((pid, iin, surname, given, patronymic, iso, sex, category))
-            place = places[min(bisect.bisect(cum, r() * total), len(places) - 1)]
-            if site.spread_km > 0 and place.urban:
-                spread, lat0, lon0, flat = site.spread_km, site.lat, site.lon, r() < 0.8
+            age = bisect_right(age_cum, r() * age_total)
+            if age > age_last:
+                age = age_last
+            female = r() >= age_male[age]
+            iin, iso, born = issue(as_of - int((age + r()) * 365.2425) - 1, female)
+            category = cats[bisect_right(cat_cum, r() * cat_total)]
+            f = 1 if female else 0
+            if category == KANDAS or (category == CITIZEN and r() < citizen_kazakh):
+                if r() < translit:
+                    given_l, surname_l = kk_given_ru[f], kk_surname_ru[f]
+                    patronymics = kk_patr_kz_ru[f]
+                else:
+                    given_l, surname_l = kk_given[f], kk_surname[f]
+                    patronymics = kk_patr_kz[f]
+                given = given_l[int(r() * len(given_l))]
+                surname = surname_l[int(r() * len(surname_l))]
+                x = r()
+                if x < no_patronymic:
+                    patronymic = None
+                else:
+                    if x >= kazakh_form:
+                        patronymics = kk_patr_ru[f]
+                    patronymic = patronymics[int(r() * len(patronymics))]
             else:
-                spread, lat0, lon0, flat = 1.0, place.lat, place.lon, r() < 0.05
-            lat = min(lat_hi, max(lat_lo, lat0 + (2 * r() - 1) * spread * KM_LAT))
-            lon = min(lon_hi, max(lon_lo, lon0 + (2 * r() - 1) * spread * KM_LON))
+                given_l, surname_l, patronymics = ru_given[f], ru_surname[f], ru_patronymic[f]
+                given = given_l[int(r() * len(given_l))]
+                surname = surname_l[int(r() * len(surname_l))]
+                patronymic = None if r() < 0.02 else patronymics[int(r() * len(patronymics))]
+            sex = "female" if female else "male"
+            i = bisect_right(cum, r() * total)
+            around_site, lat0, lon0, locality_ru, locality_kk, kato = places[i if i < n_places else n_places - 1]
+            if around_site:
+                spread, lat0, lon0, flat = site_spread, site_lat, site_lon, r() < 0.8
+            else:
+                spread, flat = 1.0, r() < 0.05
+            lat = lat0 + (2 * r() - 1) * spread * KM_LAT
+            lat = lat_lo if lat < lat_lo else lat_hi if lat > lat_hi else lat
+            lon = lon0 + (2 * r() - 1) * spread * KM_LON
+            lon = lon_lo if lon < lon_lo else lon_hi if lon > lon_hi else lon
             if flat and r() < 0.25:
-                m_ru, m_kk = MICRODISTRICTS[int(r() * len(MICRODISTRICTS))]
-                n = int(r() * 12) + 1
-                street_ru, street_kk = f"мкр. {m_ru}-{n}", f"{m_kk}-{n} шағын ауданы"
+                m = int(r() * n_micro)
+                n = int(r() * 12)
+                street_ru, street_kk = MICRO_RU[m][n], MICRO_KK[m][n]
             else:
-                s_ru, s_kk = STREETS[int(r() * len(STREETS))]
-                street_ru, street_kk = f"ул. {s_ru}", f"{s_kk} көшесі"
-            house = int(r() * 180) + 1
+                s = int(r() * n_streets)
+                street_ru, street_kk = STREET_RU[s], STREET_KK[s]
+            house = int(r() * 180)
             if flat:
-                apt = int(r() * 240) + 1
-                text_ru = f"{place.locality_ru}, {street_ru}, д. {house}, кв. {apt}"
-                text_kk = f"{place.locality_kk}, {street_kk}, {house}-үй, {apt}-пәтер"
+                apt = int(r() * 240)
+                text_ru = f"{locality_ru}{street_ru}{HOUSE_RU[house]}{FLAT_RU[apt]}"
+                text_kk = f"{locality_kk}{street_kk}{HOUSE_KK[house]}{FLAT_KK[apt]}"
             else:
-                text_ru = f"{place.locality_ru}, {street_ru}, д. {house}"
-                text_kk = f"{place.locality_kk}, {street_kk}, {house}-үй"
-            since = as_of - int(r() * min(age * 365 + 1, 20 * 365)) - 1
-            addresses.append(
-                (
-                    aid,
-                    pid,
-                    PERMANENT,
-                    text_kk,
-                    text_ru,
-                    place.code,
-                    KATO_VERSION,
-                    round(lat, 6),
-                    round(lon, 6),
-                    self.iins.date(since)[0],
-                    None,
-                )
-            )
+                text_ru = f"{locality_ru}{street_ru}{HOUSE_RU[house]}"
+                text_kk = f"{locality_kk}{street_kk}{HOUSE_KK[house]}"
+            since = iso_of(as_of - int(r() * SINCE_SPAN[age]) - 1)
+            # round(x, 6) as text: the same decimal digits (correctly rounded), trailing zeros dropped as repr does.
+            lat_text = f"{lat:.6f}".rstrip("0")
+            if lat_text[-1] == ".":
+                lat_text += "0"
+            lon_text = f"{lon:.6f}".rstrip("0")
+            if lon_text[-1] == ".":
+                lon_text += "0"
             # A child's contact number is a parent's mobile (the registry keeps one for everybody).
-            phones.append((tid, pid, f"+7{OPERATORS[int(r() * 12)]}{int(r() * 10_000_000):07d}", "mobile"))
+            number = f"{PHONE_PREFIX[int(r() * 12)]}{str(10_000_000 + int(r() * 10_000_000))[1:]}"
+            if out is not None:
+                person_line(
+                    f"{pid}\t{iin}\t{surname}\t{given}\t{NULL if patronymic is None else patronymic}"
+                    f"\t{iso}\t{sex}\t{category}\n"
+                )
+                address_line(f"{aid}\t{pid}\t{text_kk}\t{text_ru}\t{kato}\t{lat_text}\t{lon_text}\t{since}\n")
+                phone_line(f"{tid}\t{pid}\t{number}\n")
+                birth(iso)
+                born_on(born)
+                category_of(category)
+                kato_of(kato)
+                lat_of(lat_text)
+                lon_of(lon_text)
+                sex_of(sex)
+            else:
+                person((pid, iin, surname, given, patronymic, iso, sex, category))
+                address(
+                    (
+                        aid,
+                        pid,
+                        PERMANENT,
+                        text_kk,
+                        text_ru,
+                        kato,
+                        KATO_VERSION,
+                        float(lat_text),
+                        float(lon_text),
+                        since,
+                        None,
+                    )
+                )
+                phone((tid, pid, number, MOBILE))
             pid, aid, tid = pid + 1, aid + 1, tid + 1

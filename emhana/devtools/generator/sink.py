@@ -27,9 +27,16 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, text
 
 from emhana.attachment.models import ATTACHMENT_CHAIN
-from emhana.devtools.generator.attach import ATTACHMENT_COLUMNS, AttachmentRow
-from emhana.devtools.generator.deferred import LOADED_TABLES, defer, restore
-from emhana.devtools.generator.people import AddressRow, PersonRow, PhoneRow
+from emhana.devtools.generator.attach import ATTACHMENT_COLUMNS, FIRST, RESIDENCE, AttachmentRow
+from emhana.devtools.generator.deferred import LOADED_TABLES, defer, fixed_defaults, restore
+from emhana.devtools.generator.people import (
+    BULK_ADDRESS_COLUMNS,
+    BULK_FIXED,
+    BULK_PHONE_COLUMNS,
+    AddressRow,
+    PersonRow,
+    PhoneRow,
+)
 from emhana.kernel import clock
 from emhana.kernel.db import is_postgres
 from emhana.trust.chain.bulk import HEAD_COLUMNS, LINK_COLUMNS, FreshChains, Opener, encode
@@ -58,6 +65,22 @@ PERSON_FIELDS = ("person_sex", "person_birth_date")
 CHAIN_TABLES = (("chain_link", LINK_COLUMNS), ("chain_head", HEAD_COLUMNS))
 NULL = "\\N"
 Batch = tuple[bytes, ...]
+# The bulk load's COPY layouts: every column whose value all the generated rows share is left out of the text
+# and set as the column's default for the load's transaction (``bulk_fixed``; ``deferred.fixed_defaults`` puts
+# the migrations' defaults back before it commits). Less text to format, send and parse, the same rows stored.
+BULK_ATTACHMENT_COLUMNS = (
+    "id",
+    "person_id",
+    "entity_id",
+    "site_id",
+    "district_id",
+    "doctor_id",
+    "begin_date",
+    "insured_until",
+    "decided_on",
+)
+BULK_LINK_COLUMNS = ("kind", "chain_key", "record_id", "record_hash", "link_hash")
+BULK_HEAD_COLUMNS = ("kind", "chain_key", "head_hash")
 # The open links of the generated rows: a person hashes all its identity fields (death_date NULL), a first
 # attachment its opening fields (care_at_home NULL, so not hashed). chain_lines fills them in this order.
 PERSON_OPENER = Opener(PERSON)
@@ -140,6 +163,99 @@ def _persons_by_id(persons: list[PersonRow]) -> Callable[[int], PersonRow]:
     if persons and persons[-1][0] - first == len(persons) - 1:
         return lambda pid: persons[pid - first]
     return {p[0]: p for p in persons}.__getitem__
+
+
+def bulk_fixed(at: dt.datetime) -> dict[str, dict[str, str | None]]:
+    """The values every row of a bulk load shares, by table and column (None: NULL); the rows' columns that
+    ``attachment_lines`` and ``chain_lines`` write and the bulk layouts leave out."""
+    stamp = at.isoformat()
+    return {
+        **BULK_FIXED,
+        "attachment": {
+            "place_basis": RESIDENCE,
+            "cause": FIRST,
+            "end_date": None,
+            "end_reason": None,
+            "application_id": None,
+            "created_at": stamp,
+            "created_by": None,
+        },
+        "chain_link": {"seq": "1", "event": OPEN, "prev_hash": GENESIS, "linked_at": stamp},
+        "chain_head": {"seq": "1"},
+    }
+
+
+def bulk_statements(person_fields: bool) -> list[str]:
+    """The COPY statements of a bulk load's batch, in the order of its texts (``bulk_texts``, ``chain_text``)."""
+    attachment: tuple[str, ...] = (*BULK_ATTACHMENT_COLUMNS, *(PERSON_FIELDS if person_fields else ()))
+    tables = (
+        ("person", PERSON_COLUMNS),
+        ("person_address", BULK_ADDRESS_COLUMNS),
+        ("person_phone", BULK_PHONE_COLUMNS),
+        ("attachment", attachment),
+        ("chain_link", BULK_LINK_COLUMNS),
+        ("chain_head", BULK_HEAD_COLUMNS),
+    )
+    return [f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, cols in tables]
+
+
+def bulk_attachment_lines(rows: list[AttachmentRow], persons: Callable[[int], tuple[str, str]] | None = None) -> str:
+    """Attachments in the bulk layout (``BULK_ATTACHMENT_COLUMNS``; with ``persons``, a person id's sex and birth
+    date, the columns of ``PERSON_FIELDS`` follow). The rows' other values are ``bulk_fixed``'s: a row that
+    differs is refused."""
+    n = NULL
+    for r in rows:
+        if (r[6], r[7], r[9], r[10], r[12], r[14]) != _FIXED_ATTACHMENT:
+            raise ValueError(f"attachment {r[0]} is not an open first attachment on the permanent residence")
+    if persons is None:
+        return "".join(
+            f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[8]}"
+            f"\t{n if r[11] is None else r[11]}\t{r[13]}\n"
+            for r in rows
+        )
+    return "".join(
+        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{n if r[5] is None else r[5]}\t{r[8]}"
+        f"\t{n if r[11] is None else r[11]}\t{r[13]}\t{p[0]}\t{p[1]}\n"
+        for r in rows
+        for p in (persons(r[1]),)
+    )
+
+
+_FIXED_ATTACHMENT = (RESIDENCE, FIRST, None, None, None, None)
+
+
+def bulk_texts(
+    persons: list[PersonRow],
+    addresses: list[AddressRow],
+    phones: list[PhoneRow],
+    attachments: list[AttachmentRow],
+    person_fields: bool,
+) -> Batch:
+    """A batch of rows in the bulk layouts: persons, addresses, phones, attachments (``PersonFactory.fill_lines``
+    writes the first three straight away). Rows whose values differ from ``bulk_fixed``'s are refused."""
+    for a in addresses:
+        if (a[2], a[6], a[10]) != _FIXED_ADDRESS:
+            raise ValueError(f"address {a[0]} is not a current permanent address of this KATO version")
+    if any(t[3] != "mobile" for t in phones):
+        raise ValueError("a phone of the batch is not a mobile")
+    by_id = _persons_by_id(persons)
+    return (
+        person_lines(persons).encode(),
+        "".join(f"{r[0]}\t{r[1]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[7]}\t{r[8]}\t{r[9]}\n" for r in addresses).encode(),
+        "".join(f"{r[0]}\t{r[1]}\t{r[2]}\n" for r in phones).encode(),
+        bulk_attachment_lines(attachments, _sex_and_birth(by_id) if person_fields else None).encode(),
+    )
+
+
+def _sex_and_birth(by_id: Callable[[int], PersonRow]) -> Callable[[int], tuple[str, str]]:
+    def of(pid: int) -> tuple[str, str]:
+        p = by_id(pid)
+        return p[6], p[5]
+
+    return of
+
+
+_FIXED_ADDRESS = tuple(BULK_FIXED["person_address"][c] for c in ("kind", "kato_version", "valid_to"))
 
 
 def chain_rows(persons: list[PersonRow], attachments: list[AttachmentRow], at: dt.datetime) -> FreshChains:
@@ -231,32 +347,27 @@ def parse_persons(text: str) -> list[PersonRow]:
     return rows
 
 
-def parse_addresses(text: str) -> list[AddressRow]:
-    """The rows of ``address_lines`` text (whose values hold no COPY escape; coordinates as ``repr`` wrote them)."""
-    rows: list[AddressRow] = []
-    for line in text.split("\n")[:-1]:
-        f = line.split("\t")
-        rows.append((int(f[0]), int(f[1]), f[2], f[3], f[4], f[5], f[6], float(f[7]), float(f[8]), f[9], None))
-    return rows
-
-
 def parse_attachments(text: str) -> list[AttachmentRow]:
-    """The rows of ``attachment_lines`` text (whose values hold no COPY escape)."""
+    """The rows of ``bulk_attachment_lines`` text (whose values hold no COPY escape), ``bulk_fixed``'s values in
+    the columns the layout leaves out."""
     rows: list[AttachmentRow] = []
     for line in text.split("\n")[:-1]:
         f = line.split("\t")
-        row: Any = (
-            int(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), _number(f[5]), f[6], f[7], f[8], _value(f[9]),
-            _value(f[10]), _value(f[11]), _number(f[12]), f[13], _number(f[14]),
+        if len(f) not in (9, 11):
+            raise ValueError(f"an attachment line of {len(f)} fields")
+        rows.append(
+            (
+                int(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), _number(f[5]), RESIDENCE, FIRST, f[6], None,
+                None, _value(f[7]), None, f[8], None,
+            )
         )  # fmt: skip
-        rows.append(row)
     return rows
 
 
 def chain_text(persons: bytes, attachments: bytes, at: dt.datetime) -> tuple[bytes, bytes]:
-    """The COPY text of the chain links and heads of a batch given as COPY text (``person_lines`` and
-    ``attachment_lines``, as another process formatted them): character for character ``chain_lines`` of its
-    rows (tests/devtools/generator/test_bulk_load.py compares them).
+    """The COPY text (bulk layouts: ``BULK_LINK_COLUMNS``, ``BULK_HEAD_COLUMNS``) of the chain links and heads of a
+    batch given as COPY text (``person_lines`` and ``bulk_attachment_lines``, as another process formatted them):
+    ``chain_lines`` of its rows, in the bulk layouts (tests/devtools/generator/test_bulk_load.py compares them).
 
     The canonical record text is laid out here with the values taken from the lines as they are (a string is
     its characters between quotes, an int its digits, ``\\N`` null): one split, two f-strings and two SHA-256
@@ -268,14 +379,32 @@ def chain_text(persons: bytes, attachments: bytes, at: dt.datetime) -> tuple[byt
         except _NotBare:
             pass
     links, heads = chain_lines(parse_persons(persons.decode()), parse_attachments(attachments.decode()), at)
-    return links.encode(), heads.encode()
+    return bulk_links(links).encode(), bulk_heads(heads).encode()
+
+
+def bulk_links(links: str) -> str:
+    """``link_lines`` text in the bulk layout (``BULK_LINK_COLUMNS``)."""
+    out = []
+    for line in links.split("\n")[:-1]:
+        f = line.split("\t")
+        out.append(f"{f[0]}\t{f[1]}\t{f[3]}\t{f[5]}\t{f[7]}\n")
+    return "".join(out)
+
+
+def bulk_heads(heads: str) -> str:
+    """``head_lines`` text in the bulk layout (``BULK_HEAD_COLUMNS``)."""
+    out = []
+    for line in heads.split("\n")[:-1]:
+        f = line.split("\t")
+        out.append(f"{f[0]}\t{f[1]}\t{f[3]}\n")
+    return "".join(out)
 
 
 def _bare_chain_text(persons: str, attachments: str, at: dt.datetime) -> tuple[bytes, bytes]:
     """``chain_text`` of lines whose values hold no quote nor control character; raises ``_NotBare`` at a line
     holding a backslash anywhere but in a NULL (``\\N``) of a field that may be NULL."""
     sha, n = hashlib.sha256, NULL
-    stamp, created, g = at.isoformat(), encode(at), GENESIS
+    g, opened = GENESIS, OPEN
     pk, ak = PERSON.name, ATTACHMENT_CHAIN.name
     links: list[str] = []
     heads: list[str] = []
@@ -290,29 +419,29 @@ def _bare_chain_text(persons: str, attachments: str, at: dt.datetime) -> tuple[b
             f'"given_name":"{given}","iin":"{iin}","patronymic":{patronymic},"sex":"{sex}","surname":"{surname}"}},'
             f'"id":{pid},"table":"person"}}'.encode()
         ).hexdigest()
-        lh = sha(f"{pk}|{pid}|{pid}|{OPEN}|{rec}|{g}".encode()).hexdigest()
-        link(f"{pk}\t{pid}\t1\t{pid}\t{OPEN}\t{rec}\t{g}\t{lh}\t{stamp}\n")
-        head(f"{pk}\t{pid}\t1\t{lh}\n")
+        lh = sha(f"{pk}|{pid}|{pid}|{opened}|{rec}|{g}".encode()).hexdigest()
+        link(f"{pk}\t{pid}\t{pid}\t{rec}\t{lh}\n")
+        head(f"{pk}\t{pid}\t{lh}\n")
+    # The attachment's opening fields in canonical order, bulk_fixed's values laid out once.
+    head_text = '{"event":"open","fields":{"application_id":null,"begin_date":"'
+    cause = f'","cause":{encode(FIRST)},"created_at":{encode(at)},"created_by":null,"decided_on":"'
+    basis = f',"place_basis":{encode(RESIDENCE)},"site_id":'
     for line in attachments.split("\n")[:-1]:
         f = line.split("\t")
-        if len(f) not in (16, 18):
+        if len(f) not in (9, 11):
             raise ValueError(f"an attachment line of {len(f)} fields")
-        aid, person, doctor, insured, application, created_by = f[0], f[1], f[5], f[11], f[12], f[14]
-        nulls = (doctor == n) + (f[9] == n) + (f[10] == n) + (insured == n) + (application == n) + (created_by == n)
-        if line.count("\\") != nulls:
+        aid, person, doctor, insured = f[0], f[1], f[5], f[7]
+        if line.count("\\") != (doctor == n) + (insured == n):
             raise _NotBare
         insured = "null" if insured == n else f'"{insured}"'
         rec = sha(
-            f'{{"event":"open","fields":{{"application_id":{"null" if application == n else application},'
-            f'"begin_date":"{f[8]}","cause":"{f[7]}","created_at":{created},'
-            f'"created_by":{"null" if created_by == n else created_by},"decided_on":"{f[13]}",'
-            f'"district_id":{f[4]},"doctor_id":{"null" if doctor == n else doctor},"entity_id":{f[2]},'
-            f'"insured_until":{insured},"person_id":{person},'
-            f'"place_basis":"{f[6]}","site_id":{f[3]}}},"id":{aid},"table":"attachment"}}'.encode()
+            f'{head_text}{f[6]}{cause}{f[8]}","district_id":{f[4]},"doctor_id":{"null" if doctor == n else doctor},'
+            f'"entity_id":{f[2]},"insured_until":{insured},"person_id":{person}'
+            f'{basis}{f[3]}}},"id":{aid},"table":"attachment"}}'.encode()
         ).hexdigest()
-        lh = sha(f"{ak}|{person}|{aid}|{OPEN}|{rec}|{g}".encode()).hexdigest()
-        link(f"{ak}\t{person}\t1\t{aid}\t{OPEN}\t{rec}\t{g}\t{lh}\t{stamp}\n")
-        head(f"{ak}\t{person}\t1\t{lh}\n")
+        lh = sha(f"{ak}|{person}|{aid}|{opened}|{rec}|{g}".encode()).hexdigest()
+        link(f"{ak}\t{person}\t{aid}\t{rec}\t{lh}\n")
+        head(f"{ak}\t{person}\t{lh}\n")
     return "".join(links).encode(), "".join(heads).encode()
 
 
@@ -356,15 +485,20 @@ class PostgresCopySink:
         tables: tuple[str, str, str] = ("person", "person_address", "person_phone"),
         at: dt.datetime | None = None,
         commit: bool = True,
+        bulk: bool = False,
     ) -> None:
         self.raw = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection  # psycopg.Connection
         self.at = at or moment()
         self.commit = commit  # False: the batches add up in one transaction (a bulk load commits it)
+        self.person_fields = has_person_fields(self.conn)
+        self.bulk = bulk  # batches in the bulk layouts (bulk_texts, chain_text), bulk_fixed's defaults set
+        if bulk:
+            self.statements = bulk_statements(self.person_fields)
+            return
         self.statements = [
             f"COPY {name} ({', '.join(cols)}) FROM STDIN" for name, (_, cols) in zip(tables, TABLES, strict=True)
         ]
-        self.person_fields = has_person_fields(self.conn)
         attachment = ATTACHMENT_TABLE[0]
         columns: tuple[str, ...] = ATTACHMENT_TABLE[1]
         if self.person_fields:
@@ -422,7 +556,24 @@ class PostgresCopySink:
         phones: list[PhoneRow],
         attachments: list[AttachmentRow] | None = None,
     ) -> None:
-        self.send(self.prepare(persons, addresses, phones, attachments, self.at, self.person_fields))
+        self.send(self.format(persons, addresses, phones, attachments))
+
+    def format(
+        self,
+        persons: list[PersonRow],
+        addresses: list[AddressRow],
+        phones: list[PhoneRow],
+        attachments: list[AttachmentRow] | None = None,
+    ) -> Batch:
+        """A batch as ``send`` takes it (in the bulk layouts for a bulk sink)."""
+        if self.bulk:
+            return self.hashed(bulk_texts(persons, addresses, phones, attachments or [], self.person_fields))
+        return self.prepare(persons, addresses, phones, attachments, self.at, self.person_fields)
+
+    def hashed(self, texts: Batch) -> Batch:
+        """A batch in the bulk layouts (persons, addresses, phones, attachments) with its chain links and heads,
+        hashed from that text (``chain_text``)."""
+        return (*texts, *chain_text(texts[0], texts[3], self.at))
 
     def close(self) -> None:
         self.raw.close()
@@ -495,7 +646,9 @@ class BackgroundSink:
 
     ``bulk=True``: one writer, one transaction for the whole load, the loaded tables' secondary indexes and
     foreign keys set aside first (``deferred.defer``) and built again by close() before it commits; abort()
-    (or a failed batch) rolls everything back, the schema included.
+    (or a failed batch) rolls everything back, the schema included. Its batches are in the bulk layouts, the
+    values every generated row shares set as the columns' defaults for the transaction (``bulk_fixed``,
+    ``deferred.fixed_defaults``) and the migrations' defaults put back by close() with the indexes.
     """
 
     SWITCH_INTERVAL = 0.0002
@@ -506,11 +659,13 @@ class BackgroundSink:
         self.at = at or moment()
         self.bulk = bulk
         workers = 1 if bulk else workers
-        self.sinks = [PostgresCopySink(engine, at=self.at, commit=not bulk) for _ in range(workers)]
+        self.sinks = [PostgresCopySink(engine, at=self.at, commit=not bulk, bulk=bulk) for _ in range(workers)]
         self.restore: list[str] = []
         if bulk:
             try:
-                self.restore = defer(self.sinks[0].conn, LOADED_TABLES)
+                conn = self.sinks[0].conn
+                self.restore = defer(conn, LOADED_TABLES)
+                self.restore = fixed_defaults(conn, bulk_fixed(self.at)) + self.restore
             except BaseException:
                 self.sinks[0].abort()
                 raise
@@ -545,16 +700,17 @@ class BackgroundSink:
     ) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(
-            PostgresCopySink.prepare(persons, addresses, phones, attachments, self.at, self.sinks[0].person_fields)
-        )
+        self.queue.put(self.sinks[0].format(persons, addresses, phones, attachments))
 
     def write_texts(self, texts: Batch) -> None:
-        """Queue a batch already formatted as COPY text (made in other processes: persons, addresses, phones,
-        attachments); its chain links and heads are hashed here, from that text (``chain_text``)."""
+        """Queue a batch of a bulk load already formatted as COPY text in the bulk layouts (made in other
+        processes: persons, addresses, phones, attachments); its chain links and heads are hashed here, from that
+        text (``chain_text``)."""
         if self.error is not None:
             raise self.error
-        self.queue.put((*texts, *chain_text(texts[0], texts[3], self.at)))
+        if not self.bulk:
+            raise RuntimeError("only a bulk load takes batches formatted elsewhere")
+        self.queue.put(self.sinks[0].hashed(texts))
 
     @property
     def person_fields(self) -> bool:

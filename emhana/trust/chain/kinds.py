@@ -92,6 +92,9 @@ def table_of(model: type) -> Table:
 
 def _plain(value: Any) -> Any:
     """One JSON value per stored value, the same whichever database returned it."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -105,14 +108,66 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_hash(kind: ChainKind, row: Mapping[str, Any], event_: str) -> str:
-    """SHA-256 of the canonical JSON of one event of one record."""
+def canonical_json(kind: ChainKind, row: Mapping[str, Any], event_: str) -> str:
+    """The canonical JSON that ``record_hash`` hashes: ``json.dumps`` of ``{"event", "fields", "id", "table"}`` with
+    sorted keys, no spaces and no ASCII escaping (the reference form, kept for the tests that pin ``record_hash``)."""
     fields = kind.end_fields if event_ == END else kind.open_fields
     hashed = {f: _plain(row[f]) for f in fields}
     if event_ != END:
         hashed.update({f: _plain(row[f]) for f in kind.optional_fields if row.get(f) is not None})
     doc = {"table": kind.table.name, "id": int(row["id"]), "event": event_, "fields": hashed}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_string = json.encoder.encode_basestring  # json.dumps' own quoting of a str with ensure_ascii=False (C where built)
+
+
+def _json(value: Any) -> str:
+    """One value as ``json.dumps`` writes it in ``canonical_json``: the common types directly, any other by it."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# Per kind and event: the hashed fields in the order json.dumps sorts them, each with its quoted name and whether it
+# is optional (left out when None), and the document's text around the fields.
+_Layout = tuple["ChainKind", tuple[tuple[str, str, bool], ...], str, str]
+_LAYOUTS: dict[tuple[int, str], _Layout] = {}
+
+
+def _layout(kind: ChainKind, event_: str) -> _Layout:
+    found = _LAYOUTS.get((id(kind), event_))
+    if found is not None and found[0] is kind:
+        return found
+    if event_ == END:
+        named = dict.fromkeys(kind.end_fields, False)
+    else:
+        named = {**dict.fromkeys(kind.optional_fields, True), **dict.fromkeys(kind.open_fields, False)}
+    fields = tuple((name, _string(name) + ":", named[name]) for name in sorted(named))
+    head = '{"event":' + _string(event_) + ',"fields":{'
+    tail = '"table":' + _string(kind.table.name) + "}"
+    found = _LAYOUTS[(id(kind), event_)] = (kind, fields, head, tail)
+    return found
+
+
+def record_hash(kind: ChainKind, row: Mapping[str, Any], event_: str) -> str:
+    """SHA-256 of the canonical JSON of one event of one record (``canonical_json``, written here without building
+    the document: the same text, pinned by tests/trust/chain/test_kinds.py)."""
+    _, fields, head, tail = _layout(kind, event_)
+    parts = []
+    for name, quoted, optional in fields:
+        value = row.get(name) if optional else row[name]
+        if optional and value is None:
+            continue
+        parts.append(quoted + _json(_plain(value)))
+    text = head + ",".join(parts) + '},"id":' + int.__repr__(int(row["id"])) + "," + tail
     return hashlib.sha256(text.encode()).hexdigest()
 
 

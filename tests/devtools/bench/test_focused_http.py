@@ -1,6 +1,7 @@
 """`emhana bench http` (emhana.devtools.bench.focused.http; its --help and refusal of SQLite are checked with the
 others in test_focused.py) runs a tiny country through the real server on PostgreSQL (EMHANA_TEST_DATABASE_URL)
-with every sample path answering 200, the reference floor (emhana.devtools.bench.floor) beside ping among them.
+with every sample path answering 200, the reference floor (emhana.devtools.bench.floor) and its async twin
+(emhana.devtools.bench.floor_async) beside ping among them.
 Never its values."""
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def test_a_smoke_run_answers_every_path() -> None:
     code, output = bench("--smoke", "--database-url", base)
     assert code == 0, output
     assert "| path" in output and "|---" in output
-    for kind in ("ping", "floor (reference)", "attachment", "clearance", "fhir_patient", "near"):
+    for kind in ("ping", "floor (reference)", "floor_async (reference)", "attachment", "clearance", "fhir_patient"):
         assert f"| {kind} " in output
-    assert "audited reads as a fraction of the floor's req/s: attachment " in output
+    assert "| near " in output
+    assert "audited reads as a fraction of the floor's req/s: floor_async " in output
     assert "note:" not in output  # no sample path refused
     rows = [line.split("|") for line in output.splitlines() if line.startswith("| ") and "path" not in line]
     assert all(r[7].strip() == "0" for r in rows)  # no non-2xx answer

@@ -55,7 +55,7 @@ FIGURES = [
     "seal.verify_per_s.ratio",
     *[
         f"http.{k}.{m}"
-        for k in ("attachment", "clearance", "fhir_patient", "near", "floor")
+        for k in ("attachment", "clearance", "fhir_patient", "near", "floor", "floor_async")
         for m in ("rps", "rps.baseline", "rps.ratio", "p99_ms", "p50_ms")
     ],
     "http.ping.p50_ms",

@@ -12,10 +12,12 @@ from sqlalchemy import Engine, text
 
 from emhana import models  # noqa: F401  (registers every chained table)
 from emhana.devtools.generator import generate, sink
-from emhana.devtools.generator.attach import Attacher, AttachmentRow
+from emhana.devtools.generator.attach import ATTACHMENT_COLUMNS, Attacher, AttachmentRow
 from emhana.devtools.generator.people import AddressRow, PersonFactory, PersonRow
 from emhana.kernel import clock
+from emhana.reference.loader import KATO_VERSION
 from emhana.testing.databases import migrated_schema, postgres_test_url
+from emhana.trust.chain.bulk import HEAD_COLUMNS, LINK_COLUMNS
 from emhana.trust.chain.verify import verify
 
 AT = dt.datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=dt.UTC)
@@ -54,22 +56,47 @@ def test_chain_lines_are_the_links_and_heads_of_chain_rows() -> None:
 
 
 def _texts(persons: list[PersonRow], attachments: list[AttachmentRow], person_fields: bool) -> tuple[bytes, bytes]:
-    return (
-        sink.person_lines(persons).encode(),
-        sink.attachment_lines(attachments, AT, persons if person_fields else None).encode(),
-    )
+    """The persons and attachments of a bulk load's batch (``bulk_texts``: the attachments in the bulk layout)."""
+    texts = sink.bulk_texts(persons, [], [], attachments, person_fields)
+    return texts[0], texts[3]
+
+
+def _bulk(links_and_heads: tuple[str, str]) -> tuple[bytes, bytes]:
+    """``chain_lines``'s text in the bulk layouts."""
+    links, heads = links_and_heads
+    return sink.bulk_links(links).encode(), sink.bulk_heads(heads).encode()
 
 
 @pytest.mark.parametrize("person_fields", [False, True])
 def test_chain_text_hashes_the_copy_text_as_chain_lines_hashes_the_rows(
     person_fields: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    expected = tuple(part.encode() for part in sink.chain_lines(BARE_PERSONS, BARE_ATTACHMENTS, AT))
-    only_persons = tuple(part.encode() for part in sink.chain_lines(BARE_PERSONS, [], AT))
+    expected = _bulk(sink.chain_lines(BARE_PERSONS, BARE_ATTACHMENTS, AT))
+    only_persons = _bulk(sink.chain_lines(BARE_PERSONS, [], AT))
     persons, attachments = _texts(BARE_PERSONS, BARE_ATTACHMENTS, person_fields)
     monkeypatch.setattr(sink, "chain_lines", None)  # the text's own path, not the rows'
     assert sink.chain_text(persons, attachments, AT) == expected
     assert sink.chain_text(persons, b"", AT) == only_persons
+
+
+def test_the_bulk_layouts_leave_out_the_fixed_columns_of_the_full_ones() -> None:
+    links, heads = sink.chain_lines(BARE_PERSONS, BARE_ATTACHMENTS, AT)
+    fixed = sink.bulk_fixed(AT)
+    for full, bulk, columns, table in (
+        (links, sink.bulk_links(links), LINK_COLUMNS, "chain_link"),
+        (heads, sink.bulk_heads(heads), HEAD_COLUMNS, "chain_head"),
+    ):
+        for full_line, bulk_line in zip(full.splitlines(), bulk.splitlines(), strict=True):
+            values = dict(zip(columns, full_line.split("\t"), strict=True))
+            kept = [c for c in columns if c not in fixed[table]]
+            assert bulk_line.split("\t") == [values[c] for c in kept]
+            assert {c: values[c] for c in fixed[table]} == {
+                c: (v if c != "linked_at" else AT.isoformat()) for c, v in fixed[table].items()
+            }
+    assert [c for c in LINK_COLUMNS if c not in fixed["chain_link"]] == list(sink.BULK_LINK_COLUMNS)
+    assert [c for c in HEAD_COLUMNS if c not in fixed["chain_head"]] == list(sink.BULK_HEAD_COLUMNS)
+    stored = (*ATTACHMENT_COLUMNS, "created_at")
+    assert [c for c in stored if c not in fixed["attachment"]] == list(sink.BULK_ATTACHMENT_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -79,27 +106,34 @@ def test_chain_text_hashes_the_copy_text_as_chain_lines_hashes_the_rows(
 )
 def test_chain_text_hashes_a_batch_json_would_escape_through_its_rows(surname: str) -> None:
     persons = [*BARE_PERSONS, (104, "900131300025", surname, "Әсел", None, "1990-01-31", "female", "citizen")]
-    expected = tuple(part.encode() for part in sink.chain_lines(persons, BARE_ATTACHMENTS, AT))
+    expected = _bulk(sink.chain_lines(persons, BARE_ATTACHMENTS, AT))
     assert sink.chain_text(*_texts(persons, BARE_ATTACHMENTS, True), AT) == expected
 
 
 def test_the_lines_parse_back_to_their_rows() -> None:
     assert sink.parse_persons(sink.person_lines(BARE_PERSONS)) == BARE_PERSONS
-    addresses: list[AddressRow] = [
-        (5, 101, "permanent", "Алматы, Абай көшесі, 1-үй", "Алматы, ул. Абая, д. 1", "751110000", "2024", 43.238949,
-         76.889709, "2001-02-03", None),
-        (6, 102, "permanent", "Ақсу, 2-үй", "Аксу, д. 2", "556010000", "2024", 52.0, 76.1, "2019-01-01", None),
-    ]  # fmt: skip
-    assert sink.parse_addresses(sink.address_lines(addresses)) == addresses
     for person_fields in (False, True):
-        lines = sink.attachment_lines(BARE_ATTACHMENTS, AT, BARE_PERSONS if person_fields else None)
-        assert sink.parse_attachments(lines) == BARE_ATTACHMENTS
+        assert sink.parse_attachments(_texts(BARE_PERSONS, BARE_ATTACHMENTS, person_fields)[1].decode()) == (
+            BARE_ATTACHMENTS
+        )
+
+
+def test_the_bulk_layouts_refuse_a_row_that_differs_from_the_fixed_values() -> None:
+    transfer = (*BARE_ATTACHMENTS[0][:7], "voluntary_change", *BARE_ATTACHMENTS[0][8:])
+    with pytest.raises(ValueError, match="first attachment"):
+        sink.bulk_texts(BARE_PERSONS, [], [], [transfer], False)
+    address: AddressRow = (5, 101, "temporary", "Ақсу, 2-үй", "Аксу, д. 2", "556010000", KATO_VERSION, 52.0, 76.1,
+                           "2019-01-01", None)  # fmt: skip
+    with pytest.raises(ValueError, match="permanent address"):
+        sink.bulk_texts(BARE_PERSONS, [address], [], [], False)
+    with pytest.raises(ValueError, match="mobile"):
+        sink.bulk_texts(BARE_PERSONS, [], [(1, 101, "+77011234567", "home")], [], False)
 
 
 def test_chain_text_refuses_a_line_of_another_shape() -> None:
     persons, attachments = _texts(BARE_PERSONS, BARE_ATTACHMENTS, True)
     with pytest.raises(ValueError, match="fields"):
-        sink.chain_text(persons, attachments.replace(b"\tresidence_permanent", b"\tresidence\tpermanent", 1), AT)
+        sink.chain_text(persons, attachments.replace(b"\t2020-05-01", b"\t2020\t05-01", 1), AT)
 
 
 # Everything that makes a schema: indexes, constraints (with their validity), triggers, columns.
@@ -193,8 +227,9 @@ def test_a_forked_process_that_fails_fails_the_load_and_leaves_nothing(
         original(*args, **kwargs)
 
     owner: Any = PersonFactory if where == "generate" else Attacher
-    original = getattr(owner, "fill" if where == "generate" else "attach")
-    monkeypatch.setattr(owner, "fill" if where == "generate" else "attach", failing)
+    name = "fill_lines" if where == "generate" else "attach_people"
+    original = getattr(owner, name)
+    monkeypatch.setattr(owner, name, failing)
     with pytest.raises(RuntimeError, match="ArithmeticError: a forked process broke"):
         generate(engine, population=2_000, seed=5, batch=500, bulk=True)
     assert schema_of(engine) == migrated

@@ -7,12 +7,17 @@
 The national run's HTTP part (emhana.devtools.bench.runner._http) without its six minutes: a small country from
 the generator (everyone attached) in a scratch PostgreSQL schema, medical books in the national proportion
 (emhana.devtools.bench.medbooks), then uvicorn with 2 workers (emhana.devtools.bench.http.server, as the national
-run starts it) and a closed loop of keep-alive connections per path: ping, the reference floor, a person's
-attachment, ping again (the faster ping is the baseline), a book with its clearance, a FHIR Patient, the near search.
+run starts it) and a closed loop of keep-alive connections per path: ping, the reference floor, its async twin, a
+person's attachment, ping again (the faster ping is the baseline), a book with its clearance, a FHIR Patient, the
+near search.
 The reference floor (emhana.devtools.bench.floor, a route of the benchmark's server only) is the least an audited
 read can cost on this stack: the token authenticated as the real routes do, one indexed query, the read logged
 through the real access log before the answer, a small JSON answer; its ratio to ping is the best any audited
-read can reach here. The reader is a
+read can reach here through a sync route and a SQLAlchemy session. Its async twin (floor_async,
+emhana.devtools.bench.floor_async) does the same on the event loop over psycopg's async connections, the reads of
+the process's concurrent requests and their access-log writes in one statement: what leaving the thread hop and the
+session behind is worth. PostgreSQL CPU ms/req and all CPU ms/req (server, database, load generator) give a CPU
+ratio to ping: what the rate ratio would be on an idle machine, an estimate for a shared one. The reader is a
 clinician of the entity with the most books (entitled to its population and its books), as in the national run.
 Each path's sample answers 200 once before timing (a path that does not is left out and named); only 2xx answers
 count. Prints each path's req/s, p50 and p99 and its ratio to ping (issue 18's goal: ≥ 0.5, p99 ≤ 50 ms), and
@@ -24,11 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from emhana.devtools.bench import floor, http
+from emhana.devtools.bench import floor, floor_async, http
 from emhana.devtools.bench.focused import POSTGRES_URL
 from emhana.devtools.bench.measure import emit, table
 from emhana.devtools.bench.medbooks import load_books
@@ -37,8 +43,10 @@ from emhana.devtools.generator import GeneratorParams, generate
 from emhana.kernel.db import make_engine, normalize_url
 from emhana.testing.databases import migrated_schema
 
-KINDS = ("ping", "floor", "attachment", "clearance", "fhir_patient", "near")
+KINDS = ("ping", "floor", "floor_async", "attachment", "clearance", "fhir_patient", "near")
 AUDITED = ("attachment", "clearance", "fhir_patient")
+ORDER = ("ping", "floor", "floor_async", "attachment", "ping", "clearance", "fhir_patient", "near")  # ping twice
+LABELS = {"floor": "floor (reference)", "floor_async": "floor_async (reference)"}
 GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
 
 
@@ -57,6 +65,29 @@ def server_cpu_seconds(pid: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
+def database_cpu(engine: Engine, since: dict[int, float] | None = None) -> dict[int, float]:
+    """CPU time so far of each PostgreSQL backend connected to the engine's database (pg_stat_activity; Linux /proc
+    on the same machine), with those of ``since`` kept: backends that ended meanwhile are not counted."""
+    with engine.connect() as conn:
+        pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    found = dict(since or {})
+    found.update({int(p): _process_cpu(int(p)) for p in pids})
+    return found
+
+
+def _own_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
 
 
 def _load_average() -> str:
@@ -102,6 +133,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
             paths: dict[str, list[http.Call]] = {
                 "ping": [http.Call("GET", "/api/v1/ping")],
                 "floor": [http.Call("GET", f"{floor.PATH}/{p}", token) for p in persons],
+                "floor_async": [http.Call("GET", f"{floor_async.PATH}/{p}", token) for p in persons],
                 "attachment": [http.Call("GET", f"/api/v1/attachment/persons/{p}", token) for p in persons],
                 "clearance": [http.Call("GET", f"/api/v1/medbook/books/{b}?purpose=bench", token) for b in book_ids],
                 "fhir_patient": [http.Call("GET", f"/fhir/R4/Patient/{p}", token) for p in persons],
@@ -112,6 +144,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
             }
             results: dict[str, http.Load] = {}
             cpu_ms: dict[str, float] = {}
+            pg_ms: dict[str, float] = {}  # PostgreSQL's backends of the bench's database, per 2xx answer
+            client_ms: dict[str, float] = {}  # the load generator (this process), per 2xx answer
             notes: list[str] = []
             with http.server(url, workers=args.workers) as (host, port, proc):
                 emit(f"server pid {proc.pid} (uvicorn, {args.workers} workers) on {host}:{port}")
@@ -124,15 +158,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
                             f"(statuses {sorted({st for _c, st in bad})}; e.g. {bad[0][0].path}); left out"
                         )
                         paths[kind] = [c for c in paths[kind] if c.path not in left]
-                order = [
-                    k
-                    for k in ("ping", "floor", "attachment", "ping", "clearance", "fhir_patient", "near")
-                    if k in chosen
-                ]
+                order = [k for k in ORDER if k in chosen]
                 for kind in order:
                     if not paths[kind]:
                         continue
-                    cpu = server_cpu_seconds(proc.pid)
+                    cpu, pg, own = server_cpu_seconds(proc.pid), database_cpu(engine), _own_cpu()
                     r = http.load(
                         host,
                         port,
@@ -143,16 +173,25 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
                         seed=args.seed,
                     )
                     used = server_cpu_seconds(proc.pid) - cpu
+                    own = _own_cpu() - own
+                    pg_end = database_cpu(engine, since=pg)
+                    pg_used = sum(pg_end[p] - pg.get(p, 0.0) for p in pg_end)
                     earlier = results.get(kind)
                     if earlier is None or r.per_second >= earlier.per_second:
                         results[kind] = r
                         # the workers' CPU over warm-up and window, per 2xx answer (warm-up at the window's rate)
                         served = r.per_second * (seconds + warm_up)
                         cpu_ms[kind] = 1000 * used / served if served else float("nan")
+                        pg_ms[kind] = 1000 * pg_used / served if served else float("nan")
+                        client_ms[kind] = 1000 * own / served if served else float("nan")
         finally:
             engine.dispose()
     end_load = _load_average()
     ping = results.get("ping")
+
+    def all_cpu(kind: str) -> float:
+        return cpu_ms.get(kind, float("nan")) + pg_ms.get(kind, float("nan")) + client_ms.get(kind, float("nan"))
+
     rows = []
     for kind in KINDS:
         if kind not in results:
@@ -165,7 +204,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
             met = "yes" if ratio >= GOAL_RATIO and r.p99_ms <= GOAL_P99_MS and not r.errors else "no"
         rows.append(
             (
-                "floor (reference)" if kind == "floor" else kind,
+                LABELS.get(kind, kind),
                 f"{r.per_second:,.0f}",
                 f"{r.p50_ms:.1f}",
                 f"{r.p99_ms:.1f}",
@@ -173,12 +212,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
                 f"{cpu_ms.get(kind, float('nan')):.2f}",
                 str(r.errors),
                 met,
+                f"{pg_ms.get(kind, float('nan')):.2f}",
+                f"{all_cpu(kind):.2f}",
+                f"{all_cpu('ping') / all_cpu(kind):.2f}" if ping is not None else "",
             )
         )
         figures[f"{kind}.rps"] = r.per_second
         figures[f"{kind}.p99_ms"] = r.p99_ms
         figures[f"{kind}.errors"] = float(r.errors)
         figures[f"{kind}.server_cpu_ms"] = cpu_ms.get(kind, float("nan"))
+        figures[f"{kind}.database_cpu_ms"] = pg_ms.get(kind, float("nan"))
+        figures[f"{kind}.all_cpu_ms"] = all_cpu(kind)
         if kind != "ping":
             figures[f"{kind}.ratio"] = ratio
     emit(
@@ -187,12 +231,33 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
         f"{warm_up:g} s, uvicorn {args.workers} workers; load average start {start_load}, end {end_load}"
     )
     emit(
-        table(rows, ("path", "req/s", "p50 ms", "p99 ms", "ratio to ping", "server CPU ms/req", "non-2xx", "goal met"))
+        table(
+            rows,
+            (
+                "path",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "ratio to ping",
+                "server CPU ms/req",
+                "non-2xx",
+                "goal met",
+                "PostgreSQL CPU ms/req",
+                "all CPU ms/req",
+                "CPU ratio to ping",
+            ),
+        )
     )
     emit(f"goal (issue 18): audited reads ≥ {GOAL_RATIO} of ping, p99 ≤ {GOAL_P99_MS:.0f} ms, no non-2xx")
     emit(
         "server CPU ms/req: the uvicorn workers' user + system time over a path's warm-up and window, per 2xx answer "
         "(PostgreSQL's own time not included): steadier than req/s on a shared machine"
+    )
+    emit(
+        "PostgreSQL CPU ms/req: its backends connected to the bench's database (not the WAL writer, nor backends that "
+        "ended meanwhile); all CPU ms/req: server + PostgreSQL + the load generator; CPU ratio to ping: ping's all "
+        "CPU over the path's, what the rate ratio would be if every process had the cores to itself (an estimate, "
+        "for a shared machine; never the figure of the goal)"
     )
     reference = results.get("floor")
     if reference is not None and reference.per_second:
@@ -201,9 +266,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
             "routes do, one indexed query, the read logged through the real access log before the answer; no "
             "audited read on this stack can pass its ratio to ping"
         )
-        of_floor = [f"{k} {results[k].per_second / reference.per_second:.2f}" for k in AUDITED if k in results]
+        of_floor = [
+            f"{k} {results[k].per_second / reference.per_second:.2f}" for k in ("floor_async", *AUDITED) if k in results
+        ]
         if of_floor:
             emit("audited reads as a fraction of the floor's req/s: " + ", ".join(of_floor))
+    if "floor_async" in results:
+        emit(
+            "floor_async (reference): the same read on the event loop (emhana.devtools.bench.floor_async): no worker "
+            "thread, no SQLAlchemy session; the reads of the process's concurrent requests and their access-log "
+            "writes in one autocommit statement on psycopg's async connections, committed before any is answered"
+        )
     for n in notes:
         emit(f"note: {n}")
     return figures
