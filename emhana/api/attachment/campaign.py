@@ -47,7 +47,6 @@ from emhana.attachment.schemas import (
 )
 from emhana.audit.idempotency import run_once
 from emhana.facilities.rules import Profile
-from emhana.identity.service import represented_ids
 from emhana.kernel import clock
 from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazakhstan, PreconditionRequired
 from emhana.reference.rules import in_kazakhstan
@@ -269,17 +268,12 @@ def registrar_queue(
 @router.get("/me", response_model=MyAttachmentsOut)
 def my_attachments(session: LoggedReadSessionDep, actor: Annotated[Actor, require(Can.SEE_OWN_RECORDS)]) -> Response:
     """Return the citizen's attachment, history and applications, and those of the children they represent."""
-    # ``service.my_views`` as rows (``service.person_record``, each read logged as there), answered with the bytes
-    # FastAPI would send for MyAttachmentsOut (tests/api/attachment/test_me.py)
+    # ``service.my_views`` as rows (``service.my_records``), answered with the bytes FastAPI would send for
+    # MyAttachmentsOut (tests/api/attachment/test_me.py)
     now = clock.now()
-    today = service.local_day(now)
-    if actor.person_id is None:
-        return Response(to_json({"me": None, "represented": []}), media_type="application/json")
-    me = service.person_record(session=session, actor=actor, person_id=actor.person_id, today=today)
-    ids = sorted(represented_ids(session=session, representative_id=actor.person_id, day=today))
-    represented = [service.person_record(session=session, actor=actor, person_id=i, today=today) for i in ids]
+    me, represented = service.my_records(session=session, actor=actor, today=service.local_day(now))
     payload = {
-        "me": outputs.person_payload(session, me, now),
+        "me": outputs.person_payload(session, me, now) if me else None,
         "represented": [outputs.person_payload(session, r, now) for r in represented],
     }
     return Response(to_json(payload), media_type="application/json")

@@ -703,6 +703,16 @@ def my_views(*, session: Session, actor: Actor, today: dt.date) -> tuple[PersonV
     return me, [person_view(session=session, actor=actor, person_id=i, today=today) for i in ids]
 
 
+def my_records(*, session: Session, actor: Actor, today: dt.date) -> tuple[PersonRecord | None, list[PersonRecord]]:
+    """``my_views`` as rows (the API's read, ``person_record``): the citizen's own and those of the persons they
+    represent today, each read logged."""
+    if actor.person_id is None:
+        return None, []
+    me = person_record(session=session, actor=actor, person_id=actor.person_id, today=today)
+    ids = sorted(represented_ids(session=session, representative_id=actor.person_id, day=today))
+    return me, [person_record(session=session, actor=actor, person_id=i, today=today) for i in ids]
+
+
 def site_free(*, session: Session, site_id: int) -> tuple[Site, list[tuple[District, int]]]:
     """Return a site with each active district and its load (free places are shown before choosing, A-80)."""
     site = session.scalar(select(Site).where(Site.id == site_id).options(selectinload(Site.districts)))
