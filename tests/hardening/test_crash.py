@@ -311,6 +311,7 @@ def run_clients(
     people: list[tuple[int, str]],
     kill_after_acks: int | None,
     crash: Callable[[], None],
+    kill_after_reads: int = 0,
 ) -> None:
     stop = threading.Event()
     share = [people[n::CLIENTS] for n in range(CLIENTS)]
@@ -321,7 +322,9 @@ def run_clients(
         t.start()
     if kill_after_acks is not None:
         deadline = time.monotonic() + 20
-        while len(ledger.entries) + len(ledger.applications) < kill_after_acks and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            len(ledger.entries) + len(ledger.applications) < kill_after_acks or len(ledger.reads) < kill_after_reads
+        ):
             time.sleep(0.05)
         crash()  # mid-stream: requests are in flight on every client
         stop.set()
@@ -376,7 +379,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
             readers = [threading.Thread(target=read_stream, args=(base, world, books, ledger, reading)) for _ in "ab"]
             for t in readers:
                 t.start()
-            run_clients(base, world, books, ledger, first, kill_after_acks=20, crash=crash)
+            run_clients(base, world, books, ledger, first, kill_after_acks=20, crash=crash, kill_after_reads=1)
             reading.set()
             for t in readers:
                 t.join(30)
