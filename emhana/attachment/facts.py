@@ -147,7 +147,7 @@ LOCK_PERSON = (
     )
     .select_from(PERSON.outerjoin(ADDRESS, _a.person_id == _p.id))
     .where(_p.id == bindparam("person_id"))
-    .with_for_update(of=PERSON)
+    .with_for_update(of=PERSON, key_share=True)
 )
 
 

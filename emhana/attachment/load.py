@@ -34,7 +34,7 @@ def _lock(ids: ColumnElement[bool]) -> Select[tuple[int, int, bool, int | None]]
         .select_from(DISTRICT.join(LOAD, _l.district_id == _d.id))
         .where(ids)
         .order_by(_d.id)
-        .with_for_update(of=[DISTRICT, LOAD])
+        .with_for_update(of=[DISTRICT, LOAD], key_share=True)
     )
 
 

@@ -3,8 +3,11 @@ redistribution of the people of an entity excluded or without a Fund contract (A
 without a clinic), the district load and the row locks.
 
 Locks are taken in one order everywhere, person rows before district rows, so concurrent
-transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR UPDATE; on SQLite every
-unit of work holds the write lock from its first statement (BEGIN IMMEDIATE, emhana/kernel/db.py).
+transactions queue instead of deadlocking. PostgreSQL gets SELECT ... FOR NO KEY UPDATE: it queues the
+writers of a row as FOR UPDATE does, but not an insert elsewhere whose foreign key points at the row (an audit
+event naming the person takes a KEY SHARE lock on the person's row; against FOR UPDATE, a logged read that had
+locked the person's chain head waited for the decision while the decision waited for that head: a deadlock).
+On SQLite every unit of work holds the write lock from its first statement (BEGIN IMMEDIATE, emhana/kernel/db.py).
 History is added, never rewritten: a row gets its end date once it is in the past; only a planned
 end in the future may be brought forward by a later decision.
 """
@@ -43,13 +46,16 @@ def lock_persons(session: Session, person_ids: Iterable[int]) -> None:
     """Lock person rows in id order (the first lock of every attachment transaction)."""
     ids = sorted(set(person_ids))
     if ids:
-        session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update())
+        session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update(key_share=True))
 
 
 def lock_district(session: Session, district_id: int) -> District:
     """Lock a district row so that its load is counted and changed by one transaction at a time."""
     district = session.scalar(
-        select(District).where(District.id == district_id).with_for_update().execution_options(populate_existing=True)
+        select(District)
+        .where(District.id == district_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if district is None or not district.active:
         raise NotFound()

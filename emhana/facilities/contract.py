@@ -28,7 +28,7 @@ def lost(before: dt.date | None, after: dt.date | None) -> bool:
 def end_contract(*, session: Session, actor: Actor | None, entity_id: int, last_day: dt.date, reason: str) -> Entity:
     """Record that an entity's Fund contract ends on ``last_day`` (B-06) and, in the same transaction, tell the
     subscribers (the attachment campaign redistributes its people from the next day, A-94)."""
-    entity = session.scalar(select(Entity).where(Entity.id == entity_id).with_for_update())
+    entity = session.scalar(select(Entity).where(Entity.id == entity_id).with_for_update(key_share=True))
     if entity is None:
         raise NotFound()
     if not lost(entity.contract_to, last_day):

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute, compile_path
 
 Scope = dict[str, Any]
 _PARAMETER = "(?P<"
@@ -44,12 +45,32 @@ def literal_prefix(route: Any) -> str | None:
     return _ESCAPED.sub(r"\1", literal)
 
 
-def _effective(context: Any) -> Any:
-    starlette_route = getattr(context, "starlette_route", None)
-    original = getattr(context, "original_route", None)
-    if isinstance(original, fastapi_routing.APIRoute):
-        return context  # the effective context carries the prefixed path's regex
-    return starlette_route if starlette_route is not None else context
+_PATHED = (fastapi_routing.APIRoute, fastapi_routing.APIWebSocketRoute, Route, WebSocketRoute)
+
+
+def _route_prefixes(router: Any, prefix: str, found: set[str]) -> bool:
+    """Add the literal beginnings of the paths of a router's routes (and of routers included in it), each under
+    the prefixes it is included with, to `found`; False when one of them cannot be told (a ``Host`` route, or a
+    kind of route not known here). Read from the routes' paths as declared: FastAPI's effective routes (the
+    dependencies and models of each, built at its first request) are not needed to know where a path leads."""
+    included_type = getattr(fastapi_routing, "_IncludedRouter", None)
+    for route in [*router.routes, *getattr(router, "_low_priority_routes", [])]:
+        if included_type is not None and isinstance(route, included_type):
+            if not _route_prefixes(route.original_router, prefix + route.include_context.prefix, found):
+                return False
+        elif isinstance(route, _PATHED):
+            literal = literal_prefix(SimpleNamespace(path_regex=compile_path(prefix + route.path)[0]))
+            if literal is None:
+                return False
+            found.add(literal)
+        elif isinstance(route, Mount):
+            literal = literal_prefix(SimpleNamespace(path_regex=compile_path((prefix + route.path).rstrip("/"))[0]))
+            if literal is None:
+                return False
+            found.add(literal)
+        else:
+            return False
+    return True
 
 
 def _routers(router: Any) -> list[Any]:
@@ -93,14 +114,8 @@ class PrefixFilter:
         if self._changed():
             watched = tuple((r, r._routes_version) for r in _routers(self.included.original_router))
             found: set[str] = set()
-            prefixes: tuple[str, ...] | None = ()
-            for context in self.included.effective_route_contexts():
-                prefix = literal_prefix(_effective(context))
-                if prefix is None:
-                    prefixes = None  # cannot tell: always ask this router
-                    break
-                found.add(prefix)
-            self.prefixes = tuple(sorted(found)) if prefixes is not None else None
+            known = _route_prefixes(self.included.original_router, self.included.include_context.prefix, found)
+            self.prefixes = tuple(sorted(found)) if known else None  # None: cannot tell, always ask this router
             self.watched = watched
         return self.prefixes
 

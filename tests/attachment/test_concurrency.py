@@ -9,19 +9,22 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.attachment import placement
+from emhana.attachment import facts, placement
 from emhana.attachment.application import service
 from emhana.attachment.enums import Channel
 from emhana.attachment.models import Attachment
 from emhana.attachment.schemas import ApplicationIn
+from emhana.audit.models import AuditEvent
 from emhana.kernel import errors
 from emhana.kernel.db import make_engine, make_sessionmaker, unit_of_work
 from tests.builders.attachment import IN_WINDOW, Country
+from tests.builders.databases import is_postgres
 
 CLIENTS = 16
 
@@ -93,3 +96,29 @@ def test_same_person_twice_at_once_never_has_two_active_attachments(
     while day <= dt.date(2026, 3, 1):  # A-01: at most one attachment in effect on every day
         assert sum(1 for r in rows if service.active_on(r, day)) <= 1, day
         day += dt.timedelta(days=1)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="row locks of PostgreSQL; SQLite has one write lock")
+def test_a_decisions_person_lock_lets_a_logged_read_name_the_person(
+    database_url: str, person: Callable[..., int]
+) -> None:
+    """The decision locks the person FOR NO KEY UPDATE: an audit event naming the person (a logged read's, whose
+    foreign key takes a KEY SHARE lock) is written meanwhile. Under FOR UPDATE it waited, and a read log holding the
+    person's chain head deadlocked with a decision waiting for that head (seen in the campaign-peak profile)."""
+    pid = person()
+    engine = make_engine(database_url)
+    event = insert(AuditEvent).values(
+        at=IN_WINDOW, action="read", subject_person_id=pid, object_type="person", object_id=str(pid), purpose="care"
+    )
+    try:
+        with engine.connect() as decision, engine.connect() as reader:
+            decision.begin()
+            assert decision.execute(facts.LOCK_PERSON, {"person_id": pid}).first() is not None
+            placement.lock_persons(Session(bind=decision), [pid])
+            reader.begin()
+            reader.execute(text("SET LOCAL lock_timeout = '3s'"))
+            reader.execute(event)  # waited for the lock, then failed on lock_timeout, before
+            reader.rollback()
+            decision.rollback()
+    finally:
+        engine.dispose()

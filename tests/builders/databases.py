@@ -31,13 +31,30 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
         yield url
 
 
+# Sequences of the emptied tables back at their start (what TRUNCATE ... RESTART IDENTITY did)
+_RESTART = text(
+    "SELECT setval(q.seqrelid, q.seqstart, false) FROM pg_sequence q "
+    "JOIN pg_depend d ON d.objid = q.seqrelid AND d.classid = 'pg_class'::regclass "
+    "AND d.refclassid = 'pg_class'::regclass JOIN pg_class t ON t.oid = d.refobjid "
+    "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(:names)"
+)
+
+
 def clean(engine: Engine) -> None:
-    """Empty every table except the reference data."""
+    """Empty every table except the reference data.
+
+    On PostgreSQL: DELETE with the triggers (foreign keys and the append-only guards) off for the transaction, as a
+    replica applies rows, and the sequences restarted. TRUNCATE did the same at about 30 times the cost (a new file
+    for each of some 80 tables, every test), a fifth of the suite's time."""
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-    with engine.begin() as conn, suspended(conn):  # the audit log is append-only (emhana/audit/guard.py)
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
+    if engine.dialect.name == "postgresql":
+        names = [t.name for t in tables]
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {n}" for n in names))
+            conn.execute(_RESTART, {"names": names})
+    else:
+        with engine.begin() as conn, suspended(conn):  # the audit log is append-only (emhana/audit/guard.py)
             for t in tables:
                 conn.execute(t.delete())
     forget_policies(engine)

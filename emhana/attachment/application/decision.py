@@ -69,7 +69,7 @@ LOCK_LOADS = Fast(
     .select_from(DISTRICT.join(LOAD, _l.district_id == _d.id))
     .where(_d.id == any_(func.array_append(_LEAVING, bindparam("district_id", type_=BigInteger))))
     .order_by(_d.id)
-    .with_for_update(of=[DISTRICT, LOAD])
+    .with_for_update(of=[DISTRICT, LOAD], key_share=True)
 )
 # The target's read with the ids the application and its attachment will get, taken from their sequences (``gather``'s
 # ``new_ids``): one statement, not two. The target's row is the district's, by its key: one row (no ids taken for a

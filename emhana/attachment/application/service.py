@@ -355,7 +355,7 @@ def decide(
     app = session.scalar(
         select(Application)
         .where(Application.id == application_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if app is None:

@@ -127,7 +127,8 @@ def server(
     }
     # the server's errors go to a file, read only if it exits: a pipe nobody reads would block the server once
     # it had written a pipe's worth
-    errors = tempfile.TemporaryFile()
+    kept = os.environ.get("EMHANA_BENCH_SERVER_ERRORS")  # a file to append the server's errors to, to read later
+    errors = open(kept, "ab") if kept else tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [
             sys.executable,
