@@ -29,7 +29,7 @@ from emhana.jobs import runner
 from emhana.jobs.catalogue import CATALOGUE, Job, Outcome
 from emhana.kernel import clock
 from emhana.kernel.config import Settings
-from emhana.kernel.db import make_sessionmaker, normalize_url, unit_of_work
+from emhana.kernel.db import libpq_url, make_sessionmaker, normalize_url, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def conninfo(database_url: str) -> str:
     url = make_url(normalize_url(database_url))
     if url.get_backend_name() != "postgresql":
         raise ValueError("the job queue needs PostgreSQL")
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(url)
 
 
 def task_name(job: Job) -> str:

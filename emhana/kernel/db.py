@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import URL, BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -72,6 +72,14 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def libpq_url(url: URL, drivername: str = "postgresql") -> str:
+    """Render a PostgreSQL URL as text libpq reads too: a space in its query (between two server ``options``) as
+    ``%20``, not as the ``+`` SQLAlchemy writes, which libpq would keep as a plus."""
+    text_form = url.set(drivername=drivername).render_as_string(hide_password=False)
+    head, sep, query = text_form.partition("?")
+    return head + sep + query.replace("+", "%20")  # a plus of the values themselves is written %2B
 
 
 def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs: Any) -> Engine:

@@ -241,10 +241,12 @@ def test_api_docs_work_without_network(history_server: str, browser: Any) -> Non
     tab.set_default_timeout(20_000)
     try:
         tab.goto(f"{base}/docs")
-        expect(tab.locator(".opblock").first).to_be_visible()
+        expect(tab.locator(".opblock").first).to_be_visible(timeout=30_000)
         assert tab.locator(".opblock").count() > 20  # the operations are rendered, not a blank page
         tab.goto(f"{base}/redoc")
-        expect(tab.get_by_text("/api/v1/ping").first).to_be_attached()
+        # ReDoc lays out the whole API in the page's script: seconds on a busy machine (5 s, expect's default,
+        # was not always enough while the other test worker ran)
+        expect(tab.get_by_text("/api/v1/ping").first).to_be_attached(timeout=30_000)
         assert outside == []
     finally:
         context.close()

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
-from emhana.kernel.db import READ_ONLY, make_engine, make_sessionmaker, reader, unit_of_work
-from emhana.testing.databases import postgres_test_url
+from emhana.kernel.db import READ_ONLY, libpq_url, make_engine, make_sessionmaker, reader, unit_of_work
+from emhana.testing.databases import TEST_OPTIONS, postgres_test_url, schema_url, with_options
 
 
 @pytest.fixture
@@ -183,3 +183,15 @@ def test_a_pooled_connection_is_pinged_only_after_it_was_idle(idle: float) -> No
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_libpq_url_writes_a_space_between_server_options_as_percent_20() -> None:
+    url = make_url("postgresql+psycopg://u:p%2Bq@h:5432/d").update_query_dict({"options": "-ca=1 -cb=2"})
+    assert libpq_url(url) == "postgresql://u:p+q@h:5432/d?options=-ca%3D1%20-cb%3D2"  # a plus in the password is one
+    assert make_url(libpq_url(url)).query["options"] == "-ca=1 -cb=2"  # and SQLAlchemy reads it back alike
+
+
+def test_the_tests_server_options_are_kept_beside_a_schema() -> None:
+    url = schema_url(with_options("postgresql+psycopg://postgres@h/test", TEST_OPTIONS), "t_1")
+    assert make_url(url).query["options"] == "-csynchronous_commit=off -csearch_path=t_1"
+    assert with_options(url, TEST_OPTIONS) == url  # added once

@@ -43,6 +43,7 @@ from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.audit.readlog import LEADERS, MAX_ROWS, WAIT_SECONDS, ReadLogFailed
 from emhana.audit.service import event_row
+from emhana.kernel.db import libpq_url
 from emhana.kernel.errors import NotFound
 from emhana.trust.chain.readlog import RETRIES, STARTED_AT_ONCE, WRITE, statement_params
 from emhana.web.deps import require
@@ -244,8 +245,7 @@ _FLOORS = "emhana_bench_floor_async"  # app.state: the Floor of each event loop
 
 def conninfo(app: FastAPI) -> str:
     """The libpq form of the application's database URL (its search_path option kept)."""
-    url = app.state.engine.url.render_as_string(hide_password=False)
-    return str(url).replace("postgresql+psycopg://", "postgresql://", 1)
+    return libpq_url(app.state.engine.url)
 
 
 def floor_of(app: FastAPI) -> Floor:
