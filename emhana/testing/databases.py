@@ -15,13 +15,6 @@ from emhana.kernel.migrate import upgrade
 TEST_DATABASE_ENV = "EMHANA_TEST_DATABASE_URL"
 
 
-# The tests' connections commit without waiting for the WAL to reach the disk: a commit is seen by every other
-# connection exactly as before, and only a crash of the server itself could lose the last ones, which no test does
-# to the shared server (a test that must kill PostgreSQL starts its own cluster). Waiting for those flushes was
-# about a third of the suite's time on PostgreSQL.
-TEST_OPTIONS = "-csynchronous_commit=off"
-
-
 def with_options(url: str, options: str) -> str:
     """Return a PostgreSQL URL whose connections also get these server options (libpq's ``options``, kept with
     any the URL has)."""
@@ -33,9 +26,9 @@ def with_options(url: str, options: str) -> str:
 
 
 def postgres_test_url() -> str | None:
-    """Return the PostgreSQL URL tests should use (``TEST_OPTIONS`` added), or None when they run on SQLite."""
+    """Return the PostgreSQL URL tests should use, or None when they run on SQLite."""
     url = os.environ.get(TEST_DATABASE_ENV)
-    return with_options(normalize_url(url), TEST_OPTIONS) if url else None
+    return normalize_url(url) if url else None
 
 
 def schema_url(base: str, schema: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from emhana.kernel.db import READ_ONLY, libpq_url, make_engine, make_sessionmaker, reader, unit_of_work
-from emhana.testing.databases import TEST_OPTIONS, postgres_test_url, schema_url, with_options
+from emhana.testing.databases import postgres_test_url, schema_url, with_options
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def test_libpq_url_writes_a_space_between_server_options_as_percent_20() -> None
     assert make_url(libpq_url(url)).query["options"] == "-ca=1 -cb=2"  # and SQLAlchemy reads it back alike
 
 
-def test_the_tests_server_options_are_kept_beside_a_schema() -> None:
-    url = schema_url(with_options("postgresql+psycopg://postgres@h/test", TEST_OPTIONS), "t_1")
-    assert make_url(url).query["options"] == "-csynchronous_commit=off -csearch_path=t_1"
-    assert with_options(url, TEST_OPTIONS) == url  # added once
+def test_a_schemas_search_path_is_kept_beside_the_urls_own_server_options() -> None:
+    url = schema_url(with_options("postgresql+psycopg://postgres@h/test", "-cstatement_timeout=5s"), "t_1")
+    assert make_url(url).query["options"] == "-cstatement_timeout=5s -csearch_path=t_1"
+    assert with_options(url, "-csearch_path=t_1") == url  # added once

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from emhana.devtools.generator import GenerateStats, generate
+from emhana.kernel.db import libpq_url
 from emhana.testing.databases import migrated_schema
 
 PERSON_TABLES = ("person", "person_address", "person_phone", "attachment")
@@ -32,8 +33,8 @@ CHUNK = 1 << 20
 
 
 def raw_url(url: str) -> str:
-    """The libpq form of a SQLAlchemy psycopg URL (search_path option kept)."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    """The libpq form of a SQLAlchemy psycopg URL (its server options kept: search_path, ...)."""
+    return libpq_url(make_url(url))
 
 
 def current_schema(engine: Engine) -> str:
