@@ -3,11 +3,12 @@ transfer), through the service and as the same transaction in raw SQL, and the p
 
 The service transaction is `emhana.attachment.application.service.submit` (what POST
 /api/v1/attachment/applications runs) in its own unit of work. The raw one takes, with psycopg and no ORM, the same
-locks and makes the same writes: person FOR UPDATE, the person's running attachment, the target district and the
-one left FOR UPDATE in id order with the open attachments the database keeps for each (capacity; district_load,
-migration 0031), INSERT application, end the old attachment, INSERT the new one, three audit events, COMMIT (the
-database's triggers keep both districts' loads, as for the service). It skips the rule reads the service makes and
-the notification outbox (emhana.devtools.bench.raw_full has them).
+locks and makes the same writes: person FOR NO KEY UPDATE (as the service locks it), the person's running
+attachment, the target district and the one left FOR NO KEY UPDATE in id order with the open attachments the
+database keeps for each (capacity; district_load, migration 0031), INSERT application, end the old attachment,
+INSERT the new one, three audit events, COMMIT (the database's triggers keep both districts' loads, as for the
+service). It skips the rule reads the service makes and the notification outbox (emhana.devtools.bench.raw_full
+has them).
 `prepare` picks the adults who apply and their target districts; `overbooking` checks afterwards that no district
 holds more open attachments than its capacity and nobody two open ones. The client processes that run these
 workers, by 1, 8 or 32 at once, are emhana.devtools.bench.clients.
@@ -159,13 +160,13 @@ def service_worker(url: str, account: int) -> Any:
 
 
 RAW_SQL = {
-    "person": "SELECT id FROM person WHERE id = %s FOR UPDATE",
+    "person": "SELECT id FROM person WHERE id = %s FOR NO KEY UPDATE",
     "running": "SELECT id, begin_date, district_id, end_date FROM attachment WHERE person_id = %s "
     "AND (end_date IS NULL OR end_date >= %s) ORDER BY begin_date",
     # The target district and the one the person leaves, in id order, with the load the database keeps
     # (district_load, migration 0031): the service's locks (emhana.attachment.load.lock_loads).
     "districts": "SELECT d.id, d.capacity, d.active, d.doctor_id, l.attached FROM district d "
-    "JOIN district_load l ON l.district_id = d.id WHERE d.id IN (%s, %s) ORDER BY d.id FOR UPDATE OF d, l",
+    "JOIN district_load l ON l.district_id = d.id WHERE d.id IN (%s, %s) ORDER BY d.id FOR NO KEY UPDATE OF d, l",
     "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
     "district_id, place_basis, border_claim, state, review, submitted_at, filed_on, deadline, "
     "decided_at, version) VALUES (%s, %s, 'egov', %s, %s, %s, 'residence_permanent', FALSE, "

@@ -24,7 +24,7 @@ from emhana.trust.chain import links as chain
 SQL = {
     "person": "SELECT p.id, p.iin, p.surname, p.given_name, p.birth_date, p.death_date, p.category, a.kind, "
     "a.kato_code, a.valid_from, a.valid_to FROM person p LEFT JOIN person_address a ON a.person_id = p.id "
-    "WHERE p.id = %(p)s FOR UPDATE OF p",
+    "WHERE p.id = %(p)s FOR NO KEY UPDATE OF p",
     "target": "SELECT d.doctor_id, d.number, s.name_ru, s.address_ru, e.name_ru, e.contract_to, EXISTS (SELECT 1 "
     "FROM inclusion i WHERE i.entity_id = e.id AND i.status = 'included' AND i.effective_from <= %(day)s "
     "AND (i.effective_to IS NULL OR i.effective_to > %(day)s)), (SELECT x.id FROM attachment_application x "
@@ -42,7 +42,7 @@ SQL = {
     "l.seq DESC LIMIT 1) FROM attachment t JOIN entity e ON e.id = t.entity_id WHERE t.person_id = %(p)s "
     "ORDER BY t.begin_date, t.id",
     "documents": "SELECT person_id, kind, expires_on FROM identity_document WHERE person_id = %(p)s",
-    "district": "SELECT capacity FROM district WHERE id = %(d)s AND active FOR UPDATE",
+    "district": "SELECT capacity FROM district WHERE id = %(d)s AND active FOR NO KEY UPDATE",
     "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %(d)s AND end_date IS NULL",
     "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
     "district_id, place_basis, border_claim, pregnant, care_at_home, change_reason, state, review, "
