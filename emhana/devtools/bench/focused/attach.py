@@ -10,7 +10,7 @@ unit, of a fitting profile, with a free place (so every application is approved)
 Each transaction is a voluntary change filed on eGov inside the 2026 campaign window and approved at
 once: `emhana.attachment.application.service.submit`, the function behind POST /api/v1/attachment/applications,
 in a unit of work of its own (the API's). The raw version sends, with psycopg and no ORM, the same
-locks and writes: person row FOR UPDATE, district row FOR UPDATE, count of the district's open
+locks and writes: person row FOR NO KEY UPDATE, district row FOR NO KEY UPDATE, count of the district's open
 attachments (capacity check), the person's running attachment, INSERT application, UPDATE the old
 attachment's end, INSERT the new attachment, three audit events, COMMIT. It skips the rule reads the
 service makes (policy, entity inclusion and contract, documents, change count, pending application),
