@@ -11,6 +11,7 @@ whole transaction in raw SQL (emhana.devtools.bench.raw_full).
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -51,7 +52,9 @@ def client(kind: str, url: str, account: int, jobs: list[Job], warm_up: int, bar
         t = time.monotonic()
         try:
             run(job)
-        except Exception:  # noqa: BLE001 - counted and reported, never timed: a failure is no transaction
+        except Exception as exc:  # noqa: BLE001 - counted and reported, never timed: a failure is no transaction
+            if not errors:  # the first one named on stderr (synthetic data): what failed, not only how many
+                sys.stderr.write(f"bench client: a transaction failed: {type(exc).__name__}: {str(exc)[:300]}\n")
             errors += 1
             continue
         latencies.append(time.monotonic() - t)
