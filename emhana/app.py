@@ -17,7 +17,7 @@ from emhana.kernel import logsafe
 from emhana.kernel.config import Settings, get_settings
 from emhana.kernel.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker, normalize_url
 from emhana.kernel.replicas import Replicas
-from emhana.web import apidocs, hosts, problems, routing, security
+from emhana.web import apidocs, hosts, problems, reads, routing, security
 from emhana.web import replicas as replica_headers
 from emhana.web.language import LanguageMiddleware
 from emhana.web.render import install_error_pages
@@ -31,8 +31,10 @@ POOL_SIZE, POOL_OVERFLOW = 16, 24
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At shutdown, close the read replicas' connections (docs/replicas.md)."""
+    """At shutdown, close the read replicas' connections (docs/replicas.md) and those of the reads served on the
+    event loop (web/reads.py)."""
     yield
+    await reads.close(app)
     replicas = getattr(app.state, "replicas", None)
     if isinstance(replicas, Replicas):
         replicas.dispose()

@@ -68,10 +68,12 @@ def attachment_out(att: Attachment) -> AttachmentOut:
     return AttachmentOut.model_validate(_attachment(att))
 
 
-def _reason(session: Session, app: ApplicationLike, documents: Sequence[DocumentLike]) -> dict[str, Any] | None:
+def _reason(session: Session | None, app: ApplicationLike, documents: Sequence[DocumentLike]) -> dict[str, Any] | None:
     """The refusal reason of an application with its reasoned text in kk/ru/en (A-54, A-70), as ``ReasonOut``."""
     if app.reason_code is None:
         return None
+    if session is None:
+        raise RuntimeError("a refusal's text reads the campaign policy: see outputs.needs_policy")
     template = REFUSAL_REASONS.get(app.reason_code, app.reason_code)
     expired = [d.expires_on for d in documents if d.expires_on is not None and d.expires_on < app.filed_on]
     limit = policy_for(session, app.filed_on).max_voluntary_changes_per_year
@@ -84,7 +86,7 @@ def _reason(session: Session, app: ApplicationLike, documents: Sequence[Document
 
 
 def _application(
-    session: Session,
+    session: Session | None,
     app: ApplicationLike,
     documents: Sequence[DocumentLike],
     att: AttachmentLike | None,
@@ -145,7 +147,13 @@ def person_out(session: Session, view: service.PersonView, now: dt.datetime) -> 
     )
 
 
-def person_payload(session: Session, record: service.PersonRecord, now: dt.datetime) -> dict[str, Any]:
+def needs_policy(record: service.PersonRecord) -> bool:
+    """Tell whether the answer of a record reads the campaign policy (a refusal's reasoned text names the year's
+    limit of changes): ``person_payload`` then needs a session."""
+    return any(a.reason_code is not None for a, _docs in record.applications)
+
+
+def person_payload(session: Session | None, record: service.PersonRecord, now: dt.datetime) -> dict[str, Any]:
     """A person's attachments and applications as ``PersonAttachmentsOut``'s fields: plain values of the types
     its fields hold (ints, strings, booleans, dates, aware datetimes, None), which its validation keeps as they are
     (tests/attachment/test_person_json.py)."""
@@ -160,7 +168,7 @@ def person_payload(session: Session, record: service.PersonRecord, now: dt.datet
     }
 
 
-def person_json(session: Session, record: service.PersonRecord, now: dt.datetime) -> bytes:
+def person_json(session: Session | None, record: service.PersonRecord, now: dt.datetime) -> bytes:
     """Return a person's attachments and applications as the JSON FastAPI sends for ``PersonAttachmentsOut``
     (the same bytes: pydantic's serializer of the same values), without validating each row into a model."""
     return to_json(person_payload(session, record, now))

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from emhana.attachment.models import Application, Attachment
@@ -47,20 +47,23 @@ def known_from(session: Session, person_id: int, day: dt.date, history: Iterable
     access.attachment_known(session, person_id, day, entity)
 
 
-def has_open_application(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
-    """Tell whether an application of the person to the organization is not yet in effect."""
-    del day
-    found = session.scalar(
-        select(Application.id)
-        .where(
-            Application.person_id == person_id,
-            Application.entity_id == entity_id,
-            Application.state.in_(OPEN_STATES),
-        )
-        .limit(1)
+# An application of the person to the organization not yet in effect.
+OPEN_APPLICATION = (
+    select(Application.id)
+    .where(
+        Application.person_id == bindparam("person"),
+        Application.entity_id == bindparam("entity"),
+        Application.state.in_(OPEN_STATES),
     )
-    return found is not None
+    .limit(1)
+)
+
+
+def has_open_application(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
+    """Tell whether an application of the person to the organization is not yet in effect (``OPEN_APPLICATION``)."""
+    del day
+    return session.scalar(OPEN_APPLICATION, {"person": person_id, "entity": entity_id}) is not None
 
 
 access.register_attachment(attached_entity)
-access.register_relation("attachment.application", has_open_application)
+access.register_relation("attachment.application", has_open_application, OPEN_APPLICATION)

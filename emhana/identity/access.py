@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
@@ -36,6 +38,7 @@ RepresentationHandler = Callable[[Session, Actor, LegalRepresentation, dt.dateti
 
 _attachment: list[AttachmentReader] = []
 _relations: dict[str, RelationReader] = {}
+_relation_statements: dict[str, Select[Any]] = {}
 _on_representation: dict[str, RepresentationHandler] = {}
 
 
@@ -44,9 +47,26 @@ def register_attachment(reader: AttachmentReader) -> None:
     _attachment[:] = [reader]
 
 
-def register_relation(name: str, reader: RelationReader) -> None:
-    """Register, under a name, a reader of whether a person has an open case with an organization."""
+def register_relation(name: str, reader: RelationReader, statement: Select[Any] | None = None) -> None:
+    """Register, under a name, a reader of whether a person has an open case with an organization, and the
+    statement it runs: a row when so, its bound parameters named ``person``, ``entity`` and ``day`` (the reads
+    served on the event loop ask all of them at once: ``relations_statement``)."""
     _relations[name] = reader
+    if statement is not None:
+        _relation_statements[name] = statement
+    else:
+        _relation_statements.pop(name, None)
+
+
+def relations_statement() -> Select[Any]:
+    """One statement telling whether a person has any registered open case with an organization (a row with one
+    boolean), for the reads that ask it in SQL (``emhana.kernel.batched``); raises if a relation registered no
+    statement (the answer would be incomplete)."""
+    missing = sorted(set(_relations) - set(_relation_statements))
+    if missing:
+        raise RuntimeError(f"relations without a statement: {missing}")
+    cases = [exists(_relation_statements[n]) for n in sorted(_relation_statements)]
+    return select(or_(false(), *cases).label("related"))
 
 
 def on_representation(name: str, handler: RepresentationHandler) -> None:

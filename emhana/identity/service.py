@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Integer, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from emhana.accounts.policy import sees_every_organization
@@ -100,25 +101,42 @@ def create_person(*, session: Session, actor: Actor, data: PersonIn) -> Person:
     return person
 
 
-def represented_ids(*, session: Session, representative_id: int, day: dt.date) -> set[int]:
-    """Return the persons a representative acts for on a day.
+def _honoured(day: Any, born_by: Any) -> list[ColumnElement[bool]]:
+    """A representation that counts on ``day``: on a basis document, within its period; one on a birth
+    certificate or an adoption decision has ended once the child is of age (born by ``born_by``; A-24, A-65)."""
+    rep = LegalRepresentation
+    return [
+        rep.document_kind.in_(HONOURED),
+        rep.valid_from <= day,
+        or_(rep.valid_to.is_(None), rep.valid_to >= day),
+        or_(rep.document_kind.not_in(ENDS_AT_MAJORITY), Person.birth_date > born_by),
+    ]
 
-    Only a representation on a basis document counts, within its period; one on a birth certificate or an
-    adoption decision has ended once the child is 18 whatever its row says (A-24, A-65)."""
+
+def represented_ids(*, session: Session, representative_id: int, day: dt.date) -> set[int]:
+    """Return the persons a representative acts for on a day (``_honoured``)."""
     rep = LegalRepresentation
     return set(
         session.scalars(
             select(rep.represented_id)
             .join(Person, Person.id == rep.represented_id)
-            .where(
-                rep.representative_id == representative_id,
-                rep.document_kind.in_(HONOURED),
-                rep.valid_from <= day,
-                or_(rep.valid_to.is_(None), rep.valid_to >= day),
-                or_(rep.document_kind.not_in(ENDS_AT_MAJORITY), Person.birth_date > adult_born_by(day)),
-            )
+            .where(rep.representative_id == representative_id, *_honoured(day, adult_born_by(day)))
         )
     )
+
+
+# Whether a representative acts for a person on a day (``represented_ids`` for one person; the reads served on the
+# event loop ask it in SQL: emhana.kernel.batched). ``born_by``: ``adult_born_by(day)``.
+REPRESENTS = (
+    select(LegalRepresentation.id)
+    .join(Person, Person.id == LegalRepresentation.represented_id)
+    .where(
+        LegalRepresentation.representative_id == bindparam("representative"),
+        LegalRepresentation.represented_id == bindparam("person"),
+        *_honoured(bindparam("day", type_=Date), bindparam("born_by", type_=Date)),
+    )
+    .limit(1)
+)
 
 
 def may_read(*, session: Session, actor: Actor, person_id: int, day: dt.date) -> bool:

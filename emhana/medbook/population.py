@@ -7,37 +7,41 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from emhana.identity import access
 from emhana.medbook.models import Examination, MedicalBook
 
+# The organization issued the person's medical book (one book per person, C-03).
+BOOK_THERE = select(MedicalBook.id).where(
+    MedicalBook.person_id == bindparam("person"), MedicalBook.entity_id == bindparam("entity")
+)
+# The organization has an open examination of the person's book (issue 15): an open case.
+EXAMINED_THERE = (
+    select(Examination.id)
+    .join(MedicalBook, MedicalBook.id == Examination.book_id)
+    .where(
+        MedicalBook.person_id == bindparam("person"),
+        Examination.entity_id == bindparam("entity"),
+        Examination.closed_at.is_(None),
+        Examination.open_until >= bindparam("day"),
+    )
+    .limit(1)
+)
+
 
 def has_book_there(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
-    """Tell whether the organization issued the person's medical book (one book per person, C-03)."""
+    """Tell whether the organization issued the person's medical book (``BOOK_THERE``)."""
     del day
-    found = session.scalar(
-        select(MedicalBook.id).where(MedicalBook.person_id == person_id, MedicalBook.entity_id == entity_id)
-    )
-    return found is not None
+    return session.scalar(BOOK_THERE, {"person": person_id, "entity": entity_id}) is not None
 
 
 def examines_there(session: Session, entity_id: int, person_id: int, day: dt.date) -> bool:
-    """Tell whether the organization has an open examination of the person's book (issue 15): an open case."""
-    found = session.scalar(
-        select(Examination.id)
-        .join(MedicalBook, MedicalBook.id == Examination.book_id)
-        .where(
-            MedicalBook.person_id == person_id,
-            Examination.entity_id == entity_id,
-            Examination.closed_at.is_(None),
-            Examination.open_until >= day,
-        )
-        .limit(1)
-    )
-    return found is not None
+    """Tell whether the organization has an open examination of the person's book (``EXAMINED_THERE``)."""
+    params = {"person": person_id, "entity": entity_id, "day": day}
+    return session.scalar(EXAMINED_THERE, params) is not None
 
 
-access.register_relation("medbook.book", has_book_there)
-access.register_relation("medbook.examination", examines_there)
+access.register_relation("medbook.book", has_book_there, BOOK_THERE)
+access.register_relation("medbook.examination", examines_there, EXAMINED_THERE)

@@ -122,8 +122,8 @@ def records(draw: st.DrawFn) -> service.PersonRecord:
     day = draw(DATES)
     return service.PersonRecord(
         person_id=draw(IDS),
-        current=service._current(history, day),
-        upcoming=service._upcoming(history, day),
+        current=service.current_of(history, day),
+        upcoming=service.upcoming_of(history, day),
         history=history,
         applications=applications,
     )

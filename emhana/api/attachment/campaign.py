@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from pydantic_core import to_json
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from emhana.accounts.roles import Can, Role
@@ -24,6 +25,7 @@ from emhana.accounts.service import Actor
 from emhana.api.attachment import places
 from emhana.api.attachment.fund import router as fund_router
 from emhana.attachment import outputs
+from emhana.attachment.application import reads as attachment_reads
 from emhana.attachment.application import reasons, service
 from emhana.attachment.campaign import calendar
 from emhana.attachment.enums import Channel
@@ -52,6 +54,7 @@ from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazak
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import LoggedReadSessionDep, SessionDep, public, require
 from emhana.web.purpose import PurposeQuery, PurposeTextQuery, stated
+from emhana.web.reads import AsyncReadsDep, in_read_only_session, logged_read
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])
 router.include_router(fund_router)
@@ -289,9 +292,10 @@ def outlook(person_id: int, session: SessionDep, actor: Annotated[Actor, require
 
 
 @router.get("/persons/{person_id}", response_model=PersonAttachmentsOut)
-def person_attachments(
+async def person_attachments(
     person_id: int,
-    session: LoggedReadSessionDep,
+    request: Request,
+    reads: AsyncReadsDep,
     actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)],
     purpose: PurposeQuery = None,
     purpose_text: PurposeTextQuery = None,
@@ -300,15 +304,27 @@ def person_attachments(
     staff only their organization's applications, and for a person outside its population only with a stated
     purpose (the read is logged with it)."""
     # Read as rows and answered with the bytes FastAPI would send for PersonAttachmentsOut (outputs.person_json),
-    # without validating the answer into the model first (tests/attachment/test_person_json.py).
+    # without validating the answer into the model first (tests/attachment/test_person_json.py). On PostgreSQL on
+    # the event loop, its statements batched with other requests' (web/reads.py); elsewhere in a worker thread.
     now = clock.now()
     if actor.role is Role.CITIZEN and actor.person_id is None:
         raise Forbidden()
-    record = service.person_record(
-        session=session,
-        actor=actor,
-        person_id=person_id,
-        today=service.local_day(now),
-        purpose=stated(purpose, purpose_text, "history of attachments"),
-    )
-    return Response(outputs.person_json(session, record, now), media_type="application/json")
+    why = stated(purpose, purpose_text, "history of attachments")
+    today = service.local_day(now)
+    if reads is None:
+
+        def read(session: Session) -> bytes:
+            record = service.person_record(session=session, actor=actor, person_id=person_id, today=today, purpose=why)
+            return outputs.person_json(session, record, now)
+
+        body = await logged_read(request, read)
+    else:
+        record, event = await attachment_reads.person_record(
+            reads=reads, actor=actor, person_id=person_id, today=today, purpose=why
+        )
+        await reads.log([event])  # durable before the answer
+        if outputs.needs_policy(record):  # a refusal's reasoned text names the year's limit
+            body = await in_read_only_session(request, lambda session: outputs.person_json(session, record, now))
+        else:
+            body = outputs.person_json(None, record, now)
+    return Response(body, media_type="application/json")

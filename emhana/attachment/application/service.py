@@ -490,36 +490,38 @@ def active_on(att: Period, day: dt.date) -> bool:
     )
 
 
-def _current(history: Sequence[P], day: dt.date) -> P | None:
+def current_of(history: Sequence[P], day: dt.date) -> P | None:
     """The period of a history (latest first) in effect on a day."""
     return next((a for a in history if active_on(a, day)), None)
 
 
-def _upcoming(history: Sequence[P], day: dt.date) -> P | None:
+def upcoming_of(history: Sequence[P], day: dt.date) -> P | None:
     """The open period of a history that takes effect after a day (an approved change, A-05)."""
     return next((a for a in history if a.begin_date > day and a.end_date is None), None)
 
 
-def _staff_only_own(actor: Actor) -> bool:
+def staff_only_own(actor: Actor) -> bool:
     """Staff see the applications filed with their own organization only: another one's refusal notes,
     document numbers and pregnancy flags are not theirs to read. A citizen and the Fund see every one."""
     return actor.role is not Role.CITIZEN and not sees_every_organization(actor)
 
 
+def person_read_event(actor: Actor, person_id: int, purpose: str) -> dict[str, Any]:
+    """The audit event of a read of a person's attachments."""
+    return event_row(
+        actor=actor,
+        action="attachment.read",
+        object_type="person",
+        object_id=person_id,
+        subject_person_id=person_id,
+        purpose=purpose[:200],
+    )
+
+
 def _log_person_read(session: Session, actor: Actor, person_id: int, purpose: str) -> None:
     """Log the read of a person's attachments, batched with other reads' events when the session only reads
     (docs/access-log.md)."""
-    log_read(
-        session,
-        event_row(
-            actor=actor,
-            action="attachment.read",
-            object_type="person",
-            object_id=person_id,
-            subject_person_id=person_id,
-            purpose=purpose[:200],
-        ),
-    )
+    log_read(session, person_read_event(actor, person_id, purpose))
 
 
 def person_view(
@@ -540,14 +542,14 @@ def person_view(
     if not history and session.scalar(select(Person.id).where(Person.id == person_id)) is None:
         raise NotFound()  # a person with attachments exists: asked only when there are none
     filed = select(Application).where(Application.person_id == person_id).options(selectinload(Application.documents))
-    if _staff_only_own(actor):
+    if staff_only_own(actor):
         filed = filed.where(Application.entity_id == organization_of(actor))
     apps = list(session.scalars(filed.order_by(Application.id.desc())))
     _log_person_read(session, actor, person_id, purpose)
     return PersonView(
         person_id=person_id,
-        current=_current(history, today),
-        upcoming=_upcoming(history, today),
+        current=current_of(history, today),
+        upcoming=upcoming_of(history, today),
         history=history,
         applications=apps,
     )
@@ -665,7 +667,7 @@ def person_record(
     population check of the purpose rule (no query of its own)."""
     if not may_read(session=session, actor=actor, person_id=person_id, day=today):
         raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
-    own_only = _staff_only_own(actor)
+    own_only = staff_only_own(actor)
     params = {"person": person_id, "entity": actor.entity_id} if own_only else {"person": person_id}
     conn = session.connection()
     rows = PERSON_HISTORY[own_only].rows(conn, params)
@@ -687,8 +689,8 @@ def person_record(
     _log_person_read(session, actor, person_id, purpose)
     return PersonRecord(
         person_id=person_id,
-        current=_current(history, today),
-        upcoming=_upcoming(history, today),
+        current=current_of(history, today),
+        upcoming=upcoming_of(history, today),
         history=history,
         applications=applications,
     )

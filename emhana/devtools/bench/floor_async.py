@@ -37,12 +37,12 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, FastAPI, Request
-from psycopg.pq import TransactionStatus
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.audit.readlog import LEADERS, MAX_ROWS, WAIT_SECONDS, ReadLogFailed
 from emhana.audit.service import event_row
+from emhana.kernel.batched import Pool
 from emhana.kernel.db import libpq_url
 from emhana.kernel.errors import NotFound
 from emhana.trust.chain.readlog import RETRIES, STARTED_AT_ONCE, WRITE, statement_params
@@ -55,42 +55,6 @@ PURPOSE = "reference floor (async)"
 router = APIRouter()
 
 Row = Mapping[str, Any]
-
-
-class Pool:
-    """A few autocommit connections of one event loop, opened on first use (prepared statements from the first
-    execution), a broken one replaced on its next use."""
-
-    def __init__(self, conninfo: str, size: int) -> None:
-        self.conninfo = conninfo
-        self._free: asyncio.LifoQueue[psycopg.AsyncConnection[Any] | None] = asyncio.LifoQueue()
-        self._open: set[psycopg.AsyncConnection[Any]] = set()
-        for _ in range(size):
-            self._free.put_nowait(None)  # a slot whose connection is not open yet
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        conn = await self._free.get()
-        try:
-            if conn is None or conn.closed:
-                if conn is not None:
-                    self._open.discard(conn)
-                conn = None
-                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, prepare_threshold=0)
-                self._open.add(conn)
-            yield conn
-        finally:
-            # a statement cut off midway (a cancelled request) leaves the connection busy: drop it
-            if conn is not None and conn.info.transaction_status != TransactionStatus.IDLE:
-                self._open.discard(conn)
-                await conn.close()
-                conn = None
-            self._free.put_nowait(conn)
-
-    async def close(self) -> None:
-        for conn in list(self._open):
-            await conn.close()
-        self._open.clear()
 
 
 # The access log's statement (emhana.trust.chain.readlog.WRITE) with the batch's reads in it: ``asked`` reads each

@@ -25,10 +25,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from emhana.audit import readlog
+from emhana.audit import readlog, readlog_async
 from emhana.audit.service import EVENT_FIELDS, insert_events
 from emhana.kernel import clock
 from emhana.trust.chain.kinds import AUDIT, GENESIS, NO_SUBJECT, OPEN, _plain
@@ -152,10 +153,26 @@ def write_linked(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     _link(conn, {AUDIT.name: [r["id"] for r in written]}, {}, known={AUDIT.name: {r["id"]: r for r in written}})
 
 
+async def write_async(conn: psycopg.AsyncConnection[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """``write_linked`` on an autocommit async connection (``emhana.audit.readlog_async``): one statement, the
+    batch's whole transaction, run again when a chain it starts was started at once by another writer."""
+    if not rows:
+        return
+    params = statement_params(rows)
+    for attempt in range(1, RETRIES + 1):
+        try:
+            await conn.execute(WRITE, params)
+            return
+        except psycopg.IntegrityError as exc:
+            if not (exc.diag.constraint_name in STARTED_AT_ONCE and attempt < RETRIES):
+                raise
+
+
 def register() -> None:
-    """Have the access log write its batches with ``write_linked`` (done on import; tests that replace the writer
-    call it to put it back)."""
+    """Have the access log write its batches with ``write_linked`` (and ``write_async`` on the event loop); done on
+    import; tests that replace the writer call it to put it back."""
     readlog.set_writer(write_linked, one_statement=True)
+    readlog_async.set_writer(write_async)
 
 
 register()

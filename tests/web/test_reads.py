@@ -1,0 +1,121 @@
+"""Reads of personal data served on the event loop (emhana.web.reads): on PostgreSQL a person's attachments are read
+in batches and logged through the async access log before the answer; a read whose log cannot be written is not
+answered; the connections of the event loop close with the application. On SQLite the same route reads in a
+worker thread (every API test of the route runs on both databases)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from emhana.accounts.roles import Role
+from emhana.accounts.service import Actor
+from emhana.audit import readlog_async
+from emhana.audit.models import AuditEvent
+from emhana.trust.chain import readlog as chain_readlog
+from emhana.web import reads
+from tests.builders.attachment import Country
+from tests.builders.databases import is_postgres
+
+URL = "/api/v1/attachment/persons"
+needs_postgres = pytest.mark.skipif(not is_postgres(), reason="reads on the event loop run over psycopg")
+
+
+def _logged(sessions: sessionmaker[Session], person: int) -> list[str]:
+    with sessions() as s:
+        return list(
+            s.scalars(
+                select(AuditEvent.purpose).where(
+                    AuditEvent.action == "attachment.read", AuditEvent.subject_person_id == person
+                )
+            )
+        )
+
+
+def _connections(engine: Engine) -> int:
+    with engine.connect() as conn:
+        found = conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('emhana reads', 'emhana access log')"
+            )
+        )
+    return int(found or 0)
+
+
+@needs_postgres
+def test_a_read_is_batched_logged_before_the_answer_and_its_connections_close(
+    app: FastAPI,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    patient = person()
+    _, token = make_actor(Role.FUND_ADMIN)
+    before = _connections(engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        got = client.get(f"{URL}/{patient}?purpose=oversight", headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200, got.text
+        assert got.json()["person_id"] == patient
+        assert _logged(sessions, patient) == ["oversight"]  # committed when answered
+        (loop_reads,) = getattr(app.state, reads._STATE).values()
+        assert loop_reads.batches.batches >= 1 and loop_reads.log_.batches == 1  # served on the event loop
+        assert _connections(engine) > before
+    assert _connections(engine) == before  # closed at the application's shutdown
+
+
+@needs_postgres
+def test_a_read_whose_log_cannot_be_written_is_not_answered(
+    app: FastAPI,
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    patient = person()
+    _, token = make_actor(Role.FUND_ADMIN)
+
+    async def broken(conn: psycopg.AsyncConnection[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+        raise RuntimeError("disk full")
+
+    readlog_async.set_writer(broken)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            got = client.get(f"{URL}/{patient}?purpose=oversight", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        chain_readlog.register()
+    assert got.status_code == 500
+    assert got.headers["content-type"].startswith("application/problem+json")  # nothing of the person shown
+    assert "history" not in got.json()
+    assert _logged(sessions, patient) == []
+
+
+@needs_postgres
+def test_the_connections_close_when_the_engine_is_disposed(
+    database_url: str,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    country: Country,
+    person: Callable[..., int],
+    make_actor: Callable[..., tuple[Actor, str]],
+) -> None:
+    from emhana.app import create_app
+    from emhana.kernel.config import Settings
+
+    app = create_app(Settings(database_url=database_url))
+    patient = person()
+    _, token = make_actor(Role.FUND_ADMIN)
+    before = _connections(engine)
+    client = TestClient(app)  # no lifespan: its shutdown never runs
+    assert client.get(f"{URL}/{patient}?purpose=oversight", headers={"Authorization": f"Bearer {token}"}).is_success
+    assert _connections(engine) > before
+    app.state.engine.dispose()
+    assert _connections(engine) == before
