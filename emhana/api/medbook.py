@@ -8,15 +8,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from emhana.accounts.models import Account
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
 from emhana.kernel import clock
-from emhana.medbook import appointments, catalogue, catalogue_versions, journal, reads, referrals, service, views
+from emhana.medbook import (
+    appointments,
+    book_reads,
+    catalogue,
+    catalogue_versions,
+    journal,
+    reads,
+    referrals,
+    service,
+    views,
+)
 from emhana.medbook.models import DecreedGroup, JournalEntry
 from emhana.medbook.schemas import (
     AcknowledgeIn,
@@ -39,8 +50,9 @@ from emhana.medbook.schemas import (
     ReferralOut,
     ReminderOut,
 )
-from emhana.web.deps import LoggedReadSessionDep, SessionDep, public, require
+from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json, idempotent_no_content
+from emhana.web.reads import AsyncReadsDep, in_read_only_session, logged_read
 
 router = APIRouter(prefix="/medbook", tags=["medbook"])
 IdempotencyKey = Annotated[str | None, Header()]
@@ -197,16 +209,36 @@ def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(
 
 
 @router.get("/books/{book_id}", response_model=BookOut)
-def read_book(
+async def read_book(
     book_id: int,
-    session: LoggedReadSessionDep,
+    request: Request,
+    reads: AsyncReadsDep,
     actor: Annotated[Actor, require(Can.READ_MEDBOOK)],
     purpose: Purpose = "",
 ) -> Response:
     """Return the whole book with its history; the read is logged with who, when and why."""
-    out = views.read_book_out(
-        session=session, actor=actor, book_id=book_id, purpose=purpose, now=clock.now(), today=clock.today()
-    )
+    now, today = clock.now(), clock.today()
+    if reads is None:  # SQLite: the read-only unit of work in a worker thread
+
+        def read(session: Session) -> BookOut:
+            return views.read_book_out(
+                session=session, actor=actor, book_id=book_id, purpose=purpose, now=now, today=today
+            )
+
+        out = await logged_read(request, read)
+    else:  # PostgreSQL: on the event loop, its statements batched with other requests' (web/reads.py)
+        (book, head, entries, jobs), event = await book_reads.read_book(
+            reads=reads, actor=actor, book_id=book_id, purpose=purpose, now=now, today=today
+        )
+        if views.needs_session(entries):  # a diagnosis's rules in force, a referral's receiving organization
+
+            def answer(session: Session) -> BookOut:
+                return views.book_out_of(session, book, head, entries, jobs, today)
+
+            out = await in_read_only_session(request, answer)
+        else:
+            out = views.book_out_of(None, book, head, entries, jobs, today)
+        await reads.log([event])  # durable before the answer; nothing logged for a read that failed before
     # the bytes FastAPI makes of a BookOut for response_model (its dump_json), without validating our own model
     # again in a worker thread of its own (tests/medbook/test_read_book_out.py)
     return Response(content=_BOOK_JSON.dump_json(out), media_type="application/json")

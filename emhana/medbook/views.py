@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Date, Integer, Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
@@ -70,19 +70,21 @@ DEFAULT_PURPOSE = {
 CLINICAL_FIELDS = ("kind", "item_code", "performed_on", "result", "result_text", "codes")
 
 
-def _log_read(session: Session, actor: Actor, book: MedicalBook | BookRow, purpose: str, now: dt.datetime) -> None:
-    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
-        session,
-        event_row(
-            actor=actor,
-            action=READ_ACTION,
-            object_type=BOOK,
-            object_id=book.id,
-            subject_person_id=book.person_id,
-            purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
-            at=now,
-        ),
+def read_event(actor: Actor, book: MedicalBook | BookRow, purpose: str, now: dt.datetime) -> dict[str, Any]:
+    """The audit event of a read of a book."""
+    return event_row(
+        actor=actor,
+        action=READ_ACTION,
+        object_type=BOOK,
+        object_id=book.id,
+        subject_person_id=book.person_id,
+        purpose=(purpose or DEFAULT_PURPOSE.get(actor.role, ""))[:200],
+        at=now,
     )
+
+
+def _log_read(session: Session, actor: Actor, book: MedicalBook | BookRow, purpose: str, now: dt.datetime) -> None:
+    log_read(session, read_event(actor, book, purpose, now))  # batched when the session only reads (access-log.md)
 
 
 def _log_listed(session: Session, actor: Actor, book_id: int, person_id: int, purpose: str) -> None:
@@ -161,9 +163,21 @@ def read_book_out(
     issuer, group, owner's home address and the reader's open examination; its entries; its jobs with their groups'
     names. Whether the reader's organization recorded in the book is told by the entries."""
     loaded = _load(session, book_id, day=local_day(now), today=today, reader=actor.entity_id)
+    log_read(session, checked_read(actor, loaded, purpose, now))
+    assert loaded is not None  # (checked_read refuses a missing book)
+    book, head, entries, jobs = loaded
+    return book_out_of(session, book, head, entries, jobs, today)
+
+
+Loaded = tuple["BookRow", "Head", list["EntryRow"], list["JobRow"]]
+
+
+def checked_read(actor: Actor, loaded: Loaded | None, purpose: str, now: dt.datetime) -> dict[str, Any]:
+    """Refuse a read of the book loaded (None: no such book) as ``read_book`` would, or return the audit event of
+    the read, with the purpose it is logged with."""
     if loaded is None:
         raise Forbidden()  # a missing book looks like someone else's: no existence oracle
-    book, head, entries, jobs = loaded
+    book, head, entries, _jobs = loaded
     basis = access.basis_of(
         actor,
         person_id=book.person_id,
@@ -178,8 +192,13 @@ def read_book_out(
         stated = head.exam_purpose or ""  # the purpose of its examination (access.open_examination)
     if basis is access.Basis.RECORDED and not stated:
         raise PurposeRequired(reason=access.purpose_reason())
-    _log_read(session, actor, book, stated if basis is not access.Basis.ISSUER else purpose, now)
-    return _book_out(session, book, head, entries, jobs, today)
+    return read_event(actor, book, stated if basis is not access.Basis.ISSUER else purpose, now)
+
+
+def needs_session(entries: Sequence[EntryRow]) -> bool:
+    """Tell whether ``book_out_of`` reads more for these entries: the infection rules in force for a diagnosis, the
+    receiving organization and receipt of a referral."""
+    return any(e.clinical_status or e.kind == EntryKind.REFERRAL.value for e in entries)
 
 
 def lookup(*, session: Session, actor: Actor, iin: str, purpose: str, now: dt.datetime) -> MedicalBook:
@@ -373,7 +392,7 @@ def book_out(session: Session, book: MedicalBook, today: dt.date) -> BookOut:
     if loaded is None:
         raise NotFound()
     _, head, entries, jobs = loaded
-    return _book_out(session, book, head, entries, jobs, today)
+    return book_out_of(session, book, head, entries, jobs, today)
 
 
 # --- the whole book in three statements (issue 18) ----------------------------------------------------------------
@@ -625,8 +644,8 @@ def _employments_out(book: MedicalBook | BookRow, rows: list[JobRow], day: dt.da
     return out
 
 
-def _book_out(
-    session: Session,
+def book_out_of(
+    session: Session | None,
     book: MedicalBook | BookRow,
     head: Head,
     rows: list[EntryRow],
@@ -648,8 +667,12 @@ def _book_out(
     superseded_by.update(dict.fromkeys(pending, 0))  # a pending correction is not in force yet either
     retracted = _withdrawn(entries)  # issue 17: retractions and what they withdrew (as service.retracted_by)
     names = catalogue.item_names()
-    rules = infections.rules_on(session=session, day=today) if any(e.clinical_status for e in entries) else []
-    referrals = standing_of(session=session, entries=entries)
+    if session is None and needs_session(rows):
+        raise RuntimeError("this book's answer reads more: see views.needs_session")
+    rules = (
+        infections.rules_on(session=session, day=today) if session and any(e.clinical_status for e in entries) else []
+    )
+    referrals = standing_of(session=session, entries=entries) if session else {}
     home = (head.home_kk if lang == "kk" else head.home_ru) or head.home_kato if head.home_id is not None else None
     return BookOut(
         id=book.id,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
-from emhana.audit import readlog
+from emhana.audit import readlog, readlog_async
 from emhana.audit.models import AuditEvent, ChainLink
 from emhana.audit.service import event_row, record_event
 from emhana.kernel.db import unit_of_work
@@ -162,7 +163,11 @@ def test_a_read_whose_log_cannot_be_written_is_not_answered(
     def broken(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         raise RuntimeError("disk full")
 
+    async def broken_async(conn: psycopg.AsyncConnection[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+        raise RuntimeError("disk full")
+
     readlog.set_writer(broken)
+    readlog_async.set_writer(broken_async)  # the read is served on the event loop on PostgreSQL (web/reads.py)
     try:
         r = client.get(f"/api/v1/medbook/books/{book}", headers=world.h["clin_a"], params={"purpose": "exam"})
     finally:

@@ -322,9 +322,9 @@ async def person_attachments(
         record, event = await attachment_reads.person_record(
             reads=reads, actor=actor, person_id=person_id, today=today, purpose=why
         )
-        await reads.log([event])  # durable before the answer
         if outputs.needs_policy(record):  # a refusal's reasoned text names the year's limit
             body = await in_read_only_session(request, lambda session: outputs.person_json(session, record, now))
         else:
             body = outputs.person_json(None, record, now)
+        await reads.log([event])  # durable before the answer; nothing logged for a read that failed before
     return Response(body, media_type="application/json")
