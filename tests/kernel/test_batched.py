@@ -40,7 +40,7 @@ def _batches(engine: Engine, **kw: Any) -> Batches:
 
 @needs_postgres
 def test_each_request_gets_its_own_rows_in_its_statements_order(engine: Engine) -> None:
-    asks = [{"low": i, "high": i + (i * 7) % 11, "label": f"r{i}-"} for i in range(60)]
+    asks: list[dict[str, Any]] = [{"low": i, "high": i + (i * 7) % 11, "label": f"r{i}-"} for i in range(60)]
     asks.append({"low": 5, "high": 1, "label": "none"})  # no rows at all
 
     async def run() -> tuple[list[list[Row]], int]:

@@ -25,6 +25,7 @@ from emhana.audit.models import AuditEvent, ChainLink
 from emhana.audit.readlog import ReadLogFailed
 from emhana.audit.service import event_row
 from emhana.devtools.bench import floor, floor_async
+from emhana.kernel.batched import Pool
 from emhana.trust.chain.verify import verify
 from emhana.web.deps import iter_routes
 from tests.builders.attachment import Country
@@ -185,7 +186,7 @@ def test_concurrent_reads_share_one_statement_and_a_bad_row_fails_only_its_read(
         return event_row(actor=who, action="bench.test", object_type="person", object_id=p, subject_person_id=p)
 
     async def run() -> tuple[list[floor_async.Found | None], int, list[object], int]:
-        log = floor_async.ReadLog(floor_async.Pool(floor_async.conninfo(app), 1), leaders=1)
+        log = floor_async.ReadLog(Pool(floor_async.conninfo(app), 1), leaders=1)
         try:
             asked = [*ours, ours[0], theirs]  # all queued before the one batch starts
             together = await asyncio.gather(*(log.read(p, country.a, event(actor, p)) for p in asked))
