@@ -99,19 +99,27 @@ def read_patient(
     if rows is None:
         return None
     person, addresses = rows
-    log_read(  # batched with other reads' events when the session only reads (docs/access-log.md)
-        session,
-        event_row(
-            actor=actor,
-            action=READ_ACTION,
-            object_type="person",
-            object_id=person.id,
-            subject_person_id=person.id,
-            purpose=purpose[:200],
-            at=now,
-        ),
-    )
+    # batched with other reads' events when the session only reads (docs/access-log.md)
+    log_read(session, patient_read_event(actor, person.id, purpose, now))
     identity.flag_checked(session=session, check=volume)
+    return patient_answer(person, addresses, day)
+
+
+def patient_read_event(actor: Actor, person_id: int, purpose: str, now: dt.datetime) -> dict[str, Any]:
+    """The audit event of a read of a Patient."""
+    return event_row(
+        actor=actor,
+        action=READ_ACTION,
+        object_type="person",
+        object_id=person_id,
+        subject_person_id=person_id,
+        purpose=purpose[:200],
+        at=now,
+    )
+
+
+def patient_answer(person: resources.PatientRow, addresses: list[resources.AddressRow], day: dt.date) -> dict[str, Any]:
+    """The Patient of the rows read, with its meta (version and last update)."""
     out = resources.patient_of(person, addresses, day)
     moments = [versions.utc(m) for m in (person.linked_at, person.created_at) if m is not None]
     return versions.with_meta(out, versions.content_hash(out)[:16], max(moments) if moments else clock.now())

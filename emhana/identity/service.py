@@ -167,10 +167,15 @@ def require_purpose(*, session: Session, actor: Actor, person_id: int, purpose: 
             raise PurposeRequired(reason=reason)
 
 
+def read_flag_limit() -> int:
+    """The reads of personal data an account makes in a day before it is flagged to the Fund (the setting)."""
+    return get_settings().read_flag_threshold
+
+
 def flag_reads(*, session: Session, actor: Actor, day: dt.date, flag_after: int | None = None) -> None:
     """Count a staff or MIS read toward the account's daily volume, flagging it to the Fund past the limit."""
     if actor.role is not Role.CITIZEN:
-        limit = get_settings().read_flag_threshold if flag_after is None else flag_after
+        limit = read_flag_limit() if flag_after is None else flag_after
         flag_read_volume(session=session, actor=actor, day=day, limit=limit)
 
 
@@ -383,7 +388,7 @@ def volume_later(*, session: Session, actor: Actor, day: dt.date, flag_after: in
     writes counts its own uncommitted events: its check runs in full in ``flag_checked``, after them."""
     if actor.role is Role.CITIZEN:
         return None
-    limit = get_settings().read_flag_threshold if flag_after is None else flag_after
+    limit = read_flag_limit() if flag_after is None else flag_after
     if not is_read_only(session):
         return VolumeCheck(actor, day, limit, None, None)
     seen = _FLAGS.get((actor.account_id, day))

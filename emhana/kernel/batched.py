@@ -124,14 +124,14 @@ class Batched:
         ``%(name)s``."""
         if isinstance(stmt, str):
             found = set(_PLACEHOLDER.findall(stmt))
-            lateral = _PLACEHOLDER.sub(lambda m: f"q.{m.group(1)}" if m.group(1) in params else m.group(0), stmt)
+            lateral = _PLACEHOLDER.sub(lambda m: f'q."{m.group(1)}"' if m.group(1) in params else m.group(0), stmt)
         else:
             found = set()
 
             def from_q(element: Any, **_kw: Any) -> Any:
                 if isinstance(element, BindParameter) and element.key in params:
                     found.add(element.key)
-                    return literal_column(f"q.{element.key}")
+                    return literal_column(f'q."{element.key}"')  # quoted: a name may be a keyword (end)
                 return None
 
             replaced: Any = visitors.replacement_traverse(cast(Any, stmt), {}, from_q)
@@ -139,7 +139,7 @@ class Batched:
         if not set(params) <= found:
             raise ValueError(f"{name}: parameters {sorted(set(params) - found)} are not in the statement")
         arrays = ", ".join(f"%({p})s::text[]::{t}[]" for p, t in params.items())
-        names = ", ".join(params)
+        names = ", ".join(f'"{p}"' for p in params)
         sql = (
             f"SELECT q.n, x.* FROM unnest({arrays}) WITH ORDINALITY AS q({names}, n)\n"
             f"CROSS JOIN LATERAL (\n{lateral}\n) AS x"

@@ -36,6 +36,8 @@ from emhana.kernel.db import libpq_url, read_only_session, unit_of_work
 from emhana.trust.chain import readlog as _chain_readlog  # noqa: F401  (registers the access log's writers)
 
 T = TypeVar("T")
+# The connections' application_name in pg_stat_activity, with the server process's id.
+READS_NAME, LOG_NAME = "emhana reads", "emhana access log"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from emhana.accounts.roles import Can
 from emhana.accounts.service import Actor
@@ -31,7 +32,7 @@ from emhana.api.fhir.search import (
     searchset,
 )
 from emhana.api.fhir.versioned import versioned
-from emhana.fhir import outbound, registry, systems
+from emhana.fhir import outbound, patient_reads, registry, systems
 from emhana.fhir.capability import capability_statement
 from emhana.fhir.outcome import (
     IDENTIFIER_REQUIRED,
@@ -41,9 +42,11 @@ from emhana.fhir.outcome import (
     fhir_response,
 )
 from emhana.fhir.versions import LOCATION, ORGANIZATION, PRACTITIONER, ROLE
+from emhana.identity.service import flag_read_volume, read_flag_limit
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound
-from emhana.web.deps import LoggedReadSessionDep, ReadSessionDep, SessionDep, public, require
+from emhana.web.deps import ReadSessionDep, SessionDep, public, require
+from emhana.web.reads import AsyncReadsDep, logged_read
 
 
 @router.get("/metadata", dependencies=[public()])
@@ -58,16 +61,32 @@ PATIENT_PARAMS = {"identifier", "_id"}
 
 
 @router.get("/Patient/{rid}")
-def read_patient(rid: str, request: Request, session: LoggedReadSessionDep, actor: PatientReader) -> Response:
+async def read_patient(rid: str, request: Request, reads: AsyncReadsDep, actor: PatientReader) -> Response:
     """Read a Patient (the read is logged), with its ETag; If-None-Match answered with 304."""
-    found = registry.read_patient(
-        session=session,
-        actor=actor,
-        person_id=_numeric("Patient", rid),
-        day=clock.today(),
-        now=clock.now(),
-        purpose=_purpose(request),
-    )
+    person_id, purpose = _numeric("Patient", rid), _purpose(request)
+    day, now = clock.today(), clock.now()
+    if reads is None:  # SQLite: the read-only unit of work in a worker thread
+
+        def read(session: Session) -> dict[str, Any] | None:
+            return registry.read_patient(
+                session=session, actor=actor, person_id=person_id, day=day, now=now, purpose=purpose
+            )
+
+        found = await logged_read(request, read)
+    else:  # PostgreSQL: on the event loop, its statements batched with other requests' (web/reads.py)
+        got = await patient_reads.read_patient(
+            reads=reads, actor=actor, person_id=person_id, day=day, now=now, purpose=purpose
+        )
+        found = got.patient
+        if not got.volume_settled:  # past the day's limit: the account is flagged to the Fund, once a day, with
+            # the count of the reads committed before this one (as in the synchronous read)
+
+            def flag(session: Session) -> bool:
+                return flag_read_volume(session=session, actor=actor, day=day, limit=read_flag_limit())
+
+            await logged_read(request, flag)
+        if got.event is not None:
+            await reads.log([got.event])  # durable before the answer
     _found("Patient", rid, found)
     assert found is not None
     return versioned(request, found)

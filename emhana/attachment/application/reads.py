@@ -2,29 +2,25 @@
 the same order, its statements batched with other requests' (``emhana.kernel.batched``).
 
 The statements are the synchronous read's own (``service.PERSON_HISTORY``, ``service.PERSON_APPLICATIONS``, and
-for the checks ``identity.service.REPRESENTS`` and the population's relations, ``identity.access``), so both paths
-answer from the same SQL; the order of the answers is the same: Forbidden before anything is read of the person
-(no oracle of which ids exist), then PurposeRequired, then NotFound. The read's audit event is returned with the
-record, for the caller to log before it answers (``emhana.web.reads.AsyncReads.log``).
+for the checks identity's: ``identity.reads``), so both paths answer from the same SQL. The answers come in the
+same order: Forbidden before anything is read of the person (no oracle of which ids exist), then
+PurposeRequired, then NotFound. The read's audit event is returned with the record, for the caller to log before
+it answers (``emhana.web.reads.AsyncReads.log``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from emhana.accounts.policy import organization_of
-from emhana.accounts.roles import Can, Role, may
 from emhana.accounts.service import Actor
 from emhana.attachment.application import service
 from emhana.attachment.application.service import ApplicationRow, AttachmentRow, DocumentRow, PersonRecord
-from emhana.identity import access
-from emhana.identity.rules import adult_born_by, stated_problem
-from emhana.identity.service import REPRESENTS
+from emhana.identity import reads as identity_reads
 from emhana.kernel.batched import Batched, Reader
-from emhana.kernel.errors import Forbidden, NotFound, PurposeRequired
+from emhana.kernel.errors import Forbidden, NotFound
 
 _PERSON = {"person": "bigint"}
 _OWN = {"person": "bigint", "entity": "bigint"}
@@ -37,49 +33,6 @@ APPLICATIONS = {
     own: Batched.of(f"attachment.applications.{own}", service.PERSON_APPLICATIONS[own].stmt, _OWN if own else _PERSON)
     for own in (False, True)
 }
-REPRESENTED = Batched.of(
-    "identity.represents",
-    REPRESENTS,
-    {"person": "bigint", "representative": "bigint", "day": "date", "born_by": "date"},
-)
-
-
-@cache
-def related() -> Batched:
-    """The population's relations as one statement (made on first use: every relation is registered by then)."""
-    return Batched.of(
-        "identity.related", access.relations_statement(), {"person": "bigint", "entity": "bigint", "day": "date"}
-    )
-
-
-async def may_read(reads: Reader, actor: Actor, person_id: int, day: dt.date) -> bool:
-    """``identity.service.may_read`` on the event loop."""
-    if may(actor.role, Can.READ_ANY_PERSON):
-        return True
-    if actor.role is Role.CITIZEN and actor.person_id is not None:
-        if person_id == actor.person_id:
-            return True
-        params = {"person": person_id, "representative": actor.person_id, "day": day, "born_by": adult_born_by(day)}
-        return bool(await reads.rows(REPRESENTED, params))
-    return False
-
-
-async def require_purpose(
-    reads: Reader, actor: Actor, person_id: int, purpose: str, day: dt.date, attached: int | None
-) -> None:
-    """``identity.service.require_purpose`` on the event loop, the person's organization (``attached``) known."""
-    if actor.role is Role.CITIZEN:
-        return
-    entity = actor.entity_id
-    if entity is not None and attached == entity:
-        return
-    if entity is not None:
-        rows = await reads.rows(related(), {"person": person_id, "entity": entity, "day": day})
-        if rows and rows[0][0]:
-            return
-    reason = stated_problem(purpose)
-    if reason is not None:
-        raise PurposeRequired(reason=reason)
 
 
 async def person_record(
@@ -87,14 +40,14 @@ async def person_record(
 ) -> tuple[PersonRecord, Mapping[str, Any]]:
     """``service.person_record`` on the event loop: the record, and the audit event of its read (to be logged
     before the answer)."""
-    if not await may_read(reads, actor, person_id, today):
+    if not await identity_reads.may_read(reads, actor, person_id, today):
         raise Forbidden()  # before existence: no oracle of which ids exist (tests/hardening/test_data_access.py)
     own_only = service.staff_only_own(actor)
     params = {"person": person_id, "entity": actor.entity_id} if own_only else {"person": person_id}
     rows = await reads.rows(HISTORY[own_only], params)
     history = [AttachmentRow._make(r[1:-1]) for r in rows if r[1] is not None]
     attached = next((a.entity_id for a in history if a.end_date is None), None)  # population.known_from's answer
-    await require_purpose(reads, actor, person_id, purpose, today, attached)
+    await identity_reads.require_purpose(reads, actor, person_id, purpose, today, attached)
     if not rows:
         raise NotFound()
     if own_only:
