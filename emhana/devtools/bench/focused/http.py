@@ -11,9 +11,10 @@ run starts it) and a closed loop of keep-alive connections per path: ping, the r
 person's attachment, ping again (the faster ping is the baseline), a book with its clearance, a FHIR Patient, the
 near search.
 The reference floor (emhana.devtools.bench.floor, a route of the benchmark's server only) is the least an audited
-read can cost on this stack: the token authenticated as the real routes do, one indexed query, the read logged
-through the real access log before the answer, a small JSON answer; its ratio to ping is the best any audited
-read can reach here through a sync route and a SQLAlchemy session. Its async twin (floor_async,
+read costs through a sync route and a SQLAlchemy session: the token authenticated as the real routes do, one
+indexed query, the read logged through the threaded access log before the answer, a small JSON answer. The real
+audited reads now run on the event loop on PostgreSQL (emhana.web.reads: batched reads and an asyncio access log),
+so they can pass it. Its async twin (floor_async,
 emhana.devtools.bench.floor_async) does the same on the event loop over psycopg's async connections, the reads of
 the process's concurrent requests and their access-log writes in one statement: what leaving the thread hop and the
 session behind is worth. PostgreSQL CPU ms/req and all CPU ms/req (server, database, load generator) give a CPU
@@ -263,8 +264,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
     if reference is not None and reference.per_second:
         emit(
             "floor (reference): a bench-only route (emhana.devtools.bench.floor): the token authenticated as the real "
-            "routes do, one indexed query, the read logged through the real access log before the answer; no "
-            "audited read on this stack can pass its ratio to ping"
+            "routes did before they moved to the event loop, one indexed query in a SQLAlchemy session in a worker "
+            "thread, the read logged through the threaded access log before the answer: the best a sync read can do "
+            "(the audited reads now run on the event loop on PostgreSQL: emhana.web.reads)"
         )
         of_floor = [
             f"{k} {results[k].per_second / reference.per_second:.2f}" for k in ("floor_async", *AUDITED) if k in results
@@ -275,7 +277,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict[str, fl
         emit(
             "floor_async (reference): the same read on the event loop (emhana.devtools.bench.floor_async): no worker "
             "thread, no SQLAlchemy session; the reads of the process's concurrent requests and their access-log "
-            "writes in one autocommit statement on psycopg's async connections, committed before any is answered"
+            "writes in one autocommit statement on psycopg's async connections, committed before any is answered: "
+            "the least an audited read on the event loop costs (the real reads batch their reads and their log "
+            "apart: emhana.kernel.batched, emhana.audit.readlog_async)"
         )
     for n in notes:
         emit(f"note: {n}")
