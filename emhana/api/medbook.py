@@ -52,7 +52,7 @@ from emhana.medbook.schemas import (
 )
 from emhana.web.deps import SessionDep, public, require
 from emhana.web.idempotency import idempotent_json, idempotent_no_content
-from emhana.web.reads import AsyncReadsDep, in_read_only_session, logged_read
+from emhana.web.reads import async_reads, in_read_only_session, logged_read
 
 router = APIRouter(prefix="/medbook", tags=["medbook"])
 IdempotencyKey = Annotated[str | None, Header()]
@@ -212,12 +212,12 @@ def lookup(body: LookupIn, session: SessionDep, actor: Annotated[Actor, require(
 async def read_book(
     book_id: int,
     request: Request,
-    reads: AsyncReadsDep,
     actor: Annotated[Actor, require(Can.READ_MEDBOOK)],
     purpose: Purpose = "",
 ) -> Response:
     """Return the whole book with its history; the read is logged with who, when and why."""
     now, today = clock.now(), clock.today()
+    reads = async_reads(request)
     if reads is None:  # SQLite: the read-only unit of work in a worker thread
 
         def read(session: Session) -> BookOut:

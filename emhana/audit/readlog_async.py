@@ -1,7 +1,7 @@
 """The access log of reads served on the event loop: group commit with asyncio (PostgreSQL only).
 
 The same promise as ``emhana.audit.readlog`` (docs/access-log.md): a read of personal data is answered only once its
-audit event is durable. A read served on the event loop (``emhana.web.deps.AsyncReadsDep``) hands its events to
+audit event is durable. A read served on the event loop (``emhana.web.reads.async_reads``) hands its events to
 its loop's ``AsyncGroupLog`` and awaits them:
 
 * a request whose events no batch has taken starts one when fewer than ``leaders`` batches are being written,

@@ -4,7 +4,6 @@ logged, then the read volume counted) and its answer (``registry.patient_answer`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 from emhana.accounts.service import Actor
 from emhana.fhir import registry, resources
 from emhana.identity import reads as identity_reads
-from emhana.kernel.batched import Batched, Reader
+from emhana.kernel.batched import Batched, Reader, each
 
 PATIENT = Batched.of("fhir.patient", resources.PATIENT.stmt, {"person": "bigint", "day": "date", "key": "text"})
 ADDRESSES = Batched.of("fhir.patient.addresses", resources.ADDRESSES.stmt, {"person": "bigint"})
@@ -34,11 +33,11 @@ async def read_patient(
     *, reads: Reader, actor: Actor, person_id: int, day: dt.date, now: dt.datetime, purpose: str
 ) -> PatientRead:
     """``registry.read_patient`` on the event loop."""
-    found, addresses, settled = await asyncio.gather(
-        reads.rows(PATIENT, {"person": person_id, "day": day, "key": str(person_id)}),
-        reads.rows(ADDRESSES, {"person": person_id}),
-        identity_reads.volume_settled(reads, actor, day),
-    )
+    patient = reads.ask(PATIENT, {"person": person_id, "day": day, "key": str(person_id)})
+    located = reads.ask(ADDRESSES, {"person": person_id})
+    volume, settle = identity_reads.volume_check(reads, actor, day)  # asked with the two above
+    found, addresses, *counted = await each(patient, located, *([volume] if volume is not None else []))
+    settled = settle(counted[0]) if counted else True
     person = resources.PatientRow(*found[0]) if found else None
     # the purpose before existence: the same answer whether or not the person exists
     attached = person.open_entity_id if person is not None else None

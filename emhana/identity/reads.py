@@ -5,7 +5,9 @@ own statements (``service.REPRESENTS``, the population's relations of ``access``
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 
 from emhana.accounts.roles import Can, Role, may
@@ -13,9 +15,10 @@ from emhana.accounts.service import Actor
 from emhana.identity import access, service
 from emhana.identity.rules import adult_born_by, stated_problem
 from emhana.identity.service import _FLAGS, FLAG_FOUND, READS_COUNTED, REPRESENTS, _count_params, _is_flag
-from emhana.kernel.batched import Batched, Reader
+from emhana.kernel.batched import Batched, Reader, Row
 from emhana.kernel.errors import PurposeRequired
 
+Settle = Callable[[list[Row]], bool]  # how a volume check's rows settle it (``volume_check``)
 REPRESENTED = Batched.of(
     "identity.represents",
     REPRESENTS,
@@ -68,16 +71,18 @@ async def require_purpose(
         raise PurposeRequired(reason=reason)
 
 
-async def volume_settled(reads: Reader, actor: Actor, day: dt.date) -> bool:
-    """The first statement of ``service.flag_reads`` on the event loop, asked before the read's event is logged (as
-    ``service.volume_later``): True when nothing more is to be done (a citizen, the day's reads within the limit, or
-    the day's flag already recorded), False when the caller must finish the check with
-    ``service.flag_read_volume`` in a unit of work of its own (once a day and account)."""
+def volume_check(reads: Reader, actor: Actor, day: dt.date) -> tuple[asyncio.Future[list[Row]] | None, Settle]:
+    """Ask the first statement of ``service.flag_reads`` on the event loop, before the read's event is logged (as
+    ``service.volume_later``): its future (None for a citizen, who is not counted) and how its rows settle the
+    check: True when nothing more is to be done (the day's reads within the limit, or the day's flag already
+    recorded), False when the caller must finish it with ``service.flag_read_volume`` in a unit of work of its
+    own (once a day and account)."""
     if actor.role is Role.CITIZEN:
-        return True
+        return None, lambda _rows: True
     limit = service.read_flag_limit()
     seen = _FLAGS.get((actor.account_id, day))
     if seen is not None:
-        return _is_flag(await reads.rows(FLAG, {"event": seen}), actor.account_id, day)
-    rows = await reads.rows(COUNTED, _count_params(actor.account_id, day, limit))
-    return not int(rows[0][0] or 0) > limit
+        return reads.ask(FLAG, {"event": seen}), lambda rows: _is_flag(rows, actor.account_id, day)
+    return reads.ask(
+        COUNTED, _count_params(actor.account_id, day, limit)
+    ), lambda rows: not int(rows[0][0] or 0) > limit

@@ -50,9 +50,12 @@ POOL_SIZE = 4  # connections of an event loop's reads
 
 
 class Reader(Protocol):
-    """What a read served on the event loop needs (``emhana.web.reads.AsyncReads``): its statement's rows."""
+    """What a read served on the event loop needs (``emhana.web.reads.AsyncReads``): its statements' rows, awaited
+    (``rows``) or asked ahead (``ask``, then ``each``)."""
 
     async def rows(self, stmt: Batched, params: Mapping[str, Any]) -> list[Row]: ...
+
+    def ask(self, stmt: Batched, params: Mapping[str, Any]) -> asyncio.Future[list[Row]]: ...
 
 
 class BatchFailed(RuntimeError):
@@ -185,6 +188,11 @@ class Batches:
 
     async def rows(self, stmt: Batched, params: Mapping[str, Any]) -> list[Row]:
         """Return the rows of the statement for one request's parameters, read in a batch with other requests'."""
+        return await self.ask(stmt, params)
+
+    def ask(self, stmt: Batched, params: Mapping[str, Any]) -> asyncio.Future[list[Row]]:
+        """Queue one request's read of the statement; return the future of its rows (several asked before any is
+        awaited run at once, each in its statement's batch, without a task each as ``asyncio.gather`` would make)."""
         loop = asyncio.get_running_loop()
         ask = _Ask(params, loop.create_future())
         queue = self._queues.setdefault(stmt.name, _Queue())
@@ -195,10 +203,8 @@ class Batches:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         expiry = loop.call_later(self.wait, _expire, ask)
-        try:
-            return await ask.done
-        finally:
-            expiry.cancel()
+        ask.done.add_done_callback(lambda _done: expiry.cancel())
+        return ask.done
 
     async def _drain(self, stmt: Batched, queue: _Queue) -> None:
         try:
@@ -241,6 +247,22 @@ class Batches:
         for n, *rest in rows:
             out[int(n) - 1].append(tuple(rest))
         return out
+
+
+async def each(*asked: asyncio.Future[list[Row]]) -> list[list[Row]]:
+    """Await the futures of ``Batches.ask`` in turn; when one fails, the others' outcomes are still taken when they
+    come (no "exception never retrieved")."""
+    try:
+        return [await a for a in asked]
+    except BaseException:
+        for a in asked:
+            a.add_done_callback(_taken)
+        raise
+
+
+def _taken(future: asyncio.Future[list[Row]]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _answer(ask: _Ask, rows: list[Row]) -> None:

@@ -9,13 +9,12 @@ reverse: what one read a moment later would show in full).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from emhana.accounts.service import Actor
-from emhana.kernel.batched import Batched, Reader
+from emhana.kernel.batched import Batched, Reader, each
 from emhana.medbook import views
 from emhana.medbook.service import local_day
 from emhana.medbook.views import BookRow, EntryRow, Head, JobRow, Loaded
@@ -31,9 +30,8 @@ JOBS = Batched.of("medbook.jobs", views._JOBS.stmt, _BOOK)
 async def load(reads: Reader, book_id: int, *, day: dt.date, today: dt.date, reader: int | None) -> Loaded | None:
     """``views._load`` on the event loop."""
     params = {"book": book_id, "day": day, "today": today, "reader": reader}
-    head, entries, jobs = await asyncio.gather(
-        reads.rows(HEAD, params), reads.rows(ENTRIES, {"book": book_id}), reads.rows(JOBS, {"book": book_id})
-    )
+    asked = reads.ask(HEAD, params), reads.ask(ENTRIES, {"book": book_id}), reads.ask(JOBS, {"book": book_id})
+    head, entries, jobs = await each(*asked)
     if not head:
         return None
     row = head[0]

@@ -1,7 +1,7 @@
 """Reads of personal data served on the event loop (PostgreSQL), and their synchronous path elsewhere.
 
 A route that reads personal data and writes nothing but its access log can be an ``async def`` that asks for
-``AsyncReadsDep``: on PostgreSQL it gets its event loop's ``AsyncReads``, whose ``rows`` reads in batches with
+``async_reads(request)``: on PostgreSQL it gets its event loop's ``AsyncReads``, whose ``rows`` reads in batches with
 other requests (``emhana.kernel.batched``: one statement and one round trip for all requests waiting, no worker
 thread, no SQLAlchemy session) and whose ``log`` writes the read's audit events with those of other requests
 (``emhana.audit.readlog_async``) and returns once they are durable: the answer is sent only after. On SQLite it gets
@@ -21,10 +21,10 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -50,6 +50,10 @@ class AsyncReads:
     async def rows(self, stmt: Batched, params: Mapping[str, Any]) -> list[Row]:
         """The statement's rows for this request's parameters (read in a batch; BatchFailed: not answered)."""
         return await self.batches.rows(stmt, params)
+
+    def ask(self, stmt: Batched, params: Mapping[str, Any]) -> asyncio.Future[list[Row]]:
+        """``rows`` without awaiting: the future of the rows (several asked at once share no task)."""
+        return self.batches.ask(stmt, params)
 
     async def log(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Write the read's audit events (``emhana.audit.service.event_row``); return once they are durable
@@ -113,14 +117,13 @@ async def close(app: FastAPI) -> None:
             await found.close()
 
 
-async def get_async_reads(request: Request) -> AsyncReads | None:
-    """The request's event loop's AsyncReads on PostgreSQL; None elsewhere (the route reads synchronously)."""
+def async_reads(request: Request) -> AsyncReads | None:
+    """The request's event loop's AsyncReads on PostgreSQL; None elsewhere (the route reads synchronously). Called
+    by the route itself (on the event loop), not declared as a dependency: each dependency FastAPI solves costs a
+    read on this path several per cent of its time."""
     if request.app.state.engine.dialect.name != "postgresql":
         return None
     return reads_of(request.app)
-
-
-AsyncReadsDep = Annotated[AsyncReads | None, Depends(get_async_reads)]
 
 
 async def logged_read(request: Request, read: Callable[[Session], T]) -> T:

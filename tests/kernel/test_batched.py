@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, bindparam, select, text
 
 from emhana.identity.models import Person
-from emhana.kernel.batched import Batched, Batches, BatchFailed, Pool, Row
+from emhana.kernel.batched import Batched, Batches, BatchFailed, Pool, Row, each
 from emhana.kernel.db import libpq_url
 from tests.builders.databases import is_postgres
 
@@ -112,3 +112,27 @@ def test_a_request_not_answered_in_time_fails(engine: Engine) -> None:
         return None
 
     assert isinstance(asyncio.run(run()), BatchFailed)
+
+
+@needs_postgres
+def test_reads_asked_ahead_share_their_batches_and_one_failure_is_told(engine: Engine) -> None:
+    async def run() -> tuple[list[list[Row]], int, BaseException | None]:
+        batches = _batches(engine)
+        try:
+            asked = [batches.ask(SERIES, {"low": i, "high": i + 2, "label": "x"}) for i in range(5)]
+            got = await each(*asked)
+            statements = batches.batches
+            failed: BaseException | None = None
+            try:
+                await each(batches.ask(SERIES, {"low": "x", "high": 1, "label": "y"}), batches.ask(SERIES, asks[0]))
+            except BatchFailed as exc:
+                failed = exc
+            return got, statements, failed
+        finally:
+            await batches.pool.close()
+
+    asks: list[dict[str, Any]] = [{"low": 1, "high": 2, "label": "z"}]
+    got, statements, failed = asyncio.run(run())
+    assert got == [_alone(engine, i, i + 2, "x") for i in range(5)]
+    assert statements == 1  # asked before any was awaited: one batch
+    assert isinstance(failed, BatchFailed)

@@ -54,7 +54,7 @@ from emhana.kernel.errors import Forbidden, InvalidInput, NotFound, OutsideKazak
 from emhana.reference.rules import in_kazakhstan
 from emhana.web.deps import LoggedReadSessionDep, SessionDep, public, require
 from emhana.web.purpose import PurposeQuery, PurposeTextQuery, stated
-from emhana.web.reads import AsyncReadsDep, in_read_only_session, logged_read
+from emhana.web.reads import async_reads, in_read_only_session, logged_read
 
 router = APIRouter(prefix="/attachment", tags=["attachment"])
 router.include_router(fund_router)
@@ -295,7 +295,6 @@ def outlook(person_id: int, session: SessionDep, actor: Annotated[Actor, require
 async def person_attachments(
     person_id: int,
     request: Request,
-    reads: AsyncReadsDep,
     actor: Annotated[Actor, require(Can.READ_PERSON_ATTACHMENTS)],
     purpose: PurposeQuery = None,
     purpose_text: PurposeTextQuery = None,
@@ -311,6 +310,7 @@ async def person_attachments(
         raise Forbidden()
     why = stated(purpose, purpose_text, "history of attachments")
     today = service.local_day(now)
+    reads = async_reads(request)
     if reads is None:
 
         def read(session: Session) -> bytes:

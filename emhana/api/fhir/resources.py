@@ -46,7 +46,7 @@ from emhana.identity.service import flag_read_volume, read_flag_limit
 from emhana.kernel import clock
 from emhana.kernel.errors import BookNotFound
 from emhana.web.deps import ReadSessionDep, SessionDep, public, require
-from emhana.web.reads import AsyncReadsDep, logged_read
+from emhana.web.reads import async_reads, logged_read
 
 
 @router.get("/metadata", dependencies=[public()])
@@ -61,10 +61,11 @@ PATIENT_PARAMS = {"identifier", "_id"}
 
 
 @router.get("/Patient/{rid}")
-async def read_patient(rid: str, request: Request, reads: AsyncReadsDep, actor: PatientReader) -> Response:
+async def read_patient(rid: str, request: Request, actor: PatientReader) -> Response:
     """Read a Patient (the read is logged), with its ETag; If-None-Match answered with 304."""
     person_id, purpose = _numeric("Patient", rid), _purpose(request)
     day, now = clock.today(), clock.now()
+    reads = async_reads(request)
     if reads is None:  # SQLite: the read-only unit of work in a worker thread
 
         def read(session: Session) -> dict[str, Any] | None:
