@@ -17,6 +17,7 @@ application's shutdown or when its engine is disposed.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -73,37 +74,41 @@ _STATE = "emhana_async_reads"  # app.state: the AsyncReads of each event loop
 _LOCK = threading.Lock()
 
 
-def _loops(app: FastAPI) -> weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncReads]:
-    found: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncReads] | None = getattr(app.state, _STATE, None)
+def _loops(app: FastAPI) -> dict[asyncio.AbstractEventLoop, AsyncReads]:
+    found: dict[asyncio.AbstractEventLoop, AsyncReads] | None = getattr(app.state, _STATE, None)
     if found is None:
         with _LOCK:
             found = getattr(app.state, _STATE, None)
             if found is None:
-                found = weakref.WeakKeyDictionary()
+                found = {}
                 setattr(app.state, _STATE, found)
                 engine: Engine = app.state.engine
-                loops = weakref.ref(found)
+                loops = weakref.ref(app.state)
                 event.listen(engine, "engine_disposed", lambda _engine: _abandon(loops()))
     return found
 
 
-def _abandon(loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncReads] | None) -> None:
-    if loops is not None:
-        for reads in list(loops.values()):
-            reads.abandon()
-        loops.clear()
+def _abandon(state: Any) -> None:
+    loops: dict[asyncio.AbstractEventLoop, AsyncReads] | None = getattr(state, _STATE, None) if state else None
+    if loops:
+        for loop in list(loops):
+            loops.pop(loop).abandon()
 
 
 def reads_of(app: FastAPI) -> AsyncReads:
-    """The application's AsyncReads on the running event loop (made on first use)."""
+    """The application's AsyncReads on the running event loop (made on first use). The connections of a loop that
+    has ended meanwhile (a test client's, without the application's shutdown) are closed here: nothing can use
+    them any more."""
     loops = _loops(app)
     loop = asyncio.get_running_loop()
     found = loops.get(loop)
     if found is None:
+        for ended in [other for other in loops if other.is_closed()]:
+            loops.pop(ended).abandon()
         conninfo = libpq_url(app.state.engine.url)
         found = loops[loop] = AsyncReads(
-            Batches(Pool(conninfo, POOL_SIZE, "emhana reads")),
-            AsyncGroupLog(Pool(conninfo, LEADERS, "emhana access log")),
+            Batches(Pool(conninfo, POOL_SIZE, f"{READS_NAME} {os.getpid()}")),
+            AsyncGroupLog(Pool(conninfo, LEADERS, f"{LOG_NAME} {os.getpid()}")),
         )
     return found
 
