@@ -8,9 +8,10 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, ImageFilter
+from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
+from emhana.devtools.bench.focused.seal import photo_like
 from emhana.trust.seals import kzmb1 as seal
 from emhana.trust.seals import photo
 from tests.builders.scheme import issue
@@ -26,19 +27,6 @@ def csrf_of(html: str) -> str:
 def text(sessions: sessionmaker[Session], seeded_entity: int) -> str:
     with sessions.begin() as s:
         return issue(s, seeded_entity)
-
-
-def photo_like(png: bytes) -> bytes:
-    """Return the QR picture as a phone might: on a grey page, scaled by a non-integer factor, blurred, JPEG."""
-    with Image.open(io.BytesIO(png)) as picture:
-        code = picture.convert("L")
-        page = Image.new("L", (code.width * 2, code.height * 2), 170)
-        page.paste(code, (code.width // 3, code.height // 2))
-        page = page.resize((int(page.width * 0.73), int(page.height * 0.73)), Image.Resampling.BILINEAR)
-        page = page.rotate(4, fillcolor=170, expand=True).filter(ImageFilter.GaussianBlur(1.2))
-        out = io.BytesIO()
-        page.save(out, format="JPEG", quality=60)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize(
