@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from emhana.accounts.service import Actor
@@ -49,7 +49,8 @@ def register_attachment(reader: AttachmentReader) -> None:
 
 def register_relation(name: str, reader: RelationReader, statement: Select[Any] | None = None) -> None:
     """Register, under a name, a reader of whether a person has an open case with an organization, and the
-    statement it runs: a row when so, its bound parameters named ``person``, ``entity`` and ``day`` (the reads
+    statement it runs: a row when so, its one column never null (a key), its bound parameters named ``person``,
+    ``entity`` and ``day`` (the reads
     served on the event loop ask all of them at once: ``relations_statement``)."""
     _relations[name] = reader
     if statement is not None:
@@ -65,7 +66,10 @@ def relations_statement() -> Select[Any]:
     missing = sorted(set(_relations) - set(_relation_statements))
     if missing:
         raise RuntimeError(f"relations without a statement: {missing}")
-    cases = [exists(_relation_statements[n]) for n in sorted(_relation_statements)]
+    # Each case as "its first row's key is not null", not EXISTS: an EXISTS under OR may be run as a hashed subplan,
+    # which reads the whole table once per statement (every medical book, for a batch of four persons); a scalar
+    # subquery is only ever probed through its index, row by row, and OR stops at the first case found.
+    cases = [_relation_statements[n].limit(1).scalar_subquery().is_not(None) for n in sorted(_relation_statements)]
     return select(or_(false(), *cases).label("related"))
 
 

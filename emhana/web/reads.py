@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emhana.audit import readlog
 from emhana.audit.readlog_async import AsyncGroupLog
-from emhana.kernel.batched import LEADERS, POOL_SIZE, Batched, Batches, Pool, Row
+from emhana.kernel.batched import LEADERS, PLANNING, POOL_SIZE, Batched, Batches, Pool, Row
 from emhana.kernel.db import libpq_url, read_only_session, unit_of_work
 from emhana.trust.chain import readlog as _chain_readlog  # noqa: F401  (registers the access log's writers)
 
@@ -107,7 +107,7 @@ def reads_of(app: FastAPI) -> AsyncReads:
             loops.pop(ended).abandon()
         conninfo = libpq_url(app.state.engine.url)
         found = loops[loop] = AsyncReads(
-            Batches(Pool(conninfo, POOL_SIZE, f"{READS_NAME} {os.getpid()}")),
+            Batches(Pool(conninfo, POOL_SIZE, f"{READS_NAME} {os.getpid()}", PLANNING)),
             AsyncGroupLog(Pool(conninfo, LEADERS, f"{LOG_NAME} {os.getpid()}")),
         )
     return found

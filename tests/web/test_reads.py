@@ -21,6 +21,7 @@ from emhana.accounts.roles import Role
 from emhana.accounts.service import Actor
 from emhana.audit import readlog_async
 from emhana.audit.models import AuditEvent
+from emhana.kernel.batched import PLANNING
 from emhana.trust.chain import readlog as chain_readlog
 from emhana.web import reads
 from tests.builders.attachment import Country
@@ -131,3 +132,55 @@ def test_the_connections_close_when_the_engine_is_disposed(
     assert _connections(engine) > before
     app.state.engine.dispose()
     assert _closed(engine, before)
+
+
+def _batched_statements() -> list[Any]:
+    """Every batched read statement of the application, as its modules define them."""
+    from emhana.attachment.application import reads as attachment_reads
+    from emhana.fhir import patient_reads
+    from emhana.identity import reads as identity_reads
+    from emhana.kernel.batched import Batched
+    from emhana.medbook import book_reads
+
+    found: list[Batched] = [identity_reads.related()]
+    for module in (attachment_reads, patient_reads, identity_reads, book_reads):
+        for value in vars(module).values():
+            values = value.values() if isinstance(value, dict) else [value]
+            found.extend(v for v in values if isinstance(v, Batched))
+    return found
+
+
+def _plans(engine: Engine, setup: str | None) -> dict[str, str]:
+    """The generic plan of each batched statement on a connection set up as the reads' are (or not)."""
+    import re
+
+    from emhana.kernel.db import libpq_url
+
+    plans = {}
+    with psycopg.connect(libpq_url(engine.url), autocommit=True) as conn:
+        if setup is not None:
+            conn.execute(setup)
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        for i, batched in enumerate(_batched_statements()):
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", batched.sql)))
+            sql = batched.sql
+            for j, name in enumerate(names, 1):
+                sql = sql.replace(f"%({name})s", f"${j}")
+            conn.execute(f"PREPARE batched_{i}({', '.join(['text[]'] * len(names))}) AS {sql}")
+            rows = conn.execute(f"EXPLAIN EXECUTE batched_{i}({', '.join(['NULL'] * len(names))})").fetchall()
+            plans[batched.name] = "\n".join(r[0] for r in rows)
+    return plans
+
+
+_SCANS = ("Seq Scan", "Hash Join", "Merge Join", "hashed SubPlan")
+
+
+@needs_postgres
+def test_every_batched_read_is_planned_once_as_probes_by_key(engine: Engine) -> None:
+    # Planned on small tables (the test database's), a generic plan scans them; kept for the connection's life, it
+    # would scan them at every execution once they are national. The reads' connections forbid such plans.
+    planned = _plans(engine, PLANNING)
+    assert len(planned) >= 12
+    assert {name: [s for s in _SCANS if s in plan] for name, plan in planned.items()} == {n: [] for n in planned}
+    unplanned = _plans(engine, None)
+    assert any(s in plan for plan in unplanned.values() for s in _SCANS), "the test no longer tells the two apart"
