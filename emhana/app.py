@@ -31,13 +31,15 @@ POOL_SIZE, POOL_OVERFLOW = 16, 24
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At shutdown, close the read replicas' connections (docs/replicas.md) and those of the reads served on the
-    event loop (web/reads.py)."""
+    """At shutdown, close the read replicas' connections (docs/replicas.md), those of the reads served on the
+    event loop (web/reads.py) and the primary's pooled connections: none is left for the garbage collector to find
+    still open (an application may start again: a disposed engine opens new connections when next used)."""
     yield
     await reads.close(app)
     replicas = getattr(app.state, "replicas", None)
     if isinstance(replicas, Replicas):
         replicas.dispose()
+    app.state.engine.dispose()
 
 
 def is_postgres_url(url: str) -> bool:
