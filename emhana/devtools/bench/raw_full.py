@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from emhana.attachment.models import APPLICATION_CHAIN, ATTACHMENT_CHAIN
-from emhana.devtools.bench.campaign import BEGIN, NOW, Job
+from emhana.devtools.bench.campaign import BEGIN, NOW, RAW_SQL, Job
 from emhana.devtools.bench.dataset import raw_url
 from emhana.kernel import clock
 from emhana.trust.chain import links as chain
@@ -39,11 +39,13 @@ SQL = {
     "notification_contact c WHERE c.recipient_kind = 'entity' AND c.recipient_id = t.entity_id), EXISTS "
     "(SELECT 1 FROM chain_link l WHERE l.kind = 'attachment' AND l.record_id = t.id), (SELECT l.record_hash "
     "FROM chain_link l WHERE l.kind = 'attachment' AND l.record_id = t.id AND l.event = 'end' ORDER BY "
-    "l.seq DESC LIMIT 1) FROM attachment t JOIN entity e ON e.id = t.entity_id WHERE t.person_id = %(p)s "
-    "ORDER BY t.begin_date, t.id",
+    "l.seq DESC LIMIT 1), t.district_id FROM attachment t JOIN entity e ON e.id = t.entity_id "
+    "WHERE t.person_id = %(p)s ORDER BY t.begin_date, t.id",
     "documents": "SELECT person_id, kind, expires_on FROM identity_document WHERE person_id = %(p)s",
-    "district": "SELECT capacity FROM district WHERE id = %(d)s AND active FOR NO KEY UPDATE",
-    "count": "SELECT COUNT(*) FROM attachment WHERE district_id = %(d)s AND end_date IS NULL",
+    # The service's locks and capacity check (emhana.attachment.load.lock_loads): the target district and the one
+    # the person leaves, in id order, with the load the database keeps (district_load, migration 0031). Locking
+    # the target alone, two transfers in opposite directions deadlocked in the load's triggers.
+    "districts": RAW_SQL["districts"],
     "application": "INSERT INTO attachment_application (person_id, applicant_person_id, channel, entity_id, site_id, "
     "district_id, place_basis, border_claim, pregnant, care_at_home, change_reason, state, review, "
     "reason_code, reason_note, submitted_at, filed_on, deadline, decided_at, decided_by, recorded_by, "
@@ -104,11 +106,12 @@ def raw_full_worker(url: str, account: int) -> Any:
             history = cur.fetchall()
             cur.execute(SQL["documents"], {"p": pid})
             documents = cur.fetchall()
-            cur.execute(SQL["district"], {"d": district})
-            capacity = (cur.fetchone() or (0,))[0]
-            cur.execute(SQL["count"], {"d": district})
-            attached = (cur.fetchone() or (0,))[0]
-            if not person or not included or pending is not None or not documents or attached >= capacity:
+            leaving = next((h[11] for h in history if h[3] is None), district)
+            cur.execute(SQL["districts"], (district, leaving))
+            capacity, active, attached = next(
+                ((r[1], r[2], r[4]) for r in cur.fetchall() if r[0] == district), (0, 0, 0)
+            )
+            if not person or not included or pending is not None or not documents or not active or attached >= capacity:
                 raise RuntimeError("the transaction would be refused")
             cur.execute(
                 SQL["application"],
@@ -249,7 +252,7 @@ def raw_full_worker(url: str, account: int) -> Any:
             cur.execute(rows_sql("link", LINK_ROW, len(links)), [v for row in links for v in row])
             moved = [v for kind in ("attachment", "audit", "application") for v in (kind, *heads[kind])]
             cur.execute(SQL["move"], [*moved, key])
-            statements[0] += 16 + len(running)  # BEGIN, 14 statements and the ends, COMMIT
+            statements[0] += 15 + len(running)  # BEGIN, 13 statements and the ends, COMMIT
 
     def close() -> int:
         conn.close()

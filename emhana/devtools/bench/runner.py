@@ -284,8 +284,8 @@ def _campaign(report: Report, engine: Engine, url: str, scale: Scale, seed: int)
     r = clients.burst(engine, url, scale.campaign_transactions, scale.clients, seed, scale.campaign_warm_up)
     errors = 0.0
     for c in scale.clients:
-        svc, raw = r[f"service_{c}"], r[f"raw_{c}"]
-        failed = svc["errors"] + raw["errors"]
+        svc, raw, full = r[f"service_{c}"], r[f"raw_{c}"], r[f"raw_full_{c}"]
+        failed = svc["errors"] + raw["errors"] + full["errors"]
         goal = c == CAMPAIGN_GOAL_CLIENTS
         conditions = f"{c} client process(es), {scale.campaign_transactions:,} transactions each kind, warm"
         if failed:
@@ -317,6 +317,19 @@ def _campaign(report: Report, engine: Engine, url: str, scale: Scale, seed: int)
                 higher_is_better=False,
                 goal=f"p99 ≤ {CAMPAIGN_GOAL_P99:.0f} ms" if goal else "",
                 met=svc["p99_ms"] <= CAMPAIGN_GOAL_P99 and not failed if goal else None,
+            )
+        )
+        # The reference: the service's whole work (rule reads, outbox, chain links) in hand-written SQL, beside the
+        # same lean baseline: what that work costs on this machine whoever writes it (no goal).
+        report.add(
+            Figure(
+                f"campaign.{c}.raw_full_tps",
+                f"campaign reference: the same work in hand-written SQL (bench-only, raw_full; no goal), {c} client(s)",
+                "tx/s",
+                full["tps"],
+                "same transaction in lean raw SQL",
+                raw["tps"],
+                conditions=conditions,
             )
         )
         errors += failed

@@ -50,6 +50,7 @@ FIGURES = [
         for m in ("tps", "p50_ms", "p99_ms")
         for suffix in ("", ".baseline", ".ratio")
     ],
+    *[f"campaign.{c}.raw_full_tps{suffix}" for c in (1, 8, 32) for suffix in ("", ".baseline", ".ratio")],
     "seal.verify_per_s",
     "seal.verify_per_s.baseline",
     "seal.verify_per_s.ratio",
