@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
@@ -26,6 +27,7 @@ from emhana.kernel.fastsql import Fast, Later, pipelined
 AUDIT = cast(Table, AuditEvent.__table__)
 INSERT_EVENTS = Fast(insert(AUDIT).returning(AUDIT.c.id, sort_by_parameter_order=True))
 EVENT_FIELDS = ("at", "account_id", "action", "subject_person_id", "object_type", "object_id", "purpose")  # event_row
+_EVENT_KEY = itemgetter(*EVENT_FIELDS)  # an event row's fields as a tuple, in EVENT_FIELDS' order
 INSERT_EVENTS_ANY_ORDER = Fast(insert(AUDIT).returning(AUDIT.c.id, *(AUDIT.c[k] for k in EVENT_FIELDS)))
 
 
@@ -117,7 +119,7 @@ def _match(given: Sequence[dict[str, Any]], written: Sequence[tuple[Any, ...]]) 
     for found in ids.values():
         found.reverse()
     try:
-        return [{**r, "id": ids[tuple(r[k] for k in EVENT_FIELDS)].pop()} for r in given]
+        return [{**r, "id": ids[_EVENT_KEY(r)].pop()} for r in given]
     except (KeyError, IndexError) as exc:  # the database stored something else than what was given
         raise RuntimeError("audit events written differ from those given") from exc
 
