@@ -31,7 +31,8 @@ def test_a_smoke_run_answers_every_path() -> None:
     for kind in ("ping", "floor (reference)", "floor_async (reference)", "attachment", "clearance", "fhir_patient"):
         assert f"| {kind} " in output
     assert "| near " in output
-    assert "audited reads as a fraction of the floor's req/s: floor_async " in output
-    assert "note:" not in output  # no sample path refused
+    # The fraction is "-" when the floor completed no answer in its 1 s window (CI's other worker busy: seen once).
+    assert "audited reads as a fraction of the floor's req/s: floor_async " in output, output
+    assert "note:" not in output, output  # no sample path refused
     rows = [line.split("|") for line in output.splitlines() if line.startswith("| ") and "path" not in line]
-    assert all(r[7].strip() == "0" for r in rows)  # no non-2xx answer
+    assert all(r[7].strip() == "0" for r in rows), output  # no non-2xx answer
